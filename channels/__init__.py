@@ -1,0 +1,1 @@
+"""Built-in channels, one package each; every one is an ordinary plugin registered by module name."""

@@ -1,0 +1,26 @@
+"""The post-ticket survey channel."""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from core.channel import Channel, FeedbackDraft, IdentityRef
+
+from .schemas import SurveyResponseSchema
+
+
+class PostTicketSurvey(Channel):
+    name = "post_ticket_survey"
+    title = "Post-ticket surveys"
+    kinds = ("csat", "nps", "ces")
+    schema = SurveyResponseSchema
+
+    def to_feedback(self, data: Mapping[str, Any]) -> Iterable[FeedbackDraft]:
+        agent = data.get("agent")
+        identities = {data["agent_basis"]: IdentityRef(agent["provider"], agent["id"])} if agent else {}
+        yield FeedbackDraft(
+            kind=data["kind"], external_id=data["response_id"], occurred_at=data["answered_at"],
+            value=float(data["rating"]), scale=data["scale"], comment=data.get("comment") or None,
+            ticket_ref=data.get("ticket_id"), respondent=data.get("respondent"), identities=identities,
+            payload={k: v for k, v in data.items() if k not in ("answered_at", "respondent")}
+            | {"answered_at": data["answered_at"].isoformat()},
+        )

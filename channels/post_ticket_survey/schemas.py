@@ -1,0 +1,47 @@
+"""The generic JSON survey response: the format any survey tool or script can send (docs/api.md)."""
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from core.config import ATTRIBUTION_BASES
+
+#: The scales each kind accepts, the first being the default.
+SCALES: dict[str, tuple[tuple[int, int], ...]] = {
+    "csat": ((1, 5), (1, 7), (1, 10)),
+    "nps": ((0, 10),),
+    "ces": ((1, 7), (1, 5)),
+}
+
+
+class AgentSchema(Schema):
+    provider = fields.String(required=True, validate=validate.Length(min=1, max=50),
+                             metadata={"description": "identity namespace: email, zendesk, freshdesk, ..."})
+    id = fields.String(required=True, validate=validate.Length(min=1, max=255))
+
+
+class SurveyResponseSchema(Schema):
+    response_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    kind = fields.String(required=True, validate=validate.OneOf(sorted(SCALES)))
+    rating = fields.Integer(required=True, strict=False)
+    scale = fields.List(fields.Integer(), validate=validate.Length(equal=2),
+                        metadata={"description": "[low, high]; defaults to the kind's usual scale"})
+    answered_at = fields.AwareDateTime(required=True, format="iso")
+    comment = fields.String(validate=validate.Length(max=10_000), allow_none=True)
+    ticket_id = fields.String(validate=validate.Length(max=200), allow_none=True)
+    respondent = fields.String(validate=validate.Length(max=320), allow_none=True)
+    agent = fields.Nested(AgentSchema, allow_none=True)
+    agent_basis = fields.String(load_default="assignee_at_solve", validate=validate.OneOf(ATTRIBUTION_BASES))
+
+    @validates_schema
+    def _rating_on_scale(self, data, **kwargs):
+        kind = data.get("kind")
+        if kind not in SCALES or "rating" not in data:
+            return
+        scale = tuple(data.get("scale") or SCALES[kind][0])
+        if scale not in SCALES[kind]:
+            allowed = ", ".join(f"[{lo}, {hi}]" for lo, hi in SCALES[kind])
+            raise ValidationError(f"{kind} takes the scales {allowed}", "scale")
+        low, high = scale
+        if not low <= data["rating"] <= high:
+            raise ValidationError(f"must be between {low} and {high} on this {kind} scale", "rating")
+        data["scale"] = scale

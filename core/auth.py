@@ -1,0 +1,115 @@
+"""Sign-in and roles: Flask-Login sessions for people, hashed bearer tokens for the API.
+
+Every view states who may call it with :func:`roles_required`, :func:`token_required` or :func:`public`;
+a test walks the URL map and fails on any view that states nothing.
+"""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Callable
+
+from flask import abort, g, jsonify, request
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import select
+
+from .db import get_session
+from .models import ApiToken, User, hash_token, utcnow
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+ACCESS_ATTR = "plaudit_access"
+
+
+def init_app(app) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    csrf.init_app(app)
+    public_endpoint(app, "static")
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    user = get_session().get(User, int(user_id))
+    return user if user is not None and user.active else None
+
+
+def _mark(view: Callable, access: tuple[str, ...]) -> Callable:
+    setattr(view, ACCESS_ATTR, access)
+    return view
+
+
+def public(view: Callable) -> Callable:
+    """Mark a view as open to anyone (the login page, health checks, public survey pages)."""
+    return _mark(view, ("public",))
+
+
+def public_endpoint(app, endpoint: str) -> None:
+    """Declare a view we did not write (static files, the OpenAPI document) open to anyone."""
+    app.extensions.setdefault("plaudit.public_endpoints", set()).add(endpoint)
+
+
+def access_of(app, endpoint: str) -> tuple[str, ...] | None:
+    """Return who may call ``endpoint`` as declared, or None if its view declares nothing."""
+    if endpoint in app.extensions.get("plaudit.public_endpoints", ()):
+        return ("public",)
+    view = app.view_functions[endpoint]
+    declared = getattr(view, ACCESS_ATTR, None)
+    if declared is None and hasattr(view, "view_class"):  # a MethodView: look at its decorators
+        for decorator_view in getattr(view.view_class, "decorators", ()):
+            declared = getattr(decorator_view(lambda: None), ACCESS_ATTR, None) or declared
+    return declared
+
+
+def roles_required(*roles: str) -> Callable:
+    """Let only signed-in users holding one of ``roles`` through; others get a login redirect or 403."""
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not current_user.has_role(*roles):
+                abort(403)
+            return view(*args, **kwargs)
+        return _mark(wrapper, tuple(roles))
+    return decorator
+
+
+def signed_in(view: Callable) -> Callable:
+    """Any signed-in user, whatever their role (their own account, the home page)."""
+    from .models import ROLES
+
+    return roles_required(*ROLES)(view)
+
+
+def token_required(scope: str) -> Callable:
+    """Let only requests bearing a live API token with ``scope`` through; answer 401/403 in JSON."""
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            header = request.headers.get("Authorization", "")
+            if not header.startswith("Bearer "):
+                return _api_error(401, "send an API token as 'Authorization: Bearer <token>'")
+            session = get_session()
+            token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(header[7:].strip())))
+            now = utcnow()
+            if (token is None or token.revoked_at is not None or not token.user.active
+                    or (token.expires_at is not None and token.expires_at <= now)):
+                return _api_error(401, "the API token is unknown, revoked or expired")
+            if scope not in token.scopes:
+                return _api_error(403, f"the API token lacks the {scope!r} scope")
+            token.last_used_at = now
+            g.api_token = token
+            return view(*args, **kwargs)
+        return _mark(wrapper, (f"token:{scope}",))
+    return decorator
+
+
+def _api_error(status: int, message: str):
+    response = jsonify(code=status, status={401: "Unauthorized", 403: "Forbidden"}[status], message=message)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="plaudit"'
+    return response

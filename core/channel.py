@@ -1,0 +1,66 @@
+"""The channel contract: how a source of feedback plugs into the one ingestion pipeline."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Iterable, Mapping
+
+from marshmallow import Schema
+
+
+@dataclass(frozen=True)
+class IdentityRef:
+    """An employee as an outside system names them: ``("zendesk", "361")``, ``("email", "ann@x.io")``."""
+
+    provider: str
+    external_id: str
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.external_id}"
+
+
+@dataclass
+class FeedbackDraft:
+    """One normalised feedback item, as a channel hands it to the kernel (nothing is stored yet).
+
+    ``identities`` maps each attribution basis the channel can offer (``assignee_at_solve``,
+    ``assignee_at_rating``, ``last_public_replier``, ``author``) to who that basis points at; the kernel
+    picks one under the attribution policy in force and records which. ``respondent`` is the raw customer
+    identifier: the kernel stores only its salted hash.
+    """
+
+    kind: str
+    external_id: str
+    occurred_at: datetime
+    value: float | None = None
+    scale: tuple[float, float] | None = None
+    comment: str | None = None
+    ticket_ref: str | None = None
+    respondent: str | None = None
+    identities: Mapping[str, IdentityRef] = field(default_factory=dict)
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Channel:
+    """Base class for a channel plugin. Subclass it, set the attributes, implement :meth:`to_feedback`.
+
+    Channel code never sees ``flask.request`` and never commits: the caller owns the transaction.
+    """
+
+    #: Slug, unique across plugins; used as ``Feedback.channel``, entry-point and blueprint name.
+    name: ClassVar[str]
+    #: Human title shown in the UI.
+    title: ClassVar[str]
+    #: The feedback kinds this channel produces, such as ``("csat", "nps")``.
+    kinds: ClassVar[tuple[str, ...]] = ()
+    #: marshmallow schema that validates one incoming payload.
+    schema: ClassVar[type[Schema]]
+    #: Optional Flask blueprint (public pages, webhooks) registered under ``/channels/<name>``.
+    blueprint: ClassVar[Any] = None
+
+    def to_feedback(self, data: Mapping[str, Any]) -> Iterable[FeedbackDraft]:
+        """Turn one validated payload into feedback drafts. Do per-item Python work here, once."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<Channel {self.name}>"

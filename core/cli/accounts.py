@@ -1,0 +1,72 @@
+"""``plaudit users`` and ``plaudit tokens``: accounts for people and for machines."""
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+
+from ..db import transaction
+from ..models import ROLES, ApiToken, Employee, User
+
+API_SCOPES = ("feedback:read", "feedback:write")
+
+
+@click.group()
+def users():
+    """Create and list user accounts."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="Full name shown in the UI.")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES),
+              help="A role; repeat for several.")
+@click.option("--employee-id", type=int, help="Link the account to this employee (employees, managers).")
+@click.password_option(help="Prompted for when not given.")
+@with_appcontext
+def create_user(email, name, roles, employee_id, password):
+    """Create a user who signs in with EMAIL."""
+    if len(password) < 8:
+        raise click.BadParameter("use at least 8 characters", param_hint="--password")
+    with transaction() as session:
+        if session.scalar(select(User).where(func.lower(User.email) == email.lower())):
+            raise click.BadParameter(f"a user with e-mail {email} exists", param_hint="EMAIL")
+        if employee_id is not None and session.get(Employee, employee_id) is None:
+            raise click.BadParameter(f"no employee has id {employee_id}", param_hint="--employee-id")
+        user = User(email=email, name=name, employee_id=employee_id)
+        user.roles = roles
+        user.set_password(password)
+        session.add(user)
+    click.echo(f"created {email} ({', '.join(sorted(roles))})")
+
+
+@users.command("list")
+@with_appcontext
+def list_users():
+    """List the accounts and their roles."""
+    with transaction() as session:
+        for user in session.scalars(select(User).order_by(User.email)):
+            state = "" if user.active else " (inactive)"
+            click.echo(f"{user.email:40} {', '.join(sorted(user.roles)):30}{state}")
+
+
+@click.group()
+def tokens():
+    """Issue API tokens (only their hash is stored)."""
+
+
+@tokens.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="What the token is for, e.g. 'zendesk bridge'.")
+@click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(API_SCOPES))
+@with_appcontext
+def create_token(email, name, scopes):
+    """Issue a token acting for the user EMAIL and print it once."""
+    with transaction() as session:
+        user = session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+        if user is None:
+            raise click.BadParameter(f"no user has e-mail {email}", param_hint="EMAIL")
+        token, plain = ApiToken.issue(user, name, list(scopes))
+        session.add(token)
+    click.echo(plain)
+    click.echo("Store it now: Plaudit keeps only its hash and cannot show it again.", err=True)

@@ -1,0 +1,52 @@
+"""``plaudit demo``: a demo organisation in its own SQLite file, served on the web UI."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from .. import demo as demo_data
+from .. import migrate
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--database-url", help="Where the demo lives; default: demo.db in the instance folder.")
+@click.option("--serve/--no-serve", default=True, help="Serve the web UI after filling the database.")
+@with_appcontext
+def demo(host, port, database_url, serve):
+    """Create (or reuse) a demo organisation, fill it through the real ingestion path, and serve it.
+
+    The demo has its own database, so it never mixes with the one PLAUDIT_DATABASE_URL names.
+    """
+    from ..app import create_app
+
+    url = database_url or f"sqlite:///{Path(current_app.instance_path) / 'demo.db'}"
+    click.echo(f"demo database: {url}")
+    migrate.upgrade(url)
+    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": current_app.instance_path,
+                      "REDIS_URL": None, "SECRET_KEY": current_app.config["SECRET_KEY"]})
+    from ..db import transaction
+    from ..plugins import get_plugins
+
+    with app.app_context():
+        with transaction() as session:
+            created = demo_data.build_organisation(session)
+        click.echo("created the demo organisation" if created else "reusing the demo organisation")
+        sessionmaker = app.extensions["plaudit.db"].sessionmaker
+        with click.progressbar(length=demo_data.feedback_count(), label="feeding the demo channels") as bar:
+            totals = demo_data.fill(sessionmaker, get_plugins().channels, progress=bar.update)
+    for slug, (new, seen) in totals.items():
+        click.echo(f"  {slug}: {new} new item(s), {seen} already there")
+
+    click.echo("")
+    click.secho(f"Plaudit demo: http://{host}:{port}/", bold=True)
+    click.echo(f"Sign in with any of these (password: {demo_data.PASSWORD}):")
+    for login in demo_data.demo_logins():
+        click.echo(f"  {login.email:28} {login.role:9} {login.who}")
+    if serve:
+        click.echo("Press Ctrl+C to stop.")
+        app.run(host=host, port=port, debug=False, use_reloader=False)

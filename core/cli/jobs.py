@@ -1,0 +1,60 @@
+"""``plaudit worker``, ``plaudit cron`` and ``plaudit jobs``: background work on RQ."""
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+
+from .. import jobs as job_queue
+from ..db import transaction
+from ..models import PendingJob
+
+
+@click.command()
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@with_appcontext
+def worker(burst):
+    """Run an RQ worker on the Plaudit queue (start as many as you need)."""
+    try:
+        job_queue.run_worker(current_app._get_current_object(), burst=burst)
+    except RuntimeError as exc:
+        raise click.UsageError(str(exc))
+
+
+@click.command()
+@with_appcontext
+def cron():
+    """Run RQ's cron scheduler for every scheduled job (run exactly one per deployment)."""
+    for entry in job_queue.cron_entries(current_app):
+        click.echo(f"scheduling {entry.func} " + (f"every {entry.interval}s" if entry.interval else entry.cron))
+    try:
+        job_queue.run_cron(current_app._get_current_object())
+    except RuntimeError as exc:
+        raise click.UsageError(str(exc))
+
+
+@click.group()
+def jobs():
+    """Inspect and hand over pending jobs."""
+
+
+@jobs.command()
+@with_appcontext
+def status():
+    """Show pending (not yet queued) jobs and the queue's length."""
+    with transaction() as session:
+        count, oldest = session.execute(select(func.count(), func.min(PendingJob.created_at))).one()
+    click.echo(f"pending in the database: {count}" + (f" (oldest {oldest:%Y-%m-%d %H:%M:%S} UTC)" if count else ""))
+    queue = job_queue.get_queue()
+    if queue is None:
+        click.echo("queue: inline (PLAUDIT_REDIS_URL is not set)")
+    else:
+        click.echo(f"queue {queue.name}: {queue.count} waiting")
+
+
+@jobs.command()
+@with_appcontext
+def dispatch():
+    """Hand every pending job to the queue now (or run it, without Redis)."""
+    click.echo(f"dispatched {job_queue.dispatch_pending()} job(s)")

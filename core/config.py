@@ -1,0 +1,130 @@
+"""Configuration: defaults, then the instance file, then ``PLAUDIT_*`` variables, then the caller's mapping.
+
+Every value is checked once at start-up by :class:`ConfigSchema`, so a mistyped setting stops the app with a
+message that names the key, instead of surfacing later as an odd failure.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+ATTRIBUTION_BASES = ("assignee_at_solve", "assignee_at_rating", "last_public_replier", "author")
+
+DEFAULTS: dict[str, Any] = {
+    # None means "a SQLite file in the instance folder", resolved in load_config().
+    "DATABASE_URL": None,
+    # None means jobs run inline in the calling process (the embedded default).
+    "REDIS_URL": None,
+    "QUEUE_NAME": "plaudit",
+    "SECRET_KEY": None,
+    # Salt for hashing respondent identifiers; defaults to SECRET_KEY.
+    "RESPONDENT_SALT": None,
+    # None: every installed plugin is enabled. A list: only these (built-ins included) load.
+    "PLUGINS_ALLOWED": None,
+    "PLUGINS_BLOCKED": [],
+    # Order in which the attribution bases a channel offers are tried; the first present wins.
+    "ATTRIBUTION_POLICY": list(ATTRIBUTION_BASES),
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "INGEST_BATCH_LIMIT": 1000,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "WTF_CSRF_ENABLED": True,
+    "LOG_LEVEL": "INFO",
+}
+
+INSTANCE_FILE = "plaudit.toml"
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong; the message names the key and the fix."""
+
+
+class ConfigSchema(Schema):
+    """The settings Plaudit reads, with the rules each must meet."""
+
+    DATABASE_URL = fields.String(required=True, validate=validate.Regexp(
+        r"^(sqlite|postgresql)(\+\w+)?://", error="must be a sqlite:// or postgresql:// URL"))
+    REDIS_URL = fields.String(allow_none=True, validate=validate.Regexp(
+        r"^(redis|rediss|unix)://", error="must be a redis:// URL"))
+    QUEUE_NAME = fields.String(validate=validate.Length(min=1))
+    SECRET_KEY = fields.String(required=True, validate=validate.Length(
+        min=16, error="must be at least 16 characters"))
+    RESPONDENT_SALT = fields.String(allow_none=True)
+    PLUGINS_ALLOWED = fields.List(fields.String(), allow_none=True)
+    PLUGINS_BLOCKED = fields.List(fields.String())
+    ATTRIBUTION_POLICY = fields.List(fields.String(validate=validate.OneOf(ATTRIBUTION_BASES)),
+                                     validate=validate.Length(min=1))
+    MAX_CONTENT_LENGTH = fields.Integer(validate=validate.Range(min=1024))
+    INGEST_BATCH_LIMIT = fields.Integer(validate=validate.Range(min=1, max=100_000))
+    SESSION_COOKIE_SECURE = fields.Boolean()
+    WTF_CSRF_ENABLED = fields.Boolean()
+    LOG_LEVEL = fields.String(validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]))
+
+    @validates_schema
+    def _allow_and_block_disjoint(self, data, **kwargs):
+        allowed = set(data.get("PLUGINS_ALLOWED") or ())
+        both = allowed & set(data.get("PLUGINS_BLOCKED") or ())
+        if both:
+            raise ValidationError(f"plugins both allowed and blocked: {', '.join(sorted(both))}",
+                                  "PLUGINS_BLOCKED")
+
+
+def _instance_secret_key(instance_path: Path) -> str:
+    """Return the instance's generated secret key, creating it (mode 0600) on first use.
+
+    The embedded default must work on a fresh machine without setup, yet sessions must survive a
+    restart, so the key is generated once and kept beside the SQLite file.
+    """
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load_config(app, overrides: Mapping[str, Any] | None = None) -> None:
+    """Fill ``app.config`` in precedence order and validate it.
+
+    :raises ConfigError: naming every key that is wrong.
+    """
+    app.config.update(DEFAULTS)
+    instance_path = Path(app.instance_path)
+    instance_file = instance_path / INSTANCE_FILE
+    if instance_file.exists():
+        try:
+            app.config.from_file(str(instance_file), load=tomllib.load, text=False)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{instance_file}: not valid TOML ({exc})") from None
+    app.config.from_prefixed_env("PLAUDIT")
+    if overrides:
+        app.config.update(overrides)
+
+    if not app.config["DATABASE_URL"]:
+        instance_path.mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite:///{instance_path / 'plaudit.db'}"
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret_key(instance_path)
+    if not app.config["RESPONDENT_SALT"]:
+        app.config["RESPONDENT_SALT"] = app.config["SECRET_KEY"]
+    if app.config["REDIS_URL"] == "":
+        app.config["REDIS_URL"] = None
+
+    schema = ConfigSchema()
+    try:
+        # Only Plaudit's own keys: Flask and extensions own the rest (TESTING, SERVER_NAME, ...).
+        checked = schema.load({k: app.config[k] for k in schema.fields if k in app.config})
+    except ValidationError as exc:
+        problems = "; ".join(f"PLAUDIT_{key}: {' '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
+                             for key, msgs in sorted(exc.messages.items()))
+        raise ConfigError(f"invalid configuration: {problems}") from None
+    app.config.update(checked)

@@ -1,0 +1,94 @@
+"""Every extension point of Plaudit. Each docstring here is that hook's documentation.
+
+Implement a hook with ``@core.hookimpl`` in a module or package registered under the entry-point group
+``plaudit``. Hooks are called with keyword arguments; an implementation may accept any subset of them.
+"""
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("plaudit")
+
+
+@hookspec
+def register_channels():
+    """Return a list of :class:`core.channel.Channel` subclasses this plugin contributes.
+
+    Each class carries its own slug in ``name``; two channels with one slug stop start-up.
+    """
+
+
+@hookspec
+def register_scoring_rules():
+    """Return a list of :class:`core.scoring.ScoringRule` subclasses this plugin contributes.
+
+    A scoring rule turns one accepted feedback item into points as a SQL expression, so metrics are
+    aggregated in the database. Slugs are unique across all plugins.
+    """
+
+
+@hookspec
+def register_integrity_checks():
+    """Return a list of :class:`core.integrity.IntegrityCheck` subclasses.
+
+    Every check inspects each batch of newly stored items; an item it flags is quarantined and counts in
+    no metric until HR decides.
+    """
+
+
+@hookspec(firstresult=True)
+def resolve_employee(session, provider, external_id, draft):
+    """Return the id of the employee behind an external identity that no ``EmployeeIdentity`` row maps.
+
+    Called only for identities the kernel could not resolve itself; the first non-None answer wins.
+    Return None to leave the item unattributed (it then waits in the manager's queue).
+
+    :param session: the ingesting SQLAlchemy session (read from it; do not commit).
+    :param provider: the identity's namespace, such as ``zendesk`` or ``email``.
+    :param external_id: the id within that namespace.
+    :param draft: the :class:`core.channel.FeedbackDraft` being attributed.
+    """
+
+
+@hookspec
+def feedback_ingested(session, feedback):
+    """React to a newly stored feedback item (for example, alert a manager to a detractor).
+
+    Called from a background job after the ingesting transaction has committed, once per item, never for
+    a duplicate. ``feedback`` is a :class:`core.models.Feedback` in ``session``; the job commits ``session``
+    when every implementation has returned.
+    """
+
+
+@hookspec
+def appraisal_completed(session, run):
+    """React to a finished appraisal run, for example by sending reports.
+
+    :param run: the completed ``AppraisalRun``.
+    """
+
+
+@hookspec
+def recommend(result, guideline):
+    """Return extra recommendations (incentive, recognition, coaching, training) for one appraisal result.
+
+    :param result: one employee's ``AppraisalResult``.
+    :param guideline: the guideline version the run used.
+    :return: a list of dicts with ``kind``, ``reason`` and optionally ``amount``.
+    """
+
+
+@hookspec
+def register_commands(cli):
+    """Add click commands or groups to the ``plaudit`` command line.
+
+    :param cli: the top-level ``click.Group``; call ``cli.add_command(...)``.
+    """
+
+
+@hookspec
+def register_cron_jobs():
+    """Return a list of :class:`core.jobs.CronEntry` for ``plaudit cron`` to schedule.
+
+    Each entry names an importable job function and either an interval in seconds or a cron expression.
+    """

@@ -1,0 +1,193 @@
+"""The one ingestion path every channel uses: validate, normalise, attribute, store once, inspect, notify.
+
+The caller owns the transaction: :func:`ingest` writes into the session it is given and never commits.
+A payload that fails validation writes nothing; a payload already stored is answered as a duplicate with
+the id and status of the stored item.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+from flask import current_app
+from marshmallow import ValidationError
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from . import jobs
+from .attribution import attribute
+from .channel import FeedbackDraft
+from .models import Feedback, Flag, utcnow
+from .plugins import get_plugins
+
+log = logging.getLogger(__name__)
+
+_INSERT_CHUNK = 500
+
+
+@dataclass
+class Stored:
+    """One item the ingestion stored now (``created``) or had stored before (``duplicate``)."""
+
+    index: int
+    external_id: str
+    feedback_id: int
+    status: str
+    employee_id: int | None
+
+
+@dataclass
+class Rejected:
+    index: int
+    errors: dict[str, Any]
+
+
+@dataclass
+class IngestReport:
+    channel: str
+    created: list[Stored] = field(default_factory=list)
+    duplicates: list[Stored] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"channel": self.channel, "created": [asdict(s) for s in self.created],
+                "duplicates": [asdict(s) for s in self.duplicates],
+                "rejected": [asdict(r) for r in self.rejected]}
+
+
+def respondent_ref(raw: str | None, salt: str) -> str | None:
+    """Return the salted hash under which a respondent is stored; the raw identifier never is."""
+    if raw is None or not str(raw).strip():
+        return None
+    return hmac.new(salt.encode(), str(raw).strip().lower().encode(), hashlib.sha256).hexdigest()
+
+
+def _normalise(channel, index: int, payload: Any) -> list[FeedbackDraft] | Rejected:
+    if not isinstance(payload, Mapping):
+        return Rejected(index, {"_schema": [f"expected a JSON object, got {type(payload).__name__}"]})
+    try:
+        data = channel.schema().load(payload)
+        drafts = list(channel.to_feedback(data))
+    except ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        return Rejected(index, messages)
+    problems: dict[str, list[str]] = {}
+    for draft in drafts:
+        if draft.kind not in channel.kinds:
+            problems.setdefault("kind", []).append(
+                f"{draft.kind!r} is not a kind of channel {channel.name!r} ({', '.join(channel.kinds)})")
+        if draft.occurred_at.tzinfo is None:
+            problems.setdefault("occurred_at", []).append("needs a timezone offset")
+        if not draft.external_id or len(draft.external_id) > 255:
+            problems.setdefault("external_id", []).append("must be 1 to 255 characters")
+    return Rejected(index, problems) if problems else drafts
+
+
+def _insert(session: Session):
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Feedback)
+
+
+def ingest(session: Session, channel_slug: str, payloads: Iterable[Any]) -> IngestReport:
+    """Run each payload through the pipeline into ``session``; return what was created, duplicate, rejected.
+
+    :raises KeyError: if no loaded plugin provides ``channel_slug``.
+    """
+    app = current_app
+    plugins = get_plugins()
+    channel = plugins.channel(channel_slug)
+    report = IngestReport(channel=channel_slug)
+
+    drafts: list[tuple[int, FeedbackDraft]] = []
+    for index, payload in enumerate(payloads):
+        outcome = _normalise(channel, index, payload)
+        if isinstance(outcome, Rejected):
+            report.rejected.append(outcome)
+        else:
+            drafts.extend((index, draft) for draft in outcome)
+    if not drafts:
+        return report
+
+    attributions = attribute(session, [d for _, d in drafts], app.config["ATTRIBUTION_POLICY"], plugins)
+    salt = app.config["RESPONDENT_SALT"]
+    rows, first_index = [], {}
+    for (index, draft), who in zip(drafts, attributions):
+        if draft.external_id in first_index:  # repeated within this batch: the first one counts
+            continue
+        first_index[draft.external_id] = index
+        low, high = draft.scale if draft.scale else (None, None)
+        rows.append({
+            "channel": channel_slug, "kind": draft.kind, "external_id": draft.external_id,
+            "occurred_at": draft.occurred_at, "received_at": utcnow(), "value": draft.value,
+            "scale_min": low, "scale_max": high, "comment": draft.comment, "ticket_ref": draft.ticket_ref,
+            "respondent_ref": respondent_ref(draft.respondent, salt),
+            "employee_id": who.employee_id, "team_id": who.team_id, "attribution_policy": who.policy,
+            "attributed_identity": str(who.identity) if who.identity else None,
+            "status": "accepted", "payload": dict(draft.payload),
+        })
+
+    created: dict[str, int] = {}
+    for start in range(0, len(rows), _INSERT_CHUNK):
+        statement = (_insert(session).on_conflict_do_nothing(index_elements=["channel", "external_id"])
+                     .returning(Feedback.id, Feedback.external_id))
+        created.update({ext: fid for fid, ext in session.execute(statement, rows[start:start + _INSERT_CHUNK])})
+
+    flagged = _inspect(session, plugins, list(created.values()))
+    by_ext = {row["external_id"]: row for row in rows}
+    for ext, fid in created.items():
+        report.created.append(Stored(first_index[ext], ext, fid, "quarantined" if fid in flagged else "accepted",
+                                     by_ext[ext]["employee_id"]))
+
+    repeated = [(index, d.external_id) for index, d in drafts
+                if d.external_id not in created or first_index[d.external_id] != index]
+    if repeated:
+        existing = {ext: (fid, status, emp) for fid, ext, status, emp in session.execute(
+            select(Feedback.id, Feedback.external_id, Feedback.status, Feedback.employee_id)
+            .where(Feedback.channel == channel_slug,
+                   Feedback.external_id.in_(sorted({ext for _, ext in repeated}))))}
+        for index, ext in repeated:
+            if ext in existing:
+                report.duplicates.append(Stored(index, ext, *existing[ext]))
+            else:  # a concurrent transaction holds it and has not committed; it will answer for it
+                report.rejected.append(Rejected(index, {"external_id": ["being stored concurrently; retry"]}))
+
+    if created:
+        jobs.enqueue(session, announce_feedback, sorted(created.values()))
+    report.created.sort(key=lambda s: s.index)
+    return report
+
+
+def _inspect(session: Session, plugins, feedback_ids: list[int]) -> set[int]:
+    """Run every integrity check over the new items; quarantine and flag what they object to."""
+    if not feedback_ids or not plugins.integrity_checks:
+        return set()
+    items = session.scalars(select(Feedback).where(Feedback.id.in_(feedback_ids))).all()
+    flagged: set[int] = set()
+    for check in plugins.integrity_checks.values():
+        for feedback_id, reason in check.inspect(session, items) or ():
+            session.add(Flag(feedback_id=feedback_id, check=check.name, reason=reason))
+            flagged.add(feedback_id)
+    if flagged:
+        session.execute(update(Feedback).where(Feedback.id.in_(flagged)).values(status="quarantined"))
+    return flagged
+
+
+def announce_feedback(feedback_ids: list[int]) -> int:
+    """Job: fire ``feedback_ingested`` once for each item not yet announced; return how many were."""
+    from .db import transaction
+
+    with jobs.job_app():
+        plugins = get_plugins()
+        with transaction() as session:
+            items = session.scalars(
+                select(Feedback).where(Feedback.id.in_(feedback_ids), Feedback.announced_at.is_(None))
+                .order_by(Feedback.id).with_for_update(skip_locked=True)).all()
+            for item in items:
+                plugins.feedback_ingested(session, item)
+                item.announced_at = utcnow()
+            return len(items)

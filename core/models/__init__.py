@@ -1,0 +1,15 @@
+"""Every kernel model, importable from one place (Alembic's autogenerate reads ``Base.metadata``)."""
+from .accounts import ROLES, ApiToken, User, UserRole, hash_token
+from .audit import AuditEntry, record_audit
+from .base import Base, UTCDateTime, utcnow
+from .feedback import STATUSES, Dispute, Feedback, Flag
+from .integration import Integration
+from .org import Employee, EmployeeIdentity, Team
+from .outbox import PendingJob
+from .ticket import Ticket, TicketAssignment
+
+__all__ = [
+    "ROLES", "STATUSES", "ApiToken", "AuditEntry", "Base", "Dispute", "Employee", "EmployeeIdentity",
+    "Feedback", "Flag", "Integration", "PendingJob", "Team", "Ticket", "TicketAssignment", "UTCDateTime",
+    "User", "UserRole", "hash_token", "record_audit", "utcnow",
+]

@@ -1,0 +1,85 @@
+"""Feedback items, the normalised unit every channel produces, with their flags and disputes."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+
+STATUSES = ("accepted", "quarantined", "pending_review", "excluded")
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        Index("ix_feedback_employee_occurred", "employee_id", "occurred_at"),
+        Index("ix_feedback_kind_occurred", "kind", "occurred_at"),
+        CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="known_status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(50))
+    kind: Mapped[str] = mapped_column(String(50))
+    external_id: Mapped[str] = mapped_column(String(255))
+    occurred_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    value: Mapped[Optional[float]] = mapped_column(Float)
+    scale_min: Mapped[Optional[float]] = mapped_column(Float)
+    scale_max: Mapped[Optional[float]] = mapped_column(Float)
+    comment: Mapped[Optional[str]] = mapped_column(Text)
+    ticket_ref: Mapped[Optional[str]] = mapped_column(String(255))
+    ticket_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
+    respondent_ref: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    employee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("employees.id", ondelete="SET NULL"))
+    # The team at the time of the item, so a later transfer does not move old feedback.
+    team_id: Mapped[Optional[int]] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), index=True)
+    # Which basis attributed it (assignee_at_solve, ..., manual); NULL while it waits in the queue.
+    attribution_policy: Mapped[Optional[str]] = mapped_column(String(50))
+    attributed_identity: Mapped[Optional[str]] = mapped_column(String(310))
+    status: Mapped[str] = mapped_column(String(20), default="accepted")
+    payload: Mapped[dict] = mapped_column(default=dict)
+    # Set when feedback_ingested has fired, so a re-run job announces nothing twice.
+    announced_at: Mapped[Optional[datetime]]
+
+    flags: Mapped[list["Flag"]] = relationship(back_populates="feedback", cascade="all, delete-orphan")
+    employee = relationship("Employee")
+
+    def __repr__(self) -> str:
+        return f"<Feedback {self.channel}:{self.external_id} {self.kind}={self.value}>"
+
+
+class Flag(Base):
+    """An integrity check's objection to an item; the item stays out of the numbers until HR decides."""
+
+    __tablename__ = "flags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feedback_id: Mapped[int] = mapped_column(ForeignKey("feedback.id", ondelete="CASCADE"), index=True)
+    check: Mapped[str] = mapped_column(String(50))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decision: Mapped[Optional[str]] = mapped_column(String(20))  # upheld (exclude) | dismissed (count)
+    decided_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[Optional[datetime]]
+
+    feedback: Mapped[Feedback] = relationship(back_populates="flags")
+
+
+class Dispute(Base):
+    """An employee's claim that an item was wrongly attributed to them or should not count."""
+
+    __tablename__ = "disputes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feedback_id: Mapped[int] = mapped_column(ForeignKey("feedback.id", ondelete="CASCADE"), index=True)
+    raised_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | upheld | rejected
+    outcome: Mapped[Optional[str]] = mapped_column(Text)
+    decided_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[Optional[datetime]]

@@ -1,0 +1,62 @@
+"""The organisation: teams (a tree), employees and the external identities that point at them."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("teams.id", ondelete="RESTRICT"), index=True)
+    # The employee who leads the team; an employee's manager is their team's manager.
+    manager_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("employees.id", ondelete="SET NULL", use_alter=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    parent: Mapped[Optional["Team"]] = relationship(remote_side=[id])
+    manager: Mapped[Optional["Employee"]] = relationship(foreign_keys=[manager_id])
+
+    def __repr__(self) -> str:
+        return f"<Team {self.slug}>"
+
+
+class Employee(Base):
+    __tablename__ = "employees"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[Optional[str]] = mapped_column(String(320), unique=True)
+    team_id: Mapped[Optional[int]] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    team: Mapped[Optional[Team]] = relationship(foreign_keys=[team_id])
+    identities: Mapped[list["EmployeeIdentity"]] = relationship(
+        back_populates="employee", cascade="all, delete-orphan")
+
+    def __repr__(self) -> str:
+        return f"<Employee {self.id} {self.name}>"
+
+
+class EmployeeIdentity(Base):
+    """An id by which an outside system knows an employee: helpdesk agent id, e-mail, social handle."""
+
+    __tablename__ = "employee_identities"
+    __table_args__ = (UniqueConstraint("provider", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(50))
+    external_id: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    employee: Mapped[Employee] = relationship(back_populates="identities")

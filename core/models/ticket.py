@@ -1,0 +1,46 @@
+"""Helpdesk tickets with their timings and the history of who was assigned."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (UniqueConstraint("provider", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(50))
+    external_id: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[Optional[str]] = mapped_column(String(500))
+    category: Mapped[Optional[str]] = mapped_column(String(200), index=True)
+    contact_channel: Mapped[Optional[str]] = mapped_column(String(50))  # email, phone, chat, ...
+    status: Mapped[Optional[str]] = mapped_column(String(50))
+    assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("employees.id", ondelete="SET NULL"),
+                                                       index=True)
+    opened_at: Mapped[Optional[datetime]]
+    first_response_at: Mapped[Optional[datetime]]
+    resolved_at: Mapped[Optional[datetime]]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    assignments: Mapped[list["TicketAssignment"]] = relationship(
+        back_populates="ticket", cascade="all, delete-orphan", order_by="TicketAssignment.assigned_at")
+
+
+class TicketAssignment(Base):
+    """One period during which a ticket was assigned to someone (or to nobody we know)."""
+
+    __tablename__ = "ticket_assignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    employee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("employees.id", ondelete="SET NULL"))
+    external_assignee_id: Mapped[Optional[str]] = mapped_column(String(255))
+    assigned_at: Mapped[datetime]
+
+    ticket: Mapped[Ticket] = relationship(back_populates="assignments")

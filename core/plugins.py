@@ -1,0 +1,171 @@
+"""The plugin manager of one app, and a small facade the rest of the code calls instead of raw hooks."""
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import logging
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import pluggy
+
+from . import hookspecs
+
+log = logging.getLogger(__name__)
+
+PROJECT = "plaudit"
+EXTENSION_KEY = "plaudit.plugins"
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+#: Built-in plugins, registered by module name under their slug; they are ordinary plugins.
+BUILTIN_PLUGINS: dict[str, str] = {
+    "post_ticket_survey": "channels.post_ticket_survey",
+}
+
+
+class PluginError(RuntimeError):
+    """A plugin cannot be loaded as configured; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    source: str
+    hooks: tuple[str, ...]
+
+
+class Plugins:
+    """What the enabled plugins contribute: channels, scoring rules, checks, and typed hook calls."""
+
+    def __init__(self, pm: pluggy.PluginManager, sources: dict[str, str]):
+        self.pm = pm
+        self._sources = sources
+        self.channels = _collect(pm, "register_channels", "channel")
+        self.scoring_rules = _collect(pm, "register_scoring_rules", "scoring rule")
+        self.integrity_checks = _collect(pm, "register_integrity_checks", "integrity check")
+
+    def channel(self, slug: str):
+        """Return the channel with this slug; raise ``KeyError`` with the known slugs otherwise."""
+        try:
+            return self.channels[slug]
+        except KeyError:
+            raise KeyError(f"unknown channel {slug!r}; loaded: {', '.join(sorted(self.channels)) or 'none'}")
+
+    def resolve_employee(self, session, provider: str, external_id: str, draft) -> int | None:
+        return self.pm.hook.resolve_employee(session=session, provider=provider, external_id=external_id,
+                                             draft=draft)
+
+    def feedback_ingested(self, session, feedback) -> None:
+        self.pm.hook.feedback_ingested(session=session, feedback=feedback)
+
+    def appraisal_completed(self, session, run) -> None:
+        self.pm.hook.appraisal_completed(session=session, run=run)
+
+    def recommend(self, result, guideline) -> list[dict]:
+        return [rec for recs in self.pm.hook.recommend(result=result, guideline=guideline) for rec in recs or ()]
+
+    def cron_jobs(self) -> list:
+        return [entry for entries in self.pm.hook.register_cron_jobs() for entry in entries or ()]
+
+    def register_commands(self, cli) -> None:
+        self.pm.hook.register_commands(cli=cli)
+
+    def describe(self) -> list[PluginInfo]:
+        """Each loaded plugin with where it came from and the hooks it implements, sorted by name."""
+        infos = []
+        for name, plugin in self.pm.list_name_plugin():
+            hooks = tuple(sorted(hc.name for hc in self.pm.get_hookcallers(plugin) or ()))
+            infos.append(PluginInfo(name=name, source=self._sources.get(name, "?"), hooks=hooks))
+        return sorted(infos, key=lambda info: info.name)
+
+
+def _collect(pm: pluggy.PluginManager, hook_name: str, what: str) -> dict[str, Any]:
+    """Call a ``register_*`` hook plugin by plugin and index the classes by slug, refusing duplicates."""
+    found: dict[str, Any] = {}
+    owners: dict[str, str] = {}
+    for impl in getattr(pm.hook, hook_name).get_hookimpls():
+        for cls in impl.function() or ():
+            slug = getattr(cls, "name", None)
+            if not isinstance(slug, str) or not slug.isidentifier() or slug != slug.lower():
+                raise PluginError(f"plugin {impl.plugin_name!r}: {what} {cls!r} needs a snake_case `name` slug")
+            if slug in found:
+                raise PluginError(f"duplicate {what} slug {slug!r}: registered by plugin {owners[slug]!r} "
+                                  f"and by plugin {impl.plugin_name!r}; rename one or block a plugin "
+                                  f"with PLAUDIT_PLUGINS_BLOCKED")
+            found[slug] = cls()
+            owners[slug] = impl.plugin_name
+    return found
+
+
+def _entry_points() -> Iterable[importlib.metadata.EntryPoint]:
+    return importlib.metadata.entry_points(group=PROJECT)
+
+
+def build_plugins(allowed: Iterable[str] | None = None, blocked: Iterable[str] = (),
+                  extra: dict[str, Any] | None = None) -> Plugins:
+    """Create the plugin manager: specs, built-ins by module name, entry points, then validation.
+
+    :param allowed: if given, only plugins with these names load (installed is not enabled).
+    :param blocked: plugins that never load, even when installed.
+    :param extra: plugin objects to register directly by name (tests, embedding applications).
+    :raises PluginError: on an unknown hook, a duplicate slug or a plugin that fails to import.
+    """
+    pm = pluggy.PluginManager(PROJECT)
+    pm.add_hookspecs(hookspecs)
+    allowed_set = None if allowed is None else set(allowed)
+    for name in blocked:
+        pm.set_blocked(name)
+
+    def wanted(name: str) -> bool:
+        return not pm.is_blocked(name) and (allowed_set is None or name in allowed_set)
+
+    sources: dict[str, str] = {}
+
+    def register(plugin, name: str, source: str) -> None:
+        try:
+            pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:  # a hookimpl whose arguments match no spec
+            raise PluginError(f"plugin {name!r} ({source}): {exc}") from None
+        sources[name] = source
+
+    for name, module_name in BUILTIN_PLUGINS.items():
+        if wanted(name):
+            register(importlib.import_module(module_name), name, f"built-in ({module_name})")
+    for ep in _entry_points():
+        if not wanted(ep.name):
+            continue
+        if pm.has_plugin(ep.name):
+            raise PluginError(f"two plugins are named {ep.name!r}: {sources[ep.name]} and entry point "
+                              f"{ep.value!r}; block one with PLAUDIT_PLUGINS_BLOCKED")
+        try:
+            plugin = ep.load()
+        except Exception as exc:
+            raise PluginError(f"plugin {ep.name!r} ({ep.value}) failed to import: {exc}") from exc
+        dist = ep.dist
+        register(plugin, ep.name, f"{dist.name} {dist.version}" if dist else ep.value)
+    for name, plugin in (extra or {}).items():
+        if wanted(name):
+            register(plugin, name, "registered directly")
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"plugin {pm.get_name(exc.plugin)!r}: {exc} "
+                          f"(a misspelled hook name? docs/plugins.md lists every hook)") from None
+    if allowed_set:
+        unknown = allowed_set - set(sources)
+        if unknown:
+            log.warning("PLAUDIT_PLUGINS_ALLOWED names plugins that are not installed: %s",
+                        ", ".join(sorted(unknown)))
+    return Plugins(pm, sources)
+
+
+def init_app(app, extra: dict[str, Any] | None = None) -> Plugins:
+    plugins = build_plugins(app.config["PLUGINS_ALLOWED"], app.config["PLUGINS_BLOCKED"], extra)
+    app.extensions[EXTENSION_KEY] = plugins
+    return plugins
+
+
+def get_plugins(app=None) -> Plugins:
+    from flask import current_app
+
+    return (app or current_app).extensions[EXTENSION_KEY]

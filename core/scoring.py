@@ -1,0 +1,37 @@
+"""The scoring-rule contract: a declarative rule that scores feedback items in SQL."""
+from __future__ import annotations
+
+from typing import Any, ClassVar, Mapping
+
+from marshmallow import Schema
+from sqlalchemy.sql import ColumnElement
+
+
+class ScoringRule:
+    """Base class for a scoring rule plugin.
+
+    A rule reads feedback of some ``kinds`` and says, as a SQL expression over the ``feedback`` table's
+    columns, how many points one item earns. A metric is then AVG/COUNT of those points in one GROUP BY,
+    and changing a parameter needs no rescoring.
+    """
+
+    #: Slug, unique across plugins.
+    name: ClassVar[str]
+    title: ClassVar[str]
+    #: The feedback kinds this rule reads.
+    kinds: ClassVar[tuple[str, ...]] = ()
+    #: marshmallow schema for the rule's parameters (as written in an HR guideline).
+    params_schema: ClassVar[type[Schema] | None] = None
+    #: ``higher`` when more points are better, ``lower`` otherwise (a response time, say).
+    direction: ClassVar[str] = "higher"
+    #: How a metric value is shown: ``percent``, ``score`` (with sign, as NPS) or ``number``.
+    display: ClassVar[str] = "number"
+    #: True when points are 0/100 per item, so a Wilson interval applies to the metric.
+    proportion: ClassVar[bool] = False
+
+    def points(self, feedback, params: Mapping[str, Any]) -> ColumnElement:
+        """Return the SQL expression for one item's points; ``feedback`` is the Feedback table/alias."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<ScoringRule {self.name}>"

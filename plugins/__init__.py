@@ -1,0 +1,1 @@
+"""Built-in plugins that are not channels: scoring rules, integrity checks, notifiers."""

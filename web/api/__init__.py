@@ -1,0 +1,29 @@
+"""REST API v1 (flask-smorest); its OpenAPI 3 document is served at ``/api/v1/openapi.json``."""
+from __future__ import annotations
+
+from flask_smorest import Api
+
+from core.auth import csrf, public_endpoint
+
+
+def init_app(app) -> Api:
+    app.config.setdefault("API_TITLE", "Plaudit")
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    app.config.setdefault("API_SPEC_OPTIONS", {
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+        "info": {"description": "Feed Plaudit from your own systems. Authenticate with an API token: "
+                                "`Authorization: Bearer <token>` (create one with `plaudit tokens create`)."},
+    })
+    api = Api(app)
+    from . import channels
+
+    api.register_blueprint(channels.blp)
+    # Token-authenticated: no browser session, so no CSRF token to check.
+    csrf.exempt(channels.blp)
+    # The OpenAPI document is public, like any published API description.
+    public_endpoint(app, "api-docs.openapi_json")
+    return api

@@ -1,0 +1,120 @@
+"""Channels and feedback ingestion over the API."""
+from __future__ import annotations
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, fields
+
+from core.auth import token_required
+from core.db import get_session
+from core.ingestion import ingest
+from core.plugins import get_plugins
+
+blp = Blueprint("channels", __name__, url_prefix="/api/v1/channels",
+                description="Loaded channels, and sending them feedback.")
+
+
+class ChannelSchema(Schema):
+    name = fields.String(metadata={"description": "slug, used in URLs and on every item"})
+    title = fields.String()
+    kinds = fields.List(fields.String())
+
+
+class StoredSchema(Schema):
+    index = fields.Integer(metadata={"description": "position of the payload in the request"})
+    external_id = fields.String()
+    feedback_id = fields.Integer()
+    status = fields.String(metadata={"description": "accepted, quarantined, pending_review or excluded"})
+    employee_id = fields.Integer(allow_none=True, metadata={"description": "null while unattributed"})
+
+
+class RejectedSchema(Schema):
+    index = fields.Integer()
+    errors = fields.Dict(metadata={"description": "field name -> messages"})
+
+
+class IngestReportSchema(Schema):
+    channel = fields.String()
+    created = fields.List(fields.Nested(StoredSchema))
+    duplicates = fields.List(fields.Nested(StoredSchema))
+    rejected = fields.List(fields.Nested(RejectedSchema))
+
+
+def _channel_or_404(slug: str):
+    try:
+        return get_plugins().channel(slug)
+    except KeyError as exc:
+        abort(404, message=str(exc.args[0]))
+
+
+def _body():
+    data = request.get_json(silent=True)
+    if data is None:
+        abort(400, message="the body must be JSON (Content-Type: application/json)")
+    return data
+
+
+def _ingest(slug: str, payloads: list):
+    _channel_or_404(slug)
+    session = get_session()
+    report = ingest(session, slug, payloads)
+    session.commit()
+    if report.created:
+        status = 201
+    elif report.duplicates:
+        status = 200
+    else:
+        status = 422
+    return report.as_dict(), status
+
+
+_PAYLOAD_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "description": "one payload in the channel's own format (docs/api.md)"}}}}}
+_BATCH_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "array", "items": {"type": "object"}, "description": "payloads in the channel's own format"}}}}}
+
+
+@blp.route("/")
+class Channels(MethodView):
+    decorators = [token_required("feedback:read")]
+
+    @blp.response(200, ChannelSchema(many=True))
+    def get(self):
+        """List the channels the loaded plugins provide."""
+        return sorted(get_plugins().channels.values(), key=lambda c: c.name)
+
+
+@blp.route("/<string:slug>/feedback")
+class ChannelFeedback(MethodView):
+    decorators = [token_required("feedback:write")]
+
+    @blp.doc(**_PAYLOAD_DOC)
+    @blp.response(201, IngestReportSchema, description="stored")
+    @blp.alt_response(200, schema=IngestReportSchema, description="already stored: a duplicate")
+    @blp.alt_response(422, schema=IngestReportSchema, description="rejected; `rejected[0].errors` names the fields")
+    def post(self, slug):
+        """Send one feedback payload to a channel; a replay answers as the first delivery did."""
+        payload = _body()
+        if not isinstance(payload, dict):
+            abort(422, message="send one JSON object here; arrays go to /feedback/batch")
+        return _ingest(slug, [payload])
+
+
+@blp.route("/<string:slug>/feedback/batch")
+class ChannelFeedbackBatch(MethodView):
+    decorators = [token_required("feedback:write")]
+
+    @blp.doc(**_BATCH_DOC)
+    @blp.response(201, IngestReportSchema, description="at least one payload stored")
+    @blp.alt_response(200, schema=IngestReportSchema, description="nothing new: only duplicates")
+    @blp.alt_response(422, schema=IngestReportSchema, description="every payload rejected")
+    def post(self, slug):
+        """Send many payloads to a channel at once; each is created, a duplicate or rejected on its own."""
+        payloads = _body()
+        limit = current_app.config["INGEST_BATCH_LIMIT"]
+        if not isinstance(payloads, list):
+            abort(422, message="send a JSON array of payloads")
+        if len(payloads) > limit:
+            abort(413, message=f"at most {limit} payloads per batch (PLAUDIT_INGEST_BATCH_LIMIT)")
+        return _ingest(slug, payloads)

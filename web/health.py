@@ -1,0 +1,35 @@
+"""``GET /healthz``: whether the database and the job queue can be reached, for load balancers."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+
+from core.auth import public
+from core.db import get_db
+from core.jobs import redis_connection
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+@public
+def healthz():
+    """Answer 200 when everything needed is reachable, 503 with what is not."""
+    checks, healthy = {}, True
+    try:
+        get_db().ping()
+        checks["database"] = {"status": "ok", "dialect": get_db().dialect}
+    except Exception as exc:  # the message may hold a host name but never a password: log, don't echo
+        current_app.logger.warning("health check: database unreachable (%s)", type(exc).__name__)
+        checks["database"] = {"status": "unreachable", "error": type(exc).__name__}
+        healthy = False
+    connection = redis_connection()
+    if connection is None:
+        checks["queue"] = {"status": "inline"}
+    else:
+        try:
+            connection.ping()
+            checks["queue"] = {"status": "ok"}
+        except Exception as exc:
+            checks["queue"] = {"status": "unreachable", "error": type(exc).__name__}
+            healthy = False
+    return jsonify(status="ok" if healthy else "degraded", checks=checks), 200 if healthy else 503

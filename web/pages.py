@@ -1,0 +1,46 @@
+"""The signed-in home page: what has arrived, within what the user may see."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+from sqlalchemy import false, func, select
+
+from core.auth import signed_in
+from core.db import get_session
+from core.models import Feedback, Team
+from core.plugins import get_plugins
+
+bp = Blueprint("pages", __name__)
+
+
+def visible_feedback_filter(user):
+    """The WHERE clause limiting feedback to what ``user`` may see: all, their teams', or their own."""
+    if user.has_role("admin", "hr"):
+        return None
+    if user.has_role("manager") and user.employee_id is not None:
+        return Feedback.team_id.in_(select(Team.id).where(Team.manager_id == user.employee_id))
+    if user.has_role("employee") and user.employee_id is not None:
+        return Feedback.employee_id == user.employee_id
+    return false()
+
+
+@bp.get("/")
+@signed_in
+def home():
+    """Show the feedback received per channel and kind, and the unattributed queue, in the user's scope."""
+    session = get_session()
+    scope = visible_feedback_filter(current_user)
+    counts = (select(Feedback.channel, Feedback.kind, Feedback.status, func.count(),
+                     func.min(Feedback.occurred_at), func.max(Feedback.occurred_at))
+              .group_by(Feedback.channel, Feedback.kind, Feedback.status)
+              .order_by(Feedback.channel, Feedback.kind, Feedback.status))
+    if scope is not None:
+        counts = counts.where(scope)
+    rows = session.execute(counts).all()
+    unattributed = None
+    if current_user.has_role("admin", "hr", "manager"):
+        unattributed = session.scalar(select(func.count()).select_from(Feedback).where(
+            Feedback.employee_id.is_(None), Feedback.attribution_policy.is_(None)))
+    channels = get_plugins().channels
+    return render_template("home.html", rows=rows, unattributed=unattributed, channels=channels,
+                           scoped=scope is not None)

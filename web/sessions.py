@@ -1,0 +1,58 @@
+"""Signing in and out."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from urllib.parse import urlsplit
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Length, Regexp
+
+from core.auth import public, signed_in
+from core.db import get_session
+from core.models import User, utcnow
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("E-mail", validators=[DataRequired(), Length(max=320),
+                                              Regexp(r"^[^@\s]+@[^@\s]+$", message="Enter an e-mail address.")])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: an absolute URL here would make the login page an open redirect.
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("pages.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    """Show the sign-in form; sign the user in on a valid POST."""
+    if current_user.is_authenticated:
+        return redirect(url_for("pages.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        session = get_session()
+        user = session.scalar(select(User).where(func.lower(User.email) == form.email.data.strip().lower()))
+        if user is not None and user.active and user.check_password(form.password.data):
+            login_user(user)
+            user.last_login_at = utcnow()
+            session.commit()
+            return redirect(_safe_next(request.args.get("next")))
+        # One message for both cases, so the form does not reveal which e-mails have accounts.
+        form.password.errors.append("E-mail or password is wrong.")
+    return render_template("login.html", form=form), 200 if request.method == "GET" or not form.errors else 401
+
+
+@bp.post("/logout")
+@signed_in
+def logout():
+    """Sign out (POST with a CSRF token, so a link elsewhere cannot sign anyone out)."""
+    logout_user()
+    flash("You are signed out.")
+    return redirect(url_for("auth.login"))
