@@ -36,7 +36,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, extra_plugins: dict[s
 
     from web import init_app as init_web
 
+    from .cli import init_app as init_cli
+
     init_web(app)
+    init_cli(app)
     for channel in loaded.channels.values():
         if channel.blueprint is not None:
             app.register_blueprint(channel.blueprint, url_prefix=f"/channels/{channel.name}")

@@ -23,8 +23,8 @@ class IdentityRef:
 class FeedbackDraft:
     """One normalised feedback item, as a channel hands it to the kernel (nothing is stored yet).
 
-    ``identities`` maps each attribution basis the channel can offer (``assignee_at_solve``,
-    ``assignee_at_rating``, ``last_public_replier``, ``author``) to who that basis points at; the kernel
+    ``identities`` maps each attribution basis the channel can offer (``subject``, ``assignee_at_solve``,
+    ``assignee_at_rating``, ``last_public_replier``, ``author``; see ``core.config.ATTRIBUTION_BASES``) to who that basis points at; the kernel
     picks one under the attribution policy in force and records which. ``respondent`` is the raw customer
     identifier: the kernel stores only its salted hash.
     """

@@ -37,8 +37,10 @@ def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; take it over.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        # Take transactions over from pysqlite, and take the write lock at BEGIN: a deferred transaction
+        # that reads and then writes fails at once ("database is locked") if another writer committed in
+        # between, whereas IMMEDIATE waits its turn under busy_timeout.
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")

@@ -201,8 +201,8 @@ def cron_entries(app) -> list[CronEntry]:
     return [CronEntry("core.jobs.dispatch_pending_job", interval=60), *get_plugins(app).cron_jobs()]
 
 
-def run_cron(app) -> None:
-    """Run RQ's cron scheduler with every registered entry (blocks)."""
+def build_cron_scheduler(app):
+    """Return RQ's cron scheduler with every registered entry, ready to ``start()``."""
     from rq.cron import CronScheduler
 
     connection = redis_connection(app)
@@ -212,4 +212,4 @@ def run_cron(app) -> None:
     for entry in cron_entries(app):
         scheduler.register(import_string(entry.func), app.config["QUEUE_NAME"], args=entry.args,
                            interval=entry.interval, cron=entry.cron)
-    scheduler.start()
+    return scheduler

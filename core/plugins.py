@@ -74,6 +74,9 @@ class Plugins:
         """Each loaded plugin with where it came from and the hooks it implements, sorted by name."""
         infos = []
         for name, plugin in self.pm.list_name_plugin():
+            if plugin is None:  # blocked: pluggy keeps the name so it can never be registered
+                infos.append(PluginInfo(name=name, source="blocked", hooks=()))
+                continue
             hooks = tuple(sorted(hc.name for hc in self.pm.get_hookcallers(plugin) or ()))
             infos.append(PluginInfo(name=name, source=self._sources.get(name, "?"), hooks=hooks))
         return sorted(infos, key=lambda info: info.name)
@@ -89,8 +92,9 @@ def _collect(pm: pluggy.PluginManager, hook_name: str, what: str) -> dict[str, A
             if not isinstance(slug, str) or not slug.isidentifier() or slug != slug.lower():
                 raise PluginError(f"plugin {impl.plugin_name!r}: {what} {cls!r} needs a snake_case `name` slug")
             if slug in found:
-                raise PluginError(f"duplicate {what} slug {slug!r}: registered by plugin {owners[slug]!r} "
-                                  f"and by plugin {impl.plugin_name!r}; rename one or block a plugin "
+                first, second = sorted([owners[slug], impl.plugin_name])
+                raise PluginError(f"duplicate {what} slug {slug!r}: registered by plugin {first!r} "
+                                  f"and by plugin {second!r}; rename one or block a plugin "
                                   f"with PLAUDIT_PLUGINS_BLOCKED")
             found[slug] = cls()
             owners[slug] = impl.plugin_name

@@ -1,4 +1,4 @@
-"""The ``plaudit`` command line: a Flask CLI group with Plaudit's commands and every plugin's."""
+"""The ``plaudit`` command line: Flask's CLI group carrying Plaudit's commands and every plugin's."""
 from __future__ import annotations
 
 import sys
@@ -10,18 +10,15 @@ from ..config import ConfigError
 from ..plugins import PluginError
 
 
-def _build_cli(app) -> click.Group:
+def init_app(app) -> None:
+    """Add Plaudit's commands, then the plugins', to ``app.cli`` (so ``app.test_cli_runner()`` sees them)."""
+    from ..plugins import get_plugins
     from . import accounts, database, demo, feedback, jobs, plugins
 
-    cli = FlaskGroup(create_app=lambda: app, add_version_option=False,
-                     help="Plaudit: customer-service appraisal. Settings come from PLAUDIT_* variables.")
     for command in (database.db, accounts.users, accounts.tokens, plugins.plugins_command, jobs.worker,
                     jobs.cron, jobs.jobs, feedback.ingest, demo.demo):
-        cli.add_command(command)
-    from ..plugins import get_plugins
-
-    get_plugins(app).register_commands(cli)
-    return cli
+        app.cli.add_command(command)
+    get_plugins(app).register_commands(app.cli)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -33,4 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     except (ConfigError, PluginError) as exc:
         click.secho(f"plaudit: cannot start: {exc}", fg="red", err=True)
         sys.exit(2)
-    _build_cli(app).main(args=argv, prog_name="plaudit")
+    cli = FlaskGroup(create_app=lambda: app, add_version_option=False, set_debug_flag=False,
+                     help="Plaudit: customer-service appraisal. Settings come from PLAUDIT_* variables "
+                          "(docs/configuration.md).")
+    cli.main(args=argv, prog_name="plaudit")

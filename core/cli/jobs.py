@@ -29,9 +29,10 @@ def cron():
     for entry in job_queue.cron_entries(current_app):
         click.echo(f"scheduling {entry.func} " + (f"every {entry.interval}s" if entry.interval else entry.cron))
     try:
-        job_queue.run_cron(current_app._get_current_object())
+        scheduler = job_queue.build_cron_scheduler(current_app._get_current_object())
     except RuntimeError as exc:
         raise click.UsageError(str(exc))
+    scheduler.start()
 
 
 @click.group()

@@ -1,0 +1,179 @@
+"""The one ingestion path: validate, normalise, attribute, store once, inspect, notify."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from core.db import transaction
+from core.ingestion import ingest, respondent_ref
+from core.models import Feedback, Flag
+from tests.fixtures.app import row_counts
+from tests.fixtures.payloads import survey
+from tests.fixtures.plugins import ChecksPlugin
+
+
+@pytest.fixture
+def agent(create_team, create_employee):
+    team = create_team("Support EMEA")
+    return create_employee("Ann Agent", team=team, identities=[("helpdesk", "101"), ("email", "ann@x.io")])
+
+
+def test_valid_payload_is_stored_attributed_and_normalised(app, session, agent):
+    report = ingest(session, "post_ticket_survey", [survey(comment="Great help")])
+    session.commit()
+
+    assert [(s.external_id, s.status, s.employee_id) for s in report.created] == [("r-1", "accepted", agent.id)]
+    item = session.scalar(select(Feedback))
+    assert (item.channel, item.kind, item.value, item.scale_min, item.scale_max) == (
+        "post_ticket_survey", "csat", 5.0, 1.0, 5.0)
+    assert item.employee_id == agent.id and item.team_id == agent.team_id
+    assert item.attribution_policy == "assignee_at_solve"
+    assert item.attributed_identity == "helpdesk:101"
+    assert item.occurred_at.isoformat() == "2026-11-02T10:15:00+00:00"
+    assert item.comment == "Great help" and item.ticket_ref == "T-1"
+
+
+def test_respondent_is_stored_only_as_a_salted_hash(app, session, agent):
+    ingest(session, "post_ticket_survey", [survey()])
+    session.commit()
+    item = session.scalar(select(Feedback))
+    assert item.respondent_ref == respondent_ref("customer@example.com", app.config["RESPONDENT_SALT"])
+    assert len(item.respondent_ref) == 64
+    assert "example.com" not in str(item.payload).lower()
+
+
+def test_same_item_twice_is_stored_once_and_answered_as_the_first(app, session, agent):
+    first = ingest(session, "post_ticket_survey", [survey()])
+    session.commit()
+    again = ingest(session, "post_ticket_survey", [survey(rating=1)])
+    session.commit()
+
+    assert again.created == [] and again.rejected == []
+    assert [(d.feedback_id, d.status, d.employee_id) for d in again.duplicates] == [
+        (first.created[0].feedback_id, "accepted", agent.id)]
+    assert session.scalar(select(func.count()).select_from(Feedback)) == 1
+    assert session.scalar(select(Feedback.value)) == 5.0  # the replay changed nothing
+
+
+def test_repeat_within_one_batch_counts_once(app, session, agent):
+    report = ingest(session, "post_ticket_survey", [survey(), survey(), survey("r-2")])
+    session.commit()
+    assert [s.index for s in report.created] == [0, 2]
+    assert [(d.index, d.feedback_id) for d in report.duplicates] == [(1, report.created[0].feedback_id)]
+
+
+def test_invalid_payloads_name_the_fields_and_write_nothing(app, session, agent):
+    before = row_counts(app)
+    report = ingest(session, "post_ticket_survey", [
+        survey(rating=9),
+        survey(kind="happiness"),
+        {"response_id": "r-3", "kind": "nps", "rating": 7, "answered_at": "2026-11-02T10:15:00"},
+        survey(agent=None) | {"agent": {"provider": "helpdesk"}},
+        ["not", "an", "object"],
+    ])
+    session.commit()
+
+    errors = {r.index: r.errors for r in report.rejected}
+    assert errors[0] == {"rating": ["must be between 1 and 5 on this csat scale"]}
+    assert "kind" in errors[1]
+    assert "answered_at" in errors[2]  # no timezone: ambiguous, refused
+    assert errors[3] == {"agent": {"id": ["Missing data for required field."]}}
+    assert "_schema" in errors[4]
+    assert report.created == [] and report.duplicates == []
+    assert row_counts(app) == before
+
+
+def test_unknown_agent_is_kept_unattributed_with_the_identity_for_the_queue(app, session, agent):
+    ingest(session, "post_ticket_survey", [survey(agent=("helpdesk", "999")), survey("r-2", agent=None)])
+    session.commit()
+    rows = session.execute(select(Feedback.external_id, Feedback.employee_id, Feedback.attribution_policy,
+                                  Feedback.attributed_identity, Feedback.status).order_by(Feedback.id)).all()
+    assert rows == [("r-1", None, None, "helpdesk:999", "accepted"), ("r-2", None, None, None, "accepted")]
+
+
+def test_policy_order_decides_which_identity_attributes(make_app, create_employee):
+    app = make_app(ATTRIBUTION_POLICY=["assignee_at_rating", "assignee_at_solve"])
+    with app.app_context(), transaction() as session:
+        create_employee("Ann", identities=[("helpdesk", "101")])
+        rater = create_employee("Bob", identities=[("helpdesk", "202")])
+        ingest(session, "post_ticket_survey", [
+            survey("r-1", agent=("helpdesk", "202"), agent_basis="assignee_at_rating"),
+            survey("r-2", agent=("helpdesk", "101"), agent_basis="assignee_at_solve")])
+    with app.app_context(), transaction() as session:
+        rows = session.execute(select(Feedback.external_id, Feedback.employee_id, Feedback.attribution_policy)
+                               .order_by(Feedback.external_id)).all()
+    assert rows[0] == ("r-1", rater.id, "assignee_at_rating")
+    assert rows[1][2] == "assignee_at_solve"
+
+
+def test_resolve_employee_hook_attributes_identities_the_kernel_does_not_know(make_app, create_employee):
+    from core import hookimpl
+
+    class Directory:
+        @hookimpl
+        def resolve_employee(self, provider, external_id):
+            return directory.get((provider, external_id))
+
+    directory = {}
+    app = make_app(extra_plugins={"directory": Directory()})
+    with app.app_context(), transaction() as session:
+        ann = create_employee("Ann")
+        directory[("helpdesk", "555")] = ann.id
+        report = ingest(session, "post_ticket_survey", [survey(agent=("helpdesk", "555"))])
+    assert report.created[0].employee_id == ann.id
+
+
+def test_integrity_check_quarantines_and_flags(make_app, agent_factory=None):
+    app = make_app(extra_plugins={"checks": ChecksPlugin()})
+    with app.app_context(), transaction() as session:
+        report = ingest(session, "post_ticket_survey", [survey("r-1", rating=1), survey("r-2", rating=5)])
+    assert [(s.external_id, s.status) for s in report.created] == [("r-1", "quarantined"), ("r-2", "accepted")]
+    with app.app_context(), transaction() as session:
+        assert session.execute(select(Feedback.external_id, Feedback.status).order_by(Feedback.id)).all() == [
+            ("r-1", "quarantined"), ("r-2", "accepted")]
+        assert session.execute(select(Flag.check, Flag.reason)).all() == [("low_rating_check", "rated 1")]
+    again = _ingest_once(app, survey("r-1", rating=1))
+    assert [(d.status) for d in again.duplicates] == ["quarantined"]  # a replay answers as the first did
+
+
+def _ingest_once(app, payload):
+    with app.app_context(), transaction() as session:
+        return ingest(session, "post_ticket_survey", [payload])
+
+
+def test_concurrent_deliveries_store_one_item(make_app, database, agent):
+    """Eight workers deliver the same item at once: one stores it, seven hear "duplicate"."""
+    app = make_app()
+    workers = 8
+    barrier = threading.Barrier(workers)
+    reports, errors = [], []
+
+    def deliver():
+        try:
+            with app.app_context():
+                session = app.extensions["plaudit.db"].sessionmaker()
+                try:
+                    barrier.wait(timeout=30)
+                    report = ingest(session, "post_ticket_survey", [survey("same")])
+                    session.commit()
+                    reports.append(report)
+                finally:
+                    session.close()
+        except Exception as exc:  # surfaced below; a thread's exception would otherwise vanish
+            errors.append(exc)
+
+    threads = [threading.Thread(target=deliver) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    created = [s for r in reports for s in r.created]
+    duplicates = [d for r in reports for d in r.duplicates]
+    assert len(created) == 1 and len(duplicates) == workers - 1
+    assert {d.feedback_id for d in duplicates} == {created[0].feedback_id}
+    with app.app_context(), transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Feedback)) == 1

@@ -1,0 +1,114 @@
+"""Follow-up jobs: inline without Redis, on RQ with it, and never lost while Redis is down."""
+from __future__ import annotations
+
+import pytest
+from rq import Queue, SimpleWorker
+from sqlalchemy import func, select
+
+from core import jobs
+from core.db import transaction
+from core.ingestion import announce_feedback, ingest
+from core.models import Feedback, PendingJob
+from tests.fixtures.payloads import survey
+from tests.fixtures.services import DEAD_REDIS_URL
+
+
+def _ingest(app, *payloads):
+    with app.app_context(), transaction() as session:
+        return ingest(session, "post_ticket_survey", list(payloads))
+
+
+def _pending(app) -> list[PendingJob]:
+    with app.app_context(), transaction() as session:
+        return list(session.scalars(select(PendingJob)))
+
+
+def test_inline_mode_runs_follow_up_work_after_commit(make_app, recorder):
+    app = make_app(extra_plugins={"recorder": recorder})
+    report = _ingest(app, survey("r-1"), survey("r-2"))
+    assert recorder.ingested == [(s.feedback_id, s.external_id) for s in report.created]
+    assert _pending(app) == []
+
+
+def test_rolled_back_ingestion_runs_and_leaves_nothing(make_app, recorder):
+    app = make_app(extra_plugins={"recorder": recorder})
+    with app.app_context():
+        with pytest.raises(RuntimeError), transaction() as session:
+            ingest(session, "post_ticket_survey", [survey()])
+            raise RuntimeError("the caller gives up")
+    assert recorder.ingested == []
+    assert _pending(app) == []
+    with app.app_context(), transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Feedback)) == 0
+
+
+def test_duplicates_are_not_announced_again(make_app, recorder):
+    app = make_app(extra_plugins={"recorder": recorder})
+    _ingest(app, survey())
+    _ingest(app, survey())
+    assert len(recorder.ingested) == 1
+
+
+def test_rq_worker_runs_the_follow_up_work(make_app, recorder, redis_url):
+    app = make_app(REDIS_URL=redis_url, QUEUE_NAME="test-rq", extra_plugins={"recorder": recorder})
+    report = _ingest(app, survey())
+    queue = Queue("test-rq", connection=jobs.redis_connection(app))
+    assert queue.count == 1 and recorder.ingested == []  # handed over, not run in the request
+    assert _pending(app) == []
+
+    jobs.run_worker(app, burst=True, worker_class=SimpleWorker)
+
+    assert recorder.ingested == [(report.created[0].feedback_id, "r-1")]
+    with app.app_context():  # a retried or duplicated job announces nothing twice
+        assert announce_feedback([report.created[0].feedback_id]) == 0
+    assert len(recorder.ingested) == 1
+
+
+def test_with_redis_down_items_are_stored_and_work_runs_once_redis_is_back(make_app, recorder, redis_url):
+    down = make_app(REDIS_URL=DEAD_REDIS_URL, QUEUE_NAME="test-outage", extra_plugins={"recorder": recorder})
+    report = _ingest(down, survey("r-1"), survey("r-2"))
+
+    assert [s.external_id for s in report.created] == ["r-1", "r-2"]
+    with down.app_context(), transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Feedback)) == 2
+    [waiting] = _pending(down)
+    assert waiting.func == "core.ingestion.announce_feedback" and waiting.attempts == 1
+    assert "unreachable" in waiting.last_error
+    assert recorder.ingested == []
+
+    back = make_app(REDIS_URL=redis_url, QUEUE_NAME="test-outage", extra_plugins={"recorder": recorder})
+    jobs.run_worker(back, burst=True, worker_class=SimpleWorker)
+
+    assert sorted(ext for _, ext in recorder.ingested) == ["r-1", "r-2"]
+    assert _pending(back) == []
+
+
+def test_cron_sweeps_work_stranded_by_an_outage(make_app, recorder, redis_url):
+    down = make_app(REDIS_URL=DEAD_REDIS_URL, QUEUE_NAME="test-cron", extra_plugins={"recorder": recorder})
+    _ingest(down, survey())
+    assert len(_pending(down)) == 1
+
+    back = make_app(REDIS_URL=redis_url, QUEUE_NAME="test-cron", extra_plugins={"recorder": recorder})
+    scheduler = jobs.build_cron_scheduler(back)
+    assert [job.func_name for job in scheduler.enqueue_jobs()] == ["core.jobs.dispatch_pending_job"]
+    worker = SimpleWorker(["test-cron"], connection=jobs.redis_connection(back))
+    with back.app_context():
+        worker.work(burst=True)  # runs the sweep, which enqueues the stranded job, which runs too
+
+    assert [ext for _, ext in recorder.ingested] == ["r-1"]
+    assert _pending(back) == []
+
+
+def test_failing_inline_job_stays_pending_with_its_error(make_app):
+    from core import hookimpl
+
+    class Broken:
+        @hookimpl
+        def feedback_ingested(self, feedback):
+            raise ValueError("mail server said no")
+
+    app = make_app(extra_plugins={"broken": Broken()})
+    report = _ingest(app, survey())
+    assert report.created  # the item is stored even though its follow-up failed
+    [waiting] = _pending(app)
+    assert waiting.attempts == 1 and "mail server said no" in waiting.last_error

@@ -1,0 +1,123 @@
+"""Plugins: built-ins by module name, external packages by entry point, allow/block lists, clear failures."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import select
+
+from core.db import transaction
+from core.models import ApiToken, Feedback
+from core.plugins import PluginError
+from tests.fixtures.plugins import write_distribution
+
+MISSPELLED = """
+    from core import hookimpl
+
+    @hookimpl
+    def feedback_ingestd(feedback):
+        pass
+"""
+
+CLONE = """
+    from core import hookimpl
+    from plaudit_kudos import Kudos
+
+    class KudosAgain(Kudos):
+        title = "Kudos, again"
+
+    @hookimpl
+    def register_channels():
+        return [KudosAgain]
+"""
+
+
+def test_external_package_adds_a_channel_that_ingests_end_to_end(kudos_site, on_path, make_app, session,
+                                                                   create_employee, create_user):
+    ann = create_employee("Ann", identities=[("email", "ann@example.com")])
+    token, plain = ApiToken.issue(create_user("bridge@example.com", roles=["admin"]), "test", ["feedback:write"])
+    session.add(token)
+    session.commit()
+    on_path(kudos_site)
+    app = make_app()
+    assert "kudos" in app.extensions["plaudit.plugins"].channels
+
+    response = app.test_client().post("/api/v1/channels/kudos/feedback", headers={"Authorization": f"Bearer {plain}"},
+                                      json={"id": "k-1", "to": "Ann@example.com", "sender": "a customer",
+                                            "message": "Thank you!", "sent_at": "2026-11-20T09:00:00Z"})
+
+    assert response.status_code == 201, response.get_json()
+    with app.app_context(), transaction() as session:
+        item = session.scalar(select(Feedback))
+        assert (item.channel, item.kind, item.employee_id, item.attribution_policy, item.comment) == (
+            "kudos", "kudos", ann.id, "subject", "Thank you!")
+
+
+def test_plugins_command_lists_source_and_hooks(kudos_site, on_path, make_app):
+    on_path(kudos_site)
+    result = make_app().test_cli_runner().invoke(args=["plugins"])
+    assert result.exit_code == 0, result.output
+    assert "kudos  [plaudit-kudos 0.1.0]" in result.output
+    assert "hooks: register_channels, register_commands" in result.output
+    assert "post_ticket_survey  [built-in (channels.post_ticket_survey)]" in result.output
+    assert "channels: kudos, post_ticket_survey" in result.output
+
+
+def test_plugin_commands_join_the_cli(kudos_site, on_path, tmp_path):
+    result = _plaudit(["kudos-hello"], tmp_path, kudos_site)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "kudos plugin loaded"
+
+
+def test_blocked_plugin_does_not_load(kudos_site, on_path, make_app):
+    on_path(kudos_site)
+    app = make_app(PLUGINS_BLOCKED=["kudos"])
+    assert "kudos" not in app.extensions["plaudit.plugins"].channels
+    assert {info.name: info.source for info in app.extensions["plaudit.plugins"].describe()}["kudos"] == "blocked"
+
+
+def test_allowlist_loads_only_what_it_names(kudos_site, on_path, make_app):
+    on_path(kudos_site)
+    app = make_app(PLUGINS_ALLOWED=["kudos"])
+    assert set(app.extensions["plaudit.plugins"].channels) == {"kudos"}
+
+
+def test_misspelled_hook_stops_start_up_with_a_clear_message(on_path, make_app, tmp_path):
+    on_path(write_distribution(tmp_path / "site", "plaudit-typo", "typo", MISSPELLED))
+    with pytest.raises(PluginError) as error:
+        make_app()
+    assert "plugin 'typo'" in str(error.value) and "feedback_ingestd" in str(error.value)
+    assert "misspelled" in str(error.value)
+
+
+def test_misspelled_hook_stops_the_command_line_too(tmp_path):
+    site = write_distribution(tmp_path / "site", "plaudit-typo", "typo", MISSPELLED)
+    result = _plaudit(["plugins"], tmp_path, site)
+    assert result.returncode == 2
+    assert "plaudit: cannot start: plugin 'typo'" in result.stderr and "feedback_ingestd" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_duplicate_slugs_stop_start_up_naming_both_plugins(kudos_site, on_path, make_app, tmp_path):
+    on_path(kudos_site, write_distribution(tmp_path / "site", "plaudit-kudos-clone", "kudos_clone", CLONE))
+    with pytest.raises(PluginError, match="duplicate channel slug 'kudos': registered by plugin 'kudos' "
+                                         "and by plugin 'kudos_clone'"):
+        make_app()
+    # Blocking one of the two is the documented way out.
+    assert "kudos" in make_app(PLUGINS_BLOCKED=["kudos_clone"]).extensions["plaudit.plugins"].channels
+
+
+def test_builtin_and_entry_point_with_one_name_stop_start_up(on_path, make_app, tmp_path):
+    on_path(write_distribution(tmp_path / "site", "plaudit-impostor", "post_ticket_survey", "x = 1\n"))
+    with pytest.raises(PluginError, match="two plugins are named 'post_ticket_survey'"):
+        make_app()
+
+
+def _plaudit(args, tmp_path, site):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
+           "PLAUDIT_INSTANCE_PATH": str(tmp_path / "instance"), "PLAUDIT_SECRET_KEY": "s" * 32}
+    env.pop("PLAUDIT_DATABASE_URL", None)
+    return subprocess.run([sys.executable, "-c", "from core.cli import main; main()", *args], env=env,
+                          capture_output=True, text=True, timeout=120)
