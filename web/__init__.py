@@ -30,5 +30,7 @@ def _error_page(error):
     status = getattr(error, "code", 500) or 500
     description = getattr(error, "description", None) if status != 500 else None
     if request.path.startswith("/api/"):
-        return jsonify(code=status, message=description or "internal error"), status
+        # flask-smorest's abort(..., message=...) keeps the message in ``data``.
+        message = (getattr(error, "data", None) or {}).get("message") or description or "internal error"
+        return jsonify(code=status, message=message), status
     return render_template("error.html", status=status, description=description), status

@@ -48,5 +48,8 @@ def demo(host, port, database_url, serve):
     for login in demo_data.demo_logins():
         click.echo(f"  {login.email:28} {login.role:9} {login.who}")
     if serve:
+        from werkzeug.serving import run_simple
+
         click.echo("Press Ctrl+C to stop.")
-        app.run(host=host, port=port, debug=False, use_reloader=False)
+        # Flask's app.run() declines to run inside its own CLI; the server underneath it does not.
+        run_simple(host, port, app, threaded=True)

@@ -1,0 +1,85 @@
+"""The plaudit command line: accounts, tokens, ingestion from files, jobs."""
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+
+from core.models import ApiToken, Feedback, User, hash_token
+from tests.fixtures.payloads import survey
+
+
+def test_users_create_hashes_the_password_and_sets_roles(app, session):
+    result = app.test_cli_runner().invoke(args=["users", "create", "hr@example.com", "--name", "Hana",
+                                                "--role", "hr", "--role", "manager", "--password", "long enough"])
+    assert result.exit_code == 0, result.output
+    user = session.scalar(select(User))
+    assert user.roles == {"hr", "manager"} and user.check_password("long enough")
+    assert "long enough" not in user.password_hash
+
+
+def test_users_create_refuses_bad_input_naming_it(app, create_employee):
+    runner = app.test_cli_runner()
+    short = runner.invoke(args=["users", "create", "a@example.com", "--name", "A", "--role", "hr",
+                                "--password", "short"])
+    assert short.exit_code == 2 and "--password" in short.output and "8 characters" in short.output
+    bad_role = runner.invoke(args=["users", "create", "a@example.com", "--name", "A", "--role", "boss",
+                                   "--password", "long enough"])
+    assert bad_role.exit_code == 2 and "--role" in bad_role.output
+    no_employee = runner.invoke(args=["users", "create", "a@example.com", "--name", "A", "--role", "employee",
+                                      "--employee-id", "4242", "--password", "long enough"])
+    assert no_employee.exit_code == 2 and "no employee has id 4242" in no_employee.output
+    runner.invoke(args=["users", "create", "a@example.com", "--name", "A", "--role", "hr",
+                        "--password", "long enough"])
+    again = runner.invoke(args=["users", "create", "A@example.com", "--name", "A", "--role", "hr",
+                                "--password", "long enough"])
+    assert again.exit_code == 2 and "exists" in again.output
+
+
+def test_tokens_create_prints_the_token_once_and_stores_its_hash(app, session, create_user):
+    create_user("bot@example.com", roles=["admin"])
+    result = app.test_cli_runner().invoke(args=["tokens", "create", "bot@example.com", "--name", "bridge",
+                                                "--scope", "feedback:write"])
+    assert result.exit_code == 0, result.output
+    plain = result.stdout.strip()
+    stored = session.scalar(select(ApiToken))
+    assert stored.token_hash == hash_token(plain) and stored.scopes == ["feedback:write"]
+
+
+def test_ingest_file_reports_rejected_payloads_by_position_and_is_idempotent(app, session, tmp_path):
+    path = tmp_path / "responses.jsonl"
+    path.write_text("\n".join(json.dumps(p) for p in [survey("a"), survey("b", rating=7), survey("c")]))
+    runner = app.test_cli_runner()
+
+    first = runner.invoke(args=["ingest", "post_ticket_survey", str(path)])
+    assert first.exit_code == 1
+    assert "created 2, duplicates 0, rejected 1" in first.stdout
+    assert "payload 2: rating: must be between 1 and 5" in first.stderr
+
+    again = runner.invoke(args=["ingest", "post_ticket_survey", str(path)])
+    assert "created 0, duplicates 2, rejected 1" in again.stdout
+    assert session.scalar(select(func.count()).select_from(Feedback)) == 2
+
+
+def test_ingest_refuses_unknown_channel_and_broken_json(app, tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text('[{"response_id": "a",}]')
+    runner = app.test_cli_runner()
+    unknown = runner.invoke(args=["ingest", "pigeon", str(path)])
+    assert unknown.exit_code == 2 and "loaded channels: post_ticket_survey" in unknown.output
+    broken = runner.invoke(args=["ingest", "post_ticket_survey", str(path)])
+    assert broken.exit_code == 2 and "line 1, column" in broken.output
+
+
+def test_jobs_status_and_dispatch(app):
+    runner = app.test_cli_runner()
+    assert "pending in the database: 0" in runner.invoke(args=["jobs", "status"]).output
+    assert "queue: inline" in runner.invoke(args=["jobs", "status"]).output
+    assert "dispatched 0 job(s)" in runner.invoke(args=["jobs", "dispatch"]).output
+
+
+def test_worker_and_cron_explain_that_they_need_redis(app):
+    runner = app.test_cli_runner()
+    for command in ("worker", "cron"):
+        result = runner.invoke(args=[command])
+        assert result.exit_code == 2 and "PLAUDIT_REDIS_URL is not set" in result.output

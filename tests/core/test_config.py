@@ -1,0 +1,83 @@
+"""Configuration precedence, embedded defaults and clear errors for bad values."""
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from core.app import create_app
+from core.config import ConfigError
+
+BASE = {"SECRET_KEY": "k" * 32}
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    for name in ("PLAUDIT_DATABASE_URL", "PLAUDIT_REDIS_URL", "PLAUDIT_SECRET_KEY", "PLAUDIT_INSTANCE_PATH",
+                 "PLAUDIT_QUEUE_NAME", "PLAUDIT_PLUGINS_BLOCKED", "PLAUDIT_INGEST_BATCH_LIMIT"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_embedded_default_is_sqlite_in_the_instance_folder_with_jobs_inline(tmp_path):
+    app = create_app({"INSTANCE_PATH": str(tmp_path)})
+    assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'plaudit.db'}"
+    assert app.config["REDIS_URL"] is None
+
+
+def test_generated_secret_key_is_private_and_survives_a_restart(tmp_path):
+    first = create_app({"INSTANCE_PATH": str(tmp_path)}).config["SECRET_KEY"]
+    assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
+    assert create_app({"INSTANCE_PATH": str(tmp_path)}).config["SECRET_KEY"] == first
+    assert len(first) >= 32
+
+
+def test_precedence_defaults_then_instance_file_then_environment_then_argument(tmp_path, monkeypatch):
+    (tmp_path / "plaudit.toml").write_text('QUEUE_NAME = "from-file"\nINGEST_BATCH_LIMIT = 50\n'
+                                           'PLUGINS_BLOCKED = ["a"]\n')
+    app = create_app({"INSTANCE_PATH": str(tmp_path), **BASE})
+    assert (app.config["QUEUE_NAME"], app.config["INGEST_BATCH_LIMIT"]) == ("from-file", 50)
+
+    monkeypatch.setenv("PLAUDIT_QUEUE_NAME", "from-env")
+    monkeypatch.setenv("PLAUDIT_PLUGINS_BLOCKED", '["b"]')  # JSON, like every PLAUDIT_ variable
+    app = create_app({"INSTANCE_PATH": str(tmp_path), **BASE})
+    assert app.config["QUEUE_NAME"] == "from-env" and app.config["PLUGINS_BLOCKED"] == ["b"]
+    assert app.config["INGEST_BATCH_LIMIT"] == 50
+
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "QUEUE_NAME": "from-argument", **BASE})
+    assert app.config["QUEUE_NAME"] == "from-argument"
+
+
+def test_instance_path_comes_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLAUDIT_INSTANCE_PATH", str(tmp_path / "elsewhere"))
+    assert create_app(BASE).instance_path == str(tmp_path / "elsewhere")
+
+
+@pytest.mark.parametrize("setting, value, message", [
+    ("DATABASE_URL", "mysql://x/y", "PLAUDIT_DATABASE_URL: must be a sqlite:// or postgresql:// URL"),
+    ("REDIS_URL", "http://localhost", "PLAUDIT_REDIS_URL: must be a redis:// URL"),
+    ("SECRET_KEY", "short", "PLAUDIT_SECRET_KEY: must be at least 16 characters"),
+    ("INGEST_BATCH_LIMIT", "many", "PLAUDIT_INGEST_BATCH_LIMIT: Not a valid integer."),
+    ("ATTRIBUTION_POLICY", ["assignee_at_lunch"], "PLAUDIT_ATTRIBUTION_POLICY"),
+])
+def test_invalid_values_stop_start_up_naming_the_setting(tmp_path, setting, value, message):
+    with pytest.raises(ConfigError) as error:
+        create_app({"INSTANCE_PATH": str(tmp_path), **BASE, setting: value})
+    assert message in str(error.value)
+
+
+def test_invalid_environment_value_is_reported_as_the_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLAUDIT_REDIS_URL", "localhost:6379")
+    with pytest.raises(ConfigError, match="PLAUDIT_REDIS_URL: must be a redis:// URL"):
+        create_app({"INSTANCE_PATH": str(tmp_path), **BASE})
+
+
+def test_broken_instance_file_is_named(tmp_path):
+    (tmp_path / "plaudit.toml").write_text("QUEUE_NAME = \n")
+    with pytest.raises(ConfigError, match="plaudit.toml: not valid TOML"):
+        create_app({"INSTANCE_PATH": str(tmp_path), **BASE})
+
+
+def test_a_plugin_cannot_be_both_allowed_and_blocked(tmp_path):
+    with pytest.raises(ConfigError, match="plugins both allowed and blocked: kudos"):
+        create_app({"INSTANCE_PATH": str(tmp_path), **BASE, "PLUGINS_ALLOWED": ["kudos"],
+                    "PLUGINS_BLOCKED": ["kudos"]})

@@ -1,0 +1,92 @@
+"""``plaudit demo``: the organisation, its logins, feedback through the real pipeline, and the served UI."""
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from sqlalchemy import create_engine, func, select
+
+from core.models import Feedback, Team, User
+from tests.fixtures.org import csrf_token
+
+
+def test_demo_builds_and_then_reuses_its_own_database(app, tmp_path):
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo", "--no-serve", "--database-url", url])
+    assert first.exit_code == 0, first.output
+    assert "created the demo organisation" in first.output
+    assert "post_ticket_survey: 1800 new item(s), 0 already there" in first.output
+    for role in ("admin", "hr", "manager", "employee", "shopper"):
+        assert f"{role}@plaudit.demo" in first.output
+
+    again = runner.invoke(args=["demo", "--no-serve", "--database-url", url])
+    assert "reusing the demo organisation" in again.output
+    assert "post_ticket_survey: 0 new item(s), 1800 already there" in again.output
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(User)) == 5
+        assert conn.scalar(select(func.count()).select_from(Team)) == 4
+        attributed, total = conn.execute(select(func.count(Feedback.employee_id), func.count())).one()
+        assert total == 1800 and 0 < total - attributed < 100  # a few name an unknown agent
+    engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_served_demo_answers_on_its_printed_url_and_every_login_signs_in(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAUDIT_")}
+    env["PLAUDIT_INSTANCE_PATH"] = str(tmp_path / "instance")
+    process = subprocess.Popen([sys.executable, "-c", "from core.cli import main; main()", "demo", "--port",
+                                str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = []
+    try:
+        deadline = time.monotonic() + 120
+        while not any("Press Ctrl+C" in line for line in output):
+            assert time.monotonic() < deadline and process.poll() is None, "".join(output)
+            output.append(process.stdout.readline())
+        text = "".join(output)
+        url = re.search(r"Plaudit demo: (http://\S+)", text).group(1)
+        password = re.search(r"password: (\S+)\)", text).group(1)
+        logins = re.findall(r"^\s+(\S+@plaudit\.demo)\s", text, re.M)
+        assert len(logins) == 5
+
+        login_page = _get(url, expect_path="/login")  # waits until the server listens
+        assert "Sign in" in login_page
+        for email in logins:
+            opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+            page = opener.open(url + "login").read().decode()
+            form = urllib.parse.urlencode({"email": email, "password": password,
+                                           "csrf_token": csrf_token(page)}).encode()
+            home = opener.open(url + "login", data=form)
+            body = home.read().decode()
+            assert urllib.parse.urlsplit(home.url).path == "/", email
+            assert "Feedback received" in body and "Sign out" in body, email
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _get(url: str, expect_path: str) -> str:
+    for _ in range(100):
+        try:
+            response = urllib.request.urlopen(url, timeout=5)
+            assert urllib.parse.urlsplit(response.url).path == expect_path
+            return response.read().decode()
+        except urllib.error.URLError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing answers on {url}")

@@ -1,0 +1,115 @@
+"""API v1: hashed scoped tokens, feedback ingestion with field-level errors, the OpenAPI document."""
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from core.models import ApiToken, Feedback, utcnow
+from tests.fixtures.app import row_counts
+from tests.fixtures.payloads import survey
+
+URL = "/api/v1/channels/post_ticket_survey/feedback"
+
+
+@pytest.fixture
+def issue_token(session, create_user):
+    numbers = itertools.count(1)
+
+    def issue(scopes=("feedback:write", "feedback:read"), **changes) -> str:
+        user = create_user(f"bot{next(numbers)}@example.com", roles=["admin"])
+        token, plain = ApiToken.issue(user, "test", list(scopes))
+        for key, value in changes.items():
+            setattr(token, key, value)
+        session.add(token)
+        session.commit()
+        return plain
+    return issue
+
+
+def _auth(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_token_is_stored_only_as_its_hash(session, issue_token):
+    plain = issue_token()
+    stored = session.scalar(select(ApiToken))
+    assert plain not in (stored.token_hash, stored.prefix) and stored.token_hash != plain
+    assert plain.startswith(stored.prefix)
+
+
+def test_missing_unknown_revoked_expired_and_unscoped_tokens_are_refused(client, issue_token):
+    assert client.post(URL, json=survey()).status_code == 401
+    assert client.post(URL, json=survey(), headers=_auth("pld_nonsense")).status_code == 401
+    assert client.post(URL, json=survey(), headers=_auth(issue_token(revoked_at=utcnow()))).status_code == 401
+    expired = issue_token(expires_at=utcnow() - timedelta(minutes=1))
+    assert client.post(URL, json=survey(), headers=_auth(expired)).status_code == 401
+    read_only = client.post(URL, json=survey(), headers=_auth(issue_token(scopes=("feedback:read",))))
+    assert read_only.status_code == 403 and "feedback:write" in read_only.get_json()["message"]
+
+
+def test_ingest_then_replay(client, session, issue_token):
+    token = issue_token()
+    first = client.post(URL, json=survey(), headers=_auth(token))
+    assert first.status_code == 201
+    replay = client.post(URL, json=survey(), headers=_auth(token))
+    assert replay.status_code == 200
+    assert replay.get_json()["duplicates"][0]["feedback_id"] == first.get_json()["created"][0]["feedback_id"]
+    assert session.scalar(select(func.count()).select_from(Feedback)) == 1
+
+
+def test_invalid_payload_is_422_naming_fields_and_writes_nothing(app, client, issue_token):
+    token = issue_token()
+    before = row_counts(app)
+    response = client.post(URL, json=survey(rating=11, kind="nps") | {"answered_at": "yesterday"},
+                           headers=_auth(token))
+    assert response.status_code == 422
+    errors = response.get_json()["rejected"][0]["errors"]
+    assert set(errors) == {"answered_at"} or {"answered_at", "rating"} >= set(errors)
+    assert "answered_at" in errors
+    assert row_counts(app) == before
+
+
+def test_non_json_and_wrong_shapes_are_clear(client, issue_token):
+    token = issue_token()
+    assert client.post(URL, data="rating=5", headers=_auth(token)).status_code == 400
+    assert client.post(URL, json=[survey()], headers=_auth(token)).status_code == 422
+    assert client.post(URL + "/batch", json=survey(), headers=_auth(token)).status_code == 422
+    unknown = client.post("/api/v1/channels/carrier_pigeon/feedback", json={}, headers=_auth(token))
+    assert unknown.status_code == 404 and "post_ticket_survey" in unknown.get_json()["message"]
+
+
+def test_batch_reports_each_payload(client, issue_token):
+    token = issue_token()
+    response = client.post(URL + "/batch", json=[survey("a"), survey("b", rating=0), survey("a")],
+                           headers=_auth(token))
+    assert response.status_code == 201
+    body = response.get_json()
+    assert [c["index"] for c in body["created"]] == [0]
+    assert [d["index"] for d in body["duplicates"]] == [2]
+    assert body["rejected"] == [{"index": 1, "errors": {"rating": ["must be between 1 and 5 on this csat scale"]}}]
+
+
+def test_batch_over_the_limit_is_413(make_app, session, create_user):
+    app = make_app(INGEST_BATCH_LIMIT=2)
+    token, plain = ApiToken.issue(create_user("bot@example.com", roles=["admin"]), "t", ["feedback:write"])
+    session.add(token)
+    session.commit()
+    response = app.test_client().post(URL + "/batch", json=[survey("a"), survey("b"), survey("c")],
+                                      headers=_auth(plain))
+    assert response.status_code == 413 and "at most 2" in response.get_json()["message"]
+
+
+def test_channels_are_listed(client, issue_token):
+    response = client.get("/api/v1/channels/", headers=_auth(issue_token()))
+    assert response.get_json() == [{"name": "post_ticket_survey", "title": "Post-ticket surveys",
+                                    "kinds": ["csat", "nps", "ces"]}]
+
+
+def test_openapi_document_is_served(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    assert "/api/v1/channels/{slug}/feedback" in spec["paths"]
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"

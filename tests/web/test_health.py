@@ -1,0 +1,31 @@
+"""GET /healthz reports whether the database and the queue can be reached."""
+from __future__ import annotations
+
+from tests.fixtures.services import DEAD_REDIS_URL
+
+
+def test_healthy_with_jobs_inline(client, database):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json()["checks"] == {"database": {"status": "ok", "dialect": database.dialect},
+                                             "queue": {"status": "inline"}}
+
+
+def test_healthy_with_real_redis(make_app, redis_url):
+    response = make_app(REDIS_URL=redis_url).test_client().get("/healthz")
+    assert response.status_code == 200 and response.get_json()["checks"]["queue"] == {"status": "ok"}
+
+
+def test_unreachable_redis_is_503(make_app):
+    response = make_app(REDIS_URL=DEAD_REDIS_URL).test_client().get("/healthz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "degraded" and body["checks"]["queue"]["status"] == "unreachable"
+
+
+def test_unreachable_database_is_503_without_leaking_the_url(make_app):
+    app = make_app(DATABASE_URL="postgresql://plaudit:s3cret@127.0.0.1:1/nowhere")
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"]["database"]["status"] == "unreachable"
+    assert "s3cret" not in response.get_data(as_text=True)

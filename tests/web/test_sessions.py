@@ -1,0 +1,87 @@
+"""Signing in and out, CSRF, and that every route states who may call it."""
+from __future__ import annotations
+
+import pytest
+
+from core.auth import access_of
+from core.models import ROLES
+from tests.fixtures.org import PASSWORD, csrf_token, sign_in
+
+
+def test_login_page_carries_a_csrf_token(client):
+    page = client.get("/login")
+    assert page.status_code == 200
+    assert csrf_token(page.get_data(as_text=True))
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_signs_in_and_sees_the_home_page(client, create_user, role):
+    create_user(f"{role}@example.com", roles=[role])
+    response = sign_in(client, f"{role}@example.com")
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    home = client.get("/")
+    assert home.status_code == 200 and role in home.get_data(as_text=True)
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(client, create_user):
+    create_user("ann@example.com")
+    wrong = sign_in(client, "ann@example.com", "not the password")
+    unknown = sign_in(client, "nobody@example.com", PASSWORD)
+    assert wrong.status_code == unknown.status_code == 401
+    assert "E-mail or password is wrong." in wrong.get_data(as_text=True)
+    assert "E-mail or password is wrong." in unknown.get_data(as_text=True)
+
+
+def test_inactive_user_cannot_sign_in(client, create_user):
+    create_user("gone@example.com", active=False)
+    assert sign_in(client, "gone@example.com").status_code == 401
+
+
+def test_login_without_csrf_token_is_refused(client, create_user):
+    create_user("ann@example.com")
+    response = client.post("/login", data={"email": "ann@example.com", "password": PASSWORD})
+    assert response.status_code == 400
+    assert client.get("/").status_code == 302  # still signed out
+
+
+def test_passwords_are_stored_hashed(session, create_user):
+    user = create_user("ann@example.com")
+    assert PASSWORD not in user.password_hash and user.check_password(PASSWORD)
+
+
+def test_next_parameter_cannot_redirect_off_site(client, create_user):
+    create_user("ann@example.com")
+    page = client.get("/login?next=https://evil.example/")
+    response = client.post("/login?next=https://evil.example/", data={
+        "email": "ann@example.com", "password": PASSWORD, "csrf_token": csrf_token(page.get_data(as_text=True))})
+    assert response.headers["Location"] == "/"
+
+
+def test_anonymous_visitor_is_sent_to_sign_in(client):
+    response = client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_logout_needs_a_post_with_csrf(client, login, create_user):
+    create_user("ann@example.com")
+    login("ann@example.com")
+    assert client.get("/logout").status_code == 405
+    assert client.post("/logout").status_code == 400
+    home = client.get("/").get_data(as_text=True)
+    assert client.post("/logout", data={"csrf_token": csrf_token(home)}).status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_every_route_declares_who_may_call_it(app):
+    undeclared = [rule.endpoint for rule in app.url_map.iter_rules() if access_of(app, rule.endpoint) is None]
+    assert undeclared == []
+
+
+def test_pages_send_security_headers(client):
+    headers = client.get("/login").headers
+    assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    client.get("/login")
+    cookie = next((c for c in client._cookies.values() if c.key == "session"), None)
+    if cookie is not None:
+        assert cookie.http_only
