@@ -1,8 +1,8 @@
 """Attribution: which employee a feedback item is about, under the policy in force."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session

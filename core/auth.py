@@ -5,8 +5,8 @@ a test walks the URL map and fails on any view that states nothing.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Callable
 
 from flask import abort, g, jsonify, request
 from flask_login import LoginManager, current_user

@@ -1,9 +1,10 @@
 """The channel contract: how a source of feedback plugs into the one ingestion pipeline."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Iterable, Mapping
+from typing import Any, ClassVar
 
 from marshmallow import Schema
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 import os
 import secrets
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 

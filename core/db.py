@@ -1,8 +1,8 @@
 """The database: one engine and session factory per app, and the session of the current app context."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from flask import current_app, g
 from sqlalchemy import create_engine, event, text

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -116,7 +116,7 @@ def fill(session_factory, channels, progress=None, now: datetime | None = None) 
     Feedback goes through :func:`core.ingestion.ingest`, exactly as API and webhook deliveries do. Ids are
     deterministic, so running the demo again stores nothing twice.
     """
-    now = now or datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    now = now or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     totals = {}
     for slug, feeder in FEEDERS.items():
         if slug not in channels:
@@ -135,4 +135,4 @@ def fill(session_factory, channels, progress=None, now: datetime | None = None) 
 
 
 def feedback_count() -> int:
-    return sum(len(list(feeder(datetime.now(timezone.utc), random.Random(SEED)))) for feeder in FEEDERS.values())
+    return sum(len(list(feeder(datetime.now(UTC), random.Random(SEED)))) for feeder in FEEDERS.values())

@@ -1,7 +1,8 @@
 """The integrity-check contract: objections to newly stored items, which quarantine them."""
 from __future__ import annotations
 
-from typing import ClassVar, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import ClassVar
 
 
 class IntegrityCheck:

@@ -10,10 +10,11 @@ deleting its row runs it twice.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from flask import current_app, has_app_context
 from sqlalchemy import event, select

@@ -28,6 +28,7 @@ def downgrade(url: str, revision: str) -> None:
 
 def current_revision(url: str) -> str | None:
     from alembic.runtime.migration import MigrationContext
+
     from core.db import _make_engine
 
     engine = _make_engine(url)

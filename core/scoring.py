@@ -1,7 +1,8 @@
 """The scoring-rule contract: a declarative rule that scores feedback items in SQL."""
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from marshmallow import Schema
 from sqlalchemy.sql import ColumnElement

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.auth import public
 from core.db import get_db
@@ -18,7 +20,7 @@ def healthz():
     try:
         get_db().ping()
         checks["database"] = {"status": "ok", "dialect": get_db().dialect}
-    except Exception as exc:  # the message may hold a host name but never a password: log, don't echo
+    except SQLAlchemyError as exc:  # the message may name the host: log the kind of failure, don't echo
         current_app.logger.warning("health check: database unreachable (%s)", type(exc).__name__)
         checks["database"] = {"status": "unreachable", "error": type(exc).__name__}
         healthy = False
@@ -29,7 +31,7 @@ def healthz():
         try:
             connection.ping()
             checks["queue"] = {"status": "ok"}
-        except Exception as exc:
+        except RedisError as exc:
             checks["queue"] = {"status": "unreachable", "error": type(exc).__name__}
             healthy = False
     return jsonify(status="ok" if healthy else "degraded", checks=checks), 200 if healthy else 503

@@ -1,7 +1,8 @@
 """The post-ticket survey channel."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from core.channel import Channel, FeedbackDraft, IdentityRef
 

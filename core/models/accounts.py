@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
-from typing import Optional
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
@@ -23,13 +22,13 @@ class User(UserMixin, Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
-    employee_id: Mapped[Optional[int]] = mapped_column(
+    employee_id: Mapped[int | None] = mapped_column(
         ForeignKey("employees.id", ondelete="SET NULL"), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_login_at: Mapped[Optional[datetime]]
+    last_login_at: Mapped[datetime | None]
 
-    role_rows: Mapped[list["UserRole"]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     employee = relationship("Employee")
 
     @property
@@ -85,14 +84,14 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(String(12))
     scopes: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_used_at: Mapped[Optional[datetime]]
-    expires_at: Mapped[Optional[datetime]]
-    revoked_at: Mapped[Optional[datetime]]
+    last_used_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
 
     @classmethod
-    def issue(cls, user: User, name: str, scopes: list[str]) -> tuple["ApiToken", str]:
+    def issue(cls, user: User, name: str, scopes: list[str]) -> tuple[ApiToken, str]:
         """Create a token for ``user``; return the row and the plain token, which is never stored."""
         plain = "pld_" + secrets.token_urlsafe(32)
         return cls(user=user, name=name, scopes=sorted(set(scopes)), token_hash=hash_token(plain),

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -16,13 +15,13 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     action: Mapped[str] = mapped_column(String(100))
     entity_type: Mapped[str] = mapped_column(String(50))
-    entity_id: Mapped[Optional[str]] = mapped_column(String(100))
-    before: Mapped[Optional[dict]]
-    after: Mapped[Optional[dict]]
-    note: Mapped[Optional[str]] = mapped_column(Text)
+    entity_id: Mapped[str | None] = mapped_column(String(100))
+    before: Mapped[dict | None]
+    after: Mapped[dict | None]
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 def record_audit(session, action: str, entity, *, actor=None, before=None, after=None, note=None) -> AuditEntry:

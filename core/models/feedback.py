@@ -2,9 +2,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -27,25 +34,25 @@ class Feedback(Base):
     external_id: Mapped[str] = mapped_column(String(255))
     occurred_at: Mapped[datetime]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
-    value: Mapped[Optional[float]] = mapped_column(Float)
-    scale_min: Mapped[Optional[float]] = mapped_column(Float)
-    scale_max: Mapped[Optional[float]] = mapped_column(Float)
-    comment: Mapped[Optional[str]] = mapped_column(Text)
-    ticket_ref: Mapped[Optional[str]] = mapped_column(String(255))
-    ticket_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
-    respondent_ref: Mapped[Optional[str]] = mapped_column(String(64), index=True)
-    employee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("employees.id", ondelete="SET NULL"))
+    value: Mapped[float | None] = mapped_column(Float)
+    scale_min: Mapped[float | None] = mapped_column(Float)
+    scale_max: Mapped[float | None] = mapped_column(Float)
+    comment: Mapped[str | None] = mapped_column(Text)
+    ticket_ref: Mapped[str | None] = mapped_column(String(255))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
+    respondent_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id", ondelete="SET NULL"))
     # The team at the time of the item, so a later transfer does not move old feedback.
-    team_id: Mapped[Optional[int]] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), index=True)
     # Which basis attributed it (assignee_at_solve, ..., manual); NULL while it waits in the queue.
-    attribution_policy: Mapped[Optional[str]] = mapped_column(String(50))
-    attributed_identity: Mapped[Optional[str]] = mapped_column(String(310))
+    attribution_policy: Mapped[str | None] = mapped_column(String(50))
+    attributed_identity: Mapped[str | None] = mapped_column(String(310))
     status: Mapped[str] = mapped_column(String(20), default="accepted")
     payload: Mapped[dict] = mapped_column(default=dict)
     # Set when feedback_ingested has fired, so a re-run job announces nothing twice.
-    announced_at: Mapped[Optional[datetime]]
+    announced_at: Mapped[datetime | None]
 
-    flags: Mapped[list["Flag"]] = relationship(back_populates="feedback", cascade="all, delete-orphan")
+    flags: Mapped[list[Flag]] = relationship(back_populates="feedback", cascade="all, delete-orphan")
     employee = relationship("Employee")
 
     def __repr__(self) -> str:
@@ -62,9 +69,9 @@ class Flag(Base):
     check: Mapped[str] = mapped_column(String(50))
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    decision: Mapped[Optional[str]] = mapped_column(String(20))  # upheld (exclude) | dismissed (count)
-    decided_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    decided_at: Mapped[Optional[datetime]]
+    decision: Mapped[str | None] = mapped_column(String(20))  # upheld (exclude) | dismissed (count)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None]
 
     feedback: Mapped[Feedback] = relationship(back_populates="flags")
 
@@ -76,10 +83,10 @@ class Dispute(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     feedback_id: Mapped[int] = mapped_column(ForeignKey("feedback.id", ondelete="CASCADE"), index=True)
-    raised_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    raised_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     status: Mapped[str] = mapped_column(String(20), default="open")  # open | upheld | rejected
-    outcome: Mapped[Optional[str]] = mapped_column(Text)
-    decided_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    decided_at: Mapped[Optional[datetime]]
+    outcome: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -16,14 +15,14 @@ class Team(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     slug: Mapped[str] = mapped_column(String(100), unique=True)
-    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("teams.id", ondelete="RESTRICT"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="RESTRICT"), index=True)
     # The employee who leads the team; an employee's manager is their team's manager.
-    manager_id: Mapped[Optional[int]] = mapped_column(
+    manager_id: Mapped[int | None] = mapped_column(
         ForeignKey("employees.id", ondelete="SET NULL", use_alter=True), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    parent: Mapped[Optional["Team"]] = relationship(remote_side=[id])
-    manager: Mapped[Optional["Employee"]] = relationship(foreign_keys=[manager_id])
+    parent: Mapped[Team | None] = relationship(remote_side=[id])
+    manager: Mapped[Employee | None] = relationship(foreign_keys=[manager_id])
 
     def __repr__(self) -> str:
         return f"<Team {self.slug}>"
@@ -34,13 +33,13 @@ class Employee(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    email: Mapped[Optional[str]] = mapped_column(String(320), unique=True)
-    team_id: Mapped[Optional[int]] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), index=True)
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    team: Mapped[Optional[Team]] = relationship(foreign_keys=[team_id])
-    identities: Mapped[list["EmployeeIdentity"]] = relationship(
+    team: Mapped[Team | None] = relationship(foreign_keys=[team_id])
+    identities: Mapped[list[EmployeeIdentity]] = relationship(
         back_populates="employee", cascade="all, delete-orphan")
 
     def __repr__(self) -> str:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -17,18 +16,18 @@ class Ticket(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     provider: Mapped[str] = mapped_column(String(50))
     external_id: Mapped[str] = mapped_column(String(255))
-    subject: Mapped[Optional[str]] = mapped_column(String(500))
-    category: Mapped[Optional[str]] = mapped_column(String(200), index=True)
-    contact_channel: Mapped[Optional[str]] = mapped_column(String(50))  # email, phone, chat, ...
-    status: Mapped[Optional[str]] = mapped_column(String(50))
-    assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("employees.id", ondelete="SET NULL"),
+    subject: Mapped[str | None] = mapped_column(String(500))
+    category: Mapped[str | None] = mapped_column(String(200), index=True)
+    contact_channel: Mapped[str | None] = mapped_column(String(50))  # email, phone, chat, ...
+    status: Mapped[str | None] = mapped_column(String(50))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id", ondelete="SET NULL"),
                                                        index=True)
-    opened_at: Mapped[Optional[datetime]]
-    first_response_at: Mapped[Optional[datetime]]
-    resolved_at: Mapped[Optional[datetime]]
+    opened_at: Mapped[datetime | None]
+    first_response_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    assignments: Mapped[list["TicketAssignment"]] = relationship(
+    assignments: Mapped[list[TicketAssignment]] = relationship(
         back_populates="ticket", cascade="all, delete-orphan", order_by="TicketAssignment.assigned_at")
 
 
@@ -39,8 +38,8 @@ class TicketAssignment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
-    employee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("employees.id", ondelete="SET NULL"))
-    external_assignee_id: Mapped[Optional[str]] = mapped_column(String(255))
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id", ondelete="SET NULL"))
+    external_assignee_id: Mapped[str | None] = mapped_column(String(255))
     assigned_at: Mapped[datetime]
 
     ticket: Mapped[Ticket] = relationship(back_populates="assignments")

@@ -62,7 +62,7 @@ def test_served_demo_answers_on_its_printed_url_and_every_login_signs_in(tmp_pat
         text = "".join(output)
         url = re.search(r"Plaudit demo: (http://\S+)", text).group(1)
         password = re.search(r"password: (\S+)\)", text).group(1)
-        logins = re.findall(r"^\s+(\S+@plaudit\.demo)\s", text, re.M)
+        logins = re.findall(r"^\s+(\S+@plaudit\.demo)\s", text, re.MULTILINE)
         assert len(logins) == 5
 
         login_page = _get(url, expect_path="/login")  # waits until the server listens

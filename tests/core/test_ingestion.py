@@ -161,7 +161,7 @@ def test_concurrent_deliveries_store_one_item(make_app, database, agent):
                     reports.append(report)
                 finally:
                     session.close()
-        except Exception as exc:  # surfaced below; a thread's exception would otherwise vanish
+        except Exception as exc:  # noqa: BLE001 -- surfaced below; a thread's exception would vanish
             errors.append(exc)
 
     threads = [threading.Thread(target=deliver) for _ in range(workers)]

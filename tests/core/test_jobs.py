@@ -32,10 +32,9 @@ def test_inline_mode_runs_follow_up_work_after_commit(make_app, recorder):
 
 def test_rolled_back_ingestion_runs_and_leaves_nothing(make_app, recorder):
     app = make_app(extra_plugins={"recorder": recorder})
-    with app.app_context():
-        with pytest.raises(RuntimeError), transaction() as session:
-            ingest(session, "post_ticket_survey", [survey()])
-            raise RuntimeError("the caller gives up")
+    with app.app_context(), pytest.raises(RuntimeError), transaction() as session:
+        ingest(session, "post_ticket_survey", [survey()])
+        raise RuntimeError("the caller gives up")
     assert recorder.ingested == []
     assert _pending(app) == []
     with app.app_context(), transaction() as session:

@@ -77,7 +77,7 @@ _BATCH_DOC = {"requestBody": {"required": True, "content": {"application/json": 
 
 @blp.route("/")
 class Channels(MethodView):
-    decorators = [token_required("feedback:read")]
+    decorators = (token_required("feedback:read"),)
 
     @blp.response(200, ChannelSchema(many=True))
     def get(self):
@@ -87,7 +87,7 @@ class Channels(MethodView):
 
 @blp.route("/<string:slug>/feedback")
 class ChannelFeedback(MethodView):
-    decorators = [token_required("feedback:write")]
+    decorators = (token_required("feedback:write"),)
 
     @blp.doc(**_PAYLOAD_DOC)
     @blp.response(201, IngestReportSchema, description="stored")
@@ -103,7 +103,7 @@ class ChannelFeedback(MethodView):
 
 @blp.route("/<string:slug>/feedback/batch")
 class ChannelFeedbackBatch(MethodView):
-    decorators = [token_required("feedback:write")]
+    decorators = (token_required("feedback:write"),)
 
     @blp.doc(**_BATCH_DOC)
     @blp.response(201, IngestReportSchema, description="at least one payload stored")
