@@ -1,6 +1,8 @@
 """The database: one engine and session factory per app, and the session of the current app context."""
 from __future__ import annotations
 
+import os
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -19,6 +21,9 @@ class Database:
         self.url = url
         self.engine = _make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        # RQ's worker forks a child per job: the child must not reuse the parent's pooled connections.
+        engine_ref = weakref.ref(self.engine)
+        os.register_at_fork(after_in_child=lambda: (e := engine_ref()) is not None and e.dispose(close=False))
 
     @property
     def dialect(self) -> str:

@@ -1,7 +1,9 @@
 """The web layer: server-rendered pages, the REST API v1 and the health check."""
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from flask import current_app, jsonify, render_template, request
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import ServiceUnavailable
 
 
 def init_app(app) -> None:
@@ -12,8 +14,9 @@ def init_app(app) -> None:
     app.register_blueprint(pages.bp)
     api.init_app(app)
     app.after_request(_security_headers)
-    for status in (400, 403, 404, 405, 413, 500):
+    for status in (400, 403, 404, 405, 413, 500, 503):
         app.register_error_handler(status, _error_page)
+    app.register_error_handler(OperationalError, _database_unavailable)
 
 
 def _security_headers(response):
@@ -34,3 +37,13 @@ def _error_page(error):
         message = (getattr(error, "data", None) or {}).get("message") or description or "internal error"
         return jsonify(code=status, message=message), status
     return render_template("error.html", status=status, description=description), status
+
+
+def _database_unavailable(error):
+    """Answer 503 with Retry-After when the database cannot be reached: the client should try again."""
+    # The driver's message can name the host; the log keeps it, the response does not.
+    current_app.logger.error("database unavailable: %s", type(error.orig).__name__ if error.orig else error)
+    unavailable = ServiceUnavailable("The database is unavailable; nothing was saved. Try again shortly.")
+    response = current_app.make_response(_error_page(unavailable))
+    response.headers["Retry-After"] = "5"
+    return response

@@ -111,3 +111,24 @@ def test_failing_inline_job_stays_pending_with_its_error(make_app):
     assert report.created  # the item is stored even though its follow-up failed
     [waiting] = _pending(app)
     assert waiting.attempts == 1 and "mail server said no" in waiting.last_error
+
+
+def test_plaudit_worker_process_runs_queued_work(make_app, database, redis_url, tmp_path):
+    """The real `plaudit worker`, which forks a child per job, against the same database and Redis."""
+    import os
+    import subprocess
+    import sys
+
+    app = make_app(REDIS_URL=redis_url, QUEUE_NAME="test-process")
+    report = _ingest(app, survey())
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PLAUDIT_")},
+           "PLAUDIT_DATABASE_URL": database.url, "PLAUDIT_REDIS_URL": redis_url,
+           "PLAUDIT_QUEUE_NAME": "test-process", "PLAUDIT_SECRET_KEY": "s" * 32,
+           "PLAUDIT_INSTANCE_PATH": str(tmp_path / "worker")}
+    result = subprocess.run([sys.executable, "-c", "from core.cli import main; main()", "worker", "--burst"],
+                            env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    with app.app_context(), transaction() as session:
+        announced = session.scalar(select(Feedback.announced_at).where(
+            Feedback.id == report.created[0].feedback_id))
+    assert announced is not None, result.stderr

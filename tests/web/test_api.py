@@ -113,3 +113,11 @@ def test_openapi_document_is_served(client):
     assert spec["openapi"].startswith("3.")
     assert "/api/v1/channels/{slug}/feedback" in spec["paths"]
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+def test_unreachable_database_answers_503_and_asks_to_retry(make_app):
+    app = make_app(DATABASE_URL="postgresql://plaudit:s3cret@127.0.0.1:1/nowhere")
+    response = app.test_client().post(URL, json=survey(), headers=_auth("pld_whatever"))
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert "nothing was saved" in response.get_json()["message"]
+    assert "s3cret" not in response.get_data(as_text=True)
