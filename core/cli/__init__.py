@@ -13,10 +13,10 @@ from ..plugins import PluginError
 def init_app(app) -> None:
     """Add Plaudit's commands, then the plugins', to ``app.cli`` (so ``app.test_cli_runner()`` sees them)."""
     from ..plugins import get_plugins
-    from . import accounts, database, demo, feedback, jobs, plugins
+    from . import accounts, database, demo, feedback, jobs, org, plugins
 
     for command in (database.db, accounts.users, accounts.tokens, plugins.plugins_command, jobs.worker,
-                    jobs.cron, jobs.jobs, feedback.ingest, demo.demo):
+                    jobs.cron, jobs.jobs, feedback.ingest, org.org, demo.demo):
         app.cli.add_command(command)
     get_plugins(app).register_commands(app.cli)
 

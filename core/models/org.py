@@ -22,7 +22,8 @@ class Team(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     parent: Mapped[Team | None] = relationship(remote_side=[id])
-    manager: Mapped[Employee | None] = relationship(foreign_keys=[manager_id])
+    # post_update: a new team and its new lead point at each other; set the lead after both rows exist.
+    manager: Mapped[Employee | None] = relationship(foreign_keys=[manager_id], post_update=True)
 
     def __repr__(self) -> str:
         return f"<Team {self.slug}>"

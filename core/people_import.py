@@ -1,0 +1,125 @@
+"""Importing the organisation from a CSV file: teams, employees, their leads and external identities.
+
+A file is checked whole before anything is written: one bad row and nothing is imported, and every bad row
+is reported with its line number. Re-importing is safe: employees are matched by e-mail and updated.
+"""
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from marshmallow import Schema, ValidationError, fields, validate
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .models import Employee, EmployeeIdentity, Team
+
+COLUMNS = ("name", "email", "team", "lead", "identities")
+_IDENTITY = re.compile(r"^\s*([a-z][a-z0-9_]*)\s*:\s*(\S.*?)\s*$")
+
+
+def _identities(text: str) -> list[tuple[str, str]]:
+    found = []
+    for part in filter(str.strip, (text or "").split(";")):
+        match = _IDENTITY.match(part)
+        if not match:
+            raise ValidationError(f"{part.strip()!r} is not provider:id (e.g. zendesk:361; email:ann@x.io)")
+        found.append((match.group(1), match.group(2)))
+    return found
+
+
+class PersonRowSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(required=True)
+    team = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    lead = fields.Boolean(load_default=False, truthy={"yes", "y", "true", "1"},
+                          falsy={"no", "n", "false", "0", ""})
+    identities = fields.Function(deserialize=_identities, load_default=list)
+
+
+@dataclass
+class PeopleReport:
+    created: int = 0
+    updated: int = 0
+    teams_created: int = 0
+    errors: list[tuple[int, dict]] = field(default_factory=list)
+
+
+def read_rows(lines: Iterable[str]) -> tuple[list[tuple[int, dict]], list[tuple[int, dict]]]:
+    """Parse and validate CSV lines; return (line number, row) for the good rows and the errors."""
+    reader = csv.DictReader(lines)
+    missing = [c for c in ("name", "email", "team") if c not in (reader.fieldnames or ())]
+    if missing:
+        return [], [(1, {"header": [f"missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}"]})]
+    schema = PersonRowSchema()
+    good, bad, seen = [], [], {}
+    for row in reader:
+        line = reader.line_num
+        raw = {k: (v or "").strip() for k, v in row.items() if k in COLUMNS}
+        raw = {k: v for k, v in raw.items() if v != "" or k in ("name", "email", "team")}
+        try:
+            data = schema.load(raw)
+        except ValidationError as exc:
+            bad.append((line, exc.messages))
+            continue
+        email = data["email"].lower()
+        if email in seen:
+            bad.append((line, {"email": [f"already on line {seen[email]}"]}))
+            continue
+        seen[email] = line
+        good.append((line, data))
+    return good, bad
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:100] or "team"
+
+
+def import_people(session: Session, lines: Iterable[str], progress=None) -> PeopleReport:
+    """Validate every row, then create or update teams, employees, leads and identities in ``session``."""
+    report = PeopleReport()
+    rows, report.errors = read_rows(lines)
+    if report.errors:
+        return report
+    emails = [data["email"].lower() for _, data in rows]
+    employees = {e.email.lower(): e for e in session.scalars(
+        select(Employee).where(func.lower(Employee.email).in_(emails)))} if emails else {}
+    teams = {t.name: t for t in session.scalars(select(Team))}
+    wanted_identities = {ident for _, data in rows for ident in data["identities"]}
+    owners = {(i.provider, i.external_id): i for i in session.scalars(select(EmployeeIdentity))
+              if (i.provider, i.external_id) in wanted_identities}
+    for line, data in rows:
+        for ident in data["identities"]:
+            owner = owners.get(ident)
+            if owner is not None and owner.employee.email and owner.employee.email.lower() != data["email"].lower():
+                report.errors.append((line, {"identities": [
+                    f"{ident[0]}:{ident[1]} already belongs to {owner.employee.email}"]}))
+    if report.errors:
+        return report
+
+    for _, data in rows:
+        team = teams.get(data["team"])
+        if team is None:
+            team = teams[data["team"]] = Team(name=data["team"], slug=_slug(data["team"]))
+            session.add(team)
+            report.teams_created += 1
+        employee = employees.get(data["email"].lower())
+        if employee is None:
+            employee = Employee(email=data["email"].lower())
+            session.add(employee)
+            report.created += 1
+        else:
+            report.updated += 1
+        employee.name, employee.team, employee.active = data["name"], team, True
+        known = {(i.provider, i.external_id) for i in employee.identities}
+        for provider, external_id in data["identities"]:
+            if (provider, external_id) not in known:
+                employee.identities.append(EmployeeIdentity(provider=provider, external_id=external_id))
+        if data["lead"]:
+            team.manager = employee
+        if progress:
+            progress(1)
+    session.flush()
+    return report

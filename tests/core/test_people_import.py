@@ -1,0 +1,63 @@
+"""``plaudit org import``: the organisation from CSV, all or nothing, idempotent."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from core.models import Employee, EmployeeIdentity, Team
+from tests.fixtures.app import row_counts
+
+GOOD = """name,email,team,lead,identities
+Lea Lead,lea@example.com,Support EMEA,yes,zendesk:361
+Ann Agent,ann@example.com,Support EMEA,,zendesk:362; email:ann@example.com
+Bob Biller,bob@example.com,Billing,no,
+"""
+
+
+def _run(app, tmp_path, text):
+    path = tmp_path / "people.csv"
+    path.write_text(text)
+    return app.test_cli_runner().invoke(args=["org", "import", str(path)])
+
+
+def test_import_creates_teams_employees_leads_and_identities(app, session, tmp_path):
+    result = _run(app, tmp_path, GOOD)
+    assert result.exit_code == 0, result.output
+    assert "employees created 3, updated 0; teams created 2" in result.output
+    emea = session.scalar(select(Team).where(Team.name == "Support EMEA"))
+    assert emea.slug == "support-emea" and emea.manager.email == "lea@example.com"
+    ann = session.scalar(select(Employee).where(Employee.email == "ann@example.com"))
+    assert ann.team == emea
+    assert sorted((i.provider, i.external_id) for i in ann.identities) == [
+        ("email", "ann@example.com"), ("zendesk", "362")]
+
+
+def test_reimport_changes_nothing_and_moves_people_between_teams(app, session, tmp_path):
+    _run(app, tmp_path, GOOD)
+    before = row_counts(app)
+    assert "updated 3" in _run(app, tmp_path, GOOD).output
+    assert row_counts(app) == before
+    moved = GOOD.replace("Ann Agent,ann@example.com,Support EMEA", "Ann Agent,ann@example.com,Billing")
+    _run(app, tmp_path, moved)
+    session.expire_all()
+    assert session.scalar(select(Employee).where(Employee.email == "ann@example.com")).team.name == "Billing"
+
+
+def test_any_bad_row_imports_nothing_and_every_bad_row_is_named(app, tmp_path):
+    before = row_counts(app)
+    result = _run(app, tmp_path, GOOD + "No Mail,,Billing,,\nEve,eve@example.com,Billing,maybe,zendesk\n"
+                                        "Ann Again,ann@example.com,Billing,,\n")
+    assert result.exit_code == 1
+    assert "line 5: email: Not a valid email address." in result.stderr
+    assert "line 6: lead: Not a valid boolean." in result.stderr
+    assert "'zendesk' is not provider:id" in result.stderr
+    assert "line 7: email: already on line 3" in result.stderr
+    assert "nothing imported: 3 row(s)" in result.stderr
+    assert row_counts(app) == before
+
+
+def test_missing_columns_and_stolen_identities_are_refused(app, session, tmp_path, create_employee):
+    assert "missing column(s) team" in _run(app, tmp_path, "name,email\nA,a@example.com\n").stderr
+    create_employee("Zed", email="zed@example.com", identities=[("zendesk", "361")])
+    result = _run(app, tmp_path, GOOD)
+    assert result.exit_code == 1 and "zendesk:361 already belongs to zed@example.com" in result.stderr
+    assert session.scalar(select(func.count()).select_from(EmployeeIdentity)) == 1
