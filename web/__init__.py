@@ -41,7 +41,7 @@ def _error_page(error):
 
 def _database_unavailable(error):
     """Answer 503 with Retry-After when the database cannot be reached: the client should try again."""
-    # The driver's message can name the host; the log keeps it, the response does not.
+    # The driver's message can name the host and user: log only the kind of failure, show none of it.
     current_app.logger.error("database unavailable: %s", type(error.orig).__name__ if error.orig else error)
     unavailable = ServiceUnavailable("The database is unavailable; nothing was saved. Try again shortly.")
     response = current_app.make_response(_error_page(unavailable))

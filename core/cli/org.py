@@ -24,11 +24,11 @@ def import_command(file):
     same file again changes nothing. If any row is wrong, nothing is imported and every wrong row is listed.
     """
     lines = file.read().splitlines()
-    with click.progressbar(length=max(len(lines) - 1, 0), label="importing people") as bar:
-        with transaction() as session:
-            report = import_people(session, lines, progress=bar.update)
-            if report.errors:
-                session.rollback()
+    with click.progressbar(length=max(len(lines) - 1, 0), label="importing people") as bar, \
+            transaction() as session:
+        report = import_people(session, lines, progress=bar.update)
+        if report.errors:
+            session.rollback()
     if report.errors:
         for line, errors in report.errors:
             fields = "; ".join(f"{name}: {' '.join(map(str, msgs))}" for name, msgs in errors.items())
