@@ -72,7 +72,9 @@ def build_organisation(session: Session) -> bool:
         team.manager = people[names[0]]
     links = {"manager": people["Amira Haddad"], "employee": people["Jonas Weber"]}
     for login in demo_logins():
-        user = User(email=login.email, name=login.who.split(",")[0].capitalize(), employee=links.get(login.role))
+        employee = links.get(login.role)
+        user = User(email=login.email, name=employee.name if employee else login.who.capitalize(),
+                    employee=employee)
         user.roles = [login.role]
         user.set_password(PASSWORD)
         session.add(user)
