@@ -32,7 +32,7 @@ class SurveyResponseSchema(Schema):
     agent = fields.Nested(AgentSchema, allow_none=True)
     agent_basis = fields.String(load_default="assignee_at_solve", validate=validate.OneOf(ATTRIBUTION_BASES))
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)  # report a bad rating with any other field error
     def _rating_on_scale(self, data, **kwargs):
         kind = data.get("kind")
         if kind not in SCALES or "rating" not in data:

@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> None:
         click.secho(f"plaudit: cannot start: {exc}", fg="red", err=True)
         sys.exit(2)
     cli = FlaskGroup(create_app=lambda: app, add_version_option=False, set_debug_flag=False,
+                     load_dotenv=False,
                      help="Plaudit: customer-service appraisal. Settings come from PLAUDIT_* variables "
                           "(docs/configuration.md).")
+    # Flask's --app/--env-file/--debug pick some other app or env file: meaningless for this installed one.
+    cli.params = [p for p in cli.params if p.name not in ("app", "env_file", "debug")]
     cli.main(args=argv, prog_name="plaudit")

@@ -46,8 +46,8 @@ def list_users():
     """List the accounts and their roles."""
     with transaction() as session:
         for user in session.scalars(select(User).order_by(User.email)):
-            state = "" if user.active else " (inactive)"
-            click.echo(f"{user.email:40} {', '.join(sorted(user.roles)):30}{state}")
+            state = "" if user.active else "  (inactive)"
+            click.echo(f"{user.email:32} {user.name:28} {', '.join(sorted(user.roles))}{state}")
 
 
 @click.group()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy.engine import make_url
 
 from .. import migrate
 
@@ -18,15 +19,17 @@ def db():
 @with_appcontext
 def upgrade(revision):
     """Bring the database schema up to date (safe to run at every deploy)."""
-    migrate.upgrade(current_app.config["DATABASE_URL"], revision)
-    click.echo(f"database at revision {migrate.current_revision(current_app.config['DATABASE_URL'])}")
+    url = current_app.config["DATABASE_URL"]
+    migrate.upgrade(url, revision)
+    shown = make_url(url).render_as_string(hide_password=True)
+    click.echo(f"database at revision {migrate.current_revision(url)} ({shown})")
 
 
 @db.command()
 @click.argument("revision")
 @with_appcontext
 def downgrade(revision):
-    """Migrate the schema down to REVISION (``base`` removes every table)."""
+    """Migrate the schema down to REVISION ('base' removes every table)."""
     migrate.downgrade(current_app.config["DATABASE_URL"], revision)
 
 

@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 from ..db import transaction
 from ..ingestion import ingest as ingest_payloads
 from ..plugins import get_plugins
+from .messages import flatten_errors
 
 BATCH = 500
 
@@ -34,6 +35,11 @@ def ingest(channel, file):
 
     Re-running is safe: items already stored are counted as duplicates. Rejected payloads are listed
     with their position and the fields at fault, and make the command exit with status 1.
+
+    \b
+    A post_ticket_survey line (docs/api.md has every field):
+    {"response_id": "r-1", "kind": "csat", "rating": 5, "answered_at": "2026-11-20T10:00:00+00:00",
+     "agent": {"provider": "email", "id": "ann@example.com"}, "comment": "Quick and kind"}
     """
     if channel not in get_plugins().channels:
         raise click.BadParameter(f"loaded channels: {', '.join(sorted(get_plugins().channels))}",
@@ -50,10 +56,8 @@ def ingest(channel, file):
             duplicates += len(report.duplicates)
             rejected += [(start + r.index + 1, r.errors) for r in report.rejected]
             bar.update(len(chunk))
-    click.echo(f"created {created}, duplicates {duplicates}, rejected {len(rejected)}")
     for number, errors in rejected:
-        fields = "; ".join(f"{field}: {' '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
-                           for field, msgs in errors.items())
-        click.echo(f"  payload {number}: {fields}", err=True)
+        click.echo(f"  payload {number}: {'; '.join(flatten_errors(errors))}", err=True)
+    click.echo(f"created {created}, duplicates {duplicates}, rejected {len(rejected)}")
     if rejected:
         raise SystemExit(1)

@@ -6,6 +6,7 @@ from flask.cli import with_appcontext
 
 from ..db import transaction
 from ..people_import import COLUMNS, import_people
+from .messages import flatten_errors
 
 
 @click.group()
@@ -31,8 +32,7 @@ def import_command(file):
             session.rollback()
     if report.errors:
         for line, errors in report.errors:
-            fields = "; ".join(f"{name}: {' '.join(map(str, msgs))}" for name, msgs in errors.items())
-            click.echo(f"  line {line}: {fields}", err=True)
+            click.echo(f"  line {line}: {'; '.join(flatten_errors(errors))}", err=True)
         click.echo(f"nothing imported: {len(report.errors)} row(s) need fixing (columns: {', '.join(COLUMNS)})",
                    err=True)
         raise SystemExit(1)
