@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,19 @@ from flask import Flask
 from . import auth, db, plugins
 from .config import load_config
 
-WEB = Path(__file__).resolve().parent.parent / "web"
+ROOT = Path(__file__).resolve().parent.parent
+WEB = ROOT / "web"
+
+
+def default_instance_path() -> Path:
+    """``instance/`` beside the code in a source checkout; ``<prefix>/var/plaudit-instance`` when installed.
+
+    Fixed by where the code is, not by the working directory, so the web process, the workers and every
+    command find the same SQLite file and secret key wherever they are started.
+    """
+    if (ROOT / "setup.cfg").exists():
+        return ROOT / "instance"
+    return Path(sys.prefix) / "var" / "plaudit-instance"
 
 
 def create_app(config: Mapping[str, Any] | None = None, *, extra_plugins: dict[str, Any] | None = None) -> Flask:
@@ -25,11 +38,12 @@ def create_app(config: Mapping[str, Any] | None = None, *, extra_plugins: dict[s
     :raises core.plugins.PluginError: when a plugin cannot be loaded as configured.
     """
     config = dict(config or {})
-    instance_path = config.pop("INSTANCE_PATH", None) or os.environ.get("PLAUDIT_INSTANCE_PATH")
-    app = Flask("plaudit", root_path=str(WEB), instance_path=instance_path and str(Path(instance_path).resolve()),
+    instance_path = (config.pop("INSTANCE_PATH", None) or os.environ.get("PLAUDIT_INSTANCE_PATH")
+                     or default_instance_path())
+    app = Flask("plaudit", root_path=str(WEB), instance_path=str(Path(instance_path).resolve()),
                 template_folder="templates", static_folder="static")
     load_config(app, config)
-    logging.getLogger("core").setLevel(app.config["LOG_LEVEL"])
+    _configure_logging(app.config["LOG_LEVEL"])
 
     db.init_app(app)
     loaded = plugins.init_app(app, extra_plugins)
@@ -45,3 +59,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, extra_plugins: dict[s
         if channel.blueprint is not None:
             app.register_blueprint(channel.blueprint, url_prefix=f"/channels/{channel.name}")
     return app
+
+
+def _configure_logging(level: str) -> None:
+    # Under gunicorn, a worker or pytest the root logger already has handlers: leave them be.
+    if not logging.getLogger().handlers:
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("core", "channels", "plugins", "appraisal", "web"):
+        logging.getLogger(name).setLevel(level)

@@ -21,9 +21,6 @@ class Attribution:
     identity: IdentityRef | None
 
 
-UNATTRIBUTED = Attribution(None, None, None, None)
-
-
 def chosen_identity(draft: FeedbackDraft, policy: Sequence[str]) -> tuple[str, IdentityRef] | None:
     """Return the first basis in ``policy`` the draft offers, with its identity.
 
@@ -52,9 +49,11 @@ def attribute(session: Session, drafts: Sequence[FeedbackDraft], policy: Sequenc
 
     teams: dict[int, int | None] = {}
     results = []
-    for draft, choice in zip(drafts, choices):
+    for draft, choice in zip(drafts, choices, strict=True):
         if choice is None:
-            results.append(UNATTRIBUTED)
+            # No basis the policy accepts; keep who the channel named, so a manager can decide.
+            offered = next(iter(draft.identities.values()), None)
+            results.append(Attribution(None, None, None, offered))
             continue
         basis, ref = choice
         key = (ref.provider, ref.external_id)

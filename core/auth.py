@@ -6,6 +6,7 @@ a test walks the URL map and fails on any view that states nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 
 from flask import abort, g, jsonify, request
@@ -20,6 +21,7 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 
 ACCESS_ATTR = "plaudit_access"
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 
 
 def init_app(app) -> None:
@@ -100,7 +102,10 @@ def token_required(scope: str) -> Callable:
                 return _api_error(401, "the API token is unknown, revoked or expired")
             if scope not in token.scopes:
                 return _api_error(403, f"the API token lacks the {scope!r} scope")
-            token.last_used_at = now
+            if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
+                # Saved at once, and at most once a minute: read-only calls commit nothing else.
+                token.last_used_at = now
+                session.commit()
             g.api_token = token
             return view(*args, **kwargs)
         return _mark(wrapper, (f"token:{scope}",))

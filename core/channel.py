@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 
 from marshmallow import Schema
 
+from .models.org import normalise_identity
+
 
 @dataclass(frozen=True)
 class IdentityRef:
@@ -15,6 +17,9 @@ class IdentityRef:
 
     provider: str
     external_id: str
+
+    def __post_init__(self):
+        object.__setattr__(self, "external_id", normalise_identity(self.provider, self.external_id))
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.external_id}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -66,6 +67,8 @@ class ConfigSchema(Schema):
     MAX_CONTENT_LENGTH = fields.Integer(validate=validate.Range(min=1024))
     INGEST_BATCH_LIMIT = fields.Integer(validate=validate.Range(min=1, max=100_000))
     SESSION_COOKIE_SECURE = fields.Boolean()
+    SESSION_COOKIE_HTTPONLY = fields.Boolean()
+    SESSION_COOKIE_SAMESITE = fields.String(validate=validate.OneOf(["Lax", "Strict"]))
     WTF_CSRF_ENABLED = fields.Boolean()
     LOG_LEVEL = fields.String(validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]))
 
@@ -85,11 +88,17 @@ def _instance_secret_key(instance_path: Path) -> str:
     restart, so the key is generated once and kept beside the SQLite file.
     """
     key_file = instance_path / "secret_key"
-    if key_file.exists():
-        return key_file.read_text().strip()
     instance_path.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # made earlier, or just now by a process starting beside us
+        for _ in range(50):
+            key = key_file.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.01)  # the other process has created the file but not yet written it
+        raise ConfigError(f"{key_file} is empty: delete it, or set PLAUDIT_SECRET_KEY") from None
     key = secrets.token_urlsafe(48)
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     return key
@@ -105,12 +114,23 @@ def load_config(app, overrides: Mapping[str, Any] | None = None) -> None:
     instance_file = instance_path / INSTANCE_FILE
     if instance_file.exists():
         try:
-            app.config.from_file(str(instance_file), load=tomllib.load, text=False)
+            settings = tomllib.loads(instance_file.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{instance_file}: not valid TOML ({exc})") from None
+        lower = sorted(key for key in settings if not key.isupper())
+        if lower:  # Flask would silently ignore them
+            raise ConfigError(f"{instance_file}: settings are upper-case: write "
+                              f"{', '.join(key.upper() for key in lower)}")
+        app.config.update(settings)
     app.config.from_prefixed_env("PLAUDIT")
     if overrides:
         app.config.update(overrides)
+    schema = ConfigSchema()
+    for key, field in schema.fields.items():
+        # PLAUDIT_ variables are parsed as JSON, so a numeric secret arrives as a number: it is still text.
+        value = app.config.get(key)
+        if isinstance(field, fields.String) and isinstance(value, int | float) and not isinstance(value, bool):
+            app.config[key] = str(value)
 
     if not app.config["DATABASE_URL"]:
         instance_path.mkdir(parents=True, exist_ok=True)
@@ -122,12 +142,20 @@ def load_config(app, overrides: Mapping[str, Any] | None = None) -> None:
     if app.config["REDIS_URL"] == "":
         app.config["REDIS_URL"] = None
 
-    schema = ConfigSchema()
     try:
         # Only Plaudit's own keys: Flask and extensions own the rest (TESTING, SERVER_NAME, ...).
         checked = schema.load({k: app.config[k] for k in schema.fields if k in app.config})
     except ValidationError as exc:
-        problems = "; ".join(f"PLAUDIT_{key}: {' '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
-                             for key, msgs in sorted(exc.messages.items()))
-        raise ConfigError(f"invalid configuration: {problems}") from None
+        raise ConfigError(f"invalid configuration: {'; '.join(_problems(exc.messages))}") from None
     app.config.update(checked)
+
+
+def _problems(messages: dict) -> list[str]:
+    """``PLAUDIT_KEY: message`` per fault; a list item's fault names its position, ``PLAUDIT_KEY[1]``."""
+    problems = []
+    for key, faults in sorted(messages.items(), key=lambda item: str(item[0])):
+        if isinstance(faults, dict):
+            problems += [f"PLAUDIT_{key}[{index}]: {' '.join(msgs)}" for index, msgs in sorted(faults.items())]
+        else:
+            problems.append(f"PLAUDIT_{key}: {' '.join(map(str, faults))}")
+    return problems

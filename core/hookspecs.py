@@ -54,9 +54,10 @@ def resolve_employee(session, provider, external_id, draft):
 def feedback_ingested(session, feedback):
     """React to a newly stored feedback item (for example, alert a manager to a detractor).
 
-    Called from a background job after the ingesting transaction has committed, once per item, never for
-    a duplicate. ``feedback`` is a :class:`core.models.Feedback` in ``session``; the job commits ``session``
-    when every implementation has returned.
+    Called from a background job after the ingesting transaction has committed, never for a duplicate.
+    ``feedback`` is a :class:`core.models.Feedback` in ``session``; the job commits ``session`` when every
+    implementation has returned. Delivery is at least once: if any implementation raises, the job is retried
+    later and every implementation is called again for that item, so make yours idempotent.
     """
 
 
@@ -82,7 +83,8 @@ def recommend(result, guideline):
 def register_commands(cli):
     """Add click commands or groups to the ``plaudit`` command line.
 
-    :param cli: the top-level ``click.Group``; call ``cli.add_command(...)``.
+    :param cli: the top-level ``click.Group``; call ``cli.add_command(...)``. Replacing one of Plaudit's
+        own commands stops start-up.
     """
 
 

@@ -11,6 +11,7 @@ import hmac
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
@@ -191,3 +192,20 @@ def announce_feedback(feedback_ids: list[int]) -> int:
                 plugins.feedback_ingested(session, item)
                 item.announced_at = utcnow()
             return len(items)
+
+
+#: An item still unannounced this long after arriving has lost its job (say, Redis restarted empty).
+ANNOUNCE_GRACE = timedelta(minutes=10)
+
+
+def announce_overdue_feedback(limit: int = 1000) -> int:
+    """Cron job: announce items whose announcement never ran, so no follow-up work is ever lost."""
+    from .db import transaction
+
+    with jobs.job_app():
+        with transaction() as session:
+            overdue = session.scalars(
+                select(Feedback.id).where(Feedback.announced_at.is_(None),
+                                          Feedback.received_at < utcnow() - ANNOUNCE_GRACE)
+                .order_by(Feedback.id).limit(limit)).all()
+        return announce_feedback(list(overdue)) if overdue else 0

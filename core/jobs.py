@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 RETRY_INTERVALS = [10, 60, 300]
 #: Rows older than this are swept up by the next dispatch (their own dispatch must have failed).
 STRANDED_AFTER = timedelta(seconds=30)
+#: Inline, a failing job is retried by later dispatches this many times; `plaudit jobs dispatch` always runs it.
+INLINE_ATTEMPTS = 5
+#: How many stranded rows one dispatch after a commit takes along, so a request is never held up long.
+SWEEP_LIMIT = 50
 
 _worker_app = None
 
@@ -107,18 +111,23 @@ def dispatch_pending(ids: list[int] | None = None, limit: int = 500) -> int:
 
     database = get_db()
     queue = get_queue()
+    query = select(PendingJob).order_by(PendingJob.id)
+    if ids is None:
+        query = query.limit(limit)
+    else:
+        # Take along rows stranded by an earlier outage or failure, now that this dispatch can run.
+        stranded = PendingJob.created_at < utcnow() - STRANDED_AFTER
+        if queue is None:
+            stranded &= PendingJob.attempts < INLINE_ATTEMPTS
+        query = query.where(PendingJob.id.in_(ids) | stranded).limit(len(ids) + SWEEP_LIMIT)
     if queue is None:
-        return _run_inline(database, ids, limit)
+        return _run_inline(database, query)
     from redis.exceptions import RedisError
     from rq import Retry
 
     done = 0
     with database.sessionmaker() as session, session.begin():
-        query = select(PendingJob).order_by(PendingJob.id).limit(limit).with_for_update(skip_locked=True)
-        if ids is not None:
-            # Also pick up rows stranded by an earlier outage, now that we can reach Redis.
-            query = query.where(PendingJob.id.in_(ids) | (PendingJob.created_at < utcnow() - STRANDED_AFTER))
-        for row in session.scalars(query):
+        for row in session.scalars(query.with_for_update(skip_locked=True)):
             try:
                 queue.enqueue_call(func=row.func, args=tuple(row.args), job_id=row.job_id or f"outbox-{row.id}",
                                    retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
@@ -132,11 +141,8 @@ def dispatch_pending(ids: list[int] | None = None, limit: int = 500) -> int:
     return done
 
 
-def _run_inline(database, ids: list[int] | None, limit: int) -> int:
+def _run_inline(database, query) -> int:
     with database.sessionmaker() as session:
-        query = select(PendingJob).order_by(PendingJob.id).limit(limit)
-        if ids is not None:
-            query = query.where(PendingJob.id.in_(ids))
         rows = [(row.id, row.func, row.args) for row in session.scalars(query)]
     done = 0
     for row_id, func, args in rows:
@@ -199,7 +205,9 @@ def cron_entries(app) -> list[CronEntry]:
     """The kernel's cron entries plus every plugin's."""
     from .plugins import get_plugins
 
-    return [CronEntry("core.jobs.dispatch_pending_job", interval=60), *get_plugins(app).cron_jobs()]
+    return [CronEntry("core.jobs.dispatch_pending_job", interval=60),
+            CronEntry("core.ingestion.announce_overdue_feedback", interval=300),
+            *get_plugins(app).cron_jobs()]
 
 
 def build_cron_scheduler(app):

@@ -69,7 +69,14 @@ class Plugins:
         return [entry for entries in self.pm.hook.register_cron_jobs() for entry in entries or ()]
 
     def register_commands(self, cli) -> None:
-        self.pm.hook.register_commands(cli=cli)
+        """Let each plugin add commands to ``cli``; a plugin may not replace a command already there."""
+        for impl in self.pm.hook.register_commands.get_hookimpls():
+            before = dict(cli.commands)
+            impl.function(cli=cli)
+            replaced = sorted(name for name, command in before.items() if cli.commands.get(name) is not command)
+            if replaced:
+                raise PluginError(f"plugin {impl.plugin_name!r} replaces the command(s) {', '.join(replaced)}; "
+                                  f"give its commands other names")
 
     def describe(self) -> list[PluginInfo]:
         """Each loaded plugin with where it came from and the hooks it implements, sorted by name."""
@@ -131,6 +138,9 @@ def build_plugins(allowed: Iterable[str] | None = None, blocked: Iterable[str] =
             pm.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:  # a hookimpl whose arguments match no spec
             raise PluginError(f"plugin {name!r} ({source}): {exc}") from None
+        except ValueError:  # pluggy refuses a second plugin under a taken name
+            raise PluginError(f"two plugins are named {name!r}: {sources.get(name, '?')} and {source}; "
+                              f"block one with PLAUDIT_PLUGINS_BLOCKED") from None
         sources[name] = source
 
     for name, module_name in BUILTIN_PLUGINS.items():

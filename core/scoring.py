@@ -31,7 +31,7 @@ class ScoringRule:
     proportion: ClassVar[bool] = False
 
     def points(self, feedback, params: Mapping[str, Any]) -> ColumnElement:
-        """Return the SQL expression for one item's points; ``feedback`` is the Feedback table/alias."""
+        """Return the SQL expression for one item's points; ``feedback`` is the Feedback model or an alias."""
         raise NotImplementedError
 
     def __repr__(self) -> str:

@@ -1,4 +1,8 @@
-"""``GET /healthz``: whether the database and the job queue can be reached, for load balancers."""
+"""``GET /healthz``: whether the database and the queue can be reached, for load balancers.
+
+Only the database decides the status code: without Redis, feedback is still accepted and its follow-up
+work waits in the database, so taking the node out of a load balancer would turn a slowdown into an outage.
+"""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
@@ -15,8 +19,8 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 @public
 def healthz():
-    """Answer 200 when everything needed is reachable, 503 with what is not."""
-    checks, healthy = {}, True
+    """Answer 200 while the database answers (``degraded`` if the queue does not), else 503."""
+    checks, healthy, degraded = {}, True, False
     try:
         get_db().ping()
         checks["database"] = {"status": "ok", "dialect": get_db().dialect}
@@ -33,5 +37,6 @@ def healthz():
             checks["queue"] = {"status": "ok"}
         except RedisError as exc:
             checks["queue"] = {"status": "unreachable", "error": type(exc).__name__}
-            healthy = False
-    return jsonify(status="ok" if healthy else "degraded", checks=checks), 200 if healthy else 503
+            degraded = True
+    status = "unavailable" if not healthy else "degraded" if degraded else "ok"
+    return jsonify(status=status, checks=checks), 200 if healthy else 503

@@ -1,10 +1,12 @@
 """The ``plaudit`` command line: Flask's CLI group carrying Plaudit's commands and every plugin's."""
 from __future__ import annotations
 
+import re
 import sys
 
 import click
 from flask.cli import FlaskGroup
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from ..config import ConfigError
 from ..plugins import PluginError
@@ -36,4 +38,11 @@ def main(argv: list[str] | None = None) -> None:
                           "(docs/configuration.md).")
     # Flask's --app/--env-file/--debug pick some other app or env file: meaningless for this installed one.
     cli.params = [p for p in cli.params if p.name not in ("app", "env_file", "debug")]
-    cli.main(args=argv, prog_name="plaudit")
+    try:
+        cli.main(args=argv, prog_name="plaudit")
+    except (OperationalError, ProgrammingError) as exc:
+        hint = ("the schema is missing or old: run `plaudit db upgrade`"
+                if re.search(r"no such table|does not exist|no such column", str(exc.orig)) else
+                "is the database running, and PLAUDIT_DATABASE_URL right?")
+        click.secho(f"plaudit: database error ({type(exc.orig).__name__}): {hint}", fg="red", err=True)
+        sys.exit(1)

@@ -6,7 +6,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from ..db import transaction
-from ..models import ROLES, ApiToken, Employee, User
+from ..models import ROLES, ApiToken, Employee, User, record_audit, utcnow
 
 API_SCOPES = ("feedback:read", "feedback:write")
 
@@ -70,3 +70,31 @@ def create_token(email, name, scopes):
         session.add(token)
     click.echo(plain)
     click.echo("Store it now: Plaudit keeps only its hash and cannot show it again.", err=True)
+
+
+@tokens.command("list")
+@with_appcontext
+def list_tokens():
+    """List API tokens by prefix, with owner, scopes, last use and state."""
+    with transaction() as session:
+        for token in session.scalars(select(ApiToken).order_by(ApiToken.created_at)):
+            state = ("revoked" if token.revoked_at else
+                     "expired" if token.expires_at and token.expires_at <= utcnow() else "active")
+            used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never used"
+            click.echo(f"{token.prefix}  {state:8} {token.user.email:32} {' '.join(token.scopes):30} "
+                       f"{used}  {token.name}")
+
+
+@tokens.command("revoke")
+@click.argument("prefix")
+@with_appcontext
+def revoke_token(prefix):
+    """Revoke the token whose prefix (shown by `plaudit tokens list`) is PREFIX."""
+    with transaction() as session:
+        token = session.scalar(select(ApiToken).where(ApiToken.prefix == prefix))
+        if token is None:
+            raise click.BadParameter(f"no token starts with {prefix}", param_hint="PREFIX")
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()
+            record_audit(session, "api_token.revoked", token, after={"prefix": token.prefix})
+    click.echo(f"revoked {prefix}")

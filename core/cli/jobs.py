@@ -1,14 +1,19 @@
 """``plaudit worker``, ``plaudit cron`` and ``plaudit jobs``: background work on RQ."""
 from __future__ import annotations
 
+import time
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
 from .. import jobs as job_queue
 from ..db import transaction
 from ..models import PendingJob
+
+CRON_RETRY_SECONDS = 5
 
 
 @click.command()
@@ -28,11 +33,16 @@ def cron():
     """Run RQ's cron scheduler for every scheduled job (run exactly one per deployment)."""
     for entry in job_queue.cron_entries(current_app):
         click.echo(f"scheduling {entry.func} " + (f"every {entry.interval}s" if entry.interval else entry.cron))
-    try:
-        scheduler = job_queue.build_cron_scheduler(current_app._get_current_object())
-    except RuntimeError as exc:
-        raise click.UsageError(str(exc))
-    scheduler.start()
+    app = current_app._get_current_object()
+    while True:
+        try:
+            job_queue.build_cron_scheduler(app).start()
+            return
+        except RuntimeError as exc:
+            raise click.UsageError(str(exc)) from None
+        except RedisError as exc:  # keep scheduling once Redis is back, as the workers do
+            click.echo(f"Redis unreachable ({type(exc).__name__}); retrying in {CRON_RETRY_SECONDS}s", err=True)
+            time.sleep(CRON_RETRY_SECONDS)
 
 
 @click.group()
@@ -51,7 +61,10 @@ def status():
     if queue is None:
         click.echo("queue: inline (PLAUDIT_REDIS_URL is not set)")
     else:
-        click.echo(f"queue {queue.name}: {queue.count} waiting")
+        try:
+            click.echo(f"queue {queue.name}: {queue.count} waiting")
+        except RedisError as exc:
+            click.echo(f"queue {queue.name}: unreachable ({type(exc).__name__}); pending jobs wait in the database")
 
 
 @jobs.command()

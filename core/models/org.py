@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .base import Base, utcnow
 
@@ -47,6 +47,12 @@ class Employee(Base):
         return f"<Employee {self.id} {self.name}>"
 
 
+def normalise_identity(provider: str, external_id: str) -> str:
+    """Return the form an identity is stored and matched in: trimmed, and lower-case for e-mail."""
+    external_id = str(external_id).strip()
+    return external_id.lower() if provider == "email" else external_id
+
+
 class EmployeeIdentity(Base):
     """An id by which an outside system knows an employee: helpdesk agent id, e-mail, social handle."""
 
@@ -60,3 +66,13 @@ class EmployeeIdentity(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     employee: Mapped[Employee] = relationship(back_populates="identities")
+
+    def __init__(self, **fields):
+        # Normalise against the provider whatever order the keywords come in.
+        if "external_id" in fields:
+            fields["external_id"] = normalise_identity(fields.get("provider", ""), fields["external_id"])
+        super().__init__(**fields)
+
+    @validates("external_id")
+    def _normalise(self, _key, external_id):
+        return normalise_identity(self.provider or "", external_id)

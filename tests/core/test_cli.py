@@ -83,3 +83,44 @@ def test_worker_and_cron_explain_that_they_need_redis(app):
     for command in ("worker", "cron"):
         result = runner.invoke(args=[command])
         assert result.exit_code == 2 and "PLAUDIT_REDIS_URL is not set" in result.output
+
+
+def test_tokens_list_and_revoke(app, session, create_user):
+    create_user("bot@example.com", roles=["admin"])
+    runner = app.test_cli_runner()
+    plain = runner.invoke(args=["tokens", "create", "bot@example.com", "--name", "bridge",
+                                "--scope", "feedback:write"]).stdout.strip()
+    listing = runner.invoke(args=["tokens", "list"]).output
+    assert f"{plain[:12]}  active" in listing and "never used" in listing and plain not in listing
+    assert runner.invoke(args=["tokens", "revoke", plain[:12]]).exit_code == 0
+    assert f"{plain[:12]}  revoked" in runner.invoke(args=["tokens", "list"]).output
+    assert runner.invoke(args=["tokens", "revoke", "pld_nothing"]).exit_code == 2
+    session.expire_all()
+    assert session.scalar(select(ApiToken)).revoked_at is not None
+
+
+def test_nested_field_errors_read_as_dotted_names(app, tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps(survey("a") | {"agent": {"provider": "helpdesk"}}))
+    result = app.test_cli_runner().invoke(args=["ingest", "post_ticket_survey", str(path)])
+    assert "payload 1: agent.id: Missing data for required field." in result.stderr
+
+
+def test_commands_before_the_schema_exists_say_what_to_do(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PLAUDIT_")},
+           "PLAUDIT_INSTANCE_PATH": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", "from core.cli import main; main()", "users", "list"],
+                            env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1 and "run `plaudit db upgrade`" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_jobs_status_with_redis_down_explains_where_work_waits(make_app):
+    from tests.fixtures.services import DEAD_REDIS_URL
+
+    output = make_app(REDIS_URL=DEAD_REDIS_URL).test_cli_runner().invoke(args=["jobs", "status"]).output
+    assert "unreachable" in output and "pending jobs wait in the database" in output

@@ -81,3 +81,37 @@ def test_a_plugin_cannot_be_both_allowed_and_blocked(tmp_path):
     with pytest.raises(ConfigError, match="plugins both allowed and blocked: kudos"):
         create_app({"INSTANCE_PATH": str(tmp_path), **BASE, "PLUGINS_ALLOWED": ["kudos"],
                     "PLUGINS_BLOCKED": ["kudos"]})
+
+
+def test_default_instance_folder_is_beside_the_code_wherever_we_run(tmp_path, monkeypatch):
+    from core.app import ROOT, default_instance_path
+
+    monkeypatch.chdir(tmp_path)
+    assert default_instance_path() == ROOT / "instance"  # a source checkout (setup.cfg beside core/)
+
+
+def test_numeric_secret_from_the_environment_is_text(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLAUDIT_SECRET_KEY", "12345678901234567890")  # JSON-parsed into a number
+    app = create_app({"INSTANCE_PATH": str(tmp_path)})
+    assert app.config["SECRET_KEY"] == "12345678901234567890" == app.config["RESPONDENT_SALT"]
+
+
+def test_a_bad_list_item_is_named_by_position(tmp_path):
+    with pytest.raises(ConfigError, match=r"PLAUDIT_ATTRIBUTION_POLICY\[1\]: Must be one of"):
+        create_app({"INSTANCE_PATH": str(tmp_path), **BASE, "ATTRIBUTION_POLICY": ["subject", "at_lunch"]})
+
+
+def test_lower_case_keys_in_the_instance_file_are_not_silently_ignored(tmp_path):
+    (tmp_path / "plaudit.toml").write_text('queue_name = "x"\n')
+    with pytest.raises(ConfigError, match="settings are upper-case: write QUEUE_NAME"):
+        create_app({"INSTANCE_PATH": str(tmp_path), **BASE})
+
+
+def test_processes_starting_together_share_one_generated_key(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.config import _instance_secret_key
+
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: _instance_secret_key(tmp_path), range(8)))
+    assert len(keys) == 1

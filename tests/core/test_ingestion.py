@@ -177,3 +177,18 @@ def test_concurrent_deliveries_store_one_item(make_app, database, agent):
     assert {d.feedback_id for d in duplicates} == {created[0].feedback_id}
     with app.app_context(), transaction() as session:
         assert session.scalar(select(func.count()).select_from(Feedback)) == 1
+
+
+def test_email_identities_match_whatever_the_case(app, session, create_employee):
+    ann = create_employee("Ann", identities=[("email", "Ann@Example.com")])
+    report = ingest(session, "post_ticket_survey", [survey(agent=("email", " ANN@example.COM"))])
+    assert report.created[0].employee_id == ann.id
+
+
+def test_identity_offered_under_a_basis_the_policy_ignores_is_kept_for_the_queue(make_app):
+    app = make_app(ATTRIBUTION_POLICY=["assignee_at_solve"])
+    with app.app_context(), transaction() as session:
+        ingest(session, "post_ticket_survey", [survey(agent=("helpdesk", "7"), agent_basis="last_public_replier")])
+    with app.app_context(), transaction() as session:
+        assert session.execute(select(Feedback.employee_id, Feedback.attributed_identity)).one() == (
+            None, "helpdesk:7")

@@ -89,7 +89,8 @@ def test_cron_sweeps_work_stranded_by_an_outage(make_app, recorder, redis_url):
 
     back = make_app(REDIS_URL=redis_url, QUEUE_NAME="test-cron", extra_plugins={"recorder": recorder})
     scheduler = jobs.build_cron_scheduler(back)
-    assert [job.func_name for job in scheduler.enqueue_jobs()] == ["core.jobs.dispatch_pending_job"]
+    assert [job.func_name for job in scheduler.enqueue_jobs()] == [
+        "core.jobs.dispatch_pending_job", "core.ingestion.announce_overdue_feedback"]
     worker = SimpleWorker(["test-cron"], connection=jobs.redis_connection(back))
     with back.app_context():
         worker.work(burst=True)  # runs the sweep, which enqueues the stranded job, which runs too
@@ -132,3 +133,53 @@ def test_plaudit_worker_process_runs_queued_work(make_app, database, redis_url, 
         announced = session.scalar(select(Feedback.announced_at).where(
             Feedback.id == report.created[0].feedback_id))
     assert announced is not None, result.stderr
+
+
+def test_feedback_whose_job_was_lost_is_announced_by_the_sweep(make_app, recorder, redis_url):
+    """Redis restarted without persistence: the queued job is gone, the item is announced all the same."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from core.ingestion import ANNOUNCE_GRACE, announce_overdue_feedback
+    from core.models import utcnow
+
+    app = make_app(REDIS_URL=redis_url, QUEUE_NAME="test-lost", extra_plugins={"recorder": recorder})
+    report = _ingest(app, survey())
+    jobs.redis_connection(app).flushdb()  # the job is lost
+    assert announce_overdue_feedback() == 0  # too recent: its job may still be on its way
+    with app.app_context(), transaction() as session:
+        session.execute(update(Feedback).values(received_at=utcnow() - ANNOUNCE_GRACE - timedelta(seconds=1)))
+    with app.app_context():
+        assert announce_overdue_feedback() == 1
+        assert announce_overdue_feedback() == 0
+    assert recorder.ingested == [(report.created[0].feedback_id, "r-1")]
+
+
+def test_failed_inline_job_is_retried_by_a_later_dispatch(make_app, recorder):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from core import hookimpl
+    from core.models import utcnow
+
+    class Flaky:
+        def __init__(self):
+            self.failures = 1
+
+        @hookimpl
+        def feedback_ingested(self, feedback):
+            if self.failures:
+                self.failures -= 1
+                raise ConnectionError("mail server busy")
+
+    # Registered after the recorder, so pluggy calls it first: its failure stops the recorder hearing r-1.
+    app = make_app(extra_plugins={"recorder": recorder, "flaky": Flaky()})
+    _ingest(app, survey("r-1"))
+    assert len(_pending(app)) == 1
+    with app.app_context(), transaction() as session:  # a while later...
+        session.execute(update(PendingJob).values(created_at=utcnow() - timedelta(minutes=1)))
+    _ingest(app, survey("r-2"))  # ...the next commit's dispatch takes the stranded job along
+    assert sorted(ext for _, ext in recorder.ingested) == ["r-1", "r-2"]
+    assert _pending(app) == []

@@ -82,7 +82,8 @@ def test_plugin_cron_entries_are_scheduled_beside_the_kernel_sweep(make_app, red
     app = make_app(REDIS_URL=redis_url, extra_plugins={"nightly": Nightly()})
     scheduler = build_cron_scheduler(app)
     assert [(job.func_name, job.interval, job.cron) for job in scheduler.get_jobs()] == [
-        ("core.jobs.dispatch_pending_job", 60, None), ("core.jobs.dispatch_pending_job", None, "0 2 * * *")]
+        ("core.jobs.dispatch_pending_job", 60, None), ("core.ingestion.announce_overdue_feedback", 300, None),
+        ("core.jobs.dispatch_pending_job", None, "0 2 * * *")]
 
 
 def test_recommend_hook_answers_are_flattened(make_app):
@@ -93,3 +94,20 @@ def test_recommend_hook_answers_are_flattened(make_app):
 
     plugins = make_app(extra_plugins={"coach": Coach()}).extensions["plaudit.plugins"]
     assert plugins.recommend("csat", guideline=None) == [{"kind": "coaching", "reason": "low csat"}]
+
+
+def test_a_plugin_may_not_replace_a_plaudit_command(make_app):
+    import click
+
+    class Hijack:
+        @hookimpl
+        def register_commands(self, cli):
+            cli.add_command(click.Command("ingest", callback=lambda: None))
+
+    with pytest.raises(PluginError, match="plugin 'hijack' replaces the command\\(s\\) ingest"):
+        make_app(extra_plugins={"hijack": Hijack()})
+
+
+def test_a_directly_registered_plugin_cannot_take_a_builtin_name(make_app):
+    with pytest.raises(PluginError, match="two plugins are named 'post_ticket_survey'"):
+        make_app(extra_plugins={"post_ticket_survey": Rules()})

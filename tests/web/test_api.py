@@ -121,3 +121,15 @@ def test_unreachable_database_answers_503_and_asks_to_retry(make_app):
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     assert "nothing was saved" in response.get_json()["message"]
     assert "s3cret" not in response.get_data(as_text=True)
+
+
+def test_empty_batch_is_a_no_op(client, issue_token):
+    response = client.post(URL + "/batch", json=[], headers=_auth(issue_token()))
+    assert response.status_code == 200 and response.get_json()["created"] == []
+
+
+def test_token_use_is_recorded_even_on_read_only_calls(client, session, issue_token):
+    token = issue_token()
+    client.get("/api/v1/channels/", headers=_auth(token))
+    session.expire_all()
+    assert session.scalar(select(ApiToken.last_used_at)) is not None

@@ -60,12 +60,8 @@ def _ingest(slug: str, payloads: list):
     session = get_session()
     report = ingest(session, slug, payloads)
     session.commit()
-    if report.created:
-        status = 201
-    elif report.duplicates:
-        status = 200
-    else:
-        status = 422
+    # 422 only when something was sent and all of it was refused; an empty batch is a no-op.
+    status = 201 if report.created else 422 if report.rejected and not report.duplicates else 200
     return report.as_dict(), status
 
 

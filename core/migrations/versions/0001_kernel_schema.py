@@ -192,6 +192,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_feedback_respondent_ref'), ['respondent_ref'], unique=False)
         batch_op.create_index(batch_op.f('ix_feedback_team_id'), ['team_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_feedback_ticket_id'), ['ticket_id'], unique=False)
+        batch_op.create_index('ix_feedback_unannounced', ['received_at'], unique=False,
+                              postgresql_where=sa.text('announced_at IS NULL'),
+                              sqlite_where=sa.text('announced_at IS NULL'))
 
     op.create_table('ticket_assignments',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -267,6 +270,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_feedback_ticket_id'))
         batch_op.drop_index(batch_op.f('ix_feedback_team_id'))
         batch_op.drop_index(batch_op.f('ix_feedback_respondent_ref'))
+        batch_op.drop_index('ix_feedback_unannounced')
         batch_op.drop_index('ix_feedback_kind_occurred')
         batch_op.drop_index('ix_feedback_employee_occurred')
 
