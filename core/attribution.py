@@ -1,6 +1,7 @@
 """Attribution: which employee a feedback item is about, under the policy in force."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -9,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from .channel import FeedbackDraft, IdentityRef
 from .models import Employee, EmployeeIdentity
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,18 +39,21 @@ def chosen_identity(draft: FeedbackDraft, policy: Sequence[str]) -> tuple[str, I
 
 def attribute(session: Session, drafts: Sequence[FeedbackDraft], policy: Sequence[str],
               plugins) -> list[Attribution]:
-    """Attribute every draft with one query for the known identities, asking plugins about the rest."""
+    """Attribute every draft: one query for known identities, one plugin call per unknown identity."""
     choices = [chosen_identity(draft, policy) for draft in drafts]
-    wanted = {(ref.provider, ref.external_id) for choice in choices if choice for _, ref in [choice]}
+    first_draft: dict[tuple[str, str], FeedbackDraft] = {}
+    for draft, choice in zip(drafts, choices, strict=True):
+        if choice:
+            first_draft.setdefault((choice[1].provider, choice[1].external_id), draft)
     known: dict[tuple[str, str], tuple[int, int | None]] = {}
-    if wanted:
+    if first_draft:
         rows = session.execute(
             select(EmployeeIdentity.provider, EmployeeIdentity.external_id, Employee.id, Employee.team_id)
             .join(Employee, Employee.id == EmployeeIdentity.employee_id)
-            .where(tuple_(EmployeeIdentity.provider, EmployeeIdentity.external_id).in_(sorted(wanted))))
+            .where(tuple_(EmployeeIdentity.provider, EmployeeIdentity.external_id).in_(sorted(first_draft))))
         known = {(provider, ext): (emp, team) for provider, ext, emp, team in rows}
+    known.update(_resolve_unknown(session, plugins, {k: d for k, d in first_draft.items() if k not in known}))
 
-    teams: dict[int, int | None] = {}
     results = []
     for draft, choice in zip(drafts, choices, strict=True):
         if choice is None:
@@ -56,16 +62,24 @@ def attribute(session: Session, drafts: Sequence[FeedbackDraft], policy: Sequenc
             results.append(Attribution(None, None, None, offered))
             continue
         basis, ref = choice
-        key = (ref.provider, ref.external_id)
-        if key not in known:
-            employee_id = plugins.resolve_employee(session, ref.provider, ref.external_id, draft)
-            if employee_id is not None:
-                if employee_id not in teams:
-                    teams[employee_id] = session.scalar(select(Employee.team_id).where(Employee.id == employee_id))
-                known[key] = (employee_id, teams[employee_id])
-        if key in known:
-            employee_id, team_id = known[key]
-            results.append(Attribution(employee_id, team_id, basis, ref))
-        else:
-            results.append(Attribution(None, None, None, ref))
+        employee = known.get((ref.provider, ref.external_id))
+        results.append(Attribution(*employee, basis, ref) if employee else Attribution(None, None, None, ref))
     return results
+
+
+def _resolve_unknown(session: Session, plugins, unknown: dict[tuple[str, str], FeedbackDraft]
+                     ) -> dict[tuple[str, str], tuple[int, int | None]]:
+    """Ask the ``resolve_employee`` hook about each unknown identity once; keep answers that name employees."""
+    proposed = {key: plugins.resolve_employee(session, key[0], key[1], draft)
+                for key, draft in sorted(unknown.items())}
+    ids = {employee_id for employee_id in proposed.values() if employee_id is not None}
+    teams = dict(session.execute(select(Employee.id, Employee.team_id).where(Employee.id.in_(ids))).all()) \
+        if ids else {}
+    resolved = {}
+    for key, employee_id in proposed.items():
+        if employee_id in teams:
+            resolved[key] = (employee_id, teams[employee_id])
+        elif employee_id is not None:
+            log.warning("resolve_employee answered %s for %s:%s, and no employee has that id; "
+                        "the item stays unattributed", employee_id, *key)
+    return resolved

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import logging
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -68,25 +70,37 @@ def respondent_ref(raw: str | None, salt: str) -> str | None:
     return hmac.new(salt.encode(), str(raw).strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
-def _normalise(channel, index: int, payload: Any) -> list[FeedbackDraft] | Rejected:
+def _normalise(channel, schema, index: int, payload: Any) -> list[FeedbackDraft] | Rejected:
     if not isinstance(payload, Mapping):
         return Rejected(index, {"_schema": [f"expected a JSON object, got {type(payload).__name__}"]})
     try:
-        data = channel.schema().load(payload)
-        drafts = list(channel.to_feedback(data))
+        drafts = list(channel.to_feedback(schema.load(payload)))
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         return Rejected(index, messages)
     problems: dict[str, list[str]] = {}
     for draft in drafts:
-        if draft.kind not in channel.kinds:
-            problems.setdefault("kind", []).append(
-                f"{draft.kind!r} is not a kind of channel {channel.name!r} ({', '.join(channel.kinds)})")
-        if draft.occurred_at.tzinfo is None:
-            problems.setdefault("occurred_at", []).append("needs a timezone offset")
-        if not draft.external_id or len(draft.external_id) > 255:
-            problems.setdefault("external_id", []).append("must be 1 to 255 characters")
+        for field_name, problem in _contract_problems(channel, draft):
+            problems.setdefault(field_name, []).append(problem)
     return Rejected(index, problems) if problems else drafts
+
+
+def _contract_problems(channel, draft: FeedbackDraft) -> Iterator[tuple[str, str]]:
+    """Check what a channel made of a payload, so one faulty plugin cannot fail a whole batch later."""
+    if draft.kind not in channel.kinds:
+        yield "kind", f"{draft.kind!r} is not a kind of channel {channel.name!r} ({', '.join(channel.kinds)})"
+    if not isinstance(draft.occurred_at, datetime) or draft.occurred_at.tzinfo is None:
+        yield "occurred_at", f"channel {channel.name!r} gave no timezone-aware datetime"
+    if not isinstance(draft.external_id, str) or not 1 <= len(draft.external_id) <= 255:
+        yield "external_id", "must be 1 to 255 characters"
+    if draft.value is not None and (not isinstance(draft.value, int | float) or not math.isfinite(draft.value)):
+        yield "value", f"channel {channel.name!r} gave a value that is not a finite number"
+    elif draft.value is not None and draft.scale and not draft.scale[0] <= draft.value <= draft.scale[1]:
+        yield "value", f"{draft.value} is outside the scale {draft.scale[0]:g} to {draft.scale[1]:g}"
+    try:
+        json.dumps(dict(draft.payload))
+    except (TypeError, ValueError):
+        yield "payload", f"channel {channel.name!r} kept a payload that is not JSON"
 
 
 def _insert(session: Session):
@@ -105,8 +119,9 @@ def ingest(session: Session, channel_slug: str, payloads: Iterable[Any]) -> Inge
     report = IngestReport(channel=channel_slug)
 
     drafts: list[tuple[int, FeedbackDraft]] = []
+    schema = channel.schema()
     for index, payload in enumerate(payloads):
-        outcome = _normalise(channel, index, payload)
+        outcome = _normalise(channel, schema, index, payload)
         if isinstance(outcome, Rejected):
             report.rejected.append(outcome)
         else:
@@ -132,6 +147,8 @@ def ingest(session: Session, channel_slug: str, payloads: Iterable[Any]) -> Inge
             "status": "accepted", "payload": dict(draft.payload),
         })
 
+    # One order for every writer: two batches holding the same ids in opposite orders would deadlock.
+    rows.sort(key=lambda row: row["external_id"])
     created: dict[str, int] = {}
     for start in range(0, len(rows), _INSERT_CHUNK):
         statement = (_insert(session).on_conflict_do_nothing(index_elements=["channel", "external_id"])
@@ -154,7 +171,7 @@ def ingest(session: Session, channel_slug: str, payloads: Iterable[Any]) -> Inge
         for index, ext in repeated:
             if ext in existing:
                 report.duplicates.append(Stored(index, ext, *existing[ext]))
-            else:  # a concurrent transaction holds it and has not committed; it will answer for it
+            else:  # not expected: ON CONFLICT waits for the other writer, and SQLite has only one
                 report.rejected.append(Rejected(index, {"external_id": ["being stored concurrently; retry"]}))
 
     if created:

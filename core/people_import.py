@@ -11,10 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from marshmallow import Schema, ValidationError, fields, validate
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session, selectinload
 
 from .models import Employee, EmployeeIdentity, Team
+from .models.org import normalise_identity
 
 COLUMNS = ("name", "email", "team", "lead", "identities")
 _IDENTITY = re.compile(r"^\s*([a-z][a-z0-9_]*)\s*:\s*(\S.*?)\s*$")
@@ -26,7 +27,7 @@ def _identities(text: str) -> list[tuple[str, str]]:
         match = _IDENTITY.match(part)
         if not match:
             raise ValidationError(f"{part.strip()!r} is not provider:id (e.g. zendesk:361; email:ann@x.io)")
-        found.append((match.group(1), match.group(2)))
+        found.append((match.group(1), normalise_identity(match.group(1), match.group(2))))
     return found
 
 
@@ -59,6 +60,8 @@ def read_rows(lines: Iterable[str]) -> tuple[list[tuple[int, dict]], list[tuple[
         line = reader.line_num
         raw = {k: (v or "").strip() for k, v in row.items() if k in COLUMNS}
         raw = {k: v for k, v in raw.items() if v != "" or k in ("name", "email", "team")}
+        if "lead" in raw:
+            raw["lead"] = raw["lead"].lower()
         try:
             data = schema.load(raw)
         except ValidationError as exc:
@@ -77,27 +80,48 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:100] or "team"
 
 
+def _conflicts(session: Session, rows: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
+    """Find what the database would refuse: identities claimed twice, team names that collide."""
+    errors: list[tuple[int, dict]] = []
+    claimed: dict[tuple[str, str], tuple[int, str]] = {}
+    for line, data in rows:
+        for ident in data["identities"]:
+            first = claimed.setdefault(ident, (line, data["email"].lower()))
+            if first[1] != data["email"].lower():
+                errors.append((line, {"identities": [f"{ident[0]}:{ident[1]} is also on line {first[0]}"]}))
+    if claimed:
+        owners = session.execute(
+            select(EmployeeIdentity.provider, EmployeeIdentity.external_id, Employee.email, Employee.name)
+            .join(Employee, Employee.id == EmployeeIdentity.employee_id)
+            .where(tuple_(EmployeeIdentity.provider, EmployeeIdentity.external_id).in_(sorted(claimed))))
+        for provider, external_id, email, name in owners:
+            line, wanted_by = claimed[(provider, external_id)]
+            if (email or "").lower() != wanted_by:
+                errors.append((line, {"identities": [
+                    f"{provider}:{external_id} already belongs to {email or name}"]}))
+    # Slugs are unique: "Support EMEA" and "support emea" would be one team spelt two ways.
+    spelling = {team.slug: team.name for team in session.scalars(select(Team))}
+    for line, data in rows:
+        known = spelling.setdefault(_slug(data["team"]), data["team"])
+        if known != data["team"]:
+            errors.append((line, {"team": [f"{data['team']!r} clashes with team {known!r}: spell it the same"]}))
+    return sorted(errors, key=lambda error: error[0])
+
+
 def import_people(session: Session, lines: Iterable[str], progress=None) -> PeopleReport:
     """Validate every row, then create or update teams, employees, leads and identities in ``session``."""
     report = PeopleReport()
     rows, report.errors = read_rows(lines)
     if report.errors:
         return report
-    emails = [data["email"].lower() for _, data in rows]
-    employees = {e.email.lower(): e for e in session.scalars(
-        select(Employee).where(func.lower(Employee.email).in_(emails)))} if emails else {}
-    teams = {t.name: t for t in session.scalars(select(Team))}
-    wanted_identities = {ident for _, data in rows for ident in data["identities"]}
-    owners = {(i.provider, i.external_id): i for i in session.scalars(select(EmployeeIdentity))
-              if (i.provider, i.external_id) in wanted_identities}
-    for line, data in rows:
-        for ident in data["identities"]:
-            owner = owners.get(ident)
-            if owner is not None and owner.employee.email and owner.employee.email.lower() != data["email"].lower():
-                report.errors.append((line, {"identities": [
-                    f"{ident[0]}:{ident[1]} already belongs to {owner.employee.email}"]}))
+    report.errors = _conflicts(session, rows)
     if report.errors:
         return report
+    emails = [data["email"].lower() for _, data in rows]
+    employees = {e.email.lower(): e for e in session.scalars(
+        select(Employee).options(selectinload(Employee.identities))
+        .where(func.lower(Employee.email).in_(emails)))} if emails else {}
+    teams = {t.name: t for t in session.scalars(select(Team))}
 
     for _, data in rows:
         team = teams.get(data["team"])

@@ -13,6 +13,22 @@ SCALES: dict[str, tuple[tuple[int, int], ...]] = {
 }
 
 
+class WholeNumber(fields.Integer):
+    """An integer that may arrive as 4, 4.0 or "4", but never silently truncated from 4.5."""
+
+    default_error_messages = {"fraction": "must be a whole number"}  # noqa: RUF012 -- marshmallow merges it
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, float | str) and not isinstance(value, bool):
+            try:
+                number = float(value)
+            except ValueError:
+                raise self.make_error("invalid") from None
+            if not number.is_integer():
+                raise self.make_error("fraction")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class AgentSchema(Schema):
     provider = fields.String(required=True, validate=validate.Length(min=1, max=50),
                              metadata={"description": "identity namespace: email, zendesk, freshdesk, ..."})
@@ -22,7 +38,7 @@ class AgentSchema(Schema):
 class SurveyResponseSchema(Schema):
     response_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
     kind = fields.String(required=True, validate=validate.OneOf(sorted(SCALES)))
-    rating = fields.Integer(required=True, strict=False)
+    rating = WholeNumber(required=True)
     scale = fields.List(fields.Integer(), validate=validate.Length(equal=2),
                         metadata={"description": "[low, high]; defaults to the kind's usual scale"})
     answered_at = fields.AwareDateTime(required=True, format="iso")

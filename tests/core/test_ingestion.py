@@ -125,7 +125,7 @@ def test_resolve_employee_hook_attributes_identities_the_kernel_does_not_know(ma
     assert report.created[0].employee_id == ann.id
 
 
-def test_integrity_check_quarantines_and_flags(make_app, agent_factory=None):
+def test_integrity_check_quarantines_and_flags(make_app):
     app = make_app(extra_plugins={"checks": ChecksPlugin()})
     with app.app_context(), transaction() as session:
         report = ingest(session, "post_ticket_survey", [survey("r-1", rating=1), survey("r-2", rating=5)])
@@ -192,3 +192,89 @@ def test_identity_offered_under_a_basis_the_policy_ignores_is_kept_for_the_queue
     with app.app_context(), transaction() as session:
         assert session.execute(select(Feedback.employee_id, Feedback.attributed_identity)).one() == (
             None, "helpdesk:7")
+
+
+def test_fractional_ratings_are_refused_not_truncated(app, session):
+    report = ingest(session, "post_ticket_survey", [survey("a", rating=4.5), survey("b", rating=4.0),
+                                                    survey("c", rating="5")])
+    assert report.rejected[0].errors == {"rating": ["must be a whole number"]}
+    assert sorted(s.external_id for s in report.created) == ["b", "c"]
+
+
+def test_resolver_answers_are_asked_once_and_checked(make_app):
+    from core import hookimpl
+
+    asked = []
+
+    class Directory:
+        @hookimpl
+        def resolve_employee(self, provider, external_id):
+            asked.append(external_id)
+            return 424242  # no such employee
+
+    app = make_app(extra_plugins={"directory": Directory()})
+    with app.app_context(), transaction() as session:
+        report = ingest(session, "post_ticket_survey", [survey(str(i), agent=("helpdesk", "77")) for i in range(5)])
+    assert asked == ["77"]
+    assert {s.employee_id for s in report.created} == {None}  # stays unattributed rather than failing
+
+
+def test_channel_output_that_breaks_the_contract_is_rejected_naming_the_channel(make_app):
+    from datetime import datetime
+
+    from core import hookimpl
+    from core.channel import Channel, FeedbackDraft
+    from tests.plugin_packages.plaudit_kudos.plaudit_kudos import KudosSchema
+
+    class Sloppy(Channel):
+        name, title, kinds, schema = "sloppy", "Sloppy", ("kudos",), KudosSchema
+
+        def to_feedback(self, data):
+            yield FeedbackDraft(kind="kudos", external_id=data["id"], occurred_at=datetime(2026, 1, 1),
+                                value=7.0, scale=(0.0, 1.0), payload={"when": datetime(2026, 1, 1)})
+
+    class Plugin:
+        @hookimpl
+        def register_channels(self):
+            return [Sloppy]
+
+    app = make_app(extra_plugins={"sloppy": Plugin()})
+    with app.app_context(), transaction() as session:
+        report = ingest(session, "sloppy", [{"id": "k", "to": "a@b.io", "sender": "x", "message": "hi",
+                                             "sent_at": "2026-01-01T00:00:00Z"}])
+    errors = report.rejected[0].errors
+    assert set(errors) == {"occurred_at", "value", "payload"}
+    assert "channel 'sloppy'" in errors["occurred_at"][0] and "outside the scale" in errors["value"][0]
+
+
+def test_batches_overlapping_in_opposite_orders_do_not_deadlock(make_app, database):
+    """Two writers, the same 300 ids, one reversed: both finish, each id stored once."""
+    app = make_app()
+    forward = [survey(f"id-{n:03d}") for n in range(300)]
+    results, errors = [], []
+    barrier = threading.Barrier(2)
+
+    def deliver(payloads):
+        try:
+            with app.app_context():
+                session = app.extensions["plaudit.db"].sessionmaker()
+                try:
+                    barrier.wait(timeout=30)
+                    results.append(ingest(session, "post_ticket_survey", payloads))
+                    session.commit()
+                finally:
+                    session.close()
+        except Exception as exc:  # noqa: BLE001 -- surfaced below
+            errors.append(exc)
+
+    for _ in range(10):  # before the fix, 4 runs in 10 deadlocked
+        results.clear()
+        threads = [threading.Thread(target=deliver, args=(p,)) for p in (forward, forward[::-1])]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert errors == []
+        with app.app_context(), transaction() as session:
+            assert session.scalar(select(func.count()).select_from(Feedback)) == 300
+        database.clear()

@@ -61,3 +61,23 @@ def test_missing_columns_and_stolen_identities_are_refused(app, session, tmp_pat
     result = _run(app, tmp_path, GOOD)
     assert result.exit_code == 1 and "zendesk:361 already belongs to zed@example.com" in result.stderr
     assert session.scalar(select(func.count()).select_from(EmployeeIdentity)) == 1
+
+
+def test_reimport_with_mixed_case_email_identity_is_idempotent(app, session, tmp_path):
+    text = "name,email,team,lead,identities\nAmira,Amira@Example.com,Support,Yes,email:Amira@Example.com\n"
+    assert _run(app, tmp_path, text).exit_code == 0
+    again = _run(app, tmp_path, text)
+    assert again.exit_code == 0, again.output
+    assert session.scalar(select(EmployeeIdentity.external_id)) == "amira@example.com"
+    assert session.scalar(select(Team)).manager.email == "amira@example.com"  # "Yes" counts as yes
+
+
+def test_clashes_the_database_would_refuse_are_named_by_line(app, tmp_path):
+    before = row_counts(app)
+    result = _run(app, tmp_path, "name,email,team,lead,identities\n"
+                                 "Ann,ann@example.com,Support EMEA,,zendesk:1\n"
+                                 "Bob,bob@example.com,support emea,,zendesk:1\n")
+    assert result.exit_code == 1
+    assert "line 3: identities: zendesk:1 is also on line 2" in result.stderr
+    assert "line 3: team: 'support emea' clashes with team 'Support EMEA'" in result.stderr
+    assert row_counts(app) == before
