@@ -13,7 +13,7 @@ import logging
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -196,9 +196,14 @@ def _inspect(session: Session, plugins, feedback_ids: list[int]) -> set[int]:
 
 
 def announce_feedback(feedback_ids: list[int]) -> int:
-    """Job: fire ``feedback_ingested`` once for each item not yet announced; return how many were."""
+    """Job: fire ``feedback_ingested`` for each item not yet announced; return how many were.
+
+    Each item is announced in a savepoint of its own: one whose hooks fail is rolled back alone, the rest
+    are committed, and the job then fails so the outbox retries just that one.
+    """
     from .db import transaction
 
+    failed = []
     with jobs.job_app():
         plugins = get_plugins()
         with transaction() as session:
@@ -206,23 +211,17 @@ def announce_feedback(feedback_ids: list[int]) -> int:
                 select(Feedback).where(Feedback.id.in_(feedback_ids), Feedback.announced_at.is_(None))
                 .order_by(Feedback.id).with_for_update(skip_locked=True)).all()
             for item in items:
-                plugins.feedback_ingested(session, item)
-                item.announced_at = utcnow()
-            return len(items)
+                try:
+                    with session.begin_nested():
+                        plugins.feedback_ingested(session, item)
+                        item.announced_at = utcnow()
+                except Exception as exc:
+                    log.exception("feedback_ingested failed for feedback %s", item.id)
+                    failed.append(f"feedback {item.id} ({item.external_id}): {type(exc).__name__}: {exc}")
+    if failed:
+        raise AnnouncementFailed("feedback_ingested failed for " + "; ".join(failed))
+    return len(items)
 
 
-#: An item still unannounced this long after arriving has lost its job (say, Redis restarted empty).
-ANNOUNCE_GRACE = timedelta(minutes=10)
-
-
-def announce_overdue_feedback(limit: int = 1000) -> int:
-    """Cron job: announce items whose announcement never ran, so no follow-up work is ever lost."""
-    from .db import transaction
-
-    with jobs.job_app():
-        with transaction() as session:
-            overdue = session.scalars(
-                select(Feedback.id).where(Feedback.announced_at.is_(None),
-                                          Feedback.received_at < utcnow() - ANNOUNCE_GRACE)
-                .order_by(Feedback.id).limit(limit)).all()
-        return announce_feedback(list(overdue)) if overdue else 0
+class AnnouncementFailed(RuntimeError):
+    """Some items could not be announced; the others were. The outbox retries the job."""

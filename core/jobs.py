@@ -1,15 +1,17 @@
 """Background jobs: one way to ask for follow-up work, whether RQ is configured or not.
 
 :func:`enqueue` writes a :class:`PendingJob` row in the caller's transaction (a transactional outbox). When
-that transaction commits, the row is handed to RQ, or, without ``PLAUDIT_REDIS_URL``, the job runs inline
-in this process. If Redis cannot be reached the row simply stays, and :func:`dispatch_pending` hands it
-over later (at worker start, every minute from ``plaudit cron``, after the next successful commit), so
-accepted work is never dropped. Jobs must therefore be idempotent: a crash between handing a job over and
-deleting its row runs it twice.
+that transaction commits, the row is dispatched: handed to RQ, or, without ``PLAUDIT_REDIS_URL``, run inline
+in this process. The row stays until its job has *succeeded*; :func:`run_pending_job` deletes it then. A job
+that fails, a Redis that cannot be reached, or a job lost from Redis only pushes ``next_attempt_at`` back,
+and a later dispatch (after the next commit, every minute from ``plaudit cron``, at worker start, or
+``plaudit jobs dispatch``) tries again with backoff. Accepted work is never dropped; in exchange a job may
+run more than once, so every job must be idempotent.
 """
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import event, select
+from sqlalchemy import case, delete, event, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.utils import import_string
 
@@ -25,16 +27,23 @@ from .models import PendingJob, utcnow
 
 log = logging.getLogger(__name__)
 
-#: Retries for jobs handed to RQ; every job is idempotent, so a retry is always safe.
-RETRY_INTERVALS = [10, 60, 300]
-#: Rows older than this are swept up by the next dispatch (their own dispatch must have failed).
+#: How long a job handed to RQ may take before the outbox assumes it lost and hands it over again.
+QUEUE_LEASE = timedelta(hours=1)
+#: How long an inline run holds its row, so two requests never run the same job at once.
+INLINE_LEASE = timedelta(minutes=10)
+#: Rows younger than this are left to the dispatch of the commit that wrote them.
 STRANDED_AFTER = timedelta(seconds=30)
-#: Inline, a failing job is retried by later dispatches this many times; `plaudit jobs dispatch` always runs it.
-INLINE_ATTEMPTS = 5
-#: How many stranded rows one dispatch after a commit takes along, so a request is never held up long.
+#: How many due rows one dispatch after a commit takes along, so a request is never held up long.
 SWEEP_LIMIT = 50
+#: After Redis refuses, dispatches leave rows for this long rather than wait on it in every request.
+REDIS_PAUSE_SECONDS = 5
 
 _worker_app = None
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Backoff after a failed attempt: 30 s, 1 min, 2 min, ... up to an hour."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
 @dataclass(frozen=True)
@@ -51,12 +60,12 @@ def _dotted(func: Callable | str) -> str:
     return func if isinstance(func, str) else f"{func.__module__}.{func.__qualname__}"
 
 
-def enqueue(session: Session, func: Callable | str, *args: Any, job_id: str | None = None) -> PendingJob:
+def enqueue(session: Session, func: Callable | str, *args: Any) -> PendingJob:
     """Ask for ``func(*args)`` to run once ``session`` commits. Arguments must be JSON values (ids).
 
     Nothing runs if the transaction rolls back.
     """
-    pending = PendingJob(func=_dotted(func), args=list(args), job_id=job_id)
+    pending = PendingJob(func=_dotted(func), args=list(args))
     session.add(pending)
     session.info.setdefault("plaudit_pending_jobs", []).append(pending)
     if has_app_context():
@@ -84,14 +93,17 @@ def _forget_after_rollback(session: Session) -> None:
 
 
 def redis_connection(app=None):
-    """Return a Redis client for the configured URL, or None when jobs run inline."""
+    """Return the app's Redis client (one per app, pooled), or None when jobs run inline."""
     from redis import Redis
 
-    url = (app or current_app).config["REDIS_URL"]
+    app = app or current_app
+    url = app.config["REDIS_URL"]
     if not url:
         return None
-    # Short timeouts: a dead Redis must not hold up an HTTP request that only wants to hand work over.
-    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+    if "plaudit.redis" not in app.extensions:
+        # Short timeouts: a dead Redis must not hold up a request that only wants to hand work over.
+        app.extensions["plaudit.redis"] = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+    return app.extensions["plaudit.redis"]
 
 
 def get_queue(app=None):
@@ -103,65 +115,90 @@ def get_queue(app=None):
 
 
 def dispatch_pending(ids: list[int] | None = None, limit: int = 500) -> int:
-    """Hand pending jobs to RQ, or run them inline; return how many left the outbox.
+    """Dispatch due outbox rows: hand them to RQ, or run them inline; return how many were dispatched.
 
-    :param ids: these rows; None sweeps every pending row, oldest first.
+    :param ids: the rows a commit just wrote; they go first, with up to ``SWEEP_LIMIT`` older due rows.
+        None dispatches every due row, oldest first.
     """
     from .db import get_db
 
-    database = get_db()
-    queue = get_queue()
-    query = select(PendingJob).order_by(PendingJob.id)
+    now = utcnow()
+    due = or_(PendingJob.next_attempt_at.is_(None), PendingJob.next_attempt_at <= now)
+    query = select(PendingJob)
     if ids is None:
-        query = query.limit(limit)
+        query = query.where(due).order_by(PendingJob.id).limit(limit)
     else:
-        # Take along rows stranded by an earlier outage or failure, now that this dispatch can run.
-        stranded = PendingJob.created_at < utcnow() - STRANDED_AFTER
-        if queue is None:
-            stranded &= PendingJob.attempts < INLINE_ATTEMPTS
-        query = query.where(PendingJob.id.in_(ids) | stranded).limit(len(ids) + SWEEP_LIMIT)
-    if queue is None:
-        return _run_inline(database, query)
-    from redis.exceptions import RedisError
-    from rq import Retry
+        mine = PendingJob.id.in_(ids)
+        query = (query.where(mine | (due & (PendingJob.created_at < now - STRANDED_AFTER)))
+                 .order_by(case((mine, 0), else_=1), PendingJob.id).limit(len(ids) + SWEEP_LIMIT))
+    query = query.with_for_update(skip_locked=True)
+    app = current_app._get_current_object()
+    if get_queue(app) is None:
+        return _run_inline(get_db(), query)
+    if app.extensions.get("plaudit.redis_paused_until", 0) > time.monotonic():
+        return 0
+    return _hand_to_queue(app, get_db(), query)
 
+
+def _hand_to_queue(app, database, query) -> int:
+    from redis.exceptions import RedisError
+
+    queue = get_queue(app)
     done = 0
     with database.sessionmaker() as session, session.begin():
-        for row in session.scalars(query.with_for_update(skip_locked=True)):
+        for row in session.scalars(query):
+            row.attempts += 1
             try:
-                queue.enqueue_call(func=row.func, args=tuple(row.args), job_id=row.job_id or f"outbox-{row.id}",
-                                   retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS))
+                queue.enqueue_call(func=run_pending_job, args=(row.id,), job_id=f"outbox-{row.id}-{row.attempts}",
+                                   description=f"{row.func}{tuple(row.args)!r}"[:200])
             except RedisError as exc:
-                row.attempts += 1
                 row.last_error = f"queue unreachable: {type(exc).__name__}"
+                app.extensions["plaudit.redis_paused_until"] = time.monotonic() + REDIS_PAUSE_SECONDS
                 log.warning("Redis unreachable; %s stays pending (%s)", row.func, type(exc).__name__)
                 break
-            session.delete(row)
+            row.next_attempt_at = utcnow() + QUEUE_LEASE
             done += 1
     return done
 
 
 def _run_inline(database, query) -> int:
-    with database.sessionmaker() as session:
-        rows = [(row.id, row.func, row.args) for row in session.scalars(query)]
-    done = 0
-    for row_id, func, args in rows:
+    with database.sessionmaker() as session, session.begin():
+        claimed = []
+        for row in session.scalars(query):
+            row.attempts += 1
+            row.next_attempt_at = utcnow() + INLINE_LEASE
+            claimed.append(row.id)
+    for row_id in claimed:  # outside the claim: a job opens transactions of its own
         try:
-            import_string(func)(*args)
+            run_pending_job(row_id)
+        except Exception:  # recorded on the row by run_pending_job; the caller's work goes on
+            log.exception("inline job %s failed; it will be retried", row_id)
+    return len(claimed)
+
+
+def run_pending_job(pending_id: int) -> Any:
+    """Job: run one outbox row's function, then delete the row. A failure is recorded and re-raised."""
+    from .db import get_db
+
+    with job_app():
+        database = get_db()
+        with database.sessionmaker() as session:
+            row = session.get(PendingJob, pending_id)
+            if row is None:  # done already, by an earlier copy of this job
+                return None
+            func, args, attempts = row.func, row.args, row.attempts
+        try:
+            result = import_string(func)(*args)
         except Exception as exc:
-            log.exception("inline job %s failed; it stays pending", func)
             with database.sessionmaker() as session, session.begin():
-                row = session.get(PendingJob, row_id)
+                row = session.get(PendingJob, pending_id)
                 if row is not None:
-                    row.attempts += 1
                     row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            continue
+                    row.next_attempt_at = utcnow() + retry_delay(attempts)
+            raise
         with database.sessionmaker() as session, session.begin():
-            row = session.get(PendingJob, row_id)
-            if row is not None:
-                session.delete(row)
-        done += 1
-    return done
+            session.execute(delete(PendingJob).where(PendingJob.id == pending_id))
+        return result
 
 
 @contextmanager
@@ -197,17 +234,14 @@ def run_worker(app, burst: bool = False, worker_class=None) -> bool:
     with app.app_context():
         dispatch_pending()
     worker = (worker_class or Worker)([app.config["QUEUE_NAME"]], connection=connection)
-    # The scheduler moves retried jobs back onto the queue when their interval is up.
-    return worker.work(burst=burst, with_scheduler=not burst)
+    return worker.work(burst=burst)
 
 
 def cron_entries(app) -> list[CronEntry]:
     """The kernel's cron entries plus every plugin's."""
     from .plugins import get_plugins
 
-    return [CronEntry("core.jobs.dispatch_pending_job", interval=60),
-            CronEntry("core.ingestion.announce_overdue_feedback", interval=300),
-            *get_plugins(app).cron_jobs()]
+    return [CronEntry("core.jobs.dispatch_pending_job", interval=60), *get_plugins(app).cron_jobs()]
 
 
 def build_cron_scheduler(app):

@@ -11,7 +11,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -26,9 +25,6 @@ class Feedback(Base):
         UniqueConstraint("channel", "external_id"),
         Index("ix_feedback_employee_occurred", "employee_id", "occurred_at"),
         Index("ix_feedback_kind_occurred", "kind", "occurred_at"),
-        # Small by design: only items whose feedback_ingested has not fired yet.
-        Index("ix_feedback_unannounced", "received_at", postgresql_where=text("announced_at IS NULL"),
-              sqlite_where=text("announced_at IS NULL")),
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="known_status"),
     )
 

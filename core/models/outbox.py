@@ -10,14 +10,15 @@ from .base import Base, utcnow
 
 
 class PendingJob(Base):
-    """A job not yet handed to the queue (or run inline). Deleted once it is; kept while Redis is away."""
+    """A follow-up job, kept until it has succeeded: while queued, while Redis is away, between retries."""
 
     __tablename__ = "pending_jobs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     func: Mapped[str] = mapped_column(String(200))
     args: Mapped[list] = mapped_column(JSON, default=list)
-    job_id: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # None: dispatch now. Otherwise not before then (a lease while queued or running, or a retry backoff).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

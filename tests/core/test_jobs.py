@@ -53,9 +53,11 @@ def test_rq_worker_runs_the_follow_up_work(make_app, recorder, redis_url):
     report = _ingest(app, survey())
     queue = Queue("test-rq", connection=jobs.redis_connection(app))
     assert queue.count == 1 and recorder.ingested == []  # handed over, not run in the request
-    assert _pending(app) == []
+    [handed] = _pending(app)  # kept, under a lease, until the job has succeeded
+    assert handed.next_attempt_at is not None and handed.attempts == 1
 
     jobs.run_worker(app, burst=True, worker_class=SimpleWorker)
+    assert _pending(app) == []
 
     assert recorder.ingested == [(report.created[0].feedback_id, "r-1")]
     with app.app_context():  # a retried or duplicated job announces nothing twice
@@ -89,8 +91,7 @@ def test_cron_sweeps_work_stranded_by_an_outage(make_app, recorder, redis_url):
 
     back = make_app(REDIS_URL=redis_url, QUEUE_NAME="test-cron", extra_plugins={"recorder": recorder})
     scheduler = jobs.build_cron_scheduler(back)
-    assert [job.func_name for job in scheduler.enqueue_jobs()] == [
-        "core.jobs.dispatch_pending_job", "core.ingestion.announce_overdue_feedback"]
+    assert [job.func_name for job in scheduler.enqueue_jobs()] == ["core.jobs.dispatch_pending_job"]
     worker = SimpleWorker(["test-cron"], connection=jobs.redis_connection(back))
     with back.app_context():
         worker.work(burst=True)  # runs the sweep, which enqueues the stranded job, which runs too
@@ -135,25 +136,44 @@ def test_plaudit_worker_process_runs_queued_work(make_app, database, redis_url, 
     assert announced is not None, result.stderr
 
 
-def test_feedback_whose_job_was_lost_is_announced_by_the_sweep(make_app, recorder, redis_url):
-    """Redis restarted without persistence: the queued job is gone, the item is announced all the same."""
+def test_a_job_lost_from_redis_is_handed_over_again_after_its_lease(make_app, recorder, redis_url):
+    """Redis restarted without persistence: the queued job is gone, the outbox still has it."""
     from datetime import timedelta
 
     from sqlalchemy import update
 
-    from core.ingestion import ANNOUNCE_GRACE, announce_overdue_feedback
     from core.models import utcnow
 
     app = make_app(REDIS_URL=redis_url, QUEUE_NAME="test-lost", extra_plugins={"recorder": recorder})
     report = _ingest(app, survey())
     jobs.redis_connection(app).flushdb()  # the job is lost
-    assert announce_overdue_feedback() == 0  # too recent: its job may still be on its way
-    with app.app_context(), transaction() as session:
-        session.execute(update(Feedback).values(received_at=utcnow() - ANNOUNCE_GRACE - timedelta(seconds=1)))
     with app.app_context():
-        assert announce_overdue_feedback() == 1
-        assert announce_overdue_feedback() == 0
+        assert jobs.dispatch_pending() == 0  # still under its lease: it may just be slow
+    with app.app_context(), transaction() as session:
+        session.execute(update(PendingJob).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    with app.app_context():
+        assert jobs.dispatch_pending() == 1
+    jobs.run_worker(app, burst=True, worker_class=SimpleWorker)
     assert recorder.ingested == [(report.created[0].feedback_id, "r-1")]
+    assert _pending(app) == []
+
+
+def test_one_failing_item_does_not_hold_back_the_others(make_app, recorder):
+    from core import hookimpl
+
+    class Picky:
+        @hookimpl
+        def feedback_ingested(self, feedback):
+            if feedback.external_id == "r-2":
+                raise ValueError("cannot alert about r-2")
+
+    app = make_app(extra_plugins={"recorder": recorder, "picky": Picky()})
+    _ingest(app, survey("r-1"), survey("r-2"), survey("r-3"))
+    with app.app_context(), transaction() as session:
+        announced = dict(session.execute(select(Feedback.external_id, Feedback.announced_at.is_not(None))).all())
+    assert announced == {"r-1": True, "r-2": False, "r-3": True}
+    [waiting] = _pending(app)  # the job is kept for r-2 alone
+    assert "cannot alert about r-2" in waiting.last_error and waiting.next_attempt_at is not None
 
 
 def test_failed_inline_job_is_retried_by_a_later_dispatch(make_app, recorder):
@@ -178,8 +198,11 @@ def test_failed_inline_job_is_retried_by_a_later_dispatch(make_app, recorder):
     app = make_app(extra_plugins={"recorder": recorder, "flaky": Flaky()})
     _ingest(app, survey("r-1"))
     assert len(_pending(app)) == 1
+    [failed] = _pending(app)
+    assert failed.next_attempt_at > utcnow()  # backing off
     with app.app_context(), transaction() as session:  # a while later...
-        session.execute(update(PendingJob).values(created_at=utcnow() - timedelta(minutes=1)))
+        session.execute(update(PendingJob).values(created_at=utcnow() - timedelta(minutes=1),
+                                                  next_attempt_at=utcnow() - timedelta(seconds=1)))
     _ingest(app, survey("r-2"))  # ...the next commit's dispatch takes the stranded job along
     assert sorted(ext for _, ext in recorder.ingested) == ["r-1", "r-2"]
     assert _pending(app) == []

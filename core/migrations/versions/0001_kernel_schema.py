@@ -32,14 +32,14 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('func', sa.String(length=200), nullable=False),
     sa.Column('args', sa.JSON(), nullable=False),
-    sa.Column('job_id', sa.String(length=200), nullable=True),
     sa.Column('created_at', core.models.base.UTCDateTime(), nullable=False),
+    sa.Column('next_attempt_at', core.models.base.UTCDateTime(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_pending_jobs'))
     )
     with op.batch_alter_table('pending_jobs', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_pending_jobs_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_pending_jobs_next_attempt_at'), ['next_attempt_at'], unique=False)
 
     op.create_table('teams',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -192,9 +192,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_feedback_respondent_ref'), ['respondent_ref'], unique=False)
         batch_op.create_index(batch_op.f('ix_feedback_team_id'), ['team_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_feedback_ticket_id'), ['ticket_id'], unique=False)
-        batch_op.create_index('ix_feedback_unannounced', ['received_at'], unique=False,
-                              postgresql_where=sa.text('announced_at IS NULL'),
-                              sqlite_where=sa.text('announced_at IS NULL'))
 
     op.create_table('ticket_assignments',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -270,7 +267,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_feedback_ticket_id'))
         batch_op.drop_index(batch_op.f('ix_feedback_team_id'))
         batch_op.drop_index(batch_op.f('ix_feedback_respondent_ref'))
-        batch_op.drop_index('ix_feedback_unannounced')
         batch_op.drop_index('ix_feedback_kind_occurred')
         batch_op.drop_index('ix_feedback_employee_occurred')
 
@@ -306,7 +302,7 @@ def downgrade() -> None:
 
     op.drop_table('teams')
     with op.batch_alter_table('pending_jobs', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_pending_jobs_created_at'))
+        batch_op.drop_index(batch_op.f('ix_pending_jobs_next_attempt_at'))
 
     op.drop_table('pending_jobs')
     op.drop_table('integrations')
