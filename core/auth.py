@@ -22,6 +22,8 @@ csrf = CSRFProtect()
 
 ACCESS_ATTR = "plaudit_access"
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+#: Roles whose holders may own API tokens: feedback sent with a token is trusted as the organisation's own.
+TOKEN_ROLES = ("admin", "hr")
 
 
 def init_app(app) -> None:
@@ -79,6 +81,16 @@ def roles_required(*roles: str) -> Callable:
     return decorator
 
 
+def authenticated(view: Callable) -> Callable:
+    """Any signed-in user, even one whose roles were all taken away (so they can still sign out)."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return view(*args, **kwargs)
+    return _mark(wrapper, ("authenticated",))
+
+
 def signed_in(view: Callable) -> Callable:
     """Any signed-in user, whatever their role (their own account, the home page)."""
     from .models import ROLES
@@ -102,6 +114,10 @@ def token_required(scope: str) -> Callable:
                 return _api_error(401, "the API token is unknown, revoked or expired")
             if scope not in token.scopes:
                 return _api_error(403, f"the API token lacks the {scope!r} scope")
+            if not token.user.has_role(*TOKEN_ROLES):
+                # A token acts for its owner: it is worth no more than the owner's roles now.
+                return _api_error(403, f"the token's owner no longer holds a role allowed API tokens "
+                                       f"({', '.join(TOKEN_ROLES)})")
             if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
                 # Saved at once, and at most once a minute: read-only calls commit nothing else.
                 token.last_used_at = now

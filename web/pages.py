@@ -13,12 +13,19 @@ from core.plugins import get_plugins
 bp = Blueprint("pages", __name__)
 
 
+def managed_teams(employee_id: int):
+    """A SELECT of the ids of the teams an employee leads, and every team below them (one recursive query)."""
+    tree = select(Team.id).where(Team.manager_id == employee_id).cte("managed", recursive=True)
+    tree = tree.union(select(Team.id).where(Team.parent_id == tree.c.id))
+    return select(tree.c.id)
+
+
 def visible_feedback_filter(user):
     """The WHERE clause limiting feedback to what ``user`` may see: all, their teams', or their own."""
     if user.has_role("admin", "hr"):
         return None
     if user.has_role("manager") and user.employee_id is not None:
-        return Feedback.team_id.in_(select(Team.id).where(Team.manager_id == user.employee_id))
+        return Feedback.team_id.in_(managed_teams(user.employee_id))
     if user.has_role("employee") and user.employee_id is not None:
         return Feedback.employee_id == user.employee_id
     return false()
@@ -38,7 +45,8 @@ def home():
         counts = counts.where(scope)
     rows = session.execute(counts).all()
     unattributed = None
-    if current_user.has_role("admin", "hr", "manager"):
+    # Unattributed items have no team yet, so only the organisation-wide roles see how many wait.
+    if current_user.has_role("admin", "hr"):
         unattributed = session.scalar(select(func.count()).select_from(Feedback).where(
             Feedback.employee_id.is_(None), Feedback.attribution_policy.is_(None)))
     channels = get_plugins().channels

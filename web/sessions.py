@@ -7,14 +7,16 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length, Regexp
 
-from core.auth import public, signed_in
+from core.auth import authenticated, public
 from core.db import get_session
 from core.models import User, utcnow
 
 bp = Blueprint("auth", __name__)
+_DUMMY_HASH = generate_password_hash("no account has this password")
 
 
 class LoginForm(FlaskForm):
@@ -40,7 +42,10 @@ def login():
     if form.validate_on_submit():
         session = get_session()
         user = session.scalar(select(User).where(func.lower(User.email) == form.email.data.strip().lower()))
-        if user is not None and user.active and user.check_password(form.password.data):
+        # Hash the password whether or not the account exists, so timing does not tell which e-mails do.
+        password_ok = user.check_password(form.password.data) if user else check_password_hash(
+            _DUMMY_HASH, form.password.data)
+        if user is not None and password_ok and user.active and user.roles:
             login_user(user)
             user.last_login_at = utcnow()
             session.commit()
@@ -51,7 +56,7 @@ def login():
 
 
 @bp.post("/logout")
-@signed_in
+@authenticated
 def logout():
     """Sign out (POST with a CSRF token, so a link elsewhere cannot sign anyone out)."""
     logout_user()

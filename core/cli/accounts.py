@@ -5,6 +5,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from ..auth import TOKEN_ROLES
 from ..db import transaction
 from ..models import ROLES, ApiToken, Employee, User, record_audit, utcnow
 
@@ -66,6 +67,9 @@ def create_token(email, name, scopes):
         user = session.scalar(select(User).where(func.lower(User.email) == email.lower()))
         if user is None:
             raise click.BadParameter(f"no user has e-mail {email}", param_hint="EMAIL")
+        if not user.has_role(*TOKEN_ROLES):
+            raise click.BadParameter(f"{email} holds no role allowed API tokens ({', '.join(TOKEN_ROLES)}); "
+                                     f"create a service user, e.g. --role admin", param_hint="EMAIL")
         token, plain = ApiToken.issue(user, name, list(scopes))
         session.add(token)
     click.echo(plain)
@@ -89,12 +93,16 @@ def list_tokens():
 @click.argument("prefix")
 @with_appcontext
 def revoke_token(prefix):
-    """Revoke the token whose prefix (shown by `plaudit tokens list`) is PREFIX."""
+    """Revoke the token that starts with PREFIX (as `plaudit tokens list` shows it; 8 characters or more)."""
+    if len(prefix) < 8:
+        raise click.BadParameter("give at least 8 characters of the token", param_hint="PREFIX")
     with transaction() as session:
-        token = session.scalar(select(ApiToken).where(ApiToken.prefix == prefix))
-        if token is None:
-            raise click.BadParameter(f"no token starts with {prefix}", param_hint="PREFIX")
+        matches = session.scalars(select(ApiToken).where(
+            ApiToken.prefix.startswith(prefix[:12], autoescape=True))).all()
+        if len(matches) != 1:
+            raise click.BadParameter(f"{len(matches) or 'no'} tokens start with {prefix}", param_hint="PREFIX")
+        token = matches[0]
         if token.revoked_at is None:
             token.revoked_at = utcnow()
             record_audit(session, "api_token.revoked", token, after={"prefix": token.prefix})
-    click.echo(f"revoked {prefix}")
+    click.echo(f"revoked {token.prefix} ({token.name})")

@@ -92,9 +92,10 @@ def test_tokens_list_and_revoke(app, session, create_user):
                                 "--scope", "feedback:write"]).stdout.strip()
     listing = runner.invoke(args=["tokens", "list"]).output
     assert f"{plain[:12]}  active" in listing and "never used" in listing and plain not in listing
-    assert runner.invoke(args=["tokens", "revoke", plain[:12]]).exit_code == 0
+    assert runner.invoke(args=["tokens", "revoke", plain[:10]]).exit_code == 0  # any unique prefix
     assert f"{plain[:12]}  revoked" in runner.invoke(args=["tokens", "list"]).output
     assert runner.invoke(args=["tokens", "revoke", "pld_nothing"]).exit_code == 2
+    assert "at least 8" in runner.invoke(args=["tokens", "revoke", "pld_"]).output
     session.expire_all()
     assert session.scalar(select(ApiToken)).revoked_at is not None
 
@@ -124,3 +125,10 @@ def test_jobs_status_with_redis_down_explains_where_work_waits(make_app):
 
     output = make_app(REDIS_URL=DEAD_REDIS_URL).test_cli_runner().invoke(args=["jobs", "status"]).output
     assert "unreachable" in output and "pending jobs wait in the database" in output
+
+
+def test_tokens_are_refused_to_users_without_an_api_role(app, create_user):
+    create_user("ann@example.com", roles=["employee"])
+    result = app.test_cli_runner().invoke(args=["tokens", "create", "ann@example.com", "--name", "x",
+                                                "--scope", "feedback:write"])
+    assert result.exit_code == 2 and "holds no role allowed API tokens" in result.output

@@ -1,19 +1,25 @@
 """The home page counts feedback within what each role may see."""
 from __future__ import annotations
 
+import re
+
 from core.ingestion import ingest
+from tests.fixtures.org import csrf_token
 from tests.fixtures.payloads import survey
 
 
 def _org(session, create_team, create_employee, create_user):
     emea, billing = create_team("Support EMEA"), create_team("Billing")
+    tier2 = create_team("EMEA Tier 2", parent=emea)
     lead = create_employee("Lea Lead", team=emea)
     emea.manager = lead
     ann = create_employee("Ann", team=emea, identities=[("helpdesk", "101")])
+    create_employee("Tom", team=tier2, identities=[("helpdesk", "303")])
     create_employee("Bob", team=billing, identities=[("helpdesk", "202")])
     session.commit()
     ingest(session, "post_ticket_survey", [survey("r-1"), survey("r-2", agent=("helpdesk", "202")),
-                                           survey("r-3", agent=("helpdesk", "202")), survey("r-4", agent=None)])
+                                           survey("r-3", agent=("helpdesk", "202")), survey("r-4", agent=None),
+                                           survey("r-5", agent=("helpdesk", "303"))])
     session.commit()
     create_user("hr@example.com", roles=["hr"])
     create_user("lead@example.com", roles=["manager"], employee=lead)
@@ -22,18 +28,41 @@ def _org(session, create_team, create_employee, create_user):
 
 
 def _count(html: str) -> int:
-    import re
-
     return sum(int(n) for n in re.findall(r'<td class="num">(\d+)</td>', html))
 
 
 def test_each_role_counts_only_what_it_may_see(client, login, session, create_team, create_employee,
                                                create_user):
     _org(session, create_team, create_employee, create_user)
-    expected = {"hr@example.com": 4, "lead@example.com": 1, "ann@example.com": 1, "shopper@example.com": 0}
+    # the lead sees their team and the team below it; the employee only their own
+    expected = {"hr@example.com": 5, "lead@example.com": 2, "ann@example.com": 1, "shopper@example.com": 0}
     for email, count in expected.items():
         login(email)
         html = client.get("/").get_data(as_text=True)
         assert _count(html) == count, email
-        assert ("Unattributed items waiting" in html) == (email in ("hr@example.com", "lead@example.com"))
-        client.post("/logout", data={"csrf_token": __import__("tests.fixtures.org", fromlist=["x"]).csrf_token(html)})
+        assert ("Unattributed items waiting" in html) == (email == "hr@example.com")
+        client.post("/logout", data={"csrf_token": csrf_token(html)})
+
+
+def test_home_page_issues_the_same_queries_however_much_feedback(client, login, session, create_user, app):
+    from sqlalchemy import event
+
+    create_user("hr@example.com", roles=["hr"])
+    login("hr@example.com")
+
+    def queries_for_home() -> int:
+        statements = []
+        engine = app.extensions["plaudit.db"].engine
+        listener = lambda *args: statements.append(args[2])
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert client.get("/").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    few = queries_for_home()
+    ingest(session, "post_ticket_survey", [survey(f"r-{n}", kind=kind, rating=n % 5 + 1)
+                                           for n, kind in enumerate(["csat", "ces"] * 150)])
+    session.commit()
+    assert queries_for_home() == few

@@ -81,7 +81,21 @@ def test_pages_send_security_headers(client):
     headers = client.get("/login").headers
     assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
     assert "default-src 'self'" in headers["Content-Security-Policy"]
-    client.get("/login")
-    cookie = next((c for c in client._cookies.values() if c.key == "session"), None)
-    if cookie is not None:
-        assert cookie.http_only
+    page = client.get("/login")  # the form's CSRF token lives in the session: a cookie is set
+    cookie = page.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_account_without_roles_cannot_sign_in(client, create_user):
+    create_user("nobody@example.com", roles=[])
+    assert sign_in(client, "nobody@example.com").status_code == 401
+
+
+def test_user_whose_roles_were_removed_can_still_sign_out(client, login, session, create_user):
+    user = create_user("ann@example.com")
+    login("ann@example.com")
+    html = client.get("/").get_data(as_text=True)
+    user.roles = []
+    session.commit()
+    assert client.get("/").status_code == 403
+    assert client.post("/logout", data={"csrf_token": csrf_token(html)}).status_code == 302
