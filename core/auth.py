@@ -13,6 +13,7 @@ from flask import abort, g, jsonify, request
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from .db import get_session
 from .models import ApiToken, User, hash_token, utcnow
@@ -121,7 +122,11 @@ def token_required(scope: str) -> Callable:
             if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
                 # Saved at once, and at most once a minute: read-only calls commit nothing else.
                 token.last_used_at = now
-                session.commit()
+                try:
+                    session.commit()
+                except OperationalError:  # a busy SQLite; the call matters more than its bookkeeping
+                    session.rollback()
+                    token = session.get(ApiToken, token.id)
             g.api_token = token
             return view(*args, **kwargs)
         return _mark(wrapper, (f"token:{scope}",))

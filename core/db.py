@@ -6,12 +6,14 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import current_app, g
+from flask import current_app, g, has_request_context, request
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 EXTENSION_KEY = "plaudit.db"
+#: Requests that change nothing, by HTTP's rules; their session reads without taking SQLite's write lock.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class Database:
@@ -19,8 +21,12 @@ class Database:
 
     def __init__(self, url: str):
         self.url = url
-        self.engine = _make_engine(url)
+        self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        #: For units of work that only read (GET requests, health checks): on SQLite they take no write
+        #: lock, so pages never wait behind a writer. Elsewhere it is the same as ``sessionmaker``.
+        self.read_sessionmaker = sessionmaker(self.engine.execution_options(plaudit_read_only=True),
+                                              expire_on_commit=False)
         # RQ's worker forks a child per job: the child must not reuse the parent's pooled connections.
         engine_ref = weakref.ref(self.engine)
         os.register_at_fork(after_in_child=lambda: (e := engine_ref()) is not None and e.dispose(close=False))
@@ -31,25 +37,32 @@ class Database:
 
     def ping(self) -> None:
         """Run a trivial query; raise if the database cannot be reached."""
-        with self.engine.connect() as conn:
+        with self.engine.execution_options(plaudit_read_only=True).connect() as conn:
             conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-def _make_engine(url: str) -> Engine:
+def make_engine(url: str) -> Engine:
+    """Create the engine for ``url``: SQLite tuned for one writer at a time, PostgreSQL through psycopg 3."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-        # Take transactions over from pysqlite, and take the write lock at BEGIN: a deferred transaction
-        # that reads and then writes fails at once ("database is locked") if another writer committed in
-        # between, whereas IMMEDIATE waits its turn under busy_timeout.
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _sqlite_begin(conn) -> None:
+    # We take transactions over from pysqlite. A unit of work that may write takes the write lock at BEGIN:
+    # a deferred transaction that reads and then writes fails at once ("database is locked") if another
+    # writer committed in between, whereas IMMEDIATE waits its turn under busy_timeout. Read-only units
+    # begin deferred and, under WAL, never wait.
+    read_only = conn.get_execution_options().get("plaudit_read_only")
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -76,7 +89,9 @@ def get_db() -> Database:
 def get_session() -> Session:
     """Return the session of the current app context, opening it on first use."""
     if "plaudit_session" not in g:
-        g.plaudit_session = get_db().sessionmaker()
+        database = get_db()
+        reading = has_request_context() and request.method in SAFE_METHODS
+        g.plaudit_session = (database.read_sessionmaker if reading else database.sessionmaker)()
     return g.plaudit_session
 
 

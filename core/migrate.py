@@ -29,9 +29,9 @@ def downgrade(url: str, revision: str) -> None:
 def current_revision(url: str) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
-    from core.db import _make_engine
+    from core.db import make_engine
 
-    engine = _make_engine(url)
+    engine = make_engine(url)
     try:
         with engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()

@@ -1,7 +1,7 @@
 """Alembic environment: runs migrations online against the URL the caller configured."""
 from alembic import context
 
-from core.db import _make_engine
+from core.db import make_engine
 from core.models import Base
 
 config = context.config
@@ -9,7 +9,7 @@ target_metadata = Base.metadata
 
 
 def run_migrations_online() -> None:
-    engine = _make_engine(config.get_main_option("sqlalchemy.url"))
+    engine = make_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata,
                           render_as_batch=connection.dialect.name == "sqlite", compare_type=True)

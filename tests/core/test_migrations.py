@@ -14,18 +14,18 @@ def _urls(tmp_path, postgres_server_url):
 
 
 def test_migrations_build_exactly_the_models_and_downgrade_cleanly(tmp_path, postgres_server_url):
-    from core.db import _make_engine
+    from core.db import make_engine
 
     for url in _urls(tmp_path, postgres_server_url):
         upgrade(url)
         command.check(alembic_config(url))  # raises if the models and the migrated schema differ
         assert current_revision(url) == "0001"
         downgrade(url, "base")
-        engine = _make_engine(url)
+        engine = make_engine(url)
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
         engine.dispose()
         upgrade(url)
-        engine = _make_engine(url)
+        engine = make_engine(url)
         assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
         engine.dispose()
 

@@ -31,3 +31,28 @@ def test_unreachable_database_is_503_without_leaking_the_url(make_app):
     assert response.get_json()["status"] == "unavailable"
     assert response.get_json()["checks"]["database"]["status"] == "unreachable"
     assert "s3cret" not in response.get_data(as_text=True)
+
+
+def test_pages_answer_while_another_process_holds_the_write_lock(make_app):
+    """On SQLite a writer locks the file; a GET reads the last committed state instead of waiting."""
+    from core.db import transaction
+    from core.models import Team, User
+    from tests.fixtures.org import PASSWORD, sign_in
+
+    app = make_app()
+    with app.app_context(), transaction() as session:  # popped before any request, as in production
+        user = User(email="hr@example.com", name="Hr")
+        user.roles, user.password_hash = ["hr"], ""
+        user.set_password(PASSWORD)
+        session.add(user)
+    client = app.test_client()
+    assert sign_in(client, "hr@example.com").status_code == 302
+    writer = app.extensions["plaudit.db"].sessionmaker()
+    try:
+        writer.add(Team(name="Half-made", slug="half-made"))
+        writer.flush()  # a write transaction is open and holds the lock
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/").status_code == 200
+    finally:
+        writer.rollback()
+        writer.close()
