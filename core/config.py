@@ -5,6 +5,8 @@ message that names the key, instead of surfacing later as an odd failure.
 """
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 import secrets
 import time
@@ -44,6 +46,8 @@ DEFAULTS: dict[str, Any] = {
 
 INSTANCE_FILE = "plaudit.toml"
 
+log = logging.getLogger(__name__)
+
 
 class ConfigError(ValueError):
     """A configuration value is wrong; the message names the key and the fix."""
@@ -81,13 +85,13 @@ class ConfigSchema(Schema):
                                   "PLUGINS_BLOCKED")
 
 
-def _instance_secret_key(instance_path: Path) -> str:
-    """Return the instance's generated secret key, creating it (mode 0600) on first use.
+def _instance_secret(instance_path: Path, name: str) -> str:
+    """Return a secret generated for this instance, creating its file (mode 0600) on first use.
 
-    The embedded default must work on a fresh machine without setup, yet sessions must survive a
-    restart, so the key is generated once and kept beside the SQLite file.
+    The embedded default must work on a fresh machine without setup, yet sessions and respondent hashes
+    must survive a restart, so each secret is generated once and kept beside the SQLite file.
     """
-    key_file = instance_path / "secret_key"
+    key_file = instance_path / name
     instance_path.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -97,7 +101,7 @@ def _instance_secret_key(instance_path: Path) -> str:
             if key:
                 return key
             time.sleep(0.01)  # the other process has created the file but not yet written it
-        raise ConfigError(f"{key_file} is empty: delete it, or set PLAUDIT_SECRET_KEY") from None
+        raise ConfigError(f"{key_file} is empty: delete it, or set PLAUDIT_{name.upper()}") from None
     key = secrets.token_urlsafe(48)
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
@@ -135,10 +139,15 @@ def load_config(app, overrides: Mapping[str, Any] | None = None) -> None:
     if not app.config["DATABASE_URL"]:
         instance_path.mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite:///{instance_path / 'plaudit.db'}"
-    if not app.config["SECRET_KEY"]:
-        app.config["SECRET_KEY"] = _instance_secret_key(instance_path)
-    if not app.config["RESPONDENT_SALT"]:
-        app.config["RESPONDENT_SALT"] = app.config["SECRET_KEY"]
+    generated = [name for name in ("SECRET_KEY", "RESPONDENT_SALT") if not app.config[name]]
+    for name in generated:
+        # The salt has its own file: rotating the session key must not change every respondent's hash.
+        app.config[name] = _instance_secret(instance_path, name.lower())
+    if generated and app.config["DATABASE_URL"].startswith("postgresql"):
+        log.warning("%s generated for this machine only: set %s in the environment when more than one "
+                    "machine serves this database", " and ".join(generated),
+                    " and ".join(f"PLAUDIT_{name}" for name in generated))
+    _warn_unknown_variables(app)
     if app.config["REDIS_URL"] == "":
         app.config["REDIS_URL"] = None
 
@@ -148,6 +157,27 @@ def load_config(app, overrides: Mapping[str, Any] | None = None) -> None:
     except ValidationError as exc:
         raise ConfigError(f"invalid configuration: {'; '.join(_problems(exc.messages))}") from None
     app.config.update(checked)
+
+
+#: PLAUDIT_ variables that are not settings of Plaudit's own, or that belong to Flask and its extensions.
+_OTHER_VARIABLES = {"INSTANCE_PATH", "REQUIRE_SERVICES", "TEST_POSTGRES_URL", "TEST_REDIS_URL"}
+_EXTENSION_PREFIXES = ("API_", "OPENAPI_", "WTF_", "SESSION_", "REMEMBER_COOKIE_", "USE_SESSION_FOR_NEXT")
+
+
+def _warn_unknown_variables(app) -> None:
+    """Log PLAUDIT_ variables nothing reads, with the closest known name: a typo must not go unnoticed."""
+    from flask import Flask
+
+    known = set(DEFAULTS) | set(ConfigSchema().fields) | set(Flask.default_config) | _OTHER_VARIABLES
+    for variable in sorted(os.environ):
+        if not variable.startswith("PLAUDIT_"):
+            continue
+        key = variable.removeprefix("PLAUDIT_")
+        if key in known or key.startswith(_EXTENSION_PREFIXES):
+            continue
+        close = difflib.get_close_matches(key, sorted(set(DEFAULTS) | set(ConfigSchema().fields)), n=1)
+        log.warning("%s is not a Plaudit setting and is ignored%s", variable,
+                    f"; did you mean PLAUDIT_{close[0]}?" if close else "")
 
 
 def _problems(messages: dict) -> list[str]:

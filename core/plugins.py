@@ -68,12 +68,13 @@ class Plugins:
     def cron_jobs(self) -> list:
         return [entry for entries in self.pm.hook.register_cron_jobs() for entry in entries or ()]
 
-    def register_commands(self, cli) -> None:
-        """Let each plugin add commands to ``cli``; a plugin may not replace a command already there."""
+    def register_commands(self, cli, reserved: frozenset[str] = frozenset()) -> None:
+        """Let each plugin add commands to ``cli``; none may replace a command there or take a reserved name."""
         for impl in self.pm.hook.register_commands.get_hookimpls():
             before = dict(cli.commands)
             impl.function(cli=cli)
-            replaced = sorted(name for name, command in before.items() if cli.commands.get(name) is not command)
+            replaced = sorted({name for name, command in before.items() if cli.commands.get(name) is not command}
+                              | (set(cli.commands) & reserved))
             if replaced:
                 raise PluginError(f"plugin {impl.plugin_name!r} replaces the command(s) {', '.join(replaced)}; "
                                   f"give its commands other names")
@@ -138,9 +139,12 @@ def build_plugins(allowed: Iterable[str] | None = None, blocked: Iterable[str] =
             pm.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:  # a hookimpl whose arguments match no spec
             raise PluginError(f"plugin {name!r} ({source}): {exc}") from None
-        except ValueError:  # pluggy refuses a second plugin under a taken name
-            raise PluginError(f"two plugins are named {name!r}: {sources.get(name, '?')} and {source}; "
-                              f"block one with PLAUDIT_PLUGINS_BLOCKED") from None
+        except ValueError:  # pluggy refuses a taken name, or one plugin object under two names
+            if pm.has_plugin(name):
+                raise PluginError(f"two plugins are named {name!r}: {sources.get(name, '?')} and {source}; "
+                                  f"block one with PLAUDIT_PLUGINS_BLOCKED") from None
+            raise PluginError(f"plugin {name!r} ({source}) is already loaded as {pm.get_name(plugin)!r}; "
+                              f"register it once") from None
         sources[name] = source
 
     for name, module_name in BUILTIN_PLUGINS.items():

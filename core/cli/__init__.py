@@ -11,6 +11,9 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from ..config import ConfigError
 from ..plugins import PluginError
 
+#: Commands Flask's CLI group adds itself; a plugin command of the same name would be hidden by them.
+FLASK_COMMANDS = frozenset({"run", "shell", "routes"})
+
 
 def init_app(app) -> None:
     """Add Plaudit's commands, then the plugins', to ``app.cli`` (so ``app.test_cli_runner()`` sees them)."""
@@ -20,7 +23,7 @@ def init_app(app) -> None:
     for command in (database.db, accounts.users, accounts.tokens, plugins.plugins_command, jobs.worker,
                     jobs.cron, jobs.jobs, feedback.ingest, org.org, demo.demo):
         app.cli.add_command(command)
-    get_plugins(app).register_commands(app.cli)
+    get_plugins(app).register_commands(app.cli, reserved=FLASK_COMMANDS)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -42,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="plaudit")
     except (OperationalError, ProgrammingError) as exc:
         hint = ("the schema is missing or old: run `plaudit db upgrade`"
-                if re.search(r"no such table|does not exist|no such column", str(exc.orig)) else
+                if re.search(r"no such (table|column)|(relation|column) \S+ does not exist", str(exc.orig)) else
                 "is the database running, and PLAUDIT_DATABASE_URL right?")
         click.secho(f"plaudit: database error ({type(exc.orig).__name__}): {hint}", fg="red", err=True)
         sys.exit(1)

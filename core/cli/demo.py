@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy.engine import make_url
 
 from .. import demo as demo_data
 from .. import migrate
@@ -25,7 +26,7 @@ def demo(host, port, database_url, serve):
     from ..app import create_app
 
     url = database_url or f"sqlite:///{Path(current_app.instance_path) / 'demo.db'}"
-    click.echo(f"demo database: {url}")
+    click.echo(f"demo database: {make_url(url).render_as_string(hide_password=True)}")
     migrate.upgrade(url)
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": current_app.instance_path,
                       "REDIS_URL": None, "SECRET_KEY": current_app.config["SECRET_KEY"]})

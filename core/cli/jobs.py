@@ -7,6 +7,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from redis.exceptions import RedisError
+from rq.exceptions import StopRequested
 from sqlalchemy import func, select
 
 from .. import jobs as job_queue
@@ -34,15 +35,19 @@ def cron():
     for entry in job_queue.cron_entries(current_app):
         click.echo(f"scheduling {entry.func} " + (f"every {entry.interval}s" if entry.interval else entry.cron))
     app = current_app._get_current_object()
-    while True:
-        try:
-            job_queue.build_cron_scheduler(app).start()
-            return
-        except RuntimeError as exc:
-            raise click.UsageError(str(exc)) from None
-        except RedisError as exc:  # keep scheduling once Redis is back, as the workers do
-            click.echo(f"Redis unreachable ({type(exc).__name__}); retrying in {CRON_RETRY_SECONDS}s", err=True)
-            time.sleep(CRON_RETRY_SECONDS)
+    try:
+        while True:
+            try:
+                job_queue.build_cron_scheduler(app).start()
+                return
+            except RuntimeError as exc:
+                raise click.UsageError(str(exc)) from None
+            except RedisError as exc:  # keep scheduling once Redis is back, as the workers do
+                click.echo(f"Redis unreachable ({type(exc).__name__}); retrying in {CRON_RETRY_SECONDS}s",
+                           err=True)
+                time.sleep(CRON_RETRY_SECONDS)
+    except (KeyboardInterrupt, StopRequested):  # RQ's signal handlers raise StopRequested on SIGTERM
+        click.echo("cron stopped", err=True)
 
 
 @click.group()

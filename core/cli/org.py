@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..db import transaction
+from ..models import Employee, Team
 from ..people_import import COLUMNS, import_people
 from .messages import flatten_errors
 
@@ -38,3 +41,26 @@ def import_command(file):
         raise SystemExit(1)
     click.echo(f"employees created {report.created}, updated {report.updated}; teams created "
                f"{report.teams_created}")
+
+
+@org.command("list")
+@with_appcontext
+def list_command():
+    """List teams and their employees, with ids (for `plaudit users create --employee-id`) and identities."""
+    with transaction() as session:
+        teams = session.scalars(select(Team).order_by(Team.name)).all()
+        people = session.scalars(select(Employee).options(selectinload(Employee.identities))
+                                 .order_by(Employee.name)).all()
+    by_team: dict[int | None, list[Employee]] = {}
+    for employee in people:
+        by_team.setdefault(employee.team_id, []).append(employee)
+    for team in [*teams, None]:
+        members = by_team.get(team.id if team else None, [])
+        if team is None and not members:
+            continue
+        click.secho(team.name if team else "(no team)", bold=True)
+        for employee in members:
+            lead = "  lead" if team and team.manager_id == employee.id else ""
+            identities = ", ".join(f"{i.provider}:{i.external_id}" for i in employee.identities)
+            state = "" if employee.active else "  (inactive)"
+            click.echo(f"  {employee.id:>6}  {employee.name:30} {employee.email or '':32} {identities}{lead}{state}")

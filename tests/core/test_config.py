@@ -93,7 +93,7 @@ def test_default_instance_folder_is_beside_the_code_wherever_we_run(tmp_path, mo
 def test_numeric_secret_from_the_environment_is_text(tmp_path, monkeypatch):
     monkeypatch.setenv("PLAUDIT_SECRET_KEY", "12345678901234567890")  # JSON-parsed into a number
     app = create_app({"INSTANCE_PATH": str(tmp_path)})
-    assert app.config["SECRET_KEY"] == "12345678901234567890" == app.config["RESPONDENT_SALT"]
+    assert app.config["SECRET_KEY"] == "12345678901234567890"
 
 
 def test_a_bad_list_item_is_named_by_position(tmp_path):
@@ -110,8 +110,21 @@ def test_lower_case_keys_in_the_instance_file_are_not_silently_ignored(tmp_path)
 def test_processes_starting_together_share_one_generated_key(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
-    from core.config import _instance_secret_key
+    from core.config import _instance_secret
 
     with ThreadPoolExecutor(8) as pool:
-        keys = set(pool.map(lambda _: _instance_secret_key(tmp_path), range(8)))
+        keys = set(pool.map(lambda _: _instance_secret(tmp_path, "secret_key"), range(8)))
     assert len(keys) == 1
+
+
+def test_respondent_salt_does_not_change_with_the_session_key(tmp_path, monkeypatch):
+    first = create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "a" * 32}).config["RESPONDENT_SALT"]
+    rotated = create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "b" * 32}).config["RESPONDENT_SALT"]
+    assert first == rotated != "a" * 32
+    assert stat.S_IMODE((tmp_path / "respondent_salt").stat().st_mode) == 0o600
+
+
+def test_a_mistyped_variable_is_named_with_a_suggestion(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("PLAUDIT_REDIS_ULR", "redis://localhost")
+    create_app({"INSTANCE_PATH": str(tmp_path), **BASE})
+    assert "PLAUDIT_REDIS_ULR is not a Plaudit setting and is ignored; did you mean PLAUDIT_REDIS_URL?" in caplog.text

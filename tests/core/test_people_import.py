@@ -81,3 +81,11 @@ def test_clashes_the_database_would_refuse_are_named_by_line(app, tmp_path):
     assert "line 3: identities: zendesk:1 is also on line 2" in result.stderr
     assert "line 3: team: 'support emea' clashes with team 'Support EMEA'" in result.stderr
     assert row_counts(app) == before
+
+
+def test_org_list_shows_ids_leads_and_identities(app, tmp_path):
+    _run(app, tmp_path, GOOD)
+    output = app.test_cli_runner().invoke(args=["org", "list"]).output
+    assert "Support EMEA" in output and "Billing" in output
+    lea = next(line for line in output.splitlines() if "Lea Lead" in line)
+    assert lea.split()[0].isdigit() and lea.rstrip().endswith("zendesk:361  lead")

@@ -110,3 +110,21 @@ def test_a_plugin_may_not_replace_a_plaudit_command(make_app):
 def test_a_directly_registered_plugin_cannot_take_a_builtin_name(make_app):
     with pytest.raises(PluginError, match="two plugins are named 'post_ticket_survey'"):
         make_app(extra_plugins={"post_ticket_survey": Rules()})
+
+
+def test_a_plugin_may_not_take_the_name_of_a_flask_command(make_app):
+    import click
+
+    class Shadow:
+        @hookimpl
+        def register_commands(self, cli):
+            cli.add_command(click.Command("run", callback=lambda: None))
+
+    with pytest.raises(PluginError, match=r"replaces the command\(s\) run"):
+        make_app(extra_plugins={"shadow": Shadow()})
+
+
+def test_one_plugin_object_under_two_names_is_named(make_app):
+    rules = Rules()
+    with pytest.raises(PluginError, match=r"plugin 'again' \(registered directly\) is already loaded as 'once'"):
+        make_app(extra_plugins={"once": rules, "again": rules})
