@@ -13,6 +13,10 @@ from .models import Employee, EmployeeIdentity
 
 log = logging.getLogger(__name__)
 
+#: Who an item can be attributed to: the employee it explicitly names (a shopper's report, a kudos), the
+#: ticket's assignee when solved or when rated, the last agent who replied in public, or a post's author.
+ATTRIBUTION_BASES = ("subject", "assignee_at_solve", "assignee_at_rating", "last_public_replier", "author")
+
 
 @dataclass(frozen=True)
 class Attribution:

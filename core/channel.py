@@ -1,9 +1,10 @@
 """The channel contract: how a source of feedback plugs into the one ingestion pipeline."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from random import Random
 from typing import Any, ClassVar
 
 from marshmallow import Schema
@@ -30,9 +31,9 @@ class FeedbackDraft:
     """One normalised feedback item, as a channel hands it to the kernel (nothing is stored yet).
 
     ``identities`` maps each attribution basis the channel can offer (``subject``, ``assignee_at_solve``,
-    ``assignee_at_rating``, ``last_public_replier``, ``author``; see ``core.config.ATTRIBUTION_BASES``) to who that basis points at; the kernel
-    picks one under the attribution policy in force and records which. ``respondent`` is the raw customer
-    identifier: the kernel stores only its salted hash.
+    ``assignee_at_rating``, ``last_public_replier``, ``author``: ``core.attribution.ATTRIBUTION_BASES``) to
+    who that basis points at; the kernel picks one under the attribution policy in force and records which.
+    ``respondent`` is the raw customer identifier: the kernel stores only its salted hash.
     """
 
     kind: str
@@ -67,6 +68,14 @@ class Channel:
     def to_feedback(self, data: Mapping[str, Any]) -> Iterable[FeedbackDraft]:
         """Turn one validated payload into feedback drafts. Do per-item Python work here, once."""
         raise NotImplementedError
+
+    def demo_payloads(self, now: datetime, rng: Random, agents: Sequence[IdentityRef]) -> Iterable[Mapping]:
+        """Return payloads for ``plaudit demo``, in this channel's own format, about ``agents``.
+
+        Use only ``rng`` for chance and stable external ids, so a second demo run stores nothing twice.
+        The default is none.
+        """
+        return ()
 
     def __repr__(self) -> str:
         return f"<Channel {self.name}>"

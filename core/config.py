@@ -17,9 +17,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-#: Who an item can be attributed to: the employee it explicitly names (a shopper's report, a kudos), the
-#: ticket's assignee when solved or when rated, the last agent who replied in public, or a post's author.
-ATTRIBUTION_BASES = ("subject", "assignee_at_solve", "assignee_at_rating", "last_public_replier", "author")
+from .attribution import ATTRIBUTION_BASES
 
 DEFAULTS: dict[str, Any] = {
     # None means "a SQLite file in the instance folder", resolved in load_config().

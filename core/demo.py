@@ -2,20 +2,20 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .channel import IdentityRef
 from .ingestion import ingest
 from .models import Employee, EmployeeIdentity, Team, User
 
 PASSWORD = "plaudit-demo"
 DOMAIN = "plaudit.demo"
-WEEKS = 12
 SEED = 20261125
+BATCH = 300
 
 TEAMS = {
     "support-emea": ("Support EMEA", ["Amira Haddad", "Jonas Weber", "Chloé Martin", "Tomasz Nowak", "Lena Fischer"]),
@@ -23,14 +23,6 @@ TEAMS = {
                                               "Sam O'Connor"]),
     "billing": ("Billing", ["Yuki Tanaka", "Fatima Zahra", "Ben Carter", "Olga Ivanova", "Noah Brown"]),
 }
-COMMENTS = {
-    "good": ["Quick and friendly, problem solved.", "Explained everything clearly.", "Went the extra mile!",
-             "Very patient with my questions.", "Fixed it on the first reply."],
-    "bad": ["Took days to get an answer.", "Had to repeat myself three times.", "Closed my ticket without fixing it.",
-            "Felt like a canned reply.", "Transferred me around."],
-}
-
-
 @dataclass(frozen=True)
 class DemoLogin:
     email: str
@@ -82,59 +74,35 @@ def build_organisation(session: Session) -> bool:
     return True
 
 
-def survey_responses(now: datetime, rng: random.Random) -> Iterator[dict]:
-    """Yield twelve weeks of survey answers: agents differ in skill, a few answers name an unknown agent."""
-    skill = {number: rng.uniform(-0.9, 0.6) for number in range(101, 116)}
-    start = now - timedelta(weeks=WEEKS)
-    for index in range(1, WEEKS * 150 + 1):
-        agent = rng.choice(list(skill))
-        answered = start + timedelta(seconds=rng.uniform(0, WEEKS * 7 * 86400))
-        kind = rng.choices(["csat", "nps", "ces"], weights=[70, 20, 10])[0]
-        mood = rng.gauss(skill[agent], 1.0)
-        if kind == "csat":
-            rating = max(1, min(5, round(4 + mood)))
-        elif kind == "nps":
-            rating = max(0, min(10, round(8 + 2 * mood)))
-        else:
-            rating = max(1, min(7, round(5.5 + mood)))
-        payload = {"response_id": f"demo-{index:05d}", "kind": kind, "rating": rating,
-                   "answered_at": answered.isoformat(), "ticket_id": f"T-{40000 + index}",
-                   "respondent": f"customer{rng.randint(1, 900)}@example.com",
-                   "agent": {"provider": "helpdesk", "id": str(agent if rng.random() > 0.02 else 999)}}
-        if rng.random() < 0.35:
-            payload["comment"] = rng.choice(COMMENTS["good" if mood > -0.2 else "bad"])
-        yield payload
+def demo_agents(session: Session) -> list[IdentityRef]:
+    """The helpdesk identities of the demo employees, which the channels' demo payloads name."""
+    return [IdentityRef(provider, external_id) for provider, external_id in session.execute(
+        select(EmployeeIdentity.provider, EmployeeIdentity.external_id)
+        .where(EmployeeIdentity.provider == "helpdesk").order_by(EmployeeIdentity.external_id))]
 
 
-#: What the demo feeds each channel it knows, by channel slug.
-FEEDERS: dict[str, Callable[[datetime, random.Random], Iterator[dict]]] = {
-    "post_ticket_survey": survey_responses,
-}
-
-
-def fill(session_factory, channels, progress=None, now: datetime | None = None) -> dict[str, tuple[int, int]]:
-    """Ingest the demo feedback of every loaded channel the demo knows; return (created, duplicates) each.
-
-    Feedback goes through :func:`core.ingestion.ingest`, exactly as API and webhook deliveries do. Ids are
-    deterministic, so running the demo again stores nothing twice.
-    """
+def channel_payloads(channels, agents: list[IdentityRef], now: datetime | None = None) -> dict[str, list]:
+    """Each loaded channel's demo payloads, by slug; the same on every run (fixed seed), so re-runs are no-ops."""
     now = now or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    found = {slug: list(channel.demo_payloads(now, random.Random(f"{SEED}:{slug}"), agents))
+             for slug, channel in sorted(channels.items())}
+    return {slug: payloads for slug, payloads in found.items() if payloads}
+
+
+def fill(session_factory, payloads_by_channel: dict[str, list], progress=None) -> dict[str, tuple[int, int]]:
+    """Ingest the demo payloads; return (created, duplicates) per channel.
+
+    Feedback goes through :func:`core.ingestion.ingest`, exactly as API and webhook deliveries do.
+    """
     totals = {}
-    for slug, feeder in FEEDERS.items():
-        if slug not in channels:
-            continue
-        payloads = list(feeder(now, random.Random(SEED)))
+    for slug, payloads in payloads_by_channel.items():
         created = duplicates = 0
-        for start in range(0, len(payloads), 300):
+        for start in range(0, len(payloads), BATCH):
             with session_factory() as session, session.begin():
-                report = ingest(session, slug, payloads[start:start + 300])
+                report = ingest(session, slug, payloads[start:start + BATCH])
             created += len(report.created)
             duplicates += len(report.duplicates)
             if progress:
-                progress(min(300, len(payloads) - start))
+                progress(len(payloads[start:start + BATCH]))
         totals[slug] = (created, duplicates)
     return totals
-
-
-def feedback_count() -> int:
-    return sum(len(list(feeder(datetime.now(UTC), random.Random(SEED)))) for feeder in FEEDERS.values())

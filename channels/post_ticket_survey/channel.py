@@ -6,6 +6,7 @@ from typing import Any
 
 from core.channel import Channel, FeedbackDraft, IdentityRef
 
+from .demo import survey_responses
 from .schemas import SurveyResponseSchema
 
 
@@ -25,3 +26,6 @@ class PostTicketSurvey(Channel):
             payload={k: v for k, v in data.items() if k not in ("answered_at", "respondent")}
             | {"answered_at": data["answered_at"].isoformat()},
         )
+
+    def demo_payloads(self, now, rng, agents):
+        return survey_responses(now, rng, agents)

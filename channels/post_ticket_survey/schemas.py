@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core.config import ATTRIBUTION_BASES
+from core.attribution import ATTRIBUTION_BASES
 
 #: The scales each kind accepts, the first being the default.
 SCALES: dict[str, tuple[tuple[int, int], ...]] = {

@@ -37,9 +37,12 @@ def demo(host, port, database_url, serve):
         with transaction() as session:
             created = demo_data.build_organisation(session)
         click.echo("created the demo organisation" if created else "reusing the demo organisation")
+        with transaction() as session:
+            agents = demo_data.demo_agents(session)
+        payloads = demo_data.channel_payloads(get_plugins().channels, agents)
         sessionmaker = app.extensions["plaudit.db"].sessionmaker
-        with click.progressbar(length=demo_data.feedback_count(), label="feeding the demo channels") as bar:
-            totals = demo_data.fill(sessionmaker, get_plugins().channels, progress=bar.update)
+        with click.progressbar(length=sum(map(len, payloads.values())), label="feeding the demo channels") as bar:
+            totals = demo_data.fill(sessionmaker, payloads, progress=bar.update)
     for slug, (new, seen) in totals.items():
         click.echo(f"  {slug}: {new} new item(s), {seen} already there")
 

@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 from sqlalchemy import create_engine, func, select
 
@@ -51,8 +52,10 @@ def test_served_demo_answers_on_its_printed_url_and_every_login_signs_in(tmp_pat
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLAUDIT_")}
     env["PLAUDIT_INSTANCE_PATH"] = str(tmp_path / "instance")
-    process = subprocess.Popen([sys.executable, "-c", "from core.cli import main; main()", "demo", "--port",
-                                str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    script = Path(sys.executable).parent / "plaudit"  # the console script `pip install -e .` put there
+    assert script.exists(), f"{script} is missing: install the project with pip install -e ."
+    process = subprocess.Popen([str(script), "demo", "--port", str(port)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output = []
     try:
         deadline = time.monotonic() + 120
