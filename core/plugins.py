@@ -21,6 +21,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 #: Built-in plugins, registered by module name under their slug; they are ordinary plugins.
 BUILTIN_PLUGINS: dict[str, str] = {
     "post_ticket_survey": "channels.post_ticket_survey",
+    "survey_scores": "plugins.survey_scores",
 }
 
 

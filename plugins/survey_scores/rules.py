@@ -1,0 +1,94 @@
+"""CSAT, NPS and CES as declarative scoring rules: each item's points are one SQL expression.
+
+Every item carries its own scale (``scale_min``..``scale_max``), so answers on 1-5, 1-7 and 1-10 scales,
+Zendesk's good/bad and Help Scout's three faces all score under one rule.
+"""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+from sqlalchemy import and_, case
+
+from core.scoring import ScoringRule
+
+
+def _positions(feedback):
+    return feedback.scale_max - feedback.scale_min + 1
+
+
+def satisfied(feedback, top_box: int):
+    """True when an answer is in the top ``top_box`` points of its scale.
+
+    On a scale of three points or fewer (good/bad, three faces) only the top answer is satisfied: a
+    "top-2 box" of a two-point scale would count every answer.
+    """
+    threshold = case((_positions(feedback) <= 3, feedback.scale_max), else_=feedback.scale_max - top_box + 1)
+    return feedback.value >= threshold
+
+
+def rescaled(feedback, low: float, high: float):
+    """The answer moved linearly onto ``low``..``high``, so means over mixed scales compare."""
+    span = feedback.scale_max - feedback.scale_min
+    return low + (high - low) * (feedback.value - feedback.scale_min) / case((span == 0, 1), else_=span)
+
+
+class CsatParams(Schema):
+    top_box = fields.Integer(load_default=2, validate=validate.Range(min=1, max=5),
+                             metadata={"description": "how many top answers count as satisfied (4-5 on 1-5)"})
+
+
+class CsatPercent(ScoringRule):
+    """CSAT%: satisfied answers / all answers x 100 (Kundo's example: 41 of 50 -> 82%)."""
+
+    name = "csat_percent"
+    title = "CSAT %"
+    kinds = ("csat",)
+    params_schema = CsatParams
+    display = "percent"
+    proportion = True
+
+    def points(self, feedback, params):
+        return case((satisfied(feedback, params.get("top_box", 2)), 100.0), else_=0.0)
+
+
+class CsatMean(ScoringRule):
+    """Mean CSAT rating, on a 1-5 scale whatever scale it was asked on."""
+
+    name = "csat_mean"
+    title = "CSAT mean rating"
+    kinds = ("csat",)
+    display = "number"
+
+    def points(self, feedback, params):
+        return rescaled(feedback, 1.0, 5.0)
+
+
+class Nps(ScoringRule):
+    """NPS: % promoters (9-10) - % detractors (0-6), from -100 to +100."""
+
+    name = "nps"
+    title = "NPS"
+    kinds = ("nps",)
+    display = "score"
+
+    def points(self, feedback, params):
+        return case((feedback.value >= 9, 100.0), (feedback.value <= 6, -100.0), else_=0.0)
+
+
+class CesParams(Schema):
+    mode = fields.String(load_default="mean", validate=validate.OneOf(["mean", "top_box"]),
+                         metadata={"description": "mean effort on 1-7, or the share of the easiest two answers"})
+
+
+class Ces(ScoringRule):
+    """Customer effort: the mean on a 1-7 scale (7 = easiest), or the top-2-box share."""
+
+    name = "ces"
+    title = "Customer effort"
+    kinds = ("ces",)
+    params_schema = CesParams
+    display = "number"
+
+    def points(self, feedback, params):
+        if params.get("mode", "mean") == "top_box":
+            return case((and_(feedback.value.is_not(None), satisfied(feedback, 2)), 100.0), else_=0.0)
+        return rescaled(feedback, 1.0, 7.0)
