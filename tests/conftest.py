@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.app",
     "tests.fixtures.org",
     "tests.fixtures.plugins",
+    "tests.fixtures.shared_data",
 ]

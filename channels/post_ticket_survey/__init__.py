@@ -7,3 +7,10 @@ from .channel import PostTicketSurvey
 @hookimpl
 def register_channels():
     return [PostTicketSurvey]
+
+
+@hookimpl
+def register_commands(cli):
+    from .cli import import_group
+
+    cli.add_command(import_group)

@@ -26,6 +26,7 @@ class WholeNumber(fields.Integer):
                 raise self.make_error("invalid") from None
             if not number.is_integer():
                 raise self.make_error("fraction")
+            value = int(number)
         return super()._deserialize(value, attr, data, **kwargs)
 
 

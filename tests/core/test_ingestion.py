@@ -278,3 +278,9 @@ def test_batches_overlapping_in_opposite_orders_do_not_deadlock(make_app, databa
         with app.app_context(), transaction() as session:
             assert session.scalar(select(func.count()).select_from(Feedback)) == 300
         database.clear()
+
+
+def test_whole_numbers_written_as_decimals_are_accepted(app, session):
+    report = ingest(session, "post_ticket_survey", [survey("a", rating="3.0"), survey("b", rating="x")])
+    assert [s.external_id for s in report.created] == ["a"]
+    assert report.rejected[0].errors == {"rating": ["Not a valid integer."]}

@@ -1,0 +1,134 @@
+"""``plaudit import surveys`` and ``plaudit import tickets``: CSV files with a column mapping."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from core.cli.messages import flatten_errors
+
+from .imports import (
+    SURVEY_FIELDS,
+    TICKET_FIELDS,
+    ColumnMapping,
+    MappingError,
+    SurveyOptions,
+    import_surveys,
+    import_tickets,
+    read_rows,
+    zone,
+)
+from .schemas import SCALES
+
+
+def _scale(_ctx, _param, value):
+    if value is None:
+        return None
+    low, sep, high = value.partition("-")
+    if not sep or not low.isdigit() or not high.isdigit():
+        raise click.BadParameter("write LOW-HIGH, e.g. 1-5")
+    return int(low), int(high)
+
+
+def _common(command):
+    options = [
+        click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+        click.option("--map", "pairs", multiple=True, metavar="FIELD=COLUMN",
+                     help="Which column fills a field; a template like '{Date} {Time}' joins columns."),
+        click.option("--scale", callback=_scale, metavar="LOW-HIGH", help="The rating scale, e.g. 1-5."),
+        click.option("--agent-provider", default="name", show_default=True,
+                     help="Identity namespace of the agent column (as in `plaudit org import` identities)."),
+        click.option("--timezone", "tz", default="UTC", show_default=True,
+                     help="Zone of timestamps that carry no offset."),
+        click.option("--date-format", "date_formats", multiple=True,
+                     help="strptime format tried first, e.g. '%d/%m/%Y %H:%M'."),
+        click.option("--delimiter", default=",", show_default=True),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@click.group("import")
+def import_group():
+    """Import survey answers or helpdesk tickets from CSV files."""
+
+
+def _prepare(file, pairs, fields, delimiter):
+    header, rows = read_rows(file, delimiter)
+    try:
+        mapping = ColumnMapping.parse(list(pairs), fields, header)
+    except MappingError as exc:
+        raise click.UsageError(str(exc)) from None
+    return mapping, (header, rows), sum(1 for _ in file.open(encoding="utf-8-sig")) - 1
+
+
+def _report(report, what: str) -> None:
+    for line, errors in report.rejected:
+        click.echo(f"  line {line}: {'; '.join(flatten_errors(errors))}", err=True)
+    tickets = f"tickets {report.tickets}, " if what == "tickets" else ""
+    click.echo(f"{tickets}answers created {report.created}, duplicates {report.duplicates}, "
+               f"without a rating {report.skipped}, rejected {len(report.rejected)}")
+    if report.rejected:
+        raise SystemExit(1)
+
+
+@import_group.command("surveys")
+@_common
+@click.option("--kind", type=click.Choice(sorted(SCALES)), help="The kind of every answer (or --map kind=...).")
+@click.option("--source", help="Names the file in generated ids when no response_id column is mapped.")
+@with_appcontext
+def surveys(file, pairs, scale, agent_provider, tz, date_formats, delimiter, kind, source):
+    """Import survey answers from FILE, one per row; rows without a rating are not answers.
+
+    \b
+    Fields: response_id, kind, rating, answered_at, comment, ticket_id, respondent, agent.
+    Example:
+      plaudit import surveys calls.csv --kind csat --scale 1-5 --map response_id='Call Id' \\
+        --map agent=Agent --map answered_at='{Date} {Time}' --map rating='Satisfaction rating'
+    """
+    mapping, header_rows, lines = _prepare(file, pairs, SURVEY_FIELDS, delimiter)
+    if "rating" not in mapping.specs:
+        raise click.UsageError("--map rating=COLUMN is required")
+    if kind is None and "kind" not in mapping.specs:
+        raise click.UsageError("give --kind, or --map kind=COLUMN")
+    options = SurveyOptions(kind=kind, scale=scale, agent_provider=agent_provider, source=source or file.stem,
+                            tz=_zone(tz), date_formats=tuple(date_formats))
+    sessionmaker = current_app.extensions["plaudit.db"].sessionmaker
+    with click.progressbar(length=max(lines, 0), label=f"importing {file.name}") as bar:
+        report = import_surveys(sessionmaker, file, mapping, options, header_rows, progress=bar.update)
+    _report(report, "surveys")
+
+
+@import_group.command("tickets")
+@_common
+@click.option("--provider", required=True, help="Which helpdesk the ticket ids belong to, e.g. zendesk.")
+@with_appcontext
+def tickets(file, pairs, scale, agent_provider, tz, date_formats, delimiter, provider):
+    """Import helpdesk tickets from FILE, with the CSAT rating of those that have one.
+
+    A ticket whose timings contradict each other (resolved before its first response, say) is refused
+    and listed; nothing of it is stored.
+
+    \b
+    Fields: ticket_id, subject, category, contact_channel, status, opened_at, first_response_at,
+    resolved_at, agent, rating, comment, respondent.
+    """
+    mapping, header_rows, lines = _prepare(file, pairs, TICKET_FIELDS, delimiter)
+    if "ticket_id" not in mapping.specs:
+        raise click.UsageError("--map ticket_id=COLUMN is required")
+    options = SurveyOptions(scale=scale, agent_provider=agent_provider, source=provider, tz=_zone(tz),
+                            date_formats=tuple(date_formats))
+    sessionmaker = current_app.extensions["plaudit.db"].sessionmaker
+    with click.progressbar(length=max(lines, 0), label=f"importing {file.name}") as bar:
+        report = import_tickets(sessionmaker, file, mapping, provider, options, header_rows, progress=bar.update)
+    _report(report, "tickets")
+
+
+def _zone(name):
+    try:
+        return zone(name)
+    except MappingError as exc:
+        raise click.BadParameter(str(exc), param_hint="--timezone") from None

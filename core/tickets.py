@@ -1,0 +1,95 @@
+"""Helpdesk tickets: timings checked, stored once per provider and id, with the history of assignees.
+
+Channels and imports hand in :class:`TicketUpdate` values; the caller owns the transaction.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session, selectinload
+
+from .channel import IdentityRef
+from .models import Employee, EmployeeIdentity, Ticket, TicketAssignment
+
+_FIELDS = ("subject", "category", "contact_channel", "status", "opened_at", "first_response_at", "resolved_at")
+
+
+@dataclass
+class TicketUpdate:
+    """What an outside system says about a ticket now; None leaves a stored value as it is."""
+
+    provider: str
+    external_id: str
+    subject: str | None = None
+    category: str | None = None
+    contact_channel: str | None = None
+    status: str | None = None
+    opened_at: datetime | None = None
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+    assignee: IdentityRef | None = None
+    #: When the assignee took the ticket over; defaults to the update's latest timestamp.
+    assigned_at: datetime | None = None
+
+
+def timing_problems(update: TicketUpdate) -> dict[str, list[str]]:
+    """Name the timings that contradict each other; such a ticket must be refused, not averaged."""
+    problems: dict[str, list[str]] = {}
+    opened, first, resolved = update.opened_at, update.first_response_at, update.resolved_at
+    if opened and first and first < opened:
+        problems["first_response_at"] = [f"{first.isoformat()} is before the ticket opened ({opened.isoformat()})"]
+    if first and resolved and resolved < first:
+        problems["resolved_at"] = [f"{resolved.isoformat()} is before the first response ({first.isoformat()})"]
+    elif opened and resolved and resolved < opened:
+        problems["resolved_at"] = [f"{resolved.isoformat()} is before the ticket opened ({opened.isoformat()})"]
+    return problems
+
+
+def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tuple[str, str], Ticket]:
+    """Create or update the tickets, appending an assignment whenever the assignee changes.
+
+    A constant number of queries per call, however many updates. Check :func:`timing_problems` first.
+    """
+    keys = sorted({(u.provider, u.external_id) for u in updates})
+    tickets = {(t.provider, t.external_id): t for t in session.scalars(
+        select(Ticket).options(selectinload(Ticket.assignments))
+        .where(tuple_(Ticket.provider, Ticket.external_id).in_(keys)))} if keys else {}
+    assignees = sorted({(u.assignee.provider, u.assignee.external_id) for u in updates if u.assignee})
+    employees = {(p, e): emp for p, e, emp in session.execute(
+        select(EmployeeIdentity.provider, EmployeeIdentity.external_id, Employee.id)
+        .join(Employee, Employee.id == EmployeeIdentity.employee_id)
+        .where(tuple_(EmployeeIdentity.provider, EmployeeIdentity.external_id).in_(assignees)))} \
+        if assignees else {}
+    for update in updates:
+        key = (update.provider, update.external_id)
+        ticket = tickets.get(key)
+        if ticket is None:
+            ticket = tickets[key] = Ticket(provider=update.provider, external_id=update.external_id)
+            session.add(ticket)
+        for name in _FIELDS:
+            value = getattr(update, name)
+            if value is not None:
+                setattr(ticket, name, value)
+        if update.assignee is not None:
+            _assign(ticket, update, employees.get((update.assignee.provider, update.assignee.external_id)))
+    session.flush()
+    return tickets
+
+
+def _assign(ticket: Ticket, update: TicketUpdate, employee_id: int | None) -> None:
+    external = str(update.assignee)
+    current = ticket.assignments[-1] if ticket.assignments else None
+    if current is not None and current.external_assignee_id == external:
+        return
+    when = update.assigned_at or max(
+        (t for t in (update.resolved_at, update.first_response_at, update.opened_at) if t), default=None)
+    if when is None:
+        from .models import utcnow
+
+        when = utcnow()
+    ticket.assignments.append(TicketAssignment(employee_id=employee_id, external_assignee_id=external,
+                                               assigned_at=when))
+    ticket.assignee_id = employee_id
