@@ -12,9 +12,10 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from .channel import IdentityRef
-from .models import Employee, EmployeeIdentity, Ticket, TicketAssignment
+from .models import Employee, EmployeeIdentity, Ticket, TicketAssignment, utcnow
 
 _FIELDS = ("subject", "category", "contact_channel", "status", "opened_at", "first_response_at", "resolved_at")
+_EARLIEST = {"opened_at", "first_response_at"}
 
 
 @dataclass
@@ -71,8 +72,12 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
             session.add(ticket)
         for name in _FIELDS:
             value = getattr(update, name)
-            if value is not None:
-                setattr(ticket, name, value)
+            if value is None:
+                continue
+            current = getattr(ticket, name)
+            if name in _EARLIEST and current is not None:
+                value = min(value, current)  # a ticket opens and is first answered once
+            setattr(ticket, name, value)
         if update.assignee is not None:
             _assign(ticket, update, employees.get((update.assignee.provider, update.assignee.external_id)))
     session.flush()
@@ -80,16 +85,19 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
 
 
 def _assign(ticket: Ticket, update: TicketUpdate, employee_id: int | None) -> None:
-    external = str(update.assignee)
-    current = ticket.assignments[-1] if ticket.assignments else None
-    if current is not None and current.external_assignee_id == external:
-        return
-    when = update.assigned_at or max(
-        (t for t in (update.resolved_at, update.first_response_at, update.opened_at) if t), default=None)
-    if when is None:
-        from .models import utcnow
+    """Record who had the ticket at ``update``'s time; the current assignee is the latest one seen.
 
-        when = utcnow()
+    Deliveries can arrive out of order, so an older observation joins the history in its place without
+    taking the ticket away from whoever holds it now.
+    """
+    external = str(update.assignee)
+    when = update.assigned_at or max(
+        (t for t in (update.resolved_at, update.first_response_at, update.opened_at) if t), default=None) or utcnow()
+    history = sorted(ticket.assignments, key=lambda a: a.assigned_at)
+    before = [a for a in history if a.assigned_at <= when]
+    if before and before[-1].external_assignee_id == external:
+        return  # no change at that point in time
     ticket.assignments.append(TicketAssignment(employee_id=employee_id, external_assignee_id=external,
                                                assigned_at=when))
-    ticket.assignee_id = employee_id
+    latest = max(ticket.assignments, key=lambda a: a.assigned_at)
+    ticket.assignee_id = latest.employee_id

@@ -11,6 +11,7 @@ def register_channels():
 
 @hookimpl
 def register_commands(cli):
-    from .cli import import_group
+    from .cli import import_group, integrations_group
 
     cli.add_command(import_group)
+    cli.add_command(integrations_group)

@@ -6,6 +6,7 @@ from typing import Any
 
 from core.channel import Channel, FeedbackDraft, IdentityRef
 
+from .blueprint import bp
 from .demo import survey_responses
 from .schemas import SurveyResponseSchema
 
@@ -15,6 +16,7 @@ class PostTicketSurvey(Channel):
     title = "Post-ticket surveys"
     kinds = ("csat", "nps", "ces")
     schema = SurveyResponseSchema
+    blueprint = bp
 
     def to_feedback(self, data: Mapping[str, Any]) -> Iterable[FeedbackDraft]:
         agent = data.get("agent")

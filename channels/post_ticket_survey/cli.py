@@ -1,14 +1,18 @@
 """``plaudit import surveys`` and ``plaudit import tickets``: CSV files with a column mapping."""
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
 from core.cli.messages import flatten_errors
+from core.models import Integration
 
+from .helpdesks import HELPDESKS
 from .imports import (
     SURVEY_FIELDS,
     TICKET_FIELDS,
@@ -132,3 +136,42 @@ def _zone(name):
         return zone(name)
     except MappingError as exc:
         raise click.BadParameter(str(exc), param_hint="--timezone") from None
+
+
+@click.group("integrations")
+def integrations_group():
+    """Connect helpdesks: each integration has its own webhook URL and secret."""
+
+
+@integrations_group.command("create")
+@click.argument("provider", type=click.Choice(sorted(HELPDESKS)))
+@click.argument("name")
+@with_appcontext
+def create_integration(provider, name):
+    """Create an integration with PROVIDER; print its webhook path and secret (shown once)."""
+    from core.db import transaction
+
+    with transaction() as session:
+        if session.scalar(select(Integration).where(Integration.name == name)):
+            raise click.BadParameter(f"an integration is already named {name!r}", param_hint="NAME")
+        integration = Integration(provider=provider, name=name, webhook_secret=secrets.token_urlsafe(32))
+        session.add(integration)
+        session.flush()
+        path, secret = f"/channels/post_ticket_survey/webhooks/{integration.id}", integration.webhook_secret
+    click.echo(f"webhook URL path: {path}")
+    click.echo(f"secret: {secret}")
+    click.echo(f"{HELPDESKS[provider].title} proves each delivery with {HELPDESKS[provider].scheme}. "
+               f"The secret is not shown again.", err=True)
+
+
+@integrations_group.command("list")
+@with_appcontext
+def list_integrations():
+    """List integrations with their webhook paths (never their secrets)."""
+    from core.db import transaction
+
+    with transaction() as session:
+        for integration in session.scalars(select(Integration).order_by(Integration.id)):
+            state = "active" if integration.active else "inactive"
+            click.echo(f"{integration.id:>4}  {integration.provider:10} {state:8} {integration.name:30} "
+                       f"/channels/post_ticket_survey/webhooks/{integration.id}")

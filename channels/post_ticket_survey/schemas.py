@@ -7,7 +7,8 @@ from core.attribution import ATTRIBUTION_BASES
 
 #: The scales each kind accepts, the first being the default.
 SCALES: dict[str, tuple[tuple[int, int], ...]] = {
-    "csat": ((1, 5), (1, 7), (1, 10)),
+    # 0-1 is a helpdesk's good/bad, 1-3 Help Scout's three faces.
+    "csat": ((1, 5), (1, 7), (1, 10), (0, 1), (1, 3)),
     "nps": ((0, 10),),
     "ces": ((1, 7), (1, 5)),
 }

@@ -1,0 +1,35 @@
+"""The channel's URLs: ``POST /channels/post_ticket_survey/webhooks/<integration>``."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from core.auth import csrf, public
+from core.db import get_session
+from core.models import Integration
+
+from .helpdesks import PayloadError
+
+bp = Blueprint("post_ticket_survey", __name__)
+
+
+@bp.post("/webhooks/<int:integration_id>")
+@csrf.exempt
+@public  # a helpdesk cannot sign in: each delivery proves itself with the integration's secret
+def webhook(integration_id: int):
+    """Receive a helpdesk delivery: 200 with what was stored, 401 on a bad signature, 422 naming a field."""
+    from .webhooks import Unauthorised, receive  # the channel class imports this module
+
+    session = get_session()
+    integration = session.get(Integration, integration_id)
+    if integration is None or not integration.active:
+        return jsonify(code=404, message=f"no active integration {integration_id}"), 404
+    try:
+        result = receive(session, integration, request.headers, request.args, request.get_data(cache=False))
+    except Unauthorised as exc:
+        session.rollback()
+        return jsonify(code=401, message=str(exc)), 401
+    except PayloadError as exc:
+        session.rollback()
+        return jsonify(code=422, message="the delivery was refused; nothing was stored", errors=exc.errors), 422
+    session.commit()
+    return jsonify(result.as_dict()), 200

@@ -1,0 +1,124 @@
+"""What every helpdesk adapter shares: the delivery it returns, field readers and signature checks."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from core.channel import IdentityRef
+from core.tickets import TicketUpdate
+
+
+class PayloadError(ValueError):
+    """A delivery is malformed; ``field`` names the part at fault (answered 422)."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(f"{field_name}: {message}")
+        self.errors = {field_name: [message]}
+
+
+@dataclass
+class AgentIdentity:
+    """A helpdesk agent account and the e-mail it belongs to, so it can be mapped to an employee."""
+
+    ref: IdentityRef
+    email: str | None
+
+
+@dataclass
+class Delivery:
+    """What one webhook body says: tickets to update, ratings (generic survey payloads), agent accounts."""
+
+    tickets: list[TicketUpdate] = field(default_factory=list)
+    ratings: list[dict] = field(default_factory=list)
+    agents: list[AgentIdentity] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+
+    def merge(self, other: Delivery) -> Delivery:
+        self.tickets += other.tickets
+        self.ratings += other.ratings
+        self.agents += other.agents
+        self.ignored += other.ignored
+        return self
+
+
+class Helpdesk:
+    """A helpdesk adapter: how deliveries are signed, and what they mean."""
+
+    provider: ClassVar[str]
+    title: ClassVar[str]
+    #: How a delivery proves it comes from the helpdesk, for the docs and the integration page.
+    scheme: ClassVar[str]
+
+    def verify(self, headers: Mapping[str, str], query: Mapping[str, str], body: bytes, secret: str) -> bool:
+        raise NotImplementedError
+
+    def parse(self, data: Any, received_at: datetime) -> Delivery:
+        raise NotImplementedError
+
+
+def hmac_digest(secret: str, message: bytes, algorithm) -> bytes:
+    return hmac.new(secret.encode(), message, algorithm).digest()
+
+
+def same(expected: str, given: str | None) -> bool:
+    """Compare in constant time, so timing reveals nothing of the expected value."""
+    return given is not None and hmac.compare_digest(expected.encode(), given.strip().encode())
+
+
+def b64_hmac(secret: str, message: bytes, algorithm=hashlib.sha256) -> str:
+    return base64.b64encode(hmac_digest(secret, message, algorithm)).decode()
+
+
+def token_ok(headers: Mapping[str, str], query: Mapping[str, str], secret: str) -> bool:
+    """For helpdesks that cannot sign: the integration's secret in a header or in the webhook URL."""
+    return same(secret, headers.get("X-Plaudit-Token")) or same(secret, query.get("token"))
+
+
+def timestamp(value: Any, field_name: str) -> datetime | None:
+    """Read an ISO 8601 string or Unix seconds; None stays None."""
+    if value in (None, ""):
+        return None
+    try:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, UTC)
+        parsed = datetime.fromisoformat(str(value))
+    except (TypeError, ValueError, OverflowError):
+        raise PayloadError(field_name, f"{value!r} is not a date and time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def required(data: Mapping, key: str, where: str = "") -> Any:
+    name = f"{where}.{key}" if where else key
+    if not isinstance(data, Mapping):
+        raise PayloadError(where or "body", "expected a JSON object")
+    value = data.get(key)
+    if value in (None, ""):
+        raise PayloadError(name, "is missing")
+    return value
+
+
+def ident(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def rating_payload(provider: str, rating_id: Any, ticket_id: Any, *, rating: int, scale: tuple[int, int],
+                   answered_at: datetime, agent_id: Any = None, comment: str | None = None,
+                   respondent: Any = None) -> dict:
+    """A rating the helpdesk collected, as a generic survey payload; the rater's agent is credited."""
+    payload = {"response_id": f"{provider}:rating:{rating_id}", "kind": "csat", "rating": rating,
+               "scale": list(scale), "answered_at": answered_at.isoformat(),
+               "agent_basis": "assignee_at_rating"}
+    if ticket_id is not None:
+        payload["ticket_id"] = f"{provider}:{ticket_id}"
+    if agent_id not in (None, ""):
+        payload["agent"] = {"provider": provider, "id": str(agent_id)}
+    if comment:
+        payload["comment"] = comment
+    if respondent not in (None, ""):
+        payload["respondent"] = f"{provider}:{respondent}"
+    return payload

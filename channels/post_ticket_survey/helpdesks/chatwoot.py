@@ -1,0 +1,81 @@
+"""Chatwoot: conversations (as tickets), their messages, and CSAT answers (1-5).
+
+Chatwoot sends no signature, so the integration secret goes in the webhook URL (``?token=``). Events are
+told apart by their ``event`` field; the agent is ``meta.assignee``.
+"""
+from __future__ import annotations
+
+from core.channel import IdentityRef
+from core.tickets import TicketUpdate
+
+from .base import (
+    Delivery,
+    Helpdesk,
+    PayloadError,
+    rating_payload,
+    required,
+    timestamp,
+    token_ok,
+)
+
+OUTGOING = (1, "outgoing")
+
+
+class Chatwoot(Helpdesk):
+    provider = "chatwoot"
+    title = "Chatwoot"
+    scheme = "?token= in the webhook URL carrying the integration secret"
+
+    def verify(self, headers, query, body, secret):
+        return token_ok(headers, query, secret)
+
+    def parse(self, data, received_at):
+        if not isinstance(data, dict):
+            raise PayloadError("body", "expected a JSON object")
+        event = required(data, "event")
+        if event == "message_created":
+            return _message(data, received_at)
+        if event.startswith("conversation_"):
+            return _conversation(data, event, received_at)
+        return Delivery(ignored=[f"event {event} is not about a conversation"])
+
+
+def _conversation(conversation, event, received_at) -> Delivery:
+    conversation_id = required(conversation, "id", "conversation")
+    status = "resolved" if event == "conversation_resolved" else conversation.get("status")
+    update = TicketUpdate(provider="chatwoot", external_id=str(conversation_id), status=status,
+                          contact_channel=conversation.get("channel"))
+    messages = conversation.get("messages") or ()
+    started = [timestamp(m.get("created_at"), "messages.created_at") for m in messages]
+    update.opened_at = timestamp(conversation.get("created_at"), "created_at") or (min(started) if started else None)
+    replies = [timestamp(m.get("created_at"), "messages.created_at") for m in messages
+               if m.get("message_type") in OUTGOING and not m.get("private")]
+    update.first_response_at = min(replies) if replies else None
+    if status == "resolved":
+        update.resolved_at = timestamp(conversation.get("timestamp"), "timestamp") or received_at
+    assignee = (conversation.get("meta") or {}).get("assignee")
+    if assignee and assignee.get("id"):
+        update.assignee = IdentityRef("chatwoot", str(assignee["id"]))
+    return Delivery(tickets=[update])
+
+
+def _message(message, received_at) -> Delivery:
+    conversation = message.get("conversation") or {}
+    conversation_id = required(conversation, "id", "conversation")
+    delivery = _conversation({**conversation, "messages": []}, "conversation_updated", received_at)
+    created = timestamp(message.get("created_at"), "created_at") or received_at
+    if message.get("content_type") == "input_csat":
+        answer = (((message.get("content_attributes") or {}).get("submitted_values") or {})
+                  .get("csat_survey_response") or {})
+        rating = answer.get("rating")
+        if rating is None:
+            return delivery.merge(Delivery(ignored=["CSAT survey sent, not answered yet"]))
+        assignee = (conversation.get("meta") or {}).get("assignee") or {}
+        delivery.ratings.append(rating_payload(
+            "chatwoot", required(message, "id", "message"), conversation_id, rating=rating, scale=(1, 5),
+            answered_at=timestamp(message.get("updated_at"), "updated_at") or created,
+            agent_id=assignee.get("id"), comment=answer.get("feedback_message"),
+            respondent=(message.get("sender") or {}).get("id")))
+    elif message.get("message_type") in OUTGOING and not message.get("private"):
+        delivery.tickets[0].first_response_at = created
+    return delivery

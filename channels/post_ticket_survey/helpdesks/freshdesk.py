@@ -1,0 +1,100 @@
+"""Freshdesk: tickets (with conversations or stats), agents, satisfaction ratings.
+
+Freshdesk cannot sign a webhook, so the integration's secret travels in an ``X-Plaudit-Token`` header (set
+it in the automation rule) or in the webhook URL. A private note is not a first response.
+"""
+from __future__ import annotations
+
+from core.channel import IdentityRef
+from core.tickets import TicketUpdate
+
+from .base import (
+    AgentIdentity,
+    Delivery,
+    Helpdesk,
+    PayloadError,
+    ident,
+    rating_payload,
+    required,
+    timestamp,
+    token_ok,
+)
+
+STATUSES = {2: "open", 3: "pending", 4: "resolved", 5: "closed"}
+SOURCES = {1: "email", 2: "portal", 3: "phone", 7: "chat", 9: "feedback_widget", 10: "outbound_email"}
+#: Freshdesk's answer codes, from "extremely unhappy" (-103) to "extremely happy" (103), on a 1-7 scale.
+RATINGS = {-103: 1, -102: 2, -101: 3, 100: 4, 101: 5, 102: 6, 103: 7}
+
+
+class Freshdesk(Helpdesk):
+    provider = "freshdesk"
+    title = "Freshdesk"
+    scheme = "X-Plaudit-Token header (or ?token=) carrying the integration secret"
+
+    def verify(self, headers, query, body, secret):
+        return token_ok(headers, query, secret)
+
+    def parse(self, data, received_at):
+        if isinstance(data, dict) and isinstance(data.get("results"), list):  # a search response
+            data = data["results"]
+        if isinstance(data, list):
+            delivery = Delivery()
+            for item in data:
+                delivery.merge(self.parse(item, received_at))
+            return delivery
+        if not isinstance(data, dict):
+            raise PayloadError("body", "expected a JSON object or array")
+        if "ticket" in data:
+            delivery = _ticket(data["ticket"])
+            delivery.tickets[0].first_response_at = _first_reply(data.get("conversations") or ())
+            return delivery
+        if "ratings" in data and "ticket_id" in data:
+            return _rating(data, received_at)
+        if "body_text" in data and "ticket_id" in data:  # one conversation entry
+            return Delivery(tickets=[TicketUpdate(provider="freshdesk", external_id=str(data["ticket_id"]),
+                                                  first_response_at=_first_reply([data]))])
+        if "contact" in data and "ticket_scope" in data:
+            return Delivery(agents=[AgentIdentity(IdentityRef("freshdesk", str(required(data, "id", "agent"))),
+                                                  ident((data.get("contact") or {}).get("email")))])
+        if "subject" in data and "status" in data:
+            return _ticket(data)
+        if "unassigned_for" in data or "escalate_to" in data:
+            return Delivery(ignored=[f"group {data.get('id')}: teams are kept in Plaudit"])
+        raise PayloadError("body", "not a Freshdesk ticket, conversation, agent or rating")
+
+
+def _ticket(ticket) -> Delivery:
+    ticket_id = required(ticket, "id", "ticket")
+    status = ticket.get("status")
+    stats = ticket.get("stats") or {}
+    update = TicketUpdate(
+        provider="freshdesk", external_id=str(ticket_id), subject=ticket.get("subject"),
+        category=ticket.get("type") or ticket.get("ticket_type"), contact_channel=SOURCES.get(ticket.get("source")),
+        status=STATUSES.get(status, str(status) if status is not None else None),
+        opened_at=timestamp(ticket.get("created_at"), "ticket.created_at"),
+        first_response_at=timestamp(stats.get("first_responded_at"), "ticket.stats.first_responded_at"),
+        resolved_at=timestamp(stats.get("resolved_at"), "ticket.stats.resolved_at"))
+    if update.resolved_at is None and status in (4, 5):
+        update.resolved_at = timestamp(ticket.get("updated_at"), "ticket.updated_at")
+    if ticket.get("responder_id"):
+        update.assignee = IdentityRef("freshdesk", str(ticket["responder_id"]))
+        # When we saw it so assigned: Freshdesk sends no assignment time of its own.
+        update.assigned_at = timestamp(ticket.get("updated_at"), "ticket.updated_at") or update.opened_at
+    return Delivery(tickets=[update])
+
+
+def _first_reply(conversations):
+    """The first public reply from the agent side; customer messages and private notes do not count."""
+    replies = [timestamp(c.get("created_at"), "conversations.created_at") for c in conversations
+               if not c.get("incoming") and not c.get("private")]
+    return min(replies) if replies else None
+
+
+def _rating(rating, received_at):
+    code = (rating.get("ratings") or {}).get("default_question")
+    if code not in RATINGS:
+        raise PayloadError("ratings.default_question", f"{code!r} is not a Freshdesk rating (-103..103)")
+    return Delivery(ratings=[rating_payload(
+        "freshdesk", required(rating, "id", "rating"), rating.get("ticket_id"), rating=RATINGS[code],
+        scale=(1, 7), answered_at=timestamp(rating.get("created_at"), "created_at") or received_at,
+        agent_id=rating.get("agent_id"), comment=rating.get("feedback"), respondent=rating.get("user_id"))])

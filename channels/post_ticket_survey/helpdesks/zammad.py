@@ -1,0 +1,68 @@
+"""Zammad: trigger webhooks (ticket and article) and ticket lists.
+
+Zammad signs with the webhook's HMAC SHA1 signature token: ``X-Hub-Signature: sha1=<hex>`` over the body.
+Owner 1 is Zammad's placeholder for "nobody".
+"""
+from __future__ import annotations
+
+import hashlib
+
+from core.channel import IdentityRef
+from core.tickets import TicketUpdate
+
+from .base import (
+    Delivery,
+    Helpdesk,
+    PayloadError,
+    hmac_digest,
+    required,
+    same,
+    timestamp,
+)
+
+NOBODY = 1
+CLOSED = {"closed", "merged", "removed"}
+
+
+class Zammad(Helpdesk):
+    provider = "zammad"
+    title = "Zammad"
+    scheme = "X-Hub-Signature: sha1=<hex HMAC-SHA1 of the body>"
+
+    def verify(self, headers, query, body, secret):
+        return same("sha1=" + hmac_digest(secret, body, hashlib.sha1).hex(), headers.get("X-Hub-Signature"))
+
+    def parse(self, data, received_at):
+        if isinstance(data, list):
+            delivery = Delivery()
+            for item in data:
+                delivery.merge(self.parse(item, received_at))
+            return delivery
+        if not isinstance(data, dict):
+            raise PayloadError("body", "expected a JSON object or array")
+        if "ticket" in data:
+            return _ticket(data["ticket"], data.get("article"))
+        if "number" in data and "id" in data:
+            return _ticket(data, None)
+        raise PayloadError("body", "not a Zammad ticket")
+
+
+def _ticket(ticket, article) -> Delivery:
+    ticket_id = required(ticket, "id", "ticket")
+    state = ticket.get("state") or ticket.get("state_id")
+    update = TicketUpdate(provider="zammad", external_id=str(ticket_id), subject=ticket.get("title"),
+                          status=str(state) if state is not None else None,
+                          opened_at=timestamp(ticket.get("created_at"), "ticket.created_at"),
+                          first_response_at=timestamp(ticket.get("first_response_at"), "ticket.first_response_at"),
+                          resolved_at=timestamp(ticket.get("close_at"), "ticket.close_at"))
+    group = ticket.get("group")
+    update.category = group.get("name") if isinstance(group, dict) else group
+    owner = ticket.get("owner_id") or (ticket.get("owner") or {}).get("id")
+    if owner and owner != NOBODY:
+        update.assignee = IdentityRef("zammad", str(owner))
+        update.assigned_at = timestamp(ticket.get("last_owner_update_at"), "ticket.last_owner_update_at")
+    if update.resolved_at is None and state in CLOSED:
+        update.resolved_at = timestamp(ticket.get("updated_at") or ticket.get("last_contact_at"), "ticket.updated_at")
+    if article and article.get("sender") == "Agent" and not article.get("internal"):
+        update.first_response_at = timestamp(article.get("created_at"), "article.created_at")
+    return Delivery(tickets=[update])

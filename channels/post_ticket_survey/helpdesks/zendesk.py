@@ -1,0 +1,155 @@
+"""Zendesk: tickets, ticket metrics and metric events, satisfaction ratings, agents.
+
+Zendesk signs each webhook: base64 HMAC-SHA256 over the signature timestamp followed by the raw body.
+Ratings are good/bad (1/0 on a two-point scale); an ``offered`` rating was never answered and never counts.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core.channel import IdentityRef
+from core.tickets import TicketUpdate
+
+from .base import (
+    AgentIdentity,
+    Delivery,
+    Helpdesk,
+    PayloadError,
+    b64_hmac,
+    ident,
+    rating_payload,
+    required,
+    same,
+    timestamp,
+)
+
+SCORES = {"good": 1, "bad": 0}
+SOLVED = {"solved", "closed"}
+
+
+class Zendesk(Helpdesk):
+    provider = "zendesk"
+    title = "Zendesk"
+    scheme = "X-Zendesk-Webhook-Signature: base64 HMAC-SHA256 of timestamp + body"
+
+    def verify(self, headers, query, body, secret):
+        stamp = headers.get("X-Zendesk-Webhook-Signature-Timestamp", "")
+        return same(b64_hmac(secret, stamp.encode() + body), headers.get("X-Zendesk-Webhook-Signature"))
+
+    def parse(self, data, received_at):
+        if isinstance(data, list):
+            return _merge(self.parse(item, received_at) for item in data)
+        if not isinstance(data, dict):
+            raise PayloadError("body", "expected a JSON object or array")
+        if "stream" in data and "data" in data:  # an export record: {"stream": ..., "data": {...}}
+            return self.parse({_STREAMS.get(data["stream"], data["stream"]): data["data"]}, received_at)
+        # An envelope ({"ticket": {...}, "audit": {...}}) has no id of its own; a bare object does.
+        for key in _READERS if "id" not in data else ():
+            if key in data:
+                delivery = Delivery()
+                for extra_key, extra_reader in _READERS.items():
+                    if extra_key in data:
+                        delivery.merge(extra_reader(data[extra_key], data, received_at))
+                return delivery
+        if data.get("type") == "SatisfactionRating":
+            return _rating_event(data, None, received_at)
+        if "score" in data and "ticket_id" in data:
+            return _rating(data, received_at)
+        if "metric" in data and "ticket_id" in data:
+            return _metric_event(data, data, received_at)
+        if "reply_time_in_minutes" in data:
+            return _metrics(data, data, received_at)
+        if "role" in data and "email" in data:
+            return _user(data, data, received_at)
+        if "subject" in data and "status" in data and "id" in data:
+            return _ticket(data, data, received_at)
+        if "signing_secret" in data or "subscriptions" in data:
+            return Delivery(ignored=["a webhook definition, not an event"])
+        if data.get("type") == "Tweet" or ("name" in data and "deleted" in data):
+            return Delivery(ignored=[f"nothing to appraise in a Zendesk {data.get('type', 'group')}"])
+        raise PayloadError("body", "not a Zendesk ticket, rating, metric or user")
+
+
+def _merge(deliveries):
+    result = Delivery()
+    for delivery in deliveries:
+        result.merge(delivery)
+    return result
+
+
+def _ticket(ticket, _whole, received_at):
+    ticket_id = required(ticket, "id", "ticket")
+    status = ticket.get("status")
+    update = TicketUpdate(provider="zendesk", external_id=str(ticket_id), subject=ticket.get("subject"),
+                          category=ticket.get("type"), contact_channel=(ticket.get("via") or {}).get("channel"),
+                          status=status, opened_at=timestamp(ticket.get("created_at"), "ticket.created_at"))
+    if ticket.get("assignee_id"):
+        update.assignee = IdentityRef("zendesk", str(ticket["assignee_id"]))
+        update.assigned_at = timestamp(ticket.get("updated_at"), "ticket.updated_at")
+    if status in SOLVED:  # the solve time proper comes with the ticket's metrics; this is the best bound
+        update.resolved_at = timestamp(ticket.get("updated_at"), "ticket.updated_at")
+    delivery = Delivery(tickets=[update])
+    rating = ticket.get("satisfaction_rating")
+    if isinstance(rating, dict) and rating.get("score") and rating.get("id"):  # {} when never offered
+        delivery.merge(_rating({**rating, "ticket_id": ticket_id}, received_at))
+    return delivery
+
+
+def _audit(audit, whole, received_at):
+    delivery = Delivery()
+    for event in audit.get("events") or ():
+        if event.get("type") == "SatisfactionRating":
+            delivery.merge(_rating_event({**event, "created_at": audit.get("created_at")},
+                                         audit.get("ticket_id"), received_at))
+    return delivery
+
+
+def _rating(rating, received_at):
+    score = rating.get("score")
+    if score == "offered" or score == "unoffered":
+        return Delivery(ignored=[f"rating {rating.get('id')} was offered, not answered"])
+    if score not in SCORES:
+        raise PayloadError("score", f"{score!r} is not good, bad or offered")
+    return Delivery(ratings=[rating_payload(
+        "zendesk", required(rating, "id", "satisfaction_rating"), rating.get("ticket_id"), rating=SCORES[score],
+        scale=(0, 1), answered_at=timestamp(rating.get("updated_at") or rating.get("created_at"), "updated_at")
+        or received_at, agent_id=rating.get("assignee_id"), comment=rating.get("comment"),
+        respondent=rating.get("requester_id"))])
+
+
+def _rating_event(event, ticket_id, received_at):
+    rating = {"id": f"event-{required(event, 'id', 'event')}", "score": event.get("score"),
+              "assignee_id": event.get("assignee_id"), "comment": event.get("body"), "ticket_id": ticket_id,
+              "created_at": event.get("created_at")}
+    return _rating(rating, received_at)
+
+
+def _metrics(metrics, _whole, received_at):
+    ticket_id = required(metrics, "ticket_id", "ticket_metric")
+    created = timestamp(metrics.get("created_at"), "ticket_metric.created_at")
+    reply = (metrics.get("reply_time_in_minutes") or {}).get("calendar")
+    update = TicketUpdate(provider="zendesk", external_id=str(ticket_id), opened_at=created,
+                          resolved_at=timestamp(metrics.get("solved_at"), "ticket_metric.solved_at"))
+    if created and reply is not None:
+        update.first_response_at = created + timedelta(minutes=reply)
+    return Delivery(tickets=[update])
+
+
+def _metric_event(event, _whole, received_at):
+    if event.get("metric") == "reply_time" and event.get("type") == "fulfill":
+        return Delivery(tickets=[TicketUpdate(provider="zendesk", external_id=str(event["ticket_id"]),
+                                              first_response_at=timestamp(event.get("time"), "time"))])
+    return Delivery(ignored=[f"metric event {event.get('metric')}/{event.get('type')} changes no timing we keep"])
+
+
+def _user(user, _whole, received_at):
+    if user.get("role") not in ("agent", "admin"):
+        return Delivery(ignored=[f"user {user.get('id')} is a {user.get('role')}, not an agent"])
+    return Delivery(agents=[AgentIdentity(IdentityRef("zendesk", str(required(user, "id", "user"))),
+                                          ident(user.get("email")))])
+
+
+_READERS = {"ticket": _ticket, "audit": _audit, "satisfaction_rating": lambda r, _w, at: _rating(r, at),
+            "ticket_metric": _metrics, "ticket_metric_event": _metric_event, "user": _user}
+_STREAMS = {"satisfaction_ratings": "satisfaction_rating", "ticket_metric_events": "ticket_metric_event",
+            "ticket_metrics": "ticket_metric", "tickets": "ticket", "users": "user"}

@@ -1,0 +1,104 @@
+"""Receiving helpdesk webhooks: verify, parse, then store tickets, agent accounts and ratings in one go.
+
+A delivery is all or nothing: if any part is refused, nothing of it is stored and the answer names the field.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session
+
+from core.ingestion import ingest
+from core.models import Employee, EmployeeIdentity, Integration, utcnow
+from core.tickets import timing_problems, upsert_tickets
+
+from .channel import PostTicketSurvey
+from .helpdesks import HELPDESKS, Delivery, PayloadError
+
+log = logging.getLogger(__name__)
+
+
+class Unauthorised(Exception):
+    """The delivery's signature or token does not match the integration's secret."""
+
+
+@dataclass
+class WebhookResult:
+    tickets: int = 0
+    ratings_created: int = 0
+    ratings_duplicate: int = 0
+    agents_mapped: int = 0
+    ignored: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"tickets": self.tickets, "ratings": {"created": self.ratings_created,
+                                                     "duplicates": self.ratings_duplicate},
+                "agents_mapped": self.agents_mapped, "ignored": self.ignored}
+
+
+def receive(session: Session, integration: Integration, headers, query, body: bytes) -> WebhookResult:
+    """Verify and store one delivery in ``session`` (the caller commits).
+
+    :raises Unauthorised: on a bad signature, before the body is even parsed.
+    :raises PayloadError: naming the field, when the body is malformed or contradicts itself.
+    """
+    helpdesk = HELPDESKS[integration.provider]
+    if not helpdesk.verify(headers, query, body, integration.webhook_secret):
+        raise Unauthorised(f"signature does not match ({helpdesk.scheme})")
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PayloadError("body", f"not JSON: {exc}") from None
+    delivery = helpdesk.parse(data, utcnow())
+    return store(session, delivery)
+
+
+def store(session: Session, delivery: Delivery) -> WebhookResult:
+    """Store what a delivery says; raise PayloadError before writing if any part is refused."""
+    for update in delivery.tickets:
+        problems = timing_problems(update)
+        if problems:
+            name, messages = next(iter(problems.items()))
+            raise PayloadError(f"ticket {update.external_id}: {name}", messages[0])
+    schema = PostTicketSurvey.schema()
+    for rating in delivery.ratings:
+        errors = schema.validate(rating)
+        if errors:
+            name, messages = next(iter(errors.items()))
+            raise PayloadError(f"rating {rating.get('response_id')}: {name}", str(messages))
+
+    result = WebhookResult(ignored=list(delivery.ignored))
+    result.agents_mapped = _map_agents(session, delivery)
+    result.tickets = len(upsert_tickets(session, delivery.tickets)) if delivery.tickets else 0
+    if delivery.ratings:
+        report = ingest(session, PostTicketSurvey.name, delivery.ratings)
+        result.ratings_created, result.ratings_duplicate = len(report.created), len(report.duplicates)
+    return result
+
+
+def _map_agents(session: Session, delivery: Delivery) -> int:
+    """Map helpdesk agent accounts to the employees with the same e-mail, once; never re-map."""
+    agents = [a for a in delivery.agents if a.email]
+    if not agents:
+        return 0
+    refs = sorted({(a.ref.provider, a.ref.external_id) for a in agents})
+    mapped = set(session.execute(select(EmployeeIdentity.provider, EmployeeIdentity.external_id).where(
+        tuple_(EmployeeIdentity.provider, EmployeeIdentity.external_id).in_(refs))).all())
+    emails = sorted({a.email.lower() for a in agents})
+    owners = dict(session.execute(select(func.lower(Employee.email), Employee.id)
+                                  .where(func.lower(Employee.email).in_(emails))).all())
+    owners.update(session.execute(select(EmployeeIdentity.external_id, EmployeeIdentity.employee_id).where(
+        EmployeeIdentity.provider == "email", EmployeeIdentity.external_id.in_(emails))).all())
+    added = 0
+    for agent in agents:
+        key = (agent.ref.provider, agent.ref.external_id)
+        employee_id = owners.get(agent.email.lower())
+        if key in mapped or employee_id is None:
+            continue
+        session.add(EmployeeIdentity(employee_id=employee_id, provider=key[0], external_id=key[1]))
+        mapped.add(key)
+        added += 1
+    return added
