@@ -26,7 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "REDIS_URL": None,
     "QUEUE_NAME": "plaudit",
     "SECRET_KEY": None,
-    # Salt for hashing respondent identifiers; defaults to SECRET_KEY.
+    # Salt for hashing respondent identifiers; None: generated once into the instance folder.
     "RESPONDENT_SALT": None,
     # None: every installed plugin is enabled. A list: only these (built-ins included) load.
     "PLUGINS_ALLOWED": None,
@@ -142,8 +142,8 @@ def load_config(app, overrides: Mapping[str, Any] | None = None) -> None:
         # The salt has its own file: rotating the session key must not change every respondent's hash.
         app.config[name] = _instance_secret(instance_path, name.lower())
     if generated and app.config["DATABASE_URL"].startswith("postgresql"):
-        log.warning("%s generated for this machine only: set %s in the environment when more than one "
-                    "machine serves this database", " and ".join(generated),
+        log.warning("%s taken from this machine's instance folder: set %s in the environment when more "
+                    "than one machine serves this database", " and ".join(generated),
                     " and ".join(f"PLAUDIT_{name}" for name in generated))
     _warn_unknown_variables(app)
     if app.config["REDIS_URL"] == "":

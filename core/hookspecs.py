@@ -41,7 +41,7 @@ def resolve_employee(session, provider, external_id, draft):
     """Return the id of the employee behind an external identity that no ``EmployeeIdentity`` row maps.
 
     Called only for identities the kernel could not resolve itself; the first non-None answer wins.
-    Return None to leave the item unattributed (it then waits in the manager's queue).
+    Return None to leave the item unattributed (it then waits in the attribution queue).
 
     :param session: the ingesting SQLAlchemy session (read from it; do not commit).
     :param provider: the identity's namespace, such as ``zendesk`` or ``email``.

@@ -111,10 +111,9 @@ def _conflicts(session: Session, rows: list[tuple[int, dict]]) -> list[tuple[int
 def import_people(session: Session, lines: Iterable[str], progress=None) -> PeopleReport:
     """Validate every row, then create or update teams, employees, leads and identities in ``session``."""
     report = PeopleReport()
-    rows, report.errors = read_rows(lines)
-    if report.errors:
-        return report
-    report.errors = _conflicts(session, rows)
+    rows, errors = read_rows(lines)
+    # Clashes are looked for among the rows that are fine on their own, so one run names every fault.
+    report.errors = sorted(errors + _conflicts(session, rows), key=lambda error: error[0])
     if report.errors:
         return report
     emails = [data["email"].lower() for _, data in rows]

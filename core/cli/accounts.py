@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from ..auth import TOKEN_ROLES
 from ..db import transaction
 from ..models import ROLES, ApiToken, Employee, User, record_audit, utcnow
+from ..models.accounts import NO_PASSWORD
 
 API_SCOPES = ("feedback:read", "feedback:write")
 
@@ -23,12 +24,19 @@ def users():
 @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES),
               help="A role; repeat for several.")
 @click.option("--employee-id", type=int, help="Link the account to this employee (employees, managers).")
-@click.password_option(help="Prompted for when not given.")
+@click.option("--service", is_flag=True,
+              help="An account for API tokens only: it has no password and can never sign in to the web.")
+@click.option("--password", help="Prompted for when not given (not for --service).")
 @with_appcontext
-def create_user(email, name, roles, employee_id, password):
-    """Create a user who signs in with EMAIL."""
-    if len(password) < 8:
-        raise click.BadParameter("use at least 8 characters", param_hint="--password")
+def create_user(email, name, roles, employee_id, service, password):
+    """Create a user who signs in with EMAIL (or, with --service, who only owns API tokens)."""
+    if service:
+        if password:
+            raise click.BadParameter("a service account has no password", param_hint="--password")
+    else:
+        password = password or click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        if len(password) < 8:
+            raise click.BadParameter("use at least 8 characters", param_hint="--password")
     with transaction() as session:
         if session.scalar(select(User).where(func.lower(User.email) == email.lower())):
             raise click.BadParameter(f"a user with e-mail {email} exists", param_hint="EMAIL")
@@ -36,9 +44,12 @@ def create_user(email, name, roles, employee_id, password):
             raise click.BadParameter(f"no employee has id {employee_id}", param_hint="--employee-id")
         user = User(email=email, name=name, employee_id=employee_id)
         user.roles = roles
-        user.set_password(password)
+        if service:
+            user.password_hash = NO_PASSWORD
+        else:
+            user.set_password(password)
         session.add(user)
-    click.echo(f"created {email} ({', '.join(sorted(roles))})")
+    click.echo(f"created {email} ({', '.join(sorted(roles))}){' as a service account' if service else ''}")
 
 
 @users.command("list")
@@ -69,7 +80,8 @@ def create_token(email, name, scopes):
             raise click.BadParameter(f"no user has e-mail {email}", param_hint="EMAIL")
         if not user.has_role(*TOKEN_ROLES):
             raise click.BadParameter(f"{email} holds no role allowed API tokens ({', '.join(TOKEN_ROLES)}); "
-                                     f"create a service user, e.g. --role admin", param_hint="EMAIL")
+                                     f"create a service account: plaudit users create bot@... --name Bot "
+                                     f"--role hr --service", param_hint="EMAIL")
         token, plain = ApiToken.issue(user, name, list(scopes))
         session.add(token)
     click.echo(plain)

@@ -8,7 +8,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from redis.exceptions import RedisError
 from rq.exceptions import StopRequested
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from .. import jobs as job_queue
 from ..db import transaction
@@ -58,7 +58,7 @@ def jobs():
 @jobs.command()
 @with_appcontext
 def status():
-    """Show pending (not yet queued) jobs and the queue's length."""
+    """Show the outbox (jobs not yet succeeded: due, queued or backing off) and the queue's length."""
     with transaction() as session:
         count, oldest = session.execute(select(func.count(), func.min(PendingJob.created_at))).one()
     click.echo(f"pending in the database: {count}" + (f" (oldest {oldest:%Y-%m-%d %H:%M:%S} UTC)" if count else ""))
@@ -73,7 +73,11 @@ def status():
 
 
 @jobs.command()
+@click.option("--now", "retry_now", is_flag=True, help="Also retry jobs that are backing off or leased.")
 @with_appcontext
-def dispatch():
-    """Hand every pending job to the queue now (or run it, without Redis)."""
+def dispatch(retry_now):
+    """Dispatch the due jobs now: hand them to the queue, or run them here without Redis."""
+    if retry_now:
+        with transaction() as session:
+            session.execute(update(PendingJob).values(next_attempt_at=None))
     click.echo(f"dispatched {job_queue.dispatch_pending()} job(s)")

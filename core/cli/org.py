@@ -34,9 +34,12 @@ def import_command(file):
         if report.errors:
             session.rollback()
     if report.errors:
+        by_line: dict[int, list[str]] = {}
         for line, errors in report.errors:
-            click.echo(f"  line {line}: {'; '.join(flatten_errors(errors))}", err=True)
-        click.echo(f"nothing imported: {len(report.errors)} row(s) need fixing (columns: {', '.join(COLUMNS)})",
+            by_line.setdefault(line, []).extend(flatten_errors(errors))
+        for line, messages in sorted(by_line.items()):
+            click.echo(f"  line {line}: {'; '.join(messages)}", err=True)
+        click.echo(f"nothing imported: {len(by_line)} row(s) need fixing (columns: {', '.join(COLUMNS)})",
                    err=True)
         raise SystemExit(1)
     click.echo(f"employees created {report.created}, updated {report.updated}; teams created "

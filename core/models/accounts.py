@@ -13,6 +13,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .base import Base, utcnow
 
 ROLES = ("admin", "hr", "manager", "employee", "shopper")
+#: The password hash of a service account: no password hashes to it, so it can never sign in.
+NO_PASSWORD = "!service-account"
 
 
 class User(UserMixin, Base):
@@ -49,6 +51,8 @@ class User(UserMixin, Base):
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
+        if self.password_hash == NO_PASSWORD:
+            return False
         return check_password_hash(self.password_hash, password)
 
     @property

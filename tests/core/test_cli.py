@@ -132,3 +132,29 @@ def test_tokens_are_refused_to_users_without_an_api_role(app, create_user):
     result = app.test_cli_runner().invoke(args=["tokens", "create", "ann@example.com", "--name", "x",
                                                 "--scope", "feedback:write"])
     assert result.exit_code == 2 and "holds no role allowed API tokens" in result.output
+
+
+def test_service_accounts_own_tokens_but_never_sign_in(app, client, session):
+    from tests.fixtures.org import sign_in
+
+    runner = app.test_cli_runner()
+    created = runner.invoke(args=["users", "create", "bot@example.com", "--name", "Bot", "--role", "hr", "--service"])
+    assert created.exit_code == 0 and "service account" in created.output
+    token = runner.invoke(args=["tokens", "create", "bot@example.com", "--name", "bridge", "--scope",
+                                "feedback:write"])
+    assert token.exit_code == 0
+    for password in ("", "!service-account", "anything"):
+        assert sign_in(client, "bot@example.com", password or "x").status_code in (400, 401)
+
+
+def test_jobs_dispatch_now_retries_jobs_that_are_backing_off(app, session):
+    from datetime import timedelta
+
+    from core.models import PendingJob, utcnow
+
+    session.add(PendingJob(func="core.jobs.dispatch_pending_job", args=[], attempts=1,
+                           next_attempt_at=utcnow() + timedelta(hours=1)))
+    session.commit()
+    runner = app.test_cli_runner()
+    assert "dispatched 0 job(s)" in runner.invoke(args=["jobs", "dispatch"]).output
+    assert "dispatched 1 job(s)" in runner.invoke(args=["jobs", "dispatch", "--now"]).output

@@ -78,8 +78,8 @@ def test_clashes_the_database_would_refuse_are_named_by_line(app, tmp_path):
                                  "Ann,ann@example.com,Support EMEA,,zendesk:1\n"
                                  "Bob,bob@example.com,support emea,,zendesk:1\n")
     assert result.exit_code == 1
-    assert "line 3: identities: zendesk:1 is also on line 2" in result.stderr
-    assert "line 3: team: 'support emea' clashes with team 'Support EMEA'" in result.stderr
+    assert ("line 3: identities: zendesk:1 is also on line 2; team: 'support emea' clashes with team "
+            "'Support EMEA'") in result.stderr
     assert row_counts(app) == before
 
 
@@ -89,3 +89,13 @@ def test_org_list_shows_ids_leads_and_identities(app, tmp_path):
     assert "Support EMEA" in output and "Billing" in output
     lea = next(line for line in output.splitlines() if "Lea Lead" in line)
     assert lea.split()[0].isdigit() and lea.rstrip().endswith("zendesk:361  lead")
+
+
+def test_row_faults_and_clashes_are_named_in_one_run(app, tmp_path):
+    result = _run(app, tmp_path, "name,email,team,lead,identities\n"
+                                 "Ann,ann@example.com,Support,,zendesk:1\n"
+                                 "Bob,not-an-email,Support,,\n"
+                                 "Cy,cy@example.com,Support,,zendesk:1\n")
+    assert "line 3: email: Not a valid email address." in result.stderr
+    assert "line 4: identities: zendesk:1 is also on line 2" in result.stderr
+    assert "nothing imported: 2 row(s)" in result.stderr
