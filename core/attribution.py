@@ -5,7 +5,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .channel import FeedbackDraft, IdentityRef
@@ -50,12 +50,15 @@ def attribute(session: Session, drafts: Sequence[FeedbackDraft], policy: Sequenc
         if choice:
             first_draft.setdefault((choice[1].provider, choice[1].external_id), draft)
     known: dict[tuple[str, str], tuple[int, int | None]] = {}
-    if first_draft:
+    by_provider: dict[str, list[str]] = {}
+    for provider, external_id in sorted(first_draft):
+        by_provider.setdefault(provider, []).append(external_id)
+    for provider, ids in by_provider.items():  # a plain IN per provider: PostgreSQL balks at huge tuple INs
         rows = session.execute(
-            select(EmployeeIdentity.provider, EmployeeIdentity.external_id, Employee.id, Employee.team_id)
+            select(EmployeeIdentity.external_id, Employee.id, Employee.team_id)
             .join(Employee, Employee.id == EmployeeIdentity.employee_id)
-            .where(tuple_(EmployeeIdentity.provider, EmployeeIdentity.external_id).in_(sorted(first_draft))))
-        known = {(provider, ext): (emp, team) for provider, ext, emp, team in rows}
+            .where(EmployeeIdentity.provider == provider, EmployeeIdentity.external_id.in_(ids)))
+        known.update({(provider, ext): (emp, team) for ext, emp, team in rows})
     known.update(_resolve_unknown(session, plugins, {k: d for k, d in first_draft.items() if k not in known}))
 
     results = []

@@ -40,6 +40,15 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SECURE": False,
     "WTF_CSRF_ENABLED": True,
     "LOG_LEVEL": "INFO",
+    # The address people reach this deployment at, for links in e-mail (survey invitations, reports).
+    "PUBLIC_URL": "http://127.0.0.1:5000",
+    # SMTP; None: no e-mail is sent (survey links can still be handed back to the helpdesk).
+    "MAIL_SERVER": None,
+    "MAIL_PORT": 587,
+    "MAIL_SECURITY": "starttls",
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_FROM": "plaudit@localhost",
 }
 
 INSTANCE_FILE = "plaudit.toml"
@@ -73,6 +82,14 @@ class ConfigSchema(Schema):
     SESSION_COOKIE_SAMESITE = fields.String(validate=validate.OneOf(["Lax", "Strict"]))
     WTF_CSRF_ENABLED = fields.Boolean()
     LOG_LEVEL = fields.String(validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]))
+    PUBLIC_URL = fields.String(validate=validate.Regexp(r"^https?://[^/\s]+(/.*)?$",
+                                                        error="must be an http:// or https:// address"))
+    MAIL_SERVER = fields.String(allow_none=True)
+    MAIL_PORT = fields.Integer(validate=validate.Range(min=1, max=65535))
+    MAIL_SECURITY = fields.String(validate=validate.OneOf(["starttls", "ssl", "none"]))
+    MAIL_USERNAME = fields.String(allow_none=True)
+    MAIL_PASSWORD = fields.String(allow_none=True)
+    MAIL_FROM = fields.Email()
 
     @validates_schema
     def _allow_and_block_disjoint(self, data, **kwargs):

@@ -225,3 +225,22 @@ def announce_feedback(feedback_ids: list[int]) -> int:
 
 class AnnouncementFailed(RuntimeError):
     """Some items could not be announced; the others were. The outbox retries the job."""
+
+
+def revise_feedback(session: Session, channel_slug: str, external_id: str, *, value: float | None,
+                    comment: str | None, occurred_at: datetime, actor=None) -> Feedback:
+    """Replace a stored item's answer (a customer changing their rating within the allowed window), audited.
+
+    :raises LookupError: when no such item is stored.
+    """
+    from .models import record_audit
+
+    item = session.scalar(select(Feedback).where(Feedback.channel == channel_slug,
+                                                 Feedback.external_id == external_id).with_for_update())
+    if item is None:
+        raise LookupError(f"no feedback {channel_slug}:{external_id}")
+    before = {"value": item.value, "comment": item.comment, "occurred_at": item.occurred_at.isoformat()}
+    item.value, item.comment, item.occurred_at = value, comment, occurred_at
+    record_audit(session, "feedback.revised", item, actor=actor, before=before,
+                 after={"value": value, "comment": comment, "occurred_at": occurred_at.isoformat()})
+    return item

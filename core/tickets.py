@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from .channel import IdentityRef
-from .models import Employee, EmployeeIdentity, Ticket, TicketAssignment, utcnow
+from .models import EmployeeIdentity, Ticket, TicketAssignment, utcnow
 
 _FIELDS = ("subject", "category", "contact_channel", "status", "opened_at", "first_response_at", "resolved_at")
 _EARLIEST = {"opened_at", "first_response_at"}
@@ -34,6 +34,8 @@ class TicketUpdate:
     assignee: IdentityRef | None = None
     #: When the assignee took the ticket over; defaults to the update's latest timestamp.
     assigned_at: datetime | None = None
+    #: Who to ask about the solve; used for the survey invitation only, never stored on the ticket.
+    requester_email: str | None = None
 
 
 def timing_problems(update: TicketUpdate) -> dict[str, list[str]]:
@@ -54,16 +56,17 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
 
     A constant number of queries per call, however many updates. Check :func:`timing_problems` first.
     """
-    keys = sorted({(u.provider, u.external_id) for u in updates})
-    tickets = {(t.provider, t.external_id): t for t in session.scalars(
-        select(Ticket).options(selectinload(Ticket.assignments))
-        .where(tuple_(Ticket.provider, Ticket.external_id).in_(keys)))} if keys else {}
-    assignees = sorted({(u.assignee.provider, u.assignee.external_id) for u in updates if u.assignee})
-    employees = {(p, e): emp for p, e, emp in session.execute(
-        select(EmployeeIdentity.provider, EmployeeIdentity.external_id, Employee.id)
-        .join(Employee, Employee.id == EmployeeIdentity.employee_id)
-        .where(tuple_(EmployeeIdentity.provider, EmployeeIdentity.external_id).in_(assignees)))} \
-        if assignees else {}
+    tickets = {}
+    for provider, ids in _by_provider((u.provider, u.external_id) for u in updates).items():
+        tickets.update({(t.provider, t.external_id): t for t in session.scalars(
+            select(Ticket).options(selectinload(Ticket.assignments))
+            .where(Ticket.provider == provider, Ticket.external_id.in_(ids)))})
+    employees = {}
+    for provider, ids in _by_provider((u.assignee.provider, u.assignee.external_id)
+                                      for u in updates if u.assignee).items():
+        employees.update({(provider, e): emp for e, emp in session.execute(
+            select(EmployeeIdentity.external_id, EmployeeIdentity.employee_id)
+            .where(EmployeeIdentity.provider == provider, EmployeeIdentity.external_id.in_(ids)))})
     for update in updates:
         key = (update.provider, update.external_id)
         ticket = tickets.get(key)
@@ -82,6 +85,15 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
             _assign(ticket, update, employees.get((update.assignee.provider, update.assignee.external_id)))
     session.flush()
     return tickets
+
+
+def _by_provider(keys) -> dict[str, list[str]]:
+    """Group (provider, id) pairs: one plain IN list per provider, as a tuple IN of thousands of pairs is
+    more than PostgreSQL's parser will take."""
+    grouped: dict[str, set[str]] = {}
+    for provider, external_id in keys:
+        grouped.setdefault(provider, set()).add(external_id)
+    return {provider: sorted(ids) for provider, ids in grouped.items()}
 
 
 def _assign(ticket: Ticket, update: TicketUpdate, employee_id: int | None) -> None:

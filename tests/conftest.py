@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.org",
     "tests.fixtures.plugins",
     "tests.fixtures.shared_data",
+    "tests.fixtures.mail",
 ]

@@ -9,7 +9,7 @@ from core.models import Integration
 
 from .helpdesks import PayloadError
 
-bp = Blueprint("post_ticket_survey", __name__)
+bp = Blueprint("post_ticket_survey", __name__, template_folder="templates")
 
 
 @bp.post("/webhooks/<int:integration_id>")
@@ -33,3 +33,13 @@ def webhook(integration_id: int):
         return jsonify(code=422, message="the delivery was refused; nothing was stored", errors=exc.errors), 422
     session.commit()
     return jsonify(result.as_dict()), 200
+
+
+@bp.route("/s/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the customer has no session; the unguessable token in the link is the credential
+@public
+def survey(token: str):
+    """The survey a customer was invited to: GET shows it, POST records the answer."""
+    from .survey_page import answer, show
+
+    return answer(token) if request.method == "POST" else show(token)

@@ -63,3 +63,54 @@ class SurveyResponseSchema(Schema):
         if not low <= data["rating"] <= high:
             raise ValidationError(f"must be between {low} and {high} on this {kind} scale", "rating")
         data["scale"] = scale
+
+
+class QuestionSchema(Schema):
+    key = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$",
+                                                                error="use a short snake_case key"))
+    kind = fields.String(required=True, validate=validate.OneOf(sorted(SCALES)))
+    scale = fields.List(fields.Integer(), validate=validate.Length(equal=2))
+    wording = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    low_label = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
+    high_label = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
+
+    @validates_schema
+    def _scale_fits_kind(self, data, **kwargs):
+        scale = tuple(data.get("scale") or SCALES[data["kind"]][0])
+        if scale not in SCALES[data["kind"]] or scale in ((0, 1), (1, 3)):  # those two are helpdesks' own
+            raise ValidationError(f"{data['kind']} takes the scales "
+                                  f"{', '.join(f'[{lo}, {hi}]' for lo, hi in SCALES[data['kind']][:3])}", "scale")
+        data["scale"] = list(scale)
+
+
+class SurveyTemplateSchema(Schema):
+    """A survey template as HR writes it (JSON); loading it validates every question."""
+
+    slug = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_-]{0,99}$"))
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    intro = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    questions = fields.List(fields.Nested(QuestionSchema), required=True, validate=validate.Length(min=1, max=10))
+    comment_prompt = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+    @validates_schema
+    def _unique_keys(self, data, **kwargs):
+        keys = [q["key"] for q in data.get("questions", ())]
+        if len(keys) != len(set(keys)):
+            raise ValidationError("each question needs its own key", "questions")
+
+
+class SurveySettingsSchema(Schema):
+    """How an integration surveys solved tickets (``Integration.settings["survey"]``)."""
+
+    enabled = fields.Boolean(load_default=True)
+    template = fields.String(load_default="default")
+    sampling = fields.String(load_default="census", validate=validate.OneOf(["census", "percent", "quota"]))
+    percent = fields.Float(load_default=100.0, validate=validate.Range(min=0, max=100))
+    quota_per_week = fields.Integer(load_default=5, validate=validate.Range(min=1, max=10_000),
+                                    metadata={"description": "invitations per agent per ISO week"})
+    delivery = fields.String(load_default="email", validate=validate.OneOf(["email", "link"]))
+    expiry_days = fields.Integer(load_default=14, validate=validate.Range(min=1, max=365))
+    change_window_hours = fields.Integer(load_default=72, validate=validate.Range(min=0, max=24 * 90),
+                                         metadata={"description": "how long an answer may still be changed"})
+    resurvey_days = fields.Integer(load_default=30, validate=validate.Range(min=0, max=3650),
+                                   metadata={"description": "don't invite the same customer again sooner"})

@@ -17,6 +17,7 @@ from core.tickets import timing_problems, upsert_tickets
 
 from .channel import PostTicketSurvey
 from .helpdesks import HELPDESKS, Delivery, PayloadError
+from .invitations import Solve, invite_solved, survey_settings, survey_url
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +32,13 @@ class WebhookResult:
     ratings_created: int = 0
     ratings_duplicate: int = 0
     agents_mapped: int = 0
+    invitations: list[dict] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"tickets": self.tickets, "ratings": {"created": self.ratings_created,
                                                      "duplicates": self.ratings_duplicate},
-                "agents_mapped": self.agents_mapped, "ignored": self.ignored}
+                "agents_mapped": self.agents_mapped, "invitations": self.invitations, "ignored": self.ignored}
 
 
 def receive(session: Session, integration: Integration, headers, query, body: bytes) -> WebhookResult:
@@ -53,10 +55,10 @@ def receive(session: Session, integration: Integration, headers, query, body: by
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PayloadError("body", f"not JSON: {exc}") from None
     delivery = helpdesk.parse(data, utcnow())
-    return store(session, delivery)
+    return store(session, delivery, integration)
 
 
-def store(session: Session, delivery: Delivery) -> WebhookResult:
+def store(session: Session, delivery: Delivery, integration: Integration | None = None) -> WebhookResult:
     """Store what a delivery says; raise PayloadError before writing if any part is refused."""
     for update in delivery.tickets:
         problems = timing_problems(update)
@@ -72,7 +74,14 @@ def store(session: Session, delivery: Delivery) -> WebhookResult:
 
     result = WebhookResult(ignored=list(delivery.ignored))
     result.agents_mapped = _map_agents(session, delivery)
-    result.tickets = len(upsert_tickets(session, delivery.tickets)) if delivery.tickets else 0
+    tickets = upsert_tickets(session, delivery.tickets) if delivery.tickets else {}
+    result.tickets = len(tickets)
+    solves = [Solve(tickets[(u.provider, u.external_id)], u.requester_email) for u in delivery.tickets
+              if tickets[(u.provider, u.external_id)].resolved_at is not None]
+    if solves and integration is not None:
+        for invitation, _token in invite_solved(session, solves, survey_settings(integration), integration.id):
+            result.invitations.append({"ticket": invitation.ticket.external_id, "delivery": invitation.delivery,
+                                       **({"url": survey_url(invitation)} if invitation.delivery == "link" else {})})
     if delivery.ratings:
         report = ingest(session, PostTicketSurvey.name, delivery.ratings)
         result.ratings_created, result.ratings_duplicate = len(report.created), len(report.duplicates)

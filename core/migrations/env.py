@@ -1,8 +1,19 @@
 """Alembic environment: runs migrations online against the URL the caller configured."""
+import importlib
+
 from alembic import context
 
 from core.db import make_engine
 from core.models import Base
+from core.plugins import BUILTIN_PLUGINS
+
+# Built-in plugins may own tables (prefixed with their slug); their models join Base.metadata on import.
+for _module in BUILTIN_PLUGINS.values():
+    try:
+        importlib.import_module(f"{_module}.models")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{_module}.models":
+            raise
 
 config = context.config
 target_metadata = Base.metadata

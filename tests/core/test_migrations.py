@@ -19,7 +19,7 @@ def test_migrations_build_exactly_the_models_and_downgrade_cleanly(tmp_path, pos
     for url in _urls(tmp_path, postgres_server_url):
         upgrade(url)
         command.check(alembic_config(url))  # raises if the models and the migrated schema differ
-        assert current_revision(url) == "0001"
+        assert current_revision(url) == "0002"
         downgrade(url, "base")
         engine = make_engine(url)
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
@@ -38,5 +38,5 @@ def test_db_upgrade_command(tmp_path, monkeypatch):
     runner = app.test_cli_runner()
     assert "empty" in runner.invoke(args=["db", "current"]).output
     result = runner.invoke(args=["db", "upgrade"])
-    assert result.exit_code == 0 and "database at revision 0001" in result.output
-    assert runner.invoke(args=["db", "current"]).output.strip() == "0001"
+    assert result.exit_code == 0 and "database at revision 0002" in result.output
+    assert runner.invoke(args=["db", "current"]).output.strip() == "0002"

@@ -73,7 +73,8 @@ def _ticket(ticket) -> Delivery:
         status=STATUSES.get(status, str(status) if status is not None else None),
         opened_at=timestamp(ticket.get("created_at"), "ticket.created_at"),
         first_response_at=timestamp(stats.get("first_responded_at"), "ticket.stats.first_responded_at"),
-        resolved_at=timestamp(stats.get("resolved_at"), "ticket.stats.resolved_at"))
+        resolved_at=timestamp(stats.get("resolved_at"), "ticket.stats.resolved_at"),
+        requester_email=ident((ticket.get("requester") or {}).get("email")))
     if update.resolved_at is None and status in (4, 5):
         update.resolved_at = timestamp(ticket.get("updated_at"), "ticket.updated_at")
     if ticket.get("responder_id"):

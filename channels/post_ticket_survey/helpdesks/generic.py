@@ -25,6 +25,7 @@ class TicketSchema(Schema):
     first_response_at = fields.AwareDateTime(allow_none=True)
     resolved_at = fields.AwareDateTime(allow_none=True)
     assignee = fields.Nested(AgentSchema, allow_none=True)
+    requester_email = fields.Email(allow_none=True, metadata={"description": "who to invite to the survey"})
 
 
 class DeliverySchema(Schema):
@@ -55,7 +56,8 @@ class Generic(Helpdesk):
                                   category=ticket.get("category"), contact_channel=ticket.get("channel"),
                                   status=ticket.get("status"), opened_at=ticket.get("opened_at"),
                                   first_response_at=ticket.get("first_response_at"),
-                                  resolved_at=ticket.get("resolved_at"))
+                                  resolved_at=ticket.get("resolved_at"),
+                                  requester_email=ticket.get("requester_email"))
             if ticket.get("assignee"):
                 update.assignee = IdentityRef(ticket["assignee"]["provider"], ticket["assignee"]["id"])
             delivery.tickets.append(update)

@@ -1,0 +1,200 @@
+"""Inviting customers to rate a solved ticket: who is asked (census, a share, or a quota per agent), how
+(an e-mail, or a link handed back to the helpdesk), and what their answers become.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app, render_template
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from core import jobs
+from core.channel import IdentityRef
+from core.db import transaction
+from core.ingestion import ingest, respondent_ref, revise_feedback
+from core.mail import send_mail
+from core.models import Feedback, Ticket, utcnow
+
+from .models import Invitation
+from .schemas import SurveySettingsSchema
+from .survey_templates import current
+
+CHANNEL = "post_ticket_survey"
+
+
+class SurveyClosed(Exception):
+    """The link has expired, or the answer can no longer be changed."""
+
+
+@dataclass(frozen=True)
+class Solve:
+    """A ticket solved at ``ticket.resolved_at``, and the customer to ask (if the helpdesk said)."""
+
+    ticket: Ticket
+    requester_email: str | None = None
+
+
+def survey_settings(integration) -> dict:
+    """The integration's survey settings, validated (defaults: census, e-mail, the default template)."""
+    return SurveySettingsSchema().load(((integration.settings or {}) if integration else {}).get("survey", {}))
+
+
+def sampled(ticket: Ticket, percent: float) -> bool:
+    """Whether this solve falls in a ``percent`` sample: decided by a hash, so it is the same on every replay."""
+    key = f"{ticket.provider}:{ticket.external_id}:{ticket.resolved_at.isoformat()}".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2 ** 64 * 100 < percent
+
+
+def invite_solved(session: Session, solves: list[Solve], settings: dict, integration_id: int | None = None
+                  ) -> list[tuple[Invitation, str]]:
+    """Create the invitations these solves call for; return each with its token.
+
+    One invitation per ticket per solve; customers surveyed within ``resurvey_days`` are not asked again.
+    A constant number of queries, however many solves.
+    """
+    if not settings["enabled"]:
+        return []
+    solves = [s for s in solves if s.ticket.resolved_at is not None]
+    if not solves:
+        return []
+    done = set(session.execute(select(Invitation.ticket_id, Invitation.solved_at).where(
+        Invitation.ticket_id.in_({s.ticket.id for s in solves}))).all())
+    salt = current_app.config["RESPONDENT_SALT"]
+    refs = {s.ticket.id: respondent_ref(s.requester_email, salt) for s in solves}
+    recent = set()
+    if settings["resurvey_days"] and any(refs.values()):
+        since = min(s.ticket.resolved_at for s in solves) - timedelta(days=settings["resurvey_days"])
+        recent = set(session.scalars(select(Invitation.respondent_ref).where(
+            Invitation.respondent_ref.in_({r for r in refs.values() if r}), Invitation.created_at >= since)))
+    quota_used = _quota_used(session, solves) if settings["sampling"] == "quota" else Counter()
+    template = current(session, settings["template"])
+    created = []
+    for solve in sorted(solves, key=lambda s: (s.ticket.resolved_at, s.ticket.id)):
+        ticket = solve.ticket
+        if (ticket.id, ticket.resolved_at) in done:
+            continue
+        ref = refs[ticket.id]
+        if ref and ref in recent:
+            continue
+        agent = _assignee_at(ticket, ticket.resolved_at)
+        week = tuple(ticket.resolved_at.isocalendar()[:2])
+        if settings["sampling"] == "percent" and not sampled(ticket, settings["percent"]):
+            continue
+        if settings["sampling"] == "quota":
+            if quota_used[(agent.employee_id if agent else None, week)] >= settings["quota_per_week"]:
+                continue
+            quota_used[(agent.employee_id if agent else None, week)] += 1
+        delivery = settings["delivery"] if solve.requester_email else "link"
+        invitation = Invitation(ticket=ticket, template=template, integration_id=integration_id,
+                                employee_id=agent.employee_id if agent else None,
+                                agent_identity=agent.external_assignee_id if agent else None,
+                                solved_at=ticket.resolved_at, recipient_email=solve.requester_email,
+                                respondent_ref=ref, delivery=delivery,
+                                expires_at=utcnow() + timedelta(days=settings["expiry_days"]))
+        token = invitation.issue_token(current_app.config["SECRET_KEY"])
+        session.add(invitation)
+        created.append((invitation, token))
+        done.add((ticket.id, ticket.resolved_at))
+        if ref and settings["resurvey_days"]:
+            recent.add(ref)
+    session.flush()
+    for invitation, _token in created:
+        if invitation.delivery == "email":
+            jobs.enqueue(session, send_invitation, invitation.id)
+    return created
+
+
+def _quota_used(session: Session, solves: list[Solve]) -> Counter:
+    """Invitations already made per (employee, ISO week), over the weeks these solves fall in."""
+    start = min(s.ticket.resolved_at for s in solves) - timedelta(days=7)
+    used = Counter()
+    for employee_id, solved_at in session.execute(select(Invitation.employee_id, Invitation.solved_at)
+                                                  .where(Invitation.solved_at >= start)):
+        used[(employee_id, tuple(solved_at.isocalendar()[:2]))] += 1
+    return used
+
+
+def _assignee_at(ticket: Ticket, moment: datetime):
+    held = [a for a in ticket.assignments if a.assigned_at <= moment] or list(ticket.assignments)
+    return max(held, key=lambda a: a.assigned_at) if held else None
+
+
+def survey_url(invitation: Invitation) -> str:
+    token = invitation.token(current_app.config["SECRET_KEY"])
+    return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/channels/{CHANNEL}/s/{token}"
+
+
+def send_invitation(invitation_id: int) -> bool:
+    """Job: e-mail one invitation (plain text and HTML); True if sent now, False if sent before."""
+    with jobs.job_app(), transaction() as session:
+        invitation = session.get(Invitation, invitation_id, with_for_update=True)
+        if invitation is None or invitation.sent_at is not None:
+            return False
+        context = {"invitation": invitation, "template": invitation.template, "url": survey_url(invitation),
+                   "ticket": invitation.ticket}
+        send_mail(invitation.recipient_email, invitation.template.title,
+                  render_template("post_ticket_survey/invitation.txt", **context),
+                  render_template("post_ticket_survey/invitation.html", **context))
+        invitation.sent_at = utcnow()
+        return True
+
+
+def find_invitation(session: Session, token: str) -> Invitation | None:
+    from .models import hash_survey_token
+
+    return session.scalar(select(Invitation).options(selectinload(Invitation.template))
+                          .where(Invitation.token_hash == hash_survey_token(token)))
+
+
+def check_open(invitation: Invitation, now: datetime | None = None) -> None:
+    """Raise SurveyClosed when the link may no longer record or change an answer."""
+    now = now or utcnow()
+    if now >= invitation.expires_at:
+        raise SurveyClosed("This survey has closed: its link has expired.")
+    if invitation.answer_window_ends_at is not None and now >= invitation.answer_window_ends_at:
+        raise SurveyClosed("Thank you: your answer has been recorded, and can no longer be changed.")
+
+
+def record_answers(session: Session, invitation: Invitation, answers: dict[str, int], comment: str | None,
+                   settings: dict) -> str:
+    """Store the customer's answers as feedback; a later answer inside the window replaces the earlier one.
+
+    :return: ``recorded`` or ``changed``.
+    :raises SurveyClosed: past the expiry or the change window.
+    :raises ValueError: naming the question, for an answer off its scale.
+    """
+    now = utcnow()
+    check_open(invitation, now)
+    ticket = invitation.ticket
+    payloads = []
+    for index, question in enumerate(invitation.template.questions):
+        payload = {"response_id": f"pts-invitation-{invitation.id}-{question['key']}", "kind": question["kind"],
+                   "rating": answers[question["key"]], "scale": question["scale"], "answered_at": now.isoformat(),
+                   "ticket_id": f"{ticket.provider}:{ticket.external_id}", "agent_basis": "assignee_at_solve"}
+        if invitation.recipient_email:
+            payload["respondent"] = invitation.recipient_email
+        if invitation.agent_identity:
+            provider, _, external_id = invitation.agent_identity.partition(":")
+            payload["agent"] = {"provider": provider, "id": IdentityRef(provider, external_id).external_id}
+        if comment and index == 0:
+            payload["comment"] = comment
+        payloads.append(payload)
+    if invitation.answered_at is None:
+        report = ingest(session, CHANNEL, payloads)
+        if report.rejected:
+            raise ValueError(report.rejected[0].errors)
+        invitation.answered_at = now
+        invitation.answer_window_ends_at = now + timedelta(hours=settings["change_window_hours"])
+        session.execute(Feedback.__table__.update().where(
+            Feedback.external_id.in_([p["response_id"] for p in payloads]), Feedback.channel == CHANNEL)
+            .values(ticket_id=ticket.id))
+        return "recorded"
+    for payload in payloads:
+        revise_feedback(session, CHANNEL, payload["response_id"], value=float(payload["rating"]),
+                        comment=payload.get("comment"), occurred_at=now)
+    return "changed"
+

@@ -1,0 +1,78 @@
+"""The public survey page: a GET shows the questions and records nothing (mail scanners open links); a POST
+records the answer, and may change it within the window. No sign-in, no JavaScript.
+"""
+from __future__ import annotations
+
+from flask import render_template, request
+from sqlalchemy import select
+
+from core.db import get_session
+from core.models import Feedback, Integration
+
+from .invitations import (
+    CHANNEL,
+    SurveyClosed,
+    check_open,
+    find_invitation,
+    record_answers,
+    survey_settings,
+)
+
+COMMENT_LIMIT = 2000
+
+
+def _page(name: str, status: int = 200, **context):
+    return render_template(f"post_ticket_survey/{name}.html", **context), status
+
+
+def _answers_so_far(session, invitation) -> dict:
+    ids = {f"pts-invitation-{invitation.id}-{q['key']}": q["key"] for q in invitation.template.questions}
+    rows = session.execute(select(Feedback.external_id, Feedback.value, Feedback.comment).where(
+        Feedback.channel == CHANNEL, Feedback.external_id.in_(ids))).all()
+    answers = {ids[ext]: int(value) for ext, value, _ in rows if value is not None}
+    comment = next((c for _, _, c in rows if c), "")
+    return {"answers": answers, "comment": comment}
+
+
+def show(token: str):
+    """Show the survey; nothing is recorded."""
+    session = get_session()
+    invitation = find_invitation(session, token)
+    if invitation is None:
+        return _page("closed", 404, message="This survey link is not valid. Please use the link in your e-mail.")
+    try:
+        check_open(invitation)
+    except SurveyClosed as exc:
+        return _page("closed", 410, message=str(exc))
+    return _page("survey", invitation=invitation, errors={}, **_answers_so_far(session, invitation))
+
+
+def answer(token: str):
+    """Record (or change) the answers; each question gets its own message when something is wrong."""
+    session = get_session()
+    invitation = find_invitation(session, token)
+    if invitation is None:
+        return _page("closed", 404, message="This survey link is not valid. Please use the link in your e-mail.")
+    answers, errors = {}, {}
+    for question in invitation.template.questions:
+        low, high = question["scale"]
+        raw = request.form.get(question["key"], "").strip()
+        if not raw:
+            errors[question["key"]] = "Please choose an answer."
+        elif not raw.isdigit() or not low <= int(raw) <= high:
+            errors[question["key"]] = f"Please choose a number from {low} to {high}."
+        else:
+            answers[question["key"]] = int(raw)
+    comment = request.form.get("comment", "").strip()
+    if len(comment) > COMMENT_LIMIT:
+        errors["comment"] = f"Please keep your comment under {COMMENT_LIMIT} characters."
+    if errors:
+        return _page("survey", 422, invitation=invitation, errors=errors, answers=answers, comment=comment)
+    integration = session.get(Integration, invitation.integration_id) if invitation.integration_id else None
+    try:
+        outcome = record_answers(session, invitation, answers, comment or None, survey_settings(integration))
+    except SurveyClosed as exc:
+        session.rollback()
+        return _page("closed", 410, message=str(exc))
+    session.commit()
+    return _page("thanks", invitation=invitation, changed=outcome == "changed")

@@ -1,0 +1,198 @@
+"""From a solved ticket to a recorded answer: invitation e-mail, a link that GET never records, answers
+that can be changed within the window, a page that refuses once closed; and sampling."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from appraisal.metrics import metric
+from channels.post_ticket_survey.invitations import Solve, invite_solved
+from channels.post_ticket_survey.models import Invitation
+from channels.post_ticket_survey.schemas import SurveySettingsSchema
+from core.models import AuditEntry, Feedback, Integration, Ticket, utcnow
+from core.tickets import TicketUpdate, upsert_tickets
+
+SECRET = "whsec-test-0123456789"
+
+
+def _solved_ticket_delivery(ticket_id="T-1", requester="customer@example.com"):
+    return {"provider": "ourdesk", "ticket": {
+        "id": ticket_id, "subject": "Printer on fire", "status": "solved", "opened_at": "2026-11-20T09:00:00Z",
+        "first_response_at": "2026-11-20T09:10:00Z", "resolved_at": "2026-11-20T11:00:00Z",
+        "assignee": {"provider": "email", "id": "ann@example.com"}, "requester_email": requester}}
+
+
+def _post(client, integration, body):
+    raw = json.dumps(body).encode()
+    signature = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    return client.post(f"/channels/post_ticket_survey/webhooks/{integration.id}", data=raw,
+                       headers={"X-Plaudit-Signature": signature, "Content-Type": "application/json"})
+
+
+def _csat(app, session, employee_id):
+    session.expire_all()
+    rule = app.extensions["plaudit.plugins"].scoring_rules["csat_percent"]
+    result = metric(session, rule, {}).get(employee_id)
+    session.rollback()  # end the read: on SQLite the test's session would otherwise hold the write lock
+    return result
+
+
+def test_solved_ticket_to_invitation_email_to_answer_and_changed_answer(make_app, smtp_server, session):
+    inbox, port = smtp_server
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_SECURITY="none", MAIL_FROM="cs@example.com",
+                   PUBLIC_URL="http://surveys.example.com")
+    client = app.test_client()
+    with app.app_context():
+        from core.db import transaction
+        from core.models import Employee, EmployeeIdentity
+
+        with transaction() as s:
+            ann = Employee(name="Ann", identities=[EmployeeIdentity(provider="email", external_id="ann@example.com")])
+            s.add(ann)
+            integration = Integration(provider="generic", name="Our desk", webhook_secret=SECRET,
+                                      settings={"survey": {"change_window_hours": 48}})
+            s.add(integration)
+
+    response = _post(client, integration, _solved_ticket_delivery())
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["invitations"] == [{"ticket": "T-1", "delivery": "email"}]
+
+    [message] = inbox.messages  # sent through the real SMTP server
+    assert message["To"] == "customer@example.com" and message["From"] == "cs@example.com"
+    parts = {part.get_content_type(): part.get_payload(decode=True).decode() for part in message.walk()
+             if not part.is_multipart()}
+    assert set(parts) == {"text/plain", "text/html"}
+    url = re.search(r"http://surveys\.example\.com(/channels/post_ticket_survey/s/\S+)", parts["text/plain"]).group(1)
+    assert url in parts["text/html"]
+
+    page = client.get(url)  # what a mail scanner does: nothing may be recorded
+    assert page.status_code == 200 and "How satisfied are you" in page.get_data(as_text=True)
+    assert "<script" not in page.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(Feedback)) == 0
+    session.rollback()
+
+    missing = client.post(url, data={})
+    assert missing.status_code == 422 and "Please choose an answer." in missing.get_data(as_text=True)
+
+    assert client.post(url, data={"csat": "5", "comment": "Fire is out, thanks"}).status_code == 200
+    assert (_csat(app, session, ann.id).value, _csat(app, session, ann.id).n) == (100.0, 1)
+
+    changed = client.post(url, data={"csat": "2"})  # second thoughts, within the window
+    assert changed.status_code == 200 and "updated" in changed.get_data(as_text=True)
+    assert (_csat(app, session, ann.id).value, _csat(app, session, ann.id).n) == (0.0, 1)  # replaced, not added
+    assert session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "feedback.revised")) == 1
+    session.rollback()
+
+    session.execute(update(Invitation).values(answer_window_ends_at=utcnow() - timedelta(seconds=1)))
+    session.commit()
+    late_change = client.post(url, data={"csat": "5"})
+    assert late_change.status_code == 410 and "can no longer be changed" in late_change.get_data(as_text=True)
+
+    session.execute(update(Invitation).values(expires_at=utcnow() - timedelta(seconds=1)))
+    session.commit()
+    expired = client.get(url)
+    assert expired.status_code == 410 and "link has expired" in expired.get_data(as_text=True)
+    assert _csat(app, session, ann.id).value == 0.0  # nothing changed after closing
+
+    again = _post(client, integration, _solved_ticket_delivery())  # the same solve, delivered again
+    assert again.get_json()["invitations"] == [] and len(inbox.messages) == 1  # one invitation per solve
+
+
+def test_without_an_email_the_link_goes_back_to_the_helpdesk(client, session):
+    integration = Integration(provider="generic", name="Desk", webhook_secret=SECRET)
+    session.add(integration)
+    session.commit()
+    [invited] = _post(client, integration, _solved_ticket_delivery(requester=None)).get_json()["invitations"]
+    assert invited["delivery"] == "link" and "/channels/post_ticket_survey/s/" in invited["url"]
+    assert client.get(invited["url"].split("127.0.0.1:5000")[1]).status_code == 200
+
+
+def test_unknown_token_and_stored_token_hashes(client, session):
+    assert client.get("/channels/post_ticket_survey/s/not-a-token").status_code == 404
+    integration = Integration(provider="generic", name="Desk", webhook_secret=SECRET)
+    session.add(integration)
+    session.commit()
+    [invited] = _post(client, integration, _solved_ticket_delivery(requester=None)).get_json()["invitations"]
+    token = invited["url"].rsplit("/", 1)[1]
+    stored = session.scalar(select(Invitation))
+    assert token not in (stored.token_hash, stored.token_nonce)
+
+
+def _solves(session, agents: int, per_agent: int, week_start=datetime(2026, 11, 16, 9, tzinfo=UTC)):
+    from core.models import Employee, EmployeeIdentity
+
+    people = []
+    for a in range(agents):
+        employee = Employee(name=f"Agent {a}", identities=[EmployeeIdentity(provider="desk", external_id=str(a))])
+        session.add(employee)
+        people.append(employee)
+    session.flush()
+    updates = [TicketUpdate(provider="desk", external_id=f"{a}-{n}", opened_at=week_start,
+                            resolved_at=week_start + timedelta(minutes=n), assignee=_ref(a),
+                            assigned_at=week_start)
+               for a in range(agents) for n in range(per_agent)]
+    tickets = upsert_tickets(session, updates)
+    return people, [Solve(ticket) for ticket in tickets.values()]
+
+
+def _ref(agent):
+    from core.channel import IdentityRef
+
+    return IdentityRef("desk", str(agent))
+
+
+def test_thirty_percent_sample_of_ten_thousand_solves(app_context, session):
+    _, solves = _solves(session, agents=10, per_agent=1000)
+    settings = SurveySettingsSchema().load({"sampling": "percent", "percent": 30, "delivery": "link"})
+    invited = invite_solved(session, solves, settings)
+    session.commit()
+    share = len(invited) / len(solves)
+    # a fair 30% sample of 10,000 has a standard error of 0.46 points; allow 1.5 (over 3 standard errors)
+    assert abs(share - 0.30) <= 0.015, share
+    again = invite_solved(session, solves, settings)  # the same solves again: decided the same way, once
+    assert again == []
+
+
+def test_per_agent_quota_holds_exactly(app_context, session):
+    people, solves = _solves(session, agents=3, per_agent=50)
+    settings = SurveySettingsSchema().load({"sampling": "quota", "quota_per_week": 7, "delivery": "link"})
+    invite_solved(session, solves[:60], settings)  # delivered in two parts, as webhooks would
+    invite_solved(session, solves[60:], settings)
+    session.commit()
+    counts = dict(session.execute(select(Invitation.employee_id, func.count()).group_by(Invitation.employee_id)).all())
+    assert counts == {person.id: 7 for person in people}
+
+
+def test_census_invites_every_solve_but_not_the_same_customer_within_the_resurvey_period(app_context, session):
+    _, solves = _solves(session, agents=1, per_agent=3)
+    same_customer = [Solve(s.ticket, "repeat@example.com") for s in solves]
+    settings = SurveySettingsSchema().load({"delivery": "link", "resurvey_days": 30})
+    assert len(invite_solved(session, same_customer, settings)) == 1
+    settings = SurveySettingsSchema().load({"delivery": "link", "resurvey_days": 0})
+    assert len(invite_solved(session, same_customer, settings)) == 2  # the other two, now allowed
+
+
+def test_bad_survey_settings_name_the_field():
+    from marshmallow import ValidationError
+
+    with pytest.raises(ValidationError) as error:
+        SurveySettingsSchema().load({"sampling": "lottery", "percent": 130})
+    assert set(error.value.messages) == {"sampling", "percent"}
+
+
+def test_ticket_model_gets_feedback_linked(client, session):
+    integration = Integration(provider="generic", name="Desk", webhook_secret=SECRET)
+    session.add(integration)
+    session.commit()
+    [invited] = _post(client, integration, _solved_ticket_delivery(requester=None)).get_json()["invitations"]
+    client.post(invited["url"].split("127.0.0.1:5000")[1], data={"csat": "4"})
+    session.expire_all()
+    item = session.scalar(select(Feedback))
+    assert item.ticket_id == session.scalar(select(Ticket.id)) and item.attribution_policy is None
