@@ -22,6 +22,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 BUILTIN_PLUGINS: dict[str, str] = {
     "post_ticket_survey": "channels.post_ticket_survey",
     "survey_scores": "plugins.survey_scores",
+    "ticket_sla": "plugins.ticket_sla",
 }
 
 

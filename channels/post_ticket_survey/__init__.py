@@ -2,11 +2,12 @@
 from core.plugins import hookimpl
 
 from .channel import PostTicketSurvey
+from .ticket_metrics import TicketMetrics
 
 
 @hookimpl
 def register_channels():
-    return [PostTicketSurvey]
+    return [PostTicketSurvey, TicketMetrics]
 
 
 @hookimpl

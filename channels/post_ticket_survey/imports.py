@@ -18,6 +18,7 @@ from core.ingestion import ingest
 from core.tickets import TicketUpdate, timing_problems, upsert_tickets
 
 from .channel import PostTicketSurvey
+from .ticket_metrics import metric_payloads
 
 #: Tried in order after ISO 8601; a ``--date-format`` given by the user goes first.
 DATE_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y")
@@ -223,7 +224,9 @@ def import_tickets(session_factory, path: Path, mapping: ColumnMapping, provider
 
     def flush():
         with session_factory() as session, session.begin():
-            report.tickets += len(upsert_tickets(session, [update for _, update, _ in batch]))
+            stored = upsert_tickets(session, [update for _, update, _ in batch])
+            report.tickets += len(stored)
+            ingest(session, "ticket_metrics", metric_payloads(stored.values()))
             rated = [(line, payload) for line, _, payload in batch if payload]
             result = ingest(session, PostTicketSurvey.name, [payload for _, payload in rated])
         report.created += len(result.created)

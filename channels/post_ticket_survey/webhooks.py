@@ -18,6 +18,7 @@ from core.tickets import timing_problems, upsert_tickets
 from .channel import PostTicketSurvey
 from .helpdesks import HELPDESKS, Delivery, PayloadError
 from .invitations import Solve, invite_solved, survey_settings, survey_url
+from .ticket_metrics import TicketMetrics, metric_payloads
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,9 @@ def store(session: Session, delivery: Delivery, integration: Integration | None 
         for invitation, _token in invite_solved(session, solves, survey_settings(integration), integration.id):
             result.invitations.append({"ticket": invitation.ticket.external_id, "delivery": invitation.delivery,
                                        **({"url": survey_url(invitation)} if invitation.delivery == "link" else {})})
+    solved = [t for t in tickets.values() if t.resolved_at is not None]
+    if solved:
+        ingest(session, TicketMetrics.name, metric_payloads(solved))
     if delivery.ratings:
         report = ingest(session, PostTicketSurvey.name, delivery.ratings)
         result.ratings_created, result.ratings_duplicate = len(report.created), len(report.duplicates)

@@ -103,8 +103,9 @@ def test_batch_over_the_limit_is_413(make_app, session, create_user):
 
 def test_channels_are_listed(client, issue_token):
     response = client.get("/api/v1/channels/", headers=_auth(issue_token()))
-    assert response.get_json() == [{"name": "post_ticket_survey", "title": "Post-ticket surveys",
-                                    "kinds": ["csat", "nps", "ces"]}]
+    assert response.get_json() == [
+        {"name": "post_ticket_survey", "title": "Post-ticket surveys", "kinds": ["csat", "nps", "ces"]},
+        {"name": "ticket_metrics", "title": "Ticket timings", "kinds": ["first_response_time", "resolution_time"]}]
 
 
 def test_openapi_document_is_served(client):

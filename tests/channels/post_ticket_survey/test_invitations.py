@@ -74,7 +74,8 @@ def test_solved_ticket_to_invitation_email_to_answer_and_changed_answer(make_app
     page = client.get(url)  # what a mail scanner does: nothing may be recorded
     assert page.status_code == 200 and "How satisfied are you" in page.get_data(as_text=True)
     assert "<script" not in page.get_data(as_text=True)
-    assert session.scalar(select(func.count()).select_from(Feedback)) == 0
+    assert session.scalar(select(func.count()).select_from(Feedback).where(
+        Feedback.channel == "post_ticket_survey")) == 0
     session.rollback()
 
     missing = client.post(url, data={})
@@ -194,5 +195,5 @@ def test_ticket_model_gets_feedback_linked(client, session):
     [invited] = _post(client, integration, _solved_ticket_delivery(requester=None)).get_json()["invitations"]
     client.post(invited["url"].split("127.0.0.1:5000")[1], data={"csat": "4"})
     session.expire_all()
-    item = session.scalar(select(Feedback))
+    item = session.scalar(select(Feedback).where(Feedback.channel == "post_ticket_survey"))
     assert item.ticket_id == session.scalar(select(Ticket.id)) and item.attribution_policy is None

@@ -1,0 +1,54 @@
+"""Ticket timings as feedback: first-response and resolution minutes, credited to the assignee at solve,
+so SLA attainment is a scoring rule like any other."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from core.channel import Channel, FeedbackDraft, IdentityRef
+from core.models import Ticket
+
+METRICS = ("first_response_time", "resolution_time")
+
+
+class TicketMetricSchema(Schema):
+    ticket = fields.String(required=True, validate=validate.Length(min=1, max=255),
+                           metadata={"description": "provider:id, as in Feedback.ticket_ref"})
+    metric = fields.String(required=True, validate=validate.OneOf(METRICS))
+    minutes = fields.Float(required=True, validate=validate.Range(min=0))
+    at = fields.AwareDateTime(required=True)
+    agent = fields.String(allow_none=True, metadata={"description": "provider:id of the assignee at solve"})
+
+
+class TicketMetrics(Channel):
+    name = "ticket_metrics"
+    title = "Ticket timings"
+    kinds = METRICS
+    schema = TicketMetricSchema
+
+    def to_feedback(self, data: Mapping[str, Any]) -> Iterable[FeedbackDraft]:
+        identities = {}
+        if data.get("agent"):
+            provider, _, external_id = data["agent"].partition(":")
+            identities["assignee_at_solve"] = IdentityRef(provider, external_id)
+        yield FeedbackDraft(kind=data["metric"], external_id=f"{data['ticket']}:{data['metric']}",
+                            occurred_at=data["at"], value=data["minutes"], ticket_ref=data["ticket"],
+                            identities=identities)
+
+
+def metric_payloads(tickets: Iterable[Ticket]) -> list[dict]:
+    """The timing payloads of solved tickets: minutes from opening to first response and to resolution."""
+    payloads = []
+    for ticket in tickets:
+        if ticket.resolved_at is None or ticket.opened_at is None:
+            continue
+        held = [a for a in ticket.assignments if a.assigned_at <= ticket.resolved_at] or list(ticket.assignments)
+        agent = max(held, key=lambda a: a.assigned_at).external_assignee_id if held else None
+        ref = f"{ticket.provider}:{ticket.external_id}"
+        for metric, at in (("first_response_time", ticket.first_response_at), ("resolution_time", ticket.resolved_at)):
+            if at is not None and at >= ticket.opened_at:
+                payloads.append({"ticket": ref, "metric": metric, "at": at.isoformat(), "agent": agent,
+                                 "minutes": round((at - ticket.opened_at).total_seconds() / 60, 2)})
+    return payloads
