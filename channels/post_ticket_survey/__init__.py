@@ -12,7 +12,7 @@ def register_channels():
 
 @hookimpl
 def register_commands(cli):
-    from .cli import import_group, integrations_group
+    from .cli import import_group, integrations_group, surveys_group
 
-    cli.add_command(import_group)
-    cli.add_command(integrations_group)
+    for group in (import_group, integrations_group, surveys_group):
+        cli.add_command(group)

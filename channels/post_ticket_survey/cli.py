@@ -143,18 +143,53 @@ def integrations_group():
     """Connect helpdesks: each integration has its own webhook URL and secret."""
 
 
+def _survey_options(command):
+    options = [
+        click.option("--surveys/--no-surveys", "enabled", default=None, help="Invite customers after a solve."),
+        click.option("--template", help="Survey template slug (see `plaudit surveys templates`)."),
+        click.option("--sampling", type=click.Choice(["census", "percent", "quota"]),
+                     help="Every solve, a share of them, or up to a number per agent per week."),
+        click.option("--percent", type=float, help="With --sampling percent: the share to invite."),
+        click.option("--quota", "quota_per_week", type=int, help="With --sampling quota: invitations per agent a week."),
+        click.option("--delivery", type=click.Choice(["email", "link"]),
+                     help="E-mail the customer, or hand the link back in the webhook's answer."),
+        click.option("--expiry-days", type=int, help="How long a link works."),
+        click.option("--change-window-hours", type=int, help="How long an answer may still be changed."),
+        click.option("--resurvey-days", type=int, help="Don't ask the same customer again sooner (0: no limit)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _settings(current: dict, given: dict) -> dict:
+    from marshmallow import ValidationError
+
+    from .schemas import SurveySettingsSchema
+
+    merged = {**current, **{k: v for k, v in given.items() if v is not None}}
+    try:
+        return SurveySettingsSchema().load(merged)
+    except ValidationError as exc:
+        raise click.UsageError("; ".join(f"--{k.replace('_per_week', '').replace('_', '-')}: {' '.join(v)}"
+                                         for k, v in exc.messages.items())) from None
+
+
 @integrations_group.command("create")
 @click.argument("provider", type=click.Choice(sorted(HELPDESKS)))
 @click.argument("name")
+@_survey_options
 @with_appcontext
-def create_integration(provider, name):
+def create_integration(provider, name, **survey):
     """Create an integration with PROVIDER; print its webhook path and secret (shown once)."""
     from core.db import transaction
 
+    settings = _settings({}, survey)
     with transaction() as session:
         if session.scalar(select(Integration).where(Integration.name == name)):
             raise click.BadParameter(f"an integration is already named {name!r}", param_hint="NAME")
-        integration = Integration(provider=provider, name=name, webhook_secret=secrets.token_urlsafe(32))
+        integration = Integration(provider=provider, name=name, webhook_secret=secrets.token_urlsafe(32),
+                                  settings={"survey": settings})
         session.add(integration)
         session.flush()
         path, secret = f"/channels/post_ticket_survey/webhooks/{integration.id}", integration.webhook_secret
@@ -175,3 +210,73 @@ def list_integrations():
             state = "active" if integration.active else "inactive"
             click.echo(f"{integration.id:>4}  {integration.provider:10} {state:8} {integration.name:30} "
                        f"/channels/post_ticket_survey/webhooks/{integration.id}")
+
+
+@integrations_group.command("configure")
+@click.argument("integration_id", type=int)
+@_survey_options
+@with_appcontext
+def configure_integration(integration_id, **survey):
+    """Change how INTEGRATION_ID surveys solved tickets; print the settings now in force."""
+    from core.db import transaction
+    from core.models import record_audit
+
+    with transaction() as session:
+        integration = session.get(Integration, integration_id)
+        if integration is None:
+            raise click.BadParameter(f"no integration {integration_id}", param_hint="INTEGRATION_ID")
+        before = dict((integration.settings or {}).get("survey", {}))
+        settings = _settings(before, survey)
+        integration.settings = {**(integration.settings or {}), "survey": settings}
+        record_audit(session, "integration.survey_settings", integration, before=before, after=settings)
+    for key, value in sorted(settings.items()):
+        click.echo(f"{key}: {value}")
+
+
+@click.group("surveys")
+def surveys_group():
+    """Survey templates: the questions customers are asked."""
+
+
+@surveys_group.command("save-template")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@with_appcontext
+def save_template(file):
+    """Save the template in FILE (JSON) as the next version of its slug; invitations keep their version."""
+    import json
+
+    from marshmallow import ValidationError
+
+    from core.db import transaction
+
+    from .survey_templates import save_version
+
+    try:
+        document = json.load(file)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: line {exc.lineno}: {exc.msg}", param_hint="FILE") from None
+    try:
+        with transaction() as session:
+            template = save_version(session, document)
+            slug, version = template.slug, template.version
+    except ValidationError as exc:
+        raise click.UsageError("; ".join(flatten_errors(exc.messages))) from None
+    click.echo(f"saved {slug} version {version}")
+
+
+@surveys_group.command("templates")
+@with_appcontext
+def list_templates():
+    """List survey templates, newest version first, with their questions."""
+    from core.db import transaction
+
+    from .models import SurveyTemplate
+    from .survey_templates import current
+
+    with transaction() as session:
+        current(session, "default")  # the built-in default exists from the first use on
+        for template in session.scalars(select(SurveyTemplate).order_by(SurveyTemplate.slug,
+                                                                        SurveyTemplate.version.desc())):
+            questions = ", ".join(f"{q['key']} ({q['kind']} {q['scale'][0]}-{q['scale'][1]})"
+                                  for q in template.questions)
+            click.echo(f"{template.slug} v{template.version}: {template.title} — {questions}")

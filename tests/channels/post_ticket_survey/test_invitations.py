@@ -197,3 +197,39 @@ def test_ticket_model_gets_feedback_linked(client, session):
     session.expire_all()
     item = session.scalar(select(Feedback).where(Feedback.channel == "post_ticket_survey"))
     assert item.ticket_id == session.scalar(select(Ticket.id)) and item.attribution_policy is None
+
+
+def test_templates_are_versioned_and_validated_from_the_command_line(app, session, tmp_path):
+    runner = app.test_cli_runner()
+    document = {"slug": "after-call", "title": "Your call with us", "comment_prompt": "Tell us more",
+                "questions": [{"key": "csat", "kind": "csat", "scale": [1, 7], "wording": "How satisfied?"},
+                              {"key": "effort", "kind": "ces", "wording": "How easy was it?"},
+                              {"key": "nps", "kind": "nps", "wording": "Would you recommend us?"}]}
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(document))
+    assert "saved after-call version 1" in runner.invoke(args=["surveys", "save-template", str(path)]).output
+    path.write_text(json.dumps({**document, "title": "Your call"}))
+    assert "saved after-call version 2" in runner.invoke(args=["surveys", "save-template", str(path)]).output
+    listing = runner.invoke(args=["surveys", "templates"]).output
+    assert "after-call v2: Your call — csat (csat 1-7), effort (ces 1-7), nps (nps 0-10)" in listing
+    path.write_text(json.dumps({**document, "questions": [{"key": "csat", "kind": "csat", "scale": [1, 4],
+                                                          "wording": "?"}]}))
+    bad = runner.invoke(args=["surveys", "save-template", str(path)])
+    assert bad.exit_code == 2 and "questions.0.scale: csat takes the scales [1, 5], [1, 7], [1, 10]" in bad.output
+
+
+def test_integration_survey_settings_from_the_command_line(app, session):
+    runner = app.test_cli_runner()
+    created = runner.invoke(args=["integrations", "create", "zendesk", "ZD", "--sampling", "percent",
+                                  "--percent", "30"])
+    assert created.exit_code == 0, created.output
+    integration = session.scalar(select(Integration))
+    assert integration.settings["survey"]["sampling"] == "percent"
+    integration_id = str(integration.id)
+    session.rollback()  # end the read before the next command writes (SQLite's lock)
+    bad = runner.invoke(args=["integrations", "configure", integration_id, "--percent", "130"])
+    assert bad.exit_code == 2 and "--percent: Must be greater than or equal to 0 and less than or equal to 100." \
+        in bad.output
+    ok = runner.invoke(args=["integrations", "configure", integration_id, "--sampling", "quota",
+                             "--quota", "5"])
+    assert "sampling: quota" in ok.output and "quota_per_week: 5" in ok.output
