@@ -233,3 +233,16 @@ def test_integration_survey_settings_from_the_command_line(app, session):
     ok = runner.invoke(args=["integrations", "configure", integration_id, "--sampling", "quota",
                              "--quota", "5"])
     assert "sampling: quota" in ok.output and "quota_per_week: 5" in ok.output
+
+
+def test_survey_page_styles_come_from_the_app_not_inline(client, session):
+    """The Content-Security-Policy allows only same-origin styles: an inline <style> would be ignored."""
+    integration = Integration(provider="generic", name="Desk", webhook_secret=SECRET)
+    session.add(integration)
+    session.commit()
+    [invited] = _post(client, integration, _solved_ticket_delivery(requester=None)).get_json()["invitations"]
+    page = client.get(invited["url"].split("127.0.0.1:5000")[1])
+    html = page.get_data(as_text=True)
+    assert "<style" not in html and 'href="/static/survey.css"' in html
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    assert client.get("/static/survey.css").status_code == 200
