@@ -3,6 +3,7 @@ so SLA attainment is a scoring rule like any other."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from marshmallow import Schema, fields, validate
@@ -36,6 +37,19 @@ class TicketMetrics(Channel):
         yield FeedbackDraft(kind=data["metric"], external_id=f"{data['ticket']}:{data['metric']}",
                             occurred_at=data["at"], value=data["minutes"], ticket_ref=data["ticket"],
                             identities=identities)
+
+
+    def demo_payloads(self, now, rng, agents):
+        """Twelve weeks of solved demo tickets: most answered within the hour, a tail that is not."""
+        start = now - timedelta(weeks=12)
+        for index in range(1, 12 * 120 + 1):
+            agent = rng.choice(agents)
+            opened = start + timedelta(seconds=rng.uniform(0, 12 * 7 * 86400 - 3 * 86400))
+            first = rng.lognormvariate(3.4, 0.9)  # minutes; median about half an hour
+            resolved = first + rng.lognormvariate(6.2, 1.0)
+            for metric, minutes in (("first_response_time", first), ("resolution_time", resolved)):
+                yield {"ticket": f"demo:{index}", "metric": metric, "minutes": round(minutes, 1),
+                       "at": (opened + timedelta(minutes=minutes)).isoformat(), "agent": str(agent)}
 
 
 def metric_payloads(tickets: Iterable[Ticket]) -> list[dict]:
