@@ -61,6 +61,11 @@ def import_group():
 
 
 def _prepare(file, pairs, fields, delimiter):
+    try:
+        file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise click.BadParameter(f"not UTF-8 text (byte {exc.start}): save the file as UTF-8 CSV",
+                                 param_hint="FILE") from None
     header, rows = read_rows(file, delimiter)
     try:
         mapping = ColumnMapping.parse(list(pairs), fields, header)
@@ -162,17 +167,25 @@ def _survey_options(command):
     return command
 
 
-def _settings(current: dict, given: dict) -> dict:
+def _settings(session, current: dict, given: dict) -> dict:
+    """Merge and validate survey settings; the template must exist. Errors name the option."""
     from marshmallow import ValidationError
 
     from .schemas import SurveySettingsSchema
+    from .survey_templates import current as current_template
 
     merged = {**current, **{k: v for k, v in given.items() if v is not None}}
     try:
-        return SurveySettingsSchema().load(merged)
+        settings = SurveySettingsSchema().load(merged)
     except ValidationError as exc:
         raise click.UsageError("; ".join(f"--{k.replace('_per_week', '').replace('_', '-')}: {' '.join(v)}"
                                          for k, v in exc.messages.items())) from None
+    try:
+        current_template(session, settings["template"])
+    except LookupError:
+        raise click.BadParameter(f"no survey template {settings['template']!r} "
+                                 f"(see `plaudit surveys templates`)", param_hint="--template") from None
+    return settings
 
 
 @integrations_group.command("create")
@@ -184,8 +197,8 @@ def create_integration(provider, name, **survey):
     """Create an integration with PROVIDER; print its webhook path and secret (shown once)."""
     from core.db import transaction
 
-    settings = _settings({}, survey)
     with transaction() as session:
+        settings = _settings(session, {}, survey)
         if session.scalar(select(Integration).where(Integration.name == name)):
             raise click.BadParameter(f"an integration is already named {name!r}", param_hint="NAME")
         integration = Integration(provider=provider, name=name, webhook_secret=secrets.token_urlsafe(32),
@@ -226,7 +239,7 @@ def configure_integration(integration_id, **survey):
         if integration is None:
             raise click.BadParameter(f"no integration {integration_id}", param_hint="INTEGRATION_ID")
         before = dict((integration.settings or {}).get("survey", {}))
-        settings = _settings(before, survey)
+        settings = _settings(session, before, survey)
         integration.settings = {**(integration.settings or {}), "survey": settings}
         record_audit(session, "integration.survey_settings", integration, before=before, after=settings)
     for key, value in sorted(settings.items()):

@@ -226,7 +226,9 @@ def import_tickets(session_factory, path: Path, mapping: ColumnMapping, provider
         with session_factory() as session, session.begin():
             stored = upsert_tickets(session, [update for _, update, _ in batch])
             report.tickets += len(stored)
-            ingest(session, "ticket_metrics", metric_payloads(stored.values()))
+            timings = ingest(session, "ticket_metrics", metric_payloads(stored.values()))
+            if timings.rejected:  # derived from checked tickets; a refusal here is a bug worth stopping for
+                raise RuntimeError(f"ticket timings refused: {timings.rejected[0].errors}")
             rated = [(line, payload) for line, _, payload in batch if payload]
             result = ingest(session, PostTicketSurvey.name, [payload for _, payload in rated])
         report.created += len(result.created)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from .schemas import SurveySettingsSchema
 from .survey_templates import current
 
 CHANNEL = "post_ticket_survey"
+log = logging.getLogger(__name__)
 
 
 class SurveyClosed(Exception):
@@ -71,7 +73,12 @@ def invite_solved(session: Session, solves: list[Solve], settings: dict, integra
         recent = set(session.scalars(select(Invitation.respondent_ref).where(
             Invitation.respondent_ref.in_({r for r in refs.values() if r}), Invitation.created_at >= since)))
     quota_used = _quota_used(session, solves) if settings["sampling"] == "quota" else Counter()
-    template = current(session, settings["template"])
+    try:
+        template = current(session, settings["template"])
+    except LookupError:  # a deleted or mistyped template must not stop tickets being stored
+        log.warning("survey template %r does not exist; using the default", settings["template"])
+        template = current(session, "default")
+    can_mail = bool(current_app.config["MAIL_SERVER"])
     created = []
     for solve in sorted(solves, key=lambda s: (s.ticket.resolved_at, s.ticket.id)):
         ticket = solve.ticket
@@ -88,7 +95,8 @@ def invite_solved(session: Session, solves: list[Solve], settings: dict, integra
             if quota_used[(agent.employee_id if agent else None, week)] >= settings["quota_per_week"]:
                 continue
             quota_used[(agent.employee_id if agent else None, week)] += 1
-        delivery = settings["delivery"] if solve.requester_email else "link"
+        # Without an address, or without SMTP configured, the link goes back to the helpdesk instead.
+        delivery = settings["delivery"] if solve.requester_email and can_mail else "link"
         invitation = Invitation(ticket=ticket, template=template, integration_id=integration_id,
                                 employee_id=agent.employee_id if agent else None,
                                 agent_identity=agent.external_assignee_id if agent else None,

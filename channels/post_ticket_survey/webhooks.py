@@ -85,11 +85,19 @@ def store(session: Session, delivery: Delivery, integration: Integration | None 
                                        **({"url": survey_url(invitation)} if invitation.delivery == "link" else {})})
     solved = [t for t in tickets.values() if t.resolved_at is not None]
     if solved:
-        ingest(session, TicketMetrics.name, metric_payloads(solved))
+        _refuse_rejected(ingest(session, TicketMetrics.name, metric_payloads(solved)), "timing")
     if delivery.ratings:
-        report = ingest(session, PostTicketSurvey.name, delivery.ratings)
+        report = _refuse_rejected(ingest(session, PostTicketSurvey.name, delivery.ratings), "rating")
         result.ratings_created, result.ratings_duplicate = len(report.created), len(report.duplicates)
     return result
+
+
+def _refuse_rejected(report, what: str):
+    """A delivery is all or nothing: one refused item refuses it (the caller rolls back)."""
+    if report.rejected:
+        name, messages = next(iter(report.rejected[0].errors.items()))
+        raise PayloadError(f"{what} {report.rejected[0].index}: {name}", str(messages))
+    return report
 
 
 def _map_agents(session: Session, delivery: Delivery) -> int:

@@ -15,14 +15,19 @@ def _positions(feedback):
     return feedback.scale_max - feedback.scale_min + 1
 
 
-def satisfied(feedback, top_box: int):
-    """True when an answer is in the top ``top_box`` points of its scale.
+def satisfied(feedback, top_box: int | None = None):
+    """True when an answer is in the top box of its scale.
 
-    On a scale of three points or fewer (good/bad, three faces) only the top answer is satisfied: a
-    "top-2 box" of a two-point scale would count every answer.
+    By default the box is the top two answers (4-5 on 1-5, 6-7 on 1-7) and the top three on ten or more
+    points (8-10 on 1-10); ``top_box`` sets it for every scale. On three points or fewer (good/bad, three
+    faces) only the top answer is satisfied: a top-2 box of a two-point scale would count every answer.
     """
-    threshold = case((_positions(feedback) <= 3, feedback.scale_max), else_=feedback.scale_max - top_box + 1)
-    return feedback.value >= threshold
+    positions = _positions(feedback)
+    if top_box is None:
+        box = case((positions <= 3, 1), (positions >= 10, 3), else_=2)
+    else:
+        box = case((positions <= 3, 1), else_=top_box)
+    return feedback.value >= feedback.scale_max - box + 1
 
 
 def rescaled(feedback, low: float, high: float):
@@ -32,8 +37,9 @@ def rescaled(feedback, low: float, high: float):
 
 
 class CsatParams(Schema):
-    top_box = fields.Integer(load_default=2, validate=validate.Range(min=1, max=5),
-                             metadata={"description": "how many top answers count as satisfied (4-5 on 1-5)"})
+    top_box = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=5),
+                             metadata={"description": "how many top answers count as satisfied; default 2, "
+                                                      "3 on scales of ten or more points"})
 
 
 class CsatPercent(ScoringRule):
@@ -47,7 +53,7 @@ class CsatPercent(ScoringRule):
     proportion = True
 
     def points(self, feedback, params):
-        return case((satisfied(feedback, params.get("top_box", 2)), 100.0), else_=0.0)
+        return case((satisfied(feedback, params.get("top_box")), 100.0), else_=0.0)
 
 
 class CsatMean(ScoringRule):
@@ -90,5 +96,5 @@ class Ces(ScoringRule):
 
     def points(self, feedback, params):
         if params.get("mode", "mean") == "top_box":
-            return case((and_(feedback.value.is_not(None), satisfied(feedback, 2)), 100.0), else_=0.0)
+            return case((and_(feedback.value.is_not(None), satisfied(feedback)), 100.0), else_=0.0)
         return rescaled(feedback, 1.0, 7.0)

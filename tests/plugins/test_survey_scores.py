@@ -40,7 +40,7 @@ def test_kundo_example_41_satisfied_of_50_is_82_percent(session, rules, add):
 @pytest.mark.parametrize("scale, satisfied, unsatisfied", [
     ((1, 5), [4, 5], [1, 2, 3]),
     ((1, 7), [6, 7], [1, 2, 3, 4, 5]),
-    ((1, 10), [9, 10], [1, 5, 8]),
+    ((1, 10), [8, 9, 10], [1, 5, 7]),  # DESIGN: 8-10 on a ten-point scale
     ((0, 1), [1], [0]),          # Zendesk good/bad: only "good"
     ((1, 3), [3], [1, 2]),       # Help Scout: only "Great"
 ])

@@ -33,7 +33,7 @@ class Chatwoot(Helpdesk):
         if not isinstance(data, dict):
             raise PayloadError("body", "expected a JSON object")
         event = required(data, "event")
-        if event == "message_created":
+        if event in ("message_created", "message_updated"):  # a CSAT answer updates the survey message
             return _message(data, received_at)
         if event.startswith("conversation_"):
             return _conversation(data, event, received_at)

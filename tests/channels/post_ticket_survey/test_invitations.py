@@ -246,3 +246,16 @@ def test_survey_page_styles_come_from_the_app_not_inline(client, session):
     assert "<style" not in html and 'href="/static/survey.css"' in html
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
     assert client.get("/static/survey.css").status_code == 200
+
+
+def test_unknown_template_is_refused_when_configuring(app):
+    result = app.test_cli_runner().invoke(args=["integrations", "create", "zendesk", "ZD", "--template", "nope"])
+    assert result.exit_code == 2 and "no survey template 'nope'" in result.output
+
+
+def test_without_smtp_configured_the_link_goes_back_instead_of_mail_that_cannot_leave(client, session):
+    integration = Integration(provider="generic", name="Desk", webhook_secret=SECRET)
+    session.add(integration)
+    session.commit()
+    [invited] = _post(client, integration, _solved_ticket_delivery()).get_json()["invitations"]
+    assert invited["delivery"] == "link"

@@ -272,3 +272,12 @@ def test_integrations_command_creates_a_secret_shown_once(app, session):
     assert f"secret: {stored.webhook_secret}" in result.stdout
     assert f"/channels/post_ticket_survey/webhooks/{stored.id}" in result.stdout
     assert stored.webhook_secret not in runner.invoke(args=["integrations", "list"]).output
+
+
+def test_chatwoot_csat_answer_arrives_as_a_message_update(deliver, session, shared_data, create_employee):
+    john = create_employee("John", identities=[("chatwoot", "1")])
+    update = json.loads(_payload(shared_data, "chatwoot/chatwoot_docs_message_created.json"))
+    update.update(event="message_updated", id=120, content_type="input_csat", message_type="outgoing",
+                  content_attributes={"submitted_values": {"csat_survey_response": {"rating": 2}}})
+    assert deliver("chatwoot", update).status_code == 200
+    assert _feedback(session, "chatwoot:rating:120").employee_id == john.id
