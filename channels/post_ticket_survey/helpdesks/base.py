@@ -61,6 +61,14 @@ class Helpdesk:
         raise NotImplementedError
 
 
+def parse_each(parse, items, received_at: datetime) -> Delivery:
+    """One delivery from a list of objects (a list endpoint, an export), each read by ``parse``."""
+    delivery = Delivery()
+    for item in items:
+        delivery.merge(parse(item, received_at))
+    return delivery
+
+
 def hmac_digest(secret: str, message: bytes, algorithm) -> bytes:
     return hmac.new(secret.encode(), message, algorithm).digest()
 

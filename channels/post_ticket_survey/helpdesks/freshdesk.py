@@ -14,6 +14,7 @@ from .base import (
     Helpdesk,
     PayloadError,
     ident,
+    parse_each,
     rating_payload,
     required,
     timestamp,
@@ -38,10 +39,7 @@ class Freshdesk(Helpdesk):
         if isinstance(data, dict) and isinstance(data.get("results"), list):  # a search response
             data = data["results"]
         if isinstance(data, list):
-            delivery = Delivery()
-            for item in data:
-                delivery.merge(self.parse(item, received_at))
-            return delivery
+            return parse_each(self.parse, data, received_at)
         if not isinstance(data, dict):
             raise PayloadError("body", "expected a JSON object or array")
         if "ticket" in data:

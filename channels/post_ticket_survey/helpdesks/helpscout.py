@@ -14,6 +14,7 @@ from .base import (
     Helpdesk,
     PayloadError,
     b64_hmac,
+    parse_each,
     rating_payload,
     required,
     same,
@@ -34,10 +35,7 @@ class HelpScout(Helpdesk):
 
     def parse(self, data, received_at):
         if isinstance(data, list):
-            delivery = Delivery()
-            for item in data:
-                delivery.merge(self.parse(item, received_at))
-            return delivery
+            return parse_each(self.parse, data, received_at)
         if not isinstance(data, dict):
             raise PayloadError("body", "expected a JSON object or array")
         if "rating_id" in data or "rating" in data:

@@ -15,6 +15,7 @@ from .base import (
     Helpdesk,
     PayloadError,
     hmac_digest,
+    parse_each,
     required,
     same,
     timestamp,
@@ -34,10 +35,7 @@ class Zammad(Helpdesk):
 
     def parse(self, data, received_at):
         if isinstance(data, list):
-            delivery = Delivery()
-            for item in data:
-                delivery.merge(self.parse(item, received_at))
-            return delivery
+            return parse_each(self.parse, data, received_at)
         if not isinstance(data, dict):
             raise PayloadError("body", "expected a JSON object or array")
         if "ticket" in data:

@@ -17,6 +17,7 @@ from .base import (
     PayloadError,
     b64_hmac,
     ident,
+    parse_each,
     rating_payload,
     required,
     same,
@@ -38,7 +39,7 @@ class Zendesk(Helpdesk):
 
     def parse(self, data, received_at):
         if isinstance(data, list):
-            return _merge(self.parse(item, received_at) for item in data)
+            return parse_each(self.parse, data, received_at)
         if not isinstance(data, dict):
             raise PayloadError("body", "expected a JSON object or array")
         if "stream" in data and "data" in data:  # an export record: {"stream": ..., "data": {...}}
@@ -68,13 +69,6 @@ class Zendesk(Helpdesk):
         if data.get("type") == "Tweet" or ("name" in data and "deleted" in data):
             return Delivery(ignored=[f"nothing to appraise in a Zendesk {data.get('type', 'group')}"])
         raise PayloadError("body", "not a Zendesk ticket, rating, metric or user")
-
-
-def _merge(deliveries):
-    result = Delivery()
-    for delivery in deliveries:
-        result.merge(delivery)
-    return result
 
 
 def _ticket(ticket, _whole, received_at):
