@@ -191,23 +191,31 @@ def _settings(session, current: dict, given: dict) -> dict:
 @integrations_group.command("create")
 @click.argument("provider", type=click.Choice(sorted(HELPDESKS)))
 @click.argument("name")
+@click.option("--helpdesk-secret", is_flag=True,
+              help="Type in the signing secret the helpdesk made (Zendesk makes its own) instead of a new one.")
 @_survey_options
 @with_appcontext
-def create_integration(provider, name, **survey):
+def create_integration(provider, name, helpdesk_secret, **survey):
     """Create an integration with PROVIDER; print its webhook path and secret (shown once)."""
     from core.db import transaction
 
+    secret = secrets.token_urlsafe(32)
+    if helpdesk_secret:  # read from the terminal, never from the command line, so it stays out of history
+        secret = click.prompt("The helpdesk's signing secret", hide_input=True).strip()
+        if len(secret) < 16:
+            raise click.BadParameter("a signing secret of at least 16 characters", param_hint="--helpdesk-secret")
     with transaction() as session:
         settings = _settings(session, {}, survey)
         if session.scalar(select(Integration).where(Integration.name == name)):
             raise click.BadParameter(f"an integration is already named {name!r}", param_hint="NAME")
-        integration = Integration(provider=provider, name=name, webhook_secret=secrets.token_urlsafe(32),
+        integration = Integration(provider=provider, name=name, webhook_secret=secret,
                                   settings={"survey": settings})
         session.add(integration)
         session.flush()
         path, secret = f"/channels/post_ticket_survey/webhooks/{integration.id}", integration.webhook_secret
     click.echo(f"webhook URL path: {path}")
-    click.echo(f"secret: {secret}")
+    if not helpdesk_secret:
+        click.echo(f"secret: {secret}")
     click.echo(f"{HELPDESKS[provider].title} proves each delivery with {HELPDESKS[provider].scheme}. "
                f"The secret is not shown again.", err=True)
 

@@ -281,3 +281,11 @@ def test_chatwoot_csat_answer_arrives_as_a_message_update(deliver, session, shar
                   content_attributes={"submitted_values": {"csat_survey_response": {"rating": 2}}})
     assert deliver("chatwoot", update).status_code == 200
     assert _feedback(session, "chatwoot:rating:120").employee_id == john.id
+
+
+def test_an_integration_can_take_the_secret_the_helpdesk_made(app, session):
+    result = app.test_cli_runner().invoke(args=["integrations", "create", "zendesk", "ZD", "--helpdesk-secret"],
+                                          input="dGhlIHplbmRlc2sgc2VjcmV0IGtleQ\n")
+    assert result.exit_code == 0, result.output
+    assert "dGhlIHplbmRlc2sgc2VjcmV0IGtleQ" not in result.stdout.replace("The helpdesk's signing secret: ", "")
+    assert session.scalar(select(Integration.webhook_secret)) == "dGhlIHplbmRlc2sgc2VjcmV0IGtleQ"
