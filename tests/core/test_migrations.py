@@ -1,22 +1,29 @@
 """The schema comes from the Alembic migrations, which match the models on both databases."""
 from __future__ import annotations
 
+import os
+
+import pytest
 from alembic import command
 from sqlalchemy import inspect
 
 from core.migrate import alembic_config, current_revision, downgrade, upgrade
 from core.models import Base
-from tests.fixtures.app import create_postgres_database
+from tests.fixtures.app import create_postgres_database, drop_postgres_database
 
 
-def _urls(tmp_path, postgres_server_url):
-    return [f"sqlite:///{tmp_path / 'm.db'}", create_postgres_database(postgres_server_url, "plaudit_migrations")]
+@pytest.fixture
+def migration_urls(tmp_path, postgres_server_url):
+    """An empty SQLite file and an empty PostgreSQL database of this run's own (dropped afterwards)."""
+    name = f"plaudit_migrations_{os.getpid()}"
+    yield [f"sqlite:///{tmp_path / 'm.db'}", create_postgres_database(postgres_server_url, name)]
+    drop_postgres_database(postgres_server_url, name)
 
 
-def test_migrations_build_exactly_the_models_and_downgrade_cleanly(tmp_path, postgres_server_url):
+def test_migrations_build_exactly_the_models_and_downgrade_cleanly(migration_urls):
     from core.db import make_engine
 
-    for url in _urls(tmp_path, postgres_server_url):
+    for url in migration_urls:
         upgrade(url)
         command.check(alembic_config(url))  # raises if the models and the migrated schema differ
         assert current_revision(url) == "0002"
