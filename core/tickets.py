@@ -36,6 +36,9 @@ class TicketUpdate:
     assigned_at: datetime | None = None
     #: Who to ask about the solve; used for the survey invitation only, never stored on the ticket.
     requester_email: str | None = None
+    #: An agent's public reply seen in this update, and when: the latest one seen is kept.
+    public_replier: IdentityRef | None = None
+    public_reply_at: datetime | None = None
 
 
 def timing_problems(update: TicketUpdate) -> dict[str, list[str]]:
@@ -83,6 +86,10 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
             setattr(ticket, name, value)
         if update.assignee is not None:
             _assign(ticket, update, employees.get((update.assignee.provider, update.assignee.external_id)))
+        if update.public_replier is not None and update.public_reply_at is not None and (
+                ticket.last_public_reply_at is None or update.public_reply_at >= ticket.last_public_reply_at):
+            ticket.last_public_replier = str(update.public_replier)
+            ticket.last_public_reply_at = update.public_reply_at
     session.flush()
     return tickets
 

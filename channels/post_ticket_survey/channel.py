@@ -20,7 +20,9 @@ class PostTicketSurvey(Channel):
 
     def to_feedback(self, data: Mapping[str, Any]) -> Iterable[FeedbackDraft]:
         agent = data.get("agent")
-        identities = {data["agent_basis"]: IdentityRef(agent["provider"], agent["id"])} if agent else {}
+        identities = {basis: IdentityRef(a["provider"], a["id"]) for basis, a in data.get("agents", {}).items()}
+        if agent:
+            identities[data["agent_basis"]] = IdentityRef(agent["provider"], agent["id"])
         yield FeedbackDraft(
             kind=data["kind"], external_id=data["response_id"], occurred_at=data["answered_at"],
             value=float(data["rating"]), scale=data["scale"], comment=data.get("comment") or None,

@@ -188,6 +188,9 @@ def record_answers(session: Session, invitation: Invitation, answers: dict[str, 
         if invitation.agent_identity:
             provider, _, external_id = invitation.agent_identity.partition(":")
             payload["agent"] = {"provider": provider, "id": IdentityRef(provider, external_id).external_id}
+        if ticket.last_public_replier:
+            provider, _, external_id = ticket.last_public_replier.partition(":")
+            payload["agents"] = {"last_public_replier": {"provider": provider, "id": external_id}}
         if comment and index == 0:
             payload["comment"] = comment
         payloads.append(payload)

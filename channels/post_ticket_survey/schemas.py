@@ -49,6 +49,10 @@ class SurveyResponseSchema(Schema):
     respondent = fields.String(validate=validate.Length(max=320), allow_none=True)
     agent = fields.Nested(AgentSchema, allow_none=True)
     agent_basis = fields.String(load_default="assignee_at_solve", validate=validate.OneOf(ATTRIBUTION_BASES))
+    agents = fields.Dict(keys=fields.String(validate=validate.OneOf(ATTRIBUTION_BASES)),
+                         values=fields.Nested(AgentSchema), load_default=dict,
+                         metadata={"description": "more agents by attribution basis, e.g. last_public_replier; "
+                                                  "the attribution policy picks one"})
 
     @validates_schema(skip_on_field_errors=False)  # report a bad rating with any other field error
     def _rating_on_scale(self, data, **kwargs):

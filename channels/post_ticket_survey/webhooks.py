@@ -12,7 +12,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from core.ingestion import ingest
-from core.models import Employee, EmployeeIdentity, Integration, utcnow
+from core.models import Employee, EmployeeIdentity, Integration, Ticket, utcnow
 from core.tickets import timing_problems, upsert_tickets
 
 from .channel import PostTicketSurvey
@@ -87,9 +87,29 @@ def store(session: Session, delivery: Delivery, integration: Integration | None 
     if solved:
         _refuse_rejected(ingest(session, TicketMetrics.name, metric_payloads(solved)), "timing")
     if delivery.ratings:
+        _offer_last_replier(session, delivery.ratings, tickets)
         report = _refuse_rejected(ingest(session, PostTicketSurvey.name, delivery.ratings), "rating")
         result.ratings_created, result.ratings_duplicate = len(report.created), len(report.duplicates)
     return result
+
+
+def _offer_last_replier(session: Session, ratings: list[dict], tickets: dict) -> None:
+    """Add the rated ticket's last public replier to each rating, for a policy that credits them."""
+    known = {f"{provider}:{external_id}": t for (provider, external_id), t in tickets.items()}
+    missing: dict[str, set[str]] = {}
+    for rating in ratings:
+        ref = rating.get("ticket_id")
+        if ref and ref not in known:
+            provider, _, external_id = ref.partition(":")
+            missing.setdefault(provider, set()).add(external_id)
+    for provider, ids in missing.items():  # tickets stored by earlier deliveries: one query per helpdesk
+        known.update({f"{t.provider}:{t.external_id}": t for t in session.scalars(
+            select(Ticket).where(Ticket.provider == provider, Ticket.external_id.in_(sorted(ids))))})
+    for rating in ratings:
+        ticket = known.get(rating.get("ticket_id"))
+        if ticket is not None and ticket.last_public_replier:
+            provider, _, external_id = ticket.last_public_replier.partition(":")
+            rating.setdefault("agents", {})["last_public_replier"] = {"provider": provider, "id": external_id}
 
 
 def _refuse_rejected(report, what: str):

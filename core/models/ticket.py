@@ -25,6 +25,9 @@ class Ticket(Base):
     opened_at: Mapped[datetime | None]
     first_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+    #: The agent who last replied in public, as the helpdesk names them ("freshdesk:501"), and when.
+    last_public_replier: Mapped[str | None] = mapped_column(String(310))
+    last_public_reply_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     assignments: Mapped[list[TicketAssignment]] = relationship(

@@ -48,9 +48,12 @@ def _conversation(conversation, event, received_at) -> Delivery:
     messages = conversation.get("messages") or ()
     started = [timestamp(m.get("created_at"), "messages.created_at") for m in messages]
     update.opened_at = timestamp(conversation.get("created_at"), "created_at") or (min(started) if started else None)
-    replies = [timestamp(m.get("created_at"), "messages.created_at") for m in messages
-               if m.get("message_type") in OUTGOING and not m.get("private")]
-    update.first_response_at = min(replies) if replies else None
+    replies = sorted((timestamp(m.get("created_at"), "messages.created_at"), m.get("sender_id")) for m in messages
+                     if m.get("message_type") in OUTGOING and not m.get("private"))
+    if replies:
+        update.first_response_at = replies[0][0]
+        update.public_reply_at, replier = replies[-1]
+        update.public_replier = IdentityRef("chatwoot", str(replier)) if replier else None
     if status == "resolved":
         update.resolved_at = timestamp(conversation.get("timestamp"), "timestamp") or received_at
     assignee = (conversation.get("meta") or {}).get("assignee")
@@ -77,5 +80,9 @@ def _message(message, received_at) -> Delivery:
             agent_id=assignee.get("id"), comment=answer.get("feedback_message"),
             respondent=(message.get("sender") or {}).get("id")))
     elif message.get("message_type") in OUTGOING and not message.get("private"):
-        delivery.tickets[0].first_response_at = created
+        update = delivery.tickets[0]
+        update.first_response_at = update.public_reply_at = created
+        sender = message.get("sender") or {}
+        if sender.get("id") and sender.get("type") in (None, "user"):
+            update.public_replier = IdentityRef("chatwoot", str(sender["id"]))
     return delivery

@@ -44,13 +44,14 @@ class Freshdesk(Helpdesk):
             raise PayloadError("body", "expected a JSON object or array")
         if "ticket" in data:
             delivery = _ticket(data["ticket"])
-            delivery.tickets[0].first_response_at = _first_reply(data.get("conversations") or ())
+            _replies(delivery.tickets[0], data.get("conversations") or ())
             return delivery
         if "ratings" in data and "ticket_id" in data:
             return _rating(data, received_at)
         if "body_text" in data and "ticket_id" in data:  # one conversation entry
-            return Delivery(tickets=[TicketUpdate(provider="freshdesk", external_id=str(data["ticket_id"]),
-                                                  first_response_at=_first_reply([data]))])
+            update = TicketUpdate(provider="freshdesk", external_id=str(data["ticket_id"]))
+            _replies(update, [data])
+            return Delivery(tickets=[update])
         if "contact" in data and "ticket_scope" in data:
             return Delivery(agents=[AgentIdentity(IdentityRef("freshdesk", str(required(data, "id", "agent"))),
                                                   ident((data.get("contact") or {}).get("email")))])
@@ -82,11 +83,15 @@ def _ticket(ticket) -> Delivery:
     return Delivery(tickets=[update])
 
 
-def _first_reply(conversations):
-    """The first public reply from the agent side; customer messages and private notes do not count."""
-    replies = [timestamp(c.get("created_at"), "conversations.created_at") for c in conversations
-               if not c.get("incoming") and not c.get("private")]
-    return min(replies) if replies else None
+def _replies(update: TicketUpdate, conversations) -> None:
+    """Note the first and the last public reply from the agent side; customer messages and private notes
+    do not count."""
+    replies = sorted((timestamp(c.get("created_at"), "conversations.created_at"), c.get("user_id"))
+                     for c in conversations if not c.get("incoming") and not c.get("private"))
+    if replies:
+        update.first_response_at = replies[0][0]
+        update.public_reply_at, replier = replies[-1]
+        update.public_replier = IdentityRef("freshdesk", str(replier)) if replier else None
 
 
 def _rating(rating, received_at):

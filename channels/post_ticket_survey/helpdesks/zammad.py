@@ -62,5 +62,7 @@ def _ticket(ticket, article) -> Delivery:
     if update.resolved_at is None and state in CLOSED:
         update.resolved_at = timestamp(ticket.get("updated_at") or ticket.get("last_contact_at"), "ticket.updated_at")
     if article and article.get("sender") == "Agent" and not article.get("internal"):
-        update.first_response_at = timestamp(article.get("created_at"), "article.created_at")
+        update.first_response_at = update.public_reply_at = timestamp(article.get("created_at"), "article.created_at")
+        author = article.get("created_by_id") or article.get("origin_by_id")
+        update.public_replier = IdentityRef("zammad", str(author)) if author else None
     return Delivery(tickets=[update])

@@ -100,6 +100,8 @@ def upgrade() -> None:
     sa.Column('opened_at', core.models.base.UTCDateTime(), nullable=True),
     sa.Column('first_response_at', core.models.base.UTCDateTime(), nullable=True),
     sa.Column('resolved_at', core.models.base.UTCDateTime(), nullable=True),
+    sa.Column('last_public_replier', sa.String(length=310), nullable=True),
+    sa.Column('last_public_reply_at', core.models.base.UTCDateTime(), nullable=True),
     sa.Column('updated_at', core.models.base.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['assignee_id'], ['employees.id'], name=op.f('fk_tickets_assignee_id_employees'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_tickets')),

@@ -289,3 +289,36 @@ def test_an_integration_can_take_the_secret_the_helpdesk_made(app, session):
     assert result.exit_code == 0, result.output
     assert "dGhlIHplbmRlc2sgc2VjcmV0IGtleQ" not in result.stdout.replace("The helpdesk's signing secret: ", "")
     assert session.scalar(select(Integration.webhook_secret)) == "dGhlIHplbmRlc2sgc2VjcmV0IGtleQ"
+
+
+def test_last_public_replier_is_kept_and_offered_to_the_policy(make_app, shared_data):
+    """Under a policy that credits the last public replier, a rating goes to them, not to the assignee."""
+    from core.db import transaction
+    from core.models import Employee, EmployeeIdentity
+
+    app = make_app(ATTRIBUTION_POLICY=["last_public_replier", "assignee_at_rating"])
+    with app.app_context(), transaction() as setup:
+        replier = Employee(name="Ria", identities=[EmployeeIdentity(provider="freshdesk", external_id="501")])
+        setup.add_all([replier, Employee(name="Asa", identities=[EmployeeIdentity(provider="freshdesk",
+                                                                                  external_id="77")]),
+                       Integration(provider="freshdesk", name="FD", webhook_secret=SECRET)])
+        setup.flush()
+        replier_id, integration_id = replier.id, setup.scalar(select(Integration.id))
+    client = app.test_client()
+
+    def send(body):
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        return client.post(f"/channels/post_ticket_survey/webhooks/{integration_id}", data=raw,
+                           headers={"X-Plaudit-Token": SECRET, "Content-Type": "application/json"})
+
+    assert send(_payload(shared_data, "freshdesk/chatwoot_fixture_freshdesk_ticket_with_conversations.json")
+                ).status_code == 200
+    with app.app_context(), transaction() as check:
+        assert check.scalar(select(Ticket.last_public_replier).where(Ticket.external_id == "2001")) == \
+            "freshdesk:501"  # the agent's public reply, not the later private note
+    rating = {"id": 31, "agent_id": 77, "ticket_id": 2001, "created_at": "2024-01-05T10:00:00Z",
+              "ratings": {"default_question": 103}}
+    assert send(rating).status_code == 200
+    with app.app_context(), transaction() as check:
+        assert check.execute(select(Feedback.employee_id, Feedback.attribution_policy).where(
+            Feedback.external_id == "freshdesk:rating:31")).one() == (replier_id, "last_public_replier")
