@@ -18,7 +18,7 @@ from core.ingestion import ingest
 from core.tickets import TicketUpdate, timing_problems, upsert_tickets
 
 from .channel import PostTicketSurvey
-from .ticket_metrics import metric_payloads
+from .ticket_metrics import record_timings
 
 #: Tried in order after ISO 8601; a ``--date-format`` given by the user goes first.
 DATE_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y")
@@ -226,7 +226,7 @@ def import_tickets(session_factory, path: Path, mapping: ColumnMapping, provider
         with session_factory() as session, session.begin():
             stored = upsert_tickets(session, [update for _, update, _ in batch])
             report.tickets += len(stored)
-            timings = ingest(session, "ticket_metrics", metric_payloads(stored.values()))
+            timings = record_timings(session, stored.values())
             if timings.rejected:  # derived from checked tickets; a refusal here is a bug worth stopping for
                 raise RuntimeError(f"ticket timings refused: {timings.rejected[0].errors}")
             rated = [(line, payload) for line, _, payload in batch if payload]

@@ -3,7 +3,7 @@ so SLA attainment is a scoring rule like any other."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from marshmallow import Schema, fields, validate
@@ -66,3 +66,25 @@ def metric_payloads(tickets: Iterable[Ticket]) -> list[dict]:
                 payloads.append({"ticket": ref, "metric": metric, "at": at.isoformat(), "agent": agent,
                                  "minutes": round((at - ticket.opened_at).total_seconds() / 60, 2)})
     return payloads
+
+
+def record_timings(session, tickets: Iterable[Ticket]):
+    """Store the timings of solved tickets; a timing corrected since (an exact solve time arriving after an
+    estimate, say) revises the stored item, audited, so SLA attainment follows the best knowledge."""
+    from sqlalchemy import select
+
+    from core.ingestion import ingest, revise_feedback
+    from core.models import Feedback
+
+    payloads = metric_payloads(tickets)
+    report = ingest(session, TicketMetrics.name, payloads)
+    if report.duplicates:
+        wanted = {f"{p['ticket']}:{p['metric']}": p for p in payloads}
+        stored = session.execute(select(Feedback.external_id, Feedback.value).where(
+            Feedback.id.in_([d.feedback_id for d in report.duplicates]))).all()
+        for external_id, value in stored:
+            payload = wanted[external_id]
+            if value != payload["minutes"]:
+                revise_feedback(session, TicketMetrics.name, external_id, value=payload["minutes"], comment=None,
+                                occurred_at=datetime.fromisoformat(payload["at"]))
+    return report

@@ -18,7 +18,7 @@ from core.tickets import timing_problems, upsert_tickets
 from .channel import PostTicketSurvey
 from .helpdesks import HELPDESKS, Delivery, PayloadError
 from .invitations import Solve, invite_solved, survey_settings, survey_url
-from .ticket_metrics import TicketMetrics, metric_payloads
+from .ticket_metrics import record_timings
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def store(session: Session, delivery: Delivery, integration: Integration | None 
                                        **({"url": survey_url(invitation)} if invitation.delivery == "link" else {})})
     solved = [t for t in tickets.values() if t.resolved_at is not None]
     if solved:
-        _refuse_rejected(ingest(session, TicketMetrics.name, metric_payloads(solved)), "timing")
+        _refuse_rejected(record_timings(session, solved), "timing")
     if delivery.ratings:
         _offer_last_replier(session, delivery.ratings, tickets)
         report = _refuse_rejected(ingest(session, PostTicketSurvey.name, delivery.ratings), "rating")

@@ -52,3 +52,13 @@ def test_first_response_and_resolution_sla_per_agent(app, client, session, integ
     again = _deliver(client, integration, "T-1", "2026-11-20T09:30:00Z", "2026-11-20T12:00:00Z")
     assert again.status_code == 200  # a replayed delivery adds no second timing
     assert len(session.scalars(select(Feedback).where(Feedback.channel == "ticket_metrics")).all()) == 4
+
+
+def test_a_corrected_timing_revises_the_sla_item(app, client, session, integration, create_employee):
+    ann = create_employee("Ann", identities=[("email", "ann@example.com")])
+    _deliver(client, integration, "T-1", "2026-11-20T09:30:00Z", "2026-11-21T12:00:00Z")  # 27 h: late
+    _deliver(client, integration, "T-1", "2026-11-20T09:30:00Z", "2026-11-20T12:00:00Z")  # corrected: 3 h
+    session.expire_all()
+    rules = app.extensions["plaudit.plugins"].scoring_rules
+    resolution = metric(session, rules["resolution_sla"], {})[ann.id]
+    assert (resolution.value, resolution.n) == (100.0, 1)
