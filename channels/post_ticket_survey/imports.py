@@ -41,6 +41,12 @@ class ImportReport:
     skipped: int = 0
     rejected: list[tuple[int, dict]] = field(default_factory=list)
 
+    def count(self, result, lines: list[int]) -> None:
+        """Add an ingestion's outcome; ``lines`` gives the file line of each payload it was given."""
+        self.created += len(result.created)
+        self.duplicates += len(result.duplicates)
+        self.rejected += [(lines[r.index], r.errors) for r in result.rejected]
+
 
 @dataclass(frozen=True)
 class ColumnMapping:
@@ -167,9 +173,7 @@ def import_surveys(session_factory, path: Path, mapping: ColumnMapping, options:
     def flush():
         with session_factory() as session, session.begin():
             result = ingest(session, PostTicketSurvey.name, [payload for _, payload in batch])
-        report.created += len(result.created)
-        report.duplicates += len(result.duplicates)
-        report.rejected += [(batch[r.index][0], r.errors) for r in result.rejected]
+        report.count(result, [line for line, _ in batch])
         if progress:
             progress(len(batch))
         batch.clear()
@@ -231,9 +235,7 @@ def import_tickets(session_factory, path: Path, mapping: ColumnMapping, provider
                 raise RuntimeError(f"ticket timings refused: {timings.rejected[0].errors}")
             rated = [(line, payload) for line, _, payload in batch if payload]
             result = ingest(session, PostTicketSurvey.name, [payload for _, payload in rated])
-        report.created += len(result.created)
-        report.duplicates += len(result.duplicates)
-        report.rejected += [(rated[r.index][0], r.errors) for r in result.rejected]
+        report.count(result, [line for line, _ in rated])
         if progress:
             progress(len(batch))
         batch.clear()
