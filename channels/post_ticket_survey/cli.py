@@ -191,11 +191,13 @@ def _settings(session, current: dict, given: dict) -> dict:
 @integrations_group.command("create")
 @click.argument("provider", type=click.Choice(sorted(HELPDESKS)))
 @click.argument("name")
+@click.option("--namespace", help="generic only: the provider name its tickets and ratings go under "
+                                   "(default generic_<id>).")
 @click.option("--helpdesk-secret", is_flag=True,
               help="Type in the signing secret the helpdesk made (Zendesk makes its own) instead of a new one.")
 @_survey_options
 @with_appcontext
-def create_integration(provider, name, helpdesk_secret, **survey):
+def create_integration(provider, name, namespace, helpdesk_secret, **survey):
     """Create an integration with PROVIDER; print its webhook path and secret (shown once)."""
     from core.db import transaction
 
@@ -208,8 +210,11 @@ def create_integration(provider, name, helpdesk_secret, **survey):
         settings = _settings(session, {}, survey)
         if session.scalar(select(Integration).where(Integration.name == name)):
             raise click.BadParameter(f"an integration is already named {name!r}", param_hint="NAME")
+        if namespace and (provider != "generic" or not namespace.isidentifier() or namespace in HELPDESKS):
+            raise click.BadParameter("generic integrations only; a snake_case name no helpdesk uses",
+                                     param_hint="--namespace")
         integration = Integration(provider=provider, name=name, webhook_secret=secret,
-                                  settings={"survey": settings})
+                                  settings={"survey": settings, **({"namespace": namespace} if namespace else {})})
         session.add(integration)
         session.flush()
         path, secret = f"/channels/post_ticket_survey/webhooks/{integration.id}", integration.webhook_secret

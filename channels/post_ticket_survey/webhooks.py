@@ -56,7 +56,31 @@ def receive(session: Session, integration: Integration, headers, query, body: by
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PayloadError("body", f"not JSON: {exc}") from None
     delivery = helpdesk.parse(data, utcnow())
+    if integration.provider == "generic":
+        confine(delivery, generic_namespace(integration))
     return store(session, delivery, integration)
+
+
+def generic_namespace(integration: Integration) -> str:
+    """The one provider name a generic integration writes tickets and ratings under."""
+    return (integration.settings or {}).get("namespace") or f"generic_{integration.id}"
+
+
+def confine(delivery: Delivery, namespace: str) -> None:
+    """Keep a generic delivery inside its namespace: it may not touch another helpdesk's tickets, answer a
+    Plaudit survey, or claim the ``subject`` basis. Raises PayloadError naming the field."""
+    for update in delivery.tickets:
+        if update.provider not in ("", namespace):
+            raise PayloadError("provider", f"this integration writes only as {namespace!r}")
+        update.provider = namespace
+    for index, rating in enumerate(delivery.ratings):
+        for name in ("response_id", "ticket_id"):
+            value = rating.get(name)
+            if value is not None and not str(value).startswith(f"{namespace}:"):
+                raise PayloadError(f"ratings.{index}.{name}", f"must start with {namespace}:")
+        bases = {rating.get("agent_basis"), *(rating.get("agents") or {})}
+        if "subject" in bases:
+            raise PayloadError(f"ratings.{index}.agent_basis", "a helpdesk rating cannot name its subject")
 
 
 def store(session: Session, delivery: Delivery, integration: Integration | None = None) -> WebhookResult:

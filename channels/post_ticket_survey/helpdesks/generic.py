@@ -29,7 +29,7 @@ class TicketSchema(Schema):
 
 
 class DeliverySchema(Schema):
-    provider = fields.String(load_default="generic", validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,49}$"))
+    provider = fields.String(load_default=None, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,49}$"))
     ticket = fields.Nested(TicketSchema)
     ratings = fields.List(fields.Dict(), load_default=list)
 
@@ -52,7 +52,7 @@ class Generic(Helpdesk):
         delivery = Delivery(ratings=list(loaded["ratings"]))
         ticket = loaded.get("ticket")
         if ticket:
-            update = TicketUpdate(provider=loaded["provider"], external_id=ticket["id"], subject=ticket.get("subject"),
+            update = TicketUpdate(provider=loaded["provider"] or "", external_id=ticket["id"], subject=ticket.get("subject"),
                                   category=ticket.get("category"), contact_channel=ticket.get("channel"),
                                   status=ticket.get("status"), opened_at=ticket.get("opened_at"),
                                   first_response_at=ticket.get("first_response_at"),

@@ -56,7 +56,7 @@ def test_solved_ticket_to_invitation_email_to_answer_and_changed_answer(make_app
             ann = Employee(name="Ann", identities=[EmployeeIdentity(provider="email", external_id="ann@example.com")])
             s.add(ann)
             integration = Integration(provider="generic", name="Our desk", webhook_secret=SECRET,
-                                      settings={"survey": {"change_window_hours": 48}})
+                                      settings={"survey": {"change_window_hours": 48}, "namespace": "ourdesk"})
             s.add(integration)
 
     response = _post(client, integration, _solved_ticket_delivery())
@@ -107,7 +107,7 @@ def test_solved_ticket_to_invitation_email_to_answer_and_changed_answer(make_app
 
 
 def test_without_an_email_the_link_goes_back_to_the_helpdesk(client, session):
-    integration = Integration(provider="generic", name="Desk", webhook_secret=SECRET)
+    integration = Integration(provider="generic", name="Desk", webhook_secret=SECRET, settings={"namespace": "ourdesk"})
     session.add(integration)
     session.commit()
     [invited] = _post(client, integration, _solved_ticket_delivery(requester=None)).get_json()["invitations"]
@@ -117,7 +117,7 @@ def test_without_an_email_the_link_goes_back_to_the_helpdesk(client, session):
 
 def test_unknown_token_and_stored_token_hashes(client, session):
     assert client.get("/channels/post_ticket_survey/s/not-a-token").status_code == 404
-    integration = Integration(provider="generic", name="Desk", webhook_secret=SECRET)
+    integration = Integration(provider="generic", name="Desk", webhook_secret=SECRET, settings={"namespace": "ourdesk"})
     session.add(integration)
     session.commit()
     [invited] = _post(client, integration, _solved_ticket_delivery(requester=None)).get_json()["invitations"]
@@ -189,7 +189,7 @@ def test_bad_survey_settings_name_the_field():
 
 
 def test_ticket_model_gets_feedback_linked(client, session):
-    integration = Integration(provider="generic", name="Desk", webhook_secret=SECRET)
+    integration = Integration(provider="generic", name="Desk", webhook_secret=SECRET, settings={"namespace": "ourdesk"})
     session.add(integration)
     session.commit()
     [invited] = _post(client, integration, _solved_ticket_delivery(requester=None)).get_json()["invitations"]
@@ -237,7 +237,7 @@ def test_integration_survey_settings_from_the_command_line(app, session):
 
 def test_survey_page_styles_come_from_the_app_not_inline(client, session):
     """The Content-Security-Policy allows only same-origin styles: an inline <style> would be ignored."""
-    integration = Integration(provider="generic", name="Desk", webhook_secret=SECRET)
+    integration = Integration(provider="generic", name="Desk", webhook_secret=SECRET, settings={"namespace": "ourdesk"})
     session.add(integration)
     session.commit()
     [invited] = _post(client, integration, _solved_ticket_delivery(requester=None)).get_json()["invitations"]
@@ -254,7 +254,7 @@ def test_unknown_template_is_refused_when_configuring(app):
 
 
 def test_without_smtp_configured_the_link_goes_back_instead_of_mail_that_cannot_leave(client, session):
-    integration = Integration(provider="generic", name="Desk", webhook_secret=SECRET)
+    integration = Integration(provider="generic", name="Desk", webhook_secret=SECRET, settings={"namespace": "ourdesk"})
     session.add(integration)
     session.commit()
     [invited] = _post(client, integration, _solved_ticket_delivery()).get_json()["invitations"]

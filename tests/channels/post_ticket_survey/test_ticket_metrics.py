@@ -26,7 +26,7 @@ def _deliver(client, integration, ticket_id, first, resolved):
 @pytest.fixture
 def integration(session):
     item = Integration(provider="generic", name="Desk", webhook_secret=SECRET,
-                       settings={"survey": {"enabled": False}})
+                       settings={"survey": {"enabled": False}, "namespace": "ourdesk"})
     session.add(item)
     session.commit()
     return item

@@ -19,7 +19,8 @@ SECRET = "whsec-test-0123456789"
 @pytest.fixture
 def integration(session):
     def make(provider: str) -> Integration:
-        item = Integration(provider=provider, name=f"{provider} test", webhook_secret=SECRET)
+        item = Integration(provider=provider, name=f"{provider} test", webhook_secret=SECRET,
+                           settings={"namespace": "ourdesk"} if provider == "generic" else {})
         session.add(item)
         session.commit()
         return item
@@ -322,3 +323,25 @@ def test_last_public_replier_is_kept_and_offered_to_the_policy(make_app, shared_
     with app.app_context(), transaction() as check:
         assert check.execute(select(Feedback.employee_id, Feedback.attribution_policy).where(
             Feedback.external_id == "freshdesk:rating:31")).one() == (replier_id, "last_public_replier")
+
+
+def test_a_generic_integration_writes_only_inside_its_namespace(app, deliver, session):
+    """A generic secret must not reach another helpdesk's tickets, a Plaudit survey, or the subject basis."""
+    before = row_counts(app)
+    deliver("generic", {"provider": "ourdesk"})  # makes the integration
+    cases = [
+        ({"provider": "zendesk", "ticket": {"id": "1", "status": "closed"}}, "provider"),
+        ({"ratings": [{"response_id": "pts-invitation-4-csat", "kind": "csat", "rating": 1,
+                       "answered_at": "2026-11-01T13:00:00Z"}]}, "ratings.0.response_id"),
+        ({"ratings": [{"response_id": "ourdesk:r", "kind": "csat", "rating": 1, "ticket_id": "zendesk:1",
+                       "answered_at": "2026-11-01T13:00:00Z"}]}, "ratings.0.ticket_id"),
+        ({"ratings": [{"response_id": "ourdesk:r", "kind": "csat", "rating": 1, "agent_basis": "subject",
+                       "answered_at": "2026-11-01T13:00:00Z", "agent": {"provider": "email", "id": "a@b.c"}}]},
+         "ratings.0.agent_basis"),
+    ]
+    for body, field_name in cases:
+        response = deliver("generic", body)
+        assert response.status_code == 422 and field_name in response.get_json()["errors"], response.get_json()
+    after = row_counts(app)
+    after.pop("integrations"), before.pop("integrations")
+    assert after == before
