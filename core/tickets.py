@@ -15,7 +15,9 @@ from .channel import IdentityRef
 from .models import EmployeeIdentity, Ticket, TicketAssignment, utcnow
 
 _FIELDS = ("subject", "category", "contact_channel", "status", "opened_at", "first_response_at", "resolved_at")
-_EARLIEST = {"opened_at", "first_response_at"}
+# A ticket opens, is first answered and is solved once: a later "closed" or an older snapshot replayed must
+# not move these (nor re-survey the solve); an exact time that is earlier than an estimate does.
+_EARLIEST = {"opened_at", "first_response_at", "resolved_at"}
 
 
 @dataclass

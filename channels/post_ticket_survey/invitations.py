@@ -20,7 +20,7 @@ from core.ingestion import ingest, respondent_ref, revise_feedback
 from core.mail import send_mail
 from core.models import Feedback, Ticket, utcnow
 
-from .models import Invitation
+from .models import Invitation, hash_survey_token
 from .schemas import SurveySettingsSchema
 from .survey_templates import current
 
@@ -142,6 +142,10 @@ def send_invitation(invitation_id: int) -> bool:
         invitation = session.get(Invitation, invitation_id, with_for_update=True)
         if invitation is None or invitation.sent_at is not None:
             return False
+        if hash_survey_token(invitation.token(current_app.config["SECRET_KEY"])) != invitation.token_hash:
+            # The secret key changed since the invitation was made: its link could never open. Say so.
+            raise RuntimeError(f"invitation {invitation.id}: the link cannot be rebuilt with this secret key; "
+                               f"PLAUDIT_SECRET_KEY must be the one the invitation was made under")
         context = {"invitation": invitation, "template": invitation.template, "url": survey_url(invitation),
                    "ticket": invitation.ticket}
         send_mail(invitation.recipient_email, invitation.template.title,
@@ -161,10 +165,11 @@ def find_invitation(session: Session, token: str) -> Invitation | None:
 def check_open(invitation: Invitation, now: datetime | None = None) -> None:
     """Raise SurveyClosed when the link may no longer record or change an answer."""
     now = now or utcnow()
-    if now >= invitation.expires_at:
+    if invitation.answer_window_ends_at is not None:  # answered: the promised change window governs
+        if now >= invitation.answer_window_ends_at:
+            raise SurveyClosed("Thank you: your answer has been recorded, and can no longer be changed.")
+    elif now >= invitation.expires_at:
         raise SurveyClosed("This survey has closed: its link has expired.")
-    if invitation.answer_window_ends_at is not None and now >= invitation.answer_window_ends_at:
-        raise SurveyClosed("Thank you: your answer has been recorded, and can no longer be changed.")
 
 
 def record_answers(session: Session, invitation: Invitation, answers: dict[str, int], comment: str | None,

@@ -7,6 +7,7 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import parseaddr
 from typing import Any, ClassVar
 
 from core.channel import IdentityRef
@@ -108,6 +109,16 @@ def required(data: Mapping, key: str, where: str = "") -> Any:
     if value in (None, ""):
         raise PayloadError(name, "is missing")
     return value
+
+
+def single_address(value: Any) -> str | None:
+    """One plain e-mail address, or None: "a@x, b@y" must not send a survey link to two people."""
+    if not isinstance(value, str):
+        return None
+    _name, address = parseaddr(value)
+    if not address or "@" not in address or address != value.strip() or any(c in value for c in ",;\r\n"):
+        return None
+    return address
 
 
 def ident(value: Any) -> str | None:

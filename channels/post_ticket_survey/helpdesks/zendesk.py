@@ -5,7 +5,7 @@ Ratings are good/bad (1/0 on a two-point scale); an ``offered`` rating was never
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from core.channel import IdentityRef
 from core.tickets import TicketUpdate
@@ -25,6 +25,7 @@ from .base import (
 )
 
 SCORES = {"good": 1, "bad": 0}
+REPLAY_WINDOW = timedelta(minutes=5)
 SOLVED = {"solved", "closed"}
 
 
@@ -35,7 +36,11 @@ class Zendesk(Helpdesk):
 
     def verify(self, headers, query, body, secret):
         stamp = headers.get("X-Zendesk-Webhook-Signature-Timestamp", "")
-        return same(b64_hmac(secret, stamp.encode() + body), headers.get("X-Zendesk-Webhook-Signature"))
+        try:  # a captured delivery must not be replayable later
+            fresh = abs(datetime.now(UTC) - timestamp(stamp, "timestamp")) <= REPLAY_WINDOW
+        except (PayloadError, TypeError):
+            return False
+        return fresh and same(b64_hmac(secret, stamp.encode() + body), headers.get("X-Zendesk-Webhook-Signature"))
 
     def parse(self, data, received_at):
         if isinstance(data, list):

@@ -98,8 +98,8 @@ def test_solved_ticket_to_invitation_email_to_answer_and_changed_answer(make_app
 
     session.execute(update(Invitation).values(expires_at=utcnow() - timedelta(seconds=1)))
     session.commit()
-    expired = client.get(url)
-    assert expired.status_code == 410 and "link has expired" in expired.get_data(as_text=True)
+    expired = client.get(url)  # past the expiry too: still refused, clearly
+    assert expired.status_code == 410 and "can no longer be changed" in expired.get_data(as_text=True)
     assert _csat(app, session, ann.id).value == 0.0  # nothing changed after closing
 
     again = _post(client, integration, _solved_ticket_delivery())  # the same solve, delivered again
@@ -259,3 +259,31 @@ def test_without_smtp_configured_the_link_goes_back_instead_of_mail_that_cannot_
     session.commit()
     [invited] = _post(client, integration, _solved_ticket_delivery()).get_json()["invitations"]
     assert invited["delivery"] == "link"
+
+
+def test_an_answer_keeps_its_change_window_even_past_the_link_expiry(client, session):
+    integration = Integration(provider="generic", name="Desk", webhook_secret=SECRET, settings={"namespace": "ourdesk"})
+    session.add(integration)
+    session.commit()
+    [invited] = _post(client, integration, _solved_ticket_delivery(requester=None)).get_json()["invitations"]
+    url = invited["url"].split("127.0.0.1:5000")[1]
+    assert client.post(url, data={"csat": "3"}).status_code == 200
+    session.execute(update(Invitation).values(expires_at=utcnow() - timedelta(seconds=1)))
+    session.commit()
+    assert client.post(url, data={"csat": "4"}).status_code == 200  # still inside the promised window
+
+    [unanswered] = _post(client, integration, _solved_ticket_delivery("T-2", requester=None)).get_json()["invitations"]
+    session.execute(update(Invitation).values(expires_at=utcnow() - timedelta(seconds=1)))
+    session.commit()
+    page = client.get(unanswered["url"].split("127.0.0.1:5000")[1])
+    assert page.status_code == 410 and "link has expired" in page.get_data(as_text=True)
+
+
+def test_a_solve_closed_later_is_not_surveyed_again(client, session):
+    integration = Integration(provider="generic", name="Desk", webhook_secret=SECRET, settings={"namespace": "ourdesk"})
+    session.add(integration)
+    session.commit()
+    first = _post(client, integration, _solved_ticket_delivery(requester=None)).get_json()["invitations"]
+    closed = _solved_ticket_delivery(requester=None)
+    closed["ticket"].update(status="closed", resolved_at="2026-11-24T11:00:00Z")  # closed four days on
+    assert len(first) == 1 and _post(client, integration, closed).get_json()["invitations"] == []

@@ -30,7 +30,7 @@ def integration(session):
 def signed(provider: str, body: bytes, secret: str = SECRET) -> tuple[dict, str]:
     """Headers and query string as each helpdesk would send them."""
     if provider == "zendesk":
-        stamp = "2026-11-25T10:00:00Z"
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         signature = base64.b64encode(hmac.new(secret.encode(), stamp.encode() + body, hashlib.sha256).digest())
         return {"X-Zendesk-Webhook-Signature": signature.decode(),
                 "X-Zendesk-Webhook-Signature-Timestamp": stamp}, ""
@@ -345,3 +345,24 @@ def test_a_generic_integration_writes_only_inside_its_namespace(app, deliver, se
     after = row_counts(app)
     after.pop("integrations"), before.pop("integrations")
     assert after == before
+
+
+def test_zendesk_replays_outside_five_minutes_and_freshdesk_url_tokens_are_refused(client, integration):
+    zendesk = integration("zendesk")
+    body = b'{"id": 1, "ticket_id": 5, "score": "good"}'
+    stamp = "2026-01-01T10:00:00Z"  # captured long ago
+    signature = base64.b64encode(hmac.new(SECRET.encode(), stamp.encode() + body, hashlib.sha256).digest())
+    replay = client.post(f"/channels/post_ticket_survey/webhooks/{zendesk.id}", data=body, headers={
+        "X-Zendesk-Webhook-Signature": signature.decode(), "X-Zendesk-Webhook-Signature-Timestamp": stamp})
+    assert replay.status_code == 401
+    freshdesk = integration("freshdesk")
+    in_url = client.post(f"/channels/post_ticket_survey/webhooks/{freshdesk.id}?token={SECRET}", json={"id": 1})
+    assert in_url.status_code == 401
+
+
+def test_a_requester_address_listing_two_people_is_not_mailed():
+    from channels.post_ticket_survey.helpdesks.base import single_address
+
+    assert single_address("ann@example.com") == "ann@example.com"
+    for bad in ("ann@example.com, eve@example.org", "Ann <ann@example.com>", "not-an-address", None, 42):
+        assert single_address(bad) is None
