@@ -91,10 +91,11 @@ def invite_solved(session: Session, solves: list[Solve], settings: dict, integra
         week = tuple(ticket.resolved_at.isocalendar()[:2])
         if settings["sampling"] == "percent" and not sampled(ticket, settings["percent"]):
             continue
-        if settings["sampling"] == "quota":
-            if quota_used[(agent.employee_id if agent else None, week)] >= settings["quota_per_week"]:
+        if settings["sampling"] == "quota":  # per agent as the helpdesk names them: mapped or not
+            key = (agent.external_assignee_id if agent else None, week)
+            if quota_used[key] >= settings["quota_per_week"]:
                 continue
-            quota_used[(agent.employee_id if agent else None, week)] += 1
+            quota_used[key] += 1
         # Without an address, or without SMTP configured, the link goes back to the helpdesk instead.
         delivery = settings["delivery"] if solve.requester_email and can_mail else "link"
         invitation = Invitation(ticket=ticket, template=template, integration_id=integration_id,
@@ -117,12 +118,12 @@ def invite_solved(session: Session, solves: list[Solve], settings: dict, integra
 
 
 def _quota_used(session: Session, solves: list[Solve]) -> Counter:
-    """Invitations already made per (employee, ISO week), over the weeks these solves fall in."""
+    """Invitations already made per (agent, ISO week), over the weeks these solves fall in."""
     start = min(s.ticket.resolved_at for s in solves) - timedelta(days=7)
     used = Counter()
-    for employee_id, solved_at in session.execute(select(Invitation.employee_id, Invitation.solved_at)
-                                                  .where(Invitation.solved_at >= start)):
-        used[(employee_id, tuple(solved_at.isocalendar()[:2]))] += 1
+    for agent, solved_at in session.execute(select(Invitation.agent_identity, Invitation.solved_at)
+                                            .where(Invitation.solved_at >= start)):
+        used[(agent, tuple(solved_at.isocalendar()[:2]))] += 1
     return used
 
 
@@ -180,6 +181,8 @@ def record_answers(session: Session, invitation: Invitation, answers: dict[str, 
     :raises SurveyClosed: past the expiry or the change window.
     :raises ValueError: naming the question, for an answer off its scale.
     """
+    # Two first answers at once: the second waits here, then finds the first and changes it.
+    session.refresh(invitation, with_for_update=True)
     now = utcnow()
     check_open(invitation, now)
     ticket = invitation.ticket
@@ -193,9 +196,7 @@ def record_answers(session: Session, invitation: Invitation, answers: dict[str, 
         if invitation.agent_identity:
             provider, _, external_id = invitation.agent_identity.partition(":")
             payload["agent"] = {"provider": provider, "id": IdentityRef(provider, external_id).external_id}
-        if ticket.last_public_replier:
-            provider, _, external_id = ticket.last_public_replier.partition(":")
-            payload["agents"] = {"last_public_replier": {"provider": provider, "id": external_id}}
+        payload["agents"] = offered_agents(ticket, at_rating=True)
         if comment and index == 0:
             payload["comment"] = comment
         payloads.append(payload)
@@ -203,14 +204,40 @@ def record_answers(session: Session, invitation: Invitation, answers: dict[str, 
         report = ingest(session, CHANNEL, payloads)
         if report.rejected:
             raise ValueError(report.rejected[0].errors)
+        if report.duplicates:  # stored by an earlier answer after all: take the change path below
+            invitation.answered_at = now
+            return _change(session, invitation, payloads, now)
         invitation.answered_at = now
         invitation.answer_window_ends_at = now + timedelta(hours=settings["change_window_hours"])
         session.execute(Feedback.__table__.update().where(
             Feedback.external_id.in_([p["response_id"] for p in payloads]), Feedback.channel == CHANNEL)
             .values(ticket_id=ticket.id))
         return "recorded"
-    for payload in payloads:
-        revise_feedback(session, CHANNEL, payload["response_id"], value=float(payload["rating"]),
-                        comment=payload.get("comment"), occurred_at=now)
+    return _change(session, invitation, payloads, now)
+
+
+def _change(session: Session, invitation: Invitation, payloads: list[dict], now: datetime) -> str:
+    """Replace the stored answers (audited) and announce them again: a 5 turned 1 must reach the manager."""
+    from core.ingestion import announce_feedback
+
+    revised = [revise_feedback(session, CHANNEL, p["response_id"], value=float(p["rating"]),
+                               comment=p.get("comment"), occurred_at=now) for p in payloads]
+    for item in revised:
+        item.announced_at = None
+    jobs.enqueue(session, announce_feedback, sorted(item.id for item in revised))
     return "changed"
+
+
+def offered_agents(ticket: Ticket, at_rating: bool = False) -> dict:
+    """Everyone a rating of ``ticket`` could be credited to, by basis; the attribution policy chooses."""
+    offered = {}
+    solved_by = _assignee_at(ticket, ticket.resolved_at) if ticket.resolved_at else None
+    if solved_by is not None and solved_by.external_assignee_id:
+        offered["assignee_at_solve"] = solved_by.external_assignee_id
+    if at_rating and ticket.assignments:
+        offered["assignee_at_rating"] = max(ticket.assignments, key=lambda a: a.assigned_at).external_assignee_id
+    if ticket.last_public_replier:
+        offered["last_public_replier"] = ticket.last_public_replier
+    return {basis: {"provider": ref.partition(":")[0], "id": ref.partition(":")[2]}
+            for basis, ref in offered.items() if ref}
 

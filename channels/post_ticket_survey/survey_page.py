@@ -74,5 +74,9 @@ def answer(token: str):
     except SurveyClosed as exc:
         session.rollback()
         return _page("closed", 410, message=str(exc))
+    except ValueError:  # the stored question no longer fits the answer (a broken template): say so, keep nothing
+        session.rollback()
+        return _page("survey", 422, invitation=invitation, answers=answers, comment=comment,
+                     errors={q["key"]: "This answer could not be recorded." for q in invitation.template.questions})
     session.commit()
     return _page("thanks", invitation=invitation, changed=outcome == "changed")

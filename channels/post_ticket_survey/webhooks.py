@@ -17,7 +17,13 @@ from core.tickets import timing_problems, upsert_tickets
 
 from .channel import PostTicketSurvey
 from .helpdesks import HELPDESKS, Delivery, PayloadError
-from .invitations import Solve, invite_solved, survey_settings, survey_url
+from .invitations import (
+    Solve,
+    invite_solved,
+    offered_agents,
+    survey_settings,
+    survey_url,
+)
 from .ticket_metrics import record_timings
 
 log = logging.getLogger(__name__)
@@ -111,14 +117,14 @@ def store(session: Session, delivery: Delivery, integration: Integration | None 
     if solved:
         _refuse_rejected(record_timings(session, solved), "timing")
     if delivery.ratings:
-        _offer_last_replier(session, delivery.ratings, tickets)
+        _offer_ticket_people(session, delivery.ratings, tickets)
         report = _refuse_rejected(ingest(session, PostTicketSurvey.name, delivery.ratings), "rating")
         result.ratings_created, result.ratings_duplicate = len(report.created), len(report.duplicates)
     return result
 
 
-def _offer_last_replier(session: Session, ratings: list[dict], tickets: dict) -> None:
-    """Add the rated ticket's last public replier to each rating, for a policy that credits them."""
+def _offer_ticket_people(session: Session, ratings: list[dict], tickets: dict) -> None:
+    """Add who solved the rated ticket and who last replied in public, for the policy to choose from."""
     known = {f"{provider}:{external_id}": t for (provider, external_id), t in tickets.items()}
     missing: dict[str, set[str]] = {}
     for rating in ratings:
@@ -131,9 +137,8 @@ def _offer_last_replier(session: Session, ratings: list[dict], tickets: dict) ->
             select(Ticket).where(Ticket.provider == provider, Ticket.external_id.in_(sorted(ids))))})
     for rating in ratings:
         ticket = known.get(rating.get("ticket_id"))
-        if ticket is not None and ticket.last_public_replier:
-            provider, _, external_id = ticket.last_public_replier.partition(":")
-            rating.setdefault("agents", {})["last_public_replier"] = {"provider": provider, "id": external_id}
+        if ticket is not None:  # what the helpdesk named with the rating stays as given
+            rating["agents"] = {**offered_agents(ticket), **(rating.get("agents") or {})}
 
 
 def _refuse_rejected(report, what: str):

@@ -287,3 +287,42 @@ def test_a_solve_closed_later_is_not_surveyed_again(client, session):
     closed = _solved_ticket_delivery(requester=None)
     closed["ticket"].update(status="closed", resolved_at="2026-11-24T11:00:00Z")  # closed four days on
     assert len(first) == 1 and _post(client, integration, closed).get_json()["invitations"] == []
+
+
+def test_one_token_opens_only_its_own_survey(client, session):
+    integration = Integration(provider="generic", name="Desk", webhook_secret=SECRET, settings={"namespace": "ourdesk"})
+    session.add(integration)
+    session.commit()
+    [first] = _post(client, integration, _solved_ticket_delivery("T-1", requester=None)).get_json()["invitations"]
+    [second] = _post(client, integration, _solved_ticket_delivery("T-2", requester=None)).get_json()["invitations"]
+    first_url, second_url = (i["url"].split("127.0.0.1:5000")[1] for i in (first, second))
+    assert client.post(first_url, data={"csat": "5"}).status_code == 200
+    assert client.post(first_url[:-1] + ("A" if first_url[-1] != "A" else "B"), data={"csat": "1"}).status_code == 404
+    session.expire_all()
+    answers = dict(session.execute(select(Feedback.ticket_ref, Feedback.value).where(
+        Feedback.channel == "post_ticket_survey")).all())
+    assert answers == {"ourdesk:T-1": 5.0}  # the second ticket's survey is untouched
+    assert client.get(second_url).status_code == 200
+
+
+def test_a_changed_answer_is_announced_again(make_app, recorder):
+    from core.db import transaction
+
+    app = make_app(extra_plugins={"recorder": recorder})
+    with app.app_context(), transaction() as setup:
+        integration = Integration(provider="generic", name="Desk", webhook_secret=SECRET,
+                                  settings={"namespace": "ourdesk"})
+        setup.add(integration)
+        setup.flush()
+        integration_id = integration.id
+    client = app.test_client()
+    body = _solved_ticket_delivery(requester=None)
+    raw = json.dumps(body).encode()
+    signature = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    [invited] = client.post(f"/channels/post_ticket_survey/webhooks/{integration_id}", data=raw, headers={
+        "X-Plaudit-Signature": signature, "Content-Type": "application/json"}).get_json()["invitations"]
+    url = invited["url"].split("127.0.0.1:5000")[1]
+    client.post(url, data={"csat": "5"})
+    client.post(url, data={"csat": "1"})
+    answers = [ext for _, ext in recorder.ingested if ext.startswith("pts-invitation")]
+    assert len(answers) == 2  # once when answered, once when changed
