@@ -55,7 +55,7 @@ def invite_solved(session: Session, solves: list[Solve], settings: dict, integra
                   ) -> list[tuple[Invitation, str]]:
     """Create the invitations these solves call for; return each with its token.
 
-    One invitation per ticket per solve; customers surveyed within ``resurvey_days`` are not asked again.
+    One invitation per ticket; customers surveyed within ``resurvey_days`` are not asked again.
     A constant number of queries, however many solves.
     """
     if not settings["enabled"]:
@@ -63,8 +63,10 @@ def invite_solved(session: Session, solves: list[Solve], settings: dict, integra
     solves = [s for s in solves if s.ticket.resolved_at is not None]
     if not solves:
         return []
-    done = set(session.execute(select(Invitation.ticket_id, Invitation.solved_at).where(
-        Invitation.ticket_id.in_({s.ticket.id for s in solves}))).all())
+    # One invitation per ticket: its solve time is the first one seen, so a later close, a replay or an exact
+    # time replacing an estimate is the same solve.
+    done = set(session.scalars(select(Invitation.ticket_id).where(
+        Invitation.ticket_id.in_({s.ticket.id for s in solves}))))
     salt = current_app.config["RESPONDENT_SALT"]
     refs = {s.ticket.id: respondent_ref(s.requester_email, salt) for s in solves}
     recent = set()
@@ -82,7 +84,7 @@ def invite_solved(session: Session, solves: list[Solve], settings: dict, integra
     created = []
     for solve in sorted(solves, key=lambda s: (s.ticket.resolved_at, s.ticket.id)):
         ticket = solve.ticket
-        if (ticket.id, ticket.resolved_at) in done:
+        if ticket.id in done:
             continue
         ref = refs[ticket.id]
         if ref and ref in recent:
@@ -107,7 +109,7 @@ def invite_solved(session: Session, solves: list[Solve], settings: dict, integra
         token = invitation.issue_token(current_app.config["SECRET_KEY"])
         session.add(invitation)
         created.append((invitation, token))
-        done.add((ticket.id, ticket.resolved_at))
+        done.add(ticket.id)
         if ref and settings["resurvey_days"]:
             recent.add(ref)
     session.flush()

@@ -38,7 +38,8 @@ class Invitation(Base):
     """An invitation to rate one solve of one ticket; its link carries a token stored only as a hash."""
 
     __tablename__ = "pts_invitations"
-    # One invitation per ticket per solve: a reopened and re-solved ticket may be surveyed again.
+    # One invitation per ticket and solve time; invite_solved also keeps to one per ticket, since a ticket's
+    # solve time is the first one seen (core/tickets.py).
     __table_args__ = (UniqueConstraint("ticket_id", "solved_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

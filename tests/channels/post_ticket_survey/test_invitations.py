@@ -326,3 +326,16 @@ def test_a_changed_answer_is_announced_again(make_app, recorder):
     client.post(url, data={"csat": "1"})
     answers = [ext for _, ext in recorder.ingested if ext.startswith("pts-invitation")]
     assert len(answers) == 2  # once when answered, once when changed
+
+
+def test_an_exact_solve_time_after_an_estimate_does_not_invite_again(client, session):
+    integration = Integration(provider="generic", name="Desk", webhook_secret=SECRET, settings={"namespace": "ourdesk"})
+    session.add(integration)
+    session.commit()
+    estimate = _solved_ticket_delivery(requester=None)  # solved at 11:00 (an estimate)
+    assert len(_post(client, integration, estimate).get_json()["invitations"]) == 1
+    exact = _solved_ticket_delivery(requester=None)
+    exact["ticket"]["resolved_at"] = "2026-11-20T10:45:00Z"  # the exact, earlier time arrives later
+    assert _post(client, integration, exact).get_json()["invitations"] == []
+    session.expire_all()
+    assert session.scalar(select(Ticket.resolved_at)) == datetime(2026, 11, 20, 10, 45, tzinfo=UTC)
