@@ -168,27 +168,39 @@ def import_surveys(session_factory, path: Path, mapping: ColumnMapping, options:
     """Ingest one survey answer per row; rows with no rating are skipped, not counted as answers."""
     _, rows = header_rows or read_rows(path)
     report = ImportReport()
-    batch: list[tuple[int, dict]] = []
 
-    def flush():
+    def answers() -> Iterator[tuple[int, dict]]:
+        for line, row in rows:
+            if mapping.value("rating", row) is None:
+                report.skipped += 1
+                continue
+            yield line, survey_payload(line, row, mapping, options)
+
+    def store(batch: list[tuple[int, dict]]) -> None:
         with session_factory() as session, session.begin():
             result = ingest(session, PostTicketSurvey.name, [payload for _, payload in batch])
         report.count(result, [line for line, _ in batch])
-        if progress:
-            progress(len(batch))
-        batch.clear()
 
-    for line, row in rows:
-        if mapping.value("rating", row) is None:
-            report.skipped += 1
-            continue
-        batch.append((line, survey_payload(line, row, mapping, options)))
-        if len(batch) >= BATCH:
-            flush()
-    if batch:
-        flush()
+    _store_in_batches(answers(), store, progress)
     report.rejected.sort(key=lambda item: item[0])
     return report
+
+
+def _store_in_batches(items: Iterator, store: Callable[[list], None],
+                      progress: Callable[[int], None] | None) -> None:
+    """Hand ``items`` to ``store`` ``BATCH`` at a time (each batch its own transaction), reporting progress."""
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= BATCH:
+            store(batch)
+            if progress:
+                progress(len(batch))
+            batch = []
+    if batch:
+        store(batch)
+        if progress:
+            progress(len(batch))
 
 
 def ticket_update(row: Mapping[str, str], mapping: ColumnMapping, provider: str, options: SurveyOptions
@@ -223,10 +235,9 @@ def import_tickets(session_factory, path: Path, mapping: ColumnMapping, provider
     """Store each row's ticket and, where it has one, its CSAT rating. Contradictory timings are refused."""
     _, rows = header_rows or read_rows(path)
     report = ImportReport()
-    batch: list[tuple[int, TicketUpdate, dict | None]] = []
     schema = PostTicketSurvey.schema()
 
-    def flush():
+    def store(batch: list[tuple[int, TicketUpdate, dict | None]]) -> None:
         with session_factory() as session, session.begin():
             stored = upsert_tickets(session, [update for _, update, _ in batch])
             report.tickets += len(stored)
@@ -236,40 +247,36 @@ def import_tickets(session_factory, path: Path, mapping: ColumnMapping, provider
             rated = [(line, payload) for line, _, payload in batch if payload]
             result = ingest(session, PostTicketSurvey.name, [payload for _, payload in rated])
         report.count(result, [line for line, _ in rated])
-        if progress:
-            progress(len(batch))
-        batch.clear()
 
-    for line, row in rows:
-        try:
-            update = ticket_update(row, mapping, provider, options)
-        except FieldError as exc:
-            report.rejected.append((line, exc.errors))
-            continue
-        problems = timing_problems(update)
-        if problems:
-            report.rejected.append((line, problems))
-            continue
-        payload = None
-        if mapping.value("rating", row) is not None:
-            payload = survey_payload(line, row, mapping, SurveyOptions(
-                kind="csat", scale=options.scale, agent_provider=options.agent_provider, source=options.source,
-                tz=options.tz, date_formats=options.date_formats))
-            payload["response_id"] = f"{provider}:{update.external_id}:csat"
-            payload["ticket_id"] = f"{provider}:{update.external_id}"
-            when = update.resolved_at or update.first_response_at or update.opened_at
-            if when is not None:
-                payload["answered_at"] = when.isoformat()
-            errors = schema.validate(payload)
-            if errors:  # the whole row is refused: no ticket without the rating it came with
-                report.rejected.append((line, errors))
+    def tickets() -> Iterator[tuple[int, TicketUpdate, dict | None]]:
+        for line, row in rows:
+            try:
+                update = ticket_update(row, mapping, provider, options)
+            except FieldError as exc:
+                report.rejected.append((line, exc.errors))
                 continue
-        else:
-            report.skipped += 1
-        batch.append((line, update, payload))
-        if len(batch) >= BATCH:
-            flush()
-    if batch:
-        flush()
+            problems = timing_problems(update)
+            if problems:
+                report.rejected.append((line, problems))
+                continue
+            payload = None
+            if mapping.value("rating", row) is not None:
+                payload = survey_payload(line, row, mapping, SurveyOptions(
+                    kind="csat", scale=options.scale, agent_provider=options.agent_provider,
+                    source=options.source, tz=options.tz, date_formats=options.date_formats))
+                payload["response_id"] = f"{provider}:{update.external_id}:csat"
+                payload["ticket_id"] = f"{provider}:{update.external_id}"
+                when = update.resolved_at or update.first_response_at or update.opened_at
+                if when is not None:
+                    payload["answered_at"] = when.isoformat()
+                errors = schema.validate(payload)
+                if errors:  # the whole row is refused: no ticket without the rating it came with
+                    report.rejected.append((line, errors))
+                    continue
+            else:
+                report.skipped += 1
+            yield line, update, payload
+
+    _store_in_batches(tickets(), store, progress)
     report.rejected.sort(key=lambda item: item[0])
     return report
