@@ -1,1 +1,14 @@
 """The appraisal module: guidelines, metrics aggregated in SQL, and the engine that combines them."""
+from __future__ import annotations
+
+
+def init_app(app) -> None:
+    """Make the guideline in force set the ingestion policy, and add the appraisal commands."""
+    from core.policy import PROVIDER_KEY
+
+    from .cli import COMMANDS
+    from .guidelines import ingestion_policy_from_guideline
+
+    app.extensions[PROVIDER_KEY] = ingestion_policy_from_guideline
+    for command in COMMANDS:
+        app.cli.add_command(command)

@@ -50,11 +50,13 @@ def create_app(config: Mapping[str, Any] | None = None, *, extra_plugins: dict[s
     loaded = plugins.init_app(app, extra_plugins)
     auth.init_app(app)
 
+    from appraisal import init_app as init_appraisal
     from web import init_app as init_web
 
     from .cli import init_app as init_cli
 
     init_web(app)
+    init_appraisal(app)  # before the plugins' commands, so none can take an appraisal command's name
     init_cli(app)
     for channel in loaded.channels.values():
         if channel.blueprint is not None:

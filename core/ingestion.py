@@ -27,6 +27,7 @@ from .attribution import attribute
 from .channel import FeedbackDraft
 from .models import Feedback, Flag, utcnow
 from .plugins import get_plugins
+from .policy import ingestion_policy
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,8 @@ def ingest(session: Session, channel_slug: str, payloads: Iterable[Any]) -> Inge
     if not drafts:
         return report
 
-    attributions = attribute(session, [d for _, d in drafts], app.config["ATTRIBUTION_POLICY"], plugins)
+    policy = ingestion_policy(session)
+    attributions = attribute(session, [d for _, d in drafts], policy.attribution, plugins)
     salt = app.config["RESPONDENT_SALT"]
     rows, first_index = [], {}
     for (index, draft), who in zip(drafts, attributions):
@@ -155,7 +157,7 @@ def ingest(session: Session, channel_slug: str, payloads: Iterable[Any]) -> Inge
                      .returning(Feedback.id, Feedback.external_id))
         created.update({ext: fid for fid, ext in session.execute(statement, rows[start:start + _INSERT_CHUNK])})
 
-    flagged = _inspect(session, plugins, list(created.values()))
+    flagged = inspect_items(session, list(created.values()), policy.checks, plugins)
     by_ext = {row["external_id"]: row for row in rows}
     for ext, fid in created.items():
         report.created.append(Stored(first_index[ext], ext, fid, "quarantined" if fid in flagged else "accepted",
@@ -180,18 +182,33 @@ def ingest(session: Session, channel_slug: str, payloads: Iterable[Any]) -> Inge
     return report
 
 
-def _inspect(session: Session, plugins, feedback_ids: list[int]) -> set[int]:
-    """Run every integrity check over the new items; quarantine and flag what they object to."""
-    if not feedback_ids or not plugins.integrity_checks:
+def inspect_items(session: Session, feedback_ids: list[int], checks: Mapping[str, Mapping[str, Any]],
+                  plugins=None) -> set[int]:
+    """Run the enabled integrity checks over these items; flag and quarantine what they object to.
+
+    An item already flagged by a check, and not yet decided, gets no second flag from it.
+
+    :param checks: enabled check slugs with their parameters (see :mod:`core.policy`).
+    :return: the ids of the items flagged now.
+    """
+    plugins = plugins or get_plugins()
+    enabled = [(plugins.integrity_checks[slug], params) for slug, params in sorted(checks.items())
+               if slug in plugins.integrity_checks]
+    if not feedback_ids or not enabled:
         return set()
-    items = session.scalars(select(Feedback).where(Feedback.id.in_(feedback_ids))).all()
+    items = session.scalars(select(Feedback).where(Feedback.id.in_(feedback_ids)).order_by(Feedback.id)).all()
+    open_flags = set(session.execute(select(Flag.feedback_id, Flag.check).where(
+        Flag.feedback_id.in_(feedback_ids), Flag.decision.is_(None))).all())
     flagged: set[int] = set()
-    for check in plugins.integrity_checks.values():
-        for feedback_id, reason in check.inspect(session, items) or ():
-            session.add(Flag(feedback_id=feedback_id, check=check.name, reason=reason))
+    for check, params in enabled:
+        for feedback_id, reason in check.inspect(session, items, params) or ():
+            if (feedback_id, check.name) not in open_flags:
+                session.add(Flag(feedback_id=feedback_id, check=check.name, reason=reason))
+                open_flags.add((feedback_id, check.name))
             flagged.add(feedback_id)
     if flagged:
-        session.execute(update(Feedback).where(Feedback.id.in_(flagged)).values(status="quarantined"))
+        session.execute(update(Feedback).where(Feedback.id.in_(flagged), Feedback.status == "accepted")
+                        .values(status="quarantined"))
     return flagged
 
 
@@ -243,4 +260,7 @@ def revise_feedback(session: Session, channel_slug: str, external_id: str, *, va
     item.value, item.comment, item.occurred_at = value, comment, occurred_at
     record_audit(session, "feedback.revised", item, actor=actor, before=before,
                  after={"value": value, "comment": comment, "occurred_at": occurred_at.isoformat()})
+    session.flush()
+    # A changed answer is a new answer: it meets the same checks as the first one did.
+    inspect_items(session, [item.id], ingestion_policy(session).checks)
     return item

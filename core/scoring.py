@@ -29,6 +29,13 @@ class ScoringRule:
     display: ClassVar[str] = "number"
     #: True when points are 0/100 per item, so a Wilson interval applies to the metric.
     proportion: ClassVar[bool] = False
+    #: The lowest and highest value the metric can take; the composite maps them to 0 and 100. None when
+    #: unbounded (a duration): the guideline must then give bounds itself.
+    bounds: ClassVar[tuple[float, float] | None] = None
+
+    def value_bounds(self, params: Mapping[str, Any]) -> tuple[float, float] | None:
+        """Return :attr:`bounds` for these parameters (override when a parameter changes the scale)."""
+        return self.bounds
 
     def points(self, feedback, params: Mapping[str, Any]) -> ColumnElement:
         """Return the SQL expression for one item's points; ``feedback`` is the Feedback model or an alias."""

@@ -8,7 +8,7 @@ from core.models import Base
 from core.plugins import BUILTIN_PLUGINS
 
 # Built-in plugins may own tables (prefixed with their slug); their models join Base.metadata on import.
-for _module in BUILTIN_PLUGINS.values():
+for _module in ("appraisal", *BUILTIN_PLUGINS.values()):
     try:
         importlib.import_module(f"{_module}.models")
     except ModuleNotFoundError as exc:

@@ -60,20 +60,33 @@ class Feedback(Base):
 
 
 class Flag(Base):
-    """An integrity check's objection to an item; the item stays out of the numbers until HR decides."""
+    """An integrity check's objection, until HR decides it.
+
+    Either to one item (``feedback_id``), which stays out of the numbers meanwhile, or to an employee's
+    period as a whole (``employee_id`` with the period), such as surveys suppressed on their tickets; that
+    holds the employee's incentives.
+    """
 
     __tablename__ = "flags"
+    __table_args__ = (
+        CheckConstraint("(feedback_id IS NULL) <> (employee_id IS NULL)", name="one_subject"),
+        UniqueConstraint("check", "employee_id", "period_start", "period_end"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    feedback_id: Mapped[int] = mapped_column(ForeignKey("feedback.id", ondelete="CASCADE"), index=True)
+    feedback_id: Mapped[int | None] = mapped_column(ForeignKey("feedback.id", ondelete="CASCADE"), index=True)
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id", ondelete="CASCADE"), index=True)
+    period_start: Mapped[datetime | None]
+    period_end: Mapped[datetime | None]
     check: Mapped[str] = mapped_column(String(50))
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decision: Mapped[str | None] = mapped_column(String(20))  # upheld (exclude) | dismissed (count)
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(Text)
 
-    feedback: Mapped[Feedback] = relationship(back_populates="flags")
+    feedback: Mapped[Feedback | None] = relationship(back_populates="flags")
 
 
 class Dispute(Base):
@@ -88,5 +101,7 @@ class Dispute(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     status: Mapped[str] = mapped_column(String(20), default="open")  # open | upheld | rejected
     outcome: Mapped[str | None] = mapped_column(Text)
+    #: When upheld: the employee the item is credited to instead (None: it no longer counts for anyone).
+    reassigned_to: Mapped[int | None] = mapped_column(ForeignKey("employees.id", ondelete="SET NULL"))
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None]

@@ -51,6 +51,7 @@ class CsatPercent(ScoringRule):
     params_schema = CsatParams
     display = "percent"
     proportion = True
+    bounds = (0.0, 100.0)
 
     def points(self, feedback, params):
         return case((satisfied(feedback, params.get("top_box")), 100.0), else_=0.0)
@@ -63,6 +64,7 @@ class CsatMean(ScoringRule):
     title = "CSAT mean rating"
     kinds = ("csat",)
     display = "number"
+    bounds = (1.0, 5.0)
 
     def points(self, feedback, params):
         return rescaled(feedback, 1.0, 5.0)
@@ -75,6 +77,7 @@ class Nps(ScoringRule):
     title = "NPS"
     kinds = ("nps",)
     display = "score"
+    bounds = (-100.0, 100.0)
 
     def points(self, feedback, params):
         return case((feedback.value >= 9, 100.0), (feedback.value <= 6, -100.0), else_=0.0)
@@ -93,6 +96,10 @@ class Ces(ScoringRule):
     kinds = ("ces",)
     params_schema = CesParams
     display = "number"
+    bounds = (1.0, 7.0)
+
+    def value_bounds(self, params):
+        return (0.0, 100.0) if params.get("mode") == "top_box" else self.bounds
 
     def points(self, feedback, params):
         if params.get("mode", "mean") == "top_box":

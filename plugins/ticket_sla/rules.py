@@ -20,6 +20,7 @@ class WithinTarget(ScoringRule):
     default_target: ClassVar[float]
     display = "percent"
     proportion = True
+    bounds = (0.0, 100.0)
 
     def points(self, feedback, params):
         return case((feedback.value <= params.get("target_minutes", self.default_target), 100.0), else_=0.0)

@@ -1,0 +1,105 @@
+"""The appraisal's reads of feedback: every metric of every employee for a period and the one before, in one
+GROUP BY, and the case mix (a metric by ticket category) in one more.
+
+Each metric is aggregated as a sum, a count and a sum of squares, which add up across groups: team and org
+figures are pooled from the employee groups without reading an item twice.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy.orm import Session
+
+from core.models import Feedback, Ticket
+
+from .periods import Period
+
+CURRENT, PREVIOUS = 1, 0
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """A metric over some items: the sum of their points, how many, and the sum of squared points."""
+
+    total: float
+    n: int
+    squares: float
+
+    @property
+    def mean(self) -> float | None:
+        return self.total / self.n if self.n else None
+
+    def __add__(self, other: Aggregate) -> Aggregate:
+        return Aggregate(self.total + other.total, self.n + other.n, self.squares + other.squares)
+
+
+EMPTY = Aggregate(0.0, 0, 0.0)
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric the guideline uses: its slug, the rule that scores it and the rule's parameters."""
+
+    name: str
+    rule: Any
+    params: Mapping[str, Any]
+
+
+def _accepted(kinds: Sequence[str], start, end):
+    return and_(Feedback.status == "accepted", Feedback.value.is_not(None), Feedback.kind.in_(sorted(kinds)),
+                Feedback.occurred_at >= start, Feedback.occurred_at < end)
+
+
+def _measures(spec: MetricSpec):
+    """SUM, COUNT, SUM of squares of one metric's points, counting only the rule's kinds."""
+    mine = Feedback.kind.in_(spec.rule.kinds)
+    points = spec.rule.points(Feedback, dict(spec.params))
+    return (func.sum(case((mine, points))), func.count(case((mine, 1))),
+            func.sum(case((mine, points * points))))
+
+
+def _read(row, offset: int) -> Aggregate:
+    total, n, squares = row[offset:offset + 3]
+    return Aggregate(float(total or 0.0), int(n or 0), float(squares or 0.0))
+
+
+def period_aggregates(session: Session, specs: Sequence[MetricSpec], period: Period
+                      ) -> dict[int, dict[int | None, dict[str, Aggregate]]]:
+    """Every metric per employee for ``period`` and the period before it, in one query.
+
+    :return: ``{CURRENT | PREVIOUS: {employee_id (None: unattributed): {metric: Aggregate}}}``.
+    """
+    previous = period.previous()
+    kinds = {kind for spec in specs for kind in spec.rule.kinds}
+    bucket = case((Feedback.occurred_at >= period.start, literal(CURRENT)), else_=literal(PREVIOUS))
+    columns = [measure for spec in specs for measure in _measures(spec)]
+    query = (select(Feedback.employee_id, bucket.label("bucket"), *columns)
+             .where(_accepted(kinds, previous.start, period.end))
+             .group_by(Feedback.employee_id, bucket))
+    results: dict[int, dict[int | None, dict[str, Aggregate]]] = {CURRENT: {}, PREVIOUS: {}}
+    for row in session.execute(query):
+        metrics = {spec.name: _read(row, 2 + 3 * index) for index, spec in enumerate(specs)}
+        results[int(row.bucket)][row.employee_id] = {name: agg for name, agg in metrics.items() if agg.n}
+    return results
+
+
+def category_aggregates(session: Session, spec: MetricSpec, period: Period
+                        ) -> dict[int | None, dict[str, Aggregate]]:
+    """One metric per employee and ticket category over ``period`` (items without a category are left out).
+
+    :return: ``{employee_id (None: unattributed): {category: Aggregate}}``.
+    """
+    total, n, squares = _measures(spec)
+    query = (select(Feedback.employee_id, Ticket.category, total, n, squares)
+             .join(Ticket, Ticket.id == Feedback.ticket_id)
+             .where(_accepted(spec.rule.kinds, period.start, period.end), Ticket.category.is_not(None))
+             .group_by(Feedback.employee_id, Ticket.category))
+    results: dict[int | None, dict[str, Aggregate]] = {}
+    for row in session.execute(query):
+        aggregate = _read(row, 2)
+        if aggregate.n:
+            results.setdefault(row.employee_id, {})[row.category] = aggregate
+    return results

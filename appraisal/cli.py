@@ -1,0 +1,437 @@
+"""Command line for HR scripting: ``plaudit appraise``, ``appraisal``, ``guidelines``, ``targets``, ``review``."""
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import date
+
+import click
+from flask.cli import with_appcontext
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from core.cli.messages import flatten_errors
+from core.db import transaction
+from core.models import Dispute, Employee, Feedback, Flag, Team, User
+
+from . import review
+from .guidelines import (
+    GuidelineError,
+    guideline_diff,
+    guideline_history,
+    guideline_in_force,
+    guideline_version,
+)
+from .guidelines import publish_guideline as publish
+from .lineage import metric_lineage
+from .models import AppraisalRun, Recommendation
+from .periods import PERIOD_KINDS, period_between
+from .results import run_rows
+from .runs import compute_run, request_run
+from .targets import TargetError, describe_targets, set_target
+
+DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _day(value) -> date:
+    return value.date()
+
+
+def _user(session, email: str | None) -> User:
+    if email is None:
+        raise click.UsageError("--by: give the e-mail of the user taking this action")
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.BadParameter(f"no user {email!r}", param_hint="--by")
+    return user
+
+
+def _fail(message: str) -> None:
+    click.secho(message, fg="red", err=True)
+    raise SystemExit(1)
+
+
+def _number(value, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+# --- appraise --------------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.option("--from", "first", type=DAY, required=True, help="first day of the period (YYYY-MM-DD)")
+@click.option("--to", "last", type=DAY, required=True, help="last day of the period, included")
+@click.option("--period", "kind", type=click.Choice(PERIOD_KINDS), default=None,
+              help="week, month, quarter or custom; recognised from the dates when left out")
+@click.option("--guideline-version", type=int, default=None, help="apply this version (default: the one in force)")
+@click.option("--format", "output", type=click.Choice(["table", "csv", "json"]), default="table")
+@click.option("--by", "by", default=None, help="e-mail of the user requesting the run (for the audit trail)")
+@with_appcontext
+def appraise(first, last, kind, guideline_version, output, by):
+    """Run an appraisal for a period and print each employee's results."""
+    try:
+        period = period_between(_day(first), _day(last), kind)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--from/--to") from None
+    try:
+        with transaction() as session:
+            actor = _user(session, by) if by else None
+            run_id = request_run(session, period, actor=actor, guideline_version_number=guideline_version).id
+    except (GuidelineError, ValidationError) as exc:
+        _fail(f"cannot run: {exc}")
+    # Without Redis the run was computed when the request committed; with it, compute it here rather than
+    # wait for a worker (the queued job then finds it completed).
+    status = compute_run(run_id)
+    with transaction() as session:
+        run = session.get(AppraisalRun, run_id)
+        if status != "completed":
+            _fail(f"run {run_id} {run.status}: {run.error}")
+        _print_run(session, run, output)
+
+
+def _print_run(session, run: AppraisalRun, output: str) -> None:
+    rows = run_rows(session, run)
+    metrics = [m["rule"] for m in run.guideline.document["metrics"]]
+    if output == "json":
+        click.echo(json.dumps({"run": {"id": run.id, "period": run.period_kind,
+                                       "from": run.period_start.date().isoformat(),
+                                       "to_exclusive": run.period_end.date().isoformat(),
+                                       "guideline_version": run.guideline.version},
+                               "results": rows}, indent=2, default=str))
+        return
+    if output == "csv":
+        writer = csv.writer(sys.stdout)
+        base = ["employee_id", "employee", "email", "team", "state", "composite", "rank", "percentile", "peers",
+                "team_mean", "org_mean", "previous_composite", "change", "targets", "attainment_streak",
+                "open_flags"]
+        per_metric = ["", "_n", "_ci_low", "_ci_high", "_sufficient", "_target", "_attainment"]
+        writer.writerow(base + [f"{m}{s}" for m in metrics for s in per_metric] + ["recommendations"])
+        for row in rows:
+            values = [row[c] for c in base]
+            for m in metrics:
+                r = row["metrics"][m]
+                values += [r["value"], r["n"], *r["ci"], r["sufficient"], r["target"], r["attainment"]]
+            values.append("; ".join(f"{r['kind']}{'' if r['amount'] is None else ' ' + format(r['amount'], '.2f')}"
+                                    f" ({r['status']})" for r in row["recommendations"]))
+            writer.writerow(["" if v is None else v for v in values])
+        return
+    click.echo(f"run {run.id}: {run.period_kind} {run.period_start:%Y-%m-%d} to "
+               f"{run.period_end:%Y-%m-%d} (exclusive), guideline v{run.guideline.version}")
+    header = f"{'rank':>4}  {'employee':<24} {'team':<16} {'composite':>9}  " + "  ".join(
+        f"{m[:16]:>16}" for m in metrics) + "  recommendations"
+    click.echo(header)
+    for row in rows:
+        cells = []
+        for m in metrics:
+            r = row["metrics"][m]
+            text = f"{_number(r['value'])} (n={r['n']})" if r["sufficient"] else f"- (n={r['n']})"
+            cells.append(f"{text:>16}")
+        composite = _number(row["composite"]) if row["state"] == "ok" else "too few"
+        recs = ", ".join(r["kind"] + ("" if r["amount"] is None else f" {r['amount']:.2f}")
+                         for r in row["recommendations"])
+        click.echo(f"{row['rank'] or '':>4}  {row['employee'][:24]:<24} {(row['team'] or '')[:16]:<16} "
+                   f"{composite:>9}  " + "  ".join(cells) + f"  {recs}")
+
+
+# --- appraisal runs ----------------------------------------------------------------------------------------
+
+
+@click.group("appraisal")
+def appraisal_group():
+    """Look at appraisal runs and trace their numbers."""
+
+
+@appraisal_group.command("runs")
+@with_appcontext
+def runs_command():
+    """List runs, newest first."""
+    with transaction() as session:
+        for run in session.scalars(select(AppraisalRun).order_by(AppraisalRun.id.desc()).limit(50)):
+            click.echo(f"{run.id:>5}  {run.status:<9} {run.period_kind:<7} {run.period_start:%Y-%m-%d} to "
+                       f"{run.period_end:%Y-%m-%d}  guideline v{run.guideline.version}"
+                       + (f"  error: {run.error}" if run.error else ""))
+
+
+@appraisal_group.command("show")
+@click.argument("run_id", type=int)
+@click.option("--format", "output", type=click.Choice(["table", "csv", "json"]), default="table")
+@with_appcontext
+def show_command(run_id, output):
+    """Print the results of run RUN_ID."""
+    with transaction() as session:
+        run = session.get(AppraisalRun, run_id)
+        if run is None or run.status != "completed":
+            _fail(f"run {run_id} {'does not exist' if run is None else 'is ' + run.status}")
+        _print_run(session, run, output)
+
+
+@appraisal_group.command("lineage")
+@click.argument("run_id", type=int)
+@click.option("--employee", "email", required=True, help="the employee's e-mail")
+@click.option("--metric", required=True)
+@click.option("--limit", type=int, default=100, show_default=True, help="items to list")
+@with_appcontext
+def lineage_command(run_id, email, metric, limit):
+    """Show how a metric of a run was computed: formula, parameters, inputs and items (JSON)."""
+    with transaction() as session:
+        employee_id = session.scalar(select(Employee.id).where(Employee.email == email.strip().lower()))
+        if employee_id is None:
+            raise click.BadParameter(f"no employee {email!r}", param_hint="--employee")
+        try:
+            click.echo(json.dumps(metric_lineage(session, run_id, employee_id, metric, limit=limit), indent=2))
+        except LookupError as exc:
+            _fail(str(exc))
+
+
+# --- guidelines --------------------------------------------------------------------------------------------
+
+
+@click.group()
+def guidelines():
+    """Read and publish HR guideline versions."""
+
+
+@guidelines.command("show")
+@click.option("--version", "number", type=int, default=None, help="a past version (default: the one in force)")
+@with_appcontext
+def show_guideline(number):
+    """Print a guideline version as JSON (publishing the default one if none exists yet)."""
+    with transaction() as session:
+        try:
+            guideline = guideline_version(session, number) if number else guideline_in_force(session)
+        except GuidelineError as exc:
+            _fail(str(exc))
+        click.echo(json.dumps({"version": guideline.version, "document": guideline.document}, indent=2))
+
+
+@guidelines.command("publish")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--note", default=None, help="what changed and why (kept in the history)")
+@click.option("--by", "by", required=True, help="e-mail of the HR user publishing it")
+@with_appcontext
+def publish_command(file, note, by):
+    """Validate a guideline JSON file and publish it as the next version."""
+    try:
+        document = json.load(file)
+    except json.JSONDecodeError as exc:
+        _fail(f"{file.name}: not JSON: {exc}")
+    if not isinstance(document, dict):
+        _fail(f"{file.name}: expected a JSON object")
+    with transaction() as session:
+        user = _user(session, by)
+        if not user.has_role("hr", "admin"):
+            _fail(f"{by} is not HR: only HR publishes guidelines")
+        try:
+            guideline = publish(session, document, actor=user, note=note)
+        except ValidationError as exc:
+            session.rollback()
+            for line in flatten_errors(exc.messages):
+                click.echo(f"  {line}", err=True)
+            _fail("nothing published: fix the fields above")
+        click.echo(f"published guideline v{guideline.version}")
+
+
+@guidelines.command("history")
+@with_appcontext
+def history_command():
+    """List every version with who published it, when, and why."""
+    with transaction() as session:
+        names = dict(session.execute(select(User.id, User.email)).all())
+        for guideline in guideline_history(session):
+            click.echo(f"v{guideline.version:<4} {guideline.created_at:%Y-%m-%d %H:%M}  "
+                       f"{names.get(guideline.created_by, 'system'):<28} {guideline.note or ''}")
+
+
+@guidelines.command("diff")
+@click.argument("old", type=int)
+@click.argument("new", type=int)
+@with_appcontext
+def diff_command(old, new):
+    """Show what changed between two versions."""
+    with transaction() as session:
+        try:
+            changes = guideline_diff(guideline_version(session, old).document,
+                                     guideline_version(session, new).document)
+        except GuidelineError as exc:
+            _fail(str(exc))
+    for path, before, after in changes:
+        click.echo(f"{path}: {json.dumps(before)} -> {json.dumps(after)}")
+    if not changes:
+        click.echo("no differences")
+
+
+# --- targets ---------------------------------------------------------------------------------------------
+
+
+@click.group()
+def targets():
+    """Set and list targets."""
+
+
+@targets.command("set")
+@click.option("--metric", required=True)
+@click.option("--employee", "email", default=None, help="the employee's e-mail")
+@click.option("--team", "slug", default=None, help="the team's slug")
+@click.option("--from", "first", type=DAY, required=True)
+@click.option("--to", "last", type=DAY, required=True, help="last day, included")
+@click.option("--value", type=float, required=True)
+@click.option("--by", "by", required=True, help="e-mail of the manager or HR user setting it")
+@with_appcontext
+def set_target_command(metric, email, slug, first, last, value, by):
+    """Set a target for an employee or a team over a period."""
+    try:
+        period = period_between(_day(first), _day(last), "custom")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--from/--to") from None
+    with transaction() as session:
+        user = _user(session, by)
+        employee = team = None
+        if email:
+            employee = session.scalar(select(Employee).where(Employee.email == email.strip().lower()))
+            if employee is None:
+                raise click.BadParameter(f"no employee {email!r}", param_hint="--employee")
+        if slug:
+            team = session.scalar(select(Team).where(Team.slug == slug))
+            if team is None:
+                raise click.BadParameter(f"no team {slug!r}", param_hint="--team")
+        try:
+            target = set_target(session, user, metric=metric, period=period, value=value, employee=employee,
+                                team=team)
+        except TargetError as exc:
+            session.rollback()
+            raise click.BadParameter(exc.message, param_hint=f"--{exc.field}") from None
+        except PermissionError as exc:
+            session.rollback()
+            _fail(str(exc))
+        click.echo(f"target {target.id}: {metric} {value:g} for {email or slug}, {period.label}")
+
+
+@targets.command("list")
+@with_appcontext
+def list_targets():
+    """List every target."""
+    with transaction() as session:
+        for row in describe_targets(session):
+            t = row["target"]
+            click.echo(f"{t.id:>5}  {t.metric:<20} {t.value:>8g}  {row['kind']:<8} {row['subject']:<24} "
+                       f"{t.period_start:%Y-%m-%d} to {t.period_end:%Y-%m-%d}")
+
+
+# --- review ------------------------------------------------------------------------------------------------
+
+
+@click.group("review")
+def review_group():
+    """The HR review queue: integrity flags, disputes and recommendations awaiting a decision."""
+
+
+@review_group.command("flags")
+@click.option("--all", "everything", is_flag=True, help="decided flags too")
+@with_appcontext
+def flags_command(everything):
+    """List integrity flags awaiting HR's decision."""
+    with transaction() as session:
+        query = select(Flag, Feedback.channel, Feedback.external_id, Feedback.value).outerjoin(
+            Feedback, Feedback.id == Flag.feedback_id).order_by(Flag.id)
+        if not everything:
+            query = query.where(Flag.decision.is_(None))
+        for flag, channel, external_id, value in session.execute(query):
+            subject = (f"feedback {flag.feedback_id} ({channel}:{external_id} = {value})" if flag.feedback_id
+                       else f"employee {flag.employee_id}, {flag.period_start:%Y-%m-%d} to "
+                            f"{flag.period_end:%Y-%m-%d}")
+            click.echo(f"{flag.id:>5}  {flag.check:<26} {flag.decision or 'open':<9} {subject}: {flag.reason}")
+
+
+def _decide(action, *args, **kwargs):
+    try:
+        return action(*args, **kwargs)
+    except (LookupError, review.DecisionError) as exc:
+        _fail(str(exc))
+    except PermissionError as exc:
+        _fail(f"refused: {exc}")
+
+
+@review_group.command("decide-flag")
+@click.argument("flag_id", type=int)
+@click.option("--uphold/--dismiss", required=True, help="uphold: the item stays out; dismiss: it counts")
+@click.option("--note", default=None)
+@click.option("--by", "by", required=True)
+@with_appcontext
+def decide_flag_command(flag_id, uphold, note, by):
+    """Uphold or dismiss an integrity flag."""
+    with transaction() as session:
+        flag = _decide(review.decide_flag, session, flag_id, _user(session, by), uphold=uphold, note=note)
+        click.echo(f"flag {flag.id} {flag.decision}")
+
+
+@review_group.command("disputes")
+@click.option("--all", "everything", is_flag=True, help="decided disputes too")
+@with_appcontext
+def disputes_command(everything):
+    """List disputes awaiting a decision."""
+    with transaction() as session:
+        query = select(Dispute).order_by(Dispute.id)
+        if not everything:
+            query = query.where(Dispute.status == "open")
+        for dispute in session.scalars(query):
+            click.echo(f"{dispute.id:>5}  {dispute.status:<9} feedback {dispute.feedback_id}: {dispute.reason}"
+                       + (f" -> {dispute.outcome}" if dispute.outcome else ""))
+
+
+@review_group.command("dispute")
+@click.argument("feedback_id", type=int)
+@click.option("--reason", required=True)
+@click.option("--by", "by", required=True, help="e-mail of the employee's user account")
+@with_appcontext
+def dispute_command(feedback_id, reason, by):
+    """Dispute an item credited to you."""
+    with transaction() as session:
+        dispute = _decide(review.raise_dispute, session, feedback_id, _user(session, by), reason)
+        click.echo(f"dispute {dispute.id} raised")
+
+
+@review_group.command("decide-dispute")
+@click.argument("dispute_id", type=int)
+@click.option("--uphold/--reject", required=True)
+@click.option("--outcome", required=True, help="what the employee is told")
+@click.option("--reassign-to", type=int, default=None, help="when upheld: credit the item to this employee id")
+@click.option("--by", "by", required=True)
+@with_appcontext
+def decide_dispute_command(dispute_id, uphold, outcome, reassign_to, by):
+    """Uphold or reject a dispute."""
+    with transaction() as session:
+        dispute = _decide(review.decide_dispute, session, dispute_id, _user(session, by), uphold=uphold,
+                          outcome=outcome, reassign_to=reassign_to)
+        click.echo(f"dispute {dispute.id} {dispute.status}")
+
+
+@review_group.command("recommendations")
+@click.option("--run", "run_id", type=int, default=None, help="one run's (default: every proposed one)")
+@with_appcontext
+def recommendations_command(run_id):
+    """List recommendations awaiting approval, or every recommendation of one run."""
+    with transaction() as session:
+        query = select(Recommendation, Employee.name).join(Employee, Employee.id == Recommendation.employee_id)
+        query = (query.where(Recommendation.run_id == run_id) if run_id
+                 else query.where(Recommendation.status == "proposed"))
+        for rec, name in session.execute(query.order_by(Recommendation.id)):
+            amount = "" if rec.amount is None else f" {rec.amount:.2f}"
+            click.echo(f"{rec.id:>5}  run {rec.run_id:<4} {rec.status:<9} {name:<24} {rec.kind}{amount}: {rec.reason}")
+
+
+@review_group.command("decide-recommendation")
+@click.argument("recommendation_id", type=int)
+@click.option("--approve/--reject", required=True)
+@click.option("--note", default=None)
+@click.option("--by", "by", required=True)
+@with_appcontext
+def decide_recommendation_command(recommendation_id, approve, note, by):
+    """Approve or reject a proposed recommendation."""
+    with transaction() as session:
+        rec = _decide(review.decide_recommendation, session, recommendation_id, _user(session, by),
+                      approve=approve, note=note)
+        click.echo(f"recommendation {rec.id} {rec.status}")
+
+
+COMMANDS = (appraise, appraisal_group, guidelines, targets, review_group)

@@ -1,0 +1,264 @@
+"""The appraisal itself: from aggregates to each employee's metrics, composite, standing, targets and needs.
+
+Everything here works on the aggregates :mod:`appraisal.aggregates` reads (a handful per employee), never on
+feedback items, and touches no database: the same inputs always give the same outcome.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import formulas
+from .aggregates import CURRENT, EMPTY, PREVIOUS, Aggregate, MetricSpec
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    team_id: int | None
+
+
+@dataclass
+class MetricOutcome:
+    metric: str
+    weight: float
+    n: int
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    sufficient: bool
+    shrunk: float | None
+    normalised: float | None
+    team_mean: float | None
+    org_mean: float | None
+    previous_value: float | None = None
+    previous_n: int = 0
+    change: float | None = None
+    target: float | None = None
+    target_id: int | None = None
+    attainment: str | None = None
+
+
+@dataclass
+class EmployeeOutcome:
+    employee_id: int
+    team_id: int | None
+    metrics: dict[str, MetricOutcome]
+    state: str
+    composite: float | None
+    weight_covered: float
+    #: Items behind the metrics that count in the composite.
+    n: int
+    rank: int | None = None
+    percentile: float | None = None
+    peers: int = 0
+    team_mean: float | None = None
+    org_mean: float | None = None
+    previous_composite: float | None = None
+    change: float | None = None
+    targets_state: str = "no_targets"
+    attainment_streak: int = 0
+    open_flags: int = 0
+    case_mix: dict = field(default_factory=dict)
+    training_needs: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything an appraisal needs besides the guideline, read beforehand by :mod:`appraisal.runs`."""
+
+    people: Sequence[Person]
+    #: period_aggregates(): {CURRENT | PREVIOUS: {employee_id: {metric: Aggregate}}}
+    aggregates: Mapping[int, Mapping[int | None, Mapping[str, Aggregate]]]
+    #: {employee_id: {metric: (target_id, value)}}
+    targets: Mapping[int, Mapping[str, tuple[int, float]]] = field(default_factory=dict)
+    #: {employee_id: streak in the previous period of the same kind}
+    previous_streaks: Mapping[int, int] = field(default_factory=dict)
+    open_flags: Mapping[int, int] = field(default_factory=dict)
+    #: category_aggregates() of the case-mix metric: {employee_id: {category: Aggregate}}
+    categories: Mapping[int | None, Mapping[str, Aggregate]] = field(default_factory=dict)
+
+
+def _pool(aggregates) -> Aggregate:
+    total = EMPTY
+    for aggregate in aggregates:
+        total = total + aggregate
+    return total
+
+
+class Appraisal:
+    """One guideline applied to one period's inputs."""
+
+    def __init__(self, guideline: Mapping[str, Any], specs: Sequence[MetricSpec]):
+        self.guideline = guideline
+        self.specs = list(specs)
+        self.by_name = {m["rule"]: m for m in guideline["metrics"]}
+        self.total_weight = sum(m["weight"] for m in guideline["metrics"])
+
+    # --- one period -----------------------------------------------------------------------------------
+
+    def _min_n(self, metric: str) -> int:
+        return self.by_name[metric]["min_n"] or self.guideline["min_sample"]
+
+    def _bounds(self, spec: MetricSpec) -> tuple[float, float]:
+        override = self.by_name[spec.name]["bounds"]
+        return (override["min"], override["max"]) if override else spec.rule.value_bounds(spec.params)
+
+    def score_period(self, people: Sequence[Person], groups: Mapping[int | None, Mapping[str, Aggregate]]
+                     ) -> dict[int, EmployeeOutcome]:
+        """Metrics and composite of each person from one period's aggregates (no ranks yet)."""
+        guideline = self.guideline
+        org = {s.name: _pool(g.get(s.name, EMPTY) for g in groups.values()) for s in self.specs}
+        members: dict[int | None, list[int]] = {}
+        for person in people:
+            members.setdefault(person.team_id, []).append(person.id)
+        team = {team_id: {s.name: _pool(groups.get(pid, {}).get(s.name, EMPTY) for pid in ids)
+                          for s in self.specs}
+                for team_id, ids in members.items() if team_id is not None}
+        confidence, strength = guideline["confidence_level"], guideline["shrinkage_strength"]
+        outcomes = {}
+        for person in people:
+            metrics = {}
+            for spec in self.specs:
+                aggregate = groups.get(person.id, {}).get(spec.name, EMPTY)
+                team_mean = team[person.team_id][spec.name].mean if person.team_id is not None else None
+                org_mean = org[spec.name].mean
+                value, n = aggregate.mean, aggregate.n
+                bounds = self._bounds(spec)
+                sufficient = n >= self._min_n(spec.name)
+                if value is None:
+                    low = high = shrunk = None
+                elif spec.rule.proportion:
+                    low, high = (100 * x for x in formulas.wilson_interval(value / 100, n, confidence))
+                else:
+                    low, high = formulas.mean_interval(value, n, aggregate.squares, confidence, bounds)
+                if value is not None:
+                    # The prior is the team's mean, or the org's for someone in no team.
+                    prior = team_mean if team_mean is not None else org_mean
+                    shrunk = formulas.shrink(value, n, prior, strength)
+                normalised = (formulas.normalise(shrunk, bounds, spec.rule.direction)
+                              if sufficient and shrunk is not None else None)
+                metrics[spec.name] = MetricOutcome(
+                    spec.name, self.by_name[spec.name]["weight"], n, value, low, high, sufficient, shrunk,
+                    normalised, team_mean, org_mean)
+            parts = [(m.weight, m.normalised) for m in metrics.values() if m.sufficient]
+            covered = 100.0 * sum(w for w, _ in parts) / self.total_weight
+            ok = bool(parts) and covered >= guideline["composite_min_weight"] - 1e-9
+            outcomes[person.id] = EmployeeOutcome(
+                person.id, person.team_id, metrics, "ok" if ok else "insufficient_data",
+                formulas.composite(parts) if ok else None, covered,
+                sum(m.n for m in metrics.values() if m.sufficient))
+        return outcomes
+
+    # --- the whole appraisal --------------------------------------------------------------------------
+
+    def run(self, inputs: Inputs) -> dict[int, EmployeeOutcome]:
+        """Appraise every person: current and previous period, standing, targets, case mix, needs."""
+        people = sorted(inputs.people, key=lambda p: p.id)
+        current = self.score_period(people, inputs.aggregates.get(CURRENT, {}))
+        previous = self.score_period(people, inputs.aggregates.get(PREVIOUS, {}))
+        self._compare(current, previous)
+        self._stand(current)
+        self._attain(current, inputs)
+        org_categories = self._org_categories(inputs.categories)
+        for outcome in current.values():
+            outcome.open_flags = inputs.open_flags.get(outcome.employee_id, 0)
+            outcome.case_mix = self._case_mix(inputs.categories.get(outcome.employee_id, {}), org_categories)
+            outcome.training_needs = self._training_needs(outcome)
+        return current
+
+    def _compare(self, current, previous) -> None:
+        for employee_id, outcome in current.items():
+            before = previous[employee_id]
+            outcome.previous_composite = before.composite
+            if outcome.composite is not None and before.composite is not None:
+                outcome.change = outcome.composite - before.composite
+            for name, metric in outcome.metrics.items():
+                earlier = before.metrics[name]
+                metric.previous_value, metric.previous_n = earlier.value, earlier.n
+                if metric.sufficient and earlier.sufficient:
+                    metric.change = metric.value - earlier.value
+
+    def _stand(self, outcomes: Mapping[int, EmployeeOutcome]) -> None:
+        """Rank and percentile among eligible peers (org or team, per the guideline); composite means."""
+        eligible = {e: o for e, o in outcomes.items() if o.composite is not None}
+        org_mean = (sum(o.composite for o in eligible.values()) / len(eligible)) if eligible else None
+        by_team: dict[int | None, dict[int, float]] = {}
+        for employee_id, outcome in eligible.items():
+            by_team.setdefault(outcome.team_id, {})[employee_id] = outcome.composite
+        scope = self.guideline["ranking_scope"]
+        groups = by_team.values() if scope == "team" else [{e: o.composite for e, o in eligible.items()}]
+        for group in groups:
+            for employee_id, (rank, percentile) in formulas.ranks(group).items():
+                outcomes[employee_id].rank, outcomes[employee_id].percentile = rank, percentile
+                outcomes[employee_id].peers = len(group)
+        for outcome in outcomes.values():
+            team = by_team.get(outcome.team_id) if outcome.team_id is not None else None
+            outcome.team_mean = sum(team.values()) / len(team) if team else None
+            outcome.org_mean = org_mean
+            if outcome.composite is None:
+                outcome.peers = len(eligible) if scope == "org" else len(by_team.get(outcome.team_id, {}))
+
+    def _attain(self, outcomes, inputs: Inputs) -> None:
+        default_levels = self.guideline["attainment"]
+        for employee_id, outcome in outcomes.items():
+            targets = inputs.targets.get(employee_id, {})
+            if not targets:
+                outcome.targets_state = "no_targets"
+                outcome.attainment_streak = 0
+                continue
+            all_met = True
+            for name, (target_id, value) in targets.items():
+                metric = outcome.metrics.get(name)
+                if metric is None:
+                    continue
+                metric.target, metric.target_id = value, target_id
+                levels = self.by_name[name]["attainment"] or default_levels
+                spec = next(s for s in self.specs if s.name == name)
+                if metric.sufficient:
+                    metric.attainment = formulas.attainment(metric.value, value, levels["far_below"],
+                                                            levels["exceeded"], spec.rule.direction)
+                all_met = all_met and metric.attainment in ("met", "exceeded")
+            outcome.targets_state = "met" if all_met else "not_met"
+            outcome.attainment_streak = inputs.previous_streaks.get(employee_id, 0) + 1 if all_met else 0
+
+    @staticmethod
+    def _org_categories(categories) -> dict[str, Aggregate]:
+        org: dict[str, Aggregate] = {}
+        for groups in categories.values():
+            for category, aggregate in groups.items():
+                org[category] = org.get(category, EMPTY) + aggregate
+        return org
+
+    def _case_mix(self, mine: Mapping[str, Aggregate], org: Mapping[str, Aggregate]) -> dict:
+        """The case-mix metric by ticket category against the org, and what the org would score on this mix."""
+        if not mine:
+            return {}
+        rows = [{"category": category, "n": aggregate.n, "value": aggregate.mean,
+                 "org_value": org[category].mean, "org_n": org[category].n,
+                 "gap": aggregate.mean - org[category].mean}
+                for category, aggregate in sorted(mine.items())]
+        n = sum(r["n"] for r in rows)
+        actual = sum(r["value"] * r["n"] for r in rows) / n
+        # The org's category means weighted by this employee's mix: the score to expect from this workload.
+        expected = sum(r["org_value"] * r["n"] for r in rows) / n
+        return {"metric": self.guideline["case_mix_metric"], "categories": rows, "n": n, "value": actual,
+                "expected": expected, "difference": actual - expected}
+
+    def _training_needs(self, outcome: EmployeeOutcome) -> list[dict]:
+        settings = self.guideline["training"]
+        needs = [{"area": "ticket_category", "name": row["category"], "metric": outcome.case_mix["metric"],
+                  "value": row["value"], "benchmark": row["org_value"], "n": row["n"], "gap": row["gap"]}
+                 for row in outcome.case_mix.get("categories", ())
+                 if row["n"] >= settings["min_n"] and row["gap"] < -settings["gap"]]
+        directions = {spec.name: spec.rule.direction for spec in self.specs}
+        needs += [{"area": "metric", "name": metric.metric, "metric": metric.metric, "value": metric.value,
+                   "benchmark": metric.target, "n": metric.n,
+                   "gap": (metric.value - metric.target) * (1 if directions[metric.metric] == "higher" else -1)}
+                  for metric in outcome.metrics.values() if metric.attainment == "far_below"]
+        needs.sort(key=lambda need: (need["gap"], need["area"], need["name"]))
+        return needs[:settings["max_needs"]]
+
+
+__all__ = ["CURRENT", "PREVIOUS", "Appraisal", "EmployeeOutcome", "Inputs", "MetricOutcome", "Person"]

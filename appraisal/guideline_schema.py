@@ -1,0 +1,223 @@
+"""The HR guideline document: what is measured, how it is weighed, what it leads to. Validated here.
+
+The schema checks the document's shape; :func:`validate_guideline` then checks it against the loaded plugins
+(rules and checks exist, their parameters are valid). Both report errors keyed by field, so a message reads
+``metrics.1.weight: ...``.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates,
+    validates_schema,
+)
+
+from core.attribution import ATTRIBUTION_BASES
+
+#: The only outcomes a guideline can lead to. A coaching plan is the furthest it may go.
+RECOMMENDATION_KINDS = ("bonus", "recognition", "coaching", "training")
+#: Outcomes people try to write into a guideline that Plaudit refuses by design.
+SANCTIONS = ("termination", "dismissal", "firing", "demotion", "warning", "written_warning", "suspension",
+             "pay_cut", "penalty", "fine", "probation", "performance_improvement_plan", "pip")
+COMMENT_POLICIES = ("all", "positive_only", "none", "redacted")
+ALLOCATIONS = ("rank_order", "pro_rata")
+PERIOD_SCOPES = ("org", "team")
+WEIGHT_TOTAL = 100.0
+
+
+class RangeSchema(Schema):
+    min = fields.Float(required=True, allow_nan=False)
+    max = fields.Float(required=True, allow_nan=False)
+
+    @validates_schema
+    def _ordered(self, data, **_):
+        if data["min"] >= data["max"]:
+            raise ValidationError("must be below max", "min")
+
+
+class AttainmentSchema(Schema):
+    """Attainment levels, as gaps in the metric's own units from the target."""
+
+    far_below = fields.Float(load_default=10.0, validate=validate.Range(min=0), allow_nan=False,
+                             metadata={"description": "more than this short of the target is 'far below'"})
+    exceeded = fields.Float(load_default=5.0, validate=validate.Range(min=0, min_inclusive=False),
+                            allow_nan=False, metadata={"description": "this far past the target is 'exceeded'"})
+
+
+class MetricSpecSchema(Schema):
+    rule = fields.String(required=True, metadata={"description": "a loaded scoring rule's slug"})
+    weight = fields.Float(required=True, allow_nan=False, validate=validate.Range(min=0, min_inclusive=False))
+    params = fields.Dict(keys=fields.String(), load_default=dict)
+    min_n = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1),
+                           metadata={"description": "overrides the guideline's min_sample for this metric"})
+    bounds = fields.Nested(RangeSchema, load_default=None, allow_none=True,
+                           metadata={"description": "the values mapped to 0 and 100 in the composite, for "
+                                                    "rules without natural bounds"})
+    target_bounds = fields.Nested(RangeSchema, load_default=None, allow_none=True,
+                                  metadata={"description": "the targets managers may set for this metric"})
+    attainment = fields.Nested(AttainmentSchema, load_default=None, allow_none=True)
+
+
+class ConditionsSchema(Schema):
+    min_composite = fields.Float(load_default=None, allow_none=True, allow_nan=False)
+    max_composite = fields.Float(load_default=None, allow_none=True, allow_nan=False)
+    min_percentile = fields.Float(load_default=None, allow_none=True, validate=validate.Range(0, 100))
+    max_percentile = fields.Float(load_default=None, allow_none=True, validate=validate.Range(0, 100))
+    min_streak = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1),
+                                metadata={"description": "consecutive periods with every target met"})
+    min_n = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1),
+                           metadata={"description": "items behind the composite's metrics, at least"})
+    no_open_flags = fields.Boolean(load_default=True)
+
+
+class OutcomeSchema(Schema):
+    kind = fields.String(required=True)
+    amount = fields.Float(load_default=None, allow_none=True, allow_nan=False, validate=validate.Range(min=0))
+    note = fields.String(load_default=None, allow_none=True)
+
+    @validates("kind")
+    def _allowed(self, kind, **_):
+        if kind.strip().lower().replace(" ", "_").replace("-", "_") in SANCTIONS:
+            raise ValidationError(f"{kind!r} is a sanction, and no guideline may recommend one: Plaudit "
+                                  f"recommends {', '.join(RECOMMENDATION_KINDS)}, a coaching plan at most")
+        if kind not in RECOMMENDATION_KINDS:
+            raise ValidationError(f"must be one of {', '.join(RECOMMENDATION_KINDS)}")
+
+    @validates_schema
+    def _amount_for_bonus(self, data, **_):
+        if data.get("kind") == "bonus" and data.get("amount") is None:
+            raise ValidationError("a bonus needs an amount", "amount")
+        if data.get("kind") != "bonus" and data.get("amount") is not None:
+            raise ValidationError("only a bonus has an amount", "amount")
+
+
+class TierSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    group = fields.String(load_default="reward", validate=validate.Length(min=1, max=50),
+                          metadata={"description": "within a group, an employee gets the first tier they qualify "
+                                                   "for; groups are independent"})
+    conditions = fields.Nested(ConditionsSchema, load_default=lambda: ConditionsSchema().load({}))
+    gives = fields.List(fields.Nested(OutcomeSchema), required=True, validate=validate.Length(min=1))
+
+
+class BudgetSchema(Schema):
+    cap = fields.Float(load_default=None, allow_none=True, allow_nan=False, validate=validate.Range(min=0),
+                       metadata={"description": "the most all bonuses of one run may add up to; none: no cap"})
+    allocation = fields.String(load_default="rank_order", validate=validate.OneOf(ALLOCATIONS))
+    currency = fields.String(load_default="EUR", validate=validate.Length(equal=3))
+
+
+class IncentivesSchema(Schema):
+    tiers = fields.List(fields.Nested(TierSchema), load_default=list)
+    budget = fields.Nested(BudgetSchema, load_default=lambda: BudgetSchema().load({}))
+
+    @validates("tiers")
+    def _unique_names(self, tiers, **_):
+        names = [t["name"] for t in tiers]
+        if len(names) != len(set(names)):
+            raise ValidationError("tier names must be unique")
+
+
+class TrainingSchema(Schema):
+    min_n = fields.Integer(load_default=5, validate=validate.Range(min=1),
+                           metadata={"description": "items in a category before it can be a training need"})
+    gap = fields.Float(load_default=10.0, validate=validate.Range(min=0), allow_nan=False,
+                       metadata={"description": "points below the org's mean for that category"})
+    max_needs = fields.Integer(load_default=3, validate=validate.Range(min=1, max=20))
+    recommend = fields.Boolean(load_default=True,
+                               metadata={"description": "turn each training need into a training recommendation"})
+
+
+class CheckSettingsSchema(Schema):
+    enabled = fields.Boolean(load_default=True)
+    params = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class GuidelineSchema(Schema):
+    metrics = fields.List(fields.Nested(MetricSpecSchema), required=True, validate=validate.Length(min=1))
+    min_sample = fields.Integer(load_default=10, validate=validate.Range(min=1),
+                                metadata={"description": "items a metric needs before it is a number that ranks"})
+    shrinkage_strength = fields.Float(load_default=5.0, validate=validate.Range(min=0), allow_nan=False,
+                                      metadata={"description": "k in (n*mean + k*team_mean)/(n + k)"})
+    composite_min_weight = fields.Float(load_default=50.0, validate=validate.Range(0, 100), allow_nan=False,
+                                        metadata={"description": "share of the weight (%) that needs enough "
+                                                                 "data before the composite ranks"})
+    confidence_level = fields.Float(load_default=0.95, validate=validate.Range(0.5, 0.999), allow_nan=False)
+    attribution_policy = fields.List(fields.String(validate=validate.OneOf(ATTRIBUTION_BASES)),
+                                     load_default=None, allow_none=True, validate=validate.Length(min=1),
+                                     metadata={"description": "none: PLAUDIT_ATTRIBUTION_POLICY"})
+    comment_visibility = fields.String(load_default="redacted", validate=validate.OneOf(COMMENT_POLICIES))
+    attainment = fields.Nested(AttainmentSchema, load_default=lambda: AttainmentSchema().load({}))
+    ranking_scope = fields.String(load_default="org", validate=validate.OneOf(PERIOD_SCOPES))
+    case_mix_metric = fields.String(load_default="csat_percent", allow_none=True)
+    training = fields.Nested(TrainingSchema, load_default=lambda: TrainingSchema().load({}))
+    incentives = fields.Nested(IncentivesSchema, load_default=lambda: IncentivesSchema().load({}))
+    approval_required = fields.List(fields.String(validate=validate.OneOf(RECOMMENDATION_KINDS)),
+                                    load_default=lambda: ["bonus"])
+    integrity = fields.Dict(keys=fields.String(), values=fields.Nested(CheckSettingsSchema), load_default=dict)
+
+    @validates("metrics")
+    def _weights(self, metrics, **_):
+        rules = [m["rule"] for m in metrics]
+        repeated = sorted({r for r in rules if rules.count(r) > 1})
+        if repeated:
+            raise ValidationError(f"each rule may appear once; repeated: {', '.join(repeated)}")
+        total = sum(m["weight"] for m in metrics)
+        if abs(total - WEIGHT_TOTAL) > 1e-6:
+            raise ValidationError(f"weights must sum to 100; these sum to {total:g}")
+
+    @validates("attribution_policy")
+    def _no_repeats(self, bases, **_):
+        if bases is not None and len(bases) != len(set(bases)):
+            raise ValidationError("each basis may appear once")
+
+    @post_load
+    def _sorted(self, data, **_):
+        data["approval_required"] = sorted(set(data["approval_required"]))
+        return data
+
+
+def validate_guideline(document: Mapping[str, Any], plugins) -> dict[str, Any]:
+    """Validate ``document`` and return it with every default filled in and every parameter loaded.
+
+    :param plugins: the loaded plugins, whose scoring rules and integrity checks the document may name.
+    :raises marshmallow.ValidationError: with messages keyed by field (``metrics.0.rule``).
+    """
+    data = GuidelineSchema().load(dict(document))
+    errors: dict[str, Any] = {}
+    for index, spec in enumerate(data["metrics"]):
+        rule = plugins.scoring_rules.get(spec["rule"])
+        if rule is None:
+            errors.setdefault("metrics", {})[index] = {"rule": [
+                f"unknown scoring rule {spec['rule']!r}; loaded: {', '.join(sorted(plugins.scoring_rules))}"]}
+            continue
+        try:
+            spec["params"] = rule.params_schema().load(spec["params"]) if rule.params_schema else {}
+        except ValidationError as exc:
+            errors.setdefault("metrics", {})[index] = {"params": exc.messages}
+            continue
+        if spec["bounds"] is None and rule.value_bounds(spec["params"]) is None:
+            errors.setdefault("metrics", {})[index] = {"bounds": [
+                f"{spec['rule']} has no natural bounds: give the values that map to 0 and 100"]}
+    if data["case_mix_metric"] is not None and data["case_mix_metric"] not in plugins.scoring_rules:
+        errors["case_mix_metric"] = [f"unknown scoring rule {data['case_mix_metric']!r}"]
+    for slug, settings in data["integrity"].items():
+        check = plugins.integrity_checks.get(slug)
+        if check is None:
+            errors.setdefault("integrity", {})[slug] = [
+                f"unknown integrity check; loaded: {', '.join(sorted(plugins.integrity_checks)) or 'none'}"]
+            continue
+        try:
+            settings["params"] = check.load_params(settings["params"])
+        except ValidationError as exc:
+            errors.setdefault("integrity", {})[slug] = {"params": exc.messages}
+    if errors:
+        raise ValidationError(errors)
+    return data

@@ -1,0 +1,146 @@
+"""Publishing and reading HR guideline versions. A version never changes; every publication is audited."""
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.models import record_audit
+from core.plugins import get_plugins
+from core.policy import IngestionPolicy
+
+from .guideline_schema import validate_guideline
+from .models import Guideline
+
+#: The guideline a new organisation starts with; HR is expected to publish its own.
+DEFAULT_GUIDELINE: dict[str, Any] = {
+    "metrics": [
+        {"rule": "csat_percent", "weight": 40, "target_bounds": {"min": 50, "max": 100}},
+        {"rule": "nps", "weight": 20, "target_bounds": {"min": -20, "max": 100}},
+        {"rule": "first_response_sla", "weight": 20, "target_bounds": {"min": 50, "max": 100}},
+        {"rule": "resolution_sla", "weight": 20, "target_bounds": {"min": 50, "max": 100}},
+    ],
+    "min_sample": 10,
+    "shrinkage_strength": 5,
+    "composite_min_weight": 50,
+    "comment_visibility": "redacted",
+    "incentives": {
+        "tiers": [
+            {"name": "Outstanding service", "conditions": {"min_percentile": 90, "min_composite": 80, "min_n": 30},
+             "gives": [{"kind": "bonus", "amount": 300}, {"kind": "recognition"}]},
+            {"name": "Strong service", "conditions": {"min_percentile": 75, "min_composite": 70, "min_n": 30},
+             "gives": [{"kind": "recognition"}]},
+            {"name": "Coaching", "group": "development", "conditions": {"max_composite": 50,
+                                                                        "no_open_flags": False},
+             "gives": [{"kind": "coaching", "note": "a coaching plan with the team lead"}]},
+        ],
+        "budget": {"cap": 3000, "allocation": "rank_order"},
+    },
+    "approval_required": ["bonus", "coaching"],
+}
+
+
+class GuidelineError(ValueError):
+    """A guideline cannot be published or found as asked; the message says why."""
+
+
+def current_guideline(session: Session) -> Guideline | None:
+    """The guideline in force: the highest version, or None before anything is published."""
+    return session.scalar(select(Guideline).order_by(Guideline.version.desc()).limit(1))
+
+
+def guideline_version(session: Session, version: int) -> Guideline:
+    """:raises GuidelineError: when no such version exists."""
+    guideline = session.scalar(select(Guideline).where(Guideline.version == version))
+    if guideline is None:
+        raise GuidelineError(f"no guideline version {version}")
+    return guideline
+
+
+def publish_guideline(session: Session, document: Mapping[str, Any], *, actor=None, note: str | None = None,
+                      plugins=None) -> Guideline:
+    """Validate ``document`` and publish it as the next version, audited with its difference to the last.
+
+    :raises marshmallow.ValidationError: naming each field that is wrong; nothing is written then.
+    """
+    data = validate_guideline(document, plugins or get_plugins())
+    # Versions are taken under a lock of the latest row, so two HR users publishing at once get 2 and 3.
+    latest = session.scalar(select(Guideline).order_by(Guideline.version.desc()).limit(1).with_for_update())
+    number = (latest.version if latest else 0) + 1
+    guideline = Guideline(version=number, document=data, note=note, created_by=getattr(actor, "id", actor))
+    session.add(guideline)
+    session.flush()
+    record_audit(session, "guideline.published", guideline, actor=actor,
+                 before=latest.document if latest else None, after=data, note=note)
+    return guideline
+
+
+def guideline_in_force(session: Session, plugins=None) -> Guideline:
+    """The current guideline; publish :data:`DEFAULT_GUIDELINE` (audited) when none exists yet."""
+    guideline = current_guideline(session)
+    if guideline is None:
+        plugins = plugins or get_plugins()
+        document = copy.deepcopy(DEFAULT_GUIDELINE)
+        # Keep only the rules that are loaded, re-weighted to 100, so a trimmed install still starts.
+        loaded = [m for m in document["metrics"] if m["rule"] in plugins.scoring_rules]
+        if not loaded:
+            raise GuidelineError("no guideline is published and none of the default rules is loaded; "
+                                 "publish one with `plaudit guidelines publish`")
+        total = sum(m["weight"] for m in loaded)
+        for metric in loaded:
+            metric["weight"] = metric["weight"] * 100 / total
+        document["metrics"] = loaded
+        guideline = publish_guideline(session, document, note="the default guideline", plugins=plugins)
+    return guideline
+
+
+def guideline_history(session: Session) -> list[Guideline]:
+    return list(session.scalars(select(Guideline).order_by(Guideline.version)))
+
+
+def version_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Guideline))
+
+
+def ingestion_policy_from_guideline(session: Session) -> IngestionPolicy | None:
+    """The ingestion policy the guideline in force sets, or None to let the configuration decide."""
+    from flask import current_app
+
+    guideline = current_guideline(session)
+    if guideline is None:
+        return None
+    document = guideline.document
+    checks = get_plugins().integrity_checks
+    enabled = {}
+    for slug, check in checks.items():
+        settings = document.get("integrity", {}).get(slug, {"enabled": True, "params": {}})
+        if settings.get("enabled", True):
+            enabled[slug] = check.load_params(settings.get("params"))
+    attribution = document.get("attribution_policy") or current_app.config["ATTRIBUTION_POLICY"]
+    return IngestionPolicy(tuple(attribution), enabled)
+
+
+def _flatten(value: Any, path: str = "") -> dict[str, Any]:
+    if isinstance(value, dict):
+        flat: dict[str, Any] = {}
+        for key, inner in value.items():
+            flat.update(_flatten(inner, f"{path}.{key}" if path else str(key)))
+        return flat or {path: {}}
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        flat = {}
+        for index, inner in enumerate(value):
+            # Metrics and tiers are told apart by name, not position, so reordering is not a change.
+            label = inner.get("rule") or inner.get("name") or str(index)
+            flat.update(_flatten(inner, f"{path}[{label}]"))
+        return flat
+    return {path: value}
+
+
+def guideline_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """What changed between two guideline documents: ``(path, before, after)``, sorted by path."""
+    before, after = _flatten(dict(old)), _flatten(dict(new))
+    return [(path, before.get(path), after.get(path)) for path in sorted(before.keys() | after.keys())
+            if before.get(path) != after.get(path)]

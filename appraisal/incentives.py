@@ -1,0 +1,151 @@
+"""Incentive recommendations: the guideline's tiers, training needs turned into training, and the budget cap.
+
+Only bonus, recognition, coaching and training are ever recommended; a bonus is never negative, and the
+bonuses of one run never add up to more than the cap.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from decimal import ROUND_FLOOR, Decimal
+from typing import Any
+
+from marshmallow import ValidationError
+
+from .engine import EmployeeOutcome
+from .guideline_schema import OutcomeSchema
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    employee_id: int
+    kind: str
+    source: str
+    reason: str
+    amount: float | None = None
+    requested_amount: float | None = None
+
+
+def qualifies(outcome: EmployeeOutcome, conditions: Mapping[str, Any]) -> bool:
+    """True when ``outcome`` meets every condition a tier sets (an unset condition always holds)."""
+    composite, percentile = outcome.composite, outcome.percentile
+    checks = [
+        ("min_composite", lambda v: composite is not None and composite >= v),
+        ("max_composite", lambda v: composite is not None and composite <= v),
+        ("min_percentile", lambda v: percentile is not None and percentile >= v),
+        ("max_percentile", lambda v: percentile is not None and percentile <= v),
+        ("min_streak", lambda v: outcome.attainment_streak >= v),
+        ("min_n", lambda v: outcome.n >= v),
+    ]
+    if conditions.get("no_open_flags", True) and outcome.open_flags:
+        return False
+    return all(test(conditions[key]) for key, test in checks if conditions.get(key) is not None)
+
+
+def _describe(outcome: EmployeeOutcome) -> str:
+    parts = [f"composite {outcome.composite:.1f}" if outcome.composite is not None else "no composite"]
+    if outcome.percentile is not None:
+        parts.append(f"percentile {outcome.percentile:.0f}")
+    if outcome.attainment_streak:
+        parts.append(f"targets met {outcome.attainment_streak} period(s) running")
+    return ", ".join(parts)
+
+
+def tier_proposals(outcomes: Iterable[EmployeeOutcome], guideline: Mapping[str, Any]) -> list[Proposal]:
+    """What the tiers give: in each group, the first tier an employee qualifies for."""
+    tiers = guideline["incentives"]["tiers"]
+    proposals = []
+    for outcome in outcomes:
+        taken: set[str] = set()
+        for tier in tiers:
+            if tier["group"] in taken or not qualifies(outcome, tier["conditions"]):
+                continue
+            taken.add(tier["group"])
+            for gift in tier["gives"]:
+                reason = f"{tier['name']}: {_describe(outcome)}" + (f" ({gift['note']})" if gift["note"] else "")
+                proposals.append(Proposal(outcome.employee_id, gift["kind"], f"tier:{tier['name']}", reason,
+                                          gift["amount"], gift["amount"]))
+    return proposals
+
+
+def training_proposals(outcomes: Iterable[EmployeeOutcome], guideline: Mapping[str, Any]) -> list[Proposal]:
+    """One training recommendation per training need, when the guideline asks for them."""
+    if not guideline["training"]["recommend"]:
+        return []
+    proposals = []
+    for outcome in outcomes:
+        for need in outcome.training_needs:
+            benchmark = "the org's mean" if need["area"] == "ticket_category" else "the target"
+            proposals.append(Proposal(
+                outcome.employee_id, "training", f"training:{need['area']}",
+                f"training on {need['name']}: {need['metric']} {need['value']:.1f} over {need['n']} item(s) "
+                f"against {benchmark} {need['benchmark']:.1f}"))
+    return proposals
+
+
+def plugin_proposal(employee_id: int, source: str, raw: Any) -> Proposal | None:
+    """A ``recommend`` hook's answer as a proposal; anything a guideline could not give is refused (logged)."""
+    try:
+        data = OutcomeSchema().load({"kind": raw.get("kind"), "amount": raw.get("amount"),
+                                     "note": raw.get("reason")} if isinstance(raw, Mapping) else raw)
+    except ValidationError as exc:
+        log.error("plugin %s proposed %r for employee %s and it was refused: %s", source, raw, employee_id,
+                  exc.messages)
+        return None
+    return Proposal(employee_id, data["kind"], f"plugin:{source}", data["note"] or data["kind"],
+                    data["amount"], data["amount"])
+
+
+def _cents(amount: float) -> int:
+    return int((Decimal(str(amount)) * 100).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def allocate(requests: Sequence[tuple[Any, float]], cap: float | None, rule: str) -> dict[Any, float]:
+    """Fit bonus requests, given best-ranked first, under ``cap``; return the amount granted to each key.
+
+    ``rank_order``: the best-ranked are paid in full while the budget lasts; the first who no longer fits
+    gets what is left, the rest nothing. ``pro_rata``: every request is cut by the same factor (cap / total),
+    rounded down to the cent. Either way the grants never add up to more than the cap.
+    """
+    asked = [(key, _cents(amount)) for key, amount in requests]
+    if cap is None:
+        return {key: cents / 100 for key, cents in asked}
+    left = _cents(cap)
+    total = sum(cents for _, cents in asked)
+    if total <= left:
+        return {key: cents / 100 for key, cents in asked}
+    granted = {}
+    if rule == "pro_rata":
+        for key, cents in asked:
+            granted[key] = (cents * left // total) / 100 if total else 0.0
+        return granted
+    for key, cents in asked:
+        paid = min(cents, left)
+        granted[key] = paid / 100
+        left -= paid
+    return granted
+
+
+def apply_budget(proposals: Sequence[Proposal], outcomes: Mapping[int, EmployeeOutcome],
+                 guideline: Mapping[str, Any]) -> list[Proposal]:
+    """Cap the run's bonuses as the guideline says; a cut bonus says so in its reason."""
+    budget = guideline["incentives"]["budget"]
+
+    def standing(index: int):
+        outcome = outcomes.get(proposals[index].employee_id)
+        rank = outcome.rank if outcome is not None and outcome.rank is not None else float("inf")
+        return rank, proposals[index].employee_id, index
+
+    bonuses = sorted((i for i, p in enumerate(proposals) if p.kind == "bonus"), key=standing)
+    granted = allocate([(i, proposals[i].amount) for i in bonuses], budget["cap"], budget["allocation"])
+    result = list(proposals)
+    for index, amount in granted.items():
+        proposal = proposals[index]
+        if abs(amount - proposal.amount) > 1e-9:
+            note = (f"; cut from {proposal.amount:.2f} to {amount:.2f} {budget['currency']} by the budget cap of "
+                    f"{budget['cap']:.2f} ({budget['allocation'].replace('_', ' ')})")
+            result[index] = replace(proposal, amount=amount, reason=proposal.reason + note)
+    return result

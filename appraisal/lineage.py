@@ -1,0 +1,81 @@
+"""Lineage: for a metric of a run, the formula with its parameters and inputs, and the items behind it."""
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.models import Feedback
+from core.plugins import get_plugins
+
+from .models import AppraisalRun, MetricResult
+
+
+def _items_filter(run: AppraisalRun, result: MetricResult, rule):
+    return (Feedback.employee_id == result.employee_id, Feedback.kind.in_(rule.kinds),
+            Feedback.status == "accepted", Feedback.value.is_not(None),
+            Feedback.occurred_at >= run.period_start, Feedback.occurred_at < run.period_end,
+            Feedback.id <= (run.feedback_watermark or 0))
+
+
+def metric_lineage(session: Session, run_id: int, employee_id: int, metric: str, *, limit: int = 100,
+                   offset: int = 0) -> dict[str, Any]:
+    """Explain one metric of one employee in one run.
+
+    The items are those that count today among the items the run could see (ids up to its watermark);
+    ``items_now`` differs from the stored ``n`` only if a flag or dispute was decided after the run.
+
+    :raises LookupError: when the run has no such metric for that employee.
+    """
+    run = session.get(AppraisalRun, run_id)
+    result = session.scalar(select(MetricResult).where(
+        MetricResult.run_id == run_id, MetricResult.employee_id == employee_id, MetricResult.metric == metric))
+    if run is None or result is None:
+        raise LookupError(f"run {run_id} has no {metric} for employee {employee_id}")
+    spec = next(m for m in run.guideline.document["metrics"] if m["rule"] == metric)
+    rule = get_plugins().scoring_rules[metric]
+    document = run.guideline.document
+    points = rule.points(Feedback, dict(spec["params"]))
+    where = _items_filter(run, result, rule)
+    items_now = session.scalar(select(func.count()).select_from(Feedback).where(*where))
+    rows = session.execute(
+        select(Feedback.id, Feedback.channel, Feedback.external_id, Feedback.kind, Feedback.occurred_at,
+               Feedback.value, Feedback.scale_min, Feedback.scale_max, Feedback.attribution_policy,
+               points.label("points"))
+        .where(*where).order_by(Feedback.occurred_at, Feedback.id).limit(limit).offset(offset)).all()
+    dialect = session.get_bind().dialect
+    k = document["shrinkage_strength"]
+    return {
+        "run": {"id": run.id, "period": [run.period_start.isoformat(), run.period_end.isoformat()],
+                "guideline_version": run.guideline.version, "feedback_watermark": run.feedback_watermark},
+        "employee_id": employee_id,
+        "metric": metric,
+        "formula": {
+            "rule": metric,
+            "title": rule.title,
+            "description": inspect.getdoc(type(rule)) or "",
+            "kinds": list(rule.kinds),
+            "params": spec["params"],
+            "points_sql": str(points.compile(dialect=dialect, compile_kwargs={"literal_binds": True})),
+            "value": "mean of the items' points (SUM / COUNT over accepted items in the period)",
+            "interval": ("Wilson score interval" if rule.proportion else "normal interval from the sum of squares")
+                        + f" at {document['confidence_level']:.0%}",
+            "shrinkage": f"(n*value + k*team_mean)/(n + k) with k = {k:g}",
+            "min_n": spec["min_n"] or document["min_sample"],
+            "bounds": spec["bounds"] or list(rule.value_bounds(spec["params"]) or ()),
+            "direction": rule.direction,
+        },
+        "result": {"n": result.n, "value": result.value, "ci": [result.ci_low, result.ci_high],
+                   "sufficient": result.sufficient, "team_mean": result.team_mean, "shrunk": result.shrunk,
+                   "normalised": result.normalised, "weight": result.weight, "target": result.target,
+                   "attainment": result.attainment},
+        "items_now": items_now,
+        "items": [{"id": r.id, "channel": r.channel, "external_id": r.external_id, "kind": r.kind,
+                   "occurred_at": r.occurred_at.isoformat(), "value": r.value,
+                   "scale": [r.scale_min, r.scale_max], "attribution": r.attribution_policy,
+                   "points": float(r.points)} for r in rows],
+        "limit": limit,
+        "offset": offset,
+    }

@@ -1,0 +1,79 @@
+"""Appraisal periods: a week, a calendar month or quarter, or custom dates; each knows the one before it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+PERIOD_KINDS = ("week", "month", "quarter", "custom")
+
+
+@dataclass(frozen=True)
+class Period:
+    kind: str
+    start: datetime  # inclusive, midnight UTC
+    end: datetime  # exclusive
+
+    @property
+    def label(self) -> str:
+        last = (self.end - timedelta(days=1)).date()
+        return f"{self.kind} {self.start.date().isoformat()} to {last.isoformat()}"
+
+    def previous(self) -> Period:
+        """The period of the same kind just before this one (for custom periods: as many days)."""
+        if self.kind == "month":
+            return month_of(_day(self.start) - timedelta(days=1))
+        if self.kind == "quarter":
+            return quarter_of(_day(self.start) - timedelta(days=1))
+        return Period(self.kind, self.start - (self.end - self.start), self.start)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def _day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+def week_of(day: date) -> Period:
+    """The ISO week (Monday to Sunday) that holds ``day``."""
+    monday = day - timedelta(days=day.weekday())
+    return Period("week", _midnight(monday), _midnight(monday + timedelta(days=7)))
+
+
+def month_of(day: date) -> Period:
+    first = day.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return Period("month", _midnight(first), _midnight(following))
+
+
+def quarter_of(day: date) -> Period:
+    first = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    following = date(first.year + (first.month == 10), (first.month + 2) % 12 + 1, 1)
+    return Period("quarter", _midnight(first), _midnight(following))
+
+
+def period_between(first: date, last: date, kind: str | None = None) -> Period:
+    """The period from ``first`` to ``last``, both days included.
+
+    With ``kind`` None the kind is recognised (a whole ISO week, calendar month or quarter), else custom.
+
+    :raises ValueError: when ``last`` precedes ``first``, or the dates do not make the ``kind`` asked for.
+    """
+    if last < first:
+        raise ValueError(f"the period ends ({last}) before it starts ({first})")
+    custom = Period("custom", _midnight(first), _midnight(last + timedelta(days=1)))
+    candidates = {"week": week_of(first), "month": month_of(first), "quarter": quarter_of(first)}
+    if kind in (None, "custom"):
+        if kind is None:
+            for candidate in candidates.values():
+                if (candidate.start, candidate.end) == (custom.start, custom.end):
+                    return candidate
+        return custom
+    if kind not in candidates:
+        raise ValueError(f"unknown period {kind!r}; choose from {', '.join(PERIOD_KINDS)}")
+    if (candidates[kind].start, candidates[kind].end) != (custom.start, custom.end):
+        expected = candidates[kind]
+        raise ValueError(f"{first} to {last} is not a {kind}; the {kind} holding {first} runs "
+                         f"{expected.start.date()} to {(expected.end - timedelta(days=1)).date()}")
+    return candidates[kind]

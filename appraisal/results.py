@@ -1,0 +1,57 @@
+"""Reading a run's results back: one row per employee with their metrics and recommendations.
+
+Three queries whatever the size of the organisation: results with names, metric results, recommendations.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from core.models import Employee, Team
+
+from .models import AppraisalResult, AppraisalRun, MetricResult, Recommendation
+
+
+def run_rows(session: Session, run: AppraisalRun) -> list[dict[str, Any]]:
+    """Every employee's result in ``run``, best rank first, then by name."""
+    team = aliased(Team)
+    results = session.execute(
+        select(AppraisalResult, Employee.name, Employee.email, team.name)
+        .join(Employee, Employee.id == AppraisalResult.employee_id)
+        .outerjoin(team, team.id == AppraisalResult.team_id)
+        .where(AppraisalResult.run_id == run.id)).all()
+    metrics: dict[int, dict[str, MetricResult]] = {}
+    for metric in session.scalars(select(MetricResult).where(MetricResult.run_id == run.id)
+                                  .order_by(MetricResult.employee_id, MetricResult.id)):
+        metrics.setdefault(metric.employee_id, {})[metric.metric] = metric
+    recommendations: dict[int, list[Recommendation]] = {}
+    for recommendation in session.scalars(select(Recommendation).where(Recommendation.run_id == run.id)
+                                          .order_by(Recommendation.employee_id, Recommendation.id)):
+        recommendations.setdefault(recommendation.employee_id, []).append(recommendation)
+    order = [m["rule"] for m in run.guideline.document["metrics"]]
+    rows = []
+    for result, name, email, team_name in results:
+        mine = metrics.get(result.employee_id, {})
+        rows.append({
+            "employee_id": result.employee_id, "employee": name, "email": email, "team": team_name,
+            "state": result.state, "composite": result.composite, "weight_covered": result.weight_covered,
+            "rank": result.rank, "percentile": result.percentile, "peers": result.peers,
+            "team_mean": result.team_mean, "org_mean": result.org_mean,
+            "previous_composite": result.previous_composite, "change": result.change,
+            "targets": result.targets_state, "attainment_streak": result.attainment_streak,
+            "open_flags": result.open_flags,
+            "metrics": {name: {"value": m.value, "n": m.n, "ci": [m.ci_low, m.ci_high], "sufficient": m.sufficient,
+                               "shrunk": m.shrunk, "team_mean": m.team_mean, "org_mean": m.org_mean,
+                               "previous": m.previous_value, "change": m.change, "target": m.target,
+                               "attainment": m.attainment}
+                        for name in order if (m := mine.get(name)) is not None},
+            "case_mix": result.case_mix,
+            "training_needs": result.training_needs,
+            "recommendations": [{"id": r.id, "kind": r.kind, "amount": r.amount, "status": r.status,
+                                 "reason": r.reason, "source": r.source}
+                                for r in recommendations.get(result.employee_id, [])],
+        })
+    rows.sort(key=lambda row: (row["rank"] is None, row["rank"] or 0, row["employee"], row["employee_id"]))
+    return rows

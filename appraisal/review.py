@@ -1,0 +1,143 @@
+"""Human decisions on what counts: HR decides flags, managers or HR decide disputes and recommendations.
+
+Every decision is audited with the state before and after, and changes an item's status only through here.
+"""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.models import Dispute, Employee, Feedback, Flag, record_audit, utcnow
+
+from .models import Recommendation
+from .targets import managed_team_ids
+
+
+class DecisionError(ValueError):
+    """A decision cannot be taken as asked (already decided, wrong outcome); the message says why."""
+
+
+def _snapshot(item: Feedback) -> dict:
+    return {"status": item.status, "employee_id": item.employee_id, "attribution_policy": item.attribution_policy}
+
+
+def decide_flag(session: Session, flag_id: int, user, *, uphold: bool, note: str | None = None) -> Flag:
+    """Uphold a flag (the item stays out of the numbers) or dismiss it (the item counts, unless another
+    flag on it is still open or upheld). HR only.
+
+    :raises PermissionError: for anyone but HR or an admin.
+    :raises LookupError: when there is no such flag.
+    :raises DecisionError: when it was decided already.
+    """
+    if not user.has_role("hr", "admin"):
+        raise PermissionError("only HR decides integrity flags")
+    flag = session.get(Flag, flag_id, with_for_update=True)
+    if flag is None:
+        raise LookupError(f"no flag {flag_id}")
+    if flag.decision is not None:
+        raise DecisionError(f"flag {flag_id} was already {flag.decision}")
+    flag.decision, flag.decided_by, flag.decided_at, flag.decision_note = (
+        "upheld" if uphold else "dismissed", user.id, utcnow(), note)
+    item_before = item_after = None
+    if flag.feedback_id is not None:
+        item = session.get(Feedback, flag.feedback_id, with_for_update=True)
+        item_before = _snapshot(item)
+        others = session.scalar(select(func.count()).select_from(Flag).where(
+            Flag.feedback_id == item.id, Flag.id != flag.id, Flag.decision.is_distinct_from("dismissed")))
+        if uphold:
+            item.status = "excluded"
+        elif not others and item.status == "quarantined":
+            item.status = "accepted"
+        item_after = _snapshot(item)
+    record_audit(session, "flag.upheld" if uphold else "flag.dismissed", flag, actor=user,
+                 before={"decision": None, "feedback": item_before},
+                 after={"decision": flag.decision, "feedback": item_after}, note=note)
+    return flag
+
+
+def raise_dispute(session: Session, feedback_id: int, user, reason: str) -> Dispute:
+    """An employee disputes an item credited to them; it keeps counting until the dispute is decided.
+
+    :raises PermissionError: when the item is not credited to the user's own employee record.
+    :raises DecisionError: without a reason, or when the item already has an open dispute.
+    """
+    item = session.get(Feedback, feedback_id)
+    if item is None or user.employee_id is None or item.employee_id != user.employee_id:
+        raise PermissionError("you can dispute only feedback credited to you")
+    if not reason or not reason.strip():
+        raise DecisionError("reason: say why the item is wrong")
+    if session.scalar(select(Dispute.id).where(Dispute.feedback_id == feedback_id, Dispute.status == "open")):
+        raise DecisionError(f"feedback {feedback_id} already has an open dispute")
+    dispute = Dispute(feedback_id=feedback_id, raised_by=user.id, reason=reason.strip())
+    session.add(dispute)
+    session.flush()
+    record_audit(session, "dispute.raised", dispute, actor=user, after={"feedback_id": feedback_id,
+                                                                       "reason": dispute.reason})
+    return dispute
+
+
+def may_decide_for(session: Session, user, employee_id: int | None) -> bool:
+    """HR decides for anyone; a manager for the people in the teams they lead (never for themselves)."""
+    if user.has_role("hr", "admin"):
+        return True
+    if not user.has_role("manager") or user.employee_id is None or employee_id is None:
+        return False
+    if employee_id == user.employee_id:
+        return False
+    team_id = session.scalar(select(Employee.team_id).where(Employee.id == employee_id))
+    return team_id in managed_team_ids(session, user.employee_id)
+
+
+def decide_dispute(session: Session, dispute_id: int, user, *, uphold: bool, outcome: str,
+                   reassign_to: int | None = None) -> Dispute:
+    """Uphold a dispute (the item is excluded, or credited to ``reassign_to``) or reject it (it stands).
+
+    :raises PermissionError: unless the user is HR, or a manager of the disputing employee.
+    :raises DecisionError: when already decided, or without an outcome to tell the employee.
+    """
+    dispute = session.get(Dispute, dispute_id, with_for_update=True)
+    if dispute is None:
+        raise LookupError(f"no dispute {dispute_id}")
+    item = session.get(Feedback, dispute.feedback_id, with_for_update=True)
+    if not may_decide_for(session, user, item.employee_id):
+        raise PermissionError("only HR or the employee's manager decides this dispute")
+    if dispute.status != "open":
+        raise DecisionError(f"dispute {dispute_id} was already {dispute.status}")
+    if not outcome or not outcome.strip():
+        raise DecisionError("outcome: tell the employee what was decided and why")
+    before = _snapshot(item)
+    if uphold and reassign_to is not None:
+        employee = session.get(Employee, reassign_to)
+        if employee is None:
+            raise DecisionError(f"reassign_to: no employee {reassign_to}")
+        item.employee_id, item.team_id, item.attribution_policy = employee.id, employee.team_id, "manual"
+    elif uphold:
+        item.status = "excluded"
+    dispute.status = "upheld" if uphold else "rejected"
+    dispute.outcome, dispute.decided_by, dispute.decided_at = outcome.strip(), user.id, utcnow()
+    dispute.reassigned_to = reassign_to if uphold else None
+    record_audit(session, f"dispute.{dispute.status}", dispute, actor=user, before={"feedback": before},
+                 after={"feedback": _snapshot(item), "outcome": dispute.outcome}, note=outcome)
+    return dispute
+
+
+def decide_recommendation(session: Session, recommendation_id: int, user, *, approve: bool,
+                          note: str | None = None) -> Recommendation:
+    """Approve or reject a proposed recommendation; HR, or the employee's manager.
+
+    :raises PermissionError: for anyone else.
+    :raises DecisionError: when it is not awaiting a decision.
+    """
+    recommendation = session.get(Recommendation, recommendation_id, with_for_update=True)
+    if recommendation is None:
+        raise LookupError(f"no recommendation {recommendation_id}")
+    if not may_decide_for(session, user, recommendation.employee_id):
+        raise PermissionError("only HR or the employee's manager decides this recommendation")
+    if recommendation.status != "proposed":
+        raise DecisionError(f"recommendation {recommendation_id} is already {recommendation.status}")
+    recommendation.status = "approved" if approve else "rejected"
+    recommendation.decided_by, recommendation.decided_at, recommendation.decision_note = user.id, utcnow(), note
+    record_audit(session, f"recommendation.{recommendation.status}", recommendation, actor=user,
+                 before={"status": "proposed"}, after={"status": recommendation.status,
+                                                      "amount": recommendation.amount}, note=note)
+    return recommendation

@@ -1,0 +1,233 @@
+"""Appraisal runs: requested in a transaction, computed by a background job, stored all at once.
+
+A run's results are written in the same transaction that marks it completed, so a worker that dies half
+way leaves nothing behind, and the outbox hands the job over again. A completed run is never recomputed
+in place: re-running a period makes a new run, so decisions taken on the old one's recommendations stand.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from core import jobs
+from core.db import transaction
+from core.models import Employee, Feedback, Flag, utcnow
+from core.plugins import get_plugins
+
+from .aggregates import MetricSpec, category_aggregates, period_aggregates
+from .engine import Appraisal, EmployeeOutcome, Inputs, Person
+from .guidelines import guideline_in_force, guideline_version
+from .incentives import (
+    Proposal,
+    apply_budget,
+    plugin_proposal,
+    tier_proposals,
+    training_proposals,
+)
+from .models import (
+    AppraisalResult,
+    AppraisalRun,
+    Guideline,
+    MetricResult,
+    Recommendation,
+)
+from .periods import Period
+from .targets import targets_in_force
+
+log = logging.getLogger(__name__)
+
+
+def request_run(session: Session, period: Period, *, actor=None, guideline_version_number: int | None = None
+                ) -> AppraisalRun:
+    """Record a run of ``period`` and ask for it to be computed once ``session`` commits.
+
+    :param guideline_version_number: the version to apply; None for the one in force.
+    """
+    guideline = (guideline_version(session, guideline_version_number) if guideline_version_number
+                 else guideline_in_force(session))
+    run = AppraisalRun(period_kind=period.kind, period_start=period.start, period_end=period.end,
+                       guideline_id=guideline.id, status="queued", requested_by=getattr(actor, "id", actor))
+    session.add(run)
+    session.flush()
+    jobs.enqueue(session, compute_run, run.id)
+    return run
+
+
+def period_of(run: AppraisalRun) -> Period:
+    return Period(run.period_kind, run.period_start, run.period_end)
+
+
+def metric_specs(guideline: Mapping, plugins) -> list[MetricSpec]:
+    return [MetricSpec(m["rule"], plugins.scoring_rules[m["rule"]], m["params"]) for m in guideline["metrics"]]
+
+
+def compute_run(run_id: int) -> str:
+    """Job: compute run ``run_id`` and store its results atomically; return its status.
+
+    Safe to run again: a completed run is left as it is, and an unfinished one starts from nothing.
+    """
+    with jobs.job_app():
+        with transaction() as session:
+            run = session.get(AppraisalRun, run_id, with_for_update=True)
+            if run is None or run.status == "completed":
+                return run.status if run else "missing"
+            run.status, run.started_at, run.attempts, run.error = "running", utcnow(), run.attempts + 1, None
+        try:
+            with transaction() as session:
+                run = session.get(AppraisalRun, run_id, with_for_update=True)
+                if run.status == "completed":  # another worker finished it meanwhile
+                    return run.status
+                appraise_into(session, run)
+                run.status, run.finished_at = "completed", utcnow()
+                jobs.enqueue(session, announce_run, run.id)
+        except Exception as exc:
+            with transaction() as session:
+                run = session.get(AppraisalRun, run_id)
+                run.status, run.error = "failed", f"{type(exc).__name__}: {exc}"
+            raise
+    return "completed"
+
+
+def announce_run(run_id: int) -> None:
+    """Job: tell the plugins a run completed (``appraisal_completed``), for reports and notifications."""
+    with jobs.job_app(), transaction() as session:
+        run = session.get(AppraisalRun, run_id)
+        if run is not None and run.status == "completed":
+            get_plugins().appraisal_completed(session, run)
+
+
+# --- computing ----------------------------------------------------------------------------------------------
+
+
+def appraise_into(session: Session, run: AppraisalRun) -> dict[int, EmployeeOutcome]:
+    """Compute ``run`` and write its results, recommendations and employee flags into ``session``."""
+    plugins = get_plugins()
+    guideline: Guideline = run.guideline
+    document = guideline.document
+    period = period_of(run)
+    specs = metric_specs(document, plugins)
+    session.execute(delete(Recommendation).where(Recommendation.run_id == run.id))
+    session.execute(delete(MetricResult).where(MetricResult.run_id == run.id))
+    session.execute(delete(AppraisalResult).where(AppraisalResult.run_id == run.id))
+    run.feedback_watermark = session.scalar(select(func.max(Feedback.id)))
+
+    raise_period_flags(session, document, period, plugins)
+    people = [Person(pid, team) for pid, team in session.execute(
+        select(Employee.id, Employee.team_id).where(Employee.active).order_by(Employee.id))]
+    case_mix_spec = next((s for s in specs if s.name == document["case_mix_metric"]), None)
+    if case_mix_spec is None and document["case_mix_metric"] in plugins.scoring_rules:
+        case_mix_spec = MetricSpec(document["case_mix_metric"], plugins.scoring_rules[document["case_mix_metric"]],
+                                   {})
+    inputs = Inputs(
+        people=people,
+        aggregates=period_aggregates(session, specs, period),
+        targets=targets_in_force(session, [s.name for s in specs], period, people),
+        previous_streaks=_previous_streaks(session, period),
+        open_flags=_open_flags(session, period),
+        categories=category_aggregates(session, case_mix_spec, period) if case_mix_spec else {},
+    )
+    outcomes = Appraisal(document, specs).run(inputs)
+    _store(session, run, guideline, outcomes, plugins)
+    return outcomes
+
+
+def raise_period_flags(session: Session, document: Mapping, period: Period, plugins) -> int:
+    """Run the enabled checks' period inspections; flag each employee found, once per check and period."""
+    settings = document.get("integrity", {})
+    found = []
+    for slug, check in sorted(plugins.integrity_checks.items()):
+        chosen = settings.get(slug, {"enabled": True, "params": {}})
+        if chosen.get("enabled", True):
+            params = check.load_params(chosen.get("params"))
+            found += [(slug, employee_id, reason)
+                      for employee_id, reason in check.inspect_period(session, period.start, period.end, params)]
+    if not found:
+        return 0
+    existing = set(session.execute(select(Flag.check, Flag.employee_id).where(
+        Flag.employee_id.is_not(None), Flag.period_start == period.start, Flag.period_end == period.end)).all())
+    new = [Flag(check=slug, employee_id=employee_id, period_start=period.start, period_end=period.end,
+                reason=reason) for slug, employee_id, reason in found if (slug, employee_id) not in existing]
+    session.add_all(new)
+    session.flush()
+    return len(new)
+
+
+def _previous_streaks(session: Session, period: Period) -> dict[int, int]:
+    before = session.scalar(select(AppraisalRun.id).where(
+        AppraisalRun.status == "completed", AppraisalRun.period_kind == period.kind,
+        AppraisalRun.period_end == period.start).order_by(AppraisalRun.id.desc()).limit(1))
+    if before is None:
+        return {}
+    return dict(session.execute(select(AppraisalResult.employee_id, AppraisalResult.attainment_streak)
+                                .where(AppraisalResult.run_id == before)).all())
+
+
+def _open_flags(session: Session, period: Period) -> dict[int, int]:
+    """Per employee: undecided flags on their items of the period, plus open or upheld flags on the period."""
+    counts: dict[int, int] = {}
+    on_items = (select(Feedback.employee_id, func.count(func.distinct(Flag.feedback_id)))
+                .join(Feedback, Feedback.id == Flag.feedback_id)
+                .where(Flag.decision.is_(None), Feedback.employee_id.is_not(None),
+                       Feedback.occurred_at >= period.start, Feedback.occurred_at < period.end)
+                .group_by(Feedback.employee_id))
+    on_periods = (select(Flag.employee_id, func.count())
+                  .where(Flag.employee_id.is_not(None), Flag.decision.is_distinct_from("dismissed"),
+                         Flag.period_start < period.end, Flag.period_end > period.start)
+                  .group_by(Flag.employee_id))
+    for query in (on_items, on_periods):
+        for employee_id, count in session.execute(query):
+            counts[employee_id] = counts.get(employee_id, 0) + count
+    return counts
+
+
+def _store(session: Session, run: AppraisalRun, guideline: Guideline, outcomes: Mapping[int, EmployeeOutcome],
+           plugins) -> None:
+    document = guideline.document
+    results = {}
+    for employee_id, o in sorted(outcomes.items()):
+        results[employee_id] = AppraisalResult(
+            run_id=run.id, employee_id=employee_id, team_id=o.team_id, state=o.state, composite=o.composite,
+            weight_covered=o.weight_covered, rank=o.rank, percentile=o.percentile, peers=o.peers,
+            team_mean=o.team_mean, org_mean=o.org_mean, previous_composite=o.previous_composite, change=o.change,
+            targets_state=o.targets_state, attainment_streak=o.attainment_streak, open_flags=o.open_flags,
+            case_mix=o.case_mix, training_needs=o.training_needs)
+    session.add_all(results.values())
+    metric_rows = [{"run_id": run.id, "employee_id": employee_id, **vars(metric)}
+                   for employee_id, o in sorted(outcomes.items()) for metric in o.metrics.values()]
+    if metric_rows:
+        session.execute(insert(MetricResult), metric_rows)
+
+    proposals: list[Proposal] = tier_proposals(outcomes.values(), document)
+    proposals += training_proposals(outcomes.values(), document)
+    if plugins.pm.hook.recommend.get_hookimpls():
+        session.flush()
+        for employee_id, result in results.items():
+            for impl in plugins.pm.hook.recommend.get_hookimpls():
+                offered = {"result": result, "guideline": guideline}
+                for raw in impl.function(**{name: offered[name] for name in impl.argnames}) or ():
+                    proposal = plugin_proposal(employee_id, impl.plugin_name, raw)
+                    if proposal is not None:
+                        proposals.append(proposal)
+    proposals = apply_budget(proposals, outcomes, document)
+    now = utcnow()
+    needing = set(document["approval_required"])
+    rows = [{"run_id": run.id, "employee_id": p.employee_id, "kind": p.kind, "source": p.source,
+             "amount": p.amount, "requested_amount": p.requested_amount, "reason": p.reason,
+             "needs_approval": p.kind in needing,
+             "status": "proposed" if p.kind in needing else "approved",
+             "decided_at": None if p.kind in needing else now,
+             "decision_note": None if p.kind in needing else f"guideline v{guideline.version}: needs no approval"}
+            for p in proposals]
+    if rows:
+        session.execute(insert(Recommendation), rows)
+
+
+def latest_run(session: Session, period: Period | None = None) -> AppraisalRun | None:
+    query = select(AppraisalRun).where(AppraisalRun.status == "completed")
+    if period is not None:
+        query = query.where(AppraisalRun.period_start == period.start, AppraisalRun.period_end == period.end)
+    return session.scalar(query.order_by(AppraisalRun.id.desc()).limit(1))
+

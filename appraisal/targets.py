@@ -1,0 +1,129 @@
+"""Targets: managers set them for their people or teams, within the bounds HR's guideline allows."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import literal, select, union_all
+from sqlalchemy.orm import Session
+
+from core.models import Employee, Team, record_audit
+
+from .engine import Person
+from .guidelines import guideline_in_force
+from .models import Target
+from .periods import Period
+
+
+class TargetError(ValueError):
+    """A target cannot be set as asked: ``field`` names what is wrong."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def managed_team_ids(session: Session, employee_id: int) -> set[int]:
+    """The teams an employee leads, with every team below them."""
+    led = select(Team.id).where(Team.manager_id == employee_id).cte("managed", recursive=True)
+    led = led.union_all(select(Team.id).join(led, Team.parent_id == led.c.id))
+    return set(session.scalars(select(led.c.id)))
+
+
+def may_set_target(session: Session, user, employee: Employee | None, team: Team | None) -> bool:
+    """HR may set any target; a manager only for people and teams within the teams they lead."""
+    if user.has_role("hr", "admin"):
+        return True
+    if not user.has_role("manager") or user.employee_id is None:
+        return False
+    teams = managed_team_ids(session, user.employee_id)
+    subject_team = team.id if team is not None else employee.team_id
+    return subject_team in teams and (employee is None or employee.id != user.employee_id)
+
+
+def set_target(session: Session, user, *, metric: str, period: Period, value: float,
+               employee: Employee | None = None, team: Team | None = None) -> Target:
+    """Set (or change) the target of ``metric`` for ``period``, audited.
+
+    :raises TargetError: naming the field: an unknown metric, a value outside HR's bounds, no right to set it.
+    :raises PermissionError: when ``user`` may not set targets for this employee or team.
+    """
+    if (employee is None) == (team is None):
+        raise TargetError("subject", "give either an employee or a team")
+    guideline = guideline_in_force(session)
+    specs = {m["rule"]: m for m in guideline.document["metrics"]}
+    if metric not in specs:
+        raise TargetError("metric", f"{metric!r} is not in guideline v{guideline.version}; "
+                                    f"choose from {', '.join(sorted(specs))}")
+    bounds = specs[metric]["target_bounds"]
+    if bounds and not bounds["min"] <= value <= bounds["max"]:
+        raise TargetError("value", f"HR allows targets from {bounds['min']:g} to {bounds['max']:g} for {metric}")
+    if not may_set_target(session, user, employee, team):
+        raise PermissionError("you may set targets only for the people and teams you manage")
+    subject = Target.employee_id == employee.id if employee is not None else Target.team_id == team.id
+    existing = session.scalar(select(Target).where(
+        Target.metric == metric, Target.period_start == period.start, Target.period_end == period.end, subject))
+    before = None
+    if existing is None:
+        existing = Target(metric=metric, period_start=period.start, period_end=period.end,
+                          employee_id=employee.id if employee else None, team_id=team.id if team else None,
+                          value=value, set_by=user.id)
+        session.add(existing)
+    else:
+        before = {"value": existing.value, "set_by": existing.set_by}
+        existing.value, existing.set_by = value, user.id
+    session.flush()
+    record_audit(session, "target.set", existing, actor=user, before=before,
+                 after={"metric": metric, "value": value, "period": period.label,
+                        "employee_id": existing.employee_id, "team_id": existing.team_id})
+    return existing
+
+
+def targets_in_force(session: Session, metrics: Sequence[str], period: Period, people: Sequence[Person]
+                     ) -> dict[int, dict[str, tuple[int, float]]]:
+    """Each person's target per metric for a run of ``period``: {employee_id: {metric: (target_id, value)}}.
+
+    A target applies when its period covers the run's. A person's own target wins over their team's, a
+    team's over a parent team's; among equals, the one changed last.
+    """
+    rows = session.execute(
+        select(Target.id, Target.metric, Target.employee_id, Target.team_id, Target.value)
+        .where(Target.metric.in_(list(metrics)), Target.period_start <= period.start,
+               Target.period_end >= period.end)
+        .order_by(Target.updated_at, Target.id)).all()
+    if not rows:
+        return {}
+    parents = dict(session.execute(select(Team.id, Team.parent_id)).all())
+    own: dict[int, dict[str, tuple[int, float]]] = {}
+    by_team: dict[int, dict[str, tuple[int, float]]] = {}
+    for target_id, metric, employee_id, team_id, value in rows:  # later rows overwrite earlier ones
+        if employee_id is not None:
+            own.setdefault(employee_id, {})[metric] = (target_id, value)
+        else:
+            by_team.setdefault(team_id, {})[metric] = (target_id, value)
+    result = {}
+    for person in people:
+        chosen: dict[str, tuple[int, float]] = {}
+        team_id, seen = person.team_id, set()
+        lineage = []
+        while team_id is not None and team_id not in seen:
+            seen.add(team_id)
+            lineage.append(team_id)
+            team_id = parents.get(team_id)
+        for ancestor in reversed(lineage):  # nearer teams overwrite farther ones
+            chosen.update(by_team.get(ancestor, {}))
+        chosen.update(own.get(person.id, {}))
+        if chosen:
+            result[person.id] = chosen
+    return result
+
+
+def describe_targets(session: Session) -> list[Mapping]:
+    """Every target with whom or which team it is for, newest period first (for listings)."""
+    subject = union_all(
+        select(Target.id.label("id"), Employee.name.label("subject"), literal("employee").label("kind"))
+        .join(Employee, Employee.id == Target.employee_id),
+        select(Target.id, Team.name, literal("team")).join(Team, Team.id == Target.team_id)).subquery()
+    query = (select(Target, subject.c.subject, subject.c.kind).join(subject, subject.c.id == Target.id)
+             .order_by(Target.period_start.desc(), Target.metric, subject.c.subject))
+    return [{"target": target, "subject": name, "kind": kind} for target, name, kind in session.execute(query)]
