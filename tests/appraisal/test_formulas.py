@@ -1,0 +1,156 @@
+"""Property tests of the appraisal's arithmetic and of the guideline's weight rule."""
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from marshmallow import ValidationError
+from sqlalchemy import Float, column, create_engine, func, select, table, text
+
+from appraisal import formulas
+from appraisal.guideline_schema import GuidelineSchema
+from appraisal.incentives import allocate
+from plugins.survey_scores.rules import Nps
+
+unit = st.floats(min_value=0, max_value=100, allow_nan=False)
+weight = st.floats(min_value=0.01, max_value=100, allow_nan=False)
+mean = st.floats(min_value=-100, max_value=100, allow_nan=False)
+
+
+@given(st.lists(st.tuples(weight, unit), min_size=1, max_size=12))
+def test_composite_stays_within_its_parts_and_within_0_100(parts):
+    value = formulas.composite(parts)
+    assert min(x for _, x in parts) <= value <= max(x for _, x in parts)
+    assert 0 <= value <= 100
+
+
+@given(st.lists(st.tuples(weight, mean), min_size=1, max_size=6), st.floats(-1e3, 1e3), st.floats(-1e3, 1e3))
+def test_normalised_values_keep_the_composite_in_bounds(metrics, low, span):
+    assume(abs(span) > 1e-3)
+    bounds = (low, low + abs(span))
+    parts = [(w, formulas.normalise(v, bounds, direction)) for (w, v), direction
+             in zip(metrics, ["higher", "lower"] * len(metrics), strict=False)]
+    assert 0 <= formulas.composite(parts) <= 100
+
+
+@given(mean, mean, st.integers(0, 10_000), st.floats(0.1, 100))
+def test_shrinkage_lands_between_the_mean_and_the_team_mean(value, prior, n, k):
+    shrunk = formulas.shrink(value, n, prior, k)
+    assert min(value, prior) - 1e-9 <= shrunk <= max(value, prior) + 1e-9
+
+
+@given(mean, mean, st.integers(0, 5_000), st.floats(0.1, 100))
+def test_shrinkage_fades_as_n_grows(value, prior, n, k):
+    pull = abs(formulas.shrink(value, n, prior, k) - value)
+    pull_later = abs(formulas.shrink(value, n + 1, prior, k) - value)
+    assert pull_later <= pull + 1e-12
+    # and vanishes in the limit: k/(n+k) of the distance to the prior
+    assert abs(formulas.shrink(value, 10**9, prior, k) - value) <= abs(prior - value) * k / 10**9 + 1e-9
+
+
+def test_shrinkage_by_hand():
+    # n=4 at 50%, team 80%, k=6: (4*50 + 6*80) / 10 = 68
+    assert formulas.shrink(50, 4, 80, 6) == pytest.approx(68)
+    assert formulas.shrink(50, 4, 80, 0) == 50  # k = 0: no shrinkage
+
+
+@given(st.integers(1, 5_000).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n))),
+       st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+def test_wilson_interval_contains_the_rate(counts, confidence):
+    n, successes = counts
+    rate = successes / n
+    low, high = formulas.wilson_interval(rate, n, confidence)
+    assert 0 <= low <= rate <= high <= 1
+
+
+def test_wilson_interval_by_hand():
+    # 8 of 10 at 95%: the textbook Wilson interval is 0.4902 to 0.9433
+    low, high = formulas.wilson_interval(0.8, 10)
+    assert (round(low, 4), round(high, 4)) == (0.4902, 0.9433)
+
+
+@settings(max_examples=60)
+@given(st.lists(st.integers(0, 10), min_size=1, max_size=60))
+def test_nps_from_sql_stays_within_plus_minus_100_and_is_promoters_minus_detractors(answers):
+    # The rule's own SQL expression, evaluated by a database over a scratch table of answers.
+    engine = create_engine("sqlite://")
+    rows = table("answers", column("value", Float), column("scale_min", Float), column("scale_max", Float))
+    with engine.connect() as conn:
+        conn.execute(text("CREATE TEMP TABLE answers (value REAL, scale_min REAL, scale_max REAL)"))
+        conn.execute(rows.insert(), [{"value": float(a), "scale_min": 0.0, "scale_max": 10.0} for a in answers])
+        nps = conn.execute(select(func.avg(Nps().points(rows.c, {})))).scalar_one()
+    promoters = sum(a >= 9 for a in answers) / len(answers)
+    detractors = sum(a <= 6 for a in answers) / len(answers)
+    assert -100 <= nps <= 100
+    assert nps == pytest.approx(100 * (promoters - detractors))
+
+
+@given(st.dictionaries(st.integers(1, 50), st.floats(0, 100, allow_nan=False), min_size=1))
+def test_ranks_equal_values_rank_equal_and_percentiles_stay_in_0_100(values_by_key):
+    ranked = formulas.ranks(values_by_key)
+    for key, (rank, percentile) in ranked.items():
+        assert 1 <= rank <= len(values_by_key)
+        assert 0 <= percentile <= 100
+        better = sum(round(v, 9) > round(values_by_key[key], 9) for v in values_by_key.values())
+        assert rank == better + 1
+
+
+def test_values_equal_in_exact_arithmetic_rank_equal():
+    # 0.1 + 0.2 and 0.3 differ in floating point; rounded to 1e-9 they tie.
+    ranked = formulas.ranks({"a": 0.1 + 0.2, "b": 0.3, "c": 0.2})
+    assert ranked["a"] == ranked["b"] == (1, 50.0)
+    assert ranked["c"] == (3, 0.0)
+
+
+def _guideline(weights):
+    rules = ["csat_percent", "nps", "ces", "csat_mean", "first_response_sla", "resolution_sla"]
+    return {"metrics": [{"rule": rule, "weight": w} for rule, w in zip(rules, weights, strict=False)]}
+
+
+@given(st.lists(st.floats(0.01, 100, allow_nan=False), min_size=1, max_size=6))
+def test_weights_that_do_not_sum_to_100_are_rejected(weights):
+    assume(abs(math.fsum(weights) - 100) > 1e-6)
+    with pytest.raises(ValidationError) as caught:
+        GuidelineSchema().load(_guideline(weights))
+    assert "must sum to 100" in str(caught.value.messages["metrics"])
+
+
+@given(st.lists(st.integers(1, 100), min_size=1, max_size=6))
+def test_weights_summing_to_100_are_accepted(raw):
+    total = sum(raw)
+    weights = [100 * w / total for w in raw]
+    weights[-1] = 100 - math.fsum(weights[:-1])
+    assume(weights[-1] > 0)
+    assert len(GuidelineSchema().load(_guideline(weights))["metrics"]) == len(raw)
+
+
+amounts = st.lists(st.floats(0, 5_000, allow_nan=False).map(lambda x: round(x, 2)), min_size=0, max_size=30)
+
+
+@given(amounts, st.floats(0, 20_000, allow_nan=False).map(lambda x: round(x, 2)),
+       st.sampled_from(["rank_order", "pro_rata"]))
+def test_allocation_never_exceeds_the_cap_nor_what_was_asked(asked, cap, rule):
+    granted = allocate(list(enumerate(asked)), cap, rule)
+    assert math.fsum(granted.values()) <= cap + 1e-9
+    assert all(0 <= granted[i] <= asked[i] + 1e-9 for i in range(len(asked)))
+
+
+@given(amounts, st.floats(0, 20_000, allow_nan=False).map(lambda x: round(x, 2)))
+def test_rank_order_pays_the_better_ranked_first(asked, cap):
+    granted = allocate(list(enumerate(asked)), cap, "rank_order")
+    for i in range(1, len(asked)):
+        if granted[i] > 0:  # someone lower down got money: everyone above was paid in full
+            assert all(abs(granted[j] - asked[j]) < 1e-9 for j in range(i))
+
+
+@given(amounts, st.floats(0, 20_000, allow_nan=False).map(lambda x: round(x, 2)))
+def test_pro_rata_cuts_everyone_by_the_same_factor(asked, cap):
+    granted = allocate(list(enumerate(asked)), cap, "pro_rata")
+    total = math.fsum(asked)
+    if total <= cap:
+        assert granted == {i: a for i, a in enumerate(asked)}
+        return
+    for i, amount in enumerate(asked):
+        assert granted[i] == pytest.approx(amount * cap / total, abs=0.01)  # floored to the cent

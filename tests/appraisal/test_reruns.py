@@ -1,0 +1,105 @@
+"""Runs are reproducible, keep their guideline version, and a new version changes only what it should."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+from sqlalchemy import select
+
+from appraisal.guidelines import publish_guideline
+from appraisal.models import AppraisalRun, MetricResult, Recommendation
+from appraisal.results import run_rows
+from core.db import transaction
+
+from .conftest import GUIDELINE
+
+# What may differ between two runs of the same thing: their ids and when they were decided.
+VOLATILE = {"id", "run_id", "decided_at"}
+
+
+def _snapshot(run_id):
+    with transaction() as session:
+        run = session.get(AppraisalRun, run_id)
+        assert run.status == "completed", run.error
+        rows = run_rows(session, run)
+        for row in rows:
+            for rec in row["recommendations"]:
+                rec.pop("id")
+        metrics = [{k: v for k, v in vars(m).items() if k not in VOLATILE and not k.startswith("_")}
+                   for m in session.scalars(select(MetricResult).where(MetricResult.run_id == run_id)
+                                            .order_by(MetricResult.employee_id, MetricResult.metric))]
+        return rows, metrics, run.guideline.version
+
+
+def _publish(change, note):
+    document = copy.deepcopy(GUIDELINE)
+    change(document)
+    with transaction() as session:
+        return publish_guideline(session, document, note=note).version
+
+
+def test_the_same_period_and_version_give_identical_results(worked_example):
+    first, second = worked_example.run(), worked_example.run()
+    assert first != second
+    assert _snapshot(first) == _snapshot(second)
+
+
+def test_a_run_keeps_its_guideline_version(worked_example):
+    first = worked_example.run()
+    _publish(lambda d: d.update(min_sample=5), "stricter sample")
+    rows, _, version = _snapshot(first)
+    assert version == 1
+    again = worked_example.run(version=1)
+    assert _snapshot(again) == _snapshot(first)
+
+
+def test_a_new_allocation_rule_changes_only_the_bonus_amounts(worked_example):
+    before_rows, before_metrics, _ = _snapshot(worked_example.run())
+    version = _publish(lambda d: d["incentives"]["budget"].update(allocation="pro_rata"), "share the budget")
+    after_rows, after_metrics, after_version = _snapshot(worked_example.run())
+    assert after_version == version == 2
+    assert after_metrics == before_metrics
+
+    def without_bonuses(rows):
+        return [{**row, "recommendations": [r for r in row["recommendations"] if r["kind"] != "bonus"]}
+                for row in rows]
+
+    assert without_bonuses(after_rows) == without_bonuses(before_rows)
+    bonuses = {row["employee"]: r["amount"] for row in after_rows for r in row["recommendations"]
+               if r["kind"] == "bonus"}
+    # 100 + 60 + 60 = 220 asked of a cap of 130: each gets 130/220 of it, floored to the cent.
+    assert bonuses == {"Ann": 59.09, "Bob": 35.45, "Dan": 35.45}
+    assert sum(bonuses.values()) <= 130
+
+
+def test_a_new_weight_changes_composites_and_standing_but_not_the_metrics(worked_example):
+    before_rows, before_metrics, _ = _snapshot(worked_example.run())
+
+    def reweigh(document):
+        document["metrics"][0]["weight"], document["metrics"][1]["weight"] = 20, 80
+
+    _publish(reweigh, "NPS matters more")
+    after_rows, after_metrics, _ = _snapshot(worked_example.run())
+    strip = [{k: v for k, v in m.items() if k != "weight"} for m in before_metrics]
+    assert [{k: v for k, v in m.items() if k != "weight"} for m in after_metrics] == strip
+    composites = {row["employee"]: row["composite"] for row in after_rows}
+    # Ann 0.2*75 + 0.8*64.5833 = 66.6667; Bob 0.2*68.75 + 0.8*72.9167 = 72.0833; Dan 0.2*60 + 0.8*50 = 52
+    assert composites["Ann"] == pytest.approx(200 / 3, abs=1e-6)
+    assert composites["Bob"] == pytest.approx(72 + 1 / 12, abs=1e-6)
+    assert composites["Dan"] == pytest.approx(52, abs=1e-6)
+    assert [row["employee"] for row in after_rows if row["rank"]] == ["Bob", "Ann", "Dan"]
+
+
+def test_recommendation_decisions_survive_a_rerun(worked_example, app):
+    from appraisal.review import decide_recommendation
+    from core.models import User
+
+    first = worked_example.run()
+    with transaction() as session:
+        rec = session.scalar(select(Recommendation).where(Recommendation.run_id == first,
+                                                          Recommendation.status == "proposed").limit(1))
+        decide_recommendation(session, rec.id, session.get(User, worked_example.hr), approve=True, note="ok")
+        decided = rec.id
+    worked_example.run()
+    with transaction() as session:
+        assert session.get(Recommendation, decided).status == "approved"
