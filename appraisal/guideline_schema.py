@@ -198,6 +198,9 @@ def validate_guideline(document: Mapping[str, Any], plugins) -> dict[str, Any]:
             errors.setdefault("metrics", {})[index] = {"rule": [
                 f"unknown scoring rule {spec['rule']!r}; loaded: {', '.join(sorted(plugins.scoring_rules))}"]}
             continue
+        if rule.params_schema is None and spec["params"]:
+            errors.setdefault("metrics", {})[index] = {"params": [f"{spec['rule']} takes no parameters"]}
+            continue
         try:
             spec["params"] = rule.params_schema().load(spec["params"]) if rule.params_schema else {}
         except ValidationError as exc:

@@ -1,0 +1,92 @@
+"""`plaudit appraise` for HR scripting, lineage of a number, and the guideline and review commands."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from appraisal.lineage import metric_lineage
+from core.db import transaction
+
+from .conftest import GUIDELINE
+
+WEEK_ARGS = ["appraise", "--from", "2026-11-02", "--to", "2026-11-08"]
+
+
+def test_appraise_prints_json_csv_and_a_table(app, worked_example):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=[*WEEK_ARGS, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["run"]["period"] == "week" and report["run"]["guideline_version"] == 1
+    by_name = {row["employee"]: row for row in report["results"]}
+    assert round(by_name["Ann"]["composite"], 4) == round(70 + 5 / 6, 4) and by_name["Ann"]["rank"] == 1
+
+    result = runner.invoke(args=[*WEEK_ARGS, "--format", "csv"])
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert [r["employee"] for r in rows][:3] == ["Ann", "Bob", "Dan"]
+    assert rows[0]["csat_percent"] == "75.0" and rows[0]["csat_percent_n"] == "4"
+    assert "bonus 100.00 (proposed)" in rows[0]["recommendations"]
+
+    result = runner.invoke(args=WEEK_ARGS)
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert "guideline v1" in lines[0] and "Ann" in lines[2] and "70.8" in lines[2]
+    assert any("Cat" in line and "too few" in line for line in lines)
+
+
+def test_appraise_refuses_bad_dates_naming_the_option(app, worked_example):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["appraise", "--from", "2026-11-08", "--to", "2026-11-02"])
+    assert result.exit_code == 2 and "--from/--to" in result.output and "before it starts" in result.output
+    result = runner.invoke(args=["appraise", "--from", "2026-11-03", "--to", "2026-11-09", "--period", "week"])
+    assert result.exit_code == 2 and "is not a week" in result.output
+
+
+def test_lineage_lists_exactly_the_items_behind_a_metric(app, worked_example):
+    run_id = worked_example.run()
+    with transaction() as session:
+        lineage = metric_lineage(session, run_id, worked_example.ids["bob"], "csat_percent")
+    assert lineage["result"]["n"] == lineage["items_now"] == len(lineage["items"]) == 6
+    assert sorted(i["value"] for i in lineage["items"]) == [1, 2, 4, 4, 4, 5]
+    assert sum(i["points"] for i in lineage["items"]) / 6 == lineage["result"]["value"]
+    formula = lineage["formula"]
+    assert formula["params"] == {"top_box": None} and "CASE" in formula["points_sql"].upper()
+    assert formula["shrinkage"].endswith("k = 2") and formula["min_n"] == 4
+    assert lineage["run"]["guideline_version"] == 1
+
+
+def test_guideline_commands(app, worked_example, tmp_path):
+    runner = app.test_cli_runner()
+    bad = dict(GUIDELINE, metrics=[{"rule": "csat_percent", "weight": 90}])
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(bad))
+    result = runner.invoke(args=["guidelines", "publish", str(path), "--by", "hr@example.com"])
+    assert result.exit_code == 1 and "metrics: weights must sum to 100; these sum to 90" in result.output
+    result = runner.invoke(args=["guidelines", "publish", str(path), "--by", "mia@example.com"])
+    assert result.exit_code == 1 and "only HR publishes" in result.output
+    path.write_text(json.dumps(dict(GUIDELINE, min_sample=5)))
+    result = runner.invoke(args=["guidelines", "publish", str(path), "--by", "hr@example.com", "--note", "n>=5"])
+    assert result.output.strip() == "published guideline v2"
+    assert runner.invoke(args=["guidelines", "diff", "1", "2"]).output.strip() == "min_sample: 4 -> 5"
+    history = runner.invoke(args=["guidelines", "history"]).output
+    assert "hr@example.com" in history and "n>=5" in history
+    assert json.loads(runner.invoke(args=["guidelines", "show", "--version", "1"]).output)["version"] == 1
+
+
+def test_target_and_review_commands(app, worked_example):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["targets", "set", "--metric", "csat_percent", "--employee", "bob@example.com",
+                                 "--from", "2026-11-01", "--to", "2026-11-30", "--value", "72",
+                                 "--by", "mia@example.com"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["targets", "set", "--metric", "csat_percent", "--employee", "dan@example.com",
+                                 "--from", "2026-11-01", "--to", "2026-11-30", "--value", "72",
+                                 "--by", "mia@example.com"])
+    assert result.exit_code == 1 and "refused" not in result.output and "you may set targets only" in result.output
+    assert "Bob" in runner.invoke(args=["targets", "list"]).output
+    worked_example.run()
+    listing = runner.invoke(args=["review", "recommendations"]).output
+    first_id = listing.split()[0]
+    result = runner.invoke(args=["review", "decide-recommendation", first_id, "--approve", "--by", "hr@example.com"])
+    assert result.output.strip() == f"recommendation {first_id} approved"

@@ -1,0 +1,155 @@
+"""Targets within HR's bounds and the manager's teams; flags, disputes and recommendations decided and audited."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from appraisal.periods import month_of
+from appraisal.review import (
+    DecisionError,
+    decide_dispute,
+    decide_flag,
+    decide_recommendation,
+    raise_dispute,
+)
+from appraisal.targets import TargetError, set_target
+from core.db import transaction
+from core.models import AuditEntry, Dispute, Employee, Feedback, Flag, Team, User
+
+from .conftest import WEEK
+
+
+def _users(session, example):
+    hr, manager = session.get(User, example.hr), session.get(User, example.manager)
+    return hr, manager
+
+
+def _employee_user(session, employee_id, email):
+    user = User(email=email, name=email, password_hash="x", employee_id=employee_id)
+    user.roles = ["employee"]
+    session.add(user)
+    session.flush()
+    return user
+
+
+def test_managers_set_targets_only_for_their_teams_and_within_bounds(worked_example):
+    november = month_of(WEEK.start.date())
+    with transaction() as session:
+        hr, manager = _users(session, worked_example)
+        document = {"metrics": [{"rule": "csat_percent", "weight": 100, "target_bounds": {"min": 50, "max": 95}}]}
+        from appraisal.guidelines import publish_guideline
+
+        publish_guideline(session, document, actor=hr)
+        ann, dan = session.get(Employee, worked_example.ids["ann"]), session.get(Employee, worked_example.ids["dan"])
+        with pytest.raises(TargetError) as caught:
+            set_target(session, manager, metric="csat_percent", period=november, value=99, employee=ann)
+        assert caught.value.field == "value" and "50 to 95" in caught.value.message
+        with pytest.raises(TargetError) as caught:
+            set_target(session, manager, metric="nps", period=november, value=10, employee=ann)
+        assert caught.value.field == "metric"
+        with pytest.raises(PermissionError):  # Dan is in Billing, which Mia does not lead
+            set_target(session, manager, metric="csat_percent", period=november, value=70, employee=dan)
+        billing = session.scalar(select(Team).where(Team.slug == "billing"))
+        with pytest.raises(PermissionError):
+            set_target(session, manager, metric="csat_percent", period=november, value=70, team=billing)
+        employee = _employee_user(session, ann.id, "ann-user@example.com")
+        with pytest.raises(PermissionError):
+            set_target(session, employee, metric="csat_percent", period=november, value=70, employee=ann)
+        target = set_target(session, manager, metric="csat_percent", period=november, value=90, employee=ann)
+        again = set_target(session, manager, metric="csat_percent", period=november, value=85, employee=ann)
+        assert again.id == target.id and again.value == 85
+        audits = session.scalars(select(AuditEntry).where(AuditEntry.action == "target.set",
+                                                          AuditEntry.entity_id == str(target.id))
+                                 .order_by(AuditEntry.id)).all()
+        # HR had set Ann's November target to 80 (conftest); the manager changed it twice.
+        assert [(a.before, a.after["value"]) for a in audits] == [
+            (None, 80), ({"value": 80, "set_by": hr.id}, 90), ({"value": 90, "set_by": manager.id}, 85)]
+
+
+def _item_of(session, employee_id):
+    return session.scalar(select(Feedback).where(Feedback.employee_id == employee_id, Feedback.kind == "csat")
+                          .order_by(Feedback.id).limit(1))
+
+
+def test_hr_decides_flags_and_the_item_counts_only_if_dismissed(worked_example):
+    with transaction() as session:
+        hr, manager = _users(session, worked_example)
+        first, second = _item_of(session, worked_example.ids["ann"]), _item_of(session, worked_example.ids["bob"])
+        for item in (first, second):
+            item.status = "quarantined"
+            session.add(Flag(feedback_id=item.id, check="self_rating", reason="rated themselves"))
+        session.flush()
+        flags = session.scalars(select(Flag).order_by(Flag.id)).all()
+        with pytest.raises(PermissionError):
+            decide_flag(session, flags[0].id, manager, uphold=False)
+        decide_flag(session, flags[0].id, hr, uphold=False, note="a customer with the same name")
+        decide_flag(session, flags[1].id, hr, uphold=True, note="it was Bob")
+        with pytest.raises(DecisionError):
+            decide_flag(session, flags[1].id, hr, uphold=False)
+        assert (first.status, second.status) == ("accepted", "excluded")
+        actions = session.scalars(select(AuditEntry.action).where(AuditEntry.entity_type == "flags")
+                                  .order_by(AuditEntry.id)).all()
+        assert actions == ["flag.dismissed", "flag.upheld"]
+
+
+def test_employees_dispute_their_items_and_managers_decide(worked_example):
+    with transaction() as session:
+        hr, manager = _users(session, worked_example)
+        ann_id, dan_id = worked_example.ids["ann"], worked_example.ids["dan"]
+        ann = _employee_user(session, ann_id, "ann-user@example.com")
+        dan = _employee_user(session, dan_id, "dan-user@example.com")
+        item = _item_of(session, ann_id)
+        with pytest.raises(PermissionError):  # not Dan's to dispute
+            raise_dispute(session, item.id, dan, "not mine")
+        with pytest.raises(DecisionError):
+            raise_dispute(session, item.id, ann, "  ")
+        dispute = raise_dispute(session, item.id, ann, "this customer was Bob's")
+        with pytest.raises(DecisionError):
+            raise_dispute(session, item.id, ann, "again")
+        with pytest.raises(PermissionError):  # nobody decides their own dispute
+            decide_dispute(session, dispute.id, ann, uphold=True, outcome="yes")
+        decide_dispute(session, dispute.id, manager, uphold=True, outcome="Moved to Bob",
+                       reassign_to=worked_example.ids["bob"])
+        assert (item.employee_id, item.attribution_policy, item.status) == (worked_example.ids["bob"], "manual",
+                                                                           "accepted")
+        other = raise_dispute(session, _item_of(session, ann_id).id, ann, "should not count")
+        decide_dispute(session, other.id, hr, uphold=False, outcome="It stands: the answer is about you")
+        assert session.get(Dispute, other.id).status == "rejected"
+        actions = session.scalars(select(AuditEntry.action).where(AuditEntry.entity_type == "disputes")
+                                  .order_by(AuditEntry.id)).all()
+        assert actions == ["dispute.raised", "dispute.upheld", "dispute.raised", "dispute.rejected"]
+
+
+def test_an_excluded_item_leaves_the_next_run(worked_example):
+    from appraisal.models import AppraisalRun
+    from appraisal.results import run_rows
+
+    with transaction() as session:
+        hr, _ = _users(session, worked_example)
+        ann = _employee_user(session, worked_example.ids["ann"], "ann-user@example.com")
+        item = _item_of(session, worked_example.ids["ann"])  # a 5 on a Billing ticket
+        dispute = raise_dispute(session, item.id, ann, "a test message, not a customer")
+        decide_dispute(session, dispute.id, hr, uphold=True, outcome="excluded")
+    run_id = worked_example.run()
+    with transaction() as session:
+        rows = {r["employee"]: r for r in run_rows(session, session.get(AppraisalRun, run_id))}
+    csat = rows["Ann"]["metrics"]["csat_percent"]
+    assert (csat["n"], round(csat["value"], 4)) == (3, round(200 / 3, 4))  # 5 4 3 left: 2 of 3
+
+
+def test_recommendations_are_approved_by_hr_or_the_manager_only(worked_example):
+    from appraisal.models import Recommendation
+
+    run_id = worked_example.run()
+    with transaction() as session:
+        hr, manager = _users(session, worked_example)
+        proposed = {r.employee_id: r for r in session.scalars(select(Recommendation).where(
+            Recommendation.run_id == run_id, Recommendation.status == "proposed"))}
+        ann_bonus, dan_bonus = proposed[worked_example.ids["ann"]], proposed[worked_example.ids["dan"]]
+        with pytest.raises(PermissionError):  # Dan is not in Mia's teams
+            decide_recommendation(session, dan_bonus.id, manager, approve=True)
+        decide_recommendation(session, ann_bonus.id, manager, approve=True, note="well earned")
+        decide_recommendation(session, dan_bonus.id, hr, approve=False, note="nothing left in the budget")
+        with pytest.raises(DecisionError):
+            decide_recommendation(session, dan_bonus.id, hr, approve=True)
+        assert (ann_bonus.status, dan_bonus.status) == ("approved", "rejected")

@@ -1,0 +1,104 @@
+"""Guidelines: validated with field-named errors, versioned, audited, never a sanction; they set the policy."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from appraisal.guidelines import (
+    guideline_diff,
+    guideline_history,
+    guideline_in_force,
+    publish_guideline,
+)
+from core.cli.messages import flatten_errors
+from core.db import transaction
+from core.models import AuditEntry
+from core.policy import ingestion_policy
+
+from .conftest import GUIDELINE
+
+
+def _errors(app, document):
+    with app.app_context(), transaction() as session:
+        with pytest.raises(ValidationError) as caught:
+            publish_guideline(session, document)
+        session.rollback()
+    return flatten_errors(caught.value.messages)
+
+
+def _with(change):
+    document = copy.deepcopy(GUIDELINE)
+    change(document)
+    return document
+
+
+@pytest.mark.parametrize("sanction", ["termination", "Dismissal", "written warning", "pay-cut", "demotion"])
+def test_no_guideline_may_recommend_a_sanction(app, sanction):
+    document = _with(lambda d: d["incentives"]["tiers"][2]["gives"].append({"kind": sanction}))
+    [message] = _errors(app, document)
+    assert message.startswith("incentives.tiers.2.gives.1.kind:")
+    assert "sanction" in message and "coaching plan at most" in message
+
+
+@pytest.mark.parametrize("change, field", [
+    (lambda d: d["metrics"][0].update(weight=50), "metrics: weights must sum to 100; these sum to 90"),
+    (lambda d: d["metrics"][0].update(rule="csat_percentage"), "metrics.0.rule: unknown scoring rule"),
+    (lambda d: d["metrics"][1].update(params={"top_box": 9}), "metrics.1.params"),
+    (lambda d: d["metrics"][0].update(params={"top_box": 9}), "metrics.0.params.top_box"),
+    (lambda d: d.update(comment_visibility="everything"), "comment_visibility: Must be one of"),
+    (lambda d: d["incentives"]["tiers"][0]["gives"][0].update(amount=-50), "incentives.tiers.0.gives.0.amount"),
+    (lambda d: d["incentives"]["budget"].update(allocation="lottery"), "incentives.budget.allocation"),
+    (lambda d: d.update(attribution_policy=["assignee_at_lunch"]), "attribution_policy.0"),
+    (lambda d: d.update(integrity={"no_such_check": {}}), "integrity.no_such_check: unknown integrity check"),
+    (lambda d: d["incentives"]["tiers"][1]["gives"].append({"kind": "recognition", "amount": 5}),
+     "incentives.tiers.1.gives.1.amount: only a bonus has an amount"),
+])
+def test_errors_name_the_field(app, change, field):
+    messages = _errors(app, _with(change))
+    assert any(m.startswith(field) for m in messages), messages
+
+
+def test_every_edit_is_a_new_audited_version(app):
+    with app.app_context(), transaction() as session:
+        first = publish_guideline(session, GUIDELINE, note="first")
+        second = publish_guideline(session, _with(lambda d: d.update(min_sample=8)), note="more answers")
+    with app.app_context(), transaction() as session:
+        assert [g.version for g in guideline_history(session)] == [1, 2]
+        assert session.get(type(first), first.id).document["min_sample"] == 4  # the old version is intact
+        audits = session.scalars(select(AuditEntry).where(AuditEntry.action == "guideline.published")
+                                 .order_by(AuditEntry.id)).all()
+        assert [(a.entity_id, a.note) for a in audits] == [(str(first.id), "first"), (str(second.id), "more answers")]
+        assert audits[1].before["min_sample"] == 4 and audits[1].after["min_sample"] == 8
+        assert guideline_diff(audits[1].before, audits[1].after) == [("min_sample", 4, 8)]
+
+
+def test_a_diff_names_metrics_by_rule_not_position():
+    reordered = _with(lambda d: d["metrics"].reverse())
+    assert guideline_diff(GUIDELINE, reordered) == []
+    reweighed = _with(lambda d: (d["metrics"][0].update(weight=50), d["metrics"][1].update(weight=50)))
+    assert guideline_diff(GUIDELINE, reweighed) == [("metrics[csat_percent].weight", 60, 50),
+                                                     ("metrics[nps].weight", 40, 50)]
+
+
+def test_the_default_guideline_is_published_on_first_use(app):
+    with app.app_context(), transaction() as session:
+        guideline = guideline_in_force(session)
+        assert guideline.version == 1 and guideline.note == "the default guideline"
+        assert sum(m["weight"] for m in guideline.document["metrics"]) == pytest.approx(100)
+        assert guideline_in_force(session).id == guideline.id
+
+
+def test_the_guideline_sets_the_attribution_policy_and_the_checks(make_app):
+    app = make_app(ATTRIBUTION_POLICY=["assignee_at_solve", "assignee_at_rating"])
+    with app.app_context(), transaction() as session:
+        assert ingestion_policy(session).attribution == ("assignee_at_solve", "assignee_at_rating")
+        publish_guideline(session, _with(lambda d: d.update(attribution_policy=["assignee_at_rating"])))
+        assert ingestion_policy(session).attribution == ("assignee_at_rating",)
+        checks = app.extensions["plaudit.plugins"].integrity_checks
+        if checks:
+            slug = sorted(checks)[0]
+            publish_guideline(session, _with(lambda d: d.update(integrity={slug: {"enabled": False}})))
+            assert slug not in ingestion_policy(session).checks
