@@ -99,6 +99,6 @@ def test_the_guideline_sets_the_attribution_policy_and_the_checks(make_app):
         assert ingestion_policy(session).attribution == ("assignee_at_rating",)
         checks = app.extensions["plaudit.plugins"].integrity_checks
         if checks:
-            slug = sorted(checks)[0]
+            slug = min(checks)
             publish_guideline(session, _with(lambda d: d.update(integrity={slug: {"enabled": False}})))
             assert slug not in ingestion_policy(session).checks

@@ -47,7 +47,7 @@ def test_the_same_period_and_version_give_identical_results(worked_example):
 def test_a_run_keeps_its_guideline_version(worked_example):
     first = worked_example.run()
     _publish(lambda d: d.update(min_sample=5), "stricter sample")
-    rows, _, version = _snapshot(first)
+    _, _, version = _snapshot(first)
     assert version == 1
     again = worked_example.run(version=1)
     assert _snapshot(again) == _snapshot(first)
@@ -73,7 +73,7 @@ def test_a_new_allocation_rule_changes_only_the_bonus_amounts(worked_example):
 
 
 def test_a_new_weight_changes_composites_and_standing_but_not_the_metrics(worked_example):
-    before_rows, before_metrics, _ = _snapshot(worked_example.run())
+    _, before_metrics, _ = _snapshot(worked_example.run())
 
     def reweigh(document):
         document["metrics"][0]["weight"], document["metrics"][1]["weight"] = 20, 80
