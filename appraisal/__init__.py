@@ -4,6 +4,7 @@ from __future__ import annotations
 
 def init_app(app) -> None:
     """Make the guideline in force set the ingestion policy, and add the appraisal commands."""
+    from core.jobs import CRON_KEY, CronEntry
     from core.policy import PROVIDER_KEY
 
     from .cli import COMMANDS
@@ -12,3 +13,5 @@ def init_app(app) -> None:
     app.extensions[PROVIDER_KEY] = ingestion_policy_from_guideline
     for command in COMMANDS:
         app.cli.add_command(command)
+    # Every Monday at 02:00 UTC, the week that just ended (weekly reports are built on it).
+    app.extensions.setdefault(CRON_KEY, []).append(CronEntry("appraisal.runs.appraise_last_week", cron="0 2 * * 1"))

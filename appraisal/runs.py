@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import date, timedelta
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -34,7 +35,7 @@ from .models import (
     MetricResult,
     Recommendation,
 )
-from .periods import Period
+from .periods import Period, week_of
 from .targets import targets_in_force
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,24 @@ def request_run(session: Session, period: Period, *, actor=None, guideline_versi
     session.flush()
     jobs.enqueue(session, compute_run, run.id)
     return run
+
+
+def appraise_last_week(today: str | None = None) -> int | None:
+    """Cron job: request a run of the last complete ISO week, unless one exists under the guideline in force.
+
+    :param today: ISO date standing in for today (tests); the job normally takes the current date.
+    :return: the id of the run requested, or None when there was one already.
+    """
+    with jobs.job_app(), transaction() as session:
+        day = date.fromisoformat(today) if today else utcnow().date()
+        week = week_of(day - timedelta(days=7))
+        guideline = guideline_in_force(session)
+        existing = session.scalar(select(AppraisalRun.id).where(
+            AppraisalRun.period_start == week.start, AppraisalRun.period_end == week.end,
+            AppraisalRun.guideline_id == guideline.id).limit(1))  # a failed one is retried by the outbox
+        if existing is not None:
+            return None
+        return request_run(session, week).id
 
 
 def period_of(run: AppraisalRun) -> Period:

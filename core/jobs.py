@@ -39,6 +39,8 @@ SWEEP_LIMIT = 50
 REDIS_PAUSE_SECONDS = 5
 
 _worker_app = None
+#: Where the app's own modules (not plugins) list their cron entries.
+CRON_KEY = "plaudit.cron_entries"
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -241,7 +243,8 @@ def cron_entries(app) -> list[CronEntry]:
     """The kernel's cron entries plus every plugin's."""
     from .plugins import get_plugins
 
-    return [CronEntry("core.jobs.dispatch_pending_job", interval=60), *get_plugins(app).cron_jobs()]
+    return [CronEntry("core.jobs.dispatch_pending_job", interval=60), *app.extensions.get(CRON_KEY, ()),
+            *get_plugins(app).cron_jobs()]
 
 
 def build_cron_scheduler(app):

@@ -82,7 +82,8 @@ def test_plugin_cron_entries_are_scheduled_beside_the_kernel_sweep(make_app, red
     app = make_app(REDIS_URL=redis_url, extra_plugins={"nightly": Nightly()})
     scheduler = build_cron_scheduler(app)
     assert [(job.func_name, job.interval, job.cron) for job in scheduler.get_jobs()] == [
-        ("core.jobs.dispatch_pending_job", 60, None), ("core.jobs.dispatch_pending_job", None, "0 2 * * *")]
+        ("core.jobs.dispatch_pending_job", 60, None), ("appraisal.runs.appraise_last_week", None, "0 2 * * 1"),
+        ("core.jobs.dispatch_pending_job", None, "0 2 * * *")]
 
 
 def test_recommend_hook_answers_are_flattened(make_app):
