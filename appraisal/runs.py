@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from core import jobs
 from core.db import transaction
-from core.models import Employee, Feedback, Flag, utcnow
+from core.models import Employee, Feedback, Flag, record_audit, utcnow
 from core.plugins import get_plugins
 
 from .aggregates import MetricSpec, category_aggregates, period_aggregates
@@ -171,6 +171,9 @@ def raise_period_flags(session: Session, document: Mapping, period: Period, plug
                 reason=reason) for slug, employee_id, reason in found if (slug, employee_id) not in existing]
     session.add_all(new)
     session.flush()
+    for flag in new:
+        record_audit(session, "flag.raised", flag, after={"employee_id": flag.employee_id, "check": flag.check,
+                                                          "period": period.label, "reason": flag.reason})
     return len(new)
 
 

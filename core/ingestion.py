@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from . import jobs
 from .attribution import attribute
 from .channel import FeedbackDraft
-from .models import Feedback, Flag, utcnow
+from .models import Feedback, Flag, record_audit, utcnow
 from .plugins import get_plugins
 from .policy import ingestion_policy
 
@@ -200,15 +200,21 @@ def inspect_items(session: Session, feedback_ids: list[int], checks: Mapping[str
     open_flags = set(session.execute(select(Flag.feedback_id, Flag.check).where(
         Flag.feedback_id.in_(feedback_ids), Flag.decision.is_(None))).all())
     flagged: set[int] = set()
+    raised: list[Flag] = []
     for check, params in enabled:
         for feedback_id, reason in check.inspect(session, items, params) or ():
             if (feedback_id, check.name) not in open_flags:
-                session.add(Flag(feedback_id=feedback_id, check=check.name, reason=reason))
+                raised.append(Flag(feedback_id=feedback_id, check=check.name, reason=reason))
                 open_flags.add((feedback_id, check.name))
             flagged.add(feedback_id)
     if flagged:
         session.execute(update(Feedback).where(Feedback.id.in_(flagged), Feedback.status == "accepted")
                         .values(status="quarantined"))
+        session.add_all(raised)
+        session.flush()
+        for flag in raised:  # an exclusion is a decision about the numbers too, if an automatic one
+            record_audit(session, "flag.raised", flag, after={"feedback_id": flag.feedback_id, "check": flag.check,
+                                                              "reason": flag.reason, "status": "quarantined"})
     return flagged
 
 
@@ -250,8 +256,6 @@ def revise_feedback(session: Session, channel_slug: str, external_id: str, *, va
 
     :raises LookupError: when no such item is stored.
     """
-    from .models import record_audit
-
     item = session.scalar(select(Feedback).where(Feedback.channel == channel_slug,
                                                  Feedback.external_id == external_id).with_for_update())
     if item is None:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from core.db import transaction
 from core.ingestion import ingest, respondent_ref
-from core.models import Feedback, Flag
+from core.models import AuditEntry, Feedback, Flag
 from tests.fixtures.app import row_counts
 from tests.fixtures.payloads import survey
 from tests.fixtures.plugins import ChecksPlugin
@@ -134,8 +134,25 @@ def test_integrity_check_quarantines_and_flags(make_app):
         assert session.execute(select(Feedback.external_id, Feedback.status).order_by(Feedback.id)).all() == [
             ("r-1", "quarantined"), ("r-2", "accepted")]
         assert session.execute(select(Flag.check, Flag.reason)).all() == [("low_rating_check", "rated 1")]
+        audit = session.scalars(select(AuditEntry).where(AuditEntry.action == "flag.raised")).one()
+        assert audit.after == {"feedback_id": report.created[0].feedback_id, "check": "low_rating_check",
+                               "reason": "rated 1", "status": "quarantined"}
     again = _ingest_once(app, survey("r-1", rating=1))
     assert [(d.status) for d in again.duplicates] == ["quarantined"]  # a replay answers as the first did
+
+
+def test_a_changed_answer_meets_the_checks_again(make_app):
+    from core.ingestion import revise_feedback
+    from core.models import utcnow
+
+    app = make_app(extra_plugins={"checks": ChecksPlugin()})
+    with app.app_context(), transaction() as session:
+        ingest(session, "post_ticket_survey", [survey("r-1", rating=5)])
+    with app.app_context(), transaction() as session:
+        revise_feedback(session, "post_ticket_survey", "r-1", value=1, comment=None, occurred_at=utcnow())
+    with app.app_context(), transaction() as session:
+        assert session.execute(select(Feedback.status)).scalars().all() == ["quarantined"]
+        assert session.execute(select(Flag.check)).scalars().all() == ["low_rating_check"]
 
 
 def _ingest_once(app, payload):
