@@ -176,9 +176,11 @@ def check_open(invitation: Invitation, now: datetime | None = None) -> None:
 
 
 def record_answers(session: Session, invitation: Invitation, answers: dict[str, int], comment: str | None,
-                   settings: dict) -> str:
+                   settings: dict, client: dict | None = None) -> str:
     """Store the customer's answers as feedback; a later answer inside the window replaces the earlier one.
 
+    :param client: what the answering request said of itself (``user_agent``), kept with the answer with the
+        time the invitation was sent, so a mail link scanner answering in the customer's name can be told.
     :return: ``recorded`` or ``changed``.
     :raises SurveyClosed: past the expiry or the change window.
     :raises ValueError: naming the question, for an answer off its scale.
@@ -199,6 +201,8 @@ def record_answers(session: Session, invitation: Invitation, answers: dict[str, 
             provider, _, external_id = invitation.agent_identity.partition(":")
             payload["agent"] = {"provider": provider, "id": IdentityRef(provider, external_id).external_id}
         payload["agents"] = offered_agents(ticket, at_rating=True)
+        payload["answered_via"] = {"user_agent": (client or {}).get("user_agent"),
+                                   "invited_at": invitation.sent_at.isoformat() if invitation.sent_at else None}
         if comment and index == 0:
             payload["comment"] = comment
         payloads.append(payload)

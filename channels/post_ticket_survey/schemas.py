@@ -1,7 +1,14 @@
 """The generic JSON survey response: the format any survey tool or script can send (docs/api.md)."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
 from core.attribution import ATTRIBUTION_BASES
 
@@ -37,6 +44,25 @@ class AgentSchema(Schema):
     id = fields.String(required=True, validate=validate.Length(min=1, max=255))
 
 
+#: The longest User-Agent kept with an answer; a browser's is a few hundred characters.
+USER_AGENT_LIMIT = 500
+
+
+class AnsweredViaSchema(Schema):
+    """How an answer reached us, for the link-scanner check: the request's User-Agent and when the invitation
+    was sent. No IP address is kept."""
+
+    user_agent = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=USER_AGENT_LIMIT))
+    invited_at = fields.AwareDateTime(load_default=None, allow_none=True, format="iso")
+
+    @post_load
+    def _invited_at_as_text(self, data, **kwargs):
+        # Kept in the item's JSON payload: a datetime would not serialise.
+        if data["invited_at"] is not None:
+            data["invited_at"] = data["invited_at"].isoformat()
+        return data
+
+
 class SurveyResponseSchema(Schema):
     response_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
     kind = fields.String(required=True, validate=validate.OneOf(sorted(SCALES)))
@@ -53,6 +79,9 @@ class SurveyResponseSchema(Schema):
                          values=fields.Nested(AgentSchema), load_default=dict,
                          metadata={"description": "more agents by attribution basis, e.g. last_public_replier; "
                                                   "the attribution policy picks one"})
+    answered_via = fields.Nested(AnsweredViaSchema, allow_none=True,
+                                 metadata={"description": "the answering request's User-Agent and when the "
+                                                          "invitation was sent, to tell mail link scanners"})
 
     @validates_schema(skip_on_field_errors=False)  # report a bad rating with any other field error
     def _rating_on_scale(self, data, **kwargs):

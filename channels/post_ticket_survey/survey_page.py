@@ -17,6 +17,7 @@ from .invitations import (
     record_answers,
     survey_settings,
 )
+from .schemas import USER_AGENT_LIMIT
 
 COMMENT_LIMIT = 2000
 
@@ -69,8 +70,11 @@ def answer(token: str):
     if errors:
         return _page("survey", 422, invitation=invitation, errors=errors, answers=answers, comment=comment)
     integration = session.get(Integration, invitation.integration_id) if invitation.integration_id else None
+    # The User-Agent tells a mail link scanner from the customer's browser; the IP address is not kept.
+    client = {"user_agent": request.headers.get("User-Agent", "")[:USER_AGENT_LIMIT] or None}
     try:
-        outcome = record_answers(session, invitation, answers, comment or None, survey_settings(integration))
+        outcome = record_answers(session, invitation, answers, comment or None, survey_settings(integration),
+                                 client=client)
     except SurveyClosed as exc:
         session.rollback()
         return _page("closed", 410, message=str(exc))

@@ -1,0 +1,94 @@
+"""Surveys suppressed on an employee's tickets: far fewer of the tickets they solved got a survey than the
+organisation's tickets did.
+
+An agent who closes unhappy tickets so that no survey goes out (or tags them to be skipped) keeps only the
+good ratings. No single item shows it, so this is a finding about the employee's period, for HR to review.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from marshmallow import Schema, fields, validate
+from sqlalchemy import case, exists, func, or_, select
+
+from channels.post_ticket_survey.models import Invitation
+from core.integrity import IntegrityCheck
+from core.models import Feedback, Ticket, TicketAssignment
+
+from .reasons import share
+
+#: The kinds of feedback a customer survey produces.
+SURVEY_KINDS = ("csat", "nps", "ces")
+#: A survey answer comes after the solve; this much earlier still counts, for helpdesks' clocks.
+_CLOCK_GRACE = timedelta(days=1)
+
+
+class SuppressedSurveysParams(Schema):
+    min_tickets = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100_000),
+                                 metadata={"description": "employees who solved fewer tickets in the period "
+                                                          "are not judged: too few to tell"})
+    max_ratio = fields.Float(load_default=0.5, validate=validate.Range(min=0, max=1, min_inclusive=False),
+                             metadata={"description": "flag an employee whose survey coverage is below this "
+                                                      "share of the organisation's coverage"})
+
+
+class SuppressedSurveys(IntegrityCheck):
+    """Tickets an employee solved in the period got a survey far less often than the organisation's did.
+
+    A ticket got a survey when it has an invitation, or a survey answer (csat, nps or ces) names it. The
+    organisation's coverage is over every ticket solved in the period by a known employee. Under quota
+    sampling (so many invitations per agent and week) a busy agent's coverage is lower by design: lower
+    ``max_ratio`` or turn the check off there.
+    """
+
+    name = "suppressed_surveys"
+    title = "Suppressed surveys"
+    params_schema = SuppressedSurveysParams
+
+    def inspect_period(self, session, start, end, params):
+        counts = {employee_id: (solved, surveyed)
+                  for employee_id, solved, surveyed in session.execute(_coverage_by_solver(start, end))}
+        org_solved = sum(solved for solved, _ in counts.values())
+        org_surveyed = sum(surveyed for _, surveyed in counts.values())
+        if not org_surveyed:  # no surveys at all: nothing to compare with
+            return []
+        org_coverage = org_surveyed / org_solved
+        findings = []
+        for employee_id, (solved, surveyed) in sorted(counts.items()):
+            if solved < params["min_tickets"] or surveyed / solved >= params["max_ratio"] * org_coverage:
+                continue
+            reason = (f"Only {share(surveyed, solved)} of the tickets this employee solved in the period got a "
+                      f"survey, against {share(org_surveyed, org_solved)} across the organisation: less than "
+                      f"{params['max_ratio']:.0%} of the organisation's rate. Surveys may have been suppressed "
+                      f"on their tickets.")
+            findings.append((employee_id, reason))
+        return findings
+
+
+def _coverage_by_solver(start, end):
+    """One GROUP BY: per employee who solved tickets in [start, end), how many, and how many got a survey.
+
+    The solver is the assignee at the solve (the latest assignment at or before it); a ticket with no
+    assignment that early is the current assignee's, as invitations attribute it.
+    """
+    held_by_then = TicketAssignment.ticket_id == Ticket.id, TicketAssignment.assigned_at <= Ticket.resolved_at
+    solver = case(
+        (exists().where(*held_by_then),
+         select(TicketAssignment.employee_id).where(*held_by_then)
+         .order_by(TicketAssignment.assigned_at.desc(), TicketAssignment.id.desc()).limit(1).scalar_subquery()),
+        else_=Ticket.assignee_id).label("solver")
+    # Invitations and answers come no earlier than the (first) solve, which bounds the lists; as uncorrelated
+    # IN lists both databases build them once per query rather than probing per ticket. A helpdesk's rating
+    # names its ticket only as "provider:id".
+    answers = Feedback.kind.in_(SURVEY_KINDS), Feedback.occurred_at >= start - _CLOCK_GRACE
+    surveyed = or_(
+        Ticket.id.in_(select(Invitation.ticket_id).where(Invitation.solved_at >= start)),
+        Ticket.id.in_(select(Feedback.ticket_id).where(*answers, Feedback.ticket_id.is_not(None))),
+        (Ticket.provider + ":" + Ticket.external_id).in_(
+            select(Feedback.ticket_ref).where(*answers, Feedback.ticket_ref.is_not(None))))
+    solved = (select(solver, case((surveyed, 1), else_=0).label("surveyed"))
+              .where(Ticket.resolved_at >= start, Ticket.resolved_at < end).subquery())
+    return (select(solved.c.solver, func.count(), func.sum(solved.c.surveyed))
+            .where(solved.c.solver.is_not(None))
+            .group_by(solved.c.solver))
+
