@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from . import jobs
 from .attribution import attribute
 from .channel import FeedbackDraft
-from .models import Feedback, Flag, record_audit, utcnow
+from .models import Feedback, Flag, Ticket, record_audit, utcnow
 from .plugins import get_plugins
 from .policy import ingestion_policy
 
@@ -149,6 +149,7 @@ def ingest(session: Session, channel_slug: str, payloads: Iterable[Any]) -> Inge
             "status": "accepted", "payload": dict(draft.payload),
         })
 
+    link_tickets(session, rows)
     # One order for every writer: two batches holding the same ids in opposite orders would deadlock.
     rows.sort(key=lambda row: row["external_id"])
     created: dict[str, int] = {}
@@ -180,6 +181,25 @@ def ingest(session: Session, channel_slug: str, payloads: Iterable[Any]) -> Inge
         jobs.enqueue(session, announce_feedback, sorted(created.values()))
     report.created.sort(key=lambda s: s.index)
     return report
+
+
+def link_tickets(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Set ``ticket_id`` on rows whose ``ticket_ref`` ("provider:id") names a ticket already stored.
+
+    One query per helpdesk in the batch. A ticket that arrives later is linked by ``core.tickets``.
+    """
+    wanted: dict[str, set[str]] = {}
+    for row in rows:
+        provider, _, external_id = (row.get("ticket_ref") or "").partition(":")
+        if provider and external_id:
+            wanted.setdefault(provider, set()).add(external_id)
+    found = {}
+    for provider, ids in sorted(wanted.items()):
+        found.update({f"{provider}:{ext}": tid for tid, ext in session.execute(
+            select(Ticket.id, Ticket.external_id).where(Ticket.provider == provider,
+                                                        Ticket.external_id.in_(sorted(ids))))})
+    for row in rows:
+        row["ticket_id"] = found.get(row.get("ticket_ref") or "")
 
 
 def inspect_items(session: Session, feedback_ids: list[int], checks: Mapping[str, Mapping[str, Any]],

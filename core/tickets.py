@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy import update as sa_update
 from sqlalchemy.orm import Session, selectinload
 
 from .channel import IdentityRef
-from .models import EmployeeIdentity, Ticket, TicketAssignment, utcnow
+from .models import EmployeeIdentity, Feedback, Ticket, TicketAssignment, utcnow
 
 _FIELDS = ("subject", "category", "contact_channel", "status", "opened_at", "first_response_at", "resolved_at")
 # A ticket opens, is first answered and is solved once: a later "closed" or an older snapshot replayed must
@@ -93,7 +94,19 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
             ticket.last_public_replier = str(update.public_replier)
             ticket.last_public_reply_at = update.public_reply_at
     session.flush()
+    _link_earlier_feedback(session, tickets.values())
     return tickets
+
+
+def _link_earlier_feedback(session: Session, tickets) -> None:
+    """Point feedback that named these tickets before they were stored (a rating before the ticket) at them."""
+    refs = sorted(f"{t.provider}:{t.external_id}" for t in tickets)
+    if not refs:
+        return
+    ticket_of = (select(Ticket.id).where((Ticket.provider + ":" + Ticket.external_id) == Feedback.ticket_ref)
+                 .correlate(Feedback).scalar_subquery())
+    session.execute(sa_update(Feedback).where(Feedback.ticket_id.is_(None), Feedback.ticket_ref.in_(refs))
+                    .values(ticket_id=ticket_of).execution_options(synchronize_session=False))
 
 
 def _by_provider(keys) -> dict[str, list[str]]:

@@ -38,7 +38,7 @@ class Feedback(Base):
     scale_min: Mapped[float | None] = mapped_column(Float)
     scale_max: Mapped[float | None] = mapped_column(Float)
     comment: Mapped[str | None] = mapped_column(Text)
-    ticket_ref: Mapped[str | None] = mapped_column(String(255))
+    ticket_ref: Mapped[str | None] = mapped_column(String(255), index=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
     respondent_ref: Mapped[str | None] = mapped_column(String(64), index=True)
     employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id", ondelete="SET NULL"))

@@ -24,7 +24,7 @@ class Ticket(Base):
                                                        index=True)
     opened_at: Mapped[datetime | None]
     first_response_at: Mapped[datetime | None]
-    resolved_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None] = mapped_column(index=True)
     #: The agent who last replied in public, as the helpdesk names them ("freshdesk:501"), and when.
     last_public_replier: Mapped[str | None] = mapped_column(String(310))
     last_public_reply_at: Mapped[datetime | None]
