@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import date
+from datetime import date, timedelta
 
 import click
 from flask.cli import with_appcontext
@@ -28,7 +28,7 @@ from .lineage import metric_lineage
 from .models import AppraisalRun, Recommendation
 from .periods import PERIOD_KINDS, period_between
 from .results import run_rows
-from .runs import compute_run, request_run
+from .runs import compute_run, period_of, request_run
 from .targets import TargetError, describe_targets, set_target
 
 DAY = click.DateTime(formats=["%Y-%m-%d"])
@@ -77,6 +77,8 @@ def appraise(first, last, kind, guideline_version, output, by):
     try:
         with transaction() as session:
             actor = _user(session, by) if by else None
+            if actor is not None and not actor.has_role("hr", "admin"):
+                _fail(f"{by} is not HR: only HR runs appraisals")
             run_id = request_run(session, period, actor=actor, guideline_version_number=guideline_version).id
     except (GuidelineError, ValidationError) as exc:
         _fail(f"cannot run: {exc}")
@@ -118,15 +120,16 @@ def _print_run(session, run: AppraisalRun, output: str) -> None:
         return
     click.echo(f"run {run.id}: {run.period_kind} {run.period_start:%Y-%m-%d} to "
                f"{run.period_end:%Y-%m-%d} (exclusive), guideline v{run.guideline.version}")
+    widths = {m: max(len(m), 16) for m in metrics}
     header = f"{'rank':>4}  {'employee':<24} {'team':<16} {'composite':>9}  " + "  ".join(
-        f"{m[:16]:>16}" for m in metrics) + "  recommendations"
+        f"{m:>{widths[m]}}" for m in metrics) + "  recommendations"
     click.echo(header)
     for row in rows:
         cells = []
         for m in metrics:
             r = row["metrics"][m]
             text = f"{_number(r['value'])} (n={r['n']})" if r["sufficient"] else f"- (n={r['n']})"
-            cells.append(f"{text:>16}")
+            cells.append(f"{text:>{widths[m]}}")
         composite = _number(row["composite"]) if row["state"] == "ok" else "too few"
         recs = ", ".join(r["kind"] + ("" if r["amount"] is None else f" {r['amount']:.2f}")
                          for r in row["recommendations"])
@@ -148,8 +151,7 @@ def runs_command():
     """List runs, newest first."""
     with transaction() as session:
         for run in session.scalars(select(AppraisalRun).order_by(AppraisalRun.id.desc()).limit(50)):
-            click.echo(f"{run.id:>5}  {run.status:<9} {run.period_kind:<7} {run.period_start:%Y-%m-%d} to "
-                       f"{run.period_end:%Y-%m-%d}  guideline v{run.guideline.version}"
+            click.echo(f"{run.id:>5}  {run.status:<9} {period_of(run).label:<34}  guideline v{run.guideline.version}"
                        + (f"  error: {run.error}" if run.error else ""))
 
 
@@ -171,15 +173,17 @@ def show_command(run_id, output):
 @click.option("--employee", "email", required=True, help="the employee's e-mail")
 @click.option("--metric", required=True)
 @click.option("--limit", type=int, default=100, show_default=True, help="items to list")
+@click.option("--offset", type=int, default=0, show_default=True, help="items to skip (for the next page)")
 @with_appcontext
-def lineage_command(run_id, email, metric, limit):
+def lineage_command(run_id, email, metric, limit, offset):
     """Show how a metric of a run was computed: formula, parameters, inputs and items (JSON)."""
     with transaction() as session:
         employee_id = session.scalar(select(Employee.id).where(Employee.email == email.strip().lower()))
         if employee_id is None:
             raise click.BadParameter(f"no employee {email!r}", param_hint="--employee")
         try:
-            click.echo(json.dumps(metric_lineage(session, run_id, employee_id, metric, limit=limit), indent=2))
+            click.echo(json.dumps(metric_lineage(session, run_id, employee_id, metric, limit=limit,
+                                                       offset=offset), indent=2))
         except LookupError as exc:
             _fail(str(exc))
 
@@ -196,13 +200,18 @@ def guidelines():
 @click.option("--version", "number", type=int, default=None, help="a past version (default: the one in force)")
 @with_appcontext
 def show_guideline(number):
-    """Print a guideline version as JSON (publishing the default one if none exists yet)."""
+    """Print a guideline version's document as JSON, ready to edit and publish again.
+
+    The version number goes to standard error. Before anything is published, this publishes the default
+    guideline as version 1.
+    """
     with transaction() as session:
         try:
             guideline = guideline_version(session, number) if number else guideline_in_force(session)
         except GuidelineError as exc:
             _fail(str(exc))
-        click.echo(json.dumps({"version": guideline.version, "document": guideline.document}, indent=2))
+        click.echo(f"guideline v{guideline.version}", err=True)
+        click.echo(json.dumps(guideline.document, indent=2))
 
 
 @guidelines.command("publish")
@@ -272,7 +281,7 @@ def targets():
 @targets.command("set")
 @click.option("--metric", required=True)
 @click.option("--employee", "email", default=None, help="the employee's e-mail")
-@click.option("--team", "slug", default=None, help="the team's slug")
+@click.option("--team", "slug", default=None, help="the team's slug or name")
 @click.option("--from", "first", type=DAY, required=True)
 @click.option("--to", "last", type=DAY, required=True, help="last day, included")
 @click.option("--value", type=float, required=True)
@@ -280,8 +289,10 @@ def targets():
 @with_appcontext
 def set_target_command(metric, email, slug, first, last, value, by):
     """Set a target for an employee or a team over a period."""
+    if bool(email) == bool(slug):
+        raise click.UsageError("give either --employee or --team")
     try:
-        period = period_between(_day(first), _day(last), "custom")
+        period = period_between(_day(first), _day(last))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--from/--to") from None
     with transaction() as session:
@@ -292,7 +303,7 @@ def set_target_command(metric, email, slug, first, last, value, by):
             if employee is None:
                 raise click.BadParameter(f"no employee {email!r}", param_hint="--employee")
         if slug:
-            team = session.scalar(select(Team).where(Team.slug == slug))
+            team = session.scalar(select(Team).where((Team.slug == slug) | (Team.name == slug)).limit(1))
             if team is None:
                 raise click.BadParameter(f"no team {slug!r}", param_hint="--team")
         try:
@@ -314,8 +325,9 @@ def list_targets():
     with transaction() as session:
         for row in describe_targets(session):
             t = row["target"]
+            last = (t.period_end - timedelta(days=1)).date()
             click.echo(f"{t.id:>5}  {t.metric:<20} {t.value:>8g}  {row['kind']:<8} {row['subject']:<24} "
-                       f"{t.period_start:%Y-%m-%d} to {t.period_end:%Y-%m-%d}")
+                       f"{t.period_start:%Y-%m-%d} to {last:%Y-%m-%d}")
 
 
 # --- review ------------------------------------------------------------------------------------------------
@@ -339,7 +351,7 @@ def flags_command(everything):
         for flag, channel, external_id, value in session.execute(query):
             subject = (f"feedback {flag.feedback_id} ({channel}:{external_id} = {value})" if flag.feedback_id
                        else f"employee {flag.employee_id}, {flag.period_start:%Y-%m-%d} to "
-                            f"{flag.period_end:%Y-%m-%d}")
+                            f"{(flag.period_end - timedelta(days=1)):%Y-%m-%d}")
             click.echo(f"{flag.id:>5}  {flag.check:<26} {flag.decision or 'open':<9} {subject}: {flag.reason}")
 
 

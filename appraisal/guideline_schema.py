@@ -171,7 +171,7 @@ class GuidelineSchema(Schema):
             raise ValidationError(f"each rule may appear once; repeated: {', '.join(repeated)}")
         total = sum(m["weight"] for m in metrics)
         if abs(total - WEIGHT_TOTAL) > 1e-6:
-            raise ValidationError(f"weights must sum to 100; these sum to {total:g}")
+            raise ValidationError(f"weights must sum to 100; these sum to {total:.10g}")
 
     @validates("attribution_policy")
     def _no_repeats(self, bases, **_):

@@ -142,5 +142,12 @@ def _flatten(value: Any, path: str = "") -> dict[str, Any]:
 def guideline_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
     """What changed between two guideline documents: ``(path, before, after)``, sorted by path."""
     before, after = _flatten(dict(old)), _flatten(dict(new))
-    return [(path, before.get(path), after.get(path)) for path in sorted(before.keys() | after.keys())
-            if before.get(path) != after.get(path)]
+    changes = []
+    for path in sorted(before.keys() | after.keys()):
+        old_value, new_value = before.get(path), after.get(path)
+        # An empty section that gained entries (or lost them all) shows as those entries, not as {} -> null.
+        if old_value == new_value or (old_value == {} and path not in after) or (
+                new_value == {} and path not in before):
+            continue
+        changes.append((path, old_value, new_value))
+    return changes

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Mapping
 from datetime import date, timedelta
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from core import jobs
@@ -53,6 +53,8 @@ def request_run(session: Session, period: Period, *, actor=None, guideline_versi
                        guideline_id=guideline.id, status="queued", requested_by=getattr(actor, "id", actor))
     session.add(run)
     session.flush()
+    record_audit(session, "appraisal.requested", run, actor=actor,
+                 after={"period": period.label, "guideline_version": guideline.version})
     jobs.enqueue(session, compute_run, run.id)
     return run
 
@@ -236,15 +238,33 @@ def _store(session: Session, run: AppraisalRun, guideline: Guideline, outcomes: 
     proposals = apply_budget(proposals, outcomes, document)
     now = utcnow()
     needing = set(document["approval_required"])
-    rows = [{"run_id": run.id, "employee_id": p.employee_id, "kind": p.kind, "source": p.source,
-             "amount": p.amount, "requested_amount": p.requested_amount, "reason": p.reason,
-             "needs_approval": p.kind in needing,
-             "status": "proposed" if p.kind in needing else "approved",
-             "decided_at": None if p.kind in needing else now,
-             "decision_note": None if p.kind in needing else f"guideline v{guideline.version}: needs no approval"}
-            for p in proposals]
+    rows = []
+    for p in proposals:
+        if p.kind == "bonus" and not p.amount:  # kept, so HR sees who qualified, but nothing to approve
+            status, note = "rejected", "not funded: the budget cap was reached"
+        elif p.kind in needing:
+            status, note = "proposed", None
+        else:
+            status, note = "approved", f"guideline v{guideline.version}: needs no approval"
+        rows.append({"run_id": run.id, "employee_id": p.employee_id, "kind": p.kind, "source": p.source,
+                     "amount": p.amount, "requested_amount": p.requested_amount, "reason": p.reason,
+                     "needs_approval": p.kind in needing, "status": status,
+                     "decided_at": None if status == "proposed" else now, "decision_note": note})
     if rows:
         session.execute(insert(Recommendation), rows)
+    _supersede_earlier_proposals(session, run, now)
+
+
+def _supersede_earlier_proposals(session: Session, run: AppraisalRun, now) -> None:
+    """Earlier runs of the same period lose their undecided proposals, so a re-run never pays twice over."""
+    earlier = select(AppraisalRun.id).where(AppraisalRun.period_start == run.period_start,
+                                            AppraisalRun.period_end == run.period_end, AppraisalRun.id != run.id)
+    superseded = session.execute(
+        update(Recommendation).where(Recommendation.status == "proposed", Recommendation.run_id.in_(earlier))
+        .values(status="rejected", decided_at=now, decision_note=f"superseded by run {run.id}")
+        .execution_options(synchronize_session=False)).rowcount
+    if superseded:
+        record_audit(session, "recommendations.superseded", run, after={"superseded": superseded})
 
 
 def latest_run(session: Session, period: Period | None = None) -> AppraisalRun | None:

@@ -31,8 +31,9 @@ def register_scoring_rules():
 def register_integrity_checks():
     """Return a list of :class:`core.integrity.IntegrityCheck` subclasses.
 
-    Every check inspects each batch of newly stored items; an item it flags is quarantined and counts in
-    no metric until HR decides.
+    The checks the guideline in force enables (all of them until HR says otherwise) inspect each batch of
+    newly stored or changed items; an item a check flags is quarantined and counts in no metric until HR
+    decides. A check may also judge an employee's whole period when an appraisal run computes it.
     """
 
 
@@ -71,11 +72,15 @@ def appraisal_completed(session, run):
 
 @hookspec
 def recommend(result, guideline):
-    """Return extra recommendations (incentive, recognition, coaching, training) for one appraisal result.
+    """Return extra recommendations for one employee's appraisal result.
 
-    :param result: one employee's ``AppraisalResult``.
-    :param guideline: the guideline version the run used.
-    :return: a list of dicts with ``kind``, ``reason`` and optionally ``amount``.
+    Called while a run writes its results, in its transaction. Each answer goes through the guideline's
+    budget cap and approval rules like a tier's.
+
+    :param result: one employee's ``AppraisalResult`` (with ``composite``, ``rank``, ``training_needs``...).
+    :param guideline: the ``Guideline`` version the run used (its ``document`` holds the settings).
+    :return: a list of dicts with ``kind`` (bonus, recognition, coaching or training; anything else, such
+        as a sanction, is refused and logged), ``reason`` and, for a bonus, ``amount``.
     """
 
 

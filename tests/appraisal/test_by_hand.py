@@ -115,7 +115,7 @@ def test_recommendations_and_budget(worked_example):
         (ids["ann"], "recognition", None, None, "approved"),
         (ids["bob"], "bonus", 30.0, 60.0, "proposed"),
         (ids["bob"], "training", None, None, "approved"),
-        (ids["dan"], "bonus", 0.0, 60.0, "proposed"),
+        (ids["dan"], "bonus", 0.0, 60.0, "rejected"),  # not funded: nothing to approve
         (ids["dan"], "coaching", None, None, "approved"),
         (ids["dan"], "training", None, None, "approved"),
     ])

@@ -71,7 +71,9 @@ def test_guideline_commands(app, worked_example, tmp_path):
     assert runner.invoke(args=["guidelines", "diff", "1", "2"]).output.strip() == "min_sample: 4 -> 5"
     history = runner.invoke(args=["guidelines", "history"]).output
     assert "hr@example.com" in history and "n>=5" in history
-    assert json.loads(runner.invoke(args=["guidelines", "show", "--version", "1"]).output)["version"] == 1
+    shown = runner.invoke(args=["guidelines", "show", "--version", "1"])
+    assert shown.stderr.strip() == "guideline v1"
+    assert json.loads(shown.stdout)["min_sample"] == 4  # the document itself: edit it and publish it again
 
 
 def test_target_and_review_commands(app, worked_example):
@@ -90,3 +92,19 @@ def test_target_and_review_commands(app, worked_example):
     first_id = listing.split()[0]
     result = runner.invoke(args=["review", "decide-recommendation", first_id, "--approve", "--by", "hr@example.com"])
     assert result.output.strip() == f"recommendation {first_id} approved"
+
+
+def test_target_and_appraise_commands_refuse_what_they_cannot_do(app, worked_example):
+    runner = app.test_cli_runner()
+    base = ["targets", "set", "--metric", "csat_percent", "--from", "2026-11-01", "--to", "2026-11-30",
+            "--value", "70", "--by", "hr@example.com"]
+    result = runner.invoke(args=base)
+    assert result.exit_code == 2 and "give either --employee or --team" in result.output
+    result = runner.invoke(args=[*base, "--team", "Support"])  # a team by its name as well as its slug
+    assert result.exit_code == 0 and "month 2026-11-01 to 2026-11-30" in result.output
+    assert "2026-11-01 to 2026-11-30" in runner.invoke(args=["targets", "list"]).output
+    result = runner.invoke(args=[*WEEK_ARGS, "--by", "mia@example.com"])
+    assert result.exit_code == 1 and "only HR runs appraisals" in result.output
+    result = runner.invoke(args=[*WEEK_ARGS, "--by", "hr@example.com", "--format", "json"])
+    assert result.exit_code == 0
+    assert "week 2026-11-02 to 2026-11-08" in runner.invoke(args=["appraisal", "runs"]).output

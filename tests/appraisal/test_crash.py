@@ -65,7 +65,7 @@ def _rows_of(session, run_id):
 @pytest.mark.redis
 def test_a_worker_killed_mid_run_leaves_nothing_and_the_retry_completes(worked_example, make_app, database,
                                                                         redis_url, tmp_path):
-    reference = worked_example.run()  # the same period computed undisturbed, inline
+    reference = _snapshot(worked_example.run())  # the same period computed undisturbed, inline
     queued = make_app(REDIS_URL=redis_url, QUEUE_NAME="test-kill")
     with queued.app_context(), transaction() as session:
         run_id = request_run(session, WEEK).id  # handed to Redis on commit
@@ -115,4 +115,4 @@ def test_a_worker_killed_mid_run_leaves_nothing_and_the_retry_completes(worked_e
         run = session.get(AppraisalRun, run_id)
         assert (run.status, run.attempts) == ("completed", 2)
     with queued.app_context():
-        assert _snapshot(run_id) == _snapshot(reference)
+        assert _snapshot(run_id) == reference

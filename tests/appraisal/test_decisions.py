@@ -145,11 +145,15 @@ def test_recommendations_are_approved_by_hr_or_the_manager_only(worked_example):
         hr, manager = _users(session, worked_example)
         proposed = {r.employee_id: r for r in session.scalars(select(Recommendation).where(
             Recommendation.run_id == run_id, Recommendation.status == "proposed"))}
-        ann_bonus, dan_bonus = proposed[worked_example.ids["ann"]], proposed[worked_example.ids["dan"]]
-        with pytest.raises(PermissionError):  # Dan is not in Mia's teams
+        ann_bonus, bob_bonus = proposed[worked_example.ids["ann"]], proposed[worked_example.ids["bob"]]
+        dan_bonus = session.scalar(select(Recommendation).where(
+            Recommendation.run_id == run_id, Recommendation.employee_id == worked_example.ids["dan"],
+            Recommendation.kind == "bonus"))
+        assert (dan_bonus.status, dan_bonus.decision_note) == ("rejected", "not funded: the budget cap was reached")
+        with pytest.raises(PermissionError):  # Dan is not in Mia's teams, and his bonus is HR's to decide
             decide_recommendation(session, dan_bonus.id, manager, approve=True)
         decide_recommendation(session, ann_bonus.id, manager, approve=True, note="well earned")
-        decide_recommendation(session, dan_bonus.id, hr, approve=False, note="nothing left in the budget")
+        decide_recommendation(session, bob_bonus.id, hr, approve=False, note="half a bonus is no bonus")
         with pytest.raises(DecisionError):
-            decide_recommendation(session, dan_bonus.id, hr, approve=True)
-        assert (ann_bonus.status, dan_bonus.status) == ("approved", "rejected")
+            decide_recommendation(session, bob_bonus.id, hr, approve=True)
+        assert (ann_bonus.status, bob_bonus.status) == ("approved", "rejected")
