@@ -301,3 +301,22 @@ def test_whole_numbers_written_as_decimals_are_accepted(app, session):
     report = ingest(session, "post_ticket_survey", [survey("a", rating="3.0"), survey("b", rating="x")])
     assert [s.external_id for s in report.created] == ["a"]
     assert report.rejected[0].errors == {"rating": ["Not a valid integer."]}
+
+
+def test_items_are_linked_to_the_ticket_they_name_whichever_arrives_first(app):
+    from core.models import Ticket
+    from core.tickets import TicketUpdate, upsert_tickets
+
+    with app.app_context(), transaction() as session:
+        upsert_tickets(session, [TicketUpdate(provider="zendesk", external_id="7", category="Billing")])
+        ingest(session, "post_ticket_survey", [survey("r-1", ticket_id="zendesk:7"),
+                                               survey("r-2", ticket_id="zendesk:8")])  # ticket 8: not yet
+    with app.app_context(), transaction() as session:
+        linked = dict(session.execute(select(Feedback.external_id, Ticket.external_id)
+                                      .outerjoin(Ticket, Ticket.id == Feedback.ticket_id)).all())
+        assert linked == {"r-1": "7", "r-2": None}
+        upsert_tickets(session, [TicketUpdate(provider="zendesk", external_id="8", category="Refunds")])
+    with app.app_context(), transaction() as session:
+        linked = dict(session.execute(select(Feedback.external_id, Ticket.category)
+                                      .join(Ticket, Ticket.id == Feedback.ticket_id)).all())
+        assert linked == {"r-1": "Billing", "r-2": "Refunds"}
