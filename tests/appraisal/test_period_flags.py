@@ -1,0 +1,60 @@
+"""A period-level finding (surveys suppressed on an employee's tickets) is flagged once, audited, and holds
+the employee's incentives until HR decides it."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from appraisal.models import AppraisalResult, Recommendation
+from appraisal.review import decide_flag
+from core.db import transaction
+from core.models import AuditEntry, Feedback, Flag, Ticket, User
+
+from .conftest import WEEK
+
+
+def _solved_tickets(session, employee_id, count, surveyed, prefix):
+    for index in range(count):
+        ticket = Ticket(provider="test", external_id=f"{prefix}{index}", assignee_id=employee_id,
+                        opened_at=WEEK.start, resolved_at=WEEK.start + timedelta(hours=index + 1))
+        session.add(ticket)
+        session.flush()
+        if surveyed:
+            session.add(Feedback(channel="test", kind="ces", external_id=f"{prefix}-answer-{index}", value=6,
+                                 scale_min=1, scale_max=7, employee_id=employee_id, ticket_id=ticket.id,
+                                 occurred_at=ticket.resolved_at + timedelta(hours=1)))
+
+
+def _bonus_of(session, run_id, employee_id):
+    return session.scalar(select(Recommendation.amount).where(
+        Recommendation.run_id == run_id, Recommendation.employee_id == employee_id, Recommendation.kind == "bonus"))
+
+
+def test_suppressed_surveys_hold_incentives_until_hr_decides(worked_example):
+    ann, bob = worked_example.ids["ann"], worked_example.ids["bob"]
+    with transaction() as session:
+        _solved_tickets(session, ann, 20, surveyed=True, prefix="a")   # every ticket surveyed
+        _solved_tickets(session, bob, 20, surveyed=False, prefix="b")  # none: 0% against the org's 50%
+    first = worked_example.run()
+    with transaction() as session:
+        [flag] = session.scalars(select(Flag).where(Flag.employee_id.is_not(None))).all()
+        assert (flag.check, flag.employee_id, flag.period_start, flag.period_end) == (
+            "suppressed_surveys", bob, WEEK.start, WEEK.end)
+        assert session.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "flag.raised", AuditEntry.entity_id == str(flag.id))) == 1
+        result = session.scalar(select(AppraisalResult).where(AppraisalResult.run_id == first,
+                                                              AppraisalResult.employee_id == bob))
+        assert result.open_flags == 1
+        assert _bonus_of(session, first, bob) is None  # Silver needs no open flags
+        flag_id = flag.id
+    worked_example.run()
+    with transaction() as session:  # a second run finds the same thing and flags it no second time
+        assert session.scalar(select(func.count()).select_from(Flag).where(Flag.employee_id.is_not(None))) == 1
+        decide_flag(session, flag_id, session.get(User, worked_example.hr), uphold=False,
+                    note="quota sampling: his tickets came late in the week")
+    third = worked_example.run()
+    with transaction() as session:
+        assert session.scalar(select(AppraisalResult.open_flags).where(
+            AppraisalResult.run_id == third, AppraisalResult.employee_id == bob)) == 0
+        assert _bonus_of(session, third, bob) is not None
