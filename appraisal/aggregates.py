@@ -66,23 +66,51 @@ def _read(row, offset: int) -> Aggregate:
     return Aggregate(float(total or 0.0), int(n or 0), float(squares or 0.0))
 
 
+def _slots(specs: Sequence[MetricSpec]) -> list[dict[str, MetricSpec]]:
+    """Spread the metrics over as few point columns as possible: in each slot a kind is scored by one rule.
+
+    Usually one slot does (each kind read by one rule); a kind two rules read (CSAT% and mean CSAT) needs two.
+    """
+    slots: list[dict[str, MetricSpec]] = []
+    for spec in specs:
+        for kind in spec.rule.kinds:
+            free = next((slot for slot in slots if kind not in slot), None)
+            if free is None:
+                free = {}
+                slots.append(free)
+            free[kind] = spec
+    return slots
+
+
 def period_aggregates(session: Session, specs: Sequence[MetricSpec], period: Period
                       ) -> dict[int, dict[int | None, dict[str, Aggregate]]]:
     """Every metric per employee for ``period`` and the period before it, in one query.
 
+    Rows are grouped by employee, period and kind, and each row is scored once per slot (see :func:`_slots`)
+    by the rule its kind belongs to: as cheap as a hand-written GROUP BY of the same points.
+
     :return: ``{CURRENT | PREVIOUS: {employee_id (None: unattributed): {metric: Aggregate}}}``.
     """
     previous = period.previous()
-    kinds = {kind for spec in specs for kind in spec.rule.kinds}
+    slots = _slots(specs)
+    kinds = {kind for slot in slots for kind in slot}
     bucket = case((Feedback.occurred_at >= period.start, literal(CURRENT)), else_=literal(PREVIOUS))
-    columns = [measure for spec in specs for measure in _measures(spec)]
-    query = (select(Feedback.employee_id, bucket.label("bucket"), *columns)
+    columns = []
+    for slot in slots:
+        points = case({kind: spec.rule.points(Feedback, dict(spec.params)) for kind, spec in sorted(slot.items())},
+                      value=Feedback.kind)
+        columns += [func.sum(points), func.count(points), func.sum(points * points)]
+    query = (select(Feedback.employee_id, bucket.label("bucket"), Feedback.kind, *columns)
              .where(_accepted(kinds, previous.start, period.end))
-             .group_by(Feedback.employee_id, bucket))
+             .group_by(Feedback.employee_id, bucket, Feedback.kind))
     results: dict[int, dict[int | None, dict[str, Aggregate]]] = {CURRENT: {}, PREVIOUS: {}}
     for row in session.execute(query):
-        metrics = {spec.name: _read(row, 2 + 3 * index) for index, spec in enumerate(specs)}
-        results[int(row.bucket)][row.employee_id] = {name: agg for name, agg in metrics.items() if agg.n}
+        metrics = results[int(row.bucket)].setdefault(row.employee_id, {})
+        for index, slot in enumerate(slots):
+            spec = slot.get(row.kind)
+            aggregate = _read(row, 3 + 3 * index)
+            if spec is not None and aggregate.n:
+                metrics[spec.name] = metrics.get(spec.name, EMPTY) + aggregate
     return results
 
 

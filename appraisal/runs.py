@@ -210,15 +210,17 @@ def _open_flags(session: Session, period: Period) -> dict[int, int]:
 def _store(session: Session, run: AppraisalRun, guideline: Guideline, outcomes: Mapping[int, EmployeeOutcome],
            plugins) -> None:
     document = guideline.document
-    results = {}
-    for employee_id, o in sorted(outcomes.items()):
-        results[employee_id] = AppraisalResult(
-            run_id=run.id, employee_id=employee_id, team_id=o.team_id, state=o.state, composite=o.composite,
-            weight_covered=o.weight_covered, rank=o.rank, percentile=o.percentile, peers=o.peers,
-            team_mean=o.team_mean, org_mean=o.org_mean, previous_composite=o.previous_composite, change=o.change,
-            targets_state=o.targets_state, attainment_streak=o.attainment_streak, open_flags=o.open_flags,
-            case_mix=o.case_mix, training_needs=o.training_needs)
-    session.add_all(results.values())
+    result_rows = [
+        {"run_id": run.id, "employee_id": employee_id, "team_id": o.team_id, "state": o.state,
+         "composite": o.composite, "weight_covered": o.weight_covered, "rank": o.rank, "percentile": o.percentile,
+         "peers": o.peers, "team_mean": o.team_mean, "org_mean": o.org_mean,
+         "previous_composite": o.previous_composite, "change": o.change, "targets_state": o.targets_state,
+         "attainment_streak": o.attainment_streak, "open_flags": o.open_flags, "case_mix": o.case_mix,
+         "training_needs": o.training_needs}
+        for employee_id, o in sorted(outcomes.items())]
+    # Plain multi-row INSERTs: thousands of results are one statement each, not an ORM flush of objects.
+    if result_rows:
+        session.execute(insert(AppraisalResult), result_rows)
     metric_rows = [{"run_id": run.id, "employee_id": employee_id, **vars(metric)}
                    for employee_id, o in sorted(outcomes.items()) for metric in o.metrics.values()]
     if metric_rows:
@@ -227,7 +229,8 @@ def _store(session: Session, run: AppraisalRun, guideline: Guideline, outcomes: 
     proposals: list[Proposal] = tier_proposals(outcomes.values(), document)
     proposals += training_proposals(outcomes.values(), document)
     if plugins.pm.hook.recommend.get_hookimpls():
-        session.flush()
+        results = {r.employee_id: r for r in session.scalars(
+            select(AppraisalResult).where(AppraisalResult.run_id == run.id).order_by(AppraisalResult.employee_id))}
         for employee_id, result in results.items():
             for impl in plugins.pm.hook.recommend.get_hookimpls():
                 offered = {"result": result, "guideline": guideline}

@@ -6,8 +6,6 @@ good ratings. No single item shows it, so this is a finding about the employee's
 """
 from __future__ import annotations
 
-from datetime import timedelta
-
 from marshmallow import Schema, fields, validate
 from sqlalchemy import case, exists, func, or_, select
 
@@ -19,8 +17,6 @@ from .reasons import share
 
 #: The kinds of feedback a customer survey produces.
 SURVEY_KINDS = ("csat", "nps", "ces")
-#: A survey answer comes after the solve; this much earlier still counts, for helpdesks' clocks.
-_CLOCK_GRACE = timedelta(days=1)
 
 
 class SuppressedSurveysParams(Schema):
@@ -77,15 +73,12 @@ def _coverage_by_solver(start, end):
          select(TicketAssignment.employee_id).where(*held_by_then)
          .order_by(TicketAssignment.assigned_at.desc(), TicketAssignment.id.desc()).limit(1).scalar_subquery()),
         else_=Ticket.assignee_id).label("solver")
-    # Invitations and answers come no earlier than the (first) solve, which bounds the lists; as uncorrelated
-    # IN lists both databases build them once per query rather than probing per ticket. A helpdesk's rating
-    # names its ticket only as "provider:id".
-    answers = Feedback.kind.in_(SURVEY_KINDS), Feedback.occurred_at >= start - _CLOCK_GRACE
+    # EXISTS probes the ticket_id indexes once per solved ticket; an IN (subquery) over every answer would
+    # be hashed only while it fits in PostgreSQL's work_mem, and past that it is re-scanned for each ticket.
+    # Feedback names its ticket by ticket_id: ingestion links each item to the ticket its ticket_ref names.
     surveyed = or_(
-        Ticket.id.in_(select(Invitation.ticket_id).where(Invitation.solved_at >= start)),
-        Ticket.id.in_(select(Feedback.ticket_id).where(*answers, Feedback.ticket_id.is_not(None))),
-        (Ticket.provider + ":" + Ticket.external_id).in_(
-            select(Feedback.ticket_ref).where(*answers, Feedback.ticket_ref.is_not(None))))
+        exists().where(Invitation.ticket_id == Ticket.id),
+        exists().where(Feedback.ticket_id == Ticket.id, Feedback.kind.in_(SURVEY_KINDS)))
     solved = (select(solver, case((surveyed, 1), else_=0).label("surveyed"))
               .where(Ticket.resolved_at >= start, Ticket.resolved_at < end).subquery())
     return (select(solved.c.solver, func.count(), func.sum(solved.c.surveyed))

@@ -119,3 +119,17 @@ def test_recommendations_and_budget(worked_example):
         (ids["dan"], "coaching", None, None, "approved"),
         (ids["dan"], "training", None, None, "approved"),
     ])
+
+
+def test_two_rules_reading_one_kind(worked_example):
+    from appraisal.guidelines import publish_guideline
+
+    with transaction() as session:
+        publish_guideline(session, {"metrics": [{"rule": "csat_percent", "weight": 50},
+                                                {"rule": "csat_mean", "weight": 30},
+                                                {"rule": "nps", "weight": 20}], "min_sample": 4})
+    rows = _rows(worked_example.run())
+    ann = rows["Ann"]["metrics"]
+    # 5 5 4 3: 3 of 4 satisfied, a mean of 4.25; NPS as before
+    assert (ann["csat_percent"]["value"], ann["csat_mean"]["value"], ann["nps"]["value"]) == (75, 4.25, 25)
+    assert ann["csat_mean"]["n"] == ann["csat_percent"]["n"] == 4
