@@ -10,7 +10,7 @@ import logging
 from collections.abc import Mapping
 from datetime import date, timedelta
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from core import jobs
@@ -18,7 +18,13 @@ from core.db import transaction
 from core.models import Employee, Feedback, Flag, record_audit, utcnow
 from core.plugins import get_plugins
 
-from .aggregates import MetricSpec, category_aggregates, period_aggregates
+from .aggregates import (
+    CURRENT,
+    PREVIOUS,
+    MetricSpec,
+    category_aggregates,
+    metric_aggregates,
+)
 from .engine import Appraisal, EmployeeOutcome, Inputs, Person
 from .guidelines import guideline_in_force, guideline_version
 from .incentives import (
@@ -126,6 +132,11 @@ def announce_run(run_id: int) -> None:
 def appraise_into(session: Session, run: AppraisalRun) -> dict[int, EmployeeOutcome]:
     """Compute ``run`` and write its results, recommendations and employee flags into ``session``."""
     plugins = get_plugins()
+    if session.get_bind().dialect.name == "postgresql":
+        # A handful of big aggregates: compiling them costs more than it saves, and their sorts and hashes
+        # (thousands of groups) should stay in memory. SET LOCAL ends with the run's transaction.
+        session.execute(text("SET LOCAL jit = off"))
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
     guideline: Guideline = run.guideline
     document = guideline.document
     period = period_of(run)
@@ -142,12 +153,14 @@ def appraise_into(session: Session, run: AppraisalRun) -> dict[int, EmployeeOutc
     if case_mix_spec is None and document["case_mix_metric"] in plugins.scoring_rules:
         case_mix_spec = MetricSpec(document["case_mix_metric"], plugins.scoring_rules[document["case_mix_metric"]],
                                    {})
+    current, quarantined = metric_aggregates(session, specs, period.start, period.end)
+    previous = period.previous()
     inputs = Inputs(
         people=people,
-        aggregates=period_aggregates(session, specs, period),
+        aggregates={CURRENT: current, PREVIOUS: metric_aggregates(session, specs, previous.start, previous.end)[0]},
         targets=targets_in_force(session, [s.name for s in specs], period, people),
         previous_streaks=_previous_streaks(session, period),
-        open_flags=_open_flags(session, period),
+        open_flags=_open_flags(session, period, quarantined),
         categories=category_aggregates(session, case_mix_spec, period) if case_mix_spec else {},
     )
     outcomes = Appraisal(document, specs).run(inputs)
@@ -189,21 +202,16 @@ def _previous_streaks(session: Session, period: Period) -> dict[int, int]:
                                 .where(AppraisalResult.run_id == before)).all())
 
 
-def _open_flags(session: Session, period: Period) -> dict[int, int]:
-    """Per employee: undecided flags on their items of the period, plus open or upheld flags on the period."""
-    counts: dict[int, int] = {}
-    on_items = (select(Feedback.employee_id, func.count(func.distinct(Flag.feedback_id)))
-                .join(Feedback, Feedback.id == Flag.feedback_id)
-                .where(Flag.decision.is_(None), Feedback.employee_id.is_not(None),
-                       Feedback.occurred_at >= period.start, Feedback.occurred_at < period.end)
-                .group_by(Feedback.employee_id))
+def _open_flags(session: Session, period: Period, quarantined: Mapping[int | None, int]) -> dict[int, int]:
+    """Per employee: their quarantined items of the period (an item stays quarantined while a flag on it is
+    undecided), plus the open or upheld flags on their period as a whole."""
+    counts = {employee_id: count for employee_id, count in quarantined.items() if employee_id and count}
     on_periods = (select(Flag.employee_id, func.count())
                   .where(Flag.employee_id.is_not(None), Flag.decision.is_distinct_from("dismissed"),
                          Flag.period_start < period.end, Flag.period_end > period.start)
                   .group_by(Flag.employee_id))
-    for query in (on_items, on_periods):
-        for employee_id, count in session.execute(query):
-            counts[employee_id] = counts.get(employee_id, 0) + count
+    for employee_id, count in session.execute(on_periods):
+        counts[employee_id] = counts.get(employee_id, 0) + count
     return counts
 
 
@@ -218,13 +226,14 @@ def _store(session: Session, run: AppraisalRun, guideline: Guideline, outcomes: 
          "attainment_streak": o.attainment_streak, "open_flags": o.open_flags, "case_mix": o.case_mix,
          "training_needs": o.training_needs}
         for employee_id, o in sorted(outcomes.items())]
-    # Plain multi-row INSERTs: thousands of results are one statement each, not an ORM flush of objects.
+    # Plain multi-row INSERTs, NULLs rendered, so thousands of results go in one batch whichever values are
+    # missing (without render_nulls, every change in which columns are empty starts a new statement).
     if result_rows:
-        session.execute(insert(AppraisalResult), result_rows)
+        session.execute(insert(AppraisalResult).execution_options(render_nulls=True), result_rows)
     metric_rows = [{"run_id": run.id, "employee_id": employee_id, **vars(metric)}
                    for employee_id, o in sorted(outcomes.items()) for metric in o.metrics.values()]
     if metric_rows:
-        session.execute(insert(MetricResult), metric_rows)
+        session.execute(insert(MetricResult).execution_options(render_nulls=True), metric_rows)
 
     proposals: list[Proposal] = tier_proposals(outcomes.values(), document)
     proposals += training_proposals(outcomes.values(), document)
@@ -254,7 +263,7 @@ def _store(session: Session, run: AppraisalRun, guideline: Guideline, outcomes: 
                      "needs_approval": p.kind in needing, "status": status,
                      "decided_at": None if status == "proposed" else now, "decision_note": note})
     if rows:
-        session.execute(insert(Recommendation), rows)
+        session.execute(insert(Recommendation).execution_options(render_nulls=True), rows)
     _supersede_earlier_proposals(session, run, now)
 
 

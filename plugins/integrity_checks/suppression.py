@@ -6,14 +6,19 @@ good ratings. No single item shows it, so this is a finding about the employee's
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from marshmallow import Schema, fields, validate
-from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy import and_, case, func, select, union
 
 from channels.post_ticket_survey.models import Invitation
 from core.integrity import IntegrityCheck
 from core.models import Feedback, Ticket, TicketAssignment
 
 from .reasons import share
+
+#: Invitations and answers come after the solve; this much earlier still counts, for helpdesks' clocks.
+_CLOCK_GRACE = timedelta(days=1)
 
 #: The kinds of feedback a customer survey produces.
 SURVEY_KINDS = ("csat", "nps", "ces")
@@ -67,21 +72,28 @@ def _coverage_by_solver(start, end):
     The solver is the assignee at the solve (the latest assignment at or before it); a ticket with no
     assignment that early is the current assignee's, as invitations attribute it.
     """
-    held_by_then = TicketAssignment.ticket_id == Ticket.id, TicketAssignment.assigned_at <= Ticket.resolved_at
-    solver = case(
-        (exists().where(*held_by_then),
-         select(TicketAssignment.employee_id).where(*held_by_then)
-         .order_by(TicketAssignment.assigned_at.desc(), TicketAssignment.id.desc()).limit(1).scalar_subquery()),
-        else_=Ticket.assignee_id).label("solver")
-    # EXISTS probes the ticket_id indexes once per solved ticket; an IN (subquery) over every answer would
-    # be hashed only while it fits in PostgreSQL's work_mem, and past that it is re-scanned for each ticket.
-    # Feedback names its ticket by ticket_id: ingestion links each item to the ticket its ticket_ref names.
-    surveyed = or_(
-        exists().where(Invitation.ticket_id == Ticket.id),
-        exists().where(Feedback.ticket_id == Ticket.id, Feedback.kind.in_(SURVEY_KINDS)))
-    solved = (select(solver, case((surveyed, 1), else_=0).label("surveyed"))
-              .where(Ticket.resolved_at >= start, Ticket.resolved_at < end).subquery())
-    return (select(solved.c.solver, func.count(), func.sum(solved.c.surveyed))
-            .where(solved.c.solver.is_not(None))
-            .group_by(solved.c.solver))
-
+    solved = (select(Ticket.id, Ticket.assignee_id, Ticket.resolved_at)
+              .where(Ticket.resolved_at >= start, Ticket.resolved_at < end).subquery("solved"))
+    # Each solved ticket's assignments up to its solve, newest first: the first is the solver. A window
+    # over one join works the solver out once per ticket, on SQLite as on PostgreSQL.
+    held = (select(TicketAssignment.ticket_id, TicketAssignment.employee_id,
+                   func.row_number().over(partition_by=TicketAssignment.ticket_id,
+                                          order_by=(TicketAssignment.assigned_at.desc(),
+                                                    TicketAssignment.id.desc())).label("newest"))
+            .join(solved, solved.c.id == TicketAssignment.ticket_id)
+            .where(TicketAssignment.assigned_at <= solved.c.resolved_at).subquery("held"))
+    # The tickets that got a survey, as one set joined once (invitations and answers come after the solve;
+    # a day's grace for helpdesks' clocks). Feedback names its ticket by ticket_id: ingestion links it.
+    surveyed = union(
+        select(Invitation.ticket_id.label("ticket_id")).where(Invitation.solved_at >= start - _CLOCK_GRACE),
+        select(Feedback.ticket_id).where(Feedback.kind.in_(SURVEY_KINDS), Feedback.ticket_id.is_not(None),
+                                         Feedback.occurred_at >= start - _CLOCK_GRACE)).subquery("surveyed")
+    solver = case((held.c.ticket_id.is_not(None), held.c.employee_id), else_=solved.c.assignee_id)
+    per_ticket = (select(solver.label("solver"),
+                         case((surveyed.c.ticket_id.is_not(None), 1), else_=0).label("surveyed"))
+                  .select_from(solved)
+                  .outerjoin(held, and_(held.c.ticket_id == solved.c.id, held.c.newest == 1))
+                  .outerjoin(surveyed, surveyed.c.ticket_id == solved.c.id).subquery())
+    return (select(per_ticket.c.solver, func.count(), func.sum(per_ticket.c.surveyed))
+            .where(per_ticket.c.solver.is_not(None))
+            .group_by(per_ticket.c.solver))

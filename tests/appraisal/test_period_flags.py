@@ -58,3 +58,20 @@ def test_suppressed_surveys_hold_incentives_until_hr_decides(worked_example):
         assert session.scalar(select(AppraisalResult.open_flags).where(
             AppraisalResult.run_id == third, AppraisalResult.employee_id == bob)) == 0
         assert _bonus_of(session, third, bob) is not None
+
+
+def test_an_undecided_flag_on_an_item_holds_incentives_too(worked_example):
+    dan = worked_example.ids["dan"]
+    with transaction() as session:
+        item = session.scalar(select(Feedback).where(Feedback.employee_id == dan, Feedback.kind == "nps",
+                                                     Feedback.value == 0))
+        item.status = "quarantined"  # as a check leaves it: out of the numbers until HR decides
+        session.add(Flag(feedback_id=item.id, check="self_rating", reason="rated by himself"))
+    run_id = worked_example.run()
+    with transaction() as session:
+        result = session.scalar(select(AppraisalResult).where(AppraisalResult.run_id == run_id,
+                                                              AppraisalResult.employee_id == dan))
+        # NPS without the 0: 9 8 8 is (1 - 0)/3 = 33.3, below the minimum of 4 items: CSAT alone (60)
+        # covers 60% of the weight, more than the 50% the composite needs.
+        assert (result.open_flags, result.composite) == (1, 60)
+        assert _bonus_of(session, run_id, dan) is None  # Silver wants no open flags
