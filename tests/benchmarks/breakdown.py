@@ -28,7 +28,7 @@ PHASES = {
     "compute_run": "compute_run: claim the run, mark it running / completed",
     "appraise_into": "appraise_into: delete old results, watermark, people, case-mix spec",
     "raise_period_flags": "raise_period_flags: integrity checks' period inspections",
-    "period_aggregates": "period_aggregates: every metric, this period and the one before",
+    "metric_aggregates": "metric_aggregates: every metric of a period (one query each: this one, the one before)",
     "targets_in_force": "targets_in_force",
     "_previous_streaks": "_previous_streaks",
     "_open_flags": "_open_flags: undecided flags per employee",
@@ -42,7 +42,7 @@ PHASES = {
     "total": "the rest: sessions, app context, transaction set-up",
 }
 #: The steps whose (first) query the breakdown explains, when asked to.
-EXPLAINED = ("period_aggregates", "category_aggregates", "raise_period_flags")
+EXPLAINED = ("metric_aggregates", "category_aggregates", "raise_period_flags")
 
 
 class PhaseTimer:
