@@ -48,9 +48,10 @@ class MetricSpec:
     params: Mapping[str, Any]
 
 
-def _accepted(kinds: Sequence[str], start, end):
-    return and_(Feedback.status == "accepted", Feedback.value.is_not(None), Feedback.kind.in_(sorted(kinds)),
-                Feedback.occurred_at >= start, Feedback.occurred_at < end)
+def _accepted(kinds: Sequence[str], start, end, up_to: int | None = None):
+    condition = and_(Feedback.status == "accepted", Feedback.value.is_not(None), Feedback.kind.in_(sorted(kinds)),
+                     Feedback.occurred_at >= start, Feedback.occurred_at < end)
+    return condition if up_to is None else and_(condition, Feedback.id <= up_to)
 
 
 def _measures(spec: MetricSpec):
@@ -82,7 +83,7 @@ def _slots(specs: Sequence[MetricSpec]) -> list[dict[str, MetricSpec]]:
     return slots
 
 
-def metric_aggregates(session: Session, specs: Sequence[MetricSpec], start, end
+def metric_aggregates(session: Session, specs: Sequence[MetricSpec], start, end, up_to: int | None = None
                       ) -> tuple[dict[int | None, dict[str, Aggregate]], dict[int | None, int]]:
     """Every metric per employee over [start, end), and each employee's quarantined items, in one query.
 
@@ -90,6 +91,7 @@ def metric_aggregates(session: Session, specs: Sequence[MetricSpec], start, end
     per slot (see :func:`_slots`) by the rule its kind belongs to. Quarantined items (those with a flag HR has
     not decided) are counted in the same scan and score nothing.
 
+    :param up_to: count only items with ids up to this one (the run's watermark: its snapshot).
     :return: ``({employee_id (None: unattributed): {metric: Aggregate}}, {employee_id: quarantined})``.
     """
     slots = _slots(specs)
@@ -102,7 +104,8 @@ def metric_aggregates(session: Session, specs: Sequence[MetricSpec], start, end
         columns += [func.sum(points), func.count(points), func.sum(points * points)]
     query = (select(Feedback.employee_id, Feedback.kind, *columns)
              .where(Feedback.status.in_(("accepted", "quarantined")), Feedback.value.is_not(None),
-                    Feedback.kind.in_(sorted(kinds)), Feedback.occurred_at >= start, Feedback.occurred_at < end)
+                    Feedback.kind.in_(sorted(kinds)), Feedback.occurred_at >= start, Feedback.occurred_at < end,
+                    *(() if up_to is None else (Feedback.id <= up_to,)))
              .group_by(Feedback.employee_id, Feedback.kind))
     metrics: dict[int | None, dict[str, Aggregate]] = {}
     quarantined: dict[int | None, int] = {}
@@ -128,7 +131,7 @@ def period_aggregates(session: Session, specs: Sequence[MetricSpec], period: Per
             PREVIOUS: metric_aggregates(session, specs, previous.start, previous.end)[0]}
 
 
-def category_aggregates(session: Session, spec: MetricSpec, period: Period
+def category_aggregates(session: Session, spec: MetricSpec, period: Period, up_to: int | None = None
                         ) -> dict[int | None, dict[str, Aggregate]]:
     """One metric per employee and ticket category over ``period`` (items without a category are left out).
 
@@ -137,7 +140,7 @@ def category_aggregates(session: Session, spec: MetricSpec, period: Period
     total, n, squares = _measures(spec)
     query = (select(Feedback.employee_id, Ticket.category, total, n, squares)
              .join(Ticket, Ticket.id == Feedback.ticket_id)
-             .where(_accepted(spec.rule.kinds, period.start, period.end), Ticket.category.is_not(None))
+             .where(_accepted(spec.rule.kinds, period.start, period.end, up_to), Ticket.category.is_not(None))
              .group_by(Feedback.employee_id, Ticket.category))
     results: dict[int | None, dict[str, Aggregate]] = {}
     for row in session.execute(query):

@@ -90,8 +90,10 @@ def _pool(aggregates) -> Aggregate:
 class Appraisal:
     """One guideline applied to one period's inputs."""
 
-    def __init__(self, guideline: Mapping[str, Any], specs: Sequence[MetricSpec]):
+    def __init__(self, guideline: Mapping[str, Any], specs: Sequence[MetricSpec],
+                 case_mix_direction: str = "higher"):
         self.guideline = guideline
+        self.case_mix_direction = case_mix_direction
         self.specs = list(specs)
         self.by_name = {m["rule"]: m for m in guideline["metrics"]}
         self.total_weight = sum(m["weight"] for m in guideline["metrics"])
@@ -235,16 +237,18 @@ class Appraisal:
         """The case-mix metric by ticket category against the org, and what the org would score on this mix."""
         if not mine:
             return {}
+        # The gap is measured in the better direction, so a negative gap is always a shortfall.
+        sign = 1 if self.case_mix_direction == "higher" else -1
         rows = [{"category": category, "n": aggregate.n, "value": aggregate.mean,
                  "org_value": org[category].mean, "org_n": org[category].n,
-                 "gap": aggregate.mean - org[category].mean}
+                 "gap": sign * (aggregate.mean - org[category].mean)}
                 for category, aggregate in sorted(mine.items())]
         n = sum(r["n"] for r in rows)
         actual = sum(r["value"] * r["n"] for r in rows) / n
         # The org's category means weighted by this employee's mix: the score to expect from this workload.
         expected = sum(r["org_value"] * r["n"] for r in rows) / n
         return {"metric": self.guideline["case_mix_metric"], "categories": rows, "n": n, "value": actual,
-                "expected": expected, "difference": actual - expected}
+                "expected": expected, "difference": sign * (actual - expected)}
 
     def _training_needs(self, outcome: EmployeeOutcome) -> list[dict]:
         settings = self.guideline["training"]

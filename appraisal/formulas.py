@@ -88,7 +88,8 @@ def ranks(values: Mapping[Hashable, float], higher_is_better: bool = True
           ) -> dict[Hashable, tuple[int, float]]:
     """Rank and percentile for each key: competition ranks (1, 2, 2, 4) on values rounded to 1e-9.
 
-    The percentile is the share of the other peers ranked below (100: nobody above; one peer alone: 100).
+    The percentile is the share of the other peers ranked below, ties counting half (mid-rank): 100 for
+    the best alone, 0 for the worst alone, the same for equals; one peer alone: 100.
     """
     rounded = {key: round(value, RANK_PRECISION) for key, value in values.items()}
     ordered = sorted(rounded.values(), reverse=higher_is_better)
@@ -103,7 +104,7 @@ def ranks(values: Mapping[Hashable, float], higher_is_better: bool = True
     for key, value in rounded.items():
         rank = first_position[value]
         below = count - (rank - 1) - ties[value]
-        percentile = 100.0 if count == 1 else 100.0 * below / (count - 1)
+        percentile = 100.0 if count == 1 else 100.0 * (below + (ties[value] - 1) / 2) / (count - 1)
         results[key] = (rank, percentile)
     return results
 

@@ -92,8 +92,8 @@ class OutcomeSchema(Schema):
 
     @validates_schema
     def _amount_for_bonus(self, data, **_):
-        if data.get("kind") == "bonus" and data.get("amount") is None:
-            raise ValidationError("a bonus needs an amount", "amount")
+        if data.get("kind") == "bonus" and not data.get("amount"):
+            raise ValidationError("a bonus needs an amount above 0", "amount")
         if data.get("kind") != "bonus" and data.get("amount") is not None:
             raise ValidationError("only a bonus has an amount", "amount")
 

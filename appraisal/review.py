@@ -34,6 +34,10 @@ def decide_flag(session: Session, flag_id: int, user, *, uphold: bool, note: str
     flag = session.get(Flag, flag_id, with_for_update=True)
     if flag is None:
         raise LookupError(f"no flag {flag_id}")
+    subject = flag.employee_id if flag.feedback_id is None else session.scalar(
+        select(Feedback.employee_id).where(Feedback.id == flag.feedback_id))
+    if subject is not None and subject == user.employee_id:
+        raise PermissionError("a flag about your own feedback is for another HR colleague to decide")
     if flag.decision is not None:
         raise DecisionError(f"flag {flag_id} was already {flag.decision}")
     flag.decision, flag.decided_by, flag.decided_at, flag.decision_note = (
@@ -77,7 +81,9 @@ def raise_dispute(session: Session, feedback_id: int, user, reason: str) -> Disp
 
 
 def may_decide_for(session: Session, user, employee_id: int | None) -> bool:
-    """HR decides for anyone; a manager for the people in the teams they lead (never for themselves)."""
+    """HR decides for anyone else; a manager for the people in the teams they lead. Nobody for themselves."""
+    if employee_id is not None and employee_id == user.employee_id:
+        return False
     if user.has_role("hr", "admin"):
         return True
     if not user.has_role("manager") or user.employee_id is None or employee_id is None:
@@ -108,8 +114,10 @@ def decide_dispute(session: Session, dispute_id: int, user, *, uphold: bool, out
     before = _snapshot(item)
     if uphold and reassign_to is not None:
         employee = session.get(Employee, reassign_to)
-        if employee is None:
-            raise DecisionError(f"reassign_to: no employee {reassign_to}")
+        if employee is None or not employee.active:
+            raise DecisionError(f"reassign_to: no active employee {reassign_to}")
+        if not may_decide_for(session, user, reassign_to):
+            raise PermissionError("you may credit feedback only to people you manage (never to yourself)")
         item.employee_id, item.team_id, item.attribution_policy = employee.id, employee.team_id, "manual"
     elif uphold:
         item.status = "excluded"

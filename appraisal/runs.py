@@ -110,12 +110,22 @@ def compute_run(run_id: int) -> str:
                 appraise_into(session, run)
                 run.status, run.finished_at = "completed", utcnow()
                 jobs.enqueue(session, announce_run, run.id)
+        except RunImpossible as exc:  # trying again cannot help: say why, and let the job end
+            with transaction() as session:
+                run = session.get(AppraisalRun, run_id)
+                run.status, run.error = "failed", str(exc)
+            log.error("appraisal run %s cannot be computed: %s", run_id, exc)
+            return "failed"
         except Exception as exc:
             with transaction() as session:
                 run = session.get(AppraisalRun, run_id)
                 run.status, run.error = "failed", f"{type(exc).__name__}: {exc}"
             raise
     return "completed"
+
+
+class RunImpossible(RuntimeError):
+    """The run's guideline names something no longer loaded; retrying cannot help."""
 
 
 def announce_run(run_id: int) -> None:
@@ -140,6 +150,10 @@ def appraise_into(session: Session, run: AppraisalRun) -> dict[int, EmployeeOutc
     guideline: Guideline = run.guideline
     document = guideline.document
     period = period_of(run)
+    missing = sorted({m["rule"] for m in document["metrics"]} - set(plugins.scoring_rules))
+    if missing:
+        raise RunImpossible(f"guideline v{guideline.version} uses scoring rule(s) {', '.join(missing)}, which no "
+                            f"loaded plugin provides; load the plugin again or publish a guideline without them")
     specs = metric_specs(document, plugins)
     session.execute(delete(Recommendation).where(Recommendation.run_id == run.id))
     session.execute(delete(MetricResult).where(MetricResult.run_id == run.id))
@@ -151,19 +165,23 @@ def appraise_into(session: Session, run: AppraisalRun) -> dict[int, EmployeeOutc
         select(Employee.id, Employee.team_id).where(Employee.active).order_by(Employee.id))]
     case_mix_spec = next((s for s in specs if s.name == document["case_mix_metric"]), None)
     if case_mix_spec is None and document["case_mix_metric"] in plugins.scoring_rules:
-        case_mix_spec = MetricSpec(document["case_mix_metric"], plugins.scoring_rules[document["case_mix_metric"]],
-                                   {})
-    current, quarantined = metric_aggregates(session, specs, period.start, period.end)
+        rule = plugins.scoring_rules[document["case_mix_metric"]]
+        case_mix_spec = MetricSpec(rule.name, rule, rule.params_schema().load({}) if rule.params_schema else {})
+    # Every read counts items up to the watermark only: one snapshot, whatever arrives during the run.
+    up_to = run.feedback_watermark or 0
+    current, quarantined = metric_aggregates(session, specs, period.start, period.end, up_to)
     previous = period.previous()
     inputs = Inputs(
         people=people,
-        aggregates={CURRENT: current, PREVIOUS: metric_aggregates(session, specs, previous.start, previous.end)[0]},
+        aggregates={CURRENT: current,
+                    PREVIOUS: metric_aggregates(session, specs, previous.start, previous.end, up_to)[0]},
         targets=targets_in_force(session, [s.name for s in specs], period, people),
         previous_streaks=_previous_streaks(session, period),
         open_flags=_open_flags(session, period, quarantined),
-        categories=category_aggregates(session, case_mix_spec, period) if case_mix_spec else {},
+        categories=category_aggregates(session, case_mix_spec, period, up_to) if case_mix_spec else {},
     )
-    outcomes = Appraisal(document, specs).run(inputs)
+    direction = case_mix_spec.rule.direction if case_mix_spec else "higher"
+    outcomes = Appraisal(document, specs, direction).run(inputs)
     _store(session, run, guideline, outcomes, plugins)
     return outcomes
 
@@ -268,15 +286,25 @@ def _store(session: Session, run: AppraisalRun, guideline: Guideline, outcomes: 
 
 
 def _supersede_earlier_proposals(session: Session, run: AppraisalRun, now) -> None:
-    """Earlier runs of the same period lose their undecided proposals, so a re-run never pays twice over."""
-    earlier = select(AppraisalRun.id).where(AppraisalRun.period_start == run.period_start,
-                                            AppraisalRun.period_end == run.period_end, AppraisalRun.id != run.id)
+    """Earlier runs of the same period lose their undecided proposals, so a re-run never pays twice over.
+
+    A run that completes after a later-requested run of its period (a retry that came late) is the one
+    superseded instead: the latest request stands.
+    """
+    same_period = (AppraisalRun.period_start == run.period_start, AppraisalRun.period_end == run.period_end)
+    later = session.scalar(select(func.max(AppraisalRun.id)).where(
+        *same_period, AppraisalRun.id > run.id, AppraisalRun.status == "completed"))
+    if later is not None:
+        targets, by = Recommendation.run_id == run.id, later
+    else:
+        targets, by = Recommendation.run_id.in_(select(AppraisalRun.id).where(*same_period,
+                                                                              AppraisalRun.id < run.id)), run.id
     superseded = session.execute(
-        update(Recommendation).where(Recommendation.status == "proposed", Recommendation.run_id.in_(earlier))
-        .values(status="rejected", decided_at=now, decision_note=f"superseded by run {run.id}")
+        update(Recommendation).where(Recommendation.status == "proposed", targets)
+        .values(status="rejected", decided_at=now, decision_note=f"superseded by run {by}")
         .execution_options(synchronize_session=False)).rowcount
     if superseded:
-        record_audit(session, "recommendations.superseded", run, after={"superseded": superseded})
+        record_audit(session, "recommendations.superseded", run, after={"superseded": superseded, "by_run": by})
 
 
 def latest_run(session: Session, period: Period | None = None) -> AppraisalRun | None:

@@ -32,6 +32,8 @@ def managed_team_ids(session: Session, employee_id: int) -> set[int]:
 
 def may_set_target(session: Session, user, employee: Employee | None, team: Team | None) -> bool:
     """HR may set any target; a manager only for people and teams within the teams they lead."""
+    if employee is not None and employee.id == user.employee_id:
+        return False  # nobody sets their own targets
     if user.has_role("hr", "admin"):
         return True
     if not user.has_role("manager") or user.employee_id is None:

@@ -157,3 +157,28 @@ def test_recommendations_are_approved_by_hr_or_the_manager_only(worked_example):
         with pytest.raises(DecisionError):
             decide_recommendation(session, bob_bonus.id, hr, approve=True)
         assert (ann_bonus.status, bob_bonus.status) == ("approved", "rejected")
+
+
+def test_nobody_decides_for_themselves(worked_example):
+    with transaction() as session:
+        hr, manager = _users(session, worked_example)
+        hr.employee_id = worked_example.ids["cat"]  # an HR partner who is also appraised
+        cat_item = _item_of(session, worked_example.ids["cat"])
+        cat_item.status = "quarantined"
+        flag = Flag(feedback_id=cat_item.id, check="self_rating", reason="x")
+        session.add(flag)
+        session.flush()
+        with pytest.raises(PermissionError):
+            decide_flag(session, flag.id, hr, uphold=False)
+        dispute = raise_dispute(session, cat_item.id, hr, "not mine")
+        with pytest.raises(PermissionError):
+            decide_dispute(session, dispute.id, hr, uphold=True, outcome="mine to decide?")
+        with pytest.raises(PermissionError):  # Mia may decide Cat's dispute, but not take the item herself
+            decide_dispute(session, dispute.id, manager, uphold=True, outcome="mine now",
+                           reassign_to=manager.employee_id)
+        with pytest.raises(PermissionError):  # nor pass it to a team she does not lead
+            decide_dispute(session, dispute.id, manager, uphold=True, outcome="Dan's",
+                           reassign_to=worked_example.ids["dan"])
+        with pytest.raises(PermissionError):
+            set_target(session, hr, metric="csat_percent", period=month_of(WEEK.start.date()), value=50,
+                       employee=session.get(Employee, worked_example.ids["cat"]))

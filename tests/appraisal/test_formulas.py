@@ -98,10 +98,12 @@ def test_ranks_equal_values_rank_equal_and_percentiles_stay_in_0_100(values_by_k
 
 
 def test_values_equal_in_exact_arithmetic_rank_equal():
-    # 0.1 + 0.2 and 0.3 differ in floating point; rounded to 1e-9 they tie.
+    # 0.1 + 0.2 and 0.3 differ in floating point; rounded to 1e-9 they tie, and share the percentile:
+    # one peer below and half of the one beside them, of the two others.
     ranked = formulas.ranks({"a": 0.1 + 0.2, "b": 0.3, "c": 0.2})
-    assert ranked["a"] == ranked["b"] == (1, 50.0)
+    assert ranked["a"] == ranked["b"] == (1, 75.0)
     assert ranked["c"] == (3, 0.0)
+    assert formulas.ranks({"x": 90.0, "y": 90.0}) == {"x": (1, 50.0), "y": (1, 50.0)}
 
 
 def _guideline(weights):

@@ -110,3 +110,21 @@ def test_recommendation_decisions_survive_a_rerun(worked_example, app):
             Recommendation.run_id == first, Recommendation.id != decided, Recommendation.needs_approval)).all()
         assert {status for status, _ in left} == {"rejected"}
         assert f"superseded by run {second}" in {note for _, note in left}
+
+
+def test_a_run_whose_rule_is_no_longer_loaded_fails_once_with_a_reason(worked_example, make_app):
+    from core.models import PendingJob
+
+    trimmed = make_app(PLUGINS_BLOCKED=["survey_scores"])  # csat_percent and nps are gone
+    with trimmed.app_context():
+        from appraisal.runs import request_run
+
+        from .conftest import WEEK
+
+        with transaction() as session:
+            run_id = request_run(session, WEEK).id
+        with transaction() as session:
+            run = session.get(AppraisalRun, run_id)
+            assert run.status == "failed"
+            assert "csat_percent, nps, which no loaded plugin provides" in run.error
+            assert session.scalars(select(PendingJob)).all() == []  # not retried: it cannot succeed
