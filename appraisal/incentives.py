@@ -129,10 +129,31 @@ def allocate(requests: Sequence[tuple[Any, float]], cap: float | None, rule: str
     return granted
 
 
+def net_of_approved(proposals: Sequence[Proposal], approved: Mapping[int, float]) -> list[Proposal]:
+    """Take the bonuses already approved for the period (on earlier runs of it) off this run's bonuses.
+
+    An employee already paid at least as much gets no new bonus; one paid less gets the difference, saying so.
+    """
+    result = []
+    for proposal in proposals:
+        paid = approved.get(proposal.employee_id, 0.0)
+        if proposal.kind != "bonus" or not paid:
+            result.append(proposal)
+        elif proposal.amount > paid + 1e-9:
+            result.append(replace(proposal, amount=round(proposal.amount - paid, 2),
+                                  reason=f"{proposal.reason}; {paid:.2f} of it already approved for this period"))
+    return result
+
+
 def apply_budget(proposals: Sequence[Proposal], outcomes: Mapping[int, EmployeeOutcome],
-                 guideline: Mapping[str, Any]) -> list[Proposal]:
-    """Cap the run's bonuses as the guideline says; a cut bonus says so in its reason."""
-    budget = guideline["incentives"]["budget"]
+                 guideline: Mapping[str, Any], spent: float = 0.0) -> list[Proposal]:
+    """Cap the run's bonuses as the guideline says; a cut bonus says so in its reason.
+
+    :param spent: bonuses already approved for the same period on earlier runs; they use up the cap first.
+    """
+    budget = dict(guideline["incentives"]["budget"])
+    if budget["cap"] is not None:
+        budget["cap"] = max(budget["cap"] - spent, 0.0)
 
     def standing(index: int):
         outcome = outcomes.get(proposals[index].employee_id)
@@ -145,7 +166,8 @@ def apply_budget(proposals: Sequence[Proposal], outcomes: Mapping[int, EmployeeO
     for index, amount in granted.items():
         proposal = proposals[index]
         if abs(amount - proposal.amount) > 1e-9:
+            left = f", {spent:.2f} of it already approved" if spent else ""
             note = (f"; cut from {proposal.amount:.2f} to {amount:.2f} {budget['currency']} by the budget cap of "
-                    f"{budget['cap']:.2f} ({budget['allocation'].replace('_', ' ')})")
+                    f"{guideline['incentives']['budget']['cap']:.2f}{left} ({budget['allocation'].replace('_', ' ')})")
             result[index] = replace(proposal, amount=amount, reason=proposal.reason + note)
     return result

@@ -30,6 +30,7 @@ from .guidelines import guideline_in_force, guideline_version
 from .incentives import (
     Proposal,
     apply_budget,
+    net_of_approved,
     plugin_proposal,
     tier_proposals,
     training_proposals,
@@ -265,7 +266,15 @@ def _store(session: Session, run: AppraisalRun, guideline: Guideline, outcomes: 
                     proposal = plugin_proposal(employee_id, impl.plugin_name, raw)
                     if proposal is not None:
                         proposals.append(proposal)
-    proposals = apply_budget(proposals, outcomes, document)
+    # Earlier runs of the period may have had bonuses approved: those are paid, and count against the cap.
+    approved = dict(session.execute(
+        select(Recommendation.employee_id, func.sum(Recommendation.amount))
+        .join(AppraisalRun, AppraisalRun.id == Recommendation.run_id)
+        .where(AppraisalRun.period_start == run.period_start, AppraisalRun.period_end == run.period_end,
+               AppraisalRun.id != run.id, Recommendation.kind == "bonus", Recommendation.status == "approved")
+        .group_by(Recommendation.employee_id)).all())
+    proposals = apply_budget(net_of_approved(proposals, approved), outcomes, document,
+                             spent=sum(approved.values()))
     now = utcnow()
     needing = set(document["approval_required"])
     rows = []

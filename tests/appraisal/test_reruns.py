@@ -128,3 +128,26 @@ def test_a_run_whose_rule_is_no_longer_loaded_fails_once_with_a_reason(worked_ex
             assert run.status == "failed"
             assert "csat_percent, nps, which no loaded plugin provides" in run.error
             assert session.scalars(select(PendingJob)).all() == []  # not retried: it cannot succeed
+
+
+def test_a_rerun_never_pays_twice_nor_past_the_cap(worked_example):
+    from appraisal.review import decide_recommendation
+    from core.models import User
+
+    first = worked_example.run()
+    ann = worked_example.ids["ann"]
+    with transaction() as session:
+        bonus = session.scalar(select(Recommendation).where(Recommendation.run_id == first,
+                                                            Recommendation.employee_id == ann,
+                                                            Recommendation.kind == "bonus"))
+        decide_recommendation(session, bonus.id, session.get(User, worked_example.hr), approve=True)
+    second = worked_example.run()
+    with transaction() as session:
+        bonuses = {r.employee_id: r for r in session.scalars(select(Recommendation).where(
+            Recommendation.run_id == second, Recommendation.kind == "bonus"))}
+    # Ann's 100 is paid already: no second bonus. It used 100 of the 130 cap, so Bob's 60 becomes the 30 left.
+    assert ann not in bonuses
+    bob = bonuses[worked_example.ids["bob"]]
+    assert (bob.amount, bob.requested_amount, bob.status) == (30.0, 60.0, "proposed")
+    assert "100.00 of it already approved" in bob.reason
+    assert bonuses[worked_example.ids["dan"]].amount == 0
