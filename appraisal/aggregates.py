@@ -120,17 +120,6 @@ def metric_aggregates(session: Session, specs: Sequence[MetricSpec], start, end,
     return metrics, quarantined
 
 
-def period_aggregates(session: Session, specs: Sequence[MetricSpec], period: Period
-                      ) -> dict[int, dict[int | None, dict[str, Aggregate]]]:
-    """Every metric per employee for ``period`` and for the period before it: one aggregate query each.
-
-    :return: ``{CURRENT | PREVIOUS: {employee_id (None: unattributed): {metric: Aggregate}}}``.
-    """
-    previous = period.previous()
-    return {CURRENT: metric_aggregates(session, specs, period.start, period.end)[0],
-            PREVIOUS: metric_aggregates(session, specs, previous.start, previous.end)[0]}
-
-
 def category_aggregates(session: Session, spec: MetricSpec, period: Period, up_to: int | None = None
                         ) -> dict[int | None, dict[str, Aggregate]]:
     """One metric per employee and ticket category over ``period`` (items without a category are left out).

@@ -69,7 +69,7 @@ class Inputs:
     """Everything an appraisal needs besides the guideline, read beforehand by :mod:`appraisal.runs`."""
 
     people: Sequence[Person]
-    #: period_aggregates(): {CURRENT | PREVIOUS: {employee_id: {metric: Aggregate}}}
+    #: metric_aggregates() of the period and of the one before: {CURRENT | PREVIOUS: {employee_id: {metric: ...}}}
     aggregates: Mapping[int, Mapping[int | None, Mapping[str, Aggregate]]]
     #: {employee_id: {metric: (target_id, value)}}
     targets: Mapping[int, Mapping[str, tuple[int, float]]] = field(default_factory=dict)
@@ -96,6 +96,7 @@ class Appraisal:
         self.case_mix_direction = case_mix_direction
         self.specs = list(specs)
         self.by_name = {m["rule"]: m for m in guideline["metrics"]}
+        self.directions = {spec.name: spec.rule.direction for spec in self.specs}
         self.total_weight = sum(m["weight"] for m in guideline["metrics"])
 
     # --- one period -----------------------------------------------------------------------------------
@@ -217,10 +218,9 @@ class Appraisal:
                     continue
                 metric.target, metric.target_id = value, target_id
                 levels = self.by_name[name]["attainment"] or default_levels
-                spec = next(s for s in self.specs if s.name == name)
                 if metric.sufficient:
                     metric.attainment = formulas.attainment(metric.value, value, levels["far_below"],
-                                                            levels["exceeded"], spec.rule.direction)
+                                                            levels["exceeded"], self.directions[name])
                 all_met = all_met and metric.attainment in ("met", "exceeded")
             outcome.targets_state = "met" if all_met else "not_met"
             outcome.attainment_streak = inputs.previous_streaks.get(employee_id, 0) + 1 if all_met else 0
@@ -256,10 +256,9 @@ class Appraisal:
                   "value": row["value"], "benchmark": row["org_value"], "n": row["n"], "gap": row["gap"]}
                  for row in outcome.case_mix.get("categories", ())
                  if row["n"] >= settings["min_n"] and row["gap"] < -settings["gap"]]
-        directions = {spec.name: spec.rule.direction for spec in self.specs}
         needs += [{"area": "metric", "name": metric.metric, "metric": metric.metric, "value": metric.value,
                    "benchmark": metric.target, "n": metric.n,
-                   "gap": (metric.value - metric.target) * (1 if directions[metric.metric] == "higher" else -1)}
+                   "gap": (metric.value - metric.target) * (1 if self.directions[metric.metric] == "higher" else -1)}
                   for metric in outcome.metrics.values() if metric.attainment == "far_below"]
         needs.sort(key=lambda need: (need["gap"], need["area"], need["name"]))
         return needs[:settings["max_needs"]]

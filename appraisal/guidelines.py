@@ -5,7 +5,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.models import record_audit
@@ -99,10 +99,6 @@ def guideline_in_force(session: Session, plugins=None) -> Guideline:
 
 def guideline_history(session: Session) -> list[Guideline]:
     return list(session.scalars(select(Guideline).order_by(Guideline.version)))
-
-
-def version_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Guideline))
 
 
 def ingestion_policy_from_guideline(session: Session) -> IngestionPolicy | None:

@@ -112,17 +112,19 @@ def compute_run(run_id: int) -> str:
                 run.status, run.finished_at = "completed", utcnow()
                 jobs.enqueue(session, announce_run, run.id)
         except RunImpossible as exc:  # trying again cannot help: say why, and let the job end
-            with transaction() as session:
-                run = session.get(AppraisalRun, run_id)
-                run.status, run.error = "failed", str(exc)
+            _record_failure(run_id, str(exc))
             log.error("appraisal run %s cannot be computed: %s", run_id, exc)
             return "failed"
         except Exception as exc:
-            with transaction() as session:
-                run = session.get(AppraisalRun, run_id)
-                run.status, run.error = "failed", f"{type(exc).__name__}: {exc}"
+            _record_failure(run_id, f"{type(exc).__name__}: {exc}")
             raise
     return "completed"
+
+
+def _record_failure(run_id: int, error: str) -> None:
+    with transaction() as session:
+        run = session.get(AppraisalRun, run_id)
+        run.status, run.error = "failed", error
 
 
 class RunImpossible(RuntimeError):
@@ -314,11 +316,3 @@ def _supersede_earlier_proposals(session: Session, run: AppraisalRun, now) -> No
         .execution_options(synchronize_session=False)).rowcount
     if superseded:
         record_audit(session, "recommendations.superseded", run, after={"superseded": superseded, "by_run": by})
-
-
-def latest_run(session: Session, period: Period | None = None) -> AppraisalRun | None:
-    query = select(AppraisalRun).where(AppraisalRun.status == "completed")
-    if period is not None:
-        query = query.where(AppraisalRun.period_start == period.start, AppraisalRun.period_end == period.end)
-    return session.scalar(query.order_by(AppraisalRun.id.desc()).limit(1))
-

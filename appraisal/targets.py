@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import literal, select, union_all
 from sqlalchemy.orm import Session
 
-from core.models import Employee, Team, record_audit
+from core.models import Employee, Team, managed_teams, record_audit
 
 from .engine import Person
 from .guidelines import guideline_in_force
@@ -25,9 +25,7 @@ class TargetError(ValueError):
 
 def managed_team_ids(session: Session, employee_id: int) -> set[int]:
     """The teams an employee leads, with every team below them."""
-    led = select(Team.id).where(Team.manager_id == employee_id).cte("managed", recursive=True)
-    led = led.union_all(select(Team.id).join(led, Team.parent_id == led.c.id))
-    return set(session.scalars(select(led.c.id)))
+    return set(session.scalars(managed_teams(employee_id)))
 
 
 def may_set_target(session: Session, user, employee: Employee | None, team: Team | None) -> bool:

@@ -7,17 +7,10 @@ from sqlalchemy import false, func, select
 
 from core.auth import signed_in
 from core.db import get_session
-from core.models import Feedback, Team
+from core.models import Feedback, managed_teams
 from core.plugins import get_plugins
 
 bp = Blueprint("pages", __name__)
-
-
-def managed_teams(employee_id: int):
-    """A SELECT of the ids of the teams an employee leads, and every team below them (one recursive query)."""
-    tree = select(Team.id).where(Team.manager_id == employee_id).cte("managed", recursive=True)
-    tree = tree.union(select(Team.id).where(Team.parent_id == tree.c.id))
-    return select(tree.c.id)
 
 
 def visible_feedback_filter(user):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .base import Base, utcnow
@@ -45,6 +45,13 @@ class Employee(Base):
 
     def __repr__(self) -> str:
         return f"<Employee {self.id} {self.name}>"
+
+
+def managed_teams(employee_id: int):
+    """A SELECT of the ids of the teams an employee leads, and every team below them (one recursive query)."""
+    tree = select(Team.id).where(Team.manager_id == employee_id).cte("managed", recursive=True)
+    tree = tree.union(select(Team.id).where(Team.parent_id == tree.c.id))
+    return select(tree.c.id)
 
 
 def normalise_identity(provider: str, external_id: str) -> str:
