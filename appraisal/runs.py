@@ -258,16 +258,13 @@ def _store(session: Session, run: AppraisalRun, guideline: Guideline, outcomes: 
 
     proposals: list[Proposal] = tier_proposals(outcomes.values(), document)
     proposals += training_proposals(outcomes.values(), document)
-    if plugins.pm.hook.recommend.get_hookimpls():
-        results = {r.employee_id: r for r in session.scalars(
-            select(AppraisalResult).where(AppraisalResult.run_id == run.id).order_by(AppraisalResult.employee_id))}
-        for employee_id, result in results.items():
-            for impl in plugins.pm.hook.recommend.get_hookimpls():
-                offered = {"result": result, "guideline": guideline}
-                for raw in impl.function(**{name: offered[name] for name in impl.argnames}) or ():
-                    proposal = plugin_proposal(employee_id, impl.plugin_name, raw)
-                    if proposal is not None:
-                        proposals.append(proposal)
+    if plugins.recommends:
+        for result in session.scalars(select(AppraisalResult).where(AppraisalResult.run_id == run.id)
+                                      .order_by(AppraisalResult.employee_id)):
+            for source, raw in plugins.recommendations(result, guideline):
+                proposal = plugin_proposal(result.employee_id, source, raw)
+                if proposal is not None:
+                    proposals.append(proposal)
     # Earlier runs of the period may have had bonuses approved: those are paid, and count against the cap.
     approved = dict(session.execute(
         select(Recommendation.employee_id, func.sum(Recommendation.amount))

@@ -65,8 +65,22 @@ class Plugins:
     def appraisal_completed(self, session, run) -> None:
         self.pm.hook.appraisal_completed(session=session, run=run)
 
+    @property
+    def recommends(self) -> bool:
+        """True when some plugin implements ``recommend``."""
+        return bool(self.pm.hook.recommend.get_hookimpls())
+
+    def recommendations(self, result, guideline) -> list[tuple[str, dict]]:
+        """Every plugin's answers to ``recommend``, each with the plugin's name (the record's source)."""
+        offered = {"result": result, "guideline": guideline}
+        found = []
+        for impl in self.pm.hook.recommend.get_hookimpls():
+            answers = impl.function(**{name: offered[name] for name in impl.argnames}) or ()
+            found += [(impl.plugin_name, answer) for answer in answers]
+        return found
+
     def recommend(self, result, guideline) -> list[dict]:
-        return [rec for recs in self.pm.hook.recommend(result=result, guideline=guideline) for rec in recs or ()]
+        return [answer for _, answer in self.recommendations(result, guideline)]
 
     def cron_jobs(self) -> list:
         return [entry for entries in self.pm.hook.register_cron_jobs() for entry in entries or ()]
