@@ -118,8 +118,7 @@ def _print_run(session, run: AppraisalRun, output: str) -> None:
                                     f" ({r['status']})" for r in row["recommendations"]))
             writer.writerow(["" if v is None else v for v in values])
         return
-    click.echo(f"run {run.id}: {run.period_kind} {run.period_start:%Y-%m-%d} to "
-               f"{run.period_end:%Y-%m-%d} (exclusive), guideline v{run.guideline.version}")
+    click.echo(f"run {run.id}: {period_of(run).label}, guideline v{run.guideline.version}")
     widths = {m: max(len(m), 16) for m in metrics}
     header = f"{'rank':>4}  {'employee':<24} {'team':<16} {'composite':>9}  " + "  ".join(
         f"{m:>{widths[m]}}" for m in metrics) + "  recommendations"
