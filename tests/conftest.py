@@ -6,4 +6,17 @@ pytest_plugins = [
     "tests.fixtures.plugins",
     "tests.fixtures.shared_data",
     "tests.fixtures.mail",
+    "tests.fixtures.appraisal",
+    "tests.fixtures.browser",
 ]
+
+
+import pytest  # noqa: E402
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can tell whether the test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

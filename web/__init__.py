@@ -7,12 +7,14 @@ from werkzeug.exceptions import ServiceUnavailable
 
 
 def init_app(app) -> None:
-    from . import api, health, pages, sessions
+    from . import api, health, navigation, pages, sessions
 
     app.register_blueprint(health.bp)
     app.register_blueprint(sessions.bp)
-    app.register_blueprint(pages.bp)
+    for blueprint in pages.blueprints():
+        app.register_blueprint(blueprint)
     api.init_app(app)
+    navigation.init_app(app)
     app.after_request(_security_headers)
     for status in (400, 403, 404, 405, 413, 500, 503):
         app.register_error_handler(status, _error_page)

@@ -1,4 +1,4 @@
-"""The worked example of tests/appraisal/conftest.py, computed by hand, on SQLite and PostgreSQL.
+"""The worked example of tests/fixtures/appraisal.py, computed by hand, on SQLite and PostgreSQL.
 
 Guideline: CSAT% weight 60, NPS weight 40 (normalised (nps + 100) / 2), min n 4, shrinkage k = 2.
 

@@ -9,7 +9,7 @@ from appraisal.comments import employee_comments, redact
 from core.db import transaction
 from core.models import Employee, Feedback
 
-from .conftest import WEEK
+from tests.fixtures.appraisal import WEEK
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -19,7 +19,7 @@ from core import jobs
 from core.db import transaction
 from core.models import PendingJob, utcnow
 
-from .conftest import WEEK
+from tests.fixtures.appraisal import WEEK
 from .test_reruns import _snapshot
 
 SLOW_PLUGIN = '''

@@ -16,7 +16,7 @@ from appraisal.targets import TargetError, set_target
 from core.db import transaction
 from core.models import AuditEntry, Dispute, Employee, Feedback, Flag, Team, User
 
-from .conftest import WEEK
+from tests.fixtures.appraisal import WEEK
 
 
 def _users(session, example):
@@ -24,12 +24,9 @@ def _users(session, example):
     return hr, manager
 
 
-def _employee_user(session, employee_id, email):
-    user = User(email=email, name=email, password_hash="x", employee_id=employee_id)
-    user.roles = ["employee"]
-    session.add(user)
-    session.flush()
-    return user
+def _employee_user(session, employee_id, _email):
+    """The employee's own account, which the worked example creates."""
+    return session.scalar(select(User).where(User.employee_id == employee_id))
 
 
 def test_managers_set_targets_only_for_their_teams_and_within_bounds(worked_example):

@@ -18,7 +18,7 @@ from core.db import transaction
 from core.models import AuditEntry
 from core.policy import ingestion_policy
 
-from .conftest import GUIDELINE
+from tests.fixtures.appraisal import GUIDELINE
 
 
 def _errors(app, document):

@@ -7,7 +7,7 @@ from appraisal.models import AppraisalRun, Recommendation
 from core import hookimpl
 from core.db import transaction
 
-from .conftest import WEEK
+from tests.fixtures.appraisal import WEEK
 
 
 class Mentor:

@@ -11,7 +11,7 @@ from appraisal.review import decide_flag
 from core.db import transaction
 from core.models import AuditEntry, Feedback, Flag, Ticket, User
 
-from .conftest import WEEK
+from tests.fixtures.appraisal import WEEK
 
 
 def _solved_tickets(session, employee_id, count, surveyed, prefix):

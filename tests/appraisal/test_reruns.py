@@ -11,7 +11,7 @@ from appraisal.models import AppraisalRun, MetricResult, Recommendation
 from appraisal.results import run_rows
 from core.db import transaction
 
-from .conftest import GUIDELINE
+from tests.fixtures.appraisal import GUIDELINE
 
 # What may differ between two runs of the same thing: their ids and when they were decided.
 VOLATILE = {"id", "run_id", "decided_at"}
@@ -119,7 +119,7 @@ def test_a_run_whose_rule_is_no_longer_loaded_fails_once_with_a_reason(worked_ex
     with trimmed.app_context():
         from appraisal.runs import request_run
 
-        from .conftest import WEEK
+        from tests.fixtures.appraisal import WEEK
 
         with transaction() as session:
             run_id = request_run(session, WEEK).id

@@ -6,7 +6,7 @@ from appraisal.runs import appraise_last_week
 from core.db import transaction
 from core.jobs import cron_entries
 
-from .conftest import WEEK
+from tests.fixtures.appraisal import WEEK
 
 
 def test_cron_runs_last_week_once(app, worked_example):

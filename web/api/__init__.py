@@ -1,6 +1,9 @@
 """REST API v1 (flask-smorest); its OpenAPI 3 document is served at ``/api/v1/openapi.json``."""
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from flask_smorest import Api
 
 from core.auth import csrf, public_endpoint
@@ -19,11 +22,18 @@ def init_app(app) -> Api:
                                 "`Authorization: Bearer <token>` (create one with `plaudit tokens create`)."},
     })
     api = Api(app)
-    from . import channels
-
-    api.register_blueprint(channels.blp)
-    # Token-authenticated: no browser session, so no CSRF token to check.
-    csrf.exempt(channels.blp)
+    for blueprint in blueprints():
+        api.register_blueprint(blueprint)
+        # Token-authenticated: no browser session, so no CSRF token to check.
+        csrf.exempt(blueprint)
     # The OpenAPI document is public, like any published API description.
     public_endpoint(app, "api-docs.openapi_json")
     return api
+
+
+def blueprints():
+    """Yield the ``blp`` of every resource module in this package, in name order."""
+    for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        blueprint = getattr(importlib.import_module(f"{__name__}.{module.name}"), "blp", None)
+        if blueprint is not None:
+            yield blueprint

@@ -3,25 +3,15 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 from flask_login import current_user
-from sqlalchemy import false, func, select
+from sqlalchemy import func, select
 
 from core.auth import signed_in
 from core.db import get_session
-from core.models import Feedback, managed_teams
+from core.models import Feedback
 from core.plugins import get_plugins
+from web.scope import visible_feedback
 
 bp = Blueprint("pages", __name__)
-
-
-def visible_feedback_filter(user):
-    """The WHERE clause limiting feedback to what ``user`` may see: all, their teams', or their own."""
-    if user.has_role("admin", "hr"):
-        return None
-    if user.has_role("manager") and user.employee_id is not None:
-        return Feedback.team_id.in_(managed_teams(user.employee_id))
-    if user.has_role("employee") and user.employee_id is not None:
-        return Feedback.employee_id == user.employee_id
-    return false()
 
 
 @bp.get("/")
@@ -29,7 +19,7 @@ def visible_feedback_filter(user):
 def home():
     """Show the feedback received per channel and kind, and the unattributed queue, in the user's scope."""
     session = get_session()
-    scope = visible_feedback_filter(current_user)
+    scope = visible_feedback(current_user)
     counts = (select(Feedback.channel, Feedback.kind, Feedback.status, func.count(),
                      func.min(Feedback.occurred_at), func.max(Feedback.occurred_at))
               .group_by(Feedback.channel, Feedback.kind, Feedback.status)

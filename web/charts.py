@@ -1,0 +1,110 @@
+"""Charts drawn on the server as inline SVG: trends (lines) and distributions (bars). No script needed.
+
+Each chart carries a ``<title>`` and an ``aria-label`` describing it, so it reads in a screen reader too.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from markupsafe import Markup, escape
+
+#: Colours of successive series: the accent first, then greys that print well.
+PALETTE = ("#2457c5", "#8a94a6", "#c58a24", "#067647", "#b42318")
+_PAD_LEFT, _PAD_RIGHT, _PAD_TOP, _PAD_BOTTOM = 40, 12, 12, 28
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.0f}" if abs(value) >= 10 or value == int(value) else f"{value:.1f}"
+
+
+def _frame(width: int, height: int, label: str, body: list[str]) -> Markup:
+    text = escape(label)
+    return Markup(f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+                  f'role="img" aria-label="{text}" xmlns="http://www.w3.org/2000/svg"><title>{text}</title>'
+                  + "".join(body) + "</svg>")
+
+
+def _range(values: Sequence[float], low: float | None, high: float | None) -> tuple[float, float]:
+    low = min(values) if low is None else low
+    high = max(values) if high is None else high
+    if high <= low:  # a flat series still needs a band to sit in
+        low, high = low - 1, high + 1
+    return low, high
+
+
+def _y_axis(low, high, top, bottom, width) -> list[str]:
+    parts = []
+    for step in range(3):
+        value = low + (high - low) * step / 2
+        y = bottom - (bottom - top) * step / 2
+        parts.append(f'<line class="axis" x1="{_PAD_LEFT}" x2="{width - _PAD_RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
+                     f'<text x="{_PAD_LEFT - 4}" y="{y + 4:.1f}" text-anchor="end">{_fmt(value)}</text>')
+    return parts
+
+
+def line_chart(labels: Sequence[str], series: Mapping[str, Sequence[float | None]], *, label: str,
+               low: float | None = None, high: float | None = None, width: int = 560, height: int = 200
+               ) -> Markup:
+    """Lines over ``labels`` (periods, oldest first); a None value leaves a gap in its line."""
+    values = [v for points in series.values() for v in points if v is not None]
+    if not labels or not values:
+        return Markup("")
+    low, high = _range(values, low, high)
+    top, bottom = _PAD_TOP, height - _PAD_BOTTOM
+    span = max(len(labels) - 1, 1)
+    x = lambda i: _PAD_LEFT + (width - _PAD_LEFT - _PAD_RIGHT) * (i / span if len(labels) > 1 else 0.5)  # noqa: E731
+    y = lambda v: bottom - (bottom - top) * (v - low) / (high - low)  # noqa: E731
+    body = _y_axis(low, high, top, bottom, width)
+    every = max(1, len(labels) // 8)  # at most about eight labels along the bottom
+    body += [f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="middle">{escape(text)}</text>'
+             for i, text in enumerate(labels) if i % every == 0 or i == len(labels) - 1]
+    for index, (name, points) in enumerate(series.items()):
+        colour = PALETTE[index % len(PALETTE)]
+        runs, current = [], []
+        for i, value in enumerate(points):
+            if value is None:
+                runs, current = runs + [current] if current else runs, []
+            else:
+                current.append((x(i), y(value)))
+        runs += [current] if current else []
+        for run in runs:
+            path = " ".join(f"{px:.1f},{py:.1f}" for px, py in run)
+            body.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{path}">'
+                        f'<title>{escape(name)}</title></polyline>')
+            body += [f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{colour}"/>' for px, py in run]
+    legend_x = _PAD_LEFT
+    for index, name in enumerate(series):
+        colour = PALETTE[index % len(PALETTE)]
+        body.append(f'<rect x="{legend_x}" y="0" width="10" height="10" fill="{colour}"/>'
+                    f'<text x="{legend_x + 14}" y="9">{escape(name)}</text>')
+        legend_x += 24 + 7 * len(name)
+    return _frame(width, height, label, body)
+
+
+def bar_chart(bars: Sequence[tuple[str, float]], *, label: str, reference: float | None = None,
+              low: float | None = 0, high: float | None = None, width: int = 560, height: int = 200) -> Markup:
+    """Vertical bars, one per (label, value): a histogram's bins or a value per category.
+
+    ``reference`` draws a dashed line across, such as the organisation's mean.
+    """
+    if not bars:
+        return Markup("")
+    values = [value for _, value in bars] + ([reference] if reference is not None else [])
+    low, high = _range(values, low, high)
+    top, bottom = _PAD_TOP, height - _PAD_BOTTOM
+    slot = (width - _PAD_LEFT - _PAD_RIGHT) / len(bars)
+    y = lambda v: bottom - (bottom - top) * (v - low) / (high - low)  # noqa: E731
+    body = _y_axis(low, high, top, bottom, width)
+    every = max(1, len(bars) // 10)
+    for i, (name, value) in enumerate(bars):
+        left = _PAD_LEFT + slot * i + slot * 0.1
+        body.append(f'<rect x="{left:.1f}" y="{y(value):.1f}" width="{slot * 0.8:.1f}" '
+                    f'height="{max(bottom - y(value), 0):.1f}" fill="{PALETTE[0]}">'
+                    f'<title>{escape(name)}: {_fmt(value)}</title></rect>')
+        if i % every == 0:
+            body.append(f'<text x="{left + slot * 0.4:.1f}" y="{height - 8}" text-anchor="middle">'
+                        f'{escape(name)}</text>')
+    if reference is not None:
+        body.append(f'<line x1="{_PAD_LEFT}" x2="{width - _PAD_RIGHT}" y1="{y(reference):.1f}" '
+                    f'y2="{y(reference):.1f}" stroke="{PALETTE[4]}" stroke-dasharray="4 3"/>')
+    return _frame(width, height, label, body)

@@ -1,0 +1,47 @@
+"""The menu: each page's entry and the roles it is offered to, shown only where the page exists."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, request
+from flask_login import current_user
+
+
+@dataclass(frozen=True)
+class Entry:
+    endpoint: str
+    label: str
+    roles: tuple[str, ...]
+
+
+#: In menu order. A page module that is not loaded (a channel switched off) simply drops out.
+MENU = (
+    Entry("report.mine", "My report", ("employee",)),
+    Entry("team.dashboard", "Team", ("manager", "hr")),
+    Entry("team.targets", "Targets", ("manager", "hr")),
+    Entry("team.unattributed", "Unattributed", ("manager", "hr")),
+    Entry("review.disputes", "Disputes", ("manager", "hr")),
+    Entry("review.recommendations", "Approvals", ("manager", "hr")),
+    Entry("review.flags", "Integrity queue", ("hr",)),
+    Entry("org.overview", "Organisation", ("hr",)),
+    Entry("guidelines.index", "Guidelines", ("hr",)),
+    Entry("shopper.assignments", "Assignments", ("shopper",)),
+    Entry("admin.integrations", "Integrations", ("admin",)),
+    Entry("admin.plugins", "Plugins", ("admin",)),
+    Entry("admin.jobs", "Jobs", ("admin",)),
+)
+
+
+def menu_for(user) -> list[Entry]:
+    """The entries ``user`` may open, among the pages this app serves."""
+    if not user.is_authenticated:
+        return []
+    served = current_app.view_functions
+    return [entry for entry in MENU if entry.endpoint in served and user.has_role(*entry.roles)]
+
+
+def init_app(app) -> None:
+    @app.context_processor
+    def _menu():
+        return {"menu": menu_for(current_user) if request else [],
+                "current_endpoint": request.endpoint if request else None}
