@@ -11,7 +11,7 @@ pytest_plugins = [
 ]
 
 
-import pytest  # noqa: E402
+import pytest
 
 
 @pytest.hookimpl(wrapper=True)

@@ -52,8 +52,8 @@ def line_chart(labels: Sequence[str], series: Mapping[str, Sequence[float | None
     low, high = _range(values, low, high)
     top, bottom = _PAD_TOP, height - _PAD_BOTTOM
     span = max(len(labels) - 1, 1)
-    x = lambda i: _PAD_LEFT + (width - _PAD_LEFT - _PAD_RIGHT) * (i / span if len(labels) > 1 else 0.5)  # noqa: E731
-    y = lambda v: bottom - (bottom - top) * (v - low) / (high - low)  # noqa: E731
+    x = lambda i: _PAD_LEFT + (width - _PAD_LEFT - _PAD_RIGHT) * (i / span if len(labels) > 1 else 0.5)
+    y = lambda v: bottom - (bottom - top) * (v - low) / (high - low)
     body = _y_axis(low, high, top, bottom, width)
     every = max(1, len(labels) // 8)  # at most about eight labels along the bottom
     body += [f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="middle">{escape(text)}</text>'
@@ -93,7 +93,7 @@ def bar_chart(bars: Sequence[tuple[str, float]], *, label: str, reference: float
     low, high = _range(values, low, high)
     top, bottom = _PAD_TOP, height - _PAD_BOTTOM
     slot = (width - _PAD_LEFT - _PAD_RIGHT) / len(bars)
-    y = lambda v: bottom - (bottom - top) * (v - low) / (high - low)  # noqa: E731
+    y = lambda v: bottom - (bottom - top) * (v - low) / (high - low)
     body = _y_axis(low, high, top, bottom, width)
     every = max(1, len(bars) // 10)
     for i, (name, value) in enumerate(bars):

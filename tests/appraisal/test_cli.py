@@ -7,7 +7,6 @@ import json
 
 from appraisal.lineage import metric_lineage
 from core.db import transaction
-
 from tests.fixtures.appraisal import GUIDELINE
 
 WEEK_ARGS = ["appraise", "--from", "2026-11-02", "--to", "2026-11-08"]

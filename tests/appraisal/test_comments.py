@@ -8,7 +8,6 @@ import pytest
 from appraisal.comments import employee_comments, redact
 from core.db import transaction
 from core.models import Employee, Feedback
-
 from tests.fixtures.appraisal import WEEK
 
 

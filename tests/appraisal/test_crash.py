@@ -18,8 +18,8 @@ from appraisal.runs import request_run
 from core import jobs
 from core.db import transaction
 from core.models import PendingJob, utcnow
-
 from tests.fixtures.appraisal import WEEK
+
 from .test_reruns import _snapshot
 
 SLOW_PLUGIN = '''

@@ -15,7 +15,6 @@ from appraisal.review import (
 from appraisal.targets import TargetError, set_target
 from core.db import transaction
 from core.models import AuditEntry, Dispute, Employee, Feedback, Flag, Team, User
-
 from tests.fixtures.appraisal import WEEK
 
 

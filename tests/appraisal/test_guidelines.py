@@ -17,7 +17,6 @@ from core.cli.messages import flatten_errors
 from core.db import transaction
 from core.models import AuditEntry
 from core.policy import ingestion_policy
-
 from tests.fixtures.appraisal import GUIDELINE
 
 

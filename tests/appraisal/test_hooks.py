@@ -6,7 +6,6 @@ from sqlalchemy import select
 from appraisal.models import AppraisalRun, Recommendation
 from core import hookimpl
 from core.db import transaction
-
 from tests.fixtures.appraisal import WEEK
 
 

@@ -10,7 +10,6 @@ from appraisal.models import AppraisalResult, Recommendation
 from appraisal.review import decide_flag
 from core.db import transaction
 from core.models import AuditEntry, Feedback, Flag, Ticket, User
-
 from tests.fixtures.appraisal import WEEK
 
 

@@ -10,7 +10,6 @@ from appraisal.guidelines import publish_guideline
 from appraisal.models import AppraisalRun, MetricResult, Recommendation
 from appraisal.results import run_rows
 from core.db import transaction
-
 from tests.fixtures.appraisal import GUIDELINE
 
 # What may differ between two runs of the same thing: their ids and when they were decided.
@@ -118,7 +117,6 @@ def test_a_run_whose_rule_is_no_longer_loaded_fails_once_with_a_reason(worked_ex
     trimmed = make_app(PLUGINS_BLOCKED=["survey_scores"])  # csat_percent and nps are gone
     with trimmed.app_context():
         from appraisal.runs import request_run
-
         from tests.fixtures.appraisal import WEEK
 
         with transaction() as session:

@@ -5,7 +5,6 @@ from appraisal.models import AppraisalRun
 from appraisal.runs import appraise_last_week
 from core.db import transaction
 from core.jobs import cron_entries
-
 from tests.fixtures.appraisal import WEEK
 
 
