@@ -157,13 +157,27 @@ def appraise_into(session: Session, run: AppraisalRun) -> dict[int, EmployeeOutc
     if missing:
         raise RunImpossible(f"guideline v{guideline.version} uses scoring rule(s) {', '.join(missing)}, which no "
                             f"loaded plugin provides; load the plugin again or publish a guideline without them")
-    specs = metric_specs(document, plugins)
     session.execute(delete(Recommendation).where(Recommendation.run_id == run.id))
     session.execute(delete(MetricResult).where(MetricResult.run_id == run.id))
     session.execute(delete(AppraisalResult).where(AppraisalResult.run_id == run.id))
     run.feedback_watermark = session.scalar(select(func.max(Feedback.id)))
 
     raise_period_flags(session, document, period, plugins)
+    specs, inputs, direction = appraisal_inputs(session, document, period, run.feedback_watermark or 0, plugins)
+    outcomes = Appraisal(document, specs, direction).run(inputs)
+    _store(session, run, guideline, outcomes, plugins)
+    return outcomes
+
+
+def appraisal_inputs(session: Session, document: Mapping, period: Period, up_to: int, plugins
+                     ) -> tuple[list[MetricSpec], Inputs, str]:
+    """Read what an appraisal of ``period`` under ``document`` needs, counting items up to id ``up_to``.
+
+    Reads only, so a draft guideline can be appraised without storing anything (see :mod:`appraisal.preview`).
+
+    :return: the metric specs, the inputs, and the case-mix metric's direction, as :class:`Appraisal` takes them.
+    """
+    specs = metric_specs(document, plugins)
     people = [Person(pid, team) for pid, team in session.execute(
         select(Employee.id, Employee.team_id).where(Employee.active).order_by(Employee.id))]
     case_mix_spec = next((s for s in specs if s.name == document["case_mix_metric"]), None)
@@ -171,7 +185,6 @@ def appraise_into(session: Session, run: AppraisalRun) -> dict[int, EmployeeOutc
         rule = plugins.scoring_rules[document["case_mix_metric"]]
         case_mix_spec = MetricSpec(rule.name, rule, rule.params_schema().load({}) if rule.params_schema else {})
     # Every read counts items up to the watermark only: one snapshot, whatever arrives during the run.
-    up_to = run.feedback_watermark or 0
     current, quarantined = metric_aggregates(session, specs, period.start, period.end, up_to)
     previous = period.previous()
     inputs = Inputs(
@@ -183,14 +196,11 @@ def appraise_into(session: Session, run: AppraisalRun) -> dict[int, EmployeeOutc
         open_flags=_open_flags(session, period, quarantined),
         categories=category_aggregates(session, case_mix_spec, period, up_to) if case_mix_spec else {},
     )
-    direction = case_mix_spec.rule.direction if case_mix_spec else "higher"
-    outcomes = Appraisal(document, specs, direction).run(inputs)
-    _store(session, run, guideline, outcomes, plugins)
-    return outcomes
+    return specs, inputs, case_mix_spec.rule.direction if case_mix_spec else "higher"
 
 
-def raise_period_flags(session: Session, document: Mapping, period: Period, plugins) -> int:
-    """Run the enabled checks' period inspections; flag each employee found, once per check and period."""
+def period_findings(session: Session, document: Mapping, period: Period, plugins) -> list[tuple[str, int, str]]:
+    """What the checks ``document`` enables find in ``period`` as a whole: ``(check, employee_id, reason)``."""
     settings = document.get("integrity", {})
     found = []
     for slug, check in sorted(plugins.integrity_checks.items()):
@@ -199,6 +209,12 @@ def raise_period_flags(session: Session, document: Mapping, period: Period, plug
             params = check.load_params(chosen.get("params"))
             found += [(slug, employee_id, reason)
                       for employee_id, reason in check.inspect_period(session, period.start, period.end, params)]
+    return found
+
+
+def raise_period_flags(session: Session, document: Mapping, period: Period, plugins) -> int:
+    """Run the enabled checks' period inspections; flag each employee found, once per check and period."""
+    found = period_findings(session, document, period, plugins)
     if not found:
         return 0
     existing = set(session.execute(select(Flag.check, Flag.employee_id).where(
@@ -236,17 +252,45 @@ def _open_flags(session: Session, period: Period, quarantined: Mapping[int | Non
     return counts
 
 
+def result_values(outcome: EmployeeOutcome) -> dict:
+    """The columns of one employee's ``AppraisalResult`` (all but the run)."""
+    o = outcome
+    return {"employee_id": o.employee_id, "team_id": o.team_id, "state": o.state, "composite": o.composite,
+            "weight_covered": o.weight_covered, "rank": o.rank, "percentile": o.percentile, "peers": o.peers,
+            "team_mean": o.team_mean, "org_mean": o.org_mean, "previous_composite": o.previous_composite,
+            "change": o.change, "targets_state": o.targets_state, "attainment_streak": o.attainment_streak,
+            "open_flags": o.open_flags, "case_mix": o.case_mix, "training_needs": o.training_needs}
+
+
+def propose(session: Session, guideline: Guideline, outcomes: Mapping[int, EmployeeOutcome], results, plugins,
+            period: Period, run_id: int | None) -> list[Proposal]:
+    """What ``guideline`` recommends on these outcomes: its tiers, training, the plugins', under the budget.
+
+    :param results: the outcomes as ``AppraisalResult`` rows, in employee order, for the ``recommend`` hook.
+    :param run_id: the run proposing; bonuses approved on the period's other runs are netted off and spent.
+    """
+    document = guideline.document
+    proposals: list[Proposal] = tier_proposals(outcomes.values(), document)
+    proposals += training_proposals(outcomes.values(), document)
+    for result in results:
+        for source, raw in plugins.recommendations(result, guideline):
+            proposal = plugin_proposal(result.employee_id, source, raw)
+            if proposal is not None:
+                proposals.append(proposal)
+    # Earlier runs of the period may have had bonuses approved: those are paid, and count against the cap.
+    approved = dict(session.execute(
+        select(Recommendation.employee_id, func.sum(Recommendation.amount))
+        .join(AppraisalRun, AppraisalRun.id == Recommendation.run_id)
+        .where(AppraisalRun.period_start == period.start, AppraisalRun.period_end == period.end,
+               AppraisalRun.id != run_id, Recommendation.kind == "bonus", Recommendation.status == "approved")
+        .group_by(Recommendation.employee_id)).all())
+    return apply_budget(net_of_approved(proposals, approved), outcomes, document, spent=sum(approved.values()))
+
+
 def _store(session: Session, run: AppraisalRun, guideline: Guideline, outcomes: Mapping[int, EmployeeOutcome],
            plugins) -> None:
     document = guideline.document
-    result_rows = [
-        {"run_id": run.id, "employee_id": employee_id, "team_id": o.team_id, "state": o.state,
-         "composite": o.composite, "weight_covered": o.weight_covered, "rank": o.rank, "percentile": o.percentile,
-         "peers": o.peers, "team_mean": o.team_mean, "org_mean": o.org_mean,
-         "previous_composite": o.previous_composite, "change": o.change, "targets_state": o.targets_state,
-         "attainment_streak": o.attainment_streak, "open_flags": o.open_flags, "case_mix": o.case_mix,
-         "training_needs": o.training_needs}
-        for employee_id, o in sorted(outcomes.items())]
+    result_rows = [{"run_id": run.id, **result_values(o)} for _, o in sorted(outcomes.items())]
     # Plain multi-row INSERTs, NULLs rendered, so thousands of results go in one batch whichever values are
     # missing (without render_nulls, every change in which columns are empty starts a new statement).
     if result_rows:
@@ -256,24 +300,9 @@ def _store(session: Session, run: AppraisalRun, guideline: Guideline, outcomes: 
     if metric_rows:
         session.execute(insert(MetricResult).execution_options(render_nulls=True), metric_rows)
 
-    proposals: list[Proposal] = tier_proposals(outcomes.values(), document)
-    proposals += training_proposals(outcomes.values(), document)
-    if plugins.recommends:
-        for result in session.scalars(select(AppraisalResult).where(AppraisalResult.run_id == run.id)
-                                      .order_by(AppraisalResult.employee_id)):
-            for source, raw in plugins.recommendations(result, guideline):
-                proposal = plugin_proposal(result.employee_id, source, raw)
-                if proposal is not None:
-                    proposals.append(proposal)
-    # Earlier runs of the period may have had bonuses approved: those are paid, and count against the cap.
-    approved = dict(session.execute(
-        select(Recommendation.employee_id, func.sum(Recommendation.amount))
-        .join(AppraisalRun, AppraisalRun.id == Recommendation.run_id)
-        .where(AppraisalRun.period_start == run.period_start, AppraisalRun.period_end == run.period_end,
-               AppraisalRun.id != run.id, Recommendation.kind == "bonus", Recommendation.status == "approved")
-        .group_by(Recommendation.employee_id)).all())
-    proposals = apply_budget(net_of_approved(proposals, approved), outcomes, document,
-                             spent=sum(approved.values()))
+    results = (session.scalars(select(AppraisalResult).where(AppraisalResult.run_id == run.id)
+                               .order_by(AppraisalResult.employee_id)) if plugins.recommends else ())
+    proposals = propose(session, guideline, outcomes, results, plugins, period_of(run), run.id)
     now = utcnow()
     needing = set(document["approval_required"])
     rows = []
