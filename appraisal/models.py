@@ -183,3 +183,29 @@ class Recommendation(Base):
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None]
     decision_note: Mapped[str | None] = mapped_column(Text)
+
+
+DIGEST_KINDS = ("employee", "team")
+
+
+class DigestDelivery(Base):
+    """One weekly digest e-mail of a run to one recipient: their own report, or the team report they lead.
+
+    Recorded when the digest is planned and marked when sent, so no digest goes twice for the same run.
+    """
+
+    __tablename__ = "digest_deliveries"
+    __table_args__ = (
+        UniqueConstraint("run_id", "recipient_id", "kind"),
+        CheckConstraint(f"kind IN ({', '.join(repr(k) for k in DIGEST_KINDS)})", name="known_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("appraisal_runs.id", ondelete="CASCADE"))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("employees.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    #: The address when the digest was planned (an address changed meanwhile does not get it twice).
+    email: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    message_id: Mapped[str | None] = mapped_column(String(300))
