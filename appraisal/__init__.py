@@ -4,10 +4,12 @@ from __future__ import annotations
 
 def init_app(app) -> None:
     """Make the guideline in force set the ingestion policy, and add the appraisal commands."""
+    from core.demo import DEMO_STEPS_KEY
     from core.jobs import CRON_KEY, CronEntry
     from core.policy import PROVIDER_KEY
 
     from .cli import COMMANDS
+    from .demo import WEEKS, appraise_demo
     from .guidelines import ingestion_policy_from_guideline
 
     app.extensions[PROVIDER_KEY] = ingestion_policy_from_guideline
@@ -15,3 +17,5 @@ def init_app(app) -> None:
         app.cli.add_command(command)
     # Every Monday at 02:00 UTC, the week that just ended (weekly reports are built on it).
     app.extensions.setdefault(CRON_KEY, []).append(CronEntry("appraisal.runs.appraise_last_week", cron="0 2 * * 1"))
+    # ``plaudit demo`` appraises the weeks it fills, so every page has results to show.
+    app.extensions.setdefault(DEMO_STEPS_KEY, []).append(("appraising the demo weeks", WEEKS, appraise_demo))

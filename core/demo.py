@@ -16,6 +16,8 @@ PASSWORD = "plaudit-demo"
 DOMAIN = "plaudit.demo"
 SEED = 20261125
 BATCH = 300
+#: Where other modules list their demo steps: (label, steps for the progress bar, fn(session_factory, progress)).
+DEMO_STEPS_KEY = "plaudit.demo_steps"
 
 TEAMS = {
     "support-emea": ("Support EMEA", ["Amira Haddad", "Jonas Weber", "Chloé Martin", "Tomasz Nowak", "Lena Fischer"]),

@@ -43,6 +43,9 @@ def demo(host, port, database_url, serve):
         sessionmaker = app.extensions["plaudit.db"].sessionmaker
         with click.progressbar(length=sum(map(len, payloads.values())), label="feeding the demo channels") as bar:
             totals = demo_data.fill(sessionmaker, payloads, progress=bar.update)
+        for label, steps, step in app.extensions.get(demo_data.DEMO_STEPS_KEY, []):
+            with click.progressbar(length=steps, label=label) as bar:
+                step(sessionmaker, progress=bar.update)
     for slug, (new, seen) in totals.items():
         click.echo(f"  {slug}: {new} new item(s), {seen} already there")
 

@@ -33,6 +33,7 @@ def test_demo_builds_and_then_reuses_its_own_database(app, tmp_path):
     again = runner.invoke(args=["demo", "--no-serve", "--database-url", url])
     assert "reusing the demo organisation" in again.output
     assert "post_ticket_survey: 0 new item(s), 1800 already there" in again.output
+    assert "appraising the demo weeks" in again.output
 
     engine = create_engine(url)
     with engine.connect() as conn:
@@ -41,6 +42,15 @@ def test_demo_builds_and_then_reuses_its_own_database(app, tmp_path):
         survey = select(func.count(Feedback.employee_id), func.count()).where(Feedback.channel == "post_ticket_survey")
         attributed, total = conn.execute(survey).one()
         assert total == 1800 and 0 < total - attributed < 100  # a few name an unknown agent
+        # every demo week is appraised once, and most agents have a standing in the last one
+        from appraisal.models import AppraisalResult, AppraisalRun
+
+        runs = conn.execute(select(AppraisalRun.status, func.count()).group_by(AppraisalRun.status)).all()
+        assert runs == [("completed", 12)]
+        last = conn.scalar(select(func.max(AppraisalRun.id)))
+        ranked = conn.scalar(select(func.count()).select_from(AppraisalResult).where(
+            AppraisalResult.run_id == last, AppraisalResult.rank.is_not(None)))
+        assert ranked >= 10
     engine.dispose()
 
 
