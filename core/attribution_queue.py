@@ -1,0 +1,106 @@
+"""The unattributed queue: items no identity matched wait here until a person decides whom they are about.
+
+A decision is one of two: credit the item to an employee (``manual``), or keep it for the organisation only
+(``org_only``: it counts in organisation figures and for nobody in particular). Either takes the item out of
+the queue for good; both are audited with the item's state before and after. Nothing here depends on the
+channel, so a channel that proposes an attribution for a manager to confirm or reject decides through here too.
+"""
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_
+from sqlalchemy.orm import Session
+
+from .models import Employee, Feedback, managed_teams, record_audit
+
+# Decisions, not bases: a guideline's attribution policy chooses among core.attribution.ATTRIBUTION_BASES,
+# never these two.
+#: ``Feedback.attribution_policy`` once a person credited the item to an employee.
+MANUAL = "manual"
+#: ``Feedback.attribution_policy`` once a person decided the item is about nobody in particular.
+ORGANISATION_ONLY = "org_only"
+
+#: Roles that decide queued items (managers know their people; HR knows everyone).
+DECIDING_ROLES = ("hr", "manager")
+
+
+class AttributionError(ValueError):
+    """A queued item cannot be decided as asked; ``field`` names what is wrong."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def awaiting_attribution(feedback=Feedback) -> ColumnElement[bool]:
+    """SQL: the item waits in the queue (no employee, and nobody has decided it yet)."""
+    return and_(feedback.employee_id.is_(None), feedback.attribution_policy.is_(None))
+
+
+def may_attribute_to(session: Session, user, employee: Employee) -> bool:
+    """HR credits anyone else; a manager only the people in the teams they lead. Nobody credits themselves."""
+    if user.employee_id is not None and employee.id == user.employee_id:
+        return False
+    if user.has_role("hr"):
+        return True
+    if not user.has_role("manager") or user.employee_id is None or employee.team_id is None:
+        return False
+    return employee.team_id in set(session.scalars(managed_teams(user.employee_id)))
+
+
+def _snapshot(item: Feedback) -> dict:
+    return {"employee_id": item.employee_id, "team_id": item.team_id,
+            "attribution_policy": item.attribution_policy, "status": item.status}
+
+
+def _waiting_item(session: Session, feedback_id: int, user) -> Feedback:
+    if not user.has_role(*DECIDING_ROLES):
+        raise PermissionError("only HR and managers decide unattributed feedback")
+    item = session.get(Feedback, feedback_id, with_for_update=True)
+    if item is None:
+        raise LookupError(f"no feedback item {feedback_id}")
+    if item.employee_id is not None or item.attribution_policy is not None:
+        decided = ("kept for the organisation only" if item.attribution_policy == ORGANISATION_ONLY
+                   else f"attributed to employee {item.employee_id}" if item.employee_id is not None
+                   else f"decided ({item.attribution_policy})")
+        raise AttributionError("feedback", f"item {feedback_id} no longer waits in the queue: it was {decided}")
+    return item
+
+
+def attribute_item(session: Session, feedback_id: int, user, employee_id: int, *, note: str | None = None
+                   ) -> Feedback:
+    """Credit a queued item to ``employee_id``, in the team the employee is in now; audited.
+
+    The caller commits. Runs already computed keep their numbers; the next run of the item's period counts it.
+
+    :raises LookupError: when there is no such item.
+    :raises AttributionError: naming ``feedback`` when the item was decided already, ``employee`` when there is
+        no such active employee.
+    :raises PermissionError: unless ``user`` is HR, or a manager of the employee (never the employee).
+    """
+    item = _waiting_item(session, feedback_id, user)
+    employee = session.get(Employee, employee_id)
+    if employee is None or not employee.active:
+        raise AttributionError("employee", f"no active employee {employee_id}; choose one from the list")
+    if not may_attribute_to(session, user, employee):
+        raise PermissionError("you may credit feedback only to the people in the teams you lead (never yourself)")
+    before = _snapshot(item)
+    item.employee_id, item.team_id, item.attribution_policy = employee.id, employee.team_id, MANUAL
+    record_audit(session, "feedback.attributed", item, actor=user, before=before, after=_snapshot(item),
+                 note=note)
+    return item
+
+
+def keep_for_organisation(session: Session, feedback_id: int, user, *, note: str | None = None) -> Feedback:
+    """Take a queued item out of the queue for nobody in particular: it counts for the organisation only.
+
+    :raises LookupError: when there is no such item.
+    :raises AttributionError: naming ``feedback`` when the item was decided already.
+    :raises PermissionError: unless ``user`` is HR or a manager.
+    """
+    item = _waiting_item(session, feedback_id, user)
+    before = _snapshot(item)
+    item.attribution_policy = ORGANISATION_ONLY
+    record_audit(session, "feedback.kept_for_organisation", item, actor=user, before=before,
+                 after=_snapshot(item), note=note)
+    return item
