@@ -1,0 +1,278 @@
+"""The review queues: HR's integrity flags, managers' and HR's disputes and approvals, in scope and audited."""
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, insert, select
+
+from appraisal.models import Recommendation
+from appraisal.review import raise_dispute
+from core.db import get_session, transaction
+from core.models import AuditEntry, Dispute, Feedback, Flag, User
+from tests.fixtures.org import csrf_token, sign_in
+from tests.fixtures.scale import sized_org
+
+EMAILS = {"hr": "hr@example.com", "manager": "mia@example.com", "employee": "ann@example.com",
+          "admin": "admin@example.com"}
+
+
+@contextmanager
+def _db():
+    """A unit of work of the test's own, once the requests' shared session has let go of SQLite's lock.
+
+    The worked example holds an app context open, so every request shares one session in ``g`` (as a real
+    request's would be closed at its end, the test ends its transaction here).
+    """
+    get_session().rollback()
+    with transaction() as session:
+        yield session
+
+
+def _items(session, employee_id, kind="csat"):
+    return session.scalars(select(Feedback).where(Feedback.employee_id == employee_id, Feedback.kind == kind)
+                           .order_by(Feedback.id)).all()
+
+
+def _flag(example, who="ann", check="self_rating", reason="the agent rated their own ticket", index=0) -> int:
+    """Quarantine one of ``who``'s items under a flag, as an integrity check would; return the flag id."""
+    with _db() as session:
+        item = _items(session, example.ids[who])[index]
+        item.status = "quarantined"
+        flag = Flag(feedback_id=item.id, check=check, reason=reason)
+        session.add(flag)
+        session.flush()
+        return flag.id
+
+
+def _dispute(example, who="ann", reason="this customer was Bob's", index=0) -> int:
+    with _db() as session:
+        user = session.scalar(select(User).where(User.employee_id == example.ids[who]))
+        return raise_dispute(session, _items(session, example.ids[who])[index].id, user, reason).id
+
+
+def _decide(client, path, **form):
+    page = client.get(path)
+    return client.post(path, data={"csrf_token": csrf_token(page.get_data(as_text=True)), **form})
+
+
+def _audits(entity_type):
+    with _db() as session:
+        return session.execute(select(AuditEntry.action, AuditEntry.note, AuditEntry.actor_id)
+                               .where(AuditEntry.entity_type == entity_type).order_by(AuditEntry.id)).all()
+
+
+@pytest.mark.parametrize("path, allowed", [("/review/flags", {"hr"}),
+                                           ("/review/disputes", {"hr", "manager"}),
+                                           ("/review/recommendations", {"hr", "manager"})])
+def test_each_queue_opens_only_for_the_roles_that_decide_it(worked_example, app, path, allowed):
+    for role, email in EMAILS.items():
+        client = app.test_client()
+        assert sign_in(client, email).status_code == 302
+        assert client.get(path).status_code == (200 if role in allowed else 403), (role, path)
+        # and nobody else may post a decision either
+        if role not in allowed:
+            assert client.post(path, data={}).status_code in (400, 403)
+    assert app.test_client().get(path).status_code == 302  # signed out: to the login page
+
+
+def test_hr_upholds_and_dismisses_flags_and_decided_flags_leave_the_queue(worked_example, login):
+    upheld = _flag(worked_example, "ann", reason="Ann's own e-mail answered the survey")
+    dismissed = _flag(worked_example, "bob", check="duplicate_respondent", reason="the same respondent twice")
+    client = login("hr@example.com")
+    html = client.get("/review/flags").get_data(as_text=True)
+    assert "Ann&#39;s own e-mail answered the survey" in html and "the same respondent twice" in html
+    assert "Self-rating" in html and "Duplicate respondent" in html  # the checks' titles
+
+    # The filter narrows the queue to one check.
+    only = client.get("/review/flags?check=duplicate_respondent").get_data(as_text=True)
+    assert f'id="flag-{dismissed}"' in only and f'id="flag-{upheld}"' not in only
+    bad = client.get("/review/flags?check=astrology")
+    assert bad.status_code == 400 and "check: no integrity check is called" in bad.get_data(as_text=True)
+
+    response = _decide(client, "/review/flags", flag_id=upheld, decision="uphold", note="it was Ann herself")
+    assert response.status_code == 303
+    response = _decide(client, "/review/flags", flag_id=dismissed, decision="dismiss", note="two customers")
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "dismissed: the item counts again" in html and "No open flags" in html
+    with _db() as session:
+        items = {f.id: f.feedback.status for f in session.scalars(select(Flag))}
+    assert items == {upheld: "excluded", dismissed: "accepted"}
+    hr_id = worked_example.hr
+    assert _audits("flags") == [("flag.upheld", "it was Ann herself", hr_id),
+                                ("flag.dismissed", "two customers", hr_id)]
+
+    # A decided flag cannot be decided again: the domain says why, and nothing changes.
+    again = _decide(client, "/review/flags", flag_id=upheld, decision="dismiss")
+    assert again.status_code == 400
+    assert f"flag {upheld} was already upheld" in again.get_data(as_text=True)
+    assert len(_audits("flags")) == 2
+
+
+def test_a_flag_decision_without_a_choice_is_refused_naming_the_field(worked_example, login):
+    flag_id = _flag(worked_example)
+    client = login("hr@example.com")
+    response = _decide(client, "/review/flags", flag_id=flag_id, note="kept")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "decision: choose uphold or dismiss" in html
+    assert ">kept</textarea>" in html  # what was typed is not lost
+    assert _decide(client, "/review/flags", flag_id="x", decision="uphold").status_code == 400
+    assert _decide(client, "/review/flags", flag_id=99999, decision="uphold").status_code == 404
+    with _db() as session:
+        assert session.get(Flag, flag_id).decision is None
+    assert _audits("flags") == []
+
+
+def test_hr_does_not_decide_a_flag_about_themselves(worked_example, login):
+    flag_id = _flag(worked_example, "cat")
+    with _db() as session:  # an HR partner who is also appraised
+        session.get(User, worked_example.hr).employee_id = worked_example.ids["cat"]
+    client = login("hr@example.com")
+    assert "This flag is about you" in client.get("/review/flags").get_data(as_text=True)
+    response = _decide(client, "/review/flags", flag_id=flag_id, decision="dismiss")
+    assert response.status_code == 403 and "another HR colleague" in response.get_data(as_text=True)
+
+
+def test_the_flag_queue_is_paginated(worked_example, login):
+    with _db() as session:
+        item = _items(session, worked_example.ids["dan"])[0]
+        session.execute(insert(Flag), [{"feedback_id": item.id, "check": "self_rating", "reason": f"reason {n}"}
+                                       for n in range(55)])
+    client = login("hr@example.com")
+    first, second = (client.get(f"/review/flags?page={n}").get_data(as_text=True) for n in (1, 2))
+    assert first.count('class="queue-item"') == 50 and second.count('class="queue-item"') == 5
+    assert "Page 2 of 2" in second and ">reason 54<" in second
+    # a page past the end shows the last one; a page that is no number is refused
+    assert client.get("/review/flags?page=9").get_data(as_text=True).count('class="queue-item"') == 5
+    assert client.get("/review/flags?page=zero").status_code == 400
+
+
+def test_managers_see_and_decide_disputes_only_in_their_teams(worked_example, login, app):
+    ann_dispute = _dispute(worked_example, "ann")
+    dan_dispute = _dispute(worked_example, "dan", reason="I was off that day")
+    client = login("mia@example.com")
+    html = client.get("/review/disputes").get_data(as_text=True)
+    assert f'id="dispute-{ann_dispute}"' in html and f'id="dispute-{dan_dispute}"' not in html
+    assert "this customer was Bob&#39;s" in html
+    # The people Mia may credit an item to: her team, never herself, never Billing.
+    assert re.findall(r'<option value="\d+" label="(\w+)', html) == ["Ann", "Bob", "Cat"]
+
+    refused = _decide(client, "/review/disputes", dispute_id=dan_dispute, decision="reject", outcome="stands")
+    assert refused.status_code == 403 and "only HR or the employee" in refused.get_data(as_text=True)
+    missing = _decide(client, "/review/disputes", dispute_id=ann_dispute, decision="uphold", outcome=" ")
+    assert missing.status_code == 400 and "outcome: write it" in missing.get_data(as_text=True)
+    muddled = _decide(client, "/review/disputes", dispute_id=ann_dispute, decision="reject", outcome="no",
+                      reassign_to=worked_example.ids["bob"])
+    assert muddled.status_code == 400 and "reassign_to: only an upheld dispute" in muddled.get_data(as_text=True)
+    elsewhere = _decide(client, "/review/disputes", dispute_id=ann_dispute, decision="uphold", outcome="Dan's",
+                        reassign_to=worked_example.ids["dan"])
+    assert elsewhere.status_code == 403 and "only to people you manage" in elsewhere.get_data(as_text=True)
+    assert _audits("disputes") == [("dispute.raised", None, worked_example.users["ann"]),
+                                   ("dispute.raised", None, worked_example.users["dan"])]
+
+    done = _decide(client, "/review/disputes", dispute_id=ann_dispute, decision="uphold",
+                   outcome="Moved to Bob: he answered that ticket", reassign_to=worked_example.ids["bob"])
+    assert done.status_code == 303
+    assert "No open disputes" in client.get("/review/disputes").get_data(as_text=True)
+    with _db() as session:
+        dispute = session.get(Dispute, ann_dispute)
+        item = session.get(Feedback, dispute.feedback_id)
+        assert (dispute.status, dispute.reassigned_to) == ("upheld", worked_example.ids["bob"])
+        assert (item.employee_id, item.attribution_policy) == (worked_example.ids["bob"], "manual")
+    assert _audits("disputes")[-1] == ("dispute.upheld", "Moved to Bob: he answered that ticket",
+                                       worked_example.manager)
+
+    # HR sees the whole organisation's, and decides Dan's.
+    hr = app.test_client()
+    sign_in(hr, "hr@example.com")
+    assert f'id="dispute-{dan_dispute}"' in hr.get("/review/disputes").get_data(as_text=True)
+    assert _decide(hr, "/review/disputes", dispute_id=dan_dispute, decision="reject",
+                   outcome="The rota shows you on shift").status_code == 303
+    assert _audits("disputes")[-1][0] == "dispute.rejected"
+
+
+def test_nobody_decides_a_dispute_about_their_own_feedback(worked_example, login):
+    with _db() as session:
+        session.get(User, worked_example.hr).employee_id = worked_example.ids["cat"]
+    with _db() as session:
+        hr = session.get(User, worked_example.hr)
+        dispute_id = raise_dispute(session, _items(session, worked_example.ids["cat"])[0].id, hr, "not mine").id
+    client = login("hr@example.com")
+    assert "about your own feedback" in client.get("/review/disputes").get_data(as_text=True)
+    response = _decide(client, "/review/disputes", dispute_id=dispute_id, decision="uphold", outcome="mine")
+    assert response.status_code == 403
+    with _db() as session:
+        assert session.get(Dispute, dispute_id).status == "open"
+
+
+def test_approvals_show_the_budget_and_go_through_in_scope(worked_example, login, app):
+    run_id = worked_example.run()
+    with _db() as session:
+        bonuses = {r.employee_id: r for r in session.scalars(select(Recommendation).where(
+            Recommendation.run_id == run_id, Recommendation.kind == "bonus"))}
+    ann, bob, dan = (bonuses[worked_example.ids[name]] for name in ("ann", "bob", "dan"))
+    assert (ann.status, bob.status, dan.status) == ("proposed", "proposed", "rejected")
+
+    client = login("mia@example.com")
+    html = client.get("/review/recommendations").get_data(as_text=True)
+    assert f'id="recommendation-{ann.id}"' in html and f'id="recommendation-{bob.id}"' in html
+    assert f'id="recommendation-{dan.id}"' not in html
+    assert "Week 2026-11-02 to 2026-11-08" in html
+    assert "130.00 EUR" in html  # the cap
+    assert f"{ann.amount + bob.amount:.2f} EUR" in html  # awaiting a decision
+    assert f"{bob.requested_amount:.2f} EUR; the budget cut it" in html
+
+    # Dan is in Billing: Mia may not decide his bonus, even by posting the form herself.
+    refused = _decide(client, "/review/recommendations", recommendation_id=dan.id, decision="approve")
+    assert refused.status_code == 403 and "only HR or the employee" in refused.get_data(as_text=True)
+    assert _decide(client, "/review/recommendations", recommendation_id=ann.id, decision="maybe").status_code == 400
+
+    done = _decide(client, "/review/recommendations", recommendation_id=ann.id, decision="approve",
+                   note="well earned")
+    assert done.status_code == 303
+    html = client.get("/review/recommendations").get_data(as_text=True)
+    assert f'id="recommendation-{ann.id}"' not in html
+    assert f"Approved for the period</dt><dd>{ann.amount:.2f} EUR" in html
+    assert f"Left under the cap</dt><dd>{130 - ann.amount:.2f} EUR" in html
+    again = _decide(client, "/review/recommendations", recommendation_id=ann.id, decision="reject")
+    assert again.status_code == 400 and "is already approved" in again.get_data(as_text=True)
+
+    hr = app.test_client()
+    sign_in(hr, "hr@example.com")
+    assert _decide(hr, "/review/recommendations", recommendation_id=bob.id, decision="reject",
+                   note="half a bonus is no bonus").status_code == 303
+    recommendation_audits = _audits("recommendations")
+    assert recommendation_audits == [("recommendation.approved", "well earned", worked_example.manager),
+                                     ("recommendation.rejected", "half a bonus is no bonus", worked_example.hr)]
+    assert "Nothing awaits your approval" in hr.get("/review/recommendations").get_data(as_text=True)
+
+
+def _statements(app, client, path) -> int:
+    engine = app.extensions["plaudit.db"].engine
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert client.get(path).status_code == 200, path
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return len(statements)
+
+
+def test_the_queues_issue_the_same_queries_for_a_small_and_a_large_org(app):
+    paths = {"hr@example.com": ("/review/flags", "/review/disputes", "/review/recommendations"),
+             "mia@example.com": ("/review/disputes", "/review/recommendations")}
+    with app.app_context():
+        org = sized_org(10)
+        clients = {email: app.test_client() for email in paths}
+        for email, client in clients.items():
+            assert sign_in(client, email).status_code == 302
+        small = {(email, path): _statements(app, clients[email], path) for email in paths for path in paths[email]}
+        get_session().rollback()  # the requests' shared session lets go of SQLite's lock (see _db)
+        org.grow(400)
+        with _db() as session:  # enough of each to fill a page
+            assert session.scalar(select(Flag.id).offset(60).limit(1)) is not None
+            assert session.scalar(select(Dispute.id).offset(60).limit(1)) is not None
+        large = {(email, path): _statements(app, clients[email], path) for email in paths for path in paths[email]}
+    assert large == small

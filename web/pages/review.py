@@ -1,0 +1,330 @@
+"""Review queues: HR's integrity flags, and the disputes and recommendations managers and HR decide.
+
+Every decision goes through :mod:`appraisal.review`, which checks who may decide and audits it; this module
+only lists what waits, within the user's scope, and turns the domain's refusals into messages on the page.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from math import ceil
+
+from flask import Blueprint, abort, flash, redirect, render_template, request
+from flask_login import current_user
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import aliased
+
+from appraisal.models import AppraisalRun, Guideline, Recommendation
+from appraisal.review import DecisionError, decide_dispute, decide_flag, decide_recommendation
+from core.auth import roles_required
+from core.db import get_session
+from core.models import Dispute, Employee, Feedback, Flag, Team, User
+from core.plugins import get_plugins
+from web.scope import visible_employees
+
+bp = Blueprint("review", __name__, url_prefix="/review")
+
+#: Items per page of a queue.
+PAGE_SIZE = 50
+NOTE_LIMIT = 2000
+
+
+class FormError(ValueError):
+    """A form field is missing or malformed: ``field`` names it."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a decision on ``item_id`` was not taken, shown beside the item, with the response's status."""
+
+    item_id: int | None
+    message: str
+    status: int
+
+
+# --- reading forms and query strings --------------------------------------------------------------------
+
+
+def _form_id(field: str) -> int:
+    raw = request.form.get(field, "").strip()
+    if not raw.isdigit():
+        raise FormError(field, "give the number of the item to decide")
+    return int(raw)
+
+
+def _form_choice(field: str, choices: dict[str, bool]) -> bool:
+    raw = request.form.get(field, "")
+    if raw not in choices:
+        raise FormError(field, f"choose {' or '.join(choices)}")
+    return choices[raw]
+
+
+def _form_text(field: str, *, required: bool = False) -> str | None:
+    text = request.form.get(field, "").strip()
+    if len(text) > NOTE_LIMIT:
+        raise FormError(field, f"keep it under {NOTE_LIMIT} characters")
+    if required and not text:
+        raise FormError(field, "write it: the decision is recorded with it")
+    return text or None
+
+
+def _page_number() -> int:
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or int(raw) < 1:
+        abort(400, description="page: give a whole number from 1")
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class Pager:
+    page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(ceil(self.total / PAGE_SIZE), 1)
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * PAGE_SIZE
+
+
+def _pager(total: int) -> Pager:
+    """The page asked for, moved back to the last one when decisions have emptied it."""
+    pager = Pager(_page_number(), total)
+    return pager if pager.page <= pager.pages else Pager(pager.pages, total)
+
+
+# --- deciding ---------------------------------------------------------------------------------------------
+
+
+def _decide(item_field: str, act: Callable[[int], str]) -> Refusal | None:
+    """Run ``act`` on the item the form names and commit; on a refusal, roll back and say why.
+
+    :param act: takes the item id, calls the domain, returns the message to flash.
+    """
+    session = get_session()
+    item_id = None
+    try:
+        item_id = _form_id(item_field)
+        message = act(item_id)
+        session.commit()
+    except FormError as exc:
+        session.rollback()
+        return Refusal(item_id, str(exc), 400)
+    except PermissionError as exc:
+        session.rollback()
+        return Refusal(item_id, str(exc), 403)
+    except LookupError as exc:
+        session.rollback()
+        return Refusal(item_id, str(exc), 404)
+    except DecisionError as exc:
+        session.rollback()
+        return Refusal(item_id, str(exc), 400)
+    flash(message)
+    return None
+
+
+def _after(refusal: Refusal | None, render: Callable[[Refusal | None], str]):
+    """Redirect to the same queue after a decision (so a reload decides nothing twice), else show the refusal."""
+    if refusal is None:
+        return redirect(request.full_path.rstrip("?"), code=303)
+    return render(refusal), refusal.status
+
+
+# --- integrity flags --------------------------------------------------------------------------------------
+
+
+@bp.route("/flags", methods=["GET", "POST"])
+@roles_required("hr")
+def flags():
+    """The integrity queue: open flags, oldest first, with the item and the check's reason; HR decides them."""
+    refusal = None
+    if request.method == "POST":
+        def act(flag_id: int) -> str:
+            uphold = _form_choice("decision", {"uphold": True, "dismiss": False})
+            decide_flag(get_session(), flag_id, current_user, uphold=uphold, note=_form_text("note"))
+            return (f"Flag {flag_id} upheld: the item stays out of the numbers." if uphold
+                    else f"Flag {flag_id} dismissed: the item counts again unless another flag holds it.")
+        refusal = _decide("flag_id", act)
+        return _after(refusal, _flags_page)
+    return _flags_page(None)
+
+
+def _flags_page(refusal: Refusal | None) -> str:
+    session = get_session()
+    checks = get_plugins().integrity_checks
+    open_by_check = dict(session.execute(select(Flag.check, func.count()).where(Flag.decision.is_(None))
+                                         .group_by(Flag.check)).all())
+    check = request.args.get("check") or None
+    if check is not None and check not in checks and check not in open_by_check:
+        abort(400, description=f"check: no integrity check is called {check!r}; choose one from the list")
+    total = open_by_check.get(check, 0) if check else sum(open_by_check.values())
+    pager = _pager(total)
+    subject = func.coalesce(Feedback.employee_id, Flag.employee_id)
+    query = (select(Flag.id, Flag.check, Flag.reason, Flag.created_at, Flag.period_start, Flag.period_end,
+                    Flag.feedback_id, Feedback.channel, Feedback.kind, Feedback.value, Feedback.scale_max,
+                    Feedback.occurred_at, Feedback.comment, Feedback.status, subject.label("employee_id"),
+                    Employee.name.label("employee"), Team.name.label("team"))
+             .outerjoin(Feedback, Feedback.id == Flag.feedback_id)
+             .outerjoin(Employee, Employee.id == subject)
+             .outerjoin(Team, Team.id == Employee.team_id)
+             .where(Flag.decision.is_(None), *((Flag.check == check,) if check else ()))
+             .order_by(Flag.created_at, Flag.id).offset(pager.offset).limit(PAGE_SIZE))
+    rows = session.execute(query).all()
+    options = sorted(set(checks) | set(open_by_check))
+    return render_template("review/flags.html", rows=rows, pager=pager, check=check, checks=checks,
+                           options=options, open_by_check=open_by_check, refusal=refusal,
+                           channels=get_plugins().channels, one_day=timedelta(days=1))
+
+
+# --- disputes ---------------------------------------------------------------------------------------------
+
+
+@bp.route("/disputes", methods=["GET", "POST"])
+@roles_required("manager", "hr")
+def disputes():
+    """Open disputes about the people in the user's scope, with the item and the employee's reason."""
+    if request.method == "POST":
+        def act(dispute_id: int) -> str:
+            uphold = _form_choice("decision", {"uphold": True, "reject": False})
+            outcome = _form_text("outcome", required=True)
+            reassign_to = _reassignment(uphold)
+            decide_dispute(get_session(), dispute_id, current_user, uphold=uphold, outcome=outcome,
+                           reassign_to=reassign_to)
+            if not uphold:
+                return f"Dispute {dispute_id} rejected: the item stands."
+            return (f"Dispute {dispute_id} upheld: the item now counts for employee {reassign_to}."
+                    if reassign_to is not None else f"Dispute {dispute_id} upheld: the item no longer counts.")
+        return _after(_decide("dispute_id", act), _disputes_page)
+    return _disputes_page(None)
+
+
+def _reassignment(uphold: bool) -> int | None:
+    raw = request.form.get("reassign_to", "").strip()
+    if not raw:
+        return None
+    if not uphold:
+        raise FormError("reassign_to", "only an upheld dispute moves the item; leave it empty to reject")
+    if not raw.isdigit():
+        raise FormError("reassign_to", "choose the employee from the list (their number)")
+    return int(raw)
+
+
+def _disputes_page(refusal: Refusal | None) -> str:
+    session = get_session()
+    raiser = aliased(User)
+    scoped = (Dispute.status == "open", visible_employees(current_user))
+    total = session.scalar(select(func.count()).select_from(Dispute)
+                           .join(Feedback, Feedback.id == Dispute.feedback_id)
+                           .join(Employee, Employee.id == Feedback.employee_id).where(*scoped))
+    pager = _pager(total)
+    rows = session.execute(
+        select(Dispute.id, Dispute.reason, Dispute.created_at, raiser.name.label("raised_by"),
+               Feedback.id.label("feedback_id"), Feedback.channel, Feedback.kind, Feedback.value,
+               Feedback.scale_max, Feedback.occurred_at, Feedback.comment, Feedback.status,
+               Employee.id.label("employee_id"), Employee.name.label("employee"), Team.name.label("team"))
+        .join(Feedback, Feedback.id == Dispute.feedback_id)
+        .join(Employee, Employee.id == Feedback.employee_id)
+        .outerjoin(Team, Team.id == Employee.team_id)
+        .outerjoin(raiser, raiser.id == Dispute.raised_by)
+        .where(*scoped).order_by(Dispute.created_at, Dispute.id).offset(pager.offset).limit(PAGE_SIZE)).all()
+    # One list for every form on the page: whom an upheld dispute may credit the item to instead.
+    candidates = session.execute(
+        select(Employee.id, Employee.name, Team.name).outerjoin(Team, Team.id == Employee.team_id)
+        .where(visible_employees(current_user), Employee.active,
+               *((Employee.id != current_user.employee_id,) if current_user.employee_id else ()))
+        .order_by(Employee.name, Employee.id)).all()
+    return render_template("review/disputes.html", rows=rows, pager=pager, candidates=candidates,
+                           refusal=refusal, channels=get_plugins().channels)
+
+
+# --- recommendations --------------------------------------------------------------------------------------
+
+
+@bp.route("/recommendations", methods=["GET", "POST"])
+@roles_required("manager", "hr")
+def recommendations():
+    """Proposed recommendations awaiting approval in the user's scope, by run, beside each period's budget."""
+    if request.method == "POST":
+        def act(recommendation_id: int) -> str:
+            approve = _form_choice("decision", {"approve": True, "reject": False})
+            decide_recommendation(get_session(), recommendation_id, current_user, approve=approve,
+                                  note=_form_text("note"))
+            return f"Recommendation {recommendation_id} {'approved' if approve else 'rejected'}."
+        return _after(_decide("recommendation_id", act), _recommendations_page)
+    return _recommendations_page(None)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A run's bonus budget: the guideline's cap, what the period has approved, what still awaits a decision."""
+
+    cap: float | None
+    currency: str
+    approved: float
+    awaiting: float
+
+    @property
+    def left(self) -> float | None:
+        return None if self.cap is None else max(self.cap - self.approved, 0.0)
+
+
+def _recommendations_page(refusal: Refusal | None) -> str:
+    session = get_session()
+    scoped = (Recommendation.status == "proposed", visible_employees(current_user))
+    total = session.scalar(select(func.count()).select_from(Recommendation)
+                           .join(Employee, Employee.id == Recommendation.employee_id).where(*scoped))
+    pager = _pager(total)
+    rows = session.execute(
+        select(Recommendation.id, Recommendation.run_id, Recommendation.kind, Recommendation.source,
+               Recommendation.amount, Recommendation.requested_amount, Recommendation.reason,
+               Employee.id.label("employee_id"), Employee.name.label("employee"), Team.name.label("team"))
+        .join(Employee, Employee.id == Recommendation.employee_id)
+        .join(AppraisalRun, AppraisalRun.id == Recommendation.run_id)
+        .outerjoin(Team, Team.id == Employee.team_id)
+        .where(*scoped)
+        .order_by(AppraisalRun.period_start.desc(), AppraisalRun.id.desc(), Recommendation.kind, Employee.name,
+                  Recommendation.id)
+        .offset(pager.offset).limit(PAGE_SIZE)).all()
+    runs, budgets = _runs_and_budgets(session, {row.run_id for row in rows})
+    groups: dict[int, list] = {}
+    for row in rows:
+        groups.setdefault(row.run_id, []).append(row)
+    return render_template("review/recommendations.html", groups=groups, runs=runs, budgets=budgets,
+                           pager=pager, refusal=refusal, one_day=timedelta(days=1))
+
+
+def _runs_and_budgets(session, run_ids: set[int]) -> tuple[dict, dict[int, Budget]]:
+    """The runs on the page with their guideline, and each one's budget; three queries however many runs.
+
+    The budget is the organisation's, so a manager sees how much of it is spent, though not on whom.
+    """
+    runs = {run.id: run for run in session.execute(
+        select(AppraisalRun.id, AppraisalRun.period_kind, AppraisalRun.period_start, AppraisalRun.period_end,
+               Guideline.version, Guideline.document)
+        .join(Guideline, Guideline.id == AppraisalRun.guideline_id).where(AppraisalRun.id.in_(run_ids)))}
+    periods = {(run.period_start, run.period_end) for run in runs.values()}
+    bonus = Recommendation.kind == "bonus"
+    approved = {(start, end): float(amount or 0) for start, end, amount in session.execute(
+        select(AppraisalRun.period_start, AppraisalRun.period_end, func.sum(Recommendation.amount))
+        .join(AppraisalRun, AppraisalRun.id == Recommendation.run_id)
+        .where(bonus, Recommendation.status == "approved",
+               AppraisalRun.period_start.in_(sorted({start for start, _ in periods})))
+        .group_by(AppraisalRun.period_start, AppraisalRun.period_end))}
+    awaiting = dict(session.execute(
+        select(Recommendation.run_id, func.sum(Recommendation.amount))
+        .where(and_(bonus, Recommendation.status == "proposed", Recommendation.run_id.in_(run_ids)))
+        .group_by(Recommendation.run_id)).all())
+    budgets = {}
+    for run_id, run in runs.items():
+        settings = run.document["incentives"]["budget"]
+        budgets[run_id] = Budget(settings["cap"], settings.get("currency", "EUR"),
+                                 approved.get((run.period_start, run.period_end), 0.0),
+                                 float(awaiting.get(run_id) or 0))
+    return runs, budgets
