@@ -251,7 +251,7 @@ def test_approvals_show_the_budget_and_go_through_in_scope(worked_example, login
 def _statements(app, client, path) -> int:
     engine = app.extensions["plaudit.db"].engine
     statements = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    listener = lambda *args: statements.append(args[2])
     event.listen(engine, "before_cursor_execute", listener)
     try:
         assert client.get(path).status_code == 200, path

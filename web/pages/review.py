@@ -16,7 +16,12 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
 from appraisal.models import AppraisalRun, Guideline, Recommendation
-from appraisal.review import DecisionError, decide_dispute, decide_flag, decide_recommendation
+from appraisal.review import (
+    DecisionError,
+    decide_dispute,
+    decide_flag,
+    decide_recommendation,
+)
 from core.auth import roles_required
 from core.db import get_session
 from core.models import Dispute, Employee, Feedback, Flag, Team, User
