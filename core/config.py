@@ -49,6 +49,10 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_USERNAME": None,
     "MAIL_PASSWORD": None,
     "MAIL_FROM": "plaudit@localhost",
+    # Real-time alerts to a manager (plugins/alerts): NPS answers below this, CSAT answers on the lowest
+    # this many points of their scale. 0 turns either off.
+    "ALERT_NPS_BELOW": 7,
+    "ALERT_CSAT_LOWEST": 1,
 }
 
 INSTANCE_FILE = "plaudit.toml"
@@ -90,6 +94,8 @@ class ConfigSchema(Schema):
     MAIL_USERNAME = fields.String(allow_none=True)
     MAIL_PASSWORD = fields.String(allow_none=True)
     MAIL_FROM = fields.Email()
+    ALERT_NPS_BELOW = fields.Integer(validate=validate.Range(min=0, max=10))
+    ALERT_CSAT_LOWEST = fields.Integer(validate=validate.Range(min=0, max=9))
 
     @validates_schema
     def _allow_and_block_disjoint(self, data, **kwargs):

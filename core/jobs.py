@@ -77,6 +77,8 @@ def enqueue(session: Session, func: Callable | str, *args: Any) -> PendingJob:
 
 @event.listens_for(Session, "after_commit")
 def _dispatch_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: the rows are not committed yet
+        return
     pending = session.info.pop("plaudit_pending_jobs", None)
     app = session.info.pop("plaudit_app", None)
     if not pending or app is None:
@@ -91,7 +93,8 @@ def _dispatch_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(session: Session) -> None:
-    session.info.pop("plaudit_pending_jobs", None)
+    if not session.in_nested_transaction():  # a savepoint's jobs are simply not found at dispatch
+        session.info.pop("plaudit_pending_jobs", None)
 
 
 def redis_connection(app=None):

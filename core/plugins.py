@@ -24,6 +24,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "survey_scores": "plugins.survey_scores",
     "ticket_sla": "plugins.ticket_sla",
     "integrity_checks": "plugins.integrity_checks",
+    "alerts": "plugins.alerts",
 }
 
 
