@@ -1,0 +1,327 @@
+"""An employee's report and a manager's team report on a completed run: one content, for the web and e-mail.
+
+Each is built in a fixed number of queries whatever the size of the team, the organisation or the employee's
+caseload. An employee's report holds their own numbers and the team and organisation averages the run
+stored beside them, never a colleague's row.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from core.models import Dispute, Employee, Feedback, Team, User
+
+from .comments import employee_comments, positive, shown_comment
+from .guidelines import current_guideline
+from .models import AppraisalResult, AppraisalRun, MetricResult, Recommendation
+
+#: How many periods the trend covers, the report's own included.
+TREND_PERIODS = 8
+#: The newest items listed (with a dispute action) in an employee's own report.
+ITEM_LIMIT = 300
+#: Who reads a report: the employee (the comment policy applies, approved recommendations only) or
+#: their manager or HR (comments as written, every recommendation with its status).
+AUDIENCES = ("employee", "manager")
+
+
+# --- runs -----------------------------------------------------------------------------------------------------
+
+
+def completed_run(session: Session, run_id: int) -> AppraisalRun | None:
+    """The completed run ``run_id`` with its guideline, or None."""
+    return session.scalar(select(AppraisalRun).options(joinedload(AppraisalRun.guideline))
+                          .where(AppraisalRun.id == run_id, AppraisalRun.status == "completed"))
+
+
+def latest_completed_run(session: Session, kind: str = "week") -> AppraisalRun | None:
+    """The completed run of the latest period of ``kind``; of a period run twice, the later run."""
+    return session.scalar(select(AppraisalRun).options(joinedload(AppraisalRun.guideline))
+                          .where(AppraisalRun.status == "completed", AppraisalRun.period_kind == kind)
+                          .order_by(AppraisalRun.period_start.desc(), AppraisalRun.id.desc()).limit(1))
+
+
+def runs_of_employee(session: Session, employee_id: int, limit: int = 26) -> list[dict[str, Any]]:
+    """The newest completed runs with a result for the employee, for choosing which report to read."""
+    rows = session.execute(
+        select(AppraisalRun.id, AppraisalRun.period_kind, AppraisalRun.period_start, AppraisalRun.period_end)
+        .join(AppraisalResult, AppraisalResult.run_id == AppraisalRun.id)
+        .where(AppraisalRun.status == "completed", AppraisalResult.employee_id == employee_id)
+        .order_by(AppraisalRun.period_start.desc(), AppraisalRun.id.desc()).limit(limit))
+    return [{"id": r.id, "title": period_title(r.period_kind, r.period_start, r.period_end)} for r in rows]
+
+
+def period_title(kind: str, start: datetime, end: datetime) -> str:
+    """``week 2 to 8 November 2026``: the period's days, both included."""
+    last = (end - timedelta(days=1)).date()
+    first = start.date()
+    if (first.year, first.month) == (last.year, last.month):
+        opening = f"{first.day}"
+    elif first.year == last.year:
+        opening = f"{first.day} {first:%B}"
+    else:
+        opening = f"{first.day} {first:%B %Y}"
+    return f"{kind} {opening} to {last.day} {last:%B %Y}"
+
+
+def describe_run(run: AppraisalRun) -> dict[str, Any]:
+    title = period_title(run.period_kind, run.period_start, run.period_end)
+    return {"id": run.id, "kind": run.period_kind, "start": run.period_start, "end": run.period_end,
+            "title": title, "heading": title[0].upper() + title[1:], "guideline_version": run.guideline.version}
+
+
+def trend_runs(session: Session, run: AppraisalRun, periods: int = TREND_PERIODS) -> list[tuple[int, datetime]]:
+    """``run`` and the completed runs of up to ``periods - 1`` earlier periods of its kind, oldest first.
+
+    A period run more than once counts once, with its latest completed run (the one that stands).
+    """
+    earlier = session.execute(
+        select(func.max(AppraisalRun.id), AppraisalRun.period_start)
+        .where(AppraisalRun.status == "completed", AppraisalRun.period_kind == run.period_kind,
+               AppraisalRun.period_start < run.period_start)
+        .group_by(AppraisalRun.period_start, AppraisalRun.period_end)
+        .order_by(AppraisalRun.period_start.desc()).limit(periods - 1)).all()
+    return [(run_id, start) for run_id, start in reversed(earlier)] + [(run.id, run.period_start)]
+
+
+def _trend_label(start: datetime) -> str:
+    return f"{start.day} {start:%b}"
+
+
+# --- metrics as the guideline names them ----------------------------------------------------------------------
+
+
+def metric_columns(run: AppraisalRun, scoring_rules: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The run's metrics in guideline order, with each rule's title, display and minimum sample."""
+    document = run.guideline.document
+    columns = []
+    for entry in document["metrics"]:
+        rule = scoring_rules.get(entry["rule"])
+        columns.append({"name": entry["rule"], "title": getattr(rule, "title", entry["rule"]),
+                        "display": getattr(rule, "display", "number"),
+                        "direction": getattr(rule, "direction", "higher"), "weight": entry["weight"],
+                        "min_n": entry.get("min_n") or document["min_sample"]})
+    return columns
+
+
+def _metric(column: Mapping[str, Any], m: MetricResult | None) -> dict[str, Any]:
+    row = {**column, "value": None, "n": 0, "ci": (None, None), "sufficient": False, "team_mean": None,
+           "org_mean": None, "previous": None, "change": None, "target": None, "attainment": None}
+    if m is not None:
+        row.update(value=m.value, n=m.n, ci=(m.ci_low, m.ci_high), sufficient=m.sufficient,
+                   team_mean=m.team_mean, org_mean=m.org_mean, previous=m.previous_value, change=m.change,
+                   target=m.target, attainment=m.attainment)
+    return row
+
+
+def _standing(result: AppraisalResult | None) -> dict[str, Any]:
+    if result is None:
+        return {"appraised": False, "state": None, "composite": None, "weight_covered": None, "rank": None,
+                "percentile": None, "peers": 0, "team_mean": None, "org_mean": None,
+                "previous_composite": None, "change": None, "targets_state": None, "attainment_streak": 0,
+                "open_flags": 0, "training_needs": []}
+    return {"appraised": True, "state": result.state, "composite": result.composite,
+            "weight_covered": result.weight_covered, "rank": result.rank, "percentile": result.percentile,
+            "peers": result.peers, "team_mean": result.team_mean, "org_mean": result.org_mean,
+            "previous_composite": result.previous_composite, "change": result.change,
+            "targets_state": result.targets_state, "attainment_streak": result.attainment_streak,
+            "open_flags": result.open_flags, "training_needs": list(result.training_needs or [])}
+
+
+def _recommendation(r: Recommendation) -> dict[str, Any]:
+    return {"id": r.id, "kind": r.kind, "amount": r.amount, "status": r.status, "reason": r.reason,
+            "source": r.source, "needs_approval": r.needs_approval, "decided_at": r.decided_at}
+
+
+# --- an employee's report -------------------------------------------------------------------------------------
+
+
+def employee_report(session: Session, run: AppraisalRun, employee_id: int, scoring_rules: Mapping[str, Any],
+                    *, audience: str = "employee", with_items: bool = False) -> dict[str, Any] | None:
+    """Build one employee's report on ``run`` (a completed run, its guideline loaded); None without the employee.
+
+    :param audience: ``employee`` when the employee reads it (the comment policy of the guideline in force
+        applies; only approved recommendations), ``manager`` for their manager or HR.
+    :param with_items: also list the employee's items of the period with their disputes (the web page).
+    """
+    if audience not in AUDIENCES:
+        raise ValueError(f"audience: one of {', '.join(AUDIENCES)}")
+    row = session.execute(
+        select(Employee.id, Employee.name, Employee.email, Employee.active, AppraisalResult, Team.name)
+        .select_from(Employee)
+        .outerjoin(AppraisalResult, and_(AppraisalResult.employee_id == Employee.id,
+                                         AppraisalResult.run_id == run.id))
+        .outerjoin(Team, Team.id == func.coalesce(AppraisalResult.team_id, Employee.team_id))
+        .where(Employee.id == employee_id)).first()
+    if row is None:
+        return None
+    _, name, email, active, result, team_name = row
+    columns = metric_columns(run, scoring_rules)
+    mine = {m.metric: m for m in session.scalars(
+        select(MetricResult).where(MetricResult.run_id == run.id, MetricResult.employee_id == employee_id))}
+    metrics = [_metric(column, mine.get(column["name"])) for column in columns]
+    report = {
+        "run": describe_run(run), "audience": audience,
+        "employee": {"id": employee_id, "name": name, "email": email, "active": active, "team": team_name},
+        **_standing(result),
+        "metrics": metrics,
+        "targets": [m for m in metrics if m["target"] is not None],
+        "trend": _employee_trend(session, run, employee_id, columns),
+    }
+    policy = "all"
+    if audience == "employee":
+        guideline = current_guideline(session) or run.guideline
+        policy = guideline.document.get("comment_visibility", "redacted")
+    comments = employee_comments(session, employee_id, run.period_start, run.period_end, policy)
+    report["comments"] = {"policy": policy, "praise": [c for c in comments if c["positive"]],
+                          "work_on": [c for c in comments if not c["positive"]]}
+    recommendations = select(Recommendation).where(Recommendation.run_id == run.id,
+                                                   Recommendation.employee_id == employee_id)
+    if audience == "employee":
+        recommendations = recommendations.where(Recommendation.status == "approved")
+    report["recommendations"] = [_recommendation(r) for r in session.scalars(recommendations.order_by(
+        Recommendation.id))]
+    if with_items:
+        report["feedback_items"], report["feedback_total"] = _items(session, run, employee_id, policy)
+        report["disputes"] = _disputes(session, run, employee_id)
+    return report
+
+
+def _employee_trend(session: Session, run: AppraisalRun, employee_id: int,
+                    columns: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    periods = trend_runs(session, run)
+    ids = [run_id for run_id, _ in periods]
+    composites = {r.run_id: r for r in session.execute(
+        select(AppraisalResult.run_id, AppraisalResult.composite, AppraisalResult.team_mean,
+               AppraisalResult.org_mean)
+        .where(AppraisalResult.run_id.in_(ids), AppraisalResult.employee_id == employee_id))}
+    values: dict[tuple[int, str], Any] = {(m.run_id, m.metric): m for m in session.execute(
+        select(MetricResult.run_id, MetricResult.metric, MetricResult.value, MetricResult.sufficient,
+               MetricResult.n, MetricResult.team_mean, MetricResult.org_mean)
+        .where(MetricResult.run_id.in_(ids), MetricResult.employee_id == employee_id))}
+
+    def series(source, attribute, keys):
+        return [getattr(source[key], attribute) if key in source else None for key in keys]
+
+    trend = {"labels": [_trend_label(start) for _, start in periods], "run_ids": ids,
+             "composite": {"you": series(composites, "composite", ids), "team": series(composites, "team_mean", ids),
+                           "org": series(composites, "org_mean", ids)},
+             "metrics": {}}
+    for column in columns:
+        keys = [(run_id, column["name"]) for run_id in ids]
+        # Too few items is no number: the line breaks rather than show a value that would not rank.
+        trend["metrics"][column["name"]] = {
+            "title": column["title"], "display": column["display"],
+            "you": [values[k].value if k in values and values[k].sufficient else None for k in keys],
+            "n": [values[k].n if k in values else 0 for k in keys],
+            "team": series(values, "team_mean", keys), "org": series(values, "org_mean", keys)}
+    return trend
+
+
+def _items(session: Session, run: AppraisalRun, employee_id: int, policy: str
+           ) -> tuple[list[dict[str, Any]], int]:
+    """The employee's items of the period, newest first, with their comment as the policy shows it."""
+    in_period = (Feedback.employee_id == employee_id, Feedback.occurred_at >= run.period_start,
+                 Feedback.occurred_at < run.period_end)
+    total = session.scalar(select(func.count()).select_from(Feedback).where(*in_period))
+    rows = session.execute(
+        select(Feedback.id, Feedback.occurred_at, Feedback.channel, Feedback.kind, Feedback.value,
+               Feedback.scale_min, Feedback.scale_max, Feedback.status, Feedback.comment, Feedback.ticket_ref,
+               positive().label("positive"))
+        .where(*in_period).order_by(Feedback.occurred_at.desc(), Feedback.id.desc()).limit(ITEM_LIMIT)).all()
+    items = [{"id": r.id, "occurred_at": r.occurred_at, "channel": r.channel, "kind": r.kind, "value": r.value,
+              "scale": (r.scale_min, r.scale_max), "status": r.status, "ticket_ref": r.ticket_ref,
+              "positive": bool(r.positive), "comment": shown_comment(r.comment, bool(r.positive), policy)}
+             for r in rows]
+    return items, total
+
+
+def _disputes(session: Session, run: AppraisalRun, employee_id: int) -> list[dict[str, Any]]:
+    """Disputes on items of the period that are credited to the employee or that they raised."""
+    accounts = select(User.id).where(User.employee_id == employee_id)
+    rows = session.execute(
+        select(Dispute.id, Dispute.feedback_id, Dispute.reason, Dispute.status, Dispute.outcome,
+               Dispute.created_at, Dispute.decided_at)
+        .join(Feedback, Feedback.id == Dispute.feedback_id)
+        .where(or_(Feedback.employee_id == employee_id, Dispute.raised_by.in_(accounts)),
+               Feedback.occurred_at >= run.period_start, Feedback.occurred_at < run.period_end)
+        .order_by(Dispute.created_at.desc(), Dispute.id.desc())).all()
+    return [dict(r._mapping) for r in rows]
+
+
+# --- a manager's team report ----------------------------------------------------------------------------------
+
+
+def team_report(session: Session, run: AppraisalRun, team_ids: Iterable[int] | Select,
+                scoring_rules: Mapping[str, Any]) -> dict[str, Any]:
+    """Every employee appraised in ``run`` as a member of ``team_ids``, best rank first, with the key numbers.
+
+    Each row carries the composite with rank, percentile and change, each metric with n, interval and
+    attainment, training needs, recommendations with their status, and the composite's trend.
+
+    :param team_ids: ids, or a SELECT of them such as :func:`core.models.managed_teams`.
+    """
+    team_ids = team_ids if isinstance(team_ids, Select) else list(team_ids)
+    columns = metric_columns(run, scoring_rules)
+    in_teams = and_(AppraisalResult.run_id == run.id, AppraisalResult.team_id.in_(team_ids))
+    results = session.execute(
+        select(AppraisalResult, Employee.name, Employee.email, Team.name)
+        .join(Employee, Employee.id == AppraisalResult.employee_id)
+        .join(Team, Team.id == AppraisalResult.team_id)
+        .where(in_teams)).all()
+    members = select(AppraisalResult.employee_id).where(in_teams)
+    metrics: dict[int, dict[str, MetricResult]] = {}
+    for m in session.scalars(select(MetricResult).where(MetricResult.run_id == run.id,
+                                                        MetricResult.employee_id.in_(members))):
+        metrics.setdefault(m.employee_id, {})[m.metric] = m
+    recommendations: dict[int, list[dict]] = {}
+    for r in session.scalars(select(Recommendation).where(Recommendation.run_id == run.id,
+                                                          Recommendation.employee_id.in_(members))
+                             .order_by(Recommendation.id)):
+        recommendations.setdefault(r.employee_id, []).append(_recommendation(r))
+    periods = trend_runs(session, run)
+    ids = [run_id for run_id, _ in periods]
+    history: dict[tuple[int, int], float | None] = {
+        (r.employee_id, r.run_id): r.composite for r in session.execute(
+            select(AppraisalResult.employee_id, AppraisalResult.run_id, AppraisalResult.composite)
+            .where(AppraisalResult.run_id.in_(ids), AppraisalResult.employee_id.in_(members)))}
+    rows, teams = [], {}
+    for result, name, email, team_name in results:
+        row = {"employee_id": result.employee_id, "employee": name, "email": email, "team": team_name,
+               **_standing(result),
+               "metrics": [_metric(column, metrics.get(result.employee_id, {}).get(column["name"]))
+                           for column in columns],
+               "recommendations": recommendations.get(result.employee_id, []),
+               "trend": [history.get((result.employee_id, run_id)) for run_id in ids]}
+        rows.append(row)
+        teams.setdefault(team_name, {"name": team_name, "composite_mean": result.team_mean, "members": 0})
+        teams[team_name]["members"] += 1
+    rows.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["employee"], r["employee_id"]))
+    org_mean = next((r["org_mean"] for r in rows if r["org_mean"] is not None), None)
+    return {"run": describe_run(run), "metrics": columns, "rows": rows,
+            "teams": sorted(teams.values(), key=lambda t: t["name"]), "org_mean": org_mean,
+            "trend_labels": [_trend_label(start) for _, start in periods],
+            "awaiting_decision": sum(r["status"] == "proposed" for row in rows for r in row["recommendations"])}
+
+
+# --- numbers as reports print them ----------------------------------------------------------------------------
+
+
+def show(value: float | None, display: str = "composite") -> str:
+    """A number as the reports print it: ``75.0%``, ``+25.0`` (NPS), ``4.25``, ``70.8``; a dash for none.
+
+    :param display: a scoring rule's ``display`` (``percent``, ``score``, ``number``), ``composite`` for
+        composites and means on 0-100, ``change`` for a signed difference.
+    """
+    if value is None:
+        return "–"
+    if display == "percent":
+        return f"{value:.1f}%"
+    if display in ("score", "change"):
+        return f"{value:+.1f}"
+    if display == "number":
+        return f"{value:.2f}"
+    return f"{value:.1f}"

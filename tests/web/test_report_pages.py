@@ -1,0 +1,348 @@
+"""Employees' reports on the web: the worked example's numbers, who may read whose, comments, disputes."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from flask import g
+from sqlalchemy import event, insert, select
+
+from appraisal.guidelines import publish_guideline
+from appraisal.models import AppraisalRun
+from appraisal.report import employee_report, team_report
+from core.db import transaction
+from core.models import (
+    AuditEntry,
+    Dispute,
+    Employee,
+    Feedback,
+    Team,
+    User,
+    managed_teams,
+)
+from core.plugins import get_plugins
+from tests.fixtures.appraisal import BEFORE, GUIDELINE, WEEK
+from tests.fixtures.org import csrf_token, sign_in
+
+APPROX = {"abs": 1e-6}
+
+
+@pytest.fixture(autouse=True)
+def session_per_request(app):
+    """End each request's session with the request, as in production.
+
+    The tests hold an app context open, which Flask reuses for every request of the test client; without
+    this, a POST's session (which on SQLite holds the write lock from its first read) outlives it.
+    """
+    @app.teardown_request
+    def _end_session(_exc):
+        session = g.pop("plaudit_session", None)
+        if session is not None:
+            session.close()
+
+
+@pytest.fixture
+def as_user(client):
+    """Sign ``email`` in on the test client, signing out whoever was signed in before."""
+    def do(email: str):
+        page = client.get("/login")
+        if page.status_code == 302:  # someone is signed in: sign them out first
+            home = client.get("/").get_data(as_text=True)
+            client.post("/logout", data={"csrf_token": csrf_token(home)})
+        assert sign_in(client, email).status_code == 302
+        return client
+    return do
+
+
+def _figure(html: str, name: str) -> str:
+    match = re.search(rf'data-figure="{name}">([^<]*)<', html)
+    assert match, f"no {name} on the page"
+    return match.group(1).strip()
+
+
+def _metric_cells(html: str, metric: str) -> dict[str, str]:
+    row = re.search(rf'<tr data-metric="{metric}">(.*?)</tr>', html, re.DOTALL).group(1)
+    return {field: re.sub(r"<[^>]+>", "", text).strip()
+            for field, text in re.findall(r'data-field="(\w+)">(.*?)</td>', row, re.DOTALL)}
+
+
+def _own_items(name: str) -> list[int]:
+    with transaction() as session:
+        employee = session.scalar(select(Employee.id).where(Employee.email == f"{name}@example.com"))
+        return list(session.scalars(select(Feedback.id).where(Feedback.employee_id == employee,
+                                                              Feedback.occurred_at >= WEEK.start)
+                                    .order_by(Feedback.id)))
+
+
+# --- the numbers --------------------------------------------------------------------------------------------
+
+
+def test_the_report_holds_the_worked_examples_hand_numbers(worked_example, app):
+    run_id = worked_example.run()
+    with transaction() as session:
+        run = session.get(AppraisalRun, run_id)
+        report = employee_report(session, run, worked_example.ids["ann"], get_plugins().scoring_rules)
+    assert report["composite"] == pytest.approx(70 + 5 / 6, **APPROX)
+    assert report["team_mean"] == pytest.approx((70 + 5 / 6 + 70 + 5 / 12) / 2, **APPROX)
+    assert report["org_mean"] == pytest.approx(65.75, **APPROX)
+    assert (report["rank"], report["percentile"], report["peers"]) == (1, 100.0, 3)
+    assert report["change"] == pytest.approx(70 + 5 / 6 - 250 / 3, **APPROX)
+    csat, nps = report["metrics"]
+    assert (csat["name"], csat["n"], csat["sufficient"]) == ("csat_percent", 4, True)
+    assert csat["value"] == pytest.approx(75, **APPROX)
+    assert [round(x, 2) for x in csat["ci"]] == [30.06, 95.44]
+    assert csat["team_mean"] == pytest.approx(75, **APPROX)
+    assert csat["org_mean"] == pytest.approx(200 / 3, **APPROX)
+    assert nps["value"] == pytest.approx(25, **APPROX) and nps["team_mean"] == pytest.approx(37.5, **APPROX)
+    assert [(t["name"], t["target"], t["attainment"]) for t in report["targets"]] == [("csat_percent", 80, "below")]
+    # The employee sees what was decided: recognition (approved), not the bonus still awaiting approval.
+    assert [(r["kind"], r["status"]) for r in report["recommendations"]] == [("recognition", "approved")]
+    assert report["trend"]["composite"]["you"] == [pytest.approx(70 + 5 / 6, **APPROX)]
+
+
+def test_ann_reads_her_report_on_the_page(worked_example, as_user):
+    worked_example.run(period=BEFORE)
+    worked_example.run()
+    html = as_user("ann@example.com").get("/report").get_data(as_text=True)
+    assert "Your report" in html and "Week 2 to 8 November 2026" in html
+    assert [_figure(html, f) for f in ("composite", "team-mean", "org-mean", "rank", "percentile", "change")] == [
+        "70.8", "70.6", "65.8", "1 of 3", "percentile 100.0", "-12.5"]
+    assert _metric_cells(html, "csat_percent") == {"value": "75.0%", "n": "4", "interval": "30.1% to 95.4%",
+                                                   "team": "75.0%", "org": "66.7%", "change": "-25.0"}
+    assert _metric_cells(html, "nps")["value"] == "+25.0" and _metric_cells(html, "nps")["team"] == "+37.5"
+    assert re.search(r'data-target="csat_percent">.*?80\.0%.*?below target', html, re.DOTALL)
+    assert 'data-recommendation="recognition"' in html and 'data-recommendation="bonus"' not in html
+    # The trend covers both weeks: her composite fell from 83.3 to 70.8.
+    assert html.count('<svg class="chart"') == 3  # composite, CSAT %, NPS
+    assert "Your composite over the last 2 weeks" in html
+    # Nothing about a colleague: no name, no colleague's item.
+    assert not re.search(r"\b(Bob|Cat|Dan)\b", html)
+    assert all(f'id="item-{item}"' not in html for item in _own_items("bob"))
+
+
+def test_too_few_items_shows_as_such_not_as_a_number(worked_example, as_user):
+    worked_example.run()
+    html = as_user("mia@example.com").get(f"/report/{worked_example.ids['cat']}").get_data(as_text=True)
+    assert _figure(html, "composite") == "too few items"
+    assert _metric_cells(html, "csat_percent")["value"] == "too few (2 of 4 needed)"
+    assert "not judged: too few items" in html  # the team's target of 65 cannot be judged on two answers
+
+
+# --- who sees whose -------------------------------------------------------------------------------------------
+
+
+def test_each_role_reads_only_the_reports_it_may(worked_example, as_user):
+    worked_example.run()
+    ids = worked_example.ids
+    expected = {
+        "ann@example.com": {"ann": 200, "bob": 403, "dan": 403},
+        "mia@example.com": {"ann": 200, "bob": 200, "cat": 200, "dan": 403},  # Dan's Billing is not Mia's
+        "hr@example.com": {"ann": 200, "dan": 200},
+        "admin@example.com": {"ann": 403},  # admins run the system; they do not read appraisals
+    }
+    for email, reports in expected.items():
+        client = as_user(email)
+        got = {name: client.get(f"/report/{ids[name]}").status_code for name in reports}
+        assert got == reports, email
+    assert as_user("ann@example.com").get("/report/999999").status_code == 404
+
+
+def test_a_manager_reads_comments_as_written_and_every_recommendation(worked_example, as_user):
+    worked_example.run()
+    html = as_user("mia@example.com").get(f"/report/{worked_example.ids['ann']}").get_data(as_text=True)
+    assert "Ann&#39;s report" in html
+    assert 'data-recommendation="bonus"' in html and "proposed" in html
+    assert 'name="feedback_id"' not in html  # only the employee disputes their own items
+
+
+def test_an_account_without_an_employee_record_gets_an_explanation(worked_example, as_user):
+    worked_example.run()
+    response = as_user("hr@example.com").get("/report")
+    assert response.status_code == 200
+    assert "not linked to an employee record" in response.get_data(as_text=True)
+
+
+def test_bad_run_parameters_name_the_field(worked_example, as_user):
+    run_id = worked_example.run()
+    client = as_user("ann@example.com")
+    response = client.get("/report?run=last")
+    assert response.status_code == 400 and "run: give the id as a whole number" in response.get_data(as_text=True)
+    response = client.get(f"/report?run={run_id + 100}")
+    assert response.status_code == 404 and f"no completed appraisal run {run_id + 100}" in response.get_data(
+        as_text=True)
+    assert client.get(f"/report?run={run_id}").status_code == 200
+
+
+def test_before_any_run_the_page_says_so(worked_example, as_user):
+    response = as_user("ann@example.com").get("/report")
+    assert response.status_code == 200 and "No weekly appraisal has been completed yet" in response.get_data(
+        as_text=True)
+
+
+# --- comments under the policy ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def commented(worked_example):
+    """Ann's 5 praised with an e-mail address in it, her 3 criticised with a phone number."""
+    with transaction() as session:
+        items = {f.value: f for f in session.scalars(select(Feedback).where(
+            Feedback.employee_id == worked_example.ids["ann"], Feedback.kind == "csat",
+            Feedback.occurred_at >= WEEK.start))}
+        items[5.0].comment = "Ann sorted it in minutes, write to me at jo@example.org"
+        items[3.0].comment = "Took three replies, call me on 0201 234 5678"
+    return worked_example
+
+
+@pytest.mark.parametrize("policy, praise, work_on", [
+    ("redacted", ["Ann sorted it in minutes, write to me at [e-mail]"], ["Took three replies, call me on [number]"]),
+    ("positive_only", ["Ann sorted it in minutes, write to me at [e-mail]"], []),
+    ("all", ["Ann sorted it in minutes, write to me at jo@example.org"],
+     ["Took three replies, call me on 0201 234 5678"]),
+    ("none", [], []),
+])
+def test_the_employee_sees_the_comments_the_policy_in_force_lets_them(commented, as_user, policy, praise, work_on):
+    run_id = commented.run()
+    with transaction() as session:  # a later version of the guideline changes only what is shown
+        publish_guideline(session, {**GUIDELINE, "comment_visibility": policy},
+                          actor=session.get(User, commented.hr), note="comments")
+    html = as_user("ann@example.com").get(f"/report?run={run_id}").get_data(as_text=True)
+
+    def shown(css):
+        return [re.sub(r"\s+", " ", text).strip()
+                for text in re.findall(rf'<blockquote class="comment {css}"[^>]*>(.*?)<footer', html, re.DOTALL)]
+
+    assert (shown("praise"), shown("work-on")) == (praise, work_on)
+    # The manager reads them as written whatever the policy.
+    html = as_user("mia@example.com").get(f"/report/{commented.ids['ann']}?run={run_id}").get_data(as_text=True)
+    assert "jo@example.org" in html and "0201 234 5678" in html
+
+
+# --- disputes -----------------------------------------------------------------------------------------------
+
+
+def test_an_employee_disputes_their_own_item_and_it_is_audited(worked_example, as_user):
+    run_id = worked_example.run()
+    item = _own_items("ann")[0]
+    client = as_user("ann@example.com")
+    page = client.get("/report").get_data(as_text=True)
+    response = client.post("/report/disputes", data={"csrf_token": csrf_token(page), "feedback_id": str(item),
+                                                     "reason": "  Bob's ticket: I only added a note  ",
+                                                     "run": str(run_id)})
+    assert response.status_code == 302 and response.location.endswith(f"/report?run={run_id}#item-{item}")
+    with transaction() as session:
+        dispute = session.scalar(select(Dispute))
+        assert (dispute.feedback_id, dispute.reason, dispute.status, dispute.raised_by) == (
+            item, "Bob's ticket: I only added a note", "open", worked_example.users["ann"])
+        audit = session.scalar(select(AuditEntry).where(AuditEntry.action == "dispute.raised"))
+        assert (audit.actor_id, audit.entity_id, audit.after["feedback_id"]) == (
+            worked_example.users["ann"], str(dispute.id), item)
+    html = client.get(response.location).get_data(as_text=True)
+    assert "Your dispute of item" in html and "Bob&#39;s ticket: I only added a note" in html
+    assert re.search(rf'id="item-{item}">.*?disputed', html, re.DOTALL)
+    # Once at a time per item: the second attempt names the field.
+    response = client.post("/report/disputes", data={"csrf_token": csrf_token(html), "feedback_id": str(item),
+                                                     "reason": "again"})
+    assert response.status_code == 400
+    assert f"feedback {item} already has an open dispute" in response.get_data(as_text=True)
+
+
+def test_a_colleagues_item_is_refused_and_bad_fields_are_named(worked_example, as_user, app):
+    worked_example.run()
+    client = as_user("ann@example.com")
+    token = csrf_token(client.get("/report").get_data(as_text=True))
+    bobs = _own_items("bob")[0]
+    assert client.post("/report/disputes", data={"csrf_token": token, "feedback_id": str(bobs),
+                                                 "reason": "not mine"}).status_code == 403
+    response = client.post("/report/disputes", data={"csrf_token": token, "feedback_id": str(_own_items("ann")[0]),
+                                                     "reason": "   "})
+    assert response.status_code == 400 and "reason: say why the item is wrong" in response.get_data(as_text=True)
+    response = client.post("/report/disputes", data={"csrf_token": token, "feedback_id": "first", "reason": "x"})
+    assert response.status_code == 400 and "feedback_id: choose the item" in response.get_data(as_text=True)
+    response = client.post("/report/disputes", data={"csrf_token": token, "feedback_id": str(_own_items("ann")[0]),
+                                                     "reason": "x" * 2001})
+    assert response.status_code == 400 and "reason: at most 2,000 characters" in response.get_data(as_text=True)
+    with transaction() as session:  # nothing half-written
+        assert session.scalar(select(Dispute)) is None
+        assert session.scalar(select(AuditEntry).where(AuditEntry.action == "dispute.raised")) is None
+    # A manager cannot dispute for an employee either.
+    client = as_user("mia@example.com")
+    token = csrf_token(client.get("/report").get_data(as_text=True))
+    assert client.post("/report/disputes", data={"csrf_token": token, "feedback_id": str(_own_items("ann")[0]),
+                                                 "reason": "on her behalf"}).status_code == 403
+
+
+# --- the team report ----------------------------------------------------------------------------------------
+
+
+def test_the_team_report_holds_the_teams_the_manager_leads(worked_example, as_user):
+    run_id = worked_example.run()
+    with transaction() as session:
+        run = session.get(AppraisalRun, run_id)
+        report = team_report(session, run, managed_teams(session.get(User, worked_example.manager).employee_id),
+                             get_plugins().scoring_rules)
+    assert [(r["employee"], r["rank"]) for r in report["rows"]] == [("Ann", 1), ("Bob", 2), ("Cat", None)]
+    assert report["rows"][1]["composite"] == pytest.approx(70 + 5 / 12, **APPROX)
+    assert report["awaiting_decision"] == 2  # Ann's and Bob's bonuses
+    html = as_user("mia@example.com").get("/report/team").get_data(as_text=True)
+    assert all(name in html for name in ("Ann", "Bob", "Cat")) and "Dan" not in html
+    assert as_user("ann@example.com").get("/report/team").status_code == 403
+    client = as_user("mia@example.com")
+    with transaction() as session:
+        billing = session.scalar(select(Team.id).where(Team.slug == "billing"))
+    assert client.get(f"/report/team?team={billing}").status_code == 403
+    assert "Dan" in as_user("hr@example.com").get(f"/report/team?team={billing}").get_data(as_text=True)
+
+
+# --- constant queries -----------------------------------------------------------------------------------------
+
+
+def _queries(app, client, url: str) -> int:
+    statements = []
+    engine = app.extensions["plaudit.db"].engine
+    listener = lambda *args: statements.append(args[2])
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        response = client.get(url)
+        assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return len(statements)
+
+
+def _grow(worked_example, people: int, per_person: int) -> None:
+    """Add ``people`` colleagues to Support and ``per_person`` rated items each, and more items for Ann."""
+    with transaction() as session:
+        support = session.scalar(select(Team.id).where(Team.slug == "support"))
+        session.execute(insert(Employee), [{"name": f"Agent {n}", "email": f"agent{n}@example.com",
+                                            "team_id": support} for n in range(people)])
+        agents = list(session.scalars(select(Employee.id).where(Employee.email.like("agent%"))))
+        rows = []
+        for week in (BEFORE, WEEK):
+            for employee in [*agents, worked_example.ids["ann"]]:
+                for n in range(per_person):
+                    rows.append({"channel": "bulk", "kind": "csat" if n % 2 else "nps",
+                                 "external_id": f"{week.start:%W}-{employee}-{n}", "value": float(n % 5 + 1),
+                                 "scale_min": 1.0 if n % 2 else 0.0, "scale_max": 5.0 if n % 2 else 10.0,
+                                 "employee_id": employee, "comment": f"comment {n}",
+                                 "occurred_at": week.start + timedelta(hours=n % 100)})
+        session.execute(insert(Feedback), rows)
+
+
+def test_report_pages_issue_the_same_queries_for_a_small_and_a_large_team(worked_example, as_user, app):
+    worked_example.run(period=BEFORE)
+    worked_example.run()
+    ids = worked_example.ids
+    pages = {"ann@example.com": ["/report", f"/report/{ids['ann']}"],
+             "mia@example.com": [f"/report/{ids['ann']}", "/report/team"],
+             "hr@example.com": [f"/report/{ids['bob']}", "/report/team"]}
+
+    def count() -> dict[str, int]:
+        return {f"{email} {url}": _queries(app, as_user(email), url) for email, urls in pages.items() for url in urls}
+
+    small = count()
+    _grow(worked_example, people=300, per_person=12)
+    worked_example.run(period=BEFORE)
+    worked_example.run()
+    assert count() == small

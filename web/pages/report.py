@@ -1,0 +1,162 @@
+"""Reports on the web: an employee's own report, the same for their managers and HR, and a team report.
+
+The content comes from :mod:`appraisal.report`, as the weekly digests' does, so the page and the e-mail agree.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from appraisal.report import (
+    completed_run,
+    employee_report,
+    latest_completed_run,
+    runs_of_employee,
+    show,
+    team_report,
+)
+from appraisal.review import DecisionError, raise_dispute
+from core.auth import roles_required, signed_in
+from core.db import get_session
+from core.models import Team, managed_teams
+from core.plugins import get_plugins
+from web.charts import line_chart
+from web.scope import employee_or_403, sees_everyone
+
+bp = Blueprint("report", __name__)
+
+#: The longest dispute reason kept; a reason is a sentence or two for the manager deciding it.
+REASON_MAX = 2000
+#: Where each kind of metric sits on a chart's vertical axis (None: fitted to the values).
+_AXES = {"percent": (0, 100), "score": (-100, 100), "composite": (0, 100)}
+
+
+@bp.get("/report")
+@signed_in
+def mine():
+    """Show the signed-in employee their own report (the latest weekly run, or ``?run=``)."""
+    if current_user.employee_id is None:
+        return render_template("report/no_employee.html")
+    return _employee_page(current_user.employee_id, request.args.get("run"))
+
+
+@bp.get("/report/<int:employee_id>")
+@signed_in
+def employee(employee_id: int):
+    """Show an employee's report to them, their managers and HR; anyone else is refused (403)."""
+    employee_or_403(get_session(), current_user, employee_id)
+    return _employee_page(employee_id, request.args.get("run"))
+
+
+@bp.post("/report/disputes")
+@signed_in
+def dispute():
+    """Dispute an item credited to the signed-in employee; an item of anyone else's is refused (403)."""
+    session = get_session()
+    raw_id, reason = request.form.get("feedback_id", "").strip(), request.form.get("reason", "").strip()
+    run = request.form.get("run", "").strip()
+    errors: dict[str, str] = {}
+    if not raw_id.isdigit():
+        errors["feedback_id"] = "feedback_id: choose the item to dispute"
+    else:
+        try:
+            raised = raise_dispute(session, int(raw_id), current_user, reason)
+        except PermissionError:
+            abort(403, "You can dispute only feedback credited to you.")
+        except DecisionError as exc:
+            field = "reason" if str(exc).startswith("reason") else "feedback_id"
+            errors[field] = str(exc)
+        else:
+            if len(reason) > REASON_MAX:
+                errors["reason"] = f"reason: at most {REASON_MAX:,} characters ({len(reason):,} given)"
+            else:
+                session.commit()
+                flash(f"Your dispute of item {raised.feedback_id} is recorded. It keeps counting until your "
+                      f"manager or HR decides; the outcome appears here.")
+                return redirect(url_for("report.mine", run=run if run.isdigit() else None)
+                                + f"#item-{raised.feedback_id}")
+    session.rollback()
+    if current_user.employee_id is None:  # a bad form from someone with no items at all
+        abort(400, "; ".join(errors.values()))
+    form = {"feedback_id": raw_id, "reason": reason}
+    return _employee_page(current_user.employee_id, run or None, errors=errors, form=form, status=400)
+
+
+@bp.get("/report/team")
+@roles_required("manager", "hr")
+def team():
+    """Show a manager the team report the digest e-mails them: every employee of the teams they lead."""
+    session = get_session()
+    run = _chosen_run(session, request.args.get("run"))
+    chosen = _int_arg("team")
+    if sees_everyone(current_user):
+        visible = select(Team.id)
+    elif current_user.employee_id is not None:
+        visible = managed_teams(current_user.employee_id)
+    else:  # a manager account not linked to an employee leads no team
+        visible = None
+    teams = [] if visible is None else session.execute(
+        select(Team.id, Team.name).where(Team.id.in_(visible)).order_by(Team.name)).all()
+    if chosen is not None and chosen not in {t.id for t in teams}:
+        if sees_everyone(current_user):
+            abort(404, f"team: there is no team {chosen}")
+        abort(403, "That team is not one you lead.")
+    scope = [chosen] if chosen is not None else (visible if visible is not None else [])
+    report = team_report(session, run, scope, get_plugins().scoring_rules) if run is not None else None
+    return render_template("report/team.html", report=report, teams=teams, chosen=chosen, show=show)
+
+
+# --- helpers ------------------------------------------------------------------------------------------------
+
+
+def _int_arg(name: str, value: str | None = None) -> int | None:
+    value = request.args.get(name) if value is None else value
+    if value is None or value == "":
+        return None
+    if not value.strip().isdigit():
+        abort(400, f"{name}: give the id as a whole number ({value!r} is not one)")
+    return int(value)
+
+
+def _chosen_run(session, raw: str | None):
+    """The completed run ``?run=`` names, else the latest weekly one (None when there is none yet)."""
+    run_id = _int_arg("run", raw)
+    if run_id is None:
+        return latest_completed_run(session)
+    run = completed_run(session, run_id)
+    if run is None:
+        abort(404, f"run: there is no completed appraisal run {run_id}")
+    return run
+
+
+def _employee_page(employee_id: int, raw_run: str | None, *, errors=None, form=None, status: int = 200):
+    session = get_session()
+    run = _chosen_run(session, raw_run)
+    audience = "employee" if employee_id == current_user.employee_id else "manager"
+    report = charts = None
+    if run is not None:
+        report = employee_report(session, run, employee_id, get_plugins().scoring_rules, audience=audience,
+                                 with_items=True)
+        charts = _charts(report)
+    return render_template("report/employee.html", report=report, run=run, audience=audience,
+                           runs=runs_of_employee(session, employee_id), employee_id=employee_id,
+                           own=audience == "employee", charts=charts, errors=errors or {}, form=form or {},
+                           show=show), status
+
+
+def _charts(report) -> dict:
+    trend = report["trend"]
+    what = f"over the last {len(trend['labels'])} {report['run']['kind']}s"
+    low, high = _AXES["composite"]
+    charts = {"composite": line_chart(
+        trend["labels"], {"You": trend["composite"]["you"], "Team mean": trend["composite"]["team"],
+                          "Organisation mean": trend["composite"]["org"]},
+        label=f"Your composite {what}, against the team and organisation means", low=low, high=high),
+        "metrics": {}}
+    for name, series in trend["metrics"].items():
+        low, high = _AXES.get(series["display"], (None, None))
+        charts["metrics"][name] = line_chart(
+            trend["labels"], {"You": series["you"], "Team mean": series["team"], "Organisation mean": series["org"]},
+            label=f"{series['title']} {what}", low=low, high=high)
+    return charts
