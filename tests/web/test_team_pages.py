@@ -1,0 +1,362 @@
+"""The managers' pages: the team dashboard, targets, responses by employee and the unattributed queue.
+
+Numbers are those of the worked example (tests/appraisal/test_by_hand.py); Mia leads Support (Ann, Bob, Cat),
+Dan is in Billing, which she does not lead.
+"""
+from __future__ import annotations
+
+import html
+import re
+from datetime import timedelta
+
+import pytest
+from flask import g
+from sqlalchemy import event, func, insert, select
+
+from appraisal.guidelines import publish_guideline
+from appraisal.models import AppraisalResult, MetricResult, Target
+from core.db import transaction
+from core.models import AuditEntry, Employee, Feedback, Team, User
+from tests.fixtures.appraisal import GUIDELINE, WEEK
+from tests.fixtures.org import csrf_token
+
+PAGES = ("/team", "/targets", "/team/responses", "/unattributed")
+
+
+@pytest.fixture(autouse=True)
+def session_per_request(app):
+    """End each request's session with the request, as in production.
+
+    The worked example holds an app context open, which Flask reuses for every request of the test client;
+    without this, a request's session (on SQLite, holding the write lock) would outlive it.
+    """
+    @app.teardown_request
+    def _end_session(_exc):
+        session = g.pop("plaudit_session", None)
+        if session is not None:
+            session.close()
+
+
+def _text(response) -> str:
+    """The page's visible text, tags and charts taken out, whitespace squeezed."""
+    page = re.sub(r"<svg.*?</svg>|<datalist.*?</datalist>|<select.*?</select>", " ",
+                  response.get_data(as_text=True), flags=re.DOTALL)
+    text = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page)))
+    return re.sub(r" ([,.])", r"\1", text)
+
+
+def _row(response, name: str) -> str:
+    """The text of the table row whose first cell names ``name``."""
+    for row in re.findall(r"<tr[^>]*>.*?</tr>", response.get_data(as_text=True), flags=re.DOTALL):
+        cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, flags=re.DOTALL)
+        if cells and re.sub(r"<[^>]+>|\s+", "", cells[0]) == name.replace(" ", ""):
+            return re.sub(r"\s+", " ", html.unescape(re.sub(r"<svg.*?</svg>|<[^>]+>", " ", row, flags=re.DOTALL)))
+    raise AssertionError(f"no row for {name}")
+
+
+def _team_id(slug: str) -> int:
+    with transaction() as session:
+        return session.scalar(select(Team.id).where(Team.slug == slug))
+
+
+def _waiting_item() -> int:
+    with transaction() as session:
+        return session.scalar(select(Feedback.id).where(Feedback.employee_id.is_(None)))
+
+
+# Who sees what.
+
+def test_mia_sees_support_and_nothing_of_billing(client, login, worked_example):
+    worked_example.run()
+    login("mia@example.com")
+    page = client.get("/team")
+    assert page.status_code == 200
+    text = _text(page)
+    assert all(name in text for name in ("Ann", "Bob", "Cat")) and "Dan" not in text
+    assert client.get(f"/team?team={_team_id('billing')}").status_code == 403
+    assert client.get(f"/team/responses?employee={worked_example.ids['dan']}").status_code == 403
+    assert client.get(f"/team/responses?employee={worked_example.ids['ann']}").status_code == 200
+    assert client.get("/team?team=99999").status_code == 404
+    picker = _text(client.get("/team/responses"))
+    assert "Ann (Support)" in client.get("/team/responses").get_data(as_text=True) and "Dan" not in picker
+    targets = client.get("/targets").get_data(as_text=True)
+    assert "Dan" not in targets and "Billing" not in targets
+
+
+def test_employees_and_admins_are_refused_every_team_page(client, login, worked_example):
+    for email in ("ann@example.com", "admin@example.com"):
+        login(email)
+        for path in PAGES:
+            assert client.get(path).status_code == 403, (email, path)
+        assert client.post(f"/unattributed/{_waiting_item()}/organisation",
+                           data={"csrf_token": csrf_token(client.get("/").get_data(as_text=True))}
+                           ).status_code == 403
+        client.post("/logout", data={"csrf_token": csrf_token(client.get("/").get_data(as_text=True))})
+    assert client.get("/team").status_code == 302  # signed out: to the sign-in page
+
+
+def test_hr_picks_any_team(client, login, worked_example):
+    worked_example.run()
+    login("hr@example.com")
+    picker = _text(client.get("/team"))
+    assert "Choose a team" in picker and "Billing" in picker and "Support" in picker
+    billing = client.get(f"/team?team={_team_id('billing')}")
+    assert "Dan" in _text(billing) and "Ann" not in _text(billing)
+    assert client.get(f"/team/responses?employee={worked_example.ids['dan']}").status_code == 200
+
+
+@pytest.mark.parametrize("query, parameter", [
+    ("/team?team=support", "team"), ("/team?kind=year", "kind"), ("/team?team=0", "team"),
+    ("/targets?show=mine", "show"), ("/targets?page=9", "page"), ("/unattributed?page=x", "page"),
+    ("/team/responses?employee=ann", "employee"), ("/team/responses?employee={ann}&from=2026-13-01", "from"),
+    ("/team/responses?employee={ann}&from=2026-11-08&to=2026-11-01", "to"),
+    ("/team/responses?employee={ann}&kind=tweet", "kind"), ("/team/responses?employee={ann}&page=2", "page"),
+])
+def test_a_wrong_query_parameter_is_a_400_naming_it(client, login, worked_example, query, parameter):
+    login("mia@example.com")
+    response = client.get(query.format(ann=worked_example.ids["ann"]))
+    assert response.status_code == 400
+    assert f"{parameter}:" in _text(response)
+
+
+# The dashboard.
+
+def test_the_dashboard_shows_the_worked_example_run(client, login, worked_example):
+    worked_example.run()
+    login("mia@example.com")
+    page = client.get("/team")
+    text = _text(page)
+    assert "2026-11-02 to 2026-11-08" in text and "guideline v1" in text
+    ann, bob, cat = (_row(page, name) for name in ("Ann", "Bob", "Cat"))
+    # composite, rank of peers, percentile, CSAT% with n and Wilson interval, target and attainment, change
+    assert f"{70 + 5 / 6:.1f} 1 of 3 100 75.0% n = 4 30.1% – 95.4% target 80.0%: below" in ann
+    assert "+25.0 n = 4" in ann and "not all met" in ann and f"{70 + 5 / 6 - 250 / 3:+.1f}" in ann
+    assert f"{70 + 5 / 12:.1f} 2 of 3 50 {200 / 3:.1f}% n = 6" in bob
+    assert "target 65.0%: met" in bob and "all met" in bob and f"{70 + 5 / 12 - 50 / 3:+.1f}" in bob
+    assert "too few – – too few n = 2 target 65.0%: too few to judge too few n = 0" in cat
+    team_mean, org_mean = _row(page, "Team mean"), _row(page, "Organisation mean")
+    assert f"{(70 + 5 / 6 + 70 + 5 / 12) / 2:.1f} 75.0% +37.5" in team_mean
+    assert f"{65.75:.1f} {200 / 3:.1f}% +25.0" in org_mean
+    # a team chart and one figure per employee with a composite
+    body = page.get_data(as_text=True)
+    assert 'aria-label="Mean composite of Support and of the organisation, last 1 weeks"' in body
+    assert "Ann&#39;s composite, last 1 weeks: 70.8" in body and body.count('class="spark"') == 2
+
+
+def test_the_trend_follows_the_last_completed_runs_of_the_kind(client, login, worked_example):
+    worked_example.run(period=WEEK.previous())
+    worked_example.run()
+    worked_example.run()  # a re-run of the same week: the latest request stands, once
+    login("mia@example.com")
+    page = client.get("/team")
+    body = page.get_data(as_text=True)
+    assert f"Ann&#39;s composite, last 2 weeks: {250 / 3:.1f}, {70 + 5 / 6:.1f}" in body
+    assert "Bob&#39;s composite, last 2 weeks: 16.7, 70.4" in body
+    assert "no completed" not in _text(page)
+    month = _text(client.get("/team?kind=month"))
+    assert "No month has been appraised yet" in month and "Ann" in month
+
+
+# Targets.
+
+def test_targets_list_attainment_in_the_latest_run(client, login, worked_example):
+    login("mia@example.com")
+    before = _text(client.get("/targets"))
+    assert "not appraised yet" in before
+    worked_example.run()
+    text = _text(client.get("/targets"))
+    assert "Ann CSAT % month 2026-11-01 to 2026-11-30 80.0% below at 75.0% (week 2026-11-02 to 2026-11-08)" in text
+    assert "Support (team) CSAT % month 2026-11-01 to 2026-11-30 65.0% 1 met, 1 too few to judge" in text
+
+
+def _post_target(client, **fields):
+    page = client.get("/targets").get_data(as_text=True)
+    data = {"subject": "", "metric": "csat_percent", "period_kind": "month", "day": "2026-11-02", "value": "70",
+            **fields, "csrf_token": csrf_token(page)}
+    return client.post("/targets", data=data)
+
+
+def _targets_and_audits() -> tuple[list, int]:
+    with transaction() as session:
+        targets = session.execute(select(Target.metric, Target.employee_id, Target.team_id, Target.value)
+                                  .order_by(Target.id)).all()
+        return targets, session.scalar(select(func.count()).select_from(AuditEntry))
+
+
+@pytest.mark.parametrize("fields, field, message", [
+    ({"value": "lots"}, "value", "give a number"),
+    ({"value": "150"}, "value", "CSAT % runs from 0 to 100"),
+    ({"value": "nan"}, "value", "finite"),
+    ({"metric": "csat_pct"}, "metric", "'csat_pct' is not in guideline v1"),
+    ({"day": "2 November"}, "day", "YYYY-MM-DD"),
+    ({"period_kind": "year"}, "period_kind", "choose from week, month, quarter"),
+    ({"subject": "person:1"}, "subject", "choose a team or an employee"),
+    ({"subject": "employee:99999"}, "subject", "no such employee"),
+])
+def test_a_bad_target_shows_the_field_error_and_stores_nothing(client, login, worked_example, fields, field,
+                                                               message):
+    login("mia@example.com")
+    fields.setdefault("subject", f"employee:{worked_example.ids['ann']}")
+    before = _targets_and_audits()
+    response = _post_target(client, **fields)
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    error = re.search(rf'<p class="error" id="{field}-error">(.*?)</p>', body)
+    assert error and message in html.unescape(error.group(1)), body
+    assert f'id="{field}" name="{field}"' in body and 'aria-invalid="true"' in body
+    assert _targets_and_audits() == before
+
+
+def test_hr_bounds_are_shown_at_the_value(client, login, worked_example):
+    with transaction() as session:
+        document = {**GUIDELINE, "metrics": [{"rule": "csat_percent", "weight": 60,
+                                              "target_bounds": {"min": 50, "max": 95}},
+                                             {"rule": "nps", "weight": 40}]}
+        publish_guideline(session, document, actor=session.get(User, worked_example.hr))
+    login("mia@example.com")
+    before = _targets_and_audits()
+    response = _post_target(client, subject=f"employee:{worked_example.ids['ann']}", value="99")
+    assert response.status_code == 400
+    assert "HR allows targets from 50 to 95 for csat_percent" in _text(response)
+    assert _targets_and_audits() == before
+
+
+def test_a_manager_may_not_target_others_people(client, login, worked_example):
+    login("mia@example.com")
+    before = _targets_and_audits()
+    for subject in (f"employee:{worked_example.ids['dan']}", f"team:{_team_id('billing')}"):
+        assert _post_target(client, subject=subject).status_code == 403
+    assert _targets_and_audits() == before
+
+
+def test_a_manager_sets_a_target_and_it_is_audited(client, login, worked_example):
+    login("mia@example.com")
+    response = _post_target(client, subject=f"employee:{worked_example.ids['bob']}", period_kind="week",
+                            value="72.5")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/targets")
+    page = client.get("/targets")
+    assert "Target set: csat_percent 72.5 for Bob, week 2026-11-02 to 2026-11-08." in _text(page)
+    with transaction() as session:
+        target = session.scalar(select(Target).where(Target.employee_id == worked_example.ids["bob"]))
+        assert (target.value, target.set_by, target.period_start.date().isoformat()) == (
+            72.5, worked_example.manager, "2026-11-02")
+        audit = session.scalar(select(AuditEntry).where(AuditEntry.action == "target.set",
+                                                        AuditEntry.entity_id == str(target.id)))
+        assert audit.actor_id == worked_example.manager and audit.after["value"] == 72.5
+
+
+# Responses.
+
+def test_responses_of_one_employee_newest_first_and_filtered(client, login, worked_example):
+    login("mia@example.com")
+    ann = worked_example.ids["ann"]
+    page = client.get(f"/team/responses?employee={ann}")
+    rows = re.findall(r'<td class="date">([^<]+)</td>', page.get_data(as_text=True))
+    assert len(rows) == 16 and rows == sorted(rows, reverse=True)  # 8 this week, 8 the week before
+    assert "16 items" in _text(page)
+    this_week = _text(client.get(f"/team/responses?employee={ann}&kind=nps&from=2026-11-02&to=2026-11-08"))
+    assert "4 items" in this_week and "csat" not in this_week.split("Status")[1]
+    only_day = client.get(f"/team/responses?employee={ann}&from=2026-11-03&to=2026-11-03")
+    assert "2 items" in _text(only_day)  # one CSAT and one NPS answer on Tuesday
+
+
+# The unattributed queue.
+
+def test_mia_attributes_the_waiting_item_to_ann(client, login, worked_example):
+    item_id = _waiting_item()
+    login("mia@example.com")
+    queue = client.get("/unattributed")
+    assert "1 waiting" in _text(queue) and f'id="item-{item_id}"' in queue.get_data(as_text=True)
+    response = client.post(f"/unattributed/{item_id}/attribute",
+                           data={"employee": worked_example.ids["ann"],
+                                 "csrf_token": csrf_token(queue.get_data(as_text=True))})
+    assert response.status_code == 303
+    after = client.get("/unattributed")
+    assert "was attributed to Ann" in _text(after) and "0 waiting" in _text(after)
+    with transaction() as session:
+        item = session.get(Feedback, item_id)
+        assert (item.employee_id, item.attribution_policy) == (worked_example.ids["ann"], "manual")
+        assert session.scalar(select(AuditEntry.actor_id).where(AuditEntry.action == "feedback.attributed",
+                                                                AuditEntry.entity_id == str(item_id))) \
+            == worked_example.manager
+
+
+def test_queue_refusals(client, login, worked_example):
+    item_id = _waiting_item()
+    login("mia@example.com")
+    token = csrf_token(client.get("/unattributed").get_data(as_text=True))
+    post = lambda path, **data: client.post(path, data={**data, "csrf_token": token})
+    assert post(f"/unattributed/{item_id}/attribute", employee=worked_example.ids["dan"]).status_code == 403
+    blank = post(f"/unattributed/{item_id}/attribute", employee="")
+    assert blank.status_code == 400 and "employee: choose an employee" in _text(blank)
+    assert post(f"/unattributed/{item_id}/attribute", employee="99999").status_code == 400
+    assert post("/unattributed/99999/organisation").status_code == 404
+    assert post(f"/unattributed/{item_id}/organisation").status_code == 303
+    again = post(f"/unattributed/{item_id}/attribute", employee=worked_example.ids["ann"])
+    assert again.status_code == 409 and "kept for the organisation only" in _text(again)
+    with transaction() as session:
+        item = session.get(Feedback, item_id)
+        assert (item.employee_id, item.attribution_policy) == (None, "org_only")
+        actions = list(session.scalars(select(AuditEntry.action).where(AuditEntry.entity_type == "feedback")))
+        assert actions == ["feedback.kept_for_organisation"]
+
+
+# Query counts: the same with three people as with three hundred.
+
+def _grow(worked_example, run_id: int, people: int = 300) -> None:
+    """Add ``people`` employees to Support with results in the run, targets, answers and unattributed items."""
+    with transaction() as session:
+        support = session.scalar(select(Team.id).where(Team.slug == "support"))
+        session.execute(insert(Employee), [{"name": f"Agent {n:03}", "email": f"agent{n}@example.com",
+                                            "team_id": support} for n in range(people)])
+        ids = list(session.scalars(select(Employee.id).where(Employee.email.like("agent%"))))
+        session.execute(insert(AppraisalResult), [
+            {"run_id": run_id, "employee_id": e, "team_id": support, "state": "ok", "composite": 50.0 + n % 40,
+             "weight_covered": 100.0, "rank": n + 4, "percentile": 50.0, "peers": people + 3, "team_mean": 70.0,
+             "org_mean": 65.0, "targets_state": "met", "attainment_streak": 1, "case_mix": {},
+             "training_needs": []} for n, e in enumerate(ids)])
+        session.execute(insert(Target), [{"metric": "csat_percent", "employee_id": e, "value": 70.0,
+                                          "period_start": WEEK.start, "period_end": WEEK.end,
+                                          "set_by": worked_example.manager} for e in ids])
+        targets = {employee: target for employee, target in session.execute(
+            select(Target.employee_id, Target.id).where(Target.employee_id.in_(ids)))}
+        session.execute(insert(MetricResult), [
+            {"run_id": run_id, "employee_id": e, "metric": metric, "weight": weight, "n": 10, "value": 70.0,
+             "ci_low": 60.0, "ci_high": 80.0, "sufficient": True, "shrunk": 70.0, "normalised": 70.0,
+             "team_mean": 75.0, "org_mean": 66.0, "previous_n": 0, "target": 70.0 if metric == "csat_percent"
+             else None, "target_id": targets[e] if metric == "csat_percent" else None,
+             "attainment": "met" if metric == "csat_percent" else None}
+            for e in ids for metric, weight in (("csat_percent", 60.0), ("nps", 40.0))])
+        session.execute(insert(Feedback), [
+            {"channel": "test", "kind": "csat", "external_id": f"bulk-{n}", "value": 4.0, "scale_min": 1.0,
+             "scale_max": 5.0, "occurred_at": WEEK.start + timedelta(minutes=n), "status": "accepted",
+             "payload": {}, "employee_id": worked_example.ids["ann"] if n % 2 else None,
+             "comment": f"answer {n}"} for n in range(2 * people)])
+
+
+def _queries(app, client, path: str) -> int:
+    statements = []
+    engine = app.extensions["plaudit.db"].engine
+    listener = lambda *args: statements.append(args[2])
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return len(statements)
+
+
+def test_every_team_page_issues_the_same_queries_for_a_small_and_a_large_team(app, client, login,
+                                                                              worked_example):
+    run_id = worked_example.run()
+    paths = ["/team", "/team?kind=week", "/targets?show=all", "/team/responses",
+             f"/team/responses?employee={worked_example.ids['ann']}", "/unattributed"]
+    login("mia@example.com")
+    small = {path: _queries(app, client, path) for path in paths}
+    _grow(worked_example, run_id)
+    large = {path: _queries(app, client, path) for path in paths}
+    assert large == small
+    assert "Agent 299" in _text(client.get("/team")) and "Page 1 of 7" in _text(client.get("/targets?show=all"))
+    assert "Page 1 of 7" in _text(client.get(f"/team/responses?employee={worked_example.ids['ann']}"))
+    assert "301 waiting" in _text(client.get("/unattributed"))

@@ -1,0 +1,467 @@
+"""Managers' pages (HR's too): the team dashboard, targets, responses by employee, the unattributed queue.
+
+A manager sees the teams they lead and the teams below them; HR sees every team (web/scope.py). Every page
+reads with a fixed handful of queries, whatever the size of the team.
+"""
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy import and_, case, func, or_, select
+
+from appraisal.guidelines import current_guideline
+from appraisal.models import (
+    AppraisalResult,
+    AppraisalRun,
+    Guideline,
+    MetricResult,
+    Target,
+)
+from appraisal.periods import month_of, period_between, quarter_of, week_of
+from appraisal.targets import TargetError, may_set_target, set_target
+from core.attribution_queue import (
+    AttributionError,
+    attribute_item,
+    awaiting_attribution,
+    keep_for_organisation,
+)
+from core.auth import roles_required
+from core.db import get_session
+from core.models import Employee, Feedback, Team, Ticket, managed_teams, utcnow
+from core.plugins import get_plugins
+from web.charts import PALETTE, line_chart
+from web.scope import employee_or_403, sees_everyone, visible_employees
+
+bp = Blueprint("team", __name__)
+
+PAGE_SIZE = 50
+#: How many completed periods the trend shows.
+TREND_PERIODS = 8
+PERIODS = {"week": week_of, "month": month_of, "quarter": quarter_of}
+TARGET_SHOWS = ("current", "all")
+TARGET_FIELDS = ("subject", "metric", "period_kind", "day", "value")
+#: In the order a listing shows them: best first.
+ATTAINMENT_LABELS = {"exceeded": "exceeded", "met": "met", "below": "below", "far_below": "far below",
+                     None: "too few to judge"}
+
+
+# Query parameters: a wrong one is a 400 that names it.
+
+def _bad(name: str, message: str):
+    abort(400, description=f"{name}: {message}")
+
+
+def _int_arg(name: str, minimum: int = 1) -> int | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < minimum:
+        _bad(name, f"give a whole number of at least {minimum}, not {raw[:40]!r}")
+    return int(raw)
+
+
+def _choice_arg(name: str, choices, default: str) -> str:
+    raw = request.args.get(name, "").strip() or default
+    if raw not in choices:
+        _bad(name, f"choose from {', '.join(choices)}, not {raw[:40]!r}")
+    return raw
+
+
+def _date_arg(name: str) -> date | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        _bad(name, f"give a date as YYYY-MM-DD, not {raw[:40]!r}")
+
+
+def _page(total: int) -> tuple[int, int]:
+    """The page asked for and the number of pages; 400 past the last one."""
+    page, pages = _int_arg("page") or 1, max(1, math.ceil(total / PAGE_SIZE))
+    if page > pages:
+        _bad("page", f"there {'is' if pages == 1 else 'are'} {pages} page{'s' * (pages != 1)}")
+    return page, pages
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def _day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date() if moment.tzinfo else moment.date()
+
+
+# Scope: which teams and people the user may work with.
+
+def _visible_team_ids(user):
+    """A SELECT of the team ids ``user`` may see, or None for every team."""
+    if sees_everyone(user):
+        return None
+    if user.employee_id is None:
+        return select(Team.id).where(Team.id.is_(None))
+    return managed_teams(user.employee_id)
+
+
+def _teams(session, user) -> list:
+    """The teams ``user`` may see, by name, with who leads each."""
+    query = select(Team.id, Team.name, Team.manager_id).order_by(Team.name, Team.id)
+    scope = _visible_team_ids(user)
+    return session.execute(query if scope is None else query.where(Team.id.in_(scope))).all()
+
+
+def _colleagues(session, user) -> list:
+    """The active employees ``user`` may choose (set a target for, credit feedback to): never themselves."""
+    query = (select(Employee.id, Employee.name, Team.name.label("team"))
+             .outerjoin(Team, Team.id == Employee.team_id)
+             .where(Employee.active, visible_employees(user), Employee.id.is_distinct_from(user.employee_id))
+             .order_by(Employee.name, Employee.id))
+    return session.execute(query).all()
+
+
+def _rules():
+    return get_plugins().scoring_rules
+
+
+# The team dashboard.
+
+def _recent_runs(session, kind: str) -> list:
+    """The run of record (the latest completed request) of each of the last periods of ``kind``, oldest first."""
+    newest = (select(func.max(AppraisalRun.id).label("id"))
+              .where(AppraisalRun.status == "completed", AppraisalRun.period_kind == kind)
+              .group_by(AppraisalRun.period_start, AppraisalRun.period_end)
+              .order_by(AppraisalRun.period_start.desc()).limit(TREND_PERIODS).subquery())
+    return session.execute(select(AppraisalRun, Guideline.version, Guideline.document)
+                           .join(Guideline, Guideline.id == AppraisalRun.guideline_id)
+                           .where(AppraisalRun.id.in_(select(newest.c.id)))
+                           .order_by(AppraisalRun.period_start)).all()
+
+
+def sparkline(values, *, label: str, width: int = 120, height: int = 28) -> Markup:
+    """A compact line of one employee's composites (0-100), its last point marked; gaps where none."""
+    points = [(i, v) for i, v in enumerate(values) if v is not None]
+    if not points:
+        return Markup("")
+    step = (width - 8) / max(len(values) - 1, 1)
+    xy = [(4 + i * step, height - 4 - (height - 8) * v / 100) for i, v in points]
+    text = escape(label)
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+    return Markup(f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+                  f'role="img" aria-label="{text}" xmlns="http://www.w3.org/2000/svg"><title>{text}</title>'
+                  f'<polyline fill="none" stroke="{PALETTE[0]}" stroke-width="1.5" points="{line}"/>'
+                  f'<circle cx="{xy[-1][0]:.1f}" cy="{xy[-1][1]:.1f}" r="2.5" fill="{PALETTE[0]}"/></svg>')
+
+
+@bp.get("/team")
+@roles_required("manager", "hr")
+def dashboard():
+    """Show each employee of one team in the latest completed run: composite, standing, metrics, trend."""
+    session = get_session()
+    kind = _choice_arg("kind", tuple(PERIODS), "week")
+    teams = _teams(session, current_user)
+    team_id = _int_arg("team")
+    if team_id is None:
+        team = next((t for t in teams if t.manager_id is not None and t.manager_id == current_user.employee_id),
+                    None)
+    else:
+        team = next((t for t in teams if t.id == team_id), None)
+        if team is None:
+            abort(404 if session.get(Team, team_id) is None else 403)
+    if team is None:  # HR, or a manager leading nothing yet: choose a team first
+        return render_template("team/dashboard.html", teams=teams, team=None, kind=kind, run=None)
+    runs = _recent_runs(session, kind)
+    members = select(Employee.id).where(Employee.team_id == team.id, Employee.active)
+    if not runs:
+        people = session.execute(select(Employee.id, Employee.name).where(Employee.id.in_(members))
+                                 .order_by(Employee.name)).all()
+        return render_template("team/dashboard.html", teams=teams, team=team, kind=kind, run=None, people=people)
+    run, version, document = runs[-1]
+    run_ids = [r.id for r, _, _ in runs]
+    results = session.execute(
+        select(Employee.id, Employee.name, AppraisalResult)
+        .outerjoin(AppraisalResult, and_(AppraisalResult.employee_id == Employee.id, AppraisalResult.run_id == run.id))
+        .where(Employee.id.in_(members))).all()
+    metrics: dict[int, dict[str, MetricResult]] = {}
+    for metric in session.scalars(select(MetricResult).where(MetricResult.run_id == run.id,
+                                                             MetricResult.employee_id.in_(members))):
+        metrics.setdefault(metric.employee_id, {})[metric.metric] = metric
+    history: dict[int, dict[int, float | None]] = {}
+    for run_id, employee_id, composite in session.execute(
+            select(AppraisalResult.run_id, AppraisalResult.employee_id, AppraisalResult.composite)
+            .where(AppraisalResult.run_id.in_(run_ids), AppraisalResult.employee_id.in_(members))):
+        history.setdefault(employee_id, {})[run_id] = composite
+    means = {row.run_id: row for row in session.execute(
+        select(AppraisalResult.run_id, func.max(AppraisalResult.org_mean).label("org"),
+               func.max(case((AppraisalResult.team_id == team.id, AppraisalResult.team_mean))).label("team"))
+        .where(AppraisalResult.run_id.in_(run_ids)).group_by(AppraisalResult.run_id))}
+
+    names = [m["rule"] for m in document["metrics"]]
+    rules = _rules()
+    columns = [{"name": n, "title": getattr(rules.get(n), "title", n), "display": getattr(rules.get(n), "display",
+                                                                                         "number")}
+               for n in names]
+    labels = [r.period_start.strftime("%d %b") for r, _, _ in runs]
+    rows = []
+    for employee_id, name, result in results:
+        trend = [history.get(employee_id, {}).get(r) for r in run_ids]
+        rows.append({"id": employee_id, "name": name, "result": result, "metrics": metrics.get(employee_id, {}),
+                     "trend": sparkline(trend, label=f"{name}'s composite, last {len(trend)} {kind}s: "
+                                        + ", ".join("–" if v is None else f"{v:.1f}" for v in trend))})
+    rank = lambda row: row["result"].rank if row["result"] is not None else None
+    rows.sort(key=lambda row: (rank(row) is None, rank(row) or 0, row["name"], row["id"]))
+    in_team = [m for row in rows if row["result"] is not None and row["result"].team_id == team.id
+               for m in row["metrics"].values()]
+    team_metrics = {n: next((m.team_mean for m in in_team if m.metric == n and m.team_mean is not None), None)
+                    for n in names}
+    org_metrics = {n: next((m.org_mean for row in rows for m in row["metrics"].values()
+                            if m.metric == n and m.org_mean is not None), None) for n in names}
+    chart = line_chart(labels, {team.name: [means[r].team if r in means else None for r in run_ids],
+                                "Organisation": [means[r].org if r in means else None for r in run_ids]},
+                       label=f"Mean composite of {team.name} and of the organisation, last {len(runs)} {kind}s",
+                       low=0, high=100)
+    return render_template("team/dashboard.html", teams=teams, team=team, kind=kind, run=run, version=version,
+                           run_last=run.period_end - timedelta(days=1),
+                           confidence=document.get("confidence_level", 0.95), rows=rows, columns=columns, means=means.get(run.id), team_metrics=team_metrics,
+                           org_metrics=org_metrics, chart=chart, attainment=ATTAINMENT_LABELS,
+                           trend_runs=len(runs))
+
+
+# Targets.
+
+def _target_scope(user):
+    """A WHERE clause on ``Target``: those of the user's teams and their people (None: every target)."""
+    teams = _visible_team_ids(user)
+    if teams is None:
+        return None
+    return or_(Target.team_id.in_(teams), Target.employee_id.in_(select(Employee.id).where(Employee.team_id.in_(teams))))
+
+
+def _attainments(session, target_ids: list[int]) -> dict[int, dict]:
+    """For each target, the latest run that applied it: its period and how many reached each level."""
+    if not target_ids:
+        return {}
+    recency = func.dense_rank().over(partition_by=MetricResult.target_id,
+                                     order_by=(AppraisalRun.period_start.desc(), AppraisalRun.id.desc()))
+    applied = (select(MetricResult.target_id, MetricResult.attainment, MetricResult.value, AppraisalRun.period_kind,
+                      AppraisalRun.period_start, AppraisalRun.period_end, recency.label("recency"))
+               .join(AppraisalRun, AppraisalRun.id == MetricResult.run_id)
+               .where(MetricResult.target_id.in_(target_ids), AppraisalRun.status == "completed").subquery())
+    found: dict[int, dict] = {}
+    for row in session.execute(
+            select(applied.c.target_id, applied.c.period_kind, applied.c.period_start, applied.c.period_end,
+                   applied.c.attainment, func.count().label("people"), func.avg(applied.c.value).label("value"))
+            .where(applied.c.recency == 1)
+            .group_by(applied.c.target_id, applied.c.period_kind, applied.c.period_start, applied.c.period_end,
+                      applied.c.attainment)):
+        entry = found.setdefault(row.target_id, {"period": (row.period_kind, row.period_start,
+                                                            row.period_end - timedelta(days=1)),
+                                                 "levels": {}, "value": None})
+        entry["levels"][row.attainment] = row.people
+        entry["value"] = row.value
+    for entry in found.values():  # best first, "too few to judge" last
+        entry["levels"] = [(level, entry["levels"][level]) for level in ATTAINMENT_LABELS if level in entry["levels"]]
+    return found
+
+
+def _target_form(session, user) -> dict:
+    """What the form offers: the guideline's metrics and the teams and people within the user's scope."""
+    guideline = current_guideline(session)
+    rules = _rules()
+    specs = {m["rule"]: m for m in (guideline.document["metrics"] if guideline else [])}
+    return {"metrics": [(name, getattr(rules.get(name), "title", name)) for name in specs], "specs": specs,
+            "teams": _teams(session, user), "people": _colleagues(session, user), "kinds": tuple(PERIODS)}
+
+
+def _read_target(session, form, specs) -> tuple[dict, dict]:
+    """Parse the posted target into set_target's arguments; return them with the errors by field."""
+    errors, values = {}, {}
+    kind, _, raw_id = form.get("subject", "").partition(":")
+    if kind not in ("employee", "team") or not raw_id.isdigit():
+        errors["subject"] = "choose a team or an employee"
+    else:
+        subject = session.get(Employee if kind == "employee" else Team, int(raw_id))
+        if subject is None or (kind == "employee" and not subject.active):
+            errors["subject"] = f"no such {kind}; choose one from the list"
+        else:
+            values["employee" if kind == "employee" else "team"] = subject
+    values["metric"] = form.get("metric", "").strip()
+    if not values["metric"]:
+        errors["metric"] = "choose a metric"
+    if form.get("period_kind") not in PERIODS:
+        errors["period_kind"] = f"choose from {', '.join(PERIODS)}"
+    try:
+        day = date.fromisoformat(form.get("day", "").strip())
+    except ValueError:
+        errors["day"] = "give a day of the period as YYYY-MM-DD"
+    else:
+        if "period_kind" not in errors:
+            values["period"] = PERIODS[form["period_kind"]](day)
+    try:
+        values["value"] = float(form.get("value", "").strip())
+    except ValueError:
+        errors["value"] = "give a number, such as 80"
+    else:
+        rule = _rules().get(values["metric"])
+        # The rule's own scale (CSAT% 0-100, NPS -100 to 100); HR's narrower bounds are set_target's to check.
+        params = specs.get(values["metric"], {}).get("params", {})
+        bounds = rule.value_bounds(params) if rule is not None else None
+        if not math.isfinite(values["value"]):
+            errors["value"] = "give a finite number"
+        elif bounds and not bounds[0] <= values["value"] <= bounds[1]:
+            errors["value"] = f"{rule.title} runs from {bounds[0]:g} to {bounds[1]:g}"
+    return values, errors
+
+
+@bp.route("/targets", methods=["GET", "POST"])
+@roles_required("manager", "hr")
+def targets():
+    """List the targets of the user's teams and people with their latest attainment; set one on POST."""
+    session = get_session()
+    errors, status = {}, 200
+    offer = _target_form(session, current_user)
+    if request.method == "POST":
+        values, errors = _read_target(session, request.form, offer["specs"])
+        subject = values.get("employee") or values.get("team")
+        if subject is not None and not may_set_target(session, current_user, values.get("employee"),
+                                                      values.get("team")):
+            session.rollback()
+            abort(403, description="You may set targets only for the teams you lead and their people, "
+                                   "never for yourself.")
+        if not errors:
+            try:
+                target = set_target(session, current_user, **{k: v for k, v in values.items()})
+            except TargetError as exc:
+                errors[exc.field if exc.field in TARGET_FIELDS else "subject"] = exc.message
+            except PermissionError as exc:
+                session.rollback()
+                abort(403, description=str(exc))
+            else:
+                session.commit()
+                flash(f"Target set: {target.metric} {target.value:g} for {subject.name}, "
+                      f"{values['period'].label}.")
+                return redirect(url_for(".targets"), 303)
+        session.rollback()
+        status = 400
+    show = _choice_arg("show", TARGET_SHOWS, "current")
+    scope = _target_scope(current_user)
+    subject_name = func.coalesce(Employee.name, Team.name).label("subject")
+    listing = (select(Target, subject_name, Target.employee_id.is_not(None).label("personal"))
+               .outerjoin(Employee, Employee.id == Target.employee_id).outerjoin(Team, Team.id == Target.team_id))
+    if scope is not None:
+        listing = listing.where(scope)
+    if show == "current":  # in force or still to come
+        listing = listing.where(Target.period_end > _midnight(utcnow().date()))
+    total = session.scalar(select(func.count()).select_from(listing.subquery()))
+    page, pages = _page(total)
+    found = session.execute(listing.order_by(Target.period_start.desc(), Target.metric, subject_name, Target.id)
+                            .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    reached = _attainments(session, [row.Target.id for row in found])
+    rules = _rules()
+    rows = [{"target": row.Target, "subject": row.subject, "personal": row.personal,
+             "title": getattr(rules.get(row.Target.metric), "title", row.Target.metric),
+             "display": getattr(rules.get(row.Target.metric), "display", "number"),
+             "period": period_between(_day(row.Target.period_start), _day(row.Target.period_end) - timedelta(days=1)),
+             "reached": reached.get(row.Target.id)} for row in found]
+    return render_template("team/targets.html", rows=rows, show=show, page=page, pages=pages, total=total,
+                           form=offer, errors=errors, posted=request.form if request.method == "POST" else {},
+                           attainment=ATTAINMENT_LABELS), status
+
+
+# Responses by employee.
+
+@bp.get("/team/responses")
+@roles_required("manager", "hr")
+def responses():
+    """One employee's feedback items, newest first, within the user's scope; a picker without ?employee=."""
+    session = get_session()
+    employee_id = _int_arg("employee")
+    if employee_id is None:
+        return render_template("team/responses.html", employee=None, people=_colleagues(session, current_user))
+    first, last = _date_arg("from"), _date_arg("to")
+    if first and last and last < first:
+        _bad("to", f"{last} is before from ({first})")
+    employee = employee_or_403(session, current_user, employee_id)
+    kinds = list(session.scalars(select(Feedback.kind).where(Feedback.employee_id == employee.id)
+                                 .group_by(Feedback.kind).order_by(Feedback.kind)))
+    kind = request.args.get("kind", "").strip()
+    if kind and kind not in kinds:
+        _bad("kind", f"{employee.name} has no feedback of kind {kind[:40]!r}; "
+                     f"choose from {', '.join(kinds) or 'none yet'}")
+    where = [Feedback.employee_id == employee.id]
+    if kind:
+        where.append(Feedback.kind == kind)
+    if first:
+        where.append(Feedback.occurred_at >= _midnight(first))
+    if last:
+        where.append(Feedback.occurred_at < _midnight(last + timedelta(days=1)))
+    total = session.scalar(select(func.count()).select_from(Feedback).where(*where))
+    page, pages = _page(total)
+    items = session.execute(
+        select(Feedback, Ticket.external_id.label("ticket")).outerjoin(Ticket, Ticket.id == Feedback.ticket_id)
+        .where(*where).order_by(Feedback.occurred_at.desc(), Feedback.id.desc())
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return render_template("team/responses.html", employee=employee, items=items, kinds=kinds, kind=kind,
+                           first=first, last=last, page=page, pages=pages, total=total)
+
+
+# The unattributed queue.
+
+def _queue(session, errors=None, status: int = 200):
+    total = session.scalar(select(func.count()).select_from(Feedback).where(awaiting_attribution()))
+    page, pages = _page(total)
+    items = session.execute(
+        select(Feedback, Ticket.external_id.label("ticket")).outerjoin(Ticket, Ticket.id == Feedback.ticket_id)
+        .where(awaiting_attribution()).order_by(Feedback.occurred_at.desc(), Feedback.id.desc())
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return render_template("team/unattributed.html", items=items, page=page, pages=pages, total=total,
+                           people=_colleagues(session, current_user), errors=errors or {}), status
+
+
+@bp.get("/unattributed")
+@roles_required("manager", "hr")
+def unattributed():
+    """List the feedback no identity matched, newest first, with the decisions a person can take."""
+    return _queue(get_session())
+
+
+def _decide(feedback_id: int, decision) -> object:
+    session = get_session()
+    try:
+        item = decision(session)
+    except LookupError:
+        session.rollback()
+        abort(404, description=f"There is no feedback item {feedback_id}.")
+    except PermissionError as exc:
+        session.rollback()
+        abort(403, description=str(exc))
+    except AttributionError as exc:
+        session.rollback()
+        return _queue(session, {feedback_id: f"{exc.field}: {exc.message}"},
+                      409 if exc.field == "feedback" else 400)
+    session.commit()
+    flash(f"Feedback {item.external_id} ({item.channel}) was attributed to {item.employee.name}."
+          if item.employee_id is not None else
+          f"Feedback {item.external_id} ({item.channel}) counts for the organisation only.")
+    return redirect(url_for(".unattributed", page=request.args.get("page") or None), 303)
+
+
+@bp.post("/unattributed/<int:feedback_id>/attribute")
+@roles_required("manager", "hr")
+def attribute(feedback_id: int):
+    """Credit a queued item to an employee the user may choose."""
+    raw = request.form.get("employee", "").strip()
+    if not raw.isdigit():
+        return _queue(get_session(), {feedback_id: "employee: choose an employee to credit"}, 400)
+    return _decide(feedback_id, lambda session: attribute_item(session, feedback_id, current_user, int(raw)))
+
+
+@bp.post("/unattributed/<int:feedback_id>/organisation")
+@roles_required("manager", "hr")
+def keep_for_org(feedback_id: int):
+    """Keep a queued item for the organisation only: it leaves the queue and counts for nobody in particular."""
+    return _decide(feedback_id, lambda session: keep_for_organisation(session, feedback_id, current_user))
