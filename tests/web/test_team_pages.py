@@ -235,7 +235,7 @@ def test_a_manager_sets_a_target_and_it_is_audited(client, login, worked_example
                             value="72.5")
     assert response.status_code == 303 and response.headers["Location"].endswith("/targets")
     page = client.get("/targets")
-    assert "Target set: csat_percent 72.5 for Bob, week 2026-11-02 to 2026-11-08." in _text(page)
+    assert "Target set: CSAT % 72.5 for Bob, week 2026-11-02 to 2026-11-08." in _text(page)
     with transaction() as session:
         target = session.scalar(select(Target).where(Target.employee_id == worked_example.ids["bob"]))
         assert (target.value, target.set_by, target.period_start.date().isoformat()) == (

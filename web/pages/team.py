@@ -342,7 +342,8 @@ def targets():
                 abort(403, description=str(exc))
             else:
                 session.commit()
-                flash(f"Target set: {target.metric} {target.value:g} for {subject.name}, "
+                title = getattr(_rules().get(target.metric), "title", target.metric)
+                flash(f"Target set: {title} {target.value:g} for {subject.name}, "
                       f"{values['period'].label}.")
                 return redirect(url_for(".targets"), 303)
         session.rollback()
