@@ -10,6 +10,7 @@ def init_app(app) -> None:
 
     from .cli import COMMANDS
     from .demo import WEEKS, appraise_demo
+    from .digests import CRON as DIGESTS_CRON
     from .guidelines import ingestion_policy_from_guideline
 
     app.extensions[PROVIDER_KEY] = ingestion_policy_from_guideline
@@ -17,5 +18,7 @@ def init_app(app) -> None:
         app.cli.add_command(command)
     # Every Monday at 02:00 UTC, the week that just ended (weekly reports are built on it).
     app.extensions.setdefault(CRON_KEY, []).append(CronEntry("appraisal.runs.appraise_last_week", cron="0 2 * * 1"))
+    # Mondays from 07:00 UTC: each employee's report and each manager's team report of that run, by e-mail.
+    app.extensions[CRON_KEY].append(CronEntry("appraisal.digests.send_weekly_digests", cron=DIGESTS_CRON))
     # ``plaudit demo`` appraises the weeks it fills, so every page has results to show.
     app.extensions.setdefault(DEMO_STEPS_KEY, []).append(("appraising the demo weeks", WEEKS, appraise_demo))

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import click
 from flask.cli import with_appcontext
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.cli.messages import flatten_errors
 from core.db import transaction
@@ -445,4 +445,48 @@ def decide_recommendation_command(recommendation_id, approve, note, by):
         click.echo(f"recommendation {rec.id} {rec.status}")
 
 
-COMMANDS = (appraise, appraisal_group, guidelines, targets, review_group)
+# --- weekly digests ---------------------------------------------------------------------------------------------
+
+
+@click.group("digests")
+def digests_group():
+    """E-mail the weekly digests: each employee's report, each manager's team report."""
+
+
+@digests_group.command("send")
+@click.option("--run", "run_id", type=int, default=None,
+              help="the completed run to send (default: the latest completed weekly run)")
+@click.option("--dry-run", is_flag=True, help="list who would get which digest; record and send nothing")
+@with_appcontext
+def send_digests_command(run_id, dry_run):
+    """Send the digests of a run that have not gone yet (each message goes once per run)."""
+    from .digests import recipients, send_weekly_digests
+    from .models import DigestDelivery
+    from .report import completed_run, latest_completed_run
+
+    with transaction() as session:
+        run = completed_run(session, run_id) if run_id is not None else latest_completed_run(session)
+        if run is None:
+            if run_id is not None:
+                raise click.BadParameter(f"run {run_id} is not a completed appraisal run", param_hint="--run")
+            _fail("no completed weekly run yet: nothing to send")
+        run_id = run.id
+        sent_before = set(session.execute(select(DigestDelivery.recipient_id, DigestDelivery.kind)
+                                          .where(DigestDelivery.run_id == run.id)).all())
+        due = [r for r in recipients(session, run) if (r.employee_id, r.kind) not in sent_before]
+        title = period_of(run).label
+    click.echo(f"run {run_id}: {title}; {len(due)} digest(s) to send, {len(sent_before)} planned before")
+    for recipient in due:
+        click.echo(f"  {recipient.kind:<8} {recipient.name:<24} {recipient.email}")
+    if dry_run or not due:
+        return
+    planned = send_weekly_digests(run_id)
+    with transaction() as session:
+        sent = session.scalar(select(func.count()).select_from(DigestDelivery).where(
+            DigestDelivery.run_id == run_id, DigestDelivery.sent_at.is_not(None)))
+    click.echo(f"{planned} digest(s) planned; {sent} of the run's sent so far"
+               + ("" if sent >= len(sent_before) + planned else
+                  " (the rest wait for a worker or a retry; `plaudit jobs status` shows which)"))
+
+
+COMMANDS = (appraise, appraisal_group, guidelines, targets, review_group, digests_group)
