@@ -5,9 +5,9 @@ import re
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, func, insert, select
 
-from appraisal.models import Recommendation
+from appraisal.models import AppraisalResult, Recommendation
 from appraisal.review import raise_dispute
 from core.db import get_session, transaction
 from core.models import AuditEntry, Dispute, Feedback, Flag, User
@@ -250,6 +250,7 @@ def test_approvals_show_the_budget_and_go_through_in_scope(worked_example, login
 
 def _statements(app, client, path) -> int:
     engine = app.extensions["plaudit.db"].engine
+    get_session().rollback()  # as a new request would, start without the shared session's cached rows
     statements = []
     listener = lambda *args: statements.append(args[2])
     event.listen(engine, "before_cursor_execute", listener)
@@ -260,11 +261,28 @@ def _statements(app, client, path) -> int:
     return len(statements)
 
 
+def _propose_bonuses(session) -> int:
+    """Give everyone in the latest run without one a proposed bonus, as a generous guideline would."""
+    run_id = session.scalar(select(func.max(AppraisalResult.run_id)))
+    have = select(Recommendation.employee_id).where(Recommendation.run_id == run_id,
+                                                    Recommendation.status == "proposed")
+    employees = session.scalars(select(AppraisalResult.employee_id).where(
+        AppraisalResult.run_id == run_id, AppraisalResult.employee_id.not_in(have))).all()
+    session.execute(insert(Recommendation), [
+        {"run_id": run_id, "employee_id": e, "kind": "bonus", "source": "tier:Gold", "amount": 10.0,
+         "requested_amount": 20.0, "reason": "Gold: composite 80", "status": "proposed", "needs_approval": True}
+        for e in employees])
+    return session.scalar(select(func.count()).select_from(Recommendation).where(
+        Recommendation.status == "proposed"))
+
+
 def test_the_queues_issue_the_same_queries_for_a_small_and_a_large_org(app):
     paths = {"hr@example.com": ("/review/flags", "/review/disputes", "/review/recommendations"),
              "mia@example.com": ("/review/disputes", "/review/recommendations")}
     with app.app_context():
         org = sized_org(10)
+        with _db() as session:
+            assert _propose_bonuses(session) >= 10
         clients = {email: app.test_client() for email in paths}
         for email, client in clients.items():
             assert sign_in(client, email).status_code == 302
@@ -272,6 +290,7 @@ def test_the_queues_issue_the_same_queries_for_a_small_and_a_large_org(app):
         get_session().rollback()  # the requests' shared session lets go of SQLite's lock (see _db)
         org.grow(400)
         with _db() as session:  # enough of each to fill a page
+            assert _propose_bonuses(session) > 60
             assert session.scalar(select(Flag.id).offset(60).limit(1)) is not None
             assert session.scalar(select(Dispute.id).offset(60).limit(1)) is not None
         large = {(email, path): _statements(app, clients[email], path) for email in paths for path in paths[email]}

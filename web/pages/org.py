@@ -1,0 +1,317 @@
+"""HR's organisation overview: the latest run's distributions, the trend over runs, teams side by side, case mix.
+
+Every figure is aggregated in the database, in a fixed handful of queries whatever the size of the org.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import Blueprint, abort, render_template, request
+from markupsafe import Markup
+from sqlalchemy import ColumnElement, case, func, or_, select, union_all
+from sqlalchemy.orm import Session, joinedload
+
+from appraisal.models import AppraisalResult, AppraisalRun, MetricResult
+from core.auth import roles_required
+from core.db import get_session
+from core.models import Employee, Feedback, Flag, Team, Ticket
+from core.plugins import get_plugins
+from web.charts import bar_chart, line_chart
+
+bp = Blueprint("org", __name__)
+
+KINDS = ("week", "month", "quarter")
+#: Runs in the trend: the latest completed run of each of the last so many periods.
+TREND_PERIODS = 12
+#: Bins of every histogram, of equal width over the value's range.
+BINS = 10
+#: Teams drawn beside the organisation in the trend chart; more lines than colours cannot be told apart.
+MAX_CHARTED_TEAMS = 4
+
+
+@bp.get("/org")
+@roles_required("hr")
+def overview():
+    """The latest completed run of a period kind: distributions, trend, teams and case mix, org-wide."""
+    kind = request.args.get("kind", "week")
+    if kind not in KINDS:
+        abort(400, description=f"kind: choose {', '.join(KINDS)}")
+    session = get_session()
+    run = session.scalar(select(AppraisalRun).options(joinedload(AppraisalRun.guideline))
+                         .where(AppraisalRun.status == "completed", AppraisalRun.period_kind == kind)
+                         .order_by(AppraisalRun.period_start.desc(), AppraisalRun.id.desc()).limit(1))
+    if run is None:
+        return render_template("org/overview.html", kind=kind, kinds=KINDS, run=None)
+    trend = _trend(session, kind)
+    charted = _charted_teams(trend)
+    document = run.guideline.document
+    composites = _composite_bins(session, run)
+    metrics = _metric_bins(session, run, document)
+    teams = _teams(session, run)
+    mix = _case_mix(session, run, document)
+    return render_template(
+        "org/overview.html", kind=kind, kinds=KINDS, run=run, trend=trend, charted=charted,
+        one_day=timedelta(days=1), max_teams=MAX_CHARTED_TEAMS,
+        composites=composites, metrics=metrics, teams=teams, mix=mix,
+        composite_chart=_histogram_chart(composites, f"Employees by composite, {_period_label(run)}"),
+        trend_chart=line_chart(trend.labels, {"Organisation": trend.org,
+                                              **{trend.team_names[t]: trend.teams[t] for t in charted}},
+                               label=f"Mean composite per {kind}", low=0, high=100),
+        metric_charts={m.name: _histogram_chart(m, f"Employees by {m.name}, {_period_label(run)}") for m in metrics},
+        mix_chart=bar_chart([(row.category, row.value) for row in mix.categories], reference=mix.org_value,
+                            label=f"{mix.metric} by ticket category, with the organisation's mean") if mix else None)
+
+
+def _period_label(run: AppraisalRun) -> str:
+    return f"{run.period_kind} of {run.period_start:%Y-%m-%d}"
+
+
+def _short_label(kind: str, start: datetime) -> str:
+    if kind == "month":
+        return f"{start:%b %Y}"
+    if kind == "quarter":
+        return f"Q{(start.month - 1) // 3 + 1} {start:%Y}"
+    return f"{start:%d %b}"
+
+
+# --- histograms -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bin:
+    label: str
+    count: int
+
+
+@dataclass
+class Histogram:
+    name: str
+    bins: list[Bin]
+    #: Results with no value to place: an insufficient sample, or no composite.
+    missing: int = 0
+
+    @property
+    def placed(self) -> int:
+        return sum(b.count for b in self.bins)
+
+
+def _histogram_chart(histogram: Histogram, label: str) -> Markup:
+    """Bars of the histogram; nothing when no value was placed (an axis of zeros says less than a sentence)."""
+    if not histogram.placed:
+        return Markup("")
+    return bar_chart([(b.label, b.count) for b in histogram.bins], label=label)
+
+
+def _edges(low: float, high: float) -> list[float]:
+    return [low + (high - low) * i / BINS for i in range(BINS + 1)]
+
+
+def _bucket(value: ColumnElement, low: float, high: float, missing: ColumnElement) -> ColumnElement:
+    """The bin of ``value`` as a CASE ladder (portable where width_bucket is not); -1 when ``missing``.
+
+    Values below ``low`` fall in the first bin and above ``high`` in the last, so every value is counted.
+    """
+    edges = _edges(low, high)
+    return case((missing, -1), *[(value < edges[i + 1], i) for i in range(BINS - 1)], else_=BINS - 1)
+
+
+def _bins(low: float, high: float, counts: Mapping[int, int]) -> list[Bin]:
+    edges = _edges(low, high)
+    return [Bin(f"{_number(edges[i])}–{_number(edges[i + 1])}", counts.get(i, 0)) for i in range(BINS)]
+
+
+def _number(value: float) -> str:
+    return f"{value:.0f}" if value == int(value) else f"{value:.1f}"
+
+
+def _composite_bins(session: Session, run: AppraisalRun) -> Histogram:
+    composite = AppraisalResult.composite
+    binned = (select(_bucket(composite, 0, 100, composite.is_(None)).label("bin"))
+              .where(AppraisalResult.run_id == run.id).subquery())
+    # Grouped outside: PostgreSQL would not match a CASE with bound parameters in SELECT and GROUP BY.
+    counts = dict(session.execute(select(binned.c.bin, func.count()).group_by(binned.c.bin)).all())
+    return Histogram("composite", _bins(0, 100, counts), counts.get(-1, 0))
+
+
+def _bounds(metric: Mapping, rules: Mapping) -> tuple[float, float] | None:
+    """The range a guideline metric's values span: the guideline's own bounds, else the rule's."""
+    if metric.get("bounds"):
+        return tuple(sorted((metric["bounds"]["min"], metric["bounds"]["max"])))
+    rule = rules.get(metric["rule"])
+    bounds = rule.value_bounds(metric.get("params") or {}) if rule is not None else None
+    return tuple(sorted(bounds)) if bounds else None
+
+
+def _metric_bins(session: Session, run: AppraisalRun, document: Mapping) -> list[Histogram]:
+    """Each guideline metric's values in the run, binned over its range; one query for all of them."""
+    ranges = {m["rule"]: _bounds(m, get_plugins().scoring_rules) for m in document["metrics"]}
+    ranges = {name: bounds for name, bounds in ranges.items() if bounds is not None}
+    if not ranges:
+        return []
+    value = MetricResult.value
+    missing = or_(value.is_(None), ~MetricResult.sufficient)
+    ladder = case(*[(MetricResult.metric == name, _bucket(value, low, high, missing))
+                    for name, (low, high) in ranges.items()], else_=-1)
+    binned = (select(MetricResult.metric, ladder.label("bin"))
+              .where(MetricResult.run_id == run.id, MetricResult.metric.in_(sorted(ranges))).subquery())
+    counts: dict[str, dict[int, int]] = {}
+    for metric, bin_, count in session.execute(select(binned.c.metric, binned.c.bin, func.count())
+                                               .group_by(binned.c.metric, binned.c.bin)):
+        counts.setdefault(metric, {})[bin_] = count
+    return [Histogram(name, _bins(low, high, counts.get(name, {})), counts.get(name, {}).get(-1, 0))
+            for name, (low, high) in ranges.items()]
+
+
+# --- the trend over runs ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Trend:
+    runs: list[int] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    starts: list[datetime] = field(default_factory=list)
+    org: list[float | None] = field(default_factory=list)
+    teams: dict[int | None, list[float | None]] = field(default_factory=dict)
+    team_names: dict[int | None, str] = field(default_factory=dict)
+
+
+def _trend(session: Session, kind: str) -> Trend:
+    """The mean composite of the org and of each team, per period, over the latest run of each period."""
+    latest = (select(func.max(AppraisalRun.id).label("id"))
+              .where(AppraisalRun.status == "completed", AppraisalRun.period_kind == kind)
+              .group_by(AppraisalRun.period_start, AppraisalRun.period_end)
+              .order_by(AppraisalRun.period_start.desc()).limit(TREND_PERIODS).subquery())
+    rows = session.execute(
+        select(AppraisalRun.id, AppraisalRun.period_start, AppraisalResult.team_id, Team.name,
+               func.sum(AppraisalResult.composite), func.count(AppraisalResult.composite))
+        .join(latest, latest.c.id == AppraisalRun.id)
+        .outerjoin(AppraisalResult, AppraisalResult.run_id == AppraisalRun.id)
+        .outerjoin(Team, Team.id == AppraisalResult.team_id)
+        .group_by(AppraisalRun.id, AppraisalRun.period_start, AppraisalResult.team_id, Team.name)).all()
+    trend = Trend()
+    starts = sorted({(start, run_id) for run_id, start, *_ in rows})
+    trend.runs = [run_id for _, run_id in starts]
+    trend.starts = [start for start, _ in starts]
+    trend.labels = [_short_label(kind, start) for start in trend.starts]
+    position = {run_id: i for i, run_id in enumerate(trend.runs)}
+    totals = [[0.0, 0] for _ in trend.runs]
+    for run_id, _, team_id, team_name, total, count in rows:
+        if not count:
+            continue
+        i = position[run_id]
+        totals[i][0] += float(total)
+        totals[i][1] += count
+        trend.team_names.setdefault(team_id, team_name or "No team")
+        trend.teams.setdefault(team_id, [None] * len(trend.runs))[i] = float(total) / count
+    trend.org = [total / count if count else None for total, count in totals]
+    trend.team_names = dict(sorted(trend.team_names.items(), key=lambda item: (item[0] is None, item[1])))
+    return trend
+
+
+def _charted_teams(trend: Trend) -> list[int | None]:
+    """The teams the user picked (``?team=``), or every team when there are few enough to draw."""
+    asked = request.args.getlist("team")
+    if not asked:
+        teams = [t for t in trend.team_names if t is not None]
+        return teams if len(teams) <= MAX_CHARTED_TEAMS else []
+    if not all(raw.isdigit() for raw in asked):
+        abort(400, description="team: give team numbers, as the team boxes do")
+    chosen = list(dict.fromkeys(int(raw) for raw in asked))
+    if len(chosen) > MAX_CHARTED_TEAMS:
+        abort(400, description=f"team: compare at most {MAX_CHARTED_TEAMS} teams at once")
+    unknown = [t for t in chosen if t not in trend.team_names]
+    if unknown:
+        abort(400, description=f"team: no results for team {unknown[0]} in these runs")
+    return chosen
+
+
+# --- teams ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    team_id: int | None
+    name: str
+    employees: int
+    mean: float | None
+    eligible: int
+    open_flags: int
+
+
+def _teams(session: Session, run: AppraisalRun) -> list[TeamRow]:
+    """Per team in the run: people appraised, mean composite, how many had enough data, flags still open."""
+    results = session.execute(
+        select(AppraisalResult.team_id, Team.name, func.count(), func.avg(AppraisalResult.composite),
+               func.count(AppraisalResult.composite))
+        .outerjoin(Team, Team.id == AppraisalResult.team_id).where(AppraisalResult.run_id == run.id)
+        .group_by(AppraisalResult.team_id, Team.name)).all()
+    flags = _open_flags(session, run)
+    rows = [TeamRow(team_id, name or "No team", employees, float(mean) if mean is not None else None, eligible,
+                    flags.get(team_id, 0)) for team_id, name, employees, mean, eligible in results]
+    if flags.get(None) and all(row.team_id is not None for row in rows):
+        rows.append(TeamRow(None, "No team", 0, None, 0, flags[None]))
+    return sorted(rows, key=lambda row: (row.team_id is None, row.name))
+
+
+def _open_flags(session: Session, run: AppraisalRun) -> dict[int | None, int]:
+    """Undecided flags about the run's period, by team: on its items, and on employees' periods."""
+    on_items = (select(func.coalesce(Feedback.team_id, Employee.team_id).label("team_id")).select_from(Flag)
+                .join(Feedback, Feedback.id == Flag.feedback_id)
+                .outerjoin(Employee, Employee.id == Feedback.employee_id)
+                .where(Flag.decision.is_(None), Feedback.occurred_at >= run.period_start,
+                       Feedback.occurred_at < run.period_end))
+    on_periods = (select(Employee.team_id.label("team_id")).select_from(Flag)
+                  .join(Employee, Employee.id == Flag.employee_id)
+                  .where(Flag.decision.is_(None), Flag.period_start < run.period_end,
+                         Flag.period_end > run.period_start))
+    both = union_all(on_items, on_periods).subquery()
+    return dict(session.execute(select(both.c.team_id, func.count()).group_by(both.c.team_id)).all())
+
+
+# --- case mix ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CategoryRow:
+    category: str
+    n: int
+    value: float
+
+
+@dataclass
+class CaseMix:
+    metric: str
+    display: str
+    categories: list[CategoryRow]
+    #: The metric over every item the run counted, with or without a category: the bars' reference.
+    org_value: float | None
+    org_n: int
+    uncategorised: int
+
+
+def _case_mix(session: Session, run: AppraisalRun, document: Mapping) -> CaseMix | None:
+    """The guideline's case-mix metric by ticket category over the run's items (up to its watermark)."""
+    name = document.get("case_mix_metric")
+    rule = get_plugins().scoring_rules.get(name) if name else None
+    if rule is None:
+        return None
+    params = next((m.get("params") or {} for m in document["metrics"] if m["rule"] == name), None)
+    if params is None:
+        params = rule.params_schema().load({}) if rule.params_schema else {}
+    points = rule.points(Feedback, dict(params))
+    query = (select(Ticket.category, func.sum(points), func.count(points))
+             .select_from(Feedback).outerjoin(Ticket, Ticket.id == Feedback.ticket_id)
+             .where(Feedback.status == "accepted", Feedback.value.is_not(None), Feedback.kind.in_(rule.kinds),
+                    Feedback.occurred_at >= run.period_start, Feedback.occurred_at < run.period_end,
+                    *(() if run.feedback_watermark is None else (Feedback.id <= run.feedback_watermark,)))
+             .group_by(Ticket.category))
+    rows: Sequence = session.execute(query).all()
+    total = sum(float(points_sum or 0) for _, points_sum, _ in rows)
+    n = sum(count for *_, count in rows)
+    categories = sorted((CategoryRow(category, count, float(points_sum) / count)
+                         for category, points_sum, count in rows if category is not None and count),
+                        key=lambda row: row.category)
+    return CaseMix(name, rule.display, categories, total / n if n else None, n,
+                   sum(count for category, _, count in rows if category is None))
