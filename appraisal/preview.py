@@ -188,9 +188,8 @@ def _changes(row: PreviewRow) -> list[str]:
     if before.rank != after.rank and None not in (before.rank, after.rank):
         changes.append(f"rank {before.rank} → {after.rank} of {after.peers}")
     if [o.label for o in before.offers] != [o.label for o in after.offers]:
-        changes.append(f"recommendations {_offers_text(before.offers)} → {_offers_text(after.offers)}")
+        before_labels, after_labels = Counter(o.label for o in before.offers), Counter(o.label for o in after.offers)
+        changes.append("recommendations: " + ", ".join(
+            [f"+ {label}" for label in sorted((after_labels - before_labels).elements())]
+            + [f"− {label}" for label in sorted((before_labels - after_labels).elements())]))
     return changes
-
-
-def _offers_text(offers: Sequence[Offer]) -> str:
-    return ", ".join(offer.label for offer in offers) or "none"

@@ -310,6 +310,7 @@ def test_preview_matches_the_hand_numbers_and_a_real_run_under_the_draft(app, hr
         "Ann": ("1 of 3", "2 of 3"), "Bob": ("2 of 3", "1 of 3"), "Dan": ("3 of 3", "3 of 3")}
     assert cells["Cat"]["composite-after"] == "—"
     assert "rank 1 → 2 of 3" in html and "<strong>2</strong> change rank" in html
+    assert "recommendations: + bonus 100.00, + recognition, − bonus 30.00" in unescape(html)  # Bob's
 
     # Publish the same draft from the preview page (no script), run the period again, and compare.
     assert hr.post("/guidelines/edit", data={**data, "action": ["publish"]}).status_code == 302
@@ -442,3 +443,20 @@ def test_pages_issue_as_many_queries_for_a_large_org_as_for_a_small_one(app, hr,
     large_html = hr.post("/guidelines/preview", data=draft).get_data(as_text=True)
     assert len(_cells(large_html)) == len(_cells(small_html)) + 300  # the preview did see them all
     assert large == small
+
+
+def test_before_any_guideline_hr_writes_the_first_from_the_default(client, create_user):
+    create_user("hr@example.com", roles=["hr"])
+    assert sign_in(client, "hr@example.com").status_code == 302
+    assert "No guideline is published yet" in client.get("/guidelines").get_data(as_text=True)
+    assert client.get("/guidelines/diff").status_code == 404
+    fields = dict(_editor_fields(client))
+    assert [fields[f"weight-{rule}"] for rule in ("csat_percent", "nps", "first_response_sla", "resolution_sla")] \
+        == ["40", "20", "20", "20"]
+    data = _draft(client, weight_nps="30", weight_csat_percent="30", note="our first", action="publish")
+    response = client.post("/guidelines/edit", data=data)
+    assert response.status_code == 302 and response.headers["Location"] == "/guidelines/1"
+    with _db() as session:
+        document = session.scalar(select(Guideline.document).where(Guideline.version == 1))
+    assert {m["rule"]: m["weight"] for m in document["metrics"]} == {
+        "csat_percent": 30, "nps": 30, "first_response_sla": 20, "resolution_sla": 20}

@@ -6,6 +6,7 @@ server checks the draft whole with the guideline schema and shows each error at 
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
 from typing import Any
@@ -23,7 +24,12 @@ from appraisal.guideline_schema import (
     WEIGHT_TOTAL,
     validate_guideline,
 )
-from appraisal.guidelines import current_guideline, guideline_diff, publish_guideline
+from appraisal.guidelines import (
+    DEFAULT_GUIDELINE,
+    current_guideline,
+    guideline_diff,
+    publish_guideline,
+)
 from appraisal.models import Guideline
 from appraisal.preview import preview_guideline
 from core.auth import roles_required
@@ -140,12 +146,9 @@ def edit():
             start = session.scalar(select(Guideline).where(Guideline.version == _version_parameter("from")))
             if start is None:
                 abort(404, description=f"Parameter 'from': there is no guideline version {request.args['from']}.")
-        if start is None:
-            abort(404, description="No guideline is published yet: publish the first one with "
-                                   "`plaudit guidelines publish`.")
-        values = form_values(start.document, plugins)
-        values["base_version"] = current.version
-        return _editor(values, {}, [], plugins, started_from=start.version)
+        values = form_values(start.document if start else _default_draft(plugins), plugins)
+        values["base_version"] = current.version if current else None
+        return _editor(values, {}, [], plugins, started_from=start.version if start else None)
 
     values, document, errors = read_form(request.form, plugins)
     if request.form.get("action") == "revise":
@@ -191,6 +194,17 @@ def preview():
                                summary=result.summary() if result else None)
     finally:
         session.close()
+
+
+def _default_draft(plugins) -> dict[str, Any]:
+    """The default guideline as a first draft: its rules that are loaded, re-weighted to 100."""
+    document = copy.deepcopy(DEFAULT_GUIDELINE)
+    loaded = [m for m in document["metrics"] if m["rule"] in plugins.scoring_rules]
+    total = sum(m["weight"] for m in loaded)
+    document["metrics"] = [{**m, "weight": m["weight"] * 100 / total} for m in loaded]
+    if not loaded:  # nothing to start from but the shape: HR adds the rules
+        document["metrics"] = [{"rule": slug, "weight": 100} for slug in sorted(plugins.scoring_rules)[:1]]
+    return validate_guideline(document, plugins)
 
 
 def _editor(values: dict, errors: dict, summary: list, plugins, started_from: int | None = None):

@@ -1,0 +1,64 @@
+"""HR changes a weight in the guideline editor, watches the live total, previews, publishes, reads the diff."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from appraisal.models import Guideline
+from core.db import transaction
+from tests.fixtures.browser import sign_in_browser
+from tests.fixtures.org import PASSWORD
+
+
+def test_hr_changes_a_weight_and_publishes_version_2(browser_page, worked_example):
+    worked_example.run()  # a completed run, so the preview has a period to show
+    page = browser_page
+    sign_in_browser(page, "hr@example.com", PASSWORD)
+    page.click("nav.menu a:has-text('Guidelines')")
+    page.wait_for_url("**/guidelines")
+    assert "is in force" in page.locator("main").inner_text()
+    page.shot("1-guidelines")
+
+    page.click("text=Edit the guideline")
+    page.wait_for_url("**/guidelines/edit")
+    total, publish = page.locator("#weight-total"), page.locator("#publish-button")
+    assert total.inner_text() == "Weights sum to 100" and publish.is_enabled()
+    assert page.locator("#unused-rules").is_hidden()  # the script offers other rules through "Add a rule"
+    page.shot("2-editor")
+
+    page.fill("#weight-csat_percent", "50")
+    assert total.inner_text() == "Weights sum to 90 - must be 100"
+    assert publish.is_disabled()
+    page.shot("3-total-wrong")
+
+    page.fill("#weight-nps", "50")
+    assert total.inner_text() == "Weights sum to 100"
+    assert publish.is_enabled()
+    page.shot("4-total-right")
+
+    page.click("#preview-button")
+    preview = page.locator("#preview-result section#preview")
+    preview.wait_for()
+    assert page.url.endswith("/guidelines/edit")  # fetched into the editor, not a new page
+    bob = page.locator("#preview-result tr", has_text="Bob")
+    assert bob.locator("td.rank-before").inner_text() == "2 of 3"
+    assert bob.locator("td.rank-after").inner_text() == "1 of 3"
+    page.shot("5-preview")
+
+    page.fill("#note", "CSAT and NPS weigh the same")
+    publish.click()
+    page.wait_for_url("**/guidelines/2")
+    assert "Published guideline version 2." in page.locator("p.flash").inner_text()
+    assert "in force" in page.locator("h1").inner_text()
+    page.shot("6-version-2")
+
+    page.click("text=Changes from version 1")
+    page.wait_for_url("**/guidelines/diff?from=1&to=2")
+    row = page.locator("table.diff tr", has_text="metrics[csat_percent].weight")
+    assert row.locator("td.before").inner_text() == "60" and row.locator("td.after").inner_text() == "50"
+    page.shot("7-diff")
+
+    with transaction() as session:
+        document, note = session.execute(select(Guideline.document, Guideline.note)
+                                         .where(Guideline.version == 2)).one()
+    assert {m["rule"]: m["weight"] for m in document["metrics"]} == {"csat_percent": 50, "nps": 50}
+    assert note == "CSAT and NPS weigh the same"
