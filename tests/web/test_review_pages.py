@@ -221,7 +221,7 @@ def test_approvals_show_the_budget_and_go_through_in_scope(worked_example, login
     assert "Week 2026-11-02 to 2026-11-08" in html
     assert "130.00 EUR" in html  # the cap
     assert f"{ann.amount + bob.amount:.2f} EUR" in html  # awaiting a decision
-    assert f"{bob.requested_amount:.2f} EUR; the budget cut it" in html
+    assert f"offered {bob.requested_amount:.2f} EUR; the reason says why" in html and "by the budget cap" in html
 
     # Dan is in Billing: Mia may not decide his bonus, even by posting the form herself.
     refused = _decide(client, "/review/recommendations", recommendation_id=dan.id, decision="approve")
