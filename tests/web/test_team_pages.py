@@ -187,7 +187,7 @@ def _targets_and_audits() -> tuple[list, int]:
     ({"value": "lots"}, "value", "give a number"),
     ({"value": "150"}, "value", "CSAT % runs from 0 to 100"),
     ({"value": "nan"}, "value", "finite"),
-    ({"metric": "csat_pct"}, "metric", "'csat_pct' is not in guideline v1"),
+    ({"metric": "csat_pct"}, "metric", "'csat_pct' is not in the guideline in force"),
     ({"day": "2 November"}, "day", "YYYY-MM-DD"),
     ({"period_kind": "year"}, "period_kind", "choose from week, month, quarter"),
     ({"subject": "person:1"}, "subject", "choose a team or an employee"),

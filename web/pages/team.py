@@ -292,6 +292,8 @@ def _read_target(session, form, specs) -> tuple[dict, dict]:
     values["metric"] = form.get("metric", "").strip()
     if not values["metric"]:
         errors["metric"] = "choose a metric"
+    elif specs and values["metric"] not in specs:  # said here too, so every wrong field shows at once
+        errors["metric"] = f"{values['metric']!r} is not in the guideline in force; choose from {', '.join(specs)}"
     if form.get("period_kind") not in PERIODS:
         errors["period_kind"] = f"choose from {', '.join(PERIODS)}"
     try:
