@@ -62,3 +62,29 @@ def test_hr_changes_a_weight_and_publishes_version_2(browser_page, worked_exampl
                                          .where(Guideline.version == 2)).one()
     assert {m["rule"]: m["weight"] for m in document["metrics"]} == {"csat_percent": 50, "nps": 50}
     assert note == "CSAT and NPS weigh the same"
+
+
+def test_hr_swaps_a_rule_and_sees_a_refused_preview_in_place(browser_page, worked_example):
+    worked_example.run()
+    page = browser_page
+    sign_in_browser(page, "hr@example.com", PASSWORD)
+    page.goto("/guidelines/edit")
+    total, publish = page.locator("#weight-total"), page.locator("#publish-button")
+    page.locator("#used-rules tr[data-rule=nps] button.remove-rule").click()
+    assert total.inner_text() == "Weights sum to 60 - must be 100" and publish.is_disabled()
+    page.select_option("#add-rule", "csat_mean")
+    page.click("#add-rule-button")
+    page.fill("#weight-csat_mean", "40")
+    assert total.inner_text() == "Weights sum to 100" and publish.is_enabled()
+    # The server still checks what the script cannot: its refusal shows in place of the preview.
+    page.fill("#budget_cap", "-5")
+    page.click("#preview-button")
+    page.locator("#preview-result #errors").wait_for()
+    assert "incentives.budget.cap: Must be greater than or equal to 0." in page.locator("#preview-result").inner_text()
+    page.shot("refused-preview")
+    page.fill("#budget_cap", "130")
+    publish.click()
+    page.wait_for_url("**/guidelines/2")
+    with transaction() as session:
+        document = session.scalar(select(Guideline.document).where(Guideline.version == 2))
+    assert [(m["rule"], m["weight"]) for m in document["metrics"]] == [("csat_percent", 60), ("csat_mean", 40)]
