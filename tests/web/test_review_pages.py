@@ -71,9 +71,11 @@ def test_each_queue_opens_only_for_the_roles_that_decide_it(worked_example, app,
         client = app.test_client()
         assert sign_in(client, email).status_code == 302
         assert client.get(path).status_code == (200 if role in allowed else 403), (role, path)
-        # and nobody else may post a decision either
+        # and nobody else may post a decision either, even with a valid CSRF token (from the home page)
         if role not in allowed:
-            assert client.post(path, data={}).status_code in (400, 403)
+            token = csrf_token(client.get("/").get_data(as_text=True))
+            assert client.post(path, data={"csrf_token": token, "flag_id": 1, "dispute_id": 1,
+                                           "recommendation_id": 1, "decision": "uphold"}).status_code == 403
     assert app.test_client().get(path).status_code == 302  # signed out: to the login page
 
 
