@@ -165,7 +165,7 @@ def edit():
     try:
         guideline = publish_guideline(session, document, actor=current_user, note=values["note"] or None,
                                       plugins=plugins)
-    except ValidationError as exc:  # checked above; a plugin could have changed between the two checks
+    except ValidationError as exc:  # publishing checks the draft again: should it ever disagree, say where
         session.rollback()
         errors = _field_errors(exc.messages, values)
         return _editor(values, errors, _summary(errors), plugins), 400
@@ -182,6 +182,9 @@ def preview():
     values, document, errors = read_form(request.form, plugins)
     if errors:
         return _editor(values, errors, _summary(errors), plugins), 400
+    # Loading the user began the request's session, which on SQLite holds the write lock: let it go, since
+    # the preview only reads, in a session of its own.
+    get_session().rollback()
     session = get_db().read_sessionmaker()
     try:
         if session.get_bind().dialect.name == "postgresql":
