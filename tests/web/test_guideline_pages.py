@@ -362,7 +362,7 @@ def test_preview_without_a_completed_run_and_with_an_invalid_draft(app, hr):
     assert "No appraisal run has completed yet" in response.get_data(as_text=True)
     before = _rows_now(app)
     bad = hr.post("/guidelines/preview", data={**data, "weight-nps": ["45"]})
-    assert bad.status_code == 400
+    assert bad.status_code == 400 and "The draft cannot be previewed. Fix this:" in bad.get_data(as_text=True)
     assert "weights must sum to 100; these sum to 95" in _error(bad.get_data(as_text=True), "weights")
     assert _rows_now(app) == before
 

@@ -181,7 +181,7 @@ def preview():
     plugins = get_plugins()
     values, document, errors = read_form(request.form, plugins)
     if errors:
-        return _editor(values, errors, _summary(errors), plugins), 400
+        return _editor(values, errors, _summary(errors), plugins, refused="The draft cannot be previewed"), 400
     # Loading the user began the request's session, which on SQLite holds the write lock: let it go, since
     # the preview only reads, in a session of its own.
     get_session().rollback()
@@ -210,11 +210,13 @@ def _default_draft(plugins) -> dict[str, Any]:
     return validate_guideline(document, plugins)
 
 
-def _editor(values: dict, errors: dict, summary: list, plugins, started_from: int | None = None):
+def _editor(values: dict, errors: dict, summary: list, plugins, started_from: int | None = None,
+            refused: str = "Nothing was published"):
     used = [row for row in values["rules"] if row["weight"] != ""]
     total = sum(_number(row["weight"]) or 0.0 for row in used)
     return render_template(
         "guidelines/edit.html", values=values, errors=errors, summary=summary, started_from=started_from,
+        refused=refused,
         used=used, unused=[row for row in values["rules"] if row["weight"] == ""], total=total,
         total_ok=abs(total - WEIGHT_TOTAL) <= 1e-6, policies=COMMENT_POLICIES, policy_text=COMMENT_POLICY_TEXT,
         allocations=ALLOCATIONS, kinds=RECOMMENDATION_KINDS)
