@@ -63,6 +63,7 @@ def dispute():
         try:
             raised = raise_dispute(session, int(raw_id), current_user, reason)
         except PermissionError:
+            session.rollback()  # nothing was written; let the write lock go before the error page
             abort(403, "You can dispute only feedback credited to you.")
         except DecisionError as exc:
             field = "reason" if str(exc).startswith("reason") else "feedback_id"
