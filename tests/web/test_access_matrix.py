@@ -1,0 +1,235 @@
+"""The access-control matrix: every route and API endpoint, opened by every role.
+
+``PAGES`` says, by hand, which roles may open each page; the test fails on a route missing from it, so a new
+route cannot ship without a decision. Beyond the roles, it checks the data: a manager opening a page about
+someone outside their teams, or an employee about a colleague, gets 403, and no page a role may open names
+anyone that role may not see. API endpoints are checked per token scope and per the token owner's role.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import pytest
+from sqlalchemy import func, select
+
+from appraisal.guidelines import publish_guideline
+from appraisal.models import Recommendation
+from core.db import transaction
+from core.models import ApiToken, Dispute, Feedback, Flag, Integration, Team, User
+from tests.fixtures.app import row_counts
+from tests.fixtures.appraisal import GUIDELINE
+from tests.fixtures.org import csrf_token, sign_in
+from tests.fixtures.routes import routes
+
+pytestmark = pytest.mark.usefixtures("session_per_request")
+
+ROLES = ("admin", "hr", "manager", "employee", "shopper")
+SIGNED_IN = frozenset(ROLES)
+PEOPLE = frozenset({"hr", "manager"})
+#: Who may open each page (GET), decided by hand. Public routes are listed with "public".
+PAGES: Mapping[str, frozenset[str]] = {
+    "health.healthz": frozenset({"public"}),
+    "auth.login": frozenset({"public"}),
+    "api-docs.openapi_json": frozenset({"public"}),
+    "pages.home": SIGNED_IN,
+    # an employee's own report; other roles get a page saying they have none
+    "report.mine": SIGNED_IN,
+    "report.employee": frozenset({"hr", "manager", "employee"}),
+    "report.team": PEOPLE,
+    "team.dashboard": PEOPLE,
+    "team.targets": PEOPLE,
+    "team.responses": PEOPLE,
+    "team.unattributed": PEOPLE,
+    "review.disputes": PEOPLE,
+    "review.recommendations": PEOPLE,
+    "review.flags": frozenset({"hr"}),
+    "org.overview": frozenset({"hr"}),
+    "guidelines.index": frozenset({"hr"}),
+    "guidelines.show": frozenset({"hr"}),
+    "guidelines.diff": frozenset({"hr"}),
+    "guidelines.edit": frozenset({"hr"}),
+    "admin.integrations": frozenset({"admin"}),
+    "admin.integration_secret": frozenset({"admin"}),
+    "admin.plugins": frozenset({"admin"}),
+    "admin.jobs": frozenset({"admin"}),
+}
+#: Who may send each form (POST), by hand. Logging in and out are left to tests/web/test_sessions.py.
+FORMS: Mapping[str, frozenset[str]] = {
+    # anyone may dispute an item credited to them; whose item it is, is checked in test_report_pages.py
+    "report.dispute": SIGNED_IN,
+    "team.targets": PEOPLE,
+    "team.attribute": PEOPLE,
+    "team.keep_for_org": PEOPLE,
+    "review.disputes": PEOPLE,
+    "review.recommendations": PEOPLE,
+    "review.flags": frozenset({"hr"}),
+    "guidelines.edit": frozenset({"hr"}),
+    "guidelines.preview": frozenset({"hr"}),
+    "admin.integrations": frozenset({"admin"}),
+    "admin.integration_secret": frozenset({"admin"}),
+    "admin.integration_active": frozenset({"admin"}),
+    "admin.dispatch_jobs": frozenset({"admin"}),
+}
+#: Query strings some pages need to show their content rather than a picker.
+QUERIES = {"guidelines.diff": lambda ids: {"from": 1, "to": 2}}
+#: Query strings naming someone out of the role's scope, per page and role.
+FOREIGN_QUERIES = {
+    "team.responses": {"manager": lambda ids: {"employee": ids["dan"]}},
+    "team.dashboard": {"manager": lambda ids: {"team": ids["billing"]}},
+    "report.employee": {"employee": lambda ids: {}},
+}
+SKIPPED_FORMS = {"auth.login", "auth.logout"}
+#: The accounts of the worked example, and the employees each may not see (by name, as pages print them).
+ACCOUNTS = {"admin": "admin@example.com", "hr": "hr@example.com", "manager": "mia@example.com",
+            "employee": "ann@example.com", "shopper": "shopper@example.com"}
+HIDDEN = {"admin": ("Ann", "Bob", "Cat", "Dan"), "shopper": ("Ann", "Bob", "Cat", "Dan"),
+          "manager": ("Dan",), "employee": ("Bob", "Cat", "Dan")}
+
+
+@pytest.fixture
+def world(app, worked_example):
+    """The worked example, appraised, with a second guideline version, an open flag and disputes, a shopper
+    and an integration; returns the example, and the ids of people, teams and items by name."""
+    run_id = worked_example.run()
+    with transaction() as session:
+        hr = session.get(User, worked_example.hr)
+        shopper = User(email="shopper@example.com", name="Sam Shopper", password_hash=hr.password_hash)
+        shopper.roles = ["shopper"]
+        session.add(shopper)
+        publish_guideline(session, {**GUIDELINE, "min_sample": 3}, actor=hr, note="smaller samples")
+        items = {name: session.scalar(select(func.min(Feedback.id)).where(Feedback.employee_id == employee))
+                 for name, employee in worked_example.ids.items()}
+        session.add(Flag(feedback_id=items["bob"], check="self_rating", reason="rated by the agent"))
+        session.add(Dispute(feedback_id=items["ann"], raised_by=worked_example.users["ann"], reason="not mine"))
+        session.add(Dispute(feedback_id=items["dan"], raised_by=worked_example.users["dan"], reason="not mine"))
+        session.add(Integration(provider="zendesk", name="Zendesk", webhook_secret="s" * 32))
+        teams = dict(session.execute(select(Team.slug, Team.id)).all())
+    ids = {**worked_example.ids, **teams, "run": run_id, **{f"item_{name}": item for name, item in items.items()}}
+    return worked_example, ids
+
+
+def _client(app, role: str | None):
+    client = app.test_client()
+    if role is not None:
+        assert sign_in(client, ACCOUNTS[role]).status_code == 302, role
+    return client
+
+
+def _values(app, ids, *, foreign_to: str | None = None) -> dict:
+    """URL parameter values: ones every allowed role may see, or, with ``foreign_to``, ones that role may not."""
+    other = {"employee": "bob", "manager": "dan"}.get(foreign_to, "ann")
+    with app.app_context(), transaction() as session:
+        first = lambda model, *where: session.scalar(select(func.min(model.id)).where(*where))
+        found = {"flag_id": first(Flag), "recommendation_id": first(Recommendation), "user_id": first(User),
+                 "token_id": first(ApiToken), "integration_id": first(Integration),
+                 "dispute_id": first(Dispute, Dispute.feedback_id == ids[f"item_{other}"])}
+    found.update(employee_id=ids[other], feedback_id=ids[f"item_{other}"], run_id=ids["run"], version=1,
+                 team_id=ids["billing" if foreign_to == "manager" else "support"], slug="post_ticket_survey")
+    return {name: (lambda value=value: value) for name, value in found.items()}
+
+
+def test_every_route_is_in_the_matrix(app):
+    pages = {route.endpoint for route in routes(app) if "GET" in route.methods}
+    forms = {route.endpoint for route in routes(app) if route.methods & {"POST", "PUT", "PATCH", "DELETE"}
+             and not route.is_api} - SKIPPED_FORMS
+    api = {route.endpoint for route in routes(app) if route.is_api}
+    assert sorted(pages - set(PAGES) - api) == [], "pages nobody decided the access to"
+    assert sorted(forms - set(FORMS)) == [], "forms nobody decided the access to"
+
+
+def test_each_role_opens_exactly_the_pages_it_may(app, world):
+    _, ids = world
+    values = _values(app, ids)
+    for role in (None, *ROLES):
+        client = _client(app, role)
+        for route in routes(app):
+            if "GET" not in route.methods or route.is_api:
+                continue
+            allowed = PAGES[route.endpoint]
+            response = client.get(route.url(values, QUERIES.get(route.endpoint, lambda _: None)(ids)))
+            where = (route.endpoint, role)
+            if "public" in allowed:  # the sign-in page sends the signed-in home: 302
+                assert response.status_code in (200, 302, 503), where
+            elif role is None:
+                assert response.status_code == 302 and "/login" in response.headers["Location"], where
+            elif role in allowed:
+                assert response.status_code == 200, where
+                hidden = HIDDEN.get(role, ())
+                if hidden:
+                    leaked = re.findall(rf"\b({'|'.join(hidden)})\b", response.get_data(as_text=True))
+                    assert not leaked, f"{route.endpoint} shows {role} {sorted(set(leaked))}"
+            else:
+                assert response.status_code == 403, where
+
+
+def test_pages_about_someone_out_of_scope_are_refused(app, world):
+    _, ids = world
+    probed = set()
+    for role in ("employee", "manager"):
+        client = _client(app, role)
+        values = _values(app, ids, foreign_to=role)
+        for route in routes(app):
+            arguments = set(re.findall(r"<(?:\w+:)?(\w+)>", route.rule))
+            foreign_query = FOREIGN_QUERIES.get(route.endpoint, {}).get(role)
+            if ("GET" not in route.methods or route.is_api or role not in PAGES[route.endpoint]
+                    or not (arguments & {"employee_id", "feedback_id", "dispute_id", "team_id"} or foreign_query)):
+                continue
+            url = route.url(values, foreign_query(ids) if foreign_query else None)
+            assert client.get(url).status_code == 403, (route.endpoint, role, url)
+            probed.add((route.endpoint, role))
+    assert {("report.employee", "employee"), ("report.employee", "manager"), ("team.responses", "manager"),
+            ("team.dashboard", "manager")} <= probed
+
+
+def test_forms_refuse_roles_that_may_not_send_them_and_change_nothing(app, world):
+    _, ids = world
+    values = _values(app, ids)
+    for role in ROLES:
+        client = _client(app, role)
+        token = csrf_token(client.get("/").get_data(as_text=True))
+        for route in routes(app):
+            if (route.is_api or route.endpoint in SKIPPED_FORMS
+                    or not route.methods & {"POST"} or role in FORMS[route.endpoint]):
+                continue
+            before = row_counts(app)
+            response = client.post(route.url(values), data={"csrf_token": token})
+            assert response.status_code == 403, (route.endpoint, role, response.status_code)
+            assert row_counts(app) == before, (route.endpoint, role)
+
+
+def test_api_endpoints_need_a_token_with_their_scope_held_by_hr_or_admin(app, world):
+    from core.auth import access_of
+    from core.cli.accounts import API_SCOPES
+
+    example, ids = world
+    values = _values(app, ids)
+    tokens = {}
+    with app.app_context(), transaction() as session:
+        hr = session.get(User, example.hr)
+        manager = session.get(User, example.manager)
+        for scope in API_SCOPES:
+            row, tokens[scope] = ApiToken.issue(hr, scope, [scope])
+            session.add(row)
+        # A manager's token (issued while they were HR, say): worth nothing now.
+        row, tokens["manager"] = ApiToken.issue(manager, "former hr", list(API_SCOPES))
+        session.add(row)
+    client = app.test_client()
+    for route in routes(app):
+        if not route.is_api or route.endpoint == "api-docs.openapi_json":
+            continue
+        (access,) = access_of(app, route.endpoint)
+        assert access.startswith("token:"), route.endpoint
+        scope = access.removeprefix("token:")
+        for method in sorted(route.methods):
+            url = route.url(values)
+            call = lambda token=None, m=method, u=url: client.open(
+                u, method=m, json={}, headers={"Authorization": f"Bearer {token}"} if token else {})
+            assert call().status_code == 401, (route.endpoint, method)
+            assert call(tokens["manager"]).status_code == 403, (route.endpoint, method, "manager's token")
+            for other in API_SCOPES:
+                status = call(tokens[other]).status_code
+                if other == scope:
+                    assert status not in (401, 403), (route.endpoint, method, other)
+                else:
+                    assert status == 403, (route.endpoint, method, other, status)
