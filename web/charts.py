@@ -56,8 +56,11 @@ def line_chart(labels: Sequence[str], series: Mapping[str, Sequence[float | None
     y = lambda v: bottom - (bottom - top) * (v - low) / (high - low)
     body = _y_axis(low, high, top, bottom, width)
     every = max(1, len(labels) // 8)  # at most about eight labels along the bottom
-    body += [f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="middle">{escape(text)}</text>'
-             for i, text in enumerate(labels) if i % every == 0 or i == len(labels) - 1]
+    last = len(labels) - 1
+    # The end labels are anchored inwards, so the first and last periods are not cut off at the edges.
+    anchor = lambda i: "start" if i == 0 and last else "end" if i == last and last else "middle"
+    body += [f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="{anchor(i)}">{escape(text)}</text>'
+             for i, text in enumerate(labels) if i % every == 0 or i == last]
     for index, (name, points) in enumerate(series.items()):
         colour = PALETTE[index % len(PALETTE)]
         runs, current = [], []
