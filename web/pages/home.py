@@ -5,6 +5,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from core.attribution_queue import awaiting_attribution
 from core.auth import signed_in
 from core.db import get_session
 from core.models import Feedback
@@ -28,10 +29,9 @@ def home():
         counts = counts.where(scope)
     rows = session.execute(counts).all()
     unattributed = None
-    # Unattributed items have no team yet, so only the organisation-wide roles see how many wait.
-    if current_user.has_role("admin", "hr"):
-        unattributed = session.scalar(select(func.count()).select_from(Feedback).where(
-            Feedback.employee_id.is_(None), Feedback.attribution_policy.is_(None)))
+    # Those who decide the queue (HR, and managers, who know their people) see how many items wait in it.
+    if current_user.has_role("hr", "manager"):
+        unattributed = session.scalar(select(func.count()).select_from(Feedback).where(awaiting_attribution()))
     channels = get_plugins().channels
     return render_template("home.html", rows=rows, unattributed=unattributed, channels=channels,
                            scoped=scope is not None)
