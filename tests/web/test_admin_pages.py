@@ -1,0 +1,363 @@
+"""Admin pages: integrations and their secrets, loaded plugins, jobs and queues; admins only."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+from datetime import timedelta
+
+import pytest
+from rq import Queue, SimpleWorker, Worker
+from sqlalchemy import event, func, insert, select
+from werkzeug.security import generate_password_hash
+
+from core import jobs
+from core.db import transaction
+from core.models import (
+    AuditEntry,
+    Employee,
+    Integration,
+    PendingJob,
+    Team,
+    Ticket,
+    User,
+    utcnow,
+)
+from core.plugins import BUILTIN_PLUGINS
+from tests.fixtures.org import PASSWORD, csrf_token, sign_in
+from tests.fixtures.services import DEAD_REDIS_URL
+
+PAGES = ("/admin/integrations", "/admin/plugins", "/admin/jobs")
+_PASSWORD_HASH = generate_password_hash(PASSWORD)
+DELIVERY = {"ticket": {"id": "T-1", "subject": "Printer on fire", "status": "open",
+                       "opened_at": "2026-11-02T09:00:00+00:00"}}
+
+
+@pytest.fixture
+def accounts(app) -> dict[str, int]:
+    """An admin, HR, a manager and an employee, by role, as user ids.
+
+    Made in an app context of their own that is closed again, so that each request opens and closes its
+    own session as in production (SQLite: a request that only read holds no lock afterwards).
+    """
+    with app.app_context(), transaction() as session:
+        lead, agent = Employee(name="Mia Manager", email="mia@example.com"), Employee(name="Ann", email="ann@example.com")
+        team = Team(name="Support", slug="support")
+        session.add_all([lead, agent, team])
+        session.flush()
+        team.manager_id, agent.team_id = lead.id, team.id
+        users = {}
+        for role, email, employee in (("admin", "admin@example.com", None), ("hr", "hr@example.com", None),
+                                      ("manager", "mia@example.com", lead), ("employee", "ann@example.com", agent)):
+            user = User(email=email, name=role.title(), employee=employee, password_hash=_PASSWORD_HASH)
+            user.roles = [role]
+            session.add(user)
+            users[role] = user
+        session.flush()
+        return {role: user.id for role, user in users.items()}
+
+
+def broken_job():
+    """A job that always fails, for the failure listings."""
+    raise ValueError("broken on purpose")
+
+
+def _deliver(client, integration_id: int, secret: str):
+    """A generic delivery signed as the sender would sign it: HMAC-SHA256 over the raw body."""
+    body = json.dumps(DELIVERY).encode()
+    signature = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return client.post(f"/channels/post_ticket_survey/webhooks/{integration_id}", data=body,
+                       headers={"X-Plaudit-Signature": signature, "Content-Type": "application/json"})
+
+
+def _shown_secret(html: str) -> str:
+    match = re.search(r'id="webhook-secret" readonly value="([^"]+)"', html)
+    assert match, "the page shows no secret"
+    return match.group(1)
+
+
+def _token(client) -> str:
+    return csrf_token(client.get("/").get_data(as_text=True))
+
+
+def _audit(app, action: str) -> list[AuditEntry]:
+    with app.app_context(), transaction() as session:
+        return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
+
+
+def _pending(app) -> list[PendingJob]:
+    with app.app_context(), transaction() as session:
+        return list(session.scalars(select(PendingJob).order_by(PendingJob.id)))
+
+
+def _add_pending(app, *rows: dict) -> None:
+    with app.app_context(), transaction() as session:
+        session.execute(insert(PendingJob), list(rows))
+
+
+def test_only_admins_may_open_or_use_the_admin_pages(client, login, accounts):
+    for email in ("hr@example.com", "mia@example.com", "ann@example.com"):
+        login(email)
+        token = _token(client)
+        for page in PAGES:
+            assert client.get(page).status_code == 403, (email, page)
+        for action in ("/admin/integrations", "/admin/integrations/1/secret", "/admin/integrations/1/active",
+                       "/admin/jobs/dispatch"):
+            assert client.post(action, data={"csrf_token": token, "name": "x", "provider": "generic",
+                                             "active": "0"}).status_code == 403, (email, action)
+        client.post("/logout", data={"csrf_token": token})
+    login("admin@example.com")
+    for page in PAGES:
+        assert client.get(page).status_code == 200, page
+    with client.application.app_context(), transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Integration)) == 0
+
+
+def test_a_new_secret_verifies_deliveries_and_a_replaced_one_stops(app, client, login, accounts, caplog):
+    caplog.set_level(logging.DEBUG)
+    login("admin@example.com")
+    page = client.get("/admin/integrations").get_data(as_text=True)
+    created = client.post("/admin/integrations", data={
+        "csrf_token": csrf_token(page), "provider": "generic", "name": "Our desk", "namespace": "ourdesk",
+        "surveys": "y", "delivery": "link", "sampling": "census"})
+    assert created.status_code == 200 and created.headers["Cache-Control"] == "no-store"
+    first = _shown_secret(created.get_data(as_text=True))
+    with app.app_context(), transaction() as session:
+        integration = session.scalar(select(Integration))
+        integration_id = integration.id
+        assert (integration.provider, integration.settings["namespace"]) == ("generic", "ourdesk")
+        assert integration.settings["survey"]["delivery"] == "link"
+    assert f"http://127.0.0.1:5000/channels/post_ticket_survey/webhooks/{integration_id}" in \
+        created.get_data(as_text=True)  # the URL to paste into the helpdesk, from PLAUDIT_PUBLIC_URL
+
+    assert _deliver(client, integration_id, first).status_code == 200
+    listing = client.get("/admin/integrations").get_data(as_text=True)
+    assert "Our desk" in listing and first not in listing and f"••••••••{first[-4:]}" in listing
+    assert "not yet" not in listing  # the delivery's ticket counts as activity
+
+    rotated = client.post(f"/admin/integrations/{integration_id}/secret",
+                          data={f"secret{integration_id}-csrf_token": csrf_token(listing)})
+    assert rotated.status_code == 200
+    second = _shown_secret(rotated.get_data(as_text=True))
+    assert second != first and len(second) >= 32
+
+    assert _deliver(client, integration_id, first).status_code == 401
+    assert _deliver(client, integration_id, second).status_code == 200
+    listing = client.get("/admin/integrations").get_data(as_text=True)
+    assert first not in listing and second not in listing
+
+    [made] = _audit(app, "integration.created")
+    [replaced] = _audit(app, "integration.secret_rotated")
+    admin = accounts["admin"]
+    assert (made.actor_id, made.entity_id, made.after["name"], made.after["secret"]) == (
+        admin, str(integration_id), "Our desk", "generated")
+    assert (replaced.actor_id, replaced.after) == (admin, {"secret": "generated"})
+    everything_audited = json.dumps([e.after for e in _audit(app, "integration.created") + [replaced]])
+    logged = caplog.text
+    assert "integration" in logged  # the actions were logged ...
+    for secret in (first, second):  # ... but never a secret
+        assert secret not in logged and secret not in everything_audited
+
+
+def test_the_helpdesks_own_secret_is_kept_and_never_shown(app, client, login, accounts):
+    login("admin@example.com")
+    page = client.get("/admin/integrations").get_data(as_text=True)
+    own = "zendesk-made-signing-secret-0123"
+    created = client.post("/admin/integrations", data={
+        "csrf_token": csrf_token(page), "provider": "generic", "name": "Own", "helpdesk_secret": own,
+        "sampling": "census", "delivery": "email"})
+    html = created.get_data(as_text=True)
+    assert created.status_code == 200 and own not in html and 'id="webhook-secret"' not in html
+    with app.app_context(), transaction() as session:
+        integration_id = session.scalar(select(Integration.id))
+    assert _deliver(client, integration_id, own).status_code == 200
+
+    token, field = csrf_token(html), f"secret{integration_id}-helpdesk_secret"
+    refused = client.post(f"/admin/integrations/{integration_id}/secret",
+                          data={f"secret{integration_id}-csrf_token": token, field: "too-short"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "16 to 255 characters" in page and f'id="{field}-error"' in page
+    assert "too-short" not in page and own not in page
+    reset = "zendesk-reset-signing-secret-4567"  # reset in the helpdesk, pasted here
+    replaced = client.post(f"/admin/integrations/{integration_id}/secret",
+                           data={f"secret{integration_id}-csrf_token": token, field: reset})
+    assert replaced.status_code == 200 and reset not in replaced.get_data(as_text=True)
+    assert _deliver(client, integration_id, own).status_code == 401
+    assert _deliver(client, integration_id, reset).status_code == 200
+    assert [e.after for e in _audit(app, "integration.secret_rotated")] == [{"secret": "the helpdesk's"}]
+
+
+def test_bad_input_names_the_field_and_writes_nothing(app, client, login, accounts):
+    login("admin@example.com")
+    token = _token(client)
+    base = {"csrf_token": token, "provider": "generic", "name": "Desk", "sampling": "census", "delivery": "email"}
+    assert client.post("/admin/integrations", data=base).status_code == 200
+    cases = [
+        ({"name": ""}, "Give the integration a name."),
+        ({"name": "desk"}, "already named"),
+        ({"provider": "zendesk", "name": "Z", "namespace": "ourdesk"}, "Only a generic integration takes a namespace"),
+        ({"name": "G", "namespace": "Not Snake"}, "snake_case"),
+        ({"name": "G", "namespace": "zendesk"}, "snake_case"),
+        ({"provider": "telex", "name": "T"}, "Not a valid choice"),
+        ({"name": "P", "sampling": "percent", "percent": "140"}, "less than or equal to 100"),
+        ({"name": "Q", "sampling": "quota", "quota_per_week": "lots"}, "Not a valid integer value"),
+        ({"name": "S", "helpdesk_secret": "short"}, "16 to 255 characters"),
+    ]
+    for change, message in cases:
+        response = client.post("/admin/integrations", data={**base, **change})
+        html = response.get_data(as_text=True)
+        assert response.status_code == 422, change
+        assert message in html and 'aria-invalid="true"' in html, (change, message)
+        assert "short" not in html  # a typed secret is not echoed back
+    with app.app_context(), transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Integration)) == 1
+    assert len(_audit(app, "integration.created")) == 1
+    assert client.post("/admin/integrations/999/secret", data={"csrf_token": token}).status_code == 404
+
+
+def test_an_integration_switched_off_refuses_deliveries_until_switched_on(app, client, login, accounts):
+    login("admin@example.com")
+    token = _token(client)
+    created = client.post("/admin/integrations", data={"csrf_token": token, "provider": "generic",
+                                                       "name": "Desk", "sampling": "census", "delivery": "email"})
+    secret = _shown_secret(created.get_data(as_text=True))
+    with app.app_context(), transaction() as session:
+        integration_id = session.scalar(select(Integration.id))
+    url = f"/admin/integrations/{integration_id}/active"
+    assert client.post(url, data={"csrf_token": token, "active": "0"}).status_code == 303
+    assert _deliver(client, integration_id, secret).status_code == 404
+    assert "Switch on" in client.get("/admin/integrations").get_data(as_text=True)
+    assert client.post(url, data={"csrf_token": token, "active": "maybe"}).status_code == 303
+    assert client.post(url, data={"csrf_token": token, "active": "1"}).status_code == 303
+    assert _deliver(client, integration_id, secret).status_code == 200
+    assert [(e.before, e.after) for e in _audit(app, "integration.disabled") + _audit(app, "integration.enabled")] \
+        == [({"active": True}, {"active": False}), ({"active": False}, {"active": True})]
+
+
+def test_the_plugins_page_lists_the_builtins_with_their_hooks(client, login, accounts):
+    login("admin@example.com")
+    html = client.get("/admin/plugins").get_data(as_text=True)
+
+    def section(name: str) -> str:
+        match = re.search(rf'<section class="card plugin" id="plugin-{name}">(.*?)</section>', html, re.DOTALL)
+        assert match, f"no section for plugin {name}"
+        return match.group(1)
+
+    for name, module in BUILTIN_PLUGINS.items():
+        assert f"built-in ({module})" in section(name)
+    assert '<code class="hook">feedback_ingested</code>' in section("alerts")
+    survey = section("post_ticket_survey")
+    for text in ("register_channels", "register_commands", "post_ticket_survey (", "ticket_metrics (",
+                 "plaudit integrations"):
+        assert text in survey, text
+    assert "csat_percent" in section("survey_scores") and "register_scoring_rules" in section("survey_scores")
+    assert "self_rating" in section("integrity_checks")
+    assert "<code>recommend</code>" in html  # every hook is listed, implemented or not
+
+
+def test_the_jobs_page_inline(app, client, login, accounts):
+    later = utcnow() + timedelta(minutes=5)
+    _add_pending(app, {"func": "core.ingestion.announce_feedback", "args": [[]], "attempts": 0,
+                       "created_at": utcnow() - timedelta(hours=2)},
+                 {"func": "tests.web.test_admin_pages.broken_job", "args": [], "attempts": 3,
+                  "next_attempt_at": later, "last_error": "ValueError: broken on purpose", "created_at": utcnow()})
+    login("admin@example.com")
+    html = client.get("/admin/jobs").get_data(as_text=True)
+    assert "Jobs run inline" in html
+    assert "2 job(s): 1 waiting, 0 queued or running, 1 retrying." in html
+    assert "Oldest: <code>core.ingestion.announce_feedback</code>" in html
+    assert "ValueError: broken on purpose" in html
+    assert "core.jobs.dispatch_pending_job" in html and "every 60 s" in html
+    assert "appraisal.runs.appraise_last_week" in html and "cron 0 2 * * 1" in html
+
+    response = client.post("/admin/jobs/dispatch", data={"csrf_token": csrf_token(html)})
+    assert response.status_code == 303
+    assert "1 waiting job(s) run here." in client.get("/admin/jobs").get_data(as_text=True)
+    assert [row.func for row in _pending(app)] == ["tests.web.test_admin_pages.broken_job"]  # not due yet
+    [entry] = _audit(app, "jobs.dispatched")
+    assert (entry.actor_id, entry.after) == (accounts["admin"], {"dispatched": 1})
+
+
+def test_the_jobs_page_with_redis(make_app, accounts, redis_url):
+    app = make_app(REDIS_URL=redis_url, QUEUE_NAME="test-admin")
+    connection = jobs.redis_connection(app)
+    queue = Queue("test-admin", connection=connection)
+    queue.enqueue("tests.web.test_admin_pages.broken_job")
+    with app.app_context():
+        SimpleWorker([queue], connection=connection).work(burst=True)  # into the failed job registry
+    idle = Worker([queue], connection=connection, name="idle-worker")
+    idle.register_birth()
+    try:
+        _add_pending(app, {"func": "core.ingestion.announce_feedback", "args": [[]], "attempts": 0,
+                           "created_at": utcnow()})
+        client = app.test_client()
+        assert sign_in(client, "admin@example.com").status_code == 302
+        html = client.get("/admin/jobs").get_data(as_text=True)
+        assert "RQ on Redis at 127.0.0.1:6379/15: 0 queued, 0 running, 1 in the failed job registry; 1 worker(s)." \
+            in html
+        assert "idle-worker" in html and "ValueError: broken on purpose" in html and "broken_job" in html
+
+        assert client.post("/admin/jobs/dispatch", data={"csrf_token": csrf_token(html)}).status_code == 303
+        assert "1 waiting job(s) handed to the queue." in client.get("/admin/jobs").get_data(as_text=True)
+        assert queue.count == 1
+        [handed] = _pending(app)
+        assert handed.attempts == 1 and handed.next_attempt_at > utcnow()
+    finally:
+        idle.register_death()
+
+
+def test_the_jobs_page_when_redis_is_unreachable(make_app, accounts):
+    app = make_app(REDIS_URL=DEAD_REDIS_URL)
+    _add_pending(app, {"func": "core.ingestion.announce_feedback", "args": [[]], "attempts": 0,
+                       "created_at": utcnow()})
+    client = app.test_client()
+    assert sign_in(client, "admin@example.com").status_code == 302
+    response = client.get("/admin/jobs")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Redis unreachable at 127.0.0.1:1/0" in html
+
+    assert client.post("/admin/jobs/dispatch", data={"csrf_token": csrf_token(html)}).status_code == 303
+    assert "No job was dispatched" in client.get("/admin/jobs").get_data(as_text=True)
+    [waiting] = _pending(app)
+    assert "queue unreachable" in waiting.last_error  # kept for when Redis is back
+
+
+def _queries(app, client, path: str) -> int:
+    statements = []
+    engine = app.extensions["plaudit.db"].engine
+
+    def listener(*args):
+        statements.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return len(statements)
+
+
+def _grow(app, start: int, count: int) -> None:
+    """Integrations with tickets and outbox rows, in a few statements."""
+    now = utcnow()
+    with app.app_context(), transaction() as session:
+        session.execute(insert(Integration), [
+            {"provider": "generic", "name": f"Desk {n}", "webhook_secret": f"secret-{n:04d}-0123456789",
+             "settings": {"namespace": f"desk_{n}"}, "active": n % 2 == 0} for n in range(start, start + count)])
+        session.execute(insert(Ticket), [{"provider": f"desk_{n}", "external_id": "1", "updated_at": now}
+                                         for n in range(start, start + count)])
+        session.execute(insert(PendingJob), [
+            {"func": f"jobs.job_{n % 7}", "args": [n], "attempts": n % 3, "created_at": now,
+             "next_attempt_at": now + timedelta(minutes=n % 2), "last_error": "Boom" if n % 3 else None}
+            for n in range(start, start + count)])
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_each_admin_page_issues_the_same_queries_however_big_the_system(app, client, login, accounts, path):
+    login("admin@example.com")
+    _grow(app, 0, 3)
+    few = _queries(app, client, path)
+    _grow(app, 3, 400)
+    assert _queries(app, client, path) == few

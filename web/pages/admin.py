@@ -1,0 +1,435 @@
+"""System pages for admins: helpdesk integrations and their secrets, the loaded plugins, jobs and queues.
+
+Admins run the system; they see no one's appraisal data here. Every change made on these pages is audited,
+and a webhook secret is shown once, on the page that answers its creation, never again and never logged.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import click
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from marshmallow import ValidationError
+from sqlalchemy import and_, case, func, not_, or_, select
+from sqlalchemy.exc import IntegrityError
+from wtforms import (
+    BooleanField,
+    FloatField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+import core.hookspecs
+from channels.post_ticket_survey.helpdesks import HELPDESKS
+from channels.post_ticket_survey.models import Invitation
+from channels.post_ticket_survey.schemas import SurveySettingsSchema
+from channels.post_ticket_survey.webhooks import generic_namespace
+from core.auth import roles_required
+from core.db import get_session
+from core.jobs import CronEntry, cron_entries, dispatch_pending, get_queue
+from core.models import (
+    AuditEntry,
+    Integration,
+    PendingJob,
+    Ticket,
+    record_audit,
+    utcnow,
+)
+from core.plugins import get_plugins
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+WEBHOOK_PATH = "/channels/post_ticket_survey/webhooks/{id}"
+#: Failed outbox rows and failed RQ jobs the jobs page lists, newest first.
+RECENT_FAILURES = 20
+
+
+# --- integrations -----------------------------------------------------------------------------------
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+SECRET_LENGTH = Length(min=16, max=255, message="A signing secret has 16 to 255 characters.")
+
+
+def _choices(*pairs: tuple[str, str]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+class IntegrationForm(FlaskForm):
+    provider = SelectField("Helpdesk", choices=_choices(*((slug, h.title) for slug, h in HELPDESKS.items())))
+    name = StringField("Name", validators=[DataRequired(message="Give the integration a name."), Length(max=200)],
+                       filters=[_strip])
+    namespace = StringField("Namespace (generic only)", validators=[Optional(), Length(max=50)], filters=[_strip])
+    helpdesk_secret = PasswordField("The helpdesk's own signing secret (leave empty for a new one)",
+                                    validators=[Optional(), SECRET_LENGTH], filters=[_strip])
+    surveys = BooleanField("Invite customers to a survey after each solved ticket", default=True)
+    delivery = SelectField("Survey delivery", choices=_choices(("email", "Plaudit e-mails the customer"),
+                                                               ("link", "The link goes back to the helpdesk")))
+    sampling = SelectField("Which solves", choices=_choices(("census", "Every solve"), ("percent", "A share of them"),
+                                                            ("quota", "Up to a number per agent a week")))
+    percent = FloatField("Share to invite (%)", validators=[Optional()])
+    quota_per_week = IntegerField("Invitations per agent a week", validators=[Optional()])
+
+
+class SecretForm(FlaskForm):
+    helpdesk_secret = PasswordField("The helpdesk's own new signing secret (leave empty for a new one)",
+                                    validators=[Optional(), SECRET_LENGTH], filters=[_strip])
+
+
+@dataclass
+class IntegrationRow:
+    integration: Integration
+    url: str
+    masked: str
+    namespace: str
+    shared: bool
+    last_activity: datetime | None
+
+
+def webhook_url(integration: Integration, secret: str | None = None) -> str:
+    """The URL to paste into the helpdesk; Chatwoot's carries the secret, masked unless it is given."""
+    url = current_app.config["PUBLIC_URL"].rstrip("/") + WEBHOOK_PATH.format(id=integration.id)
+    if integration.provider == "chatwoot":  # it can neither sign nor send a header
+        url += f"?token={secret if secret is not None else mask(integration.webhook_secret)}"
+    return url
+
+
+def mask(secret: str) -> str:
+    """Enough of a secret to tell two apart, never enough to use it."""
+    return "••••••••" + secret[-4:] if len(secret) >= 16 else "••••••••"
+
+
+def integration_rows(session) -> list[IntegrationRow]:
+    """Every integration with its URL and last activity: three queries, however many there are."""
+    integrations = session.scalars(select(Integration).order_by(Integration.name, Integration.id)).all()
+    namespaces = {i.id: generic_namespace(i) if i.provider == "generic" else i.provider for i in integrations}
+    users = defaultdict(int)
+    for namespace in namespaces.values():
+        users[namespace] += 1
+    # Deliveries are not stamped on the integration: the latest ticket stored under its helpdesk's name
+    # and the latest invitation it made tell when it was last heard from.
+    tickets = dict(session.execute(select(Ticket.provider, func.max(Ticket.updated_at))
+                                   .where(Ticket.provider.in_(sorted(set(namespaces.values()))))
+                                   .group_by(Ticket.provider)).all())
+    invited = dict(session.execute(select(Invitation.integration_id, func.max(Invitation.created_at))
+                                   .where(Invitation.integration_id.in_(sorted(namespaces)))
+                                   .group_by(Invitation.integration_id)).all())
+    rows = []
+    for integration in integrations:
+        namespace = namespaces[integration.id]
+        seen = [t for t in (tickets.get(namespace), invited.get(integration.id)) if t is not None]
+        rows.append(IntegrationRow(integration, webhook_url(integration), mask(integration.webhook_secret),
+                                   namespace, users[namespace] > 1, max(seen) if seen else None))
+    return rows
+
+
+def _survey_settings(form: IntegrationForm) -> dict | None:
+    """The survey settings the form asks for, or None with the errors put on the form's fields."""
+    given = {"enabled": form.surveys.data, "delivery": form.delivery.data, "sampling": form.sampling.data}
+    for name in ("percent", "quota_per_week"):
+        if getattr(form, name).data is not None:
+            given[name] = getattr(form, name).data
+    try:
+        return SurveySettingsSchema().load(given)
+    except ValidationError as exc:
+        for name, messages in exc.messages.items():
+            getattr(form, "surveys" if name == "enabled" else name).errors.extend(messages)
+        return None
+
+
+def _create(session, form: IntegrationForm) -> tuple[Integration, str | None] | None:
+    """Create the integration the form describes; None with field errors when it cannot be."""
+    provider, name, namespace = form.provider.data, form.name.data, form.namespace.data or None
+    if session.scalar(select(Integration.id).where(func.lower(Integration.name) == name.lower())):
+        form.name.errors.append(f"An integration is already named {name!r}; choose another name.")
+    if namespace is not None:
+        taken = {generic_namespace(i) for i in session.scalars(
+            select(Integration).where(Integration.provider == "generic"))}
+        if provider != "generic":
+            form.namespace.errors.append("Only a generic integration takes a namespace; leave it empty.")
+        elif not namespace.isidentifier() or namespace != namespace.lower() or namespace in HELPDESKS:
+            form.namespace.errors.append("Write a snake_case name that no helpdesk uses, such as ourdesk.")
+        elif namespace in taken:
+            form.namespace.errors.append(f"Another integration writes as {namespace!r} already.")
+    settings = _survey_settings(form)
+    if settings is None or form.errors:
+        return None
+    own_secret = form.helpdesk_secret.data or None
+    integration = Integration(provider=provider, name=name, webhook_secret=own_secret or secrets.token_urlsafe(32),
+                              settings={"survey": settings, **({"namespace": namespace} if namespace else {})})
+    session.add(integration)
+    try:
+        session.flush()
+    except IntegrityError:  # created a moment ago by someone else
+        session.rollback()
+        form.name.errors.append(f"An integration is already named {name!r}; choose another name.")
+        return None
+    record_audit(session, "integration.created", integration, actor=current_user.id,
+                 after={"provider": provider, "name": name, "namespace": namespace, "survey": settings,
+                        "secret": "the helpdesk's" if own_secret else "generated"})
+    session.commit()
+    return integration, None if own_secret else integration.webhook_secret
+
+
+def _secret_page(integration: Integration, secret: str | None, created: bool):
+    """The one page that shows a new secret: kept out of every cache, never shown again."""
+    helpdesk = HELPDESKS[integration.provider]
+    response = make_response(render_template(
+        "admin/secret.html", integration=integration, helpdesk=helpdesk, secret=secret, created=created,
+        url=webhook_url(integration, secret) if secret is not None else webhook_url(integration)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _list_page(session, form: IntegrationForm, rotating: tuple[int, SecretForm] | None = None):
+    """The integrations with their forms; ``rotating`` is a refused secret form to show with its errors."""
+    rows = integration_rows(session)
+    secret_forms = {row.integration.id: secret_form(row.integration.id, formdata=None) for row in rows}
+    if rotating is not None:
+        secret_forms[rotating[0]] = rotating[1]
+    status = 422 if form.errors or rotating is not None else 200
+    return render_template("admin/integrations.html", rows=rows, form=form, secret_forms=secret_forms,
+                           helpdesks=HELPDESKS,
+                           webhooks_served="post_ticket_survey.webhook" in current_app.view_functions), status
+
+
+def secret_form(integration_id: int, **kwargs) -> SecretForm:
+    # One per row: the prefix keeps the rows' fields apart, so an error shows in the right one.
+    return SecretForm(prefix=f"secret{integration_id}", **kwargs)
+
+
+@bp.route("/integrations", methods=["GET", "POST"])
+@roles_required("admin")
+def integrations():
+    """List the helpdesk integrations; a POST creates one and shows its secret once."""
+    session = get_session()
+    form = IntegrationForm()
+    if form.validate_on_submit():
+        created = _create(session, form)
+        if created is not None:
+            integration, secret = created
+            log.info("integration %s (%s) created by user %s", integration.id, integration.provider,
+                     current_user.id)
+            return _secret_page(integration, secret, created=True)
+    return _list_page(session, form)
+
+
+def _integration_or_404(session, integration_id: int) -> Integration:
+    integration = session.get(Integration, integration_id)
+    if integration is None:
+        abort(404, description=f"There is no integration {integration_id}.")
+    return integration
+
+
+@bp.post("/integrations/<int:integration_id>/secret")
+@roles_required("admin")
+def integration_secret(integration_id: int):
+    """Replace an integration's secret: the old one stops working at once; the new one is shown once."""
+    session = get_session()
+    integration = _integration_or_404(session, integration_id)
+    form = secret_form(integration_id)
+    if not form.validate_on_submit():
+        return _list_page(session, IntegrationForm(formdata=None), rotating=(integration_id, form))
+    own_secret = form.helpdesk_secret.data or None
+    integration.webhook_secret = own_secret or secrets.token_urlsafe(32)
+    record_audit(session, "integration.secret_rotated", integration, actor=current_user.id,
+                 after={"secret": "the helpdesk's" if own_secret else "generated"})
+    session.commit()
+    log.info("integration %s: secret replaced by user %s", integration.id, current_user.id)
+    return _secret_page(integration, None if own_secret else integration.webhook_secret, created=False)
+
+
+@bp.post("/integrations/<int:integration_id>/active")
+@roles_required("admin")
+def integration_active(integration_id: int):
+    """Switch an integration off (its deliveries are refused with 404) or back on."""
+    session = get_session()
+    integration = _integration_or_404(session, integration_id)
+    wanted = request.form.get("active")
+    if wanted not in ("0", "1"):
+        flash("active: send 1 to switch the integration on or 0 to switch it off.")
+        return redirect(url_for(".integrations")), 303
+    active = wanted == "1"
+    if integration.active != active:
+        record_audit(session, "integration.enabled" if active else "integration.disabled", integration,
+                     actor=current_user.id, before={"active": integration.active}, after={"active": active})
+        integration.active = active
+        session.commit()
+    flash(f"{integration.name} is {'on: deliveries are accepted' if active else 'off: deliveries are refused'}.")
+    return redirect(url_for(".integrations")), 303
+
+
+# --- plugins ----------------------------------------------------------------------------------------
+
+#: What a plugin can contribute, by the hook that contributes it.
+CONTRIBUTIONS = (("register_channels", "Channels"), ("register_scoring_rules", "Scoring rules"),
+                 ("register_integrity_checks", "Integrity checks"))
+
+
+def schedule(entry: CronEntry) -> str:
+    return f"every {entry.interval} s" if entry.interval else f"cron {entry.cron}"
+
+
+def contributions(plugins) -> dict[str, dict[str, list[str]]]:
+    """By plugin name: the channels, rules, checks, cron jobs and commands it registers."""
+    found: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for hook, label in CONTRIBUTIONS:
+        for impl in getattr(plugins.pm.hook, hook).get_hookimpls():
+            for cls in impl.function() or ():
+                found[impl.plugin_name][label].append(f"{cls.name} ({cls.title})" if getattr(cls, "title", None)
+                                                      else cls.name)
+    for impl in plugins.pm.hook.register_cron_jobs.get_hookimpls():
+        for entry in impl.function() or ():
+            found[impl.plugin_name]["Cron jobs"].append(f"{entry.func}, {schedule(entry)}")
+    for impl in plugins.pm.hook.register_commands.get_hookimpls():
+        group = click.Group()  # a scratch group: what the plugin adds is all it holds
+        impl.function(cli=group)
+        found[impl.plugin_name]["Commands"] += [f"plaudit {name}" for name in sorted(group.commands)]
+    return found
+
+
+def hook_summaries() -> dict[str, str]:
+    """Each hook with the first line of its documentation."""
+    return {name: (inspect.getdoc(func) or "").splitlines()[0]
+            for name, func in inspect.getmembers(core.hookspecs, inspect.isfunction) if hasattr(func, "plaudit_spec")}
+
+
+def origin(source: str) -> str:
+    if source.startswith("built-in"):
+        return "built-in"
+    return source if source in ("blocked", "registered directly") else "entry point"
+
+
+@bp.get("/plugins")
+@roles_required("admin")
+def plugins():
+    """List every loaded plugin, where it comes from, the hooks it implements and what it registers."""
+    loaded = get_plugins()
+    infos = loaded.describe()
+    implementers = defaultdict(list)
+    for info in infos:
+        for hook in info.hooks:
+            implementers[hook].append(info.name)
+    return render_template("admin/plugins.html", infos=infos, origin=origin, contributions=contributions(loaded),
+                           hooks=hook_summaries(), implementers=implementers)
+
+
+# --- jobs -------------------------------------------------------------------------------------------
+
+@dataclass
+class QueueStatus:
+    """What RQ says: ``mode`` is inline (no Redis configured), reachable or unreachable."""
+
+    mode: str
+    where: str = ""
+    problem: str = ""
+    queued: int = 0
+    started: int = 0
+    failed: int = 0
+    workers: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+
+def redis_address(url: str) -> str:
+    """Host, port and database of a Redis URL, without its password."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or parts.path}:{parts.port or 6379}{parts.path if parts.hostname else ''}"
+
+
+def queue_status(app) -> QueueStatus:
+    """Ask Redis about the queue, its workers and its failed jobs; never raise when Redis is away."""
+    from redis.exceptions import RedisError
+    from rq import Worker
+    from rq.job import Job
+
+    url = app.config["REDIS_URL"]
+    if not url:
+        return QueueStatus(mode="inline")
+    status = QueueStatus(mode="reachable", where=redis_address(url))
+    try:
+        queue = get_queue(app)
+        status.queued, status.started = queue.count, queue.started_job_registry.count
+        status.failed = queue.failed_job_registry.count
+        status.workers = [{"name": w.name, "state": w.get_state(), "job": w.get_current_job_id(),
+                           "heartbeat": w.last_heartbeat} for w in Worker.all(queue=queue)]
+        ids = queue.failed_job_registry.get_job_ids(0, RECENT_FAILURES - 1, desc=True)
+        for job in filter(None, Job.fetch_many(ids, connection=queue.connection)):
+            result = job.latest_result()
+            lines = [line for line in ((result and result.exc_string) or "").splitlines() if line.strip()]
+            status.failures.append({"id": job.id, "description": job.description, "ended_at": job.ended_at,
+                                    "error": lines[-1] if lines else ""})
+    except RedisError as exc:
+        return QueueStatus(mode="unreachable", where=status.where, problem=type(exc).__name__)
+    return status
+
+
+def outbox_status(session) -> dict[str, Any]:
+    """The outbox by job function and state, its oldest row and its recent failures: three queries."""
+    now = utcnow()
+    due = or_(PendingJob.next_attempt_at.is_(None), PendingJob.next_attempt_at <= now)
+    retrying = and_(not_(due), PendingJob.last_error.is_not(None))
+    by_func = session.execute(
+        select(PendingJob.func, func.count(), func.sum(case((due, 1), else_=0)),
+               func.sum(case((retrying, 1), else_=0)), func.min(PendingJob.created_at))
+        .group_by(PendingJob.func).order_by(PendingJob.func)).all()
+    rows = [{"func": f, "total": n, "waiting": w or 0, "retrying": r or 0, "running": n - (w or 0) - (r or 0),
+             "oldest": oldest} for f, n, w, r, oldest in by_func]
+    oldest = session.scalar(select(PendingJob).order_by(PendingJob.created_at, PendingJob.id).limit(1))
+    failures = session.scalars(select(PendingJob).where(PendingJob.last_error.is_not(None))
+                               .order_by(PendingJob.id.desc()).limit(RECENT_FAILURES)).all()
+    totals = {key: sum(row[key] for row in rows) for key in ("total", "waiting", "running", "retrying")}
+    return {"by_func": rows, "totals": totals, "oldest": oldest, "failures": failures, "now": now}
+
+
+@bp.get("/jobs")
+@roles_required("admin")
+def jobs():
+    """Show the outbox, the RQ queue (or that jobs run inline) and the cron schedule."""
+    app = current_app._get_current_object()
+    return render_template("admin/jobs.html", outbox=outbox_status(get_session()), queue=queue_status(app),
+                           cron=[(entry, schedule(entry)) for entry in cron_entries(app)])
+
+
+@bp.post("/jobs/dispatch")
+@roles_required("admin")
+def dispatch_jobs():
+    """Dispatch the waiting outbox rows now, as the every-minute cron job would."""
+    actor = current_user.id
+    session = get_session()
+    # Dispatching writes in sessions of its own; SQLite has one writer, so end this request's first.
+    session.rollback()
+    dispatched = dispatch_pending()
+    session.add(AuditEntry(action="jobs.dispatched", entity_type=PendingJob.__tablename__, actor_id=actor,
+                           after={"dispatched": dispatched}))
+    session.commit()
+    mode = "run here" if current_app.config["REDIS_URL"] is None else "handed to the queue"
+    flash(f"{dispatched} waiting job(s) {mode}." if dispatched else
+          "No job was dispatched: none is due, or Redis cannot be reached (see below).")
+    return redirect(url_for(".jobs")), 303
