@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import re
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -99,7 +100,7 @@ class IntegrationForm(FlaskForm):
 
 
 class SecretForm(FlaskForm):
-    helpdesk_secret = PasswordField("The helpdesk's own new signing secret (leave empty for a new one)",
+    helpdesk_secret = PasswordField("The helpdesk's new secret (optional)",
                                     validators=[Optional(), SECRET_LENGTH], filters=[_strip])
 
 
@@ -316,9 +317,13 @@ def contributions(plugins) -> dict[str, dict[str, list[str]]]:
 
 
 def hook_summaries() -> dict[str, str]:
-    """Each hook with the first line of its documentation."""
-    return {name: (inspect.getdoc(func) or "").splitlines()[0]
-            for name, func in inspect.getmembers(core.hookspecs, inspect.isfunction) if hasattr(func, "plaudit_spec")}
+    """Each hook with the first line of its documentation, without its reST markup."""
+    summaries = {}
+    for name, spec in inspect.getmembers(core.hookspecs, inspect.isfunction):
+        if hasattr(spec, "plaudit_spec"):
+            first = (inspect.getdoc(spec) or "").splitlines()[0]
+            summaries[name] = re.sub(r":\w+:`~?([^`]+)`", r"\1", first).replace("``", "")
+    return summaries
 
 
 def origin(source: str) -> str:
