@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased
 
 from core.models import Employee, Team
@@ -14,20 +14,29 @@ from core.models import Employee, Team
 from .models import AppraisalResult, AppraisalRun, MetricResult, Recommendation
 
 
-def run_rows(session: Session, run: AppraisalRun) -> list[dict[str, Any]]:
-    """Every employee's result in ``run``, best rank first, then by name."""
+def run_rows(session: Session, run: AppraisalRun, *, employees: Select | None = None) -> list[dict[str, Any]]:
+    """Every employee's result in ``run``, best rank first, then by name.
+
+    :param employees: a SELECT of employee ids to narrow the rows to (in SQL); None for everyone.
+    """
     team = aliased(Team)
-    results = session.execute(
+
+    def narrowed(query, column):
+        return query if employees is None else query.where(column.in_(employees))
+
+    results = session.execute(narrowed(
         select(AppraisalResult, Employee.name, Employee.email, team.name)
         .join(Employee, Employee.id == AppraisalResult.employee_id)
         .outerjoin(team, team.id == AppraisalResult.team_id)
-        .where(AppraisalResult.run_id == run.id)).all()
+        .where(AppraisalResult.run_id == run.id), AppraisalResult.employee_id)).all()
     metrics: dict[int, dict[str, MetricResult]] = {}
-    for metric in session.scalars(select(MetricResult).where(MetricResult.run_id == run.id)
+    for metric in session.scalars(narrowed(select(MetricResult).where(MetricResult.run_id == run.id),
+                                           MetricResult.employee_id)
                                   .order_by(MetricResult.employee_id, MetricResult.id)):
         metrics.setdefault(metric.employee_id, {})[metric.metric] = metric
     recommendations: dict[int, list[Recommendation]] = {}
-    for recommendation in session.scalars(select(Recommendation).where(Recommendation.run_id == run.id)
+    for recommendation in session.scalars(narrowed(select(Recommendation).where(Recommendation.run_id == run.id),
+                                                   Recommendation.employee_id)
                                           .order_by(Recommendation.employee_id, Recommendation.id)):
         recommendations.setdefault(recommendation.employee_id, []).append(recommendation)
     order = [m["rule"] for m in run.guideline.document["metrics"]]

@@ -25,6 +25,17 @@ ACCESS_ATTR = "plaudit_access"
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 #: Roles whose holders may own API tokens: feedback sent with a token is trusted as the organisation's own.
 TOKEN_ROLES = ("admin", "hr")
+#: Every scope an API token may hold, with what it allows; ``plaudit tokens create --scope`` offers these.
+API_SCOPES = {
+    "feedback:read": "list the channels; read feedback items",
+    "feedback:write": "send feedback to a channel",
+    "org:read": "read teams and employees",
+    "appraisal:read": "read appraisal runs and their results, guideline versions, targets and recommendations",
+    "appraisal:write": "request an appraisal run",
+    "guidelines:write": "publish a guideline version",
+    "targets:write": "set targets",
+    "review:write": "approve or reject recommendations",
+}
 
 
 def init_app(app) -> None:

@@ -5,12 +5,10 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from ..auth import TOKEN_ROLES
+from ..auth import API_SCOPES, TOKEN_ROLES
 from ..db import transaction
 from ..models import ROLES, ApiToken, Employee, User, record_audit, utcnow
 from ..models.accounts import NO_PASSWORD
-
-API_SCOPES = ("feedback:read", "feedback:write")
 
 
 @click.group()
@@ -70,7 +68,8 @@ def tokens():
 @tokens.command("create")
 @click.argument("email")
 @click.option("--name", required=True, help="What the token is for, e.g. 'zendesk bridge'.")
-@click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(API_SCOPES))
+@click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(list(API_SCOPES)),
+              help="What the token may do; repeat for several (docs/api.md lists each scope's endpoints).")
 @with_appcontext
 def create_token(email, name, scopes):
     """Issue a token acting for the user EMAIL and print it once."""

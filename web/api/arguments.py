@@ -1,0 +1,64 @@
+"""Query and body arguments shared by the API's resources: ids, days, slugs, period and score filters.
+
+Every bound here is also a bound of the database or of Python's dates: an id beyond a 32-bit integer or
+the last day of year 9999 would fail deep in a query, so it is refused up front with 422 naming the field.
+"""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+#: The largest id a row can have (PostgreSQL's INTEGER).
+MAX_ID = 2**31 - 1
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9999, 12, 30)
+SLUG = r"^[a-z0-9_]{1,50}$"
+
+
+def Id(**kwargs) -> fields.Integer:
+    return fields.Integer(strict=False, validate=validate.Range(1, MAX_ID), **kwargs)
+
+
+def Day(**kwargs) -> fields.Date:
+    return fields.Date(validate=validate.Range(FIRST_DAY, LAST_DAY), **kwargs)
+
+
+def Slug(**kwargs) -> fields.String:
+    return fields.String(validate=validate.Regexp(SLUG, error="use lower-case letters, digits and _ (1-50)"),
+                         **kwargs)
+
+
+def Text(length: int, **kwargs) -> fields.String:
+    """Free text up to ``length`` characters, without NUL, which PostgreSQL cannot store."""
+    return fields.String(validate=[validate.Length(max=length),
+                                   validate.Regexp(r"^[^\x00]*$", error="must not contain NUL characters")],
+                         **kwargs)
+
+
+def midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def day_after(day: date) -> datetime:
+    """Midnight UTC ending ``day``: the exclusive bound of a period whose last day is ``day``."""
+    return midnight(day + timedelta(days=1))
+
+
+class ListArguments(Schema):
+    """What every list takes besides its filters (``page`` and ``page_size`` come from the pagination)."""
+
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]), metadata={
+        "description": "`csv` answers every row matching the filters (not one page) as CSV with a header "
+                       "row; so does `Accept: text/csv`"})
+
+
+class PeriodArguments(ListArguments):
+    """A ``from``/``to`` range of days, both included."""
+
+    first = Day(data_key="from", metadata={"description": "first day, included (YYYY-MM-DD, UTC)"})
+    last = Day(data_key="to", metadata={"description": "last day, included (YYYY-MM-DD, UTC)"})
+
+    @validates_schema
+    def _ordered(self, data, **_kwargs):
+        if data.get("first") and data.get("last") and data["last"] < data["first"]:
+            raise ValidationError("must not be before 'from'", field_name="to")

@@ -1,0 +1,89 @@
+"""Lists in the API: one page as JSON with flask-smorest's ``X-Pagination`` header, or every row as CSV.
+
+A list view returns a :class:`QueryListing` (a SELECT, filtered and ordered in SQL) or a :class:`RowListing`
+(rows already read, e.g. a run's results); :func:`listing` answers it. A page costs two queries, a count
+and the page itself, however long the list; a CSV export streams the rows from one query.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import wraps
+
+from sqlalchemy import Select, func, select
+
+from core.db import get_session
+
+from .export import CSV_TYPE, columns_of, csv_response, wants_csv
+
+#: Rows fetched at a time while a CSV export streams.
+STREAM_BATCH = 500
+
+
+class QueryListing:
+    """A list read from one SELECT; ``item`` turns a result row into what the response schema dumps."""
+
+    def __init__(self, statement: Select, item: Callable[[object], object] = lambda row: row):
+        self.statement, self.item = statement, item
+
+    def count(self) -> int:
+        counted = self.statement.order_by(None).subquery()
+        return get_session().scalar(select(func.count()).select_from(counted))
+
+    def page(self, first: int, size: int) -> list:
+        return [self.item(row) for row in get_session().execute(self.statement.offset(first).limit(size))]
+
+    def all(self) -> Iterator:
+        rows = get_session().execute(self.statement.execution_options(yield_per=STREAM_BATCH))
+        return (self.item(row) for row in rows)
+
+
+class RowListing:
+    """A list already in memory, in order."""
+
+    def __init__(self, rows: Sequence):
+        self.rows = rows
+
+    def count(self) -> int:
+        return len(self.rows)
+
+    def page(self, first: int, size: int) -> list:
+        return list(self.rows[first:first + size])
+
+    def all(self) -> Iterator:
+        return iter(self.rows)
+
+
+def listing(blp, schema, *, name: str, columns: Callable[[Mapping], Sequence[str]] | None = None):
+    """Answer a list view: a page of ``schema`` items in JSON, or every item as ``<name>.csv``.
+
+    Apply below ``@blp.arguments``. The view returns a :class:`QueryListing` or :class:`RowListing`.
+
+    :param columns: the CSV columns, from the view's arguments, when the schema's fields cannot say
+        (a run's results have one group of columns per metric of its guideline).
+    """
+    many = schema(many=True)
+    one = schema()
+
+    def decorator(view):
+        @wraps(view)
+        def page(*args, pagination_parameters, **kwargs):
+            found = view(*args, **kwargs)
+            pagination_parameters.item_count = found.count()
+            return found.page(pagination_parameters.first_item, pagination_parameters.page_size)
+
+        documented = blp.alt_response(
+            200, schema={"type": "string"}, content_type=CSV_TYPE,
+            description="with `format=csv` or `Accept: text/csv`: every row matching the filters, "
+                        "with a header row",
+        )(blp.response(200, many)(blp.paginate()(page)))
+
+        @wraps(documented)
+        def answer(*args, **kwargs):
+            if not wants_csv():
+                return documented(*args, **kwargs)
+            found = view(*args, **kwargs)
+            header = columns(*args, **kwargs) if columns else columns_of(one)
+            return csv_response((one.dump(item) for item in found.all()), header, name)
+
+        return answer
+    return decorator

@@ -1,0 +1,210 @@
+"""Appraisal runs over the API: list them, request one for a period, and read a run's results."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from sqlalchemy import select
+
+from appraisal.guidelines import GuidelineError
+from appraisal.models import RUN_STATUSES, AppraisalResult, AppraisalRun, Guideline
+from appraisal.periods import PERIOD_KINDS, Period, period_between
+from appraisal.results import run_rows
+from appraisal.runs import request_run
+from core.auth import token_required
+from core.db import get_session
+
+from .access import first_or_404, get_or_404, require_people_reader, token_owner
+from .arguments import Day, Id, ListArguments, PeriodArguments, day_after, midnight
+from .export import columns_of
+from .listing import QueryListing, RowListing, listing
+from .teams import teams_within
+
+blp = Blueprint("appraisal_runs", __name__, url_prefix="/api/v1/runs",
+                description="Appraisal runs: one period under one guideline version, and their results.")
+
+
+class RunSchema(Schema):
+    id = fields.Integer()
+    period = fields.String(metadata={"description": ", ".join(PERIOD_KINDS)})
+    first = fields.Date(data_key="from", metadata={"description": "first day of the period"})
+    last = fields.Date(data_key="to", metadata={"description": "last day of the period, included"})
+    label = fields.String(metadata={"description": "e.g. 'week 2026-11-02 to 2026-11-08'"})
+    guideline_version = fields.Integer()
+    status = fields.String(metadata={"description": ", ".join(RUN_STATUSES)})
+    created_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+    error = fields.String(allow_none=True, metadata={"description": "why the run failed"})
+
+
+class RunArguments(PeriodArguments):
+    status = fields.String(validate=validate.OneOf(RUN_STATUSES))
+    period = fields.String(validate=validate.OneOf(PERIOD_KINDS), metadata={"description": "only runs of this kind"})
+
+
+class RunRequestSchema(Schema):
+    first = Day(data_key="from", required=True, metadata={"description": "first day of the period"})
+    last = Day(data_key="to", required=True, metadata={"description": "last day of the period, included"})
+    period = fields.String(validate=validate.OneOf(PERIOD_KINDS), load_default=None, metadata={
+        "description": "week, month, quarter or custom; recognised from the dates when left out"})
+    guideline_version = Id(load_default=None, metadata={"description": "default: the guideline in force"})
+
+    @validates_schema
+    def _ordered(self, data, **_kwargs):
+        if data["last"] < data["first"]:
+            raise ValidationError("must not be before 'from'", field_name="to")
+
+
+class MetricSchema(Schema):
+    value = fields.Float(allow_none=True)
+    n = fields.Integer(metadata={"description": "items counted"})
+    ci = fields.List(fields.Float(allow_none=True), metadata={"description": "confidence interval [low, high]"})
+    sufficient = fields.Boolean(metadata={"description": "false under the guideline's minimum sample"})
+    shrunk = fields.Float(allow_none=True)
+    team_mean = fields.Float(allow_none=True)
+    org_mean = fields.Float(allow_none=True)
+    previous = fields.Float(allow_none=True)
+    change = fields.Float(allow_none=True)
+    target = fields.Float(allow_none=True)
+    attainment = fields.String(allow_none=True, metadata={"description": "far_below, below, met or exceeded"})
+
+
+class ResultRecommendationSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    amount = fields.Float(allow_none=True)
+    status = fields.String()
+    reason = fields.String()
+    source = fields.String()
+
+
+class ResultSchema(Schema):
+    employee_id = fields.Integer()
+    employee = fields.String()
+    email = fields.String(allow_none=True)
+    team = fields.String(allow_none=True)
+    state = fields.String(metadata={"description": "ok or insufficient_data"})
+    composite = fields.Float(allow_none=True)
+    weight_covered = fields.Float()
+    rank = fields.Integer(allow_none=True)
+    percentile = fields.Float(allow_none=True)
+    peers = fields.Integer()
+    team_mean = fields.Float(allow_none=True)
+    org_mean = fields.Float(allow_none=True)
+    previous_composite = fields.Float(allow_none=True)
+    change = fields.Float(allow_none=True)
+    targets = fields.String(metadata={"description": "met, not_met or no_targets"})
+    attainment_streak = fields.Integer()
+    open_flags = fields.Integer()
+    metrics = fields.Dict(keys=fields.String(), values=fields.Nested(MetricSchema),
+                          metadata={"description": "scoring rule -> the employee's metric"})
+    case_mix = fields.Dict()
+    training_needs = fields.List(fields.Dict())
+    recommendations = fields.List(fields.Nested(ResultRecommendationSchema))
+
+
+class ResultArguments(ListArguments):
+    team = Id(metadata={"description": "only employees who were in this team, or a team below it, in the run"})
+    employee = Id(metadata={"description": "only this employee"})
+
+
+def _runs():
+    return (select(AppraisalRun.id, AppraisalRun.period_kind, AppraisalRun.period_start, AppraisalRun.period_end,
+                   Guideline.version, AppraisalRun.status, AppraisalRun.created_at, AppraisalRun.started_at,
+                   AppraisalRun.finished_at, AppraisalRun.error)
+            .join(Guideline, Guideline.id == AppraisalRun.guideline_id))
+
+
+def _run_item(row) -> dict:
+    period = Period(row.period_kind, row.period_start, row.period_end)
+    return {"id": row.id, "period": row.period_kind, "first": row.period_start.date(),
+            "last": (row.period_end - timedelta(days=1)).date(), "label": period.label,
+            "guideline_version": row.version, "status": row.status, "created_at": row.created_at,
+            "started_at": row.started_at, "finished_at": row.finished_at, "error": row.error}
+
+
+@blp.route("/")
+class Runs(MethodView):
+    decorators = (token_required("appraisal:read"),)
+
+    @blp.arguments(RunArguments, location="query")
+    @listing(blp, RunSchema, name="runs")
+    def get(self, args):
+        """List appraisal runs, newest first; from/to keep the runs whose period lies within those days."""
+        query = _runs()
+        if "status" in args:
+            query = query.where(AppraisalRun.status == args["status"])
+        if "period" in args:
+            query = query.where(AppraisalRun.period_kind == args["period"])
+        if "first" in args:
+            query = query.where(AppraisalRun.period_start >= midnight(args["first"]))
+        if "last" in args:
+            query = query.where(AppraisalRun.period_end <= day_after(args["last"]))
+        return QueryListing(query.order_by(AppraisalRun.id.desc()), _run_item)
+
+
+@blp.route("/")
+class RunRequest(MethodView):
+    decorators = (token_required("appraisal:write"),)
+
+    @blp.arguments(RunRequestSchema)
+    @blp.response(202, RunSchema, description="requested; computed in the background unless already done")
+    def post(self, body):
+        """Request an appraisal run of a period (audited); poll the run until it is completed."""
+        try:
+            period = period_between(body["first"], body["last"], body["period"])
+        except ValueError as exc:
+            abort(422, message=str(exc), errors={"json": {"period" if body["period"] else "to": [str(exc)]}})
+        session = get_session()
+        try:
+            run = request_run(session, period, actor=token_owner(),
+                              guideline_version_number=body["guideline_version"])
+        except GuidelineError as exc:
+            session.rollback()
+            abort(422, message=str(exc), errors={"json": {"guideline_version": [str(exc)]}})
+        session.commit()  # without Redis the run is computed here, as the commit hands over its job
+        return _run_item(session.execute(_runs().where(AppraisalRun.id == run.id)).one())
+
+
+@blp.route("/<int:run_id>")
+class RunById(MethodView):
+    decorators = (token_required("appraisal:read"),)
+
+    @blp.response(200, RunSchema)
+    def get(self, run_id):
+        """Get one run: its period, guideline version and status."""
+        return _run_item(first_or_404(_runs().where(AppraisalRun.id == run_id), run_id, "run"))
+
+
+def _result_columns(run_id: int) -> list[str]:
+    run = get_session().get(AppraisalRun, run_id)
+    base = [c for c in columns_of(ResultSchema()) if c not in ("metrics", "case_mix", "training_needs",
+                                                                  "recommendations")]
+    per_metric = [f"metrics.{m['rule']}.{name}" for m in run.guideline.document["metrics"]
+                  for name in MetricSchema().fields]
+    return base + per_metric + ["case_mix", "training_needs", "recommendations"]
+
+
+@blp.route("/<int:run_id>/results")
+class RunResults(MethodView):
+    decorators = (token_required("appraisal:read"),)
+
+    @blp.arguments(ResultArguments, location="query")
+    @listing(blp, ResultSchema, name="results", columns=lambda self, args, run_id: _result_columns(run_id))
+    def get(self, args, run_id):
+        """List a completed run's results, best rank first, with each employee's metrics."""
+        require_people_reader()
+        run = get_or_404(AppraisalRun, run_id, "run")
+        if run.status != "completed":
+            abort(409, message=f"run {run_id} is {run.status}; its results appear when it is completed")
+        people = None
+        if "team" in args or "employee" in args:
+            people = select(AppraisalResult.employee_id).where(AppraisalResult.run_id == run.id)
+            if "team" in args:
+                people = people.where(AppraisalResult.team_id.in_(teams_within(args["team"])))
+            if "employee" in args:
+                people = people.where(AppraisalResult.employee_id == args["employee"])
+        return RowListing(run_rows(get_session(), run, employees=people))

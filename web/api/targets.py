@@ -1,0 +1,133 @@
+"""Targets over the API: list them, and set one within the bounds HR's guideline allows."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+from marshmallow import Schema, ValidationError, fields, validates_schema
+from sqlalchemy import select
+
+from appraisal.models import Target
+from appraisal.periods import period_between
+from appraisal.targets import TargetError, set_target
+from core.auth import token_required
+from core.db import get_session
+from core.models import Employee, Team
+
+from .access import require_people_reader, token_owner
+from .arguments import Day, Id, PeriodArguments, Slug, day_after, midnight
+from .listing import QueryListing, listing
+from .teams import teams_within
+
+blp = Blueprint("targets", __name__, url_prefix="/api/v1/targets",
+                description="Targets for a metric over a period, for one employee or a whole team.")
+
+
+class TargetSchema(Schema):
+    id = fields.Integer()
+    metric = fields.String(metadata={"description": "a scoring rule of the guideline, e.g. csat_percent"})
+    value = fields.Float()
+    first = fields.Date(data_key="from", metadata={"description": "first day it applies"})
+    last = fields.Date(data_key="to", metadata={"description": "last day it applies, included"})
+    employee_id = fields.Integer(allow_none=True, metadata={"description": "set for one employee, or null"})
+    employee = fields.String(allow_none=True)
+    team_id = fields.Integer(allow_none=True, metadata={"description": "set for a whole team, or null"})
+    team = fields.String(allow_none=True)
+    set_by = fields.Integer(allow_none=True, metadata={"description": "user id of who set it last"})
+    updated_at = fields.DateTime()
+
+
+class TargetArguments(PeriodArguments):
+    employee = Id(metadata={"description": "only targets set for this employee"})
+    team = Id(metadata={"description": "only targets set for this team or a team below it"})
+    metric = Slug()
+
+
+class SetTargetSchema(Schema):
+    metric = Slug(required=True)
+    value = fields.Float(required=True)
+    first = Day(data_key="from", required=True, metadata={"description": "first day it applies"})
+    last = Day(data_key="to", required=True, metadata={"description": "last day it applies, included"})
+    employee = Id(metadata={"description": "the employee it is for (give this or team)"})
+    team = Id(metadata={"description": "the team it is for (give this or employee)"})
+
+    @validates_schema
+    def _checked(self, data, **_kwargs):
+        if ("employee" in data) == ("team" in data):
+            raise ValidationError("give either employee or team", field_name="employee")
+        if data["last"] < data["first"]:
+            raise ValidationError("must not be before 'from'", field_name="to")
+
+
+def _targets():
+    return (select(Target.id, Target.metric, Target.value, Target.period_start, Target.period_end,
+                   Target.employee_id, Employee.name.label("employee"), Target.team_id, Team.name.label("team"),
+                   Target.set_by, Target.updated_at)
+            .outerjoin(Employee, Employee.id == Target.employee_id)
+            .outerjoin(Team, Team.id == Target.team_id))
+
+
+def _item(row) -> dict:
+    return {**row._asdict(), "first": row.period_start.date(),
+            "last": (row.period_end - timedelta(days=1)).date()}
+
+
+def _invalid(field: str, message: str):
+    abort(422, message=f"{field}: {message}", errors={"json": {field: [message]}})
+
+
+@blp.route("/")
+class Targets(MethodView):
+    decorators = (token_required("appraisal:read"),)
+
+    @blp.arguments(TargetArguments, location="query")
+    @listing(blp, TargetSchema, name="targets")
+    def get(self, args):
+        """List targets, latest period first; from/to keep the targets whose period overlaps those days."""
+        require_people_reader()
+        query = _targets()
+        if "employee" in args:
+            query = query.where(Target.employee_id == args["employee"])
+        if "team" in args:
+            query = query.where(Target.team_id.in_(teams_within(args["team"])))
+        if "metric" in args:
+            query = query.where(Target.metric == args["metric"])
+        if "first" in args:
+            query = query.where(Target.period_end > midnight(args["first"]))
+        if "last" in args:
+            query = query.where(Target.period_start < day_after(args["last"]))
+        return QueryListing(query.order_by(Target.period_start.desc(), Target.metric, Target.id), _item)
+
+
+@blp.route("/")
+class SetTarget(MethodView):
+    decorators = (token_required("targets:write"),)
+
+    @blp.arguments(SetTargetSchema)
+    @blp.response(201, TargetSchema, description="set: a new target, or the one for the same subject, metric "
+                                                 "and period changed")
+    def post(self, body):
+        """Set a target for an employee or a team (audited); 422 names the field HR's bounds refuse."""
+        session = get_session()
+        employee = team = None
+        if "employee" in body:
+            employee = session.get(Employee, body["employee"])
+            if employee is None:
+                _invalid("employee", f"no employee {body['employee']}")
+        else:
+            team = session.get(Team, body["team"])
+            if team is None:
+                _invalid("team", f"no team {body['team']}")
+        period = period_between(body["first"], body["last"])
+        try:
+            target = set_target(session, token_owner(), metric=body["metric"], period=period, value=body["value"],
+                                employee=employee, team=team)
+        except TargetError as exc:
+            session.rollback()
+            _invalid("employee" if exc.field == "subject" else exc.field, exc.message)
+        except PermissionError as exc:
+            session.rollback()
+            abort(403, message=str(exc))
+        session.commit()
+        return _item(session.execute(_targets().where(Target.id == target.id)).one())
