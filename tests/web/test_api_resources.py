@@ -481,6 +481,18 @@ def test_each_endpoint_needs_its_scope(client, example, token, method, path, sco
     assert call(token([scope])).status_code not in (401, 403)
 
 
+def test_every_scope_is_documented_and_every_endpoint_uses_a_known_one(app):
+    from pathlib import Path
+
+    from core.auth import access_of
+
+    docs = Path(__file__).resolve().parents[2].joinpath("docs", "api.md").read_text()
+    assert [scope for scope in API_SCOPES if f"| `{scope}` |" not in docs] == []
+    used = {access_of(app, rule.endpoint)[0] for rule in app.url_map.iter_rules()
+            if rule.rule.startswith(V1 + "/") and rule.endpoint != "api-docs.openapi_json"}
+    assert {access.removeprefix("token:") for access in used} == set(API_SCOPES)
+
+
 def test_a_token_lapses_when_its_owner_loses_hr(client, example, token):
     headers = token()
     assert client.get(f"{V1}/employees/", headers=headers).status_code == 200

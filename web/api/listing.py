@@ -15,6 +15,8 @@ from core.db import get_session
 
 from .export import CSV_TYPE, columns_of, csv_response, wants_csv
 
+ANSWER = ("JSON: one page of items, described by the X-Pagination header. CSV (`format=csv` or "
+          "`Accept: text/csv`): every item matching the filters, with a header row.")
 #: Rows fetched at a time while a CSV export streams.
 STREAM_BATCH = 500
 
@@ -68,14 +70,13 @@ def listing(blp, schema, *, name: str, columns: Callable[[Mapping], Sequence[str
         @wraps(view)
         def page(*args, pagination_parameters, **kwargs):
             found = view(*args, **kwargs)
-            pagination_parameters.item_count = found.count()
-            return found.page(pagination_parameters.first_item, pagination_parameters.page_size)
+            pagination_parameters.item_count = total = found.count()
+            first = pagination_parameters.first_item
+            # Past the end there is nothing to read (and an offset beyond 64 bits would not even bind).
+            return found.page(first, pagination_parameters.page_size) if first < total else []
 
-        documented = blp.alt_response(
-            200, schema={"type": "string"}, content_type=CSV_TYPE,
-            description="with `format=csv` or `Accept: text/csv`: every row matching the filters, "
-                        "with a header row",
-        )(blp.response(200, many)(blp.paginate()(page)))
+        documented = blp.alt_response(200, schema={"type": "string"}, content_type=CSV_TYPE, description=ANSWER)(
+            blp.response(200, many, description=ANSWER)(blp.paginate()(page)))
 
         @wraps(documented)
         def answer(*args, **kwargs):
