@@ -1,8 +1,8 @@
 """Whose data an API call may read: a token acts for its owner, and sees what that owner's role sees.
 
-Tokens belong to admin or HR accounts (core.auth.TOKEN_ROLES). People's data (employees, feedback,
+Tokens belong to admin or HR accounts (core.auth.TOKEN_ROLES). People's data (employees, teams, feedback,
 results, targets, recommendations) is HR's, as on the web pages (web/scope.py): an admin's token reads
-the system's own records (teams, runs, guidelines) and gets 403 for people's.
+the records about nobody (runs, guideline versions) and gets 403 for people's.
 """
 from __future__ import annotations
 

@@ -15,8 +15,9 @@ FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9999, 12, 30)
 SLUG = r"^[a-z0-9_]{1,50}$"
 
 
+# Field factories, named like the marshmallow fields they configure.
 def Id(**kwargs) -> fields.Integer:
-    return fields.Integer(strict=False, validate=validate.Range(1, MAX_ID), **kwargs)
+    return fields.Integer(validate=validate.Range(1, MAX_ID), **kwargs)
 
 
 def Day(**kwargs) -> fields.Date:

@@ -6,7 +6,7 @@ and the page itself, however long the list; a CSV export streams the rows from o
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import wraps
 
 from sqlalchemy import Select, func, select
@@ -55,7 +55,7 @@ class RowListing:
         return iter(self.rows)
 
 
-def listing(blp, schema, *, name: str, columns: Callable[[Mapping], Sequence[str]] | None = None):
+def listing(blp, schema, *, name: str, columns: Callable[..., Sequence[str]] | None = None):
     """Answer a list view: a page of ``schema`` items in JSON, or every item as ``<name>.csv``.
 
     Apply below ``@blp.arguments``. The view returns a :class:`QueryListing` or :class:`RowListing`.

@@ -110,10 +110,10 @@ class Decision(MethodView):
     @blp.alt_response(409, description="already decided")
     def post(self, body, recommendation_id):
         """Approve or reject a proposed recommendation (audited)."""
+        if recommendation_id > MAX_ID:
+            abort(404, message=f"no recommendation {recommendation_id}")
         session = get_session()
         try:
-            if not 0 < recommendation_id <= MAX_ID:
-                raise LookupError(f"no recommendation {recommendation_id}")
             decide_recommendation(session, recommendation_id, token_owner(), approve=body["approve"],
                                   note=body["note"])
         except LookupError as exc:
