@@ -83,6 +83,7 @@ def test_plugin_cron_entries_are_scheduled_beside_the_kernel_sweep(make_app, red
     scheduler = build_cron_scheduler(app)
     assert [(job.func_name, job.interval, job.cron) for job in scheduler.get_jobs()] == [
         ("core.jobs.dispatch_pending_job", 60, None), ("appraisal.runs.appraise_last_week", None, "0 2 * * 1"),
+        ("appraisal.digests.send_weekly_digests", None, "0 7-12 * * 1"),
         ("core.jobs.dispatch_pending_job", None, "0 2 * * *")]
 
 
