@@ -11,7 +11,16 @@ from sqlalchemy import event, func, select
 
 from appraisal.models import AppraisalRun, Recommendation
 from core.db import get_session
-from core.models import ApiToken, Dispute, Employee, Feedback, Flag, Integration, User, utcnow
+from core.models import (
+    ApiToken,
+    Dispute,
+    Employee,
+    Feedback,
+    Flag,
+    Integration,
+    User,
+    utcnow,
+)
 from tests.fixtures.org import sign_in
 from tests.fixtures.routes import routes
 from tests.fixtures.scale import sized_org
