@@ -42,6 +42,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, extra_plugins: dict[s
                      or default_instance_path())
     app = Flask("plaudit", root_path=str(WEB), instance_path=str(Path(instance_path).resolve()),
                 template_folder="templates", static_folder="static")
+    # Before any blueprint adds a rule: every <int:id> in a URL stays within what the database can hold.
+    from web.arguments import IdConverter
+
+    app.url_map.converters["int"] = IdConverter
     _configure_logging("INFO")  # so that what configuration itself warns about is readable
     load_config(app, config)
     _configure_logging(app.config["LOG_LEVEL"])

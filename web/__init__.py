@@ -8,6 +8,7 @@ from werkzeug.exceptions import ServiceUnavailable
 
 def init_app(app) -> None:
     from . import api, health, navigation, pages, sessions
+    from .arguments import refuse_nul_characters
 
     app.register_blueprint(health.bp)
     app.register_blueprint(sessions.bp)
@@ -15,6 +16,7 @@ def init_app(app) -> None:
         app.register_blueprint(blueprint)
     api.init_app(app)
     navigation.init_app(app)
+    app.before_request(refuse_nul_characters)
     app.after_request(_security_headers)
     for status in (400, 403, 404, 405, 413, 500, 503):
         app.register_error_handler(status, _error_page)

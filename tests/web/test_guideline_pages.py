@@ -182,9 +182,10 @@ def test_diff_page_and_its_parameters(hr, worked_example):
     assert unescape(hr.get("/guidelines/diff").get_data(as_text=True)).count("<code>metrics[nps].weight") == 1
     same = hr.get("/guidelines/diff?from=2&to=2").get_data(as_text=True)
     assert "Choose two different versions" in same
-    for query, status, message in [("from=abc&to=2", 400, "Parameter 'from' must be a version number"),
+    for query, status, message in [("from=abc&to=2", 400, "from: give a whole number from 1"),
                                    ("from=1", 400, "Parameter 'to' is missing"),
-                                   ("from=0&to=1", 400, "Parameter 'from' must be a version number"),
+                                   ("from=0&to=1", 400, "from: give a whole number from 1"),
+                                   ("from=1&to=99999999999999999999", 400, "to: give a whole number from 1"),
                                    ("from=1&to=9", 404, "Parameter 'to': there is no guideline version 9")]:
         response = hr.get(f"/guidelines/diff?{query}")
         assert response.status_code == status, query

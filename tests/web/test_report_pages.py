@@ -22,6 +22,7 @@ from core.models import (
     managed_teams,
 )
 from core.plugins import get_plugins
+from tests.fixtures.app import row_counts
 from tests.fixtures.appraisal import BEFORE, GUIDELINE, WEEK
 from tests.fixtures.org import csrf_token, sign_in
 
@@ -167,7 +168,7 @@ def test_bad_run_parameters_name_the_field(worked_example, as_user):
     run_id = worked_example.run()
     client = as_user("ann@example.com")
     response = client.get("/report?run=last")
-    assert response.status_code == 400 and "run: give the id as a whole number" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "run: give a whole number" in response.get_data(as_text=True)
     response = client.get(f"/report?run={run_id + 100}")
     assert response.status_code == 404 and f"no completed appraisal run {run_id + 100}" in response.get_data(
         as_text=True)
@@ -346,3 +347,43 @@ def test_report_pages_issue_the_same_queries_for_a_small_and_a_large_team(worked
     worked_example.run(period=BEFORE)
     worked_example.run()
     assert count() == small
+
+
+def test_a_dispute_moved_to_a_colleague_keeps_its_reason_from_them(worked_example, as_user):
+    """Ann's upheld dispute credits the item to Bob: Bob's report shows the item, not Ann's words about it."""
+    from appraisal.review import decide_dispute, raise_dispute
+
+    item = _own_items("ann")[0]
+    with transaction() as session:
+        ann, mia = session.get(User, worked_example.users["ann"]), session.get(User, worked_example.manager)
+        dispute = raise_dispute(session, item, ann, "Bob answered this one, I was on leave")
+        decide_dispute(session, dispute.id, mia, uphold=True, outcome="Moved to Bob", reassign_to=worked_example.ids["bob"])
+    run_id = worked_example.run()
+    bobs = as_user("bob@example.com").get(f"/report?run={run_id}").get_data(as_text=True)
+    assert f'id="item-{item}"' in bobs and "I was on leave" not in bobs and "Moved to Bob" not in bobs
+    anns = as_user("ann@example.com").get(f"/report?run={run_id}").get_data(as_text=True)
+    assert "I was on leave" in anns and "Moved to Bob" in anns
+    # Their manager sees it on Bob's report, where the item now counts.
+    mias = as_user("mia@example.com").get(f"/report/{worked_example.ids['bob']}?run={run_id}").get_data(as_text=True)
+    assert "I was on leave" in mias
+
+
+def test_ids_beyond_the_database_and_nul_characters_are_refused_not_crashed(worked_example, as_user, app):
+    worked_example.run()
+    client = as_user("mia@example.com")
+    for url in ("/report/3000000000", "/report/99999999999999999999"):
+        assert client.get(url).status_code == 404, url
+    for url, name in (("/report?run=99999999999999999999", "run"), ("/team?team=3000000000", "team"),
+                      ("/team/responses?employee=99999999999999999999", "employee")):
+        response = client.get(url)
+        assert response.status_code == 400 and f"{name}: give a whole number" in response.get_data(as_text=True)
+    client = as_user("ann@example.com")
+    token = csrf_token(client.get("/report").get_data(as_text=True))
+    before = row_counts(app)
+    nul = client.post("/report/disputes", data={"csrf_token": token, "feedback_id": str(_own_items("ann")[0]),
+                                                "reason": "not\x00mine"})
+    assert nul.status_code == 400 and "reason: must not contain NUL characters" in nul.get_data(as_text=True)
+    huge = client.post("/report/disputes", data={"csrf_token": token, "feedback_id": "99999999999999999999",
+                                                 "reason": "not mine"})
+    assert huge.status_code == 400 and "feedback_id: choose the item" in huge.get_data(as_text=True)
+    assert row_counts(app) == before

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-#: The largest id a row can have (PostgreSQL's INTEGER).
-MAX_ID = 2**31 - 1
+from web.arguments import MAX_ID
+
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9999, 12, 30)
 SLUG = r"^[a-z0-9_]{1,50}$"
 

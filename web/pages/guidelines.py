@@ -36,6 +36,7 @@ from core.auth import roles_required
 from core.db import get_db, get_session
 from core.models import User
 from core.plugins import get_plugins
+from web.arguments import whole_number
 
 bp = Blueprint("guidelines", __name__)
 
@@ -123,9 +124,7 @@ def _version_parameter(name: str) -> int:
     if not raw:
         abort(400, description=f"Parameter '{name}' is missing: give two version numbers, as in "
                                f"?from=1&to=2.")
-    if not raw.isdigit() or int(raw) < 1:
-        abort(400, description=f"Parameter '{name}' must be a version number (1, 2, ...), not {raw[:20]!r}.")
-    return int(raw)
+    return whole_number(name)
 
 
 # --- editing ------------------------------------------------------------------------------------------------

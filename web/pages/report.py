@@ -21,6 +21,7 @@ from core.auth import roles_required, signed_in
 from core.db import get_session
 from core.models import Team, managed_teams
 from core.plugins import get_plugins
+from web.arguments import is_id, whole_number
 from web.charts import line_chart
 from web.scope import employee_or_403, sees_everyone
 
@@ -57,8 +58,10 @@ def dispute():
     raw_id, reason = request.form.get("feedback_id", "").strip(), request.form.get("reason", "").strip()
     run = request.form.get("run", "").strip()
     errors: dict[str, str] = {}
-    if not raw_id.isdigit():
+    if not is_id(raw_id):
         errors["feedback_id"] = "feedback_id: choose the item to dispute"
+    elif len(reason) > REASON_MAX:  # checked before the domain writes anything
+        errors["reason"] = f"reason: at most {REASON_MAX:,} characters ({len(reason):,} given)"
     else:
         try:
             raised = raise_dispute(session, int(raw_id), current_user, reason)
@@ -69,14 +72,11 @@ def dispute():
             field = "reason" if str(exc).startswith("reason") else "feedback_id"
             errors[field] = str(exc)
         else:
-            if len(reason) > REASON_MAX:
-                errors["reason"] = f"reason: at most {REASON_MAX:,} characters ({len(reason):,} given)"
-            else:
-                session.commit()
-                flash(f"Your dispute of item {raised.feedback_id} is recorded. It keeps counting until your "
-                      f"manager or HR decides; the outcome appears here.")
-                return redirect(url_for("report.mine", run=run if run.isdigit() else None)
-                                + f"#item-{raised.feedback_id}")
+            session.commit()
+            flash(f"Your dispute of item {raised.feedback_id} is recorded. It keeps counting until your "
+                  f"manager or HR decides; the outcome appears here.")
+            return redirect(url_for("report.mine", run=run if is_id(run) else None)
+                            + f"#item-{raised.feedback_id}")
     session.rollback()
     if current_user.employee_id is None:  # a bad form from someone with no items at all
         abort(400, "; ".join(errors.values()))
@@ -112,12 +112,7 @@ def team():
 
 
 def _int_arg(name: str, value: str | None = None) -> int | None:
-    value = request.args.get(name) if value is None else value
-    if value is None or value == "":
-        return None
-    if not value.strip().isdigit():
-        abort(400, f"{name}: give the id as a whole number ({value!r} is not one)")
-    return int(value)
+    return whole_number(name, value)
 
 
 def _chosen_run(session, raw: str | None):

@@ -26,6 +26,7 @@ from core.auth import roles_required
 from core.db import get_session
 from core.models import Dispute, Employee, Feedback, Flag, Team, User
 from core.plugins import get_plugins
+from web.arguments import is_id, whole_number
 from web.scope import visible_employees
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -57,7 +58,7 @@ class Refusal:
 
 def _form_id(field: str) -> int:
     raw = request.form.get(field, "").strip()
-    if not raw.isdigit():
+    if not is_id(raw):
         raise FormError(field, "give the number of the item to decide")
     return int(raw)
 
@@ -79,10 +80,7 @@ def _form_text(field: str, *, required: bool = False) -> str | None:
 
 
 def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or int(raw) < 1:
-        abort(400, description="page: give a whole number from 1")
-    return int(raw)
+    return whole_number("page") or 1
 
 
 @dataclass(frozen=True)
@@ -216,7 +214,7 @@ def _reassignment(uphold: bool) -> int | None:
         return None
     if not uphold:
         raise FormError("reassign_to", "only an upheld dispute moves the item; leave it empty to reject")
-    if not raw.isdigit():
+    if not is_id(raw):
         raise FormError("reassign_to", "choose the employee from the list (their number)")
     return int(raw)
 

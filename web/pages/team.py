@@ -33,6 +33,7 @@ from core.auth import roles_required
 from core.db import get_session
 from core.models import Employee, Feedback, Team, Ticket, managed_teams, utcnow
 from core.plugins import get_plugins
+from web.arguments import is_id, whole_number
 from web.charts import PALETTE, line_chart
 from web.scope import employee_or_403, sees_everyone, visible_employees
 
@@ -56,12 +57,7 @@ def _bad(name: str, message: str):
 
 
 def _int_arg(name: str, minimum: int = 1) -> int | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or int(raw) < minimum:
-        _bad(name, f"give a whole number of at least {minimum}, not {raw[:40]!r}")
-    return int(raw)
+    return whole_number(name, minimum=minimum)
 
 
 def _choice_arg(name: str, choices, default: str) -> str:
@@ -281,7 +277,7 @@ def _read_target(session, form, specs) -> tuple[dict, dict]:
     """Parse the posted target into set_target's arguments; return them with the errors by field."""
     errors, values = {}, {}
     kind, _, raw_id = form.get("subject", "").partition(":")
-    if kind not in ("employee", "team") or not raw_id.isdigit():
+    if kind not in ("employee", "team") or not is_id(raw_id):
         errors["subject"] = "choose a team or an employee"
     else:
         subject = session.get(Employee if kind == "employee" else Team, int(raw_id))
@@ -458,13 +454,13 @@ def _decide(feedback_id: int, decision) -> object:
 def attribute(feedback_id: int):
     """Credit a queued item to an employee the user may choose."""
     raw = request.form.get("employee", "").strip()
-    if not raw.isdigit():
+    if not is_id(raw):
         return _queue(get_session(), {feedback_id: "employee: choose an employee to credit"}, 400)
     return _decide(feedback_id, lambda session: attribute_item(session, feedback_id, current_user, int(raw)))
 
 
 @bp.post("/unattributed/<int:feedback_id>/organisation")
-@roles_required("manager", "hr")
+@roles_required("hr")
 def keep_for_org(feedback_id: int):
     """Keep a queued item for the organisation only: it leaves the queue and counts for nobody in particular."""
     return _decide(feedback_id, lambda session: keep_for_organisation(session, feedback_id, current_user))

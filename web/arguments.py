@@ -1,0 +1,49 @@
+"""What pages accept in URLs and query strings: ids the database can hold, whole numbers, no NUL characters.
+
+A wrong value is a 400 that names the parameter (or a 404 for an id in the path that cannot exist), never a
+500 from the database refusing it.
+"""
+from __future__ import annotations
+
+from flask import abort, request
+from werkzeug.routing import IntegerConverter
+
+#: The largest id any table holds (a 32-bit INTEGER key on PostgreSQL).
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route: a number past MAX_ID matches no route (404) rather than reaching SQL."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def whole_number(name: str, raw: str | None = None, *, minimum: int = 1, maximum: int = MAX_ID) -> int | None:
+    """The query parameter ``name`` (or ``raw``) as an int, None when absent; 400 naming it when wrong."""
+    raw = request.args.get(name) if raw is None else raw
+    if raw is None or not raw.strip():
+        return None
+    raw = raw.strip()
+    if not raw.isdigit() or not minimum <= int(raw) <= maximum:
+        abort(400, description=f"{name}: give a whole number from {minimum} to {maximum:,}, not {raw[:40]!r}")
+    return int(raw)
+
+
+def refuse_nul_characters() -> None:
+    """Before every request: a NUL in a query or form value is refused naming its field.
+
+    PostgreSQL cannot store NUL in text, so it would otherwise surface as a database error mid-transaction.
+    The API validates its own arguments with its schemas (422 naming the field).
+    """
+    if request.path.startswith("/api/"):
+        return
+    for source in (request.args, request.form):
+        for name, values in source.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                abort(400, description=f"{name.replace(chr(0), '')}: must not contain NUL characters")
+
+
+def is_id(raw: str) -> bool:
+    """Whether a form value is a row id the database could hold (a bare number from 1 to MAX_ID)."""
+    return raw.isdigit() and 1 <= int(raw) <= MAX_ID
