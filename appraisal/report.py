@@ -186,7 +186,7 @@ def employee_report(session: Session, run: AppraisalRun, employee_id: int, scori
         Recommendation.id))]
     if with_items:
         report["feedback_items"], report["feedback_total"] = _items(session, run, employee_id, policy)
-        report["disputes"] = _disputes(session, run, employee_id)
+        report["disputes"] = _disputes(session, run, employee_id, own_only=audience == "employee")
     return report
 
 
@@ -239,15 +239,22 @@ def _items(session: Session, run: AppraisalRun, employee_id: int, policy: str
     return items, total
 
 
-def _disputes(session: Session, run: AppraisalRun, employee_id: int) -> list[dict[str, Any]]:
-    """Disputes on items of the period that are credited to the employee or that they raised."""
+def _disputes(session: Session, run: AppraisalRun, employee_id: int, *, own_only: bool
+               ) -> list[dict[str, Any]]:
+    """Disputes on items of the period that the employee raised, and (``own_only`` False, for their
+    managers) those on items credited to them now.
+
+    An employee sees only their own disputes: an item upheld and moved to them carries a colleague's reason.
+    """
     accounts = select(User.id).where(User.employee_id == employee_id)
+    whose = Dispute.raised_by.in_(accounts)
+    if not own_only:
+        whose = or_(whose, Feedback.employee_id == employee_id)
     rows = session.execute(
         select(Dispute.id, Dispute.feedback_id, Dispute.reason, Dispute.status, Dispute.outcome,
                Dispute.created_at, Dispute.decided_at)
         .join(Feedback, Feedback.id == Dispute.feedback_id)
-        .where(or_(Feedback.employee_id == employee_id, Dispute.raised_by.in_(accounts)),
-               Feedback.occurred_at >= run.period_start, Feedback.occurred_at < run.period_end)
+        .where(whose, Feedback.occurred_at >= run.period_start, Feedback.occurred_at < run.period_end)
         .order_by(Dispute.created_at.desc(), Dispute.id.desc())).all()
     return [dict(r._mapping) for r in rows]
 
