@@ -96,8 +96,11 @@ def keep_for_organisation(session: Session, feedback_id: int, user, *, note: str
 
     :raises LookupError: when there is no such item.
     :raises AttributionError: naming ``feedback`` when the item was decided already.
-    :raises PermissionError: unless ``user`` is HR or a manager.
+    :raises PermissionError: unless ``user`` is HR. A manager sees the whole queue but not whether an item
+        concerns another team, so taking it out of everyone's queue is HR's decision.
     """
+    if not user.has_role("hr"):
+        raise PermissionError("only HR keeps an item for the organisation only")
     item = _waiting_item(session, feedback_id, user)
     before = _snapshot(item)
     item.attribution_policy = ORGANISATION_ONLY

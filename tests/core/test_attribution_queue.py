@@ -90,6 +90,8 @@ def test_refusals_change_nothing(worked_example):
             attribute_item(session, item_id, mia, mia_employee)  # nobody credits themselves
         with pytest.raises(PermissionError):
             keep_for_organisation(session, item_id, ann_account)  # employees do not decide the queue
+        with pytest.raises(PermissionError):
+            keep_for_organisation(session, item_id, mia)  # it might be another team's: HR decides
         with pytest.raises(LookupError):
             attribute_item(session, 999_999, hr, ids["ann"])
         with pytest.raises(AttributionError) as caught:
@@ -116,13 +118,14 @@ def test_an_item_is_decided_once(worked_example):
         with pytest.raises(AttributionError) as caught:
             attribute_item(session, item_id, mia, worked_example.ids["ann"])
         assert caught.value.field == "feedback" and "kept for the organisation only" in caught.value.message
+        hr = session.get(User, worked_example.hr)
         with pytest.raises(AttributionError):
-            keep_for_organisation(session, item_id, mia)
+            keep_for_organisation(session, item_id, hr)
         # items the pipeline attributed never were in the queue
         attributed = session.scalar(select(Feedback.id).where(Feedback.employee_id == worked_example.ids["bob"])
                                     .limit(1))
         with pytest.raises(AttributionError) as caught:
-            keep_for_organisation(session, attributed, mia)
+            keep_for_organisation(session, attributed, hr)
         assert f"attributed to employee {worked_example.ids['bob']}" in caught.value.message
 
 

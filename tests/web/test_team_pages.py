@@ -290,8 +290,16 @@ def test_queue_refusals(client, login, worked_example):
     blank = post(f"/unattributed/{item_id}/attribute", employee="")
     assert blank.status_code == 400 and "employee: choose an employee" in _text(blank)
     assert post(f"/unattributed/{item_id}/attribute", employee="99999").status_code == 400
-    assert post("/unattributed/99999/organisation").status_code == 404
-    assert post(f"/unattributed/{item_id}/organisation").status_code == 303
+    # a manager cannot tell whether an item is another team's, so only HR keeps one for the organisation
+    assert post(f"/unattributed/{item_id}/organisation").status_code == 403
+    assert "Organisation only" not in client.get("/unattributed").get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": token})
+    login("hr@example.com")
+    hr_token = csrf_token(client.get("/unattributed").get_data(as_text=True))
+    assert client.post("/unattributed/99999/organisation", data={"csrf_token": hr_token}).status_code == 404
+    assert client.post(f"/unattributed/{item_id}/organisation", data={"csrf_token": hr_token}).status_code == 303
+    client.post("/logout", data={"csrf_token": hr_token})
+    login("mia@example.com")
     again = post(f"/unattributed/{item_id}/attribute", employee=worked_example.ids["ann"])
     assert again.status_code == 409 and "kept for the organisation only" in _text(again)
     with transaction() as session:
