@@ -18,7 +18,7 @@ from appraisal.models import Recommendation
 from core.db import transaction
 from core.models import ApiToken, Dispute, Feedback, Flag, Integration, Team, User
 from tests.fixtures.app import row_counts
-from tests.fixtures.appraisal import GUIDELINE
+from tests.fixtures.appraisal import GUIDELINE, WEEK
 from tests.fixtures.org import csrf_token, sign_in
 from tests.fixtures.routes import routes
 
@@ -60,7 +60,7 @@ FORMS: Mapping[str, frozenset[str]] = {
     "report.dispute": SIGNED_IN,
     "team.targets": PEOPLE,
     "team.attribute": PEOPLE,
-    "team.keep_for_org": PEOPLE,
+    "team.keep_for_org": frozenset({"hr"}),
     "review.disputes": PEOPLE,
     "review.recommendations": PEOPLE,
     "review.flags": frozenset({"hr"}),
@@ -233,3 +233,32 @@ def test_api_endpoints_need_a_token_with_their_scope_held_by_hr_or_admin(app, wo
                     assert status not in (401, 403), (route.endpoint, method, other)
                 else:
                     assert status == 403, (route.endpoint, method, other, status)
+
+
+def test_a_manager_cannot_act_on_someone_outside_their_teams(app, world):
+    """Mia leads Support; every decision about Billing's Dan is refused (403) and writes nothing."""
+    _, ids = world
+    with app.app_context(), transaction() as session:
+        dans_dispute = session.scalar(select(Dispute.id).where(Dispute.feedback_id == ids["item_dan"]))
+        waiting = Feedback(channel="test", kind="csat", external_id="nobody-1", value=2.0, scale_min=1.0,
+                           scale_max=5.0, occurred_at=WEEK.start, payload={})
+        dans_proposal = Recommendation(run_id=ids["run"], employee_id=ids["dan"], kind="bonus", source="test",
+                                       amount=10.0, requested_amount=10.0, reason="test", status="proposed",
+                                       needs_approval=True)
+        session.add_all([waiting, dans_proposal])
+        session.flush()
+        waiting_id, proposal_id = waiting.id, dans_proposal.id
+    client = _client(app, "manager")
+    token = csrf_token(client.get("/").get_data(as_text=True))
+    attempts = {
+        "/review/disputes": {"dispute_id": dans_dispute, "decision": "uphold", "outcome": "excluded"},
+        "/review/recommendations": {"recommendation_id": proposal_id, "decision": "approve", "note": "ok"},
+        f"/unattributed/{waiting_id}/attribute": {"employee": ids["dan"]},
+        "/targets": {"subject": f"employee:{ids['dan']}", "metric": "csat_percent", "period_kind": "month",
+                     "day": "2026-11-02", "value": "70"},
+    }
+    for url, form in attempts.items():
+        before = row_counts(app)
+        response = client.post(url, data={**form, "csrf_token": token})
+        assert response.status_code == 403, (url, response.status_code)
+        assert row_counts(app) == before, url

@@ -512,6 +512,21 @@ def test_an_admin_token_reads_no_one_s_data(client, example, token):
     assert client.get(f"{V1}/guidelines/current", headers=headers).status_code == 200
 
 
+def test_an_admin_token_changes_no_one_s_targets_or_bonuses(app, client, example, token):
+    headers = token(email="admin@example.com")
+    before = row_counts(app)
+    target = client.post(f"{V1}/targets/", headers=headers, json={
+        "metric": "csat_percent", "value": 70, "from": "2026-11-01", "to": "2026-11-30",
+        "employee": example.ids["ann"]})
+    assert target.status_code == 403 and "'hr'" in target.get_json()["message"]
+    with transaction() as session:
+        recommendation = session.scalar(select(func.min(Recommendation.id)))
+    decision = client.post(f"{V1}/recommendations/{recommendation}/decision", headers=headers,
+                           json={"approve": True})
+    assert decision.status_code == 403 and "'hr'" in decision.get_json()["message"]
+    assert row_counts(app) == before
+
+
 @pytest.mark.parametrize(("path", "query", "field"), [
     ("/feedback/", {"page": 0}, "page"),
     ("/feedback/", {"page_size": 1000}, "page_size"),

@@ -110,6 +110,7 @@ class Decision(MethodView):
     @blp.alt_response(409, description="already decided")
     def post(self, body, recommendation_id):
         """Approve or reject a proposed recommendation (audited)."""
+        require_people_reader()
         if recommendation_id > MAX_ID:
             abort(404, message=f"no recommendation {recommendation_id}")
         session = get_session()

@@ -109,6 +109,7 @@ class SetTarget(MethodView):
                                                  "and period changed")
     def post(self, body):
         """Set a target for an employee or a team (audited); 422 names the field HR's bounds refuse."""
+        require_people_reader()  # before any lookup, so a refused token learns nothing of who exists
         session = get_session()
         employee = team = None
         if "employee" in body:
