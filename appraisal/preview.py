@@ -146,7 +146,8 @@ def preview_guideline(session: Session, document: Mapping[str, Any], plugins) ->
 
     team = aliased(Team)
     names = {employee_id: (name, team_name) for employee_id, name, team_name in session.execute(
-        select(Employee.id, Employee.name, team.name).outerjoin(team, team.id == Employee.team_id))}
+        select(Employee.id, Employee.name, team.name).outerjoin(team, team.id == Employee.team_id)
+        .where(Employee.id.in_(stored.keys() | outcomes.keys())))}
     rows = []
     for employee_id in stored.keys() | outcomes.keys():
         before = _stored_standing(stored[employee_id]) if employee_id in stored else None

@@ -229,7 +229,8 @@ def test_an_integration_switched_off_refuses_deliveries_until_switched_on(app, c
     assert client.post(url, data={"csrf_token": token, "active": "0"}).status_code == 303
     assert _deliver(client, integration_id, secret).status_code == 404
     assert "Switch on" in client.get("/admin/integrations").get_data(as_text=True)
-    assert client.post(url, data={"csrf_token": token, "active": "maybe"}).status_code == 303
+    refused = client.post(url, data={"csrf_token": token, "active": "maybe"})
+    assert refused.status_code == 400 and "active: send 1" in refused.get_data(as_text=True)
     assert client.post(url, data={"csrf_token": token, "active": "1"}).status_code == 303
     assert _deliver(client, integration_id, secret).status_code == 200
     assert [(e.before, e.after) for e in _audit(app, "integration.disabled") + _audit(app, "integration.enabled")] \

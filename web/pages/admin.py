@@ -275,8 +275,7 @@ def integration_active(integration_id: int):
     integration = _integration_or_404(session, integration_id)
     wanted = request.form.get("active")
     if wanted not in ("0", "1"):
-        flash("active: send 1 to switch the integration on or 0 to switch it off.")
-        return redirect(url_for(".integrations")), 303
+        abort(400, description="active: send 1 to switch the integration on or 0 to switch it off.")
     active = wanted == "1"
     if integration.active != active:
         record_audit(session, "integration.enabled" if active else "integration.disabled", integration,
@@ -434,7 +433,7 @@ def dispatch_jobs():
     session.add(AuditEntry(action="jobs.dispatched", entity_type=PendingJob.__tablename__, actor_id=actor,
                            after={"dispatched": dispatched}))
     session.commit()
-    mode = "run here" if current_app.config["REDIS_URL"] is None else "handed to the queue"
+    mode = "handed to the queue" if current_app.config["REDIS_URL"] else "run here"
     flash(f"{dispatched} waiting job(s) {mode}." if dispatched else
           "No job was dispatched: none is due, or Redis cannot be reached (see below).")
     return redirect(url_for(".jobs")), 303

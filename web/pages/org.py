@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 from flask import Blueprint, abort, render_template, request
 from markupsafe import Markup
 from sqlalchemy import ColumnElement, case, func, or_, select, union_all
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from appraisal.models import AppraisalResult, AppraisalRun, MetricResult
+from appraisal.report import latest_completed_run
 from core.auth import roles_required
 from core.db import get_session
 from core.models import Employee, Feedback, Flag, Team, Ticket
@@ -39,9 +40,7 @@ def overview():
     if kind not in KINDS:
         abort(400, description=f"kind: choose {', '.join(KINDS)}")
     session = get_session()
-    run = session.scalar(select(AppraisalRun).options(joinedload(AppraisalRun.guideline))
-                         .where(AppraisalRun.status == "completed", AppraisalRun.period_kind == kind)
-                         .order_by(AppraisalRun.period_start.desc(), AppraisalRun.id.desc()).limit(1))
+    run = latest_completed_run(session, kind)
     if run is None:
         return render_template("org/overview.html", kind=kind, kinds=KINDS, run=None)
     trend = _trend(session, kind)
