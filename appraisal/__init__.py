@@ -9,7 +9,7 @@ def init_app(app) -> None:
     from core.policy import PROVIDER_KEY
 
     from .cli import COMMANDS
-    from .demo import WEEKS, appraise_demo
+    from .demo import appraise_demo, demo_periods
     from .digests import CRON as DIGESTS_CRON
     from .guidelines import ingestion_policy_from_guideline
 
@@ -21,4 +21,4 @@ def init_app(app) -> None:
     # Mondays from 07:00 UTC: each employee's report and each manager's team report of that run, by e-mail.
     app.extensions[CRON_KEY].append(CronEntry("appraisal.digests.send_weekly_digests", cron=DIGESTS_CRON))
     # ``plaudit demo`` appraises the weeks it fills, so every page has results to show.
-    app.extensions.setdefault(DEMO_STEPS_KEY, []).append(("appraising the demo weeks", WEEKS, appraise_demo))
+    app.extensions.setdefault(DEMO_STEPS_KEY, []).append(("appraising the demo weeks and months", lambda: len(demo_periods()), appraise_demo))

@@ -45,8 +45,22 @@ def demo_weeks(today=None) -> list:
     return [week_of((this_week.start - timedelta(weeks=n)).date()) for n in range(WEEKS, 0, -1)]
 
 
+def demo_periods(today=None) -> list:
+    """The weeks, then the complete months inside them, so the month views have results too."""
+    weeks = demo_weeks(today)
+    months, day = [], weeks[0].start.date()
+    while True:
+        month = month_of(day)
+        if month.end > weeks[-1].end:
+            break
+        if month.start >= weeks[0].start:
+            months.append(month)
+        day = month.end.date()
+    return weeks + months
+
+
 def appraise_demo(session_factory, progress=None) -> int:
-    """Publish the demo guideline and targets once, and run every demo week not yet run; return runs requested."""
+    """Publish the demo guideline and targets once, and run every demo period not yet run; return how many."""
     with session_factory() as session, session.begin():
         hr = session.scalar(select(User).join(User.role_rows).where(User.role_rows.any(role="hr")).limit(1))
         if current_guideline(session) is None:
@@ -57,13 +71,14 @@ def appraise_demo(session_factory, progress=None) -> int:
             first = session.scalar(select(Employee).order_by(Employee.id).limit(1))
             if first is not None:
                 set_target(session, hr, metric="csat_percent", period=month, value=85, employee=first)
-        done = set(session.scalars(select(AppraisalRun.period_start).where(AppraisalRun.period_kind == "week")))
+        done = {(kind, start.replace(tzinfo=None)) for kind, start in session.execute(
+            select(AppraisalRun.period_kind, AppraisalRun.period_start))}
     requested = 0
-    for week in demo_weeks():
-        if week.start.replace(tzinfo=None) not in {d.replace(tzinfo=None) for d in done}:
-            # One transaction per week: each run is computed (inline in the demo) when it commits.
+    for period in demo_periods():
+        if (period.kind, period.start.replace(tzinfo=None)) not in done:
+            # One transaction per period: each run is computed (inline in the demo) when it commits.
             with session_factory() as session, session.begin():
-                request_run(session, week, actor=hr.id if hr else None)
+                request_run(session, period, actor=hr.id if hr else None)
             requested += 1
         if progress:
             progress(1)

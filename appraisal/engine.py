@@ -211,7 +211,7 @@ class Appraisal:
                 outcome.targets_state = "no_targets"
                 outcome.attainment_streak = 0
                 continue
-            all_met = True
+            all_met, judged = True, False
             for name, (target_id, value) in targets.items():
                 metric = outcome.metrics.get(name)
                 if metric is None:
@@ -221,8 +221,10 @@ class Appraisal:
                 if metric.sufficient:
                     metric.attainment = formulas.attainment(metric.value, value, levels["far_below"],
                                                             levels["exceeded"], self.directions[name])
+                    judged = True
                 all_met = all_met and metric.attainment in ("met", "exceeded")
-            outcome.targets_state = "met" if all_met else "not_met"
+            # Too few items under every target says nothing either way: not "not met", but not a streak either.
+            outcome.targets_state = "met" if all_met else "not_met" if judged else "not_judged"
             outcome.attainment_streak = inputs.previous_streaks.get(employee_id, 0) + 1 if all_met else 0
 
     @staticmethod

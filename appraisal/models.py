@@ -111,7 +111,8 @@ class AppraisalResult(Base):
     org_mean: Mapped[float | None] = mapped_column(Float)
     previous_composite: Mapped[float | None] = mapped_column(Float)
     change: Mapped[float | None] = mapped_column(Float)
-    #: met | not_met | no_targets: whether every target in force was met or exceeded.
+    #: met | not_met | not_judged (too few items under every target) | no_targets: whether every target in
+    #: force was met or exceeded.
     targets_state: Mapped[str] = mapped_column(String(10))
     #: Consecutive periods of the same kind, this one included, in which every target was met.
     attainment_streak: Mapped[int] = mapped_column(default=0)

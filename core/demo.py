@@ -16,7 +16,8 @@ PASSWORD = "plaudit-demo"
 DOMAIN = "plaudit.demo"
 SEED = 20261125
 BATCH = 300
-#: Where other modules list their demo steps: (label, steps for the progress bar, fn(session_factory, progress)).
+#: Where other modules list their demo steps: (label, steps for the progress bar (or a function giving them),
+#: fn(session_factory, progress)).
 DEMO_STEPS_KEY = "plaudit.demo_steps"
 
 TEAMS = {
@@ -67,7 +68,7 @@ def build_organisation(session: Session) -> bool:
     links = {"manager": people["Amira Haddad"], "employee": people["Jonas Weber"]}
     for login in demo_logins():
         employee = links.get(login.role)
-        user = User(email=login.email, name=employee.name if employee else login.who.capitalize(),
+        user = User(email=login.email, name=employee.name if employee else login.who[0].upper() + login.who[1:],
                     employee=employee)
         user.roles = [login.role]
         user.set_password(PASSWORD)

@@ -1,6 +1,8 @@
 """The web layer: server-rendered pages, the REST API v1 and the health check."""
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from flask import current_app, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import ServiceUnavailable
@@ -39,7 +41,7 @@ def _error_page(error):
     if request.path.startswith("/api/"):
         # flask-smorest's abort(..., message=...) keeps the message in ``data``.
         message = (getattr(error, "data", None) or {}).get("message") or description or "internal error"
-        return jsonify(code=status, message=message), status
+        return jsonify(code=status, status=HTTPStatus(status).phrase, message=message), status
     return render_template("error.html", status=status, description=description), status
 
 

@@ -55,7 +55,7 @@ def line_chart(labels: Sequence[str], series: Mapping[str, Sequence[float | None
     x = lambda i: _PAD_LEFT + (width - _PAD_LEFT - _PAD_RIGHT) * (i / span if len(labels) > 1 else 0.5)
     y = lambda v: bottom - (bottom - top) * (v - low) / (high - low)
     body = _y_axis(low, high, top, bottom, width)
-    every = max(1, len(labels) // 8)  # at most about eight labels along the bottom
+    every = max(1, -(-len(labels) // 6))  # at most six labels along the bottom, so they never overlap
     last = len(labels) - 1
     # The end labels are anchored inwards, so the first and last periods are not cut off at the edges.
     anchor = lambda i: "start" if i == 0 and last else "end" if i == last and last else "middle"

@@ -12,12 +12,15 @@ class Entry:
     endpoint: str
     label: str
     roles: tuple[str, ...]
+    #: Offered to anyone with an employee record (a manager is appraised too), whatever their roles.
+    for_employees: bool = False
 
 
 #: In menu order. A page module that is not loaded (a channel switched off) simply drops out.
 MENU = (
-    Entry("report.mine", "My report", ("employee",)),
+    Entry("report.mine", "My report", ("employee",), for_employees=True),
     Entry("team.dashboard", "Team", ("manager", "hr")),
+    Entry("report.team", "Team report", ("manager", "hr")),
     Entry("team.targets", "Targets", ("manager", "hr")),
     Entry("team.unattributed", "Unattributed", ("manager", "hr")),
     Entry("review.disputes", "Disputes", ("manager", "hr")),
@@ -37,7 +40,8 @@ def menu_for(user) -> list[Entry]:
     if not user.is_authenticated:
         return []
     served = current_app.view_functions
-    return [entry for entry in MENU if entry.endpoint in served and user.has_role(*entry.roles)]
+    return [entry for entry in MENU if entry.endpoint in served
+            and (user.has_role(*entry.roles) or (entry.for_employees and user.employee_id is not None))]
 
 
 def init_app(app) -> None:

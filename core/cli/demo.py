@@ -1,6 +1,7 @@
 """``plaudit demo``: a demo organisation in its own SQLite file, served on the web UI."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -28,8 +29,12 @@ def demo(host, port, database_url, serve):
     url = database_url or f"sqlite:///{Path(current_app.instance_path) / 'demo.db'}"
     click.echo(f"demo database: {make_url(url).render_as_string(hide_password=True)}")
     migrate.upgrade(url)
-    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": current_app.instance_path,
-                      "REDIS_URL": None, "SECRET_KEY": current_app.config["SECRET_KEY"]})
+    settings = {"DATABASE_URL": url, "INSTANCE_PATH": current_app.instance_path, "REDIS_URL": None,
+                "SECRET_KEY": current_app.config["SECRET_KEY"]}
+    if "PLAUDIT_PUBLIC_URL" not in os.environ:
+        # Webhook addresses and survey links name the address the demo is served on.
+        settings["PUBLIC_URL"] = f"http://{host}:{port}"
+    app = create_app(settings)
     from ..db import transaction
     from ..plugins import get_plugins
 
@@ -43,11 +48,11 @@ def demo(host, port, database_url, serve):
         sessionmaker = app.extensions["plaudit.db"].sessionmaker
         with click.progressbar(length=sum(map(len, payloads.values())), label="feeding the demo channels") as bar:
             totals = demo_data.fill(sessionmaker, payloads, progress=bar.update)
+        for slug, (new, seen) in totals.items():
+            click.echo(f"  {slug}: {new} new item(s), {seen} already there")
         for label, steps, step in app.extensions.get(demo_data.DEMO_STEPS_KEY, []):
-            with click.progressbar(length=steps, label=label) as bar:
+            with click.progressbar(length=steps() if callable(steps) else steps, label=label) as bar:
                 step(sessionmaker, progress=bar.update)
-    for slug, (new, seen) in totals.items():
-        click.echo(f"  {slug}: {new} new item(s), {seen} already there")
 
     click.echo("")
     click.secho(f"Plaudit demo: http://{host}:{port}/", bold=True)

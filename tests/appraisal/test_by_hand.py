@@ -84,7 +84,7 @@ def test_targets_and_attainment(worked_example):
            for name in ("Ann", "Bob", "Cat", "Dan")}
     assert got == {"Ann": (80, "below", "not_met", 0),        # 75 is 5 short
                    "Bob": (65, "met", "met", 1),              # 66.7 is 1.7 over, less than 5
-                   "Cat": (65, None, "not_met", 0),            # too few answers to judge
+                   "Cat": (65, None, "not_judged", 0),         # too few answers to judge
                    "Dan": (50, "exceeded", "met", 1)}          # 60 is 10 over
 
 

@@ -96,7 +96,7 @@ class ResultSchema(Schema):
     org_mean = fields.Float(allow_none=True)
     previous_composite = fields.Float(allow_none=True)
     change = fields.Float(allow_none=True)
-    targets = fields.String(metadata={"description": "met, not_met or no_targets"})
+    targets = fields.String(metadata={"description": "met, not_met, not_judged (too few items under every target) or no_targets"})
     attainment_streak = fields.Integer()
     open_flags = fields.Integer()
     metrics = fields.Dict(keys=fields.String(), values=fields.Nested(MetricSchema),
