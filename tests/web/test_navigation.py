@@ -1,0 +1,27 @@
+"""The menu offers each user the pages their roles open, and their own report whenever they are appraised."""
+from __future__ import annotations
+
+import re
+
+from tests.fixtures.org import sign_in
+
+EXPECTED = {
+    "hr@example.com": ["Team", "Team report", "Targets", "Unattributed", "Disputes", "Approvals", "Integrity queue",
+                       "Organisation", "Guidelines"],
+    # Mia manages and is appraised herself: her own report comes first
+    "mia@example.com": ["My report", "Team", "Team report", "Targets", "Unattributed", "Disputes", "Approvals"],
+    "ann@example.com": ["My report"],
+    "admin@example.com": ["Integrations", "Plugins", "Jobs"],
+}
+
+
+def test_each_user_is_offered_the_pages_they_may_open(app, worked_example, session_per_request):
+    for email, expected in EXPECTED.items():
+        client = app.test_client()
+        assert sign_in(client, email).status_code == 302
+        html = client.get("/").get_data(as_text=True)
+        menu = re.search(r'<nav class="menu".*?</nav>', html, re.DOTALL).group(0)
+        links = re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', menu)
+        assert [label for _, label in links] == expected, email
+        for url, label in links:  # every entry opens for the user it is offered to
+            assert client.get(url).status_code == 200, (email, label)
