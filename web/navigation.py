@@ -27,6 +27,7 @@ MENU = (
     Entry("review.recommendations", "Approvals", ("manager", "hr")),
     Entry("review.flags", "Integrity queue", ("hr",)),
     Entry("org.overview", "Organisation", ("hr",)),
+    Entry("runs.index", "Runs", ("hr",)),
     Entry("guidelines.index", "Guidelines", ("hr",)),
     Entry("shopper.assignments", "Assignments", ("shopper",)),
     Entry("admin.integrations", "Integrations", ("admin",)),

@@ -1,0 +1,45 @@
+"""HR appraises a period from the web and sees every run; a wrong period names its field and runs nothing."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from appraisal.models import AppraisalResult, AppraisalRun
+from core.db import transaction
+from core.models import AuditEntry
+from tests.fixtures.app import row_counts
+from tests.fixtures.org import csrf_token, sign_in
+
+
+def test_hr_appraises_a_month_and_sees_it_listed(app, worked_example, session_per_request):
+    client = app.test_client()
+    assert sign_in(client, "hr@example.com").status_code == 302
+    token = csrf_token(client.get("/runs").get_data(as_text=True))
+    response = client.post("/runs", data={"csrf_token": token, "kind": "month", "first": "2026-11-15"})
+    assert response.status_code == 303
+    with transaction() as session:
+        run = session.scalar(select(AppraisalRun))
+        assert (run.period_kind, run.period_start.date().isoformat(), run.period_end.date().isoformat(),
+                run.status) == ("month", "2026-11-01", "2026-12-01", "completed")
+        appraised = session.scalar(select(func.count()).select_from(AppraisalResult)
+                                   .where(AppraisalResult.run_id == run.id))
+        assert session.scalar(select(AuditEntry.actor_id).where(AuditEntry.action == "appraisal.requested")) \
+            == worked_example.hr
+    page = client.get(response.location).get_data(as_text=True)
+    assert f"Run {run.id} of the month 2026-11-01 to 2026-11-30: completed." in page
+    assert "Month 2026-11-01 to 2026-11-30" in page and f'<td class="num">{appraised}</td>' in page
+    # the organisation overview of months now has something to show
+    assert "No completed month appraisal yet" not in client.get("/org?kind=month").get_data(as_text=True)
+
+
+def test_a_wrong_period_is_named_and_nothing_runs(app, worked_example, session_per_request):
+    client = app.test_client()
+    assert sign_in(client, "hr@example.com").status_code == 302
+    token = csrf_token(client.get("/runs").get_data(as_text=True))
+    before = row_counts(app)
+    for form, message in (({"kind": "fortnight", "first": "2026-11-02"}, "kind: choose from"),
+                          ({"kind": "week", "first": "2 Nov"}, "first: give a day as YYYY-MM-DD"),
+                          ({"kind": "custom", "first": "2026-11-08", "last": "2026-11-02"},
+                           "last: the period ends (2026-11-02) before it starts (2026-11-08)")):
+        response = client.post("/runs", data={"csrf_token": token, **form})
+        assert response.status_code == 400 and message in response.get_data(as_text=True), form
+    assert row_counts(app) == before

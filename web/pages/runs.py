@@ -1,0 +1,85 @@
+"""HR's appraisal runs: every run with its state, and a form to appraise a period now."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+
+from appraisal.guidelines import GuidelineError
+from appraisal.models import AppraisalResult, AppraisalRun, Guideline
+from appraisal.periods import (
+    PERIOD_KINDS,
+    month_of,
+    period_between,
+    quarter_of,
+    week_of,
+)
+from appraisal.runs import request_run
+from core.auth import roles_required
+from core.db import get_session
+from core.models import User
+from web.arguments import whole_number
+
+bp = Blueprint("runs", __name__)
+PAGE_SIZE = 50
+_OF_KIND = {"week": week_of, "month": month_of, "quarter": quarter_of}
+
+
+@bp.route("/runs", methods=["GET", "POST"])
+@roles_required("hr")
+def index():
+    """The runs, newest first, with how many people each appraised; POST requests a run of a period."""
+    session = get_session()
+    errors, posted = {}, {}
+    if request.method == "POST":
+        posted = request.form
+        period, errors = _read_period(request.form)
+        if not errors:
+            try:
+                run = request_run(session, period, actor=current_user)
+                run_id = run.id
+                session.commit()  # computed inline now, or by a worker once it is queued
+            except GuidelineError as exc:
+                session.rollback()
+                errors["kind"] = str(exc)
+            else:
+                state = session.scalar(select(AppraisalRun.status).where(AppraisalRun.id == run_id))
+                flash(f"Run {run_id} of the {period.label}: {state}.")
+                return redirect(url_for(".index"), 303)
+    page = whole_number("page") or 1
+    requester, appraised = aliased(User), (select(func.count()).where(AppraisalResult.run_id == AppraisalRun.id)
+                                           .scalar_subquery())
+    rows = session.execute(
+        select(AppraisalRun, Guideline.version, requester.name, appraised)
+        .join(Guideline, Guideline.id == AppraisalRun.guideline_id)
+        .outerjoin(requester, requester.id == AppraisalRun.requested_by)
+        .order_by(AppraisalRun.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    total = session.scalar(select(func.count()).select_from(AppraisalRun))
+    return render_template("runs/index.html", rows=rows, total=total, page=page, page_size=PAGE_SIZE,
+                           kinds=PERIOD_KINDS, errors=errors, posted=posted,
+                           one_day=timedelta(days=1)), 400 if errors else 200
+
+
+def _read_period(form) -> tuple[object, dict[str, str]]:
+    """The period the form names: a kind and a day in it, or (custom) a first and last day."""
+    errors: dict[str, str] = {}
+    kind = form.get("kind", "")
+    if kind not in PERIOD_KINDS:
+        return None, {"kind": f"kind: choose from {', '.join(PERIOD_KINDS)}"}
+    days = {}
+    for name in ("first", "last") if kind == "custom" else ("first",):
+        try:
+            days[name] = date.fromisoformat(form.get(name, "").strip())
+        except ValueError:
+            errors[name] = f"{name}: give a day as YYYY-MM-DD"
+    if errors:
+        return None, errors
+    if kind != "custom":
+        return _OF_KIND[kind](days["first"]), {}
+    try:
+        return period_between(days["first"], days["last"], "custom"), {}
+    except ValueError as exc:
+        return None, {"last": f"last: {exc}"}
