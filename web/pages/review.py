@@ -5,6 +5,7 @@ only lists what waits, within the user's scope, and turns the domain's refusals 
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,6 +17,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
 from appraisal.models import AppraisalRun, Guideline, Recommendation
+from appraisal.periods import PERIOD_KINDS
 from appraisal.review import (
     DecisionError,
     decide_dispute,
@@ -250,18 +252,97 @@ def _disputes_page(refusal: Refusal | None) -> str:
 # --- recommendations --------------------------------------------------------------------------------------
 
 
+#: How a refused decision answers: someone else's item, no such item, or one that cannot be decided so.
+REFUSAL_STATUS = ((PermissionError, 403), (LookupError, 404), (DecisionError, 400))
+
+
 @bp.route("/recommendations", methods=["GET", "POST"])
 @roles_required("manager", "hr")
 def recommendations():
-    """Proposed recommendations awaiting approval in the user's scope, by run, beside each period's budget."""
-    if request.method == "POST":
-        def act(recommendation_id: int) -> str:
-            approve = _form_choice("decision", {"approve": True, "reject": False})
-            decide_recommendation(get_session(), recommendation_id, current_user, approve=approve,
-                                  note=_form_text("note"))
-            return f"Recommendation {recommendation_id} {'approved' if approve else 'rejected'}."
-        return _after(_decide("recommendation_id", act), _recommendations_page)
-    return _recommendations_page(None)
+    """Proposed recommendations awaiting approval in the user's scope, one run at a time, beside its budget.
+
+    A POST decides one recommendation (``recommendation_id``, a row's own form) or every ticked one
+    (``selected``) with one decision and note, all or none; ``select`` only ticks or clears the whole page,
+    so selecting needs no script.
+    """
+    if request.method == "GET":
+        return _recommendations_page()
+    if request.form.get("select") in ("all", "none"):
+        return _recommendations_page(select_all=request.form["select"] == "all")
+    refusals = _decide_recommendations()
+    if not refusals:
+        return redirect(request.full_path.rstrip("?"), code=303)
+    statuses = {refusal.status for refusal in refusals}
+    status = next(code for _, code in REFUSAL_STATUS if code in statuses)
+    return _recommendations_page(refusals), status
+
+
+def _form_selection() -> list[int]:
+    """The ticked recommendations, each once, at most a page of them."""
+    raw = [value.strip() for value in request.form.getlist("selected")]
+    if not raw:
+        raise FormError("selected", "tick the recommendations to decide, or use a row's own buttons")
+    if not all(is_id(value) for value in raw):
+        raise FormError("selected", "give the numbers of the recommendations to decide")
+    ids = list(dict.fromkeys(int(value) for value in raw))
+    if len(ids) > PAGE_SIZE:
+        raise FormError("selected", f"decide at most {PAGE_SIZE} at once, a page of them")
+    return ids
+
+
+def _decide_recommendations() -> list[Refusal]:
+    """Take the form's decision on each recommendation it names, in one transaction, and flash what was done.
+
+    Each goes through :func:`decide_recommendation`, which checks the user may and audits it. If any one is
+    refused, all are rolled back: a batch is decided whole or not at all.
+
+    :return: every refusal, each naming the recommendation; empty when the decisions were committed.
+    """
+    session = get_session()
+    try:
+        ids = [_form_id("recommendation_id")] if "recommendation_id" in request.form else _form_selection()
+        approve = _form_choice("decision", {"approve": True, "reject": False})
+        note = _form_text("note")
+    except FormError as exc:
+        return [Refusal(None, str(exc), 400)]
+    labels = _recommendation_labels(session, ids)
+    refusals = []
+    for recommendation_id in ids:
+        try:
+            decide_recommendation(session, recommendation_id, current_user, approve=approve, note=note)
+        except (PermissionError, LookupError, DecisionError) as exc:
+            status = next(code for kind, code in REFUSAL_STATUS if isinstance(exc, kind))
+            refusals.append(Refusal(recommendation_id, f"{labels.get(recommendation_id, 'it')}: {exc}", status))
+    if refusals:
+        session.rollback()
+        return refusals
+    session.commit()
+    decided = [labels[recommendation_id] for recommendation_id in ids]
+    listed = decided[0] if len(decided) == 1 else f"{', '.join(decided[:-1])} and {decided[-1]}"
+    flash(f"{'Approved' if approve else 'Rejected'} {listed}.")
+    return []
+
+
+def _recommendation_labels(session, ids: list[int]) -> dict[int, str]:
+    """What each recommendation is, for messages: "Ann Agent's bonus of 100.00 EUR"; one query.
+
+    Only those about people in the user's scope are named: a refusal never tells a manager who else is paid.
+    """
+    rows = session.execute(
+        select(Recommendation.id, Recommendation.kind, Recommendation.amount, Employee.name, Guideline.document)
+        .join(Employee, Employee.id == Recommendation.employee_id)
+        .join(AppraisalRun, AppraisalRun.id == Recommendation.run_id)
+        .join(Guideline, Guideline.id == AppraisalRun.guideline_id)
+        .where(Recommendation.id.in_(ids), visible_employees(current_user))).all()
+    labels = {}
+    for row in rows:
+        what = f"{row.name}'s {row.kind}"
+        if row.amount is not None:
+            currency = row.document.get("incentives", {}).get("budget", {}).get("currency", "EUR")
+            what += f" of {row.amount:.2f} {currency}"
+        labels[row.id] = what
+    return {recommendation_id: labels.get(recommendation_id, f"recommendation {recommendation_id}")
+            for recommendation_id in ids}
 
 
 @dataclass(frozen=True)
@@ -278,29 +359,59 @@ class Budget:
         return None if self.cap is None else max(self.cap - self.approved, 0.0)
 
 
-def _recommendations_page(refusal: Refusal | None) -> str:
+def _recommendations_page(refusals: list[Refusal] = (), *, select_all: bool = False) -> str:
+    """The queue of one run, the latest with proposals unless ``?run=`` names another, with every run's count.
+
+    :param refusals: why a POSTed decision was not taken; the ticked rows stay ticked.
+    :param select_all: tick every row on the page (True) or none (False) when the form asked to.
+    """
     session = get_session()
+    kind = request.args.get("kind") or None
+    if kind is not None and kind not in PERIOD_KINDS:
+        abort(400, description=f"kind: choose a period kind, one of {', '.join(PERIOD_KINDS)}, not {kind[:40]!r}")
+    asked = whole_number("run")
     scoped = (Recommendation.status == "proposed", visible_employees(current_user))
-    total = session.scalar(select(func.count()).select_from(Recommendation)
-                           .join(Employee, Employee.id == Recommendation.employee_id).where(*scoped))
-    pager = _pager(total)
+    # One row per run with something waiting for this user: the chooser, the counts and the default, at once.
+    waiting = session.execute(
+        select(AppraisalRun.id, AppraisalRun.period_kind, AppraisalRun.period_start, AppraisalRun.period_end,
+               func.count().label("count"))
+        .select_from(Recommendation)
+        .join(Employee, Employee.id == Recommendation.employee_id)
+        .join(AppraisalRun, AppraisalRun.id == Recommendation.run_id)
+        .where(*scoped)
+        .group_by(AppraisalRun.id, AppraisalRun.period_kind, AppraisalRun.period_start, AppraisalRun.period_end)
+        .order_by(AppraisalRun.period_start.desc(), AppraisalRun.id.desc())).all()
+    by_kind = Counter()
+    for run in waiting:
+        by_kind[run.period_kind] += run.count
+    listed = [run for run in waiting if kind is None or run.period_kind == kind]
+    chosen = next((run for run in listed if run.id == asked), None)
+    # A run decided to the last one (or of another kind) gives way to the latest still waiting.
+    passed_over = asked if asked is not None and chosen is None else None
+    chosen = chosen or (listed[0] if listed else None)
+    run_id = chosen.id if chosen else None
+    pager = _pager(chosen.count if chosen else 0)
     rows = session.execute(
         select(Recommendation.id, Recommendation.run_id, Recommendation.kind, Recommendation.source,
                Recommendation.amount, Recommendation.requested_amount, Recommendation.reason,
                Employee.id.label("employee_id"), Employee.name.label("employee"), Team.name.label("team"))
         .join(Employee, Employee.id == Recommendation.employee_id)
-        .join(AppraisalRun, AppraisalRun.id == Recommendation.run_id)
         .outerjoin(Team, Team.id == Employee.team_id)
-        .where(*scoped)
-        .order_by(AppraisalRun.period_start.desc(), AppraisalRun.id.desc(), Recommendation.kind, Employee.name,
-                  Recommendation.id)
+        .where(*scoped, Recommendation.run_id == run_id)
+        .order_by(Recommendation.kind, Employee.name, Recommendation.id)
         .offset(pager.offset).limit(PAGE_SIZE)).all()
-    runs, budgets = _runs_and_budgets(session, {row.run_id for row in rows})
-    groups: dict[int, list] = {}
-    for row in rows:
-        groups.setdefault(row.run_id, []).append(row)
-    return render_template("review/recommendations.html", groups=groups, runs=runs, budgets=budgets,
-                           pager=pager, refusal=refusal, one_day=timedelta(days=1))
+    runs, budgets = _runs_and_budgets(session, {run_id} if run_id else set())
+    if select_all:
+        selection = {row.id for row in rows if row.employee_id != current_user.employee_id}
+    elif refusals:
+        selection = {int(value) for value in request.form.getlist("selected") if is_id(value.strip())}
+    else:
+        selection = set()
+    return render_template("review/recommendations.html", rows=rows, run=runs.get(run_id),
+                           budget=budgets.get(run_id), run_id=run_id, listed=listed, waiting=waiting,
+                           by_kind=by_kind, kinds=PERIOD_KINDS, kind=kind, passed_over=passed_over,
+                           pager=pager, refusals=refusals, refused={r.item_id: r for r in refusals},
+                           selection=selection, one_day=timedelta(days=1))
 
 
 def _runs_and_budgets(session, run_ids: set[int]) -> tuple[dict, dict[int, Budget]]:
