@@ -21,6 +21,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 #: Built-in plugins, registered by module name under their slug; they are ordinary plugins.
 BUILTIN_PLUGINS: dict[str, str] = {
     "post_ticket_survey": "channels.post_ticket_survey",
+    "mystery_shopper": "channels.mystery_shopper",
     "survey_scores": "plugins.survey_scores",
     "ticket_sla": "plugins.ticket_sla",
     "integrity_checks": "plugins.integrity_checks",

@@ -1,0 +1,1 @@
+"""Mystery shopping: structured reports by shoppers posing as customers, scored against versioned templates."""
