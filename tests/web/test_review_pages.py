@@ -8,9 +8,11 @@ import pytest
 from sqlalchemy import event, func, insert, select
 
 from appraisal.models import AppraisalResult, Recommendation
+from appraisal.periods import month_of
 from appraisal.review import raise_dispute
 from core.db import get_session, transaction
 from core.models import AuditEntry, Dispute, Feedback, Flag, User
+from tests.fixtures.appraisal import BEFORE, WEEK
 from tests.fixtures.org import csrf_token, sign_in
 from tests.fixtures.scale import sized_org
 
@@ -250,6 +252,130 @@ def test_approvals_show_the_budget_and_go_through_in_scope(worked_example, login
     assert "Nothing awaits your approval" in hr.get("/review/recommendations").get_data(as_text=True)
 
 
+def _bonuses(example, run_id, *names) -> list[int]:
+    with _db() as session:
+        ids = dict(session.execute(select(Recommendation.employee_id, Recommendation.id).where(
+            Recommendation.run_id == run_id, Recommendation.kind == "bonus")).all())
+    return [ids[example.ids[name]] for name in names]
+
+
+def _statuses(*ids) -> list[str]:
+    with _db() as session:
+        return [session.get(Recommendation, i).status for i in ids]
+
+
+def _ticked(html) -> list[int]:
+    return sorted(int(i) for i in re.findall(r'name="selected" value="(\d+)" form="batch"[^>]* checked>', html))
+
+
+APPROVALS = "/review/recommendations"
+
+
+def test_ticked_recommendations_are_decided_together_with_one_note_and_each_audited(worked_example, login):
+    ann, bob = _bonuses(worked_example, worked_example.run(), "ann", "bob")
+    client = login("mia@example.com")
+    page = client.get(APPROVALS).get_data(as_text=True)
+    assert page.count('name="selected"') == 2 and _ticked(page) == []
+
+    # Ticking the whole page needs no script: the form comes back with every row ticked, the note kept.
+    ticked = client.post(APPROVALS, data={"csrf_token": csrf_token(page), "select": "all", "note": "kept"})
+    assert ticked.status_code == 200 and _ticked(ticked.get_data(as_text=True)) == sorted([ann, bob])
+    assert ">kept</textarea>" in ticked.get_data(as_text=True)
+    assert _statuses(ann, bob) == ["proposed", "proposed"] and _audits("recommendations") == []
+
+    done = _decide(client, APPROVALS, selected=[ann, bob], decision="approve", note="a strong week")
+    assert done.status_code == 303
+    html = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Approved Ann&#39;s bonus of 100.00 EUR and Bob&#39;s bonus of 30.00 EUR." in html
+    assert "Nothing awaits your approval" in html
+    assert _statuses(ann, bob) == ["approved", "approved"]
+    assert _audits("recommendations") == [("recommendation.approved", "a strong week", worked_example.manager)] * 2
+
+    # Nothing ticked is a clear error naming the field, not an empty success.
+    none = _decide(client, APPROVALS, decision="approve")
+    assert none.status_code == 400 and "selected: tick the recommendations" in none.get_data(as_text=True)
+
+
+def test_a_batch_with_one_refused_recommendation_decides_none_and_names_it(worked_example, login):
+    run_id = worked_example.run()
+    ann, bob = _bonuses(worked_example, run_id, "ann", "bob")
+    with _db() as session:  # a proposal for Dan, in Billing, which Mia does not lead
+        dans = Recommendation(run_id=run_id, employee_id=worked_example.ids["dan"], kind="bonus", source="test",
+                              amount=10.0, requested_amount=10.0, reason="test", status="proposed",
+                              needs_approval=True)
+        session.add(dans)
+        session.flush()
+        dan = dans.id
+    client = login("mia@example.com")
+    single = _decide(client, APPROVALS, recommendation_id=ann, decision="approve", note="first")
+    assert "Approved Ann&#39;s bonus of 100.00 EUR." in client.get(single.headers["Location"]).get_data(as_text=True)
+
+    # Ann's was decided meanwhile (two tabs open): the batch is refused whole, naming her and why.
+    late = _decide(client, APPROVALS, selected=[ann, bob], decision="reject", note="over budget")
+    html = late.get_data(as_text=True)
+    assert late.status_code == 400
+    assert "Nothing was decided: 1 of the 2 chosen was refused" in html
+    assert f"Ann&#39;s bonus of 100.00 EUR: recommendation {ann} is already approved" in html
+    assert _ticked(html) == [bob] and ">over budget</textarea>" in html  # the selection and note are kept
+
+    # Someone outside her teams: 403, and the refusal does not tell her whose it is.
+    outside = _decide(client, APPROVALS, selected=[bob, dan], decision="approve")
+    html = outside.get_data(as_text=True)
+    assert outside.status_code == 403
+    assert f"recommendation {dan}: only HR or the employee&#39;s manager decides" in html and "Dan" not in html
+    assert _statuses(ann, bob, dan) == ["approved", "proposed", "proposed"]
+    assert _audits("recommendations") == [("recommendation.approved", "first", worked_example.manager)]
+
+
+def test_nobody_decides_their_own_recommendation_in_a_batch(worked_example, login):
+    ann, bob = _bonuses(worked_example, worked_example.run(), "ann", "bob")
+    with _db() as session:  # an HR partner who is also appraised: Bob (his own account set aside)
+        session.get(User, worked_example.users["bob"]).employee_id = None
+        session.flush()
+        session.get(User, worked_example.hr).employee_id = worked_example.ids["bob"]
+    client = login("hr@example.com")
+    page = client.get(APPROVALS).get_data(as_text=True)
+    assert f'value="{ann}" form="batch"' in page and f'value="{bob}" form="batch"' not in page
+    assert "This recommendation is for you" in page
+    own = _decide(client, APPROVALS, selected=[ann, bob], decision="approve")
+    assert own.status_code == 403 and "Bob&#39;s bonus of 30.00 EUR: only HR" in own.get_data(as_text=True)
+    assert _statuses(ann, bob) == ["proposed", "proposed"] and _audits("recommendations") == []
+
+
+def test_the_queue_shows_one_run_at_a_time_with_the_count_waiting_in_each(worked_example, login):
+    week = worked_example.run()
+    month = worked_example.run(period=month_of(WEEK.start.date()))
+    before = worked_example.run(period=BEFORE)
+    client = login("hr@example.com")
+    html = client.get(APPROVALS).get_data(as_text=True)
+    # By default the run whose period starts last; the chooser lists every run with proposals, newest first.
+    assert re.findall(r"run (\d+) · (\d+) waiting", html) == [(str(week), "2"), (str(month), "2"),
+                                                                (str(before), "1")]
+    assert f"run {week}, guideline v1, 2 waiting" in html and "Week 2026-11-02 to 2026-11-08" in html
+    assert html.count('<tr id="recommendation-') == 2
+    assert "Every kind (5 waiting)" in html and "Week (3 waiting)" in html and "Month (2 waiting)" in html
+
+    months = client.get(f"{APPROVALS}?kind=month").get_data(as_text=True)
+    assert re.findall(r"run (\d+) · (\d+) waiting", months) == [(str(month), "2")]
+    assert f"run {month}, guideline v1, 2 waiting" in months and "Month 2026-11-01 to 2026-11-30" in months
+    earlier = client.get(f"{APPROVALS}?run={before}").get_data(as_text=True)
+    assert f"run {before}, guideline v1, 1 waiting" in earlier and earlier.count('<tr id="recommendation-') == 1
+    assert client.get(f"{APPROVALS}?kind=quarter").get_data(as_text=True).count("Nothing awaits") == 1
+
+    bad = client.get(f"{APPROVALS}?kind=fortnight")
+    assert bad.status_code == 400 and "kind: choose a period kind" in bad.get_data(as_text=True)
+    assert client.get(f"{APPROVALS}?run=latest").status_code == 400
+
+    # Deciding a run's last proposal (from its page) leads on to the latest run that still has some.
+    (last,) = _bonuses(worked_example, before, "ann")
+    done = _decide(client, f"{APPROVALS}?run={before}", recommendation_id=last, decision="reject", note="no")
+    assert done.headers["Location"].endswith(f"?run={before}")
+    after = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "Rejected Ann&#39;s bonus of 100.00 EUR." in after
+    assert f"Nothing waits for your decision in run {before}; showing the latest" in after
+    assert f"run {week}, guideline v1, 2 waiting" in after
+
+
 def _statements(app, client, path) -> int:
     engine = app.extensions["plaudit.db"].engine
     get_session().rollback()  # as a new request would, start without the shared session's cached rows
@@ -279,7 +405,8 @@ def _propose_bonuses(session) -> int:
 
 
 def test_the_queues_issue_the_same_queries_for_a_small_and_a_large_org(app):
-    paths = {"hr@example.com": ("/review/flags", "/review/disputes", "/review/recommendations"),
+    paths = {"hr@example.com": ("/review/flags", "/review/disputes", "/review/recommendations",
+                                "/review/recommendations?kind=week&page=2"),
              "mia@example.com": ("/review/disputes", "/review/recommendations")}
     with app.app_context():
         org = sized_org(10)
