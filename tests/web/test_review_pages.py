@@ -13,7 +13,8 @@ from appraisal.review import raise_dispute
 from core.db import get_session, transaction
 from core.models import AuditEntry, Dispute, Feedback, Flag, User
 from tests.fixtures.appraisal import BEFORE, WEEK
-from tests.fixtures.org import csrf_token, sign_in
+from tests.fixtures.browser import sign_in_browser
+from tests.fixtures.org import PASSWORD, csrf_token, sign_in
 from tests.fixtures.scale import sized_org
 
 EMAILS = {"hr": "hr@example.com", "manager": "mia@example.com", "employee": "ann@example.com",
@@ -374,6 +375,28 @@ def test_the_queue_shows_one_run_at_a_time_with_the_count_waiting_in_each(worked
     assert "Rejected Ann&#39;s bonus of 100.00 EUR." in after
     assert f"Nothing waits for your decision in run {before}; showing the latest" in after
     assert f"run {week}, guideline v1, 2 waiting" in after
+
+
+def test_in_a_browser_the_ticked_rows_and_the_whole_page_are_decided_by_the_batch_form(worked_example,
+                                                                                      browser_page):
+    """The rows' checkboxes sit outside the batch form and join it by their form attribute: a browser's job."""
+    ann, bob = _bonuses(worked_example, worked_example.run(), "ann", "bob")
+    get_session().rollback()  # let the live server write (see _db)
+    page = browser_page
+    sign_in_browser(page, "mia@example.com", PASSWORD)
+    page.goto(APPROVALS)
+    page.click("button:has-text('Tick all 2 on this page')")
+    assert page.locator("input[name=selected]:checked").count() == 2
+    page.uncheck(f"input[name=selected][value='{bob}']")
+    page.fill("#batch-note", "from the browser")
+    page.shot("ticked")
+    page.click("button:has-text('Approve ticked')")
+    assert page.locator(".flash").inner_text() == "Approved Ann's bonus of 100.00 EUR."
+    assert page.locator("tbody tr").count() == 1
+    assert page.evaluate("document.documentElement.scrollHeight") < 1500  # a short page, not 18,000 px
+    page.shot("decided")
+    assert _statuses(ann, bob) == ["approved", "proposed"]
+    assert _audits("recommendations") == [("recommendation.approved", "from the browser", worked_example.manager)]
 
 
 def _statements(app, client, path) -> int:
