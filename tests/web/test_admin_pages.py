@@ -78,6 +78,19 @@ def _shown_secret(html: str) -> str:
     return match.group(1)
 
 
+def _followed(client, response):
+    """Follow a form's 303 to the page that shows the new secret; check no secret rides along."""
+    assert response.status_code == 303, response.status_code
+    location = response.headers["Location"]
+    assert re.fullmatch(r"/admin/integrations/\d+/secret\?reveal=[\w-]{40,}", location), location
+    return client.get(location)
+
+
+def _secret_of(app, integration_id: int) -> str:
+    with app.app_context(), transaction() as session:
+        return session.get(Integration, integration_id).webhook_secret
+
+
 def _token(client) -> str:
     return csrf_token(client.get("/").get_data(as_text=True))
 
@@ -119,16 +132,19 @@ def test_a_new_secret_verifies_deliveries_and_a_replaced_one_stops(app, client, 
     caplog.set_level(logging.DEBUG)
     login("admin@example.com")
     page = client.get("/admin/integrations").get_data(as_text=True)
-    created = client.post("/admin/integrations", data={
+    posted = client.post("/admin/integrations", data={
         "csrf_token": csrf_token(page), "provider": "generic", "name": "Our desk", "namespace": "ourdesk",
         "surveys": "y", "delivery": "link", "sampling": "census"})
+    created = _followed(client, posted)
     assert created.status_code == 200 and created.headers["Cache-Control"] == "no-store"
+    assert "Our desk: connected" in created.get_data(as_text=True)
     first = _shown_secret(created.get_data(as_text=True))
     with app.app_context(), transaction() as session:
         integration = session.scalar(select(Integration))
         integration_id = integration.id
         assert (integration.provider, integration.settings["namespace"]) == ("generic", "ourdesk")
         assert integration.settings["survey"]["delivery"] == "link"
+        assert first not in json.dumps(integration.settings)  # the reveal holds hashes only
     assert f"http://127.0.0.1:5000/channels/post_ticket_survey/webhooks/{integration_id}" in \
         created.get_data(as_text=True)  # the URL to paste into the helpdesk, from PLAUDIT_PUBLIC_URL
 
@@ -137,11 +153,12 @@ def test_a_new_secret_verifies_deliveries_and_a_replaced_one_stops(app, client, 
     assert "Our desk" in listing and first not in listing and f"••••••••{first[-4:]}" in listing
     assert "not yet" not in listing  # the delivery's ticket counts as activity
 
-    rotated = client.post(f"/admin/integrations/{integration_id}/secret",
-                          data={f"secret{integration_id}-csrf_token": csrf_token(listing)})
-    assert rotated.status_code == 200
+    rotation = client.post(f"/admin/integrations/{integration_id}/secret",
+                           data={f"secret{integration_id}-csrf_token": csrf_token(listing)})
+    rotated = _followed(client, rotation)
+    assert rotated.status_code == 200 and rotated.headers["Cache-Control"] == "no-store"
     second = _shown_secret(rotated.get_data(as_text=True))
-    assert second != first and len(second) >= 32
+    assert second != first and len(second) >= 32 and _secret_of(app, integration_id) == second
 
     assert _deliver(client, integration_id, first).status_code == 401
     assert _deliver(client, integration_id, second).status_code == 200
@@ -154,6 +171,7 @@ def test_a_new_secret_verifies_deliveries_and_a_replaced_one_stops(app, client, 
     assert (made.actor_id, made.entity_id, made.after["name"], made.after["secret"]) == (
         admin, str(integration_id), "Our desk", "generated")
     assert (replaced.actor_id, replaced.after) == (admin, {"secret": "generated"})
+    assert [e.actor_id for e in _audit(app, "integration.secret_shown")] == [admin, admin]
     everything_audited = json.dumps([e.after for e in _audit(app, "integration.created") + [replaced]])
     logged = caplog.text
     assert "integration" in logged  # the actions were logged ...
@@ -161,15 +179,90 @@ def test_a_new_secret_verifies_deliveries_and_a_replaced_one_stops(app, client, 
         assert secret not in logged and secret not in everything_audited
 
 
+def test_the_page_after_a_replacement_shows_the_secret_once_and_a_reload_replaces_nothing(
+        app, client, login, accounts, caplog):
+    caplog.set_level(logging.DEBUG)
+    login("admin@example.com")
+    token = _token(client)
+    created = client.post("/admin/integrations", data={"csrf_token": token, "provider": "chatwoot",
+                                                       "name": "Chat", "sampling": "census", "delivery": "email"})
+    first_page = _followed(client, created)
+    first = _shown_secret(first_page.get_data(as_text=True))
+    assert f"?token={first}" in first_page.get_data(as_text=True)  # Chatwoot's URL carries it, once
+    again = client.get(created.headers["Location"])  # a reload of the page after creation
+    assert again.status_code == 200 and first not in again.get_data(as_text=True)
+    with app.app_context(), transaction() as session:
+        integration_id = session.scalar(select(Integration.id))
+
+    rotation = client.post(f"/admin/integrations/{integration_id}/secret",
+                           data={f"secret{integration_id}-csrf_token": token})
+    location = rotation.headers["Location"]
+    shown = _followed(client, rotation)
+    second = _shown_secret(shown.get_data(as_text=True))
+    assert second == _secret_of(app, integration_id) != first
+
+    for _ in range(2):  # reloading: the secret is not shown again, and nothing is replaced
+        reloaded = client.get(location)
+        html = reloaded.get_data(as_text=True)
+        assert reloaded.status_code == 200 and reloaded.headers["Cache-Control"] == "no-store"
+        assert second not in html and 'id="webhook-secret"' not in html
+        assert "was shown once, at" in html and "replace the secret again below" in html
+        assert f'action="/admin/integrations/{integration_id}/secret"' in html  # how to replace it again
+    assert _secret_of(app, integration_id) == second
+    assert len(_audit(app, "integration.secret_rotated")) == 1
+    assert len(_audit(app, "integration.secret_shown")) == 2  # once after creation, once after replacement
+
+    # The secret never travels in a URL, a Location header, a cookie or a log.
+    cookies = " ".join(f"{c.key}={c.value}" for c in client._cookies.values())
+    for secret in (first, second):
+        assert secret not in location and secret not in created.headers["Location"] and secret not in cookies
+        assert secret not in caplog.text
+    bare = client.get(f"/admin/integrations/{integration_id}/secret")
+    assert bare.status_code == 200 and second not in bare.get_data(as_text=True)
+    assert "this address shows no secret" in bare.get_data(as_text=True)
+
+
+def test_a_reveal_shows_nothing_to_another_admin_or_once_it_expired(app, client, login, accounts):
+    with app.app_context(), transaction() as session:
+        other = User(email="root@example.com", name="Root", password_hash=_PASSWORD_HASH)
+        other.roles = ["admin"]
+        session.add(other)
+    login("admin@example.com")
+    created = client.post("/admin/integrations", data={"csrf_token": _token(client), "provider": "generic",
+                                                       "name": "Desk", "sampling": "census", "delivery": "email"})
+    location = created.headers["Location"]
+    with app.app_context(), transaction() as session:
+        integration_id = session.scalar(select(Integration.id))
+    secret = _secret_of(app, integration_id)
+
+    stranger = app.test_client()
+    assert sign_in(stranger, "root@example.com").status_code == 302
+    html = stranger.get(location).get_data(as_text=True)
+    assert secret not in html and "this address shows no secret" in html
+    forged = client.get(f"/admin/integrations/{integration_id}/secret?reveal=" + "x" * 43)
+    assert secret not in forged.get_data(as_text=True)
+
+    with app.app_context(), transaction() as session:  # ten minutes later
+        integration = session.get(Integration, integration_id)
+        reveal = integration.settings["reveal"]
+        integration.settings = {**integration.settings,
+                                "reveal": {**reveal, "until": (utcnow() - timedelta(seconds=1)).isoformat()}}
+    late = client.get(location).get_data(as_text=True)
+    assert secret not in late and "that time is over" in late
+    assert _audit(app, "integration.secret_shown") == []
+
+
 def test_the_helpdesks_own_secret_is_kept_and_never_shown(app, client, login, accounts):
     login("admin@example.com")
     page = client.get("/admin/integrations").get_data(as_text=True)
     own = "zendesk-made-signing-secret-0123"
-    created = client.post("/admin/integrations", data={
+    posted = client.post("/admin/integrations", data={
         "csrf_token": csrf_token(page), "provider": "generic", "name": "Own", "helpdesk_secret": own,
         "sampling": "census", "delivery": "email"})
+    created = _followed(client, posted)
     html = created.get_data(as_text=True)
     assert created.status_code == 200 and own not in html and 'id="webhook-secret"' not in html
+    assert "own secret you entered is kept" in html and own not in posted.headers["Location"]
     with app.app_context(), transaction() as session:
         integration_id = session.scalar(select(Integration.id))
     assert _deliver(client, integration_id, own).status_code == 200
@@ -183,17 +276,42 @@ def test_the_helpdesks_own_secret_is_kept_and_never_shown(app, client, login, ac
     reset = "zendesk-reset-signing-secret-4567"  # reset in the helpdesk, pasted here
     replaced = client.post(f"/admin/integrations/{integration_id}/secret",
                            data={f"secret{integration_id}-csrf_token": token, field: reset})
-    assert replaced.status_code == 200 and reset not in replaced.get_data(as_text=True)
+    assert reset not in replaced.headers["Location"]
+    assert reset not in _followed(client, replaced).get_data(as_text=True)
     assert _deliver(client, integration_id, own).status_code == 401
     assert _deliver(client, integration_id, reset).status_code == 200
     assert [e.after for e in _audit(app, "integration.secret_rotated")] == [{"secret": "the helpdesk's"}]
+    assert _audit(app, "integration.secret_shown") == []
+
+
+def test_the_form_says_which_helpdesk_each_field_is_for_and_the_list_shows_the_sampling(
+        app, client, login, accounts):
+    login("admin@example.com")
+    token = _token(client)
+    for name, sampling in (("Shared", {"sampling": "percent", "percent": "25"}),
+                           ("Capped", {"sampling": "quota", "quota_per_week": "7"}),
+                           ("Every", {"sampling": "census"})):
+        assert client.post("/admin/integrations", data={"csrf_token": token, "provider": "zendesk", "name": name,
+                                                        "delivery": "email", "surveys": "y",
+                                                        **sampling}).status_code == 303
+    html = client.get("/admin/integrations").get_data(as_text=True)
+    assert "25 % of solves, by e-mail" in html and "up to 7 per agent a week, by e-mail" in html
+    assert "every solve, by e-mail" in html
+    assert "Zendesk only" in html and "Generic JSON only" in html and "Every other helpdesk" in html
+    assert "Only with “a share of them”" in html and "Only with “up to a number per agent a week”" in html
+    # Three Zendesk integrations store tickets under one name (here an imported one): each row says so, and
+    # no footnote mark is left without its note.
+    with app.app_context(), transaction() as session:
+        session.add(Ticket(provider="zendesk", external_id="9", updated_at=utcnow()))
+    html = client.get("/admin/integrations").get_data(as_text=True)
+    assert html.count("several store tickets as zendesk") == 3 and "*" not in re.sub(r"<[^>]*>", "", html)
 
 
 def test_bad_input_names_the_field_and_writes_nothing(app, client, login, accounts):
     login("admin@example.com")
     token = _token(client)
     base = {"csrf_token": token, "provider": "generic", "name": "Desk", "sampling": "census", "delivery": "email"}
-    assert client.post("/admin/integrations", data=base).status_code == 200
+    assert client.post("/admin/integrations", data=base).status_code == 303
     cases = [
         ({"name": ""}, "Give the integration a name."),
         ({"name": "desk"}, "already named"),
@@ -222,7 +340,7 @@ def test_an_integration_switched_off_refuses_deliveries_until_switched_on(app, c
     token = _token(client)
     created = client.post("/admin/integrations", data={"csrf_token": token, "provider": "generic",
                                                        "name": "Desk", "sampling": "census", "delivery": "email"})
-    secret = _shown_secret(created.get_data(as_text=True))
+    secret = _shown_secret(_followed(client, created).get_data(as_text=True))
     with app.app_context(), transaction() as session:
         integration_id = session.scalar(select(Integration.id))
     url = f"/admin/integrations/{integration_id}/active"

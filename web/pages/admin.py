@@ -1,7 +1,7 @@
 """System pages for admins: helpdesk integrations and their secrets, the loaded plugins, jobs and queues.
 
 Admins run the system; they see no one's appraisal data here. Every change made on these pages is audited,
-and a webhook secret is shown once, on the page that answers its creation, never again and never logged.
+and a webhook secret is shown once, on the page the form redirects to, never again and never logged.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import re
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -49,13 +49,14 @@ from channels.post_ticket_survey.models import Invitation
 from channels.post_ticket_survey.schemas import SurveySettingsSchema
 from channels.post_ticket_survey.webhooks import generic_namespace
 from core.auth import roles_required
-from core.db import get_session
+from core.db import get_session, transaction
 from core.jobs import CronEntry, cron_entries, dispatch_pending, get_queue
 from core.models import (
     AuditEntry,
     Integration,
     PendingJob,
     Ticket,
+    hash_token,
     record_audit,
     utcnow,
 )
@@ -66,6 +67,8 @@ log = logging.getLogger(__name__)
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 WEBHOOK_PATH = "/channels/post_ticket_survey/webhooks/{id}"
+#: How long the page a secret form redirects to may show the new secret (once).
+REVEAL_TTL = timedelta(minutes=10)
 #: Failed outbox rows and failed RQ jobs the jobs page lists, newest first.
 RECENT_FAILURES = 20
 
@@ -87,16 +90,16 @@ class IntegrationForm(FlaskForm):
     provider = SelectField("Helpdesk", choices=_choices(*((slug, h.title) for slug, h in HELPDESKS.items())))
     name = StringField("Name", validators=[DataRequired(message="Give the integration a name."), Length(max=200)],
                        filters=[_strip])
-    namespace = StringField("Namespace (generic only)", validators=[Optional(), Length(max=50)], filters=[_strip])
-    helpdesk_secret = PasswordField("The helpdesk's own signing secret (leave empty for a new one)",
+    namespace = StringField("Namespace (Generic JSON only)", validators=[Optional(), Length(max=50)], filters=[_strip])
+    helpdesk_secret = PasswordField("Signing secret made by the helpdesk (Zendesk; leave empty otherwise)",
                                     validators=[Optional(), SECRET_LENGTH], filters=[_strip])
     surveys = BooleanField("Invite customers to a survey after each solved ticket", default=True)
     delivery = SelectField("Survey delivery", choices=_choices(("email", "Plaudit e-mails the customer"),
                                                                ("link", "The link goes back to the helpdesk")))
     sampling = SelectField("Which solves", choices=_choices(("census", "Every solve"), ("percent", "A share of them"),
                                                             ("quota", "Up to a number per agent a week")))
-    percent = FloatField("Share to invite (%)", validators=[Optional()])
-    quota_per_week = IntegerField("Invitations per agent a week", validators=[Optional()])
+    percent = FloatField("Share to invite (%), for “a share of them”", validators=[Optional()])
+    quota_per_week = IntegerField("Invitations per agent a week, for “up to a number”", validators=[Optional()])
 
 
 class SecretForm(FlaskForm):
@@ -165,7 +168,7 @@ def _survey_settings(form: IntegrationForm) -> dict | None:
         return None
 
 
-def _create(session, form: IntegrationForm) -> tuple[Integration, str | None] | None:
+def _create(session, form: IntegrationForm) -> tuple[Integration, str] | None:
     """Create the integration the form describes; None with field errors when it cannot be."""
     provider, name, namespace = form.provider.data, form.name.data, form.namespace.data or None
     if session.scalar(select(Integration.id).where(func.lower(Integration.name) == name.lower())):
@@ -195,17 +198,66 @@ def _create(session, form: IntegrationForm) -> tuple[Integration, str | None] | 
     record_audit(session, "integration.created", integration, actor=current_user.id,
                  after={"provider": provider, "name": name, "namespace": namespace, "survey": settings,
                         "secret": "the helpdesk's" if own_secret else "generated"})
+    token = leave_reveal(integration, created=True, shown=own_secret is None)
     session.commit()
-    return integration, None if own_secret else integration.webhook_secret
+    return integration, token
 
 
-def _secret_page(integration: Integration, secret: str | None, created: bool):
-    """The one page that shows a new secret: kept out of every cache, never shown again."""
-    helpdesk = HELPDESKS[integration.provider]
+# A new secret is shown on the page the form redirects to (POST-redirect-GET), so that reloading it neither
+# submits the form again nor replaces the secret twice. The secret itself never travels: the integration's
+# settings keep a reveal, which holds only hashes, and the redirect carries a random token naming it. The
+# first GET by the admin who made it, within REVEAL_TTL, claims it and shows the integration's secret while
+# it is still the one the reveal was made for; any later GET finds it claimed. A token seen in an access log
+# is of no use: it is single-use, short-lived, tied to one account, and shows nothing once claimed.
+
+REVEAL = "reveal"
+
+
+def leave_reveal(integration: Integration, *, created: bool, shown: bool) -> str:
+    """Leave the new secret to be shown once, replacing any earlier reveal; return the redirect's token.
+
+    :param shown: False for the helpdesk's own secret, which the page confirms but never shows back.
+    """
+    token = secrets.token_urlsafe(32)
+    integration.settings = {**(integration.settings or {}), REVEAL: {
+        "token": hash_token(token), "user": current_user.id, "created": created,
+        "secret": hash_token(integration.webhook_secret) if shown else None,
+        "until": (utcnow() + REVEAL_TTL).isoformat(), "shown_at": None}}
+    return token
+
+
+def claim_reveal(integration: Integration, token: str | None) -> tuple[str, dict]:
+    """Claim the reveal ``token`` names, once: the state (fresh, shown, expired or gone) and the reveal.
+
+    The caller holds the integration's row for writing, so two requests cannot both claim it.
+    """
+    reveal = (integration.settings or {}).get(REVEAL) or {}
+    if (not token or not reveal or not secrets.compare_digest(reveal["token"], hash_token(token))
+            or reveal["user"] != current_user.id):
+        return "gone", {}
+    if reveal["shown_at"] is not None:
+        return "shown", reveal
+    if datetime.fromisoformat(reveal["until"]) <= utcnow():
+        return "expired", reveal
+    if reveal["secret"] is not None and not secrets.compare_digest(reveal["secret"],
+                                                                  hash_token(integration.webhook_secret)):
+        return "gone", {}  # replaced again since, elsewhere
+    integration.settings = {**integration.settings, REVEAL: {**reveal, "shown_at": utcnow().isoformat()}}
+    return "fresh", reveal
+
+
+def _secret_page(integration: Integration, state: str, reveal: dict, form: SecretForm | None = None,
+                 status: int = 200):
+    """The integration's secret: shown on the ``fresh`` claim of a reveal only, kept out of every cache."""
+    secret = integration.webhook_secret if state == "fresh" and reveal["secret"] is not None else None
+    shown_at = datetime.fromisoformat(reveal["shown_at"]) if reveal.get("shown_at") else None
     response = make_response(render_template(
-        "admin/secret.html", integration=integration, helpdesk=helpdesk, secret=secret, created=created,
-        url=webhook_url(integration, secret) if secret is not None else webhook_url(integration)))
+        "admin/secret.html", integration=integration, helpdesk=HELPDESKS[integration.provider], state=state,
+        secret=secret, created=reveal.get("created", False), shown_at=shown_at, ttl=REVEAL_TTL,
+        masked=mask(integration.webhook_secret), url=webhook_url(integration, secret),
+        form=form or secret_form(integration.id, formdata=None)), status)
     response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"  # the token stays out of other pages' logs
     return response
 
 
@@ -235,10 +287,10 @@ def integrations():
     if form.validate_on_submit():
         created = _create(session, form)
         if created is not None:
-            integration, secret = created
+            integration, token = created
             log.info("integration %s (%s) created by user %s", integration.id, integration.provider,
                      current_user.id)
-            return _secret_page(integration, secret, created=True)
+            return redirect(url_for(".integration_secret", integration_id=integration.id, reveal=token)), 303
     return _list_page(session, form)
 
 
@@ -249,10 +301,27 @@ def _integration_or_404(session, integration_id: int) -> Integration:
     return integration
 
 
-@bp.post("/integrations/<int:integration_id>/secret")
+@bp.route("/integrations/<int:integration_id>/secret", methods=["GET", "POST"])
 @roles_required("admin")
 def integration_secret(integration_id: int):
-    """Replace an integration's secret: the old one stops working at once; the new one is shown once."""
+    """Show an integration's new secret once (GET); a POST replaces it: the old one stops working at once."""
+    if request.method == "POST":
+        return _replace_secret(integration_id)
+    token = request.args.get(REVEAL)
+    if not token:
+        return _secret_page(_integration_or_404(get_session(), integration_id), "gone", {})
+    # Claiming writes: a session of its own that holds the row (SQLite: the write lock) from the first read.
+    with transaction() as session:
+        integration = session.get(Integration, integration_id, with_for_update=True)
+        if integration is None:
+            abort(404, description=f"There is no integration {integration_id}.")
+        state, reveal = claim_reveal(integration, token)
+        if state == "fresh" and reveal["secret"] is not None:
+            record_audit(session, "integration.secret_shown", integration, actor=current_user.id)
+        return _secret_page(integration, state, reveal)
+
+
+def _replace_secret(integration_id: int):
     session = get_session()
     integration = _integration_or_404(session, integration_id)
     form = secret_form(integration_id)
@@ -262,9 +331,10 @@ def integration_secret(integration_id: int):
     integration.webhook_secret = own_secret or secrets.token_urlsafe(32)
     record_audit(session, "integration.secret_rotated", integration, actor=current_user.id,
                  after={"secret": "the helpdesk's" if own_secret else "generated"})
+    token = leave_reveal(integration, created=False, shown=own_secret is None)
     session.commit()
     log.info("integration %s: secret replaced by user %s", integration.id, current_user.id)
-    return _secret_page(integration, None if own_secret else integration.webhook_secret, created=False)
+    return redirect(url_for(".integration_secret", integration_id=integration.id, reveal=token)), 303
 
 
 @bp.post("/integrations/<int:integration_id>/active")
