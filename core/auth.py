@@ -23,8 +23,12 @@ csrf = CSRFProtect()
 
 ACCESS_ATTR = "plaudit_access"
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)
-#: Roles whose holders may own API tokens: feedback sent with a token is trusted as the organisation's own.
+#: Roles whose holders may own API tokens with any scope: feedback sent with a token is trusted as the
+#: organisation's own.
 TOKEN_ROLES = ("admin", "hr")
+#: All a mystery shopper's token may do (their agency's systems call with it, acting for that shopper): read
+#: and report on the shopper's own assignments, never anyone else's (web/api/mystery.py).
+SHOPPER_SCOPES = ("mystery:read", "mystery:submit")
 #: Every scope an API token may hold, with what it allows; ``plaudit tokens create --scope`` offers these.
 API_SCOPES = {
     "feedback:read": "list the channels; read feedback items",
@@ -35,6 +39,9 @@ API_SCOPES = {
     "guidelines:write": "publish a guideline version",
     "targets:write": "set targets",
     "review:write": "approve or reject recommendations",
+    "mystery:read": "read mystery-shopping assignments (HR: every one; a shopper: their own)",
+    "mystery:assign": "create mystery-shopping assignments (an HR account's token)",
+    "mystery:submit": "submit a shopper's report on their own assignment (the shopper's token)",
 }
 
 
@@ -122,10 +129,10 @@ def token_required(scope: str) -> Callable:
                 return _api_error(401, "the API token is unknown, revoked or expired")
             if scope not in token.scopes:
                 return _api_error(403, f"the API token lacks the {scope!r} scope")
-            if not token.user.has_role(*TOKEN_ROLES):
+            refusal = _owner_refuses(token.user, scope)
+            if refusal:
                 # A token acts for its owner: it is worth no more than the owner's roles now.
-                return _api_error(403, f"the token's owner no longer holds a role allowed API tokens "
-                                       f"({', '.join(TOKEN_ROLES)})")
+                return _api_error(403, refusal)
             if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
                 # Saved at once, and at most once a minute: read-only calls commit nothing else.
                 token.last_used_at = now
@@ -138,6 +145,24 @@ def token_required(scope: str) -> Callable:
             return view(*args, **kwargs)
         return _mark(wrapper, (f"token:{scope}",))
     return decorator
+
+
+def token_scopes_of(user: User) -> tuple[str, ...]:
+    """The scopes a token acting for ``user`` may use now: any for admin and HR, the shopper's for a shopper."""
+    if user.has_role(*TOKEN_ROLES):
+        return tuple(API_SCOPES)
+    return SHOPPER_SCOPES if user.has_role("shopper") else ()
+
+
+def _owner_refuses(user: User, scope: str) -> str | None:
+    allowed = token_scopes_of(user)
+    if not allowed:
+        return (f"the token's owner no longer holds a role allowed API tokens ({', '.join(TOKEN_ROLES)}, "
+                f"or 'shopper' for {' and '.join(SHOPPER_SCOPES)})")
+    if scope not in allowed:
+        return (f"a shopper's token may use only {' and '.join(SHOPPER_SCOPES)}; {scope!r} needs a token of "
+                f"an account holding {' or '.join(repr(r) for r in TOKEN_ROLES)}")
+    return None
 
 
 def _api_error(status: int, message: str):

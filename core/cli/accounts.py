@@ -5,7 +5,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from ..auth import API_SCOPES, TOKEN_ROLES
+from ..auth import API_SCOPES, SHOPPER_SCOPES, TOKEN_ROLES, token_scopes_of
 from ..db import transaction
 from ..models import ROLES, ApiToken, Employee, User, record_audit, utcnow
 from ..models.accounts import NO_PASSWORD
@@ -77,10 +77,15 @@ def create_token(email, name, scopes):
         user = session.scalar(select(User).where(func.lower(User.email) == email.lower()))
         if user is None:
             raise click.BadParameter(f"no user has e-mail {email}", param_hint="EMAIL")
-        if not user.has_role(*TOKEN_ROLES):
+        allowed = token_scopes_of(user)
+        if not allowed:
             raise click.BadParameter(f"{email} holds no role allowed API tokens ({', '.join(TOKEN_ROLES)}); "
                                      f"create a service account: plaudit users create bot@... --name Bot "
                                      f"--role hr --service", param_hint="EMAIL")
+        beyond = sorted(set(scopes) - set(allowed))
+        if beyond:
+            raise click.BadParameter(f"{email} is a shopper: their token may hold only "
+                                     f"{' and '.join(SHOPPER_SCOPES)}, not {', '.join(beyond)}", param_hint="--scope")
         token, plain = ApiToken.issue(user, name, list(scopes))
         session.add(token)
     click.echo(plain)
