@@ -55,10 +55,13 @@ def _accepted(kinds: Sequence[str], start, end, up_to: int | None = None):
 
 
 def _measures(spec: MetricSpec):
-    """SUM, COUNT, SUM of squares of one metric's points, counting only the rule's kinds."""
+    """SUM, COUNT, SUM of squares of one metric's points, counting only the rule's kinds.
+
+    An item a rule scores NULL (another section's, for a per-section rule) counts in neither.
+    """
     mine = Feedback.kind.in_(spec.rule.kinds)
     points = spec.rule.points(Feedback, dict(spec.params))
-    return (func.sum(case((mine, points))), func.count(case((mine, 1))),
+    return (func.sum(case((mine, points))), func.count(case((mine, points))),
             func.sum(case((mine, points * points))))
 
 

@@ -28,7 +28,7 @@ def metric(session: Session, rule, params: Mapping[str, Any] | None = None, *, s
     One aggregate query, whatever the number of items; a parameter change needs no rescoring.
     """
     points = rule.points(Feedback, dict(params or {}))
-    columns = [func.avg(points), func.count(), func.coalesce(func.sum(points * points), 0.0)]
+    columns = [func.avg(points), func.count(points), func.coalesce(func.sum(points * points), 0.0)]
     keys = [Feedback.employee_id] if by_employee else []
     query = select(*keys, *columns).where(
         Feedback.kind.in_(rule.kinds), Feedback.status == "accepted", Feedback.value.is_not(None), *where)

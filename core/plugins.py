@@ -23,6 +23,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "post_ticket_survey": "channels.post_ticket_survey",
     "mystery_shopper": "channels.mystery_shopper",
     "survey_scores": "plugins.survey_scores",
+    "mystery_scores": "plugins.mystery_scores",
     "ticket_sla": "plugins.ticket_sla",
     "integrity_checks": "plugins.integrity_checks",
     "alerts": "plugins.alerts",

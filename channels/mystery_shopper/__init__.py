@@ -1,1 +1,24 @@
-"""Mystery shopping: structured reports by shoppers posing as customers, scored against versioned templates."""
+"""Mystery shoppers: versioned report templates, assignments, the shopper's form, review and scoring."""
+from core.plugins import hookimpl
+
+from .channel import EMPLOYEE_PROVIDER, MysteryShopper
+
+
+@hookimpl
+def register_channels():
+    return [MysteryShopper]
+
+
+@hookimpl
+def resolve_employee(session, provider, external_id):
+    """A report names the employee who served by their Plaudit id; the kernel checks that they exist."""
+    if provider == EMPLOYEE_PROVIDER and external_id.isdigit():
+        return int(external_id)
+    return None
+
+
+@hookimpl
+def register_commands(cli):
+    from .cli import mystery_group
+
+    cli.add_command(mystery_group)

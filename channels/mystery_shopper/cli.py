@@ -1,0 +1,82 @@
+"""``plaudit mystery import-template`` and ``plaudit mystery templates``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+from marshmallow import ValidationError
+from sqlalchemy import func, select
+
+from core.cli.messages import flatten_errors
+from core.db import transaction
+from core.models import User
+
+from .importers import FORMATS, TemplateImportError, read_template
+from .models import ReportTemplate
+from .template import publish_template
+
+
+def _fail(message: str) -> None:
+    click.secho(message, fg="red", err=True)
+    raise SystemExit(1)
+
+
+@click.group("mystery")
+def mystery_group():
+    """Mystery-shopper report templates."""
+
+
+@mystery_group.command("import-template")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "file_format", type=click.Choice(FORMATS), required=True,
+              help="r3ximous: a questionnaire with points like '1.Yes (1)'; 2dii: the 2DII feedback form")
+@click.option("--slug", required=True, help="the template's key; importing it again publishes a new version")
+@click.option("--title", required=True, help="the title shoppers and reviewers see")
+@click.option("--note", default=None, help="what changed and why (kept in the history)")
+@click.option("--by", "by", default=None, help="e-mail of the HR user publishing it (for the audit trail)")
+@with_appcontext
+def import_template_command(file, file_format, slug, title, note, by):
+    """Read a questionnaire CSV and publish it as the next version of a report template."""
+    try:
+        document = read_template(file, file_format)
+    except (TemplateImportError, UnicodeDecodeError) as exc:
+        _fail(f"{file}: {exc}")
+    with transaction() as session:
+        actor = None
+        if by:
+            actor = session.scalar(select(User).where(User.email == by.strip().lower()))
+            if actor is None:
+                raise click.BadParameter(f"no user {by!r}", param_hint="--by")
+            if not actor.has_role("hr", "admin"):
+                _fail(f"{by} is not HR: only HR publishes report templates")
+        try:
+            template = publish_template(session, slug, title, document, actor=actor,
+                                        note=note or f"imported from {file.name} ({file_format})")
+        except ValidationError as exc:
+            session.rollback()
+            for line in flatten_errors(exc.messages):
+                click.echo(f"  {line}", err=True)
+            _fail("nothing published: fix the fields above")
+        data = template.document
+        click.echo(f"published {template.slug} v{template.version}: {len(data['sections'])} sections, "
+                   f"{len(data['questions'])} questions")
+
+
+@mystery_group.command("templates")
+@with_appcontext
+def templates_command():
+    """List every template with its latest version and its number of questions."""
+    with transaction() as session:
+        latest = (select(ReportTemplate.slug, func.max(ReportTemplate.version).label("version"))
+                  .group_by(ReportTemplate.slug).subquery())
+        rows = session.scalars(select(ReportTemplate).join(
+            latest, (ReportTemplate.slug == latest.c.slug) & (ReportTemplate.version == latest.c.version))
+            .order_by(ReportTemplate.slug))
+        found = False
+        for template in rows:
+            found = True
+            click.echo(f"{template.slug:<30} v{template.version:<4} {len(template.document['questions']):>4} "
+                       f"questions  {template.created_at:%Y-%m-%d}  {template.title}")
+        if not found:
+            click.echo("no templates: import one with `plaudit mystery import-template`")
