@@ -6,10 +6,12 @@ import re
 from tests.fixtures.org import sign_in
 
 EXPECTED = {
-    "hr@example.com": ["Team", "Team report", "Targets", "Unattributed", "Disputes", "Approvals", "Integrity queue",
+    "hr@example.com": ["Team", "Team report", "Targets", "Unattributed", "Disputes", "Approvals", "Mystery reports",
+                       "Integrity queue",
                        "Organisation", "Runs", "Guidelines"],
     # Mia manages and is appraised herself: her own report comes first
-    "mia@example.com": ["My report", "Team", "Team report", "Targets", "Unattributed", "Disputes", "Approvals"],
+    "mia@example.com": ["My report", "Team", "Team report", "Targets", "Unattributed", "Disputes", "Approvals",
+                        "Mystery reports"],
     "ann@example.com": ["My report"],
     "admin@example.com": ["Integrations", "Plugins", "Jobs"],
 }

@@ -1,0 +1,287 @@
+"""The channel's pages under ``/channels/mystery_shopper``: assignments, the shopper's form, and review.
+
+Shoppers see and fill in only their own assignments; HR and managers assign visits and review reports
+about the people they may see. Decisions go through :mod:`.assignments` and :mod:`.reports`, which check
+who may act and audit it; the views read forms and turn refusals into messages at the fields.
+"""
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+
+from core.auth import roles_required
+from core.db import get_session
+from core.models import Employee, User, UserRole
+from web.scope import visible_employees
+
+from .assignments import AssignmentError, assignments_for, create_assignment
+from .models import Assignment, Report, ReportTemplate
+from .proof import (
+    INTEGRITY_CONCERNS,
+    INTEGRITY_QUESTIONS,
+    PHOTO_MAX_BYTES,
+    PHOTO_TYPES,
+    photo_file,
+)
+from .report_form import answers_from, proof_from, sections_of
+from .reports import (
+    EDITABLE,
+    ReportError,
+    approve_report,
+    may_review,
+    moment,
+    parse_moment,
+    return_report,
+    reviewable_reports,
+    save_draft,
+    served_by,
+    submit_report,
+)
+
+bp = Blueprint("mystery_shopper", __name__, template_folder="templates")
+
+PEOPLE = ("hr", "manager")
+#: Assignments and reports listed per page, newest first.
+LIST_LIMIT = 200
+
+
+# --- assignments --------------------------------------------------------------------------------------------
+
+
+@bp.get("/assignments")
+@roles_required("shopper", *PEOPLE)
+def assignments():
+    """A shopper's own assignments; for HR and managers, those about the people they may see."""
+    session = get_session()
+    served = aliased(Employee)
+    mine = assignments_for(session, current_user).with_only_columns(Assignment.id)
+    rows = session.execute(
+        select(Assignment, ReportTemplate.title, Employee.name, Report.status, Report.id, served.name)
+        .join(ReportTemplate, ReportTemplate.id == Assignment.template_id)
+        .outerjoin(Employee, Employee.id == Assignment.employee_id)
+        .outerjoin(Report, Report.assignment_id == Assignment.id)
+        .outerjoin(served, served.id == Report.served_by)
+        .where(Assignment.id.in_(mine))
+        .order_by(Assignment.due_at.desc(), Assignment.id.desc()).limit(LIST_LIMIT)).all()
+    return render_template("mystery_shopper/assignments.html", rows=rows, moment=moment,
+                           is_shopper=current_user.has_role("shopper"),
+                           may_assign=current_user.has_role(*PEOPLE))
+
+
+@bp.route("/assignments/new", methods=["GET", "POST"])
+@roles_required(*PEOPLE)
+def new_assignment():
+    """Send a shopper to an employee (or, for HR, a location) with a scenario, a due date and a visit window."""
+    session = get_session()
+    errors, posted = {}, request.form
+    if request.method == "POST":
+        try:
+            fields = _assignment_fields(posted)
+            assignment = create_assignment(session, current_user, **fields)
+            session.commit()
+        except AssignmentError as exc:
+            session.rollback()
+            errors[exc.field] = exc.message
+        except PermissionError as exc:
+            session.rollback()
+            abort(403, description=str(exc))
+        else:
+            flash(f"Assignment {assignment.id} sent to the shopper.")
+            return redirect(url_for(".assignments"))
+    latest = (select(ReportTemplate.slug, func.max(ReportTemplate.version).label("version"))
+              .group_by(ReportTemplate.slug).subquery())
+    templates = session.execute(
+        select(ReportTemplate.id, ReportTemplate.title, ReportTemplate.version)
+        .join(latest, (latest.c.slug == ReportTemplate.slug) & (latest.c.version == ReportTemplate.version))
+        .order_by(ReportTemplate.title)).all()
+    shoppers = session.execute(
+        select(User.id, User.name).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == "shopper", User.active.is_(True)).order_by(User.name)).all()
+    employees = session.execute(
+        select(Employee.id, Employee.name).where(visible_employees(current_user), Employee.active.is_(True),
+                                                 Employee.id != (current_user.employee_id or 0))
+        .order_by(Employee.name)).all()
+    return render_template("mystery_shopper/new_assignment.html", templates=templates, shoppers=shoppers,
+                           employees=employees, errors=errors, posted=posted,
+                           may_use_location=current_user.has_role("hr")), 400 if errors else 200
+
+
+def _assignment_fields(form) -> dict:
+    """The form's fields as :func:`create_assignment` takes them; AssignmentError naming a wrong one."""
+    fields = {}
+    for name in ("template_id", "shopper_id", "employee_id"):
+        raw = form.get(name, "").strip()
+        if not raw and name == "employee_id":
+            fields[name] = None
+            continue
+        if not raw.isdigit() or len(raw) > 9:
+            raise AssignmentError(name, "choose one from the list")
+        fields[name] = int(raw)
+    for name, label in (("visit_from", "the start of the visit window"), ("visit_until", "its end"),
+                        ("due_at", "when the report is due")):
+        value = parse_moment(form.get(name, ""))
+        if value is None:
+            raise AssignmentError(name, f"give {label} as a date and time")
+        fields[name] = value
+    fields["location"] = form.get("location") if current_user.has_role("hr") else None
+    fields["scenario"] = form.get("scenario", "")
+    return fields
+
+
+# --- the shopper's form -------------------------------------------------------------------------------------
+
+
+@bp.route("/assignments/<int:assignment_id>", methods=["GET", "POST"])
+@roles_required("shopper")
+def report_form(assignment_id: int):
+    """The report of one assignment: save a draft, or submit it for review (the shopper's own only)."""
+    session = get_session()
+    assignment = session.get(Assignment, assignment_id)
+    if assignment is None:
+        abort(404)
+    if assignment.shopper_id != current_user.id:
+        abort(403, description="This assignment is another shopper's.")
+    report = assignment.report
+    document = assignment.template.document
+    problems, answers, proof = {}, dict(report.answers) if report else {}, None
+    if request.method == "POST":
+        answers, uploads = answers_from(request.form, request.files, document, answers)
+        proof = proof_from(request.form, request.files, uploads)
+        act = submit_report if request.form.get("action") == "submit" else save_draft
+        try:
+            saved = act(session, assignment.id, current_user, answers, proof)
+            session.commit()
+        except ReportError as exc:
+            session.rollback()
+            problems = exc.problems
+        except PermissionError as exc:
+            session.rollback()
+            abort(403, description=str(exc))
+        else:
+            if saved.status == "submitted":
+                flash("Report submitted: a reviewer will approve it or return it to you with a comment.")
+                return redirect(url_for(".assignments"))
+            flash("Draft saved. Submit it when every question is answered.")
+            return redirect(url_for(".report_form", assignment_id=assignment.id))
+        report = session.get(Report, report.id) if report is not None else None
+    subject = session.get(Employee, assignment.employee_id) if assignment.employee_id else None
+    people = []
+    if assignment.employee_id is None:  # a location: the shopper names who served them
+        people = session.execute(select(Employee.id, Employee.name).where(Employee.active.is_(True))
+                                 .order_by(Employee.name)).all()
+    return render_template(
+        "mystery_shopper/report_form.html", assignment=assignment, report=report, subject=subject,
+        sections=sections_of(document), answers=answers, proof=_proof_shown(report, request.form, proof),
+        problems=problems, people=people, integrity=INTEGRITY_QUESTIONS, moment=moment,
+        editable=report is None or report.status in EDITABLE, photo_types=", ".join(PHOTO_TYPES),
+        photo_limit=f"{PHOTO_MAX_BYTES / 1_000_000:.1f} MB"), 400 if problems else 200
+
+
+def _proof_shown(report: Report | None, form, proof: dict | None) -> dict:
+    """What the proof fields show: what was just posted, else what the report keeps."""
+    if proof is not None:
+        return {"visited_at": form.get("visited_at", ""), "receipt_number": form.get("receipt_number", ""),
+                "integrity": {k: form.get(f"integrity-{k}") for k in INTEGRITY_QUESTIONS},
+                "served_by": form.get("served_by", ""), "photo": report is not None and report.photo_path}
+    if report is None:
+        return {"visited_at": "", "receipt_number": "", "integrity": {}, "served_by": "", "photo": False}
+    return {"visited_at": report.visited_at.strftime("%Y-%m-%dT%H:%M") if report.visited_at else "",
+            "receipt_number": report.receipt_number or "",
+            "integrity": {k: {True: "yes", False: "no"}.get(v) for k, v in (report.integrity or {}).items()},
+            "served_by": str(report.served_by or ""), "photo": bool(report.photo_path)}
+
+
+# --- review -------------------------------------------------------------------------------------------------
+
+
+@bp.get("/reviews")
+@roles_required(*PEOPLE)
+def reviews():
+    """Reports waiting for review about the people the reviewer may decide for, oldest first."""
+    served = aliased(Employee)
+    shopper = aliased(User)
+    query = reviewable_reports(current_user).with_only_columns(
+        Report, Assignment, ReportTemplate.title, func.coalesce(served.name, Assignment.location), shopper.name)
+    rows = get_session().execute(
+        query.join(ReportTemplate, ReportTemplate.id == Report.template_id)
+        .outerjoin(served, served.id == func.coalesce(Report.served_by, Assignment.employee_id))
+        .join(shopper, shopper.id == Assignment.shopper_id)
+        .where(Report.status == "submitted").order_by(Report.submitted_at, Report.id).limit(LIST_LIMIT)).all()
+    return render_template("mystery_shopper/reviews.html", rows=rows, moment=moment)
+
+
+@bp.route("/reviews/<int:report_id>", methods=["GET", "POST"])
+@roles_required(*PEOPLE)
+def review(report_id: int):
+    """One report with its proof of visit: approve it (it is scored and counts) or return it with a comment."""
+    session = get_session()
+    report = _report_or_abort(report_id)
+    errors = {}
+    if request.method == "POST":
+        decision = request.form.get("decision")
+        try:
+            if decision == "approve":
+                approve_report(session, report.id, current_user)
+                message = "Report approved: it is scored and counts in the employee's appraisal."
+            elif decision == "return":
+                return_report(session, report.id, current_user, request.form.get("comment", ""))
+                message = "Report returned to the shopper with your comment."
+            else:
+                raise ReportError({"decision": "choose approve or return"})
+            session.commit()
+        except ReportError as exc:
+            session.rollback()
+            errors = exc.problems
+        except PermissionError as exc:
+            session.rollback()
+            abort(403, description=str(exc))
+        else:
+            flash(message)
+            return redirect(url_for(".reviews"))
+        report = _report_or_abort(report_id)
+    assignment = report.assignment
+    names = dict(session.execute(select(Employee.id, Employee.name).where(
+        Employee.id.in_([i for i in (assignment.employee_id, report.served_by) if i is not None]))).all())
+    shopper = session.get(User, assignment.shopper_id)
+    return render_template(
+        "mystery_shopper/review.html", report=report, assignment=assignment, shopper=shopper,
+        employee=names.get(served_by(report)), sections=sections_of(report.template.document),
+        answers=report.answers or {}, integrity=INTEGRITY_QUESTIONS, concerns=INTEGRITY_CONCERNS,
+        errors=errors, moment=moment, posted=request.form), 400 if errors else 200
+
+
+@bp.get("/reviews/<int:report_id>/photo")
+@roles_required(*PEOPLE)
+def photo(report_id: int):
+    """A report's proof photo, or a photo question's (``?question=<key>``), to its reviewers only."""
+    report = _report_or_abort(report_id)
+    question = request.args.get("question")
+    stored = report.photo_path if question is None else (report.answers or {}).get(question)
+    path = photo_file(stored) if isinstance(stored, str) else None
+    if path is None:
+        abort(404, description="This report has no such photo.")
+    kind = next((k for k, ext in PHOTO_TYPES.items() if path.suffix == ext), "application/octet-stream")
+    response = send_file(path, mimetype=kind, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _report_or_abort(report_id: int) -> Report:
+    session = get_session()
+    report = session.get(Report, report_id)
+    if report is None:
+        abort(404)
+    if not may_review(session, current_user, report):
+        abort(403, description="Only HR or the manager of the employee who served reviews this report.")
+    return report

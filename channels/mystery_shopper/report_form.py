@@ -1,0 +1,72 @@
+"""The shopper's web form read back into answers and proof, and the questions laid out by section.
+
+Values are kept as typed when they cannot be read (a letter in a number), so that
+:func:`channels.mystery_shopper.answers.answer_problems` names the question and the page shows what was typed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .proof import INTEGRITY_QUESTIONS
+
+
+@dataclass
+class SectionView:
+    key: str
+    title: str
+    title_ar: str | None
+    questions: list[dict] = field(default_factory=list)
+
+
+def sections_of(document: dict) -> list[SectionView]:
+    """The template's sections in order, each with its questions in order."""
+    sections = {s["key"]: SectionView(s["key"], s["title"], s.get("title_ar")) for s in document["sections"]}
+    for question in document["questions"]:
+        sections[question["section"]].questions.append(question)
+    return [section for section in sections.values() if section.questions]
+
+
+def answers_from(form, files, document: dict, kept: dict) -> tuple[dict, dict]:
+    """Read the answers (``q-<key>`` fields) and the uploads for photo questions (``photo-<key>``).
+
+    :param kept: the answers saved before, so a photo attached to an earlier draft stays attached.
+    :return: (answers, {question key: upload}).
+    """
+    answers, uploads = {}, {}
+    for question in document["questions"]:
+        name, kind = f"q-{question['key']}", question["type"]
+        if kind == "multiple_choice":
+            value = [v for v in form.getlist(name) if v]
+        elif kind == "photo":
+            upload = files.get(f"photo-{question['key']}")
+            if upload is not None and upload.filename:
+                uploads[question["key"]] = upload
+            value = kept.get(question["key"])
+        else:
+            value = form.get(name, "").strip()
+            if kind in ("scale", "number") and value:
+                value = _number(value)
+        answers[question["key"]] = value
+    return answers, uploads
+
+
+def proof_from(form, files, uploads: dict) -> dict:
+    """The proof of visit as :func:`channels.mystery_shopper.reports.submit_report` takes it."""
+    served_by = form.get("served_by", "").strip()
+    return {
+        "visited_at": form.get("visited_at", "").strip() or None,
+        "receipt_number": form.get("receipt_number", ""),
+        "photo": files.get("photo"),
+        "integrity": {key: {"yes": True, "no": False}.get(form.get(f"integrity-{key}"))
+                      for key in INTEGRITY_QUESTIONS},
+        "served_by": int(served_by) if served_by.isdigit() and len(served_by) < 10 else (served_by or None),
+        "question_photos": uploads,
+    }
+
+
+def _number(raw: str) -> float | int | str:
+    try:
+        number = float(raw.replace(",", "."))
+    except ValueError:
+        return raw
+    return int(number) if number.is_integer() else number
