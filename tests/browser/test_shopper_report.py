@@ -1,0 +1,94 @@
+"""A shopper reports a visit on a phone-sized screen, a manager approves it, and it shows on Ann's report.
+
+Sam sees only his own assignment (Ann), saves a draft, fixes the one answer the form refuses and submits;
+Mia, Ann's manager, approves it; the week is appraised under a guideline with the ``mystery_score`` rule,
+and Ann's report shows the score of Sam's visit.
+"""
+from __future__ import annotations
+
+from appraisal.guidelines import publish_guideline
+from core.db import transaction
+from core.models import User
+from tests.channels.mystery_shopper.visits import GOOD_SCORE, send_shoppers
+from tests.fixtures.appraisal import GUIDELINE
+from tests.fixtures.browser import sign_in_browser
+from tests.fixtures.org import PASSWORD
+
+PHONE = {"width": 390, "height": 844}
+
+
+def _sign_out(page) -> None:
+    page.click("header button:has-text('Sign out')")
+    page.wait_for_url("**/login**")
+
+
+def test_a_shopper_reports_a_visit_a_manager_approves_it_and_it_counts(browser_page, worked_example):
+    visits = send_shoppers(worked_example)
+    page = browser_page
+    page.set_viewport_size(PHONE)
+
+    sign_in_browser(page, "shopper@example.com", PASSWORD)
+    page.click("nav.menu a:has-text('Assignments')")
+    cards = page.locator(".ms-assignment")
+    assert cards.count() == 1  # Olga's visit to Dan is not his
+    assert "Ann" in cards.first.inner_text() and "Dan" not in page.content()
+    page.shot("1-assignments")
+
+    cards.first.locator("h2 a").click()
+    page.wait_for_url(f"**/assignments/{visits.assignments['sam']}")
+    page.fill("#visited_at", "2026-11-04T14:30")
+    page.fill("#receipt_number", "R-1042")
+    page.check("input[name=q-Q1][value='1']")
+    page.check("input[name=q-Q2][value='4']")
+    page.click("button:has-text('Save draft')")
+    assert page.locator(".flash").inner_text().startswith("Draft saved")
+    assert page.locator("input[name=q-Q2][value='4']").is_checked()  # the draft came back
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
+    page.shot("2-draft-saved")
+
+    page.fill("input[name=q-Q3]", "ten")
+    page.check("input[name=q-Q4][value=fair]")
+    assert page.locator("#question-Q5").is_hidden()  # asked only when knowledge was poor
+    page.check("input[name=q-Q6][value='1']")
+    for key, answer in (("identity_revealed", "no"), ("knows_employee", "no"), ("followed_scenario", "yes")):
+        page.check(f"input[name=integrity-{key}][value={answer}]")
+    page.click("button:has-text('Submit for review')")
+    assert page.locator("#problems li").all_inner_texts() == ["Q3: give a number"]
+    assert page.locator("#error-Q3").inner_text() == "give a number"
+    assert page.locator("input[name=q-Q4][value=fair]").is_checked()  # what was typed is kept
+    page.shot("3-one-answer-to-fix")
+
+    page.fill("input[name=q-Q3]", "3")
+    page.click("button:has-text('Submit for review')")
+    page.wait_for_url("**/mystery_shopper/assignments")
+    assert page.locator(".ms-assignment [data-field=status]").inner_text() == "waiting for review"
+    page.shot("4-submitted")
+    _sign_out(page)
+
+    page.set_viewport_size({"width": 1200, "height": 900})
+    sign_in_browser(page, "mia@example.com", PASSWORD)
+    page.click("nav.menu a:has-text('Mystery reports')")
+    rows = page.locator("tr[data-report]")
+    assert rows.count() == 1 and "Ann" in rows.first.inner_text()
+    rows.first.locator("a").click()
+    assert "R-1042" in page.locator("main").inner_text()
+    page.shot("5-review")
+    page.click("button:has-text('Approve')")
+    assert page.locator(".flash").inner_text().startswith("Report approved")
+    assert page.locator("tr[data-report]").count() == 0
+    _sign_out(page)
+
+    with transaction() as session:  # the guideline in force rates the mystery score too
+        hr = session.get(User, worked_example.hr)
+        metrics = [{"rule": "csat_percent", "weight": 50}, {"rule": "nps", "weight": 30},
+                   {"rule": "mystery_score", "weight": 20, "min_n": 1}]
+        publish_guideline(session, {**GUIDELINE, "metrics": metrics}, actor=hr, note="mystery shopping counts")
+    worked_example.run()
+
+    sign_in_browser(page, "ann@example.com", PASSWORD)
+    page.click("nav.menu a:has-text('My report')")
+    page.wait_for_url("**/report")
+    row = page.locator("tr[data-metric=mystery_score]")
+    assert row.locator("[data-field=value]").inner_text() == f"{GOOD_SCORE * 100:.1f}%"
+    assert row.locator("[data-field=n]").inner_text() == "1"
+    page.shot("6-anns-report")
