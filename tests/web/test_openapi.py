@@ -16,6 +16,7 @@ from appraisal.models import Recommendation
 from core.auth import API_SCOPES
 from core.db import transaction
 from core.models import ApiToken, Feedback, Team, User
+from tests.fixtures.mystery import assign_visit
 
 DOCUMENT = "/api/v1/openapi.json"
 #: Cases generated per operation and pass (valid data, invalid data, and valid data about rows that exist).
@@ -54,8 +55,13 @@ def _end_session() -> None:
 def _known_ids(example, run_id) -> dict:
     """Path parameters that name rows which exist, so cases reach past the 404 of a random id."""
     with transaction() as session:
+        hr = session.get(User, example.hr)
+        shopper = User(email="shopper@example.com", name="Sam Shopper", password_hash=hr.password_hash)
+        shopper.roles = ["shopper"]
+        session.add(shopper)
+        assignment = assign_visit(session, hr, shopper, employee_id=example.ids["ann"])
         first = lambda model, *where: session.scalar(select(func.min(model.id)).where(*where))
-        return {"employee_id": example.ids["ann"], "team_id": first(Team), "run_id": run_id, "version": 1,
+        return {"assignment_id": assignment.id, "employee_id": example.ids["ann"], "team_id": first(Team), "run_id": run_id, "version": 1,
                 "feedback_id": first(Feedback, Feedback.employee_id == example.ids["bob"]),
                 "recommendation_id": first(Recommendation, Recommendation.status == "proposed"),
                 "slug": "post_ticket_survey"}

@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import event, func, select
 
 from appraisal.models import AppraisalRun, Recommendation
+from channels.mystery_shopper.models import Assignment
 from core.db import get_session
 from core.models import (
     ApiToken,
@@ -21,6 +22,7 @@ from core.models import (
     User,
     utcnow,
 )
+from tests.fixtures.mystery import assign_visit
 from tests.fixtures.org import sign_in
 from tests.fixtures.routes import routes
 from tests.fixtures.scale import sized_org
@@ -50,7 +52,7 @@ def _values(app, org):
             "run_id": latest_run, "feedback_id": first(Feedback),
             "flag_id": first(Flag), "dispute_id": first(Dispute), "recommendation_id": first(Recommendation),
             "slug": lambda: "post_ticket_survey", "user_id": first(User), "token_id": first(ApiToken),
-            "integration_id": first(Integration)}
+            "integration_id": first(Integration), "assignment_id": first(Assignment)}
 
 
 def _counts(app, clients, token, org) -> dict[tuple[str, str], int]:
@@ -87,6 +89,8 @@ def test_every_page_issues_as_many_queries_for_1000_employees_as_for_10(app):
         org = sized_org(10)
         session = get_session()
         hr = session.scalar(select(User).where(User.email == "hr@example.com"))
+        shopper = session.scalar(select(User).where(User.email == "shopper@example.com"))
+        assign_visit(session, hr, shopper, employee_id=org.ann)
         token, plain = ApiToken.issue(hr, "counts", list(API_SCOPES))
         # Its once-a-minute "last used" write must not land in one measurement and not the other.
         token.last_used_at = utcnow() + timedelta(hours=1)
