@@ -176,19 +176,15 @@ def report_form(assignment_id: int):
             return redirect(url_for(".report_form", assignment_id=assignment.id))
         report = session.get(Report, report.id) if report is not None else None
     subject = session.get(Employee, assignment.employee_id) if assignment.employee_id else None
-    people = []
-    if assignment.employee_id is None:  # a location: the shopper names who served them
-        people = session.execute(select(Employee.id, Employee.name).where(Employee.active.is_(True))
-                                 .order_by(Employee.name)).all()
     return render_template(
         "mystery_shopper/report_form.html", assignment=assignment, report=report, subject=subject,
-        sections=sections_of(document), answers=answers, proof=_proof_shown(report, request.form, proof),
-        problems=problems, people=people, integrity=INTEGRITY_QUESTIONS, moment=moment,
+        sections=sections_of(document), answers=answers, proof=_proof_shown(session, report, request.form, proof),
+        problems=problems, integrity=INTEGRITY_QUESTIONS, moment=moment,
         editable=report is None or report.status in EDITABLE, photo_types=", ".join(PHOTO_TYPES),
         photo_limit=f"{PHOTO_MAX_BYTES / 1_000_000:.1f} MB"), 400 if problems else 200
 
 
-def _proof_shown(report: Report | None, form, proof: dict | None) -> dict:
+def _proof_shown(session, report: Report | None, form, proof: dict | None) -> dict:
     """What the proof fields show: what was just posted, else what the report keeps."""
     if proof is not None:
         return {"visited_at": form.get("visited_at", ""), "receipt_number": form.get("receipt_number", ""),
@@ -199,7 +195,8 @@ def _proof_shown(report: Report | None, form, proof: dict | None) -> dict:
     return {"visited_at": report.visited_at.strftime("%Y-%m-%dT%H:%M") if report.visited_at else "",
             "receipt_number": report.receipt_number or "",
             "integrity": {k: {True: "yes", False: "no"}.get(v) for k, v in (report.integrity or {}).items()},
-            "served_by": str(report.served_by or ""), "photo": bool(report.photo_path)}
+            "served_by": session.get(Employee, report.served_by).name if report.served_by else "",
+            "photo": bool(report.photo_path)}
 
 
 # --- review -------------------------------------------------------------------------------------------------

@@ -52,14 +52,13 @@ def answers_from(form, files, document: dict, kept: dict) -> tuple[dict, dict]:
 
 def proof_from(form, files, uploads: dict) -> dict:
     """The proof of visit as :func:`channels.mystery_shopper.reports.submit_report` takes it."""
-    served_by = form.get("served_by", "").strip()
     return {
         "visited_at": form.get("visited_at", "").strip() or None,
         "receipt_number": form.get("receipt_number", ""),
         "photo": files.get("photo"),
         "integrity": {key: {"yes": True, "no": False}.get(form.get(f"integrity-{key}"))
                       for key in INTEGRITY_QUESTIONS},
-        "served_by": int(served_by) if served_by.isdigit() and len(served_by) < 10 else (served_by or None),
+        "served_by": form.get("served_by", "").strip()[:200] or None,  # a name, as on the badge
         "question_photos": uploads,
     }
 

@@ -137,13 +137,15 @@ def _check_proof(session: Session, assignment: Assignment, proof: dict, *, final
         if served_by not in (None, assignment.employee_id):
             problems["served_by"] = "this visit is to a named employee; leave who served you empty"
         checked["served_by"] = None
-    elif served_by is not None:
-        employee = session.get(Employee, served_by) if isinstance(served_by, int) else None
+    elif isinstance(served_by, str) and served_by.strip():
+        checked["served_by"] = _employee_named(session, served_by.strip(), problems)
+    elif isinstance(served_by, int) and not isinstance(served_by, bool):
+        employee = session.get(Employee, served_by)
         if employee is None or not employee.active:
-            problems["served_by"] = "choose the employee who served you from the list"
+            problems["served_by"] = f"no active employee {served_by}"
         checked["served_by"] = served_by
     elif final:
-        problems["served_by"] = "choose the employee who served you"
+        problems["served_by"] = "name the employee who served you, as on their badge"
 
     for field, upload in [("photo", proof.get("photo")), *(proof.get("question_photos") or {}).items()]:
         try:
@@ -156,6 +158,18 @@ def _check_proof(session: Session, assignment: Assignment, proof: dict, *, final
         elif photo is not None:
             checked["question_photos"][field] = photo
     return checked
+
+
+def _employee_named(session: Session, name: str, problems: dict[str, str]) -> int | None:
+    """The active employee called ``name`` (any case). A shopper types it: no list of staff is shown to them."""
+    found = session.scalars(select(Employee.id).where(Employee.active.is_(True),
+                                                      func.lower(Employee.name) == name.lower()).limit(2)).all()
+    if len(found) != 1:
+        problems["served_by"] = (f"no one called {name[:60]!r} works here: write the full name on their badge"
+                                 if not found else f"several people are called {name[:60]!r}: describe who in "
+                                                   "a comment question, or ask your agency")
+        return None
+    return found[0]
 
 
 def approve_report(session: Session, report_id: int, reviewer) -> Report:

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, func, insert, select
 
+from channels.mystery_shopper.assignments import create_assignment
 from channels.mystery_shopper.models import Assignment, Report
 from core.db import transaction
+from core.models import User
 from tests.channels.mystery_shopper.visits import (
     DUE,
     VISIT_FROM,
@@ -217,3 +219,19 @@ def test_lists_issue_the_same_queries_however_many_assignments(app, worked_examp
     for client, url in ((sam, f"{BASE}/assignments"), (hr, f"{BASE}/assignments"), (hr, f"{BASE}/reviews")):
         assert queries(client, url) == few[url], url
     assert len(re.findall(r"data-report=", hr.get(f"{BASE}/reviews").get_data(as_text=True))) == 61
+
+
+def test_at_a_location_the_shopper_names_who_served_them_without_a_staff_list(app, worked_example, visits):
+    with app.app_context(), transaction() as session:
+        hr = session.get(User, worked_example.hr)
+        located = create_assignment(session, hr, template_id=visits.template_id, shopper_id=visits.shoppers["sam"],
+                                    location="Riverside branch", scenario="Pay a bill.", due_at=DUE,
+                                    visit_from=VISIT_FROM, visit_until=VISIT_UNTIL).id
+    sam = _client(app, "shopper@example.com")
+    url = f"{BASE}/assignments/{located}"
+    html = sam.get(url).get_data(as_text=True)
+    assert not re.search(r"\b(Ann|Bob|Cat|Dan)\b", html)  # no list of the staff to pick from
+    unknown = _post(sam, url, {**FORM, "served_by": "Zed", "action": "submit"})
+    assert unknown.status_code == 400 and "no one called &#39;Zed&#39; works here" in unknown.get_data(True)
+    assert _post(sam, url, {**FORM, "served_by": "ann", "action": "submit"}).status_code == 302
+    assert _report(app, located).served_by == worked_example.ids["ann"]
