@@ -59,7 +59,8 @@ def _write(session: Session, assignment_id: int, user, answers: dict, proof: dic
         raise LookupError(f"no assignment {assignment_id}")
     if assignment.shopper_id != user.id:
         raise PermissionError("this assignment is another shopper's")
-    report = assignment.report
+    # Queried, not read from the relationship: a draft saved earlier in this session may not be on it yet.
+    report = session.scalar(select(Report).where(Report.assignment_id == assignment.id).with_for_update())
     if assignment.status != "assigned":
         raise ReportError({"assignment": f"this assignment was {assignment.status}; nothing can be reported"})
     if report is not None and report.status not in EDITABLE:
@@ -73,7 +74,7 @@ def _write(session: Session, assignment_id: int, user, answers: dict, proof: dic
         raise ReportError(problems)
 
     if report is None:
-        report = Report(assignment_id=assignment.id, template_id=assignment.template_id)
+        report = Report(assignment=assignment, template_id=assignment.template_id)
         session.add(report)
     before = None if report.id is None else {"status": report.status}
     for key, (data, kind) in checked.pop("question_photos").items():
