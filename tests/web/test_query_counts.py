@@ -10,7 +10,8 @@ from datetime import timedelta
 from sqlalchemy import event, func, select
 
 from appraisal.models import AppraisalRun, Recommendation
-from channels.mystery_shopper.models import Assignment
+from channels.mystery_shopper.models import Assignment, Report
+from channels.mystery_shopper.proof import store_photo
 from core.db import get_session
 from core.models import (
     ApiToken,
@@ -52,7 +53,8 @@ def _values(app, org):
             "run_id": latest_run, "feedback_id": first(Feedback),
             "flag_id": first(Flag), "dispute_id": first(Dispute), "recommendation_id": first(Recommendation),
             "slug": lambda: "post_ticket_survey", "user_id": first(User), "token_id": first(ApiToken),
-            "integration_id": first(Integration), "assignment_id": first(Assignment)}
+            "integration_id": first(Integration), "assignment_id": first(Assignment),
+            "report_id": first(Report)}
 
 
 def _counts(app, clients, token, org) -> dict[tuple[str, str], int]:
@@ -90,7 +92,11 @@ def test_every_page_issues_as_many_queries_for_1000_employees_as_for_10(app):
         session = get_session()
         hr = session.scalar(select(User).where(User.email == "hr@example.com"))
         shopper = session.scalar(select(User).where(User.email == "shopper@example.com"))
-        assign_visit(session, hr, shopper, employee_id=org.ann)
+        visit = assign_visit(session, hr, shopper, employee_id=org.ann)
+        # a report with its proof photo waits for review, so the review and photo pages are measured
+        session.add(Report(assignment_id=visit.id, template_id=visit.template_id, answers={}, integrity={},
+                           status="submitted", visited_at=visit.visit_from, receipt_number="R-1",
+                           photo_path=store_photo(b"\x89PNG\r\n\x1a\n", "image/png"), photo_type="image/png"))
         token, plain = ApiToken.issue(hr, "counts", list(API_SCOPES))
         # Its once-a-minute "last used" write must not land in one measurement and not the other.
         token.last_used_at = utcnow() + timedelta(hours=1)
