@@ -5,11 +5,13 @@ guideline asks for five, so the weekly reports and dashboards show real standing
 """
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from core.models import Employee, Team, User, utcnow
+from core.plugins import get_plugins
 
 from .guidelines import current_guideline, publish_guideline
 from .models import AppraisalRun
@@ -39,6 +41,20 @@ GUIDELINE = {
 }
 
 
+def demo_guideline(plugins) -> dict:
+    """The demo's guideline; with the mystery-shopper scores loaded, their report score counts a tenth.
+
+    A shopper visits an agent rarely, so one report is enough for that metric (``min_n`` 1).
+    """
+    document = copy.deepcopy(GUIDELINE)
+    if "mystery_score" in plugins.scoring_rules:
+        weights = {"csat_percent": 55, "nps": 20, "ces": 15}
+        for metric in document["metrics"]:
+            metric["weight"] = weights[metric["rule"]]
+        document["metrics"].append({"rule": "mystery_score", "weight": 10, "min_n": 1})
+    return document
+
+
 def demo_weeks(today=None) -> list:
     """The complete weeks the demo's answers cover, oldest first."""
     this_week = week_of((today or utcnow()).date())
@@ -64,7 +80,8 @@ def appraise_demo(session_factory, progress=None) -> int:
     with session_factory() as session, session.begin():
         hr = session.scalar(select(User).join(User.role_rows).where(User.role_rows.any(role="hr")).limit(1))
         if current_guideline(session) is None:
-            publish_guideline(session, GUIDELINE, actor=hr, note="demo guideline: small weekly samples")
+            publish_guideline(session, demo_guideline(get_plugins()), actor=hr,
+                              note="demo guideline: small weekly samples")
             month = month_of(utcnow().date())
             for team in session.scalars(select(Team).where(Team.manager_id.is_not(None))):
                 set_target(session, hr, metric="csat_percent", period=month, value=75, team=team)
