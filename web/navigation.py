@@ -26,6 +26,7 @@ MENU = (
     Entry("review.disputes", "Disputes", ("manager", "hr")),
     Entry("review.recommendations", "Approvals", ("manager", "hr")),
     Entry("mystery_shopper.reviews", "Mystery reports", ("manager", "hr")),
+    Entry("mystery_shopper.templates", "Mystery templates", ("hr",)),
     Entry("review.flags", "Integrity queue", ("hr",)),
     Entry("org.overview", "Organisation", ("hr",)),
     Entry("runs.index", "Runs", ("hr",)),

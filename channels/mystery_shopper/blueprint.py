@@ -282,3 +282,7 @@ def _report_or_abort(report_id: int) -> Report:
     if not may_review(session, current_user, report):
         abort(403, description="Only HR or the manager of the employee who served reviews this report.")
     return report
+
+
+# HR's template pages live in a module of their own, on this blueprint.
+from . import template_pages  # noqa: F401

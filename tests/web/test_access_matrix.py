@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from appraisal.guidelines import publish_guideline
 from appraisal.models import Recommendation
 from channels.mystery_shopper.assignments import create_assignment
-from channels.mystery_shopper.models import Assignment, Report
+from channels.mystery_shopper.models import Assignment, Report, ReportTemplate
 from channels.mystery_shopper.proof import store_photo
 from channels.mystery_shopper.template import publish_template
 from core.db import transaction
@@ -66,6 +66,10 @@ PAGES: Mapping[str, frozenset[str]] = {
     "mystery_shopper.reviews": PEOPLE,
     "mystery_shopper.review": PEOPLE,
     "mystery_shopper.photo": PEOPLE,
+    "mystery_shopper.templates": frozenset({"hr"}),
+    "mystery_shopper.template": frozenset({"hr"}),
+    "mystery_shopper.import_template": frozenset({"hr"}),
+    "mystery_shopper.edit_template": frozenset({"hr"}),
 }
 #: Who may send each form (POST), by hand. Logging in and out are left to tests/web/test_sessions.py.
 FORMS: Mapping[str, frozenset[str]] = {
@@ -87,6 +91,8 @@ FORMS: Mapping[str, frozenset[str]] = {
     "mystery_shopper.new_assignment": PEOPLE,
     "mystery_shopper.report_form": frozenset({"shopper"}),
     "mystery_shopper.review": PEOPLE,
+    "mystery_shopper.import_template": frozenset({"hr"}),
+    "mystery_shopper.edit_template": frozenset({"hr"}),
 }
 #: Query strings some pages need to show their content rather than a picker.
 QUERIES = {"guidelines.diff": lambda ids: {"from": 1, "to": 2}}
@@ -150,6 +156,7 @@ def _values(app, ids, *, foreign_to: str | None = None) -> dict:
         first = lambda model, *where: session.scalar(select(func.min(model.id)).where(*where))
         found = {"flag_id": first(Flag), "recommendation_id": first(Recommendation), "user_id": first(User),
                  "token_id": first(ApiToken), "integration_id": first(Integration), "assignment_id": first(Assignment),
+                 "template_id": first(ReportTemplate),
                  "dispute_id": first(Dispute, Dispute.feedback_id == ids[f"item_{other}"]),
                  "report_id": first(Report)}
     found.update(employee_id=ids[other], feedback_id=ids[f"item_{other}"], run_id=ids["run"], version=1,

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import event, func, select
 
 from appraisal.models import AppraisalRun, Recommendation
-from channels.mystery_shopper.models import Assignment, Report
+from channels.mystery_shopper.models import Assignment, Report, ReportTemplate
 from channels.mystery_shopper.proof import store_photo
 from core.db import get_session
 from core.models import (
@@ -54,7 +54,7 @@ def _values(app, org):
             "flag_id": first(Flag), "dispute_id": first(Dispute), "recommendation_id": first(Recommendation),
             "slug": lambda: "post_ticket_survey", "user_id": first(User), "token_id": first(ApiToken),
             "integration_id": first(Integration), "assignment_id": first(Assignment),
-            "report_id": first(Report)}
+            "report_id": first(Report), "template_id": first(ReportTemplate)}
 
 
 def _counts(app, clients, token, org) -> dict[tuple[str, str], int]:
