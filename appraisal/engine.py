@@ -78,6 +78,8 @@ class Inputs:
     open_flags: Mapping[int, int] = field(default_factory=dict)
     #: category_aggregates() of the case-mix metric: {employee_id: {category: Aggregate}}
     categories: Mapping[int | None, Mapping[str, Aggregate]] = field(default_factory=dict)
+    #: Training needs the plugins found in their own data (``training_needs`` hook): {employee_id: [need]}
+    training_needs: Mapping[int, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
 
 
 def _pool(aggregates) -> Aggregate:
@@ -168,7 +170,8 @@ class Appraisal:
         for outcome in current.values():
             outcome.open_flags = inputs.open_flags.get(outcome.employee_id, 0)
             outcome.case_mix = self._case_mix(inputs.categories.get(outcome.employee_id, {}), org_categories)
-            outcome.training_needs = self._training_needs(outcome)
+            found = inputs.training_needs.get(outcome.employee_id, ())
+            outcome.training_needs = self._training_needs(outcome, found)
         return current
 
     def _compare(self, current, previous) -> None:
@@ -252,7 +255,8 @@ class Appraisal:
         return {"metric": self.guideline["case_mix_metric"], "categories": rows, "n": n, "value": actual,
                 "expected": expected, "difference": sign * (actual - expected)}
 
-    def _training_needs(self, outcome: EmployeeOutcome) -> list[dict]:
+    def _training_needs(self, outcome: EmployeeOutcome, found: Sequence[Mapping[str, Any]] = ()) -> list[dict]:
+        """Weak ticket categories, metrics far below target and what plugins ``found``: the weakest first."""
         settings = self.guideline["training"]
         needs = [{"area": "ticket_category", "name": row["category"], "metric": outcome.case_mix["metric"],
                   "value": row["value"], "benchmark": row["org_value"], "n": row["n"], "gap": row["gap"]}
@@ -262,6 +266,7 @@ class Appraisal:
                    "benchmark": metric.target, "n": metric.n,
                    "gap": (metric.value - metric.target) * (1 if self.directions[metric.metric] == "higher" else -1)}
                   for metric in outcome.metrics.values() if metric.attainment == "far_below"]
+        needs += [dict(need) for need in found]
         needs.sort(key=lambda need: (need["gap"], need["area"], need["name"]))
         return needs[:settings["max_needs"]]
 

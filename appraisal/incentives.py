@@ -78,12 +78,23 @@ def training_proposals(outcomes: Iterable[EmployeeOutcome], guideline: Mapping[s
     proposals = []
     for outcome in outcomes:
         for need in outcome.training_needs:
-            benchmark = "the org's mean" if need["area"] == "ticket_category" else "the target"
-            proposals.append(Proposal(
-                outcome.employee_id, "training", f"training:{need['area']}",
-                f"training on {need['name']}: {need['metric']} {need['value']:.1f} over {need['n']} item(s) "
-                f"against {benchmark} {need['benchmark']:.1f}"))
+            proposals.append(Proposal(outcome.employee_id, "training", f"training:{need['area']}",
+                                      training_reason(need)))
     return proposals
+
+
+def training_reason(need: Mapping[str, Any]) -> str:
+    """What a training recommendation says: the need, what it was measured on and the benchmark it misses."""
+    area, value, benchmark = need["area"], need["value"], need["benchmark"]
+    if area == "mystery_section":  # a plugin's need: the section is the metric, counted in reports
+        return (f"training on {need['name']} (mystery section): {value:.1f} over {need['n']} report(s) against "
+                f"the org's mean {benchmark:.1f}")
+    if area in ("ticket_category", "metric"):
+        subject, against = need["name"], "the org's mean" if area == "ticket_category" else "the target"
+    else:  # another plugin's area: name it, as the employee's report does
+        subject, against = f"{need['name']} ({area.replace('_', ' ')})", "a benchmark of"
+    return (f"training on {subject}: {need['metric']} {value:.1f} over {need['n']} item(s) "
+            f"against {against} {benchmark:.1f}")
 
 
 def plugin_proposal(employee_id: int, source: str, raw: Any) -> Proposal | None:

@@ -7,6 +7,7 @@ in place: re-running a period makes a new run, so decisions taken on the old one
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Mapping
 from datetime import date, timedelta
 
@@ -195,8 +196,53 @@ def appraisal_inputs(session: Session, document: Mapping, period: Period, up_to:
         previous_streaks=_previous_streaks(session, period),
         open_flags=_open_flags(session, period, quarantined),
         categories=category_aggregates(session, case_mix_spec, period, up_to) if case_mix_spec else {},
+        training_needs=plugin_training_needs(session, document, period, up_to, [p.id for p in people], plugins),
     )
     return specs, inputs, case_mix_spec.rule.direction if case_mix_spec else "higher"
+
+
+def plugin_training_needs(session: Session, document: Mapping, period: Period, up_to: int,
+                          employee_ids: list[int], plugins) -> dict[int, list[dict]]:
+    """The training needs plugins find in their own data (such as weak mystery-report sections), checked.
+
+    A need that is not what the ``training_needs`` hook promises is refused and logged, and the run goes on
+    without it; needs about employees not appraised are left out.
+    """
+    wanted = set(employee_ids)
+    found: dict[int, list[dict]] = {}
+    for source, answer in plugins.training_needs(session, period.start, period.end, up_to, employee_ids,
+                                                 dict(document["training"])):
+        if not isinstance(answer, Mapping):
+            log.error("plugin %s answered training_needs with %r and it was refused: answer "
+                      "{employee_id: [need, ...]}", source, answer)
+            continue
+        for employee_id, needs in answer.items():
+            if employee_id not in wanted:
+                continue
+            for raw in needs if isinstance(needs, list | tuple) else [needs]:
+                need = _training_need(raw)
+                if need is None:
+                    log.error("plugin %s found the training need %r for employee %s and it was refused: a need "
+                              "has area, name and metric (text), value, benchmark and gap (numbers) and n "
+                              "(a whole number)", source, raw, employee_id)
+                else:
+                    found.setdefault(employee_id, []).append(need)
+    return found
+
+
+def _training_need(raw) -> dict | None:
+    """``raw`` as a stored training need (those keys only), or None when it is malformed."""
+    if not isinstance(raw, Mapping):
+        return None
+    texts = {key: raw.get(key) for key in ("area", "name", "metric")}
+    numbers = {key: raw.get(key) for key in ("value", "benchmark", "gap")}
+    n = raw.get("n")
+    if (not all(isinstance(words, str) and words for words in texts.values())
+            or not all(isinstance(number, int | float) and not isinstance(number, bool) and math.isfinite(number)
+                       for number in numbers.values())
+            or not isinstance(n, int) or isinstance(n, bool) or n < 0):
+        return None
+    return {**texts, **{key: float(number) for key, number in numbers.items()}, "n": n}
 
 
 def period_findings(session: Session, document: Mapping, period: Period, plugins) -> list[tuple[str, int, str]]:

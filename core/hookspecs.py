@@ -85,6 +85,27 @@ def recommend(result, guideline):
 
 
 @hookspec
+def training_needs(session, period_start, period_end, up_to, employee_ids, settings):
+    """Return training needs found in this plugin's own data, for the employees an appraisal run appraises.
+
+    Called while a run reads its inputs, in its transaction (and by a guideline's preview): read only.
+    The run merges the answers with the needs it finds itself, weakest first, up to the guideline's
+    ``max_needs``; each becomes a training recommendation when the guideline recommends training.
+
+    :param session: the run's SQLAlchemy session (read from it; do not write or commit).
+    :param period_start: the period's first instant; ``period_end`` is exclusive.
+    :param up_to: the run's feedback watermark: count only what the feedback items up to this id show, so
+        a run computed again finds the same needs.
+    :param employee_ids: the employees appraised; answers about others are ignored.
+    :param settings: the guideline's ``training`` settings (``min_n``, ``gap``, ``max_needs``, ``recommend``).
+    :return: ``{employee_id: [need]}``, each need a dict with ``area`` (a snake_case slug naming what kind of
+        need it is), ``name`` (what to train, as people read it), ``metric``, ``value``, ``benchmark`` (what
+        the value falls short of), ``n`` (how many observations) and ``gap`` (value minus benchmark, in the
+        better direction: negative is a shortfall).
+    """
+
+
+@hookspec
 def register_commands(cli):
     """Add click commands or groups to the ``plaudit`` command line.
 

@@ -85,6 +85,14 @@ class Plugins:
     def recommend(self, result, guideline) -> list[dict]:
         return [answer for _, answer in self.recommendations(result, guideline)]
 
+    def training_needs(self, session, period_start, period_end, up_to: int, employee_ids, settings
+                       ) -> list[tuple[str, dict]]:
+        """Every plugin's answer to ``training_needs`` ({employee_id: [need]}), each with the plugin's name."""
+        offered = {"session": session, "period_start": period_start, "period_end": period_end, "up_to": up_to,
+                   "employee_ids": employee_ids, "settings": settings}
+        return [(impl.plugin_name, impl.function(**{name: offered[name] for name in impl.argnames}) or {})
+                for impl in self.pm.hook.training_needs.get_hookimpls()]
+
     def cron_jobs(self) -> list:
         return [entry for entries in self.pm.hook.register_cron_jobs() for entry in entries or ()]
 
