@@ -1,6 +1,7 @@
 """Mystery shoppers: versioned report templates, assignments, the shopper's form, review and scoring."""
 from core.plugins import hookimpl
 
+from . import training
 from .channel import EMPLOYEE_PROVIDER, MysteryShopper
 
 
@@ -22,3 +23,9 @@ def register_commands(cli):
     from .cli import mystery_group
 
     cli.add_command(mystery_group)
+
+
+@hookimpl
+def training_needs(session, period_start, period_end, up_to, employee_ids, settings):
+    """The sections of approved reports where an employee scores well below the organisation's mean."""
+    return training.training_needs(session, period_start, period_end, up_to, employee_ids, settings)
