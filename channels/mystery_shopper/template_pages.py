@@ -80,7 +80,7 @@ def _version_or_404(template_id: int) -> tuple[ReportTemplate, str | None, int, 
                             .outerjoin(User, User.id == ReportTemplate.created_by)
                             .where(ReportTemplate.id == template_id)).first()
     if found is None:
-        abort(404, description=f"There is no report template version {template_id}.")
+        abort(404, description=f"There is no report template version with id {template_id}.")
     return tuple(found)
 
 
