@@ -5,7 +5,6 @@ answer every required question the skip logic shows. Answers to hidden questions
 """
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +12,10 @@ from .template import visible_questions
 
 #: The longest free-text answer kept.
 TEXT_LIMIT = 5000
+#: The largest number answer kept: beyond it a float loses whole numbers, and 10**400 is no float at all.
+#: Compared as ``abs(value) <= NUMBER_LIMIT``, which also refuses NaN and infinity without math.isfinite's
+#: OverflowError on huge integers.
+NUMBER_LIMIT = 10**15
 CHOICE_TYPES = ("yes_no", "single_choice")
 NUMBER_TYPES = ("scale", "number")
 
@@ -72,7 +75,7 @@ def _wrong_kind(question: dict, value: Any) -> str | None:
         if len(value) > 1 and any(choices[v].get("not_applicable") for v in value):
             return "a 'not applicable' answer cannot be chosen with others"
     elif kind in NUMBER_TYPES:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not abs(value) <= NUMBER_LIMIT:
             return "give a number"
         if kind == "scale":
             scale = question.get("scale") or {}

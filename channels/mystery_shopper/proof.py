@@ -1,7 +1,9 @@
 """Proof of a visit: the integrity questions every shopper answers, and the photos they attach.
 
 Photos are kept in the instance folder under random names, never under the static folder: only reviewers
-are served them, through the blueprint, after a permission check.
+are served them, through the blueprint, after a permission check. A photo replaced by a newer one is deleted
+once the replacement is committed. Photos are kept as sent: EXIF metadata (the phone's location, its model)
+is not stripped, which docs/mystery.md notes as a known limit.
 """
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ import secrets
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 #: Asked on every report; a reviewer reads the answers beside the report before approving it.
 INTEGRITY_QUESTIONS = {
@@ -23,6 +27,8 @@ PHOTO_MAX_BYTES = 1_500_000
 #: What a photo may be, told by its first bytes (not the name or type the browser claims).
 PHOTO_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 PHOTO_FOLDER = "mystery_photos"
+#: Session.info key: the files of replaced photos, deleted when the session commits.
+_DISCARDED = "mystery_photos_discarded"
 
 
 class ProofError(ValueError):
@@ -72,3 +78,24 @@ def photo_file(stored: str) -> Path | None:
     folder = (Path(current_app.instance_path) / PHOTO_FOLDER).resolve()
     path = (Path(current_app.instance_path) / stored).resolve()
     return path if path.parent == folder and path.is_file() else None
+
+
+def discard_photo(session: Session, stored: str | None) -> None:
+    """Delete a replaced photo once ``session`` commits its replacement; keep it if the session rolls back.
+
+    Only after the commit: until then the report still names the old file, and a failed save must not lose it.
+    """
+    path = photo_file(stored) if isinstance(stored, str) and stored else None
+    if path is not None:
+        session.info.setdefault(_DISCARDED, []).append(path)
+
+
+@event.listens_for(Session, "after_commit")
+def _delete_discarded(session: Session) -> None:
+    for path in session.info.pop(_DISCARDED, ()):
+        path.unlink(missing_ok=True)
+
+
+@event.listens_for(Session, "after_rollback")
+def _keep_discarded(session: Session) -> None:
+    session.info.pop(_DISCARDED, None)

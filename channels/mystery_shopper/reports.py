@@ -6,7 +6,7 @@ Nothing is written when any field is wrong: :class:`ReportError` names every one
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, false, func, select
@@ -17,10 +17,23 @@ from core.models import Employee, managed_teams, record_audit, utcnow
 
 from .answers import answer_problems, shown_answers
 from .models import Assignment, Report
-from .proof import INTEGRITY_QUESTIONS, ProofError, read_photo, store_photo
+from .proof import (
+    INTEGRITY_QUESTIONS,
+    ProofError,
+    discard_photo,
+    read_photo,
+    store_photo,
+)
 
 RECEIPT_LIMIT = 100
 COMMENT_LIMIT = 2000
+#: Dates the database and Python both hold, in any time zone (the pages and the API refuse others).
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9999, 12, 30, tzinfo=UTC)
+#: How far ahead of the server's clock a visit may be dated: the shopper's phone may run a little fast.
+CLOCK_SKEW = timedelta(minutes=5)
+#: The one answer to a badge name that names no single employee, however it failed: a shopper learns
+#: nothing about who works here from it (compare "no one called X" with "several people are called X").
+UNMATCHED = "nobody of that name could be matched at this visit: write the full name on their badge"
 #: A report in these states is the shopper's to change; the others wait for, or have had, a review.
 EDITABLE = ("draft", "returned")
 
@@ -69,7 +82,8 @@ def _write(session: Session, assignment_id: int, user, answers: dict, proof: dic
     document = assignment.template.document
     answers = dict(answers or {})
     problems = answer_problems(document, answers, final=final)
-    checked = _check_proof(session, assignment, proof or {}, final=final, problems=problems)
+    checked = _check_proof(session, assignment, proof or {}, final=final, problems=problems,
+                           user_employee=getattr(user, "employee_id", None))
     if problems:
         raise ReportError(problems)
 
@@ -77,10 +91,14 @@ def _write(session: Session, assignment_id: int, user, answers: dict, proof: dic
         report = Report(assignment=assignment, template_id=assignment.template_id)
         session.add(report)
     before = None if report.id is None else {"status": report.status}
+    kept = report.answers or {}
     for key, (data, kind) in checked.pop("question_photos").items():
         answers[key] = store_photo(data, kind)
+        if kept.get(key) != answers[key]:
+            discard_photo(session, kept.get(key))
     photo = checked.pop("photo")
     if photo is not None:
+        discard_photo(session, report.photo_path)
         report.photo_path, report.photo_type = store_photo(*photo), photo[1]
     report.answers = shown_answers(document, answers)
     for field, value in checked.items():
@@ -99,7 +117,7 @@ def _write(session: Session, assignment_id: int, user, answers: dict, proof: dic
 
 
 def _check_proof(session: Session, assignment: Assignment, proof: dict, *, final: bool,
-                 problems: dict[str, str]) -> dict[str, Any]:
+                 problems: dict[str, str], user_employee: int | None = None) -> dict[str, Any]:
     """Read the proof of visit into report fields, adding a message to ``problems`` per wrong field."""
     checked: dict[str, Any] = {"question_photos": {}, "photo": None}
     visited_at = proof.get("visited_at")
@@ -109,7 +127,9 @@ def _check_proof(session: Session, assignment: Assignment, proof: dict, *, final
             problems["visited_at"] = "give the date and time of the visit, e.g. 2026-11-03 14:30"
     if isinstance(visited_at, datetime):
         visited_at = visited_at if visited_at.tzinfo else visited_at.replace(tzinfo=UTC)
-        if not assignment.visit_from <= visited_at <= assignment.visit_until:
+        if visited_at > utcnow() + CLOCK_SKEW:
+            problems["visited_at"] = "the visit cannot be in the future: give when it took place"
+        elif not assignment.visit_from <= visited_at <= assignment.visit_until:
             problems["visited_at"] = (f"the visit must be between {moment(assignment.visit_from)} and "
                                       f"{moment(assignment.visit_until)}, the assignment's visit window")
         checked["visited_at"] = visited_at
@@ -134,17 +154,16 @@ def _check_proof(session: Session, assignment: Assignment, proof: dict, *, final
     checked["integrity"] = {key: integrity[key] for key in INTEGRITY_QUESTIONS if integrity.get(key) is not None}
 
     served_by = proof.get("served_by")
+    if isinstance(served_by, str):
+        served_by = served_by.strip() or None
     if assignment.employee_id is not None:
-        if served_by not in (None, assignment.employee_id):
+        if served_by is not None:
             problems["served_by"] = "this visit is to a named employee; leave who served you empty"
         checked["served_by"] = None
-    elif isinstance(served_by, str) and served_by.strip():
-        checked["served_by"] = _employee_named(session, served_by.strip(), problems)
-    elif isinstance(served_by, int) and not isinstance(served_by, bool):
-        employee = session.get(Employee, served_by)
-        if employee is None or not employee.active:
-            problems["served_by"] = f"no active employee {served_by}"
-        checked["served_by"] = served_by
+    elif isinstance(served_by, str):
+        checked["served_by"] = _employee_named(session, served_by, user_employee, problems)
+    elif served_by is not None:
+        problems["served_by"] = UNMATCHED  # a badge name only: an id would let a shopper try out the staff
     elif final:
         problems["served_by"] = "name the employee who served you, as on their badge"
 
@@ -161,14 +180,19 @@ def _check_proof(session: Session, assignment: Assignment, proof: dict, *, final
     return checked
 
 
-def _employee_named(session: Session, name: str, problems: dict[str, str]) -> int | None:
-    """The active employee called ``name`` (any case). A shopper types it: no list of staff is shown to them."""
-    found = session.scalars(select(Employee.id).where(Employee.active.is_(True),
-                                                      func.lower(Employee.name) == name.lower()).limit(2)).all()
+def _employee_named(session: Session, name: str, shopper_employee: int | None,
+                    problems: dict[str, str]) -> int | None:
+    """The one active employee called ``name`` (any case), never the shopper's own record.
+
+    A shopper types the name on the badge: no list of staff is shown to them, and every failure gets the
+    same message, so trying names tells them no more than a match does.
+    """
+    query = select(Employee.id).where(Employee.active.is_(True), func.lower(Employee.name) == name.lower())
+    if shopper_employee is not None:
+        query = query.where(Employee.id != shopper_employee)
+    found = session.scalars(query.limit(2)).all()
     if len(found) != 1:
-        problems["served_by"] = (f"no one called {name[:60]!r} works here: write the full name on their badge"
-                                 if not found else f"several people are called {name[:60]!r}: describe who in "
-                                                   "a comment question, or ask your agency")
+        problems["served_by"] = UNMATCHED
         return None
     return found[0]
 
@@ -218,6 +242,9 @@ def _reviewable(session: Session, report_id: int, reviewer) -> Report:
     report = session.get(Report, report_id, with_for_update=True)
     if report is None:
         raise LookupError(f"no report {report_id}")
+    if (reviewer.has_role("hr", "manager") and reviewer.employee_id is not None
+            and served_by(report) == reviewer.employee_id):  # said apart from the role check: it is not one
+        raise PermissionError("this report is about you: nobody reviews a report about themselves")
     if not may_review(session, reviewer, report):
         raise PermissionError("only HR or the manager of the employee who served reviews this report")
     if report.status != "submitted":
@@ -254,12 +281,17 @@ def reviewable_reports(user) -> Select:
 
 
 def parse_moment(raw: str) -> datetime | None:
-    """A date and time as typed or sent (ISO 8601, 'T' or a space); naive values are UTC."""
+    """A date and time as typed or sent (ISO 8601, 'T' or a space); naive values are UTC.
+
+    None when it cannot be read, or lies outside :data:`EARLIEST`-:data:`LATEST` (``0001-01-01T00:00+05:00``
+    is a valid ISO date whose UTC time Python cannot hold): the caller refuses it naming its field.
+    """
     try:
         value = datetime.fromisoformat(raw.strip())
-    except ValueError:
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return value if EARLIEST <= value.astimezone(UTC) <= LATEST else None
+    except (ValueError, OverflowError):
         return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def moment(value: datetime) -> str:

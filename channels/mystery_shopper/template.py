@@ -89,6 +89,9 @@ class QuestionSchema(Schema):
             raise ValidationError("only a scale question has a scale", "scale")
         if data.get("critical") and data.get("bonus"):
             raise ValidationError("a question is critical or bonus, not both", "bonus")
+        if data.get("critical") and not data.get("required", True):
+            # An unanswered critical question would let a failed visit pass: a shopper could just skip it.
+            raise ValidationError("a critical question must be required", "required")
         if (data.get("critical") or data.get("bonus")) and not _scored(data):
             flag = "critical" if data.get("critical") else "bonus"
             raise ValidationError(f"a {flag} question must be able to earn points", flag)

@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 
 from channels.mystery_shopper.demo import TEMPLATE
 from channels.mystery_shopper.models import Assignment, Report
+from channels.mystery_shopper.reports import UNMATCHED
 from channels.mystery_shopper.template import publish_template
 from core.db import transaction
-from core.models import ApiToken, AuditEntry, User
+from core.models import ApiToken, AuditEntry, Employee, User
 from tests.fixtures.app import row_counts
 
 V1 = "/api/v1/mystery"
@@ -238,3 +239,27 @@ def test_lists_filter_by_report_state_and_reference(client, agency):
     with transaction() as session:
         assert session.scalar(select(func.count()).select_from(Assignment)) == 2
         assert session.scalar(select(func.count()).select_from(Report)) == 1
+
+
+def test_at_a_location_only_the_badge_name_is_taken_and_every_miss_reads_the_same(client, agency):
+    assignment = _create(client, agency, employee=None, location="Riverside branch", external_ref="AG-2")
+    sam = agency.token("sam@agency.test", ["mystery:submit"])
+    url = f"{V1}/assignments/{assignment['id']}/report"
+    with transaction() as session:  # a second Ann: her name alone no longer says who served
+        session.add(Employee(name="Ann", email="ann2@example.com"))
+    by_id = client.post(url, json=_report(served_by=agency.ids["bob"]), headers=sam)
+    assert by_id.status_code == 422 and "served_by" in by_id.get_json()["errors"]["json"]  # an id is no name
+    misses = [client.post(url, json=_report(served_by=name), headers=sam).get_json()["errors"]["json"]["served_by"]
+              for name in ("Zed", "Ann", str(agency.ids["bob"]))]
+    assert misses == [[UNMATCHED]] * 3
+    served = client.post(url, json=_report(served_by="bob"), headers=sam)
+    assert served.status_code == 201 and served.get_json()["served_by"] == agency.ids["bob"]
+
+
+def test_a_huge_number_is_refused_naming_the_question(client, agency):
+    assignment = _create(client, agency)
+    sam = agency.token("sam@agency.test", ["mystery:submit"])
+    response = client.post(f"{V1}/assignments/{assignment['id']}/report",
+                           json=_report(answers={**ANSWERS, "S5": 10**400}), headers=sam)
+    assert response.status_code == 422
+    assert response.get_json()["errors"]["json"] == {"answers.S5": ["give a number"]}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-from datetime import UTC, datetime
+from datetime import UTC
 
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
@@ -40,7 +40,12 @@ from channels.mystery_shopper.models import (
     ReportTemplate,
 )
 from channels.mystery_shopper.proof import INTEGRITY_QUESTIONS, PHOTO_MAX_BYTES
-from channels.mystery_shopper.reports import ReportError, submit_report
+from channels.mystery_shopper.reports import (
+    EARLIEST,
+    LATEST,
+    ReportError,
+    submit_report,
+)
 from channels.mystery_shopper.template import template_in_force
 from core.auth import token_required
 from core.db import get_session
@@ -67,8 +72,6 @@ def _add_demo_step(state) -> None:
         state.app.extensions.setdefault(DEMO_STEPS_KEY, []).append(
             ("sending the demo's mystery shopper", demo_steps, shop_demo))
 
-#: Dates the database and Python both hold, in any time zone.
-EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(9999, 12, 30, tzinfo=UTC)
 #: A photo of PHOTO_MAX_BYTES, base64-encoded (the app's request size limit refuses more anyway).
 PHOTO_BASE64 = (PHOTO_MAX_BYTES + 2) // 3 * 4
 #: The create_assignment and submit_report argument a domain error names -> the body field it came from.
@@ -154,7 +157,9 @@ class ReportBodySchema(Schema):
     integrity = fields.Dict(keys=fields.String(validate=validate.OneOf(INTEGRITY_QUESTIONS)),
                             values=fields.Boolean(), load_default=dict, metadata={
                                 "description": "; ".join(f"{key}: {text}" for key, text in INTEGRITY_QUESTIONS.items())})
-    served_by = Id(load_default=None, metadata={"description": "the employee who served, for a location"})
+    served_by = Text(200, load_default=None, metadata={
+        "description": "for a location: the name on the badge of who served, as the shopper read it (not an "
+                       "id: a shopper is never shown the staff); a name no single employee has is refused"})
     photo = fields.String(load_default=None, validate=validate.Length(max=PHOTO_BASE64), metadata={
         "description": "an optional photo proving the visit: a JPEG, PNG or WebP image, base64-encoded"})
     photos = fields.Dict(keys=fields.String(validate=validate.Length(1, 50)),

@@ -5,6 +5,7 @@ import csv
 from fractions import Fraction
 
 import pytest
+from marshmallow import ValidationError
 
 from channels.mystery_shopper.scoring import entity_score, score_report
 from channels.mystery_shopper.template import validate_template, visible_questions
@@ -125,6 +126,14 @@ def _two_sections(critical_scope="report", **flags):
         "sections": [{"key": "a", "title": "A", "weight": 1, "critical_scope": critical_scope},
                      {"key": "b", "title": "B", "weight": 1}],
         "questions": [_yes_no("Q1", "a", **flags), _yes_no("Q2", "a"), _yes_no("Q3", "b")]})
+
+
+def test_a_critical_question_must_be_required():
+    # Optional, a shopper could leave it blank and a visit that failed it would pass.
+    with pytest.raises(ValidationError) as refused:
+        _two_sections(critical=True, required=False)
+    assert refused.value.messages == {"questions": {0: {"required": ["a critical question must be required"]}}}
+    assert _two_sections(bonus=True, required=False)["questions"][0]["required"] is False
 
 
 def test_a_failed_critical_question_zeroes_the_report():

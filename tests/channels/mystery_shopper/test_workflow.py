@@ -1,12 +1,15 @@
 """The workflow's domain functions: assigning, answering, submitting and reviewing, with who may do each."""
 from __future__ import annotations
 
-from datetime import timedelta
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 
-from channels.mystery_shopper.answers import answer_problems
+from channels.mystery_shopper.answers import NUMBER_LIMIT, answer_problems
 from channels.mystery_shopper.assignments import (
     AssignmentError,
     assignments_for,
@@ -14,13 +17,15 @@ from channels.mystery_shopper.assignments import (
 )
 from channels.mystery_shopper.models import Assignment
 from channels.mystery_shopper.reports import (
+    UNMATCHED,
     ReportError,
     approve_report,
+    parse_moment,
     return_report,
     save_draft,
     submit_report,
 )
-from core.models import AuditEntry, Feedback, User
+from core.models import AuditEntry, Employee, Feedback, User, utcnow
 from tests.channels.mystery_shopper.visits import (
     DUE,
     GOOD_ANSWERS,
@@ -108,8 +113,8 @@ def test_a_report_is_the_shoppers_own_inside_the_window_and_counts_once_approved
     with pytest.raises(ReportError) as no_comment:
         return_report(session, report.id, mia, "")
     assert set(no_comment.value.problems) == {"comment"}
-    with pytest.raises(PermissionError):
-        approve_report(session, report.id, session.get(User, worked_example.users["ann"]))  # about herself
+    with pytest.raises(PermissionError, match="only HR or the manager"):
+        approve_report(session, report.id, session.get(User, worked_example.users["ann"]))  # no reviewer
     session.rollback()
     approve_report(session, report.id, mia)
     session.commit()
@@ -122,3 +127,79 @@ def test_a_report_is_the_shoppers_own_inside_the_window_and_counts_once_approved
     actions = session.scalars(select(AuditEntry.action).where(AuditEntry.entity_type == "ms_reports")
                               .order_by(AuditEntry.id)).all()
     assert actions == ["mystery_report.draft_saved", "mystery_report.submitted", "mystery_report.approved"]
+
+
+def test_a_manager_never_approves_a_report_about_themselves(session, worked_example, visits):
+    hr, mia = session.get(User, worked_example.hr), session.get(User, worked_example.manager)
+    sam = session.get(User, visits.shoppers["sam"])
+    session.get(Employee, mia.employee_id).team_id = session.get(Employee, worked_example.ids["ann"]).team_id
+    about_mia = _assign(session, hr, visits, employee_id=mia.employee_id)  # in the team she leads
+    report = submit_report(session, about_mia.id, sam, GOOD_ANSWERS, proof())
+    session.commit()
+    with pytest.raises(PermissionError, match="nobody reviews a report about themselves"):
+        approve_report(session, report.id, mia)
+    session.rollback()
+    assert approve_report(session, report.id, hr).status == "approved"
+
+
+def test_huge_and_non_finite_numbers_are_refused_naming_the_question():
+    for value in (10**400, -(10**400), float("inf"), float("nan"), NUMBER_LIMIT + 1):
+        assert answer_problems(TEMPLATE, {"Q3": value}, final=False) == {"Q3": "give a number"}, value
+    assert answer_problems(TEMPLATE, {"Q3": NUMBER_LIMIT}, final=False) == {}
+
+
+def test_dates_python_cannot_hold_in_utc_are_unreadable():
+    assert parse_moment("0001-01-01T00:00+05:00") is None  # 31 December of year 0 in UTC
+    assert parse_moment("9999-12-31T23:00-05:00") is None
+    assert parse_moment("1899-12-31T23:00") is None
+    assert parse_moment("2026-11-03 14:30") == datetime(2026, 11, 3, 14, 30, tzinfo=UTC)
+
+
+def test_a_visit_in_the_future_is_refused(session, worked_example, visits):
+    hr, sam = session.get(User, worked_example.hr), session.get(User, visits.shoppers["sam"])
+    now = utcnow()
+    soon = _assign(session, hr, visits, employee_id=worked_example.ids["ann"], visit_from=now - timedelta(days=1),
+                   visit_until=now + timedelta(days=2), due_at=now + timedelta(days=3))
+    session.commit()
+    with pytest.raises(ReportError) as future:
+        submit_report(session, soon.id, sam, GOOD_ANSWERS, proof(visited_at=now + timedelta(hours=1)))
+    assert future.value.problems == {"visited_at": "the visit cannot be in the future: give when it took place"}
+    session.rollback()
+    # a phone a few minutes fast is not the future
+    assert submit_report(session, soon.id, sam, GOOD_ANSWERS, proof(visited_at=utcnow() + timedelta(minutes=3)))
+
+
+def test_at_a_location_every_name_that_matches_no_one_person_gets_one_message(session, worked_example, visits):
+    hr, sam = session.get(User, worked_example.hr), session.get(User, visits.shoppers["sam"])
+    located = _assign(session, hr, visits, location="Riverside branch")
+    session.add(Employee(name="Ann", email="ann.two@example.com"))  # two Anns
+    sam.employee_id = worked_example.ids["cat"]  # a shopper who also works here cannot name themselves
+    session.commit()
+    for served_by in ("Zed", "ann", "Cat", worked_example.ids["bob"], str(worked_example.ids["bob"]), ["Bob"]):
+        with pytest.raises(ReportError) as refused:
+            submit_report(session, located.id, sam, GOOD_ANSWERS, proof(served_by=served_by))
+        assert refused.value.problems == {"served_by": UNMATCHED}, served_by
+        session.rollback()
+    assert submit_report(session, located.id, sam, GOOD_ANSWERS, proof(served_by=" bob ")).served_by == (
+        worked_example.ids["bob"])
+
+
+def _photo(body: bytes) -> FileStorage:
+    return FileStorage(io.BytesIO(b"\x89PNG\r\n\x1a\n" + body), filename="receipt.png")
+
+
+def test_a_replaced_photo_is_deleted_once_the_replacement_is_committed(app, session, visits):
+    sam = session.get(User, visits.shoppers["sam"])
+    assignment = visits.assignments["sam"]
+    first = save_draft(session, assignment, sam, {}, proof(photo=_photo(b"first"))).photo_path
+    session.commit()
+    old = Path(app.instance_path) / first
+    assert old.is_file()
+    save_draft(session, assignment, sam, {}, proof(photo=_photo(b"kept")))
+    session.rollback()  # the replacement failed: the report still names the first photo
+    assert old.is_file()
+    second = save_draft(session, assignment, sam, {}, proof(photo=_photo(b"second")))
+    assert old.is_file()  # not before the commit
+    session.commit()
+    assert not old.exists() and (Path(app.instance_path) / second.photo_path).read_bytes().endswith(b"second")
+    assert second.photo_path != first
