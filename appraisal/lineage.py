@@ -38,7 +38,8 @@ def metric_lineage(session: Session, run_id: int, employee_id: int, metric: str,
     rule = get_plugins().scoring_rules[metric]
     document = run.guideline.document
     points = rule.points(Feedback, dict(spec["params"]))
-    where = _items_filter(run, result, rule)
+    # An item the rule scores NULL (another section's, for mystery_section) counts in no metric's n.
+    where = (*_items_filter(run, result, rule), points.is_not(None))
     items_now = session.scalar(select(func.count()).select_from(Feedback).where(*where))
     rows = session.execute(
         select(Feedback.id, Feedback.channel, Feedback.external_id, Feedback.kind, Feedback.occurred_at,

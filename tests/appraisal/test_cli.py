@@ -4,9 +4,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime
 
+from appraisal.guidelines import publish_guideline
 from appraisal.lineage import metric_lineage
 from core.db import transaction
+from core.models import Feedback
 from tests.fixtures.appraisal import GUIDELINE
 
 WEEK_ARGS = ["appraise", "--from", "2026-11-02", "--to", "2026-11-08"]
@@ -107,3 +110,22 @@ def test_target_and_appraise_commands_refuse_what_they_cannot_do(app, worked_exa
     result = runner.invoke(args=[*WEEK_ARGS, "--by", "hr@example.com", "--format", "json"])
     assert result.exit_code == 0
     assert "week 2026-11-02 to 2026-11-08" in runner.invoke(args=["appraisal", "runs"]).output
+
+
+def test_lineage_leaves_out_items_the_rule_scores_null(app, worked_example):
+    # mystery_section scores only its section's items; the other sections' are NULL, in no metric's n.
+    with transaction() as session:
+        for number, (section, value) in enumerate([("speed", 80.0), ("speed", 60.0), ("privacy", 10.0),
+                                                   ("speed", 100.0), ("privacy", 20.0)]):
+            session.add(Feedback(channel="mystery_shopper", kind="mystery_section", external_id=f"r{number}:{section}",
+                                 value=value, scale_min=0, scale_max=100, employee_id=worked_example.ids["bob"],
+                                 occurred_at=datetime(2026, 11, 3 + number % 3, 10, tzinfo=UTC),
+                                 payload={"section": section}))
+        metrics = [{"rule": "csat_percent", "weight": 50}, {"rule": "nps", "weight": 30},
+                   {"rule": "mystery_section", "weight": 20, "params": {"section": "speed"}, "min_n": 2}]
+        publish_guideline(session, dict(GUIDELINE, metrics=metrics), actor=None)
+    run_id = worked_example.run(version=2)
+    with transaction() as session:
+        lineage = metric_lineage(session, run_id, worked_example.ids["bob"], "mystery_section")
+    assert lineage["result"]["n"] == lineage["items_now"] == len(lineage["items"]) == 3
+    assert sorted(i["points"] for i in lineage["items"]) == [60.0, 80.0, 100.0] and lineage["result"]["value"] == 80.0
