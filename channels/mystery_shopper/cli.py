@@ -38,8 +38,9 @@ def mystery_group():
 @with_appcontext
 def import_template_command(file, file_format, slug, title, note, by):
     """Read a questionnaire CSV and publish it as the next version of a report template."""
+    notes: list[str] = []
     try:
-        document = read_template(file, file_format)
+        document = read_template(file, file_format, notes)
     except (TemplateImportError, UnicodeDecodeError) as exc:
         _fail(f"{file}: {exc}")
     with transaction() as session:
@@ -61,6 +62,8 @@ def import_template_command(file, file_format, slug, title, note, by):
         data = template.document
         click.echo(f"published {template.slug} v{template.version}: {len(data['sections'])} sections, "
                    f"{len(data['questions'])} questions")
+        for line in notes:
+            click.echo(f"  note: {line}")
 
 
 @mystery_group.command("templates")

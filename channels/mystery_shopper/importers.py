@@ -21,6 +21,8 @@ _POINTS = re.compile(r"\(\s*(\d+(?:\.\d+)?)\s*\)\s*$")
 _NON_SCORING = re.compile(r"\(\s*(?:non[- ]?scoring|n\s*/\s*a)\s*\)\s*$", re.IGNORECASE)
 _SKIP = re.compile(r"^(show|hide)\s+if\s+(\S+)\s+is\s+(.+?)\s*$", re.IGNORECASE)
 _CONDITION = re.compile(r"^\s*if\s+'([^']+)'", re.IGNORECASE)
+#: The r3ximous "Changes made" note of a row withdrawn from the questionnaire ("to be deleted").
+_DELETED = re.compile(r"\b(?:to\s+be\s+deleted|deleted|removed)\b", re.IGNORECASE)
 
 
 class TemplateImportError(ValueError):
@@ -119,13 +121,26 @@ def _skip_rule(text: str, where: str, questions: Mapping[str, Mapping[str, Any]]
     return {"question": target, "answers": keys}
 
 
-def read_r3ximous(source: str | Path) -> dict[str, Any]:
+def read_r3ximous(source: str | Path, notes: list[str] | None = None) -> dict[str, Any]:
     """Read an r3ximous questionnaire (see ``r3ximous_mystery_shopper_questions.csv``) into a template document.
 
-    Every row becomes a question. A question number used twice keeps its number on its last row (the later
-    revision, which skip rules refer to); earlier rows become ``Q72-row77`` after their spreadsheet row.
+    Every live row becomes a question: a row whose "Changes made" says it is to be deleted is skipped. A
+    question number used twice keeps its number on its last row (the later revision, which skip rules refer
+    to); earlier live rows become ``Q72-row77`` after their spreadsheet row. A choice question with a single
+    possible answer cannot tell a good visit from a bad one: it is kept, asked, but scores nothing.
+
+    :param notes: when given, what the import changed from the file is appended to it, one line each.
     """
+    notes = [] if notes is None else notes
     rows = read_rows(source, R3XIMOUS_COLUMNS)
+    numbered = list(enumerate(rows, start=2))  # with the spreadsheet row of each, for messages
+    deleted = [(line, row) for line, row in numbered if _DELETED.search(row.get("Changes made") or "")]
+    if deleted:
+        notes.append(f"skipped {len(deleted)} row(s) marked to be deleted under 'Changes made': " + ", ".join(
+            f"row {line} ({row['Quet.Nr'].strip()})" for line, row in deleted))
+    gone = {line for line, _ in deleted}
+    live = [(line, row) for line, row in numbered if line not in gone]
+    lines, rows = [line for line, _ in live], [row for _, row in live]
     if not rows:
         raise TemplateImportError("the file has no questions")
     numbers = [row["Quet.Nr"].strip() for row in rows]
@@ -133,7 +148,7 @@ def read_r3ximous(source: str | Path) -> dict[str, Any]:
     questions: dict[str, dict[str, Any]] = {}
     skips: list[tuple[str, str, str]] = []
     for index, row in enumerate(rows):
-        where = f"row {index + 2}"
+        where = f"row {lines[index]}"
         number, title = numbers[index], row["Criteria"].strip()
         if not number:
             raise TemplateImportError(f"{where}, Quet.Nr: empty")
@@ -141,13 +156,18 @@ def read_r3ximous(source: str | Path) -> dict[str, Any]:
             raise TemplateImportError(f"{where}, Criteria: empty")
         if not row["Question"].strip():
             raise TemplateImportError(f"{where}, Question: empty")
-        key = number if number not in numbers[index + 1:] else f"{number}-row{index + 2}"
+        key = number if number not in numbers[index + 1:] else f"{number}-row{lines[index]}"
         titles.setdefault(title, row["معيار"].strip() or None)
         choices = parse_answers(row["Possible Answers"])
         arabic = {c["key"]: c["label"] for c in parse_answers(row["الإجابات الممكنة"])}
         for choice in choices:
             choice["label_ar"] = arabic.get(choice["key"])
         kind = ("yes_no" if _is_yes_no(choices) else "single_choice") if choices else "text"
+        if sum(1 for choice in choices if not choice["not_applicable"]) == 1:
+            for choice in choices:
+                choice["points"] = None
+            notes.append(f"{where}, {number}: only one possible answer, so it cannot tell visits apart; "
+                         "imported unscored (no points)")
         questions[key] = {
             "key": key, "section": slug(title), "text": row["Question"].strip(),
             "text_ar": row["السؤال"].strip() or None, "help": row["Elaboration on Question"].strip() or None,
@@ -251,10 +271,14 @@ def _profile_rule(profiles: str, earlier: Sequence[Mapping[str, Any]]) -> dict |
 READERS = {"r3ximous": read_r3ximous, "2dii": read_2dii}
 
 
-def read_template(source: str | Path, format: str) -> dict[str, Any]:
-    """Read a questionnaire file in one of :data:`FORMATS` into a template document (not yet validated)."""
+def read_template(source: str | Path, format: str, notes: list[str] | None = None) -> dict[str, Any]:
+    """Read a questionnaire file in one of :data:`FORMATS` into a template document (not yet validated).
+
+    :param notes: when given, gets a line for each thing the import did not take as the file has it
+        (rows skipped, questions left unscored), for the import's report.
+    """
     try:
         reader = READERS[format]
     except KeyError:
         raise TemplateImportError(f"unknown format {format!r}; known: {', '.join(FORMATS)}") from None
-    return reader(source)
+    return reader(source, notes) if format == "r3ximous" else reader(source)

@@ -33,18 +33,31 @@ def _choices(question):
     return [(c["key"], c["label"], c["points"], c["not_applicable"]) for c in question["choices"]]
 
 
-def test_every_row_becomes_a_question_in_its_section(r3ximous, source_rows):
-    assert len(source_rows) == 94 and len(r3ximous["questions"]) == 94
-    assert [q["text"] for q in r3ximous["questions"]] == [row["Question"].strip() for row in source_rows]
-    titles = {row["Criteria"].strip() for row in source_rows}
+def test_every_live_row_becomes_a_question_in_its_section(r3ximous, source_rows):
+    # 94 rows, of which rows 78 (the first Q72) and 85 (Q75) say "to be deleted" under "Changes made".
+    deleted = [(n, row["Quet.Nr"]) for n, row in enumerate(source_rows, start=2)
+               if row["Changes made"].strip() == "to be deleted"]
+    assert len(source_rows) == 94 and deleted == [(78, "Q72"), (85, "Q75")]
+    live = [row for n, row in enumerate(source_rows, start=2) if n not in (78, 85)]
+    assert len(r3ximous["questions"]) == len(live) == 92
+    assert [q["text"] for q in r3ximous["questions"]] == [row["Question"].strip() for row in live]
+    titles = {row["Criteria"].strip() for row in live}
     assert {s["title"] for s in r3ximous["sections"]} == titles
     assert sum(s["weight"] for s in r3ximous["sections"]) == pytest.approx(1.0)
     keys = [q["key"] for q in r3ximous["questions"]]
-    assert len(set(keys)) == 94
-    # Q72 is used twice; the later row (the one the skip rules mean) keeps the number.
-    assert keys.count("Q72") == 1 and "Q72-row78" in keys
+    assert len(set(keys)) == 92 and "Q75" not in keys
+    # Q72 is used twice; the earlier row is withdrawn, so the later one (the one the skip rules mean) is Q72.
+    assert keys.count("Q72") == 1 and not any(key.startswith("Q72-row") for key in keys)
     by_key = {q["key"]: q for q in r3ximous["questions"]}
     assert by_key["Q72"]["text"].startswith("Was the 04 platform")
+
+
+def test_the_import_says_what_it_skipped_and_left_unscored(shared_data):
+    notes = []
+    read_template(shared_data / R3XIMOUS, "r3ximous", notes)
+    assert notes == ["skipped 2 row(s) marked to be deleted under 'Changes made': row 78 (Q72), row 85 (Q75)",
+                     ("row 95, Q87: only one possible answer, so it cannot tell visits apart; imported unscored "
+                      "(no points)")]
 
 
 def test_types_and_points_spot_checked(r3ximous):
@@ -59,7 +72,8 @@ def test_types_and_points_spot_checked(r3ximous):
     assert q["Q3"]["type"] == "single_choice" and _choices(q["Q3"])[2] == ("3", "There was a valet", 1, False)
     assert [c["not_applicable"] for c in q["Q34"]["choices"]] == [False, False, True, True]
     assert q["Q74"]["type"] == "text" and q["Q74"]["choices"] == [] and not q["Q74"]["required"]
-    assert q["Q87"]["choices"][0]["points"] == 3
+    # "Low effort ... (3)" is Q87's only answer: every visit would earn it, so it is asked but scores nothing.
+    assert [c["points"] for c in q["Q87"]["choices"]] == [None] and not q["Q87"]["choices"][0]["not_applicable"]
     assert q["Q66.1"]["visit_types"] == ["transaction"] and q["Q0"]["visit_types"] == ["enquiry", "transaction"]
 
 
@@ -82,7 +96,8 @@ def test_arabic_text_is_intact(r3ximous, source_rows):
     section = next(s for s in r3ximous["sections"] if s["title"] == "Speed of Service")
     assert section["title_ar"] == "سرعة الخدمة"
     with_arabic = [question for question in r3ximous["questions"] if question["text_ar"]]
-    assert len(with_arabic) == sum(1 for row in source_rows if row["السؤال"].strip()) == 93
+    live = [row for row in source_rows if row["Changes made"].strip() != "to be deleted"]
+    assert len(with_arabic) == sum(1 for row in live if row["السؤال"].strip()) == 91  # of the 92 live rows
 
 
 def test_the_2dii_form_imports_with_types_from_its_answer_type(shared_data):
@@ -137,7 +152,9 @@ def test_command_publishes_versions_and_lists_them(app, session, create_user, sh
             "--slug", "service-centre", "--title", "Service centre visit"]
     result = runner.invoke(args=[*args, "--by", "hr@example.com"])
     assert result.exit_code == 0, result.output
-    assert "published service-centre v1: 16 sections, 94 questions" in result.output
+    assert "published service-centre v1: 16 sections, 92 questions" in result.output
+    assert "note: skipped 2 row(s) marked to be deleted" in result.output and "Q87: only one possible answer" in (
+        result.output)
     refused = runner.invoke(args=[*args, "--by", "ann@example.com"])
     assert refused.exit_code == 1 and "only HR" in refused.output
     again = runner.invoke(args=["mystery", "import-template", str(shared_data / TWODII), "--format", "2dii",
@@ -152,7 +169,7 @@ def test_command_publishes_versions_and_lists_them(app, session, create_user, sh
     q0 = versions[0].document["questions"][0]
     assert q0["text_ar"].startswith("هل كان") and q0["choices"][0]["label_ar"] == "نعم"  # kept through the database
     audits = session.scalars(select(AuditEntry).where(AuditEntry.action == "mystery_template.published")).all()
-    assert len(audits) == 2 and audits[0].after["questions"] == 94
+    assert len(audits) == 2 and audits[0].after["questions"] == 92
     session.commit()  # end the read: on SQLite it holds the lock the command needs
 
     listing = runner.invoke(args=["mystery", "templates"])
