@@ -104,6 +104,7 @@ def test_batch_over_the_limit_is_413(make_app, session, create_user):
 def test_channels_are_listed(client, issue_token):
     response = client.get("/api/v1/channels/", headers=_auth(issue_token()))
     assert response.get_json() == [
+        {"name": "mystery_shopper", "title": "Mystery shoppers", "kinds": ["mystery_report", "mystery_section"]},
         {"name": "post_ticket_survey", "title": "Post-ticket surveys", "kinds": ["csat", "nps", "ces"]},
         {"name": "ticket_metrics", "title": "Ticket timings", "kinds": ["first_response_time", "resolution_time"]}]
 
