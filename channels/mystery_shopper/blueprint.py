@@ -264,6 +264,11 @@ def photo(report_id: int):
     """A report's proof photo, or a photo question's (``?question=<key>``), to its reviewers only."""
     report = _report_or_abort(report_id)
     question = request.args.get("question")
+    if question is not None:
+        # Only a photo question's answer names a photo: a text answer could name another report's file.
+        photo_questions = {q["key"] for q in report.template.document["questions"] if q["type"] == "photo"}
+        if question not in photo_questions:
+            abort(404, description="This report has no such photo.")
     stored = report.photo_path if question is None else (report.answers or {}).get(question)
     path = photo_file(stored) if isinstance(stored, str) else None
     if path is None:

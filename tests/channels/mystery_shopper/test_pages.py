@@ -144,6 +144,9 @@ def test_a_photo_is_checked_kept_in_the_instance_folder_and_shown_to_reviewers_o
     assert sam.get(photo).status_code == 403
     assert _client(app, "ann@example.com").get(photo).status_code == 403  # not even the employee
     assert app.test_client().get(photo).status_code == 302  # sign in first
+    # ?question= names only a photo question: an answer that is not one never opens a file
+    for question in ("Q3", "nonexistent"):  # Q3 is the number of minutes waited
+        assert _client(app, "mia@example.com").get(f"{photo}?question={question}").status_code == 404
 
 
 def test_a_reviewer_returns_a_report_with_a_comment_and_approves_it_once_fixed(app, visits):
