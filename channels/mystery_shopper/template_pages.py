@@ -115,7 +115,8 @@ def import_template():
     values = {name: request.form.get(name, "").strip() for name in ("format", "slug", "title", "note")}
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
-        document = _uploaded_document(values["format"], errors)
+        notes: list[str] = []
+        document = _uploaded_document(values["format"], errors, notes)
         _check_heading(values, errors)
         if not errors:
             upload = request.files["file"].filename
@@ -134,12 +135,14 @@ def import_template():
                 flash(f"Published {published.slug} v{published.version}: {len(data['sections'])} sections, "
                       f"{len(data['questions'])} questions. Sections have equal weights: start a new version to "
                       f"set the real ones.")
+                for note in notes:  # rows the import skipped or left unscored, as the command reports them
+                    flash(f"Note: {note}")
                 return redirect(url_for(".template", template_id=published.id))
     return render_template("mystery_shopper/template_import.html", values=values, errors=errors,
                            formats=FORMAT_TEXT), 400 if errors else 200
 
 
-def _uploaded_document(file_format: str, errors: dict[str, list[str]]) -> dict | None:
+def _uploaded_document(file_format: str, errors: dict[str, list[str]], notes: list[str]) -> dict | None:
     """The uploaded file read in ``file_format``; None, with the problem at its field, when it cannot be."""
     if file_format not in FORMATS:
         errors["format"] = [f"choose the file's format: {' or '.join(FORMATS)}"]
@@ -151,7 +154,7 @@ def _uploaded_document(file_format: str, errors: dict[str, list[str]]) -> dict |
         return None
     try:
         text = upload.read().decode("utf-8-sig")
-        return read_template(text, file_format)
+        return read_template(text, file_format, notes)
     except UnicodeDecodeError:
         errors["file"] = [f"{upload.filename} is not UTF-8 text: save the spreadsheet as 'CSV UTF-8' and import it"]
     except (TemplateImportError, csv.Error) as exc:
