@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from itertools import groupby
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlalchemy.orm import aliased
 
 from core.auth import roles_required
 from core.db import get_session
+from core.messages import field_messages
 from core.models import User
 
 from .blueprint import bp
@@ -126,7 +127,7 @@ def import_template():
                                              note=values["note"] or f"imported from {upload} ({values['format']})")
             except ValidationError as exc:
                 get_session().rollback()
-                for path, message in _flatten(exc.messages):
+                for path, message in field_messages(exc.messages, root="document"):
                     field = path if path in ("slug", "title") else "file"
                     errors.setdefault(field, []).append(message if field != "file" else f"{path}: {message}")
             else:
@@ -289,7 +290,7 @@ def read_form(form) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, li
 def _field_errors(messages: Any, values: dict[str, Any], errors: dict[str, list[str]]) -> None:
     """Put marshmallow's messages at the fields they name: a section's weight at its field, the rest at JSON."""
     keys = [row["key"] for row in values["weights"]]
-    for path, message in _flatten(messages):
+    for path, message in field_messages(messages, root="document"):
         parts = path.split(".")
         if parts[0] == "sections" and parts[2:] == ["weight"] and parts[1].isdigit() and int(parts[1]) < len(keys):
             field = f"weight-{keys[int(parts[1])]}"
@@ -300,20 +301,6 @@ def _field_errors(messages: Any, values: dict[str, Any], errors: dict[str, list[
             errors.setdefault("title" if path == "title" else "form", []).append(message)
         else:
             errors.setdefault("advanced", []).append(f"{path}: {message}")
-
-
-def _flatten(messages: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    """marshmallow's nested messages as ``(path, message)``: ``("questions.5.show_if.question", "...")``."""
-    if isinstance(messages, dict):
-        for key, inner in messages.items():
-            key = "" if key == "_schema" else str(key)
-            yield from _flatten(inner, f"{path}.{key}" if path and key else path or key)
-    elif isinstance(messages, list) and not all(isinstance(m, str) for m in messages):
-        for index, inner in enumerate(messages):
-            yield from _flatten(inner, f"{path}.{index}")
-    else:
-        for message in messages if isinstance(messages, list) else [messages]:
-            yield path or "document", message
 
 
 def _json_object(raw: str, errors: dict[str, list[str]]) -> dict | None:

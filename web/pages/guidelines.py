@@ -34,6 +34,7 @@ from appraisal.models import Guideline
 from appraisal.preview import preview_guideline
 from core.auth import roles_required
 from core.db import get_db, get_session
+from core.messages import field_messages
 from core.models import User
 from core.plugins import get_plugins
 from web.arguments import whole_number
@@ -310,22 +311,9 @@ def read_form(form: MultiDict, plugins) -> tuple[dict[str, Any], dict[str, Any] 
 def _field_errors(messages: Any, values: dict[str, Any]) -> dict[str, list[str]]:
     """marshmallow's nested messages as ``{form field: ["path: message"]}``, at the field each path names."""
     errors: dict[str, list[str]] = {}
-    for path, message in _flatten(messages):
+    for path, message in field_messages(messages):
         errors.setdefault(_field_of(path, values["order"]), []).append(f"{path}: {message}")
     return errors
-
-
-def _flatten(messages: Any, path: str = ""):
-    if isinstance(messages, dict):
-        for key, inner in messages.items():
-            key = "" if key == "_schema" else str(key)
-            yield from _flatten(inner, f"{path}.{key}" if path and key else path or key)
-    elif isinstance(messages, list) and not all(isinstance(m, str) for m in messages):
-        for index, inner in enumerate(messages):
-            yield from _flatten(inner, f"{path}.{index}")
-    else:
-        for message in messages if isinstance(messages, list) else [messages]:
-            yield path, message
 
 
 def _field_of(path: str, order: list[str]) -> str:
