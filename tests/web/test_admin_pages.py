@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from rq import Queue, SimpleWorker, Worker
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import func, insert, select
 from werkzeug.security import generate_password_hash
 
 from core import jobs
@@ -26,6 +26,7 @@ from core.models import (
     utcnow,
 )
 from core.plugins import BUILTIN_PLUGINS
+from tests.fixtures.app import statements_of_page
 from tests.fixtures.org import PASSWORD, csrf_token, sign_in
 from tests.fixtures.services import DEAD_REDIS_URL
 
@@ -444,18 +445,7 @@ def test_the_jobs_page_when_redis_is_unreachable(make_app, accounts):
 
 
 def _queries(app, client, path: str) -> int:
-    statements = []
-    engine = app.extensions["plaudit.db"].engine
-
-    def listener(*args):
-        statements.append(args[2])
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        assert client.get(path).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return len(statements)
+    return statements_of_page(app, client, path)
 
 
 def _grow(app, start: int, count: int) -> None:

@@ -5,12 +5,13 @@ import re
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from appraisal.models import AppraisalResult, AppraisalRun, MetricResult
 from appraisal.results import run_rows
 from core.db import get_session, transaction
 from core.models import Feedback, Flag
+from tests.fixtures.app import statements_of_page
 from tests.fixtures.appraisal import BEFORE
 from tests.fixtures.org import sign_in
 from tests.fixtures.scale import sized_org
@@ -139,16 +140,8 @@ def test_bad_or_empty_choices_are_explained(worked_example, login):
 
 
 def _statements(app, client, path) -> int:
-    engine = app.extensions["plaudit.db"].engine
     get_session().rollback()  # as a new request would, start without the shared session's cached rows
-    statements = []
-    listener = lambda *args: statements.append(args[2])
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        assert client.get(path).status_code == 200, path
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return len(statements)
+    return statements_of_page(app, client, path)
 
 
 @pytest.mark.parametrize("query", ["", "?team={support}&team={billing}"])

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from flask import g
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from appraisal.guidelines import publish_guideline
 from appraisal.models import AppraisalRun
@@ -22,7 +22,7 @@ from core.models import (
     managed_teams,
 )
 from core.plugins import get_plugins
-from tests.fixtures.app import row_counts
+from tests.fixtures.app import row_counts, statements_of_page
 from tests.fixtures.appraisal import BEFORE, GUIDELINE, WEEK
 from tests.fixtures.org import csrf_token, sign_in
 
@@ -299,17 +299,8 @@ def test_the_team_report_holds_the_teams_the_manager_leads(worked_example, as_us
 # --- constant queries -----------------------------------------------------------------------------------------
 
 
-def _queries(app, client, url: str) -> int:
-    statements = []
-    engine = app.extensions["plaudit.db"].engine
-    listener = lambda *args: statements.append(args[2])
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        response = client.get(url)
-        assert response.status_code == 200, response.get_data(as_text=True)[:500]
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return len(statements)
+def _queries(app, client, path: str) -> int:
+    return statements_of_page(app, client, path)
 
 
 def _grow(worked_example, people: int, per_person: int) -> None:

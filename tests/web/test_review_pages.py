@@ -5,13 +5,14 @@ import re
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import func, insert, select
 
 from appraisal.models import AppraisalResult, Recommendation
 from appraisal.periods import month_of
 from appraisal.review import raise_dispute
 from core.db import get_session, transaction
 from core.models import AuditEntry, Dispute, Feedback, Flag, User
+from tests.fixtures.app import statements_of_page
 from tests.fixtures.appraisal import BEFORE, WEEK
 from tests.fixtures.browser import sign_in_browser
 from tests.fixtures.org import PASSWORD, csrf_token, sign_in
@@ -400,16 +401,8 @@ def test_in_a_browser_the_ticked_rows_and_the_whole_page_are_decided_by_the_batc
 
 
 def _statements(app, client, path) -> int:
-    engine = app.extensions["plaudit.db"].engine
     get_session().rollback()  # as a new request would, start without the shared session's cached rows
-    statements = []
-    listener = lambda *args: statements.append(args[2])
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        assert client.get(path).status_code == 200, path
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return len(statements)
+    return statements_of_page(app, client, path)
 
 
 def _propose_bonuses(session) -> int:

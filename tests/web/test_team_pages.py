@@ -11,12 +11,13 @@ from datetime import timedelta
 
 import pytest
 from flask import g
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import func, insert, select
 
 from appraisal.guidelines import publish_guideline
 from appraisal.models import AppraisalResult, MetricResult, Target
 from core.db import transaction
 from core.models import AuditEntry, Employee, Feedback, Team, User
+from tests.fixtures.app import statements_of_page
 from tests.fixtures.appraisal import GUIDELINE, WEEK
 from tests.fixtures.org import csrf_token
 
@@ -343,16 +344,7 @@ def _grow(worked_example, run_id: int, people: int = 300) -> None:
 
 
 def _queries(app, client, path: str) -> int:
-    statements = []
-    engine = app.extensions["plaudit.db"].engine
-    listener = lambda *args: statements.append(args[2])
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        response = client.get(path)
-        assert response.status_code == 200, (path, response.status_code)
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-    return len(statements)
+    return statements_of_page(app, client, path)
 
 
 def test_every_team_page_issues_the_same_queries_for_a_small_and_a_large_team(app, client, login,

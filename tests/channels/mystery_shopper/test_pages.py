@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import func, insert, select
 
 from channels.mystery_shopper.assignments import create_assignment
 from channels.mystery_shopper.models import Assignment, Report
@@ -19,7 +19,7 @@ from tests.channels.mystery_shopper.visits import (
     VISIT_UNTIL,
     send_shoppers,
 )
-from tests.fixtures.app import row_counts
+from tests.fixtures.app import row_counts, statements_of_page
 from tests.fixtures.org import csrf_token, sign_in
 
 pytestmark = pytest.mark.usefixtures("session_per_request")
@@ -213,15 +213,7 @@ def test_hr_and_managers_assign_within_their_scope_with_errors_at_the_field(app,
 
 def test_lists_issue_the_same_queries_however_many_assignments(app, worked_example, visits):
     def queries(client, url) -> int:
-        statements = []
-        engine = app.extensions["plaudit.db"].engine
-        listener = lambda *args: statements.append(args[2])
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            assert client.get(url).status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
-        return len(statements)
+        return statements_of_page(app, client, url)
 
     sam, hr = _client(app, "shopper@example.com"), _client(app, "hr@example.com")
     assert _post(sam, f"{BASE}/assignments/{visits.assignments['sam']}",

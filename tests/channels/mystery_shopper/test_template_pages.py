@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from channels.mystery_shopper.importers import R3XIMOUS_COLUMNS, read_template
 from channels.mystery_shopper.models import Assignment, ReportTemplate
@@ -23,7 +23,7 @@ from tests.channels.mystery_shopper.visits import (
     VISIT_UNTIL,
     send_shoppers,
 )
-from tests.fixtures.app import row_counts
+from tests.fixtures.app import row_counts, statements_of_page
 from tests.fixtures.org import csrf_token, sign_in
 
 pytestmark = pytest.mark.usefixtures("session_per_request")
@@ -207,15 +207,7 @@ def test_a_new_version_keeps_the_old_one_and_its_assignments_intact(app, visits)
 
 def test_the_list_and_show_pages_issue_the_same_queries_however_many_versions(app, worked_example, visits):
     def queries(client, url) -> int:
-        statements = []
-        engine = app.extensions["plaudit.db"].engine
-        listener = lambda *args: statements.append(args[2])
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
-            assert client.get(url).status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
-        return len(statements)
+        return statements_of_page(app, client, url)
 
     hr = _client(app, "hr@example.com")
     urls = (f"{BASE}/templates", f"{BASE}/templates/{visits.template_id}")
