@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.models import Dispute, Employee, Feedback, Flag, record_audit, utcnow
+from core.plugins import get_plugins
 
 from .models import Recommendation
 from .targets import managed_team_ids
@@ -62,16 +63,26 @@ def decide_flag(session: Session, flag_id: int, user, *, uphold: bool, note: str
 def raise_dispute(session: Session, feedback_id: int, user, reason: str) -> Dispute:
     """An employee disputes an item credited to them; it keeps counting until the dispute is decided.
 
+    Items that stand or fall together (``related_feedback``: one mystery report's items) take one open
+    dispute between them.
+
     :raises PermissionError: when the item is not credited to the user's own employee record.
-    :raises DecisionError: without a reason, or when the item already has an open dispute.
+    :raises DecisionError: without a reason, or when the item or one related to it has an open dispute.
     """
     item = session.get(Feedback, feedback_id)
+    related = _lock_with_related(session, item) if item is not None else []
     if item is None or user.employee_id is None or item.employee_id != user.employee_id:
         raise PermissionError("you can dispute only feedback credited to you")
     if not reason or not reason.strip():
         raise DecisionError("reason: say why the item is wrong")
-    if session.scalar(select(Dispute.id).where(Dispute.feedback_id == feedback_id, Dispute.status == "open")):
+    group = [feedback_id, *(other.id for other in related)]
+    disputed = session.scalar(select(Dispute.feedback_id).where(Dispute.feedback_id.in_(group),
+                                                                Dispute.status == "open").limit(1))
+    if disputed == feedback_id:
         raise DecisionError(f"feedback {feedback_id} already has an open dispute")
+    if disputed is not None:
+        raise DecisionError(f"feedback {feedback_id} already has an open dispute: the one on feedback "
+                            f"{disputed}, which stands or falls with it")
     dispute = Dispute(feedback_id=feedback_id, raised_by=user.id, reason=reason.strip())
     session.add(dispute)
     session.flush()
@@ -98,35 +109,64 @@ def decide_dispute(session: Session, dispute_id: int, user, *, uphold: bool, out
                    reassign_to: int | None = None) -> Dispute:
     """Uphold a dispute (the item is excluded, or credited to ``reassign_to``) or reject it (it stands).
 
-    :raises PermissionError: unless the user is HR, or a manager of the disputing employee.
+    An upheld decision applies to the items that stand or fall with the disputed one too (``related_feedback``),
+    in the same transaction and audit entry; plugins then follow it in their own data (``dispute_decided``).
+
+    :raises PermissionError: unless the user is HR, or a manager of the disputing employee (and of whoever a
+        related item is credited to).
     :raises DecisionError: when already decided, or without an outcome to tell the employee.
     """
     dispute = session.get(Dispute, dispute_id, with_for_update=True)
     if dispute is None:
         raise LookupError(f"no dispute {dispute_id}")
-    item = session.get(Feedback, dispute.feedback_id, with_for_update=True)
+    item = session.get(Feedback, dispute.feedback_id)
+    related = _lock_with_related(session, item)
     if not may_decide_for(session, user, item.employee_id):
         raise PermissionError("only HR or the employee's manager decides this dispute")
+    for other in related:
+        if other.employee_id != item.employee_id and not may_decide_for(session, user, other.employee_id):
+            raise PermissionError(f"feedback {other.id} stands or falls with the disputed item and is credited "
+                                  f"to someone whose disputes you do not decide; ask HR")
     if dispute.status != "open":
         raise DecisionError(f"dispute {dispute_id} was already {dispute.status}")
     if not outcome or not outcome.strip():
         raise DecisionError("outcome: tell the employee what was decided and why")
-    before = _snapshot(item)
+    group = [item, *related]
+    before = [_snapshot(each) for each in group]
     if uphold and reassign_to is not None:
         employee = session.get(Employee, reassign_to)
         if employee is None or not employee.active:
             raise DecisionError(f"reassign_to: no active employee {reassign_to}")
         if not may_decide_for(session, user, reassign_to):
             raise PermissionError("you may credit feedback only to people you manage (never to yourself)")
-        item.employee_id, item.team_id, item.attribution_policy = employee.id, employee.team_id, "manual"
+        for each in group:
+            each.employee_id, each.team_id, each.attribution_policy = employee.id, employee.team_id, "manual"
     elif uphold:
-        item.status = "excluded"
+        for each in group:
+            each.status = "excluded"
     dispute.status = "upheld" if uphold else "rejected"
     dispute.outcome, dispute.decided_by, dispute.decided_at = outcome.strip(), user.id, utcnow()
     dispute.reassigned_to = reassign_to if uphold else None
-    record_audit(session, f"dispute.{dispute.status}", dispute, actor=user, before={"feedback": before},
-                 after={"feedback": _snapshot(item), "outcome": dispute.outcome}, note=outcome)
+    audit_before, audit_after = {"feedback": before[0]}, {"feedback": _snapshot(item), "outcome": dispute.outcome}
+    if related:  # one entry for the decision, naming every item it changed
+        audit_before["related"] = [{"id": each.id} | snapshot for each, snapshot in zip(related, before[1:])]
+        audit_after["related"] = [{"id": each.id} | _snapshot(each) for each in related]
+    record_audit(session, f"dispute.{dispute.status}", dispute, actor=user, before=audit_before,
+                 after=audit_after, note=outcome)
+    get_plugins().dispute_decided(session, dispute, group)
     return dispute
+
+
+def _lock_with_related(session: Session, item: Feedback) -> list[Feedback]:
+    """Lock ``item`` and the items that stand or fall with it (``related_feedback``); return those others.
+
+    All in id order, so a dispute raised on one item of a group and one decided on another cannot deadlock;
+    the rows are read again under the lock.
+    """
+    ids = [item.id, *get_plugins().related_feedback(session, item)]
+    locked = session.scalars(select(Feedback).where(Feedback.id.in_(ids)).order_by(Feedback.id)
+                             .with_for_update().execution_options(populate_existing=True))
+    return [each for each in locked if each.id != item.id]
 
 
 def decide_recommendation(session: Session, recommendation_id: int, user, *, approve: bool,

@@ -63,6 +63,32 @@ def feedback_ingested(session, feedback):
 
 
 @hookspec
+def related_feedback(session, feedback):
+    """Return the ids of other feedback items that stand or fall with ``feedback``.
+
+    One observation a channel stored as several items (a mystery report and its sections) is one thing to
+    dispute: a dispute on any of them is the only one open for all, and its decision applies to all of them.
+    Answer only for your own channel's items; the answers of every plugin are merged.
+
+    :param session: the deciding SQLAlchemy session (read from it; do not write or commit).
+    :param feedback: the disputed :class:`core.models.Feedback`.
+    :return: feedback ids (``feedback``'s own id, if given, is ignored).
+    """
+
+
+@hookspec
+def dispute_decided(session, dispute, items):
+    """Follow a dispute's decision in this plugin's own data (for example, who a report says served).
+
+    Called in the deciding transaction, after the items have been changed; what an implementation adds to
+    ``session`` is committed with the decision, and an implementation that raises undoes the decision.
+
+    :param dispute: the decided :class:`core.models.Dispute` (``status`` upheld or rejected, ``reassigned_to``).
+    :param items: the disputed item first, then the items that stand or fall with it.
+    """
+
+
+@hookspec
 def appraisal_completed(session, run):
     """React to a finished appraisal run, for example by sending reports.
 

@@ -65,6 +65,14 @@ class Plugins:
     def feedback_ingested(self, session, feedback) -> None:
         self.pm.hook.feedback_ingested(session=session, feedback=feedback)
 
+    def related_feedback(self, session, feedback) -> list[int]:
+        """The ids of the items that stand or fall with ``feedback``, by every plugin's answer, itself excluded."""
+        answers = self.pm.hook.related_feedback(session=session, feedback=feedback)
+        return sorted({int(item_id) for answer in answers for item_id in answer or ()} - {feedback.id})
+
+    def dispute_decided(self, session, dispute, items) -> None:
+        self.pm.hook.dispute_decided(session=session, dispute=dispute, items=items)
+
     def appraisal_completed(self, session, run) -> None:
         self.pm.hook.appraisal_completed(session=session, run=run)
 
