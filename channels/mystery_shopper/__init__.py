@@ -1,7 +1,7 @@
 """Mystery shoppers: versioned report templates, assignments, the shopper's form, review and scoring."""
 from core.plugins import hookimpl
 
-from . import training
+from . import disputes, training
 from .channel import EMPLOYEE_PROVIDER, MysteryShopper
 
 
@@ -29,3 +29,15 @@ def register_commands(cli):
 def training_needs(session, period_start, period_end, up_to, employee_ids, settings):
     """The sections of approved reports where an employee scores well below the organisation's mean."""
     return training.training_needs(session, period_start, period_end, up_to, employee_ids, settings)
+
+
+@hookimpl
+def related_feedback(session, feedback):
+    """The items of one report stand or fall together: a dispute on the visit is about all of them."""
+    return disputes.report_items(session, feedback)
+
+
+@hookimpl
+def dispute_decided(session, dispute, items):
+    """A report whose items were credited to someone else names them as who served."""
+    disputes.follow_dispute(session, dispute, items)
