@@ -61,6 +61,9 @@ class Assignment(Base):
     shopper_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
     employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id", ondelete="SET NULL"), index=True)
     location: Mapped[str | None] = mapped_column(String(200))
+    #: Which of the template's visit types this visit is (e.g. "enquiry"): questions of other types are N/A.
+    #: None: every question applies.
+    visit_type: Mapped[str | None] = mapped_column(String(30))
     scenario: Mapped[str] = mapped_column(Text)
     due_at: Mapped[datetime]
     visit_from: Mapped[datetime]
