@@ -1,7 +1,8 @@
 """Checking a shopper's answers against their template: a message per question, in the shopper's words.
 
 A draft may be incomplete but never wrong in kind (a letter where a number goes); a submitted report must
-answer every required question the skip logic shows. Answers to hidden questions are dropped: they are N/A.
+answer every required question the skip logic shows, of the assignment's visit type. Answers to hidden
+questions, and to questions of another visit type, are dropped: they are N/A.
 """
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ def is_empty(value: Any) -> bool:
     return value is None or value == "" or value == []
 
 
-def answer_problems(document: dict, answers: dict, *, final: bool) -> dict[str, str]:
-    """Check ``answers`` against the questions of ``document`` the skip logic shows.
+def answer_problems(document: dict, answers: dict, *, final: bool, visit_type: str | None = None) -> dict[str, str]:
+    """Check ``answers`` against the questions of ``document`` the skip logic shows on a ``visit_type`` visit.
 
     :param final: True on submission (every required question shown must be answered); False for a
         draft, where only answers of the wrong kind are problems.
@@ -33,7 +34,7 @@ def answer_problems(document: dict, answers: dict, *, final: bool) -> dict[str, 
     """
     known = {question["key"] for question in document["questions"]}
     problems = {key: "this is not a question of the report's template" for key in answers if key not in known}
-    for question in visible_questions(document, answers):
+    for question in visible_questions(document, answers, visit_type=visit_type):
         value = answers.get(question["key"])
         if is_empty(value):
             if final and question.get("required", True):
@@ -45,9 +46,9 @@ def answer_problems(document: dict, answers: dict, *, final: bool) -> dict[str, 
     return problems
 
 
-def shown_answers(document: dict, answers: dict) -> dict:
+def shown_answers(document: dict, answers: dict, *, visit_type: str | None = None) -> dict:
     """The answers to the questions shown, without empty ones: what is stored (hidden questions are N/A)."""
-    shown = {question["key"] for question in visible_questions(document, answers)}
+    shown = {question["key"] for question in visible_questions(document, answers, visit_type=visit_type)}
     return {key: value for key, value in answers.items() if key in shown and not is_empty(value)}
 
 

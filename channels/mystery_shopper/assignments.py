@@ -14,6 +14,7 @@ from appraisal.targets import managed_team_ids
 from core.models import Employee, User, managed_teams, record_audit
 
 from .models import Assignment, ReportTemplate
+from .template import visit_types_of
 
 SCENARIO_LIMIT = 5000
 LOCATION_LIMIT = 200
@@ -32,16 +33,26 @@ class AssignmentError(ValueError):
 def create_assignment(session: Session, actor, *, template_id: int, shopper_id: int,
                       employee_id: int | None = None, location: str | None = None, scenario: str,
                       due_at: datetime, visit_from: datetime, visit_until: datetime,
-                      external_ref: str | None = None) -> Assignment:
+                      external_ref: str | None = None, visit_type: str | None = None) -> Assignment:
     """Assign a shopper a visit to an employee or a location, and audit it.
+
+    ``visit_type`` is one of the template's visit types (:func:`.template.visit_types_of`): its report is
+    asked, and scored on, only the questions of that type and those naming none. None asks every question.
 
     :raises PermissionError: unless ``actor`` is HR, or a manager assigning someone in their teams.
     :raises AssignmentError: naming the first wrong field.
     """
     if not actor.has_role("hr", "manager"):
         raise PermissionError("only HR or a manager assigns mystery shoppers")
-    if session.get(ReportTemplate, template_id) is None:
+    template = session.get(ReportTemplate, template_id)
+    if template is None:
         raise AssignmentError("template_id", f"no report template {template_id}")
+    visit_type = (visit_type or "").strip() or None
+    if visit_type is not None:
+        known = visit_types_of(template.document)
+        if visit_type not in known:
+            raise AssignmentError("visit_type", f"choose one of the template's visit types: {', '.join(known)}"
+                                  if known else "this template's questions name no visit types: leave it empty")
     shopper = session.get(User, shopper_id)
     if shopper is None or not shopper.active or not shopper.has_role("shopper"):
         raise AssignmentError("shopper_id", f"no active shopper account {shopper_id}")
@@ -71,13 +82,14 @@ def create_assignment(session: Session, actor, *, template_id: int, shopper_id: 
     if external_ref is not None and len(external_ref) > REF_LIMIT:
         raise AssignmentError("external_ref", f"keep it under {REF_LIMIT} characters")
     assignment = Assignment(template_id=template_id, shopper_id=shopper_id, employee_id=employee_id,
-                            location=location, scenario=scenario, due_at=due_at, visit_from=visit_from,
-                            visit_until=visit_until, external_ref=external_ref, created_by=actor.id)
+                            location=location, visit_type=visit_type, scenario=scenario, due_at=due_at,
+                            visit_from=visit_from, visit_until=visit_until, external_ref=external_ref,
+                            created_by=actor.id)
     session.add(assignment)
     session.flush()
     record_audit(session, "mystery_assignment.created", assignment, actor=actor, after={
         "template_id": template_id, "shopper_id": shopper_id, "employee_id": employee_id, "location": location,
-        "due_at": due_at.isoformat(), "visit_from": visit_from.isoformat(),
+        "visit_type": visit_type, "due_at": due_at.isoformat(), "visit_from": visit_from.isoformat(),
         "visit_until": visit_until.isoformat(), "external_ref": external_ref})
     return assignment
 

@@ -48,6 +48,7 @@ from .reports import (
     served_by,
     submit_report,
 )
+from .template import document_for_visit, visit_types_of
 
 bp = Blueprint("mystery_shopper", __name__, template_folder="templates")
 
@@ -101,10 +102,11 @@ def new_assignment():
             return redirect(url_for(".assignments"))
     latest = (select(ReportTemplate.slug, func.max(ReportTemplate.version).label("version"))
               .group_by(ReportTemplate.slug).subquery())
-    templates = session.execute(
-        select(ReportTemplate.id, ReportTemplate.title, ReportTemplate.version)
+    rows = session.execute(
+        select(ReportTemplate.id, ReportTemplate.title, ReportTemplate.version, ReportTemplate.document)
         .join(latest, (latest.c.slug == ReportTemplate.slug) & (latest.c.version == ReportTemplate.version))
         .order_by(ReportTemplate.title)).all()
+    templates = [(row.id, row.title, row.version, visit_types_of(row.document)) for row in rows]
     shoppers = session.execute(
         select(User.id, User.name).join(UserRole, UserRole.user_id == User.id)
         .where(UserRole.role == "shopper", User.active.is_(True)).order_by(User.name)).all()
@@ -112,8 +114,9 @@ def new_assignment():
         select(Employee.id, Employee.name).where(visible_employees(current_user), Employee.active.is_(True),
                                                  Employee.id != (current_user.employee_id or 0))
         .order_by(Employee.name)).all()
+    visit_types = sorted({t for *_, types in templates for t in types})
     return render_template("mystery_shopper/new_assignment.html", templates=templates, shoppers=shoppers,
-                           employees=employees, errors=errors, posted=posted,
+                           employees=employees, visit_types=visit_types, errors=errors, posted=posted,
                            may_use_location=current_user.has_role("hr")), 400 if errors else 200
 
 
@@ -136,6 +139,7 @@ def _assignment_fields(form) -> dict:
         fields[name] = value
     fields["location"] = form.get("location") if current_user.has_role("hr") else None
     fields["scenario"] = form.get("scenario", "")
+    fields["visit_type"] = form.get("visit_type", "").strip() or None
     return fields
 
 
@@ -153,7 +157,8 @@ def report_form(assignment_id: int):
     if assignment.shopper_id != current_user.id:
         abort(403, description="This assignment is another shopper's.")
     report = assignment.report
-    document = assignment.template.document
+    # Only the questions this visit's type may be asked are laid out; the others are N/A.
+    document = document_for_visit(assignment.template.document, assignment.visit_type)
     problems, answers, proof = {}, dict(report.answers) if report else {}, None
     if request.method == "POST":
         answers, uploads = answers_from(request.form, request.files, document, answers)
@@ -253,7 +258,8 @@ def review(report_id: int):
     shopper = session.get(User, assignment.shopper_id)
     return render_template(
         "mystery_shopper/review.html", report=report, assignment=assignment, shopper=shopper,
-        employee=names.get(served_by(report)), sections=sections_of(report.template.document),
+        employee=names.get(served_by(report)),
+        sections=sections_of(document_for_visit(report.template.document, assignment.visit_type)),
         answers=report.answers or {}, integrity=INTEGRITY_QUESTIONS, concerns=INTEGRITY_CONCERNS,
         errors=errors, moment=moment, posted=request.form), 400 if errors else 200
 

@@ -81,7 +81,7 @@ def _write(session: Session, assignment_id: int, user, answers: dict, proof: dic
                                      "returns it"})
     document = assignment.template.document
     answers = dict(answers or {})
-    problems = answer_problems(document, answers, final=final)
+    problems = answer_problems(document, answers, final=final, visit_type=assignment.visit_type)
     checked = _check_proof(session, assignment, proof or {}, final=final, problems=problems,
                            user_employee=getattr(user, "employee_id", None))
     if problems:
@@ -100,7 +100,7 @@ def _write(session: Session, assignment_id: int, user, answers: dict, proof: dic
     if photo is not None:
         discard_photo(session, report.photo_path)
         report.photo_path, report.photo_type = store_photo(*photo), photo[1]
-    report.answers = shown_answers(document, answers)
+    report.answers = shown_answers(document, answers, visit_type=assignment.visit_type)
     for field, value in checked.items():
         setattr(report, field, value)
     report.status = "submitted" if final else "draft"

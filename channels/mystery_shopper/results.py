@@ -34,7 +34,7 @@ def record_results(session: Session, report: Report) -> ReportScore:
     if report.visited_at is None:
         raise ResultsError("visited_at: the report has no visit time")
     template = report.template
-    result = score_report(template.document, report.answers or {})
+    result = score_report(template.document, report.answers or {}, visit_type=report.assignment.visit_type)
 
     session.execute(delete(SectionResult).where(SectionResult.report_id == report.id))
     session.execute(delete(QuestionResult).where(QuestionResult.report_id == report.id))

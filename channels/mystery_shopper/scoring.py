@@ -84,9 +84,13 @@ def score_question(question: Mapping[str, Any], answer: Any, shown: bool = True)
     return QuestionScore(key, section, points, most, True, failed)
 
 
-def score_report(document: Mapping[str, Any], answers: Mapping[str, Any]) -> ReportScore:
-    """Score ``answers`` against the template ``document``, question by question, section by section."""
-    shown = {q["key"] for q in visible_questions(document, answers)}
+def score_report(document: Mapping[str, Any], answers: Mapping[str, Any], *,
+                 visit_type: str | None = None) -> ReportScore:
+    """Score ``answers`` against the template ``document``, question by question, section by section.
+
+    A question hidden by skip logic, or of another visit type than ``visit_type``, is N/A.
+    """
+    shown = {q["key"] for q in visible_questions(document, answers, visit_type=visit_type)}
     questions = {q["key"]: q for q in document["questions"]}
     scores = [score_question(q, answers.get(q["key"]), q["key"] in shown) for q in document["questions"]]
 

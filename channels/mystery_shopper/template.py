@@ -169,11 +169,26 @@ def _in_cycle(key: str, questions: Mapping[str, Mapping]) -> bool:
     return False
 
 
-def visible_questions(document: Mapping[str, Any], answers: Mapping[str, Any]) -> list[dict]:
+def visit_types_of(document: Mapping[str, Any]) -> list[str]:
+    """The visit types the template's questions name (e.g. enquiry, transaction), sorted; an assignment is one."""
+    return sorted({t for q in document["questions"] for t in q.get("visit_types") or ()})
+
+
+def applies_to_visit(question: Mapping[str, Any], visit_type: str | None) -> bool:
+    """True when ``question`` is asked on a visit of ``visit_type``: one naming no types is asked on every
+    visit, and a visit of no type (None) is asked every question."""
+    types = question.get("visit_types") or ()
+    return visit_type is None or not types or visit_type in types
+
+
+def visible_questions(document: Mapping[str, Any], answers: Mapping[str, Any], *,
+                      visit_type: str | None = None) -> list[dict]:
     """Return the questions the shopper is shown given ``answers``, in the template's order.
 
     A question with ``show_if`` is shown when the question it names is itself shown and was answered with one
-    of the listed choices (one of them, for a multiple choice). Hidden questions are N/A, whatever was answered.
+    of the listed choices (one of them, for a multiple choice). A question of another visit type than
+    ``visit_type`` is not shown, nor any question whose ``show_if`` depends on it. Hidden questions are N/A,
+    whatever was answered.
     """
     questions = {q["key"]: q for q in document["questions"]}
     shown: dict[str, bool] = {}
@@ -181,7 +196,9 @@ def visible_questions(document: Mapping[str, Any], answers: Mapping[str, Any]) -
     def is_shown(key: str) -> bool:
         if key not in shown:
             rule = questions[key].get("show_if")
-            if rule is None:
+            if not applies_to_visit(questions[key], visit_type):
+                shown[key] = False
+            elif rule is None:
                 shown[key] = True
             else:
                 shown[key] = False  # guards a cycle in an unvalidated document
@@ -192,6 +209,31 @@ def visible_questions(document: Mapping[str, Any], answers: Mapping[str, Any]) -
         return shown[key]
 
     return [q for q in document["questions"] if is_shown(q["key"])]
+
+
+def questions_for_visit(document: Mapping[str, Any], visit_type: str | None) -> list[dict]:
+    """The questions a visit of ``visit_type`` may be asked, whatever the answers: the form lays these out.
+
+    Leaves out the questions of other visit types and those whose ``show_if`` chain passes through one (they
+    can never be shown on such a visit).
+    """
+    questions = {q["key"]: q for q in document["questions"]}
+    possible: dict[str, bool] = {}
+
+    def is_possible(key: str) -> bool:
+        if key not in possible:
+            possible[key] = False  # guards a cycle in an unvalidated document
+            rule = questions[key].get("show_if")
+            possible[key] = applies_to_visit(questions[key], visit_type) and (
+                rule is None or (rule["question"] in questions and is_possible(rule["question"])))
+        return possible[key]
+
+    return [q for q in document["questions"] if is_possible(q["key"])]
+
+
+def document_for_visit(document: Mapping[str, Any], visit_type: str | None) -> dict:
+    """``document`` with only the questions a visit of ``visit_type`` may be asked (all of them for None)."""
+    return {**document, "questions": questions_for_visit(document, visit_type)}
 
 
 def publish_template(session: Session, slug: str, title: str, document: Mapping[str, Any], *, actor,

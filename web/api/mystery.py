@@ -46,7 +46,7 @@ from channels.mystery_shopper.reports import (
     ReportError,
     submit_report,
 )
-from channels.mystery_shopper.template import template_in_force
+from channels.mystery_shopper.template import document_for_visit, template_in_force
 from core.auth import token_required
 from core.db import get_session
 from core.demo import DEMO_STEPS_KEY
@@ -93,6 +93,8 @@ class AssignmentSchema(Schema):
     employee_id = fields.Integer(allow_none=True, metadata={"description": "who is visited, or null for a location"})
     employee = fields.String(allow_none=True)
     location = fields.String(allow_none=True)
+    visit_type = fields.String(allow_none=True, metadata={
+        "description": "the type of visit (e.g. enquiry); null: every question of the template applies"})
     scenario = fields.String()
     due_at = fields.DateTime()
     visit_from = fields.DateTime()
@@ -106,8 +108,9 @@ class AssignmentSchema(Schema):
 
 
 class AssignmentDetailSchema(AssignmentSchema):
-    questions = fields.Dict(metadata={"description": "the template version's sections and questions, as "
-                                                     "docs/mystery.md describes them: what the report answers"})
+    questions = fields.Dict(metadata={"description": "the template version's sections and the questions this "
+                                                     "visit type may be asked, as docs/mystery.md describes "
+                                                     "them: what the report answers"})
     review_comment = fields.String(allow_none=True, metadata={"description": "why a reviewer returned it"})
 
 
@@ -125,6 +128,10 @@ class NewAssignmentSchema(Schema):
     employee = Id(load_default=None, metadata={"description": "the employee to visit (or give location)"})
     location = Text(200, load_default=None, metadata={"description": "a place whose staff are visited; the "
                                                                      "report then names who served"})
+    visit_type = Text(30, load_default=None, metadata={
+        "description": "one of the template's visit types (its questions' visit_types, e.g. enquiry or "
+                       "transaction): only that type's questions, and those of every type, are asked and scored; "
+                       "omit it to ask every question"})
     scenario = Text(5000, required=True, metadata={"description": "what the shopper does and asks"})
     due_at = Moment(required=True, metadata={"description": "when the report is due"})
     visit_from = Moment(required=True, metadata={"description": "the visit window's start"})
@@ -192,7 +199,8 @@ def _assignments(owner):
     return (select(Assignment.id, ReportTemplate.slug.label("template"), Assignment.template_id,
                    ReportTemplate.version.label("template_version"), shopper.email.label("shopper"),
                    Assignment.employee_id, Employee.name.label("employee"), Assignment.location,
-                   Assignment.scenario, Assignment.due_at, Assignment.visit_from, Assignment.visit_until,
+                   Assignment.visit_type, Assignment.scenario, Assignment.due_at, Assignment.visit_from,
+                   Assignment.visit_until,
                    Assignment.status, Assignment.external_ref, Report.id.label("report_id"),
                    Report.status.label("report_status"), Report.score, Report.review_comment,
                    ReportTemplate.document)
@@ -207,7 +215,7 @@ def _item(row) -> dict:
     item = row._asdict()
     if item["report_status"] != "approved":
         item["score"] = None  # only an approved report's score counts
-    item["questions"] = item.pop("document")
+    item["questions"] = document_for_visit(item.pop("document"), item["visit_type"])
     return item
 
 
@@ -271,8 +279,9 @@ class NewAssignment(MethodView):
         try:
             assignment = create_assignment(
                 session, owner, template_id=template.id, shopper_id=shopper.id, employee_id=body["employee"],
-                location=body["location"], scenario=body["scenario"], due_at=body["due_at"],
-                visit_from=body["visit_from"], visit_until=body["visit_until"], external_ref=body["external_ref"])
+                location=body["location"], visit_type=body["visit_type"], scenario=body["scenario"],
+                due_at=body["due_at"], visit_from=body["visit_from"], visit_until=body["visit_until"],
+                external_ref=body["external_ref"])
         except AssignmentError as exc:
             session.rollback()
             _invalid({BODY_FIELDS.get(exc.field, exc.field): exc.message})
