@@ -230,11 +230,13 @@ def _items(session: Session, run: AppraisalRun, employee_id: int, policy: str
     rows = session.execute(
         select(Feedback.id, Feedback.occurred_at, Feedback.channel, Feedback.kind, Feedback.value,
                Feedback.scale_min, Feedback.scale_max, Feedback.status, Feedback.comment, Feedback.ticket_ref,
-               positive().label("positive"))
+               Feedback.payload, positive().label("positive"))
         .where(*in_period).order_by(Feedback.occurred_at.desc(), Feedback.id.desc()).limit(ITEM_LIMIT)).all()
     items = [{"id": r.id, "occurred_at": r.occurred_at, "channel": r.channel, "kind": r.kind, "value": r.value,
               "scale": (r.scale_min, r.scale_max), "status": r.status, "ticket_ref": r.ticket_ref,
-              "positive": bool(r.positive), "comment": shown_comment(r.comment, bool(r.positive), policy)}
+              "positive": bool(r.positive), "comment": shown_comment(r.comment, bool(r.positive), policy),
+              # A channel may name what an item is about (a mystery report's section, say).
+              "about": (r.payload or {}).get("title") if isinstance(r.payload, dict) else None}
              for r in rows]
     return items, total
 

@@ -177,7 +177,45 @@ def read_r3ximous(source: str | Path, notes: list[str] | None = None) -> dict[st
         skips.append((key, row["Skips & Triggers"], where))
     for key, text, where in skips:
         questions[key]["show_if"] = _skip_rule(text, where, questions)
-    return {"sections": _sections(titles), "questions": list(questions.values())}
+    in_file = list(questions)
+    ordered = after_their_conditions(list(questions.values()))
+    if notes is not None:
+        moved = [q["key"] for q in questions.values() if (q["show_if"] or {}).get("question") in questions
+                 and in_file.index(q["show_if"]["question"]) > in_file.index(q["key"])]
+        if moved:
+            notes.append(f"{len(moved)} question(s) moved to follow the answer they depend on, so a shopper "
+                         f"meets them in order: {', '.join(moved)}")
+    return {"sections": _sections(titles), "questions": ordered}
+
+
+def after_their_conditions(questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The questions in file order, except that one shown only after a later answer moves to follow it.
+
+    The r3ximous file asks Q21.0 only when Q34 is answered; on a long form a shopper would otherwise find it
+    appear far above where they are. A question that depends on a moved one follows it in turn.
+    """
+    ordered: list[dict[str, Any]] = []
+    waiting: dict[str, list[dict[str, Any]]] = {}
+    placed: set[str] = set()
+
+    def place(question):
+        ordered.append(question)
+        placed.add(question["key"])
+        for dependent in waiting.pop(question["key"], []):
+            place(dependent)
+
+    keys = {q["key"] for q in questions}
+    for question in questions:
+        condition = (question.get("show_if") or {}).get("question")
+        if condition in keys and condition not in placed:
+            waiting.setdefault(condition, []).append(question)
+        else:
+            place(question)
+    for dependents in waiting.values():  # conditions that never get placed (a cycle): keep them, in file order
+        for question in dependents:
+            if question["key"] not in placed:
+                place(question)
+    return ordered
 
 
 # --- 2DII -------------------------------------------------------------------------------------------------

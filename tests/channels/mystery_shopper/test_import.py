@@ -40,7 +40,14 @@ def test_every_live_row_becomes_a_question_in_its_section(r3ximous, source_rows)
     assert len(source_rows) == 94 and deleted == [(78, "Q72"), (85, "Q75")]
     live = [row for n, row in enumerate(source_rows, start=2) if n not in (78, 85)]
     assert len(r3ximous["questions"]) == len(live) == 92
-    assert [q["text"] for q in r3ximous["questions"]] == [row["Question"].strip() for row in live]
+    # every live row, in file order but for the four shown after a later answer, which follow that answer
+    assert sorted(q["text"] for q in r3ximous["questions"]) == sorted(row["Question"].strip() for row in live)
+    keys = [q["key"] for q in r3ximous["questions"]]
+    assert [k for k in keys if k not in ("Q21.0", "Q21.1", "Q27.9", "Q29")] == [
+        row["Quet.Nr"].strip() for row in live if row["Quet.Nr"].strip() not in ("Q21.0", "Q21.1", "Q27.9", "Q29")]
+    position = {key: index for index, key in enumerate(keys)}
+    assert all(position[q["show_if"]["question"]] < position[q["key"]]
+               for q in r3ximous["questions"] if q["show_if"]), "a question shown before what it depends on"
     titles = {row["Criteria"].strip() for row in live}
     assert {s["title"] for s in r3ximous["sections"]} == titles
     assert sum(s["weight"] for s in r3ximous["sections"]) == pytest.approx(1.0)
@@ -57,7 +64,9 @@ def test_the_import_says_what_it_skipped_and_left_unscored(shared_data):
     read_template(shared_data / R3XIMOUS, "r3ximous", notes)
     assert notes == ["skipped 2 row(s) marked to be deleted under 'Changes made': row 78 (Q72), row 85 (Q75)",
                      ("row 95, Q87: only one possible answer, so it cannot tell visits apart; imported unscored "
-                      "(no points)")]
+                      "(no points)"),
+                     ("4 question(s) moved to follow the answer they depend on, so a shopper meets them in order: "
+                      "Q21.0, Q21.1, Q27.9, Q29")]
 
 
 def test_types_and_points_spot_checked(r3ximous):
