@@ -159,6 +159,8 @@ def test_a_reviewer_returns_a_report_with_a_comment_and_approves_it_once_fixed(a
     token = csrf_token(mia.get(review).get_data(as_text=True))
     no_comment = mia.post(review, data={"decision": "return", "comment": " ", "csrf_token": token})
     assert no_comment.status_code == 400 and "tell the shopper what to fix" in no_comment.get_data(True)
+    page = no_comment.get_data(True)  # said before the long report too, where the reviewer is after the reload
+    assert page.index("Nothing was decided: comment:") < page.index("Proof of visit")
     returned = mia.post(review, data={"decision": "return", "comment": "Send the receipt's number.",
                                       "csrf_token": token})
     assert returned.status_code == 302
