@@ -6,6 +6,8 @@ who may act and audit it; the views read forms and turn refusals into messages a
 """
 from __future__ import annotations
 
+from datetime import UTC
+
 from flask import (
     Blueprint,
     abort,
@@ -189,10 +191,16 @@ def report_form(assignment_id: int):
         photo_limit=f"{PHOTO_MAX_BYTES / 1_000_000:.1f} MB"), 400 if problems else 200
 
 
+def _as_utc_field(raw: str) -> str:
+    """A posted visit time as the field shows it: UTC without an offset (the page's script shows it locally)."""
+    moment = parse_moment(raw) if raw.strip() else None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") if moment else raw
+
+
 def _proof_shown(session, report: Report | None, form, proof: dict | None) -> dict:
     """What the proof fields show: what was just posted, else what the report keeps."""
     if proof is not None:
-        return {"visited_at": form.get("visited_at", ""), "receipt_number": form.get("receipt_number", ""),
+        return {"visited_at": _as_utc_field(form.get("visited_at", "")), "receipt_number": form.get("receipt_number", ""),
                 "integrity": {k: form.get(f"integrity-{k}") for k in INTEGRITY_QUESTIONS},
                 "served_by": form.get("served_by", ""), "photo": report is not None and report.photo_path}
     if report is None:

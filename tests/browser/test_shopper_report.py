@@ -92,3 +92,27 @@ def test_a_shopper_reports_a_visit_a_manager_approves_it_and_it_counts(browser_p
     assert row.locator("[data-field=value]").inner_text() == f"{GOOD_SCORE * 100:.1f}%"
     assert row.locator("[data-field=n]").inner_text() == "1"
     page.shot("6-anns-report")
+
+
+def test_a_shopper_types_the_visit_time_in_their_own_time_zone(chromium, live_server, worked_example):
+    """In Dubai (UTC+4) the shopper types 13:30 local; the report keeps 09:30 UTC, and shows 13:30 again."""
+    from sqlalchemy import select
+
+    from channels.mystery_shopper.models import Report
+
+    visits = send_shoppers(worked_example)
+    context = chromium.new_context(base_url=live_server, viewport=PHONE, timezone_id="Asia/Dubai")
+    page = context.new_page()
+    try:
+        sign_in_browser(page, "shopper@example.com", PASSWORD)
+        page.goto(f"/channels/mystery_shopper/assignments/{visits.assignments['sam']}")
+        assert page.locator("label[for=visited_at]").inner_text() == "When did you visit? (your local time)"
+        page.fill("#visited_at", "2026-11-04T13:30")
+        page.click("button:has-text('Save draft')")
+        assert page.locator(".flash").inner_text().startswith("Draft saved")
+        assert page.input_value("#visited_at") == "2026-11-04T13:30"  # shown in Dubai time again
+    finally:
+        context.close()
+    with transaction() as session:
+        report = session.scalar(select(Report).where(Report.assignment_id == visits.assignments["sam"]))
+        assert report.visited_at.strftime("%Y-%m-%d %H:%M %Z") == "2026-11-04 09:30 UTC"

@@ -35,3 +35,38 @@
     apply(form);
   });
 })();
+
+// The visit time: the field holds UTC (which is what the page says without this script); with it, the shopper
+// reads and types their own local time, and the form sends it with their offset, so nobody converts by hand.
+(function () {
+  "use strict";
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function local(d) {
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" + pad(d.getHours()) +
+      ":" + pad(d.getMinutes());
+  }
+  function offset(d) {
+    var minutes = -d.getTimezoneOffset(), sign = minutes >= 0 ? "+" : "-";
+    minutes = Math.abs(minutes);
+    return sign + pad(Math.floor(minutes / 60)) + ":" + pad(minutes % 60);
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var input = document.getElementById("visited_at");
+    if (!input || !input.form) { return; }
+    if (input.value) {
+      var utc = new Date(input.value + "Z");
+      if (!isNaN(utc.getTime())) { input.value = local(utc); }
+    }
+    var label = document.querySelector('label[for="visited_at"]');
+    if (label) { label.textContent = "When did you visit? (your local time)"; }
+    input.form.addEventListener("submit", function () {
+      if (!input.value) { return; }
+      var sent = document.createElement("input");
+      sent.type = "hidden";
+      sent.name = "visited_at";
+      sent.value = input.value + offset(new Date(input.value));
+      input.removeAttribute("name");
+      input.form.appendChild(sent);
+    });
+  });
+})();
