@@ -1,0 +1,218 @@
+"""Polling feeds: fetch each due source with a conditional GET, turn its entries into posts, ingest them once.
+
+``plaudit cron`` runs :func:`poll_due_sources` every five minutes; it hands each due feed to a job of its own
+(:func:`poll_source`), so one slow or broken feed never holds up the others. A feed that fails (an HTTP error,
+a timeout, a document that is not a feed) is recorded on its source and polled again after a wait that
+doubles with each failure in a row; a success resets it. Posts already stored are answered as duplicates by
+the ingestion, so polling a feed twice stores each post once.
+"""
+from __future__ import annotations
+
+import calendar
+import hashlib
+import html
+import logging
+import re
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from core import jobs
+from core.db import transaction
+from core.ingestion import ingest
+from core.models import utcnow
+
+from .models import SocialSource
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "social_monitoring"
+#: How often a healthy feed is polled (the cron entry's interval).
+POLL_INTERVAL = timedelta(minutes=5)
+#: The longest a failing feed waits between polls.
+MAX_BACKOFF = timedelta(hours=6)
+#: How long a fetch may take before it counts as a failure.
+FETCH_TIMEOUT = 20
+#: The most of a feed read; a larger document is refused rather than held in memory.
+MAX_FEED_BYTES = 5 * 1024 * 1024
+USER_AGENT = "Plaudit social monitoring (+https://plaudit.example/docs/social)"
+
+_HANDLE = re.compile(r"(?<![\w@])@(\w{1,50})")
+_TAG = re.compile(r"<[^>]+>")
+
+
+class FeedError(Exception):
+    """A poll that brought no usable feed; the message is what the source's ``last_error`` shows."""
+
+
+@dataclass
+class Fetched:
+    """What one conditional GET brought: a body, or nothing new (HTTP 304), and the validators to keep."""
+
+    body: bytes | None
+    etag: str | None
+    last_modified: str | None
+
+
+@dataclass
+class PollOutcome:
+    source: str
+    status: str  # "ok", "not_modified", "failed"
+    created: int = 0
+    duplicates: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def backoff(failures: int) -> timedelta:
+    """How long a source waits after ``failures`` failed polls in a row: the interval, doubled each time."""
+    return min(POLL_INTERVAL * 2 ** max(failures - 1, 0), MAX_BACKOFF)
+
+
+def poll_due_sources() -> int:
+    """Job: enqueue a poll of every active feed that is due; return how many were enqueued.
+
+    Each source's next poll is pushed one interval on as its job is enqueued, so a cron run before the job
+    has finished enqueues it no second time; the poll sets the real next time when it ends.
+    """
+    with jobs.job_app(), transaction() as session:
+        now = utcnow()
+        due = session.scalars(
+            select(SocialSource)
+            .where(SocialSource.active.is_(True), SocialSource.kind == "rss",
+                   or_(SocialSource.next_poll_at.is_(None), SocialSource.next_poll_at <= now))
+            .order_by(SocialSource.id).with_for_update(skip_locked=True)).all()
+        for source in due:
+            source.next_poll_at = now + POLL_INTERVAL
+            jobs.enqueue(session, poll_source, source.id)
+        return len(due)
+
+
+def poll_source(source_id: int) -> dict[str, Any]:
+    """Job: poll one feed, ingest its new posts and record the outcome on the source.
+
+    A failing feed is not a failing job: the failure is kept on the source and its next poll backs off,
+    so the job returns normally and the outbox does not retry it as well.
+    """
+    with jobs.job_app():
+        with transaction() as session:
+            source = session.get(SocialSource, source_id)
+            if source is None or not source.active or source.kind != "rss" or not source.url:
+                return PollOutcome(str(source_id), "skipped").__dict__
+            name, url, etag, modified = source.name, source.url, source.etag, source.last_modified
+            keywords, handles = list(source.keywords or ()), list(source.handles or ())
+        # The fetch runs outside any transaction: a slow feed must not hold a database lock.
+        try:
+            fetched = fetch(url, etag, modified)
+            posts = None if fetched.body is None else feed_posts(fetched.body, name, keywords, handles)
+        except FeedError as exc:
+            return _record_failure(source_id, name, str(exc)).__dict__
+        with transaction() as session:
+            source = session.get(SocialSource, source_id)
+            outcome = PollOutcome(name, "not_modified" if posts is None else "ok")
+            if posts:
+                report = ingest(session, CHANNEL, posts)
+                outcome.created, outcome.duplicates = len(report.created), len(report.duplicates)
+                outcome.errors = [f"{posts[r.index]['external_id']}: {r.errors}" for r in report.rejected]
+            if fetched.body is not None:
+                source.etag, source.last_modified = fetched.etag, fetched.last_modified
+            now = utcnow()
+            source.failures, source.last_polled_at, source.next_poll_at = 0, now, now + POLL_INTERVAL
+            # Rejected posts do not stop the rest; they are shown on the source until a clean poll.
+            source.last_error = ("; ".join(outcome.errors))[:2000] or None
+        log.info("polled %s: %s", name, outcome)
+        return outcome.__dict__
+
+
+def _record_failure(source_id: int, name: str, error: str) -> PollOutcome:
+    with transaction() as session:
+        source = session.get(SocialSource, source_id)
+        now = utcnow()
+        source.failures += 1
+        source.last_polled_at, source.last_error = now, error[:2000]
+        source.next_poll_at = now + backoff(source.failures)
+        log.warning("polling %s failed (%d in a row, next at %s): %s", name, source.failures,
+                    source.next_poll_at.isoformat(), error)
+        return PollOutcome(name, "failed", errors=[error])
+
+
+def fetch(url: str, etag: str | None = None, last_modified: str | None = None) -> Fetched:
+    """GET ``url``, conditional on the validators of the last poll.
+
+    :raises FeedError: on an HTTP error status, a timeout, an unreachable host or an oversized document.
+    """
+    headers = {"User-Agent": USER_AGENT, "Accept": "application/rss+xml, application/atom+xml, application/xml, "
+                                                  "text/xml;q=0.9, */*;q=0.1"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:
+            body = response.read(MAX_FEED_BYTES + 1)
+            if len(body) > MAX_FEED_BYTES:
+                raise FeedError(f"the feed is larger than {MAX_FEED_BYTES // (1024 * 1024)} MB")
+            return Fetched(body, response.headers.get("ETag"), response.headers.get("Last-Modified"))
+    except urllib.error.HTTPError as exc:
+        if exc.code == 304:
+            return Fetched(None, etag, last_modified)
+        raise FeedError(f"HTTP {exc.code} {exc.reason} from {url}") from exc
+    except TimeoutError as exc:
+        raise FeedError(f"no answer from {url} within {FETCH_TIMEOUT} s") from exc
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        if isinstance(reason, TimeoutError):
+            raise FeedError(f"no answer from {url} within {FETCH_TIMEOUT} s") from exc
+        raise FeedError(f"cannot reach {url}: {reason}") from exc
+
+
+def feed_posts(body: bytes, source: str, keywords: list[str], handles: list[str]) -> list[dict[str, Any]]:
+    """Parse a feed document into post payloads (the channel's format), keeping those that match a keyword.
+
+    :raises FeedError: when the document is not a well-formed RSS or Atom feed.
+    """
+    import feedparser
+
+    parsed = feedparser.parse(body)
+    problem = parsed.get("bozo_exception")
+    if parsed.bozo and not isinstance(problem, feedparser.CharacterEncodingOverride):
+        # A broken document may still yield some entries; half a feed is not trusted, the next poll retries.
+        raise FeedError(f"malformed feed: {problem}")
+    if not parsed.version:
+        raise FeedError("not an RSS or Atom feed")
+    words = [k.casefold() for k in keywords if k.strip()]
+    brand = {h.lstrip("@").casefold() for h in handles}
+    posts = []
+    for entry in parsed.entries:
+        post = entry_post(entry, source, brand)
+        if not words or any(w in post["text"].casefold() for w in words):
+            posts.append(post)
+    return posts
+
+
+def entry_post(entry, source: str, brand_handles: set[str]) -> dict[str, Any]:
+    """One feed entry as a post payload; ``brand_handles`` are the brand's own handles, casefolded."""
+    text = _plain(entry.get("summary") or entry.get("title") or "")
+    author = (entry.get("author") or "").strip() or None
+    ext = entry.get("id") or entry.get("link")
+    if not ext or len(ext) > 150:  # no stable id, or too long to keep: the entry's content names it
+        ext = "sha1:" + hashlib.sha1(f"{ext}|{entry.get('title')}|{text}".encode()).hexdigest()
+    stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+    posted_at = datetime.fromtimestamp(calendar.timegm(stamp), UTC) if stamp else utcnow()
+    reply_to = entry.get("thr_in-reply-to")
+    return {
+        "source": source, "external_id": ext, "posted_at": posted_at.isoformat(), "text": text,
+        "author": author, "in_reply_to": reply_to.get("ref") if isinstance(reply_to, dict) else None,
+        "url": entry.get("link"), "handles": sorted({h for h in _HANDLE.findall(text)}),
+        "brand_reply": author is not None and author.lstrip("@").casefold() in brand_handles,
+    }
+
+
+def _plain(markup: str) -> str:
+    # Feeds carry HTML in their summaries; sentiment and keywords want the words only.
+    return " ".join(html.unescape(_TAG.sub(" ", markup)).split())
+

@@ -1,0 +1,233 @@
+"""Polling feeds on a real RQ worker: a feed served over HTTP in the test, stored once, backed off, isolated."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from rq import SimpleWorker
+from sqlalchemy import func, select
+
+from channels.social_monitoring import polling
+from channels.social_monitoring.models import SocialSource
+from channels.social_monitoring.sources import SourceError, save_source
+from core import jobs
+from core.db import transaction
+from core.models import AuditEntry, Feedback, PendingJob, User, utcnow
+
+QUEUE = "test-social-polling"
+
+
+def rss(*items: tuple[str, str, str]) -> bytes:
+    """An RSS 2.0 document of (guid, author, text) items."""
+    when = format_datetime(utcnow() - timedelta(hours=1), usegmt=True)
+    body = "".join(f"<item><guid>{guid}</guid><author>{author}</author><description>{text}</description>"
+                   f"<link>http://example.com/p/{guid}</link><pubDate>{when}</pubDate></item>"
+                   for guid, author, text in items)
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Mentions</title>'
+            f"<link>http://example.com/</link><description>d</description>{body}</channel></rss>").encode()
+
+
+class FeedServer:
+    """A local HTTP server answering each path with what the test sets, honouring If-None-Match."""
+
+    def __init__(self):
+        self.routes: dict[str, tuple[int, bytes]] = {}
+        self.requests: list[tuple[str, str | None]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                etag_sent = self.headers.get("If-None-Match")
+                server.requests.append((self.path, etag_sent))
+                status, body = server.routes.get(self.path, (404, b"no such feed"))
+                etag = f'"{hash(body) & 0xFFFFFFFF:x}"'
+                if status == 200 and etag_sent == etag:
+                    self.send_response(304)
+                    self.end_headers()
+                    return
+                self.send_response(status)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def feeds():
+    server = FeedServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def rq_app(make_app, redis_url):
+    return make_app(REDIS_URL=redis_url, QUEUE_NAME=QUEUE)
+
+
+def _hr(app) -> int:
+    with app.app_context(), transaction() as session:
+        user = User(email="hr@example.com", name="Hr", active=True)
+        user.roles = ("hr",)
+        user.set_password("a long enough password")
+        session.add(user)
+        session.flush()
+        return user.id
+
+
+def _add_feed(app, name: str, url: str, **fields) -> int:
+    hr = _hr(app) if not fields.pop("existing_hr", False) else None
+    with app.app_context(), transaction() as session:
+        actor = session.get(User, hr) if hr else session.scalar(select(User).where(User.email == "hr@example.com"))
+        return save_source(session, actor, name=name, kind="rss", url=url, **fields).id
+
+
+def _poll_round(app) -> int:
+    """What ``plaudit cron`` and a worker do: enqueue the due polls, then work the queue until it is empty."""
+    with app.app_context():
+        enqueued = polling.poll_due_sources()
+    jobs.run_worker(app, burst=True, worker_class=SimpleWorker)
+    return enqueued
+
+
+def _make_due(app, *source_ids: int) -> None:
+    """Let the waiting time pass: the next poll is due now."""
+    with app.app_context(), transaction() as session:
+        for source in session.scalars(select(SocialSource).where(SocialSource.id.in_(source_ids))):
+            source.next_poll_at = utcnow() - timedelta(seconds=1)
+
+
+def _source(app, source_id: int) -> SocialSource:
+    with app.app_context(), transaction() as session:
+        source = session.get(SocialSource, source_id)
+        session.expunge(source)
+        return source
+
+
+def _stored(app) -> list[str]:
+    with app.app_context(), transaction() as session:
+        return list(session.scalars(select(Feedback.external_id).where(Feedback.channel == "social_monitoring")
+                                    .order_by(Feedback.external_id)))
+
+
+def test_new_entries_are_stored_once_across_two_polls(rq_app, feeds):
+    feeds.routes["/brand.rss"] = (200, rss(("p1", "carla", "Great help from @AcmeCare today, thanks!"),
+                                           ("p2", "dev", "Still waiting on my refund. Terrible.")))
+    source_id = _add_feed(rq_app, "brand-feed", feeds.url + "/brand.rss", handles=["AcmeCare"])
+
+    assert _poll_round(rq_app) == 1
+    assert _stored(rq_app) == ["brand-feed:p1", "brand-feed:p2"]
+    first = _source(rq_app, source_id)
+    assert first.etag and first.failures == 0 and first.last_error is None
+    assert first.next_poll_at > utcnow()
+    assert _poll_round(rq_app) == 0  # not due again yet: nothing is fetched
+
+    feeds.routes["/brand.rss"] = (200, rss(("p1", "carla", "Great help from @AcmeCare today, thanks!"),
+                                           ("p2", "dev", "Still waiting on my refund. Terrible."),
+                                           ("p3", "AcmeCare", "@dev sorry, we are on it")))
+    _make_due(rq_app, source_id)
+    assert _poll_round(rq_app) == 1
+    assert _stored(rq_app) == ["brand-feed:p1", "brand-feed:p2", "brand-feed:p3"]
+    assert feeds.requests[-1] == ("/brand.rss", first.etag)  # a conditional GET
+
+    with rq_app.app_context(), transaction() as session:
+        items = {f.external_id: f for f in session.scalars(select(Feedback))}
+        assert items["brand-feed:p1"].payload["handles"] == ["AcmeCare"]
+        assert items["brand-feed:p1"].payload["url"] == "http://example.com/p/p1"
+        assert items["brand-feed:p3"].payload["brand_reply"] is True and items["brand-feed:p3"].value is None
+        assert items["brand-feed:p1"].value > 0 > items["brand-feed:p2"].value
+        assert session.scalar(select(func.count()).select_from(PendingJob)) == 0  # every job succeeded
+
+    _make_due(rq_app, source_id)  # unchanged feed: the server answers 304 and nothing is read
+    assert _poll_round(rq_app) == 1
+    assert len(_stored(rq_app)) == 3
+    assert _source(rq_app, source_id).last_polled_at > first.last_polled_at
+
+
+def test_a_server_error_backs_off_and_is_retried(rq_app, feeds):
+    feeds.routes["/flaky.rss"] = (500, b"upstream down")
+    source_id = _add_feed(rq_app, "flaky", feeds.url + "/flaky.rss")
+
+    assert _poll_round(rq_app) == 1
+    failed = _source(rq_app, source_id)
+    assert failed.failures == 1 and "HTTP 500" in failed.last_error
+    assert failed.next_poll_at - failed.last_polled_at == polling.POLL_INTERVAL
+    assert _poll_round(rq_app) == 0  # backing off: not polled before its time
+
+    _make_due(rq_app, source_id)
+    assert _poll_round(rq_app) == 1
+    again = _source(rq_app, source_id)
+    assert again.failures == 2 and again.next_poll_at - again.last_polled_at == 2 * polling.POLL_INTERVAL
+    assert _stored(rq_app) == []
+
+    feeds.routes["/flaky.rss"] = (200, rss(("f1", "erin", "Back up, and the agent was lovely")))
+    _make_due(rq_app, source_id)
+    assert _poll_round(rq_app) == 1
+    recovered = _source(rq_app, source_id)
+    assert recovered.failures == 0 and recovered.last_error is None
+    assert recovered.next_poll_at - recovered.last_polled_at == polling.POLL_INTERVAL
+    assert _stored(rq_app) == ["flaky:f1"]
+    assert [path for path, _ in feeds.requests] == ["/flaky.rss"] * 3
+
+
+def test_a_malformed_feed_is_reported_without_stopping_the_others(rq_app, feeds):
+    feeds.routes["/broken.rss"] = (200, b'<?xml version="1.0"?><rss version="2.0"><channel><item><title>cut')
+    feeds.routes["/page.html"] = (200, b"<html><body>Moved to our new site</body></html>")
+    feeds.routes["/good.rss"] = (200, rss(("g1", "fay", "Quick and kind answer, thank you")))
+    broken = _add_feed(rq_app, "broken", feeds.url + "/broken.rss")
+    page = _add_feed(rq_app, "page", feeds.url + "/page.html", existing_hr=True)
+    good = _add_feed(rq_app, "good", feeds.url + "/good.rss", existing_hr=True)
+
+    assert _poll_round(rq_app) == 3
+    assert _stored(rq_app) == ["good:g1"]
+    assert "malformed feed" in _source(rq_app, broken).last_error
+    assert _source(rq_app, page).last_error == "not an RSS or Atom feed"
+    assert _source(rq_app, broken).failures == _source(rq_app, page).failures == 1
+    assert _source(rq_app, good).failures == 0 and _source(rq_app, good).last_error is None
+    with rq_app.app_context(), transaction() as session:  # the failures are the sources', not failed jobs
+        assert session.scalar(select(func.count()).select_from(PendingJob)) == 0
+
+
+def test_sources_are_checked_and_audited(rq_app):
+    hr = _hr(rq_app)
+    with rq_app.app_context(), transaction() as session:
+        actor = session.get(User, hr)
+        with pytest.raises(SourceError) as bad_url:
+            save_source(session, actor, name="x", kind="rss", url="ftp://example.com/feed")
+        assert bad_url.value.field == "url"
+        with pytest.raises(SourceError) as bad_kind:
+            save_source(session, actor, name="x", kind="fax")
+        assert bad_kind.value.field == "kind"
+        source = save_source(session, actor, name="Brand", kind="rss", url="https://example.com/a.rss",
+                             keywords=["refund", " refund ", ""], handles=["@AcmeCare"])
+        assert (source.name, source.keywords, source.handles) == ("brand", ["refund"], ["AcmeCare"])
+        source.etag, source.failures = '"v1"', 3
+        save_source(session, actor, name="brand", kind="rss", url="https://example.com/b.rss",
+                    source_id=source.id)
+        assert source.etag is None and source.failures == 0  # a new address is fetched afresh
+        with pytest.raises(SourceError) as clash:
+            save_source(session, actor, name="brand", kind="push")
+        assert clash.value.field == "name"
+        actions = list(session.scalars(select(AuditEntry.action).where(AuditEntry.entity_type == "sm_sources")
+                                       .order_by(AuditEntry.id)))
+        assert actions == ["social_source.created", "social_source.updated"]
+    with rq_app.app_context(), transaction() as session:
+        employee = User(email="e@example.com", name="E", active=True)
+        employee.roles = ("employee",)
+        with pytest.raises(PermissionError):
+            save_source(session, employee, name="y", kind="push")
