@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,6 +44,9 @@ class FeedServer:
                 etag_sent = self.headers.get("If-None-Match")
                 server.requests.append((self.path, etag_sent))
                 status, body = server.routes.get(self.path, (404, b"no such feed"))
+                if status == 0:  # a feed that never answers in time
+                    time.sleep(1.5)
+                    status = 200
                 etag = f'"{hash(body) & 0xFFFFFFFF:x}"'
                 if status == 200 and etag_sent == etag:
                     self.send_response(304)
@@ -183,6 +187,16 @@ def test_a_server_error_backs_off_and_is_retried(rq_app, feeds):
     assert recovered.next_poll_at - recovered.last_polled_at == polling.POLL_INTERVAL
     assert _stored(rq_app) == ["flaky:f1"]
     assert [path for path, _ in feeds.requests] == ["/flaky.rss"] * 3
+
+
+def test_a_feed_that_does_not_answer_in_time_backs_off(rq_app, feeds, monkeypatch):
+    monkeypatch.setattr(polling, "FETCH_TIMEOUT", 0.3)
+    feeds.routes["/slow.rss"] = (0, rss(("s1", "gus", "fine")))
+    source_id = _add_feed(rq_app, "slow", feeds.url + "/slow.rss")
+
+    assert _poll_round(rq_app) == 1
+    slow = _source(rq_app, source_id)
+    assert slow.failures == 1 and "no answer" in slow.last_error and _stored(rq_app) == []
 
 
 def test_a_malformed_feed_is_reported_without_stopping_the_others(rq_app, feeds):
