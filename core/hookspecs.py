@@ -131,6 +131,19 @@ def training_needs(session, period_start, period_end, up_to, employee_ids, setti
     """
 
 
+@hookspec(firstresult=True)
+def sentiment(text):
+    """Return the sentiment of one text a customer wrote: ``(score, label)``.
+
+    ``score`` is on -1 (most negative) to 1 (most positive); ``label`` is ``negative``, ``neutral`` or
+    ``positive``. The first non-None answer wins, and the built-in ``social_monitoring`` plugin answers last
+    (with vaderSentiment), so a plugin that answers replaces it; return None to leave a text to it.
+    Called once per post when it is ingested; the answer is stored and never recomputed.
+
+    :param text: the post's text, as written.
+    """
+
+
 @hookspec
 def register_commands(cli):
     """Add click commands or groups to the ``plaudit`` command line.

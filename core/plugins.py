@@ -27,7 +27,11 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "ticket_sla": "plugins.ticket_sla",
     "integrity_checks": "plugins.integrity_checks",
     "alerts": "plugins.alerts",
+    "social_monitoring": "channels.social_monitoring",
 }
+
+#: The labels a ``sentiment`` answer may give.
+SENTIMENT_LABELS = ("negative", "neutral", "positive")
 
 
 class PluginError(RuntimeError):
@@ -61,6 +65,23 @@ class Plugins:
     def resolve_employee(self, session, provider: str, external_id: str, draft) -> int | None:
         return self.pm.hook.resolve_employee(session=session, provider=provider, external_id=external_id,
                                              draft=draft)
+
+    def sentiment(self, text: str) -> tuple[float, str]:
+        """The score (-1..1) and label of ``text``, by the first plugin that answers.
+
+        :raises PluginError: if no plugin answers, or an answer is off the scale or has an unknown label.
+        """
+        answer = self.pm.hook.sentiment(text=text)
+        if answer is None:
+            raise PluginError("no plugin answers the sentiment hook; enable social_monitoring or another")
+        try:
+            score, label = float(answer[0]), str(answer[1])
+        except (TypeError, ValueError, IndexError):
+            raise PluginError(f"a sentiment answer must be (score, label), not {answer!r}") from None
+        if not -1 <= score <= 1 or label not in SENTIMENT_LABELS:
+            raise PluginError(f"sentiment answer {answer!r}: the score must be on -1..1 and the label one of "
+                              f"{', '.join(SENTIMENT_LABELS)}")
+        return score, label
 
     def feedback_ingested(self, session, feedback) -> None:
         self.pm.hook.feedback_ingested(session=session, feedback=feedback)

@@ -62,7 +62,7 @@ def test_plugins_command_lists_source_and_hooks(kudos_site, on_path, make_app):
     assert "kudos  [plaudit-kudos 0.1.0]" in result.output
     assert "hooks: register_channels, register_commands" in result.output
     assert "post_ticket_survey  [built-in (channels.post_ticket_survey)]" in result.output
-    assert "channels: kudos, mystery_shopper, post_ticket_survey, ticket_metrics" in result.output
+    assert "channels: kudos, mystery_shopper, post_ticket_survey, social_monitoring, ticket_metrics" in result.output
 
 
 def test_plugin_commands_join_the_cli(kudos_site, on_path, tmp_path):

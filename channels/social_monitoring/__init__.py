@@ -1,0 +1,24 @@
+"""Social monitoring: public posts about the service from feeds and exports, with their sentiment."""
+from core.jobs import CronEntry
+from core.plugins import hookimpl
+
+from .channel import SocialMonitoring
+from .sentiment import sentiment  # noqa: F401 -- the default answer to the sentiment hook
+
+
+@hookimpl
+def register_channels():
+    return [SocialMonitoring]
+
+
+@hookimpl
+def register_commands(cli):
+    from .cli import add_social_import
+
+    add_social_import(cli)
+
+
+@hookimpl
+def register_cron_jobs():
+    # By dotted path: the polling module (and feedparser) loads only in the worker that runs it.
+    return [CronEntry("channels.social_monitoring.polling.poll_due_sources", interval=300)]
