@@ -68,3 +68,13 @@ def test_an_answer_off_the_scale_is_refused_naming_it(make_app):
     app = make_app(extra_plugins={"broken": Broken()})
     with app.app_context(), pytest.raises(PluginError, match="must be on -1..1"):
         get_plugins().sentiment("anything")
+
+
+def test_the_benchmark_scores_accuracy_and_macro_f1_as_by_hand():
+    from tests.benchmarks.sentiment_accuracy import scores
+
+    result = scores(["negative", "negative", "neutral", "positive"], ["negative", "positive", "neutral", "positive"])
+    assert result["accuracy"] == 0.75
+    # negative: precision 1, recall 1/2, F1 2/3; neutral: F1 1; positive: precision 1/2, recall 1, F1 2/3.
+    assert result["macro_f1"] == pytest.approx((2 / 3 + 1 + 2 / 3) / 3)
+    assert result["confusion"]["negative"] == {"negative": 1, "neutral": 0, "positive": 1}
