@@ -5,6 +5,9 @@ A wrong value is a 400 that names the parameter (or a 404 for an id in the path 
 """
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from flask import abort, request
 from werkzeug.routing import IntegerConverter
 
@@ -47,3 +50,23 @@ def refuse_nul_characters() -> None:
 def is_id(raw: str) -> bool:
     """Whether a form value is a row id the database could hold (a bare number from 1 to MAX_ID)."""
     return raw.isdigit() and 1 <= int(raw) <= MAX_ID
+
+
+def finite_number(raw: str) -> float | None:
+    """A form value as a finite number, or None when it is not one (text, NaN, infinity)."""
+    try:
+        number = float(raw)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def plain(value: Any) -> Any:
+    """``value`` with whole floats as integers, as people write them in a form (60, not 60.0)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value

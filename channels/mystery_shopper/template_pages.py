@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from collections.abc import Mapping
 from itertools import groupby
 from typing import Any
@@ -24,6 +23,7 @@ from core.auth import roles_required
 from core.db import get_session
 from core.messages import field_messages
 from core.models import User
+from web.arguments import finite_number, plain
 
 from .blueprint import bp
 from .importers import FORMATS, TemplateImportError, read_template
@@ -198,7 +198,7 @@ def edit_template(template_id: int):
     if not errors:
         newest = session.scalar(select(ReportTemplate).where(ReportTemplate.slug == start.slug,
                                                               ReportTemplate.version == latest))
-        if newest.title == values["title"] and _plain(newest.document) == _plain(document):
+        if newest.title == values["title"] and plain(newest.document) == plain(document):
             errors["form"] = [f"Nothing changed: the draft is the same as version {latest}."]
     if errors:
         return _editor(start, uses, values, errors), 400
@@ -215,7 +215,7 @@ def edit_template(template_id: int):
 
 
 def _editor(start: ReportTemplate, uses: int, values: dict[str, Any], errors: dict[str, list[str]]):
-    numbers = [_number(row["weight"]) for row in values["weights"]]
+    numbers = [finite_number(row["weight"]) for row in values["weights"]]
     total = sum(n for n in numbers if n is not None)
     return render_template(
         "mystery_shopper/template_edit.html", start=start, uses=uses, values=values, errors=errors,
@@ -225,7 +225,7 @@ def _editor(start: ReportTemplate, uses: int, values: dict[str, Any], errors: di
 
 def form_values(start: ReportTemplate, latest: int) -> dict[str, Any]:
     """The editor's fields for version ``start``: a weight per section, the rest of the document as JSON."""
-    document = _plain(start.document)
+    document = plain(start.document)
     rest = {**document, "sections": [{k: v for k, v in s.items() if k != "weight"} for s in document["sections"]]}
     return {"title": start.title, "note": "", "base_version": latest,
             "weights": [{"key": s["key"], "title": s["title"], "weight": json.dumps(s["weight"])}
@@ -262,7 +262,7 @@ def read_form(form) -> tuple[dict[str, Any], dict[str, Any] | None, dict[str, li
         field = f"weight-{row['key']}"
         if row["weight"] == "":
             errors[field] = ["give the section a weight, as 0.25"]
-        elif (number := _number(row["weight"])) is None:
+        elif (number := finite_number(row["weight"])) is None:
             errors[field] = [f"{row['weight'][:40]!r} is not a number: write it as 0.25"]
         else:
             weights[row["key"]] = number
@@ -318,20 +318,3 @@ def _json_object(raw: str, errors: dict[str, list[str]]) -> dict | None:
     return value
 
 
-def _number(raw: str) -> float | None:
-    try:
-        number = float(raw)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _plain(value: Any) -> Any:
-    """``value`` with whole floats as integers, as HR would write them (1, not 1.0)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -37,7 +36,7 @@ from core.db import get_db, get_session
 from core.messages import field_messages
 from core.models import User
 from core.plugins import get_plugins
-from web.arguments import whole_number
+from web.arguments import finite_number, plain, whole_number
 
 bp = Blueprint("guidelines", __name__)
 
@@ -213,7 +212,7 @@ def _default_draft(plugins) -> dict[str, Any]:
 def _editor(values: dict, errors: dict, summary: list, plugins, started_from: int | None = None,
             refused: str = "Nothing was published"):
     used = [row for row in values["rules"] if row["weight"] != ""]
-    total = sum(_number(row["weight"]) or 0.0 for row in used)
+    total = sum(finite_number(row["weight"]) or 0.0 for row in used)
     return render_template(
         "guidelines/edit.html", values=values, errors=errors, summary=summary, started_from=started_from,
         refused=refused,
@@ -355,27 +354,8 @@ def _rule_row(slug: str, plugins, weight: str, settings: str) -> dict[str, Any]:
             "direction": rule.direction if rule else None, "weight": weight, "settings": settings}
 
 
-def plain(value: Any) -> Any:
-    """``value`` with whole floats as integers, as HR would write them (60, not 60.0)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
-
-
 def _number_text(value: float) -> str:
     return json.dumps(plain(value))
-
-
-def _number(raw: str) -> float | None:
-    try:
-        number = float(raw)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _shown(value: Any) -> str:
