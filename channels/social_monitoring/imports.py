@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from core.ingestion import ingest
-
-from .channel import SocialMonitoring
+from .store import store_posts
 
 BATCH = 500
 _HANDLE = re.compile(r"(?<![\w@])@(\w{1,50})")
@@ -150,7 +148,7 @@ def import_posts(session_factory, path: Path, fmt: str, source: str,
 
     def store() -> None:
         with session_factory() as session, session.begin():
-            result = ingest(session, SocialMonitoring.name, [payload for _, payload in batch])
+            result = store_posts(session, [payload for _, payload in batch])
         report.created += len(result.created)
         report.duplicates += len(result.duplicates)
         report.rejected += [(batch[r.index][0], r.errors) for r in result.rejected]

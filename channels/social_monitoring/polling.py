@@ -23,10 +23,10 @@ from sqlalchemy import or_, select
 
 from core import jobs
 from core.db import transaction
-from core.ingestion import ingest
 from core.models import utcnow
 
 from .models import SocialSource
+from .store import store_posts
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def poll_source(source_id: int) -> dict[str, Any]:
             source = session.get(SocialSource, source_id)
             outcome = PollOutcome(name, "not_modified" if posts is None else "ok")
             if posts:
-                report = ingest(session, CHANNEL, posts)
+                report = store_posts(session, posts)
                 outcome.created, outcome.duplicates = len(report.created), len(report.duplicates)
                 outcome.errors = [f"{posts[r.index]['external_id']}: {r.errors}" for r in report.rejected]
             if fetched.body is not None:

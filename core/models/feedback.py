@@ -47,13 +47,18 @@ class Feedback(Base):
     # Which basis attributed it (assignee_at_solve, ..., manual); NULL while it waits in the queue.
     attribution_policy: Mapped[str | None] = mapped_column(String(50))
     attributed_identity: Mapped[str | None] = mapped_column(String(310))
+    # Whom a channel suggests while the item waits in the queue (a reply in a thread the employee signed):
+    # a suggestion for a person to confirm or reject, never counted for the employee until confirmed.
+    proposed_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id", ondelete="SET NULL"),
+                                                             index=True)
     status: Mapped[str] = mapped_column(String(20), default="accepted")
     payload: Mapped[dict] = mapped_column(default=dict)
     # Set when feedback_ingested has fired, so a re-run job announces nothing twice.
     announced_at: Mapped[datetime | None]
 
     flags: Mapped[list[Flag]] = relationship(back_populates="feedback", cascade="all, delete-orphan")
-    employee = relationship("Employee")
+    employee = relationship("Employee", foreign_keys=[employee_id])
+    proposed_employee = relationship("Employee", foreign_keys=[proposed_employee_id])
 
     def __repr__(self) -> str:
         return f"<Feedback {self.channel}:{self.external_id} {self.kind}={self.value}>"

@@ -54,10 +54,17 @@ def managed_teams(employee_id: int):
     return select(tree.c.id)
 
 
+#: Identity providers whose ids match regardless of case.
+CASELESS_PROVIDERS = frozenset({"email", "social_handle", "social_signoff"})
+
+
 def normalise_identity(provider: str, external_id: str) -> str:
-    """Return the form an identity is stored and matched in: trimmed, and lower-case for e-mail."""
+    """Return the form an identity is stored and matched in: trimmed, and lower-case where case means nothing.
+
+    E-mail addresses, social handles and agents' sign-offs (``brand/initials``) match whatever their case.
+    """
     external_id = str(external_id).strip()
-    return external_id.lower() if provider == "email" else external_id
+    return external_id.lower() if provider in CASELESS_PROVIDERS else external_id
 
 
 class EmployeeIdentity(Base):
