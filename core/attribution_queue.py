@@ -2,8 +2,12 @@
 
 A decision is one of two: credit the item to an employee (``manual``), or keep it for the organisation only
 (``org_only``: it counts in organisation figures and for nobody in particular). Either takes the item out of
-the queue for good; both are audited with the item's state before and after. Nothing here depends on the
-channel, so a channel that proposes an attribution for a manager to confirm or reject decides through here too.
+the queue for good; both are audited with the item's state before and after.
+
+A channel may propose whom a queued item is about (``Feedback.proposed_employee_id``: the social channel names
+the agent whose signed reply a customer answers). A proposal counts for nobody until a person confirms it
+(``confirmed``: credited to the proposed employee) or rejects it (``org_only``); the proposal stays on the item,
+so the row still says whom the channel suggested.
 """
 from __future__ import annotations
 
@@ -16,7 +20,11 @@ from .models import Employee, Feedback, managed_teams, record_audit
 # never these two.
 #: ``Feedback.attribution_policy`` once a person credited the item to an employee.
 MANUAL = "manual"
-#: ``Feedback.attribution_policy`` once a person decided the item is about nobody in particular.
+#: ``Feedback.attribution_policy`` once a person confirmed the channel's proposal: credited to the proposed
+#: employee. Not ``manual``, so the item's lineage says the channel named them and a person agreed.
+CONFIRMED = "confirmed"
+#: ``Feedback.attribution_policy`` once a person decided the item is about nobody in particular (a rejected
+#: proposal too).
 ORGANISATION_ONLY = "org_only"
 
 #: Roles that decide queued items (managers know their people; HR knows everyone).
@@ -50,7 +58,8 @@ def may_attribute_to(session: Session, user, employee: Employee) -> bool:
 
 def _snapshot(item: Feedback) -> dict:
     return {"employee_id": item.employee_id, "team_id": item.team_id,
-            "attribution_policy": item.attribution_policy, "status": item.status}
+            "attribution_policy": item.attribution_policy, "proposed_employee_id": item.proposed_employee_id,
+            "status": item.status}
 
 
 def _waiting_item(session: Session, feedback_id: int, user) -> Feedback:
@@ -106,4 +115,61 @@ def keep_for_organisation(session: Session, feedback_id: int, user, *, note: str
     item.attribution_policy = ORGANISATION_ONLY
     record_audit(session, "feedback.kept_for_organisation", item, actor=user, before=before,
                  after=_snapshot(item), note=note)
+    return item
+
+
+def _proposed_employee(session: Session, item: Feedback, user, verb: str) -> Employee:
+    """The employee ``item``'s channel proposed, if ``user`` may decide about them."""
+    if item.proposed_employee_id is None:
+        raise AttributionError("proposed_employee", f"item {item.id} has no proposal to {verb}; credit it to "
+                                                    "someone, or HR keeps it for the organisation only")
+    employee = session.get(Employee, item.proposed_employee_id)
+    if employee is None:  # the key is ON DELETE SET NULL, so only within a concurrent deletion
+        raise AttributionError("proposed_employee", f"the proposed employee {item.proposed_employee_id} is gone")
+    if not may_attribute_to(session, user, employee):
+        raise PermissionError(f"you may {verb} only proposals naming the people in the teams you lead "
+                              "(never yourself)")
+    return employee
+
+
+def confirm_proposal(session: Session, feedback_id: int, user, *, note: str | None = None) -> Feedback:
+    """Credit a queued item to the employee its channel proposed, in the team they are in now; audited.
+
+    The caller commits. The next run of the item's period counts it for the employee.
+
+    :raises LookupError: when there is no such item.
+    :raises AttributionError: naming ``feedback`` when the item was decided already, ``proposed_employee``
+        when it has no proposal or the proposed employee is no longer active.
+    :raises PermissionError: unless ``user`` is HR, or a manager of the proposed employee (never that employee).
+    """
+    item = _waiting_item(session, feedback_id, user)
+    employee = _proposed_employee(session, item, user, "confirm")
+    if not employee.active:
+        raise AttributionError("proposed_employee", f"{employee.name} is no longer an active employee; credit "
+                                                    "the item to someone else or reject the proposal")
+    before = _snapshot(item)
+    item.employee_id, item.team_id, item.attribution_policy = employee.id, employee.team_id, CONFIRMED
+    record_audit(session, "feedback.proposal_confirmed", item, actor=user, before=before, after=_snapshot(item),
+                 note=note)
+    return item
+
+
+def reject_proposal(session: Session, feedback_id: int, user, *, note: str | None = None) -> Feedback:
+    """Refuse the channel's proposal: the item leaves the queue and counts for the organisation only; audited.
+
+    The proposal stays on the item as the record of what was refused. Unlike keeping an item without a
+    proposal for the organisation (HR's decision), a manager may reject a proposal naming one of their
+    people: they know whether a reply was that person's.
+
+    :raises LookupError: when there is no such item.
+    :raises AttributionError: naming ``feedback`` when the item was decided already, ``proposed_employee``
+        when it has no proposal.
+    :raises PermissionError: unless ``user`` is HR, or a manager of the proposed employee (never that employee).
+    """
+    item = _waiting_item(session, feedback_id, user)
+    _proposed_employee(session, item, user, "reject")
+    before = _snapshot(item)
+    item.attribution_policy = ORGANISATION_ONLY
+    record_audit(session, "feedback.proposal_rejected", item, actor=user, before=before, after=_snapshot(item),
+                 note=note)
     return item

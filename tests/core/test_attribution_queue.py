@@ -10,12 +10,15 @@ from appraisal.models import AppraisalRun
 from appraisal.results import run_rows
 from core.attribution import ATTRIBUTION_BASES
 from core.attribution_queue import (
+    CONFIRMED,
     MANUAL,
     ORGANISATION_ONLY,
     AttributionError,
     attribute_item,
     awaiting_attribution,
+    confirm_proposal,
     keep_for_organisation,
+    reject_proposal,
 )
 from core.db import transaction
 from core.models import AuditEntry, Employee, Feedback, User
@@ -45,9 +48,9 @@ def test_a_manager_credits_a_queued_item_to_one_of_their_people(worked_example):
         assert (entry.actor_id, entry.entity_type, entry.entity_id, entry.note) == (
             worked_example.manager, "feedback", str(item_id), "Ann took that call")
         assert entry.before == {"employee_id": None, "team_id": None, "attribution_policy": None,
-                                "status": "accepted"}
+                                "proposed_employee_id": None, "status": "accepted"}
         assert entry.after == {"employee_id": worked_example.ids["ann"], "team_id": support,
-                               "attribution_policy": "manual", "status": "accepted"}
+                               "attribution_policy": "manual", "proposed_employee_id": None, "status": "accepted"}
 
 
 def test_an_item_kept_for_the_organisation_leaves_the_queue_and_counts_for_nobody(worked_example):
@@ -130,11 +133,107 @@ def test_an_item_is_decided_once(worked_example):
 
 
 def test_decisions_are_not_bases_a_guideline_can_choose(app_context):
-    assert not {MANUAL, ORGANISATION_ONLY} & set(ATTRIBUTION_BASES)
-    for decision in (MANUAL, ORGANISATION_ONLY):
+    assert not {MANUAL, CONFIRMED, ORGANISATION_ONLY} & set(ATTRIBUTION_BASES)
+    for decision in (MANUAL, CONFIRMED, ORGANISATION_ONLY):
         with pytest.raises(ValidationError) as caught:
             validate_guideline({**GUIDELINE, "attribution_policy": [decision]}, get_plugins())
         assert "attribution_policy" in caught.value.messages
+
+
+# Proposals: a channel's suggestion, confirmed or rejected by a person.
+
+def _propose(session, item_id: int, employee_id: int) -> None:
+    session.get(Feedback, item_id).proposed_employee_id = employee_id
+    session.flush()
+
+
+def test_confirming_a_proposal_credits_the_proposed_employee(worked_example):
+    ann = worked_example.ids["ann"]
+    with transaction() as session:
+        [item_id] = _waiting(session)
+        _propose(session, item_id, ann)
+        item = confirm_proposal(session, item_id, session.get(User, worked_example.manager), note="her thread")
+        support = session.get(Employee, ann).team_id
+        assert (item.employee_id, item.team_id, item.attribution_policy) == (ann, support, CONFIRMED)
+    with transaction() as session:
+        assert _waiting(session) == []
+        [entry] = _audits(session, "feedback.proposal_confirmed")
+        assert (entry.actor_id, entry.entity_id, entry.note) == (worked_example.manager, str(item_id), "her thread")
+        assert entry.before == {"employee_id": None, "team_id": None, "attribution_policy": None,
+                                "proposed_employee_id": ann, "status": "accepted"}
+        assert entry.after == {"employee_id": ann, "team_id": support, "attribution_policy": "confirmed",
+                               "proposed_employee_id": ann, "status": "accepted"}
+    ann_csat = _rows(worked_example.run())["Ann"]["metrics"]["csat_percent"]
+    assert (ann_csat["n"], ann_csat["value"]) == (5, pytest.approx(60))
+
+
+def test_a_rejected_proposal_counts_for_the_organisation_only(worked_example):
+    ann = worked_example.ids["ann"]
+    with transaction() as session:
+        [item_id] = _waiting(session)
+        _propose(session, item_id, ann)
+        item = reject_proposal(session, item_id, session.get(User, worked_example.manager))
+        # the proposal stays on the row as the record of what was refused
+        assert (item.employee_id, item.attribution_policy, item.proposed_employee_id) == (
+            None, ORGANISATION_ONLY, ann)
+    with transaction() as session:
+        assert _waiting(session) == []
+        [entry] = _audits(session, "feedback.proposal_rejected")
+        assert entry.actor_id == worked_example.manager
+        assert (entry.before["attribution_policy"], entry.after["attribution_policy"]) == (None, "org_only")
+        assert entry.before["proposed_employee_id"] == entry.after["proposed_employee_id"] == ann
+    rows = _rows(worked_example.run())
+    assert rows["Ann"]["metrics"]["csat_percent"]["n"] == 4
+    assert rows["Dan"]["metrics"]["csat_percent"]["org_mean"] == pytest.approx(200 / 3)
+
+
+def test_proposal_refusals_change_nothing(worked_example):
+    ids = worked_example.ids
+    with transaction() as session:
+        [item_id] = _waiting(session)
+        mia, hr = session.get(User, worked_example.manager), session.get(User, worked_example.hr)
+        ann_account = session.scalar(select(User).where(User.employee_id == ids["ann"]))
+        for decide in (confirm_proposal, reject_proposal):  # nothing proposed yet
+            with pytest.raises(AttributionError) as caught:
+                decide(session, item_id, hr)
+            assert caught.value.field == "proposed_employee" and "no proposal" in caught.value.message
+        _propose(session, item_id, ids["dan"])
+        for decide in (confirm_proposal, reject_proposal):
+            with pytest.raises(PermissionError):
+                decide(session, item_id, mia)  # Billing is not Mia's
+        _propose(session, item_id, mia.employee_id)
+        for decide in (confirm_proposal, reject_proposal):
+            with pytest.raises(PermissionError):
+                decide(session, item_id, mia)  # nobody decides about themselves
+        _propose(session, item_id, ids["ann"])
+        for decide in (confirm_proposal, reject_proposal):
+            with pytest.raises(PermissionError):
+                decide(session, item_id, ann_account)  # employees do not decide the queue
+            with pytest.raises(LookupError):
+                decide(session, 999_999, hr)
+        session.get(Employee, ids["ann"]).active = False
+        session.flush()
+        with pytest.raises(AttributionError) as caught:
+            confirm_proposal(session, item_id, hr)
+        assert caught.value.field == "proposed_employee" and "no longer an active employee" in caught.value.message
+        session.rollback()
+    with transaction() as session:
+        assert _waiting(session) == [item_id]
+        assert session.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action.like("feedback.%"))) == 0
+
+
+def test_a_proposal_is_decided_once(worked_example):
+    with transaction() as session:
+        [item_id] = _waiting(session)
+        _propose(session, item_id, worked_example.ids["ann"])
+        confirm_proposal(session, item_id, session.get(User, worked_example.hr))
+    with transaction() as session:
+        mia = session.get(User, worked_example.manager)
+        with pytest.raises(AttributionError) as caught:
+            reject_proposal(session, item_id, mia)
+        assert caught.value.field == "feedback"
+        assert f"attributed to employee {worked_example.ids['ann']}" in caught.value.message
 
 
 def _rows(run_id: int) -> dict:
