@@ -53,6 +53,8 @@ DEFAULTS: dict[str, Any] = {
     # this many points of their scale. 0 turns either off.
     "ALERT_NPS_BELOW": 7,
     "ALERT_CSAT_LOWEST": 1,
+    # A social mention with a sentiment at or below this (-1..0) alerts the manager; None sends none.
+    "ALERT_SOCIAL_BELOW": -0.5,
 }
 
 INSTANCE_FILE = "plaudit.toml"
@@ -96,6 +98,8 @@ class ConfigSchema(Schema):
     MAIL_FROM = fields.Email()
     ALERT_NPS_BELOW = fields.Integer(validate=validate.Range(min=0, max=10))
     ALERT_CSAT_LOWEST = fields.Integer(validate=validate.Range(min=0, max=9))
+    ALERT_SOCIAL_BELOW = fields.Float(allow_none=True, validate=validate.Range(
+        min=-1, max=0, error="must be a sentiment from -1 to 0 (or null: no social alerts)"))
 
     @validates_schema
     def _allow_and_block_disjoint(self, data, **kwargs):

@@ -1,4 +1,4 @@
-"""The alert job: compose the e-mail to the manager and send it, once per item."""
+"""The alert job: compose the e-mail to the manager (or HR) and send it, once per item."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,7 +14,14 @@ from core.mail import send_mail
 from core.models import AuditEntry, Employee, Feedback, record_audit
 from core.plugins import get_plugins
 
-from .triggers import Trigger, recipient, thresholds, trigger
+from .triggers import (
+    NEGATIVE_MENTION,
+    Recipients,
+    Trigger,
+    recipients,
+    thresholds,
+    trigger,
+)
 
 SENT = "alert.sent"
 
@@ -34,16 +41,27 @@ def responses_url(employee_id: int) -> str:
     return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/team/responses?employee={employee_id}"
 
 
-def compose(item: Feedback, why: Trigger, employee: Employee, manager: Employee) -> Alert:
+def queue_url() -> str:
+    """Where HR credits a queued item to an employee, or keeps it for the organisation."""
+    return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/team/unattributed"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())  # no line breaks into a header
+
+
+def compose(item: Feedback, why: Trigger, employee: Employee | None, to: Recipients) -> Alert:
     """The e-mail about ``item``: who, the score, the comment without the customer's details, a link."""
+    if why.reason == NEGATIVE_MENTION.reason:
+        return compose_mention(item, employee, to)
     channel = get_plugins().channels.get(item.channel)
     scale = f"{item.scale_min:g} to {item.scale_max:g}" if item.scale_min is not None else None
-    name = " ".join(employee.name.split())  # no line breaks into a header
+    name = _one_line(employee.name)
     context = {
-        "why": why, "employee": name, "manager": manager.name, "kind": item.kind.upper(),
+        "why": why, "employee": name, "manager": to.people[0].name, "kind": item.kind.upper(),
         "score": f"{item.value:g}", "scale": scale, "occurred_at": item.occurred_at.strftime("%Y-%m-%d %H:%M UTC"),
         "channel": channel.title if channel is not None else item.channel, "ticket": item.ticket_ref,
-        "comment": redact(item.comment).strip() if item.comment and item.comment.strip() else None,
+        "comment": _comment(item),
         "url": responses_url(employee.id),
     }
     subject = f"{name}: {item.kind.upper()} {context['score']}" + (f" of {item.scale_max:g}" if scale else "")
@@ -52,8 +70,33 @@ def compose(item: Feedback, why: Trigger, employee: Employee, manager: Employee)
                  html=_templates.get_template("alert.html").render(context))
 
 
+def compose_mention(item: Feedback, employee: Employee | None, to: Recipients) -> Alert:
+    """The e-mail about a negative public post: whom it names, its sentiment, source, text and link.
+
+    The text is redacted like a survey comment; the link leads to the public post itself, so whoever
+    answers for the brand can read it whole and reply where the customer wrote.
+    """
+    payload = item.payload or {}
+    name = _one_line(employee.name) if employee is not None else None
+    context = {
+        "why": NEGATIVE_MENTION, "employee": name, "role": to.role, "score": f"{item.value:+.2f}",
+        "sentiment": payload.get("sentiment") or "negative", "source": payload.get("source") or item.channel,
+        "occurred_at": item.occurred_at.strftime("%Y-%m-%d %H:%M UTC"), "ticket": item.ticket_ref,
+        "text": _comment(item), "post_url": payload.get("url"),
+        "url": responses_url(employee.id) if employee is not None else queue_url(),
+    }
+    about = name or "credited to nobody yet"
+    return Alert(subject=f"Plaudit alert, {NEGATIVE_MENTION.label}: {about}: sentiment {context['score']}",
+                 text=_templates.get_template("mention.txt").render(context),
+                 html=_templates.get_template("mention.html").render(context))
+
+
+def _comment(item: Feedback) -> str | None:
+    return redact(item.comment).strip() if item.comment and item.comment.strip() else None
+
+
 def send_alert(feedback_id: int) -> str | None:
-    """Job: e-mail the manager about one item, unless it no longer deserves an alert or already had one.
+    """Job: e-mail the manager (or HR) about one item, unless it no longer deserves an alert or had one.
 
     The check, the sending and the audit entry that records it share one transaction, which holds the
     item's row, so two copies of the job cannot both send. A failed send rolls back and is retried.
@@ -65,13 +108,16 @@ def send_alert(feedback_id: int) -> str | None:
         if item is None or already_sent(session, feedback_id):
             return None
         why = trigger(item, thresholds(app.config))
-        manager = recipient(session, item) if why is not None else None
-        if manager is None:  # reassigned, quarantined or its team's lead gone since it was announced
+        to = recipients(session, item, why) if why is not None else None
+        if to is None:  # reassigned, quarantined or its team's lead gone since it was announced
             return None
-        alert = compose(item, why, session.get(Employee, item.employee_id), manager)
-        message_id = send_mail(manager.email, alert.subject, alert.text, alert.html)
-        record_audit(session, SENT, item, after={"reason": why.reason, "manager_id": manager.id,
-                                                 "message_id": message_id})
+        employee = session.get(Employee, item.employee_id) if item.employee_id is not None else None
+        alert = compose(item, why, employee, to)
+        # One message to everyone it concerns: a retry after a failed send repeats it for nobody.
+        message_id = send_mail(to.addresses, alert.subject, alert.text, alert.html)
+        sent_to = {"manager_id": to.people[0].id} if to.role == "manager" else {"hr_user_ids": [
+            person.id for person in to.people]}
+        record_audit(session, SENT, item, after={"reason": why.reason, **sent_to, "message_id": message_id})
         return message_id
 
 
