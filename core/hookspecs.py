@@ -145,6 +145,19 @@ def sentiment(text):
 
 
 @hookspec
+def register_social_source_clients():
+    """Return a list of :class:`channels.social_monitoring.clients.SourceClient` subclasses.
+
+    Each client reads posts from one platform's API (Mastodon, X...) for the social-monitoring channel. Its
+    ``name`` is a snake_case slug that HR or an admin picks as a source's ``kind``; ``rss`` and ``push`` are
+    built in and cannot be taken. The poll job calls ``fetch(source, since)`` for each due source of that
+    kind, outside any transaction: it returns post payloads (the channel's post schema) and may keep what
+    it needs between polls (a cursor) in ``source.state``. An exception it raises is recorded on the source,
+    whose next poll backs off; the other sources are polled as usual.
+    """
+
+
+@hookspec
 def register_commands(cli):
     """Add click commands or groups to the ``plaudit`` command line.
 

@@ -54,6 +54,8 @@ class Plugins:
         self.channels = _collect(pm, "register_channels", "channel")
         self.scoring_rules = _collect(pm, "register_scoring_rules", "scoring rule")
         self.integrity_checks = _collect(pm, "register_integrity_checks", "integrity check")
+        #: Platform API clients for social sources, by the ``kind`` slug a source names.
+        self.social_source_clients = _collect(pm, "register_social_source_clients", "social source client")
 
     def channel(self, slug: str):
         """Return the channel with this slug; raise ``KeyError`` with the known slugs otherwise."""

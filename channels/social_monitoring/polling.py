@@ -1,10 +1,12 @@
-"""Polling feeds: fetch each due source with a conditional GET, turn its entries into posts, ingest them once.
+"""Polling sources: hand each due source to the client of its kind, keep the posts it watches, store them once.
 
-``plaudit cron`` runs :func:`poll_due_sources` every five minutes; it hands each due feed to a job of its own
-(:func:`poll_source`), so one slow or broken feed never holds up the others. A feed that fails (an HTTP error,
-a timeout, a document that is not a feed) is recorded on its source and polled again after a wait that
-doubles with each failure in a row; a success resets it. Posts already stored are answered as duplicates by
-the ingestion, so polling a feed twice stores each post once.
+``plaudit cron`` runs :func:`poll_due_sources` every five minutes; it hands each due source to a job of its
+own (:func:`poll_source`), so one slow or broken source never holds up the others. Feeds (``rss``) are read
+here by :class:`FeedClient` with a conditional GET; other kinds by the client a plugin registers
+(:mod:`.clients`). A source that fails (an HTTP error, a timeout, a document that is not a feed, a client that
+raises) is recorded on the source and polled again after a wait that doubles with each failure in a row; a
+success resets it. Posts already stored are answered as duplicates by the ingestion, so polling a source
+twice stores each post once.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import logging
 import re
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,15 +28,16 @@ from core import jobs
 from core.db import transaction
 from core.models import utcnow
 
+from .clients import PolledSource, SourceClient, SourceFailure, source_clients, watch
 from .models import SocialSource
 from .store import store_posts
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "social_monitoring"
-#: How often a healthy feed is polled (the cron entry's interval).
+#: How often a healthy source is polled (the cron entry's interval).
 POLL_INTERVAL = timedelta(minutes=5)
-#: The longest a failing feed waits between polls.
+#: The longest a failing source waits between polls.
 MAX_BACKOFF = timedelta(hours=6)
 #: How long a fetch may take before it counts as a failure.
 FETCH_TIMEOUT = 20
@@ -45,7 +49,7 @@ _HANDLE = re.compile(r"(?<![\w@])@(\w{1,50})")
 _TAG = re.compile(r"<[^>]+>")
 
 
-class FeedError(Exception):
+class FeedError(SourceFailure):
     """A poll that brought no usable feed; the message is what the source's ``last_error`` shows."""
 
 
@@ -61,10 +65,29 @@ class Fetched:
 @dataclass
 class PollOutcome:
     source: str
-    status: str  # "ok", "not_modified", "failed"
+    status: str  # "ok", "not_modified", "failed", "skipped"
     created: int = 0
     duplicates: int = 0
+    #: Posts that named none of the source's keywords or handles, so were not stored.
+    not_relevant: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+class FeedClient(SourceClient):
+    """The built-in ``rss`` kind: an RSS or Atom feed, fetched with a conditional GET."""
+
+    name = "rss"
+    title = "RSS or Atom feed"
+
+    def fetch(self, source: PolledSource, since: datetime | None) -> list[dict[str, Any]] | None:
+        # A feed holds its latest entries whatever ``since`` is: the ingestion drops the ones stored before.
+        fetched = fetch(source.url, source.state.get("etag"), source.state.get("last_modified"))
+        if fetched.body is None:
+            return None
+        posts = feed_posts(fetched.body, source.name, [], source.handles)
+        source.state = {key: value for key, value in (("etag", fetched.etag),
+                                                       ("last_modified", fetched.last_modified)) if value}
+        return posts
 
 
 def backoff(failures: int) -> timedelta:
@@ -73,7 +96,7 @@ def backoff(failures: int) -> timedelta:
 
 
 def poll_due_sources() -> int:
-    """Job: enqueue a poll of every active feed that is due; return how many were enqueued.
+    """Job: enqueue a poll of every active polled source (any kind but ``push``) that is due; return how many.
 
     Each source's next poll is pushed one interval on as its job is enqueued, so a cron run before the job
     has finished enqueues it no second time; the poll sets the real next time when it ends.
@@ -82,7 +105,7 @@ def poll_due_sources() -> int:
         now = utcnow()
         due = session.scalars(
             select(SocialSource)
-            .where(SocialSource.active.is_(True), SocialSource.kind == "rss",
+            .where(SocialSource.active.is_(True), SocialSource.kind != "push",
                    or_(SocialSource.next_poll_at.is_(None), SocialSource.next_poll_at <= now))
             .order_by(SocialSource.id).with_for_update(skip_locked=True)).all()
         for source in due:
@@ -92,39 +115,65 @@ def poll_due_sources() -> int:
 
 
 def poll_source(source_id: int) -> dict[str, Any]:
-    """Job: poll one feed, ingest its new posts and record the outcome on the source.
+    """Job: poll one source through the client of its kind, store its relevant new posts, record the outcome.
 
-    A failing feed is not a failing job: the failure is kept on the source and its next poll backs off,
+    A failing source is not a failing job: the failure is kept on the source and its next poll backs off,
     so the job returns normally and the outbox does not retry it as well.
     """
     with jobs.job_app():
         with transaction() as session:
             source = session.get(SocialSource, source_id)
-            if source is None or not source.active or source.kind != "rss" or not source.url:
+            if source is None or not source.active or source.kind == "push":
                 return PollOutcome(str(source_id), "skipped").__dict__
-            name, url, etag, modified = source.name, source.url, source.etag, source.last_modified
-            keywords, handles = list(source.keywords or ()), list(source.handles or ())
-        # The fetch runs outside any transaction: a slow feed must not hold a database lock.
+            polled = PolledSource(source.id, source.name, source.kind, source.url, list(source.keywords or ()),
+                                  list(source.handles or ()), dict(source.state or {}))
+            since = source.last_success_at
+        # The fetch runs outside any transaction: a slow source must not hold a database lock.
         try:
-            fetched = fetch(url, etag, modified)
-            posts = None if fetched.body is None else feed_posts(fetched.body, name, keywords, handles)
-        except FeedError as exc:
-            return _record_failure(source_id, name, str(exc)).__dict__
+            posts = _fetch(polled, since)
+        except SourceFailure as exc:
+            return _record_failure(source_id, polled.name, str(exc)).__dict__
         with transaction() as session:
             source = session.get(SocialSource, source_id)
-            outcome = PollOutcome(name, "not_modified" if posts is None else "ok")
+            outcome = PollOutcome(polled.name, "not_modified" if posts is None else "ok")
             if posts:
-                report = store_posts(session, posts)
-                outcome.created, outcome.duplicates = len(report.created), len(report.duplicates)
-                outcome.errors = [f"{posts[r.index]['external_id']}: {r.errors}" for r in report.rejected]
-            if fetched.body is not None:
-                source.etag, source.last_modified = fetched.etag, fetched.last_modified
+                kept, skipped = watch(posts, polled.keywords, polled.handles)
+                outcome.not_relevant = len(skipped)
+                if kept:
+                    report = store_posts(session, kept)
+                    outcome.created, outcome.duplicates = len(report.created), len(report.duplicates)
+                    outcome.errors = [f"{kept[r.index].get('external_id')}: {r.errors}" for r in report.rejected]
             now = utcnow()
+            source.state = polled.state
             source.failures, source.last_polled_at, source.next_poll_at = 0, now, now + POLL_INTERVAL
+            source.last_success_at = now
             # Rejected posts do not stop the rest; they are shown on the source until a clean poll.
             source.last_error = ("; ".join(outcome.errors))[:2000] or None
-        log.info("polled %s: %s", name, outcome)
+        log.info("polled %s: %s", polled.name, outcome)
         return outcome.__dict__
+
+
+def _fetch(source: PolledSource, since: datetime | None) -> list[dict[str, Any]] | None:
+    """The client's answer for ``source``, each post under the source's name.
+
+    :raises SourceFailure: when no client serves the kind, or the client fails or answers nonsense.
+    """
+    client = source_clients().get(source.kind)
+    if client is None:
+        raise SourceFailure(f"no client for kind {source.kind!r} is loaded: enable its plugin or change the kind")
+    try:
+        posts = client.fetch(source, since)
+    except SourceFailure:
+        raise
+    except Exception as exc:  # a plugin's bug or its platform's outage: the source's failure, not the job's
+        log.warning("social source client %r failed on source %s", client.name, source.name, exc_info=True)
+        raise SourceFailure(f"the {client.name} client failed: {type(exc).__name__}: {exc}") from exc
+    if posts is None:
+        return None
+    if not isinstance(posts, list) or not all(isinstance(post, Mapping) for post in posts):
+        raise SourceFailure(f"the {client.name} client answered {type(posts).__name__}, not a list of posts")
+    # A client speaks for its own source only: it cannot store posts under another source's name.
+    return [{**post, "source": source.name} for post in posts]
 
 
 def _record_failure(source_id: int, name: str, error: str) -> PollOutcome:
@@ -171,7 +220,8 @@ def fetch(url: str, etag: str | None = None, last_modified: str | None = None) -
 
 
 def feed_posts(body: bytes, source: str, keywords: list[str], handles: list[str]) -> list[dict[str, Any]]:
-    """Parse a feed document into post payloads (the channel's format), keeping those that match a keyword.
+    """Parse a feed document into post payloads (the channel's format), keeping those that name a keyword
+    (all of them when ``keywords`` is empty; polling applies the source's keywords and handles itself).
 
     :raises FeedError: when the document is not a well-formed RSS or Atom feed.
     """

@@ -1,11 +1,13 @@
-"""Setting up sources: HR or an admin adds a feed to poll or an account that pushes posts, or changes one.
+"""Setting up sources: HR or an admin adds a feed or a platform's API to poll, or an account that pushes posts.
 
-Every change is audited with the fields before and after. Changing a feed's address forgets its validators
-and failures, so the new address is fetched in full at the next cron run.
+Every change is audited with the fields before and after (never a secret). Changing a source's address or
+kind forgets its client's state and failures, so it is fetched afresh at the next cron run. A push source gets
+a secret of its own when it is made, replaced on demand; the caller shows it once.
 """
 from __future__ import annotations
 
 import re
+import secrets
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -13,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from core.models import record_audit
 
-from .models import SOURCE_KINDS, SocialSource
+from .clients import kind_titles, source_clients
+from .models import SocialSource
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
 _AUDITED = ("name", "kind", "url", "keywords", "handles", "active")
@@ -43,17 +46,19 @@ def save_source(session: Session, actor, *, name: str, kind: str, url: str | Non
     if not _SLUG.match(name):
         raise SourceError("name", "use 1 to 100 lowercase letters, digits, '-' or '_', starting with a letter "
                                   "or digit")
-    if kind not in SOURCE_KINDS:
-        raise SourceError("kind", f"choose one of {', '.join(SOURCE_KINDS)}")
+    kinds = kind_titles()
+    if kind not in kinds:
+        raise SourceError("kind", f"choose one of {', '.join(kinds)} (a client plugin adds more)")
     url = (url or "").strip() or None
-    if kind == "rss":
+    client = source_clients().get(kind)
+    if client is not None and client.needs_url:
         parts = urlsplit(url or "")
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise SourceError("url", "give the feed's http:// or https:// address")
+            raise SourceError("url", "give the source's http:// or https:// address")
         if len(url) > 500:
             raise SourceError("url", "keep it under 500 characters")
     elif url is not None:
-        raise SourceError("url", "a push source has no address to poll: leave it empty")
+        raise SourceError("url", f"a {kind} source has no address to poll: leave it empty")
     keywords = _words("keywords", keywords)
     handles = [h.lstrip("@") for h in _words("handles", handles)]
 
@@ -68,14 +73,67 @@ def save_source(session: Session, actor, *, name: str, kind: str, url: str | Non
         if source is None:
             raise LookupError(f"no social source {source_id}")
         before = {key: getattr(source, key) for key in _AUDITED}
-        if url != source.url:
-            source.etag = source.last_modified = source.last_error = None
+        if url != source.url or kind != source.kind:
+            source.state, source.last_error, source.last_success_at = {}, None, None
             source.failures, source.next_poll_at = 0, None
+    if kind == "push" and source.push_secret is None:
+        source.push_secret = new_push_secret()
     source.name, source.kind, source.url = name, kind, url
     source.keywords, source.handles, source.active = keywords, handles, bool(active)
     session.flush()
     record_audit(session, "social_source.created" if before is None else "social_source.updated", source,
                  actor=actor, before=before, after={key: getattr(source, key) for key in _AUDITED})
+    return source
+
+
+def set_source_active(session: Session, actor, source_id: int, active: bool) -> SocialSource:
+    """Switch source ``source_id`` off (not polled, its pushes refused) or back on, and audit it.
+
+    Unlike :func:`save_source`, this checks no other field: a source whose client plugin is gone can still
+    be switched off.
+
+    :raises PermissionError: unless ``actor`` is HR or an admin.
+    :raises LookupError: when there is no such source.
+    """
+    if not actor.has_role("hr", "admin"):
+        raise PermissionError("only HR or an admin sets up social sources")
+    source = session.get(SocialSource, source_id, with_for_update=True)
+    if source is None:
+        raise LookupError(f"no social source {source_id}")
+    before = source.active
+    source.active = bool(active)
+    if source.active and not before:
+        source.next_poll_at = None  # back on: polled at the next cron run
+    session.flush()
+    record_audit(session, "social_source.updated", source, actor=actor, before={"active": before},
+                 after={"active": source.active})
+    return source
+
+
+def new_push_secret() -> str:
+    """A fresh secret for signing pushes, as the helpdesk integrations' are made."""
+    return secrets.token_urlsafe(32)
+
+
+def rotate_push_secret(session: Session, actor, source_id: int) -> SocialSource:
+    """Give push source ``source_id`` a new secret: the old one stops working when the session commits.
+
+    The audit says that it was replaced, never what it is; the caller shows ``push_secret`` once.
+
+    :raises PermissionError: unless ``actor`` is HR or an admin.
+    :raises LookupError: when there is no such source.
+    :raises SourceError: on ``kind`` when the source is not a push source.
+    """
+    if not actor.has_role("hr", "admin"):
+        raise PermissionError("only HR or an admin sets up social sources")
+    source = session.get(SocialSource, source_id, with_for_update=True)
+    if source is None:
+        raise LookupError(f"no social source {source_id}")
+    if source.kind != "push":
+        raise SourceError("kind", f"a {source.kind} source is polled: it has no push secret")
+    source.push_secret = new_push_secret()
+    session.flush()
+    record_audit(session, "social_source.secret_rotated", source, actor=actor)
     return source
 
 

@@ -132,12 +132,14 @@ def _stored(app) -> list[str]:
 def test_new_entries_are_stored_once_across_two_polls(rq_app, feeds):
     feeds.routes["/brand.rss"] = (200, rss(("p1", "carla", "Great help from @AcmeCare today, thanks!"),
                                            ("p2", "dev", "Still waiting on my refund. Terrible.")))
-    source_id = _add_feed(rq_app, "brand-feed", feeds.url + "/brand.rss", handles=["AcmeCare"])
+    # p1 names the handle, p2 a keyword, p3 is by the handle: all three are watched
+    source_id = _add_feed(rq_app, "brand-feed", feeds.url + "/brand.rss", handles=["AcmeCare"],
+                          keywords=["REFUND"])
 
     assert _poll_round(rq_app) == 1
     assert _stored(rq_app) == ["brand-feed:p1", "brand-feed:p2"]
     first = _source(rq_app, source_id)
-    assert first.etag and first.failures == 0 and first.last_error is None
+    assert first.state["etag"] and first.failures == 0 and first.last_error is None
     assert first.next_poll_at > utcnow()
     assert _poll_round(rq_app) == 0  # not due again yet: nothing is fetched
 
@@ -147,7 +149,7 @@ def test_new_entries_are_stored_once_across_two_polls(rq_app, feeds):
     _make_due(rq_app, source_id)
     assert _poll_round(rq_app) == 1
     assert _stored(rq_app) == ["brand-feed:p1", "brand-feed:p2", "brand-feed:p3"]
-    assert feeds.requests[-1] == ("/brand.rss", first.etag)  # a conditional GET
+    assert feeds.requests[-1] == ("/brand.rss", first.state["etag"])  # a conditional GET
 
     with rq_app.app_context(), transaction() as session:
         items = {f.external_id: f for f in session.scalars(select(Feedback))}
@@ -230,10 +232,10 @@ def test_sources_are_checked_and_audited(rq_app):
         source = save_source(session, actor, name="Brand", kind="rss", url="https://example.com/a.rss",
                              keywords=["refund", " refund ", ""], handles=["@AcmeCare"])
         assert (source.name, source.keywords, source.handles) == ("brand", ["refund"], ["AcmeCare"])
-        source.etag, source.failures = '"v1"', 3
+        source.state, source.failures = {"etag": '"v1"'}, 3
         save_source(session, actor, name="brand", kind="rss", url="https://example.com/b.rss",
                     source_id=source.id)
-        assert source.etag is None and source.failures == 0  # a new address is fetched afresh
+        assert source.state == {} and source.failures == 0  # a new address is fetched afresh
         with pytest.raises(SourceError) as clash:
             save_source(session, actor, name="brand", kind="push")
         assert clash.value.field == "name"
