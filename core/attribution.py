@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .channel import FeedbackDraft, IdentityRef
+from .channel import FeedbackDraft, IdentityRef, candidates
 from .models import Employee, EmployeeIdentity
 
 log = logging.getLogger(__name__)
@@ -28,27 +28,31 @@ class Attribution:
     identity: IdentityRef | None
 
 
-def chosen_identity(draft: FeedbackDraft, policy: Sequence[str]) -> tuple[str, IdentityRef] | None:
-    """Return the first basis in ``policy`` the draft offers, with its identity.
+def chosen_identity(draft: FeedbackDraft, policy: Sequence[str]) -> tuple[str, tuple[IdentityRef, ...]] | None:
+    """Return the first basis in ``policy`` the draft offers, with its candidate identities in order.
 
-    There is no fall-through to a later basis when the chosen identity is unknown: crediting someone else
-    because the assignee is not yet mapped would be wrong, so such an item waits for a manager instead.
+    There is no fall-through to a later basis when no candidate is known: crediting someone else because
+    the assignee is not yet mapped would be wrong, so such an item waits for a manager instead.
     """
     for basis in policy:
-        identity = draft.identities.get(basis)
-        if identity is not None:
-            return basis, identity
+        offered = candidates(draft.identities.get(basis))
+        if offered:
+            return basis, offered
     return None
 
 
 def attribute(session: Session, drafts: Sequence[FeedbackDraft], policy: Sequence[str],
               plugins) -> list[Attribution]:
-    """Attribute every draft: one query for known identities, one plugin call per unknown identity."""
+    """Attribute every draft: one query per identity provider, one plugin call per unknown identity.
+
+    Of a basis's candidates the first that belongs to an employee wins; when none does, the first is kept
+    as the offered identity, so a manager can map it.
+    """
     choices = [chosen_identity(draft, policy) for draft in drafts]
     first_draft: dict[tuple[str, str], FeedbackDraft] = {}
     for draft, choice in zip(drafts, choices, strict=True):
-        if choice:
-            first_draft.setdefault((choice[1].provider, choice[1].external_id), draft)
+        for ref in choice[1] if choice else ():
+            first_draft.setdefault((ref.provider, ref.external_id), draft)
     known: dict[tuple[str, str], tuple[int, int | None]] = {}
     by_provider: dict[str, list[str]] = {}
     for provider, external_id in sorted(first_draft):
@@ -59,18 +63,27 @@ def attribute(session: Session, drafts: Sequence[FeedbackDraft], policy: Sequenc
             .join(Employee, Employee.id == EmployeeIdentity.employee_id)
             .where(EmployeeIdentity.provider == provider, EmployeeIdentity.external_id.in_(ids)))
         known.update({(provider, ext): (emp, team) for ext, emp, team in rows})
-    known.update(_resolve_unknown(session, plugins, {k: d for k, d in first_draft.items() if k not in known}))
+    # The hook hears of the candidates before a draft's first known one (those could still win), once each.
+    unknown: dict[tuple[str, str], FeedbackDraft] = {}
+    for choice in choices:
+        for ref in choice[1] if choice else ():
+            key = (ref.provider, ref.external_id)
+            if key in known:
+                break
+            unknown.setdefault(key, first_draft[key])
+    known.update(_resolve_unknown(session, plugins, unknown))
 
     results = []
     for draft, choice in zip(drafts, choices, strict=True):
         if choice is None:
             # No basis the policy accepts; keep who the channel named, so a manager can decide.
-            offered = next(iter(draft.identities.values()), None)
+            offered = next((c for v in draft.identities.values() for c in candidates(v)), None)
             results.append(Attribution(None, None, None, offered))
             continue
-        basis, ref = choice
-        employee = known.get((ref.provider, ref.external_id))
-        results.append(Attribution(*employee, basis, ref) if employee else Attribution(None, None, None, ref))
+        basis, refs = choice
+        ref = next((r for r in refs if (r.provider, r.external_id) in known), None)
+        results.append(Attribution(*known[(ref.provider, ref.external_id)], basis, ref) if ref
+                       else Attribution(None, None, None, refs[0]))
     return results
 
 

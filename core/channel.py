@@ -33,6 +33,8 @@ class FeedbackDraft:
     ``identities`` maps each attribution basis the channel can offer (``subject``, ``assignee_at_solve``,
     ``assignee_at_rating``, ``last_public_replier``, ``author``: ``core.attribution.ATTRIBUTION_BASES``) to
     who that basis points at; the kernel picks one under the attribution policy in force and records which.
+    A basis may point at a sequence of candidates, tried in order (a post naming ``@brand`` then
+    ``@jane_at_brand``): the first that belongs to an employee wins, else the first is kept for a manager.
     ``respondent`` is the raw customer identifier: the kernel stores only its salted hash.
     """
 
@@ -44,8 +46,15 @@ class FeedbackDraft:
     comment: str | None = None
     ticket_ref: str | None = None
     respondent: str | None = None
-    identities: Mapping[str, IdentityRef] = field(default_factory=dict)
+    identities: Mapping[str, IdentityRef | Sequence[IdentityRef]] = field(default_factory=dict)
     payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+def candidates(offered: IdentityRef | Sequence[IdentityRef] | None) -> tuple[IdentityRef, ...]:
+    """The identities a basis offers, in order: one :class:`IdentityRef` or a sequence of them."""
+    if offered is None:
+        return ()
+    return (offered,) if isinstance(offered, IdentityRef) else tuple(offered)
 
 
 class Channel:
