@@ -5,7 +5,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 
 class SocialPostSchema(Schema):
-    """A public post: who wrote it and when, what it says, what it answers and which handles it names."""
+    """A public post: who wrote it and when, what it says, what it answers, which handles and ticket it names."""
 
     class Meta:
         unknown = EXCLUDE
@@ -19,3 +19,11 @@ class SocialPostSchema(Schema):
     url = fields.Url(load_default=None, allow_none=True)
     handles = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list)
     brand_reply = fields.Boolean(load_default=False)
+    #: The helpdesk ticket the post is about, "provider:id" (as ``zendesk:12345``), when the source knows it.
+    ticket_ref = fields.String(load_default=None, allow_none=True, validate=[
+        validate.Length(max=255),
+        validate.Regexp(r"^[a-z][a-z0-9_]*:\S+$", error="must be provider:id, as zendesk:12345")])
+    #: The helpdesk a "ticket #12345" or "case 12345" in the text refers to; without it the text is not read.
+    ticket_provider = fields.String(load_default=None, allow_none=True,
+                                    validate=validate.Regexp(r"^[a-z][a-z0-9_]*$",
+                                                             error="must be a helpdesk slug, as zendesk"))

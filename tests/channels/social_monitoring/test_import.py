@@ -60,7 +60,9 @@ def test_twcs_sample_threads_brand_replies_and_imports_once(app, session, shared
         brand = row["inbound"] == "False"
         assert item.payload["brand_reply"] is brand
         assert item.payload["in_reply_to"] == (row["in_response_to_tweet_id"] or None)
-        assert (item.value is None) is brand  # a brand's reply is no customer's sentiment
+        assert item.kind == ("social_reply" if brand else "social_mention")
+        assert (item.scale_min is None) is brand  # a brand's reply is no customer's sentiment: its value is minutes
+        assert item.payload["sentiment"] in ("negative", "neutral", "positive")
         assert item.payload["author"] == row["author_id"]
     session.rollback()  # end the read before the second import writes
 
