@@ -12,6 +12,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import aliased
 
 from appraisal.guidelines import current_guideline
 from appraisal.models import (
@@ -24,10 +25,13 @@ from appraisal.models import (
 from appraisal.periods import month_of, period_between, quarter_of, week_of
 from appraisal.targets import TargetError, may_set_target, set_target
 from core.attribution_queue import (
+    CONFIRMED,
     AttributionError,
     attribute_item,
     awaiting_attribution,
+    confirm_proposal,
     keep_for_organisation,
+    reject_proposal,
 )
 from core.auth import roles_required
 from core.db import get_session
@@ -35,7 +39,12 @@ from core.models import Employee, Feedback, Team, Ticket, managed_teams, utcnow
 from core.plugins import get_plugins
 from web.arguments import is_id, whole_number
 from web.charts import PALETTE, line_chart
-from web.scope import employee_or_403, sees_everyone, visible_employees
+from web.scope import (
+    employee_or_403,
+    sees_everyone,
+    visible_employee_ids,
+    visible_employees,
+)
 
 bp = Blueprint("team", __name__)
 
@@ -410,14 +419,39 @@ def responses():
 
 # The unattributed queue.
 
+#: The queue's filters: every waiting item, or those whose channel proposed someone the user may decide about.
+QUEUE_SHOWS = ("all", "proposed")
+
+
+def _proposed_for_my_people(user, visible):
+    """SQL: the item's proposal names someone ``user`` may confirm or reject (never themselves).
+
+    :param visible: ``visible_employee_ids(user)``, built once per query: its team tree is a named CTE.
+    """
+    return and_(Feedback.proposed_employee_id.in_(visible),
+                Feedback.proposed_employee_id.is_distinct_from(user.employee_id))
+
+
 def _queue(session, errors=None, status: int = 200):
-    total = session.scalar(select(func.count()).select_from(Feedback).where(awaiting_attribution()))
+    show = _choice_arg("show", QUEUE_SHOWS, "all")
+    visible = visible_employee_ids(current_user)
+    where = [awaiting_attribution()]
+    if show == "proposed":
+        where.append(_proposed_for_my_people(current_user, visible))
+    total = session.scalar(select(func.count()).select_from(Feedback).where(*where))
     page, pages = _page(total)
+    proposed = aliased(Employee)
+    # A manager reads the name of a proposed employee only within their teams (web/scope.py), or their own.
+    in_scope = or_(proposed.id.in_(visible), proposed.id == current_user.employee_id)
     items = session.execute(
-        select(Feedback, Ticket.external_id.label("ticket")).outerjoin(Ticket, Ticket.id == Feedback.ticket_id)
-        .where(awaiting_attribution()).order_by(Feedback.occurred_at.desc(), Feedback.id.desc())
+        select(Feedback, Ticket.external_id.label("ticket"),
+               case((in_scope, proposed.name)).label("proposed_name"),
+               proposed.active.label("proposed_active"), _proposed_for_my_people(current_user, visible).label("may_decide"))
+        .outerjoin(Ticket, Ticket.id == Feedback.ticket_id)
+        .outerjoin(proposed, proposed.id == Feedback.proposed_employee_id)
+        .where(*where).order_by(Feedback.occurred_at.desc(), Feedback.id.desc())
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    return render_template("team/unattributed.html", items=items, page=page, pages=pages, total=total,
+    return render_template("team/unattributed.html", items=items, page=page, pages=pages, total=total, show=show,
                            people=_colleagues(session, current_user), errors=errors or {}), status
 
 
@@ -443,10 +477,18 @@ def _decide(feedback_id: int, decision) -> object:
         return _queue(session, {feedback_id: f"{exc.field}: {exc.message}"},
                       409 if exc.field == "feedback" else 400)
     session.commit()
-    flash(f"Feedback {item.external_id} ({item.channel}) was attributed to {item.employee.name}."
-          if item.employee_id is not None else
-          f"Feedback {item.external_id} ({item.channel}) counts for the organisation only.")
-    return redirect(url_for(".unattributed", page=request.args.get("page") or None), 303)
+    what = f"Feedback {item.external_id} ({item.channel})"
+    if item.attribution_policy == CONFIRMED:
+        flash(f"{what}: you confirmed it is about {item.employee.name}; it counts for them.")
+    elif item.employee_id is not None:
+        flash(f"{what} was attributed to {item.employee.name}.")
+    elif item.proposed_employee_id is not None:
+        flash(f"{what}: you rejected the proposal of {item.proposed_employee.name}; "
+              "it counts for the organisation only.")
+    else:
+        flash(f"{what} counts for the organisation only.")
+    return redirect(url_for(".unattributed", page=request.args.get("page") or None,
+                            show=request.args.get("show") or None), 303)
 
 
 @bp.post("/unattributed/<int:feedback_id>/attribute")
@@ -457,6 +499,20 @@ def attribute(feedback_id: int):
     if not is_id(raw):
         return _queue(get_session(), {feedback_id: "employee: choose an employee to credit"}, 400)
     return _decide(feedback_id, lambda session: attribute_item(session, feedback_id, current_user, int(raw)))
+
+
+@bp.post("/unattributed/<int:feedback_id>/confirm")
+@roles_required("manager", "hr")
+def confirm(feedback_id: int):
+    """Confirm the channel's proposal: the item is credited to the proposed employee."""
+    return _decide(feedback_id, lambda session: confirm_proposal(session, feedback_id, current_user))
+
+
+@bp.post("/unattributed/<int:feedback_id>/reject")
+@roles_required("manager", "hr")
+def reject(feedback_id: int):
+    """Reject the channel's proposal: the item counts for the organisation only."""
+    return _decide(feedback_id, lambda session: reject_proposal(session, feedback_id, current_user))
 
 
 @bp.post("/unattributed/<int:feedback_id>/organisation")

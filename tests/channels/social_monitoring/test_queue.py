@@ -1,0 +1,216 @@
+"""Social mentions in the unattributed queue: a manager confirms or rejects the agent the channel proposes.
+
+A customer answering an agent's signed reply is proposed for that agent, never counted for them until a person
+confirms it. Confirming credits the agent and changes their social sentiment in the next run; rejecting keeps
+the mention for the organisation only. Both are audited; the page shows a manager only their own people.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from appraisal.guidelines import publish_guideline
+from appraisal.models import AppraisalRun
+from appraisal.results import run_rows
+from channels.social_monitoring.channel import KIND, stored_id
+from channels.social_monitoring.store import store_posts
+from core import hookimpl
+from core.attribution_queue import attribute_item, confirm_proposal, reject_proposal
+from core.db import transaction
+from core.models import AuditEntry, Feedback, User
+from core.plugins import get_plugins
+from core.scoring import ScoringRule
+from tests.fixtures.app import counted_statements, row_counts
+from tests.fixtures.appraisal import GUIDELINE, WEEK
+from tests.fixtures.org import csrf_token, sign_in
+
+pytestmark = pytest.mark.usefixtures("session_per_request")
+
+RULE = "social_sentiment"
+#: Posts in the appraised week: two Ann's already, and three customers answering agents' signed replies.
+POSTS = {
+    "ann-1": "Ann was brilliant, sorted my refund in minutes. Thank you so much!",
+    "ann-2": "Great help from the support team today, really happy with the service",
+    "to-ann": "This is terrible, still no refund and nobody cares. Awful, useless service.",
+    "to-bob": "Worst service ever, I am furious and disgusted, a horrible experience",
+    "to-billing": "Still waiting for an answer about my bill, very disappointed and angry",
+}
+
+
+class SentimentMean(ScoringRule):
+    """Stands in for plugins/social_scores' ``social_sentiment`` until that plugin is loaded."""
+
+    name = RULE
+    title = "Social sentiment"
+    kinds = (KIND,)
+    bounds = (-1.0, 1.0)
+
+    def points(self, feedback, params):
+        return feedback.value
+
+
+class SentimentRules:
+    @hookimpl
+    def register_scoring_rules(self):
+        return [SentimentMean]
+
+
+@pytest.fixture
+def app(make_app):
+    """The app, with the social sentiment rule: the built-in one once it is there."""
+    built = make_app()
+    if RULE in get_plugins(built).scoring_rules:
+        return built
+    return make_app(extra_plugins={"queue_test_sentiment": SentimentRules()})
+
+
+@pytest.fixture
+def social(worked_example):
+    """The worked example with social sentiment weighed, Ann's two mentions credited to her, and three
+    mentions waiting with a proposal each (Ann, Bob, and Billing's Dan); returns the items' ids by post."""
+    ids = worked_example.ids
+    with transaction() as session:
+        hr = session.get(User, worked_example.hr)
+        metrics = [{"rule": "csat_percent", "weight": 50}, {"rule": "nps", "weight": 30},
+                   {"rule": RULE, "weight": 20, "min_n": 2}]
+        publish_guideline(session, {**GUIDELINE, "metrics": metrics},
+                          actor=hr, note="social sentiment weighed")
+        store_posts(session, [{"source": "twitter", "external_id": key, "text": text, "author": f"cust_{n}",
+                               "posted_at": (WEEK.start + timedelta(days=n % 5, hours=12)).isoformat()}
+                              for n, (key, text) in enumerate(POSTS.items())])
+        items = dict(session.execute(select(Feedback.external_id, Feedback.id).where(Feedback.kind == KIND)).all())
+        items = {key: items[stored_id("twitter", key)] for key in POSTS}
+        for key in ("ann-1", "ann-2"):
+            attribute_item(session, items[key], hr, ids["ann"])
+        for key, who in (("to-ann", "ann"), ("to-bob", "bob"), ("to-billing", "dan")):
+            session.get(Feedback, items[key]).proposed_employee_id = ids[who]
+    return items
+
+
+def _social(run_id: int) -> dict:
+    """Each employee's social sentiment metric in the run, by name."""
+    with transaction() as session:
+        run = session.get(AppraisalRun, run_id)
+        assert run.status == "completed", run.error
+        return {row["employee"]: row["metrics"][RULE] for row in run_rows(session, run)}
+
+
+def _audit(session, action: str) -> AuditEntry:
+    [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == action))
+    return entry
+
+
+def test_confirming_changes_the_agents_metric_and_rejecting_counts_for_the_organisation_only(
+        worked_example, social):
+    ids = worked_example.ids
+    before = _social(worked_example.run())
+    assert before["Ann"]["n"] == 2 and before["Bob"]["n"] == 0  # proposals count for nobody yet
+    with transaction() as session:
+        mia = session.get(User, worked_example.manager)
+        confirm_proposal(session, social["to-ann"], mia, note="her reply started the thread")
+        reject_proposal(session, social["to-bob"], mia, note="Bob was off that day")
+    after = _social(worked_example.run())
+    assert after["Ann"]["n"] == 3 and after["Ann"]["value"] < before["Ann"]["value"]  # a complaint now hers
+    assert after["Bob"]["n"] == 0 and after["Dan"]["n"] == 0
+    with transaction() as session:
+        confirmed, rejected = session.get(Feedback, social["to-ann"]), session.get(Feedback, social["to-bob"])
+        assert (confirmed.employee_id, confirmed.attribution_policy) == (ids["ann"], "confirmed")
+        assert (rejected.employee_id, rejected.attribution_policy) == (None, "org_only")
+        # Every mention of the week stays in the organisation's mean, the rejected and the waiting ones too;
+        # only the credited ones are in anybody's n.
+        rule = get_plugins().scoring_rules[RULE]
+        org_mean = session.scalar(select(func.avg(rule.points(Feedback, {}))).where(
+            Feedback.kind == KIND, Feedback.occurred_at >= WEEK.start, Feedback.occurred_at < WEEK.end))
+        assert after["Ann"]["org_mean"] == pytest.approx(org_mean) == pytest.approx(before["Ann"]["org_mean"])
+        assert sum(metric["n"] for metric in after.values()) == 3
+        entry = _audit(session, "feedback.proposal_confirmed")
+        assert (entry.actor_id, entry.entity_id, entry.note) == (
+            worked_example.manager, str(social["to-ann"]), "her reply started the thread")
+        assert (entry.before["employee_id"], entry.before["proposed_employee_id"]) == (None, ids["ann"])
+        assert (entry.after["employee_id"], entry.after["attribution_policy"]) == (ids["ann"], "confirmed")
+        entry = _audit(session, "feedback.proposal_rejected")
+        assert (entry.actor_id, entry.entity_id) == (worked_example.manager, str(social["to-bob"]))
+        assert (entry.before["attribution_policy"], entry.after["attribution_policy"]) == (None, "org_only")
+        assert entry.after["employee_id"] is None and entry.after["proposed_employee_id"] == ids["bob"]
+
+
+def _client(app, email: str):
+    client = app.test_client()
+    assert sign_in(client, email).status_code == 302, email
+    return client
+
+
+def test_a_manager_confirms_on_the_page_and_is_refused_outside_their_teams(app, worked_example, social):
+    ids = worked_example.ids
+    mia = _client(app, "mia@example.com")
+    page = mia.get("/unattributed").get_data(as_text=True)
+    assert "Confirm: about Ann" in page and "Reject: not Bob" in page
+    # Billing's Dan is not Mia's to name or decide about
+    assert "Dan" not in page and "someone outside your teams" in page
+    token = csrf_token(page)
+    response = mia.post(f"/unattributed/{social['to-ann']}/confirm", data={"csrf_token": token})
+    assert response.status_code == 303
+    assert "you confirmed it is about Ann" in mia.get("/unattributed").get_data(as_text=True)
+    with transaction() as session:
+        item = session.get(Feedback, social["to-ann"])
+        assert (item.employee_id, item.attribution_policy) == (ids["ann"], "confirmed")
+        assert _audit(session, "feedback.proposal_confirmed").actor_id == worked_example.manager
+    for decision in ("confirm", "reject"):
+        before = row_counts(app)
+        assert mia.post(f"/unattributed/{social['to-billing']}/{decision}",
+                        data={"csrf_token": token}).status_code == 403
+        assert row_counts(app) == before, decision
+    ann = _client(app, "ann@example.com")
+    ann_token = csrf_token(ann.get("/").get_data(as_text=True))
+    for decision in ("confirm", "reject"):
+        before = row_counts(app)
+        assert ann.post(f"/unattributed/{social['to-bob']}/{decision}",
+                        data={"csrf_token": ann_token}).status_code == 403
+        assert row_counts(app) == before, decision
+    # without a CSRF token nothing is decided
+    assert mia.post(f"/unattributed/{social['to-bob']}/reject").status_code == 400
+    response = mia.post(f"/unattributed/{social['to-bob']}/reject?show=proposed", data={"csrf_token": token})
+    assert response.status_code == 303 and "show=proposed" in response.headers["Location"]
+    with transaction() as session:
+        item = session.get(Feedback, social["to-bob"])
+        assert (item.employee_id, item.attribution_policy, item.proposed_employee_id) == (None, "org_only", ids["bob"])
+    # a proposal with nothing to propose is refused at the field, and HR reads every name
+    no_proposal = mia.post(f"/unattributed/{_csat_waiting()}/confirm", data={"csrf_token": token})
+    assert no_proposal.status_code == 400 and "proposed_employee: " in no_proposal.get_data(as_text=True)
+    hr_page = _client(app, "hr@example.com").get("/unattributed").get_data(as_text=True)
+    assert "Confirm: about Dan" in hr_page
+
+
+def _csat_waiting() -> int:
+    with transaction() as session:
+        return session.scalar(select(Feedback.id).where(Feedback.kind == "csat", Feedback.employee_id.is_(None),
+                                                        Feedback.attribution_policy.is_(None)))
+
+
+def test_proposed_for_my_people_and_a_constant_number_of_queries(app, worked_example, social):
+    mia = _client(app, "mia@example.com")
+    mine = mia.get("/unattributed?show=proposed").get_data(as_text=True)
+    assert f'id="item-{social["to-ann"]}"' in mine and f'id="item-{social["to-bob"]}"' in mine
+    assert f'id="item-{social["to-billing"]}"' not in mine and f'id="item-{_csat_waiting()}"' not in mine
+    assert "2 waiting" in mine
+    assert mia.get("/unattributed?show=someone").status_code == 400
+
+    def statements() -> dict[str, int]:
+        counts = {}
+        for who, client in (("mia", mia), ("hr", _client(app, "hr@example.com"))):
+            for url in ("/unattributed", "/unattributed?show=proposed"):
+                with counted_statements(app) as sent:
+                    assert client.get(url).status_code == 200
+                counts[who, url] = len(sent)
+        return counts
+
+    few = statements()
+    with transaction() as session:
+        store_posts(session, [{"source": "twitter", "external_id": f"more-{n}", "text": f"Reply number {n}",
+                               "posted_at": (WEEK.start + timedelta(hours=n)).isoformat()} for n in range(40)])
+        session.flush()
+        for n, item in enumerate(session.scalars(select(Feedback).where(Feedback.external_id.like("twitter:more-%")))):
+            item.proposed_employee_id = worked_example.ids[("ann", "bob", "cat", "dan")[n % 4]]
+    assert statements() == few
