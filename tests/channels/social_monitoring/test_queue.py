@@ -14,12 +14,16 @@ from sqlalchemy import func, select
 from appraisal.guidelines import publish_guideline
 from appraisal.models import AppraisalRun
 from appraisal.results import run_rows
-from channels.social_monitoring.channel import KIND, stored_id
+from channels.social_monitoring.channel import MENTION as KIND
 from channels.social_monitoring.store import store_posts
 from core import hookimpl
-from core.attribution_queue import attribute_item, confirm_proposal, reject_proposal
+from core.attribution_queue import (
+    awaiting_attribution,
+    confirm_proposal,
+    reject_proposal,
+)
 from core.db import transaction
-from core.models import AuditEntry, Feedback, User
+from core.models import AuditEntry, EmployeeIdentity, Feedback, User
 from core.plugins import get_plugins
 from core.scoring import ScoringRule
 from tests.fixtures.app import counted_statements, row_counts
@@ -29,14 +33,34 @@ from tests.fixtures.org import csrf_token, sign_in
 pytestmark = pytest.mark.usefixtures("session_per_request")
 
 RULE = "social_sentiment"
-#: Posts in the appraised week: two Ann's already, and three customers answering agents' signed replies.
-POSTS = {
-    "ann-1": "Ann was brilliant, sorted my refund in minutes. Thank you so much!",
-    "ann-2": "Great help from the support team today, really happy with the service",
-    "to-ann": "This is terrible, still no refund and nobody cares. Awful, useless service.",
-    "to-bob": "Worst service ever, I am furious and disgusted, a horrible experience",
-    "to-billing": "Still waiting for an answer about my bill, very disappointed and angry",
-}
+BRAND = "acmecare"
+#: The agents' sign-offs in the brand's replies.
+SIGNOFFS = {"ann": "AN", "bob": "BO", "dan": "DA"}
+#: Two posts naming Ann's handle, so they are hers already.
+PRAISE = {"ann-1": "@acmecare @ann_at_acme was brilliant, sorted my refund in minutes. Thank you so much!",
+          "ann-2": "@acmecare @ann_at_acme great help today, really happy with the service"}
+#: Per agent: a customer's question, the agent's signed reply, and the customer's answer to it, which the
+#: channel proposes for the agent.
+THREADS = {"ann": ("Where is my refund?", "This is terrible, still no refund and nobody cares. Awful, useless."),
+           "bob": ("Why was I charged twice?", "Worst service ever, I am furious and disgusted, horrible."),
+           "dan": ("Question about my bill", "Still waiting for an answer, very disappointed and angry")}
+
+
+def _posts() -> list[dict]:
+    at = lambda hours: (WEEK.start + timedelta(days=1, hours=hours)).isoformat()
+    posts = [{"source": "twitter", "external_id": key, "text": text, "author": f"fan_{n}",
+              "handles": [BRAND, "ann_at_acme"], "posted_at": at(n)} for n, (key, text) in enumerate(PRAISE.items())]
+    for n, (who, (question, answer)) in enumerate(THREADS.items(), start=1):
+        customer = f"cust_{n}"
+        posts += [
+            {"source": "twitter", "external_id": f"ask-{who}", "text": f"@{BRAND} {question}", "author": customer,
+             "handles": [BRAND], "posted_at": at(10 * n)},
+            {"source": "twitter", "external_id": f"reply-{who}", "text": f"@{customer} Looking into it ^{SIGNOFFS[who]}",
+             "author": BRAND, "brand_reply": True, "in_reply_to": f"ask-{who}", "posted_at": at(10 * n + 1)},
+            {"source": "twitter", "external_id": f"to-{who}", "text": f"@{BRAND} {answer}", "author": customer,
+             "handles": [BRAND], "in_reply_to": f"reply-{who}", "posted_at": at(10 * n + 2)},
+        ]
+    return posts
 
 
 class SentimentMean(ScoringRule):
@@ -68,24 +92,28 @@ def app(make_app):
 
 @pytest.fixture
 def social(worked_example):
-    """The worked example with social sentiment weighed, Ann's two mentions credited to her, and three
-    mentions waiting with a proposal each (Ann, Bob, and Billing's Dan); returns the items' ids by post."""
+    """The worked example with social sentiment weighed, the agents' sign-offs and Ann's handle mapped, and the
+    posts stored: Ann's praise is hers; the answers to Ann's, Bob's and Billing's Dan's signed replies wait with
+    a proposal each. Returns the items' ids by post."""
     ids = worked_example.ids
     with transaction() as session:
         hr = session.get(User, worked_example.hr)
         metrics = [{"rule": "csat_percent", "weight": 50}, {"rule": "nps", "weight": 30},
                    {"rule": RULE, "weight": 20, "min_n": 2}]
-        publish_guideline(session, {**GUIDELINE, "metrics": metrics},
-                          actor=hr, note="social sentiment weighed")
-        store_posts(session, [{"source": "twitter", "external_id": key, "text": text, "author": f"cust_{n}",
-                               "posted_at": (WEEK.start + timedelta(days=n % 5, hours=12)).isoformat()}
-                              for n, (key, text) in enumerate(POSTS.items())])
-        items = dict(session.execute(select(Feedback.external_id, Feedback.id).where(Feedback.kind == KIND)).all())
-        items = {key: items[stored_id("twitter", key)] for key in POSTS}
-        for key in ("ann-1", "ann-2"):
-            attribute_item(session, items[key], hr, ids["ann"])
-        for key, who in (("to-ann", "ann"), ("to-bob", "bob"), ("to-billing", "dan")):
-            session.get(Feedback, items[key]).proposed_employee_id = ids[who]
+        publish_guideline(session, {**GUIDELINE, "metrics": metrics}, actor=hr, note="social sentiment weighed")
+        session.add_all([EmployeeIdentity(employee_id=ids[who], provider="social_signoff",
+                                          external_id=f"{BRAND}/{mark.lower()}") for who, mark in SIGNOFFS.items()])
+        session.add(EmployeeIdentity(employee_id=ids["ann"], provider="social_handle", external_id="ann_at_acme"))
+        session.flush()
+        report = store_posts(session, _posts())
+        assert not report.rejected
+        items = {external_id.removeprefix("twitter:"): item_id for external_id, item_id in session.execute(
+            select(Feedback.external_id, Feedback.id).where(Feedback.channel == "social_monitoring"))}
+        proposed = dict(session.execute(select(Feedback.id, Feedback.proposed_employee_id)
+                                        .where(awaiting_attribution(), Feedback.kind == KIND)).all())
+    # what the channel did: Ann's praise is hers, each answer to a signed reply proposes its agent
+    assert {key: proposed.get(items[key], "credited") for key in (*PRAISE, "to-ann", "to-bob", "to-dan")} == {
+        "ann-1": "credited", "ann-2": "credited", "to-ann": ids["ann"], "to-bob": ids["bob"], "to-dan": ids["dan"]}
     return items
 
 
@@ -159,7 +187,7 @@ def test_a_manager_confirms_on_the_page_and_is_refused_outside_their_teams(app, 
         assert _audit(session, "feedback.proposal_confirmed").actor_id == worked_example.manager
     for decision in ("confirm", "reject"):
         before = row_counts(app)
-        assert mia.post(f"/unattributed/{social['to-billing']}/{decision}",
+        assert mia.post(f"/unattributed/{social['to-dan']}/{decision}",
                         data={"csrf_token": token}).status_code == 403
         assert row_counts(app) == before, decision
     ann = _client(app, "ann@example.com")
@@ -193,7 +221,7 @@ def test_proposed_for_my_people_and_a_constant_number_of_queries(app, worked_exa
     mia = _client(app, "mia@example.com")
     mine = mia.get("/unattributed?show=proposed").get_data(as_text=True)
     assert f'id="item-{social["to-ann"]}"' in mine and f'id="item-{social["to-bob"]}"' in mine
-    assert f'id="item-{social["to-billing"]}"' not in mine and f'id="item-{_csat_waiting()}"' not in mine
+    assert f'id="item-{social["to-dan"]}"' not in mine and f'id="item-{_csat_waiting()}"' not in mine
     assert "2 waiting" in mine
     assert mia.get("/unattributed?show=someone").status_code == 400
 
