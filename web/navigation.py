@@ -31,6 +31,7 @@ MENU = (
     Entry("org.overview", "Organisation", ("hr",)),
     Entry("runs.index", "Runs", ("hr",)),
     Entry("guidelines.index", "Guidelines", ("hr",)),
+    Entry("social.sources", "Social sources", ("hr", "admin")),
     Entry("mystery_shopper.assignments", "Assignments", ("shopper",)),
     Entry("admin.integrations", "Integrations", ("admin",)),
     Entry("admin.plugins", "Plugins", ("admin",)),

@@ -19,6 +19,8 @@ from channels.mystery_shopper.assignments import create_assignment
 from channels.mystery_shopper.models import Assignment, Report, ReportTemplate
 from channels.mystery_shopper.proof import store_photo
 from channels.mystery_shopper.template import publish_template
+from channels.social_monitoring.models import SocialSource
+from channels.social_monitoring.sources import save_source
 from core.db import transaction
 from core.models import ApiToken, Dispute, Feedback, Flag, Integration, Team, User
 from tests.channels.mystery_shopper.visits import DUE, VISIT_FROM, VISIT_UNTIL
@@ -70,6 +72,8 @@ PAGES: Mapping[str, frozenset[str]] = {
     "mystery_shopper.template": frozenset({"hr"}),
     "mystery_shopper.import_template": frozenset({"hr"}),
     "mystery_shopper.edit_template": frozenset({"hr"}),
+    "social.sources": frozenset({"hr", "admin"}),
+    "social.source": frozenset({"hr", "admin"}),
 }
 #: Who may send each form (POST), by hand. Logging in and out are left to tests/web/test_sessions.py.
 FORMS: Mapping[str, frozenset[str]] = {
@@ -77,6 +81,8 @@ FORMS: Mapping[str, frozenset[str]] = {
     "report.dispute": SIGNED_IN,
     "team.targets": PEOPLE,
     "team.attribute": PEOPLE,
+    "team.confirm": PEOPLE,
+    "team.reject": PEOPLE,
     "team.keep_for_org": frozenset({"hr"}),
     "review.disputes": PEOPLE,
     "review.recommendations": PEOPLE,
@@ -93,6 +99,10 @@ FORMS: Mapping[str, frozenset[str]] = {
     "mystery_shopper.review": PEOPLE,
     "mystery_shopper.import_template": frozenset({"hr"}),
     "mystery_shopper.edit_template": frozenset({"hr"}),
+    "social.sources": frozenset({"hr", "admin"}),
+    "social.source": frozenset({"hr", "admin"}),
+    "social.source_secret": frozenset({"hr", "admin"}),
+    "social.source_active": frozenset({"hr", "admin"}),
 }
 #: Query strings some pages need to show their content rather than a picker.
 QUERIES = {"guidelines.diff": lambda ids: {"from": 1, "to": 2}}
@@ -102,7 +112,9 @@ FOREIGN_QUERIES = {
     "team.dashboard": {"manager": lambda ids: {"team": ids["billing"]}},
     "report.employee": {"employee": lambda ids: {}},
 }
-SKIPPED_FORMS = {"auth.login", "auth.logout"}
+# The push endpoint is public: each delivery proves itself with its source's signature
+# (tests/channels/social_monitoring/test_push.py).
+SKIPPED_FORMS = {"auth.login", "auth.logout", "social.push"}
 #: The accounts of the worked example, and the employees each may not see (by name, as pages print them).
 ACCOUNTS = {"admin": "admin@example.com", "hr": "hr@example.com", "manager": "mia@example.com",
             "employee": "ann@example.com", "shopper": "shopper@example.com"}
@@ -114,7 +126,7 @@ HIDDEN = {"admin": ("Ann", "Bob", "Cat", "Dan"), "shopper": ("Bob", "Cat", "Dan"
 @pytest.fixture
 def world(app, worked_example):
     """The worked example, appraised, with a second guideline version, an open flag and disputes, a shopper
-    sent to Ann whose report (with a photo) waits for review, and an integration; returns the example, and the
+    sent to Ann whose report (with a photo) waits for review, an integration and a social source; returns the example, and the
     ids of people, teams and items by name."""
     run_id = worked_example.run()
     with transaction() as session:
@@ -129,6 +141,7 @@ def world(app, worked_example):
         session.add(Dispute(feedback_id=items["ann"], raised_by=worked_example.users["ann"], reason="not mine"))
         session.add(Dispute(feedback_id=items["dan"], raised_by=worked_example.users["dan"], reason="not mine"))
         session.add(Integration(provider="zendesk", name="Zendesk", webhook_secret="s" * 32))
+        save_source(session, hr, name="brand-push", kind="push", handles=["AcmeCare"])
         teams = dict(session.execute(select(Team.slug, Team.id)).all())
         template = publish_template(session, "visit", "Visit", VISIT_TEMPLATE, actor=hr)
         session.flush()
@@ -158,7 +171,7 @@ def _values(app, ids, *, foreign_to: str | None = None) -> dict:
                  "token_id": first(ApiToken), "integration_id": first(Integration), "assignment_id": first(Assignment),
                  "template_id": first(ReportTemplate),
                  "dispute_id": first(Dispute, Dispute.feedback_id == ids[f"item_{other}"]),
-                 "report_id": first(Report)}
+                 "report_id": first(Report), "source_id": first(SocialSource)}
     found.update(employee_id=ids[other], feedback_id=ids[f"item_{other}"], run_id=ids["run"], version=1,
                  team_id=ids["billing" if foreign_to == "manager" else "support"], slug="post_ticket_survey")
     return {name: (lambda value=value: value) for name, value in found.items()}

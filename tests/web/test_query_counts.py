@@ -12,6 +12,8 @@ from sqlalchemy import event, func, select
 from appraisal.models import AppraisalRun, Recommendation
 from channels.mystery_shopper.models import Assignment, Report, ReportTemplate
 from channels.mystery_shopper.proof import store_photo
+from channels.social_monitoring.models import SocialSource
+from channels.social_monitoring.sources import save_source
 from core.db import get_session
 from core.models import (
     ApiToken,
@@ -54,7 +56,7 @@ def _values(app, org):
             "flag_id": first(Flag), "dispute_id": first(Dispute), "recommendation_id": first(Recommendation),
             "slug": lambda: "post_ticket_survey", "user_id": first(User), "token_id": first(ApiToken),
             "integration_id": first(Integration), "assignment_id": first(Assignment),
-            "report_id": first(Report), "template_id": first(ReportTemplate)}
+            "report_id": first(Report), "template_id": first(ReportTemplate), "source_id": first(SocialSource)}
 
 
 def _counts(app, clients, token, org) -> dict[tuple[str, str], int]:
@@ -97,6 +99,9 @@ def test_every_page_issues_as_many_queries_for_1000_employees_as_for_10(app):
         session.add(Report(assignment_id=visit.id, template_id=visit.template_id, answers={}, integrity={},
                            status="submitted", visited_at=visit.visit_from, receipt_number="R-1",
                            photo_path=store_photo(b"\x89PNG\r\n\x1a\n", "image/png"), photo_type="image/png"))
+        # social sources, a feed and a push account, so the sources pages list and count something
+        save_source(session, hr, name="brand-feed", kind="rss", url="https://example.com/m.rss", keywords=["refund"])
+        save_source(session, hr, name="brand-push", kind="push")
         token, plain = ApiToken.issue(hr, "counts", list(API_SCOPES))
         # Its once-a-minute "last used" write must not land in one measurement and not the other.
         token.last_used_at = utcnow() + timedelta(hours=1)
