@@ -149,8 +149,10 @@ def test_confirming_changes_the_agents_metric_and_rejecting_counts_for_the_organ
         # Every mention of the week stays in the organisation's mean, the rejected and the waiting ones too;
         # only the credited ones are in anybody's n.
         rule = get_plugins().scoring_rules[RULE]
-        org_mean = session.scalar(select(func.avg(rule.points(Feedback, {}))).where(
-            Feedback.kind == KIND, Feedback.occurred_at >= WEEK.start, Feedback.occurred_at < WEEK.end))
+        mean = lambda *where: session.scalar(select(func.avg(rule.points(Feedback, {}))).where(
+            Feedback.kind == KIND, Feedback.occurred_at >= WEEK.start, Feedback.occurred_at < WEEK.end, *where))
+        assert after["Ann"]["value"] == pytest.approx(mean(Feedback.employee_id == ids["ann"]))
+        org_mean = mean()
         assert after["Ann"]["org_mean"] == pytest.approx(org_mean) == pytest.approx(before["Ann"]["org_mean"])
         assert sum(metric["n"] for metric in after.values()) == 3
         entry = _audit(session, "feedback.proposal_confirmed")
