@@ -41,17 +41,37 @@ GUIDELINE = {
 }
 
 
-def demo_guideline(plugins) -> dict:
-    """The demo's guideline; with the mystery-shopper scores loaded, their report score counts a tenth.
+#: The survey metrics' weights, by which optional metrics are loaded; each row (and its extras) sums to 100.
+SURVEY_WEIGHTS = {
+    (): {"csat_percent": 60, "nps": 25, "ces": 15},
+    ("mystery",): {"csat_percent": 55, "nps": 20, "ces": 15},
+    ("social",): {"csat_percent": 50, "nps": 20, "ces": 10},
+    ("mystery", "social"): {"csat_percent": 45, "nps": 15, "ces": 10},
+}
+OPTIONAL_METRICS = {
+    # A shopper visits an agent rarely, so one report is enough for that metric.
+    "mystery": [{"rule": "mystery_score", "weight": 10, "min_n": 1}],
+    # An agent is named or signs a reply about once a week in the demo's posts. Reply minutes have no
+    # natural scale: answering at once scores 100, after ten hours 0.
+    "social": [{"rule": "social_sentiment", "weight": 10, "min_n": 1},
+               {"rule": "social_reply_time", "weight": 10, "min_n": 1, "bounds": {"min": 0, "max": 600}}],
+}
 
-    A shopper visits an agent rarely, so one report is enough for that metric (``min_n`` 1).
+
+def demo_guideline(plugins) -> dict:
+    """The demo's guideline; with the mystery-shopper or the social scores loaded, those count too.
+
+    The mystery report score counts a tenth; social sentiment and social reply time a tenth each, when
+    both their rules are loaded.
     """
     document = copy.deepcopy(GUIDELINE)
-    if "mystery_score" in plugins.scoring_rules:
-        weights = {"csat_percent": 55, "nps": 20, "ces": 15}
-        for metric in document["metrics"]:
-            metric["weight"] = weights[metric["rule"]]
-        document["metrics"].append({"rule": "mystery_score", "weight": 10, "min_n": 1})
+    loaded = tuple(name for name, metrics in OPTIONAL_METRICS.items()
+                   if all(metric["rule"] in plugins.scoring_rules for metric in metrics))
+    weights = SURVEY_WEIGHTS[loaded]
+    for metric in document["metrics"]:
+        metric["weight"] = weights[metric["rule"]]
+    for name in loaded:
+        document["metrics"] += copy.deepcopy(OPTIONAL_METRICS[name])
     return document
 
 

@@ -26,6 +26,42 @@ TEAMS = {
                                               "Sam O'Connor"]),
     "billing": ("Billing", ["Yuki Tanaka", "Fatima Zahra", "Ben Carter", "Olga Ivanova", "Noah Brown"]),
 }
+#: The demo brand's account on social media, which its agents answer customers from.
+BRAND_HANDLE = "plauditcare"
+#: The helpdesk agent number of the first demo employee; the rest follow in the order of TEAMS.
+FIRST_AGENT = 101
+
+
+@dataclass(frozen=True)
+class DemoAgent:
+    """A demo employee as the outside systems know them: helpdesk number, social handle, sign-off."""
+
+    helpdesk_id: str
+    name: str
+
+    @property
+    def handle(self) -> str:
+        """Their own account, which customers name: ``@amira_haddad``."""
+        return _email(self.name).partition("@")[0].replace(".", "_")
+
+    @property
+    def signoff(self) -> str:
+        """The initials they end the brand's replies with: ``^AH``."""
+        return "".join(part[0] for part in self.name.split()).upper()
+
+    def identities(self, **employee) -> list[EmployeeIdentity]:
+        return [EmployeeIdentity(provider="helpdesk", external_id=self.helpdesk_id, **employee),
+                EmployeeIdentity(provider="social_handle", external_id=self.handle, **employee),
+                EmployeeIdentity(provider="social_signoff", external_id=f"{BRAND_HANDLE}/{self.signoff}",
+                                 **employee)]
+
+
+def demo_roster() -> dict[str, DemoAgent]:
+    """Every demo employee by helpdesk number, so a channel's demo can name them its own way."""
+    names = [name for _title, team in TEAMS.values() for name in team]
+    return {str(number): DemoAgent(str(number), name) for number, name in enumerate(names, FIRST_AGENT)}
+
+
 @dataclass(frozen=True)
 class DemoLogin:
     email: str
@@ -48,19 +84,20 @@ def _email(name: str) -> str:
 def build_organisation(session: Session) -> bool:
     """Create the demo teams, employees and users unless they exist; return True if it created them."""
     if session.scalar(select(Team).where(Team.slug == "customer-service")) is not None:
+        _add_missing_identities(session)
         return False
     root = Team(name="Customer Service", slug="customer-service")
     session.add(root)
-    agent_number = 100
+    roster = iter(demo_roster().values())
     people: dict[str, Employee] = {}
     for slug, (title, names) in TEAMS.items():
         team = Team(name=title, slug=slug, parent=root)
         session.add(team)
         for name in names:
-            agent_number += 1
+            agent = next(roster)
             employee = Employee(name=name, email=_email(name), team=team)
             employee.identities = [EmployeeIdentity(provider="email", external_id=employee.email),
-                                   EmployeeIdentity(provider="helpdesk", external_id=str(agent_number))]
+                                   *agent.identities()]
             session.add(employee)
             people[name] = employee
         session.flush()
@@ -75,6 +112,17 @@ def build_organisation(session: Session) -> bool:
         session.add(user)
     session.flush()
     return True
+
+
+def _add_missing_identities(session: Session) -> None:
+    """Give a demo built before the social channel its agents' handles and sign-offs (found by helpdesk id)."""
+    known = {tuple(row) for row in session.execute(select(EmployeeIdentity.provider, EmployeeIdentity.external_id))}
+    by_helpdesk_id = dict(session.execute(select(EmployeeIdentity.external_id, EmployeeIdentity.employee_id)
+                                          .where(EmployeeIdentity.provider == "helpdesk")).all())
+    for agent in demo_roster().values():
+        if agent.helpdesk_id in by_helpdesk_id:
+            session.add_all(identity for identity in agent.identities(employee_id=by_helpdesk_id[agent.helpdesk_id])
+                            if (identity.provider, identity.external_id) not in known)
 
 
 def demo_agents(session: Session) -> list[IdentityRef]:

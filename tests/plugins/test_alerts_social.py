@@ -38,12 +38,13 @@ def mail_app(make_app, smtp_server):
 
 
 def _org(app) -> int:
-    """Lea leads Support, where Ann (@ann_at_acme) works; Hana and Hugo are HR. Return Ann's id."""
+    """Lea leads Support, where Ann (@ann_at_acme, signing ^AA) works; Hana and Hugo are HR. Return Ann's id."""
     with app.app_context(), transaction() as session:
         support = Team(name="Support", slug="support")
         lea = Employee(name="Lea Lead", email="lea@example.com", team=support)
         ann = Employee(name="Ann Agent", email="ann@example.com", team=support,
-                       identities=[EmployeeIdentity(provider="social_handle", external_id="ann_at_acme")])
+                       identities=[EmployeeIdentity(provider="social_handle", external_id="ann_at_acme"),
+                                   EmployeeIdentity(provider="social_signoff", external_id="AcmeCare/AA")])
         session.add_all([support, lea, ann])
         for email, name, roles in [("hana@example.com", "Hana HR", ["hr"]), ("hugo@example.com", "Hugo HR", ["hr"]),
                                    ("old@example.com", "Gone HR", ["hr"]), ("max@example.com", "Max", ["manager"])]:
@@ -62,16 +63,10 @@ def _post(external_id: str, text: str, *, age=timedelta(minutes=5), **extra) -> 
             "handles": ["AcmeCare", "ann_at_acme"] if "@ann_at_acme" in text else ["AcmeCare"]} | extra
 
 
-def _store(app, *posts, credit: int | None = None) -> list[int]:
-    """Store posts as every social entry point does; ``credit`` attributes them, in the ingesting transaction,
-    to that employee (as the handle they name would), so the announcement after the commit sees it."""
+def _store(app, *posts) -> list[int]:
+    """Store posts as every social entry point does; the handle a post names credits it to its employee."""
     with app.app_context(), transaction() as session:
-        report = store_posts(session, list(posts))
-        ids = [stored.feedback_id for stored in report.created]
-        if credit is not None:
-            for item in session.scalars(select(Feedback).where(Feedback.id.in_(ids))):
-                item.employee_id, item.team_id, item.attribution_policy = credit, None, "subject"
-    return ids
+        return [stored.feedback_id for stored in store_posts(session, list(posts)).created]
 
 
 def _parts(message) -> tuple[str, str]:
@@ -93,7 +88,7 @@ def test_a_negative_mention_of_an_employee_reaches_their_manager(mail_app, smtp_
     inbox, _port = smtp_server
     app = mail_app()
     ann = _org(app)
-    [feedback_id] = _store(app, _post("1001", RUDE), credit=ann)
+    [feedback_id] = _store(app, _post("1001", RUDE))
 
     [message] = inbox.messages  # inline: sent as soon as the ingesting transaction committed
     assert message["To"] == "lea@example.com"
@@ -107,6 +102,8 @@ def test_a_negative_mention_of_an_employee_reaches_their_manager(mail_app, smtp_
         assert "https://twitter.example/jo_customer/status/1001" in part  # the public post itself
         assert f"https://plaudit.example.com/team/responses?employee={ann}" in part
     with app.app_context(), transaction() as session:
+        item = session.get(Feedback, feedback_id)
+        assert (item.employee_id, item.attribution_policy) == (ann, "subject")  # by the handle it names
         [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "alert.sent")).all()
         assert (entry.entity_id, entry.after["reason"]) == (str(feedback_id), "negative_mention")
     assert _pending(app) == []
@@ -118,9 +115,11 @@ def test_neutral_and_kind_mentions_and_brand_replies_never_alert(mail_app, smtp_
     ann = _org(app)
     stored = _store(app, _post("2001", KIND), _post("2002", PLAIN), _post("2003", MILD),
                     _post("2004", "@jo_customer So sorry, this is terrible and awful. ^AA", author="AcmeCare",
-                          brand_reply=True, in_reply_to="1001", handles=["jo_customer"]),
-                    credit=ann)
-    assert len(stored) == 4
+                          brand_reply=True, in_reply_to="1001", handles=["jo_customer"]))
+    with app.app_context(), transaction() as session:
+        credited = session.execute(select(Feedback.kind, Feedback.employee_id).where(Feedback.id.in_(stored))
+                                   .order_by(Feedback.id)).all()
+    assert credited == [("social_mention", ann)] * 3 + [("social_reply", ann)]  # all Ann's, none alerting
     assert inbox.messages == []
     assert _pending(app) == []  # not even a job waiting
 
@@ -128,10 +127,10 @@ def test_neutral_and_kind_mentions_and_brand_replies_never_alert(mail_app, smtp_
 def test_the_same_post_stored_again_sends_nothing_more(mail_app, smtp_server):
     inbox, _port = smtp_server
     app = mail_app()
-    ann = _org(app)
-    assert _store(app, _post("3001", RUDE), credit=ann)
+    _org(app)
+    assert _store(app, _post("3001", RUDE))
     assert len(inbox.messages) == 1
-    assert _store(app, _post("3001", RUDE), credit=ann) == []  # a second poll or import finds it stored
+    assert _store(app, _post("3001", RUDE)) == []  # a second poll or import finds it stored
     assert len(inbox.messages) == 1
     assert _pending(app) == []
 
@@ -139,8 +138,8 @@ def test_the_same_post_stored_again_sends_nothing_more(mail_app, smtp_server):
 def test_an_old_post_imported_from_an_archive_does_not_alert(mail_app, smtp_server):
     inbox, _port = smtp_server
     app = mail_app()
-    ann = _org(app)
-    assert _store(app, _post("4001", RUDE, age=timedelta(days=30)), credit=ann)
+    _org(app)
+    assert _store(app, _post("4001", RUDE, age=timedelta(days=30)))
     assert inbox.messages == []
 
 
@@ -165,13 +164,13 @@ def test_a_negative_mention_credited_to_nobody_goes_to_hr(mail_app, smtp_server)
 def test_the_threshold_comes_from_the_configuration(mail_app, smtp_server):
     inbox, _port = smtp_server
     app = mail_app(ALERT_SOCIAL_BELOW=-0.3)
-    ann = _org(app)
-    _store(app, _post("6001", MILD), _post("6002", PLAIN), credit=ann)
+    _org(app)
+    _store(app, _post("6001", MILD), _post("6002", PLAIN))
     assert [_subject(message) for message in inbox.messages] == [
         "Plaudit alert, a negative social mention: Ann Agent: sentiment -0.42"]
 
     silent = mail_app(ALERT_SOCIAL_BELOW=None)  # null: no social alerts at all
-    _store(silent, _post("6003", RUDE), credit=ann)
+    _store(silent, _post("6003", RUDE))
     assert len(inbox.messages) == 1
 
 
