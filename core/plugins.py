@@ -24,6 +24,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "mystery_shopper": "channels.mystery_shopper",
     "survey_scores": "plugins.survey_scores",
     "mystery_scores": "plugins.mystery_scores",
+    "social_scores": "plugins.social_scores",
     "ticket_sla": "plugins.ticket_sla",
     "integrity_checks": "plugins.integrity_checks",
     "alerts": "plugins.alerts",

@@ -63,6 +63,9 @@ def test_plugins_command_lists_source_and_hooks(kudos_site, on_path, make_app):
     assert "hooks: register_channels, register_commands" in result.output
     assert "post_ticket_survey  [built-in (channels.post_ticket_survey)]" in result.output
     assert "channels: kudos, mystery_shopper, post_ticket_survey, social_monitoring, ticket_metrics" in result.output
+    assert "social_scores  [built-in (plugins.social_scores)]" in result.output
+    assert ("scoring rules: ces, csat_mean, csat_percent, first_response_sla, mystery_score, mystery_section, nps, "
+            "resolution_sla, social_reply_time, social_sentiment") in result.output
 
 
 def test_plugin_commands_join_the_cli(kudos_site, on_path, tmp_path):

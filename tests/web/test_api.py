@@ -106,7 +106,7 @@ def test_channels_are_listed(client, issue_token):
     assert response.get_json() == [
         {"name": "mystery_shopper", "title": "Mystery shoppers", "kinds": ["mystery_report", "mystery_section"]},
         {"name": "post_ticket_survey", "title": "Post-ticket surveys", "kinds": ["csat", "nps", "ces"]},
-        {"name": "social_monitoring", "title": "Social monitoring", "kinds": ["social_mention"]},
+        {"name": "social_monitoring", "title": "Social monitoring", "kinds": ["social_mention", "social_reply"]},
         {"name": "ticket_metrics", "title": "Ticket timings", "kinds": ["first_response_time", "resolution_time"]}]
 
 
