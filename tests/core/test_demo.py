@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import os
+import random
 import re
 import socket
 import subprocess
@@ -11,10 +12,14 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine, func, select
 
+from channels.social_monitoring.demo import DEMO_STEP_LABEL, demo_posts
+from core.channel import IdentityRef
+from core.demo import SEED, demo_roster
 from core.models import Feedback, Team, User
 from tests.fixtures.org import csrf_token
 
@@ -33,6 +38,7 @@ def test_demo_builds_and_then_reuses_its_own_database(app, tmp_path):
     again = runner.invoke(args=["demo", "--no-serve", "--database-url", url])
     assert "reusing the demo organisation" in again.output
     assert "post_ticket_survey: 0 new item(s), 1800 already there" in again.output
+    assert DEMO_STEP_LABEL in first.output and DEMO_STEP_LABEL in again.output
     assert "appraising the demo weeks and months" in again.output
 
     engine = create_engine(url)
@@ -42,6 +48,18 @@ def test_demo_builds_and_then_reuses_its_own_database(app, tmp_path):
         survey = select(func.count(Feedback.employee_id), func.count()).where(Feedback.channel == "post_ticket_survey")
         attributed, total = conn.execute(survey).one()
         assert total == 1800 and 0 < total - attributed < 100  # a few name an unknown agent
+        posts = select(Feedback.kind, func.count(Feedback.employee_id), func.count()).where(
+            Feedback.channel == "social_monitoring").group_by(Feedback.kind)
+        by_kind = {kind: (attributed, total) for kind, attributed, total in conn.execute(posts)}
+        mentions, replies = by_kind["social_mention"], by_kind["social_reply"]
+        # every post once, though both runs posted them: their ids are the same on every run
+        social = demo_posts(datetime.now(UTC), random.Random(f"{SEED}:social_monitoring"),
+                            [IdentityRef("helpdesk", str(number)) for number in demo_roster()])
+        assert mentions[1] + replies[1] == len(social)
+        assert 0 < mentions[0] < mentions[1]  # customers name agents, and sometimes nobody
+        assert replies[0] == replies[1] > 0   # every brand reply is signed by a demo agent
+        assert conn.scalar(select(func.count()).select_from(Feedback).where(
+            Feedback.proposed_employee_id.is_not(None), Feedback.employee_id.is_(None))) > 0  # for the queue
         # every demo week is appraised once, and most agents have a standing in the last one
         from appraisal.models import AppraisalResult, AppraisalRun
 
