@@ -13,6 +13,7 @@ from channels.social_monitoring.store import store_posts
 from core.channel import IdentityRef
 from core.models import Feedback
 from core.tickets import TicketUpdate, upsert_tickets
+from tests.fixtures.app import counted_statements
 
 # Real brand replies of the twcs sample, as written (HTML entities and all), and the sign-off each ends with.
 REAL_REPLIES = [
@@ -144,3 +145,35 @@ def test_a_post_naming_a_ticket_goes_to_whoever_held_it_then(session, create_emp
     }
     assert session.scalar(select(Feedback.attributed_identity).where(Feedback.external_id == "feed:2")) \
         == "zendesk:362"
+
+
+def _threads(first, count):
+    """``count`` threads: a post, a signed reply to it, the customer's answer, and a reply to a missing post."""
+    posts = []
+    for n in range(first, first + count):
+        posts += [_post(f"p{n}", "@ChaseSupport help", n, handles=["ChaseSupport"]),
+                  _post(f"r{n}", "@105835 On it ^RR", n + 3, author="ChaseSupport", brand_reply=True,
+                        in_reply_to=f"p{n}"),
+                  _post(f"f{n}", "@ChaseSupport thanks", n + 4, handles=["ChaseSupport"], in_reply_to=f"r{n}"),
+                  _post(f"o{n}", "@105835 Hello ^RR", n + 5, author="ChaseSupport", brand_reply=True,
+                        in_reply_to=f"gone{n}")]
+    return posts
+
+
+def test_threading_takes_the_same_statements_for_a_batch_of_any_size(app, session, create_employee):
+    rr = create_employee("Rita R", identities=[("social_signoff", "chasesupport/rr")])
+    counts = []
+    for first, count in ((0, 2), (100, 20)):
+        # The replies arrive first, in one batch; their posts and the answers in the next.
+        batch = _threads(first, count)
+        with counted_statements(app) as early:
+            store_posts(session, [p for p in batch if p["external_id"][0] in "ro"])
+        with counted_statements(app) as late:
+            store_posts(session, [p for p in batch if p["external_id"][0] in "pf"])
+        session.commit()
+        counts.append((len(early), len(late)))
+    assert counts[0] == counts[1]
+    items = {f.external_id: f for f in session.scalars(select(Feedback))}
+    assert {items[f"feed:r{n}"].value for n in (*range(2), *range(100, 120))} == {3.0}
+    assert {items[f"feed:f{n}"].proposed_employee_id for n in (*range(2), *range(100, 120))} == {rr.id}
+    assert {items[f"feed:o{n}"].value for n in (*range(2), *range(100, 120))} == {None}
