@@ -131,3 +131,27 @@ def test_one_plugin_object_under_two_names_is_named(make_app):
     rules = Rules()
     with pytest.raises(PluginError, match=r"plugin 'again' \(registered directly\) is already loaded as 'once'"):
         make_app(extra_plugins={"once": rules, "again": rules})
+
+
+def test_social_source_clients_are_registered_by_kind_and_duplicates_stop_start_up(make_app):
+    from channels.social_monitoring.clients import SourceClient
+
+    class Toots(SourceClient):
+        name = "toots"
+        title = "Toots"
+
+    class Clients:
+        def __init__(self, *clients):
+            self.clients = clients
+
+        @hookimpl
+        def register_social_source_clients(self):
+            return list(self.clients)
+
+    app = make_app(extra_plugins={"toots": Clients(Toots)})
+    assert isinstance(app.extensions["plaudit.plugins"].social_source_clients["toots"], Toots)
+    with pytest.raises(PluginError, match="duplicate social source client slug 'toots': registered by plugin "
+                                         "'a' and by plugin 'b'"):
+        make_app(extra_plugins={"a": Clients(Toots), "b": Clients(Toots)})
+    with pytest.raises(PluginError, match="needs a snake_case `name` slug"):
+        make_app(extra_plugins={"bad": Clients(type("Bad", (Toots,), {"name": "Toots!"}))})
