@@ -446,7 +446,8 @@ def _queue(session, errors=None, status: int = 200):
     items = session.execute(
         select(Feedback, Ticket.external_id.label("ticket"),
                case((in_scope, proposed.name)).label("proposed_name"),
-               proposed.active.label("proposed_active"), _proposed_for_my_people(current_user, visible).label("may_decide"))
+               proposed.active.label("proposed_active"),
+               _proposed_for_my_people(current_user, visible).label("may_decide"))
         .outerjoin(Ticket, Ticket.id == Feedback.ticket_id)
         .outerjoin(proposed, proposed.id == Feedback.proposed_employee_id)
         .where(*where).order_by(Feedback.occurred_at.desc(), Feedback.id.desc())

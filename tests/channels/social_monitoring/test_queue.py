@@ -49,13 +49,15 @@ THREADS = {"ann": ("Where is my refund?", "This is terrible, still no refund and
 def _posts() -> list[dict]:
     at = lambda hours: (WEEK.start + timedelta(days=1, hours=hours)).isoformat()
     posts = [{"source": "twitter", "external_id": key, "text": text, "author": f"fan_{n}",
-              "handles": [BRAND, "ann_at_acme"], "posted_at": at(n)} for n, (key, text) in enumerate(PRAISE.items())]
+              "handles": [BRAND, "ann_at_acme"], "posted_at": at(n)}
+             for n, (key, text) in enumerate(PRAISE.items())]
     for n, (who, (question, answer)) in enumerate(THREADS.items(), start=1):
         customer = f"cust_{n}"
         posts += [
             {"source": "twitter", "external_id": f"ask-{who}", "text": f"@{BRAND} {question}", "author": customer,
              "handles": [BRAND], "posted_at": at(10 * n)},
-            {"source": "twitter", "external_id": f"reply-{who}", "text": f"@{customer} Looking into it ^{SIGNOFFS[who]}",
+            {"source": "twitter", "external_id": f"reply-{who}",
+             "text": f"@{customer} Looking into it ^{SIGNOFFS[who]}",
              "author": BRAND, "brand_reply": True, "in_reply_to": f"ask-{who}", "posted_at": at(10 * n + 1)},
             {"source": "twitter", "external_id": f"to-{who}", "text": f"@{BRAND} {answer}", "author": customer,
              "handles": [BRAND], "in_reply_to": f"reply-{who}", "posted_at": at(10 * n + 2)},
@@ -102,7 +104,8 @@ def social(worked_example):
                    {"rule": RULE, "weight": 20, "min_n": 2}]
         publish_guideline(session, {**GUIDELINE, "metrics": metrics}, actor=hr, note="social sentiment weighed")
         session.add_all([EmployeeIdentity(employee_id=ids[who], provider="social_signoff",
-                                          external_id=f"{BRAND}/{mark.lower()}") for who, mark in SIGNOFFS.items()])
+                                          external_id=f"{BRAND}/{mark.lower()}")
+                         for who, mark in SIGNOFFS.items()])
         session.add(EmployeeIdentity(employee_id=ids["ann"], provider="social_handle", external_id="ann_at_acme"))
         session.flush()
         report = store_posts(session, _posts())
@@ -113,7 +116,8 @@ def social(worked_example):
                                         .where(awaiting_attribution(), Feedback.kind == KIND)).all())
     # what the channel did: Ann's praise is hers, each answer to a signed reply proposes its agent
     assert {key: proposed.get(items[key], "credited") for key in (*PRAISE, "to-ann", "to-bob", "to-dan")} == {
-        "ann-1": "credited", "ann-2": "credited", "to-ann": ids["ann"], "to-bob": ids["bob"], "to-dan": ids["dan"]}
+        "ann-1": "credited", "ann-2": "credited",
+        "to-ann": ids["ann"], "to-bob": ids["bob"], "to-dan": ids["dan"]}
     return items
 
 
@@ -205,7 +209,8 @@ def test_a_manager_confirms_on_the_page_and_is_refused_outside_their_teams(app, 
     assert response.status_code == 303 and "show=proposed" in response.headers["Location"]
     with transaction() as session:
         item = session.get(Feedback, social["to-bob"])
-        assert (item.employee_id, item.attribution_policy, item.proposed_employee_id) == (None, "org_only", ids["bob"])
+        assert (item.employee_id, item.attribution_policy, item.proposed_employee_id) == (
+            None, "org_only", ids["bob"])
     # a proposal with nothing to propose is refused at the field, and HR reads every name
     no_proposal = mia.post(f"/unattributed/{_csat_waiting()}/confirm", data={"csrf_token": token})
     assert no_proposal.status_code == 400 and "proposed_employee: " in no_proposal.get_data(as_text=True)
@@ -241,6 +246,7 @@ def test_proposed_for_my_people_and_a_constant_number_of_queries(app, worked_exa
         store_posts(session, [{"source": "twitter", "external_id": f"more-{n}", "text": f"Reply number {n}",
                                "posted_at": (WEEK.start + timedelta(hours=n)).isoformat()} for n in range(40)])
         session.flush()
-        for n, item in enumerate(session.scalars(select(Feedback).where(Feedback.external_id.like("twitter:more-%")))):
+        more = session.scalars(select(Feedback).where(Feedback.external_id.like("twitter:more-%")))
+        for n, item in enumerate(more):
             item.proposed_employee_id = worked_example.ids[("ann", "bob", "cat", "dan")[n % 4]]
     assert statements() == few
