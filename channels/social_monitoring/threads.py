@@ -42,7 +42,7 @@ def _awaiting(row: dict[str, Any]) -> bool:
 
 
 def thread_posts(session: Session, feedback_ids: Sequence[int]) -> None:
-    """Thread the posts just stored with those stored before; at most seven statements, whatever the batch.
+    """Thread the posts just stored with those stored before, in the same few statements for any batch.
 
     * a post naming a ticket, still unattributed, goes to the ticket's assignee at the post's time;
     * a ``social_reply`` gets its value: minutes from the customer post it answers;
