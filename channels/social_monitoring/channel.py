@@ -42,8 +42,8 @@ def identities(data: Mapping[str, Any]) -> dict[str, Any]:
     """Whom a post can be credited to: a reply's signing agent (author), a post's named handles (subject)."""
     if data["brand_reply"]:
         agent = signoff(data["text"])
-        author = data.get("author")
-        return {"author": IdentityRef("social_signoff", f"{author}/{agent}")} if agent and author else {}
+        brand = (data.get("author") or "").lstrip("@")  # feeds write "@AcmeCare", exports "AcmeCare"
+        return {"author": IdentityRef("social_signoff", f"{brand}/{agent}")} if agent and brand else {}
     handles = [IdentityRef("social_handle", handle.lstrip("@")) for handle in data.get("handles") or ()]
     return {"subject": handles} if handles else {}
 

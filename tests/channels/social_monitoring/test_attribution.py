@@ -92,7 +92,7 @@ def test_signed_replies_go_to_their_agent_and_handles_to_theirs(session, create_
     report = store_posts(session, [
         _post("1", "@ChaseSupport thanks @jane_at_chase!", handles=["ChaseSupport", "jane_at_chase"]),
         _post("2", "@105835 Glad to help ^RR", 5, author="ChaseSupport", brand_reply=True, in_reply_to="1"),
-        _post("3", "@105835 We're on it ^ZZ", 6, author="ChaseSupport", brand_reply=True),
+        _post("3", "@105835 We're on it ^ZZ", 6, author="@ChaseSupport", brand_reply=True),
         _post("4", "@105835 We're on it", 7, author="ChaseSupport", brand_reply=True),
         _post("5", "@ChaseSupport why?", 8, handles=["ChaseSupport"]),
     ])
