@@ -39,6 +39,10 @@ class BodyError(ValueError):
         self.errors = {field_name: [message]}
 
 
+class TooMany(BodyError):
+    """More posts in one delivery than the app takes in a batch (answered 413)."""
+
+
 @dataclass
 class PushReport:
     """What became of each pushed post, by its index in the delivery."""
@@ -70,11 +74,14 @@ def verify(secret: str | None, header: str | None, body: bytes) -> bool:
     return hmac.compare_digest(signature(secret, body).encode(), header.strip().encode())
 
 
-def receive_push(session: Session, source: SocialSource, headers: Mapping[str, str], body: bytes) -> PushReport:
+def receive_push(session: Session, source: SocialSource, headers: Mapping[str, str], body: bytes,
+                 limit: int | None = None) -> PushReport:
     """Verify and store one delivery to ``source`` in ``session`` (the caller commits).
 
+    :param limit: the most posts one delivery may hold (``PLAUDIT_INGEST_BATCH_LIMIT``).
     :raises Unauthorised: on a missing or wrong signature, before the body is even parsed.
     :raises BodyError: naming the field, when the body is not a post or a list of posts.
+    :raises TooMany: when it holds more than ``limit`` posts.
     """
     if not verify(source.push_secret, headers.get(SIGNATURE_HEADER), body):
         raise Unauthorised(f"signature missing or wrong: send {SCHEME}")
@@ -85,6 +92,9 @@ def receive_push(session: Session, source: SocialSource, headers: Mapping[str, s
     items = data if isinstance(data, list) else [data]
     if not items:
         raise BodyError("body", "send one post (a JSON object) or a list of posts, not an empty list")
+    if limit is not None and len(items) > limit:
+        raise TooMany("body", f"at most {limit} posts per delivery (PLAUDIT_INGEST_BATCH_LIMIT); send the rest in "
+                              f"another")
     report, valid, indexes = PushReport(), [], []
     schema = SocialPostSchema()
     for index, item in enumerate(items):

@@ -10,10 +10,10 @@ import re
 import secrets
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.models import record_audit
+from core.models import Feedback, record_audit
 
 from .clients import kind_titles, source_clients
 from .models import SocialSource
@@ -84,6 +84,19 @@ def save_source(session: Session, actor, *, name: str, kind: str, url: str | Non
     record_audit(session, "social_source.created" if before is None else "social_source.updated", source,
                  actor=actor, before=before, after={key: getattr(source, key) for key in _AUDITED})
     return source
+
+
+def stored_count():
+    """A correlated count of the items a source has stored, to select beside ``SocialSource``.
+
+    A post's id starts with its source's name (``channel.stored_id``); compared by prefix, not LIKE, so a
+    ``_`` in a name is no wildcard.
+    """
+    prefix = SocialSource.name + ":"
+    return (select(func.count(Feedback.id))
+            .where(Feedback.channel == "social_monitoring",
+                   func.substr(Feedback.external_id, 1, func.length(prefix)) == prefix)
+            .correlate(SocialSource).scalar_subquery())
 
 
 def set_source_active(session: Session, actor, source_id: int, active: bool) -> SocialSource:

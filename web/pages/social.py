@@ -12,6 +12,7 @@ import logging
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     jsonify,
     make_response,
@@ -21,19 +22,25 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from channels.social_monitoring.clients import kind_titles
 from channels.social_monitoring.models import SocialSource
+from channels.social_monitoring.push import (
+    BodyError,
+    TooMany,
+    Unauthorised,
+    receive_push,
+)
 from channels.social_monitoring.sources import (
     SourceError,
     rotate_push_secret,
     save_source,
     set_source_active,
+    stored_count,
 )
 from core.auth import csrf, public, roles_required
 from core.db import get_session
-from core.models import Feedback
 from core.plugins import get_plugins
 
 log = logging.getLogger(__name__)
@@ -49,15 +56,6 @@ def _channel_loaded():
     # The pages live in web/pages, so they are registered whatever the plugins: without the channel, none.
     if CHANNEL not in get_plugins().channels:
         abort(404)
-
-
-def _stored_count():
-    """How many items a source has stored: its posts' ids start with its name (see ``channel.stored_id``)."""
-    prefix = SocialSource.name + ":"
-    return (select(func.count(Feedback.id))
-            .where(Feedback.channel == CHANNEL,
-                   func.substr(Feedback.external_id, 1, func.length(prefix)) == prefix)
-            .correlate(SocialSource).scalar_subquery())
 
 
 def _form_values(source: SocialSource | None = None) -> dict:
@@ -116,7 +114,7 @@ def sources():
                 return _secret_page(source, created=True)
             flash(f"Source {source.name} added: it is polled within five minutes.")
             return redirect(url_for(".sources")), 303
-    rows = session.execute(select(SocialSource, _stored_count())
+    rows = session.execute(select(SocialSource, stored_count())
                            .order_by(SocialSource.active.desc(), SocialSource.name)).all()
     return render_template("social/sources.html", rows=rows, values=values, errors=errors,
                            kinds=kind_titles()), 422 if errors else 200
@@ -183,17 +181,19 @@ def source_active(source_id: int):
 @public  # a platform cannot sign in: each delivery proves itself with the source's secret
 def push(name: str):
     """Receive pushed posts: 200 with what became of each, 401 on a bad signature, 400 naming fields."""
-    from channels.social_monitoring.push import BodyError, Unauthorised, receive_push
-
     session = get_session()
     source = session.scalar(select(SocialSource).where(SocialSource.name == name))
     if source is None or not source.active or source.kind != "push":
         return jsonify(code=404, message=f"no active push source {name!r}"), 404
     try:
-        report = receive_push(session, source, request.headers, request.get_data(cache=False))
+        report = receive_push(session, source, request.headers, request.get_data(cache=False),
+                              limit=current_app.config["INGEST_BATCH_LIMIT"])
     except Unauthorised as exc:
         session.rollback()
         return jsonify(code=401, message=str(exc)), 401
+    except TooMany as exc:
+        session.rollback()
+        return jsonify(code=413, message="the delivery was refused; nothing was stored", errors=exc.errors), 413
     except BodyError as exc:
         session.rollback()
         return jsonify(code=400, message="the delivery was refused; nothing was stored", errors=exc.errors), 400

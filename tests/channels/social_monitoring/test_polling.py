@@ -1,6 +1,7 @@
 """Polling feeds on a real RQ worker: a feed served over HTTP in the test, stored once, backed off, isolated."""
 from __future__ import annotations
 
+import os
 import threading
 import time
 from datetime import timedelta
@@ -18,7 +19,8 @@ from core import jobs
 from core.db import transaction
 from core.models import AuditEntry, Feedback, PendingJob, User, utcnow
 
-QUEUE = "test-social-polling"
+# A queue of this test run's own: another run on the same Redis must not work its jobs.
+QUEUE = f"test-social-polling-{os.getpid()}"
 
 
 def rss(*items: tuple[str, str, str]) -> bytes:

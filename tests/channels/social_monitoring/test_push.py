@@ -164,3 +164,20 @@ def test_an_oversized_delivery_is_413(make_app):
     response = small.test_client().post("/channels/social_monitoring/push/big", data=raw, headers={
         "Content-Type": "application/json", "X-Plaudit-Signature": sign(secret, raw)})
     assert response.status_code == 413
+
+
+def test_more_posts_than_a_batch_takes_are_413(make_app):
+    capped = make_app(INGEST_BATCH_LIMIT=2)
+    with capped.app_context(), transaction() as session:
+        user = User(email="hr@example.com", name="Hr", active=True)
+        user.roles = ("hr",)
+        user.set_password("a long enough password")
+        session.add(user)
+        session.flush()
+        secret = save_source(session, user, name="capped", kind="push").push_secret
+    before = row_counts(capped)
+    raw = json.dumps([{**POST, "external_id": f"x{i}"} for i in range(3)]).encode()
+    response = capped.test_client().post("/channels/social_monitoring/push/capped", data=raw, headers={
+        "Content-Type": "application/json", "X-Plaudit-Signature": sign(secret, raw)})
+    assert response.status_code == 413 and "PLAUDIT_INGEST_BATCH_LIMIT" in response.get_json()["errors"]["body"][0]
+    assert row_counts(capped) == before

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from channels.social_monitoring.models import SocialSource
+from channels.social_monitoring.sources import save_source
 from channels.social_monitoring.store import store_posts
 from core.db import transaction
 from core.models import AuditEntry, User, utcnow
@@ -136,3 +137,29 @@ def test_without_the_channel_there_are_no_source_pages(make_app, worked_example)
     assert sign_in(client, "hr@example.com").status_code == 302
     assert client.get(SOURCES).status_code == 404
     assert client.post("/channels/social_monitoring/push/x", data=b"{}").status_code == 404
+
+
+def test_the_api_lists_sources_with_their_state_and_never_a_secret(app, worked_example):
+    from core.models import ApiToken
+
+    with app.app_context(), transaction() as session:
+        hr = session.get(User, worked_example.hr)
+        push = save_source(session, hr, name="brand-push", kind="push")
+        feed = save_source(session, hr, name="a_feed", kind="rss", url="https://example.com/a.rss",
+                           keywords=["refund"])
+        feed.failures, feed.last_error = 1, "HTTP 500"
+        # "axfeed" would match "a_feed:%" as a LIKE pattern; the count compares prefixes
+        store_posts(session, [{"source": s, "external_id": "1", "posted_at": "2026-11-20T10:00:00Z", "text": "refund"}
+                              for s in ("a_feed", "axfeed", "brand-push")])
+        secret = push.push_secret
+        row, token = ApiToken.issue(hr, "sources", ["org:read"])
+        session.add(row)
+    response = app.test_client().get("/api/v1/social/sources", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert secret not in response.get_data(as_text=True)
+    items = {item["name"]: item for item in body}
+    assert list(items) == ["a_feed", "brand-push"]  # by name
+    assert (items["a_feed"]["failures"], items["a_feed"]["last_error"], items["a_feed"]["stored"]) == (1, "HTTP 500", 1)
+    assert items["a_feed"]["keywords"] == ["refund"] and items["brand-push"]["stored"] == 1
+    assert "push_secret" not in items["brand-push"]
