@@ -16,7 +16,6 @@ from appraisal.models import AppraisalRun
 from appraisal.results import run_rows
 from channels.social_monitoring.channel import MENTION as KIND
 from channels.social_monitoring.store import store_posts
-from core import hookimpl
 from core.attribution_queue import (
     awaiting_attribution,
     confirm_proposal,
@@ -25,13 +24,13 @@ from core.attribution_queue import (
 from core.db import transaction
 from core.models import AuditEntry, EmployeeIdentity, Feedback, User
 from core.plugins import get_plugins
-from core.scoring import ScoringRule
 from tests.fixtures.app import counted_statements, row_counts
 from tests.fixtures.appraisal import GUIDELINE, WEEK
 from tests.fixtures.org import csrf_token, sign_in
 
 pytestmark = pytest.mark.usefixtures("session_per_request")
 
+#: The built-in plugins/social_scores rule: mean sentiment of the posts credited to an employee.
 RULE = "social_sentiment"
 BRAND = "acmecare"
 #: The agents' sign-offs in the brand's replies.
@@ -63,33 +62,6 @@ def _posts() -> list[dict]:
              "handles": [BRAND], "in_reply_to": f"reply-{who}", "posted_at": at(10 * n + 2)},
         ]
     return posts
-
-
-class SentimentMean(ScoringRule):
-    """Stands in for plugins/social_scores' ``social_sentiment`` until that plugin is loaded."""
-
-    name = RULE
-    title = "Social sentiment"
-    kinds = (KIND,)
-    bounds = (-1.0, 1.0)
-
-    def points(self, feedback, params):
-        return feedback.value
-
-
-class SentimentRules:
-    @hookimpl
-    def register_scoring_rules(self):
-        return [SentimentMean]
-
-
-@pytest.fixture
-def app(make_app):
-    """The app, with the social sentiment rule: the built-in one once it is there."""
-    built = make_app()
-    if RULE in get_plugins(built).scoring_rules:
-        return built
-    return make_app(extra_plugins={"queue_test_sentiment": SentimentRules()})
 
 
 @pytest.fixture
