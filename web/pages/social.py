@@ -23,6 +23,7 @@ from flask import (
 )
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from channels.social_monitoring.clients import kind_titles
 from channels.social_monitoring.models import SocialSource
@@ -86,6 +87,9 @@ def _save(session, values: dict, source_id: int | None = None) -> tuple[SocialSo
     except SourceError as exc:
         session.rollback()
         return None, {exc.field: exc.message}
+    except IntegrityError:  # the name was taken a moment ago, by someone else's form
+        session.rollback()
+        return None, {"name": f"a source named {values['name'].strip().lower()!r} exists already"}
     return source, {}
 
 
