@@ -26,7 +26,8 @@ GUIDELINE = {
                 {"rule": "ces", "weight": 15}],
     "min_sample": 5,
     "shrinkage_strength": 3,
-    "composite_min_weight": 50,
+    # An agent with too few survey answers in a week still stands on NPS, CES and social posts.
+    "composite_min_weight": 40,
     "comment_visibility": "redacted",
     "incentives": {
         "tiers": [

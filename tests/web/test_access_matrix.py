@@ -141,6 +141,10 @@ def world(app, worked_example):
         session.add(Dispute(feedback_id=items["ann"], raised_by=worked_example.users["ann"], reason="not mine"))
         session.add(Dispute(feedback_id=items["dan"], raised_by=worked_example.users["dan"], reason="not mine"))
         session.add(Integration(provider="zendesk", name="Zendesk", webhook_secret="s" * 32))
+        # A queued item a channel proposes for Billing's Dan: Mia's queue must not name him.
+        session.add(Feedback(channel="test", kind="csat", external_id="proposed-dan", value=2.0, scale_min=1.0,
+                             scale_max=5.0, occurred_at=WEEK.start, payload={},
+                             proposed_employee_id=worked_example.ids["dan"]))
         save_source(session, hr, name="brand-push", kind="push", handles=["AcmeCare"])
         teams = dict(session.execute(select(Team.slug, Team.id)).all())
         template = publish_template(session, "visit", "Visit", VISIT_TEMPLATE, actor=hr)
@@ -289,7 +293,7 @@ def test_a_manager_cannot_act_on_someone_outside_their_teams(app, world):
     with app.app_context(), transaction() as session:
         dans_dispute = session.scalar(select(Dispute.id).where(Dispute.feedback_id == ids["item_dan"]))
         waiting = Feedback(channel="test", kind="csat", external_id="nobody-1", value=2.0, scale_min=1.0,
-                           scale_max=5.0, occurred_at=WEEK.start, payload={})
+                           scale_max=5.0, occurred_at=WEEK.start, payload={}, proposed_employee_id=ids["dan"])
         dans_proposal = Recommendation(run_id=ids["run"], employee_id=ids["dan"], kind="bonus", source="test",
                                        amount=10.0, requested_amount=10.0, reason="test", status="proposed",
                                        needs_approval=True)
@@ -302,6 +306,8 @@ def test_a_manager_cannot_act_on_someone_outside_their_teams(app, world):
         "/review/disputes": {"dispute_id": dans_dispute, "decision": "uphold", "outcome": "excluded"},
         "/review/recommendations": {"recommendation_id": proposal_id, "decision": "approve", "note": "ok"},
         f"/unattributed/{waiting_id}/attribute": {"employee": ids["dan"]},
+        f"/unattributed/{waiting_id}/confirm": {},
+        f"/unattributed/{waiting_id}/reject": {},
         "/targets": {"subject": f"employee:{ids['dan']}", "metric": "csat_percent", "period_kind": "month",
                      "day": "2026-11-02", "value": "70"},
     }

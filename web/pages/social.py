@@ -26,6 +26,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from channels.social_monitoring.clients import kind_titles
+from channels.social_monitoring.demo import (
+    DEMO_STEP_LABEL,
+    demo_steps,
+    store_demo_posts,
+)
 from channels.social_monitoring.models import SocialSource
 from channels.social_monitoring.push import (
     BodyError,
@@ -42,6 +47,7 @@ from channels.social_monitoring.sources import (
 )
 from core.auth import csrf, public, roles_required
 from core.db import get_session
+from core.demo import DEMO_STEPS_KEY
 from core.plugins import get_plugins
 
 log = logging.getLogger(__name__)
@@ -50,6 +56,17 @@ bp = Blueprint("social", __name__, url_prefix="/channels/social_monitoring")
 
 CHANNEL = "social_monitoring"
 SETTERS = ("hr", "admin")
+
+
+@bp.record_once
+def _add_demo_step(state) -> None:
+    """Let ``plaudit demo`` post its social mentions through store_posts, so they are threaded too.
+
+    Registered here because pages register before the appraisal module: the posts are stored before the
+    demo's appraisal step counts them.
+    """
+    if get_plugins(state.app).pm.get_plugin(CHANNEL) is not None:
+        state.app.extensions.setdefault(DEMO_STEPS_KEY, []).append((DEMO_STEP_LABEL, demo_steps, store_demo_posts))
 
 
 @bp.before_request
