@@ -127,8 +127,9 @@ def _proposed_employee(session: Session, item: Feedback, user, verb: str) -> Emp
     if employee is None:  # the key is ON DELETE SET NULL, so only within a concurrent deletion
         raise AttributionError("proposed_employee", f"the proposed employee {item.proposed_employee_id} is gone")
     if not may_attribute_to(session, user, employee):
-        raise PermissionError(f"you may {verb} only proposals naming the people in the teams you lead "
-                              "(never yourself)")
+        if user.employee_id is not None and employee.id == user.employee_id:
+            raise PermissionError(f"you may not {verb} a proposal naming yourself")
+        raise PermissionError(f"you may {verb} only proposals naming the people in the teams you lead")
     return employee
 
 

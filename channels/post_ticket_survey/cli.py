@@ -57,7 +57,7 @@ def _common(command):
 
 @click.group("import")
 def import_group():
-    """Import survey answers or helpdesk tickets from CSV files."""
+    """Import feedback from files: survey answers, helpdesk tickets, and the other channels' exports."""
 
 
 def _prepare(file, pairs, fields, delimiter):

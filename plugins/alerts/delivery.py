@@ -36,14 +36,20 @@ class Alert:
     html: str
 
 
+def _public_url(endpoint: str, **values) -> str:
+    # Built from the app's own routes (outside any request), so a moved page cannot leave a dead link.
+    path = current_app.url_map.bind("").build(endpoint, values)
+    return f"{current_app.config['PUBLIC_URL'].rstrip('/')}{path}"
+
+
 def responses_url(employee_id: int) -> str:
     """Where the manager reads the employee's responses, with this one among them."""
-    return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/team/responses?employee={employee_id}"
+    return _public_url("team.responses", employee=employee_id)
 
 
 def queue_url() -> str:
     """Where HR credits a queued item to an employee, or keeps it for the organisation."""
-    return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/team/unattributed"
+    return _public_url("team.unattributed")
 
 
 def _one_line(text: str) -> str:

@@ -25,7 +25,6 @@ from appraisal.models import (
 from appraisal.periods import month_of, period_between, quarter_of, week_of
 from appraisal.targets import TargetError, may_set_target, set_target
 from core.attribution_queue import (
-    CONFIRMED,
     AttributionError,
     attribute_item,
     awaiting_attribution,
@@ -463,7 +462,8 @@ def unattributed():
     return _queue(get_session())
 
 
-def _decide(feedback_id: int, decision) -> object:
+def _decide(feedback_id: int, decision, done) -> object:
+    """Take ``decision`` on a queued item and say what was done (``done(item)``); refusals stay on the page."""
     session = get_session()
     try:
         item = decision(session)
@@ -478,16 +478,7 @@ def _decide(feedback_id: int, decision) -> object:
         return _queue(session, {feedback_id: f"{exc.field}: {exc.message}"},
                       409 if exc.field == "feedback" else 400)
     session.commit()
-    what = f"Feedback {item.external_id} ({item.channel})"
-    if item.attribution_policy == CONFIRMED:
-        flash(f"{what}: you confirmed it is about {item.employee.name}; it counts for them.")
-    elif item.employee_id is not None:
-        flash(f"{what} was attributed to {item.employee.name}.")
-    elif item.proposed_employee_id is not None:
-        flash(f"{what}: you rejected the proposal of {item.proposed_employee.name}; "
-              "it counts for the organisation only.")
-    else:
-        flash(f"{what} counts for the organisation only.")
+    flash(f"Feedback {item.external_id} ({item.channel}){done(item)}")
     return redirect(url_for(".unattributed", page=request.args.get("page") or None,
                             show=request.args.get("show") or None), 303)
 
@@ -499,25 +490,30 @@ def attribute(feedback_id: int):
     raw = request.form.get("employee", "").strip()
     if not is_id(raw):
         return _queue(get_session(), {feedback_id: "employee: choose an employee to credit"}, 400)
-    return _decide(feedback_id, lambda session: attribute_item(session, feedback_id, current_user, int(raw)))
+    return _decide(feedback_id, lambda session: attribute_item(session, feedback_id, current_user, int(raw)),
+                   lambda item: f" was attributed to {item.employee.name}.")
 
 
 @bp.post("/unattributed/<int:feedback_id>/confirm")
 @roles_required("manager", "hr")
 def confirm(feedback_id: int):
     """Confirm the channel's proposal: the item is credited to the proposed employee."""
-    return _decide(feedback_id, lambda session: confirm_proposal(session, feedback_id, current_user))
+    return _decide(feedback_id, lambda session: confirm_proposal(session, feedback_id, current_user),
+                   lambda item: f": you confirmed it is about {item.employee.name}; it counts for them.")
 
 
 @bp.post("/unattributed/<int:feedback_id>/reject")
 @roles_required("manager", "hr")
 def reject(feedback_id: int):
     """Reject the channel's proposal: the item counts for the organisation only."""
-    return _decide(feedback_id, lambda session: reject_proposal(session, feedback_id, current_user))
+    return _decide(feedback_id, lambda session: reject_proposal(session, feedback_id, current_user),
+                   lambda item: f": you rejected the proposal of {item.proposed_employee.name}; it counts for "
+                                "the organisation only.")
 
 
 @bp.post("/unattributed/<int:feedback_id>/organisation")
 @roles_required("hr")
 def keep_for_org(feedback_id: int):
     """Keep a queued item for the organisation only: it leaves the queue and counts for nobody in particular."""
-    return _decide(feedback_id, lambda session: keep_for_organisation(session, feedback_id, current_user))
+    return _decide(feedback_id, lambda session: keep_for_organisation(session, feedback_id, current_user),
+                   lambda item: " counts for the organisation only.")
