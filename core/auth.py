@@ -33,7 +33,7 @@ SHOPPER_SCOPES = ("mystery:read", "mystery:submit")
 API_SCOPES = {
     "feedback:read": "list the channels; read feedback items",
     "feedback:write": "send feedback to a channel",
-    "org:read": "read teams and employees",
+    "org:read": "read teams, employees and social sources (addresses without their keys, never a secret)",
     "appraisal:read": "read appraisal runs and their results, guideline versions, targets and recommendations",
     "appraisal:write": "request an appraisal run",
     "guidelines:write": "publish a guideline version",

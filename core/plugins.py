@@ -31,6 +31,9 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "social_monitoring": "channels.social_monitoring",
 }
 
+#: The social source kinds the social_monitoring channel serves itself: no client plugin may take them.
+BUILTIN_SOCIAL_KINDS = ("rss", "push")
+
 #: The labels a ``sentiment`` answer may give.
 SENTIMENT_LABELS = ("negative", "neutral", "positive")
 
@@ -57,6 +60,11 @@ class Plugins:
         self.integrity_checks = _collect(pm, "register_integrity_checks", "integrity check")
         #: Platform API clients for social sources, by the ``kind`` slug a source names.
         self.social_source_clients = _collect(pm, "register_social_source_clients", "social source client")
+        taken = sorted(set(self.social_source_clients) & set(BUILTIN_SOCIAL_KINDS))
+        if taken:
+            # Refused at start-up: found later, it would fail every sources page and poll instead.
+            raise PluginError(f"social source client kind(s) {', '.join(taken)} are built in; give the client "
+                              f"another name or block its plugin with PLAUDIT_PLUGINS_BLOCKED")
 
     def channel(self, slug: str):
         """Return the channel with this slug; raise ``KeyError`` with the known slugs otherwise."""

@@ -7,6 +7,10 @@ from flask import current_app, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import ServiceUnavailable
 
+#: ``app.extensions`` key: path prefixes besides /api/ whose errors are answered as JSON (a blueprint that
+#: machines call, such as the social push endpoint, adds its own).
+JSON_ERROR_PATHS_KEY = "plaudit.json_error_paths"
+
 
 def init_app(app) -> None:
     from . import api, health, navigation, pages, sessions
@@ -38,7 +42,7 @@ def _security_headers(response):
 def _error_page(error):
     status = getattr(error, "code", 500) or 500
     description = getattr(error, "description", None) if status != 500 else None
-    if request.path.startswith("/api/"):
+    if request.path.startswith(("/api/", *current_app.extensions.get(JSON_ERROR_PATHS_KEY, ()))):
         # flask-smorest's abort(..., message=...) keeps the message in ``data``.
         message = (getattr(error, "data", None) or {}).get("message") or description or "internal error"
         return jsonify(code=status, status=HTTPStatus(status).phrase, message=message), status

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-from core.plugins import PluginError, get_plugins
+from core.plugins import get_plugins
 
-from .models import BUILTIN_KINDS
+#: How a push kind is offered on the sources page (push sources are not polled, so no client has a title).
+PUSH_TITLE = "Push (the platform sends posts)"
 
 
 class SourceFailure(Exception):
@@ -61,22 +62,37 @@ class SourceClient:
 def source_clients(app=None) -> dict[str, SourceClient]:
     """Every client by kind: the built-in feed reader, then the plugins' clients.
 
-    :raises PluginError: when a plugin's client takes a built-in kind.
+    A plugin's client cannot take a built-in kind: the app refuses to start (``core.plugins``).
     """
     # Polling dispatches to clients, so its module is imported late, one way round.
     from .polling import FeedClient
 
-    plugged = get_plugins(app).social_source_clients
-    taken = sorted(set(plugged) & set(BUILTIN_KINDS))
-    if taken:
-        raise PluginError(f"social source client kind(s) {', '.join(taken)} are built in; name the client otherwise")
-    return {"rss": FeedClient(), **plugged}
+    return {"rss": FeedClient(), **get_plugins(app).social_source_clients}
 
 
 def kind_titles(app=None) -> dict[str, str]:
     """Each kind a source may be, with its title, in the order the sources page offers them."""
-    return {"rss": "RSS or Atom feed", "push": "Push (the platform sends posts)",
-            **{kind: client.title for kind, client in source_clients(app).items() if kind != "rss"}}
+    clients = source_clients(app)
+    return {"rss": clients["rss"].title, "push": PUSH_TITLE,
+            **{kind: client.title for kind, client in clients.items() if kind != "rss"}}
+
+
+def clean_handle(handle: str) -> str:
+    """A handle as handles are compared: without its "@", in any case ("@AcmeCare" is "acmecare")."""
+    return handle.strip().lstrip("@").casefold()
+
+
+def mark_brand_replies(posts: list[Mapping[str, Any]], handles: list[str]) -> list[Mapping[str, Any]]:
+    """The posts, those written by one of the brand's ``handles`` marked as brand replies.
+
+    The source's handles say which accounts are the brand's, whatever a platform or a pusher says; a post by
+    anyone else keeps the ``brand_reply`` it came with.
+    """
+    brand = {clean_handle(h) for h in handles if h.strip()}
+    if not brand:
+        return list(posts)
+    return [{**post, "brand_reply": True} if isinstance(post.get("author"), str)
+            and clean_handle(post["author"]) in brand else post for post in posts]
 
 
 def watch(posts: list[Mapping[str, Any]], keywords: list[str], handles: list[str]
@@ -87,14 +103,14 @@ def watch(posts: list[Mapping[str, Any]], keywords: list[str], handles: list[str
     case); with no keywords and no handles every post is.
     """
     words = [k.casefold() for k in keywords if k.strip()]
-    watched = {h.lstrip("@").casefold() for h in handles if h.strip()}
+    watched = {clean_handle(h) for h in handles if h.strip()}
     if not words and not watched:
         return list(posts), []
     kept, skipped = [], []
     for index, post in enumerate(posts):
         text = str(post.get("text") or "").casefold()
-        named = {str(h).lstrip("@").casefold() for h in post.get("handles") or () if isinstance(h, str)}
-        author = str(post.get("author") or "").lstrip("@").casefold()
+        named = {clean_handle(h) for h in post.get("handles") or () if isinstance(h, str)}
+        author = clean_handle(str(post.get("author") or ""))
         if (any(w in text for w in words) or named & watched or author in watched
                 or any(f"@{h}" in text for h in watched)):
             kept.append(post)

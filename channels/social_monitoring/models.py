@@ -14,9 +14,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models import Base, utcnow
 
-#: The kinds built in; a client plugin adds its own (``register_social_source_clients``).
-BUILTIN_KINDS = ("rss", "push")
-
 
 class SocialSource(Base):
     """One source of posts about the brand: a feed (``rss``) or a client plugin's kind polled on a schedule, or a

@@ -28,7 +28,15 @@ from core import jobs
 from core.db import transaction
 from core.models import utcnow
 
-from .clients import PolledSource, SourceClient, SourceFailure, source_clients, watch
+from .clients import (
+    PolledSource,
+    SourceClient,
+    SourceFailure,
+    clean_handle,
+    mark_brand_replies,
+    source_clients,
+    watch,
+)
 from .models import SocialSource
 from .store import store_posts
 
@@ -128,6 +136,8 @@ def poll_source(source_id: int) -> dict[str, Any]:
             polled = PolledSource(source.id, source.name, source.kind, source.url, list(source.keywords or ()),
                                   list(source.handles or ()), dict(source.state or {}))
             since = source.last_success_at
+        # Taken before the fetch: a post published while it runs is newer than the next poll's ``since``.
+        started = utcnow()
         # The fetch runs outside any transaction: a slow source must not hold a database lock.
         try:
             posts = _fetch(polled, since)
@@ -137,6 +147,7 @@ def poll_source(source_id: int) -> dict[str, Any]:
             source = session.get(SocialSource, source_id)
             outcome = PollOutcome(polled.name, "not_modified" if posts is None else "ok")
             if posts:
+                posts = mark_brand_replies(posts, polled.handles)
                 kept, skipped = watch(posts, polled.keywords, polled.handles)
                 outcome.not_relevant = len(skipped)
                 if kept:
@@ -146,7 +157,7 @@ def poll_source(source_id: int) -> dict[str, Any]:
             now = utcnow()
             source.state = polled.state
             source.failures, source.last_polled_at, source.next_poll_at = 0, now, now + POLL_INTERVAL
-            source.last_success_at = now
+            source.last_success_at = started
             # Rejected posts do not stop the rest; they are shown on the source until a clean poll.
             source.last_error = ("; ".join(outcome.errors))[:2000] or None
         log.info("polled %s: %s", polled.name, outcome)
@@ -235,7 +246,7 @@ def feed_posts(body: bytes, source: str, keywords: list[str], handles: list[str]
     if not parsed.version:
         raise FeedError("not an RSS or Atom feed")
     words = [k.casefold() for k in keywords if k.strip()]
-    brand = {h.lstrip("@").casefold() for h in handles}
+    brand = {clean_handle(h) for h in handles}
     posts = []
     for entry in parsed.entries:
         post = entry_post(entry, source, brand)
@@ -258,7 +269,7 @@ def entry_post(entry, source: str, brand_handles: set[str]) -> dict[str, Any]:
         "source": source, "external_id": ext, "posted_at": posted_at.isoformat(), "text": text,
         "author": author, "in_reply_to": reply_to.get("ref") if isinstance(reply_to, dict) else None,
         "url": entry.get("link"), "handles": sorted({h for h in _HANDLE.findall(text)}),
-        "brand_reply": author is not None and author.lstrip("@").casefold() in brand_handles,
+        "brand_reply": author is not None and clean_handle(author) in brand_handles,
     }
 
 

@@ -1,8 +1,9 @@
 """Receiving pushed posts: a platform (or a bridge to one) sends JSON posts to a push source, signed.
 
 The body is one post or a list of posts in the channel's post schema, signed like the generic helpdesk's
-webhooks: ``X-Plaudit-Signature: sha256=<hex HMAC-SHA256 of the raw body with the source's secret>``. Every
-accepted post is stored under the source's own name, whatever it says, so one source cannot write as another.
+webhooks: ``X-Plaudit-Signature: sha256=<hex HMAC-SHA256 of the raw body with the source's secret>`` (the hex
+in lowercase). Every accepted post is stored under the source's own name, whatever it says, so one source
+cannot write as another, and a post by one of the source's handles is a brand reply, whatever it says.
 Posts the schema refuses are reported by their index with their fields; the accepted ones are stored in one
 transaction, all of them or none.
 """
@@ -18,7 +19,7 @@ from typing import Any
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
-from .clients import watch
+from .clients import mark_brand_replies, watch
 from .models import SocialSource
 from .schemas import SocialPostSchema
 from .store import store_posts
@@ -79,10 +80,14 @@ def receive_push(session: Session, source: SocialSource, headers: Mapping[str, s
     """Verify and store one delivery to ``source`` in ``session`` (the caller commits).
 
     :param limit: the most posts one delivery may hold (``PLAUDIT_INGEST_BATCH_LIMIT``).
-    :raises Unauthorised: on a missing or wrong signature, before the body is even parsed.
+    :raises Unauthorised: on a missing or wrong signature, before the body is even parsed, or when the source
+        has no secret yet (a push source made before secrets were kept).
     :raises BodyError: naming the field, when the body is not a post or a list of posts.
     :raises TooMany: when it holds more than ``limit`` posts.
     """
+    if not source.push_secret:
+        raise Unauthorised(f"push source {source.name!r} has no secret yet: HR or an admin replaces it on the "
+                           f"sources page, then deliveries are signed with the new one")
     if not verify(source.push_secret, headers.get(SIGNATURE_HEADER), body):
         raise Unauthorised(f"signature missing or wrong: send {SCHEME}")
     try:
@@ -109,6 +114,7 @@ def receive_push(session: Session, source: SocialSource, headers: Mapping[str, s
             continue
         valid.append(payload)
         indexes.append(index)
+    valid = mark_brand_replies(valid, list(source.handles or ()))
     kept, skipped = watch(valid, list(source.keywords or ()), list(source.handles or ()))
     report.not_relevant = [indexes[i] for i in skipped]
     skipped_set = set(skipped)

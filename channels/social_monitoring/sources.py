@@ -1,14 +1,15 @@
 """Setting up sources: HR or an admin adds a feed or a platform's API to poll, or an account that pushes posts.
 
 Every change is audited with the fields before and after (never a secret). Changing a source's address or
-kind forgets its client's state and failures, so it is fetched afresh at the next cron run. A push source gets
-a secret of its own when it is made, replaced on demand; the caller shows it once.
+kind forgets its client's state and failures, so it is fetched afresh at the next cron run. A source that has
+stored posts keeps its name: the posts are keyed by it. A source gets a push secret of its own when it is made
+a push source, replaced on demand, dropped when it stops being one; the caller shows it once.
 """
 from __future__ import annotations
 
 import re
 import secrets
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -40,8 +41,7 @@ def save_source(session: Session, actor, *, name: str, kind: str, url: str | Non
     :raises SourceError: naming the first wrong field.
     :raises LookupError: when ``source_id`` names no source.
     """
-    if not actor.has_role("hr", "admin"):
-        raise PermissionError("only HR or an admin sets up social sources")
+    _check_setter(actor)
     name = (name or "").strip().lower()
     if not _SLUG.match(name):
         raise SourceError("name", "use 1 to 100 lowercase letters, digits, '-' or '_', starting with a letter "
@@ -69,14 +69,17 @@ def save_source(session: Session, actor, *, name: str, kind: str, url: str | Non
         source, before = SocialSource(failures=0), None
         session.add(source)
     else:
-        source = session.get(SocialSource, source_id, with_for_update=True)
-        if source is None:
-            raise LookupError(f"no social source {source_id}")
+        source = _locked_source(session, actor, source_id)
+        # A stored post's id, its thread and the source's count all start with the name: renamed, they break.
+        if name != source.name and has_stored_posts(session, source.name):
+            raise SourceError("name", "posts are stored under this name; add a new source instead")
         before = {key: getattr(source, key) for key in _AUDITED}
         if url != source.url or kind != source.kind:
             source.state, source.last_error, source.last_success_at = {}, None, None
             source.failures, source.next_poll_at = 0, None
-    if kind == "push" and source.push_secret is None:
+    if kind != "push":
+        source.push_secret = None  # no longer a push source: the old secret must not sign for it again
+    elif source.push_secret is None:
         source.push_secret = new_push_secret()
     source.name, source.kind, source.url = name, kind, url
     source.keywords, source.handles, source.active = keywords, handles, bool(active)
@@ -89,14 +92,45 @@ def save_source(session: Session, actor, *, name: str, kind: str, url: str | Non
 def stored_count():
     """A correlated count of the items a source has stored, to select beside ``SocialSource``.
 
-    A post's id starts with its source's name (``channel.stored_id``); compared by prefix, not LIKE, so a
-    ``_`` in a name is no wildcard.
+    A post's id starts with its source's name and a colon (``channel.stored_id``): the ids from
+    ``name:`` up to ``name;`` (";" follows ":") are the source's. A range, so the (channel, external_id)
+    index serves it, and no LIKE, so a ``_`` in a name is no wildcard. The bounds hold where text sorts by
+    code point: SQLite, and PostgreSQL databases made with the C or C.UTF-8 collation (a language collation
+    such as ICU's ``en`` may sort ``a:1`` after ``a;``).
     """
-    prefix = SocialSource.name + ":"
     return (select(func.count(Feedback.id))
-            .where(Feedback.channel == "social_monitoring",
-                   func.substr(Feedback.external_id, 1, func.length(prefix)) == prefix)
+            .where(*_stored_under(SocialSource.name))
             .correlate(SocialSource).scalar_subquery())
+
+
+def has_stored_posts(session: Session, name: str) -> bool:
+    """Whether any item is stored under source ``name``."""
+    return session.scalar(select(Feedback.id).where(*_stored_under(name)).limit(1)) is not None
+
+
+def _stored_under(name):
+    return (Feedback.channel == "social_monitoring", Feedback.external_id >= name + ":",
+            Feedback.external_id < name + ";")
+
+
+def public_url(url: str | None) -> str | None:
+    """``url`` without the user name, password and query string it may carry (a feed's key often rides there)."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 address keeps its brackets
+        host = f"[{host}]"
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def public_error(error: str | None, url: str | None) -> str | None:
+    """A source's ``last_error`` with its address, where the message echoes it, shown as :func:`public_url`."""
+    if not error or not url:
+        return error
+    return error.replace(url, public_url(url))
 
 
 def set_source_active(session: Session, actor, source_id: int, active: bool) -> SocialSource:
@@ -108,11 +142,7 @@ def set_source_active(session: Session, actor, source_id: int, active: bool) -> 
     :raises PermissionError: unless ``actor`` is HR or an admin.
     :raises LookupError: when there is no such source.
     """
-    if not actor.has_role("hr", "admin"):
-        raise PermissionError("only HR or an admin sets up social sources")
-    source = session.get(SocialSource, source_id, with_for_update=True)
-    if source is None:
-        raise LookupError(f"no social source {source_id}")
+    source = _locked_source(session, actor, source_id)
     before = source.active
     source.active = bool(active)
     if source.active and not before:
@@ -137,16 +167,30 @@ def rotate_push_secret(session: Session, actor, source_id: int) -> SocialSource:
     :raises LookupError: when there is no such source.
     :raises SourceError: on ``kind`` when the source is not a push source.
     """
-    if not actor.has_role("hr", "admin"):
-        raise PermissionError("only HR or an admin sets up social sources")
-    source = session.get(SocialSource, source_id, with_for_update=True)
-    if source is None:
-        raise LookupError(f"no social source {source_id}")
+    source = _locked_source(session, actor, source_id)
     if source.kind != "push":
         raise SourceError("kind", f"a {source.kind} source is polled: it has no push secret")
     source.push_secret = new_push_secret()
     session.flush()
     record_audit(session, "social_source.secret_rotated", source, actor=actor)
+    return source
+
+
+def _check_setter(actor) -> None:
+    if not actor.has_role("hr", "admin"):
+        raise PermissionError("only HR or an admin sets up social sources")
+
+
+def _locked_source(session: Session, actor, source_id: int) -> SocialSource:
+    """Source ``source_id``, locked for the change ``actor`` makes.
+
+    :raises PermissionError: unless ``actor`` is HR or an admin.
+    :raises LookupError: when there is no such source.
+    """
+    _check_setter(actor)
+    source = session.get(SocialSource, source_id, with_for_update=True)
+    if source is None:
+        raise LookupError(f"no social source {source_id}")
     return source
 
 

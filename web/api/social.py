@@ -7,7 +7,7 @@ from marshmallow import Schema, fields
 from sqlalchemy import select
 
 from channels.social_monitoring.models import SocialSource
-from channels.social_monitoring.sources import stored_count
+from channels.social_monitoring.sources import public_error, public_url, stored_count
 from core.auth import token_required
 
 from .arguments import ListArguments
@@ -21,7 +21,9 @@ class SocialSourceSchema(Schema):
     id = fields.Integer()
     name = fields.String(metadata={"description": "the `source` of the posts it brings"})
     kind = fields.String(metadata={"description": "rss, push, or a client plugin's kind"})
-    url = fields.String(allow_none=True, metadata={"description": "what is polled; null for a push source"})
+    url = fields.String(allow_none=True, metadata={
+        "description": "what is polled, without the user name, password or query string it may carry (a feed's "
+                       "key); null for a push source"})
     keywords = fields.List(fields.String(), metadata={"description": "watched words"})
     handles = fields.List(fields.String(), metadata={"description": "watched handles, the brand's own"})
     active = fields.Boolean()
@@ -29,13 +31,14 @@ class SocialSourceSchema(Schema):
     last_polled_at = fields.AwareDateTime(allow_none=True)
     last_success_at = fields.AwareDateTime(allow_none=True)
     next_poll_at = fields.AwareDateTime(allow_none=True)
-    last_error = fields.String(allow_none=True)
+    last_error = fields.String(allow_none=True, metadata={
+        "description": "why the last poll failed; the address in it is shown as `url` is"})
     stored = fields.Integer(metadata={"description": "items this source has stored"})
 
 
 @blp.route("/sources")
 class Sources(MethodView):
-    # Sources describe no one: any token holding the scope (its owner HR or an admin) reads them.
+    # Sources describe no one: any token holding the scope reads them, so an address's key is never shown.
     decorators = (token_required("org:read"),)
 
     @blp.arguments(ListArguments, location="query")
@@ -46,4 +49,10 @@ class Sources(MethodView):
             "id", "name", "kind", "url", "keywords", "handles", "active", "failures", "last_polled_at",
             "last_success_at", "next_poll_at", "last_error")]
         return QueryListing(select(*columns, stored_count().label("stored"))
-                            .order_by(SocialSource.name, SocialSource.id))
+                            .order_by(SocialSource.name, SocialSource.id), _without_keys)
+
+
+def _without_keys(row) -> dict:
+    item = dict(row._mapping)
+    item["url"], item["last_error"] = public_url(row.url), public_error(row.last_error, row.url)
+    return item

@@ -49,6 +49,7 @@ from core.auth import csrf, public, roles_required
 from core.db import get_session
 from core.demo import DEMO_STEPS_KEY
 from core.plugins import get_plugins
+from web import JSON_ERROR_PATHS_KEY
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,12 @@ def _add_demo_step(state) -> None:
     """
     if get_plugins(state.app).pm.get_plugin(CHANNEL) is not None:
         state.app.extensions.setdefault(DEMO_STEPS_KEY, []).append((DEMO_STEP_LABEL, demo_steps, store_demo_posts))
+
+
+@bp.record_once
+def _push_errors_as_json(state) -> None:
+    """A platform reads the push endpoint's refusals (413, 405, 404...) as JSON, as it reads the API's."""
+    state.app.extensions.setdefault(JSON_ERROR_PATHS_KEY, []).append(f"{bp.url_prefix}/push/")
 
 
 @bp.before_request
@@ -110,10 +117,13 @@ def _save(session, values: dict, source_id: int | None = None) -> tuple[SocialSo
     return source, {}
 
 
-def _secret_page(source: SocialSource, created: bool):
-    """The push secret and how to sign with it, shown this once and cached nowhere."""
+def _secret_page(source: SocialSource, why: str):
+    """The push secret and how to sign with it, shown this once and cached nowhere.
+
+    :param why: ``created`` (a new push source), ``became_push`` (an edit made it one) or ``replaced``.
+    """
     response = make_response(render_template(
-        "social/secret.html", source=source, secret=source.push_secret, created=created,
+        "social/secret.html", source=source, secret=source.push_secret, why=why,
         push_url=url_for(".push", name=source.name, _external=True)))
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -132,7 +142,7 @@ def sources():
             session.commit()
             log.info("social source %s (%s) created by user %s", source.id, source.kind, current_user.id)
             if source.kind == "push":
-                return _secret_page(source, created=True)
+                return _secret_page(source, "created")
             flash(f"Source {source.name} added: it is polled within five minutes.")
             return redirect(url_for(".sources")), 303
     rows = session.execute(select(SocialSource, stored_count())
@@ -156,9 +166,13 @@ def source(source_id: int):
     found = _source_or_404(session, source_id)
     values, errors = _form_values(found), {}
     if request.method == "POST":
+        was_push = found.kind == "push"
         saved, errors = _save(session, values, source_id)
         if saved is not None:
             session.commit()
+            if saved.kind == "push" and not was_push:  # its new secret is shown this once, as on creation
+                log.info("social source %s made a push source by user %s", saved.id, current_user.id)
+                return _secret_page(saved, "became_push")
             flash(f"Source {saved.name} saved.")
             return redirect(url_for(".sources")), 303
         found = _source_or_404(session, source_id)
@@ -179,7 +193,7 @@ def source_secret(source_id: int):
         abort(400, description=f"{exc.field}: {exc.message}")
     session.commit()
     log.info("social source %s: push secret replaced by user %s", source.id, current_user.id)
-    return _secret_page(source, created=False)
+    return _secret_page(source, "replaced")
 
 
 @bp.post("/sources/<int:source_id>/active")

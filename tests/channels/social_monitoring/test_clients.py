@@ -16,18 +16,19 @@ from channels.social_monitoring import polling
 from channels.social_monitoring.clients import (
     SourceClient,
     SourceFailure,
+    clean_handle,
     kind_titles,
+    mark_brand_replies,
     watch,
 )
 from channels.social_monitoring.models import SocialSource
 from channels.social_monitoring.sources import SourceError, save_source
 from core import hookimpl
 from core.db import transaction
-from core.models import User, utcnow
+from core.models import Feedback, User, utcnow
 from core.plugins import PluginError
 from tests.channels.social_monitoring.test_polling import (
     QUEUE,
-    _hr,
     _make_due,
     _poll_round,
     _source,
@@ -118,8 +119,8 @@ def _add(app, name: str, kind: str, url: str | None = None, **fields) -> int:
         return save_source(session, actor, name=name, kind=kind, url=url, **fields).id
 
 
-def test_a_plugin_client_is_polled_keeps_its_cursor_and_watches_keywords_and_handles(client_app, api):
-    _hr(client_app)
+def test_a_plugin_client_is_polled_keeps_its_cursor_and_watches_keywords_and_handles(client_app, api, make_hr):
+    make_hr(client_app)
     api.statuses = [{"id": 1, "content": "The REFUND came through, thanks", "account": "carla"},
                     {"id": 2, "content": "Lovely weather today", "account": "dev"},
                     {"id": 3, "content": "Thanks @acmecare for the help", "account": "erin", "mentions": ["AcmeCare"]}]
@@ -138,8 +139,8 @@ def test_a_plugin_client_is_polled_keeps_its_cursor_and_watches_keywords_and_han
     assert _stored(client_app) == ["toots-brand:1", "toots-brand:3", "toots-brand:4"]
 
 
-def test_the_poll_reports_posts_that_are_not_relevant(client_app, api):
-    _hr(client_app)
+def test_the_poll_reports_posts_that_are_not_relevant(client_app, api, make_hr):
+    make_hr(client_app)
     api.statuses = [{"id": 1, "content": "refund please", "account": "a"},
                     {"id": 2, "content": "nothing to see", "account": "b"}]
     source_id = _add(client_app, "watched", "toots", api.url, keywords=["Refund"])
@@ -148,8 +149,8 @@ def test_the_poll_reports_posts_that_are_not_relevant(client_app, api):
     assert (outcome["status"], outcome["created"], outcome["not_relevant"]) == ("ok", 1, 1)
 
 
-def test_a_failing_client_backs_off_without_stopping_the_other_sources(client_app, api):
-    _hr(client_app)
+def test_a_failing_client_backs_off_without_stopping_the_other_sources(client_app, api, make_hr):
+    make_hr(client_app)
     api.statuses = [{"id": 7, "content": "Fast answer, thank you", "account": "fay"}]
     broken = _add(client_app, "broken", "broken_api")
     good = _add(client_app, "good", "toots", api.url)
@@ -166,8 +167,8 @@ def test_a_failing_client_backs_off_without_stopping_the_other_sources(client_ap
     assert _source(client_app, good).failures == 0
 
 
-def test_a_kind_must_be_served_by_a_loaded_client(client_app, make_app):
-    hr = _hr(client_app)
+def test_a_kind_must_be_served_by_a_loaded_client(client_app, make_app, make_hr):
+    hr = make_hr(client_app)
     with client_app.app_context(), transaction() as session:
         actor = session.get(User, hr)
         assert list(kind_titles()) == ["rss", "push", "toots", "broken_api"]
@@ -189,19 +190,64 @@ def test_a_kind_must_be_served_by_a_loaded_client(client_app, make_app):
     assert outcome["status"] == "failed" and "no client for kind 'toots'" in outcome["errors"][0]
 
 
-def test_a_plugin_may_not_take_a_built_in_kind(make_app):
-    class Rss(SourceClient):
-        name = "rss"
-        title = "Another feed reader"
+@pytest.mark.parametrize("kind", ["rss", "push"])
+def test_a_plugin_may_not_take_a_built_in_kind_the_app_does_not_start(make_app, kind):
+    class Taken(SourceClient):
+        name = kind
+        title = "Another reader"
 
     class Plugin:
         @hookimpl
         def register_social_source_clients(self):
-            return [Rss]
+            return [Taken]
 
-    app = make_app(extra_plugins={"rss_again": Plugin()})
-    with app.app_context(), pytest.raises(PluginError, match="built in"):
-        kind_titles()
+    # Refused when the app is made, not at every sources page and poll afterwards.
+    with pytest.raises(PluginError, match=f"kind\\(s\\) {kind} are built in"):
+        make_app(extra_plugins={"taken": Plugin()})
+
+
+def test_a_post_by_a_watched_handle_is_a_brand_reply_whatever_the_client_says(client_app, api, make_hr):
+    make_hr(client_app)
+    api.statuses = [{"id": 1, "content": "Sorry to hear that, we are on it ^RR", "account": "AcmeCare"},
+                    {"id": 2, "content": "@AcmeCare where is my parcel?", "account": "carla"}]
+    source_id = _add(client_app, "toots-replies", "toots", api.url, handles=["@acmecare"])
+    with client_app.app_context():
+        assert polling.poll_source(source_id)["created"] == 2
+    with client_app.app_context(), transaction() as session:
+        kinds = dict(session.execute(select(Feedback.external_id, Feedback.kind)
+                                     .where(Feedback.channel == "social_monitoring")).all())
+    assert kinds == {"toots-replies:1": "social_reply", "toots-replies:2": "social_mention"}
+
+
+def test_since_is_when_the_last_successful_poll_began(make_app, make_hr):
+    """A post published while a poll fetches is newer than the next poll's ``since``, so it is not missed."""
+    calls: list[tuple] = []
+
+    class Recording(SourceClient):
+        name = "recording"
+        title = "Records what it is asked"
+        needs_url = False
+
+        def fetch(self, source, since):
+            calls.append((since, utcnow()))
+            return []
+
+    class Plugin:
+        @hookimpl
+        def register_social_source_clients(self):
+            return [Recording]
+
+    app = make_app(extra_plugins={"recording": Plugin()})
+    make_hr(app)
+    source_id = _add(app, "recorded", "recording")
+    with app.app_context():
+        polling.poll_source(source_id)
+        polling.poll_source(source_id)
+    (first_since, first_fetch), (second_since, _) = calls
+    assert first_since is None
+    # The database may hand back a naive UTC time: compare as UTC.
+    second_since = second_since if second_since.tzinfo else second_since.replace(tzinfo=first_fetch.tzinfo)
+    assert second_since <= first_fetch
 
 
 def test_watching_keywords_and_handles_ignores_case():
@@ -212,7 +258,14 @@ def test_watching_keywords_and_handles_ignores_case():
     assert watch(posts, [], []) == (posts, [])
 
 
-def test_a_failure_the_client_names_is_recorded_as_it_says(make_app):
+def test_brand_replies_are_marked_by_the_source_handles_in_any_case():
+    posts = [{"author": "@ACMECARE"}, {"author": "carla", "brand_reply": True}, {"author": None}, {}]
+    marked = mark_brand_replies(posts, ["@AcmeCare"])
+    assert [p.get("brand_reply") for p in marked] == [True, True, None, None]
+    assert mark_brand_replies(posts, []) == posts and clean_handle(" @AcmeCare") == "acmecare"
+
+
+def test_a_failure_the_client_names_is_recorded_as_it_says(make_app, make_hr):
     class Down(SourceClient):
         name = "down"
         title = "Down"
@@ -227,7 +280,7 @@ def test_a_failure_the_client_names_is_recorded_as_it_says(make_app):
             return [Down]
 
     app = make_app(extra_plugins={"down": Plugin()})
-    _hr(app)
+    make_hr(app)
     source_id = _add(app, "limited", "down")
     with app.app_context():
         outcome = polling.poll_source(source_id)

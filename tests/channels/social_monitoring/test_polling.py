@@ -86,21 +86,14 @@ def rq_app(make_app, redis_url):
     return make_app(REDIS_URL=redis_url, QUEUE_NAME=QUEUE)
 
 
-def _hr(app) -> int:
-    with app.app_context(), transaction() as session:
-        user = User(email="hr@example.com", name="Hr", active=True)
-        user.roles = ("hr",)
-        user.set_password("a long enough password")
-        session.add(user)
-        session.flush()
-        return user.id
-
-
-def _add_feed(app, name: str, url: str, **fields) -> int:
-    hr = _hr(app) if not fields.pop("existing_hr", False) else None
-    with app.app_context(), transaction() as session:
-        actor = session.get(User, hr) if hr else session.scalar(select(User).where(User.email == "hr@example.com"))
-        return save_source(session, actor, name=name, kind="rss", url=url, **fields).id
+@pytest.fixture
+def add_feed(make_hr):
+    """Return ``add(app, name, url, **fields) -> id``: a feed source HR adds."""
+    def add(app, name: str, url: str, **fields) -> int:
+        hr = make_hr(app)
+        with app.app_context(), transaction() as session:
+            return save_source(session, session.get(User, hr), name=name, kind="rss", url=url, **fields).id
+    return add
 
 
 def _poll_round(app) -> int:
@@ -131,11 +124,11 @@ def _stored(app) -> list[str]:
                                     .order_by(Feedback.external_id)))
 
 
-def test_new_entries_are_stored_once_across_two_polls(rq_app, feeds):
+def test_new_entries_are_stored_once_across_two_polls(rq_app, feeds, add_feed):
     feeds.routes["/brand.rss"] = (200, rss(("p1", "carla", "Great help from @AcmeCare today, thanks!"),
                                            ("p2", "dev", "Still waiting on my refund. Terrible.")))
     # p1 names the handle, p2 a keyword, p3 is by the handle: all three are watched
-    source_id = _add_feed(rq_app, "brand-feed", feeds.url + "/brand.rss", handles=["AcmeCare"],
+    source_id = add_feed(rq_app, "brand-feed", feeds.url + "/brand.rss", handles=["AcmeCare"],
                           keywords=["REFUND"])
 
     assert _poll_round(rq_app) == 1
@@ -167,9 +160,9 @@ def test_new_entries_are_stored_once_across_two_polls(rq_app, feeds):
     assert _source(rq_app, source_id).last_polled_at > first.last_polled_at
 
 
-def test_a_server_error_backs_off_and_is_retried(rq_app, feeds):
+def test_a_server_error_backs_off_and_is_retried(rq_app, feeds, add_feed):
     feeds.routes["/flaky.rss"] = (500, b"upstream down")
-    source_id = _add_feed(rq_app, "flaky", feeds.url + "/flaky.rss")
+    source_id = add_feed(rq_app, "flaky", feeds.url + "/flaky.rss")
 
     assert _poll_round(rq_app) == 1
     failed = _source(rq_app, source_id)
@@ -193,23 +186,23 @@ def test_a_server_error_backs_off_and_is_retried(rq_app, feeds):
     assert [path for path, _ in feeds.requests] == ["/flaky.rss"] * 3
 
 
-def test_a_feed_that_does_not_answer_in_time_backs_off(rq_app, feeds, monkeypatch):
+def test_a_feed_that_does_not_answer_in_time_backs_off(rq_app, feeds, add_feed, monkeypatch):
     monkeypatch.setattr(polling, "FETCH_TIMEOUT", 0.3)
     feeds.routes["/slow.rss"] = (0, rss(("s1", "gus", "fine")))
-    source_id = _add_feed(rq_app, "slow", feeds.url + "/slow.rss")
+    source_id = add_feed(rq_app, "slow", feeds.url + "/slow.rss")
 
     assert _poll_round(rq_app) == 1
     slow = _source(rq_app, source_id)
     assert slow.failures == 1 and "no answer" in slow.last_error and _stored(rq_app) == []
 
 
-def test_a_malformed_feed_is_reported_without_stopping_the_others(rq_app, feeds):
+def test_a_malformed_feed_is_reported_without_stopping_the_others(rq_app, feeds, add_feed):
     feeds.routes["/broken.rss"] = (200, b'<?xml version="1.0"?><rss version="2.0"><channel><item><title>cut')
     feeds.routes["/page.html"] = (200, b"<html><body>Moved to our new site</body></html>")
     feeds.routes["/good.rss"] = (200, rss(("g1", "fay", "Quick and kind answer, thank you")))
-    broken = _add_feed(rq_app, "broken", feeds.url + "/broken.rss")
-    page = _add_feed(rq_app, "page", feeds.url + "/page.html", existing_hr=True)
-    good = _add_feed(rq_app, "good", feeds.url + "/good.rss", existing_hr=True)
+    broken = add_feed(rq_app, "broken", feeds.url + "/broken.rss")
+    page = add_feed(rq_app, "page", feeds.url + "/page.html")
+    good = add_feed(rq_app, "good", feeds.url + "/good.rss")
 
     assert _poll_round(rq_app) == 3
     assert _stored(rq_app) == ["good:g1"]
@@ -221,8 +214,8 @@ def test_a_malformed_feed_is_reported_without_stopping_the_others(rq_app, feeds)
         assert session.scalar(select(func.count()).select_from(PendingJob)) == 0
 
 
-def test_sources_are_checked_and_audited(rq_app):
-    hr = _hr(rq_app)
+def test_sources_are_checked_and_audited(rq_app, make_hr):
+    hr = make_hr(rq_app)
     with rq_app.app_context(), transaction() as session:
         actor = session.get(User, hr)
         with pytest.raises(SourceError) as bad_url:

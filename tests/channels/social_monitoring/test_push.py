@@ -9,6 +9,7 @@ import logging
 import pytest
 from sqlalchemy import select
 
+from channels.social_monitoring.models import SocialSource
 from channels.social_monitoring.sources import rotate_push_secret, save_source
 from core.db import transaction
 from core.models import AuditEntry, Feedback, User
@@ -23,14 +24,8 @@ def sign(secret: str, body: bytes) -> str:
 
 
 @pytest.fixture
-def hr(app):
-    with app.app_context(), transaction() as session:
-        user = User(email="hr@example.com", name="Hr", active=True)
-        user.roles = ("hr",)
-        user.set_password("a long enough password")
-        session.add(user)
-        session.flush()
-        return user.id
+def hr(app, make_hr):
+    return make_hr(app)
 
 
 @pytest.fixture
@@ -151,33 +146,59 @@ def test_posts_that_name_no_watched_keyword_or_handle_are_reported_not_stored(ap
     assert sorted(_stored(app)) == ["brand-push:t1", "brand-push:t2"]
 
 
-def test_an_oversized_delivery_is_413(make_app):
+def test_an_oversized_delivery_is_413_in_json(make_app, make_hr):
     small = make_app(MAX_CONTENT_LENGTH=2048)
+    hr = make_hr(small)
     with small.app_context(), transaction() as session:
-        user = User(email="hr@example.com", name="Hr", active=True)
-        user.roles = ("hr",)
-        user.set_password("a long enough password")
-        session.add(user)
-        session.flush()
-        secret = save_source(session, user, name="big", kind="push").push_secret
+        secret = save_source(session, session.get(User, hr), name="big", kind="push").push_secret
     raw = json.dumps([{**POST, "external_id": f"x{i}"} for i in range(40)]).encode()
     response = small.test_client().post("/channels/social_monitoring/push/big", data=raw, headers={
         "Content-Type": "application/json", "X-Plaudit-Signature": sign(secret, raw)})
-    assert response.status_code == 413
+    # A platform reads the refusal as it reads every other answer of the endpoint, not as a page.
+    assert response.status_code == 413 and response.is_json and response.get_json()["code"] == 413
 
 
-def test_more_posts_than_a_batch_takes_are_413(make_app):
+def test_a_wrong_method_or_a_switched_off_channel_is_answered_in_json(app, make_app, push_source, make_hr):
+    name, _ = push_source()
+    wrong_method = app.test_client().get(f"/channels/social_monitoring/push/{name}")
+    assert wrong_method.status_code == 405 and wrong_method.is_json and wrong_method.get_json()["code"] == 405
+    without = make_app(PLUGINS_BLOCKED=["social_monitoring"])
+    off = without.test_client().post(f"/channels/social_monitoring/push/{name}", data=b"{}")
+    assert off.status_code == 404 and off.is_json
+    assert not app.test_client().get("/channels/social_monitoring/nowhere").is_json  # pages stay pages
+
+
+def test_more_posts_than_a_batch_takes_are_413(make_app, make_hr):
     capped = make_app(INGEST_BATCH_LIMIT=2)
+    hr = make_hr(capped)
     with capped.app_context(), transaction() as session:
-        user = User(email="hr@example.com", name="Hr", active=True)
-        user.roles = ("hr",)
-        user.set_password("a long enough password")
-        session.add(user)
-        session.flush()
-        secret = save_source(session, user, name="capped", kind="push").push_secret
+        secret = save_source(session, session.get(User, hr), name="capped", kind="push").push_secret
     before = row_counts(capped)
     raw = json.dumps([{**POST, "external_id": f"x{i}"} for i in range(3)]).encode()
     response = capped.test_client().post("/channels/social_monitoring/push/capped", data=raw, headers={
         "Content-Type": "application/json", "X-Plaudit-Signature": sign(secret, raw)})
     assert response.status_code == 413 and "PLAUDIT_INGEST_BATCH_LIMIT" in response.get_json()["errors"]["body"][0]
     assert row_counts(capped) == before
+
+
+def test_a_post_by_a_watched_handle_is_a_brand_reply_whatever_the_body_says(app, push_source, push):
+    name, secret = push_source(handles=["@AcmeCare"])
+    reply = {**POST, "external_id": "r1", "author": "@ACMECARE", "brand_reply": False, "handles": [],
+             "text": "So sorry, a refund is on its way ^RR"}
+    assert push(name, [POST, reply], secret).get_json()["created"] == 2
+    stored = _stored(app)
+    assert stored["brand-push:r1"].kind == "social_reply" and stored["brand-push:t1"].kind == "social_mention"
+
+
+def test_a_push_source_without_a_secret_yet_is_told_to_replace_it(app, push_source, push):
+    # Push sources made before secrets were kept (migration 0010) have none.
+    name, secret = push_source()
+    with app.app_context(), transaction() as session:
+        session.scalar(select(SocialSource).where(SocialSource.name == name)).push_secret = None
+    before = row_counts(app)
+    response = push(name, POST, secret)
+    assert response.status_code == 401 and response.is_json
+    message = response.get_json()["message"]
+    assert "has no secret yet" in message and "sources page" in message
+    assert push(name, POST, None).status_code == 401
+    assert row_counts(app) == before

@@ -163,3 +163,64 @@ def test_the_api_lists_sources_with_their_state_and_never_a_secret(app, worked_e
     assert (items["a_feed"]["failures"], items["a_feed"]["last_error"], items["a_feed"]["stored"]) == (1, "HTTP 500", 1)
     assert items["a_feed"]["keywords"] == ["refund"] and items["brand-push"]["stored"] == 1
     assert "push_secret" not in items["brand-push"]
+
+
+def test_a_source_with_stored_posts_keeps_its_name(app, worked_example):
+    client, token = _signed_in(app, "hr@example.com")
+    client.post(SOURCES, data=_form(token, name="feed", url="https://example.com/a.rss"))
+    client.post(SOURCES, data=_form(token, name="quiet", url="https://example.com/q.rss"))
+    feed_id, quiet_id = _source(app, "feed").id, _source(app, "quiet").id
+    with app.app_context(), transaction() as session:
+        store_posts(session, [{"source": "feed", "external_id": "p1", "posted_at": "2026-11-20T10:00:00Z",
+                               "text": "refund please"}])
+    before = row_counts(app)
+    renamed = client.post(f"{SOURCES}/{feed_id}", data=_form(token, name="brand-feed", url="https://example.com/a.rss"))
+    assert renamed.status_code == 422
+    page = renamed.get_data(as_text=True)
+    assert 'id="source-name-error"' in page and "posts are stored under this name; add a new source instead" in page
+    assert _source(app, "feed") is not None and row_counts(app) == before
+    # The same name with other fields is saved; a source that stored nothing may still be renamed.
+    assert client.post(f"{SOURCES}/{feed_id}", data=_form(token, name="feed", url="https://example.com/b.rss",
+                                                          keywords="refund")).status_code == 303
+    assert client.post(f"{SOURCES}/{quiet_id}", data=_form(token, name="calm", url="https://example.com/q.rss")
+                       ).status_code == 303
+    assert _source(app, "calm").id == quiet_id
+
+
+def test_an_edit_that_makes_a_push_source_shows_its_secret_once_and_leaving_push_drops_it(app, worked_example):
+    client, token = _signed_in(app, "hr@example.com")
+    client.post(SOURCES, data=_form(token, name="feed", url="https://example.com/a.rss"))
+    source_id = _source(app, "feed").id
+    made = client.post(f"{SOURCES}/{source_id}", data=_form(token, name="feed", kind="push"))
+    assert made.status_code == 200 and made.headers["Cache-Control"] == "no-store"
+    secret = _source(app, "feed").push_secret
+    assert secret and secret in made.get_data(as_text=True)
+    assert "/channels/social_monitoring/push/feed" in made.get_data(as_text=True)
+    # Saved again as a push source: the secret stays and is not shown.
+    again = client.post(f"{SOURCES}/{source_id}", data=_form(token, name="feed", kind="push", keywords="refund"))
+    assert again.status_code == 303 and _source(app, "feed").push_secret == secret
+    polled = client.post(f"{SOURCES}/{source_id}", data=_form(token, name="feed", url="https://example.com/a.rss"))
+    assert polled.status_code == 303 and _source(app, "feed").push_secret is None
+    # Back to push: a new secret, never the old one.
+    back = client.post(f"{SOURCES}/{source_id}", data=_form(token, name="feed", kind="push"))
+    new = _source(app, "feed").push_secret
+    assert back.status_code == 200 and new and new != secret and new in back.get_data(as_text=True)
+
+
+def test_the_api_shows_no_key_an_address_carries(app, worked_example):
+    from core.models import ApiToken
+
+    url = "https://reader:s3cret-pass@feeds.example.com:8443/mentions.rss?api_key=k3y-123&tag=acme"
+    with app.app_context(), transaction() as session:
+        hr = session.get(User, worked_example.hr)
+        feed = save_source(session, hr, name="keyed", kind="rss", url=url)
+        feed.failures, feed.last_error = 1, f"HTTP 403 Forbidden from {url}"
+        row, token = ApiToken.issue(hr, "sources", ["org:read"])
+        session.add(row)
+    response = app.test_client().get("/api/v1/social/sources", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "k3y-123" not in text and "s3cret-pass" not in text and "reader" not in text
+    item = response.get_json()[0]
+    assert item["url"] == "https://feeds.example.com:8443/mentions.rss"
+    assert item["last_error"] == "HTTP 403 Forbidden from https://feeds.example.com:8443/mentions.rss"
