@@ -92,11 +92,10 @@ def save_source(session: Session, actor, *, name: str, kind: str, url: str | Non
 def stored_count():
     """A correlated count of the items a source has stored, to select beside ``SocialSource``.
 
-    A post's id starts with its source's name and a colon (``channel.stored_id``): the ids from
-    ``name:`` up to ``name;`` (";" follows ":") are the source's. A range, so the (channel, external_id)
-    index serves it, and no LIKE, so a ``_`` in a name is no wildcard. The bounds hold where text sorts by
-    code point: SQLite, and PostgreSQL databases made with the C or C.UTF-8 collation (a language collation
-    such as ICU's ``en`` may sort ``a:1`` after ``a;``).
+    A post's id starts with its source's name and a colon (``channel.stored_id``). Compared as a prefix
+    cut with ``substr``: exact under every collation and case-sensitive (a range such as ``name:`` to
+    ``name;`` is wrong where PostgreSQL sorts by a language collation, and SQLite's LIKE ignores case). It
+    reads the source's rows of the channel; the sources page is HR's and counts each source once.
     """
     return (select(func.count(Feedback.id))
             .where(*_stored_under(SocialSource.name))
@@ -109,8 +108,9 @@ def has_stored_posts(session: Session, name: str) -> bool:
 
 
 def _stored_under(name):
-    return (Feedback.channel == "social_monitoring", Feedback.external_id >= name + ":",
-            Feedback.external_id < name + ";")
+    prefix = name + ":"
+    return (Feedback.channel == "social_monitoring",
+            func.substr(Feedback.external_id, 1, func.length(prefix)) == prefix)
 
 
 def public_url(url: str | None) -> str | None:
