@@ -26,6 +26,9 @@ class Attribution:
     policy: str | None
     #: The identity the channel offered under that basis, kept so a manager can map it later.
     identity: IdentityRef | None
+    #: While the item waits: the basis the policy accepted for ``identity``, so mapping that identity later
+    #: credits the item as if it had been known (None when the policy accepts none of the draft's bases).
+    offered_basis: str | None = None
 
 
 def chosen_identity(draft: FeedbackDraft, policy: Sequence[str]) -> tuple[str, tuple[IdentityRef, ...]] | None:
@@ -83,7 +86,7 @@ def attribute(session: Session, drafts: Sequence[FeedbackDraft], policy: Sequenc
         basis, refs = choice
         ref = next((r for r in refs if (r.provider, r.external_id) in known), None)
         results.append(Attribution(*known[(ref.provider, ref.external_id)], basis, ref) if ref
-                       else Attribution(None, None, None, refs[0]))
+                       else Attribution(None, None, None, refs[0], basis))
     return results
 
 

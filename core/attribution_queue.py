@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_
 from sqlalchemy.orm import Session
 
 from .models import Employee, Feedback, managed_teams, record_audit
+from .plugins import get_plugins
 
 # Decisions, not bases: a guideline's attribution policy chooses among core.attribution.ATTRIBUTION_BASES,
 # never these two.
@@ -62,6 +63,12 @@ def _snapshot(item: Feedback) -> dict:
             "status": item.status}
 
 
+def _credited(session: Session, item: Feedback) -> None:
+    # Plugins derive from the credit in this transaction (a credited reply proposes the posts answering it).
+    session.flush()
+    get_plugins().feedback_credited(session, [item.id])
+
+
 def _waiting_item(session: Session, feedback_id: int, user) -> Feedback:
     if not user.has_role(*DECIDING_ROLES):
         raise PermissionError("only HR and managers decide unattributed feedback")
@@ -97,6 +104,7 @@ def attribute_item(session: Session, feedback_id: int, user, employee_id: int, *
     item.employee_id, item.team_id, item.attribution_policy = employee.id, employee.team_id, MANUAL
     record_audit(session, "feedback.attributed", item, actor=user, before=before, after=_snapshot(item),
                  note=note)
+    _credited(session, item)
     return item
 
 
@@ -152,6 +160,7 @@ def confirm_proposal(session: Session, feedback_id: int, user, *, note: str | No
     item.employee_id, item.team_id, item.attribution_policy = employee.id, employee.team_id, CONFIRMED
     record_audit(session, "feedback.proposal_confirmed", item, actor=user, before=before, after=_snapshot(item),
                  note=note)
+    _credited(session, item)
     return item
 
 

@@ -63,6 +63,17 @@ def feedback_ingested(session, feedback):
 
 
 @hookspec
+def feedback_credited(session, feedback_ids):
+    """React to stored items credited to an employee after they arrived, for example by a manager from the
+    unattributed queue or once the identity they named was mapped.
+
+    Called in the crediting transaction, before it commits: write through ``session`` if you must (a channel
+    may derive something from the credit, such as proposals for the posts that answer a credited reply), but
+    never commit. ``feedback_ids`` are ids of :class:`core.models.Feedback` rows, already credited.
+    """
+
+
+@hookspec
 def related_feedback(session, feedback):
     """Return the ids of other feedback items that stand or fall with ``feedback``.
 

@@ -146,6 +146,7 @@ def ingest(session: Session, channel_slug: str, payloads: Iterable[Any]) -> Inge
             "respondent_ref": respondent_ref(draft.respondent, salt),
             "employee_id": who.employee_id, "team_id": who.team_id, "attribution_policy": who.policy,
             "attributed_identity": str(who.identity) if who.identity else None,
+            "offered_basis": who.offered_basis,
             "status": "accepted", "payload": dict(draft.payload),
         })
 

@@ -14,6 +14,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
+from .late_attribution import credit_mapped_identities
 from .models import Employee, EmployeeIdentity, Team
 from .models.org import normalise_identity
 
@@ -45,6 +46,8 @@ class PeopleReport:
     created: int = 0
     updated: int = 0
     teams_created: int = 0
+    #: Waiting feedback items credited because an identity they named is now someone's.
+    credited: int = 0
     errors: list[tuple[int, dict]] = field(default_factory=list)
 
 
@@ -121,6 +124,7 @@ def import_people(session: Session, lines: Iterable[str], progress=None) -> Peop
         select(Employee).options(selectinload(Employee.identities))
         .where(func.lower(Employee.email).in_(emails)))} if emails else {}
     teams = {t.name: t for t in session.scalars(select(Team))}
+    mapped: list[tuple[str, str]] = []
 
     for _, data in rows:
         team = teams.get(data["team"])
@@ -140,9 +144,11 @@ def import_people(session: Session, lines: Iterable[str], progress=None) -> Peop
         for provider, external_id in data["identities"]:
             if (provider, external_id) not in known:
                 employee.identities.append(EmployeeIdentity(provider=provider, external_id=external_id))
+                mapped.append((provider, normalise_identity(provider, external_id)))
         if data["lead"]:
             team.manager = employee
         if progress:
             progress(1)
     session.flush()
+    report.credited = len(credit_mapped_identities(session, mapped))
     return report

@@ -102,6 +102,10 @@ class Plugins:
         answers = self.pm.hook.related_feedback(session=session, feedback=feedback)
         return sorted({int(item_id) for answer in answers for item_id in answer or ()} - {feedback.id})
 
+    def feedback_credited(self, session, feedback_ids) -> None:
+        if feedback_ids:
+            self.pm.hook.feedback_credited(session=session, feedback_ids=list(feedback_ids))
+
     def dispute_decided(self, session, dispute, items) -> None:
         self.pm.hook.dispute_decided(session=session, dispute=dispute, items=items)
 

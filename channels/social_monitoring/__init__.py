@@ -19,6 +19,15 @@ def register_commands(cli):
 
 
 @hookimpl
+def feedback_credited(session, feedback_ids):
+    # A reply credited late (from the queue, or once its sign-off is mapped) proposes its agent for the
+    # customers' posts answering it, as it would have had it been credited on arrival.
+    from .threads import thread_posts
+
+    thread_posts(session, feedback_ids)
+
+
+@hookimpl
 def register_cron_jobs():
     # By dotted path: the polling module (and feedparser) loads only in the worker that runs it.
     return [CronEntry("channels.social_monitoring.polling.poll_due_sources", interval=300)]

@@ -46,13 +46,16 @@ def thread_posts(session: Session, feedback_ids: Sequence[int]) -> None:
 
     * a post naming a ticket, still unattributed, goes to the ticket's assignee at the post's time;
     * a ``social_reply`` gets its value: minutes from the customer post it answers;
-    * a customer's post answering a reply signed by an employee, while it waits in the queue, gets that
-      employee as ``proposed_employee_id``, for a manager to confirm or reject (it counts for no one yet).
+    * a customer's post answering a reply credited to an employee (signed, or credited by a person), while
+      it waits in the queue, gets that employee as ``proposed_employee_id``, for a manager to confirm or
+      reject (it counts for no one yet).
     """
     if not feedback_ids:
         return
     batch = {row.id: row._asdict() for row in session.execute(
-        select(*_COLUMNS).where(Feedback.id.in_(sorted(feedback_ids))))}
+        select(*_COLUMNS).where(Feedback.channel == CHANNEL, Feedback.id.in_(sorted(feedback_ids))))}
+    if not batch:
+        return
     _credit_ticket_assignees(session, [row for row in batch.values() if row["ticket_id"] and _awaiting(row)])
 
     wanted = sorted({ref for row in batch.values() if (ref := parent_ref(row["payload"]))})
@@ -79,8 +82,8 @@ def thread_posts(session: Session, feedback_ids: Sequence[int]) -> None:
             # Clocks of one source may disagree by a second; a reply never comes before its post.
             minutes.append({"id": post["id"], "value": max(waited, 0.0)})
         elif (post["kind"] == MENTION and answered_post["kind"] == REPLY and _awaiting(post)
-              and post["proposed_employee_id"] is None and answered_post["attribution_policy"] == "author"
-              and answered_post["employee_id"] is not None):
+              and post["proposed_employee_id"] is None and answered_post["employee_id"] is not None):
+            # Credited by its sign-off, or by a person from the queue: either way that agent answered.
             proposals.append({"id": post["id"], "proposed_employee_id": answered_post["employee_id"]})
     for values in (minutes, proposals):
         if values:  # one executemany UPDATE by primary key

@@ -44,6 +44,8 @@ def import_command(file):
         raise SystemExit(1)
     click.echo(f"employees created {report.created}, updated {report.updated}; teams created "
                f"{report.teams_created}")
+    if report.credited:
+        click.echo(f"{report.credited} waiting feedback item(s) credited to the identities just mapped")
 
 
 @org.command("list")

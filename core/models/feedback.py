@@ -25,6 +25,8 @@ class Feedback(Base):
         UniqueConstraint("channel", "external_id"),
         Index("ix_feedback_employee_occurred", "employee_id", "occurred_at"),
         Index("ix_feedback_kind_occurred", "kind", "occurred_at"),
+        # Mapping an identity looks up the waiting items that named it.
+        Index("ix_feedback_attributed_identity", "attributed_identity"),
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="known_status"),
     )
 
@@ -47,6 +49,9 @@ class Feedback(Base):
     # Which basis attributed it (assignee_at_solve, ..., manual); NULL while it waits in the queue.
     attribution_policy: Mapped[str | None] = mapped_column(String(50))
     attributed_identity: Mapped[str | None] = mapped_column(String(310))
+    # While the item waits: the basis the policy accepted for that identity, so mapping the identity later
+    # credits the item exactly as ingestion would have (NULL when no basis was acceptable).
+    offered_basis: Mapped[str | None] = mapped_column(String(50))
     # Whom a channel suggests while the item waits in the queue (a reply in a thread the employee signed):
     # a suggestion for a person to confirm or reject, never counted for the employee until confirmed.
     proposed_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id", ondelete="SET NULL"),
