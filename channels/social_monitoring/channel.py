@@ -13,6 +13,7 @@ from typing import Any
 from core.channel import Channel, FeedbackDraft, IdentityRef
 from core.plugins import get_plugins
 
+from .handles import named_handles
 from .schemas import SocialPostSchema
 from .signoffs import signoff
 
@@ -44,7 +45,9 @@ def identities(data: Mapping[str, Any]) -> dict[str, Any]:
         agent = signoff(data["text"])
         brand = (data.get("author") or "").lstrip("@")  # feeds write "@AcmeCare", exports "AcmeCare"
         return {"author": IdentityRef("social_signoff", f"{brand}/{agent}")} if agent and brand else {}
-    handles = [IdentityRef("social_handle", handle.lstrip("@")) for handle in data.get("handles") or ()]
+    # The text's own @handles first, in the order written: whichever source the post came by, and whether or
+    # not it listed them.
+    handles = [IdentityRef("social_handle", handle) for handle in named_handles(data["text"], data.get("handles"))]
     return {"subject": handles} if handles else {}
 
 

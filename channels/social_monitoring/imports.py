@@ -14,19 +14,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .handles import handles_in
 from .store import store_posts
 
 BATCH = 500
-_HANDLE = re.compile(r"(?<![\w@])@(\w{1,50})")
 
 
 class FormatError(ValueError):
     """The file lacks a column its format needs; the message names the columns."""
-
-
-def handles_in(text: str) -> list[str]:
-    """The @handles a text names, in order, each once, without the ``@``."""
-    return list(dict.fromkeys(match.group(1) for match in _HANDLE.finditer(text or "")))
 
 
 def _timestamp(text: str, fmt: str) -> str | None:

@@ -1,7 +1,14 @@
 """One social post, as every source (feed, push, file import) hands it to the channel."""
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from datetime import timedelta
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates
+
+from core.models import utcnow
+
+#: How far ahead of our clock a post's time may be: a source's clock may run a little fast, no more.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 class SocialPostSchema(Schema):
@@ -27,3 +34,9 @@ class SocialPostSchema(Schema):
     ticket_provider = fields.String(load_default=None, allow_none=True,
                                     validate=validate.Regexp(r"^[a-z][a-z0-9_]*$",
                                                              error="must be a helpdesk slug, as zendesk"))
+
+    @validates("posted_at")
+    def _not_in_the_future(self, value, **_):
+        # A post dated ahead would sit at the top of every "newest first" list and in a period not yet run.
+        if value > utcnow() + CLOCK_SKEW:
+            raise ValidationError(f"is in the future ({value.isoformat()}); give when the post was written")
