@@ -32,6 +32,10 @@ def redact(text: str) -> str:
     return text
 
 
+#: A sentiment (-1 to 1) this close to 0 is neutral: VADER's own convention for its compound score.
+NEUTRAL_BAND = 0.05
+
+
 def positive(feedback=Feedback):
     """SQL: the item is a positive answer (top box of its scale, an NPS promoter, a positive sentiment)."""
     positions = feedback.scale_max - feedback.scale_min + 1
@@ -39,6 +43,8 @@ def positive(feedback=Feedback):
     return case(
         (feedback.kind == "nps", feedback.value >= 9),
         (feedback.scale_max.is_(None), feedback.value > 0),
+        # A signed scale is a sentiment: positive above its neutral band, not only at the very top.
+        (feedback.scale_min < 0, feedback.value >= NEUTRAL_BAND),
         else_=feedback.value >= feedback.scale_max - top)
 
 
@@ -58,13 +64,17 @@ def employee_comments(session: Session, employee_id: int, start: datetime, end: 
     if policy == "none":
         return []
     is_positive = positive().label("positive")
-    query = (select(Feedback.id, Feedback.occurred_at, Feedback.kind, Feedback.value, Feedback.comment, is_positive)
+    query = (select(Feedback.id, Feedback.occurred_at, Feedback.kind, Feedback.value, Feedback.scale_min,
+                    Feedback.scale_max, Feedback.comment, is_positive)
              .where(Feedback.employee_id == employee_id, Feedback.status == "accepted",
                     Feedback.comment.is_not(None), Feedback.comment != "",
+                    # Only answers on a scale hold a customer's words: a reply time's text is the agent's own.
+                    Feedback.scale_max.is_not(None),
                     Feedback.occurred_at >= start, Feedback.occurred_at < end)
              .order_by(Feedback.occurred_at.desc(), Feedback.id.desc()).limit(limit))
     if policy == "positive_only":
         query = query.where(and_(positive()))
     return [{"id": row.id, "occurred_at": row.occurred_at, "kind": row.kind, "value": row.value,
+             "scale_min": row.scale_min, "scale_max": row.scale_max,
              "positive": bool(row.positive), "comment": shown_comment(row.comment, bool(row.positive), policy)}
             for row in session.execute(query)]

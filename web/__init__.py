@@ -13,7 +13,7 @@ JSON_ERROR_PATHS_KEY = "plaudit.json_error_paths"
 
 
 def init_app(app) -> None:
-    from . import api, health, navigation, pages, sessions
+    from . import answers, api, health, navigation, pages, sessions
     from .arguments import refuse_nul_characters
 
     app.register_blueprint(health.bp)
@@ -22,6 +22,7 @@ def init_app(app) -> None:
         app.register_blueprint(blueprint)
     api.init_app(app)
     navigation.init_app(app)
+    answers.init_app(app)
     app.before_request(refuse_nul_characters)
     app.after_request(_security_headers)
     for status in (400, 403, 404, 405, 413, 500, 503):

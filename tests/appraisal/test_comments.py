@@ -53,3 +53,26 @@ def test_each_policy_shows_what_it_says(comments, policy, expected):
     with transaction() as session:
         shown = employee_comments(session, comments, WEEK.start, WEEK.end, policy)
     assert [(c["comment"], c["positive"]) for c in shown] == expected
+
+
+def test_a_positive_post_is_praise_and_an_agents_own_reply_is_no_customers_comment(app_context):
+    """Sentiment (-1 to 1) is positive above VADER's neutral band, not only at 1; a reply time's text is the
+    agent's own words, so it is not among what customers said."""
+    with transaction() as session:
+        ann = Employee(name="Ann", email="ann@example.com")
+        session.add(ann)
+        session.flush()
+        at = lambda minute: datetime(2026, 11, 3, 11, minute, tzinfo=UTC)
+        session.add_all([
+            Feedback(channel="s", kind="social_mention", external_id="m1", value=0.62, scale_min=-1, scale_max=1,
+                     comment="@acme Ann sorted it, thanks!", employee_id=ann.id, occurred_at=at(1)),
+            Feedback(channel="s", kind="social_mention", external_id="m2", value=0.01, scale_min=-1, scale_max=1,
+                     comment="@acme ok", employee_id=ann.id, occurred_at=at(2)),
+            Feedback(channel="s", kind="social_mention", external_id="m3", value=-0.7, scale_min=-1, scale_max=1,
+                     comment="@acme still broken", employee_id=ann.id, occurred_at=at(3)),
+            Feedback(channel="s", kind="social_reply", external_id="r1", value=12.0, comment="On it! ^AN",
+                     employee_id=ann.id, occurred_at=at(4))])
+        session.flush()
+        shown = employee_comments(session, ann.id, WEEK.start, WEEK.end, "all")
+    assert [(c["comment"], c["positive"]) for c in shown] == [
+        ("@acme still broken", False), ("@acme ok", False), ("@acme Ann sorted it, thanks!", True)]

@@ -173,8 +173,8 @@ def _flags_page(refusal: Refusal | None) -> str:
     pager = _pager(total)
     subject = func.coalesce(Feedback.employee_id, Flag.employee_id)
     query = (select(Flag.id, Flag.check, Flag.reason, Flag.created_at, Flag.period_start, Flag.period_end,
-                    Flag.feedback_id, Feedback.channel, Feedback.kind, Feedback.value, Feedback.scale_max,
-                    Feedback.occurred_at, Feedback.comment, Feedback.status, subject.label("employee_id"),
+                    Flag.feedback_id, Feedback.channel, Feedback.kind, Feedback.value, Feedback.scale_min,
+                    Feedback.scale_max, Feedback.occurred_at, Feedback.comment, Feedback.status, subject.label("employee_id"),
                     Employee.name.label("employee"), Team.name.label("team"))
              .outerjoin(Feedback, Feedback.id == Flag.feedback_id)
              .outerjoin(Employee, Employee.id == subject)
@@ -232,7 +232,7 @@ def _disputes_page(refusal: Refusal | None) -> str:
     rows = session.execute(
         select(Dispute.id, Dispute.reason, Dispute.created_at, raiser.name.label("raised_by"),
                Feedback.id.label("feedback_id"), Feedback.channel, Feedback.kind, Feedback.value,
-               Feedback.scale_max, Feedback.occurred_at, Feedback.comment, Feedback.status,
+               Feedback.scale_min, Feedback.scale_max, Feedback.occurred_at, Feedback.comment, Feedback.status,
                Employee.id.label("employee_id"), Employee.name.label("employee"), Team.name.label("team"))
         .join(Feedback, Feedback.id == Dispute.feedback_id)
         .join(Employee, Employee.id == Feedback.employee_id)
