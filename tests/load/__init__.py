@@ -1,0 +1,1 @@
+"""The load test (``python -m tests.load.run``): the Procfile's stack under webhook and survey load."""
