@@ -222,3 +222,17 @@ def test_proposed_for_my_people_and_a_constant_number_of_queries(app, worked_exa
         for n, item in enumerate(more):
             item.proposed_employee_id = worked_example.ids[("ann", "bob", "cat", "dan")[n % 4]]
     assert statements() == few
+
+
+def test_the_queue_links_a_post_to_where_it_was_published(app, worked_example, social):
+    """A manager deciding a proposal can open the post itself; only web addresses become links."""
+    with transaction() as session:
+        store_posts(session, [{"source": "twitter", "external_id": "linked", "text": "@acmecare meh",
+                               "url": "https://social.example/acme/1", "posted_at": WEEK.start.isoformat()}])
+        item = session.scalar(select(Feedback).where(Feedback.external_id == "twitter:linked"))
+        item.proposed_employee_id = worked_example.ids["ann"]
+        ftp = session.scalar(select(Feedback).where(Feedback.external_id == "twitter:to-bob"))
+        ftp.payload = {**ftp.payload, "url": "ftp://files.example/x"}
+    page = _client(app, "mia@example.com").get("/unattributed").get_data(as_text=True)
+    assert '<a href="https://social.example/acme/1" rel="noopener noreferrer nofollow"' in page
+    assert "ftp://files.example/x" not in page
