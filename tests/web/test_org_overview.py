@@ -67,7 +67,8 @@ def test_the_distributions_count_the_runs_results(worked_example, login):
         values = [row["metrics"][metric]["value"] for row in rows
                   if metric in row["metrics"] and row["metrics"][metric]["sufficient"]]
         header, counts = _table(html, f"metric-bins-{metric}")
-        assert header[1] == f"{low}–{low + (high - low) // 10}"
+        dash = " to " if low < 0 else "–"  # "-100 to -80" reads where "-100–-80" does not
+        assert header[1] == f"{low}{dash}{low + (high - low) // 10}"
         assert [int(c) for c in counts[1:]] == _bins(values, low, high), metric
     assert '<svg class="chart"' in html
 

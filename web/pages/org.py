@@ -58,7 +58,7 @@ def overview():
         trend_chart=line_chart(trend.labels, {"Organisation": trend.org,
                                               **{trend.team_names[t]: trend.teams[t] for t in charted}},
                                label=f"Mean composite per {kind}", low=0, high=100),
-        metric_charts={m.name: _histogram_chart(m, f"Employees by {m.name}, {_period_label(run)}") for m in metrics},
+        metric_charts={m.name: _histogram_chart(m, f"Employees by {m.title}, {_period_label(run)}") for m in metrics},
         mix_chart=bar_chart([(row.category, row.value) for row in mix.categories], reference=mix.org_value,
                             label=f"{mix.metric} by ticket category, with the organisation's mean") if mix else None)
 
@@ -90,6 +90,8 @@ class Histogram:
     bins: list[Bin]
     #: Results with no value to place: an insufficient sample, or no composite.
     missing: int = 0
+    #: What people call it: the scoring rule's title (the metric's key when the rule is not loaded).
+    title: str = ""
 
     @property
     def placed(self) -> int:
@@ -118,7 +120,9 @@ def _bucket(value: ColumnElement, low: float, high: float, missing: ColumnElemen
 
 def _bins(low: float, high: float, counts: Mapping[int, int]) -> list[Bin]:
     edges = _edges(low, high)
-    return [Bin(f"{_number(edges[i])}–{_number(edges[i + 1])}", counts.get(i, 0)) for i in range(BINS)]
+    # "-100 to -80" reads where "-100–-80" does not; a range of positives keeps its dash.
+    dash = " to " if low < 0 else "–"
+    return [Bin(f"{_number(edges[i])}{dash}{_number(edges[i + 1])}", counts.get(i, 0)) for i in range(BINS)]
 
 
 def _number(value: float) -> str:
@@ -159,7 +163,9 @@ def _metric_bins(session: Session, run: AppraisalRun, document: Mapping) -> list
     for metric, bin_, count in session.execute(select(binned.c.metric, binned.c.bin, func.count())
                                                .group_by(binned.c.metric, binned.c.bin)):
         counts.setdefault(metric, {})[bin_] = count
-    return [Histogram(name, _bins(low, high, counts.get(name, {})), counts.get(name, {}).get(-1, 0))
+    rules = get_plugins().scoring_rules
+    return [Histogram(name, _bins(low, high, counts.get(name, {})), counts.get(name, {}).get(-1, 0),
+                      rules[name].title if name in rules else name)
             for name, (low, high) in ranges.items()]
 
 
