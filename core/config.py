@@ -35,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "ATTRIBUTION_POLICY": list(ATTRIBUTION_BASES),
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "INGEST_BATCH_LIMIT": 1000,
+    # Raw payloads older than this many days are cut down to what aggregation reads (core/retention.py);
+    # None keeps them whole.
+    "PAYLOAD_RETENTION_DAYS": 365,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,
@@ -83,6 +86,8 @@ class ConfigSchema(Schema):
                                      validate=validate.Length(min=1))
     MAX_CONTENT_LENGTH = fields.Integer(validate=validate.Range(min=1024))
     INGEST_BATCH_LIMIT = fields.Integer(validate=validate.Range(min=1, max=100_000))
+    PAYLOAD_RETENTION_DAYS = fields.Integer(allow_none=True, strict=True, validate=validate.Range(
+        min=1, max=36_500, error="must be a number of days from 1 to 36500 (or null: keep payloads whole)"))
     SESSION_COOKIE_SECURE = fields.Boolean()
     SESSION_COOKIE_HTTPONLY = fields.Boolean()
     SESSION_COOKIE_SAMESITE = fields.String(validate=validate.OneOf(["Lax", "Strict"]))

@@ -41,6 +41,8 @@ REDIS_PAUSE_SECONDS = 5
 _worker_app = None
 #: Where the app's own modules (not plugins) list their cron entries.
 CRON_KEY = "plaudit.cron_entries"
+#: Payload retention runs daily at 03:30, after the night's appraisal work and before the working day.
+RETENTION_CRON = "30 3 * * *"
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -246,8 +248,9 @@ def cron_entries(app) -> list[CronEntry]:
     """The kernel's cron entries plus every plugin's."""
     from .plugins import get_plugins
 
-    return [CronEntry("core.jobs.dispatch_pending_job", interval=60), *app.extensions.get(CRON_KEY, ()),
-            *get_plugins(app).cron_jobs()]
+    return [CronEntry("core.jobs.dispatch_pending_job", interval=60),
+            CronEntry("core.retention.purge_expired_payloads_job", cron=RETENTION_CRON),
+            *app.extensions.get(CRON_KEY, ()), *get_plugins(app).cron_jobs()]
 
 
 def build_cron_scheduler(app):

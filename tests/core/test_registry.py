@@ -82,7 +82,9 @@ def test_plugin_cron_entries_are_scheduled_beside_the_kernel_sweep(make_app, red
     app = make_app(REDIS_URL=redis_url, extra_plugins={"nightly": Nightly()})
     scheduler = build_cron_scheduler(app)
     assert [(job.func_name, job.interval, job.cron) for job in scheduler.get_jobs()] == [
-        ("core.jobs.dispatch_pending_job", 60, None), ("appraisal.runs.appraise_last_week", None, "0 2 * * 1"),
+        ("core.jobs.dispatch_pending_job", 60, None),
+        ("core.retention.purge_expired_payloads_job", None, "30 3 * * *"),
+        ("appraisal.runs.appraise_last_week", None, "0 2 * * 1"),
         ("appraisal.digests.send_weekly_digests", None, "0 7-12 * * 1"),
         ("core.jobs.dispatch_pending_job", None, "0 2 * * *"),
         ("channels.social_monitoring.polling.poll_due_sources", 300, None)]

@@ -1,0 +1,123 @@
+"""Erasing a customer's personal data on request, keeping the numbers every appraisal is computed from.
+
+The kernel never stores a customer's identifier, only ``respondent_ref``, its salted hash
+(:func:`core.ingestion.respondent_ref`). So a request names the customer as a channel knew them (an e-mail
+address, a social handle, a helpdesk requester as ``zendesk:4711``), and the same hash finds their items.
+
+Erasing an item replaces its comment with :data:`ERASED`, clears its respondent_ref and cuts its payload
+down to the keys aggregation reads (:mod:`core.retention`). Its value, kind, times, employee, team, ticket
+and status stay, so every metric and every re-run of an appraisal is the same before and after. Survey
+invitations lose the address they were sent to, and the tickets of the erased items lose their subject.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from flask import current_app
+from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from .ingestion import respondent_ref
+from .models import AuditEntry, Feedback, Ticket
+from .retention import strip_payloads
+
+log = logging.getLogger(__name__)
+
+#: What an erased comment reads: it was there (a comment rate stays right), what it said is gone.
+ERASED = "[erased]"
+
+
+@dataclass
+class ErasureReport:
+    """What an erasure changed, or with ``dry_run`` would change; never the identifiers themselves."""
+
+    request_ref: str
+    dry_run: bool
+    #: feedback items by "channel kind"
+    items: Counter = field(default_factory=Counter)
+    comments: int = 0
+    invitations: int = 0
+    tickets: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.items.values()) + self.invitations + self.tickets
+
+    def as_dict(self) -> dict:
+        return {"items": sum(self.items.values()), "by_kind": dict(sorted(self.items.items())),
+                "comments": self.comments, "invitations": self.invitations, "tickets": self.tickets}
+
+
+def identifier_refs(identifiers: Iterable[str], salt: str) -> list[str]:
+    """The respondent_refs a customer may be stored under, for each identifier as given.
+
+    A handle is stored as its source wrote it: feeds write ``@jane``, exports ``jane``; both are looked up.
+
+    :raises ValueError: if an identifier is empty.
+    """
+    refs = set()
+    for raw in identifiers:
+        name = str(raw).strip()
+        if not name:
+            raise ValueError("an identifier is empty: give the customer's e-mail, handle or requester id")
+        bare = name.lstrip("@")
+        refs.update(respondent_ref(variant, salt) for variant in (name, bare, f"@{bare}"))
+    return sorted(refs)
+
+
+def erase_customer(session: Session, identifiers: Iterable[str], *, actor=None, note: str | None = None,
+                   dry_run: bool = False) -> ErasureReport:
+    """Erase what is stored about the customer known by ``identifiers``; the caller commits.
+
+    Idempotent: an erased item no longer carries the customer's hash, so a repeat finds nothing. A dry run
+    reads the same rows and writes nothing. A real run is audited with the hash of the request, never the
+    identifiers.
+
+    :raises ValueError: if an identifier is empty.
+    """
+    # Imported here: the survey channel's invitations are the one channel table that holds addresses.
+    from channels.post_ticket_survey.models import Invitation
+
+    identifiers = [str(i).strip() for i in identifiers]
+    refs = identifier_refs(identifiers, current_app.config["RESPONDENT_SALT"])
+    request_ref = hashlib.sha256("\n".join(refs).encode()).hexdigest()
+    report = ErasureReport(request_ref=request_ref, dry_run=dry_run)
+
+    items = session.execute(select(Feedback.id, Feedback.channel, Feedback.kind, Feedback.ticket_id,
+                                   Feedback.comment.is_not(None).label("commented"))
+                            .where(Feedback.respondent_ref.in_(refs))).all()
+    addresses = sorted({i.lower() for i in identifiers})
+    invitations = session.execute(select(Invitation.id, Invitation.ticket_id).where(or_(
+        Invitation.respondent_ref.in_(refs), func.lower(Invitation.recipient_email).in_(addresses)))).all()
+    ticket_ids = sorted({row.ticket_id for row in [*items, *invitations] if row.ticket_id is not None})
+    tickets = list(session.scalars(select(Ticket.id).where(Ticket.id.in_(ticket_ids),
+                                                           Ticket.subject.is_not(None)))) if ticket_ids else []
+
+    report.items.update(f"{row.channel} {row.kind}" for row in items)
+    report.comments = sum(1 for row in items if row.commented)
+    report.invitations, report.tickets = len(invitations), len(tickets)
+    if dry_run:
+        return report
+
+    item_ids = [row.id for row in items]
+    # "fetch": items the caller's session already holds show the erasure, not what it replaced.
+    if item_ids:
+        session.execute(update(Feedback).where(Feedback.id.in_(item_ids)).values(
+            respondent_ref=None, comment=case((Feedback.comment.is_(None), None), else_=ERASED))
+            .execution_options(synchronize_session="fetch"))
+        strip_payloads(session, item_ids)
+    if invitations:
+        session.execute(update(Invitation).where(Invitation.id.in_([row.id for row in invitations]))
+                        .values(recipient_email=None, respondent_ref=None)
+                        .execution_options(synchronize_session="fetch"))
+    if tickets:
+        session.execute(update(Ticket).where(Ticket.id.in_(tickets)).values(subject=None)
+                        .execution_options(synchronize_session="fetch"))
+    session.add(AuditEntry(action="privacy.erased", entity_type="respondent", entity_id=request_ref,
+                           actor_id=getattr(actor, "id", actor), after=report.as_dict(), note=note))
+    log.info("erased the personal data of request %s: %s", request_ref[:12], report.as_dict())
+    return report
