@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from .retention import strip_payloads
 
 log = logging.getLogger(__name__)
 
+#: The social channel, whose brand replies address the customer by handle.
+SOCIAL = "social_monitoring"
 #: What an erased comment reads: it was there (a comment rate stays right), what it said is gone.
 ERASED = "[erased]"
 
@@ -40,16 +43,19 @@ class ErasureReport:
     #: feedback items by "channel kind"
     items: Counter = field(default_factory=Counter)
     comments: int = 0
+    #: brand replies answering the customer's posts: their text loses the customer's handle
+    replies: int = 0
     invitations: int = 0
     tickets: int = 0
 
     @property
     def total(self) -> int:
-        return sum(self.items.values()) + self.invitations + self.tickets
+        return sum(self.items.values()) + self.replies + self.invitations + self.tickets
 
     def as_dict(self) -> dict:
         return {"items": sum(self.items.values()), "by_kind": dict(sorted(self.items.items())),
-                "comments": self.comments, "invitations": self.invitations, "tickets": self.tickets}
+                "comments": self.comments, "replies": self.replies, "invitations": self.invitations,
+                "tickets": self.tickets}
 
 
 def identifier_refs(identifiers: Iterable[str], salt: str) -> list[str]:
@@ -88,8 +94,9 @@ def erase_customer(session: Session, identifiers: Iterable[str], *, actor=None, 
     report = ErasureReport(request_ref=request_ref, dry_run=dry_run)
 
     items = session.execute(select(Feedback.id, Feedback.channel, Feedback.kind, Feedback.ticket_id,
-                                   Feedback.comment.is_not(None).label("commented"))
+                                   Feedback.external_id, Feedback.comment.is_not(None).label("commented"))
                             .where(Feedback.respondent_ref.in_(refs))).all()
+    replies = _replies_to(session, [row.external_id for row in items if row.channel == SOCIAL])
     addresses = sorted({i.lower() for i in identifiers})
     invitations = session.execute(select(Invitation.id, Invitation.ticket_id).where(or_(
         Invitation.respondent_ref.in_(refs), func.lower(Invitation.recipient_email).in_(addresses)))).all()
@@ -99,7 +106,7 @@ def erase_customer(session: Session, identifiers: Iterable[str], *, actor=None, 
 
     report.items.update(f"{row.channel} {row.kind}" for row in items)
     report.comments = sum(1 for row in items if row.commented)
-    report.invitations, report.tickets = len(invitations), len(tickets)
+    report.replies, report.invitations, report.tickets = len(replies), len(invitations), len(tickets)
     if dry_run:
         return report
 
@@ -110,6 +117,14 @@ def erase_customer(session: Session, identifiers: Iterable[str], *, actor=None, 
             respondent_ref=None, comment=case((Feedback.comment.is_(None), None), else_=ERASED))
             .execution_options(synchronize_session="fetch"))
         strip_payloads(session, item_ids)
+    if replies:
+        # A brand's reply is the agent's work and keeps its words, less the customer it was addressed to.
+        named = _naming(identifiers)
+        changed = [{"id": row.id, "comment": named.sub(ERASED, row.comment)} for row in replies
+                   if row.comment and named.search(row.comment)]
+        if changed:  # one executemany UPDATE by primary key
+            session.execute(update(Feedback), changed)
+        strip_payloads(session, [row.id for row in replies])
     if invitations:
         session.execute(update(Invitation).where(Invitation.id.in_([row.id for row in invitations]))
                         .values(recipient_email=None, respondent_ref=None)
@@ -121,3 +136,18 @@ def erase_customer(session: Session, identifiers: Iterable[str], *, actor=None, 
                            actor_id=getattr(actor, "id", actor), after=report.as_dict(), note=note))
     log.info("erased the personal data of request %s: %s", request_ref[:12], report.as_dict())
     return report
+
+
+def _replies_to(session: Session, post_ids: list[str]) -> list:
+    """The brand replies answering these stored posts, found as threading pairs them (source:in_reply_to)."""
+    if not post_ids:
+        return []
+    answered = Feedback.payload["source"].as_string() + ":" + Feedback.payload["in_reply_to"].as_string()
+    return session.execute(select(Feedback.id, Feedback.comment).where(
+        Feedback.channel == SOCIAL, Feedback.kind == "social_reply", answered.in_(sorted(post_ids)))).all()
+
+
+def _naming(identifiers: list[str]) -> re.Pattern:
+    """A pattern matching the customer's identifiers in a text, with or without @, in any case."""
+    names = sorted({i.lstrip("@") for i in identifiers}, key=len, reverse=True)
+    return re.compile(rf"(?<![\w.@])@?(?:{'|'.join(map(re.escape, names))})(?![\w@])", re.IGNORECASE)

@@ -58,7 +58,8 @@ def erase(identifiers, by, note, dry_run):
     verb = "would erase" if dry_run else "erased"
     kinds = ", ".join(f"{kind} {count}" for kind, count in found["by_kind"].items())
     click.echo(f"{verb} {found['items']} feedback item(s){f' ({kinds})' if kinds else ''}, "
-               f"{found['comments']} comment(s), {found['invitations']} survey invitation(s), "
+               f"{found['comments']} comment(s), {found['replies']} brand reply(ies) to them, "
+               f"{found['invitations']} survey invitation(s), "
                f"{found['tickets']} ticket subject(s)")
     if not dry_run:
         click.echo(f"audited as request {report.request_ref[:12]} (the identifiers themselves are not kept)")

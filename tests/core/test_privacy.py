@@ -10,6 +10,7 @@ from sqlalchemy import select
 from appraisal.guidelines import publish_guideline
 from appraisal.models import AppraisalResult, AppraisalRun, MetricResult
 from channels.post_ticket_survey.models import Invitation, SurveyTemplate
+from channels.social_monitoring.store import store_posts
 from core.config import ConfigError
 from core.db import transaction
 from core.ingestion import ingest, respondent_ref
@@ -102,7 +103,7 @@ def test_erasure_leaves_nothing_of_the_customer_and_every_number_of_a_rerun(app,
         hr = session.get(User, worked_example.hr)
         report = erase_customer(session, [JANE, "janedoe"], actor=hr, note="DSR-12")
     assert report.as_dict() == {"items": len(janes), "by_kind": {"test csat": 4, "test nps": 4}, "comments": 8,
-                                "invitations": 1, "tickets": 1}
+                                "replies": 0, "invitations": 1, "tickets": 1}
 
     assert _snapshot(worked_example.run(version=2)) == before
     with transaction() as session:
@@ -133,7 +134,7 @@ def test_a_dry_run_writes_nothing_and_a_second_erasure_finds_nothing(app, worked
     dry = runner.invoke(args=["privacy", "erase", JANE, "@JaneDoe", "--by", "hr@example.com", "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert dry.output.startswith("would erase 8 feedback item(s) (test csat 4, test nps 4), 8 comment(s), "
-                                 "1 survey invitation(s), 1 ticket subject(s)")
+                                 "0 brand reply(ies) to them, 1 survey invitation(s), 1 ticket subject(s)")
     assert row_counts(app) == counts
     with transaction() as session:
         assert {i.id: (i.comment, i.respondent_ref, i.payload) for i in session.scalars(select(Feedback))} == stored
@@ -142,7 +143,8 @@ def test_a_dry_run_writes_nothing_and_a_second_erasure_finds_nothing(app, worked
     assert first.exit_code == 0 and first.output.startswith("erased 8 feedback item(s)"), first.output
     again = runner.invoke(args=["privacy", "erase", JANE, "@JaneDoe", "--by", "hr@example.com"])
     assert again.exit_code == 0 and again.output.startswith(
-        "erased 0 feedback item(s), 0 comment(s), 0 survey invitation(s), 0 ticket subject(s)"), again.output
+        "erased 0 feedback item(s), 0 comment(s), 0 brand reply(ies) to them, 0 survey invitation(s), "
+        "0 ticket subject(s)"), again.output
     with transaction() as session:
         assert session.scalar(select(Feedback).where(Feedback.id == janes[0])).comment == ERASED
         assert len(session.scalars(select(AuditEntry).where(AuditEntry.action == "privacy.erased")).all()) == 2
@@ -171,6 +173,32 @@ def test_an_ingested_answer_is_found_by_the_address_it_came_with(app, session, c
     item = session.scalar(select(Feedback))
     assert report.as_dict()["items"] == 1 and item.comment == ERASED and item.respondent_ref is None
     assert set(item.payload) <= KEPT_PAYLOAD_KEYS and item.payload["response_id"] == "r-1"
+
+
+def _post(external_id: str, text: str, author: str, **extra) -> dict:
+    return {"source": "acme", "external_id": external_id, "posted_at": "2026-11-02T10:15:00+00:00",
+            "text": text, "author": author, **extra}
+
+
+def test_a_brand_reply_to_the_customer_keeps_its_words_and_value_less_the_customer(app, session):
+    store_posts(session, [
+        _post("1", "@AcmeCare my parcel is lost again, order 5551234", "@JaneDoe"),
+        _post("2", "@JaneDoe so sorry, Jane! We have sent a new one ^AH", "@AcmeCare", brand_reply=True,
+              in_reply_to="1", posted_at="2026-11-02T10:45:00+00:00"),
+        _post("3", "@janedoes twin here, all fine", "@janedoes"),
+        _post("4", "@janedoes glad to hear it ^AH", "@AcmeCare", brand_reply=True, in_reply_to="3"),
+    ])
+    session.commit()
+    report = erase_customer(session, ["janedoe"])
+    session.commit()
+    assert (report.as_dict()["items"], report.replies) == (1, 1)
+    items = {i.external_id: i for i in session.scalars(select(Feedback))}
+    post, reply = items["acme:1"], items["acme:2"]
+    assert (post.comment, post.respondent_ref) == (ERASED, None) and "author" not in post.payload
+    assert reply.comment == f"{ERASED} so sorry, Jane! We have sent a new one ^AH"
+    assert reply.value == 30 and reply.payload["in_reply_to"] == "1" and "text" not in reply.payload
+    assert items["acme:3"].comment == "@janedoes twin here, all fine"  # another customer, another thread
+    assert items["acme:4"].comment == "@janedoes glad to hear it ^AH" and "text" in items["acme:4"].payload
 
 
 def test_retention_strips_old_payloads_keeps_new_ones_and_every_number(app, worked_example, customer):
