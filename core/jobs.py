@@ -3,10 +3,10 @@
 :func:`enqueue` writes a :class:`PendingJob` row in the caller's transaction (a transactional outbox). When
 that transaction commits, the row is dispatched: handed to RQ, or, without ``PLAUDIT_REDIS_URL``, run inline
 in this process. The row stays until its job has *succeeded*; :func:`run_pending_job` deletes it then. A job
-that fails, a Redis that cannot be reached, or a job lost from Redis only pushes ``next_attempt_at`` back,
-and a later dispatch (after the next commit, every minute from ``plaudit cron``, at worker start, or
-``plaudit jobs dispatch``) tries again with backoff. Accepted work is never dropped; in exchange a job may
-run more than once, so every job must be idempotent.
+that fails or a Redis that cannot be reached only pushes ``next_attempt_at`` back, and a later dispatch (after
+the next commit, every minute from ``plaudit cron``, at worker start, or ``plaudit jobs dispatch``) tries again
+with backoff; such a sweep also hands over again every row whose job Redis lost (restarted without its data).
+Accepted work is never dropped; in exchange a job may run more than once, so every job must be idempotent.
 """
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ INLINE_LEASE = timedelta(minutes=10)
 STRANDED_AFTER = timedelta(seconds=30)
 #: How many due rows one dispatch after a commit takes along, so a request is never held up long.
 SWEEP_LIMIT = 50
+#: How many rows leased to RQ one sweep checks for jobs Redis lost.
+LOST_CHECK_LIMIT = 5000
 #: After Redis refuses, dispatches leave rows for this long rather than wait on it in every request.
 REDIS_PAUSE_SECONDS = 5
 
@@ -138,13 +140,47 @@ def dispatch_pending(ids: list[int] | None = None, limit: int = 500) -> int:
         mine = PendingJob.id.in_(ids)
         query = (query.where(mine | (due & (PendingJob.created_at < now - STRANDED_AFTER)))
                  .order_by(case((mine, 0), else_=1), PendingJob.id).limit(len(ids) + SWEEP_LIMIT))
-    query = query.with_for_update(skip_locked=True)
     app = current_app._get_current_object()
     if get_queue(app) is None:
-        return _run_inline(get_db(), query)
+        return _run_inline(get_db(), query.with_for_update(skip_locked=True))
     if app.extensions.get("plaudit.redis_paused_until", 0) > time.monotonic():
         return 0
-    return _hand_to_queue(app, get_db(), query)
+    if ids is None:
+        lost = _lost_from_queue(app, get_db())
+        if lost:
+            query = (select(PendingJob).where(due | PendingJob.id.in_(lost)).order_by(PendingJob.id)
+                     .limit(limit))
+    return _hand_to_queue(app, get_db(), query.with_for_update(skip_locked=True))
+
+
+def _lost_from_queue(app, database) -> list[int]:
+    """Rows handed to RQ whose job Redis no longer holds: a Redis that restarted without its data lost them.
+
+    Without this they would wait out their ``QUEUE_LEASE``. A job that ran keeps its key in Redis (as
+    finished, failed or started), so only jobs that vanished are handed over again.
+    """
+    from redis.exceptions import RedisError
+    from rq.job import Job
+
+    with database.read_sessionmaker() as session:
+        leased = session.execute(
+            select(PendingJob.id, PendingJob.attempts)
+            .where(PendingJob.attempts > 0, PendingJob.next_attempt_at > utcnow())
+            .order_by(PendingJob.id).limit(LOST_CHECK_LIMIT)).all()
+    if not leased:
+        return []
+    try:
+        with redis_connection(app).pipeline(transaction=False) as pipe:
+            for row_id, attempts in leased:
+                pipe.exists(Job.key_for(_job_id(row_id, attempts)))
+            present = pipe.execute()
+    except RedisError:  # _hand_to_queue will meet the same Redis, note it and pause
+        return []
+    return [row_id for (row_id, _attempts), found in zip(leased, present) if not found]
+
+
+def _job_id(row_id: int, attempts: int) -> str:
+    return f"outbox-{row_id}-{attempts}"
 
 
 def _hand_to_queue(app, database, query) -> int:
@@ -156,7 +192,7 @@ def _hand_to_queue(app, database, query) -> int:
         for row in session.scalars(query):
             row.attempts += 1
             try:
-                queue.enqueue_call(func=run_pending_job, args=(row.id,), job_id=f"outbox-{row.id}-{row.attempts}",
+                queue.enqueue_call(func=run_pending_job, args=(row.id,), job_id=_job_id(row.id, row.attempts),
                                    description=f"{row.func}{tuple(row.args)!r}"[:200])
             except RedisError as exc:
                 row.last_error = f"queue unreachable: {type(exc).__name__}"
