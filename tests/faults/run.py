@@ -66,15 +66,16 @@ def _status(results: dict, prefix: str) -> str:
     runs = {name: outcome for name, outcome in results.items() if name.startswith(prefix)}
     if not runs:
         return "Result: not run."
-    return "Result: " + ", ".join(f"{name.partition('[')[2].rstrip(']') or 'run'}: {outcome} ({seconds:.1f} s)"
+    return "Result: " + ", ".join(f"{(name.partition('[')[2].rstrip(']') + ': ') if '[' in name else ''}"
+                                  f"{outcome} ({seconds:.1f} s)"
                      for name, (outcome, seconds) in sorted(runs.items())) + "."
 
 
-def render(results: dict, figures: dict) -> str:
+def render(results: dict, figures: dict, measured: datetime, commit: str) -> str:
     """The section of docs/performance.md, markers included."""
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    when = measured.strftime("%Y-%m-%d %H:%M UTC")
     lines = [START, "", "## Faults", "",
-             (f"Measured {when}, code at commit {_commit()}. Command: `{COMMAND}` (about five minutes; it "
+             (f"Measured {when}, code at commit {commit}. Command: `{COMMAND}` (about three minutes; it "
               "starts Redis and PostgreSQL servers of its own and never touches the machine's shared ones). The "
               "same tests run with `FAULT_TESTS=1 pytest tests/faults tests/appraisal/test_crash.py`; the normal "
               "suite runs scenario 4 and `test_lost_jobs.py` and skips the slow ones."), ""]
@@ -171,8 +172,12 @@ def main(write_doc: bool, doc: Path, from_last_run: bool) -> None:
     """Run the fault scenarios and report what each one lost (nothing, is the goal)."""
     junit = FIGURES.parent / "faults-junit.xml"
     FIGURES.mkdir(parents=True, exist_ok=True)
+    commit_file = FIGURES.parent / "faults-commit.txt"
+    if not from_last_run:
+        commit_file.write_text(_commit())
     status = 0 if from_last_run else run_tests(junit)
-    section = render(outcomes(junit), _figures())
+    section = render(outcomes(junit), _figures(), datetime.fromtimestamp(junit.stat().st_mtime, UTC),
+                     commit_file.read_text() if commit_file.exists() else _commit())
     click.echo(section)
     if write_doc:
         write(doc, section)
