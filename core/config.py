@@ -42,6 +42,11 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,
     "WTF_CSRF_ENABLED": True,
+    # Login throttling (core/throttle.py): this many failed sign-ins within LOGIN_LOCK_SECONDS lock an
+    # account (or an address) until that long after the latest of them.
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": 50,
+    "LOGIN_LOCK_SECONDS": 900,
     "LOG_LEVEL": "INFO",
     # The address people reach this deployment at, for links in e-mail (survey invitations, reports).
     "PUBLIC_URL": "http://127.0.0.1:5000",
@@ -92,6 +97,9 @@ class ConfigSchema(Schema):
     SESSION_COOKIE_HTTPONLY = fields.Boolean()
     SESSION_COOKIE_SAMESITE = fields.String(validate=validate.OneOf(["Lax", "Strict"]))
     WTF_CSRF_ENABLED = fields.Boolean()
+    LOGIN_MAX_FAILURES = fields.Integer(validate=validate.Range(min=1, max=1000))
+    LOGIN_MAX_FAILURES_PER_ADDRESS = fields.Integer(validate=validate.Range(min=1, max=100_000))
+    LOGIN_LOCK_SECONDS = fields.Integer(validate=validate.Range(min=1, max=7 * 24 * 3600))
     LOG_LEVEL = fields.String(validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]))
     PUBLIC_URL = fields.String(validate=validate.Regexp(r"^https?://[^/\s]+(/.*)?$",
                                                         error="must be an http:// or https:// address"))

@@ -1,9 +1,17 @@
-"""Signing in and out."""
+"""Signing in and out; repeated failed sign-ins are throttled (core/throttle.py)."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -14,6 +22,13 @@ from wtforms.validators import DataRequired, Length, Regexp
 from core.auth import authenticated, public
 from core.db import get_session
 from core.models import User, utcnow
+from core.throttle import (
+    LoginLimits,
+    attempt_keys,
+    clear_account,
+    record_failure,
+    seconds_locked,
+)
 
 bp = Blueprint("auth", __name__)
 _DUMMY_HASH = generate_password_hash("no account has this password")
@@ -41,6 +56,15 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         session = get_session()
+        limits = LoginLimits.from_config(current_app.config)
+        keys = attempt_keys(current_app.config["SECRET_KEY"], form.email.data, request.remote_addr)
+        wait = seconds_locked(session, keys, limits)
+        if wait:
+            # Refused before the password is even checked: a right guess during the lock tells nothing.
+            minutes = -(-wait // 60)
+            form.password.errors.append(f"Too many failed sign-ins: try again in {minutes} minute"
+                                        f"{'s' if minutes != 1 else ''}.")
+            return render_template("login.html", form=form), 429, {"Retry-After": str(wait)}
         user = session.scalar(select(User).where(func.lower(User.email) == form.email.data.strip().lower()))
         # Hash the password whether or not the account exists, so timing does not tell which e-mails do.
         password_ok = user.check_password(form.password.data) if user else check_password_hash(
@@ -48,11 +72,26 @@ def login():
         if user is not None and password_ok and user.active and user.roles:
             login_user(user)
             user.last_login_at = utcnow()
+            clear_account(session, keys)
             session.commit()
             return redirect(_safe_next(request.args.get("next")))
+        # Unknown e-mails count too, so being locked out does not tell which e-mails have accounts either.
+        record_failure(session, keys, limits)
+        session.commit()
         # One message for both cases, so the form does not reveal which e-mails have accounts.
         form.password.errors.append("E-mail or password is wrong.")
     return render_template("login.html", form=form), 200 if request.method == "GET" or not form.errors else 401
+
+
+@bp.after_app_request
+def _strict_transport(response):
+    """Tell browsers to use HTTPS only, where the session cookie is sent over HTTPS only.
+
+    Only then: a deployment on plain HTTP (the embedded default) would otherwise lock its own users out.
+    """
+    if current_app.config["SESSION_COOKIE_SECURE"]:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
 
 
 @bp.post("/logout")

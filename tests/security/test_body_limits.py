@@ -1,0 +1,66 @@
+"""Oversized bodies: every POST entry point (API, webhooks, push, forms) refuses them with 413, unread."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from core.auth import API_SCOPES
+from core.db import transaction
+from core.models import ApiToken, User
+from tests.fixtures.app import row_counts
+from tests.fixtures.org import sign_in
+from tests.fixtures.routes import Route
+
+LIMIT = 4096
+IDS = {name: (lambda: 1) for name in ("integration_id", "assignment_id", "report_id", "template_id", "source_id",
+                                      "feedback_id", "recommendation_id")}
+VALUES = {**IDS, "token": lambda: "x" * 20, "name": lambda: "acme", "slug": lambda: "post_ticket_survey"}
+
+
+def _every_post(app) -> list[Route]:
+    return sorted((Route(rule.endpoint, rule.rule, frozenset(rule.methods))
+                   for rule in app.url_map.iter_rules() if "POST" in rule.methods), key=lambda route: route.rule)
+
+
+def test_every_post_refuses_a_body_over_the_limit(make_app, create_user):
+    app = make_app(MAX_CONTENT_LENGTH=LIMIT)
+    client = app.test_client()
+    create_user("all@example.com", roles=["admin", "hr", "manager", "employee", "shopper"])
+    assert sign_in(client, "all@example.com").status_code == 302
+    with app.app_context(), transaction() as session:
+        row, plain = ApiToken.issue(session.scalar(select(User)), "limits", list(API_SCOPES))
+        session.add(row)
+    json_body = json.dumps({"comment": "x" * LIMIT}).encode()
+    form_body = b"comment=" + b"x" * LIMIT
+    before = row_counts(app)
+    answers = {}
+    for route in _every_post(app):
+        machine = route.rule.startswith("/api/") or route.endpoint in ("post_ticket_survey.webhook", "social.push")
+        response = client.post(route.url(VALUES), data=json_body if machine else form_body,
+                               headers={"Authorization": f"Bearer {plain}"},
+                               content_type="application/json" if machine else "application/x-www-form-urlencoded")
+        answers[route.endpoint] = response.status_code
+    assert {endpoint for endpoint, status in answers.items() if status != 413} == set(), answers
+    assert len(answers) >= 35  # API operations, webhooks, push and every form of today
+    assert row_counts(app) == before
+
+
+@pytest.mark.xfail(strict=True, reason="the helpdesk webhook answers its 413 as an HTML page: its blueprint must add "
+                   "its /webhooks/ prefix to web.JSON_ERROR_PATHS_KEY, as the push endpoint does")
+def test_machines_read_the_refusal_as_json(make_app):
+    app = make_app(MAX_CONTENT_LENGTH=LIMIT)
+    client = app.test_client()
+    for url in ("/api/v1/channels/post_ticket_survey/feedback", "/channels/social_monitoring/push/acme",
+                "/channels/post_ticket_survey/webhooks/1"):
+        response = client.post(url, data=b"{" + b" " * LIMIT + b"}", content_type="application/json")
+        answer = response.get_json(silent=True) or {}
+        assert response.status_code == 413 and answer.get("code") == 413 and answer.get("message"), url
+
+
+def test_a_body_within_the_limit_is_read(make_app):
+    app = make_app(MAX_CONTENT_LENGTH=LIMIT)
+    response = app.test_client().post("/channels/post_ticket_survey/webhooks/1", data=b"{}",
+                                      content_type="application/json")
+    assert response.status_code == 404  # past the size check: there is no integration 1
