@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from flask import current_app, jsonify, render_template, request
+from flask import current_app, g, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import ServiceUnavailable
 
@@ -55,6 +55,9 @@ def _database_unavailable(error):
     # The driver's message can name the host and user: log only the kind of failure, show none of it.
     current_app.logger.error("database unavailable: %s", type(error.orig).__name__ if error.orig else error)
     unavailable = ServiceUnavailable("The database is unavailable; nothing was saved. Try again shortly.")
+    # The page is drawn for nobody in particular: loading the signed-in user (the menu shows their pages)
+    # would ask the database again, and fail inside this handler into a bare 500.
+    g._login_user = current_app.login_manager.anonymous_user()
     response = current_app.make_response(_error_page(unavailable))
     response.headers["Retry-After"] = "5"
     return response

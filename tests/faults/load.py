@@ -12,6 +12,8 @@ from core.models import ApiToken, Employee, EmployeeIdentity, Team, User
 URL = "/api/v1/channels/post_ticket_survey/feedback"
 #: Ann's helpdesk id: every answer is hers, so a low one alerts her manager, Lea.
 AGENT = ("helpdesk", "101")
+#: The admin who owns the API token can also sign in, to open pages.
+BOT_EMAIL, BOT_PASSWORD = "bot@example.com", "a password for the fault tests"
 
 
 def build_org(app) -> str:
@@ -21,9 +23,9 @@ def build_org(app) -> str:
         lea = Employee(name="Lea Lead", email="lea@example.com", team=support)
         ann = Employee(name="Ann Agent", email="ann@example.com", team=support,
                        identities=[EmployeeIdentity(provider=AGENT[0], external_id=AGENT[1])])
-        bot = User(email="bot@example.com", name="Bot", active=True)
+        bot = User(email=BOT_EMAIL, name="Bot", active=True)
         bot.roles = ["admin"]
-        bot.set_password("not used by the API at all")
+        bot.set_password(BOT_PASSWORD)
         token, plain = ApiToken.issue(bot, "faults", ["feedback:write"])
         session.add_all([support, lea, ann, bot, token])
         session.flush()

@@ -108,7 +108,10 @@ def render(results: dict, figures: dict, measured: datetime, commit: str) -> str
               "`tests/faults/test_postgres_restart.py`: a private cluster (initdb, pg_ctl on a free port) is "
               "stopped (`pg_ctl -m fast`) after 120 acknowledgements while four clients post answers, kept down "
               "3 s and started again; the app is never restarted. A client told 503 sends the same answer again, "
-              "as `Retry-After` asks. " + _status(results, "test_postgres_restart"), ""]
+              "as `Retry-After` asks. During the outage a signed-in user's page and `/healthz` answer 503 too (the "
+              "page in HTML, naming no host); before the fix this test found, the page was a bare 500, because the "
+              "error page loaded the signed-in user from the database again (`web._database_unavailable` now draws "
+              "it for nobody; `tests/faults/test_database_down_page.py`, in the normal suite, shows it). " + _status(results, "test_postgres_restart"), ""]
     f = figures.get(("postgres", "postgresql"))
     if f:
         lines += [("| sent | requests | acknowledged | stored | 503 (JSON, Retry-After) | other errors "

@@ -18,9 +18,10 @@ from core.db import transaction
 from core.migrate import upgrade
 from core.models import Feedback, PendingJob, utcnow
 from tests.fixtures.app import SECRET
+from tests.fixtures.org import sign_in
 from tests.fixtures.payloads import survey
 
-from .load import AGENT, Load, build_org
+from .load import AGENT, BOT_EMAIL, BOT_PASSWORD, Load, build_org
 from .servers import PrivatePostgres
 
 SENT = 400
@@ -46,18 +47,26 @@ def test_postgres_restart_answers_503_writes_nothing_half_and_recovers(private_p
                       "SECRET_KEY": SECRET, "REDIS_URL": None, "TESTING": False})
     try:
         token = build_org(app)
+        browser = app.test_client()
+        assert sign_in(browser, BOT_EMAIL, BOT_PASSWORD).status_code == 302
         payloads = [survey(f"restart-{n:04d}", rating=5, agent=AGENT) for n in range(SENT)]
         load = Load(app, token, payloads, retry_unavailable=True).start()
         load.wait_for_acknowledged(STOPPED_AT)
         stopping = time.monotonic()
         private_postgres.stop()
         stopped = time.monotonic()
-        time.sleep(DOWN_SECONDS)
+        # Pages and the health check are refused as cleanly: a 503 page saying nothing was saved, no trace.
+        page, health = browser.get("/"), browser.get("/healthz")
+        time.sleep(max(DOWN_SECONDS - (time.monotonic() - stopped), 0))
         private_postgres.start()
         back = time.monotonic()
         load.join()
 
         assert load.unexpected == [], load.unexpected[:5]
+        assert (page.status_code, page.mimetype, page.headers["Retry-After"]) == (503, "text/html", "5")
+        assert "nothing was saved" in page.get_data(as_text=True) and "Traceback" not in page.get_data(as_text=True)
+        assert health.status_code == 503
+        assert (browser.get("/").status_code, browser.get("/healthz").status_code) == (200, 200)  # still signed in
         assert load.unavailable, "no request met the restart"
         for _when, headers, body in load.unavailable:
             assert headers["Content-Type"] == "application/json" and headers["Retry-After"] == "5"
