@@ -8,6 +8,7 @@ decision someone makes, not an accident.
 from __future__ import annotations
 
 from tests.fixtures.app import row_counts
+from tests.fixtures.org import csrf_token, sign_in
 from tests.fixtures.routes import Route
 
 EXEMPT_BY_DESIGN = {"post_ticket_survey.webhook", "post_ticket_survey.survey", "social.push"}
@@ -23,8 +24,6 @@ def _form_posts(app) -> list[Route]:
 
 def test_every_form_post_without_a_token_is_refused_and_writes_nothing(app, client, create_user, session_per_request):
     create_user("all@example.com", roles=["admin", "hr", "manager", "employee", "shopper"])
-    from tests.fixtures.org import sign_in
-
     assert sign_in(client, "all@example.com").status_code == 302
     posts = _form_posts(app)
     before = row_counts(app)
@@ -44,8 +43,6 @@ def test_every_form_post_without_a_token_is_refused_and_writes_nothing(app, clie
 
 
 def test_a_token_from_another_session_is_refused(app, client, create_user, session_per_request):
-    from tests.fixtures.org import csrf_token, sign_in
-
     create_user("hr@example.com", roles=["hr"])
     stranger = app.test_client()
     foreign = csrf_token(stranger.get("/login").get_data(as_text=True))

@@ -10,7 +10,7 @@ from core.app import create_app
 from core.config import ConfigError
 from core.throttle import LoginFailure
 from tests.fixtures.app import SECRET
-from tests.fixtures.org import PASSWORD, sign_in
+from tests.fixtures.org import PASSWORD, csrf_token, sign_in
 
 WRONG = "not the password"
 
@@ -75,13 +75,12 @@ def test_one_address_guessing_at_many_accounts_is_locked(make_app, create_user):
     assert sign_in(client, "ann@example.com", PASSWORD).status_code == 429
     elsewhere = app.test_client()
     assert sign_in(elsewhere, "ann@example.com", PASSWORD).status_code == 429  # the same address
-    other_address = sign_in_from(app.test_client(), "203.0.113.9", "ann@example.com", PASSWORD)
+    other_address = _sign_in_from(app.test_client(), "203.0.113.9", "ann@example.com", PASSWORD)
     assert other_address.status_code == 302
 
 
-def sign_in_from(client, address: str, email: str, password: str):
-    from tests.fixtures.org import csrf_token
-
+def _sign_in_from(client, address: str, email: str, password: str):
+    """Sign in as a client at ``address`` would."""
     environ = {"REMOTE_ADDR": address}
     page = client.get("/login", environ_base=environ)
     return client.post("/login", environ_base=environ, data={
