@@ -62,7 +62,8 @@ KNOWN_FAULTS = {
     ("tickets", "postgresql"): "plaudit import tickets: a NUL character in a cell reaches PostgreSQL (DataError)",
 }
 CREATED = re.compile(r"(?:answers|posts) created (\d+)")
-LINE = re.compile(r"^\s*line \d+: \S.*$")
+#: A refused row: its line, then ``field: message`` (``payload: ...`` only for a fault of the row as a whole).
+LINE = re.compile(r"^\s*line \d+: [\w.\[\] -]+: \S")
 
 
 def _real_rows(name: str | None, limit: int = 40) -> tuple[list[str] | None, list[list[str]]]:
