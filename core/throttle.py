@@ -16,20 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, delete, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
-from .models import Base, utcnow
-
-
-class LoginFailure(Base):
-    """One failed sign-in, counted against a key (an account or an address) until it leaves the window."""
-
-    __tablename__ = "login_failures"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), index=True)
-    failed_at: Mapped[datetime] = mapped_column(index=True)
+from .models import LoginFailure, utcnow
 
 
 @dataclass(frozen=True)

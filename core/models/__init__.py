@@ -4,12 +4,13 @@ from .audit import AuditEntry, record_audit
 from .base import Base, UTCDateTime, utcnow
 from .feedback import STATUSES, Dispute, Feedback, Flag
 from .integration import Integration
+from .login import LoginFailure
 from .org import Employee, EmployeeIdentity, Team, managed_teams
 from .outbox import PendingJob
 from .ticket import Ticket, TicketAssignment
 
 __all__ = [
     "ROLES", "STATUSES", "ApiToken", "AuditEntry", "Base", "Dispute", "Employee", "EmployeeIdentity",
-    "Feedback", "Flag", "Integration", "PendingJob", "Team", "Ticket", "TicketAssignment", "UTCDateTime",
+    "Feedback", "Flag", "Integration", "LoginFailure", "PendingJob", "Team", "Ticket", "TicketAssignment", "UTCDateTime",
     "User", "UserRole", "hash_token", "managed_teams", "record_audit", "utcnow",
 ]
