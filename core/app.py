@@ -50,6 +50,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, extra_plugins: dict[s
     load_config(app, config)
     _configure_logging(app.config["LOG_LEVEL"])
 
+    if app.config["PROXY_HOPS"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     db.init_app(app)
     loaded = plugins.init_app(app, extra_plugins)
     auth.init_app(app)

@@ -47,6 +47,9 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 50,
     "LOGIN_LOCK_SECONDS": 900,
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (0: none, the client is
+    # whoever connects). Throttling by address and HTTPS links depend on it.
+    "PROXY_HOPS": 0,
     "LOG_LEVEL": "INFO",
     # The address people reach this deployment at, for links in e-mail (survey invitations, reports).
     "PUBLIC_URL": "http://127.0.0.1:5000",
@@ -100,6 +103,7 @@ class ConfigSchema(Schema):
     LOGIN_MAX_FAILURES = fields.Integer(validate=validate.Range(min=1, max=1000))
     LOGIN_MAX_FAILURES_PER_ADDRESS = fields.Integer(validate=validate.Range(min=1, max=100_000))
     LOGIN_LOCK_SECONDS = fields.Integer(validate=validate.Range(min=1, max=7 * 24 * 3600))
+    PROXY_HOPS = fields.Integer(strict=True, validate=validate.Range(min=0, max=5))
     LOG_LEVEL = fields.String(validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR"]))
     PUBLIC_URL = fields.String(validate=validate.Regexp(r"^https?://[^/\s]+(/.*)?$",
                                                         error="must be an http:// or https:// address"))

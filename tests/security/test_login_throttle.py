@@ -101,3 +101,31 @@ def test_settings_are_validated_naming_the_setting(tmp_path, name, value):
     with pytest.raises(ConfigError, match=f"PLAUDIT_{name}:"):
         create_app({"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": "sqlite://", "SECRET_KEY": SECRET,
                     name: value})
+
+
+def _sign_in_forwarded(client, forwarded: str, email: str, password: str):
+    """Sign in through a proxy at 10.0.0.1 that says the client is ``forwarded``."""
+    environ = {"REMOTE_ADDR": "10.0.0.1"}
+    headers = {"X-Forwarded-For": forwarded}
+    page = client.get("/login", environ_base=environ, headers=headers)
+    return client.post("/login", environ_base=environ, headers=headers, data={
+        "email": email, "password": password, "csrf_token": csrf_token(page.get_data(as_text=True))})
+
+
+@pytest.mark.parametrize("hops, locked", [(0, True), (1, False)])
+def test_behind_a_trusted_proxy_each_client_has_its_own_address(make_app, create_user, hops, locked):
+    """With PLAUDIT_PROXY_HOPS=1 the per-address count follows X-Forwarded-For; with 0 a client cannot
+    claim another address by sending the header, so everyone behind the proxy shares its address."""
+    app = make_app(LOGIN_MAX_FAILURES_PER_ADDRESS=3, PROXY_HOPS=hops)
+    create_user("ann@example.com")
+    for index in range(3):
+        assert _sign_in_forwarded(app.test_client(), "198.51.100.7", f"guess{index}@example.com",
+                                  WRONG).status_code == 401
+    other_client = _sign_in_forwarded(app.test_client(), "203.0.113.9", "ann@example.com", PASSWORD)
+    assert other_client.status_code == (429 if locked else 302)
+
+
+@pytest.mark.parametrize("value", [-1, 6, "one", 1.5])
+def test_a_wrong_proxy_hops_is_refused_naming_it(value):
+    with pytest.raises(ConfigError, match="PROXY_HOPS"):
+        create_app({"SECRET_KEY": SECRET, "PROXY_HOPS": value})
