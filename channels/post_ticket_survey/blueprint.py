@@ -6,10 +6,17 @@ from flask import Blueprint, jsonify, request
 from core.auth import csrf, public
 from core.db import get_session
 from core.models import Integration
+from web import JSON_ERROR_PATHS_KEY
 
 from .helpdesks import PayloadError
 
 bp = Blueprint("post_ticket_survey", __name__, template_folder="templates")
+
+
+@bp.record_once
+def _webhook_errors_as_json(state) -> None:
+    """A helpdesk reads the webhook's refusals (413, 405, 404...) as JSON, as a platform reads the push's."""
+    state.app.extensions.setdefault(JSON_ERROR_PATHS_KEY, []).append(f"{state.url_prefix}/webhooks/")
 
 
 @bp.post("/webhooks/<int:integration_id>")
