@@ -15,7 +15,12 @@ from sqlalchemy.orm import Session, selectinload
 from .channel import IdentityRef
 from .models import EmployeeIdentity, Feedback, Ticket, TicketAssignment, utcnow
 
+_TEXTS = ("provider", "external_id", "subject", "category", "contact_channel", "status")
 _FIELDS = ("subject", "category", "contact_channel", "status", "opened_at", "first_response_at", "resolved_at")
+_LIMITS = {name: Ticket.__table__.c[name].type.length for name in _TEXTS}
+_SUBJECT_LIMIT = _LIMITS["subject"]
+#: Each half of a stored "provider:id" reference (external_assignee_id holds 255, last_public_replier 310).
+_REF_LIMIT = 120
 # A ticket opens, is first answered and is solved once: a later "closed" or an older snapshot replayed must
 # not move these (nor re-survey the solve); an exact time that is earlier than an estimate does.
 _EARLIEST = {"opened_at", "first_response_at", "resolved_at"}
@@ -44,6 +49,39 @@ class TicketUpdate:
     public_reply_at: datetime | None = None
 
 
+def ticket_problems(update: TicketUpdate) -> dict[str, list[str]]:
+    """Name the fields of ``update`` that cannot be stored, then the timings that contradict each other.
+
+    Texts must be strings without NUL characters (PostgreSQL refuses them) that fit their column; such an
+    update is refused naming the field. The subject alone is never too long: it is a label for people that
+    a helpdesk lets run to any length, so :func:`upsert_tickets` cuts it to its column (ending in "…").
+    """
+    problems: dict[str, list[str]] = {}
+    texts = {name: getattr(update, name) for name in _TEXTS}
+    for role in ("assignee", "public_replier"):  # stored as "provider:id"
+        ref = getattr(update, role)
+        if ref is not None:
+            texts[f"{role}.provider"], texts[f"{role}.id"] = ref.provider, ref.external_id
+    for name, value in texts.items():
+        limit = None if name == "subject" else _LIMITS.get(name.split(".")[-1], _REF_LIMIT)
+        problem = _text_problem(value, limit)
+        if problem:
+            problems[name] = [problem]
+    return {**problems, **timing_problems(update)}
+
+
+def _text_problem(value, limit: int | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        return f"expected text, not {type(value).__name__}"
+    if "\x00" in value:
+        return "contains a NUL character"
+    if limit is not None and len(value) > limit:
+        return f"longer than {limit} characters"
+    return None
+
+
 def timing_problems(update: TicketUpdate) -> dict[str, list[str]]:
     """Name the timings that contradict each other; such a ticket must be refused, not averaged."""
     problems: dict[str, list[str]] = {}
@@ -60,7 +98,7 @@ def timing_problems(update: TicketUpdate) -> dict[str, list[str]]:
 def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tuple[str, str], Ticket]:
     """Create or update the tickets, appending an assignment whenever the assignee changes.
 
-    A constant number of queries per call, however many updates. Check :func:`timing_problems` first.
+    A constant number of queries per call, however many updates. Check :func:`ticket_problems` first.
     """
     tickets = {}
     for provider, ids in _by_provider((u.provider, u.external_id) for u in updates).items():
@@ -86,6 +124,8 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
             current = getattr(ticket, name)
             if name in _EARLIEST and current is not None:
                 value = min(value, current)  # a ticket opens and is first answered once
+            if name == "subject":
+                value = _cut(value, _SUBJECT_LIMIT)
             setattr(ticket, name, value)
         if update.assignee is not None:
             _assign(ticket, update, employees.get((update.assignee.provider, update.assignee.external_id)))
@@ -96,6 +136,10 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
     session.flush()
     _link_earlier_feedback(session, tickets.values())
     return tickets
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _link_earlier_feedback(session: Session, tickets) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.ingestion import ingest
 from core.models import Employee, EmployeeIdentity, Integration, Ticket, utcnow
-from core.tickets import timing_problems, upsert_tickets
+from core.tickets import ticket_problems, upsert_tickets
 
 from .channel import PostTicketSurvey
 from .helpdesks import HELPDESKS, Delivery, PayloadError
@@ -92,10 +92,12 @@ def confine(delivery: Delivery, namespace: str) -> None:
 def store(session: Session, delivery: Delivery, integration: Integration | None = None) -> WebhookResult:
     """Store what a delivery says; raise PayloadError before writing if any part is refused."""
     for update in delivery.tickets:
-        problems = timing_problems(update)
+        problems = ticket_problems(update)
         if problems:
             name, messages = next(iter(problems.items()))
-            raise PayloadError(f"ticket {update.external_id}: {name}", messages[0])
+            # An id that cannot be stored cannot name its ticket either.
+            where = "ticket" if "external_id" in problems else f"ticket {update.external_id}"
+            raise PayloadError(f"{where}: {name}", messages[0])
     schema = PostTicketSurvey.schema()
     for rating in delivery.ratings:
         errors = schema.validate(rating)

@@ -111,6 +111,33 @@ def required(data: Mapping, key: str, where: str = "") -> Any:
     return value
 
 
+def section(data: Mapping, key: str, where: str) -> Mapping:
+    """The object under ``key``, or {} when it is absent or empty; anything else is refused naming ``where``."""
+    value = data.get(key)
+    if value is None or value == "" or value == []:
+        return {}
+    if not isinstance(value, Mapping):
+        raise PayloadError(where, "expected a JSON object")
+    return value
+
+
+def sections(data: Mapping, key: str, where: str) -> list[Mapping]:
+    """The list of objects under ``key`` ([] when absent); anything else is refused naming ``where``."""
+    value = data.get(key)
+    if value is None or value == "":
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, Mapping) for item in value):
+        raise PayloadError(where, "expected a list of JSON objects")
+    return value
+
+
+def code(value: Any, field_name: str) -> float | str | None:
+    """A helpdesk's code for a state, source or score: a number or a word, never an object or a list."""
+    if value is not None and not isinstance(value, int | float | str):
+        raise PayloadError(field_name, f"expected a number or a word, not {type(value).__name__}")
+    return value
+
+
 def single_address(value: Any) -> str | None:
     """One plain e-mail address, or None: "a@x, b@y" must not send a survey link to two people."""
     if not isinstance(value, str):

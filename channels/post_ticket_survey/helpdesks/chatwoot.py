@@ -12,8 +12,11 @@ from .base import (
     Delivery,
     Helpdesk,
     PayloadError,
+    code,
     rating_payload,
     required,
+    section,
+    sections,
     timestamp,
     token_ok,
 )
@@ -33,6 +36,8 @@ class Chatwoot(Helpdesk):
         if not isinstance(data, dict):
             raise PayloadError("body", "expected a JSON object")
         event = required(data, "event")
+        if not isinstance(event, str):
+            raise PayloadError("event", "expected the event's name")
         if event in ("message_created", "message_updated"):  # a CSAT answer updates the survey message
             return _message(data, received_at)
         if event.startswith("conversation_"):
@@ -45,44 +50,46 @@ def _conversation(conversation, event, received_at) -> Delivery:
     status = "resolved" if event == "conversation_resolved" else conversation.get("status")
     update = TicketUpdate(provider="chatwoot", external_id=str(conversation_id), status=status,
                           contact_channel=conversation.get("channel"))
-    messages = conversation.get("messages") or ()
+    messages = sections(conversation, "messages", "conversation.messages")
     started = [timestamp(m.get("created_at"), "messages.created_at") for m in messages]
     update.opened_at = timestamp(conversation.get("created_at"), "created_at") or (min(started) if started else None)
     replies = sorted((timestamp(m.get("created_at"), "messages.created_at"), m.get("sender_id")) for m in messages
-                     if m.get("message_type") in OUTGOING and not m.get("private"))
+                     if code(m.get("message_type"), "messages.message_type") in OUTGOING and not m.get("private"))
     if replies:
         update.first_response_at = replies[0][0]
         update.public_reply_at, replier = replies[-1]
         update.public_replier = IdentityRef("chatwoot", str(replier)) if replier else None
     if status == "resolved":
         update.resolved_at = timestamp(conversation.get("timestamp"), "timestamp") or received_at
-    assignee = (conversation.get("meta") or {}).get("assignee")
-    if assignee and assignee.get("id"):
+    assignee = section(section(conversation, "meta", "conversation.meta"), "assignee", "conversation.meta.assignee")
+    if assignee.get("id"):
         update.assignee = IdentityRef("chatwoot", str(assignee["id"]))
     return Delivery(tickets=[update])
 
 
 def _message(message, received_at) -> Delivery:
-    conversation = message.get("conversation") or {}
+    conversation = section(message, "conversation", "conversation")
     conversation_id = required(conversation, "id", "conversation")
     delivery = _conversation({**conversation, "messages": []}, "conversation_updated", received_at)
     created = timestamp(message.get("created_at"), "created_at") or received_at
     if message.get("content_type") == "input_csat":
-        answer = (((message.get("content_attributes") or {}).get("submitted_values") or {})
-                  .get("csat_survey_response") or {})
+        answer = section(section(section(message, "content_attributes", "content_attributes"), "submitted_values",
+                                 "content_attributes.submitted_values"), "csat_survey_response",
+                         "content_attributes.submitted_values.csat_survey_response")
         rating = answer.get("rating")
         if rating is None:
             return delivery.merge(Delivery(ignored=["CSAT survey sent, not answered yet"]))
-        assignee = (conversation.get("meta") or {}).get("assignee") or {}
+        assignee = section(section(conversation, "meta", "conversation.meta"), "assignee",
+                           "conversation.meta.assignee")
         delivery.ratings.append(rating_payload(
             "chatwoot", required(message, "id", "message"), conversation_id, rating=rating, scale=(1, 5),
             answered_at=timestamp(message.get("updated_at"), "updated_at") or created,
             agent_id=assignee.get("id"), comment=answer.get("feedback_message"),
-            respondent=(message.get("sender") or {}).get("id")))
-    elif message.get("message_type") in OUTGOING and not message.get("private"):
+            respondent=section(message, "sender", "sender").get("id")))
+    elif code(message.get("message_type"), "message_type") in OUTGOING and not message.get("private"):
         update = delivery.tickets[0]
         update.first_response_at = update.public_reply_at = created
-        sender = message.get("sender") or {}
+        sender = section(message, "sender", "sender")
         if sender.get("id") and sender.get("type") in (None, "user"):
             update.public_replier = IdentityRef("chatwoot", str(sender["id"]))
     return delivery

@@ -13,11 +13,14 @@ from .base import (
     Delivery,
     Helpdesk,
     PayloadError,
+    code,
     ident,
     parse_each,
     rating_payload,
     required,
     same,
+    section,
+    sections,
     single_address,
     timestamp,
 )
@@ -45,8 +48,8 @@ class Freshdesk(Helpdesk):
         if not isinstance(data, dict):
             raise PayloadError("body", "expected a JSON object or array")
         if "ticket" in data:
-            delivery = _ticket(data["ticket"])
-            _replies(delivery.tickets[0], data.get("conversations") or ())
+            delivery = _ticket(section(data, "ticket", "ticket"))
+            _replies(delivery.tickets[0], sections(data, "conversations", "conversations"))
             return delivery
         if "ratings" in data and "ticket_id" in data:
             return _rating(data, received_at)
@@ -56,7 +59,7 @@ class Freshdesk(Helpdesk):
             return Delivery(tickets=[update])
         if "contact" in data and "ticket_scope" in data:
             return Delivery(agents=[AgentIdentity(IdentityRef("freshdesk", str(required(data, "id", "agent"))),
-                                                  ident((data.get("contact") or {}).get("email")))])
+                                                  ident(section(data, "contact", "contact").get("email")))])
         if "subject" in data and "status" in data:
             return _ticket(data)
         if "unassigned_for" in data or "escalate_to" in data:
@@ -66,16 +69,17 @@ class Freshdesk(Helpdesk):
 
 def _ticket(ticket) -> Delivery:
     ticket_id = required(ticket, "id", "ticket")
-    status = ticket.get("status")
-    stats = ticket.get("stats") or {}
+    status = code(ticket.get("status"), "ticket.status")
+    stats = section(ticket, "stats", "ticket.stats")
     update = TicketUpdate(
         provider="freshdesk", external_id=str(ticket_id), subject=ticket.get("subject"),
-        category=ticket.get("type") or ticket.get("ticket_type"), contact_channel=SOURCES.get(ticket.get("source")),
+        category=ticket.get("type") or ticket.get("ticket_type"),
+        contact_channel=SOURCES.get(code(ticket.get("source"), "ticket.source")),
         status=STATUSES.get(status, str(status) if status is not None else None),
         opened_at=timestamp(ticket.get("created_at"), "ticket.created_at"),
         first_response_at=timestamp(stats.get("first_responded_at"), "ticket.stats.first_responded_at"),
         resolved_at=timestamp(stats.get("resolved_at"), "ticket.stats.resolved_at"),
-        requester_email=single_address((ticket.get("requester") or {}).get("email")))
+        requester_email=single_address(section(ticket, "requester", "ticket.requester").get("email")))
     if update.resolved_at is None and status in (4, 5):
         update.resolved_at = timestamp(ticket.get("updated_at"), "ticket.updated_at")
     if ticket.get("responder_id"):
@@ -97,10 +101,10 @@ def _replies(update: TicketUpdate, conversations) -> None:
 
 
 def _rating(rating, received_at):
-    code = (rating.get("ratings") or {}).get("default_question")
-    if code not in RATINGS:
-        raise PayloadError("ratings.default_question", f"{code!r} is not a Freshdesk rating (-103..103)")
+    answer = section(rating, "ratings", "ratings").get("default_question")
+    if code(answer, "ratings.default_question") not in RATINGS:
+        raise PayloadError("ratings.default_question", f"{answer!r} is not a Freshdesk rating (-103..103)")
     return Delivery(ratings=[rating_payload(
-        "freshdesk", required(rating, "id", "rating"), rating.get("ticket_id"), rating=RATINGS[code],
+        "freshdesk", required(rating, "id", "rating"), rating.get("ticket_id"), rating=RATINGS[answer],
         scale=(1, 7), answered_at=timestamp(rating.get("created_at"), "created_at") or received_at,
         agent_id=rating.get("agent_id"), comment=rating.get("feedback"), respondent=rating.get("user_id"))])

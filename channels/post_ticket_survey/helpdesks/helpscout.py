@@ -18,6 +18,7 @@ from .base import (
     rating_payload,
     required,
     same,
+    section,
     timestamp,
 )
 
@@ -48,7 +49,7 @@ class HelpScout(Helpdesk):
 def _rating(rating, received_at):
     face = rating.get("rating") if "rating" in rating else rating.get("type")
     key = face.strip().lower() if isinstance(face, str) else face
-    if key not in RATINGS:
+    if not isinstance(key, int | str) or key not in RATINGS:
         raise PayloadError("rating", f"{face!r} is not Great, Okay or Not Good")
     rating_id = rating.get("rating_id") or required(rating, "id", "rating")
     return Delivery(ratings=[rating_payload(
@@ -66,7 +67,7 @@ def _conversation(conversation):
                           contact_channel=conversation.get("type"),
                           opened_at=timestamp(conversation.get("createdAt"), "createdAt"),
                           resolved_at=timestamp(conversation.get("closedAt"), "closedAt"))
-    assignee = conversation.get("assignee") or {}
+    assignee = section(conversation, "assignee", "assignee")
     if assignee.get("id"):
         update.assignee = IdentityRef("helpscout", str(assignee["id"]))
     return Delivery(tickets=[update])

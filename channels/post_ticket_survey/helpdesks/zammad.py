@@ -14,10 +14,12 @@ from .base import (
     Delivery,
     Helpdesk,
     PayloadError,
+    code,
     hmac_digest,
     parse_each,
     required,
     same,
+    section,
     timestamp,
 )
 
@@ -39,7 +41,7 @@ class Zammad(Helpdesk):
         if not isinstance(data, dict):
             raise PayloadError("body", "expected a JSON object or array")
         if "ticket" in data:
-            return _ticket(data["ticket"], data.get("article"))
+            return _ticket(section(data, "ticket", "ticket"), section(data, "article", "article"))
         if "number" in data and "id" in data:
             return _ticket(data, None)
         raise PayloadError("body", "not a Zammad ticket")
@@ -47,7 +49,7 @@ class Zammad(Helpdesk):
 
 def _ticket(ticket, article) -> Delivery:
     ticket_id = required(ticket, "id", "ticket")
-    state = ticket.get("state") or ticket.get("state_id")
+    state = code(ticket.get("state") or ticket.get("state_id"), "ticket.state")
     update = TicketUpdate(provider="zammad", external_id=str(ticket_id), subject=ticket.get("title"),
                           status=str(state) if state is not None else None,
                           opened_at=timestamp(ticket.get("created_at"), "ticket.created_at"),
@@ -55,7 +57,7 @@ def _ticket(ticket, article) -> Delivery:
                           resolved_at=timestamp(ticket.get("close_at"), "ticket.close_at"))
     group = ticket.get("group")
     update.category = group.get("name") if isinstance(group, dict) else group
-    owner = ticket.get("owner_id") or (ticket.get("owner") or {}).get("id")
+    owner = ticket.get("owner_id") or section(ticket, "owner", "ticket.owner").get("id")
     if owner and owner != NOBODY:
         update.assignee = IdentityRef("zammad", str(owner))
         update.assigned_at = timestamp(ticket.get("last_owner_update_at"), "ticket.last_owner_update_at")

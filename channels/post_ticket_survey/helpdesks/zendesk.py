@@ -16,11 +16,14 @@ from .base import (
     Helpdesk,
     PayloadError,
     b64_hmac,
+    code,
     ident,
     parse_each,
     rating_payload,
     required,
     same,
+    section,
+    sections,
     timestamp,
 )
 
@@ -48,14 +51,15 @@ class Zendesk(Helpdesk):
         if not isinstance(data, dict):
             raise PayloadError("body", "expected a JSON object or array")
         if "stream" in data and "data" in data:  # an export record: {"stream": ..., "data": {...}}
-            return self.parse({_STREAMS.get(data["stream"], data["stream"]): data["data"]}, received_at)
+            stream = code(data["stream"], "stream")
+            return self.parse({_STREAMS.get(stream, str(stream)): data["data"]}, received_at)
         # An envelope ({"ticket": {...}, "audit": {...}}) has no id of its own; a bare object does.
         for key in _READERS if "id" not in data else ():
             if key in data:
                 delivery = Delivery()
                 for extra_key, extra_reader in _READERS.items():
                     if extra_key in data:
-                        delivery.merge(extra_reader(data[extra_key], data, received_at))
+                        delivery.merge(extra_reader(section(data, extra_key, extra_key), data, received_at))
                 return delivery
         if data.get("type") == "SatisfactionRating":
             return _rating_event(data, None, received_at)
@@ -80,7 +84,7 @@ def _ticket(ticket, _whole, received_at):
     ticket_id = required(ticket, "id", "ticket")
     status = ticket.get("status")
     update = TicketUpdate(provider="zendesk", external_id=str(ticket_id), subject=ticket.get("subject"),
-                          category=ticket.get("type"), contact_channel=(ticket.get("via") or {}).get("channel"),
+                          category=ticket.get("type"), contact_channel=section(ticket, "via", "ticket.via").get("channel"),
                           status=status, opened_at=timestamp(ticket.get("created_at"), "ticket.created_at"))
     if ticket.get("assignee_id"):
         update.assignee = IdentityRef("zendesk", str(ticket["assignee_id"]))
@@ -96,7 +100,7 @@ def _ticket(ticket, _whole, received_at):
 
 def _audit(audit, whole, received_at):
     delivery = Delivery()
-    for event in audit.get("events") or ():
+    for event in sections(audit, "events", "audit.events"):
         if event.get("type") == "SatisfactionRating":
             delivery.merge(_rating_event({**event, "created_at": audit.get("created_at")},
                                          audit.get("ticket_id"), received_at))
@@ -104,7 +108,7 @@ def _audit(audit, whole, received_at):
 
 
 def _rating(rating, received_at):
-    score = rating.get("score")
+    score = code(rating.get("score"), "score")
     if score == "offered" or score == "unoffered":
         return Delivery(ignored=[f"rating {rating.get('id')} was offered, not answered"])
     if score not in SCORES:
@@ -126,11 +130,16 @@ def _rating_event(event, ticket_id, received_at):
 def _metrics(metrics, _whole, received_at):
     ticket_id = required(metrics, "ticket_id", "ticket_metric")
     created = timestamp(metrics.get("created_at"), "ticket_metric.created_at")
-    reply = (metrics.get("reply_time_in_minutes") or {}).get("calendar")
+    reply = section(metrics, "reply_time_in_minutes", "ticket_metric.reply_time_in_minutes").get("calendar")
+    if reply is not None and (not isinstance(reply, int | float) or isinstance(reply, bool)):
+        raise PayloadError("ticket_metric.reply_time_in_minutes.calendar", f"{reply!r} is not a number of minutes")
     update = TicketUpdate(provider="zendesk", external_id=str(ticket_id), opened_at=created,
                           resolved_at=timestamp(metrics.get("solved_at"), "ticket_metric.solved_at"))
     if created and reply is not None:
-        update.first_response_at = created + timedelta(minutes=reply)
+        try:
+            update.first_response_at = created + timedelta(minutes=reply)
+        except OverflowError:
+            raise PayloadError("ticket_metric.reply_time_in_minutes.calendar", f"{reply!r} is out of range") from None
     return Delivery(tickets=[update])
 
 
