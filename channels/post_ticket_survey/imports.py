@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.channel import IdentityRef
 from core.ingestion import ingest
-from core.tickets import TicketUpdate, timing_problems, upsert_tickets
+from core.tickets import TicketUpdate, ticket_problems, upsert_tickets
 
 from .channel import PostTicketSurvey
 from .ticket_metrics import record_timings
@@ -70,6 +70,11 @@ class ColumnMapping:
                                    f"columns: {', '.join(header)}")
             specs[name] = spec
         return cls(specs)
+
+    def nul_problems(self, row: Mapping[str, str]) -> dict[str, list[str]]:
+        """Name the mapped fields whose cells hold a NUL character: PostgreSQL stores no such text."""
+        return {name: ["contains a NUL character"] for name in self.specs
+                if "\x00" in (self.value(name, row) or "")}
 
     def value(self, name: str, row: Mapping[str, str]) -> str | None:
         spec = self.specs.get(name)
@@ -174,6 +179,10 @@ def import_surveys(session_factory, path: Path, mapping: ColumnMapping, options:
             if mapping.value("rating", row) is None:
                 report.skipped += 1
                 continue
+            problems = mapping.nul_problems(row)
+            if problems:
+                report.rejected.append((line, problems))
+                continue
             yield line, survey_payload(line, row, mapping, options)
 
     def store(batch: list[tuple[int, dict]]) -> None:
@@ -224,6 +233,10 @@ def ticket_update(row: Mapping[str, str], mapping: ColumnMapping, provider: str,
     return update
 
 
+#: A ticket's attributes by the names the import maps its columns to.
+_COLUMNS = {"external_id": "ticket_id", "assignee.id": "agent", "assignee.provider": "agent"}
+
+
 class FieldError(ValueError):
     def __init__(self, name: str, message: str):
         super().__init__(message)
@@ -250,14 +263,19 @@ def import_tickets(session_factory, path: Path, mapping: ColumnMapping, provider
 
     def tickets() -> Iterator[tuple[int, TicketUpdate, dict | None]]:
         for line, row in rows:
+            problems = mapping.nul_problems(row)
+            if problems:
+                report.rejected.append((line, problems))
+                continue
             try:
                 update = ticket_update(row, mapping, provider, options)
             except FieldError as exc:
                 report.rejected.append((line, exc.errors))
                 continue
-            problems = timing_problems(update)
-            if problems:
-                report.rejected.append((line, problems))
+            problems = ticket_problems(update)
+            if problems:  # named as the person mapped them: ticket_id and agent, not the ticket's attributes
+                report.rejected.append((line, {_COLUMNS.get(name, name): messages
+                                               for name, messages in problems.items()}))
                 continue
             payload = None
             if mapping.value("rating", row) is not None:

@@ -18,7 +18,7 @@ def org():
 
 
 @org.command("import")
-@click.argument("file", type=click.File("r", encoding="utf-8-sig"))
+@click.argument("file", type=click.File("rb"))
 @with_appcontext
 def import_command(file):
     """Create or update teams and employees from a CSV file.
@@ -27,7 +27,7 @@ def import_command(file):
     by ';', e.g. "zendesk:361; email:ann@example.com"). Employees are matched by e-mail, so importing the
     same file again changes nothing. If any row is wrong, nothing is imported and every wrong row is listed.
     """
-    lines = file.read().splitlines()
+    lines = _text(file).splitlines()
     with click.progressbar(length=max(len(lines) - 1, 0), label="importing people") as bar, \
             transaction() as session:
         report = import_people(session, lines, progress=bar.update)
@@ -46,6 +46,17 @@ def import_command(file):
                f"{report.teams_created}")
     if report.credited:
         click.echo(f"{report.credited} waiting feedback item(s) credited to the identities just mapped")
+
+
+def _text(file) -> str:
+    """The file's text; a file that is not UTF-8 is refused naming its line, before anything is read in."""
+    data = file.read()
+    try:
+        return data.decode("utf-8-sig")  # the BOM some spreadsheets write is not part of the first name
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        click.echo(f"{file.name}: not UTF-8 text (line {line}); save it as UTF-8 and import it again", err=True)
+        raise SystemExit(1) from None
 
 
 @org.command("list")

@@ -55,12 +55,8 @@ IMPORTERS = {
                             ["tweet_id", "author_id", "inbound", "created_at", "text", "in_response_to_tweet_id"],
                             "social/twcs_kaggle_sample.csv", False),
 }
-#: Faults this fuzzing found, not fixed yet (docs/security.md): each a traceback where a message belongs.
-KNOWN_FAULTS = {
-    ("people", None): "plaudit org import: a file that is not UTF-8 ends in a UnicodeDecodeError traceback "
-                      "(click.File decodes it before the command can say so)",
-    ("tickets", "postgresql"): "plaudit import tickets: a NUL character in a cell reaches PostgreSQL (DataError)",
-}
+#: Faults this fuzzing found, not fixed yet (docs/security.md), by (importer, dialect or None for both).
+KNOWN_FAULTS: dict[tuple[str, str | None], str] = {}
 CREATED = re.compile(r"(?:answers|posts) created (\d+)")
 #: A refused row: its line, then ``field: message`` (``payload: ...`` only for a fault of the row as a whole).
 LINE = re.compile(r"^\s*line \d+: [\w.\[\] -]+: \S")
@@ -146,3 +142,30 @@ def test_an_importer_never_fails_on_what_it_is_given(request, app, database, tmp
     run()
     assert not crashes.found, f"plaudit {' '.join(args[:2])} failed with a traceback on:\n{crashes.report()}"
     assert outcomes["ok"] and outcomes["refused"], outcomes
+
+
+@pytest.mark.parametrize("column", ["id", "status", "agent", "comment"])
+def test_a_nul_in_a_ticket_cell_is_refused_naming_its_column(app, tmp_path, column):
+    args, header, *_ = IMPORTERS["tickets"]
+    row = {"id": "T-1", "status": "solved", "opened": "2026-11-03T09:00:00Z", "first": "",
+           "resolved": "2026-11-03T10:00:00Z", "agent": "Ann", "rating": "5", "comment": "fine"}
+    row[column] = "a\x00b"
+    file = tmp_path / "tickets.csv"
+    file.write_text(",".join(header) + "\n" + ",".join(row[name] for name in header) + "\n")
+    before = row_counts(app)
+    result = app.test_cli_runner().invoke(args=[*args[:2], str(file), *args[2:]])
+    field = {"id": "ticket_id", "status": "status", "agent": "agent", "comment": "comment"}[column]
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert re.search(rf"line 2: {field}: .*NUL", result.output), result.output
+    assert row_counts(app) == before
+
+
+def test_a_people_file_that_is_not_utf8_is_refused_naming_its_line(app, tmp_path):
+    file = tmp_path / "people.csv"
+    file.write_bytes(b"name,email,team,lead,identities\nAnn,ann@example.com,Support,no,\n"
+                     b"Bj\xf6rn,bjorn@example.com,Support,no,\n")
+    before = row_counts(app)
+    result = app.test_cli_runner().invoke(args=["org", "import", str(file)])
+    assert result.exit_code == 1 and result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"{file}: not UTF-8 text (line 3)" in result.output and "Traceback" not in result.output
+    assert row_counts(app) == before
