@@ -11,12 +11,13 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from channels.post_ticket_survey.helpdesks import HELPDESKS
 from channels.social_monitoring.push import SIGNATURE_HEADER, signature
 from channels.social_monitoring.sources import save_source
 from core.db import transaction
-from core.models import Employee, EmployeeIdentity, Integration, User
+from core.models import Employee, EmployeeIdentity, Integration, Ticket, User
 from tests.channels.post_ticket_survey.test_webhooks import SECRET, signed
 from tests.fixtures.app import row_counts
 
@@ -125,3 +126,29 @@ def test_the_push_endpoint_never_fails_on_what_it_is_sent(app):
     push()
     assert not crashes.found, f"the push endpoint answered 500 on:\n{crashes.report()}"
     assert {200, 400} <= set(statuses), statuses
+
+
+@pytest.mark.parametrize(("ticket", "status", "field"), [
+    ({"status": "s" * 51}, 422, "ticket 1: status"),
+    ({"category": "a\x00b"}, 422, "ticket 1: category"),
+    ({"subject": "long " * 200}, 200, None),  # a subject is cut to its column, not refused
+])
+def test_ticket_fields_are_checked_before_they_are_stored(app, ticket, status, field):
+    with app.app_context(), transaction() as session:
+        integration = Integration(provider="generic", name="fields", webhook_secret=SECRET,
+                                  settings={"namespace": "ourdesk"})
+        session.add(integration)
+        session.flush()
+        url = f"/channels/post_ticket_survey/webhooks/{integration.id}"
+    body = json.dumps({"ticket": {"id": "1", **ticket}}).encode()
+    headers, query = signed("generic", body)
+    before = row_counts(app)
+    response = app.test_client().post(url + query, data=body, headers={**headers, "Content-Type": "application/json"})
+    assert response.status_code == status, response.get_json()
+    if field:
+        assert field in response.get_json()["errors"], response.get_json()
+        assert row_counts(app) == before
+    else:
+        with app.app_context(), transaction() as session:
+            subject = session.scalar(select(Ticket.subject))
+        assert len(subject) == 500 and subject.endswith("…")
