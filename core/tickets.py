@@ -24,6 +24,8 @@ _REF_LIMIT = 120
 # A ticket opens, is first answered and is solved once: a later "closed" or an older snapshot replayed must
 # not move these (nor re-survey the solve); an exact time that is earlier than an estimate does.
 _EARLIEST = {"opened_at", "first_response_at", "resolved_at"}
+# What a ticket is now: the newest snapshot's word stands.
+_LATEST = {"subject", "category", "contact_channel", "status"}
 
 
 @dataclass
@@ -47,6 +49,14 @@ class TicketUpdate:
     #: An agent's public reply seen in this update, and when: the latest one seen is kept.
     public_replier: IdentityRef | None = None
     public_reply_at: datetime | None = None
+    #: When the helpdesk last changed the ticket as this update shows it (its ``updated_at``); defaults to
+    #: the update's latest timestamp. Status, subject, category and channel follow the newest snapshot.
+    observed_at: datetime | None = None
+
+    def observed(self) -> datetime | None:
+        """The time this snapshot shows the ticket at: ``observed_at``, else its latest timestamp."""
+        return self.observed_at or max((t for t in (self.resolved_at, self.first_response_at, self.opened_at,
+                                                    self.assigned_at) if t), default=None)
 
 
 def ticket_problems(update: TicketUpdate) -> dict[str, list[str]]:
@@ -117,9 +127,15 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
         if ticket is None:
             ticket = tickets[key] = Ticket(provider=update.provider, external_id=update.external_id)
             session.add(ticket)
+        observed = update.observed()
+        # An older snapshot (a delivery overtaken by a later one) still adds its timings and its place in
+        # the assignment history, but does not turn back what the newer one said.
+        stale = observed is not None and ticket.observed_at is not None and observed < ticket.observed_at
+        if observed is not None and not stale:
+            ticket.observed_at = observed
         for name in _FIELDS:
             value = getattr(update, name)
-            if value is None:
+            if value is None or (stale and name in _LATEST):
                 continue
             current = getattr(ticket, name)
             if name in _EARLIEST and current is not None:

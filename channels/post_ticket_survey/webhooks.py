@@ -11,8 +11,16 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
-from core.ingestion import ingest
-from core.models import Employee, EmployeeIdentity, Integration, Ticket, utcnow
+from core import jobs
+from core.ingestion import announce_feedback, ingest, revise_feedback
+from core.models import (
+    Employee,
+    EmployeeIdentity,
+    Feedback,
+    Integration,
+    Ticket,
+    utcnow,
+)
 from core.tickets import ticket_problems, upsert_tickets
 
 from .channel import PostTicketSurvey
@@ -38,13 +46,16 @@ class WebhookResult:
     tickets: int = 0
     ratings_created: int = 0
     ratings_duplicate: int = 0
+    #: Of the duplicates, ratings the customer changed since: replaced by the newer answer.
+    ratings_changed: int = 0
     agents_mapped: int = 0
     invitations: list[dict] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"tickets": self.tickets, "ratings": {"created": self.ratings_created,
-                                                     "duplicates": self.ratings_duplicate},
+                                                     "duplicates": self.ratings_duplicate,
+                                                     "changed": self.ratings_changed},
                 "agents_mapped": self.agents_mapped, "invitations": self.invitations, "ignored": self.ignored}
 
 
@@ -122,7 +133,37 @@ def store(session: Session, delivery: Delivery, integration: Integration | None 
         _offer_ticket_people(session, delivery.ratings, tickets)
         report = _refuse_rejected(ingest(session, PostTicketSurvey.name, delivery.ratings), "rating")
         result.ratings_created, result.ratings_duplicate = len(report.created), len(report.duplicates)
+        result.ratings_changed = _apply_changes(session, delivery.ratings, report.duplicates)
     return result
+
+
+def _apply_changes(session: Session, ratings: list[dict], duplicates) -> int:
+    """Replace stored ratings the customer changed since: a delivery of one already stored whose answer is
+    newer and different. An older or identical one (a retry, or a delivery overtaken) changes nothing."""
+    if not duplicates:
+        return 0
+    stored = {item.external_id: item for item in session.scalars(
+        select(Feedback).where(Feedback.channel == PostTicketSurvey.name,
+                               Feedback.external_id.in_(sorted({d.external_id for d in duplicates}))))}
+    channel, schema = PostTicketSurvey(), PostTicketSurvey.schema()
+    newest: dict[str, object] = {}
+    for duplicate in duplicates:
+        for draft in channel.to_feedback(schema.load(ratings[duplicate.index])):
+            item = stored.get(draft.external_id)
+            if item is None or draft.occurred_at <= item.occurred_at:
+                continue
+            if (draft.value, draft.comment) == (item.value, item.comment):
+                continue
+            if draft.external_id not in newest or draft.occurred_at > newest[draft.external_id].occurred_at:
+                newest[draft.external_id] = draft
+    revised = [revise_feedback(session, PostTicketSurvey.name, external_id, value=draft.value,
+                               comment=draft.comment, occurred_at=draft.occurred_at)
+               for external_id, draft in sorted(newest.items())]
+    for item in revised:  # a good turned bad must reach the manager as the first answer would have
+        item.announced_at = None
+    if revised:
+        jobs.enqueue(session, announce_feedback, sorted(item.id for item in revised))
+    return len(revised)
 
 
 def _offer_ticket_people(session: Session, ratings: list[dict], tickets: dict) -> None:

@@ -28,6 +28,9 @@ class Ticket(Base):
     #: The agent who last replied in public, as the helpdesk names them ("freshdesk:501"), and when.
     last_public_replier: Mapped[str | None] = mapped_column(String(310))
     last_public_reply_at: Mapped[datetime | None]
+    #: The helpdesk's time of the latest snapshot applied: an older snapshot arriving later (deliveries
+    #: overtake each other) must not turn a solved ticket back to open.
+    observed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     assignments: Mapped[list[TicketAssignment]] = relationship(

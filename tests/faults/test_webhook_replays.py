@@ -9,7 +9,6 @@ import copy
 import json
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import func, select
 
 from core.models import Feedback, Ticket
@@ -28,9 +27,6 @@ def _states(shared_data) -> list[dict]:
     return states
 
 
-@pytest.mark.xfail(strict=True, reason="core.tickets.upsert_tickets lets an older snapshot overwrite status, "
-                   "subject, category and channel: the ticket ends 'open', not 'solved' (needs the source's "
-                   "updated_at kept on the ticket; see docs/performance.md, Faults, scenario 4)")
 def test_three_deliveries_out_of_order_leave_one_ticket_in_its_latest_state(deliver, session, shared_data,  # noqa: F811
                                                                             create_employee):
     xavier = create_employee("Xavier", identities=[("zendesk", "1001")])
@@ -68,8 +64,6 @@ def test_a_rating_delivered_three_times_is_one_item(deliver, session, shared_dat
     assert (item.external_id, item.value, item.employee_id) == ("zendesk:rating:35436", 1.0, rater.id)
 
 
-@pytest.mark.xfail(strict=True, reason="a Zendesk rating the customer changed keeps the first state delivered: "
-                   "the webhook treats the newer delivery as a duplicate (see docs/performance.md, Faults, scenario 4)")
 def test_a_changed_rating_delivered_out_of_order_ends_in_its_latest_state(deliver, session, shared_data,  # noqa: F811
                                                                           create_employee):
     create_employee("Rita", identities=[("zendesk", "135")])
