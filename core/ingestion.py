@@ -155,8 +155,10 @@ def ingest(session: Session, channel_slug: str, payloads: Iterable[Any]) -> Inge
     rows.sort(key=lambda row: row["external_id"])
     created: dict[str, int] = {}
     for start in range(0, len(rows), _INSERT_CHUNK):
+        # render_nulls: without it the ORM leaves out a row's None values, so rows with and without a comment
+        # differ in shape and the batch breaks into a statement per run of alike rows (hundreds per batch).
         statement = (_insert(session).on_conflict_do_nothing(index_elements=["channel", "external_id"])
-                     .returning(Feedback.id, Feedback.external_id))
+                     .returning(Feedback.id, Feedback.external_id).execution_options(render_nulls=True))
         created.update({ext: fid for fid, ext in session.execute(statement, rows[start:start + _INSERT_CHUNK])})
 
     flagged = inspect_items(session, list(created.values()), policy.checks, plugins)
