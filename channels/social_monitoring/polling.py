@@ -37,6 +37,7 @@ from .clients import (
     source_clients,
     watch,
 )
+from .handles import handles_in
 from .models import SocialSource
 from .store import store_posts
 
@@ -53,7 +54,6 @@ FETCH_TIMEOUT = 20
 MAX_FEED_BYTES = 5 * 1024 * 1024
 USER_AGENT = "Plaudit social monitoring (+https://plaudit.example/docs/social)"
 
-_HANDLE = re.compile(r"(?<![\w@])@(\w{1,50})")
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -268,7 +268,7 @@ def entry_post(entry, source: str, brand_handles: set[str]) -> dict[str, Any]:
     return {
         "source": source, "external_id": ext, "posted_at": posted_at.isoformat(), "text": text,
         "author": author, "in_reply_to": reply_to.get("ref") if isinstance(reply_to, dict) else None,
-        "url": entry.get("link"), "handles": sorted({h for h in _HANDLE.findall(text)}),
+        "url": entry.get("link"), "handles": handles_in(text),
         "brand_reply": author is not None and clean_handle(author) in brand_handles,
     }
 

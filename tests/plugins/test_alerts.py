@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pytest
 from rq import SimpleWorker
 from sqlalchemy import select, update
 
@@ -29,17 +28,6 @@ class Org:
     ann: int
     lea: int
     dan: int
-
-
-@pytest.fixture
-def mail_app(make_app, smtp_server):
-    """An app that mails through the test's SMTP server; ``mail_app(**config)`` adds settings."""
-    _inbox, port = smtp_server
-
-    def build(**config):
-        return make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_SECURITY="none",
-                        MAIL_FROM="plaudit@example.com", PUBLIC_URL="https://plaudit.example.com", **config)
-    return build
 
 
 def _org(app) -> Org:

@@ -26,17 +26,6 @@ KIND = "@AcmeCare thanks @ann_at_acme, brilliant help!"
 PLAIN = "@AcmeCare @ann_at_acme my parcel arrived today"  # vader: 0.0
 
 
-@pytest.fixture
-def mail_app(make_app, smtp_server):
-    """An app that mails through the test's SMTP server; ``mail_app(**config)`` adds settings."""
-    _inbox, port = smtp_server
-
-    def build(**config):
-        return make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_SECURITY="none",
-                        MAIL_FROM="plaudit@example.com", PUBLIC_URL="https://plaudit.example.com", **config)
-    return build
-
-
 def _org(app) -> int:
     """Lea leads Support, where Ann (@ann_at_acme, signing ^AA) works; Hana and Hugo are HR. Return Ann's id."""
     with app.app_context(), transaction() as session:
