@@ -22,7 +22,7 @@ MENU = (
     Entry("team.dashboard", "Team", ("manager", "hr")),
     Entry("report.team", "Team report", ("manager", "hr")),
     Entry("team.targets", "Targets", ("manager", "hr")),
-    Entry("team.unattributed", "Unattributed", ("manager", "hr")),
+    Entry("queue.unattributed", "Unattributed", ("manager", "hr")),
     Entry("review.disputes", "Disputes", ("manager", "hr")),
     Entry("review.recommendations", "Approvals", ("manager", "hr")),
     Entry("mystery_shopper.reviews", "Mystery reports", ("manager", "hr")),

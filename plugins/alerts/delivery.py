@@ -49,7 +49,7 @@ def responses_url(employee_id: int) -> str:
 
 def queue_url() -> str:
     """Where HR credits a queued item to an employee, or keeps it for the organisation."""
-    return _public_url("team.unattributed")
+    return _public_url("queue.unattributed")
 
 
 def _one_line(text: str) -> str:

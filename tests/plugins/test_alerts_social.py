@@ -144,7 +144,7 @@ def test_a_negative_mention_credited_to_nobody_goes_to_hr(mail_app, smtp_server)
     text, _html = _parts(message)
     assert "the app is broken again" in text and "https://plaudit.example.com/unattributed" in text
     # the link opens the queue itself
-    assert app.url_map.bind("plaudit.example.com").match("/unattributed")[0] == "team.unattributed"
+    assert app.url_map.bind("plaudit.example.com").match("/unattributed")[0] == "queue.unattributed"
     with app.app_context(), transaction() as session:
         [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "alert.sent")).all()
         hr = session.scalars(select(User.id).where(User.email.in_(["hana@example.com", "hugo@example.com"]))

@@ -1,4 +1,4 @@
-"""Managers' pages (HR's too): the team dashboard, targets, responses by employee, the unattributed queue.
+"""Managers' pages (HR's too): the team dashboard, targets, responses by employee (the queue: web/pages/queue.py).
 
 A manager sees the teams they lead and the teams below them; HR sees every team (web/scope.py). Every page
 reads with a fixed handful of queries, whatever the size of the team.
@@ -12,7 +12,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import aliased
 
 from appraisal.guidelines import current_guideline
 from appraisal.models import (
@@ -24,14 +23,6 @@ from appraisal.models import (
 )
 from appraisal.periods import month_of, period_between, quarter_of, week_of
 from appraisal.targets import TargetError, may_set_target, set_target
-from core.attribution_queue import (
-    AttributionError,
-    attribute_item,
-    awaiting_attribution,
-    confirm_proposal,
-    keep_for_organisation,
-    reject_proposal,
-)
 from core.auth import roles_required
 from core.db import get_session
 from core.models import Employee, Feedback, Team, Ticket, managed_teams, utcnow
@@ -41,7 +32,6 @@ from web.charts import PALETTE, line_chart
 from web.scope import (
     employee_or_403,
     sees_everyone,
-    visible_employee_ids,
     visible_employees,
 )
 
@@ -68,7 +58,7 @@ def _int_arg(name: str, minimum: int = 1) -> int | None:
     return whole_number(name, minimum=minimum)
 
 
-def _choice_arg(name: str, choices, default: str) -> str:
+def choice_arg(name: str, choices, default: str) -> str:
     raw = request.args.get(name, "").strip() or default
     if raw not in choices:
         _bad(name, f"choose from {', '.join(choices)}, not {raw[:40]!r}")
@@ -85,7 +75,7 @@ def _date_arg(name: str) -> date | None:
         _bad(name, f"give a date as YYYY-MM-DD, not {raw[:40]!r}")
 
 
-def _page(total: int) -> tuple[int, int]:
+def page_of(total: int) -> tuple[int, int]:
     """The page asked for and the number of pages; 400 past the last one."""
     page, pages = _int_arg("page") or 1, max(1, math.ceil(total / PAGE_SIZE))
     if page > pages:
@@ -119,7 +109,7 @@ def _teams(session, user) -> list:
     return session.execute(query if scope is None else query.where(Team.id.in_(scope))).all()
 
 
-def _colleagues(session, user) -> list:
+def colleagues(session, user) -> list:
     """The active employees ``user`` may choose (set a target for, credit feedback to): never themselves."""
     query = (select(Employee.id, Employee.name, Team.name.label("team"))
              .outerjoin(Team, Team.id == Employee.team_id)
@@ -166,7 +156,7 @@ def sparkline(values, *, label: str, width: int = 120, height: int = 28) -> Mark
 def dashboard():
     """Show each employee of one team in the latest completed run: composite, standing, metrics, trend."""
     session = get_session()
-    kind = _choice_arg("kind", tuple(PERIODS), "week")
+    kind = choice_arg("kind", tuple(PERIODS), "week")
     teams = _teams(session, current_user)
     team_id = _int_arg("team")
     if team_id is None:
@@ -278,7 +268,7 @@ def _target_form(session, user) -> dict:
     rules = _rules()
     specs = {m["rule"]: m for m in (guideline.document["metrics"] if guideline else [])}
     return {"metrics": [(name, getattr(rules.get(name), "title", name)) for name in specs], "specs": specs,
-            "teams": _teams(session, user), "people": _colleagues(session, user), "kinds": tuple(PERIODS)}
+            "teams": _teams(session, user), "people": colleagues(session, user), "kinds": tuple(PERIODS)}
 
 
 def _read_target(session, form, specs) -> tuple[dict, dict]:
@@ -354,7 +344,7 @@ def targets():
                 return redirect(url_for(".targets"), 303)
         session.rollback()
         status = 400
-    show = _choice_arg("show", TARGET_SHOWS, "current")
+    show = choice_arg("show", TARGET_SHOWS, "current")
     scope = _target_scope(current_user)
     subject_name = func.coalesce(Employee.name, Team.name).label("subject")
     listing = (select(Target, subject_name, Target.employee_id.is_not(None).label("personal"))
@@ -364,7 +354,7 @@ def targets():
     if show == "current":  # in force or still to come
         listing = listing.where(Target.period_end > _midnight(utcnow().date()))
     total = session.scalar(select(func.count()).select_from(listing.subquery()))
-    page, pages = _page(total)
+    page, pages = page_of(total)
     found = session.execute(listing.order_by(Target.period_start.desc(), Target.metric, subject_name, Target.id)
                             .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     reached = _attainments(session, [row.Target.id for row in found])
@@ -388,7 +378,7 @@ def responses():
     session = get_session()
     employee_id = _int_arg("employee")
     if employee_id is None:
-        return render_template("team/responses.html", employee=None, people=_colleagues(session, current_user))
+        return render_template("team/responses.html", employee=None, people=colleagues(session, current_user))
     first, last = _date_arg("from"), _date_arg("to")
     if first and last and last < first:
         _bad("to", f"{last} is before from ({first})")
@@ -407,7 +397,7 @@ def responses():
     if last:
         where.append(Feedback.occurred_at < _midnight(last + timedelta(days=1)))
     total = session.scalar(select(func.count()).select_from(Feedback).where(*where))
-    page, pages = _page(total)
+    page, pages = page_of(total)
     items = session.execute(
         select(Feedback, Ticket.external_id.label("ticket")).outerjoin(Ticket, Ticket.id == Feedback.ticket_id)
         .where(*where).order_by(Feedback.occurred_at.desc(), Feedback.id.desc())
@@ -417,103 +407,3 @@ def responses():
 
 
 # The unattributed queue.
-
-#: The queue's filters: every waiting item, or those whose channel proposed someone the user may decide about.
-QUEUE_SHOWS = ("all", "proposed")
-
-
-def _proposed_for_my_people(user, visible):
-    """SQL: the item's proposal names someone ``user`` may confirm or reject (never themselves).
-
-    :param visible: ``visible_employee_ids(user)``, built once per query: its team tree is a named CTE.
-    """
-    return and_(Feedback.proposed_employee_id.in_(visible),
-                Feedback.proposed_employee_id.is_distinct_from(user.employee_id))
-
-
-def _queue(session, errors=None, status: int = 200):
-    show = _choice_arg("show", QUEUE_SHOWS, "all")
-    visible = visible_employee_ids(current_user)
-    where = [awaiting_attribution()]
-    if show == "proposed":
-        where.append(_proposed_for_my_people(current_user, visible))
-    total = session.scalar(select(func.count()).select_from(Feedback).where(*where))
-    page, pages = _page(total)
-    proposed = aliased(Employee)
-    # A manager reads the name of a proposed employee only within their teams (web/scope.py), or their own.
-    in_scope = or_(proposed.id.in_(visible), proposed.id == current_user.employee_id)
-    items = session.execute(
-        select(Feedback, Ticket.external_id.label("ticket"),
-               case((in_scope, proposed.name)).label("proposed_name"),
-               proposed.active.label("proposed_active"),
-               _proposed_for_my_people(current_user, visible).label("may_decide"))
-        .outerjoin(Ticket, Ticket.id == Feedback.ticket_id)
-        .outerjoin(proposed, proposed.id == Feedback.proposed_employee_id)
-        .where(*where).order_by(Feedback.occurred_at.desc(), Feedback.id.desc())
-        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    return render_template("team/unattributed.html", items=items, page=page, pages=pages, total=total, show=show,
-                           people=_colleagues(session, current_user), errors=errors or {}), status
-
-
-@bp.get("/unattributed")
-@roles_required("manager", "hr")
-def unattributed():
-    """List the feedback no identity matched, newest first, with the decisions a person can take."""
-    return _queue(get_session())
-
-
-def _decide(feedback_id: int, decision, done) -> object:
-    """Take ``decision`` on a queued item and say what was done (``done(item)``); refusals stay on the page."""
-    session = get_session()
-    try:
-        item = decision(session)
-    except LookupError:
-        session.rollback()
-        abort(404, description=f"There is no feedback item {feedback_id}.")
-    except PermissionError as exc:
-        session.rollback()
-        abort(403, description=str(exc))
-    except AttributionError as exc:
-        session.rollback()
-        return _queue(session, {feedback_id: f"{exc.field}: {exc.message}"},
-                      409 if exc.field == "feedback" else 400)
-    session.commit()
-    flash(f"Feedback {item.external_id} ({item.channel}){done(item)}")
-    return redirect(url_for(".unattributed", page=request.args.get("page") or None,
-                            show=request.args.get("show") or None), 303)
-
-
-@bp.post("/unattributed/<int:feedback_id>/attribute")
-@roles_required("manager", "hr")
-def attribute(feedback_id: int):
-    """Credit a queued item to an employee the user may choose."""
-    raw = request.form.get("employee", "").strip()
-    if not is_id(raw):
-        return _queue(get_session(), {feedback_id: "employee: choose an employee to credit"}, 400)
-    return _decide(feedback_id, lambda session: attribute_item(session, feedback_id, current_user, int(raw)),
-                   lambda item: f" was attributed to {item.employee.name}.")
-
-
-@bp.post("/unattributed/<int:feedback_id>/confirm")
-@roles_required("manager", "hr")
-def confirm(feedback_id: int):
-    """Confirm the channel's proposal: the item is credited to the proposed employee."""
-    return _decide(feedback_id, lambda session: confirm_proposal(session, feedback_id, current_user),
-                   lambda item: f": you confirmed it is about {item.employee.name}; it counts for them.")
-
-
-@bp.post("/unattributed/<int:feedback_id>/reject")
-@roles_required("manager", "hr")
-def reject(feedback_id: int):
-    """Reject the channel's proposal: the item counts for the organisation only."""
-    return _decide(feedback_id, lambda session: reject_proposal(session, feedback_id, current_user),
-                   lambda item: f": you rejected the proposal of {item.proposed_employee.name}; it counts for "
-                                "the organisation only.")
-
-
-@bp.post("/unattributed/<int:feedback_id>/organisation")
-@roles_required("hr")
-def keep_for_org(feedback_id: int):
-    """Keep a queued item for the organisation only: it leaves the queue and counts for nobody in particular."""
-    return _decide(feedback_id, lambda session: keep_for_organisation(session, feedback_id, current_user),
-                   lambda item: " counts for the organisation only.")
