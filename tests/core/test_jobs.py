@@ -171,6 +171,27 @@ def test_one_failing_item_does_not_hold_back_the_others(make_app, recorder):
     assert "cannot alert about r-2" in waiting.last_error and waiting.next_attempt_at is not None
 
 
+def test_what_a_failing_item_wrote_is_rolled_back_and_the_others_keep_theirs_once(make_app):
+    from core import hookimpl
+
+    class Noting:
+        @hookimpl
+        def feedback_ingested(self, feedback):
+            feedback.comment = (feedback.comment or "") + "noted;"
+            if feedback.external_id in ("r-2", "r-4"):
+                raise ValueError(f"cannot alert about {feedback.external_id}")
+
+    app = make_app(extra_plugins={"noting": Noting()})
+    _ingest(app, *(survey(f"r-{n}") for n in range(1, 6)))
+    with app.app_context(), transaction() as session:
+        stored = {ext: (announced, comment) for ext, announced, comment in session.execute(
+            select(Feedback.external_id, Feedback.announced_at.is_not(None), Feedback.comment))}
+    assert stored == {"r-1": (True, "noted;"), "r-2": (False, None), "r-3": (True, "noted;"),
+                      "r-4": (False, None), "r-5": (True, "noted;")}
+    [waiting] = _pending(app)
+    assert "cannot alert about r-2" in waiting.last_error and "cannot alert about r-4" in waiting.last_error
+
+
 def test_failed_inline_job_is_retried_by_a_later_dispatch(make_app, recorder):
     from datetime import timedelta
 
