@@ -11,8 +11,8 @@ import hmac
 import json
 import logging
 import math
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from . import jobs
 from .attribution import attribute
 from .channel import FeedbackDraft
-from .models import Feedback, Flag, Ticket, record_audit, utcnow
+from .models import Feedback, Flag, Ticket, UTCDateTime, record_audit, utcnow
 from .plugins import get_plugins
 from .policy import ingestion_policy
 
@@ -59,9 +59,16 @@ class IngestReport:
     rejected: list[Rejected] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"channel": self.channel, "created": [asdict(s) for s in self.created],
-                "duplicates": [asdict(s) for s in self.duplicates],
-                "rejected": [asdict(r) for r in self.rejected]}
+        """The report as JSON values, in the shape of the API's ``IngestReportSchema``."""
+        # Built by hand: dataclasses.asdict deep-copies every field of a thousand items.
+        return {"channel": self.channel, "created": [_stored_dict(s) for s in self.created],
+                "duplicates": [_stored_dict(s) for s in self.duplicates],
+                "rejected": [{"index": r.index, "errors": r.errors} for r in self.rejected]}
+
+
+def _stored_dict(stored: Stored) -> dict[str, Any]:
+    return {"index": stored.index, "external_id": stored.external_id, "feedback_id": stored.feedback_id,
+            "status": stored.status, "employee_id": stored.employee_id}
 
 
 def respondent_ref(raw: str | None, salt: str) -> str | None:
@@ -104,39 +111,43 @@ def _contract_problems(channel, draft: FeedbackDraft) -> Iterator[tuple[str, str
         yield "payload", f"channel {channel.name!r} kept a payload that is not JSON"
 
 
-def _insert_rows(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
-    """INSERT the rows, skipping external ids already stored; return the new ids by external id."""
+def _insert_rows(session: Session, rows: list[dict[str, Any]]) -> list[Feedback]:
+    """INSERT the rows, skipping external ids already stored; return the items stored now."""
     # render_nulls: without it the ORM leaves out a row's None values, so rows with and without a comment
     # differ in shape and the batch breaks into a statement per run of alike rows (hundreds per batch).
     statement = (sqlite.insert(Feedback).on_conflict_do_nothing(index_elements=["channel", "external_id"])
-                 .returning(Feedback.id, Feedback.external_id).execution_options(render_nulls=True))
-    return {ext: fid for fid, ext in session.execute(statement, rows)}
+                 .returning(Feedback.id).execution_options(render_nulls=True))
+    ids = list(session.scalars(statement, rows))
+    return list(session.scalars(select(Feedback).where(Feedback.id.in_(ids)))) if ids else []
 
 
-def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> list[Feedback]:
     """The same on PostgreSQL, with the rows as ONE JSON parameter read by ``json_populate_recordset``.
 
     A multi-row VALUES list has a placeholder per value (8,000 for 500 rows), and psycopg parses such a long
     statement afresh each time: that parse cost more than everything else in ingestion put together. The
     columns take their types from the ``feedback`` row type; times go in as naive UTC, as UTCDateTime
-    stores them.
+    stores them. The stored rows come back as the items themselves, so the checks need not read them again.
     """
     columns = sorted({name for row in rows for name in row})
-    document = json.dumps([{name: _json_value(row.get(name)) for name in columns} for row in rows],
+    times = [name for name in columns if name in _TIME_COLUMNS]
+    document = json.dumps([row | {name: _naive_utc(row[name]) for name in times if name in row} for row in rows],
                           allow_nan=False)
     picked = ", ".join(f"r.{name}" for name in columns)
     statement = text(
         f"INSERT INTO feedback ({', '.join(columns)}) "
         f"SELECT {picked} FROM json_populate_recordset(NULL::feedback, CAST(:rows AS json)) AS r "
         "ORDER BY r.external_id "  # the one lock order of every writer (see ingest)
-        "ON CONFLICT (channel, external_id) DO NOTHING RETURNING id, external_id")
-    return {ext: fid for fid, ext in session.execute(statement, {"rows": document})}
+        f"ON CONFLICT (channel, external_id) DO NOTHING RETURNING {_RETURNED}").columns(*Feedback.__table__.c)
+    return list(session.scalars(select(Feedback).from_statement(statement), {"rows": document}))
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat()
-    return value
+_TIME_COLUMNS = {column.name for column in Feedback.__table__.c if isinstance(column.type, UTCDateTime)}
+_RETURNED = ", ".join(column.name for column in Feedback.__table__.c)
+
+
+def _naive_utc(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat() if value is not None else None
 
 
 def ingest(session: Session, channel_slug: str, payloads: Iterable[Any]) -> IngestReport:
@@ -183,12 +194,14 @@ def ingest(session: Session, channel_slug: str, payloads: Iterable[Any]) -> Inge
     link_tickets(session, rows)
     # One order for every writer: two batches holding the same ids in opposite orders would deadlock.
     rows.sort(key=lambda row: row["external_id"])
-    created: dict[str, int] = {}
+    stored: list[Feedback] = []
     insert_rows = _insert_postgresql if session.get_bind().dialect.name == "postgresql" else _insert_rows
     for start in range(0, len(rows), _INSERT_CHUNK):
-        created.update(insert_rows(session, rows[start:start + _INSERT_CHUNK]))
+        stored.extend(insert_rows(session, rows[start:start + _INSERT_CHUNK]))
+    stored.sort(key=lambda item: item.id)
+    created = {item.external_id: item.id for item in stored}
 
-    flagged = inspect_items(session, list(created.values()), policy.checks, plugins)
+    flagged = _inspect(session, stored, set(), policy.checks, plugins)  # new items: no flag is open yet
     by_ext = {row["external_id"]: row for row in rows}
     for ext, fid in created.items():
         report.created.append(Stored(first_index[ext], ext, fid, "quarantined" if fid in flagged else "accepted",
@@ -242,13 +255,21 @@ def inspect_items(session: Session, feedback_ids: list[int], checks: Mapping[str
     :return: the ids of the items flagged now.
     """
     plugins = plugins or get_plugins()
-    enabled = [(plugins.integrity_checks[slug], params) for slug, params in sorted(checks.items())
-               if slug in plugins.integrity_checks]
-    if not feedback_ids or not enabled:
+    if not feedback_ids or not any(slug in plugins.integrity_checks for slug in checks):
         return set()
     items = session.scalars(select(Feedback).where(Feedback.id.in_(feedback_ids)).order_by(Feedback.id)).all()
     open_flags = set(session.execute(select(Flag.feedback_id, Flag.check).where(
         Flag.feedback_id.in_(feedback_ids), Flag.decision.is_(None))).all())
+    return _inspect(session, items, open_flags, checks, plugins)
+
+
+def _inspect(session: Session, items: Sequence[Feedback], open_flags: set[tuple[int, str]],
+             checks: Mapping[str, Mapping[str, Any]], plugins) -> set[int]:
+    """:func:`inspect_items` over items already loaded, in id order, knowing their open flags."""
+    enabled = [(plugins.integrity_checks[slug], params) for slug, params in sorted(checks.items())
+               if slug in plugins.integrity_checks]
+    if not items or not enabled:
+        return set()
     flagged: set[int] = set()
     raised: list[Flag] = []
     for check, params in enabled:
@@ -258,8 +279,9 @@ def inspect_items(session: Session, feedback_ids: list[int], checks: Mapping[str
                 open_flags.add((feedback_id, check.name))
             flagged.add(feedback_id)
     if flagged:
+        # "fetch" refreshes just the items it changed; "evaluate" would test every object in the session.
         session.execute(update(Feedback).where(Feedback.id.in_(flagged), Feedback.status == "accepted")
-                        .values(status="quarantined"))
+                        .values(status="quarantined").execution_options(synchronize_session="fetch"))
         session.add_all(raised)
         session.flush()
         for flag in raised:  # an exclusion is a decision about the numbers too, if an automatic one
