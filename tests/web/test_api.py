@@ -91,6 +91,18 @@ def test_batch_reports_each_payload(client, issue_token):
     assert body["rejected"] == [{"index": 1, "errors": {"rating": ["must be between 1 and 5 on this csat scale"]}}]
 
 
+def test_batch_answer_is_what_the_documented_schema_dumps(client, issue_token):
+    from web.api.channels import IngestReportSchema
+
+    token = issue_token()
+    client.post(URL, json=survey("old"), headers=_auth(token))
+    response = client.post(URL + "/batch", json=[survey("a", comment="Fine."), survey("b", rating=0),
+                                                   survey("old"), survey("c", agent=None)], headers=_auth(token))
+    body = response.get_json()
+    assert len(body["created"]) == 2 and len(body["duplicates"]) == 1 and len(body["rejected"]) == 1
+    assert body == IngestReportSchema().dump(body)
+
+
 def test_batch_over_the_limit_is_413(make_app, session, create_user):
     app = make_app(INGEST_BATCH_LIMIT=2)
     token, plain = ApiToken.issue(create_user("bot@example.com", roles=["admin"]), "t", ["feedback:write"])
