@@ -11,10 +11,11 @@ import math
 from collections.abc import Mapping
 from datetime import date, timedelta
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from core import jobs
+from core.bulk import insert_rows
 from core.db import transaction
 from core.models import Employee, Feedback, Flag, record_audit, utcnow
 from core.plugins import get_plugins
@@ -336,15 +337,10 @@ def propose(session: Session, guideline: Guideline, outcomes: Mapping[int, Emplo
 def _store(session: Session, run: AppraisalRun, guideline: Guideline, outcomes: Mapping[int, EmployeeOutcome],
            plugins) -> None:
     document = guideline.document
-    result_rows = [{"run_id": run.id, **result_values(o)} for _, o in sorted(outcomes.items())]
-    # Plain multi-row INSERTs, NULLs rendered, so thousands of results go in one batch whichever values are
-    # missing (without render_nulls, every change in which columns are empty starts a new statement).
-    if result_rows:
-        session.execute(insert(AppraisalResult).execution_options(render_nulls=True), result_rows)
-    metric_rows = [{"run_id": run.id, "employee_id": employee_id, **vars(metric)}
-                   for employee_id, o in sorted(outcomes.items()) for metric in o.metrics.values()]
-    if metric_rows:
-        session.execute(insert(MetricResult).execution_options(render_nulls=True), metric_rows)
+    # Thousands of rows each: one statement per table (see core.bulk).
+    insert_rows(session, AppraisalResult, [{"run_id": run.id, **result_values(o)} for _, o in sorted(outcomes.items())])
+    insert_rows(session, MetricResult, [{"run_id": run.id, "employee_id": employee_id, **vars(metric)}
+                                        for employee_id, o in sorted(outcomes.items()) for metric in o.metrics.values()])
 
     results = (session.scalars(select(AppraisalResult).where(AppraisalResult.run_id == run.id)
                                .order_by(AppraisalResult.employee_id)) if plugins.recommends else ())
@@ -363,8 +359,7 @@ def _store(session: Session, run: AppraisalRun, guideline: Guideline, outcomes: 
                      "amount": p.amount, "requested_amount": p.requested_amount, "reason": p.reason,
                      "needs_approval": p.kind in needing, "status": status,
                      "decided_at": None if status == "proposed" else now, "decision_note": note})
-    if rows:
-        session.execute(insert(Recommendation).execution_options(render_nulls=True), rows)
+    insert_rows(session, Recommendation, rows)
     _supersede_earlier_proposals(session, run, now)
 
 
