@@ -4,6 +4,7 @@ Channels and imports hand in :class:`TicketUpdate` values; the caller owns the t
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -149,9 +150,24 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
                 ticket.last_public_reply_at is None or update.public_reply_at >= ticket.last_public_reply_at):
             ticket.last_public_replier = str(update.public_replier)
             ticket.last_public_reply_at = update.public_reply_at
+    for ticket in tickets.values():
+        ticket.solver_id = solver_of(ticket)
     session.flush()
     _link_earlier_feedback(session, tickets.values())
     return tickets
+
+
+def solver_of(ticket: Ticket) -> int | None:
+    """Who solved ``ticket``: whoever held it at ``resolved_at`` (the latest assignment at or before it), or,
+    with no assignment that early, the current assignee. None while it is open, or when the holder is not
+    an employee we know."""
+    if ticket.resolved_at is None:
+        return None
+    # Stored assignments come in id order and new ones after them, so on a tie in time the later one wins.
+    held = [(a.assigned_at, position, a) for position, a in enumerate(
+        sorted(ticket.assignments, key=lambda a: a.id if a.id is not None else math.inf))
+        if a.assigned_at <= ticket.resolved_at]
+    return max(held, key=lambda entry: entry[:2])[2].employee_id if held else ticket.assignee_id
 
 
 def _cut(text: str, limit: int) -> str:

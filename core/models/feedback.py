@@ -11,6 +11,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -27,6 +28,11 @@ class Feedback(Base):
         Index("ix_feedback_kind_occurred", "kind", "occurred_at"),
         # Mapping an identity looks up the waiting items that named it.
         Index("ix_feedback_attributed_identity", "attributed_identity"),
+        # Which tickets got a survey answer: a period check reads this for every solved ticket, and the
+        # index alone answers it (survey kinds are those of plugins/integrity_checks/suppression.py).
+        Index("ix_feedback_survey_ticket", "ticket_id", "occurred_at",
+              postgresql_where=text("kind IN ('csat', 'nps', 'ces') AND ticket_id IS NOT NULL"),
+              sqlite_where=text("kind IN ('csat', 'nps', 'ces') AND ticket_id IS NOT NULL")),
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="known_status"),
     )
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from marshmallow import Schema, fields, validate
-from sqlalchemy import and_, case, func, select, union
+from sqlalchemy import case, func, select, union_all
 
 from channels.post_ticket_survey.models import Invitation
 from core.integrity import IntegrityCheck
-from core.models import Feedback, Ticket, TicketAssignment
+from core.models import Feedback, Ticket
 
 from .reasons import share
 
@@ -69,31 +69,15 @@ class SuppressedSurveys(IntegrityCheck):
 def _coverage_by_solver(start, end):
     """One GROUP BY: per employee who solved tickets in [start, end), how many, and how many got a survey.
 
-    The solver is the assignee at the solve (the latest assignment at or before it); a ticket with no
-    assignment that early is the current assignee's, as invitations attribute it.
+    The solver is who held the ticket at the solve (``Ticket.solver_id``, kept by core.tickets).
     """
-    solved = (select(Ticket.id, Ticket.assignee_id, Ticket.resolved_at)
-              .where(Ticket.resolved_at >= start, Ticket.resolved_at < end).subquery("solved"))
-    # Each solved ticket's assignments up to its solve, newest first: the first is the solver. A window
-    # over one join works the solver out once per ticket, on SQLite as on PostgreSQL.
-    held = (select(TicketAssignment.ticket_id, TicketAssignment.employee_id,
-                   func.row_number().over(partition_by=TicketAssignment.ticket_id,
-                                          order_by=(TicketAssignment.assigned_at.desc(),
-                                                    TicketAssignment.id.desc())).label("newest"))
-            .join(solved, solved.c.id == TicketAssignment.ticket_id)
-            .where(TicketAssignment.assigned_at <= solved.c.resolved_at).subquery("held"))
-    # The tickets that got a survey, as one set joined once (invitations and answers come after the solve;
-    # a day's grace for helpdesks' clocks). Feedback names its ticket by ticket_id: ingestion links it.
-    surveyed = union(
-        select(Invitation.ticket_id.label("ticket_id")).where(Invitation.solved_at >= start - _CLOCK_GRACE),
+    # The tickets that got a survey (invitations and answers come after the solve; a day's grace for
+    # helpdesks' clocks), as one set PostgreSQL hashes once. Feedback names its ticket by ticket_id: ingestion
+    # links it, and ix_feedback_survey_ticket holds every such answer, so the set is read from the index alone.
+    surveyed = union_all(
+        select(Invitation.ticket_id).where(Invitation.solved_at >= start - _CLOCK_GRACE),
         select(Feedback.ticket_id).where(Feedback.kind.in_(SURVEY_KINDS), Feedback.ticket_id.is_not(None),
-                                         Feedback.occurred_at >= start - _CLOCK_GRACE)).subquery("surveyed")
-    solver = case((held.c.ticket_id.is_not(None), held.c.employee_id), else_=solved.c.assignee_id)
-    per_ticket = (select(solver.label("solver"),
-                         case((surveyed.c.ticket_id.is_not(None), 1), else_=0).label("surveyed"))
-                  .select_from(solved)
-                  .outerjoin(held, and_(held.c.ticket_id == solved.c.id, held.c.newest == 1))
-                  .outerjoin(surveyed, surveyed.c.ticket_id == solved.c.id).subquery())
-    return (select(per_ticket.c.solver, func.count(), func.sum(per_ticket.c.surveyed))
-            .where(per_ticket.c.solver.is_not(None))
-            .group_by(per_ticket.c.solver))
+                                         Feedback.occurred_at >= start - _CLOCK_GRACE))
+    return (select(Ticket.solver_id, func.count(), func.count(case((Ticket.id.in_(surveyed), 1))))
+            .where(Ticket.resolved_at >= start, Ticket.resolved_at < end, Ticket.solver_id.is_not(None))
+            .group_by(Ticket.solver_id))

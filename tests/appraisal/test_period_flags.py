@@ -8,17 +8,21 @@ from sqlalchemy import func, select
 
 from appraisal.models import AppraisalResult, Recommendation
 from appraisal.review import decide_flag
+from core.channel import IdentityRef
 from core.db import transaction
-from core.models import AuditEntry, Feedback, Flag, Ticket, User
+from core.models import AuditEntry, EmployeeIdentity, Feedback, Flag, User
+from core.tickets import TicketUpdate, upsert_tickets
 from tests.fixtures.appraisal import WEEK
 
 
 def _solved_tickets(session, employee_id, count, surveyed, prefix):
-    for index in range(count):
-        ticket = Ticket(provider="test", external_id=f"{prefix}{index}", assignee_id=employee_id,
-                        opened_at=WEEK.start, resolved_at=WEEK.start + timedelta(hours=index + 1))
-        session.add(ticket)
-        session.flush()
+    """Tickets the helpdesk says ``employee_id`` solved, stored as a delivery stores them."""
+    session.add(EmployeeIdentity(employee_id=employee_id, provider="desk", external_id=prefix))
+    updates = [TicketUpdate(provider="test", external_id=f"{prefix}{index}", assignee=IdentityRef("desk", prefix),
+                            opened_at=WEEK.start, resolved_at=WEEK.start + timedelta(hours=index + 1))
+               for index in range(count)]
+    for ticket in sorted(upsert_tickets(session, updates).values(), key=lambda t: t.resolved_at):
+        index = ticket.external_id.removeprefix(prefix)
         if surveyed:
             session.add(Feedback(channel="test", kind="ces", external_id=f"{prefix}-answer-{index}", value=6,
                                  scale_min=1, scale_max=7, employee_id=employee_id, ticket_id=ticket.id,

@@ -167,6 +167,20 @@ FROM (SELECT id AS ticket_id, 1 + floor(%(employees)s * bench_rand(id, 'first_as
 ORDER BY ticket_id, assigned_at
 """
 
+#: Who solved each ticket, as core.tickets keeps it: the holder at the solve (the latest assignment at or before
+#: it), else the assignee.
+SOLVERS = """
+WITH held AS (
+    SELECT DISTINCT ON (a.ticket_id) a.ticket_id, a.employee_id
+    FROM ticket_assignments AS a JOIN tickets AS t ON t.id = a.ticket_id
+    WHERE t.id BETWEEN %(lo)s AND %(hi)s AND a.assigned_at <= t.resolved_at
+    ORDER BY a.ticket_id, a.assigned_at DESC, a.id DESC
+)
+UPDATE tickets AS t SET solver_id = CASE WHEN held.ticket_id IS NULL THEN t.assignee_id ELSE held.employee_id END
+FROM tickets AS solved LEFT JOIN held ON held.ticket_id = solved.id
+WHERE t.id = solved.id AND solved.id BETWEEN %(lo)s AND %(hi)s AND solved.resolved_at IS NOT NULL
+"""
+
 #: A quarantined item waits for HR with an open flag, as the integrity checks leave it.
 FLAGS = """
 INSERT INTO flags (feedback_id, "check", reason, created_at)
@@ -213,6 +227,7 @@ def seed_items(conn: psycopg.Connection, size: int, progress: Callable[[int], No
             if tickets < (hi + 1) // 2:
                 conn.execute(TICKETS, _params(lo=tickets + 1, hi=(hi + 1) // 2))
                 conn.execute(ASSIGNMENTS, _params(lo=tickets + 1, hi=(hi + 1) // 2))
+                conn.execute(SOLVERS, {"lo": tickets + 1, "hi": (hi + 1) // 2})
             conn.execute(FEEDBACK, _params(lo=lo, hi=hi))
             conn.execute(FLAGS, {"lo": lo, "hi": hi})
         added += hi - lo + 1

@@ -26,7 +26,7 @@ def test_migrations_build_exactly_the_models_and_downgrade_cleanly(migration_url
     for url in migration_urls:
         upgrade(url)
         command.check(alembic_config(url))  # raises if the models and the migrated schema differ
-        assert current_revision(url) == "0013"
+        assert current_revision(url) == "0014"
         downgrade(url, "base")
         engine = make_engine(url)
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
@@ -45,5 +45,5 @@ def test_db_upgrade_command(tmp_path, monkeypatch):
     runner = app.test_cli_runner()
     assert "empty" in runner.invoke(args=["db", "current"]).output
     result = runner.invoke(args=["db", "upgrade"])
-    assert result.exit_code == 0 and "database at revision 0013" in result.output
-    assert runner.invoke(args=["db", "current"]).output.strip() == "0013"
+    assert result.exit_code == 0 and "database at revision 0014" in result.output
+    assert runner.invoke(args=["db", "current"]).output.strip() == "0014"
