@@ -1,5 +1,5 @@
-"""The appraisal's reads of feedback: every metric of every employee for a period and the one before, in one
-GROUP BY, and the case mix (a metric by ticket category) in one more.
+"""The appraisal's reads of feedback: every metric of every employee for a period, with the case mix (a metric
+by ticket category), in one GROUP BY; and the period before in one more.
 
 Each metric is aggregated as a sum, a count and a sum of squares, which add up across groups: team and org
 figures are pooled from the employee groups without reading an item twice.
@@ -10,12 +10,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Float, case, cast, func, select
 from sqlalchemy.orm import Session
 
-from core.models import Feedback, Ticket
-
-from .periods import Period
+from core.models import Feedback
 
 CURRENT, PREVIOUS = 1, 0
 
@@ -48,28 +46,6 @@ class MetricSpec:
     params: Mapping[str, Any]
 
 
-def _accepted(kinds: Sequence[str], start, end, up_to: int | None = None):
-    condition = and_(Feedback.status == "accepted", Feedback.value.is_not(None), Feedback.kind.in_(sorted(kinds)),
-                     Feedback.occurred_at >= start, Feedback.occurred_at < end)
-    return condition if up_to is None else and_(condition, Feedback.id <= up_to)
-
-
-def _measures(spec: MetricSpec):
-    """SUM, COUNT, SUM of squares of one metric's points, counting only the rule's kinds.
-
-    An item a rule scores NULL (another section's, for a per-section rule) counts in neither.
-    """
-    mine = Feedback.kind.in_(spec.rule.kinds)
-    points = spec.rule.points(Feedback, dict(spec.params))
-    return (func.sum(case((mine, points))), func.count(case((mine, points))),
-            func.sum(case((mine, points * points))))
-
-
-def _read(row, offset: int) -> Aggregate:
-    total, n, squares = row[offset:offset + 3]
-    return Aggregate(float(total or 0.0), int(n or 0), float(squares or 0.0))
-
-
 def _slots(specs: Sequence[MetricSpec]) -> list[dict[str, MetricSpec]]:
     """Spread the metrics over as few point columns as possible: in each slot a kind is scored by one rule.
 
@@ -86,57 +62,90 @@ def _slots(specs: Sequence[MetricSpec]) -> list[dict[str, MetricSpec]]:
     return slots
 
 
-def metric_aggregates(session: Session, specs: Sequence[MetricSpec], start, end, up_to: int | None = None
-                      ) -> tuple[dict[int | None, dict[str, Aggregate]], dict[int | None, int]]:
-    """Every metric per employee over [start, end), and each employee's quarantined items, in one query.
+@dataclass
+class PeriodAggregates:
+    """What one scan of a period's feedback gives the appraisal."""
 
-    Rows are grouped by employee and kind, as a hand-written GROUP BY would be, and each row is scored once
-    per slot (see :func:`_slots`) by the rule its kind belongs to. Quarantined items (those with a flag HR has
-    not decided) are counted in the same scan and score nothing.
+    #: {employee_id (None: unattributed): {metric: Aggregate}}
+    metrics: dict[int | None, dict[str, Aggregate]]
+    #: {employee_id: quarantined items}
+    quarantined: dict[int | None, int]
+    #: the case-mix metric by ticket category: {employee_id: {category: Aggregate}} (items without one left out)
+    categories: dict[int | None, dict[str, Aggregate]]
+
+
+def period_aggregates(session: Session, specs: Sequence[MetricSpec], start, end, up_to: int | None = None,
+                      case_mix: MetricSpec | None = None) -> PeriodAggregates:
+    """Every metric per employee over [start, end), their quarantined items and, given ``case_mix``, that
+    metric per employee and ticket category: all in one GROUP BY.
+
+    Rows are grouped by employee and kind, as a hand-written GROUP BY would be (and the case-mix metric's kinds
+    also by ticket category, which each item carries), and each row is scored once per slot (see
+    :func:`_slots`) by the rule its kind belongs to. Quarantined items (those with a flag HR has not decided)
+    are counted in the same scan and score nothing.
 
     :param up_to: count only items with ids up to this one (the run's watermark: its snapshot).
-    :return: ``({employee_id (None: unattributed): {metric: Aggregate}}, {employee_id: quarantined})``.
     """
     slots = _slots(specs)
-    kinds = {kind for slot in slots for kind in slot}
+    kinds = {kind for slot in slots for kind in slot} | set(case_mix.rule.kinds if case_mix else ())
     accepted = Feedback.status == "accepted"
     columns = [func.count(case((Feedback.status == "quarantined", 1)))]
     for slot in slots:
         scored = {kind: spec.rule.points(Feedback, dict(spec.params)) for kind, spec in sorted(slot.items())}
-        points = case((accepted, case(scored, value=Feedback.kind)))
-        columns += [func.sum(points), func.count(points), func.sum(points * points)]
-    query = (select(Feedback.employee_id, Feedback.kind, *columns)
+        columns += _measures(case((accepted, case(scored, value=Feedback.kind))))
+    group = [Feedback.employee_id, Feedback.kind]
+    if case_mix is not None:
+        group.append(case((Feedback.kind.in_(case_mix.rule.kinds), Feedback.ticket_category)))
+        columns += _measures(case((accepted, case_mix.rule.points(Feedback, dict(case_mix.params)))))
+    # Ordered, so the Python sums over categories add up in the same order on every run: re-runs are identical.
+    query = (select(*group[:2], *columns, *group[2:])
              .where(Feedback.status.in_(("accepted", "quarantined")), Feedback.value.is_not(None),
                     Feedback.kind.in_(sorted(kinds)), Feedback.occurred_at >= start, Feedback.occurred_at < end,
                     *(() if up_to is None else (Feedback.id <= up_to,)))
-             .group_by(Feedback.employee_id, Feedback.kind))
-    metrics: dict[int | None, dict[str, Aggregate]] = {}
+             .group_by(*group).order_by(*group))
+    metrics: dict[tuple[int | None, str], list] = {}
     quarantined: dict[int | None, int] = {}
-    for row in session.execute(query):
-        mine = metrics.setdefault(row.employee_id, {})
-        quarantined[row.employee_id] = quarantined.get(row.employee_id, 0) + int(row[2] or 0)
+    categories: dict[tuple[int | None, str], list] = {}
+    mix_at = 3 + 3 * len(slots)
+    for row in session.connection().execute(query).all():
+        employee_id, kind = row[0], row[1]
+        quarantined[employee_id] = quarantined.get(employee_id, 0) + row[2]
         for index, slot in enumerate(slots):
-            spec = slot.get(row.kind)
-            aggregate = _read(row, 3 + 3 * index)
-            if spec is not None and aggregate.n:
-                mine[spec.name] = mine.get(spec.name, EMPTY) + aggregate
-    return metrics, quarantined
+            spec, offset = slot.get(kind), 3 + 3 * index
+            if spec is not None and row[offset + 1]:
+                _add(metrics, (employee_id, spec.name), row, offset)
+        if case_mix is not None and row[-1] is not None and row[mix_at + 1]:
+            _add(categories, (employee_id, row[-1]), row, mix_at)
+    found = PeriodAggregates({}, quarantined, {})
+    for into, sums in ((found.metrics, metrics), (found.categories, categories)):
+        for (employee_id, key), (total, n, squares) in sums.items():
+            into.setdefault(employee_id, {})[key] = Aggregate(total, n, squares)
+    return found
 
 
-def category_aggregates(session: Session, spec: MetricSpec, period: Period, up_to: int | None = None
-                        ) -> dict[int | None, dict[str, Aggregate]]:
-    """One metric per employee and ticket category over ``period`` (items without a category are left out).
+def _measures(points) -> list:
+    """SUM, COUNT and SUM of squares of ``points``. The sums are exact (numeric) and come back as float8,
+    which the driver reads far faster than Decimals; a NULL point counts in neither."""
+    return [cast(func.sum(points), Float), func.count(points), cast(func.sum(points * points), Float)]
 
-    :return: ``{employee_id (None: unattributed): {category: Aggregate}}``.
+
+def _add(sums: dict, key, row, offset: int) -> None:
+    total, n, squares = row[offset:offset + 3]
+    held = sums.get(key)
+    if held is None:
+        sums[key] = [total or 0.0, n, squares or 0.0]
+    else:
+        held[0] += total or 0.0
+        held[1] += n
+        held[2] += squares or 0.0
+
+
+def metric_aggregates(session: Session, specs: Sequence[MetricSpec], start, end, up_to: int | None = None
+                      ) -> tuple[dict[int | None, dict[str, Aggregate]], dict[int | None, int]]:
+    """Every metric per employee over [start, end), and each employee's quarantined items (see
+    :func:`period_aggregates`).
+
+    :return: ``({employee_id (None: unattributed): {metric: Aggregate}}, {employee_id: quarantined})``.
     """
-    total, n, squares = _measures(spec)
-    query = (select(Feedback.employee_id, Ticket.category, total, n, squares)
-             .join(Ticket, Ticket.id == Feedback.ticket_id)
-             .where(_accepted(spec.rule.kinds, period.start, period.end, up_to), Ticket.category.is_not(None))
-             .group_by(Feedback.employee_id, Ticket.category))
-    results: dict[int | None, dict[str, Aggregate]] = {}
-    for row in session.execute(query):
-        aggregate = _read(row, 2)
-        if aggregate.n:
-            results.setdefault(row.employee_id, {})[row.category] = aggregate
-    return results
+    found = period_aggregates(session, specs, start, end, up_to)
+    return found.metrics, found.quarantined

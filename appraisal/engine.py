@@ -76,7 +76,7 @@ class Inputs:
     #: {employee_id: streak in the previous period of the same kind}
     previous_streaks: Mapping[int, int] = field(default_factory=dict)
     open_flags: Mapping[int, int] = field(default_factory=dict)
-    #: category_aggregates() of the case-mix metric: {employee_id: {category: Aggregate}}
+    #: period_aggregates().categories, the case-mix metric by category: {employee_id: {category: Aggregate}}
     categories: Mapping[int | None, Mapping[str, Aggregate]] = field(default_factory=dict)
     #: Training needs the plugins found in their own data (``training_needs`` hook): {employee_id: [need]}
     training_needs: Mapping[int, Sequence[Mapping[str, Any]]] = field(default_factory=dict)

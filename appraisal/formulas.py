@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Iterable, Mapping
+from functools import lru_cache
 from statistics import NormalDist
 
 #: Values are compared after rounding to this, so numbers equal in exact arithmetic rank equal.
@@ -14,6 +15,7 @@ RANK_PRECISION = 9
 ATTAINMENT_LEVELS = ("far_below", "below", "met", "exceeded")
 
 
+@lru_cache(maxsize=32)  # a run asks for the same one or two confidences thousands of times
 def z_score(confidence: float) -> float:
     """The two-sided normal quantile for ``confidence`` (1.959963... for 0.95)."""
     return NormalDist().inv_cdf(0.5 + confidence / 2)

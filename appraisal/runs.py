@@ -24,8 +24,8 @@ from .aggregates import (
     CURRENT,
     PREVIOUS,
     MetricSpec,
-    category_aggregates,
     metric_aggregates,
+    period_aggregates,
 )
 from .engine import Appraisal, EmployeeOutcome, Inputs, Person
 from .guidelines import guideline_in_force, guideline_version
@@ -187,16 +187,16 @@ def appraisal_inputs(session: Session, document: Mapping, period: Period, up_to:
         rule = plugins.scoring_rules[document["case_mix_metric"]]
         case_mix_spec = MetricSpec(rule.name, rule, rule.params_schema().load({}) if rule.params_schema else {})
     # Every read counts items up to the watermark only: one snapshot, whatever arrives during the run.
-    current, quarantined = metric_aggregates(session, specs, period.start, period.end, up_to)
+    current = period_aggregates(session, specs, period.start, period.end, up_to, case_mix=case_mix_spec)
     previous = period.previous()
     inputs = Inputs(
         people=people,
-        aggregates={CURRENT: current,
+        aggregates={CURRENT: current.metrics,
                     PREVIOUS: metric_aggregates(session, specs, previous.start, previous.end, up_to)[0]},
         targets=targets_in_force(session, [s.name for s in specs], period, people),
         previous_streaks=_previous_streaks(session, period),
-        open_flags=_open_flags(session, period, quarantined),
-        categories=category_aggregates(session, case_mix_spec, period, up_to) if case_mix_spec else {},
+        open_flags=_open_flags(session, period, current.quarantined),
+        categories=current.categories,
         training_needs=plugin_training_needs(session, document, period, up_to, [p.id for p in people], plugins),
     )
     return specs, inputs, case_mix_spec.rule.direction if case_mix_spec else "higher"

@@ -25,13 +25,23 @@ from sqlalchemy.orm import Session
 from . import jobs
 from .attribution import attribute
 from .channel import FeedbackDraft
-from .models import Feedback, Flag, Ticket, UTCDateTime, record_audit, utcnow
+from .models import (
+    SURVEY_KINDS,
+    Feedback,
+    Flag,
+    Ticket,
+    UTCDateTime,
+    record_audit,
+    utcnow,
+)
 from .plugins import get_plugins
 from .policy import ingestion_policy
+from .tickets import note_surveys
 
 log = logging.getLogger(__name__)
 
 _INSERT_CHUNK = 500
+_EPOCH = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -200,6 +210,7 @@ def ingest(session: Session, channel_slug: str, payloads: Iterable[Any]) -> Inge
         stored.extend(insert_rows(session, rows[start:start + _INSERT_CHUNK]))
     stored.sort(key=lambda item: item.id)
     created = {item.external_id: item.id for item in stored}
+    note_surveys(session, _surveys_seen(row for row in rows if row["external_id"] in created))
 
     flagged = _inspect(session, stored, set(), policy.checks, plugins)  # new items: no flag is open yet
     by_ext = {row["external_id"]: row for row in rows}
@@ -238,11 +249,21 @@ def link_tickets(session: Session, rows: list[dict[str, Any]]) -> None:
             wanted.setdefault(provider, set()).add(external_id)
     found = {}
     for provider, ids in sorted(wanted.items()):
-        found.update({f"{provider}:{ext}": tid for tid, ext in session.execute(
-            select(Ticket.id, Ticket.external_id).where(Ticket.provider == provider,
-                                                        Ticket.external_id.in_(sorted(ids))))})
+        found.update({f"{provider}:{ext}": (tid, category) for tid, ext, category in session.execute(
+            select(Ticket.id, Ticket.external_id, Ticket.category).where(Ticket.provider == provider,
+                                                                         Ticket.external_id.in_(sorted(ids))))})
     for row in rows:
-        row["ticket_id"] = found.get(row.get("ticket_ref") or "")
+        row["ticket_id"], row["ticket_category"] = found.get(row.get("ticket_ref") or "", (None, None))
+
+
+def _surveys_seen(rows) -> dict[int, datetime]:
+    """The latest survey answer among ``rows`` per ticket they name (see ``core.tickets.note_surveys``)."""
+    seen: dict[int, datetime] = {}
+    for row in rows:
+        ticket_id = row["ticket_id"]
+        if ticket_id is not None and row["kind"] in SURVEY_KINDS and row["occurred_at"] > seen.get(ticket_id, _EPOCH):
+            seen[ticket_id] = row["occurred_at"]
+    return seen
 
 
 def inspect_items(session: Session, feedback_ids: list[int], checks: Mapping[str, Mapping[str, Any]],
@@ -357,6 +378,8 @@ def revise_feedback(session: Session, channel_slug: str, external_id: str, *, va
     record_audit(session, "feedback.revised", item, actor=actor, before=before,
                  after={"value": value, "comment": comment, "occurred_at": occurred_at.isoformat()})
     session.flush()
+    note_surveys(session, _surveys_seen([{"ticket_id": item.ticket_id, "kind": item.kind,
+                                          "occurred_at": occurred_at}]))
     # A changed answer is a new answer: it meets the same checks as the first one did.
     inspect_items(session, [item.id], ingestion_policy(session).checks)
     return item

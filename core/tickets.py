@@ -5,16 +5,23 @@ Channels and imports hand in :class:`TicketUpdate` values; the caller owns the t
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy import update as sa_update
 from sqlalchemy.orm import Session, selectinload
 
 from .channel import IdentityRef
-from .models import EmployeeIdentity, Feedback, Ticket, TicketAssignment, utcnow
+from .models import (
+    SURVEY_KINDS,
+    EmployeeIdentity,
+    Feedback,
+    Ticket,
+    TicketAssignment,
+    utcnow,
+)
 
 _TEXTS = ("provider", "external_id", "subject", "category", "contact_channel", "status")
 _FIELDS = ("subject", "category", "contact_channel", "status", "opened_at", "first_response_at", "resolved_at")
@@ -122,12 +129,14 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
         employees.update({(provider, e): emp for e, emp in session.execute(
             select(EmployeeIdentity.external_id, EmployeeIdentity.employee_id)
             .where(EmployeeIdentity.provider == provider, EmployeeIdentity.external_id.in_(ids)))})
+    recategorised = set()
     for update in updates:
         key = (update.provider, update.external_id)
         ticket = tickets.get(key)
         if ticket is None:
             ticket = tickets[key] = Ticket(provider=update.provider, external_id=update.external_id)
             session.add(ticket)
+        category = ticket.category
         observed = update.observed()
         # An older snapshot (a delivery overtaken by a later one) still adds its timings and its place in
         # the assignment history, but does not turn back what the newer one said.
@@ -146,6 +155,8 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
             setattr(ticket, name, value)
         if update.assignee is not None:
             _assign(ticket, update, employees.get((update.assignee.provider, update.assignee.external_id)))
+        if ticket.id is not None and ticket.category != category:
+            recategorised.add(ticket.id)
         if update.public_replier is not None and update.public_reply_at is not None and (
                 ticket.last_public_reply_at is None or update.public_reply_at >= ticket.last_public_reply_at):
             ticket.last_public_replier = str(update.public_replier)
@@ -153,6 +164,9 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
     for ticket in tickets.values():
         ticket.solver_id = solver_of(ticket)
     session.flush()
+    if recategorised:  # the items about them carry the category (Feedback.ticket_category)
+        session.execute(sa_update(Feedback).where(Feedback.ticket_id.in_(sorted(recategorised)))
+                        .values(ticket_category=_category_of_ticket()).execution_options(synchronize_session=False))
     _link_earlier_feedback(session, tickets.values())
     return tickets
 
@@ -175,14 +189,41 @@ def _cut(text: str, limit: int) -> str:
 
 
 def _link_earlier_feedback(session: Session, tickets) -> None:
-    """Point feedback that named these tickets before they were stored (a rating before the ticket) at them."""
+    """Point feedback that named these tickets before they were stored (a rating before the ticket) at them,
+    with the ticket's category, and note the survey answers among them on their tickets."""
     refs = sorted(f"{t.provider}:{t.external_id}" for t in tickets)
     if not refs:
         return
     ticket_of = (select(Ticket.id).where((Ticket.provider + ":" + Ticket.external_id) == Feedback.ticket_ref)
                  .correlate(Feedback).scalar_subquery())
-    session.execute(sa_update(Feedback).where(Feedback.ticket_id.is_(None), Feedback.ticket_ref.in_(refs))
-                    .values(ticket_id=ticket_of).execution_options(synchronize_session=False))
+    linked = session.execute(sa_update(Feedback).where(Feedback.ticket_id.is_(None), Feedback.ticket_ref.in_(refs))
+                             .values(ticket_id=ticket_of).execution_options(synchronize_session=False)).rowcount
+    if not linked:
+        return
+    ids = sorted(t.id for t in tickets)
+    session.execute(sa_update(Feedback).where(Feedback.ticket_id.in_(ids), Feedback.ticket_ref.in_(refs))
+                    .values(ticket_category=_category_of_ticket()).execution_options(synchronize_session=False))
+    note_surveys(session, dict(session.execute(
+        select(Feedback.ticket_id, func.max(Feedback.occurred_at))
+        .where(Feedback.ticket_id.in_(ids), Feedback.kind.in_(SURVEY_KINDS)).group_by(Feedback.ticket_id)).all()))
+
+
+def _category_of_ticket():
+    return (select(Ticket.category).where(Ticket.id == Feedback.ticket_id).correlate(Feedback)
+            .scalar_subquery())
+
+
+def note_surveys(session: Session, seen: Mapping[int, datetime]) -> None:
+    """Note that these tickets were surveyed at these times (an invitation for a solve, at the solve's time, or
+    a survey answer): each keeps the latest in ``Ticket.survey_seen_at``. One statement, in ticket order."""
+    if not seen:
+        return
+    table = Ticket.__table__
+    session.connection().execute(
+        sa_update(table).where(table.c.id == bindparam("ticket"),
+                               or_(table.c.survey_seen_at.is_(None), table.c.survey_seen_at < bindparam("seen")))
+        .values(survey_seen_at=bindparam("seen")),
+        [{"ticket": ticket_id, "seen": when} for ticket_id, when in sorted(seen.items())])
 
 
 def _by_provider(keys) -> dict[str, list[str]]:

@@ -19,6 +19,7 @@ from core.db import transaction
 from core.ingestion import ingest, respondent_ref, revise_feedback
 from core.mail import send_mail
 from core.models import Feedback, Ticket, utcnow
+from core.tickets import note_surveys
 
 from .models import Invitation, hash_survey_token
 from .schemas import SurveySettingsSchema
@@ -113,6 +114,7 @@ def invite_solved(session: Session, solves: list[Solve], settings: dict, integra
         if ref and settings["resurvey_days"]:
             recent.add(ref)
     session.flush()
+    note_surveys(session, {invitation.ticket_id: invitation.solved_at for invitation, _token in created})
     for invitation, _token in created:
         if invitation.delivery == "email":
             jobs.enqueue(session, send_invitation, invitation.id)

@@ -2,7 +2,7 @@
 from .accounts import ROLES, ApiToken, User, UserRole, hash_token
 from .audit import AuditEntry, record_audit
 from .base import Base, UTCDateTime, utcnow
-from .feedback import STATUSES, Dispute, Feedback, Flag
+from .feedback import STATUSES, SURVEY_KINDS, Dispute, Feedback, Flag
 from .integration import Integration
 from .login import LoginFailure
 from .org import Employee, EmployeeIdentity, Team, managed_teams
@@ -10,7 +10,7 @@ from .outbox import PendingJob
 from .ticket import Ticket, TicketAssignment
 
 __all__ = [
-    "ROLES", "STATUSES", "ApiToken", "AuditEntry", "Base", "Dispute", "Employee", "EmployeeIdentity",
+    "ROLES", "STATUSES", "SURVEY_KINDS", "ApiToken", "AuditEntry", "Base", "Dispute", "Employee", "EmployeeIdentity",
     "Feedback", "Flag", "Integration", "LoginFailure", "PendingJob", "Team", "Ticket", "TicketAssignment", "UTCDateTime",
     "User", "UserRole", "hash_token", "managed_teams", "record_audit", "utcnow",
 ]

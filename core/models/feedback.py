@@ -11,13 +11,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
 
 STATUSES = ("accepted", "quarantined", "pending_review", "excluded")
+#: The kinds of feedback a customer survey produces: an answer of one of these about a ticket surveyed it.
+SURVEY_KINDS = ("csat", "nps", "ces")
 
 
 class Feedback(Base):
@@ -28,11 +29,6 @@ class Feedback(Base):
         Index("ix_feedback_kind_occurred", "kind", "occurred_at"),
         # Mapping an identity looks up the waiting items that named it.
         Index("ix_feedback_attributed_identity", "attributed_identity"),
-        # Which tickets got a survey answer: a period check reads this for every solved ticket, and the
-        # index alone answers it (survey kinds are those of plugins/integrity_checks/suppression.py).
-        Index("ix_feedback_survey_ticket", "ticket_id", "occurred_at",
-              postgresql_where=text("kind IN ('csat', 'nps', 'ces') AND ticket_id IS NOT NULL"),
-              sqlite_where=text("kind IN ('csat', 'nps', 'ces') AND ticket_id IS NOT NULL")),
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="known_status"),
     )
 
@@ -48,6 +44,9 @@ class Feedback(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     ticket_ref: Mapped[str | None] = mapped_column(String(255), index=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
+    #: The linked ticket's category, copied here (and kept when it changes, by core.tickets) so an appraisal
+    #: groups a period's items by category in the same scan as its metrics, without joining tickets.
+    ticket_category: Mapped[str | None] = mapped_column(String(200))
     respondent_ref: Mapped[str | None] = mapped_column(String(64), index=True)
     employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id", ondelete="SET NULL"))
     # The team at the time of the item, so a later transfer does not move old feedback.

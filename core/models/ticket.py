@@ -29,6 +29,9 @@ class Ticket(Base):
     #: that early, the assignee), kept by core.tickets as deliveries arrive. Period checks group thousands of
     #: solved tickets by it; working it out from the history at each read cost seconds at a million items.
     solver_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id", ondelete="SET NULL"), index=True)
+    #: The latest time the ticket was surveyed: an invitation for one of its solves (at that solve's time) or
+    #: a survey answer about it. Kept by core.tickets' ``note_surveys``, for the same period checks.
+    survey_seen_at: Mapped[datetime | None]
     #: The agent who last replied in public, as the helpdesk names them ("freshdesk:501"), and when.
     last_public_replier: Mapped[str | None] = mapped_column(String(310))
     last_public_reply_at: Mapped[datetime | None]

@@ -10,10 +10,9 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import aliased
 
 from core.integrity import IntegrityCheck
-from core.models import Employee, Feedback, Ticket, TicketAssignment
+from core.models import SURVEY_KINDS, Employee, Feedback, Ticket, TicketAssignment
 
 from .reasons import moment, span
-from .suppression import SURVEY_KINDS
 
 
 class RatingAfterReassignmentParams(Schema):

@@ -9,19 +9,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from marshmallow import Schema, fields, validate
-from sqlalchemy import case, func, select, union_all
+from sqlalchemy import case, func, select
 
-from channels.post_ticket_survey.models import Invitation
 from core.integrity import IntegrityCheck
-from core.models import Feedback, Ticket
+from core.models import Ticket
 
 from .reasons import share
 
 #: Invitations and answers come after the solve; this much earlier still counts, for helpdesks' clocks.
 _CLOCK_GRACE = timedelta(days=1)
 
-#: The kinds of feedback a customer survey produces.
-SURVEY_KINDS = ("csat", "nps", "ces")
 
 
 class SuppressedSurveysParams(Schema):
@@ -67,17 +64,13 @@ class SuppressedSurveys(IntegrityCheck):
 
 
 def _coverage_by_solver(start, end):
-    """One GROUP BY: per employee who solved tickets in [start, end), how many, and how many got a survey.
+    """One GROUP BY over the tickets solved in [start, end): per solver, how many, and how many got a survey.
 
-    The solver is who held the ticket at the solve (``Ticket.solver_id``, kept by core.tickets).
+    Each ticket keeps who solved it and when it was last surveyed (``Ticket.solver_id``, ``survey_seen_at``,
+    kept by core.tickets), so this reads tickets alone. Invitations and answers come after the solve; a
+    day's grace allows for helpdesks' clocks.
     """
-    # The tickets that got a survey (invitations and answers come after the solve; a day's grace for
-    # helpdesks' clocks), as one set PostgreSQL hashes once. Feedback names its ticket by ticket_id: ingestion
-    # links it, and ix_feedback_survey_ticket holds every such answer, so the set is read from the index alone.
-    surveyed = union_all(
-        select(Invitation.ticket_id).where(Invitation.solved_at >= start - _CLOCK_GRACE),
-        select(Feedback.ticket_id).where(Feedback.kind.in_(SURVEY_KINDS), Feedback.ticket_id.is_not(None),
-                                         Feedback.occurred_at >= start - _CLOCK_GRACE))
-    return (select(Ticket.solver_id, func.count(), func.count(case((Ticket.id.in_(surveyed), 1))))
+    surveyed = Ticket.survey_seen_at >= start - _CLOCK_GRACE
+    return (select(Ticket.solver_id, func.count(), func.count(case((surveyed, 1))))
             .where(Ticket.resolved_at >= start, Ticket.resolved_at < end, Ticket.solver_id.is_not(None))
             .group_by(Ticket.solver_id))

@@ -11,7 +11,7 @@ from appraisal.review import decide_flag
 from core.channel import IdentityRef
 from core.db import transaction
 from core.models import AuditEntry, EmployeeIdentity, Feedback, Flag, User
-from core.tickets import TicketUpdate, upsert_tickets
+from core.tickets import TicketUpdate, note_surveys, upsert_tickets
 from tests.fixtures.appraisal import WEEK
 
 
@@ -24,9 +24,11 @@ def _solved_tickets(session, employee_id, count, surveyed, prefix):
     for ticket in sorted(upsert_tickets(session, updates).values(), key=lambda t: t.resolved_at):
         index = ticket.external_id.removeprefix(prefix)
         if surveyed:
+            answered = ticket.resolved_at + timedelta(hours=1)
             session.add(Feedback(channel="test", kind="ces", external_id=f"{prefix}-answer-{index}", value=6,
                                  scale_min=1, scale_max=7, employee_id=employee_id, ticket_id=ticket.id,
-                                 occurred_at=ticket.resolved_at + timedelta(hours=1)))
+                                 occurred_at=answered))
+            note_surveys(session, {ticket.id: answered})  # as ingestion notes an answer about a ticket
 
 
 def _bonus_of(session, run_id, employee_id):

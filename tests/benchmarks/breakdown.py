@@ -28,11 +28,11 @@ PHASES = {
     "compute_run": "compute_run: claim the run, mark it running / completed",
     "appraise_into": "appraise_into: delete old results, watermark, people, case-mix spec",
     "raise_period_flags": "raise_period_flags: integrity checks' period inspections",
-    "metric_aggregates": "metric_aggregates: every metric of a period (one query each: this one, the one before)",
+    "period_aggregates": "period_aggregates: every metric of the period and the case mix by category (one query)",
+    "metric_aggregates": "metric_aggregates: every metric of the period before (one query)",
     "targets_in_force": "targets_in_force",
     "_previous_streaks": "_previous_streaks",
     "_open_flags": "_open_flags: undecided flags per employee",
-    "category_aggregates": "category_aggregates: case-mix metric by ticket category",
     "engine": "Appraisal.run: the engine, in Python",
     "_store": "_store: write results, metric results, recommendations",
     "commit": "commits (flush, COMMIT), outside the phases above",
@@ -42,7 +42,7 @@ PHASES = {
     "total": "the rest: sessions, app context, transaction set-up",
 }
 #: The steps whose (first) query the breakdown explains, when asked to.
-EXPLAINED = ("metric_aggregates", "category_aggregates", "raise_period_flags")
+EXPLAINED = ("period_aggregates", "raise_period_flags")
 
 
 class PhaseTimer:

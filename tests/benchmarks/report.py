@@ -285,9 +285,9 @@ def render(results: Mapping) -> str:
     lines, ranked = breakdown(sizes)
     floor = [f"{_items(size['size'])}: {med(steps, 'seconds') / row['group_by']:.1f}"
              for size, row in zip(sizes, rows, strict=True)
-             if (steps := [p for b in size["breakdown"] for p in b["phases"] if p["phase"] == "metric_aggregates"])]
+             if (steps := [p for b in size["breakdown"] for p in b["phases"] if p["phase"] == "period_aggregates"])]
     if floor:
-        out += ["The run's own aggregate queries (`metric_aggregates`, below) against the GROUP BY: "
+        out += ["The run's own aggregate query (`period_aggregates`, below) against the GROUP BY: "
                 + ", ".join(floor) + " times its time.", ""]
     out += ["### Where the run's time goes", "", BREAKDOWN_NOTE, ""]
     cancelled = [_items(size["size"]) for size in sizes if any(b.get("cancelled") for b in size["breakdown"])]

@@ -84,8 +84,8 @@ FROM timed
 
 FEEDBACK = """
 WITH item AS MATERIALIZED (
-    SELECT i, tk.id AS ticket_id, tk.assignee_id, tk.opened_at, tk.first_response_at, tk.resolved_at,
-           i %% 2 = 1 AS survey,
+    SELECT i, tk.id AS ticket_id, tk.category AS ticket_category, tk.assignee_id, tk.opened_at,
+           tk.first_response_at, tk.resolved_at, i %% 2 = 1 AS survey,
            bench_rand(i, 'kind') AS kind_u,
            bench_rand(i, 'answered') AS answered_u,
            bench_rand(i, 'attributed') AS attributed_u,
@@ -122,8 +122,8 @@ WITH item AS MATERIALIZED (
     FROM kinded
 )
 INSERT INTO feedback (id, channel, kind, external_id, occurred_at, received_at, value, scale_min, scale_max,
-                      comment, ticket_ref, ticket_id, respondent_ref, employee_id, team_id, attribution_policy,
-                      attributed_identity, status, payload, announced_at)
+                      comment, ticket_ref, ticket_id, ticket_category, respondent_ref, employee_id, team_id,
+                      attribution_policy, attributed_identity, status, payload, announced_at)
 SELECT i, CASE WHEN survey THEN 'post_ticket_survey' ELSE 'ticket_metrics' END, kind, external_id, occurred_at,
        occurred_at + interval '90 seconds', value, scale_min, scale_max,
        CASE WHEN survey AND comment_u < 0.35
@@ -131,7 +131,7 @@ SELECT i, CASE WHEN survey THEN 'post_ticket_survey' ELSE 'ticket_metrics' END, 
                         'Very patient with my questions.', 'Took days to get an answer.',
                         'Had to repeat myself three times.', 'Felt like a canned reply.'])
                  [1 + floor(comment_u / 0.35 * 6)::int] END,
-       'bench:' || ticket_id, ticket_id,
+       'bench:' || ticket_id, ticket_id, ticket_category,
        CASE WHEN survey THEN encode(sha256(convert_to(
            'customer' || floor(respondent_u * 300000)::int || '@example.com', 'UTF8')), 'hex') END,
        employee_id, (employee_id - 1) %% %(teams)s + 1,
@@ -179,6 +179,14 @@ WITH held AS (
 UPDATE tickets AS t SET solver_id = CASE WHEN held.ticket_id IS NULL THEN t.assignee_id ELSE held.employee_id END
 FROM tickets AS solved LEFT JOIN held ON held.ticket_id = solved.id
 WHERE t.id = solved.id AND solved.id BETWEEN %(lo)s AND %(hi)s AND solved.resolved_at IS NOT NULL
+"""
+
+#: When each ticket was last surveyed, as core.tickets keeps it: its latest survey answer.
+SURVEYS = """
+UPDATE tickets AS t SET survey_seen_at = seen.latest
+FROM (SELECT ticket_id, max(occurred_at) AS latest FROM feedback
+      WHERE id BETWEEN %(lo)s AND %(hi)s AND kind IN ('csat', 'nps', 'ces') GROUP BY ticket_id) AS seen
+WHERE t.id = seen.ticket_id AND (t.survey_seen_at IS NULL OR t.survey_seen_at < seen.latest)
 """
 
 #: A quarantined item waits for HR with an open flag, as the integrity checks leave it.
@@ -229,6 +237,7 @@ def seed_items(conn: psycopg.Connection, size: int, progress: Callable[[int], No
                 conn.execute(ASSIGNMENTS, _params(lo=tickets + 1, hi=(hi + 1) // 2))
                 conn.execute(SOLVERS, {"lo": tickets + 1, "hi": (hi + 1) // 2})
             conn.execute(FEEDBACK, _params(lo=lo, hi=hi))
+            conn.execute(SURVEYS, {"lo": lo, "hi": hi})
             conn.execute(FLAGS, {"lo": lo, "hi": hi})
         added += hi - lo + 1
         done = hi
