@@ -1,19 +1,22 @@
 """Thousands of rows into one table in as few statements as each database takes, the fastest way it takes them.
 
-On PostgreSQL the rows travel as ONE JSON parameter that ``json_populate_recordset`` turns into rows of the
-table's own type: a multi-row VALUES list would carry a placeholder per value (tens of thousands for an
-appraisal's results), and binding and parsing those costs more than writing the rows. On SQLite, which has
-no such function and no network in between, a plain multi-row INSERT is as fast.
+On PostgreSQL the rows go through COPY: a multi-row VALUES list would carry a placeholder per value (tens of
+thousands for an appraisal's results), and binding and parsing those costs more than writing the rows; COPY
+streams them in the driver's own format (measured: half the time of the next best, one JSON parameter read
+by ``json_populate_recordset``). On SQLite, which has no COPY and no network in between, a plain multi-row
+INSERT is as fast.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, text
+from psycopg.types.json import Jsonb
+from sqlalchemy import JSON, insert
 from sqlalchemy.orm import Session
+
+from .models.base import UTCDateTime
 
 
 def insert_rows(session: Session, model, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -33,22 +36,28 @@ def insert_rows(session: Session, model, rows: Sequence[Mapping[str, Any]]) -> N
     missing = [column for column in table.columns if column.name not in given and column.default is not None]
     scalar = {column.name: column.default.arg for column in missing if column.default.is_scalar}
     made = [column for column in missing if column.default.is_callable]  # utcnow, dict: one value per row
-    columns = given + sorted(scalar) + [column.name for column in made]
-    if scalar or made or any(len(row) != len(given) for row in rows):
-        rows = [{**dict.fromkeys(given), **row, **scalar, **{c.name: c.default.arg(None) for c in made}}
-                for row in rows]
-    document = json.dumps(rows, default=_json_value, allow_nan=False)
-    names = ", ".join(columns)
-    picked = ", ".join(f"r.{name}" for name in columns)
-    session.execute(text(f"INSERT INTO {table.name} ({names}) SELECT {picked} "
-                         f"FROM json_populate_recordset(NULL::{table.name}, CAST(:rows AS json)) AS r"),
-                    {"rows": document})
+    names = given + sorted(scalar) + [column.name for column in made]
+    adapt = [_adapter(table.c[name]) for name in names]
+    fixed = [scalar[name] for name in sorted(scalar)]
+    copy_sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
+    with session.connection().connection.driver_connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
+        for row in rows:
+            values = [row.get(name) for name in given] + fixed + [column.default.arg(None) for column in made]
+            copy.write_row([convert(value) if convert and value is not None else value
+                            for convert, value in zip(adapt, values, strict=True)])
 
 
-def _json_value(value: Any) -> Any:
-    """What JSON cannot carry by itself: times, as naive UTC, as :class:`UTCDateTime` stores them."""
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: give a timezone")
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat()
-    raise TypeError(f"{type(value).__name__} {value!r} cannot be stored by core.bulk")
+def _adapter(column):
+    """How a value travels to ``column`` through COPY: JSON documents as JSONB, times as naive UTC."""
+    if isinstance(column.type, JSON):
+        return Jsonb
+    if isinstance(column.type, UTCDateTime):
+        return _naive_utc
+    return None
+
+
+def _naive_utc(value: datetime) -> datetime:
+    """A time as :class:`UTCDateTime` stores it (COPY bypasses its bind processing)."""
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: give a timezone")
+    return value.astimezone(UTC).replace(tzinfo=None)

@@ -72,8 +72,9 @@ RESULTS_NOTE = ("Run: request to results stored, in a fresh process (imports and
 BREAKDOWN_NOTE = ("Self time of each step (its time less the steps inside it), with the SQL part in brackets: "
                   "another run per repeat, with `appraisal.runs`' functions wrapped in timers from outside and "
                   "every statement timed on the engine. The instrumented total is a little above the run's own "
-                  "time. The last column says how far each step raised the process's peak RSS: which steps set "
-                  "the run's memory.")
+                  "time. `_store` writes its rows with COPY (`core/bulk.py`), which the engine's statement timer "
+                  "does not see: its SQL part shows only the statements around it. The last column says how far "
+                  "each step raised the process's peak RSS: which steps set the run's memory.")
 PANDAS_NOTE = ("then each row scored as the rules do (numpy `select`) and `groupby(['employee_id', 'kind'])` to "
                "n, sum, sum of squares and mean value (`tests/benchmarks/measure.py`, `group_with_pandas`).")
 
