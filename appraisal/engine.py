@@ -244,10 +244,11 @@ class Appraisal:
             return {}
         # The gap is measured in the better direction, so a negative gap is always a shortfall.
         sign = 1 if self.case_mix_direction == "higher" else -1
-        rows = [{"category": category, "n": aggregate.n, "value": aggregate.mean,
-                 "org_value": org[category].mean, "org_n": org[category].n,
-                 "gap": sign * (aggregate.mean - org[category].mean)}
-                for category, aggregate in sorted(mine.items())]
+        rows = []
+        for category, aggregate in sorted(mine.items()):
+            value, org_value = aggregate.total / aggregate.n, org[category].mean
+            rows.append({"category": category, "n": aggregate.n, "value": value, "org_value": org_value,
+                         "org_n": org[category].n, "gap": sign * (value - org_value)})
         n = sum(r["n"] for r in rows)
         actual = sum(r["value"] * r["n"] for r in rows) / n
         # The org's category means weighted by this employee's mix: the score to expect from this workload.
