@@ -86,17 +86,24 @@ def period_aggregates(session: Session, specs: Sequence[MetricSpec], start, end,
 
     :param up_to: count only items with ids up to this one (the run's watermark: its snapshot).
     """
-    slots = _slots(specs)
+    slots, dialect = _slots(specs), session.get_bind().dialect.name
     kinds = {kind for slot in slots for kind in slot} | set(case_mix.rule.kinds if case_mix else ())
     accepted = Feedback.status == "accepted"
     columns = [func.count(case((Feedback.status == "quarantined", 1)))]
     for slot in slots:
-        scored = {kind: spec.rule.points(Feedback, dict(spec.params)) for kind, spec in sorted(slot.items())}
-        columns += _measures(case((accepted, case(scored, value=Feedback.kind))))
+        scored = {kind: _float(spec.rule.points(Feedback, dict(spec.params))) for kind, spec in sorted(slot.items())}
+        columns += _measures(case((accepted, case(scored, value=Feedback.kind))), dialect)
     group = [Feedback.employee_id, Feedback.kind]
+    mix_at = None
     if case_mix is not None:
         group.append(case((Feedback.kind.in_(case_mix.rule.kinds), Feedback.ticket_category)))
-        columns += _measures(case((accepted, case_mix.rule.points(Feedback, dict(case_mix.params)))))
+        # Usually the case-mix metric is one of the guideline's: its slot's columns already hold its points.
+        mix_at = next((3 + 3 * index for index, slot in enumerate(slots)
+                       if all(slot.get(kind) == case_mix for kind in case_mix.rule.kinds)), None)
+        if mix_at is None:
+            mix_at = 3 + 3 * len(slots)
+            columns += _measures(case((accepted, _float(case_mix.rule.points(Feedback, dict(case_mix.params))))),
+                                 dialect)
     # Ordered, so the Python sums over categories add up in the same order on every run: re-runs are identical.
     query = (select(*group[:2], *columns, *group[2:])
              .where(Feedback.status.in_(("accepted", "quarantined")), Feedback.value.is_not(None),
@@ -106,7 +113,6 @@ def period_aggregates(session: Session, specs: Sequence[MetricSpec], start, end,
     metrics: dict[tuple[int | None, str], list] = {}
     quarantined: dict[int | None, int] = {}
     categories: dict[tuple[int | None, str], list] = {}
-    mix_at = 3 + 3 * len(slots)
     for row in session.connection().execute(query).all():
         employee_id, kind = row[0], row[1]
         quarantined[employee_id] = quarantined.get(employee_id, 0) + row[2]
@@ -114,7 +120,7 @@ def period_aggregates(session: Session, specs: Sequence[MetricSpec], start, end,
             spec, offset = slot.get(kind), 3 + 3 * index
             if spec is not None and row[offset + 1]:
                 _add(metrics, (employee_id, spec.name), row, offset)
-        if case_mix is not None and row[-1] is not None and row[mix_at + 1]:
+        if mix_at is not None and row[-1] is not None and row[mix_at + 1]:
             _add(categories, (employee_id, row[-1]), row, mix_at)
     found = PeriodAggregates({}, quarantined, {})
     for into, sums in ((found.metrics, metrics), (found.categories, categories)):
@@ -123,10 +129,21 @@ def period_aggregates(session: Session, specs: Sequence[MetricSpec], start, end,
     return found
 
 
-def _measures(points) -> list:
-    """SUM, COUNT and SUM of squares of ``points``. The sums are exact (numeric) and come back as float8,
-    which the driver reads far faster than Decimals; a NULL point counts in neither."""
-    return [cast(func.sum(points), Float), func.count(points), cast(func.sum(points * points), Float)]
+def _measures(points, dialect: str) -> list:
+    """SUM, COUNT and SUM of squares of ``points``; a NULL point counts in neither.
+
+    PostgreSQL works an expression out again wherever it appears: ``power(points, 2)`` spares one working-out
+    of the rule's CASE per row (a fifth of the scan). SQLite may lack ``power``; it squares by multiplying.
+    """
+    square = func.power(points, 2) if dialect == "postgresql" else points * points
+    return [func.sum(points), func.count(points), func.sum(square)]
+
+
+def _float(points):
+    """A rule's points as float8. Rules that award fixed points write ``100.0``, which PostgreSQL reads as
+    numeric, and adding a million numerics in software took a third of the scan. Such points (0, 100, -100)
+    add up exactly in float8 whatever the order; points taken from an item's value were float8 already."""
+    return cast(points, Float)
 
 
 def _add(sums: dict, key, row, offset: int) -> None:
