@@ -47,3 +47,32 @@ def test_db_upgrade_command(tmp_path, monkeypatch):
     result = runner.invoke(args=["db", "upgrade"])
     assert result.exit_code == 0 and "database at revision 0014" in result.output
     assert runner.invoke(args=["db", "current"]).output.strip() == "0014"
+
+
+def test_upgrading_sqlite_keeps_the_rows_of_tables_a_migration_copies(tmp_path):
+    """SQLite alters a table by copying it and dropping the old one; with foreign keys on, the drop deletes
+    every row that references it (ON DELETE CASCADE). Migration 0009 copies feedback: an upgrade across it
+    used to delete every flag and dispute."""
+    from sqlalchemy import text
+
+    from core.db import make_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0008")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO feedback (id, channel, kind, external_id, occurred_at, received_at, value, "
+                          "status, payload) VALUES (1, 's', 'csat', 'a', '2026-11-02', '2026-11-02', 1, "
+                          "'quarantined', '{}')"))
+        conn.execute(text("INSERT INTO flags (feedback_id, \"check\", reason, created_at) "
+                          "VALUES (1, 'self_rating', 'the employee rated their own ticket', '2026-11-02')"))
+        conn.execute(text("INSERT INTO disputes (feedback_id, reason, status, created_at) "
+                          "VALUES (1, 'not my ticket', 'open', '2026-11-02')"))
+    engine.dispose()
+    upgrade(url)
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert [conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+                for table in ("feedback", "flags", "disputes")] == [1, 1, 1]
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1  # on again for the application
+    engine.dispose()
