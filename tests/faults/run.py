@@ -143,14 +143,14 @@ def render(results: dict, figures: dict, measured: datetime, commit: str) -> str
               ("- the same rating delivered three times: one item. "
                + _status(results, "test_a_rating_delivered_three_times")),
               ("- a ticket in three states (new with one agent, open with another, solved), delivered newest "
-               "first, then the oldest, then the middle one: one ticket, with the last assignee and the assignment "
-               "history in time order, **but its status ends `open`, not `solved`**: `core.tickets.upsert_tickets` "
-               "lets an older snapshot overwrite status, subject, category and channel. Marked `xfail(strict)` "
-               "until fixed. " + _status(results, "test_three_deliveries")),
+               "first, then the oldest, then the middle one: one ticket, `solved`, with the last assignee and the "
+               "assignment history in time order. An older snapshot still adds its timings and its place in the "
+               "history, but no longer turns back status, subject, category or channel (`tickets.observed_at`; "
+               "this test found that it did). " + _status(results, "test_three_deliveries")),
               ("- a rating the customer changed (good, then bad an hour later), delivered good, bad, good: one "
-               "item, **but it keeps the first state delivered**: the webhook takes the newer delivery of the same "
-               "rating id for a duplicate. Marked `xfail(strict)` until fixed. "
-               + _status(results, "test_a_changed_rating")), "", END]
+               "item, in its latest state (bad, with the customer's comment). A newer answer to a stored rating "
+               "replaces it, audited; an older or identical delivery changes nothing (this test found that the "
+               "first state delivered was kept). " + _status(results, "test_a_changed_rating")), "", END]
     return "\n".join(lines)
 
 
