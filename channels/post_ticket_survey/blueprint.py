@@ -14,6 +14,21 @@ bp = Blueprint("post_ticket_survey", __name__, template_folder="templates")
 
 
 @bp.record_once
+def _add_demo_step(state) -> None:
+    """Let ``plaudit demo`` store the tickets its answers rate, so the demo shows a case mix by ticket category.
+
+    First among the steps, right after the answers are fed: channels register after the appraisal module, and
+    the demo's appraisal step must find the tickets already linked.
+    """
+    from core.demo import DEMO_STEPS_KEY
+
+    from .demo import demo_ticket_steps, open_demo_tickets
+
+    state.app.extensions.setdefault(DEMO_STEPS_KEY, []).insert(
+        0, ("opening the tickets the demo's answers rate", demo_ticket_steps, open_demo_tickets))
+
+
+@bp.record_once
 def _webhook_errors_as_json(state) -> None:
     """A helpdesk reads the webhook's refusals (413, 405, 404...) as JSON, as a platform reads the push's."""
     state.app.extensions.setdefault(JSON_ERROR_PATHS_KEY, []).append(f"{state.url_prefix}/webhooks/")

@@ -1,14 +1,26 @@
-"""Demo survey answers: twelve weeks of CSAT, NPS and CES about the demo agents."""
+"""Demo survey answers: twelve weeks of CSAT, NPS and CES about the demo agents, and the tickets they rate."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from random import Random
 
+from sqlalchemy import select
+
 from core.channel import IdentityRef
+from core.demo import SEED
+from core.models import Feedback
+from core.tickets import TicketUpdate, upsert_tickets
 
 WEEKS = 12
 PER_WEEK = 150
+#: The demo helpdesk, which the answers' tickets belong to.
+DESK = "demo"
+#: Ticket categories, and how often each comes with a good and with a poor answer: refunds and bugs go worse
+#: than how-to questions, so the case mix and the training needs by category have something to show.
+CATEGORIES = {"How-to": (30, 10), "Billing": (25, 20), "Login": (20, 15), "Refunds": (10, 30),
+              "Bug report": (15, 25)}
+TICKET_BATCH = 300
 COMMENTS = {
     "good": ["Quick and friendly, problem solved.", "Explained everything clearly.", "Went the extra mile!",
              "Very patient with my questions.", "Fixed it on the first reply."],
@@ -34,7 +46,7 @@ def survey_responses(now: datetime, rng: Random, agents: Sequence[IdentityRef]) 
             rating = max(1, min(7, round(5.5 + mood)))
         named = agent if rng.random() > 0.02 else IdentityRef(agent.provider, "unknown-agent")
         payload = {"response_id": f"demo-{index:05d}", "kind": kind, "rating": rating,
-                   "answered_at": answered.isoformat(), "ticket_id": f"T-{40000 + index}",
+                   "answered_at": answered.isoformat(), "ticket_id": f"{DESK}:T-{40000 + index}",
                    "respondent": f"customer{rng.randint(1, 900)}@example.com",
                    "agent": {"provider": named.provider, "id": named.external_id}}
         favourable = rating >= {"csat": 4, "nps": 9, "ces": 5}[kind]
@@ -43,3 +55,40 @@ def survey_responses(now: datetime, rng: Random, agents: Sequence[IdentityRef]) 
         if (favourable or unfavourable) and rng.random() < 0.35:
             payload["comment"] = rng.choice(COMMENTS["good" if favourable else "bad"])
         yield payload
+
+
+def demo_ticket_steps() -> int:
+    return WEEKS * PER_WEEK
+
+
+def open_demo_tickets(session_factory, progress=None) -> int:
+    """Demo step: store the helpdesk tickets the demo's answers rate (category, times, who solved them), as a
+    helpdesk's deliveries would; the answers are linked to them. Return how many were new (none on a re-run)."""
+    with session_factory() as session:
+        answers = session.execute(
+            select(Feedback.ticket_ref, Feedback.kind, Feedback.value, Feedback.occurred_at, Feedback.payload)
+            .where(Feedback.channel == "post_ticket_survey", Feedback.ticket_ref.like(f"{DESK}:%"),
+                   Feedback.ticket_id.is_(None))
+            .order_by(Feedback.ticket_ref)).all()
+    updates = [_ticket(*answer) for answer in answers]
+    for start in range(0, len(updates), TICKET_BATCH):
+        with session_factory() as session, session.begin():
+            upsert_tickets(session, updates[start:start + TICKET_BATCH])
+        if progress:
+            progress(len(updates[start:start + TICKET_BATCH]))
+    return len(updates)
+
+
+def _ticket(ticket_ref: str, kind: str, rating: float, answered: datetime, payload: dict) -> TicketUpdate:
+    """The ticket an answer rates: solved by the agent it names, some minutes to two days before the answer."""
+    rng = Random(f"{SEED}:{ticket_ref}")  # the same ticket on every run
+    good = rating >= {"csat": 4, "nps": 9, "ces": 5}[kind]
+    category = rng.choices(list(CATEGORIES), weights=[w[0 if good else 1] for w in CATEGORIES.values()])[0]
+    solved = answered - timedelta(minutes=rng.uniform(5, 2 * 24 * 60))
+    opened = solved - timedelta(minutes=rng.lognormvariate(6.2, 1.0))
+    agent = payload.get("agent") or {}
+    return TicketUpdate(provider=DESK, external_id=ticket_ref.partition(":")[2], subject=f"{category} question",
+                        category=category, status="solved", opened_at=opened,
+                        first_response_at=opened + (solved - opened) * rng.uniform(0.05, 0.5), resolved_at=solved,
+                        assignee=IdentityRef(agent["provider"], agent["id"]) if agent else None,
+                        assigned_at=opened)

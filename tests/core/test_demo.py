@@ -40,6 +40,7 @@ def test_demo_builds_and_then_reuses_its_own_database(app, tmp_path):
     assert "post_ticket_survey: 0 new item(s), 1800 already there" in again.output
     assert DEMO_STEP_LABEL in first.output and DEMO_STEP_LABEL in again.output
     assert "appraising the demo weeks and months" in again.output
+    assert first.output.index("opening the tickets") < first.output.index("appraising the demo")
 
     engine = create_engine(url)
     with engine.connect() as conn:
@@ -70,6 +71,15 @@ def test_demo_builds_and_then_reuses_its_own_database(app, tmp_path):
         ranked = conn.scalar(select(func.count()).select_from(AppraisalResult).where(
             AppraisalResult.run_id == last, AppraisalResult.rank.is_not(None)))
         assert ranked >= 10
+        # The answers rate tickets the demo stored (once, though both runs opened them), with categories,
+        # so results have a case mix and training needs by category.
+        from core.models import Ticket
+
+        assert conn.scalar(select(func.count()).select_from(Ticket)) == 1800
+        assert conn.scalar(select(func.count()).select_from(Feedback).where(
+            Feedback.channel == "post_ticket_survey", Feedback.ticket_category.is_not(None))) == 1800
+        mixes = conn.execute(select(AppraisalResult.case_mix).where(AppraisalResult.run_id == last)).scalars()
+        assert sum(bool(mix) for mix in mixes) >= 10
     engine.dispose()
 
 
