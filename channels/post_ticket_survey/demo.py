@@ -71,6 +71,8 @@ def open_demo_tickets(session_factory, progress=None) -> int:
                    Feedback.ticket_id.is_(None))
             .order_by(Feedback.ticket_ref)).all()
     updates = [_ticket(*answer) for answer in answers]
+    if progress and not updates:  # a re-run: every answer's ticket is stored already
+        progress(demo_ticket_steps())
     for start in range(0, len(updates), TICKET_BATCH):
         with session_factory() as session, session.begin():
             upsert_tickets(session, updates[start:start + TICKET_BATCH])
