@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Float, case, cast, func, select
+from sqlalchemy import Float, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from core.models import Feedback
@@ -89,7 +89,10 @@ def period_aggregates(session: Session, specs: Sequence[MetricSpec], start, end,
     slots, dialect = _slots(specs), session.get_bind().dialect.name
     kinds = {kind for slot in slots for kind in slot} | set(case_mix.rule.kinds if case_mix else ())
     accepted = Feedback.status == "accepted"
-    columns = [func.count(case((Feedback.status == "quarantined", 1)))]
+    # Quarantined items of the metrics' own kinds only: a case-mix metric outside the guideline reads kinds
+    # that count for nobody's metrics, and must not hold anyone's incentives.
+    metric_kinds = sorted({kind for slot in slots for kind in slot})
+    columns = [func.count(case((and_(Feedback.status == "quarantined", Feedback.kind.in_(metric_kinds)), 1)))]
     for slot in slots:
         scored = {kind: _float(spec.rule.points(Feedback, dict(spec.params))) for kind, spec in sorted(slot.items())}
         columns += _measures(case((accepted, case(scored, value=Feedback.kind))), dialect)
@@ -102,7 +105,8 @@ def period_aggregates(session: Session, specs: Sequence[MetricSpec], start, end,
                        if all(slot.get(kind) == case_mix for kind in case_mix.rule.kinds)), None)
         if mix_at is None:
             mix_at = 3 + 3 * len(slots)
-            columns += _measures(case((accepted, _float(case_mix.rule.points(Feedback, dict(case_mix.params))))),
+            mine = and_(accepted, Feedback.kind.in_(case_mix.rule.kinds))
+            columns += _measures(case((mine, _float(case_mix.rule.points(Feedback, dict(case_mix.params))))),
                                  dialect)
     # Ordered, so the Python sums over categories add up in the same order on every run: re-runs are identical.
     query = (select(*group[:2], *columns, *group[2:])

@@ -12,8 +12,10 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from psycopg.types.json import Jsonb
 from sqlalchemy import JSON, insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from .models.base import UTCDateTime
@@ -31,20 +33,33 @@ def insert_rows(session: Session, model, rows: Sequence[Mapping[str, Any]]) -> N
         # render_nulls: without it rows whose empty columns differ break the batch into many statements.
         session.execute(insert(model).execution_options(render_nulls=True), list(rows))
         return
+    session.flush()  # as the ORM would before a statement: pending objects first
     table = model.__table__
-    given = sorted({name for row in rows for name in row})
-    missing = [column for column in table.columns if column.name not in given and column.default is not None]
-    scalar = {column.name: column.default.arg for column in missing if column.default.is_scalar}
-    made = [column for column in missing if column.default.is_callable]  # utcnow, dict: one value per row
-    names = given + sorted(scalar) + [column.name for column in made]
+    names = [column.name for column in table.columns
+             if any(column.name in row for row in rows) or column.default is not None]
+    defaults = [_default(table.c[name]) for name in names]
     adapt = [_adapter(table.c[name]) for name in names]
-    fixed = [scalar[name] for name in sorted(scalar)]
-    copy_sql = f"COPY {table.name} ({', '.join(names)}) FROM STDIN"
-    with session.connection().connection.driver_connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
-        for row in rows:
-            values = [row.get(name) for name in given] + fixed + [column.default.arg(None) for column in made]
-            copy.write_row([convert(value) if convert and value is not None else value
-                            for convert, value in zip(adapt, values, strict=True)])
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    copy_sql = f"COPY {quote(table.name)} ({', '.join(quote(name) for name in names)}) FROM STDIN"
+    connection = session.connection()
+    try:
+        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
+            for row in rows:
+                values = [row[name] if name in row else default() for name, default in zip(names, defaults)]
+                copy.write_row([convert(value) if convert and value is not None else value
+                                for convert, value in zip(adapt, values, strict=True)])
+    except psycopg.Error as error:  # raised as SQLAlchemy raises it elsewhere (IntegrityError, ...)
+        raise DBAPIError.instance(copy_sql, None, error, psycopg.Error) from error
+
+
+def _default(column):
+    """What a row that leaves ``column`` out gets: its Python-side default, as the ORM gives it, else NULL."""
+    default = column.default
+    if default is None or not (default.is_scalar or default.is_callable):
+        return lambda: None
+    if default.is_scalar:
+        return lambda: default.arg
+    return lambda: default.arg(None)  # utcnow, dict: a value of its own for each row
 
 
 def _adapter(column):

@@ -249,9 +249,12 @@ def link_tickets(session: Session, rows: list[dict[str, Any]]) -> None:
             wanted.setdefault(provider, set()).add(external_id)
     found = {}
     for provider, ids in sorted(wanted.items()):
+        # FOR SHARE (PostgreSQL): a ticket recategorised meanwhile waits for this batch to commit, and then its
+        # update of the items about it sees these rows; without it they would keep the old category for good.
         found.update({f"{provider}:{ext}": (tid, category) for tid, ext, category in session.execute(
             select(Ticket.id, Ticket.external_id, Ticket.category).where(Ticket.provider == provider,
-                                                                         Ticket.external_id.in_(sorted(ids))))})
+                                                                         Ticket.external_id.in_(sorted(ids)))
+            .order_by(Ticket.id).with_for_update(read=True))})
     for row in rows:
         row["ticket_id"], row["ticket_category"] = found.get(row.get("ticket_ref") or "", (None, None))
 

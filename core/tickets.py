@@ -215,14 +215,19 @@ def _category_of_ticket():
 
 def note_surveys(session: Session, seen: Mapping[int, datetime]) -> None:
     """Note that these tickets were surveyed at these times (an invitation for a solve, at the solve's time, or
-    a survey answer): each keeps the latest in ``Ticket.survey_seen_at``. One statement, in ticket order."""
+    a survey answer): each keeps the latest in ``Ticket.survey_seen_at``. One statement, in ticket order.
+
+    It never moves back: every path that changes an answer's time moves it later (a changed answer is a new one).
+    """
     if not seen:
         return
     table = Ticket.__table__
     session.connection().execute(
         sa_update(table).where(table.c.id == bindparam("ticket"),
                                or_(table.c.survey_seen_at.is_(None), table.c.survey_seen_at < bindparam("seen")))
-        .values(survey_seen_at=bindparam("seen")),
+        # updated_at is the helpdesk's last word on the ticket (the admin page's "last heard from"): a survey
+        # is not one, so it stays as it was.
+        .values(survey_seen_at=bindparam("seen"), updated_at=table.c.updated_at),
         [{"ticket": ticket_id, "seen": when} for ticket_id, when in sorted(seen.items())])
 
 

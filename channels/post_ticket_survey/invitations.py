@@ -219,7 +219,8 @@ def record_answers(session: Session, invitation: Invitation, answers: dict[str, 
         invitation.answer_window_ends_at = now + timedelta(hours=settings["change_window_hours"])
         session.execute(Feedback.__table__.update().where(
             Feedback.external_id.in_([p["response_id"] for p in payloads]), Feedback.channel == CHANNEL)
-            .values(ticket_id=ticket.id))
+            .values(ticket_id=ticket.id, ticket_category=ticket.category))
+        note_surveys(session, {ticket.id: now})
         return "recorded"
     return _change(session, invitation, payloads, now)
 

@@ -133,3 +133,23 @@ def test_two_rules_reading_one_kind(worked_example):
     # 5 5 4 3: 3 of 4 satisfied, a mean of 4.25; NPS as before
     assert (ann["csat_percent"]["value"], ann["csat_mean"]["value"], ann["nps"]["value"]) == (75, 4.25, 25)
     assert ann["csat_mean"]["n"] == ann["csat_percent"]["n"] == 4
+
+
+def test_a_case_mix_metric_outside_the_guideline_holds_nobodys_incentives(worked_example):
+    """Under an NPS-only guideline the case mix still reads CSAT % (the default), but a quarantined CSAT item
+    counts for no metric, so it is no open flag on its employee."""
+    from sqlalchemy import update
+
+    from appraisal.guidelines import publish_guideline
+    from core.models import Feedback
+    from tests.fixtures.appraisal import WEEK
+
+    with transaction() as session:
+        publish_guideline(session, {"metrics": [{"rule": "nps", "weight": 100}], "min_sample": 4})
+        ann = worked_example.ids["ann"]
+        csat = session.scalar(select(Feedback.id).where(Feedback.employee_id == ann, Feedback.kind == "csat",
+                                                        Feedback.occurred_at >= WEEK.start).limit(1))
+        session.execute(update(Feedback).where(Feedback.id == csat).values(status="quarantined"))
+    rows = _rows(worked_example.run())
+    assert rows["Ann"]["open_flags"] == 0
+    assert rows["Dan"]["case_mix"]["metric"] == "csat_percent"  # the case mix is still there

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import event, func, select
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import IntegrityError, StatementError
 
 from core.bulk import insert_rows
 from core.models import Feedback
@@ -39,5 +39,22 @@ def test_a_naive_time_is_refused_before_anything_is_written(session):
     with pytest.raises((ValueError, StatementError), match="naive datetime"):
         insert_rows(session, Feedback, [{"channel": "bulk", "kind": "csat", "external_id": "1", "value": 1.0,
                                          "occurred_at": datetime(2026, 11, 2, 12)}])
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Feedback)) == 0
+
+
+def test_a_row_that_leaves_out_a_column_others_give_gets_its_default(session):
+    rows = [{"channel": "bulk", "kind": "csat", "external_id": "1", "value": 1.0, "occurred_at": NOON_IN_BERLIN,
+             "status": "quarantined"},
+            {"channel": "bulk", "kind": "csat", "external_id": "2", "value": 5.0, "occurred_at": NOON_IN_BERLIN}]
+    insert_rows(session, Feedback, rows)
+    assert dict(session.execute(select(Feedback.external_id, Feedback.status)).all()) == {
+        "1": "quarantined", "2": "accepted"}
+
+
+def test_a_refused_row_raises_as_sqlalchemy_raises_it(session):
+    row = {"channel": "bulk", "kind": "csat", "external_id": "1", "value": 1.0, "occurred_at": NOON_IN_BERLIN}
+    with pytest.raises(IntegrityError):
+        insert_rows(session, Feedback, [row, row])  # the same channel and external id twice
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Feedback)) == 0

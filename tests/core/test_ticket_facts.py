@@ -4,6 +4,7 @@ item's ticket category (``Feedback.ticket_category``). Migration 0014 works them
 from __future__ import annotations
 
 import os
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -98,6 +99,15 @@ def test_a_survey_answer_or_an_invitation_marks_when_the_ticket_was_surveyed(app
     assert _ticket(session, "8").survey_seen_at == NINE + timedelta(hours=5)  # invited for that solve
 
 
+def test_a_survey_leaves_the_helpdesks_last_word_on_the_ticket(app, session, agents):
+    """``updated_at`` says when the helpdesk last changed the ticket (the admin page's "last heard from")."""
+    _deliver(session, "11", {**_held_by("ann", 0), "resolved_at": NINE + timedelta(hours=1)})
+    before = _ticket(session, "11").updated_at
+    _rate(session, "r-11", "desk:11", NINE + timedelta(hours=2))
+    ticket = _ticket(session, "11")
+    assert (ticket.survey_seen_at, ticket.updated_at) == (NINE + timedelta(hours=2), before)
+
+
 def test_items_carry_their_tickets_category_whichever_arrives_first(app, session, agents):
     _deliver(session, "9", {"category": "Billing"})
     _rate(session, "before", "desk:10", NINE)  # its ticket is not stored yet
@@ -110,6 +120,58 @@ def test_items_carry_their_tickets_category_whichever_arrives_first(app, session
 
     _deliver(session, "9", {"category": "Bug", "observed_at": NINE + timedelta(days=1)})  # recategorised
     assert _categories(session) == {"before": "Refunds", "after": "Bug"}
+
+
+def _timing(session, ticket: str) -> None:
+    """A ticket timing about ``ticket`` (no survey answer, so nothing else locks the ticket)."""
+    report = ingest(session, "ticket_metrics", [{"ticket": ticket, "metric": "first_response_time", "minutes": 5,
+                                                 "at": NINE.isoformat(), "agent": "desk:ann"}])
+    assert not report.rejected, report.rejected
+
+
+@pytest.mark.parametrize("first", ["recategorised", "ingested"])
+def test_an_item_stored_while_its_ticket_is_recategorised_gets_the_new_category(app, session, agents, database,
+                                                                                first):
+    """Two writers at once (PostgreSQL): whichever starts first, the item ends with its ticket's category."""
+    if database.dialect != "postgresql":
+        pytest.skip("SQLite has one writer at a time: the two cannot overlap")
+    _deliver(session, "12", {"category": "Billing", "observed_at": NINE})
+    recategorise = [TicketUpdate(provider="desk", external_id="12", category="Refunds",
+                                 observed_at=NINE + timedelta(hours=2))]
+    maker = app.extensions["plaudit.db"].sessionmaker
+    holder = maker()
+    errors = []
+
+    def then():
+        """The second writer, in a thread of its own: it must wait for the first one's ticket lock."""
+        with app.app_context(), maker() as other:
+            try:
+                if first == "recategorised":
+                    _timing(other, "desk:12")
+                else:
+                    upsert_tickets(other, recategorise)
+                other.commit()
+            except Exception as error:  # noqa: BLE001 -- reported below, not lost in the thread
+                errors.append(error)
+
+    try:
+        if first == "recategorised":  # the helpdesk's change has flushed, not committed, when the item arrives
+            upsert_tickets(holder, recategorise)
+        else:  # the item is stored, not committed, when the helpdesk's change arrives
+            _timing(holder, "desk:12")
+        second = threading.Thread(target=then)
+        second.start()
+        second.join(1.0)
+        waited = second.is_alive()
+        holder.commit()
+        second.join(30)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert not errors and waited
+    session.expire_all()
+    assert session.execute(select(Feedback.ticket_category, Ticket.category)
+                           .join(Ticket, Ticket.id == Feedback.ticket_id)).one() == ("Refunds", "Refunds")
 
 
 def test_migration_0014_works_out_what_was_stored_before_it(tmp_path, postgres_server_url):

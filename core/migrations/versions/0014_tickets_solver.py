@@ -37,6 +37,8 @@ UPDATE tickets SET survey_seen_at = (
         UNION ALL
         SELECT occurred_at FROM feedback
         WHERE feedback.ticket_id = tickets.id AND feedback.kind IN ('csat', 'nps', 'ces')) AS surveys)
+WHERE id IN (SELECT ticket_id FROM pts_invitations
+             UNION SELECT ticket_id FROM feedback WHERE kind IN ('csat', 'nps', 'ces') AND ticket_id IS NOT NULL)
 """
 
 CATEGORIES = """
