@@ -9,7 +9,6 @@ INSERT is as fast.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -18,7 +17,7 @@ from sqlalchemy import JSON, insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from .models.base import UTCDateTime
+from .models.base import UTCDateTime, naive_utc
 
 
 def insert_rows(session: Session, model, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -67,12 +66,5 @@ def _adapter(column):
     if isinstance(column.type, JSON):
         return Jsonb
     if isinstance(column.type, UTCDateTime):
-        return _naive_utc
+        return naive_utc  # COPY bypasses UTCDateTime's bind processing
     return None
-
-
-def _naive_utc(value: datetime) -> datetime:
-    """A time as :class:`UTCDateTime` stores it (COPY bypasses its bind processing)."""
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r}: give a timezone")
-    return value.astimezone(UTC).replace(tzinfo=None)

@@ -31,6 +31,7 @@ from .models import (
     Flag,
     Ticket,
     UTCDateTime,
+    naive_utc,
     record_audit,
     utcnow,
 )
@@ -141,7 +142,7 @@ def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> list[Fee
     """
     columns = sorted({name for row in rows for name in row})
     times = [name for name in columns if name in _TIME_COLUMNS]
-    document = json.dumps([row | {name: _naive_utc(row[name]) for name in times if name in row} for row in rows],
+    document = json.dumps([row | {name: _naive_iso(row[name]) for name in times if name in row} for row in rows],
                           allow_nan=False)
     picked = ", ".join(f"r.{name}" for name in columns)
     statement = text(
@@ -156,8 +157,8 @@ _TIME_COLUMNS = {column.name for column in Feedback.__table__.c if isinstance(co
 _RETURNED = ", ".join(column.name for column in Feedback.__table__.c)
 
 
-def _naive_utc(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat() if value is not None else None
+def _naive_iso(value: datetime | None) -> str | None:
+    return naive_utc(value).isoformat() if value is not None else None
 
 
 def ingest(session: Session, channel_slug: str, payloads: Iterable[Any]) -> IngestReport:
@@ -381,8 +382,8 @@ def revise_feedback(session: Session, channel_slug: str, external_id: str, *, va
     record_audit(session, "feedback.revised", item, actor=actor, before=before,
                  after={"value": value, "comment": comment, "occurred_at": occurred_at.isoformat()})
     session.flush()
-    note_surveys(session, _surveys_seen([{"ticket_id": item.ticket_id, "kind": item.kind,
-                                          "occurred_at": occurred_at}]))
+    if item.ticket_id is not None and item.kind in SURVEY_KINDS:
+        note_surveys(session, {item.ticket_id: occurred_at})
     # A changed answer is a new answer: it meets the same checks as the first one did.
     inspect_items(session, [item.id], ingestion_policy(session).checks)
     return item

@@ -1,7 +1,7 @@
 """Every kernel model, importable from one place (Alembic's autogenerate reads ``Base.metadata``)."""
 from .accounts import ROLES, ApiToken, User, UserRole, hash_token
 from .audit import AuditEntry, record_audit
-from .base import Base, UTCDateTime, utcnow
+from .base import Base, UTCDateTime, naive_utc, utcnow
 from .feedback import STATUSES, SURVEY_KINDS, Dispute, Feedback, Flag
 from .integration import Integration
 from .login import LoginFailure
@@ -12,5 +12,5 @@ from .ticket import Ticket, TicketAssignment
 __all__ = [
     "ROLES", "STATUSES", "SURVEY_KINDS", "ApiToken", "AuditEntry", "Base", "Dispute", "Employee", "EmployeeIdentity",
     "Feedback", "Flag", "Integration", "LoginFailure", "PendingJob", "Team", "Ticket", "TicketAssignment", "UTCDateTime",
-    "User", "UserRole", "hash_token", "managed_teams", "record_audit", "utcnow",
+    "User", "UserRole", "hash_token", "managed_teams", "naive_utc", "record_audit", "utcnow",
 ]

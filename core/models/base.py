@@ -24,6 +24,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def naive_utc(value: datetime) -> datetime:
+    """``value`` as the database keeps times: naive UTC. A naive value is refused, as its zone is unknown."""
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: give a timezone")
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
 class UTCDateTime(TypeDecorator):
     """A timestamp stored as naive UTC and always read back as an aware UTC datetime.
 
@@ -35,11 +42,7 @@ class UTCDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: give a timezone")
-        return value.astimezone(UTC).replace(tzinfo=None)
+        return None if value is None else naive_utc(value)
 
     def process_result_value(self, value, dialect):
         if value is None:
