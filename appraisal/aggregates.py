@@ -114,16 +114,18 @@ def period_aggregates(session: Session, specs: Sequence[MetricSpec], start, end,
                     Feedback.kind.in_(sorted(kinds)), Feedback.occurred_at >= start, Feedback.occurred_at < end,
                     *(() if up_to is None else (Feedback.id <= up_to,)))
              .group_by(*group).order_by(*group))
+    # For each kind, the metrics it counts in and where their columns start: worked out once, not per row.
+    counted_in = {kind: [(spec.name, 3 + 3 * index) for index, slot in enumerate(slots)
+                         if (spec := slot.get(kind)) is not None] for kind in kinds}
     metrics: dict[tuple[int | None, str], list] = {}
     quarantined: dict[int | None, int] = {}
     categories: dict[tuple[int | None, str], list] = {}
     for row in session.connection().execute(query).all():
-        employee_id, kind = row[0], row[1]
+        employee_id = row[0]
         quarantined[employee_id] = quarantined.get(employee_id, 0) + row[2]
-        for index, slot in enumerate(slots):
-            spec, offset = slot.get(kind), 3 + 3 * index
-            if spec is not None and row[offset + 1]:
-                _add(metrics, (employee_id, spec.name), row, offset)
+        for name, offset in counted_in[row[1]]:
+            if row[offset + 1]:
+                _add(metrics, (employee_id, name), row, offset)
         if mix_at is not None and row[-1] is not None and row[mix_at + 1]:
             _add(categories, (employee_id, row[-1]), row, mix_at)
     found = PeriodAggregates({}, quarantined, {})
@@ -151,14 +153,13 @@ def _float(points):
 
 
 def _add(sums: dict, key, row, offset: int) -> None:
-    total, n, squares = row[offset:offset + 3]
     held = sums.get(key)
     if held is None:
-        sums[key] = [total or 0.0, n, squares or 0.0]
+        sums[key] = [row[offset] or 0.0, row[offset + 1], row[offset + 2] or 0.0]
     else:
-        held[0] += total or 0.0
-        held[1] += n
-        held[2] += squares or 0.0
+        held[0] += row[offset] or 0.0
+        held[1] += row[offset + 1]
+        held[2] += row[offset + 2] or 0.0
 
 
 def metric_aggregates(session: Session, specs: Sequence[MetricSpec], start, end, up_to: int | None = None

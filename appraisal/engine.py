@@ -83,10 +83,15 @@ class Inputs:
 
 
 def _pool(aggregates) -> Aggregate:
-    total = EMPTY
+    """The aggregates added up, in the order given (so re-runs add in the same order and agree to the bit)."""
+    # Three running sums, not Aggregate.__add__: a run pools tens of thousands, and each new frozen
+    # dataclass cost more than the additions.
+    total, n, squares = 0.0, 0, 0.0
     for aggregate in aggregates:
-        total = total + aggregate
-    return total
+        total += aggregate.total
+        n += aggregate.n
+        squares += aggregate.squares
+    return Aggregate(total, n, squares)
 
 
 class Appraisal:
@@ -114,39 +119,44 @@ class Appraisal:
                      ) -> dict[int, EmployeeOutcome]:
         """Metrics and composite of each person from one period's aggregates (no ranks yet)."""
         guideline = self.guideline
-        org = {s.name: _pool(g.get(s.name, EMPTY) for g in groups.values()) for s in self.specs}
-        members: dict[int | None, list[int]] = {}
+        names = [s.name for s in self.specs]
+        org = {name: _pool(g[name] for g in groups.values() if name in g) for name in names}
+        members: dict[int | None, list[Mapping[str, Aggregate]]] = {}
         for person in people:
-            members.setdefault(person.team_id, []).append(person.id)
-        team = {team_id: {s.name: _pool(groups.get(pid, {}).get(s.name, EMPTY) for pid in ids)
-                          for s in self.specs}
-                for team_id, ids in members.items() if team_id is not None}
+            members.setdefault(person.team_id, []).append(groups.get(person.id, {}))
+        team = {team_id: {name: _pool(g[name] for g in mine if name in g) for name in names}
+                for team_id, mine in members.items() if team_id is not None}
         confidence, strength = guideline["confidence_level"], guideline["shrinkage_strength"]
+        # What each metric's working-out needs, looked up once rather than once per person.
+        plan = [(spec.name, self.by_name[spec.name]["weight"], self._bounds(spec), self._min_n(spec.name),
+                 spec.rule.proportion, spec.rule.direction, org[spec.name].mean) for spec in self.specs]
+        team_means = {team_id: {name: pooled.mean for name, pooled in metrics.items()}
+                      for team_id, metrics in team.items()}
         outcomes = {}
         for person in people:
+            mine = groups.get(person.id, {})
+            teams = team_means.get(person.team_id) if person.team_id is not None else None
             metrics = {}
-            for spec in self.specs:
-                aggregate = groups.get(person.id, {}).get(spec.name, EMPTY)
-                team_mean = team[person.team_id][spec.name].mean if person.team_id is not None else None
-                org_mean = org[spec.name].mean
-                value, n = aggregate.mean, aggregate.n
-                bounds = self._bounds(spec)
-                sufficient = n >= self._min_n(spec.name)
+            for name, weight, bounds, min_n, proportion, direction, org_mean in plan:
+                aggregate = mine.get(name, EMPTY)
+                team_mean = teams[name] if teams is not None else None
+                n = aggregate.n
+                value = aggregate.total / n if n else None
+                sufficient = n >= min_n
                 if value is None:
                     low = high = shrunk = None
-                elif spec.rule.proportion:
-                    low, high = (100 * x for x in formulas.wilson_interval(value / 100, n, confidence))
                 else:
-                    low, high = formulas.mean_interval(value, n, aggregate.squares, confidence, bounds)
-                if value is not None:
+                    if proportion:
+                        low, high = (100 * x for x in formulas.wilson_interval(value / 100, n, confidence))
+                    else:
+                        low, high = formulas.mean_interval(value, n, aggregate.squares, confidence, bounds)
                     # The prior is the team's mean, or the org's for someone in no team.
                     prior = team_mean if team_mean is not None else org_mean
                     shrunk = formulas.shrink(value, n, prior, strength)
-                normalised = (formulas.normalise(shrunk, bounds, spec.rule.direction)
+                normalised = (formulas.normalise(shrunk, bounds, direction)
                               if sufficient and shrunk is not None else None)
-                metrics[spec.name] = MetricOutcome(
-                    spec.name, self.by_name[spec.name]["weight"], n, value, low, high, sufficient, shrunk,
-                    normalised, team_mean, org_mean)
+                metrics[name] = MetricOutcome(name, weight, n, value, low, high, sufficient, shrunk, normalised,
+                                              team_mean, org_mean)
             parts = [(m.weight, m.normalised) for m in metrics.values() if m.sufficient]
             covered = 100.0 * sum(w for w, _ in parts) / self.total_weight
             ok = bool(parts) and covered >= guideline["composite_min_weight"] - 1e-9
@@ -232,11 +242,11 @@ class Appraisal:
 
     @staticmethod
     def _org_categories(categories) -> dict[str, Aggregate]:
-        org: dict[str, Aggregate] = {}
+        by_category: dict[str, list[Aggregate]] = {}
         for groups in categories.values():
             for category, aggregate in groups.items():
-                org[category] = org.get(category, EMPTY) + aggregate
-        return org
+                by_category.setdefault(category, []).append(aggregate)
+        return {category: _pool(aggregates) for category, aggregates in by_category.items()}
 
     def _case_mix(self, mine: Mapping[str, Aggregate], org: Mapping[str, Aggregate]) -> dict:
         """The case-mix metric by ticket category against the org, and what the org would score on this mix."""
