@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.orm import configure_mappers
 
 from . import auth, db, plugins
 from .config import load_config
@@ -70,6 +71,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, extra_plugins: dict[s
     for channel in loaded.channels.values():
         if channel.blueprint is not None:
             app.register_blueprint(channel.blueprint, url_prefix=f"/channels/{channel.name}")
+    # Mappers are configured now, once per process, rather than by the first query: that cost the first
+    # request or job ~80 ms, and a web or worker process forked from this one inherits them configured.
+    # A mapping mistake then also stops start-up instead of failing a request.
+    configure_mappers()
     return app
 
 
