@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import copy
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from appraisal.aggregates import MetricSpec, metric_aggregates
 from appraisal.guidelines import publish_guideline
 from appraisal.models import AppraisalRun, MetricResult, Recommendation
 from appraisal.results import run_rows
 from core.db import transaction
-from tests.fixtures.appraisal import GUIDELINE
+from core.models import Feedback
+from tests.fixtures.appraisal import GUIDELINE, WEEK
 
 # What may differ between two runs of the same thing: their ids and when they were decided.
 VOLATILE = {"id", "run_id", "decided_at"}
@@ -43,6 +46,40 @@ def test_the_same_period_and_version_give_identical_results(worked_example):
     second = worked_example.run()
     assert first != second
     assert _snapshot(second) == before
+
+
+def test_points_taken_from_values_add_up_exactly_in_any_order(app, session, worked_example):
+    """Ten sentiments of 0.001 score 0.1 points each. Added up as float8 they make 0.9999999999999999
+    whatever the order; exactly, 1. PostgreSQL's parallel workers hand over partial sums in no fixed order,
+    so only an exact sum makes every re-run of a value-based metric identical to the bit."""
+    ann = worked_example.ids["ann"]
+    for number in range(10):
+        session.add(Feedback(channel="social_monitoring", kind="social_mention", external_id=f"exact-{number}",
+                             value=0.001, scale_min=-1.0, scale_max=1.0, employee_id=ann,
+                             attribution_policy="author", occurred_at=WEEK.start + timedelta(hours=number),
+                             payload={}))
+    session.commit()
+    rule = app.extensions["plaudit.plugins"].scoring_rules["social_sentiment"]
+    aggregate = metric_aggregates(session, [MetricSpec("social_sentiment", rule, {})], WEEK.start, WEEK.end
+                                  )[0][ann]["social_sentiment"]
+    assert aggregate.n == 10
+    if session.get_bind().dialect.name == "postgresql":
+        assert (aggregate.total, aggregate.squares) == (1.0, 0.1)
+    else:  # SQLite adds in one order (no parallel workers), the same on every run: float8's sum
+        assert (aggregate.total, aggregate.squares) == (sum([0.001 * 100.0] * 10), sum([0.1 * 0.1] * 10))
+
+
+def test_only_points_that_are_not_whole_constants_are_added_as_numeric(app):
+    """Whole-number points (100, 0, -100) add up exactly as float8, the faster way; values do not."""
+    from appraisal.aggregates import _whole_constants
+    from core.models import Feedback as item
+
+    rules = app.extensions["plaudit.plugins"].scoring_rules
+    whole = {name: _whole_constants(rule.points(item, rule.params_schema().load({}) if rule.params_schema else {}))
+             for name, rule in rules.items() if name != "mystery_section"}
+    assert {name for name, is_whole in whole.items() if is_whole} == {
+        "csat_percent", "nps", "first_response_sla", "resolution_sla"}
+    assert not _whole_constants(rules["mystery_section"].points(item, {"section": "greeting"}))
 
 
 def test_a_run_keeps_its_guideline_version(worked_example):
