@@ -165,6 +165,8 @@ class GuidelineSchema(Schema):
 
     @validates("metrics")
     def _weights(self, metrics, **_):
+        if not all(isinstance(m, Mapping) and "rule" in m and "weight" in m for m in metrics):
+            return  # a metric failed to load, and its own error names the field; the sum means nothing yet
         rules = [m["rule"] for m in metrics]
         repeated = sorted({r for r in rules if rules.count(r) > 1})
         if repeated:

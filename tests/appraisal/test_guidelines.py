@@ -45,6 +45,10 @@ def test_no_guideline_may_recommend_a_sanction(app, sanction):
 @pytest.mark.parametrize("change, field", [
     (lambda d: d["metrics"][0].update(weight=50), "metrics: weights must sum to 100; these sum to 90"),
     (lambda d: d["metrics"][0].update(rule="csat_percentage"), "metrics.0.rule: unknown scoring rule"),
+    # A metric that fails to load lacks the failed key: the check of all weights must not trip over it.
+    (lambda d: d["metrics"][1].update(weight="abc"), "metrics.1.weight: Not a valid number"),
+    (lambda d: d["metrics"][0].update(rule=5), "metrics.0.rule: Not a valid string"),
+    (lambda d: d["metrics"].append("nps"), "metrics.2: Invalid input type"),
     (lambda d: d["metrics"][1].update(params={"top_box": 9}), "metrics.1.params"),
     (lambda d: d["metrics"][0].update(params={"top_box": 9}), "metrics.0.params.top_box"),
     (lambda d: d.update(comment_visibility="everything"), "comment_visibility: Must be one of"),

@@ -365,6 +365,9 @@ def test_preview_without_a_completed_run_and_with_an_invalid_draft(app, hr):
     bad = hr.post("/guidelines/preview", data={**data, "weight-nps": ["45"]})
     assert bad.status_code == 400 and "The draft cannot be previewed. Fix this:" in bad.get_data(as_text=True)
     assert "weights must sum to 100; these sum to 95" in _error(bad.get_data(as_text=True), "weights")
+    # a weight that is not a number is named, not a server error
+    typo = hr.post("/guidelines/preview", data={**data, "weight-nps": ["abc"]})
+    assert typo.status_code == 400 and "Not a valid number" in unescape(typo.get_data(as_text=True))
     assert _rows_now(app) == before
 
 
