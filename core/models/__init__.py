@@ -5,12 +5,12 @@ from .base import Base, UTCDateTime, naive_utc, utcnow
 from .feedback import STATUSES, SURVEY_KINDS, Dispute, Feedback, Flag
 from .integration import Integration
 from .login import LoginFailure
-from .org import Employee, EmployeeIdentity, Team, managed_teams
+from .org import Employee, EmployeeIdentity, Team, managed_teams, team_and_below
 from .outbox import PendingJob
 from .ticket import Ticket, TicketAssignment
 
 __all__ = [
     "ROLES", "STATUSES", "SURVEY_KINDS", "ApiToken", "AuditEntry", "Base", "Dispute", "Employee", "EmployeeIdentity",
     "Feedback", "Flag", "Integration", "LoginFailure", "PendingJob", "Team", "Ticket", "TicketAssignment", "UTCDateTime",
-    "User", "UserRole", "hash_token", "managed_teams", "naive_utc", "record_audit", "utcnow",
+    "User", "UserRole", "hash_token", "managed_teams", "naive_utc", "record_audit", "team_and_below", "utcnow",
 ]

@@ -49,7 +49,16 @@ class Employee(Base):
 
 def managed_teams(employee_id: int):
     """A SELECT of the ids of the teams an employee leads, and every team below them (one recursive query)."""
-    tree = select(Team.id).where(Team.manager_id == employee_id).cte("managed", recursive=True)
+    return _and_below(Team.manager_id == employee_id, "managed")
+
+
+def team_and_below(team_id: int):
+    """A SELECT of the id of a team and of every team below it (one recursive query)."""
+    return _and_below(Team.id == team_id, "subtree")
+
+
+def _and_below(roots, name: str):
+    tree = select(Team.id).where(roots).cte(name, recursive=True)
     tree = tree.union(select(Team.id).where(Team.parent_id == tree.c.id))
     return select(tree.c.id)
 

@@ -144,6 +144,33 @@ def test_the_dashboard_shows_the_worked_example_run(client, login, worked_exampl
     assert "Ann&#39;s composite, last 1 weeks: 70.8" in body and body.count('class="spark"') == 2
 
 
+def test_a_team_with_teams_below_shows_all_their_people_and_pools_them(client, login, worked_example):
+    """Customer Service has no people of its own; Support (Ann, Bob, Cat) and Billing (Dan) are below it."""
+    with transaction() as session:
+        parent = Team(name="Customer Service", slug="customer-service")
+        empty = Team(name="Night Shift", slug="night-shift")
+        session.add_all([parent, empty])
+        session.flush()
+        for team in session.scalars(select(Team).where(Team.slug.in_(["support", "billing"]))):
+            team.parent_id = parent.id
+    worked_example.run()
+    login("hr@example.com")
+    page = client.get(f"/team?team={_team_id('customer-service')}")
+    assert page.status_code == 200
+    assert "Customer Service and the teams below it" in _text(page)
+    assert f"{70 + 5 / 6:.1f} 1 of 3" in _row(page, "Ann Support") and "Dan Billing" in _text(page)
+    assert "too few" in _row(page, "Cat Support")
+    # Composite: the mean of Ann's, Bob's and Dan's (Cat has too few), as the organisation's. CSAT%: 12 of
+    # their 17 answers satisfied; the organisation's also counts one unattributed dissatisfied answer, 12 of 18.
+    # NPS: 6 promoters and 3 detractors of 12 answers, as the organisation's.
+    assert f"{65.75:.1f} {1200 / 17:.1f}% +25.0" in _row(page, "Team mean")
+    assert f"{65.75:.1f} {200 / 3:.1f}% +25.0" in _row(page, "Organisation mean")
+    # a team without people still shows the organisation's figures
+    night = client.get(f"/team?team={_team_id('night-shift')}")
+    assert "Nobody is in Night Shift." in _text(night)
+    assert f"{65.75:.1f} {200 / 3:.1f}% +25.0" in _row(night, "Organisation mean")
+
+
 def test_the_trend_follows_the_last_completed_runs_of_the_kind(client, login, worked_example):
     worked_example.run(period=WEEK.previous())
     worked_example.run()

@@ -25,7 +25,15 @@ from appraisal.periods import month_of, period_between, quarter_of, week_of
 from appraisal.targets import TargetError, may_set_target, set_target
 from core.auth import roles_required
 from core.db import get_session
-from core.models import Employee, Feedback, Team, Ticket, managed_teams, utcnow
+from core.models import (
+    Employee,
+    Feedback,
+    Team,
+    Ticket,
+    managed_teams,
+    team_and_below,
+    utcnow,
+)
 from core.plugins import get_plugins
 from web.arguments import is_id, whole_number
 from web.charts import PALETTE, line_chart
@@ -169,7 +177,10 @@ def dashboard():
     if team is None:  # HR, or a manager leading nothing yet: choose a team first
         return render_template("team/dashboard.html", teams=teams, team=None, kind=kind, run=None)
     runs = _recent_runs(session, kind)
-    members = select(Employee.id).where(Employee.team_id == team.id, Employee.active)
+    # A team's page shows the teams below it too: a department's lead sees everyone in it.
+    subtree = team_and_below(team.id)
+    below = set(session.scalars(subtree))
+    members = select(Employee.id).where(Employee.team_id.in_(subtree), Employee.active)
     if not runs:
         people = session.execute(select(Employee.id, Employee.name).where(Employee.id.in_(members))
                                  .order_by(Employee.name)).all()
@@ -177,8 +188,9 @@ def dashboard():
     run, version, document = runs[-1]
     run_ids = [r.id for r, _, _ in runs]
     results = session.execute(
-        select(Employee.id, Employee.name, AppraisalResult)
+        select(Employee.id, Employee.name, AppraisalResult, Team.name)
         .outerjoin(AppraisalResult, and_(AppraisalResult.employee_id == Employee.id, AppraisalResult.run_id == run.id))
+        .outerjoin(Team, Team.id == Employee.team_id)
         .where(Employee.id.in_(members))).all()
     metrics: dict[int, dict[str, MetricResult]] = {}
     for metric in session.scalars(select(MetricResult).where(MetricResult.run_id == run.id,
@@ -189,10 +201,17 @@ def dashboard():
             select(AppraisalResult.run_id, AppraisalResult.employee_id, AppraisalResult.composite)
             .where(AppraisalResult.run_id.in_(run_ids), AppraisalResult.employee_id.in_(members))):
         history.setdefault(employee_id, {})[run_id] = composite
+    # The team's mean composite: as the run stored it for one team; over the people of the teams below too,
+    # for a team that has some (the mean of their composites, as a team's own mean is).
+    team_mean = (func.avg(case((AppraisalResult.team_id.in_(sorted(below)), AppraisalResult.composite)))
+                 if len(below) > 1
+                 else func.max(case((AppraisalResult.team_id == team.id, AppraisalResult.team_mean))))
     means = {row.run_id: row for row in session.execute(
-        select(AppraisalResult.run_id, func.max(AppraisalResult.org_mean).label("org"),
-               func.max(case((AppraisalResult.team_id == team.id, AppraisalResult.team_mean))).label("team"))
+        select(AppraisalResult.run_id, func.max(AppraisalResult.org_mean).label("org"), team_mean.label("team"))
         .where(AppraisalResult.run_id.in_(run_ids)).group_by(AppraisalResult.run_id))}
+    # Every metric's organisation mean from the run itself, so a team without people still shows them.
+    org_metrics = dict(session.execute(select(MetricResult.metric, func.max(MetricResult.org_mean))
+                                       .where(MetricResult.run_id == run.id).group_by(MetricResult.metric)).all())
 
     names = [m["rule"] for m in document["metrics"]]
     rules = _rules()
@@ -201,19 +220,16 @@ def dashboard():
                for n in names]
     labels = [r.period_start.strftime("%d %b") for r, _, _ in runs]
     rows = []
-    for employee_id, name, result in results:
+    for employee_id, name, result, team_name in results:
         trend = [history.get(employee_id, {}).get(r) for r in run_ids]
-        rows.append({"id": employee_id, "name": name, "result": result, "metrics": metrics.get(employee_id, {}),
+        rows.append({"id": employee_id, "name": name, "team": team_name, "result": result,
+                     "metrics": metrics.get(employee_id, {}),
                      "trend": sparkline(trend, label=f"{name}'s composite, last {len(trend)} {kind}s: "
                                         + ", ".join("–" if v is None else f"{v:.1f}" for v in trend))})
     rank = lambda row: row["result"].rank if row["result"] is not None else None
     rows.sort(key=lambda row: (rank(row) is None, rank(row) or 0, row["name"], row["id"]))
-    in_team = [m for row in rows if row["result"] is not None and row["result"].team_id == team.id
-               for m in row["metrics"].values()]
-    team_metrics = {n: next((m.team_mean for m in in_team if m.metric == n and m.team_mean is not None), None)
-                    for n in names}
-    org_metrics = {n: next((m.org_mean for row in rows for m in row["metrics"].values()
-                            if m.metric == n and m.org_mean is not None), None) for n in names}
+    team_metrics = _team_metrics(rows, names, team.id, below)
+    org_metrics = {n: org_metrics.get(n) for n in names}
     chart = line_chart(labels, {team.name: [means[r].team if r in means else None for r in run_ids],
                                 "Organisation": [means[r].org if r in means else None for r in run_ids]},
                        label=f"Mean composite of {team.name} and of the organisation, last {len(runs)} {kind}s",
@@ -222,7 +238,26 @@ def dashboard():
                            run_last=run.period_end - timedelta(days=1),
                            confidence=document.get("confidence_level", 0.95), rows=rows, columns=columns, means=means.get(run.id), team_metrics=team_metrics,
                            org_metrics=org_metrics, chart=chart, attainment=ATTAINMENT_LABELS,
-                           trend_runs=len(runs))
+                           trend_runs=len(runs), spans=len(below) > 1)
+
+
+def _team_metrics(rows, names, team_id: int, below: set[int]) -> dict[str, float | None]:
+    """Each metric's mean over the items of the team's people, as of the run (their team then).
+
+    For one team, the run's own team mean; for a team with teams below it, the items of all their people
+    pooled: each person's mean weighted by their items, which is the mean over every item.
+    """
+    mine = [m for row in rows if row["result"] is not None and row["result"].team_id in below
+            for m in row["metrics"].values()]
+    if len(below) == 1:
+        return {n: next((m.team_mean for m in mine if m.metric == n and m.team_mean is not None), None)
+                for n in names}
+    pooled = {}
+    for name in names:
+        counted = [(m.value, m.n) for m in mine if m.metric == name and m.value is not None and m.n]
+        items = sum(n for _, n in counted)
+        pooled[name] = math.fsum(value * n for value, n in counted) / items if items else None
+    return pooled
 
 
 # Targets.
