@@ -106,6 +106,8 @@ FORMS: Mapping[str, frozenset[str]] = {
 }
 #: Query strings some pages need to show their content rather than a picker.
 QUERIES = {"guidelines.diff": lambda ids: {"from": 1, "to": 2}}
+#: Pages a role may open that send it on to its own work instead: (endpoint, role) -> where to.
+SENT_ON = {("pages.home", "shopper"): "/channels/mystery_shopper/assignments"}
 #: Query strings naming someone out of the role's scope, per page and role.
 FOREIGN_QUERIES = {
     "team.responses": {"manager": lambda ids: {"employee": ids["dan"]}},
@@ -205,6 +207,8 @@ def test_each_role_opens_exactly_the_pages_it_may(app, world):
                 assert response.status_code in (200, 302, 503), where
             elif role is None:
                 assert response.status_code == 302 and "/login" in response.headers["Location"], where
+            elif where in SENT_ON:
+                assert response.status_code == 302 and response.headers["Location"].endswith(SENT_ON[where]), where
             elif role in allowed:
                 assert response.status_code == 200, where
                 hidden = HIDDEN.get(role, ())
@@ -239,7 +243,7 @@ def test_forms_refuse_roles_that_may_not_send_them_and_change_nothing(app, world
     values = _values(app, ids)
     for role in ROLES:
         client = _client(app, role)
-        token = csrf_token(client.get("/").get_data(as_text=True))
+        token = csrf_token(client.get("/", follow_redirects=True).get_data(as_text=True))
         for route in routes(app):
             if (route.is_api or route.endpoint in SKIPPED_FORMS
                     or not route.methods & {"POST"} or role in FORMS[route.endpoint]):

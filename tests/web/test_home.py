@@ -35,7 +35,7 @@ def test_each_role_counts_only_what_it_may_see(client, login, session, create_te
                                                create_user):
     _org(session, create_team, create_employee, create_user)
     # the lead sees their team and the team below it; the employee only their own
-    expected = {"hr@example.com": 5, "lead@example.com": 2, "ann@example.com": 1, "shopper@example.com": 0}
+    expected = {"hr@example.com": 5, "lead@example.com": 2, "ann@example.com": 1}
     for email, count in expected.items():
         login(email)
         html = client.get("/").get_data(as_text=True)
@@ -43,6 +43,11 @@ def test_each_role_counts_only_what_it_may_see(client, login, session, create_te
         # the queue's size, for those who decide it
         assert ("Unattributed items waiting" in html) == (email in ("hr@example.com", "lead@example.com"))
         client.post("/logout", data={"csrf_token": csrf_token(html)})
+    # a shopper reads no feedback: home is their assignments
+    login("shopper@example.com")
+    landing = client.get("/")
+    assert landing.status_code == 302 and landing.headers["Location"].endswith("/channels/mystery_shopper/assignments")
+    assert client.get("/", follow_redirects=True).status_code == 200
 
 
 def test_home_page_issues_the_same_queries_however_much_feedback(client, login, session, create_user, app):

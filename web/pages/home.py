@@ -1,15 +1,17 @@
-"""The signed-in home page: what has arrived, within what the user may see."""
+"""The signed-in home page: what has arrived, within what the user may see; a shopper's is their assignments."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.sql.elements import False_
 
 from core.attribution_queue import awaiting_attribution
 from core.auth import signed_in
 from core.db import get_session
 from core.models import Feedback
 from core.plugins import get_plugins
+from web.navigation import menu_for
 from web.scope import visible_feedback
 
 bp = Blueprint("pages", __name__)
@@ -21,6 +23,10 @@ def home():
     """Show the feedback received per channel and kind, and the unattributed queue, in the user's scope."""
     session = get_session()
     scope = visible_feedback(current_user)
+    if isinstance(scope, False_):  # no role of theirs reads feedback (a shopper): their own work is elsewhere
+        entries = menu_for(current_user)
+        if entries:
+            return redirect(url_for(entries[0].endpoint))
     counts = (select(Feedback.channel, Feedback.kind, Feedback.status, func.count(),
                      func.min(Feedback.occurred_at), func.max(Feedback.occurred_at))
               .group_by(Feedback.channel, Feedback.kind, Feedback.status)

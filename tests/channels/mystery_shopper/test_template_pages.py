@@ -88,7 +88,7 @@ def test_only_hr_opens_and_sends_the_template_pages(app, visits):
         client = _client(app, email)
         for url in urls:
             assert client.get(url).status_code == 403, (email, url)
-        token = csrf_token(client.get("/").get_data(as_text=True))
+        token = csrf_token(client.get("/", follow_redirects=True).get_data(as_text=True))
         before = row_counts(app)
         assert client.post(urls[3], data={**hr_form, "csrf_token": token}).status_code == 403, email
         assert client.post(urls[2], data={"format": "r3ximous", "slug": "x", "title": "X", "csrf_token": token,
