@@ -27,6 +27,10 @@ class Feedback(Base):
         UniqueConstraint("channel", "external_id"),
         Index("ix_feedback_employee_occurred", "employee_id", "occurred_at"),
         Index("ix_feedback_kind_occurred", "kind", "occurred_at"),
+        # duplicate_respondent reads a customer's answers of a kind about an employee over a window; erasing a
+        # customer's data finds their items by the first column.
+        Index("ix_feedback_respondent_employee_kind_occurred", "respondent_ref", "employee_id", "kind",
+              "occurred_at"),
         # Mapping an identity looks up the waiting items that named it.
         Index("ix_feedback_attributed_identity", "attributed_identity"),
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="known_status"),
@@ -47,7 +51,7 @@ class Feedback(Base):
     #: The linked ticket's category, copied here (and kept when it changes, by core.tickets) so an appraisal
     #: groups a period's items by category in the same scan as its metrics, without joining tickets.
     ticket_category: Mapped[str | None] = mapped_column(String(200))
-    respondent_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    respondent_ref: Mapped[str | None] = mapped_column(String(64))
     employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id", ondelete="SET NULL"))
     # The team at the time of the item, so a later transfer does not move old feedback.
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), index=True)

@@ -26,7 +26,7 @@ def test_migrations_build_exactly_the_models_and_downgrade_cleanly(migration_url
     for url in migration_urls:
         upgrade(url)
         command.check(alembic_config(url))  # raises if the models and the migrated schema differ
-        assert current_revision(url) == "0014"
+        assert current_revision(url) == "0015"
         downgrade(url, "base")
         engine = make_engine(url)
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
@@ -45,8 +45,8 @@ def test_db_upgrade_command(tmp_path, monkeypatch):
     runner = app.test_cli_runner()
     assert "empty" in runner.invoke(args=["db", "current"]).output
     result = runner.invoke(args=["db", "upgrade"])
-    assert result.exit_code == 0 and "database at revision 0014" in result.output
-    assert runner.invoke(args=["db", "current"]).output.strip() == "0014"
+    assert result.exit_code == 0 and "database at revision 0015" in result.output
+    assert runner.invoke(args=["db", "current"]).output.strip() == "0015"
 
 
 def test_upgrading_sqlite_keeps_the_rows_of_tables_a_migration_copies(tmp_path):

@@ -181,6 +181,50 @@ def test_the_window_is_the_one_the_policy_sets(app, session, ann):
     assert "within 48 hours" in _reason(session, "duplicate_respondent")
 
 
+
+def test_the_window_holds_its_exact_bounds_and_equal_times_go_by_arrival(app, session, ann):
+    _ingest(session, survey("day-before", ticket_id="T-1", answered_at=_at(0)),
+            survey("just-over-a-day", ticket_id="T-2", answered_at=(MONDAY + timedelta(hours=48, seconds=-0.5))
+                   .isoformat()))
+    _ingest(session, survey("a-day-later", ticket_id="T-3", answered_at=_at(24)),  # exactly 24 hours: within
+            survey("at-once-a", ticket_id="T-4", answered_at=_at(72)),
+            survey("at-once-b", ticket_id="T-5", answered_at=_at(72)))  # same moment, other ticket: stored second
+
+    assert _flags(session) == {"a-day-later": ["duplicate_respondent"], "at-once-b": ["duplicate_respondent"]}
+    assert "feedback" in _reason(session, "duplicate_respondent")
+
+
+def test_an_excluded_answer_is_no_earlier_answer(app, session, ann):
+    _ingest(session, survey("excluded", ticket_id="T-1", answered_at=_at(0)))
+    session.execute(update(Feedback).values(status="excluded"))
+    session.commit()
+    _ingest(session, survey("later", ticket_id="T-2", answered_at=_at(1)))
+
+    assert _flags(session) == {}
+
+
+def test_only_the_answers_within_each_items_window_are_read(app, session, ann, bob):
+    from plugins.integrity_checks.respondents import _candidates
+
+    # The same customer every 12 hours for 20 days; other customers; about Bob; in nps.
+    _ingest(session, *[survey(f"old-{n}", ticket_id=f"T-{n}", answered_at=_at(5 - 12 * (40 - n)))
+                       for n in range(40)])
+    _ingest(session, *[survey(f"other-{n}", ticket_id=f"O-{n}", answered_at=_at(n),
+                              respondent=f"someone{n}@example.com") for n in range(10)])
+    _ingest(session, survey("bob-1", ticket_id="B-1", answered_at=_at(2), agent=("helpdesk", "102")),
+            survey("nps-1", ticket_id="N-1", answered_at=_at(2), kind="nps", rating=9))
+    _ingest(session, survey("now", ticket_id="T-now", answered_at=_at(5)))
+    item = session.scalar(select(Feedback).where(Feedback.external_id == "now"))
+    ids_by_external = dict(session.execute(select(Feedback.id, Feedback.external_id)).all())
+
+    read = _candidates(session, [item], timedelta(hours=24))
+    # Only Ann's csat answers from this customer in the day before (old-38 19 hours before, old-39 7).
+    assert sorted(ids_by_external[row.id] for row in read[item.id]) == ["old-38", "old-39"]
+    assert _flags(session)["now"] == ["duplicate_respondent"]
+    assert "2 earlier csat answers" in session.scalar(select(Flag.reason).join(Feedback)
+                                                      .where(Feedback.external_id == "now"))
+
+
 # --- link_scanner: through the survey page ----------------------------------------------------------------
 
 
