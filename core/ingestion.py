@@ -6,7 +6,6 @@ the id and status of the stored item.
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
@@ -30,7 +29,6 @@ from .models import (
     Feedback,
     Flag,
     Ticket,
-    UTCDateTime,
     naive_utc,
     record_audit,
     utcnow,
@@ -86,7 +84,8 @@ def respondent_ref(raw: str | None, salt: str) -> str | None:
     """Return the salted hash under which a respondent is stored; the raw identifier never is."""
     if raw is None or not str(raw).strip():
         return None
-    return hmac.new(salt.encode(), str(raw).strip().lower().encode(), hashlib.sha256).hexdigest()
+    # hmac.digest: the one-shot HMAC in C, the same value as hmac.new(...).hexdigest() at a fraction of its cost.
+    return hmac.digest(salt.encode(), str(raw).strip().lower().encode(), "sha256").hex()
 
 
 def _normalise(channel, schema, index: int, payload: Any) -> list[FeedbackDraft] | Rejected:
@@ -139,11 +138,11 @@ def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> list[Fee
     statement afresh each time: that parse cost more than everything else in ingestion put together. The
     columns take their types from the ``feedback`` row type; times go in as naive UTC, as UTCDateTime
     stores them. The stored rows come back as the items themselves, so the checks need not read them again.
+    (Their payloads too: a channel's payload may hold tuples, which come back as the lists the checks would read
+    from the database.)
     """
     columns = sorted({name for row in rows for name in row})
-    times = [name for name in columns if name in _TIME_COLUMNS]
-    document = json.dumps([row | {name: _naive_iso(row[name]) for name in times if name in row} for row in rows],
-                          allow_nan=False)
+    document = json.dumps(rows, allow_nan=False, default=_naive_iso)
     picked = ", ".join(f"r.{name}" for name in columns)
     statement = text(
         f"INSERT INTO feedback ({', '.join(columns)}) "
@@ -153,12 +152,14 @@ def _insert_postgresql(session: Session, rows: list[dict[str, Any]]) -> list[Fee
     return list(session.scalars(select(Feedback).from_statement(statement), {"rows": document}))
 
 
-_TIME_COLUMNS = {column.name for column in Feedback.__table__.c if isinstance(column.type, UTCDateTime)}
 _RETURNED = ", ".join(column.name for column in Feedback.__table__.c)
 
 
-def _naive_iso(value: datetime | None) -> str | None:
-    return naive_utc(value).isoformat() if value is not None else None
+def _naive_iso(value: Any) -> str:
+    """JSON for the values ``json`` has no form of: times, as naive UTC (the only such values in a row)."""
+    if isinstance(value, datetime):
+        return naive_utc(value).isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def ingest(session: Session, channel_slug: str, payloads: Iterable[Any]) -> IngestReport:

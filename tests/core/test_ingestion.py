@@ -6,6 +6,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from core import hookimpl
 from core.db import transaction
 from core.ingestion import ingest, respondent_ref
 from core.models import AuditEntry, Feedback, Flag
@@ -153,6 +154,56 @@ def test_a_changed_answer_meets_the_checks_again(make_app):
     with app.app_context(), transaction() as session:
         assert session.execute(select(Feedback.status)).scalars().all() == ["quarantined"]
         assert session.execute(select(Flag.check)).scalars().all() == ["low_rating_check"]
+
+
+
+def test_checks_see_each_item_as_stored_with_nothing_left_to_write(make_app):
+    """The items a check inspects are the stored rows, payload included, and flushing them writes nothing."""
+    from sqlalchemy import event, inspect
+
+    from core.integrity import IntegrityCheck
+
+    seen = {}
+
+    class Snapshot(IntegrityCheck):
+        name = "snapshot"
+        title = "Snapshot"
+
+        def inspect(self, session, feedback, params):
+            for item in feedback:
+                state = inspect(item)
+                columns = {column.key for column in Feedback.__table__.columns}
+                assert state.persistent and not state.modified and not state.unloaded & columns, item
+                seen[item.external_id] = {column.key: getattr(item, column.key)
+                                          for column in Feedback.__table__.columns}
+            return []
+
+    class Plugin:
+        @hookimpl
+        def register_integrity_checks(self):
+            return [Snapshot]
+
+    app = make_app(extra_plugins={"snapshot": Plugin()})
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context(), transaction() as session:
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", record)
+        ingest(session, "post_ticket_survey", [survey("r-1", comment="Quick.", answered_via={"user_agent": "Mail"}),
+                                               survey("r-2", rating=2, respondent=None)])
+        session.flush()
+        event.remove(engine, "before_cursor_execute", record)
+    assert not [sql for sql in statements if sql.lstrip().upper().startswith("UPDATE FEEDBACK")]
+    with app.app_context(), transaction() as session:
+        stored = {item.external_id: {column.key: getattr(item, column.key) for column in Feedback.__table__.columns}
+                  for item in session.scalars(select(Feedback))}
+    for item in stored.values():  # announced once committed (the test app runs its jobs at once)
+        assert item.pop("announced_at") is not None
+    assert {external_id: {**columns, "announced_at": None} for external_id, columns in stored.items()} == seen
+    assert stored["r-1"]["payload"]["answered_via"] == {"user_agent": "Mail", "invited_at": None}
 
 
 def _ingest_once(app, payload):
