@@ -6,8 +6,9 @@ Creates ``plaudit_load_<pid>`` on the shared PostgreSQL (127.0.0.1:5432) and mig
 ``plaudit db upgrade``, starts a private Redis and the repository's Procfile under honcho, seeds an org with a
 generic webhook integration and survey invitations, then runs two wrk processes at once (webhooks, survey
 form POSTs). It waits for the queue to drain, counts what was stored against what was acknowledged, times a
-raw bulk INSERT of the same feedback rows, writes docs/performance.md between its ``load`` markers, and drops
-the database. docs/performance.md ("Load") says what each figure means.
+raw bulk INSERT of the same feedback rows, sends survey responses through the batch API (one request at a time,
+then one client per web process at once) and times a raw INSERT of each run's rows, writes docs/performance.md
+between its ``load`` markers, and drops the database. docs/performance.md ("Load") says what each figure means.
 """
 from __future__ import annotations
 
@@ -101,7 +102,8 @@ def drain(conn: psycopg.Connection, timeout: float) -> float:
 @click.option("--items", default=10000, show_default=True, type=click.IntRange(min=100),
               help="webhook deliveries and survey invitations prepared (each sent once)")
 @click.option("--bulk-items", default=20000, show_default=True, type=click.IntRange(min=1000),
-              help="survey responses sent through the batch API after the load, against a raw INSERT")
+              help="survey responses sent through the batch API after the load, against a raw INSERT: this many "
+                   "one request at a time, then this many more from one client per web process")
 @click.option("--write/--no-write", default=True, show_default=True,
               help="write the figures into docs/performance.md between its load markers")
 @click.option("--keep-database", is_flag=True, help="leave plaudit_load_<pid> behind to look at")
@@ -135,9 +137,16 @@ def main(seconds, connections, web_processes, workers, items, bulk_items, write,
             batch = bulk.send(f"http://127.0.0.1:{web_port}", token, bulk.payloads(bulk_items))
             batch["drained_seconds"] = drain(conn, 300)
             batch_raw = baseline.measure(conn, f"{seed.NAMESPACE}:bulk:%")
+            print(f"batch API: {bulk_items} more survey responses from {web_processes} clients at once", flush=True)
+            concurrent = bulk.send(f"http://127.0.0.1:{web_port}", token,
+                                   bulk.payloads(bulk_items, seed=10, run="bulkc"), clients=web_processes)
+            concurrent["drained_seconds"] = drain(conn, 300)
+            concurrent_raw = baseline.measure(conn, f"{seed.NAMESPACE}:bulkc:%")
             facts = report.facts(conn)
         stack.stop(honcho)
-        figures = report.figures(results, stored, raw, batch, batch_raw, drained, started_at, facts,
+        figures = report.figures(results, stored, raw, {"one": (batch, batch_raw),
+                                                        "concurrent": (concurrent, concurrent_raw)},
+                                 drained, started_at, facts,
                                  {"seconds": seconds, "connections": connections, "web_processes": web_processes,
                                   "workers": workers})
         print(report.markdown(figures))
