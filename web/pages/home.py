@@ -1,7 +1,7 @@
 """The signed-in home page: what has arrived, within what the user may see; a shopper's is their assignments."""
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.sql.elements import False_
@@ -11,7 +11,6 @@ from core.auth import signed_in
 from core.db import get_session
 from core.models import Feedback
 from core.plugins import get_plugins
-from web.navigation import menu_for
 from web.scope import visible_feedback
 
 bp = Blueprint("pages", __name__)
@@ -23,10 +22,10 @@ def home():
     """Show the feedback received per channel and kind, and the unattributed queue, in the user's scope."""
     session = get_session()
     scope = visible_feedback(current_user)
-    if isinstance(scope, False_):  # no role of theirs reads feedback (a shopper): their own work is elsewhere
-        entries = menu_for(current_user)
-        if entries:
-            return redirect(url_for(entries[0].endpoint))
+    # A shopper whose roles read no feedback has their own work elsewhere: the assignments (if that channel runs).
+    if (isinstance(scope, False_) and current_user.has_role("shopper")
+            and "mystery_shopper.assignments" in current_app.view_functions):
+        return redirect(url_for("mystery_shopper.assignments"))
     counts = (select(Feedback.channel, Feedback.kind, Feedback.status, func.count(),
                      func.min(Feedback.occurred_at), func.max(Feedback.occurred_at))
               .group_by(Feedback.channel, Feedback.kind, Feedback.status)
