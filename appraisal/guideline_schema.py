@@ -120,7 +120,8 @@ class IncentivesSchema(Schema):
 
     @validates("tiers")
     def _unique_names(self, tiers, **_):
-        names = [t["name"] for t in tiers]
+        # A tier that failed to load may lack its name; its own error names the field.
+        names = [t["name"] for t in tiers if isinstance(t, Mapping) and "name" in t]
         if len(names) != len(set(names)):
             raise ValidationError("tier names must be unique")
 
@@ -165,12 +166,14 @@ class GuidelineSchema(Schema):
 
     @validates("metrics")
     def _weights(self, metrics, **_):
-        if not all(isinstance(m, Mapping) and "rule" in m and "weight" in m for m in metrics):
-            return  # a metric failed to load, and its own error names the field; the sum means nothing yet
-        rules = [m["rule"] for m in metrics]
+        # A metric that failed to load may lack its rule or weight; its own error names the field.
+        loaded = [m for m in metrics if isinstance(m, Mapping)]
+        rules = [m["rule"] for m in loaded if "rule" in m]
         repeated = sorted({r for r in rules if rules.count(r) > 1})
         if repeated:
             raise ValidationError(f"each rule may appear once; repeated: {', '.join(repeated)}")
+        if len(loaded) < len(metrics) or not all("weight" in m for m in loaded):
+            return  # the sum of the weights means nothing until every weight has loaded
         total = sum(m["weight"] for m in metrics)
         if abs(total - WEIGHT_TOTAL) > 1e-6:
             raise ValidationError(f"weights must sum to 100; these sum to {total:.10g}")

@@ -49,6 +49,10 @@ def test_no_guideline_may_recommend_a_sanction(app, sanction):
     (lambda d: d["metrics"][1].update(weight="abc"), "metrics.1.weight: Not a valid number"),
     (lambda d: d["metrics"][0].update(rule=5), "metrics.0.rule: Not a valid string"),
     (lambda d: d["metrics"].append("nps"), "metrics.2: Invalid input type"),
+    (lambda d: d["incentives"]["tiers"][0].update(name=""), "incentives.tiers.0.name: Length must be between 1 and 100"),
+    (lambda d: d["incentives"]["tiers"][1].pop("name"), "incentives.tiers.1.name: Missing data"),
+    # a repeated rule is named even while another metric's weight is wrong
+    (lambda d: d["metrics"].append({"rule": "nps", "weight": "x"}), "metrics: each rule may appear once"),
     (lambda d: d["metrics"][1].update(params={"top_box": 9}), "metrics.1.params"),
     (lambda d: d["metrics"][0].update(params={"top_box": 9}), "metrics.0.params.top_box"),
     (lambda d: d.update(comment_visibility="everything"), "comment_visibility: Must be one of"),
