@@ -165,6 +165,13 @@ def test_a_team_with_teams_below_shows_all_their_people_and_pools_them(client, l
     # NPS: 6 promoters and 3 detractors of 12 answers, as the organisation's.
     assert f"{65.75:.1f} {1200 / 17:.1f}% +25.0" in _row(page, "Team mean")
     assert f"{65.75:.1f} {200 / 3:.1f}% +25.0" in _row(page, "Organisation mean")
+    # the means are the run's: someone who has left since is not listed, but still counts in the run's figures
+    with transaction() as session:
+        session.get(Employee, worked_example.ids["bob"]).active = False
+    after = client.get(f"/team?team={_team_id('customer-service')}")
+    assert "Bob" not in _text(after)
+    assert f"{65.75:.1f} {1200 / 17:.1f}% +25.0" in _row(after, "Team mean")
+    assert "75.0% +37.5" in _row(client.get(f"/team?team={_team_id('support')}"), "Team mean")
     # a team without people still shows the organisation's figures
     night = client.get(f"/team?team={_team_id('night-shift')}")
     assert "Nobody is in Night Shift." in _text(night)

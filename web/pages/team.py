@@ -203,8 +203,8 @@ def dashboard():
         history.setdefault(employee_id, {})[run_id] = composite
     # The team's mean composite: as the run stored it for one team; over the people of the teams below too,
     # for a team that has some (the mean of their composites, as a team's own mean is).
-    team_mean = (func.avg(case((AppraisalResult.team_id.in_(sorted(below)), AppraisalResult.composite)))
-                 if len(below) > 1
+    spans = len(below) > 1
+    team_mean = (func.avg(case((AppraisalResult.team_id.in_(subtree), AppraisalResult.composite))) if spans
                  else func.max(case((AppraisalResult.team_id == team.id, AppraisalResult.team_mean))))
     means = {row.run_id: row for row in session.execute(
         select(AppraisalResult.run_id, func.max(AppraisalResult.org_mean).label("org"), team_mean.label("team"))
@@ -228,7 +228,8 @@ def dashboard():
                                         + ", ".join("–" if v is None else f"{v:.1f}" for v in trend))})
     rank = lambda row: row["result"].rank if row["result"] is not None else None
     rows.sort(key=lambda row: (rank(row) is None, rank(row) or 0, row["name"], row["id"]))
-    team_metrics = _team_metrics(rows, names, team.id, below)
+    team_metrics = _team_metric_means(session, run.id, team.id, subtree if spans else None)
+    team_metrics = {n: team_metrics.get(n) for n in names}
     org_metrics = {n: org_metrics.get(n) for n in names}
     chart = line_chart(labels, {team.name: [means[r].team if r in means else None for r in run_ids],
                                 "Organisation": [means[r].org if r in means else None for r in run_ids]},
@@ -238,26 +239,26 @@ def dashboard():
                            run_last=run.period_end - timedelta(days=1),
                            confidence=document.get("confidence_level", 0.95), rows=rows, columns=columns, means=means.get(run.id), team_metrics=team_metrics,
                            org_metrics=org_metrics, chart=chart, attainment=ATTAINMENT_LABELS,
-                           trend_runs=len(runs), spans=len(below) > 1)
+                           trend_runs=len(runs), spans=spans)
 
 
-def _team_metrics(rows, names, team_id: int, below: set[int]) -> dict[str, float | None]:
-    """Each metric's mean over the items of the team's people, as of the run (their team then).
+def _team_metric_means(session, run_id: int, team_id: int, subtree=None) -> dict[str, float | None]:
+    """Each metric's mean over the items of the people the run counted in the team (their team then).
 
-    For one team, the run's own team mean; for a team with teams below it, the items of all their people
-    pooled: each person's mean weighted by their items, which is the mean over every item.
+    For one team, the run's own team mean. For a team with teams below it (``subtree``, a SELECT of their
+    ids), all their people's items pooled: each person's mean weighted by their items, the mean of every item.
     """
-    mine = [m for row in rows if row["result"] is not None and row["result"].team_id in below
-            for m in row["metrics"].values()]
-    if len(below) == 1:
-        return {n: next((m.team_mean for m in mine if m.metric == n and m.team_mean is not None), None)
-                for n in names}
-    pooled = {}
-    for name in names:
-        counted = [(m.value, m.n) for m in mine if m.metric == name and m.value is not None and m.n]
-        items = sum(n for _, n in counted)
-        pooled[name] = math.fsum(value * n for value, n in counted) / items if items else None
-    return pooled
+    if subtree is None:
+        query = (select(MetricResult.metric, func.max(MetricResult.team_mean))
+                 .where(AppraisalResult.team_id == team_id))
+    else:
+        query = (select(MetricResult.metric,
+                        func.sum(MetricResult.value * MetricResult.n) / func.sum(MetricResult.n))
+                 .where(AppraisalResult.team_id.in_(subtree), MetricResult.value.is_not(None), MetricResult.n > 0))
+    return dict(session.execute(
+        query.join(AppraisalResult, and_(AppraisalResult.run_id == MetricResult.run_id,
+                                         AppraisalResult.employee_id == MetricResult.employee_id))
+        .where(MetricResult.run_id == run_id).group_by(MetricResult.metric)).all())
 
 
 # Targets.
