@@ -19,7 +19,7 @@ def test_every_role_signs_in_and_sees_the_home_page(client, create_user, role):
     create_user(f"{role}@example.com", roles=[role])
     response = sign_in(client, f"{role}@example.com")
     assert response.status_code == 302 and response.headers["Location"] == "/"
-    home = client.get("/")
+    home = client.get("/", follow_redirects=True)  # a shopper's home is their assignments
     assert home.status_code == 200 and role in home.get_data(as_text=True)
 
 
