@@ -1,10 +1,10 @@
 """The agencies' API: HR's token assigns shoppers, each shopper's own token reports, and never on another's."""
+# ruff: noqa: F811 -- tests take the client fixture imported from tests.web.api_support as an argument
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from flask import g
 from sqlalchemy import func, select
 
 from channels.mystery_shopper.demo import TEMPLATE
@@ -14,32 +14,12 @@ from channels.mystery_shopper.template import publish_template
 from core.db import transaction
 from core.models import ApiToken, AuditEntry, Employee, User
 from tests.fixtures.app import row_counts
+from tests.web.api_support import client  # noqa: F401 -- each request with a session of its own
 
 V1 = "/api/v1/mystery"
 VISIT = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
 ANSWERS = {"W1": "yes", "W2": 4, "S1": "yes", "S2": "full", "S4": "no", "P1": "yes"}
 INTEGRITY = {"identity_revealed": False, "knows_employee": False, "followed_scenario": True}
-
-
-@pytest.fixture
-def client(client):
-    """Each call with a database session of its own, as each request has when served."""
-    def end_session():
-        session = g.pop("plaudit_session", None)
-        if session is not None:
-            session.close()
-
-    opened = client.open
-
-    def open_alone(*args, **kwargs):
-        end_session()
-        try:
-            return opened(*args, **kwargs)
-        finally:
-            end_session()
-
-    client.open = open_alone
-    return client
 
 
 @pytest.fixture
