@@ -179,7 +179,7 @@ def dashboard():
     runs = _recent_runs(session, kind)
     # A team's page shows the teams below it too: a department's lead sees everyone in it.
     subtree = team_and_below(team.id)
-    below = set(session.scalars(subtree))
+    spans = session.scalar(select(Team.id).where(Team.parent_id == team.id).limit(1)) is not None
     members = select(Employee.id).where(Employee.team_id.in_(subtree), Employee.active)
     if not runs:
         people = session.execute(select(Employee.id, Employee.name).where(Employee.id.in_(members))
@@ -203,7 +203,6 @@ def dashboard():
         history.setdefault(employee_id, {})[run_id] = composite
     # The team's mean composite: as the run stored it for one team; over the people of the teams below too,
     # for a team that has some (the mean of their composites, as a team's own mean is).
-    spans = len(below) > 1
     team_mean = (func.avg(case((AppraisalResult.team_id.in_(subtree), AppraisalResult.composite))) if spans
                  else func.max(case((AppraisalResult.team_id == team.id, AppraisalResult.team_mean))))
     means = {row.run_id: row for row in session.execute(
