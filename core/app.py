@@ -71,11 +71,30 @@ def create_app(config: Mapping[str, Any] | None = None, *, extra_plugins: dict[s
     for channel in loaded.channels.values():
         if channel.blueprint is not None:
             app.register_blueprint(channel.blueprint, url_prefix=f"/channels/{channel.name}")
+    _refuse_undeclared_views(app, loaded)
     # Mappers are configured now, once per process, rather than by the first query: that cost the first
     # request or job ~80 ms, and a web or worker process forked from this one inherits them configured.
     # A mapping mistake then also stops start-up instead of failing a request.
     configure_mappers()
     return app
+
+
+def _refuse_undeclared_views(app: Flask, loaded: plugins.Plugins) -> None:
+    """Stop start-up if any view does not say who may call it (``core.auth``: public, roles_required, ...).
+
+    A view that says nothing would be open to anyone, and a plugin's blueprint is the likeliest place for one:
+    refusing to start is the only check that holds for code this repository's tests never see.
+    """
+    undeclared = sorted(rule.endpoint for rule in app.url_map.iter_rules() if auth.access_of(app, rule.endpoint) is None)
+    if not undeclared:
+        return
+    owners = {channel.blueprint.name: f"channel {name!r}" for name, channel in loaded.channels.items()
+              if channel.blueprint is not None}
+    named = [f"{endpoint} (of {owners[endpoint.partition('.')[0]]})" if endpoint.partition(".")[0] in owners
+             else endpoint for endpoint in undeclared]
+    raise plugins.PluginError(f"these views do not declare who may call them, so they would be open to anyone: "
+                              f"{', '.join(named)}; mark each with core.auth's public, roles_required(...) or "
+                              f"authenticated (docs/architecture.md, Authentication and roles)")
 
 
 def _configure_logging(level: str) -> None:

@@ -4,13 +4,17 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import pluggy
+from marshmallow import Schema
 
 from . import hookspecs
+from .channel import Channel
+from .integrity import IntegrityCheck
+from .scoring import ScoringRule
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +59,12 @@ class Plugins:
     def __init__(self, pm: pluggy.PluginManager, sources: dict[str, str]):
         self.pm = pm
         self._sources = sources
-        self.channels = _collect(pm, "register_channels", "channel")
-        self.scoring_rules = _collect(pm, "register_scoring_rules", "scoring rule")
-        self.integrity_checks = _collect(pm, "register_integrity_checks", "integrity check")
-        #: Platform API clients for social sources, by the ``kind`` slug a source names.
+        self.channels = _collect(pm, "register_channels", "channel", Channel, schema=_is_schema)
+        self.scoring_rules = _collect(pm, "register_scoring_rules", "scoring rule", ScoringRule,
+                                      kinds=_are_kinds)
+        self.integrity_checks = _collect(pm, "register_integrity_checks", "integrity check", IntegrityCheck)
+        #: Platform API clients for social sources, by the ``kind`` slug a source names. Their base class
+        #: belongs to the social channel, which the kernel does not import.
         self.social_source_clients = _collect(pm, "register_social_source_clients", "social source client")
         taken = sorted(set(self.social_source_clients) & set(BUILTIN_SOCIAL_KINDS))
         if taken:
@@ -163,23 +169,60 @@ class Plugins:
         return sorted(infos, key=lambda info: info.name)
 
 
-def _collect(pm: pluggy.PluginManager, hook_name: str, what: str) -> dict[str, Any]:
-    """Call a ``register_*`` hook plugin by plugin and index the classes by slug, refusing duplicates."""
+def _collect(pm: pluggy.PluginManager, hook_name: str, what: str, base: type | None = None,
+             **required: Callable[[Any], bool]) -> dict[str, Any]:
+    """Call a ``register_*`` hook plugin by plugin and index the classes by slug, refusing duplicates.
+
+    A plugin's mistake stops start-up with its name and what is wrong: an answer that is not a list of
+    ``base`` subclasses, a class without a slug or without one of the ``required`` attributes (each given with
+    its test; ``title`` always is), or one that cannot be created. Found later, it would fail a request instead.
+    """
+    required = {"title": _is_text, **required}
     found: dict[str, Any] = {}
     owners: dict[str, str] = {}
+    kind = f"{what} classes" + (f" (subclasses of {base.__module__}.{base.__qualname__})" if base else "")
     for impl in getattr(pm.hook, hook_name).get_hookimpls():
-        for cls in impl.function() or ():
+        answer = impl.function()
+        if answer is None:
+            continue
+        if not isinstance(answer, list | tuple):
+            raise PluginError(f"plugin {impl.plugin_name!r}: {hook_name} returned {answer!r}; "
+                              f"it must return a list of {kind}")
+        for cls in answer:
+            if not isinstance(cls, type) or (base is not None and not issubclass(cls, base)):
+                raise PluginError(f"plugin {impl.plugin_name!r}: {hook_name} returned {cls!r}, "
+                                  f"which is not one of the {kind} it must return")
             slug = getattr(cls, "name", None)
             if not isinstance(slug, str) or not slug.isidentifier() or slug != slug.lower():
                 raise PluginError(f"plugin {impl.plugin_name!r}: {what} {cls!r} needs a snake_case `name` slug")
+            missing = [attribute for attribute, valid in required.items() if not valid(getattr(cls, attribute, None))]
+            if missing:
+                raise PluginError(f"plugin {impl.plugin_name!r}: {what} {slug!r} lacks a valid "
+                                  f"{', '.join(f'`{attribute}`' for attribute in missing)} (docs/plugins.md)")
             if slug in found:
                 first, second = sorted([owners[slug], impl.plugin_name])
                 raise PluginError(f"duplicate {what} slug {slug!r}: registered by plugin {first!r} "
                                   f"and by plugin {second!r}; rename one or block a plugin "
                                   f"with PLAUDIT_PLUGINS_BLOCKED")
-            found[slug] = cls()
+            try:
+                found[slug] = cls()
+            except Exception as exc:
+                raise PluginError(f"plugin {impl.plugin_name!r}: {what} {slug!r} could not be created: "
+                                  f"{type(exc).__name__}: {exc}") from exc
             owners[slug] = impl.plugin_name
     return found
+
+
+def _is_text(value) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _is_schema(value) -> bool:
+    return isinstance(value, type) and issubclass(value, Schema)
+
+
+def _are_kinds(value) -> bool:
+    return isinstance(value, tuple | list) and bool(value) and all(map(_is_text, value))
 
 
 def _entry_points() -> Iterable[importlib.metadata.EntryPoint]:

@@ -118,6 +118,102 @@ def test_builtin_and_entry_point_with_one_name_stop_start_up(on_path, make_app, 
         make_app()
 
 
+
+def _channel_with_view(declare):
+    """A plugin whose channel has a page of its own, marked by ``declare`` (or by nothing)."""
+    from flask import Blueprint
+
+    from core import hookimpl
+    from core.channel import Channel
+    from tests.plugin_packages.plaudit_kudos.plaudit_kudos import KudosSchema
+
+    blueprint = Blueprint("loose", __name__)
+
+    @blueprint.get("/status")
+    @declare
+    def status():
+        return "up"
+
+    class Loose(Channel):
+        name, title, kinds, schema = "loose", "Loose", ("kudos",), KudosSchema
+
+    Loose.blueprint = blueprint
+
+    class Plugin:
+        @hookimpl
+        def register_channels(self):
+            return [Loose]
+
+    return {"loose": Plugin()}
+
+
+def test_a_channel_view_that_declares_no_access_stops_start_up(make_app):
+    from core.auth import public
+
+    with pytest.raises(PluginError) as error:
+        make_app(extra_plugins=_channel_with_view(lambda view: view))
+    assert "loose.status (of channel 'loose')" in str(error.value) and "open to anyone" in str(error.value)
+    # Declared, the same view serves: the check is about saying who may call it, not about forbidding it.
+    app = make_app(extra_plugins=_channel_with_view(public))
+    assert app.test_client().get("/channels/loose/status").get_data(as_text=True) == "up"
+
+
+def _registering(hook_name, answer):
+    from core import hookimpl
+
+    class Plugin:
+        pass
+
+    def register(self):
+        return answer
+
+    setattr(Plugin, hook_name, hookimpl(register, specname=hook_name))
+    return {"faulty": Plugin()}
+
+
+def _faulty_answers():
+    from core.channel import Channel
+    from core.scoring import ScoringRule
+    from tests.plugin_packages.plaudit_kudos.plaudit_kudos import Kudos
+
+    class NoSchema(Channel):
+        name, title, kinds = "no_schema", "No schema", ("kudos",)
+
+    class Untitled(Kudos):
+        name, title = "untitled", ""
+
+    class NoKinds(ScoringRule):
+        name, title = "no_kinds", "No kinds"
+
+    class Fragile(Kudos):
+        name = "fragile"
+
+        def __init__(self):
+            raise RuntimeError("needs a licence key")
+
+    class NotAChannel(ScoringRule):
+        name, title, kinds = "not_a_channel", "Not a channel", ("kudos",)
+
+    return [
+        ("register_channels", Kudos, "returned <class", "must return a list of channel classes"),
+        ("register_channels", [Kudos()], "returned <Channel kudos>", "not one of the channel classes"),
+        ("register_channels", [NotAChannel], "NotAChannel", "subclasses of core.channel.Channel"),
+        ("register_channels", [NoSchema], "channel 'no_schema'", "lacks a valid `schema`"),
+        ("register_channels", [Untitled], "channel 'untitled'", "lacks a valid `title`"),
+        ("register_scoring_rules", [NoKinds], "scoring rule 'no_kinds'", "lacks a valid `kinds`"),
+        ("register_channels", [Fragile], "channel 'fragile' could not be created", "needs a licence key"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(len(_faulty_answers())))
+def test_a_register_hook_answering_wrongly_stops_start_up_naming_the_plugin(make_app, case):
+    hook_name, answer, said, why = _faulty_answers()[case]
+    with pytest.raises(PluginError) as error:
+        make_app(extra_plugins=_registering(hook_name, answer))
+    message = str(error.value)
+    assert message.startswith("plugin 'faulty': ") and said in message and why in message, message
+
+
 def _plaudit(args, tmp_path, site):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
            "PLAUDIT_INSTANCE_PATH": str(tmp_path / "instance"), "PLAUDIT_SECRET_KEY": "s" * 32}
