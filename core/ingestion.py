@@ -22,8 +22,8 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from . import jobs
-from .attribution import attribute
-from .channel import FeedbackDraft
+from .attribution import ATTRIBUTION_BASES, attribute
+from .channel import FeedbackDraft, IdentityRef
 from .models import (
     SURVEY_KINDS,
     Feedback,
@@ -115,10 +115,27 @@ def _contract_problems(channel, draft: FeedbackDraft) -> Iterator[tuple[str, str
         yield "value", f"channel {channel.name!r} gave a value that is not a finite number"
     elif draft.value is not None and draft.scale and not draft.scale[0] <= draft.value <= draft.scale[1]:
         yield "value", f"{draft.value} is outside the scale {draft.scale[0]:g} to {draft.scale[1]:g}"
+    yield from _identity_problems(channel, draft.identities)
     try:
         json.dumps(dict(draft.payload))
     except (TypeError, ValueError):
         yield "payload", f"channel {channel.name!r} kept a payload that is not JSON"
+
+
+def _identity_problems(channel, identities) -> Iterator[tuple[str, str]]:
+    """``identities`` must map attribution bases to IdentityRefs: a typo in a basis would otherwise leave every
+    item of the channel unattributed without a word, and a wrong value would fail the whole batch's attribution."""
+    if not isinstance(identities, Mapping):
+        yield "identities", f"channel {channel.name!r} gave {type(identities).__name__}, not a mapping of bases"
+        return
+    for basis, offered in identities.items():
+        if basis not in ATTRIBUTION_BASES:
+            yield "identities", (f"channel {channel.name!r} offered {basis!r}, which is not an attribution basis "
+                                 f"({', '.join(ATTRIBUTION_BASES)})")
+        elif not (isinstance(offered, IdentityRef) or offered is None or (
+                isinstance(offered, list | tuple) and all(isinstance(ref, IdentityRef) for ref in offered))):
+            yield "identities", (f"channel {channel.name!r} offered {type(offered).__name__} under {basis!r}: "
+                                 f"give an IdentityRef or a list of them")
 
 
 def _insert_rows(session: Session, rows: list[dict[str, Any]]) -> list[Feedback]:

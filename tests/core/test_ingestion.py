@@ -315,6 +315,41 @@ def test_channel_output_that_breaks_the_contract_is_rejected_naming_the_channel(
     assert "channel 'sloppy'" in errors["occurred_at"][0] and "outside the scale" in errors["value"][0]
 
 
+
+def test_identities_a_channel_gets_wrong_cost_that_payload_only(make_app, create_employee):
+    """A tuple for an IdentityRef, or a basis misspelled, is refused naming the field; the rest of the batch is
+    stored and attributed (before, the tuple failed the whole batch in attribution)."""
+    from core import hookimpl
+    from core.channel import Channel, FeedbackDraft, IdentityRef
+    from tests.plugin_packages.plaudit_kudos.plaudit_kudos import KudosSchema
+
+    class Careless(Channel):
+        name, title, kinds, schema = "careless", "Careless", ("kudos",), KudosSchema
+
+        def to_feedback(self, data):
+            offered = {"tuple": {"subject": ("email", data["to"])}, "typo": {"subjct": IdentityRef("email", data["to"])},
+                       "list": {"subject": [IdentityRef("email", "nobody@b.io"), IdentityRef("email", data["to"])]},
+                       }[data["id"]]
+            yield FeedbackDraft(kind="kudos", external_id=data["id"], occurred_at=data["sent_at"], value=1.0,
+                                scale=(0.0, 1.0), identities=offered)
+
+    class Plugin:
+        @hookimpl
+        def register_channels(self):
+            return [Careless]
+
+    app = make_app(extra_plugins={"careless": Plugin()})
+    ann = create_employee("Ann", identities=[("email", "ann@b.io")])
+    payloads = [{"id": ext, "to": "ann@b.io", "sender": "x", "message": "hi", "sent_at": "2026-01-01T00:00:00Z"}
+                for ext in ("tuple", "typo", "list")]
+    with app.app_context(), transaction() as session:
+        report = ingest(session, "careless", payloads)
+    rejected = {r.index: r.errors for r in report.rejected}
+    assert set(rejected) == {0, 1} and all(set(errors) == {"identities"} for errors in rejected.values())
+    assert "offered tuple under 'subject'" in rejected[0]["identities"][0]
+    assert "'subjct', which is not an attribution basis" in rejected[1]["identities"][0]
+    assert [(s.external_id, s.employee_id) for s in report.created] == [("list", ann.id)]
+
 def test_batches_overlapping_in_opposite_orders_do_not_deadlock(make_app, database):
     """Two writers, the same 300 ids, one reversed: both finish, each id stored once."""
     app = make_app()
