@@ -26,8 +26,12 @@ def metric(session: Session, rule, params: Mapping[str, Any] | None = None, *, s
     """Compute ``rule`` over accepted items in [start, end), per employee (or for everyone: key None).
 
     One aggregate query, whatever the number of items; a parameter change needs no rescoring.
+
+    :param params: the rule's parameters as a guideline writes them; the rule's schema loads them, so what is
+        left out takes its default, as in an appraisal run.
     """
-    points = rule.points(Feedback, dict(params or {}))
+    raw = dict(params or {})
+    points = rule.points(Feedback, rule.params_schema().load(raw) if rule.params_schema else raw)
     columns = [func.avg(points), func.count(points), func.coalesce(func.sum(points * points), 0.0)]
     keys = [Feedback.employee_id] if by_employee else []
     query = select(*keys, *columns).where(

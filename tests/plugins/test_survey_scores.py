@@ -86,3 +86,24 @@ def test_metrics_group_by_employee_and_skip_quarantined_items(session, rules, ad
     results = metric(session, rules["csat_percent"], {})
     assert results[ann.id].value == pytest.approx(200 / 3) and results[ann.id].n == 3
     assert (results[bob.id].value, results[bob.id].n) == (0.0, 1)
+
+
+def test_metric_loads_a_rules_parameters_so_left_out_ones_take_their_defaults(session, add):
+    """A rule that reads its parameters as loaded (``params["top"]``) works through ``metric()`` without them."""
+    from marshmallow import Schema, fields
+    from sqlalchemy import case
+
+    from core.scoring import ScoringRule
+
+    class TopParams(Schema):
+        top = fields.Integer(load_default=5)
+
+    class TopShare(ScoringRule):
+        name, title, kinds, params_schema = "top_share", "Top share", ("csat",), TopParams
+
+        def points(self, feedback, params):
+            return case((feedback.value >= params["top"], 100.0), else_=0.0)
+
+    add("csat", [5, 5, 4, 1], (1, 5))
+    assert metric(session, TopShare(), by_employee=False)[None].value == 50.0
+    assert metric(session, TopShare(), {"top": 4}, by_employee=False)[None].value == 75.0
