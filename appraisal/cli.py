@@ -83,8 +83,12 @@ def appraise(first, last, kind, guideline_version, output, by):
     except (GuidelineError, ValidationError) as exc:
         _fail(f"cannot run: {exc}")
     # Without Redis the run was computed when the request committed; with it, compute it here rather than
-    # wait for a worker (the queued job then finds it completed).
-    status = compute_run(run_id)
+    # wait for a worker (the queued job then finds it completed). A run that already failed is not tried again:
+    # it failed for a reason trying cannot change (a rule no plugin provides), and it would count two attempts.
+    with transaction() as session:
+        status = session.get(AppraisalRun, run_id).status
+    if status != "failed":
+        status = compute_run(run_id)
     with transaction() as session:
         run = session.get(AppraisalRun, run_id)
         if status != "completed":

@@ -45,6 +45,17 @@ def test_appraise_refuses_bad_dates_naming_the_option(app, worked_example):
     assert result.exit_code == 2 and "is not a week" in result.output
 
 
+def test_appraise_of_a_run_that_cannot_succeed_fails_once(worked_example, make_app):
+    from appraisal.models import AppraisalRun
+
+    trimmed = make_app(PLUGINS_BLOCKED=["survey_scores"])  # the guideline's csat_percent and nps are gone
+    with trimmed.app_context():  # the test's own app context would otherwise be the command's
+        result = trimmed.test_cli_runner().invoke(args=WEEK_ARGS)
+    assert result.exit_code == 1 and "which no loaded plugin provides" in result.output, result.output
+    with trimmed.app_context(), transaction() as session:
+        assert session.query(AppraisalRun.attempts).filter_by(status="failed").scalar() == 1
+
+
 def test_lineage_lists_exactly_the_items_behind_a_metric(app, worked_example):
     run_id = worked_example.run()
     with transaction() as session:
