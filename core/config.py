@@ -66,6 +66,9 @@ DEFAULTS: dict[str, Any] = {
     "ALERT_CSAT_LOWEST": 1,
     # A social mention with a sentiment at or below this (-1..0) alerts the manager; None sends none.
     "ALERT_SOCIAL_BELOW": -0.5,
+    # Social sources may be polled at private addresses (loopback, 10.x, 169.254.x...): off, so HR's address
+    # cannot make the server read its own network (channels/social_monitoring/addresses.py).
+    "SOCIAL_ALLOW_PRIVATE_FEEDS": False,
 }
 
 INSTANCE_FILE = "plaudit.toml"
@@ -117,6 +120,7 @@ class ConfigSchema(Schema):
     ALERT_CSAT_LOWEST = fields.Integer(validate=validate.Range(min=0, max=9))
     ALERT_SOCIAL_BELOW = fields.Float(allow_none=True, validate=validate.Range(
         min=-1, max=0, error="must be a sentiment from -1 to 0 (or null: no social alerts)"))
+    SOCIAL_ALLOW_PRIVATE_FEEDS = fields.Boolean()
 
     @validates_schema
     def _allow_and_block_disjoint(self, data, **kwargs):

@@ -2,9 +2,9 @@
 
 ``plaudit cron`` runs :func:`poll_due_sources` every five minutes; it hands each due source to a job of its
 own (:func:`poll_source`), so one slow or broken source never holds up the others. Feeds (``rss``) are read
-here by :class:`FeedClient` with a conditional GET; other kinds by the client a plugin registers
-(:mod:`.clients`). A source that fails (an HTTP error, a timeout, a document that is not a feed, a client that
-raises) is recorded on the source and polled again after a wait that doubles with each failure in a row; a
+here by :class:`FeedClient` with a conditional GET, from public addresses only (:mod:`.addresses`); other
+kinds by the client a plugin registers (:mod:`.clients`). A source that fails (an HTTP error, a timeout, an
+address that is not public, a document that is not a feed, a client that raises) is recorded on the source and polled again after a wait that doubles with each failure in a row; a
 success resets it. Posts already stored are answered as duplicates by the ingestion, so polling a source
 twice stores each post once.
 """
@@ -28,6 +28,7 @@ from core import jobs
 from core.db import transaction
 from core.models import utcnow
 
+from .addresses import FetchRefused, open_public
 from .clients import (
     PolledSource,
     SourceClient,
@@ -200,9 +201,11 @@ def _record_failure(source_id: int, name: str, error: str) -> PollOutcome:
 
 
 def fetch(url: str, etag: str | None = None, last_modified: str | None = None) -> Fetched:
-    """GET ``url``, conditional on the validators of the last poll.
+    """GET ``url``, conditional on the validators of the last poll, from a public address only.
 
     :raises FeedError: on an HTTP error status, a timeout, an unreachable host or an oversized document.
+    :raises FetchRefused: when the host, or a redirect, leads to an address that is not public (unless the
+        deployment allows private feeds), or there are too many redirects.
     """
     headers = {"User-Agent": USER_AGENT, "Accept": "application/rss+xml, application/atom+xml, application/xml, "
                                                   "text/xml;q=0.9, */*;q=0.1"}
@@ -212,11 +215,13 @@ def fetch(url: str, etag: str | None = None, last_modified: str | None = None) -
         headers["If-Modified-Since"] = last_modified
     request = urllib.request.Request(url, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:
+        with open_public(request, timeout=FETCH_TIMEOUT) as response:
             body = response.read(MAX_FEED_BYTES + 1)
             if len(body) > MAX_FEED_BYTES:
                 raise FeedError(f"the feed is larger than {MAX_FEED_BYTES // (1024 * 1024)} MB")
             return Fetched(body, response.headers.get("ETag"), response.headers.get("Last-Modified"))
+    except FetchRefused as exc:
+        raise FetchRefused(f"refused to fetch {url}: {exc}") from exc
     except urllib.error.HTTPError as exc:
         if exc.code == 304:
             return Fetched(None, etag, last_modified)

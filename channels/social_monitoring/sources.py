@@ -1,21 +1,24 @@
 """Setting up sources: HR or an admin adds a feed or a platform's API to poll, or an account that pushes posts.
 
-Every change is audited with the fields before and after (never a secret). Changing a source's address or
-kind forgets its client's state and failures, so it is fetched afresh at the next cron run. A source that has
-stored posts keeps its name: the posts are keyed by it. A source gets a push secret of its own when it is made
-a push source, replaced on demand, dropped when it stops being one; the caller shows it once.
+Every change is audited with the fields before and after (never a secret). An address whose host is written
+as a non-public address is refused (:mod:`.addresses`; a name is checked when it is fetched). Changing a
+source's address or kind forgets its client's state and failures, so it is fetched afresh at the next cron
+run. A source that has stored posts keeps its name: the posts are keyed by it. A source gets a push secret of
+its own when it is made a push source, replaced on demand, dropped when it stops being one; the caller shows
+it once.
 """
 from __future__ import annotations
 
 import re
 import secrets
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.models import Feedback, record_audit
 
+from .addresses import allow_private_feeds, host_refusal, public_url
 from .clients import kind_titles, source_clients
 from .models import SocialSource
 
@@ -52,11 +55,7 @@ def save_source(session: Session, actor, *, name: str, kind: str, url: str | Non
     url = (url or "").strip() or None
     client = source_clients().get(kind)
     if client is not None and client.needs_url:
-        parts = urlsplit(url or "")
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise SourceError("url", "give the source's http:// or https:// address")
-        if len(url) > 500:
-            raise SourceError("url", "keep it under 500 characters")
+        _check_address(url)
     elif url is not None:
         raise SourceError("url", f"a {kind} source has no address to poll: leave it empty")
     keywords = _words("keywords", keywords)
@@ -113,24 +112,34 @@ def _stored_under(name):
             func.substr(Feedback.external_id, 1, func.length(prefix)) == prefix)
 
 
-def public_url(url: str | None) -> str | None:
-    """``url`` without the user name, password and query string it may carry (a feed's key often rides there)."""
-    if not url:
-        return url
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:  # an IPv6 address keeps its brackets
-        host = f"[{host}]"
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
 def public_error(error: str | None, url: str | None) -> str | None:
     """A source's ``last_error`` with its address, where the message echoes it, shown as :func:`public_url`."""
     if not error or not url:
         return error
     return error.replace(url, public_url(url))
+
+
+def _check_address(url: str | None) -> None:
+    """Refuse an address the server may not poll: not http(s), a bad port, or a host written as a private one.
+
+    A name is resolved only when fetched (``addresses.open_public``): what it resolves to may change.
+    """
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SourceError("url", "give the source's http:// or https:// address")
+    if len(url) > 500:
+        raise SourceError("url", "keep it under 500 characters")
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise SourceError("url", "give a port from 1 to 65535, or none")
+    refusal = None if allow_private_feeds() else host_refusal(parts.hostname)
+    if refusal:
+        raise SourceError("url", f"{refusal}, which Plaudit does not poll: give the source's public address "
+                                 "(an administrator can allow intranet feeds with "
+                                 "PLAUDIT_SOCIAL_ALLOW_PRIVATE_FEEDS)")
 
 
 def set_source_active(session: Session, actor, source_id: int, active: bool) -> SocialSource:

@@ -14,7 +14,8 @@ BASE = {"SECRET_KEY": "k" * 32}
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
     for name in ("PLAUDIT_DATABASE_URL", "PLAUDIT_REDIS_URL", "PLAUDIT_SECRET_KEY", "PLAUDIT_INSTANCE_PATH",
-                 "PLAUDIT_QUEUE_NAME", "PLAUDIT_PLUGINS_BLOCKED", "PLAUDIT_INGEST_BATCH_LIMIT"):
+                 "PLAUDIT_QUEUE_NAME", "PLAUDIT_PLUGINS_BLOCKED", "PLAUDIT_INGEST_BATCH_LIMIT",
+                 "PLAUDIT_SOCIAL_ALLOW_PRIVATE_FEEDS"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -58,6 +59,7 @@ def test_instance_path_comes_from_the_environment(tmp_path, monkeypatch):
     ("SECRET_KEY", "short", "PLAUDIT_SECRET_KEY: must be at least 16 characters"),
     ("INGEST_BATCH_LIMIT", "many", "PLAUDIT_INGEST_BATCH_LIMIT: Not a valid integer."),
     ("ATTRIBUTION_POLICY", ["assignee_at_lunch"], "PLAUDIT_ATTRIBUTION_POLICY"),
+    ("SOCIAL_ALLOW_PRIVATE_FEEDS", "perhaps", "PLAUDIT_SOCIAL_ALLOW_PRIVATE_FEEDS: Not a valid boolean."),
 ])
 def test_invalid_values_stop_start_up_naming_the_setting(tmp_path, setting, value, message):
     with pytest.raises(ConfigError) as error:
@@ -69,6 +71,12 @@ def test_invalid_environment_value_is_reported_as_the_variable(tmp_path, monkeyp
     monkeypatch.setenv("PLAUDIT_REDIS_URL", "localhost:6379")
     with pytest.raises(ConfigError, match="PLAUDIT_REDIS_URL: must be a redis:// URL"):
         create_app({"INSTANCE_PATH": str(tmp_path), **BASE})
+
+
+def test_private_feeds_are_refused_unless_the_environment_allows_them(tmp_path, monkeypatch):
+    assert create_app({"INSTANCE_PATH": str(tmp_path), **BASE}).config["SOCIAL_ALLOW_PRIVATE_FEEDS"] is False
+    monkeypatch.setenv("PLAUDIT_SOCIAL_ALLOW_PRIVATE_FEEDS", "true")
+    assert create_app({"INSTANCE_PATH": str(tmp_path), **BASE}).config["SOCIAL_ALLOW_PRIVATE_FEEDS"] is True
 
 
 def test_broken_instance_file_is_named(tmp_path):

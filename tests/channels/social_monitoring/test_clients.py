@@ -110,7 +110,9 @@ def api():
 
 @pytest.fixture
 def client_app(make_app, redis_url):
-    return make_app(REDIS_URL=redis_url, QUEUE_NAME=QUEUE, extra_plugins={"toots": ClientsPlugin()})
+    # The toy platform is served on 127.0.0.1, which a source may name only where private feeds are allowed.
+    return make_app(REDIS_URL=redis_url, QUEUE_NAME=QUEUE, SOCIAL_ALLOW_PRIVATE_FEEDS=True,
+                    extra_plugins={"toots": ClientsPlugin()})
 
 
 def _add(app, name: str, kind: str, url: str | None = None, **fields) -> int:
