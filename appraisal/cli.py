@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from core.cli.messages import flatten_errors
 from core.db import transaction
-from core.models import Dispute, Employee, Feedback, Flag, Team, User
+from core.models import Dispute, Employee, Feedback, Flag, Team, User, utcnow
 
 from . import review
 from .guidelines import (
@@ -26,7 +26,7 @@ from .guidelines import (
 from .guidelines import publish_guideline as publish
 from .lineage import metric_lineage
 from .models import AppraisalRun, Recommendation
-from .periods import PERIOD_KINDS, period_between
+from .periods import PERIOD_KINDS, check_started, period_between
 from .results import run_rows
 from .runs import compute_run, period_of, request_run
 from .targets import TargetError, describe_targets, set_target
@@ -71,7 +71,7 @@ def _number(value, digits: int = 1) -> str:
 def appraise(first, last, kind, guideline_version, output, by):
     """Run an appraisal for a period and print each employee's results."""
     try:
-        period = period_between(_day(first), _day(last), kind)
+        period = check_started(period_between(_day(first), _day(last), kind), utcnow().date())
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--from/--to") from None
     try:

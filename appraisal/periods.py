@@ -5,6 +5,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 PERIOD_KINDS = ("week", "month", "quarter", "custom")
+#: The days a period may hold. A period's end (the day after its last) and the period before it must be dates
+#: Python can hold, so years near 1 and 9999 are refused here, as a wrong value, instead of overflowing later.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
+#: The longest custom period: ten years, so that the period before it still begins after FIRST_DAY's century.
+LONGEST_CUSTOM = timedelta(days=3653)
 
 
 @dataclass(frozen=True)
@@ -35,19 +40,43 @@ def _day(moment: datetime) -> date:
     return moment.astimezone(UTC).date()
 
 
+def check_day(day: date) -> date:
+    """``day`` if a period may hold it.
+
+    :raises ValueError: naming the days allowed, when it is outside them.
+    """
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"{day.isoformat()} is outside the days a period may hold "
+                         f"({FIRST_DAY.isoformat()} to {LAST_DAY.isoformat()})")
+    return day
+
+
+def check_started(period: Period, today: date) -> Period:
+    """``period`` if it has begun by ``today``: a period still to come has no feedback to appraise, and its run
+    would head every list of results as the latest.
+
+    :raises ValueError: when it starts after ``today``.
+    """
+    if _day(period.start) > today:
+        raise ValueError(f"the {period.label} starts after today ({today.isoformat()}): it has nothing to appraise yet")
+    return period
+
+
 def week_of(day: date) -> Period:
     """The ISO week (Monday to Sunday) that holds ``day``."""
+    check_day(day)
     monday = day - timedelta(days=day.weekday())
     return Period("week", _midnight(monday), _midnight(monday + timedelta(days=7)))
 
 
 def month_of(day: date) -> Period:
-    first = day.replace(day=1)
+    first = check_day(day).replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
     return Period("month", _midnight(first), _midnight(following))
 
 
 def quarter_of(day: date) -> Period:
+    check_day(day)
     first = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
     following = date(first.year + (first.month == 10), (first.month + 2) % 12 + 1, 1)
     return Period("quarter", _midnight(first), _midnight(following))
@@ -58,10 +87,15 @@ def period_between(first: date, last: date, kind: str | None = None) -> Period:
 
     With ``kind`` None the kind is recognised (a whole ISO week, calendar month or quarter), else custom.
 
-    :raises ValueError: when ``last`` precedes ``first``, or the dates do not make the ``kind`` asked for.
+    :raises ValueError: when ``last`` precedes ``first``, a day is outside FIRST_DAY to LAST_DAY, a custom period
+        is longer than LONGEST_CUSTOM, or the dates do not make the ``kind`` asked for.
     """
+    check_day(first)
+    check_day(last)
     if last < first:
         raise ValueError(f"the period ends ({last}) before it starts ({first})")
+    if last - first >= LONGEST_CUSTOM:
+        raise ValueError(f"{first} to {last} is longer than a period may be ({LONGEST_CUSTOM.days:,} days)")
     custom = Period("custom", _midnight(first), _midnight(last + timedelta(days=1)))
     candidates = {"week": week_of(first), "month": month_of(first), "quarter": quarter_of(first)}
     if kind in (None, "custom"):

@@ -244,6 +244,10 @@ def test_request_a_run(client, example, token):
     ({"from": "2026-11-02", "to": "9999-12-31"}, "to"),
     ({"to": "2026-11-08"}, "from"),
     ({"from": "2026-11-02", "to": "2026-11-08", "period": "fortnight"}, "period"),
+    # A quarter ending on the last day Python has would end past it (was a 500), and one still to come
+    # has nothing to appraise
+    ({"from": "9999-10-01", "to": "9999-12-30"}, "to"),
+    ({"from": "2099-01-01", "to": "2099-03-31"}, "from"),
 ])
 def test_a_run_request_names_the_field_at_fault_and_writes_nothing(client, example, token, app, body, field):
     headers = token(["appraisal:write"])
@@ -339,6 +343,7 @@ def test_set_a_target(client, example, token):
     ({"value": "high"}, "value"),
     ({"to": "2026-10-01"}, "to"),
     ({"from": "1 Nov 2026"}, "from"),
+    ({"from": "1900-01-01", "to": "9999-12-30"}, "to"),  # was a 500: the period's end overflowed
 ])
 def test_a_refused_target_names_the_field(client, example, token, app, change, field):
     headers = token(["targets:write"])

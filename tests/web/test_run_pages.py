@@ -39,7 +39,16 @@ def test_a_wrong_period_is_named_and_nothing_runs(app, worked_example, session_p
     for form, message in (({"kind": "fortnight", "first": "2026-11-02"}, "kind: choose from"),
                           ({"kind": "week", "first": "2 Nov"}, "first: give a day as YYYY-MM-DD"),
                           ({"kind": "custom", "first": "2026-11-08", "last": "2026-11-02"},
-                           "last: the period ends (2026-11-02) before it starts (2026-11-08)")):
+                           "last: the period ends (2026-11-02) before it starts (2026-11-08)"),
+                          # Days whose period would end, or begin its predecessor, past Python's dates (were 500s)
+                          ({"kind": "week", "first": "9999-12-31"},
+                           "first: 9999-12-31 is outside the days a period may hold (1900-01-01 to 9998-12-31)"),
+                          ({"kind": "week", "first": "0001-01-01"}, "first: 0001-01-01 is outside the days"),
+                          ({"kind": "custom", "first": "1900-01-01", "last": "9998-12-31"},
+                           "last: 1900-01-01 to 9998-12-31 is longer than a period may be (3,653 days)"),
+                          # A period still to come has nothing to appraise, and would show as the latest
+                          ({"kind": "quarter", "first": "2099-01-01"},
+                           "first: the quarter 2099-01-01 to 2099-03-31 starts after today")):
         response = client.post("/runs", data={"csrf_token": token, **form})
         assert response.status_code == 400 and message in response.get_data(as_text=True), form
     assert row_counts(app) == before

@@ -224,6 +224,7 @@ def _targets_and_audits() -> tuple[list, int]:
     ({"value": "nan"}, "value", "finite"),
     ({"metric": "csat_pct"}, "metric", "'csat_pct' is not in the guideline in force"),
     ({"day": "2 November"}, "day", "YYYY-MM-DD"),
+    ({"day": "9999-12-31"}, "day", "outside the days a period may hold"),  # was a 500
     ({"period_kind": "year"}, "period_kind", "choose from week, month, quarter"),
     ({"subject": "person:1"}, "subject", "choose a team or an employee"),
     ({"subject": "employee:99999"}, "subject", "no such employee"),
@@ -293,6 +294,8 @@ def test_responses_of_one_employee_newest_first_and_filtered(client, login, work
     assert "4 items" in this_week and "csat" not in this_week.split("Status")[1]
     only_day = client.get(f"/team/responses?employee={ann}&from=2026-11-03&to=2026-11-03")
     assert "2 items" in _text(only_day)  # one CSAT and one NPS answer on Tuesday
+    far = client.get(f"/team/responses?employee={ann}&from=0001-01-01&to=9999-12-31")  # was a 500
+    assert far.status_code == 400 and "from: 0001-01-01 is outside the days" in _text(far)
 
 
 # The unattributed queue.

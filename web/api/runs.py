@@ -10,11 +10,12 @@ from sqlalchemy import select
 
 from appraisal.guidelines import GuidelineError
 from appraisal.models import RUN_STATUSES, AppraisalResult, AppraisalRun, Guideline
-from appraisal.periods import PERIOD_KINDS, Period, period_between
+from appraisal.periods import PERIOD_KINDS, Period, check_started, period_between
 from appraisal.results import run_rows
 from appraisal.runs import request_run
 from core.auth import token_required
 from core.db import get_session
+from core.models import utcnow
 
 from .access import first_or_404, get_or_404, require_people_reader, token_owner
 from .arguments import Day, Id, ListArguments, PeriodArguments, day_after, midnight
@@ -158,6 +159,10 @@ class RunRequest(MethodView):
             period = period_between(body["first"], body["last"], body["period"])
         except ValueError as exc:
             abort(422, message=str(exc), errors={"json": {"period" if body["period"] else "to": [str(exc)]}})
+        try:
+            check_started(period, utcnow().date())
+        except ValueError as exc:
+            abort(422, message=str(exc), errors={"json": {"from": [str(exc)]}})
         session = get_session()
         try:
             run = request_run(session, period, actor=token_owner(),

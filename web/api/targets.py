@@ -120,7 +120,10 @@ class SetTarget(MethodView):
             team = session.get(Team, body["team"])
             if team is None:
                 _invalid("team", f"no team {body['team']}")
-        period = period_between(body["first"], body["last"])
+        try:
+            period = period_between(body["first"], body["last"])
+        except ValueError as exc:
+            _invalid("to", str(exc))
         try:
             target = set_target(session, token_owner(), metric=body["metric"], period=period, value=body["value"],
                                 employee=employee, team=team)

@@ -12,6 +12,8 @@ from appraisal.guidelines import GuidelineError
 from appraisal.models import AppraisalResult, AppraisalRun, Guideline
 from appraisal.periods import (
     PERIOD_KINDS,
+    check_day,
+    check_started,
     month_of,
     period_between,
     quarter_of,
@@ -20,7 +22,7 @@ from appraisal.periods import (
 from appraisal.runs import request_run
 from core.auth import roles_required
 from core.db import get_session
-from core.models import User
+from core.models import User, utcnow
 from web.arguments import whole_number
 
 bp = Blueprint("runs", __name__)
@@ -72,14 +74,24 @@ def _read_period(form) -> tuple[object, dict[str, str]]:
     days = {}
     for name in ("first", "last") if kind == "custom" else ("first",):
         try:
-            days[name] = date.fromisoformat(form.get(name, "").strip())
+            day = date.fromisoformat(form.get(name, "").strip())
         except ValueError:
             errors[name] = f"{name}: give a day as YYYY-MM-DD"
+            continue
+        try:
+            days[name] = check_day(day)
+        except ValueError as exc:
+            errors[name] = f"{name}: {exc}"
     if errors:
         return None, errors
     if kind != "custom":
-        return _OF_KIND[kind](days["first"]), {}
+        period = _OF_KIND[kind](days["first"])
+    else:
+        try:
+            period = period_between(days["first"], days["last"], "custom")
+        except ValueError as exc:
+            return None, {"last": f"last: {exc}"}
     try:
-        return period_between(days["first"], days["last"], "custom"), {}
+        return check_started(period, utcnow().date()), {}
     except ValueError as exc:
-        return None, {"last": f"last: {exc}"}
+        return None, {"first": f"first: {exc}"}

@@ -21,7 +21,7 @@ from appraisal.models import (
     MetricResult,
     Target,
 )
-from appraisal.periods import month_of, period_between, quarter_of, week_of
+from appraisal.periods import check_day, month_of, period_between, quarter_of, week_of
 from appraisal.targets import TargetError, may_set_target, set_target
 from core.auth import roles_required
 from core.db import get_session
@@ -78,9 +78,13 @@ def _date_arg(name: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         _bad(name, f"give a date as YYYY-MM-DD, not {raw[:40]!r}")
+    try:
+        return check_day(day)
+    except ValueError as exc:  # a date so far off that the days around it overflow
+        _bad(name, str(exc))
 
 
 def page_of(total: int) -> tuple[int, int]:
@@ -331,7 +335,10 @@ def _read_target(session, form, specs) -> tuple[dict, dict]:
         errors["day"] = "give a day of the period as YYYY-MM-DD"
     else:
         if "period_kind" not in errors:
-            values["period"] = PERIODS[form["period_kind"]](day)
+            try:
+                values["period"] = PERIODS[form["period_kind"]](day)
+            except ValueError as exc:
+                errors["day"] = str(exc)
     try:
         values["value"] = float(form.get("value", "").strip())
     except ValueError:
