@@ -73,6 +73,9 @@ class Channel:
     schema: ClassVar[type[Schema]]
     #: Optional Flask blueprint (public pages, webhooks) registered under ``/channels/<name>``.
     blueprint: ClassVar[Any] = None
+    #: Whether API tokens may send this channel payloads (``POST /api/v1/channels/<name>/feedback``). False for a
+    #: channel whose items only its own workflow may make: a mystery report's score exists once HR approved it.
+    api_ingest: ClassVar[bool] = True
 
     def to_feedback(self, data: Mapping[str, Any]) -> Iterable[FeedbackDraft]:
         """Turn one validated payload into feedback drafts. Do per-item Python work here, once."""

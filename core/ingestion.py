@@ -179,9 +179,12 @@ def _naive_iso(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-def ingest(session: Session, channel_slug: str, payloads: Iterable[Any]) -> IngestReport:
+def ingest(session: Session, channel_slug: str, payloads: Iterable[Any], *,
+           sender_employee_id: int | None = None) -> IngestReport:
     """Run each payload through the pipeline into ``session``; return what was created, duplicate, rejected.
 
+    :param sender_employee_id: the employee whose account sends the payloads (an API token's owner), if any: a
+        payload with an item that would count for them is rejected, since nobody sends feedback about themselves.
     :raises KeyError: if no loaded plugin provides ``channel_slug``.
     """
     app = current_app
@@ -202,6 +205,10 @@ def ingest(session: Session, channel_slug: str, payloads: Iterable[Any]) -> Inge
 
     policy = ingestion_policy(session)
     attributions = attribute(session, [d for _, d in drafts], policy.attribution, plugins)
+    if sender_employee_id is not None:
+        drafts, attributions = _refuse_own(report, drafts, attributions, sender_employee_id)
+        if not drafts:
+            return report
     salt = app.config["RESPONDENT_SALT"]
     rows, first_index = [], {}
     for (index, draft), who in zip(drafts, attributions):
@@ -254,6 +261,20 @@ def ingest(session: Session, channel_slug: str, payloads: Iterable[Any]) -> Inge
         jobs.enqueue(session, announce_feedback, sorted(created.values()))
     report.created.sort(key=lambda s: s.index)
     return report
+
+
+def _refuse_own(report: IngestReport, drafts: list, attributions: list, employee_id: int) -> tuple[list, list]:
+    """Reject every payload with an item that would count for ``employee_id``; keep the others' drafts."""
+    own = sorted({index for (index, _), who in zip(drafts, attributions) if who.employee_id == employee_id})
+    if not own:
+        return drafts, attributions
+    refusal = (f"this would count for employee {employee_id}, who is linked to the account sending it: nobody "
+               f"sends feedback about themselves")
+    for index in own:
+        report.rejected.append(Rejected(index, {"employee": [refusal]}))
+    report.rejected.sort(key=lambda rejected: rejected.index)
+    kept = [(draft, who) for draft, who in zip(drafts, attributions) if draft[0] not in own]
+    return [draft for draft, _ in kept], [who for _, who in kept]
 
 
 def link_tickets(session: Session, rows: list[dict[str, Any]]) -> None:

@@ -38,6 +38,9 @@ class MysteryShopper(Channel):
     kinds = ("mystery_report", "mystery_section")
     schema = ApprovedReportSchema
     blueprint = bp
+    # Scores come from reports HR approved (results.record_results); a token sending one would skip the
+    # assignment, the report and the review, and take the report's id before the real score arrives.
+    api_ingest = False
 
     def to_feedback(self, data: Mapping[str, Any]) -> Iterable[FeedbackDraft]:
         report = f"report-{data['report_id']}"

@@ -28,6 +28,9 @@ class TicketMetrics(Channel):
     title = "Ticket timings"
     kinds = METRICS
     schema = TicketMetricSchema
+    # Timings are worked out from the tickets themselves (record_timings): a token sending one would give a
+    # ticket a timing its own times do not show, and take the id its real timing is stored under.
+    api_ingest = False
 
     def to_feedback(self, data: Mapping[str, Any]) -> Iterable[FeedbackDraft]:
         identities = {}

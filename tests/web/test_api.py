@@ -116,10 +116,50 @@ def test_batch_over_the_limit_is_413(make_app, session, create_user):
 def test_channels_are_listed(client, issue_token):
     response = client.get("/api/v1/channels/", headers=_auth(issue_token()))
     assert response.get_json() == [
-        {"name": "mystery_shopper", "title": "Mystery shoppers", "kinds": ["mystery_report", "mystery_section"]},
-        {"name": "post_ticket_survey", "title": "Post-ticket surveys", "kinds": ["csat", "nps", "ces"]},
-        {"name": "social_monitoring", "title": "Social monitoring", "kinds": ["social_mention", "social_reply"]},
-        {"name": "ticket_metrics", "title": "Ticket timings", "kinds": ["first_response_time", "resolution_time"]}]
+        {"name": "mystery_shopper", "title": "Mystery shoppers", "kinds": ["mystery_report", "mystery_section"],
+         "api_ingest": False},
+        {"name": "post_ticket_survey", "title": "Post-ticket surveys", "kinds": ["csat", "nps", "ces"],
+         "api_ingest": True},
+        {"name": "social_monitoring", "title": "Social monitoring", "kinds": ["social_mention", "social_reply"],
+         "api_ingest": True},
+        {"name": "ticket_metrics", "title": "Ticket timings", "kinds": ["first_response_time", "resolution_time"],
+         "api_ingest": False}]
+
+
+@pytest.mark.parametrize("slug, payload", [
+    # A mystery score without an assignment, report or review; it would also take the report's id
+    ("mystery_shopper", {"employee_id": 1, "report_id": 6, "visited_at": "2026-11-20T10:00:00Z", "score": 0.0}),
+    # A ticket timing no ticket shows
+    ("ticket_metrics", {"ticket": "zendesk:5001", "metric": "first_response_time", "minutes": 1,
+                        "at": "2026-11-20T10:00:00Z"}),
+])
+def test_channels_fed_by_their_own_workflow_take_no_payloads_from_tokens(client, session, issue_token, slug,
+                                                                          payload):
+    headers = _auth(issue_token())
+    for path, body in ((f"/api/v1/channels/{slug}/feedback", payload),
+                       (f"/api/v1/channels/{slug}/feedback/batch", [payload])):
+        response = client.post(path, json=body, headers=headers)
+        assert response.status_code == 403 and "takes no payloads from API tokens" in response.get_json()["message"]
+    assert session.scalar(select(func.count()).select_from(Feedback)) == 0
+
+
+def test_an_account_linked_to_an_employee_cannot_send_feedback_about_them(client, session, create_user,
+                                                                           create_employee):
+    """An HR account that is also an employee could otherwise write the evidence for their own bonus."""
+    ann = create_employee("Ann", identities=[("helpdesk", "101")])
+    create_employee("Bob", identities=[("helpdesk", "102")])
+    owner = create_user("ann@example.com", roles=["hr", "employee"], employee=ann)
+    token, plain = ApiToken.issue(owner, "test", ["feedback:write"])
+    session.add(token)
+    session.commit()
+    response = client.post(URL + "/batch", headers=_auth(plain), json=[
+        survey("a-1"), survey("b-1", agent=("helpdesk", "102")), survey("a-2", agent=("helpdesk", " 101"))])
+    body = response.get_json()
+    assert response.status_code == 201
+    assert [(c["index"], c["external_id"]) for c in body["created"]] == [(1, "b-1")]
+    assert [r["index"] for r in body["rejected"]] == [0, 2]
+    assert "linked to the account sending it" in body["rejected"][0]["errors"]["employee"][0]
+    assert session.scalar(select(func.count()).select_from(Feedback)) == 1
 
 
 def test_openapi_document_is_served(client):

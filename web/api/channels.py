@@ -11,6 +11,8 @@ from core.db import get_session
 from core.ingestion import ingest
 from core.plugins import get_plugins
 
+from .access import token_owner
+
 blp = Blueprint("channels", __name__, url_prefix="/api/v1/channels",
                 description="Loaded channels, and sending them feedback.")
 
@@ -19,6 +21,7 @@ class ChannelSchema(Schema):
     name = fields.String(metadata={"description": "slug, used in URLs and on every item"})
     title = fields.String()
     kinds = fields.List(fields.String())
+    api_ingest = fields.Boolean(metadata={"description": "whether API tokens may send it payloads"})
 
 
 class StoredSchema(Schema):
@@ -48,6 +51,15 @@ def _channel_or_404(slug: str):
         abort(404, message=str(exc.args[0]))
 
 
+def _accepting_channel(slug: str):
+    """The channel ``slug``, if API tokens may send it payloads: 404 when there is none, 403 when they may not."""
+    channel = _channel_or_404(slug)
+    if not channel.api_ingest:
+        abort(403, message=f"channel {slug!r} takes no payloads from API tokens: its items come from its own "
+                           f"workflow (docs/api.md)")
+    return channel
+
+
 def _body():
     data = request.get_json(silent=True)
     if data is None:
@@ -56,9 +68,8 @@ def _body():
 
 
 def _ingest(slug: str, payloads: list):
-    _channel_or_404(slug)
     session = get_session()
-    report = ingest(session, slug, payloads)
+    report = ingest(session, slug, payloads, sender_employee_id=token_owner().employee_id)
     session.commit()
     # 422 only when something was sent and all of it was refused; an empty batch is a no-op.
     status = 201 if report.created else 422 if report.rejected and not report.duplicates else 200
@@ -93,6 +104,7 @@ class ChannelFeedback(MethodView):
     @blp.alt_response(422, schema=IngestReportSchema, description="rejected; `rejected[0].errors` names the fields")
     def post(self, slug):
         """Send one feedback payload to a channel; a replay answers as the first delivery did."""
+        _accepting_channel(slug)
         payload = _body()
         if not isinstance(payload, dict):
             abort(422, message="send one JSON object here; arrays go to /feedback/batch")
@@ -109,6 +121,7 @@ class ChannelFeedbackBatch(MethodView):
     @blp.alt_response(422, schema=IngestReportSchema, description="every payload rejected")
     def post(self, slug):
         """Send many payloads to a channel at once; each is created, a duplicate or rejected on its own."""
+        _accepting_channel(slug)
         payloads = _body()
         limit = current_app.config["INGEST_BATCH_LIMIT"]
         if not isinstance(payloads, list):
