@@ -30,6 +30,20 @@ COMMENT_POLICIES = ("all", "positive_only", "none", "redacted")
 ALLOCATIONS = ("rank_order", "pro_rata")
 PERIOD_SCOPES = ("org", "team")
 WEIGHT_TOTAL = 100.0
+#: Upper bounds of what a guideline may say. Past them a value is a typo, not a policy, and some would break
+#: the numbers: a shrinkage strength of 1e308 made every shrunk metric infinite and every composite 100.
+MAX_COUNT = 100_000  # items a metric or category needs; weeks in a streak
+MAX_SHRINKAGE = 1_000.0  # pseudo-items of the team mean
+MAX_MONEY = 1_000_000_000.0  # one bonus, or a run's budget cap
+
+
+_money = validate.Range(0, MAX_MONEY, error=f"give an amount from 0 to {MAX_MONEY:,.0f}")
+
+
+def _cents(value: float | None) -> None:
+    """Money has at most two decimal places: a cap of 100.005 would be shown as 100.00 and spent as 100.005."""
+    if value is not None and round(value, 2) != value:
+        raise ValidationError("give at most two decimal places")
 
 
 class RangeSchema(Schema):
@@ -53,9 +67,10 @@ class AttainmentSchema(Schema):
 
 class MetricSpecSchema(Schema):
     rule = fields.String(required=True, metadata={"description": "a loaded scoring rule's slug"})
-    weight = fields.Float(required=True, allow_nan=False, validate=validate.Range(min=0, min_inclusive=False))
+    weight = fields.Float(required=True, allow_nan=False,
+                          validate=validate.Range(min=0, max=WEIGHT_TOTAL, min_inclusive=False))
     params = fields.Dict(keys=fields.String(), load_default=dict)
-    min_n = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1),
+    min_n = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, MAX_COUNT),
                            metadata={"description": "overrides the guideline's min_sample for this metric"})
     bounds = fields.Nested(RangeSchema, load_default=None, allow_none=True,
                            metadata={"description": "the values mapped to 0 and 100 in the composite, for "
@@ -70,16 +85,17 @@ class ConditionsSchema(Schema):
     max_composite = fields.Float(load_default=None, allow_none=True, allow_nan=False)
     min_percentile = fields.Float(load_default=None, allow_none=True, validate=validate.Range(0, 100))
     max_percentile = fields.Float(load_default=None, allow_none=True, validate=validate.Range(0, 100))
-    min_streak = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1),
+    min_streak = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, MAX_COUNT),
                                 metadata={"description": "consecutive periods with every target met"})
-    min_n = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1),
+    min_n = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, MAX_COUNT),
                            metadata={"description": "items behind the composite's metrics, at least"})
     no_open_flags = fields.Boolean(load_default=True)
 
 
 class OutcomeSchema(Schema):
     kind = fields.String(required=True)
-    amount = fields.Float(load_default=None, allow_none=True, allow_nan=False, validate=validate.Range(min=0))
+    amount = fields.Float(load_default=None, allow_none=True, allow_nan=False,
+                          validate=[_money, _cents])
     note = fields.String(load_default=None, allow_none=True)
 
     @validates("kind")
@@ -108,10 +124,11 @@ class TierSchema(Schema):
 
 
 class BudgetSchema(Schema):
-    cap = fields.Float(load_default=None, allow_none=True, allow_nan=False, validate=validate.Range(min=0),
+    cap = fields.Float(load_default=None, allow_none=True, allow_nan=False, validate=[_money, _cents],
                        metadata={"description": "the most all bonuses of one run may add up to; none: no cap"})
     allocation = fields.String(load_default="rank_order", validate=validate.OneOf(ALLOCATIONS))
-    currency = fields.String(load_default="EUR", validate=validate.Length(equal=3))
+    currency = fields.String(load_default="EUR", validate=validate.Regexp(
+        r"^[A-Z]{3}\Z", error="give a currency's three-letter ISO 4217 code in capitals, such as EUR or USD"))
 
 
 class IncentivesSchema(Schema):
@@ -127,7 +144,7 @@ class IncentivesSchema(Schema):
 
 
 class TrainingSchema(Schema):
-    min_n = fields.Integer(load_default=5, validate=validate.Range(min=1),
+    min_n = fields.Integer(load_default=5, validate=validate.Range(1, MAX_COUNT),
                            metadata={"description": "items in a category before it can be a training need"})
     gap = fields.Float(load_default=10.0, validate=validate.Range(min=0), allow_nan=False,
                        metadata={"description": "points below the org's mean for that category"})
@@ -143,10 +160,11 @@ class CheckSettingsSchema(Schema):
 
 class GuidelineSchema(Schema):
     metrics = fields.List(fields.Nested(MetricSpecSchema), required=True, validate=validate.Length(min=1))
-    min_sample = fields.Integer(load_default=10, validate=validate.Range(min=1),
+    min_sample = fields.Integer(load_default=10, validate=validate.Range(1, MAX_COUNT),
                                 metadata={"description": "items a metric needs before it is a number that ranks"})
-    shrinkage_strength = fields.Float(load_default=5.0, validate=validate.Range(min=0), allow_nan=False,
-                                      metadata={"description": "k in (n*mean + k*team_mean)/(n + k)"})
+    shrinkage_strength = fields.Float(
+        load_default=5.0, allow_nan=False, metadata={"description": "k in (n*mean + k*team_mean)/(n + k)"},
+        validate=validate.Range(0, MAX_SHRINKAGE, error=f"give a number from 0 to {MAX_SHRINKAGE:,.0f}"))
     composite_min_weight = fields.Float(load_default=50.0, validate=validate.Range(0, 100), allow_nan=False,
                                         metadata={"description": "share of the weight (%) that needs enough "
                                                                  "data before the composite ranks"})

@@ -62,6 +62,15 @@ def test_no_guideline_may_recommend_a_sanction(app, sanction):
     (lambda d: d.update(integrity={"no_such_check": {}}), "integrity.no_such_check: unknown integrity check"),
     (lambda d: d["incentives"]["tiers"][1]["gives"].append({"kind": "recognition", "amount": 5}),
      "incentives.tiers.1.gives.1.amount: only a bonus has an amount"),
+    # Values past any policy: 1e308 made every shrunk metric infinite (composites of 100, JSON with Infinity)
+    (lambda d: d.update(shrinkage_strength=1e308), "shrinkage_strength: give a number from 0 to 1,000"),
+    (lambda d: d.update(min_sample=10**23), "min_sample: Must be greater than or equal to 1 and less than"),
+    (lambda d: d["incentives"]["tiers"][0]["gives"][0].update(amount=1e300),
+     "incentives.tiers.0.gives.0.amount: give an amount from 0 to 1,000,000,000"),
+    # A cap of 100.005 was shown as 100.00 and spent as 100.005
+    (lambda d: d["incentives"]["budget"].update(cap=100.005), "incentives.budget.cap: give at most two decimal"),
+    (lambda d: d["incentives"]["budget"].update(currency="€€€"), "incentives.budget.currency: give a currency's"),
+    (lambda d: d["incentives"]["budget"].update(currency="eur"), "incentives.budget.currency: give a currency's"),
 ])
 def test_errors_name_the_field(app, change, field):
     messages = _errors(app, _with(change))
