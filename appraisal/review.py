@@ -137,6 +137,9 @@ def decide_dispute(session: Session, dispute_id: int, user, *, uphold: bool, out
         employee = session.get(Employee, reassign_to)
         if employee is None or not employee.active:
             raise DecisionError(f"reassign_to: no active employee {reassign_to}")
+        if employee.id == item.employee_id:  # "upheld", yet it would still count for the one who disputed it
+            raise DecisionError(f"reassign_to: the item already counts for {employee.name}, who disputes it; credit "
+                                f"it to the colleague it is about, or leave this empty so it counts for nobody")
         if not may_decide_for(session, user, reassign_to):
             raise PermissionError("you may credit feedback only to people you manage (never to yourself)")
         for each in group:

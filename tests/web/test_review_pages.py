@@ -174,12 +174,18 @@ def test_managers_see_and_decide_disputes_only_in_their_teams(worked_example, lo
     elsewhere = _decide(client, "/review/disputes", dispute_id=ann_dispute, decision="uphold", outcome="Dan's",
                         reassign_to=worked_example.ids["dan"])
     assert elsewhere.status_code == 403 and "only to people you manage" in elsewhere.get_data(as_text=True)
+    # "Upheld" by crediting the item to the very employee who disputes it would change nothing
+    unchanged = _decide(client, "/review/disputes", dispute_id=ann_dispute, decision="uphold", outcome="ok",
+                        reassign_to=worked_example.ids["ann"])
+    assert unchanged.status_code == 400
+    assert "reassign_to: the item already counts for Ann, who disputes it" in unchanged.get_data(as_text=True)
     assert _audits("disputes") == [("dispute.raised", None, worked_example.users["ann"]),
                                    ("dispute.raised", None, worked_example.users["dan"])]
 
     done = _decide(client, "/review/disputes", dispute_id=ann_dispute, decision="uphold",
                    outcome="Moved to Bob: he answered that ticket", reassign_to=worked_example.ids["bob"])
     assert done.status_code == 303
+    assert "upheld: the item now counts for Bob." in client.get(done.location).get_data(as_text=True)
     assert "No open disputes" in client.get("/review/disputes").get_data(as_text=True)
     with _db() as session:
         dispute = session.get(Dispute, ann_dispute)

@@ -204,8 +204,10 @@ def disputes():
                            reassign_to=reassign_to)
             if not uphold:
                 return f"Dispute {dispute_id} rejected: the item stands."
-            return (f"Dispute {dispute_id} upheld: the item now counts for employee {reassign_to}."
-                    if reassign_to is not None else f"Dispute {dispute_id} upheld: the item no longer counts.")
+            if reassign_to is None:
+                return f"Dispute {dispute_id} upheld: the item no longer counts."
+            return (f"Dispute {dispute_id} upheld: the item now counts for "
+                    f"{get_session().get(Employee, reassign_to).name}.")
         return _after(_decide("dispute_id", act), _disputes_page)
     return _disputes_page(None)
 
