@@ -298,6 +298,19 @@ def test_responses_of_one_employee_newest_first_and_filtered(client, login, work
     assert far.status_code == 400 and "from: 0001-01-01 is outside the days" in _text(far)
 
 
+def test_a_manager_reads_their_own_feedback_on_their_report_not_verbatim_here(client, login, worked_example):
+    """With comment_visibility none, a manager who is appraised too read their customers' comments here."""
+    with transaction() as session:
+        mia = session.scalar(select(User).where(User.email == "mia@example.com"))
+        # As in the demo: the manager works in the team she leads, so the page's scope holds her
+        employee = session.get(Employee, mia.employee_id)
+        employee.team_id = session.get(Employee, worked_example.ids["ann"]).team_id
+        own = employee.id
+    login("mia@example.com")
+    response = client.get(f"/team/responses?employee={own}")
+    assert response.status_code == 403 and "your own feedback is on your report" in _text(response)
+
+
 # The unattributed queue.
 
 def test_mia_attributes_the_waiting_item_to_ann(client, login, worked_example):

@@ -425,6 +425,10 @@ def responses():
     if first and last and last < first:
         _bad("to", f"{last} is before from ({first})")
     employee = employee_or_403(session, current_user, employee_id)
+    if employee.id == current_user.employee_id:
+        # A manager who is appraised too reads their own feedback as any employee does: on their report, with
+        # the comments the guideline's comment policy lets them see, not verbatim here.
+        abort(403, description="your own feedback is on your report, with the comments the guideline lets you read")
     kinds = list(session.scalars(select(Feedback.kind).where(Feedback.employee_id == employee.id)
                                  .group_by(Feedback.kind).order_by(Feedback.kind)))
     kind = request.args.get("kind", "").strip()
