@@ -1,12 +1,14 @@
 """Targets: managers set them for their people or teams, within the bounds HR's guideline allows."""
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy import literal, select, union_all
 from sqlalchemy.orm import Session
 
 from core.models import Employee, Team, managed_teams, record_audit
+from core.plugins import get_plugins
 
 from .engine import Person
 from .guidelines import guideline_in_force
@@ -41,6 +43,15 @@ def may_set_target(session: Session, user, employee: Employee | None, team: Team
     return subject_team in teams and (employee is None or employee.id != user.employee_id)
 
 
+def metric_range(spec: Mapping, rule) -> tuple[float, float] | None:
+    """The values ``spec``'s metric can take: its rule's own scale (CSAT% 0 to 100, NPS -100 to 100, CES on its
+    scale); None for an unbounded one (a duration).
+
+    Not the guideline's ``bounds``: those anchor the composite's 0 and 100, and a metric can lie beyond them.
+    """
+    return rule.value_bounds(spec.get("params", {})) if rule is not None else None
+
+
 def set_target(session: Session, user, *, metric: str, period: Period, value: float,
                employee: Employee | None = None, team: Team | None = None) -> Target:
     """Set (or change) the target of ``metric`` for ``period``, audited.
@@ -55,6 +66,13 @@ def set_target(session: Session, user, *, metric: str, period: Period, value: fl
     if metric not in specs:
         raise TargetError("metric", f"{metric!r} is not in guideline v{guideline.version}; "
                                     f"choose from {', '.join(sorted(specs))}")
+    if not math.isfinite(value):
+        raise TargetError("value", "give a finite number")
+    rule = get_plugins().scoring_rules.get(metric)
+    scale = metric_range(specs[metric], rule)
+    if scale and not scale[0] <= value <= scale[1]:
+        # A target the metric can never take is a typo (-1 minutes, a CES of 99 on a 1-7 scale).
+        raise TargetError("value", f"{getattr(rule, 'title', metric)} runs from {scale[0]:g} to {scale[1]:g}")
     bounds = specs[metric]["target_bounds"]
     if bounds and not bounds["min"] <= value <= bounds["max"]:
         raise TargetError("value", f"HR allows targets from {bounds['min']:g} to {bounds['max']:g} for {metric}")

@@ -22,7 +22,7 @@ from appraisal.models import (
     Target,
 )
 from appraisal.periods import check_day, month_of, period_between, quarter_of, week_of
-from appraisal.targets import TargetError, may_set_target, set_target
+from appraisal.targets import TargetError, may_set_target, metric_range, set_target
 from core.auth import roles_required
 from core.db import get_session
 from core.models import (
@@ -345,9 +345,8 @@ def _read_target(session, form, specs) -> tuple[dict, dict]:
         errors["value"] = "give a number, such as 80"
     else:
         rule = _rules().get(values["metric"])
-        # The rule's own scale (CSAT% 0-100, NPS -100 to 100); HR's narrower bounds are set_target's to check.
-        params = specs.get(values["metric"], {}).get("params", {})
-        bounds = rule.value_bounds(params) if rule is not None else None
+        # Said here too, so every wrong field shows at once; HR's narrower bounds are set_target's to check.
+        bounds = metric_range(specs[values["metric"]], rule) if values["metric"] in specs else None
         if not math.isfinite(values["value"]):
             errors["value"] = "give a finite number"
         elif bounds and not bounds[0] <= values["value"] <= bounds[1]:
