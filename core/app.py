@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy.orm import configure_mappers
 
 from . import auth, db, plugins
-from .config import load_config
+from .config import load_config, warn_unknown_variables
 
 ROOT = Path(__file__).resolve().parent.parent
 WEB = ROOT / "web"
@@ -58,6 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, extra_plugins: dict[s
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     db.init_app(app)
     loaded = plugins.init_app(app, extra_plugins)
+    warn_unknown_variables(name for name, _ in loaded.pm.list_name_plugin())  # a plugin's own are not typos
     auth.init_app(app)
 
     from appraisal import init_app as init_appraisal

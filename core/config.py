@@ -11,7 +11,7 @@ import os
 import secrets
 import time
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -193,7 +193,6 @@ def load_config(app, overrides: Mapping[str, Any] | None = None) -> None:
         log.warning("%s taken from this machine's instance folder: set %s in the environment when more "
                     "than one machine serves this database", " and ".join(generated),
                     " and ".join(f"PLAUDIT_{name}" for name in generated))
-    _warn_unknown_variables(app)
     if app.config["REDIS_URL"] == "":
         app.config["REDIS_URL"] = None
 
@@ -210,16 +209,20 @@ _OTHER_VARIABLES = {"INSTANCE_PATH", "REQUIRE_SERVICES", "TEST_POSTGRES_URL", "T
 _EXTENSION_PREFIXES = ("API_", "OPENAPI_", "WTF_", "SESSION_", "REMEMBER_COOKIE_", "USE_SESSION_FOR_NEXT")
 
 
-def _warn_unknown_variables(app) -> None:
-    """Log PLAUDIT_ variables nothing reads, with the closest known name: a typo must not go unnoticed."""
+def warn_unknown_variables(plugin_names: Iterable[str] = ()) -> None:
+    """Log PLAUDIT_ variables nothing reads, with the closest known name: a typo must not go unnoticed.
+
+    ``PLAUDIT_<PLUGIN>_...`` of a loaded plugin is that plugin's own setting (docs/plugins.md), not a typo.
+    """
     from flask import Flask
 
     known = set(DEFAULTS) | set(ConfigSchema().fields) | set(Flask.default_config) | _OTHER_VARIABLES
+    plugins = tuple(f"{name.upper()}_" for name in plugin_names)
     for variable in sorted(os.environ):
         if not variable.startswith("PLAUDIT_"):
             continue
         key = variable.removeprefix("PLAUDIT_")
-        if key in known or key.startswith(_EXTENSION_PREFIXES):
+        if key in known or key.startswith(_EXTENSION_PREFIXES + plugins):
             continue
         close = difflib.get_close_matches(key, sorted(set(DEFAULTS) | set(ConfigSchema().fields)), n=1)
         log.warning("%s is not a Plaudit setting and is ignored%s", variable,

@@ -136,3 +136,15 @@ def test_a_mistyped_variable_is_named_with_a_suggestion(tmp_path, monkeypatch, c
     monkeypatch.setenv("PLAUDIT_REDIS_ULR", "redis://localhost")
     create_app({"INSTANCE_PATH": str(tmp_path), **BASE})
     assert "PLAUDIT_REDIS_ULR is not a Plaudit setting and is ignored; did you mean PLAUDIT_REDIS_URL?" in caplog.text
+
+
+def test_a_loaded_plugins_own_variables_are_not_called_ignored(tmp_path, monkeypatch, caplog):
+    """PLAUDIT_<PLUGIN>_<SETTING> is how a plugin reads a setting (docs/plugins.md); it reaches app.config."""
+    monkeypatch.setenv("PLAUDIT_TRUSTPILOT_WEBHOOK_SECRET", "s3cret-value")
+    monkeypatch.setenv("PLAUDIT_TRUSTPILOT_X", "1")
+    app = create_app({"INSTANCE_PATH": str(tmp_path), **BASE}, extra_plugins={"trustpilot": object()})
+    assert app.config["TRUSTPILOT_WEBHOOK_SECRET"] == "s3cret-value"
+    assert "TRUSTPILOT" not in caplog.text
+    caplog.clear()
+    create_app({"INSTANCE_PATH": str(tmp_path), **BASE})  # without the plugin, the same variables are typos
+    assert "PLAUDIT_TRUSTPILOT_WEBHOOK_SECRET is not a Plaudit setting and is ignored" in caplog.text
