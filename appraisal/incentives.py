@@ -1,11 +1,13 @@
 """Incentive recommendations: the guideline's tiers, training needs turned into training, and the budget cap.
 
 Only bonus, recognition, coaching and training are ever recommended; a bonus is never negative, and the
-bonuses of one run never add up to more than the cap.
+bonuses of one run never add up to more than the cap. What the period's other runs had decided stands: a
+re-run issues again neither what was approved nor what a person rejected, and pays only the difference.
 """
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_FLOOR, Decimal
@@ -138,6 +140,58 @@ def allocate(requests: Sequence[tuple[Any, float]], cap: float | None, rule: str
         granted[key] = paid / 100
         left -= paid
     return granted
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A recommendation decided on another run of the period: approved, or rejected by a person."""
+
+    employee_id: int
+    kind: str
+    source: str
+    reason: str
+    amount: float | None
+    approved: bool
+
+
+def standing_key(kind: str, source: str, reason: str) -> tuple[str, ...]:
+    """What makes two recommendations for one person and period the same one: their kind and source, and
+    for training the need it is about.
+
+    A training recommendation's source names only the need's area (``training:ticket_category``); its reason
+    names the need before its last colon (``training on Billing: csat_percent 40.0 over ...``), and what
+    follows, the measures, changes from run to run.
+    """
+    if kind == "training" and source.startswith("training:"):
+        return kind, source, reason.rpartition(": ")[0]
+    return kind, source
+
+
+def without_decided(proposals: Sequence[Proposal], decisions: Iterable[Decision]) -> list[Proposal]:
+    """Leave out what the period's other runs decided: what was approved (a bonus apart: see
+    :func:`net_of_approved`), and what a person rejected, bonuses included, so the budget it freed goes on.
+
+    Each decision stands for one proposal of the same person and :func:`standing_key`.
+    """
+    decided = Counter((d.employee_id, *standing_key(d.kind, d.source, d.reason))
+                      for d in decisions if not (d.approved and d.kind == "bonus"))
+    result = []
+    for proposal in proposals:
+        key = (proposal.employee_id, *standing_key(proposal.kind, proposal.source, proposal.reason))
+        if decided[key]:
+            decided[key] -= 1
+        else:
+            result.append(proposal)
+    return result
+
+
+def approved_bonuses(decisions: Iterable[Decision]) -> dict[int, float]:
+    """Per employee, the bonuses approved on the period's other runs, added up."""
+    approved: dict[int, float] = {}
+    for d in decisions:
+        if d.approved and d.kind == "bonus":
+            approved[d.employee_id] = approved.get(d.employee_id, 0.0) + (d.amount or 0.0)
+    return approved
 
 
 def net_of_approved(proposals: Sequence[Proposal], approved: Mapping[int, float]) -> list[Proposal]:

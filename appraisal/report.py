@@ -17,13 +17,14 @@ from core.models import Dispute, Employee, Feedback, Team, User
 
 from .comments import employee_comments, positive, shown_comment
 from .guidelines import current_guideline
-from .models import AppraisalResult, AppraisalRun, MetricResult, Recommendation
+from .incentives import standing_key
+from .models import AppraisalResult, AppraisalRun, Guideline, MetricResult, Recommendation
 
 #: How many periods the trend covers, the report's own included.
 TREND_PERIODS = 8
 #: The newest items listed (with a dispute action) in an employee's own report.
 ITEM_LIMIT = 300
-#: Who reads a report: the employee (the comment policy applies, approved recommendations only) or
+#: Who reads a report: the employee (the comment policy applies, what was approved for the period only) or
 #: their manager or HR (comments as written, every recommendation with its status).
 AUDIENCES = ("employee", "manager")
 
@@ -131,9 +132,53 @@ def _standing(result: AppraisalResult | None) -> dict[str, Any]:
             "open_flags": result.open_flags, "training_needs": list(result.training_needs or [])}
 
 
-def _recommendation(r: Recommendation) -> dict[str, Any]:
+def _recommendation(r: Recommendation, guideline_version: int) -> dict[str, Any]:
     return {"id": r.id, "kind": r.kind, "amount": r.amount, "status": r.status, "reason": r.reason,
-            "source": r.source, "needs_approval": r.needs_approval, "decided_at": r.decided_at}
+            "source": r.source, "needs_approval": r.needs_approval, "decided_at": r.decided_at,
+            "decision_note": r.decision_note, "run_id": r.run_id, "guideline_version": guideline_version,
+            # Rejected by no person: superseded by a later run of the period, or a bonus the cap left unfunded.
+            "automatic": r.status == "rejected" and r.decided_by is None}
+
+
+def period_recommendations(session: Session, run: AppraisalRun, employee_ids: Iterable[int] | Select,
+                           *, audience: str = "manager") -> dict[int, list[dict[str, Any]]]:
+    """What stands for each employee for ``run``'s period, whichever run of the period decided it, in one query.
+
+    Everything approved on any run of the period, each with the run and guideline version it was approved
+    on; a recognition, coaching or training approved again by a later run (as re-runs did before they left
+    out what was approved) is listed once. For a manager or HR, also what a person rejected on any run of the
+    period, and ``run``'s own proposals and automatic rejections; but not a bonus top-up the cap left at
+    0.00 for someone whose bonus was approved on another run: that bonus stands, and nobody rejected them.
+
+    :param employee_ids: ids, or a SELECT of them.
+    :param audience: ``employee`` for what was approved only.
+    :return: per employee with any, their recommendations in the order they were made.
+    """
+    shown = Recommendation.status == "approved"
+    if audience != "employee":
+        shown = or_(shown, Recommendation.run_id == run.id,
+                    and_(Recommendation.status == "rejected", Recommendation.decided_by.is_not(None)))
+    rows = session.execute(
+        select(Recommendation, Guideline.version)
+        .join(AppraisalRun, AppraisalRun.id == Recommendation.run_id)
+        .join(Guideline, Guideline.id == AppraisalRun.guideline_id)
+        .where(AppraisalRun.period_start == run.period_start, AppraisalRun.period_end == run.period_end,
+               Recommendation.employee_id.in_(employee_ids), shown)
+        .order_by(Recommendation.employee_id, Recommendation.id)).all()
+    paid_before = {r.employee_id for r, _ in rows
+                   if r.kind == "bonus" and r.status == "approved" and r.run_id != run.id}
+    first_approved: dict[tuple, int] = {}
+    standing: dict[int, list[dict[str, Any]]] = {}
+    for r, version in rows:
+        if r.status == "approved" and r.kind != "bonus":
+            key = (r.employee_id, *standing_key(r.kind, r.source, r.reason))
+            if first_approved.setdefault(key, r.run_id) != r.run_id:
+                continue
+        elif (r.kind == "bonus" and r.status == "rejected" and r.decided_by is None and not r.amount
+              and r.employee_id in paid_before):
+            continue
+        standing.setdefault(r.employee_id, []).append(_recommendation(r, version))
+    return standing
 
 
 # --- an employee's report -------------------------------------------------------------------------------------
@@ -144,7 +189,8 @@ def employee_report(session: Session, run: AppraisalRun, employee_id: int, scori
     """Build one employee's report on ``run`` (a completed run, its guideline loaded); None without the employee.
 
     :param audience: ``employee`` when the employee reads it (the comment policy of the guideline in force
-        applies; only approved recommendations), ``manager`` for their manager or HR.
+        applies; only what was approved for the period), ``manager`` for their manager or HR. Either way the
+        recommendations are the period's, whichever of its runs decided them (:func:`period_recommendations`).
     :param with_items: also list the employee's items of the period with their disputes (the web page).
     """
     if audience not in AUDIENCES:
@@ -178,12 +224,8 @@ def employee_report(session: Session, run: AppraisalRun, employee_id: int, scori
     comments = employee_comments(session, employee_id, run.period_start, run.period_end, policy)
     report["comments"] = {"policy": policy, "praise": [c for c in comments if c["positive"]],
                           "work_on": [c for c in comments if not c["positive"]]}
-    recommendations = select(Recommendation).where(Recommendation.run_id == run.id,
-                                                   Recommendation.employee_id == employee_id)
-    if audience == "employee":
-        recommendations = recommendations.where(Recommendation.status == "approved")
-    report["recommendations"] = [_recommendation(r) for r in session.scalars(recommendations.order_by(
-        Recommendation.id))]
+    report["recommendations"] = period_recommendations(session, run, [employee_id], audience=audience).get(
+        employee_id, [])
     if with_items:
         report["feedback_items"], report["feedback_total"] = _items(session, run, employee_id, policy)
         report["disputes"] = _disputes(session, run, employee_id, own_only=audience == "employee")
@@ -269,7 +311,8 @@ def team_report(session: Session, run: AppraisalRun, team_ids: Iterable[int] | S
     """Every employee appraised in ``run`` as a member of ``team_ids``, best rank first, with the key numbers.
 
     Each row carries the composite with rank, percentile and change, each metric with n, interval and
-    attainment, training needs, recommendations with their status, and the composite's trend.
+    attainment, training needs, recommendations with their status (the period's, whichever of its runs
+    decided them: :func:`period_recommendations`), and the composite's trend.
 
     :param team_ids: ids, or a SELECT of them such as :func:`core.models.managed_teams`.
     """
@@ -286,11 +329,7 @@ def team_report(session: Session, run: AppraisalRun, team_ids: Iterable[int] | S
     for m in session.scalars(select(MetricResult).where(MetricResult.run_id == run.id,
                                                         MetricResult.employee_id.in_(members))):
         metrics.setdefault(m.employee_id, {})[m.metric] = m
-    recommendations: dict[int, list[dict]] = {}
-    for r in session.scalars(select(Recommendation).where(Recommendation.run_id == run.id,
-                                                          Recommendation.employee_id.in_(members))
-                             .order_by(Recommendation.id)):
-        recommendations.setdefault(r.employee_id, []).append(_recommendation(r))
+    recommendations = period_recommendations(session, run, members)
     periods = trend_runs(session, run)
     ids = [run_id for run_id, _ in periods]
     history: dict[tuple[int, int], float | None] = {

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from datetime import date, timedelta
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from core import jobs
@@ -30,12 +30,15 @@ from .aggregates import (
 from .engine import Appraisal, EmployeeOutcome, Inputs, Person
 from .guidelines import guideline_in_force, guideline_version
 from .incentives import (
+    Decision,
     Proposal,
     apply_budget,
+    approved_bonuses,
     net_of_approved,
     plugin_proposal,
     tier_proposals,
     training_proposals,
+    without_decided,
 )
 from .models import (
     AppraisalResult,
@@ -313,8 +316,12 @@ def propose(session: Session, guideline: Guideline, outcomes: Mapping[int, Emplo
             period: Period, run_id: int | None) -> list[Proposal]:
     """What ``guideline`` recommends on these outcomes: its tiers, training, the plugins', under the budget.
 
+    What the period's other runs had decided stands: what was approved, or rejected by a person, is not
+    proposed again, and an employee already paid a bonus gets only the difference. A rejection no person
+    made (a proposal superseded by a later run, a bonus the cap left unfunded) decides nothing.
+
     :param results: the outcomes as ``AppraisalResult`` rows, in employee order, for the ``recommend`` hook.
-    :param run_id: the run proposing; bonuses approved on the period's other runs are netted off and spent.
+    :param run_id: the run proposing; decisions on the period's other runs are read, bonuses approved are spent.
     """
     document = guideline.document
     proposals: list[Proposal] = tier_proposals(outcomes.values(), document)
@@ -324,14 +331,21 @@ def propose(session: Session, guideline: Guideline, outcomes: Mapping[int, Emplo
             proposal = plugin_proposal(result.employee_id, source, raw)
             if proposal is not None:
                 proposals.append(proposal)
-    # Earlier runs of the period may have had bonuses approved: those are paid, and count against the cap.
-    approved = dict(session.execute(
-        select(Recommendation.employee_id, func.sum(Recommendation.amount))
-        .join(AppraisalRun, AppraisalRun.id == Recommendation.run_id)
-        .where(AppraisalRun.period_start == period.start, AppraisalRun.period_end == period.end,
-               AppraisalRun.id != run_id, Recommendation.kind == "bonus", Recommendation.status == "approved")
-        .group_by(Recommendation.employee_id)).all())
-    return apply_budget(net_of_approved(proposals, approved), outcomes, document, spent=sum(approved.values()))
+    earlier = (select(Recommendation.employee_id, Recommendation.kind, Recommendation.source,
+                      Recommendation.reason, Recommendation.amount, Recommendation.status)
+               .join(AppraisalRun, AppraisalRun.id == Recommendation.run_id)
+               .where(AppraisalRun.period_start == period.start, AppraisalRun.period_end == period.end,
+                      AppraisalRun.id != run_id,
+                      or_(Recommendation.status == "approved",
+                          and_(Recommendation.status == "rejected", Recommendation.decided_by.is_not(None))))
+               .order_by(Recommendation.id))
+    decisions = [Decision(r.employee_id, r.kind, r.source, r.reason, r.amount, r.status == "approved")
+                 for r in session.execute(earlier)]
+    approved = approved_bonuses(decisions)  # paid already, and counted against the cap
+    funded = apply_budget(net_of_approved(without_decided(proposals, decisions), approved), outcomes, document,
+                          spent=sum(approved.values()))
+    # A top-up the cap leaves at nothing is no rejection: the bonus approved before stands, and is shown.
+    return [p for p in funded if not (p.kind == "bonus" and not p.amount and p.employee_id in approved)]
 
 
 def _store(session: Session, run: AppraisalRun, guideline: Guideline, outcomes: Mapping[int, EmployeeOutcome],

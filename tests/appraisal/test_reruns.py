@@ -5,28 +5,33 @@ import copy
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from appraisal.aggregates import MetricSpec, metric_aggregates
 from appraisal.guidelines import publish_guideline
 from appraisal.models import AppraisalRun, MetricResult, Recommendation
+from appraisal.report import period_recommendations
 from appraisal.results import run_rows
 from core.db import transaction
 from core.models import Feedback
 from tests.fixtures.appraisal import GUIDELINE, WEEK
 
-# What may differ between two runs of the same thing: their ids and when they were decided.
-VOLATILE = {"id", "run_id", "decided_at"}
+# What may differ between two runs of the same thing: their ids, when they were decided, and on which run
+# (a re-run leaves out what an earlier run of the period approved: it stands, and the reports show it).
+VOLATILE = {"id", "run_id", "decided_at", "guideline_version"}
 
 
 def _snapshot(run_id):
+    """The run's results and metrics, with the recommendations that stand for its period after it."""
     with transaction() as session:
         run = session.get(AppraisalRun, run_id)
         assert run.status == "completed", run.error
         rows = run_rows(session, run)
+        standing = period_recommendations(session, run, [row["employee_id"] for row in rows])
         for row in rows:
-            for rec in row["recommendations"]:
-                rec.pop("id")
+            row["recommendations"] = sorted(
+                ({k: v for k, v in rec.items() if k not in VOLATILE} for rec in standing.get(row["employee_id"], [])),
+                key=lambda rec: (rec["kind"], rec["source"], rec["reason"]))
         metrics = [{k: v for k, v in vars(m).items() if k not in VOLATILE and not k.startswith("_")}
                    for m in session.scalars(select(MetricResult).where(MetricResult.run_id == run_id)
                                             .order_by(MetricResult.employee_id, MetricResult.metric))]
@@ -186,3 +191,163 @@ def test_a_rerun_never_pays_twice_nor_past_the_cap(worked_example):
     assert (bob.amount, bob.requested_amount, bob.status) == (30.0, 60.0, "proposed")
     assert "100.00 of it already approved" in bob.reason
     assert bonuses[worked_example.ids["dan"]].amount == 0
+
+
+# --- what a re-run does with the decisions taken on the period's earlier runs ------------------------------------
+
+
+def _stored(run_id) -> list[tuple]:
+    """The run's own recommendations: (employee's name, kind, amount, status), sorted."""
+    from core.models import Employee
+
+    with transaction() as session:
+        return sorted(session.execute(
+            select(Employee.name, Recommendation.kind, Recommendation.amount, Recommendation.status)
+            .join(Employee, Employee.id == Recommendation.employee_id)
+            .where(Recommendation.run_id == run_id)).all())
+
+
+def _decide(example, run_id, name, kind, *, approve):
+    from appraisal.review import decide_recommendation
+    from core.models import User
+
+    with transaction() as session:
+        rec = session.scalar(select(Recommendation).where(
+            Recommendation.run_id == run_id, Recommendation.employee_id == example.ids[name],
+            Recommendation.kind == kind))
+        decide_recommendation(session, rec.id, session.get(User, example.hr), approve=approve, note="decided")
+
+
+def test_a_rerun_issues_again_nothing_approved_before(worked_example):
+    """Recognition, coaching and training need no approval here, so each run approved them at once: four runs
+    of one week gave Ann four recognitions. What stands is issued once; a re-run proposes only the bonuses."""
+    first = worked_example.run()
+    for _ in range(3):
+        last = worked_example.run()
+    assert _stored(last) == [("Ann", "bonus", 100.0, "proposed"), ("Bob", "bonus", 30.0, "proposed"),
+                             ("Dan", "bonus", 0.0, "rejected")]
+    with transaction() as session:
+        approved = session.execute(
+            select(Recommendation.employee_id, Recommendation.kind, func.count())
+            .where(Recommendation.status == "approved").group_by(Recommendation.employee_id, Recommendation.kind)
+        ).all()
+        assert {count for _, _, count in approved} == {1}
+        assert set(session.scalars(select(Recommendation.run_id).where(Recommendation.status == "approved"))) == {
+            first}
+
+
+def test_a_rejection_by_a_person_stands_and_frees_the_budget(worked_example):
+    """HR rejects Ann's bonus and Dan's coaching: a re-run proposes neither again, and the 100 Ann's bonus
+    held goes down the ranks (Bob's 60 in full, Dan's 60 from nothing). Rejections no person made (Dan's
+    unfunded bonus, the first run's superseded proposals) decide nothing."""
+    _publish(lambda d: d.update(approval_required=["bonus", "coaching"]), "coaching is approved")
+    first = worked_example.run()
+    _decide(worked_example, first, "ann", "bonus", approve=False)
+    _decide(worked_example, first, "dan", "coaching", approve=False)
+    second = worked_example.run()
+    assert [rec for rec in _stored(second) if rec[1] != "training"] == [
+        ("Bob", "bonus", 60.0, "proposed"), ("Dan", "bonus", 60.0, "proposed")]
+    third = worked_example.run()  # the second run's bonuses were superseded, not rejected: proposed again
+    assert [rec for rec in _stored(third) if rec[1] != "training"] == [
+        ("Bob", "bonus", 60.0, "proposed"), ("Dan", "bonus", 60.0, "proposed")]
+
+
+def test_a_top_up_the_cap_leaves_at_nothing_is_not_stored(worked_example):
+    """Ann's 100 and Bob's 30 are approved; a new version raises Gold to 150 and Silver to 90. The cap of 130
+    is spent: their top-ups (50, 60) are left at nothing. The bonuses approved stand, and nobody rejected
+    them; Dan, who has nothing approved, is still listed unfunded, so HR sees that he qualified."""
+    first = worked_example.run()
+    _decide(worked_example, first, "ann", "bonus", approve=True)
+    _decide(worked_example, first, "bob", "bonus", approve=True)
+
+    def richer(document):
+        document["incentives"]["tiers"][0]["gives"][0]["amount"] = 150
+        document["incentives"]["tiers"][1]["gives"][0]["amount"] = 90
+
+    _publish(richer, "richer tiers")
+    second = worked_example.run()
+    assert [rec for rec in _stored(second) if rec[1] == "bonus"] == [("Dan", "bonus", 0.0, "rejected")]
+
+
+def test_the_report_of_a_rerun_shows_what_was_approved_on_the_earlier_run(worked_example, app):
+    """Ann's bonus approved on the first run is hers on the second run's reports too, saying which run and
+    version approved it; her recognition is listed once, and a manager still sees Bob's new proposal."""
+    from appraisal.report import employee_report, team_report
+    from core.plugins import get_plugins
+
+    first = worked_example.run()
+    _decide(worked_example, first, "ann", "bonus", approve=True)
+    second = worked_example.run()
+    ann, bob = worked_example.ids["ann"], worked_example.ids["bob"]
+    rules = get_plugins().scoring_rules
+    with transaction() as session:
+        run = session.get(AppraisalRun, second)
+        own = employee_report(session, run, ann, rules)["recommendations"]
+        assert [(r["kind"], r["amount"], r["status"]) for r in own] == [
+            ("bonus", 100.0, "approved"), ("recognition", None, "approved")]
+        assert [(r["run_id"], r["guideline_version"]) for r in own] == [(first, 1), (first, 1)]
+        team = {row["employee_id"]: row["recommendations"]
+                for row in team_report(session, run, [_team_of(session, ann)], rules)["rows"]}
+        assert [(r["kind"], r["status"]) for r in team[ann]] == [("bonus", "approved"), ("recognition", "approved")]
+        # Bob's bonus: the first run's proposal was superseded; the second run proposes it again, net of
+        # nothing, within what Ann's 100 left of the cap.
+        assert [(r["kind"], r["amount"], r["status"], r["run_id"]) for r in team[bob]] == [
+            ("training", None, "approved", first), ("bonus", 30.0, "proposed", second)]
+        # The first run's report shows the same decisions; its own superseded proposals say so.
+        old = {row["employee_id"]: row["recommendations"] for row in team_report(
+            session, session.get(AppraisalRun, first), [_team_of(session, ann)], rules)["rows"]}
+        assert [(r["kind"], r["status"], r["automatic"], r["decision_note"]) for r in old[bob]] == [
+            ("bonus", "rejected", True, f"superseded by run {second}"), ("training", "approved", False,
+                                                                          "guideline v1: needs no approval")]
+
+
+def _team_of(session, employee_id):
+    from core.models import Employee
+
+    return session.get(Employee, employee_id).team_id
+
+
+def test_reports_read_rows_stored_before_reruns_left_decisions_alone(worked_example, app):
+    """A database from before this fix holds a re-run's second recognition and its 0.00 top-up 'not funded'
+    for someone whose bonus was approved: the reports list the recognition once and no rejection."""
+    from appraisal.report import employee_report
+    from core.plugins import get_plugins
+
+    first = worked_example.run()
+    _decide(worked_example, first, "ann", "bonus", approve=True)
+    second = worked_example.run()
+    ann = worked_example.ids["ann"]
+    with transaction() as session:
+        common = {"run_id": second, "employee_id": ann, "source": "tier:Gold", "needs_approval": False}
+        session.add_all([
+            Recommendation(**common, kind="recognition", reason="Gold: composite 70.8", status="approved",
+                           decision_note="guideline v1: needs no approval"),
+            Recommendation(**{**common, "needs_approval": True}, kind="bonus", amount=0.0, requested_amount=150.0,
+                           reason="Gold: ...; cut from 50.00 to 0.00", status="rejected",
+                           decision_note="not funded: the budget cap was reached")])
+    with transaction() as session:
+        run = session.get(AppraisalRun, second)
+        for audience in ("employee", "manager"):
+            shown = employee_report(session, run, ann, get_plugins().scoring_rules, audience=audience)
+            assert [(r["kind"], r["status"]) for r in shown["recommendations"]] == [
+                ("bonus", "approved"), ("recognition", "approved")], audience
+
+
+def test_a_training_recommendation_is_the_same_one_when_it_is_about_the_same_need():
+    """Training's source names only the area: two needs in one area are two recommendations, and the same need
+    measured again on a re-run (other values, another n) is the one approved before."""
+    from appraisal.incentives import Decision, Proposal, training_reason, without_decided
+
+    def need(name, value, n):
+        return {"area": "ticket_category", "name": name, "metric": "csat_percent", "value": value,
+                "benchmark": 66.7, "n": n, "gap": value - 66.7}
+
+    def training(name, value, n):
+        return Proposal(7, "training", "training:ticket_category", training_reason(need(name, value, n)))
+
+    billing = training("Billing: invoices", 40.0, 3)  # a colon in the category's name too
+    before = Decision(7, "training", billing.source, training("Billing: invoices", 50.0, 2).reason, None, True)
+    refunds = training("Refunds", 20.0, 4)
+    recognition = Proposal(7, "recognition", "tier:Gold", "Gold: composite 80.0")
+    assert without_decided([billing, refunds, recognition], [before]) == [refunds, recognition]
+    assert without_decided([billing, refunds], [before, before]) == [refunds]  # each decision stands for one

@@ -296,6 +296,51 @@ def test_the_team_report_holds_the_teams_the_manager_leads(worked_example, as_us
     assert "Dan" in as_user("hr@example.com").get(f"/report/team?team={billing}").get_data(as_text=True)
 
 
+# --- a period run again ---------------------------------------------------------------------------------------
+
+
+def _approve(example, run_id, name):
+    from appraisal.models import Recommendation
+    from appraisal.review import decide_recommendation
+
+    with transaction() as session:
+        bonus = session.scalar(select(Recommendation.id).where(
+            Recommendation.run_id == run_id, Recommendation.employee_id == example.ids[name],
+            Recommendation.kind == "bonus"))
+        decide_recommendation(session, bonus, session.get(User, example.hr), approve=True)
+
+
+def _recommendations_shown(html: str, employee_id: int | None = None) -> list[str]:
+    """The recommendations listed (of one row of the team report), as text."""
+    if employee_id is not None:
+        html = re.search(rf'<tr data-employee="{employee_id}">(.*?)</tr>', html, re.DOTALL).group(1)
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", text)).strip()
+            for text in re.findall(r'<(?:li|span) data-recommendation="\w+" data-run="\d+">(.*?)</(?:li|span)>\s*(?=,|<li|</ul|</td)',
+                                   html, re.DOTALL)]
+
+
+def test_a_rerun_keeps_showing_what_was_approved_on_the_period_s_earlier_run(worked_example, as_user):
+    """Ann's bonus approved on the first run of the week is what she has for the week after a re-run too: her
+    page and her manager's team report say so, with the run and version that approved it, and list her
+    recognition once; the first run's team report says Bob's proposal there was superseded."""
+    first = worked_example.run()
+    _approve(worked_example, first, "ann")
+    second = worked_example.run()
+    ann, bob = worked_example.ids["ann"], worked_example.ids["bob"]
+    decided = f"(decided on run {first}, guideline v1)"
+    html = as_user("ann@example.com").get("/report").get_data(as_text=True)
+    assert re.search(r'<option value="(\d+)"[^>]* selected', html).group(1) == str(second)
+    mine = _recommendations_shown(html)
+    assert [text.split(":")[0] for text in mine] == ["Bonus of 100.00", "Recognition"]
+    assert all(text.endswith(decided) for text in mine)
+    html = as_user("mia@example.com").get(f"/report/team?run={second}").get_data(as_text=True)
+    assert _recommendations_shown(html, ann) == [f"bonus 100.00 approved {decided}", f"recognition approved {decided}"]
+    assert _recommendations_shown(html, bob) == [f"training approved {decided}", "bonus 30.00 proposed"]
+    html = as_user("mia@example.com").get(f"/report/team?run={first}").get_data(as_text=True)
+    assert _recommendations_shown(html, bob)[0] == f"bonus 30.00 superseded by run {second}"
+    assert ">rejected<" not in html  # only a person rejects; what a re-run replaced says so
+
+
 # --- constant queries -----------------------------------------------------------------------------------------
 
 
