@@ -379,6 +379,9 @@ def test_recommendations_list_and_decide(client, example, token):
     assert sorted((r["employee"], r["kind"], r["amount"]) for r in proposed) == [
         ("Ann", "bonus", 100.0), ("Bob", "bonus", 30.0)]
     bob = next(r for r in proposed if r["employee"] == "Bob")
+    for loose in ("yes", "true", 1):  # marshmallow alone took these for true: an approval must say true
+        refused = client.post(f"{V1}/recommendations/{bob['id']}/decision", json={"approve": loose}, headers=headers)
+        assert "approve" in field_errors(refused), loose
     decided = client.post(f"{V1}/recommendations/{bob['id']}/decision", json={"approve": True, "note": "well done"},
                           headers=headers)
     assert decided.status_code == 200, decided.get_json()

@@ -24,6 +24,16 @@ def Day(**kwargs) -> fields.Date:
     return fields.Date(validate=validate.Range(FIRST_DAY, LAST_DAY), **kwargs)
 
 
+class Flag(fields.Boolean):
+    """A JSON body's true or false, nothing else: marshmallow's Boolean reads "yes", "on" or 1 as true, and an
+    approval is too consequential to take from anything but ``true``."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 def Slug(**kwargs) -> fields.String:
     return fields.String(validate=validate.Regexp(SLUG, error="use lower-case letters, digits and _ (1-50)"),
                          **kwargs)

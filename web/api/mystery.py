@@ -54,7 +54,7 @@ from core.models import Employee, User
 from core.plugins import get_plugins
 
 from .access import token_owner
-from .arguments import MAX_ID, Id, ListArguments, Slug, Text
+from .arguments import MAX_ID, Flag, Id, ListArguments, Slug, Text
 from .listing import QueryListing, listing
 
 blp = Blueprint("mystery", __name__, url_prefix="/api/v1/mystery",
@@ -162,7 +162,7 @@ class ReportBodySchema(Schema):
     visited_at = Moment(required=True, metadata={"description": "when the visit took place: inside the window"})
     receipt_number = Text(100, load_default=None)
     integrity = fields.Dict(keys=fields.String(validate=validate.OneOf(INTEGRITY_QUESTIONS)),
-                            values=fields.Boolean(), load_default=dict, metadata={
+                            values=Flag(), load_default=dict, metadata={
                                 "description": "; ".join(f"{key}: {text}" for key, text in INTEGRITY_QUESTIONS.items())})
     served_by = Text(200, load_default=None, metadata={
         "description": "for a location: the name on the badge of who served, as the shopper read it (not an "

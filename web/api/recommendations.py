@@ -13,7 +13,7 @@ from core.db import get_session
 from core.models import Employee
 
 from .access import first_or_404, require_people_reader, token_owner
-from .arguments import MAX_ID, Id, ListArguments, Text
+from .arguments import MAX_ID, Flag, Id, ListArguments, Text
 from .listing import QueryListing, listing
 from .teams import teams_within
 
@@ -50,7 +50,7 @@ class RecommendationArguments(ListArguments):
 
 
 class DecisionSchema(Schema):
-    approve = fields.Boolean(required=True, metadata={"description": "true approves, false rejects"})
+    approve = Flag(required=True, metadata={"description": "true approves, false rejects"})
     note = Text(2000, load_default=None, metadata={"description": "why, kept with the decision and in the audit"})
 
 
