@@ -119,7 +119,8 @@ def _print_run(session, run: AppraisalRun, output: str) -> None:
                 r = row["metrics"][m]
                 values += [r["value"], r["n"], *r["ci"], r["sufficient"], r["target"], r["attainment"]]
             values.append("; ".join(f"{r['kind']}{'' if r['amount'] is None else ' ' + format(r['amount'], '.2f')}"
-                                    f" ({r['status']})" for r in row["recommendations"]))
+                                    f" ({r['status']}{'' if r['run_id'] == run.id else ' on run ' + str(r['run_id'])})"
+                                    for r in row["recommendations"]))
             writer.writerow(["" if v is None else v for v in values])
         return
     click.echo(f"run {run.id}: {period_of(run).label}, guideline v{run.guideline.version}")

@@ -18,7 +18,13 @@ from core.models import Dispute, Employee, Feedback, Team, User
 from .comments import employee_comments, positive, shown_comment
 from .guidelines import current_guideline
 from .incentives import standing_key
-from .models import AppraisalResult, AppraisalRun, Guideline, MetricResult, Recommendation
+from .models import (
+    AppraisalResult,
+    AppraisalRun,
+    Guideline,
+    MetricResult,
+    Recommendation,
+)
 
 #: How many periods the trend covers, the report's own included.
 TREND_PERIODS = 8

@@ -11,7 +11,12 @@ from sqlalchemy.orm import Session, aliased
 
 from core.models import Employee, Team
 
-from .models import AppraisalResult, AppraisalRun, MetricResult, Recommendation
+from .models import AppraisalResult, AppraisalRun, MetricResult
+from .report import period_recommendations
+
+#: What a result row says of each recommendation; ``run_id`` and ``guideline_version`` name the run that
+#: made it, an earlier run of the period for what was decided before a re-run.
+RECOMMENDATION_KEYS = ("id", "kind", "amount", "status", "reason", "source", "run_id", "guideline_version")
 
 
 def run_rows(session: Session, run: AppraisalRun, *, employees: Select | None = None) -> list[dict[str, Any]]:
@@ -34,11 +39,11 @@ def run_rows(session: Session, run: AppraisalRun, *, employees: Select | None = 
                                            MetricResult.employee_id)
                                   .order_by(MetricResult.employee_id, MetricResult.id)):
         metrics.setdefault(metric.employee_id, {})[metric.metric] = metric
-    recommendations: dict[int, list[Recommendation]] = {}
-    for recommendation in session.scalars(narrowed(select(Recommendation).where(Recommendation.run_id == run.id),
-                                                   Recommendation.employee_id)
-                                          .order_by(Recommendation.employee_id, Recommendation.id)):
-        recommendations.setdefault(recommendation.employee_id, []).append(recommendation)
+    # What stands for the period, whichever of its runs decided it: after a re-run, what an earlier run had
+    # approved is not issued again, and would otherwise vanish from the results (as on the report pages).
+    appraised = narrowed(select(AppraisalResult.employee_id).where(AppraisalResult.run_id == run.id),
+                         AppraisalResult.employee_id)
+    recommendations = period_recommendations(session, run, appraised)
     order = [m["rule"] for m in run.guideline.document["metrics"]]
     rows = []
     for result, name, email, team_name in results:
@@ -58,8 +63,7 @@ def run_rows(session: Session, run: AppraisalRun, *, employees: Select | None = 
                         for name in order if (m := mine.get(name)) is not None},
             "case_mix": result.case_mix,
             "training_needs": result.training_needs,
-            "recommendations": [{"id": r.id, "kind": r.kind, "amount": r.amount, "status": r.status,
-                                 "reason": r.reason, "source": r.source}
+            "recommendations": [{key: r[key] for key in RECOMMENDATION_KEYS}
                                 for r in recommendations.get(result.employee_id, [])],
         })
     rows.sort(key=lambda row: (row["rank"] is None, row["rank"] or 0, row["employee"], row["employee_id"]))

@@ -37,6 +37,21 @@ def test_appraise_prints_json_csv_and_a_table(app, worked_example):
     assert any("Cat" in line and "too few" in line for line in lines)
 
 
+def test_appraise_again_lists_what_the_first_run_approved(app, worked_example):
+    """A re-run does not issue again what was approved (Ann's recognition needs no approval): the results still
+    list it, from the run that made it, as the report pages do."""
+    runner = app.test_cli_runner()
+    first = json.loads(runner.invoke(args=[*WEEK_ARGS, "--format", "json"]).output)
+    second = json.loads(runner.invoke(args=[*WEEK_ARGS, "--format", "json"]).output)
+    ann = next(row for row in second["results"] if row["employee"] == "Ann")
+    recognition = [r for r in ann["recommendations"] if r["kind"] == "recognition"]
+    assert [(r["status"], r["run_id"], r["guideline_version"]) for r in recognition] == [
+        ("approved", first["run"]["id"], 1)]
+    assert second["run"]["id"] != first["run"]["id"]
+    csv_out = runner.invoke(args=[*WEEK_ARGS, "--format", "csv"]).output
+    assert f"recognition (approved on run {first['run']['id']})" in csv_out
+
+
 def test_appraise_refuses_bad_dates_naming_the_option(app, worked_example):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["appraise", "--from", "2026-11-08", "--to", "2026-11-02"])

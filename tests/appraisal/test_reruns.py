@@ -336,7 +336,12 @@ def test_reports_read_rows_stored_before_reruns_left_decisions_alone(worked_exam
 def test_a_training_recommendation_is_the_same_one_when_it_is_about_the_same_need():
     """Training's source names only the area: two needs in one area are two recommendations, and the same need
     measured again on a re-run (other values, another n) is the one approved before."""
-    from appraisal.incentives import Decision, Proposal, training_reason, without_decided
+    from appraisal.incentives import (
+        Decision,
+        Proposal,
+        training_reason,
+        without_decided,
+    )
 
     def need(name, value, n):
         return {"area": "ticket_category", "name": name, "metric": "csat_percent", "value": value,

@@ -80,6 +80,9 @@ class ResultRecommendationSchema(Schema):
     status = fields.String()
     reason = fields.String()
     source = fields.String()
+    run_id = fields.Integer(metadata={"description": "the run that made it: an earlier run of the period for what "
+                                                     "was decided before this run (a re-run does not issue it again)"})
+    guideline_version = fields.Integer(metadata={"description": "the guideline version of that run"})
 
 
 class ResultSchema(Schema):
