@@ -48,7 +48,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, extra_plugins: dict[s
 
     app.url_map.converters["int"] = IdConverter
     _configure_logging("INFO")  # so that what configuration itself warns about is readable
-    load_config(app, config)
+    try:
+        load_config(app, config)
+    except Exception:
+        warn_unknown_variables()  # a mistyped name is often why a setting is missing or wrong: say it too
+        raise
     _configure_logging(app.config["LOG_LEVEL"])
 
     if app.config["PROXY_HOPS"]:
@@ -57,7 +61,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, extra_plugins: dict[s
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     db.init_app(app)
-    loaded = plugins.init_app(app, extra_plugins)
+    try:
+        loaded = plugins.init_app(app, extra_plugins)
+    except plugins.PluginError:
+        warn_unknown_variables()
+        raise
     warn_unknown_variables(name for name, _ in loaded.pm.list_name_plugin())  # a plugin's own are not typos
     auth.init_app(app)
 

@@ -150,7 +150,7 @@ class Plugins:
         """Let each plugin add commands to ``cli``; none may replace a command there or take a reserved name."""
         for impl in self.pm.hook.register_commands.get_hookimpls():
             before = dict(cli.commands)
-            impl.function(cli=cli)
+            impl.function(**({"cli": cli} if "cli" in impl.argnames else {}))
             replaced = sorted({name for name, command in before.items() if cli.commands.get(name) is not command}
                               | (set(cli.commands) & reserved))
             if replaced:

@@ -138,6 +138,14 @@ def test_a_mistyped_variable_is_named_with_a_suggestion(tmp_path, monkeypatch, c
     assert "PLAUDIT_REDIS_ULR is not a Plaudit setting and is ignored; did you mean PLAUDIT_REDIS_URL?" in caplog.text
 
 
+def test_a_mistyped_variable_is_named_when_start_up_fails_too(tmp_path, monkeypatch, caplog):
+    """The typo is often why the setting it meant is wrong: the hint must come before the refusal."""
+    monkeypatch.setenv("PLAUDIT_MAIL_PRT", "25")
+    with pytest.raises(ConfigError, match="MAIL_PORT"):
+        create_app({"INSTANCE_PATH": str(tmp_path), **BASE, "MAIL_PORT": "abc"})
+    assert "PLAUDIT_MAIL_PRT is not a Plaudit setting and is ignored; did you mean PLAUDIT_MAIL_PORT?" in caplog.text
+
+
 def test_a_loaded_plugins_own_variables_are_not_called_ignored(tmp_path, monkeypatch, caplog):
     """PLAUDIT_<PLUGIN>_<SETTING> is how a plugin reads a setting (docs/plugins.md); it reaches app.config."""
     monkeypatch.setenv("PLAUDIT_TRUSTPILOT_WEBHOOK_SECRET", "s3cret-value")

@@ -220,3 +220,18 @@ def _plaudit(args, tmp_path, site):
     env.pop("PLAUDIT_DATABASE_URL", None)
     return subprocess.run([sys.executable, "-c", "from core.cli import main; main()", *args], env=env,
                           capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_register_commands_without_the_cli_argument_loads(make_app):
+    """pluggy lets an implementation leave out arguments; Plaudit's own call of this hook must too."""
+    from core import hookimpl
+
+    called = []
+
+    class Plugin:
+        @hookimpl
+        def register_commands(self):
+            called.append(True)
+
+    make_app(extra_plugins={"quiet": Plugin()})
+    assert called
