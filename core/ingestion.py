@@ -12,7 +12,7 @@ import logging
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -103,12 +103,22 @@ def _normalise(channel, schema, index: int, payload: Any) -> list[FeedbackDraft]
     return Rejected(index, problems) if problems else drafts
 
 
+#: The times an item may have happened at: from 1900 (as periods and filters reach) to now, with a day's slack
+#: for clocks and time zones that differ.
+EARLIEST, FUTURE_SLACK = datetime(1900, 1, 1, tzinfo=UTC), timedelta(days=1)
+
+
 def _contract_problems(channel, draft: FeedbackDraft) -> Iterator[tuple[str, str]]:
     """Check what a channel made of a payload, so one faulty plugin cannot fail a whole batch later."""
     if draft.kind not in channel.kinds:
         yield "kind", f"{draft.kind!r} is not a kind of channel {channel.name!r} ({', '.join(channel.kinds)})"
     if not isinstance(draft.occurred_at, datetime) or draft.occurred_at.tzinfo is None:
         yield "occurred_at", f"channel {channel.name!r} gave no timezone-aware datetime"
+    elif not EARLIEST <= draft.occurred_at <= utcnow() + FUTURE_SLACK:
+        # A date in the future would head every newest-first list for good and count in a period to come;
+        # one before 1900 lies where no period or filter reaches.
+        yield "occurred_at", (f"{draft.occurred_at.isoformat()} is not a time feedback can have: give one from "
+                              f"1900 up to now")
     if not isinstance(draft.external_id, str) or not 1 <= len(draft.external_id) <= 255:
         yield "external_id", "must be 1 to 255 characters"
     if draft.value is not None and (not isinstance(draft.value, int | float) or not math.isfinite(draft.value)):

@@ -350,6 +350,21 @@ def test_identities_a_channel_gets_wrong_cost_that_payload_only(make_app, create
     assert "'subjct', which is not an attribution basis" in rejected[1]["identities"][0]
     assert [(s.external_id, s.employee_id) for s in report.created] == [("list", ann.id)]
 
+def test_an_item_from_the_future_or_before_1900_is_rejected(make_app):
+    """A rating answered in 2099 sat at the top of every newest-first list and counted in a period to come."""
+    from datetime import UTC, datetime, timedelta
+
+    app = make_app()
+    soon = (datetime.now(UTC) + timedelta(hours=2)).isoformat()  # another clock or time zone: accepted
+    with app.app_context(), transaction() as session:
+        report = ingest(session, "post_ticket_survey", [
+            survey("future", answered_at="2099-11-24T15:42:10Z"), survey("ancient", answered_at="1800-11-24T15:42:10Z"),
+            survey("soon", answered_at=soon)])
+    assert [s.external_id for s in report.created] == ["soon"]
+    assert {r.index: list(r.errors) for r in report.rejected} == {0: ["occurred_at"], 1: ["occurred_at"]}
+    assert "give one from 1900 up to now" in report.rejected[0].errors["occurred_at"][0]
+
+
 def test_batches_overlapping_in_opposite_orders_do_not_deadlock(make_app, database):
     """Two writers, the same 300 ids, one reversed: both finish, each id stored once."""
     app = make_app()
