@@ -118,11 +118,11 @@ def token_required(scope: str) -> Callable:
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args, **kwargs):
-            header = request.headers.get("Authorization", "")
-            if not header.startswith("Bearer "):
+            scheme, _, presented = request.headers.get("Authorization", "").strip().partition(" ")
+            if scheme.lower() != "bearer" or not presented.strip():  # the scheme is case-insensitive (RFC 9110)
                 return _api_error(401, "send an API token as 'Authorization: Bearer <token>'")
             session = get_session()
-            token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(header[7:].strip())))
+            token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(presented.strip())))
             now = utcnow()
             if (token is None or token.revoked_at is not None or not token.user.active
                     or (token.expires_at is not None and token.expires_at <= now)):

@@ -40,6 +40,10 @@ def create_user(email, name, roles, employee_id, service, password):
             raise click.BadParameter(f"a user with e-mail {email} exists", param_hint="EMAIL")
         if employee_id is not None and session.get(Employee, employee_id) is None:
             raise click.BadParameter(f"no employee has id {employee_id}", param_hint="--employee-id")
+        linked = employee_id is not None and session.scalar(select(User.email).where(User.employee_id == employee_id))
+        if linked:  # one account per employee: their report, disputes and targets are theirs alone
+            raise click.BadParameter(f"employee {employee_id} already has the account {linked}",
+                                     param_hint="--employee-id")
         user = User(email=email, name=name, employee_id=employee_id)
         user.roles = roles
         if service:

@@ -34,6 +34,12 @@ def test_users_create_refuses_bad_input_naming_it(app, create_employee):
     again = runner.invoke(args=["users", "create", "A@example.com", "--name", "A", "--role", "hr",
                                 "--password", "long enough"])
     assert again.exit_code == 2 and "exists" in again.output
+    ann = create_employee("Ann")
+    runner.invoke(args=["users", "create", "ann@example.com", "--name", "Ann", "--role", "employee",
+                        "--employee-id", str(ann.id), "--password", "long enough"])
+    second = runner.invoke(args=["users", "create", "ann2@example.com", "--name", "Ann", "--role", "hr",
+                                 "--employee-id", str(ann.id), "--password", "long enough"])
+    assert second.exit_code == 2 and "already has the account ann@example.com" in second.output  # was a traceback
 
 
 def test_tokens_create_prints_the_token_once_and_stores_its_hash(app, session, create_user):

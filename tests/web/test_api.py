@@ -52,7 +52,7 @@ def test_missing_unknown_revoked_expired_and_unscoped_tokens_are_refused(client,
 
 def test_ingest_then_replay(client, session, issue_token):
     token = issue_token()
-    first = client.post(URL, json=survey(), headers=_auth(token))
+    first = client.post(URL, json=survey(), headers={"Authorization": f"bearer {token}"})  # any case of the scheme
     assert first.status_code == 201
     replay = client.post(URL, json=survey(), headers=_auth(token))
     assert replay.status_code == 200

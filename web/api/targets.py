@@ -49,12 +49,13 @@ class SetTargetSchema(Schema):
     value = fields.Float(required=True)
     first = Day(data_key="from", required=True, metadata={"description": "first day it applies"})
     last = Day(data_key="to", required=True, metadata={"description": "last day it applies, included"})
-    employee = Id(metadata={"description": "the employee it is for (give this or team)"})
-    team = Id(metadata={"description": "the team it is for (give this or employee)"})
+    # null is the same as leaving it out, as a target read back has the other one null
+    employee = Id(allow_none=True, metadata={"description": "the employee it is for (give this or team)"})
+    team = Id(allow_none=True, metadata={"description": "the team it is for (give this or employee)"})
 
     @validates_schema
     def _checked(self, data, **_kwargs):
-        if ("employee" in data) == ("team" in data):
+        if (data.get("employee") is None) == (data.get("team") is None):
             raise ValidationError("give either employee or team", field_name="employee")
         if data["last"] < data["first"]:
             raise ValidationError("must not be before 'from'", field_name="to")
@@ -112,7 +113,7 @@ class SetTarget(MethodView):
         require_people_reader()  # before any lookup, so a refused token learns nothing of who exists
         session = get_session()
         employee = team = None
-        if "employee" in body:
+        if body.get("employee") is not None:
             employee = session.get(Employee, body["employee"])
             if employee is None:
                 _invalid("employee", f"no employee {body['employee']}")
