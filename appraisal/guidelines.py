@@ -141,9 +141,10 @@ def guideline_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple
     changes = []
     for path in sorted(before.keys() | after.keys()):
         old_value, new_value = before.get(path), after.get(path)
-        # An empty section that gained entries (or lost them all) shows as those entries, not as {} -> null.
-        if old_value == new_value or (old_value == {} and path not in after) or (
-                new_value == {} and path not in before):
+        # An empty section or list that gained entries (or lost them all) shows as those entries, not as
+        # [] -> null: the entries themselves appear as added or removed.
+        if old_value == new_value or (old_value in ({}, []) and path not in after) or (
+                new_value in ({}, []) and path not in before):
             continue
         changes.append((path, old_value, new_value))
     return changes

@@ -99,6 +99,13 @@ def test_a_diff_names_metrics_by_rule_not_position():
                                                      ("metrics[nps].weight", 40, 50)]
 
 
+def test_a_diff_of_removing_every_tier_lists_the_tiers_not_an_empty_list():
+    untiered = _with(lambda d: d["incentives"].update(tiers=[]))
+    for changes in (guideline_diff(GUIDELINE, untiered), guideline_diff(untiered, GUIDELINE)):
+        assert changes and all(path.startswith("incentives.tiers") for path, _, _ in changes)
+        assert [path for path, before, after in changes if [] in (before, after)] == [], changes
+
+
 def test_the_default_guideline_is_published_on_first_use(app):
     with app.app_context(), transaction() as session:
         guideline = guideline_in_force(session)
