@@ -59,6 +59,8 @@ def create_assignment(session: Session, actor, *, template_id: int, shopper_id: 
     location = (location or "").strip() or None
     if employee_id is None and location is None:
         raise AssignmentError("employee_id", "name the employee to visit, or a location")
+    if employee_id is not None and location is not None:  # the report would not know whom it is about
+        raise AssignmentError("location", "name the employee to visit or a location, not both")
     if location is not None and len(location) > LOCATION_LIMIT:
         raise AssignmentError("location", f"keep it under {LOCATION_LIMIT} characters")
     if employee_id is not None:

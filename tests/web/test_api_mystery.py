@@ -146,8 +146,12 @@ def test_bad_bodies_are_refused_naming_every_field(app, client, agency):
     assert "visit_until" in errors(f"{V1}/assignments/", _assignment(visit_until=VISIT.isoformat()), hr)
     assert errors(f"{V1}/assignments/", _assignment(template="no_such"), hr) == {
         "template": ["no report template 'no_such'"]}
-    assert "shopper" in errors(f"{V1}/assignments/", _assignment(shopper="ann@example.com",
-                                                                 employee=agency.ids["bob"]), hr)
+    # An account that is no shopper and no account at all read alike: a token cannot tell accounts apart
+    not_a_shopper = errors(f"{V1}/assignments/", _assignment(shopper="ann@example.com", employee=agency.ids["bob"]), hr)
+    nobody = errors(f"{V1}/assignments/", _assignment(shopper="nobody@example.com", employee=agency.ids["bob"]), hr)
+    assert not_a_shopper["shopper"] == ["no active shopper account has the e-mail ann@example.com"]
+    assert nobody["shopper"] == ["no active shopper account has the e-mail nobody@example.com"]
+    assert "location" in errors(f"{V1}/assignments/", _assignment(employee=agency.ids["bob"], location="Branch"), hr)
     assert "employee" in errors(f"{V1}/assignments/", _assignment(), hr)  # nobody to visit
     assert "due_at" in errors(f"{V1}/assignments/", _assignment(due_at=VISIT.isoformat(),
                                                                 employee=agency.ids["bob"]), hr)

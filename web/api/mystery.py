@@ -270,8 +270,9 @@ class NewAssignment(MethodView):
         if template is None:
             _invalid({"template": f"no report template {body['template']!r}"})
         shopper = session.scalar(select(User).where(func.lower(User.email) == body["shopper"].lower()))
-        if shopper is None:
-            _invalid({"shopper": f"no account has the e-mail {body['shopper']}"})
+        if shopper is None or not shopper.active or not shopper.has_role("shopper"):
+            # One message whether or not the address has an account: a token must not tell accounts apart.
+            _invalid({"shopper": f"no active shopper account has the e-mail {body['shopper']}"})
         if body["external_ref"] and session.scalar(select(Assignment.id).where(
                 Assignment.created_by == owner.id, Assignment.external_ref == body["external_ref"].strip())):
             abort(409, message=f"external_ref: you already have an assignment {body['external_ref']!r}; "
