@@ -25,7 +25,7 @@ def init_app(app) -> None:
     answers.init_app(app)
     app.before_request(refuse_nul_characters)
     app.after_request(_security_headers)
-    for status in (400, 403, 404, 405, 413, 500, 503):
+    for status in (400, 403, 404, 405, 413, 415, 500, 503):
         app.register_error_handler(status, _error_page)
     app.register_error_handler(OperationalError, _database_unavailable)
 
@@ -44,10 +44,19 @@ def _error_page(error):
     status = getattr(error, "code", 500) or 500
     description = getattr(error, "description", None) if status != 500 else None
     if request.path.startswith(("/api/", *current_app.extensions.get(JSON_ERROR_PATHS_KEY, ()))):
-        # flask-smorest's abort(..., message=...) keeps the message in ``data``.
-        message = (getattr(error, "data", None) or {}).get("message") or description or "internal error"
+        # flask-smorest's abort(..., message=...) keeps the message in ``data``; webargs' its ``messages``.
+        data = getattr(error, "data", None) or {}
+        message = data.get("message") or _said(data.get("messages")) or description or "internal error"
         return jsonify(code=status, status=HTTPStatus(status).phrase, message=message), status
     return render_template("error.html", status=status, description=description), status
+
+
+def _said(messages) -> str | None:
+    """webargs' ``{"json": ["Invalid JSON body."]}`` as one line: ``json: Invalid JSON body.``"""
+    if not isinstance(messages, dict) or not messages:
+        return None
+    return "; ".join(f"{where}: {' '.join(map(str, said)) if isinstance(said, list) else said}"
+                     for where, said in messages.items())
 
 
 def _database_unavailable(error):

@@ -73,11 +73,19 @@ def test_invalid_payload_is_422_naming_fields_and_writes_nothing(app, client, is
 
 def test_non_json_and_wrong_shapes_are_clear(client, issue_token):
     token = issue_token()
-    assert client.post(URL, data="rating=5", headers=_auth(token)).status_code == 400
+    form = client.post(URL, data="rating=5", headers=_auth(token))
+    assert form.status_code == 415 and "Content-Type: application/json" in form.get_json()["message"]
+    broken = client.post(URL, data='{"rating"', headers=_auth(token) | {"Content-Type": "application/json"})
+    assert broken.status_code == 400 and "not valid JSON: Expecting ':' delimiter" in broken.get_json()["message"]
+    runs = client.post("/api/v1/runs/", data="{", headers=_auth(issue_token(scopes=("appraisal:write",)))
+                       | {"Content-Type": "application/json"})  # read by webargs, not by the view
+    assert runs.status_code == 400 and runs.get_json()["message"] == "json: Invalid JSON body."
     assert client.post(URL, json=[survey()], headers=_auth(token)).status_code == 422
     assert client.post(URL + "/batch", json=survey(), headers=_auth(token)).status_code == 422
     unknown = client.post("/api/v1/channels/carrier_pigeon/feedback", json={}, headers=_auth(token))
     assert unknown.status_code == 404 and "post_ticket_survey" in unknown.get_json()["message"]
+    # the channel is looked up first: an array sent to one that does not exist is still a 404
+    assert client.post("/api/v1/channels/carrier_pigeon/feedback", json=[{}], headers=_auth(token)).status_code == 404
 
 
 def test_batch_reports_each_payload(client, issue_token):

@@ -4,7 +4,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+from flask import Request, abort, request
 from flask_smorest import Api
+from werkzeug.exceptions import BadRequest
 
 from core.auth import csrf, public_endpoint
 
@@ -28,7 +30,25 @@ def init_app(app) -> Api:
         csrf.exempt(blueprint)
     # The OpenAPI document is public, like any published API description.
     public_endpoint(app, "api-docs.openapi_json")
+    app.request_class = JsonRequest
+    app.before_request(_json_bodies_only)
     return api
+
+
+class JsonRequest(Request):
+    """A request whose unreadable JSON body is refused saying so (Flask's own 400 names no cause)."""
+
+    def on_json_loading_failed(self, e: ValueError | None):
+        raise BadRequest(f"the body is not valid JSON: {e}" if e is not None else
+                         "the body must be JSON (Content-Type: application/json)")
+
+
+def _json_bodies_only():
+    """Refuse an API body that is not JSON with 415: read as no body, it was 'missing' every field instead."""
+    if (request.path.startswith("/api/") and request.method in ("POST", "PUT", "PATCH")
+            and request.content_length and not request.is_json):
+        abort(415, description=f"send the body as JSON with Content-Type: application/json, not "
+                               f"{request.mimetype or 'no type'}")
 
 
 def blueprints():

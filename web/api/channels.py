@@ -61,9 +61,9 @@ def _accepting_channel(slug: str):
 
 
 def _body():
-    data = request.get_json(silent=True)
+    data = request.get_json()  # unreadable JSON: 400 saying why (web.api.JsonRequest)
     if data is None:
-        abort(400, message="the body must be JSON (Content-Type: application/json)")
+        abort(400, message="the body is JSON null: send a payload")
     return data
 
 
