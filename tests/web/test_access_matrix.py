@@ -44,6 +44,7 @@ PAGES: Mapping[str, frozenset[str]] = {
     # an employee's own report; other roles get a page saying they have none
     "report.mine": SIGNED_IN,
     "report.employee": frozenset({"hr", "manager", "employee"}),
+    "report.lineage": frozenset({"hr", "manager", "employee"}),
     "report.team": PEOPLE,
     "team.dashboard": PEOPLE,
     "team.targets": PEOPLE,
@@ -179,7 +180,8 @@ def _values(app, ids, *, foreign_to: str | None = None) -> dict:
                  "dispute_id": first(Dispute, Dispute.feedback_id == ids[f"item_{other}"]),
                  "report_id": first(Report), "source_id": first(SocialSource)}
     found.update(employee_id=ids[other], feedback_id=ids[f"item_{other}"], run_id=ids["run"], version=1,
-                 team_id=ids["billing" if foreign_to == "manager" else "support"], slug="post_ticket_survey")
+                 team_id=ids["billing" if foreign_to == "manager" else "support"], slug="post_ticket_survey",
+                 metric="csat_percent")
     return {name: (lambda value=value: value) for name, value in found.items()}
 
 
@@ -234,7 +236,8 @@ def test_pages_about_someone_out_of_scope_are_refused(app, world):
             url = route.url(values, foreign_query(ids) if foreign_query else None)
             assert client.get(url).status_code == 403, (route.endpoint, role, url)
             probed.add((route.endpoint, role))
-    assert {("report.employee", "employee"), ("report.employee", "manager"), ("team.responses", "manager"),
+    assert {("report.employee", "employee"), ("report.employee", "manager"), ("report.lineage", "employee"),
+            ("report.lineage", "manager"), ("team.responses", "manager"),
             ("team.dashboard", "manager")} <= probed
 
 

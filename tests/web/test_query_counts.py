@@ -56,7 +56,8 @@ def _values(app, org):
             "flag_id": first(Flag), "dispute_id": first(Dispute), "recommendation_id": first(Recommendation),
             "slug": lambda: "post_ticket_survey", "user_id": first(User), "token_id": first(ApiToken),
             "integration_id": first(Integration), "assignment_id": first(Assignment),
-            "report_id": first(Report), "template_id": first(ReportTemplate), "source_id": first(SocialSource)}
+            "report_id": first(Report), "template_id": first(ReportTemplate), "source_id": first(SocialSource),
+            "metric": lambda: "csat_percent"}
 
 
 def _counts(app, clients, token, org) -> dict[tuple[str, str], int]:

@@ -122,6 +122,31 @@ def test_ann_reads_her_report_on_the_page(worked_example, as_user):
     assert all(f'id="item-{item}"' not in html for item in _own_items("bob"))
 
 
+def test_a_number_on_the_report_opens_how_it_was_worked_out(worked_example, as_user):
+    """Every number drills down to its items: Ann's CSAT % of 75 is 3 satisfied answers of 4, at 100 points each."""
+    run = worked_example.run()
+    ann = worked_example.ids["ann"]
+    client = as_user("ann@example.com")
+    report = client.get("/report").get_data(as_text=True)
+    link = f"/report/{ann}/runs/{run}/csat_percent"
+    assert f'href="{link}"' in report
+    page = client.get(link)
+    assert page.status_code == 200
+    html = " ".join(page.get_data(as_text=True).split())
+    assert "CSAT % for you" in html and f"Run {run}, week 2026-11-02 to 2026-11-08, guideline version 1" in html
+    assert 'data-field="value">75.0%' in html and 'data-field="n">4<' in html
+    points = re.findall(r'data-field="points">([^<]+)<', html)
+    assert sorted(points) == ["0", "100", "100", "100"]  # mean 75: the value above
+    assert "Wilson score interval at 95%" in html and "(n*value + k*team_mean)/(n + k) with k = " in html
+    assert "Back to your report" in html
+    # A manager reads it from the employee's report; a metric the run lacks, or a page past the items, is named
+    mia = as_user("mia@example.com")
+    assert "CSAT % for Ann" in mia.get(link).get_data(as_text=True)
+    assert mia.get(f"/report/{ann}/runs/{run}/resolution_sla").status_code == 404
+    past = mia.get(link + "?page=2")
+    assert past.status_code == 400 and "page: there is 1 page" in past.get_data(as_text=True)
+
+
 def test_too_few_items_shows_as_such_not_as_a_number(worked_example, as_user):
     worked_example.run()
     html = as_user("mia@example.com").get(f"/report/{worked_example.ids['cat']}").get_data(as_text=True)

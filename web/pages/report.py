@@ -4,10 +4,13 @@ The content comes from :mod:`appraisal.report`, as the weekly digests' does, so 
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from appraisal.lineage import metric_lineage
 from appraisal.report import (
     completed_run,
     employee_report,
@@ -29,6 +32,8 @@ bp = Blueprint("report", __name__)
 
 #: The longest dispute reason kept; a reason is a sentence or two for the manager deciding it.
 REASON_MAX = 2000
+#: Items listed per page of a metric's lineage.
+LINEAGE_PAGE = 100
 #: Where each kind of metric sits on a chart's vertical axis (None: fitted to the values).
 _AXES = {"percent": (0, 100), "score": (-100, 100), "composite": (0, 100)}
 
@@ -106,6 +111,33 @@ def team():
     scope = [chosen] if chosen is not None else (visible if visible is not None else [])
     report = team_report(session, run, scope, get_plugins().scoring_rules) if run is not None else None
     return render_template("report/team.html", report=report, teams=teams, chosen=chosen, show=show)
+
+
+@bp.get("/report/<int:employee_id>/runs/<int:run_id>/<string:metric>")
+@signed_in
+def lineage(employee_id: int, run_id: int, metric: str):
+    """How one number of a report was worked out: the formula with its parameters, and the items behind it.
+
+    For whoever may read the report: the employee, their managers and HR.
+    """
+    session = get_session()
+    employee = employee_or_403(session, current_user, employee_id)
+    run = completed_run(session, run_id)
+    if run is None:
+        abort(404, f"run: there is no completed appraisal run {run_id}")
+    page = _int_arg("page") or 1
+    try:
+        found = metric_lineage(session, run.id, employee.id, metric, limit=LINEAGE_PAGE,
+                               offset=(page - 1) * LINEAGE_PAGE)
+    except LookupError:
+        abort(404, f"run {run.id} has no metric {metric[:60]!r} for {employee.name}")
+    pages = max(1, -(-found["items_now"] // LINEAGE_PAGE))
+    if page > pages:
+        abort(400, f"page: there {'is' if pages == 1 else 'are'} {pages} page{'s' * (pages != 1)}")
+    rule = get_plugins().scoring_rules[metric]
+    return render_template("report/lineage.html", lineage=found, employee=employee, run=run, rule=rule,
+                           last_day=run.period_end - timedelta(days=1), own=employee.id == current_user.employee_id,
+                           page=page, pages=pages, show=show)
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
