@@ -319,6 +319,16 @@ def test_the_team_report_holds_the_teams_the_manager_leads(worked_example, as_us
         billing = session.scalar(select(Team.id).where(Team.slug == "billing"))
     assert client.get(f"/report/team?team={billing}").status_code == 403
     assert "Dan" in as_user("hr@example.com").get(f"/report/team?team={billing}").get_data(as_text=True)
+    # A department above both teams holds everyone below it (it said nobody was appraised in it)
+    with transaction() as session:
+        department = Team(name="Customer service", slug="customer_service")
+        session.add(department)
+        session.flush()
+        for team in session.scalars(select(Team).where(Team.slug.in_(("support", "billing")))):
+            team.parent_id = department.id
+        department_id = department.id
+    html = as_user("hr@example.com").get(f"/report/team?team={department_id}").get_data(as_text=True)
+    assert all(name in html for name in ("Ann", "Bob", "Cat", "Dan")) and "Nobody in this team" not in html
 
 
 # --- a period run again ---------------------------------------------------------------------------------------

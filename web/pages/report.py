@@ -22,7 +22,7 @@ from appraisal.report import (
 from appraisal.review import DecisionError, raise_dispute
 from core.auth import roles_required, signed_in
 from core.db import get_session
-from core.models import Team, managed_teams
+from core.models import Team, managed_teams, team_and_below
 from core.plugins import get_plugins
 from web.arguments import is_id, whole_number
 from web.charts import line_chart
@@ -108,7 +108,8 @@ def team():
         if sees_everyone(current_user):
             abort(404, f"team: there is no team {chosen}")
         abort(403, "That team is not one you lead.")
-    scope = [chosen] if chosen is not None else (visible if visible is not None else [])
+    # A team with teams below it (a department) holds their people too, as its dashboard does.
+    scope = team_and_below(chosen) if chosen is not None else (visible if visible is not None else [])
     report = team_report(session, run, scope, get_plugins().scoring_rules) if run is not None else None
     return render_template("report/team.html", report=report, teams=teams, chosen=chosen, show=show)
 
