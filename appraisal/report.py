@@ -52,11 +52,15 @@ def latest_completed_run(session: Session, kind: str = "week") -> AppraisalRun |
 
 
 def runs_of_employee(session: Session, employee_id: int, limit: int = 26) -> list[dict[str, Any]]:
-    """The newest completed runs with a result for the employee, for choosing which report to read."""
+    """The newest periods with a completed run holding a result for the employee, for choosing which report to
+    read: of a period run more than once, its latest run, which replaced the others."""
+    latest = (select(func.max(AppraisalRun.id))
+              .join(AppraisalResult, AppraisalResult.run_id == AppraisalRun.id)
+              .where(AppraisalRun.status == "completed", AppraisalResult.employee_id == employee_id)
+              .group_by(AppraisalRun.period_kind, AppraisalRun.period_start, AppraisalRun.period_end))
     rows = session.execute(
         select(AppraisalRun.id, AppraisalRun.period_kind, AppraisalRun.period_start, AppraisalRun.period_end)
-        .join(AppraisalResult, AppraisalResult.run_id == AppraisalRun.id)
-        .where(AppraisalRun.status == "completed", AppraisalResult.employee_id == employee_id)
+        .where(AppraisalRun.id.in_(latest))
         .order_by(AppraisalRun.period_start.desc(), AppraisalRun.id.desc()).limit(limit))
     return [{"id": r.id, "title": period_title(r.period_kind, r.period_start, r.period_end)} for r in rows]
 

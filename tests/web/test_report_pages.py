@@ -147,6 +147,18 @@ def test_a_number_on_the_report_opens_how_it_was_worked_out(worked_example, as_u
     assert past.status_code == 400 and "page: there is 1 page" in past.get_data(as_text=True)
 
 
+def test_a_period_run_again_is_offered_once_by_its_latest_run(worked_example, as_user):
+    """Five runs of one week were five identical entries in the period picker."""
+    earlier = worked_example.run(period=BEFORE)
+    first = worked_example.run()
+    latest = worked_example.run()
+    client = as_user("ann@example.com")
+    html = client.get("/report").get_data(as_text=True)
+    assert re.findall(r'<option value="(\d+)"', html) == [str(latest), str(earlier)]
+    old = client.get(f"/report?run={first}").get_data(as_text=True)
+    assert f"This is run {first}, an earlier run of this period: a later run replaced it." in old
+
+
 def test_too_few_items_shows_as_such_not_as_a_number(worked_example, as_user):
     worked_example.run()
     html = as_user("mia@example.com").get(f"/report/{worked_example.ids['cat']}").get_data(as_text=True)
