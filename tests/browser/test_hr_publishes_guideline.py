@@ -80,7 +80,7 @@ def test_hr_swaps_a_rule_and_sees_a_refused_preview_in_place(browser_page, worke
     page.fill("#budget_cap", "-5")
     page.click("#preview-button")
     page.locator("#preview-result #errors").wait_for()
-    assert "incentives.budget.cap: Must be greater than or equal to 0." in page.locator("#preview-result").inner_text()
+    assert "incentives.budget.cap: give an amount from 0 to 1,000,000,000" in page.locator("#preview-result").inner_text()
     page.shot("refused-preview")
     page.fill("#budget_cap", "130")
     publish.click()
