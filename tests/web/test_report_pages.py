@@ -160,10 +160,12 @@ def test_a_period_run_again_is_offered_once_by_its_latest_run(worked_example, as
 
 
 def test_too_few_items_shows_as_such_not_as_a_number(worked_example, as_user):
+    worked_example.run(period=BEFORE)
     worked_example.run()
     html = as_user("mia@example.com").get(f"/report/{worked_example.ids['cat']}").get_data(as_text=True)
     assert _figure(html, "composite") == "too few items"
     assert _metric_cells(html, "csat_percent")["value"] == "too few (2 of 4 needed)"
+    assert "Cat&#39;s composite over the last 2 weeks" in html and "Your composite" not in html  # Mia reads Cat's
     assert "not judged: too few items" in html  # the team's target of 65 cannot be judged on two answers
 
 

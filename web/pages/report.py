@@ -167,25 +167,27 @@ def _employee_page(employee_id: int, raw_run: str | None, *, errors=None, form=N
     if run is not None:
         report = employee_report(session, run, employee_id, get_plugins().scoring_rules, audience=audience,
                                  with_items=True)
-        charts = _charts(report)
+        charts = _charts(report, None if audience == "employee" else report["employee"]["name"])
     return render_template("report/employee.html", report=report, run=run, audience=audience,
                            runs=runs_of_employee(session, employee_id), employee_id=employee_id,
                            own=audience == "employee", charts=charts, errors=errors or {}, form=form or {},
                            show=show), status
 
 
-def _charts(report) -> dict:
+def _charts(report, name: str | None = None) -> dict:
+    """The trend charts; ``name`` is whose they are when someone else reads them (a manager, HR)."""
     trend = report["trend"]
     what = f"over the last {len(trend['labels'])} {report['run']['kind']}s"
+    whose, line = ("Your", "You") if name is None else (f"{name}'s", name)
     low, high = _AXES["composite"]
     charts = {"composite": line_chart(
-        trend["labels"], {"You": trend["composite"]["you"], "Team mean": trend["composite"]["team"],
+        trend["labels"], {line: trend["composite"]["you"], "Team mean": trend["composite"]["team"],
                           "Organisation mean": trend["composite"]["org"]},
-        label=f"Your composite {what}, against the team and organisation means", low=low, high=high),
+        label=f"{whose} composite {what}, against the team and organisation means", low=low, high=high),
         "metrics": {}}
-    for name, series in trend["metrics"].items():
+    for metric, series in trend["metrics"].items():
         low, high = _AXES.get(series["display"], (None, None))
-        charts["metrics"][name] = line_chart(
-            trend["labels"], {"You": series["you"], "Team mean": series["team"], "Organisation mean": series["org"]},
+        charts["metrics"][metric] = line_chart(
+            trend["labels"], {line: series["you"], "Team mean": series["team"], "Organisation mean": series["org"]},
             label=f"{series['title']} {what}", low=low, high=high)
     return charts
