@@ -59,10 +59,13 @@ def may_see_employee(session, user, employee_id: int) -> bool:
 
 
 def employee_or_403(session, user, employee_id: int) -> Employee:
-    """The employee, if ``user`` may see them; 404 if there is none, 403 if they are someone else's."""
+    """The employee, if ``user`` may see them; 403 if they are someone else's (or, for a user who does not see
+    everyone, if there is none); 404 if there is none for HR."""
     employee = session.get(Employee, employee_id)
-    if employee is None:
+    if employee is None and sees_everyone(user):
         abort(404)
-    if not may_see_employee(session, user, employee_id):
-        abort(403)
+    # Someone who may not see everyone gets the same 403 for an id nobody has: it tells no one which ids exist.
+    if employee is None or not may_see_employee(session, user, employee_id):
+        abort(403, "You may see your own results and, as a manager, those of the people in the teams you lead; "
+                   "this person is not one of them.")
     return employee

@@ -185,7 +185,10 @@ def test_each_role_reads_only_the_reports_it_may(worked_example, as_user):
         client = as_user(email)
         got = {name: client.get(f"/report/{ids[name]}").status_code for name in reports}
         assert got == reports, email
-    assert as_user("ann@example.com").get("/report/999999").status_code == 404
+    # An id nobody has reads as one someone else has (it said 404 to Ann, 403 for a colleague: which ids exist)
+    missing = as_user("ann@example.com").get("/report/999999")
+    assert missing.status_code == 403 and "this person is not one of them" in missing.get_data(as_text=True)
+    assert as_user("hr@example.com").get("/report/999999").status_code == 404  # HR sees everyone anyway
 
 
 def test_a_manager_reads_comments_as_written_and_every_recommendation(worked_example, as_user):
