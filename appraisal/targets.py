@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import literal, select, union_all
 from sqlalchemy.orm import Session
 
-from core.models import Employee, Team, managed_teams, record_audit
+from core.models import Employee, Team, User, managed_teams, record_audit
 from core.plugins import get_plugins
 
 from .engine import Person
@@ -102,10 +102,14 @@ def targets_in_force(session: Session, metrics: Sequence[str], period: Period, p
     """Each person's target per metric for a run of ``period``: {employee_id: {metric: (target_id, value)}}.
 
     A target applies when its period covers the run's. A person's own target wins over their team's, a
-    team's over a parent team's; among equals, the one changed last.
+    team's over a parent team's; among equals, the one changed last. A team's target does not apply to whoever
+    set it last: nobody sets their own targets, and a manager (or an HR person) in the team they set it for
+    would otherwise have (and lower) their own, which feeds the incentives' attainment streaks.
     """
     rows = session.execute(
-        select(Target.id, Target.metric, Target.employee_id, Target.team_id, Target.value)
+        select(Target.id, Target.metric, Target.employee_id, Target.team_id, Target.value,
+               User.employee_id.label("setter"))
+        .outerjoin(User, User.id == Target.set_by)
         .where(Target.metric.in_(list(metrics)), Target.period_start <= period.start,
                Target.period_end >= period.end)
         .order_by(Target.updated_at, Target.id)).all()
@@ -113,12 +117,12 @@ def targets_in_force(session: Session, metrics: Sequence[str], period: Period, p
         return {}
     parents = dict(session.execute(select(Team.id, Team.parent_id)).all())
     own: dict[int, dict[str, tuple[int, float]]] = {}
-    by_team: dict[int, dict[str, tuple[int, float]]] = {}
-    for target_id, metric, employee_id, team_id, value in rows:  # later rows overwrite earlier ones
+    by_team: dict[int, dict[str, tuple[int, float, int | None]]] = {}
+    for target_id, metric, employee_id, team_id, value, setter in rows:  # later rows overwrite earlier ones
         if employee_id is not None:
             own.setdefault(employee_id, {})[metric] = (target_id, value)
         else:
-            by_team.setdefault(team_id, {})[metric] = (target_id, value)
+            by_team.setdefault(team_id, {})[metric] = (target_id, value, setter)
     result = {}
     for person in people:
         chosen: dict[str, tuple[int, float]] = {}
@@ -129,7 +133,8 @@ def targets_in_force(session: Session, metrics: Sequence[str], period: Period, p
             lineage.append(team_id)
             team_id = parents.get(team_id)
         for ancestor in reversed(lineage):  # nearer teams overwrite farther ones
-            chosen.update(by_team.get(ancestor, {}))
+            chosen.update({metric: (target_id, value) for metric, (target_id, value, setter)
+                           in by_team.get(ancestor, {}).items() if setter != person.id})
         chosen.update(own.get(person.id, {}))
         if chosen:
             result[person.id] = chosen

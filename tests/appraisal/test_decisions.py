@@ -62,6 +62,26 @@ def test_managers_set_targets_only_for_their_teams_and_within_bounds(worked_exam
             (None, 80), ({"value": 80, "set_by": hr.id}, 90), ({"value": 90, "set_by": manager.id}, 85)]
 
 
+def test_a_team_target_does_not_apply_to_whoever_set_it(worked_example):
+    """Mia works in Support, which she leads: its target applies to Ann, not to Mia, who set it (she could lower
+    her own target, and her attainment streak feeds the incentives)."""
+    from appraisal.engine import Person
+    from appraisal.targets import targets_in_force
+
+    november = month_of(WEEK.start.date())
+    with transaction() as session:
+        _, manager = _users(session, worked_example)
+        ann = session.get(Employee, worked_example.ids["ann"])
+        mia = session.get(Employee, manager.employee_id)
+        mia.team_id = ann.team_id
+        support = session.get(Team, ann.team_id)
+        target = set_target(session, manager, metric="nps", period=november, value=10, team=support)
+        people = [Person(ann.id, ann.team_id), Person(mia.id, mia.team_id)]
+        found = targets_in_force(session, ["nps"], november, people)
+        assert found[ann.id]["nps"] == (target.id, 10)
+        assert "nps" not in found.get(mia.id, {})
+
+
 def _item_of(session, employee_id):
     return session.scalar(select(Feedback).where(Feedback.employee_id == employee_id, Feedback.kind == "csat")
                           .order_by(Feedback.id).limit(1))
