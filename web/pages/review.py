@@ -372,7 +372,9 @@ def _recommendations_page(refusals: list[Refusal] = (), *, select_all: bool = Fa
     if kind is not None and kind not in PERIOD_KINDS:
         abort(400, description=f"kind: choose a period kind, one of {', '.join(PERIOD_KINDS)}, not {kind[:40]!r}")
     asked = whole_number("run")
-    scoped = (Recommendation.status == "proposed", visible_employees(current_user))
+    # Not the user's own: someone else decides those, and a queue opening on them is a dead end.
+    scoped = (Recommendation.status == "proposed", visible_employees(current_user),
+              Recommendation.employee_id.is_distinct_from(current_user.employee_id))
     # One row per run with something waiting for this user: the chooser, the counts and the default, at once.
     waiting = session.execute(
         select(AppraisalRun.id, AppraisalRun.period_kind, AppraisalRun.period_start, AppraisalRun.period_end,
@@ -404,7 +406,7 @@ def _recommendations_page(refusals: list[Refusal] = (), *, select_all: bool = Fa
         .offset(pager.offset).limit(PAGE_SIZE)).all()
     runs, budgets = _runs_and_budgets(session, {run_id} if run_id else set())
     if select_all:
-        selection = {row.id for row in rows if row.employee_id != current_user.employee_id}
+        selection = {row.id for row in rows}
     elif refusals:
         selection = {int(value) for value in request.form.getlist("selected") if is_id(value.strip())}
     else:
