@@ -81,6 +81,14 @@ class Channel:
         """Turn one validated payload into feedback drafts. Do per-item Python work here, once."""
         raise NotImplementedError
 
+    def reserved_ids(self, session) -> tuple[str, ...]:
+        """Prefixes of the external ids only the channel's own paths write (a helpdesk's webhook, a survey page).
+
+        An API token sending an item with such an id is refused: stored first, it would make the real one a
+        duplicate when it arrives, and the forged item would stand in its place. The default is none.
+        """
+        return ()
+
     def demo_payloads(self, now: datetime, rng: Random, agents: Sequence[IdentityRef]) -> Iterable[Mapping]:
         """Return payloads for ``plaudit demo``, in this channel's own format, about ``agents``.
 

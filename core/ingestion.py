@@ -190,11 +190,13 @@ def _naive_iso(value: Any) -> str:
 
 
 def ingest(session: Session, channel_slug: str, payloads: Iterable[Any], *,
-           sender_employee_id: int | None = None) -> IngestReport:
+           sender_employee_id: int | None = None, reserved_ids: tuple[str, ...] = ()) -> IngestReport:
     """Run each payload through the pipeline into ``session``; return what was created, duplicate, rejected.
 
     :param sender_employee_id: the employee whose account sends the payloads (an API token's owner), if any: a
         payload with an item that would count for them is rejected, since nobody sends feedback about themselves.
+    :param reserved_ids: prefixes of external ids this sender may not write (``Channel.reserved_ids``, for an API
+        token): a payload with such an item is rejected under ``external_id``.
     :raises KeyError: if no loaded plugin provides ``channel_slug``.
     """
     app = current_app
@@ -206,6 +208,8 @@ def ingest(session: Session, channel_slug: str, payloads: Iterable[Any], *,
     schema = channel.schema()
     for index, payload in enumerate(payloads):
         outcome = _normalise(channel, schema, index, payload)
+        if reserved_ids and not isinstance(outcome, Rejected):
+            outcome = _unreserved(channel, index, outcome, reserved_ids)
         if isinstance(outcome, Rejected):
             report.rejected.append(outcome)
         else:
@@ -271,6 +275,18 @@ def ingest(session: Session, channel_slug: str, payloads: Iterable[Any], *,
         jobs.enqueue(session, announce_feedback, sorted(created.values()))
     report.created.sort(key=lambda s: s.index)
     return report
+
+
+def _unreserved(channel, index: int, drafts: list[FeedbackDraft], reserved_ids: tuple[str, ...]
+                ) -> list[FeedbackDraft] | Rejected:
+    """The drafts, or their payload rejected if one takes an id the channel's own paths write."""
+    taken = next((prefix for draft in drafts for prefix in reserved_ids if draft.external_id.startswith(prefix)),
+                 None)
+    if taken is None:
+        return drafts
+    return Rejected(index, {"external_id": [(f"ids starting {taken!r} are those of items {channel.name!r} receives "
+                                             f"itself (a helpdesk's webhook, a survey page): give yours an id of "
+                                             f"your own")]})
 
 
 def _refuse_own(report: IngestReport, drafts: list, attributions: list, employee_id: int) -> tuple[list, list]:

@@ -31,5 +31,20 @@ class PostTicketSurvey(Channel):
             | {"answered_at": data["answered_at"].isoformat()},
         )
 
+    def reserved_ids(self, session) -> tuple[str, ...]:
+        """Ratings delivered by a helpdesk (``zendesk:rating:...``), a generic integration (its namespace) and the
+        survey pages (``pts-invitation-...``)."""
+        from sqlalchemy import select
+
+        from core.models import Integration
+
+        from .helpdesks import HELPDESKS
+        from .invitations import INVITATION_IDS
+        from .webhooks import generic_namespace
+
+        generic = session.scalars(select(Integration).where(Integration.provider == "generic")).all()
+        return (*(f"{provider}:" for provider in sorted(HELPDESKS)),
+                *sorted(f"{generic_namespace(integration)}:" for integration in generic), INVITATION_IDS)
+
     def demo_payloads(self, now, rng, agents):
         return survey_responses(now, rng, agents)

@@ -26,6 +26,8 @@ from .schemas import SurveySettingsSchema
 from .survey_templates import current
 
 CHANNEL = "post_ticket_survey"
+#: How a survey page's answers' ids begin: ``pts-invitation-<invitation>-<question>``.
+INVITATION_IDS = "pts-invitation-"
 log = logging.getLogger(__name__)
 
 
@@ -194,7 +196,7 @@ def record_answers(session: Session, invitation: Invitation, answers: dict[str, 
     ticket = invitation.ticket
     payloads = []
     for index, question in enumerate(invitation.template.questions):
-        payload = {"response_id": f"pts-invitation-{invitation.id}-{question['key']}", "kind": question["kind"],
+        payload = {"response_id": f"{INVITATION_IDS}{invitation.id}-{question['key']}", "kind": question["kind"],
                    "rating": answers[question["key"]], "scale": question["scale"], "answered_at": now.isoformat(),
                    "ticket_id": f"{ticket.provider}:{ticket.external_id}", "agent_basis": "assignee_at_solve"}
         if invitation.recipient_email:

@@ -136,12 +136,12 @@ def main(seconds, connections, web_processes, workers, items, bulk_items, write,
             print(f"batch API: {bulk_items} survey responses in batches of {bulk.BATCH}", flush=True)
             batch = bulk.send(f"http://127.0.0.1:{web_port}", token, bulk.payloads(bulk_items))
             batch["drained_seconds"] = drain(conn, 300)
-            batch_raw = baseline.measure(conn, f"{seed.NAMESPACE}:bulk:%")
+            batch_raw = baseline.measure(conn, f"{bulk.PREFIX}:bulk:%")
             print(f"batch API: {bulk_items} more survey responses from {web_processes} clients at once", flush=True)
             concurrent = bulk.send(f"http://127.0.0.1:{web_port}", token,
                                    bulk.payloads(bulk_items, seed=10, run="bulkc"), clients=web_processes)
             concurrent["drained_seconds"] = drain(conn, 300)
-            concurrent_raw = baseline.measure(conn, f"{seed.NAMESPACE}:bulkc:%")
+            concurrent_raw = baseline.measure(conn, f"{bulk.PREFIX}:bulkc:%")
             facts = report.facts(conn)
         stack.stop(honcho)
         figures = report.figures(results, stored, raw, {"one": (batch, batch_raw),

@@ -151,6 +151,21 @@ def test_channels_fed_by_their_own_workflow_take_no_payloads_from_tokens(client,
     assert session.scalar(select(func.count()).select_from(Feedback)) == 0
 
 
+def test_a_token_cannot_take_the_ids_a_helpdesk_or_survey_page_writes(app, client, issue_token):
+    """Stored first, a forged 'zendesk:rating:77777' made the real webhook delivery a duplicate."""
+    result = app.test_cli_runner().invoke(args=["integrations", "create", "generic", "Desk", "--namespace", "mydesk"])
+    assert result.exit_code == 0, result.output
+    token = issue_token()
+    response = client.post(URL + "/batch", headers=_auth(token), json=[
+        survey("zendesk:rating:77777"), survey("pts-invitation-5-q1"), survey("mydesk:rating:1"), survey("zd-77777")])
+    body = response.get_json()
+    assert response.status_code == 201 and [c["external_id"] for c in body["created"]] == ["zd-77777"]
+    refused = {r["index"]: r["errors"]["external_id"][0] for r in body["rejected"]}
+    assert set(refused) == {0, 1, 2}
+    assert "ids starting 'zendesk:' are those of items 'post_ticket_survey' receives itself" in refused[0]
+    assert "'pts-invitation-'" in refused[1] and "'mydesk:'" in refused[2]
+
+
 def test_an_account_linked_to_an_employee_cannot_send_feedback_about_them(client, session, create_user,
                                                                            create_employee):
     """An HR account that is also an employee could otherwise write the evidence for their own bonus."""

@@ -69,7 +69,9 @@ def _body():
 
 def _ingest(slug: str, payloads: list):
     session = get_session()
-    report = ingest(session, slug, payloads, sender_employee_id=token_owner().employee_id)
+    channel = get_plugins().channel(slug)
+    report = ingest(session, slug, payloads, sender_employee_id=token_owner().employee_id,
+                    reserved_ids=channel.reserved_ids(session))
     session.commit()
     # 422 only when something was sent and all of it was refused; an empty batch is a no-op.
     status = 201 if report.created else 422 if report.rejected and not report.duplicates else 200
