@@ -25,10 +25,11 @@ class Period:
 
     def previous(self) -> Period:
         """The period of the same kind just before this one (for custom periods: as many days)."""
+        # Unchecked: the month before one that starts on FIRST_DAY is still a month to compare with.
         if self.kind == "month":
-            return month_of(_day(self.start) - timedelta(days=1))
+            return _month(_day(self.start) - timedelta(days=1))
         if self.kind == "quarter":
-            return quarter_of(_day(self.start) - timedelta(days=1))
+            return _quarter(_day(self.start) - timedelta(days=1))
         return Period(self.kind, self.start - (self.end - self.start), self.start)
 
 
@@ -64,19 +65,35 @@ def check_started(period: Period, today: date) -> Period:
 
 def week_of(day: date) -> Period:
     """The ISO week (Monday to Sunday) that holds ``day``."""
-    check_day(day)
+    return _week(check_day(day))
+
+
+def month_of(day: date) -> Period:
+    return _month(check_day(day))
+
+
+def quarter_of(day: date) -> Period:
+    return _quarter(check_day(day))
+
+
+def stored_period(start: datetime, end: datetime) -> Period:
+    """The period [start, end) as stored, its kind recognised, without the checks on what may be asked for:
+    for showing what an earlier version stored (a target of twenty years, say)."""
+    return _recognised(_day(start), _day(end) - timedelta(days=1), None)
+
+
+def _week(day: date) -> Period:
     monday = day - timedelta(days=day.weekday())
     return Period("week", _midnight(monday), _midnight(monday + timedelta(days=7)))
 
 
-def month_of(day: date) -> Period:
-    first = check_day(day).replace(day=1)
+def _month(day: date) -> Period:
+    first = day.replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
     return Period("month", _midnight(first), _midnight(following))
 
 
-def quarter_of(day: date) -> Period:
-    check_day(day)
+def _quarter(day: date) -> Period:
     first = date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
     following = date(first.year + (first.month == 10), (first.month + 2) % 12 + 1, 1)
     return Period("quarter", _midnight(first), _midnight(following))
@@ -96,8 +113,17 @@ def period_between(first: date, last: date, kind: str | None = None) -> Period:
         raise ValueError(f"the period ends ({last}) before it starts ({first})")
     if last - first >= LONGEST_CUSTOM:
         raise ValueError(f"{first} to {last} is longer than a period may be ({LONGEST_CUSTOM.days:,} days)")
+    return _recognised(first, last, kind)
+
+
+def _recognised(first: date, last: date, kind: str | None) -> Period:
     custom = Period("custom", _midnight(first), _midnight(last + timedelta(days=1)))
-    candidates = {"week": week_of(first), "month": month_of(first), "quarter": quarter_of(first)}
+    candidates = {}
+    for name, of in (("week", _week), ("month", _month), ("quarter", _quarter)):
+        try:
+            candidates[name] = of(first)
+        except (OverflowError, ValueError):  # one that would end past year 9999: it cannot be what is stored
+            pass
     if kind in (None, "custom"):
         if kind is None:
             for candidate in candidates.values():

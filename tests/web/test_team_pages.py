@@ -204,6 +204,18 @@ def test_targets_list_attainment_in_the_latest_run(client, login, worked_example
     assert "Support (team) CSAT % month 2026-11-01 to 2026-11-30 65.0% 1 met, 1 too few to judge" in text
 
 
+def test_a_target_stored_before_periods_were_bounded_still_lists(client, login, worked_example):
+    """The API took any span until periods were bounded to ten years: such a target made the page a 500."""
+    from datetime import UTC, datetime
+
+    with transaction() as session:
+        session.add(Target(metric="nps", employee_id=worked_example.ids["bob"], value=5, set_by=worked_example.hr,
+                           period_start=datetime(2026, 1, 1, tzinfo=UTC), period_end=datetime(2100, 1, 1, tzinfo=UTC)))
+    login("mia@example.com")
+    page = client.get("/targets")
+    assert page.status_code == 200 and "Bob NPS custom 2026-01-01 to 2099-12-31" in _text(page)
+
+
 def _post_target(client, **fields):
     page = client.get("/targets").get_data(as_text=True)
     data = {"subject": "", "metric": "csat_percent", "period_kind": "month", "day": "2026-11-02", "value": "70",

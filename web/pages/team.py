@@ -21,7 +21,7 @@ from appraisal.models import (
     MetricResult,
     Target,
 )
-from appraisal.periods import check_day, month_of, period_between, quarter_of, week_of
+from appraisal.periods import check_day, month_of, quarter_of, stored_period, week_of
 from appraisal.targets import TargetError, may_set_target, metric_range, set_target
 from core.auth import roles_required
 from core.db import get_session
@@ -403,7 +403,7 @@ def targets():
     rows = [{"target": row.Target, "subject": row.subject, "personal": row.personal,
              "title": getattr(rules.get(row.Target.metric), "title", row.Target.metric),
              "display": getattr(rules.get(row.Target.metric), "display", "number"),
-             "period": period_between(_day(row.Target.period_start), _day(row.Target.period_end) - timedelta(days=1)),
+             "period": stored_period(row.Target.period_start, row.Target.period_end),
              "reached": reached.get(row.Target.id)} for row in found]
     return render_template("team/targets.html", rows=rows, show=show, page=page, pages=pages, total=total,
                            form=offer, errors=errors, posted=request.form if request.method == "POST" else {},
