@@ -94,6 +94,11 @@ def _refuse_undeclared_views(app: Flask, loaded: plugins.Plugins) -> None:
     A view that says nothing would be open to anyone, and a plugin's blueprint is the likeliest place for one:
     refusing to start is the only check that holds for code this repository's tests never see.
     """
+    for rule in app.url_map.iter_rules():
+        # Views nobody can decorate, open by nature: a blueprint's static files, and the API's documentation
+        # pages flask-smorest adds when PLAUDIT_OPENAPI_* settings ask for them (Swagger UI, ReDoc).
+        if rule.endpoint.endswith(".static") or rule.endpoint.startswith("api-docs."):
+            auth.public_endpoint(app, rule.endpoint)
     undeclared = sorted(rule.endpoint for rule in app.url_map.iter_rules() if auth.access_of(app, rule.endpoint) is None)
     if not undeclared:
         return

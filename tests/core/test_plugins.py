@@ -235,3 +235,32 @@ def test_register_commands_without_the_cli_argument_loads(make_app):
 
     make_app(extra_plugins={"quiet": Plugin()})
     assert called
+
+
+def test_views_nobody_can_mark_are_open_by_nature(make_app, tmp_path):
+    """A plugin blueprint's static files and the API's Swagger UI have no view to decorate; start-up let them be."""
+    from flask import Blueprint
+
+    from core import hookimpl
+    from core.channel import Channel
+    from tests.plugin_packages.plaudit_kudos.plaudit_kudos import KudosSchema
+
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "logo.txt").write_text("logo")
+    blueprint = Blueprint("styled", __name__, static_folder=str(tmp_path / "static"))
+
+    class Styled(Channel):
+        name, title, kinds, schema = "styled", "Styled", ("kudos",), KudosSchema
+
+    Styled.blueprint = blueprint
+
+    class Plugin:
+        @hookimpl
+        def register_channels(self):
+            return [Styled]
+
+    app = make_app(extra_plugins={"styled": Plugin()}, OPENAPI_SWAGGER_UI_PATH="/swagger",
+                   OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/")
+    client = app.test_client()
+    assert client.get("/channels/styled/static/logo.txt").get_data(as_text=True) == "logo"
+    assert client.get("/api/v1/swagger").status_code == 200
