@@ -7,6 +7,7 @@ re-run issues again neither what was approved nor what a person rejected, and pa
 from __future__ import annotations
 
 import logging
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -101,8 +102,13 @@ def training_reason(need: Mapping[str, Any]) -> str:
 
 def plugin_proposal(employee_id: int, source: str, raw: Any) -> Proposal | None:
     """A ``recommend`` hook's answer as a proposal; anything a guideline could not give is refused (logged)."""
+    amount = raw.get("amount") if isinstance(raw, Mapping) else None
+    if isinstance(amount, float) and math.isfinite(amount):
+        # A plugin's arithmetic (73.3 * 1.5 = 109.94999999999999) is not a typo: round it to the cent that a
+        # guideline's own amounts are held to, rather than refuse the bonus.
+        amount = round(amount, 2)
     try:
-        data = OutcomeSchema().load({"kind": raw.get("kind"), "amount": raw.get("amount"),
+        data = OutcomeSchema().load({"kind": raw.get("kind"), "amount": amount,
                                      "note": raw.get("reason")} if isinstance(raw, Mapping) else raw)
     except ValidationError as exc:
         log.error("plugin %s proposed %r for employee %s and it was refused: %s", source, raw, employee_id,

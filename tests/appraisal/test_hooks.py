@@ -45,3 +45,13 @@ def test_recommend_and_appraisal_completed(make_app, worked_example, caplog):
                             "plugin:mentor")]
     assert "termination" in caplog.text and "refused" in caplog.text
     assert mentor.completed == [(run_id, "completed")]
+
+
+def test_a_plugins_bonus_with_float_noise_is_rounded_to_the_cent_not_refused():
+    """Guideline amounts hold to two decimals; a plugin's 73.3 * 1.5 is arithmetic, not a typo."""
+    from appraisal.incentives import plugin_proposal
+
+    proposal = plugin_proposal(7, "loyalty", {"kind": "bonus", "amount": 73.3 * 1.5, "reason": "loyal"})
+    assert proposal is not None and proposal.amount == 109.95
+    assert plugin_proposal(7, "loyalty", {"kind": "bonus", "amount": 100 * 0.07 * 3}).amount == 21.0
+    assert plugin_proposal(7, "loyalty", {"kind": "bonus", "amount": float("nan")}) is None
