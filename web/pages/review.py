@@ -226,7 +226,10 @@ def _reassignment(uphold: bool) -> int | None:
 def _disputes_page(refusal: Refusal | None) -> str:
     session = get_session()
     raiser = aliased(User)
-    scoped = (Dispute.status == "open", visible_employees(current_user))
+    # Not the user's own: someone else decides them, and the item's comment shows verbatim here, whatever the
+    # comment policy lets them read of their own feedback on their report.
+    scoped = (Dispute.status == "open", visible_employees(current_user),
+              Feedback.employee_id.is_distinct_from(current_user.employee_id))
     total = session.scalar(select(func.count()).select_from(Dispute)
                            .join(Feedback, Feedback.id == Dispute.feedback_id)
                            .join(Employee, Employee.id == Feedback.employee_id).where(*scoped))
