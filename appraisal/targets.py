@@ -117,12 +117,13 @@ def targets_in_force(session: Session, metrics: Sequence[str], period: Period, p
         return {}
     parents = dict(session.execute(select(Team.id, Team.parent_id)).all())
     own: dict[int, dict[str, tuple[int, float]]] = {}
-    by_team: dict[int, dict[str, tuple[int, float, int | None]]] = {}
+    # Every team target in force, oldest change first: one a person set gives way to the next latest.
+    by_team: dict[int, dict[str, list[tuple[int, float, int | None]]]] = {}
     for target_id, metric, employee_id, team_id, value, setter in rows:  # later rows overwrite earlier ones
         if employee_id is not None:
             own.setdefault(employee_id, {})[metric] = (target_id, value)
         else:
-            by_team.setdefault(team_id, {})[metric] = (target_id, value, setter)
+            by_team.setdefault(team_id, {}).setdefault(metric, []).append((target_id, value, setter))
     result = {}
     for person in people:
         chosen: dict[str, tuple[int, float]] = {}
@@ -133,8 +134,11 @@ def targets_in_force(session: Session, metrics: Sequence[str], period: Period, p
             lineage.append(team_id)
             team_id = parents.get(team_id)
         for ancestor in reversed(lineage):  # nearer teams overwrite farther ones
-            chosen.update({metric: (target_id, value) for metric, (target_id, value, setter)
-                           in by_team.get(ancestor, {}).items() if setter != person.id})
+            for metric, targets in by_team.get(ancestor, {}).items():
+                latest = next(((target_id, value) for target_id, value, setter in reversed(targets)
+                               if setter != person.id), None)
+                if latest is not None:
+                    chosen[metric] = latest
         chosen.update(own.get(person.id, {}))
         if chosen:
             result[person.id] = chosen

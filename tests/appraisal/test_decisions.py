@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from appraisal.periods import month_of
+from appraisal.periods import month_of, quarter_of
 from appraisal.review import (
     DecisionError,
     decide_dispute,
@@ -70,7 +70,7 @@ def test_a_team_target_does_not_apply_to_whoever_set_it(worked_example):
 
     november = month_of(WEEK.start.date())
     with transaction() as session:
-        _, manager = _users(session, worked_example)
+        hr, manager = _users(session, worked_example)
         ann = session.get(Employee, worked_example.ids["ann"])
         mia = session.get(Employee, manager.employee_id)
         mia.team_id = ann.team_id
@@ -80,6 +80,13 @@ def test_a_team_target_does_not_apply_to_whoever_set_it(worked_example):
         found = targets_in_force(session, ["nps"], november, people)
         assert found[ann.id]["nps"] == (target.id, 10)
         assert "nps" not in found.get(mia.id, {})
+        # HR's quarter target for Support still applies to Mia: hers gives way to it, not to nothing
+        quarter = quarter_of(WEEK.start.date())
+        hr_target = set_target(session, hr, metric="nps", period=quarter, value=20, team=support)
+        session.flush()
+        found = targets_in_force(session, ["nps"], november, people)
+        assert found[mia.id]["nps"] == (hr_target.id, 20)
+        assert found[ann.id]["nps"] == (hr_target.id, 20)  # among a team's targets, the one changed last
 
 
 def _item_of(session, employee_id):
