@@ -1,6 +1,8 @@
 """Targets within HR's bounds and the manager's teams; flags, disputes and recommendations decided and audited."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
@@ -14,7 +16,16 @@ from appraisal.review import (
 )
 from appraisal.targets import TargetError, set_target
 from core.db import transaction
-from core.models import AuditEntry, Dispute, Employee, Feedback, Flag, Team, User
+from core.models import (
+    AuditEntry,
+    Dispute,
+    Employee,
+    Feedback,
+    Flag,
+    Team,
+    User,
+    utcnow,
+)
 from tests.fixtures.appraisal import WEEK
 
 
@@ -80,13 +91,17 @@ def test_a_team_target_does_not_apply_to_whoever_set_it(worked_example):
         found = targets_in_force(session, ["nps"], november, people)
         assert found[ann.id]["nps"] == (target.id, 10)
         assert "nps" not in found.get(mia.id, {})
-        # HR's quarter target for Support still applies to Mia: hers gives way to it, not to nothing
+        # HR's quarter target for Support set before hers still applies to Mia: hers gives way to it, not to
+        # nothing (which would end her attainment streak)
         quarter = quarter_of(WEEK.start.date())
         hr_target = set_target(session, hr, metric="nps", period=quarter, value=20, team=support)
         session.flush()
+        target.value = 12  # Mia changes hers: the latest again
+        target.updated_at = utcnow() + timedelta(seconds=1)
+        session.flush()
         found = targets_in_force(session, ["nps"], november, people)
         assert found[mia.id]["nps"] == (hr_target.id, 20)
-        assert found[ann.id]["nps"] == (hr_target.id, 20)  # among a team's targets, the one changed last
+        assert found[ann.id]["nps"] == (target.id, 12)  # among a team's targets, the one changed last
 
 
 def _item_of(session, employee_id):
