@@ -28,7 +28,7 @@ from core import jobs
 from core.db import transaction
 from core.models import utcnow
 
-from .addresses import FetchRefused, open_public
+from .addresses import FetchRefused, open_public, public_url
 from .clients import (
     PolledSource,
     SourceClient,
@@ -214,6 +214,9 @@ def fetch(url: str, etag: str | None = None, last_modified: str | None = None) -
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     request = urllib.request.Request(url, headers=headers)
+    # Messages name the address without its user, password or query (where a feed's key rides): they are
+    # logged and stored on the source.
+    shown = public_url(url)
     try:
         with open_public(request, timeout=FETCH_TIMEOUT) as response:
             body = response.read(MAX_FEED_BYTES + 1)
@@ -221,18 +224,18 @@ def fetch(url: str, etag: str | None = None, last_modified: str | None = None) -
                 raise FeedError(f"the feed is larger than {MAX_FEED_BYTES // (1024 * 1024)} MB")
             return Fetched(body, response.headers.get("ETag"), response.headers.get("Last-Modified"))
     except FetchRefused as exc:
-        raise FetchRefused(f"refused to fetch {url}: {exc}") from exc
+        raise FetchRefused(f"refused to fetch {shown}: {exc}") from exc
     except urllib.error.HTTPError as exc:
         if exc.code == 304:
             return Fetched(None, etag, last_modified)
-        raise FeedError(f"HTTP {exc.code} {exc.reason} from {url}") from exc
+        raise FeedError(f"HTTP {exc.code} {exc.reason} from {shown}") from exc
     except TimeoutError as exc:
-        raise FeedError(f"no answer from {url} within {FETCH_TIMEOUT} s") from exc
+        raise FeedError(f"no answer from {shown} within {FETCH_TIMEOUT} s") from exc
     except urllib.error.URLError as exc:
         reason = exc.reason
         if isinstance(reason, TimeoutError):
-            raise FeedError(f"no answer from {url} within {FETCH_TIMEOUT} s") from exc
-        raise FeedError(f"cannot reach {url}: {reason}") from exc
+            raise FeedError(f"no answer from {shown} within {FETCH_TIMEOUT} s") from exc
+        raise FeedError(f"cannot reach {shown}: {reason}") from exc
 
 
 def feed_posts(body: bytes, source: str, keywords: list[str], handles: list[str]) -> list[dict[str, Any]]:

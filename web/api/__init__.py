@@ -6,7 +6,7 @@ import pkgutil
 
 from flask import Request, abort, request
 from flask_smorest import Api
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from core.auth import csrf, public_endpoint
 
@@ -39,14 +39,17 @@ class JsonRequest(Request):
     """A request whose unreadable JSON body is refused saying so (Flask's own 400 names no cause)."""
 
     def on_json_loading_failed(self, e: ValueError | None):
-        raise BadRequest(f"the body is not valid JSON: {e}" if e is not None else
-                         "the body must be JSON (Content-Type: application/json)")
+        if e is None:  # not sent as JSON at all
+            raise UnsupportedMediaType("send the body as JSON with Content-Type: application/json")
+        raise BadRequest(f"the body is not valid JSON: {e}")
 
 
 def _json_bodies_only():
     """Refuse an API body that is not JSON with 415: read as no body, it was 'missing' every field instead."""
-    if (request.path.startswith("/api/") and request.method in ("POST", "PUT", "PATCH")
-            and request.content_length and not request.is_json):
+    # Only on a route there is (else 404), and a body sent in chunks has no Content-Length but is a body.
+    sent = request.content_length or "chunked" in request.headers.get("Transfer-Encoding", "")
+    if (request.path.startswith("/api/") and request.url_rule is not None
+            and request.method in ("POST", "PUT", "PATCH") and sent and not request.is_json):
         abort(415, description=f"send the body as JSON with Content-Type: application/json, not "
                                f"{request.mimetype or 'no type'}")
 

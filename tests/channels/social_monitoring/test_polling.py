@@ -161,6 +161,16 @@ def test_new_entries_are_stored_once_across_two_polls(rq_app, feeds, add_feed):
     assert _source(rq_app, source_id).last_polled_at > first.last_polled_at
 
 
+def test_a_failure_names_the_feed_without_its_key(rq_app, feeds, add_feed, caplog):
+    """A feed's key rides in its query string: the stored error and the log name the address without it."""
+    source_id = add_feed(rq_app, "keyed", feeds.url + "/keyed.rss?key=s3cret-feed-key")
+    with caplog.at_level("WARNING"):
+        assert _poll_round(rq_app) == 1
+    failed = _source(rq_app, source_id)
+    assert "HTTP 404" in failed.last_error and "/keyed.rss" in failed.last_error
+    assert "s3cret-feed-key" not in failed.last_error and "s3cret-feed-key" not in caplog.text
+
+
 def test_a_server_error_backs_off_and_is_retried(rq_app, feeds, add_feed):
     feeds.routes["/flaky.rss"] = (500, b"upstream down")
     source_id = add_feed(rq_app, "flaky", feeds.url + "/flaky.rss")
