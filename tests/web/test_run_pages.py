@@ -52,3 +52,5 @@ def test_a_wrong_period_is_named_and_nothing_runs(app, worked_example, session_p
         response = client.post("/runs", data={"csrf_token": token, **form})
         assert response.status_code == 400 and message in response.get_data(as_text=True), form
     assert row_counts(app) == before
+    past = client.get("/runs?page=5")  # was an empty 200; every other list names the pages there are
+    assert past.status_code == 400 and "page: there is 1 page" in past.get_data(as_text=True)

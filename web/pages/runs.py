@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
@@ -51,7 +51,10 @@ def index():
                 state = session.scalar(select(AppraisalRun.status).where(AppraisalRun.id == run_id))
                 flash(f"Run {run_id} of the {period.label}: {state}.")
                 return redirect(url_for(".index"), 303)
-    page = whole_number("page") or 1
+    total = session.scalar(select(func.count()).select_from(AppraisalRun))
+    page, pages = whole_number("page") or 1, max(1, -(-total // PAGE_SIZE))
+    if page > pages:  # as every other list says, rather than an empty page
+        abort(400, description=f"page: there {'is' if pages == 1 else 'are'} {pages} page{'s' * (pages != 1)}")
     requester, appraised = aliased(User), (select(func.count()).where(AppraisalResult.run_id == AppraisalRun.id)
                                            .scalar_subquery())
     rows = session.execute(
@@ -59,7 +62,6 @@ def index():
         .join(Guideline, Guideline.id == AppraisalRun.guideline_id)
         .outerjoin(requester, requester.id == AppraisalRun.requested_by)
         .order_by(AppraisalRun.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    total = session.scalar(select(func.count()).select_from(AppraisalRun))
     return render_template("runs/index.html", rows=rows, total=total, page=page, page_size=PAGE_SIZE,
                            kinds=PERIOD_KINDS, errors=errors, posted=posted,
                            one_day=timedelta(days=1)), 400 if errors else 200
