@@ -4,6 +4,7 @@ Each chart carries a ``<title>`` and an ``aria-label`` describing it, so it read
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 from markupsafe import Markup, escape
@@ -85,15 +86,19 @@ def line_chart(labels: Sequence[str], series: Mapping[str, Sequence[float | None
 
 
 def bar_chart(bars: Sequence[tuple[str, float]], *, label: str, reference: float | None = None,
-              low: float | None = 0, high: float | None = None, width: int = 560, height: int = 200) -> Markup:
+              low: float | None = 0, high: float | None = None, counts: bool = False, width: int = 560,
+              height: int = 200) -> Markup:
     """Vertical bars, one per (label, value): a histogram's bins or a value per category.
 
-    ``reference`` draws a dashed line across, such as the organisation's mean.
+    ``reference`` draws a dashed line across, such as the organisation's mean. With ``counts`` (a histogram's
+    people) the axis tops out at an even number, so its middle mark is a whole one: no half a person.
     """
     if not bars:
         return Markup("")
     values = [value for _, value in bars] + ([reference] if reference is not None else [])
     low, high = _range(values, low, high)
+    if counts:
+        high = max(2, 2 * math.ceil(high / 2))
     top, bottom = _PAD_TOP, height - _PAD_BOTTOM
     slot = (width - _PAD_LEFT - _PAD_RIGHT) / len(bars)
     y = lambda v: bottom - (bottom - top) * (v - low) / (high - low)

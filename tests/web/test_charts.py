@@ -41,3 +41,12 @@ def test_nothing_to_draw_draws_nothing():
     assert str(line_chart(["a"], {"x": [None]}, label="empty")) == ""
     assert str(bar_chart([], label="empty")) == ""
     assert re.match(r"<svg", str(line_chart(["a"], {"x": [1]}, label="one point")))
+
+
+def test_a_histograms_axis_marks_whole_people():
+    """Three people at most marked the middle of the axis 1.5: counts top out at an even number instead."""
+    root = ET.fromstring(str(bar_chart([("0-10", 3), ("10-20", 1)], label="people", counts=True)))
+    marks = [text.text for text in root.iter("{http://www.w3.org/2000/svg}text")][:3]
+    assert marks == ["0", "2", "4"]
+    plain = ET.fromstring(str(bar_chart([("0-10", 3), ("10-20", 1)], label="values")))
+    assert [text.text for text in plain.iter("{http://www.w3.org/2000/svg}text")][:3] == ["0", "1.5", "3"]

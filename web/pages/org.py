@@ -102,7 +102,7 @@ def _histogram_chart(histogram: Histogram, label: str) -> Markup:
     """Bars of the histogram; nothing when no value was placed (an axis of zeros says less than a sentence)."""
     if not histogram.placed:
         return Markup("")
-    return bar_chart([(b.label, b.count) for b in histogram.bins], label=label)
+    return bar_chart([(b.label, b.count) for b in histogram.bins], label=label, counts=True)
 
 
 def _edges(low: float, high: float) -> list[float]:
