@@ -81,7 +81,8 @@ def period_title(kind: str, start: datetime, end: datetime) -> str:
 def describe_run(run: AppraisalRun) -> dict[str, Any]:
     title = period_title(run.period_kind, run.period_start, run.period_end)
     return {"id": run.id, "kind": run.period_kind, "start": run.period_start, "end": run.period_end,
-            "title": title, "heading": title[0].upper() + title[1:], "guideline_version": run.guideline.version}
+            "title": title, "heading": title[0].upper() + title[1:], "guideline_version": run.guideline.version,
+            "currency": run.guideline.document["incentives"]["budget"]["currency"]}
 
 
 def trend_runs(session: Session, run: AppraisalRun, periods: int = TREND_PERIODS) -> list[tuple[int, datetime]]:

@@ -384,13 +384,14 @@ def test_a_rerun_keeps_showing_what_was_approved_on_the_period_s_earlier_run(wor
     # the latest run of the week, the week offered once (so no picker)
     assert "an earlier run of this period" not in html and '<select id="run"' not in html
     mine = _recommendations_shown(html)
-    assert [text.split(":")[0] for text in mine] == ["Bonus of 100.00", "Recognition"]
+    assert [text.split(":")[0] for text in mine] == ["Bonus of 100.00 EUR", "Recognition"]
     assert all(text.endswith(decided) for text in mine)
     html = as_user("mia@example.com").get(f"/report/team?run={second}").get_data(as_text=True)
-    assert _recommendations_shown(html, ann) == [f"bonus 100.00 approved {decided}", f"recognition approved {decided}"]
-    assert _recommendations_shown(html, bob) == [f"training approved {decided}", "bonus 30.00 proposed"]
+    assert _recommendations_shown(html, ann) == [f"bonus 100.00 EUR approved {decided}",
+                                                 f"recognition approved {decided}"]
+    assert _recommendations_shown(html, bob) == [f"training approved {decided}", "bonus 30.00 EUR proposed"]
     html = as_user("mia@example.com").get(f"/report/team?run={first}").get_data(as_text=True)
-    assert _recommendations_shown(html, bob)[0] == f"bonus 30.00 superseded by run {second}"
+    assert _recommendations_shown(html, bob)[0] == f"bonus 30.00 EUR superseded by run {second}"
     assert ">rejected<" not in html  # only a person rejects; what a re-run replaced says so
 
 
