@@ -97,6 +97,7 @@ def test_digests_reach_employees_and_the_manager_with_the_hand_numbers(worked_ex
     assert "Cat (Support)\n  Composite: too few items" in text
     assert "CSAT %: 75.0% (n=4, 30.1% to 95.4%), target 80.0% below" in text
     assert "2 recommendations await a decision." in text
+    assert "bonus 100.00 EUR (proposed)" in text  # with the guideline's currency
     cells = dict(re.findall(r'<tr data-employee="(\d+)">.*?data-field="composite">([^<]+)<', html, re.DOTALL))
     assert cells == {str(worked_example.ids["ann"]): "70.8", str(worked_example.ids["bob"]): "70.4",
                      str(worked_example.ids["cat"]): "too few"}
