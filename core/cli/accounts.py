@@ -1,6 +1,8 @@
 """``plaudit users`` and ``plaudit tokens``: accounts for people and for machines."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
@@ -74,8 +76,10 @@ def tokens():
 @click.option("--name", required=True, help="What the token is for, e.g. 'zendesk bridge'.")
 @click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(list(API_SCOPES)),
               help="What the token may do; repeat for several (docs/api.md lists each scope's endpoints).")
+@click.option("--expires-in", "days", type=click.IntRange(1, 3650), default=None,
+              help="Days until the token stops working (1 to 3650); without it, until it is revoked.")
 @with_appcontext
-def create_token(email, name, scopes):
+def create_token(email, name, scopes, days):
     """Issue a token acting for the user EMAIL and print it once."""
     with transaction() as session:
         user = session.scalar(select(User).where(func.lower(User.email) == email.lower()))
@@ -91,9 +95,12 @@ def create_token(email, name, scopes):
             raise click.BadParameter(f"{email} is a shopper: their token may hold only "
                                      f"{' and '.join(SHOPPER_SCOPES)}, not {', '.join(beyond)}", param_hint="--scope")
         token, plain = ApiToken.issue(user, name, list(scopes))
+        if days is not None:
+            token.expires_at = utcnow() + timedelta(days=days)
         session.add(token)
+        expiry = f" It stops working on {token.expires_at:%Y-%m-%d %H:%M} UTC." if days is not None else ""
     click.echo(plain)
-    click.echo("Store it now: Plaudit keeps only its hash and cannot show it again.", err=True)
+    click.echo(f"Store it now: Plaudit keeps only its hash and cannot show it again.{expiry}", err=True)
 
 
 @tokens.command("list")

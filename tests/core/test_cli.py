@@ -50,6 +50,25 @@ def test_tokens_create_prints_the_token_once_and_stores_its_hash(app, session, c
     plain = result.stdout.strip()
     stored = session.scalar(select(ApiToken))
     assert stored.token_hash == hash_token(plain) and stored.scopes == ["feedback:write"]
+    assert stored.expires_at is None  # until revoked
+
+
+def test_a_token_can_be_made_to_expire(app, session, create_user):
+    from datetime import timedelta
+
+    from core.models import utcnow
+
+    create_user("bot@example.com", roles=["admin"])
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["tokens", "create", "bot@example.com", "--name", "trial", "--scope", "feedback:read",
+                                 "--expires-in", "30"])
+    assert result.exit_code == 0, result.output
+    assert "It stops working on" in result.stderr
+    expires = session.scalar(select(ApiToken.expires_at))
+    assert abs(expires - (utcnow() + timedelta(days=30))) < timedelta(minutes=1)
+    refused = runner.invoke(args=["tokens", "create", "bot@example.com", "--name", "x", "--scope", "feedback:read",
+                                  "--expires-in", "0"])
+    assert refused.exit_code == 2 and "--expires-in" in refused.output
 
 
 def test_ingest_file_reports_rejected_payloads_by_position_and_is_idempotent(app, session, tmp_path):
