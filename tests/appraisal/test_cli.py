@@ -52,6 +52,27 @@ def test_appraise_again_lists_what_the_first_run_approved(app, worked_example):
     assert f"recognition (approved on run {first['run']['id']})" in csv_out
 
 
+def test_appraise_run_prints_a_run_already_made_and_runs_nothing(app, worked_example):
+    """Exporting numbers with `appraise --from --to` ran the period again and superseded undecided proposals."""
+    from appraisal.models import AppraisalRun, Recommendation
+
+    runner = app.test_cli_runner()
+    made = json.loads(runner.invoke(args=[*WEEK_ARGS, "--format", "json"]).output)
+    with transaction() as session:
+        before = (session.query(AppraisalRun).count(),
+                  session.query(Recommendation).filter_by(status="proposed").count())
+    again = runner.invoke(args=["appraise", "--run", str(made["run"]["id"]), "--format", "json"])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.output) == made
+    with transaction() as session:
+        assert (session.query(AppraisalRun).count(),
+                session.query(Recommendation).filter_by(status="proposed").count()) == before
+    assert runner.invoke(args=["appraise", "--run", "9999"]).exit_code == 2
+    mixed = runner.invoke(args=[*WEEK_ARGS, "--run", str(made["run"]["id"])])
+    assert mixed.exit_code == 2 and "--run prints a run already made" in mixed.output
+    assert "give --from and --to" in runner.invoke(args=["appraise"]).output
+
+
 def test_appraise_refuses_bad_dates_naming_the_option(app, worked_example):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["appraise", "--from", "2026-11-08", "--to", "2026-11-02"])
