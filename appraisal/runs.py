@@ -6,6 +6,7 @@ in place: re-running a period makes a new run, so decisions taken on the old one
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from collections.abc import Mapping
@@ -150,14 +151,18 @@ def announce_run(run_id: int) -> None:
 def appraise_into(session: Session, run: AppraisalRun) -> dict[int, EmployeeOutcome]:
     """Compute ``run`` and write its results, recommendations and employee flags into ``session``."""
     plugins = get_plugins()
+    period = period_of(run)
     if session.get_bind().dialect.name == "postgresql":
         # A handful of big aggregates: compiling them costs more than it saves, and their sorts and hashes
         # (thousands of groups) should stay in memory. SET LOCAL ends with the run's transaction.
         session.execute(text("SET LOCAL jit = off"))
         session.execute(text("SET LOCAL work_mem = '64MB'"))
+        # Two runs of one period computing at once would each miss what the other decides, and both issue a
+        # recognition that needs no approval: they take turns, per period, until the transaction ends. (SQLite
+        # has one writer at a time already.)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _period_lock(period)})
     guideline: Guideline = run.guideline
     document = guideline.document
-    period = period_of(run)
     missing = sorted({m["rule"] for m in document["metrics"]} - set(plugins.scoring_rules))
     if missing:
         raise RunImpossible(f"guideline v{guideline.version} uses scoring rule(s) {', '.join(missing)}, which no "
@@ -172,6 +177,12 @@ def appraise_into(session: Session, run: AppraisalRun) -> dict[int, EmployeeOutc
     outcomes = Appraisal(document, specs, direction).run(inputs)
     _store(session, run, guideline, outcomes, plugins)
     return outcomes
+
+
+def _period_lock(period: Period) -> int:
+    """A stable 64-bit key for PostgreSQL's advisory lock of one period's runs."""
+    name = f"plaudit appraisal {period.kind} {period.start.isoformat()} {period.end.isoformat()}"
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 def appraisal_inputs(session: Session, document: Mapping, period: Period, up_to: int, plugins

@@ -356,3 +356,47 @@ def test_a_training_recommendation_is_the_same_one_when_it_is_about_the_same_nee
     recognition = Proposal(7, "recognition", "tier:Gold", "Gold: composite 80.0")
     assert without_decided([billing, refunds, recognition], [before]) == [refunds, recognition]
     assert without_decided([billing, refunds], [before, before]) == [refunds]  # each decision stands for one
+
+
+def test_two_runs_of_one_period_computing_at_once_issue_a_recognition_once(app, worked_example, database):
+    """Each run leaves out what the period's other runs decided; computing at the same moment, neither saw the
+    other's auto-approved recognition and Ann got two. They now take turns per period (PostgreSQL)."""
+    import threading
+
+    from appraisal.models import Guideline
+    from appraisal.runs import compute_run
+    from tests.fixtures.appraisal import WEEK
+
+    if database.dialect != "postgresql":
+        pytest.skip("SQLite has one writer at a time: two runs cannot compute at once")
+    with transaction() as session:
+        guideline = session.scalar(select(Guideline).order_by(Guideline.version.desc()).limit(1))
+        if guideline is None:
+            worked_example.run()  # publishes the guideline in force
+            guideline = session.scalar(select(Guideline).order_by(Guideline.version.desc()).limit(1))
+        runs = [AppraisalRun(period_kind=WEEK.kind, period_start=WEEK.start, period_end=WEEK.end,
+                             guideline_id=guideline.id, status="queued") for _ in range(2)]
+        session.add_all(runs)
+        session.flush()
+        run_ids = [run.id for run in runs]
+    barrier, errors = threading.Barrier(2), []
+
+    def compute(run_id):
+        try:
+            with app.app_context():
+                barrier.wait(timeout=30)
+                assert compute_run(run_id) == "completed"
+        except Exception as exc:  # noqa: BLE001 -- surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=compute, args=(run_id,)) for run_id in run_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    with transaction() as session:
+        recognitions = session.scalars(select(Recommendation.run_id).where(
+            Recommendation.run_id.in_(run_ids), Recommendation.employee_id == worked_example.ids["ann"],
+            Recommendation.kind == "recognition", Recommendation.status == "approved")).all()
+    assert len(recognitions) == 1, recognitions
