@@ -33,6 +33,14 @@ def whole_number(name: str, raw: str | None = None, *, minimum: int = 1, maximum
     return int(raw)
 
 
+def page_of(total: int, size: int) -> tuple[int, int]:
+    """The ``?page=`` asked for and how many pages of ``size`` hold ``total`` rows; 400 past the last one."""
+    page, pages = whole_number("page") or 1, max(1, math.ceil(total / size))
+    if page > pages:
+        abort(400, description=f"page: there {'is' if pages == 1 else 'are'} {pages} page{'s' * (pages != 1)}")
+    return page, pages
+
+
 def refuse_nul_characters() -> None:
     """Before every request: a NUL in a query or form value is refused naming its field.
 

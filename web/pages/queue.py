@@ -22,10 +22,10 @@ from core.attribution_queue import (
 from core.auth import roles_required
 from core.db import get_session
 from core.models import Employee, Feedback, Ticket
-from web.arguments import is_id
+from web.arguments import is_id, page_of
 from web.scope import visible_employee_ids
 
-from .team import PAGE_SIZE, choice_arg, colleagues, page_of
+from .team import PAGE_SIZE, choice_arg, colleagues
 
 bp = Blueprint("queue", __name__)
 
@@ -50,7 +50,7 @@ def _queue(session, errors=None, status: int = 200):
     if show == "proposed":
         where.append(_proposed_for_my_people(current_user, visible))
     total = session.scalar(select(func.count()).select_from(Feedback).where(*where))
-    page, pages = page_of(total)
+    page, pages = page_of(total, PAGE_SIZE)
     proposed = aliased(Employee)
     # A manager reads the name of a proposed employee only within their teams (web/scope.py), or their own.
     in_scope = or_(proposed.id.in_(visible), proposed.id == current_user.employee_id)

@@ -24,7 +24,7 @@ from core.auth import roles_required, signed_in
 from core.db import get_session
 from core.models import Team, managed_teams, team_and_below
 from core.plugins import get_plugins
-from web.arguments import is_id, whole_number
+from web.arguments import is_id, page_of, whole_number
 from web.charts import line_chart
 from web.scope import employee_or_403, sees_everyone
 
@@ -132,9 +132,7 @@ def lineage(employee_id: int, run_id: int, metric: str):
                                offset=(page - 1) * LINEAGE_PAGE)
     except LookupError:
         abort(404, f"run {run.id} has no metric {metric[:60]!r} for {employee.name}")
-    pages = max(1, -(-found["items_now"] // LINEAGE_PAGE))
-    if page > pages:
-        abort(400, f"page: there {'is' if pages == 1 else 'are'} {pages} page{'s' * (pages != 1)}")
+    page, pages = page_of(found["items_now"], LINEAGE_PAGE)
     rule = get_plugins().scoring_rules[metric]
     return render_template("report/lineage.html", lineage=found, employee=employee, run=run, rule=rule,
                            last_day=run.period_end - timedelta(days=1), own=employee.id == current_user.employee_id,

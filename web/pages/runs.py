@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
@@ -23,7 +23,7 @@ from appraisal.runs import request_run
 from core.auth import roles_required
 from core.db import get_session
 from core.models import User, utcnow
-from web.arguments import whole_number
+from web.arguments import page_of
 
 bp = Blueprint("runs", __name__)
 PAGE_SIZE = 50
@@ -52,9 +52,7 @@ def index():
                 flash(f"Run {run_id} of the {period.label}: {state}.")
                 return redirect(url_for(".index"), 303)
     total = session.scalar(select(func.count()).select_from(AppraisalRun))
-    page, pages = whole_number("page") or 1, max(1, -(-total // PAGE_SIZE))
-    if page > pages:  # as every other list says, rather than an empty page
-        abort(400, description=f"page: there {'is' if pages == 1 else 'are'} {pages} page{'s' * (pages != 1)}")
+    page, _ = page_of(total, PAGE_SIZE)  # past the last page: 400, as every other list says
     requester, appraised = aliased(User), (select(func.count()).where(AppraisalResult.run_id == AppraisalRun.id)
                                            .scalar_subquery())
     rows = session.execute(

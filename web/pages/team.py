@@ -35,7 +35,7 @@ from core.models import (
     utcnow,
 )
 from core.plugins import get_plugins
-from web.arguments import is_id, whole_number
+from web.arguments import is_id, page_of, whole_number
 from web.charts import PALETTE, line_chart
 from web.scope import (
     employee_or_403,
@@ -85,14 +85,6 @@ def _date_arg(name: str) -> date | None:
         return check_day(day)
     except ValueError as exc:  # a date so far off that the days around it overflow
         _bad(name, str(exc))
-
-
-def page_of(total: int) -> tuple[int, int]:
-    """The page asked for and the number of pages; 400 past the last one."""
-    page, pages = _int_arg("page") or 1, max(1, math.ceil(total / PAGE_SIZE))
-    if page > pages:
-        _bad("page", f"there {'is' if pages == 1 else 'are'} {pages} page{'s' * (pages != 1)}")
-    return page, pages
 
 
 def _midnight(day: date) -> datetime:
@@ -395,7 +387,7 @@ def targets():
     if show == "current":  # in force or still to come
         listing = listing.where(Target.period_end > _midnight(utcnow().date()))
     total = session.scalar(select(func.count()).select_from(listing.subquery()))
-    page, pages = page_of(total)
+    page, pages = page_of(total, PAGE_SIZE)
     found = session.execute(listing.order_by(Target.period_start.desc(), Target.metric, subject_name, Target.id)
                             .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     reached = _attainments(session, [row.Target.id for row in found])
@@ -442,7 +434,7 @@ def responses():
     if last:
         where.append(Feedback.occurred_at < _midnight(last + timedelta(days=1)))
     total = session.scalar(select(func.count()).select_from(Feedback).where(*where))
-    page, pages = page_of(total)
+    page, pages = page_of(total, PAGE_SIZE)
     items = session.execute(
         select(Feedback, Ticket.external_id.label("ticket")).outerjoin(Ticket, Ticket.id == Feedback.ticket_id)
         .where(*where).order_by(Feedback.occurred_at.desc(), Feedback.id.desc())
