@@ -67,10 +67,9 @@ def _body():
     return data
 
 
-def _ingest(slug: str, payloads: list):
+def _ingest(channel, payloads: list):
     session = get_session()
-    channel = get_plugins().channel(slug)
-    report = ingest(session, slug, payloads, sender_employee_id=token_owner().employee_id,
+    report = ingest(session, channel.name, payloads, sender_employee_id=token_owner().employee_id,
                     reserved_ids=channel.reserved_ids(session))
     session.commit()
     # 422 only when something was sent and all of it was refused; an empty batch is a no-op.
@@ -106,11 +105,11 @@ class ChannelFeedback(MethodView):
     @blp.alt_response(422, schema=IngestReportSchema, description="rejected; `rejected[0].errors` names the fields")
     def post(self, slug):
         """Send one feedback payload to a channel; a replay answers as the first delivery did."""
-        _accepting_channel(slug)
+        channel = _accepting_channel(slug)
         payload = _body()
         if not isinstance(payload, dict):
             abort(422, message="send one JSON object here; arrays go to /feedback/batch")
-        return _ingest(slug, [payload])
+        return _ingest(channel, [payload])
 
 
 @blp.route("/<string:slug>/feedback/batch")
@@ -123,11 +122,11 @@ class ChannelFeedbackBatch(MethodView):
     @blp.alt_response(422, schema=IngestReportSchema, description="every payload rejected")
     def post(self, slug):
         """Send many payloads to a channel at once; each is created, a duplicate or rejected on its own."""
-        _accepting_channel(slug)
+        channel = _accepting_channel(slug)
         payloads = _body()
         limit = current_app.config["INGEST_BATCH_LIMIT"]
         if not isinstance(payloads, list):
             abort(422, message="send a JSON array of payloads")
         if len(payloads) > limit:
             abort(413, message=f"at most {limit} payloads per batch (PLAUDIT_INGEST_BATCH_LIMIT)")
-        return _ingest(slug, payloads)
+        return _ingest(channel, payloads)
