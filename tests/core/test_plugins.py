@@ -119,13 +119,27 @@ def test_builtin_and_entry_point_with_one_name_stop_start_up(on_path, make_app, 
 
 
 
-def _channel_with_view(declare):
-    """A plugin whose channel has a page of its own, marked by ``declare`` (or by nothing)."""
-    from flask import Blueprint
-
+def _channel_plugin(blueprint) -> dict:
+    """``extra_plugins`` holding a plugin whose channel, named as ``blueprint``, serves it."""
     from core import hookimpl
     from core.channel import Channel
     from tests.plugin_packages.plaudit_kudos.plaudit_kudos import KudosSchema
+
+    channel = type("PagedChannel", (Channel,), {"name": blueprint.name, "title": blueprint.name.title(),
+                                                 "kinds": ("kudos",), "schema": KudosSchema,
+                                                 "blueprint": blueprint})
+
+    class Plugin:
+        @hookimpl
+        def register_channels(self):
+            return [channel]
+
+    return {blueprint.name: Plugin()}
+
+
+def _channel_with_view(declare):
+    """A plugin whose channel has a page of its own, marked by ``declare`` (or by nothing)."""
+    from flask import Blueprint
 
     blueprint = Blueprint("loose", __name__)
 
@@ -134,17 +148,7 @@ def _channel_with_view(declare):
     def status():
         return "up"
 
-    class Loose(Channel):
-        name, title, kinds, schema = "loose", "Loose", ("kudos",), KudosSchema
-
-    Loose.blueprint = blueprint
-
-    class Plugin:
-        @hookimpl
-        def register_channels(self):
-            return [Loose]
-
-    return {"loose": Plugin()}
+    return _channel_plugin(blueprint)
 
 
 def test_a_channel_view_that_declares_no_access_stops_start_up(make_app):
@@ -241,25 +245,10 @@ def test_views_nobody_can_mark_are_open_by_nature(make_app, tmp_path):
     """A plugin blueprint's static files and the API's Swagger UI have no view to decorate; start-up let them be."""
     from flask import Blueprint
 
-    from core import hookimpl
-    from core.channel import Channel
-    from tests.plugin_packages.plaudit_kudos.plaudit_kudos import KudosSchema
-
     (tmp_path / "static").mkdir()
     (tmp_path / "static" / "logo.txt").write_text("logo")
     blueprint = Blueprint("styled", __name__, static_folder=str(tmp_path / "static"))
-
-    class Styled(Channel):
-        name, title, kinds, schema = "styled", "Styled", ("kudos",), KudosSchema
-
-    Styled.blueprint = blueprint
-
-    class Plugin:
-        @hookimpl
-        def register_channels(self):
-            return [Styled]
-
-    app = make_app(extra_plugins={"styled": Plugin()}, OPENAPI_SWAGGER_UI_PATH="/swagger",
+    app = make_app(extra_plugins=_channel_plugin(blueprint), OPENAPI_SWAGGER_UI_PATH="/swagger",
                    OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/")
     client = app.test_client()
     assert client.get("/channels/styled/static/logo.txt").get_data(as_text=True) == "logo"
