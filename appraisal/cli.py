@@ -60,30 +60,16 @@ def _number(value, digits: int = 1) -> str:
 
 
 @click.command()
-@click.option("--from", "first", type=DAY, default=None, help="first day of the period (YYYY-MM-DD)")
-@click.option("--to", "last", type=DAY, default=None, help="last day of the period, included")
+@click.option("--from", "first", type=DAY, required=True, help="first day of the period (YYYY-MM-DD)")
+@click.option("--to", "last", type=DAY, required=True, help="last day of the period, included")
 @click.option("--period", "kind", type=click.Choice(PERIOD_KINDS), default=None,
               help="week, month, quarter or custom; recognised from the dates when left out")
 @click.option("--guideline-version", type=int, default=None, help="apply this version (default: the one in force)")
 @click.option("--format", "output", type=click.Choice(["table", "csv", "json"]), default="table")
 @click.option("--by", "by", default=None, help="e-mail of the user requesting the run (for the audit trail)")
-@click.option("--run", "run_id", type=click.IntRange(1), default=None,
-              help="print the results of this completed run instead of running one")
 @with_appcontext
-def appraise(first, last, kind, guideline_version, output, by, run_id):
-    """Run an appraisal for a period and print each employee's results (or, with --run, print a run's)."""
-    if run_id is not None:
-        # Reading numbers out must not run the period again: a new run supersedes the undecided proposals.
-        if any(value is not None for value in (first, last, kind, guideline_version, by)):
-            raise click.UsageError("--run prints a run already made: give it alone, with --format if you like")
-        with transaction() as session:
-            run = session.get(AppraisalRun, run_id)
-            if run is None or run.status != "completed":
-                raise click.BadParameter(f"there is no completed appraisal run {run_id}", param_hint="--run")
-            _print_run(session, run, output)
-        return
-    if first is None or last is None:
-        raise click.UsageError("give --from and --to (or --run ID to print a run already made)")
+def appraise(first, last, kind, guideline_version, output, by):
+    """Run an appraisal for a period and print each employee's results."""
     try:
         period = check_started(period_between(_day(first), _day(last), kind), utcnow().date())
     except ValueError as exc:
