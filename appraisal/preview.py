@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from core.collector import collector_paused
 from core.models import Employee, Flag, Team
 
 from .engine import Appraisal
@@ -113,6 +114,7 @@ def last_completed_run(session: Session) -> AppraisalRun | None:
                           .order_by(AppraisalRun.finished_at.desc(), AppraisalRun.id.desc()).limit(1))
 
 
+@collector_paused()
 def preview_guideline(session: Session, document: Mapping[str, Any], plugins) -> Preview | None:
     """Appraise the last completed run's period under ``document`` and set it beside the run's results.
 

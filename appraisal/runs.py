@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from core import jobs
 from core.bulk import insert_rows
+from core.collector import collector_paused
 from core.db import transaction
 from core.models import Employee, Feedback, Flag, record_audit, utcnow
 from core.plugins import get_plugins
@@ -110,7 +111,7 @@ def compute_run(run_id: int) -> str:
                 return run.status if run else "missing"
             run.status, run.started_at, run.attempts, run.error = "running", utcnow(), run.attempts + 1, None
         try:
-            with transaction() as session:
+            with collector_paused(), transaction() as session:
                 run = session.get(AppraisalRun, run_id, with_for_update=True)
                 if run.status == "completed":  # another worker finished it meanwhile
                     return run.status

@@ -43,12 +43,16 @@ def insert_rows(session: Session, model, rows: Sequence[Mapping[str, Any]]) -> N
     quote = session.get_bind().dialect.identifier_preparer.quote
     copy_sql = f"COPY {quote(table.name)} ({', '.join(quote(name) for name in names)}) FROM STDIN"
     connection = session.connection()
+    fill = list(zip(names, defaults))
+    converted = [(index, convert) for index, convert in enumerate(adapt) if convert is not None]
     try:
         with connection.connection.driver_connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
             for row in rows:
-                values = [row[name] if name in row else default() for name, default in zip(names, defaults)]
-                copy.write_row([convert(value) if convert and value is not None else value
-                                for convert, value in zip(adapt, values, strict=True)])
+                values = [row[name] if name in row else default() for name, default in fill]
+                for index, convert in converted:  # a few columns: not a pass over every value of the row
+                    if values[index] is not None:
+                        values[index] = convert(values[index])
+                copy.write_row(values)
     except psycopg.Error as error:  # raised as SQLAlchemy raises it elsewhere (IntegrityError, ...)
         raise DBAPIError.instance(copy_sql, None, error, psycopg.Error) from error
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from . import jobs
 from .attribution import ATTRIBUTION_BASES, attribute
 from .channel import FeedbackDraft, IdentityRef
+from .collector import collector_paused
 from .models import (
     SURVEY_KINDS,
     Feedback,
@@ -189,6 +190,7 @@ def _naive_iso(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
+@collector_paused()
 def ingest(session: Session, channel_slug: str, payloads: Iterable[Any], *,
            sender_employee_id: int | None = None, reserved_ids: tuple[str, ...] = ()) -> IngestReport:
     """Run each payload through the pipeline into ``session``; return what was created, duplicate, rejected.
