@@ -58,3 +58,16 @@ def test_a_refused_row_raises_as_sqlalchemy_raises_it(session):
         insert_rows(session, Feedback, [row, row])  # the same channel and external id twice
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Feedback)) == 0
+
+
+def test_json_documents_are_stored_as_the_standard_library_writes_them(session):
+    """orjson writes the documents; numbered keys and integers beyond 64 bits come out as json would give them."""
+    documents = [{"sections": {1: "Greeting", 2: "Close"}, "score": 87.5, "nested": [{"n": 3}]},
+                 {"count": 2 ** 70, "label": "café"}]
+    insert_rows(session, Feedback, [{"channel": "bulk", "kind": "csat", "external_id": str(n), "value": 1.0,
+                                     "occurred_at": NOON_IN_BERLIN, "payload": document}
+                                    for n, document in enumerate(documents)])
+    stored = session.scalars(select(Feedback.payload).where(Feedback.channel == "bulk")
+                             .order_by(Feedback.external_id)).all()
+    assert stored == [{"sections": {"1": "Greeting", "2": "Close"}, "score": 87.5, "nested": [{"n": 3}]},
+                      {"count": 2 ** 70, "label": "café"}]
