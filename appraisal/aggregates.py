@@ -98,7 +98,8 @@ def period_aggregates(session: Session, specs: Sequence[MetricSpec], start, end,
         points = {kind: spec.rule.points(Feedback, dict(spec.params)) for kind, spec in sorted(slot.items())}
         scored = {kind: _float(expression) for kind, expression in points.items()}
         columns += _measures(case((accepted, case(scored, value=Feedback.kind))), dialect,
-                             all(map(_whole_constants, points.values())))
+                             all(map(_whole_constants, points.values())),
+                             accepted if all(map(_never_null, points.values())) else None)
     group = [Feedback.employee_id, Feedback.kind]
     mix_at = None
     if case_mix is not None:
@@ -110,7 +111,8 @@ def period_aggregates(session: Session, specs: Sequence[MetricSpec], start, end,
             mix_at = 3 + 3 * len(slots)
             mine = and_(accepted, Feedback.kind.in_(case_mix.rule.kinds))
             points = case_mix.rule.points(Feedback, dict(case_mix.params))
-            columns += _measures(case((mine, _float(points))), dialect, _whole_constants(points))
+            columns += _measures(case((mine, _float(points))), dialect, _whole_constants(points),
+                                 mine if _never_null(points) else None)
     # Ordered, so the Python sums over categories add up in the same order on every run: re-runs are identical.
     query = (select(*group[:2], *columns, *group[2:])
              .where(Feedback.status.in_(("accepted", "quarantined")), Feedback.value.is_not(None),
@@ -138,7 +140,7 @@ def period_aggregates(session: Session, specs: Sequence[MetricSpec], start, end,
     return found
 
 
-def _measures(points, dialect: str, whole: bool = True) -> list:
+def _measures(points, dialect: str, whole: bool = True, scored=None) -> list:
     """SUM, COUNT and SUM of squares of ``points``; a NULL point counts in neither.
 
     PostgreSQL works an expression out again wherever it appears: ``power(points, 2)`` spares one working-out
@@ -149,12 +151,28 @@ def _measures(points, dialect: str, whole: bool = True) -> list:
         parallel workers hand over their partial float8 sums in no fixed order, and a re-run of the same
         period could then differ in the last bits. numeric adds exactly, so every order gives the same sum;
         it costs about a sixth more scan time, and only for such metrics. SQLite has no parallel workers.
+    :param scored: when every row it holds has a point (see :func:`_never_null`), the condition that picks the
+        rows ``points`` scores: COUNT tests it rather than working the rule's CASE out a third time per row
+        (a sixth of the scan). Rows of kinds outside the rule are counted too, and never read.
     """
+    count = func.count(points) if scored is None else func.count(case((scored, 1)))
     if dialect == "postgresql" and not whole:
         exact = cast(points, Numeric)
-        return [cast(func.sum(exact), Float), func.count(points), cast(func.sum(exact * exact), Float)]
+        return [cast(func.sum(exact), Float), count, cast(func.sum(exact * exact), Float)]
     square = func.power(points, 2) if dialect == "postgresql" else points * points
-    return [func.sum(points), func.count(points), func.sum(square)]
+    return [func.sum(points), count, func.sum(square)]
+
+
+def _never_null(points) -> bool:
+    """Whether a rule's points are a number for every item of its kinds: constants, or CASEs of them with an
+    ELSE (``CASE WHEN value >= 4 THEN 100.0 ELSE 0.0 END``), whatever the item holds."""
+    if isinstance(points, BindParameter):
+        value = points.value
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(points, Case):
+        return (points.else_ is not None and _never_null(points.else_)
+                and all(_never_null(result) for _, result in points.whens))
+    return False
 
 
 def _whole_constants(points) -> bool:
