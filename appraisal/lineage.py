@@ -61,7 +61,7 @@ def metric_lineage(session: Session, run_id: int, employee_id: int, metric: str,
             "params": spec["params"],
             "points_sql": str(points.compile(dialect=dialect, compile_kwargs={"literal_binds": True})),
             "value": "mean of the items' points (SUM / COUNT over accepted items in the period)",
-            "interval": ("Wilson score interval" if rule.proportion else "normal interval from the sum of squares")
+            "interval": ("Wilson score interval" if rule.is_proportion(spec["params"]) else "normal interval from the sum of squares")
                         + f" at {document['confidence_level']:.0%}",
             "shrinkage": f"(n*value + k*team_mean)/(n + k) with k = {k:g}",
             "min_n": spec["min_n"] or document["min_sample"],

@@ -113,7 +113,7 @@ def metric_columns(run: AppraisalRun, scoring_rules: Mapping[str, Any]) -> list[
     for entry in document["metrics"]:
         rule = scoring_rules.get(entry["rule"])
         columns.append({"name": entry["rule"], "title": getattr(rule, "title", entry["rule"]),
-                        "display": getattr(rule, "display", "number"),
+                        "display": rule.display_for(entry["params"]) if rule is not None else "number",
                         "direction": getattr(rule, "direction", "higher"), "weight": entry["weight"],
                         "min_n": entry.get("min_n") or document["min_sample"]})
     return columns

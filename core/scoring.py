@@ -37,6 +37,14 @@ class ScoringRule:
         """Return :attr:`bounds` for these parameters (override when a parameter changes the scale)."""
         return self.bounds
 
+    def is_proportion(self, params: Mapping[str, Any]) -> bool:
+        """Return :attr:`proportion` for these parameters (override when a parameter makes the metric a share)."""
+        return self.proportion
+
+    def display_for(self, params: Mapping[str, Any]) -> str:
+        """Return :attr:`display` for these parameters (override when a parameter changes what the value is)."""
+        return self.display
+
     def points(self, feedback, params: Mapping[str, Any]) -> ColumnElement:
         """Return the SQL expression for one item's points; ``feedback`` is the Feedback model or an alias."""
         raise NotImplementedError

@@ -101,6 +101,13 @@ class Ces(ScoringRule):
     def value_bounds(self, params):
         return (0.0, 100.0) if params.get("mode") == "top_box" else self.bounds
 
+    # In top_box mode each answer earns 0 or 100: a share, with a Wilson interval, shown as a percentage.
+    def is_proportion(self, params):
+        return params.get("mode") == "top_box"
+
+    def display_for(self, params):
+        return "percent" if params.get("mode") == "top_box" else self.display
+
     def points(self, feedback, params):
         if params.get("mode", "mean") == "top_box":
             return case((and_(feedback.value.is_not(None), satisfied(feedback)), 100.0), else_=0.0)

@@ -107,3 +107,28 @@ def test_metric_loads_a_rules_parameters_so_left_out_ones_take_their_defaults(se
     add("csat", [5, 5, 4, 1], (1, 5))
     assert metric(session, TopShare(), by_employee=False)[None].value == 50.0
     assert metric(session, TopShare(), {"top": 4}, by_employee=False)[None].value == 75.0
+
+
+def test_ces_in_top_box_mode_is_a_share_with_a_wilson_interval(app, rules):
+    """3 of 4 easiest answers is 75%, with the Wilson interval of a share (the mean mode's normal interval
+    gave 26-100, and 2 of 2 an interval of no width), shown as a percentage."""
+    from appraisal.aggregates import Aggregate, MetricSpec
+    from appraisal.engine import Appraisal, Person
+    from appraisal.formulas import wilson_interval
+    from appraisal.guideline_schema import validate_guideline
+    from tests.fixtures.appraisal import GUIDELINE
+
+    plugins = app.extensions["plaudit.plugins"]
+    document = validate_guideline(GUIDELINE | {"metrics": [
+        {"rule": "ces", "weight": 100, "params": {"mode": "top_box"}}], "min_sample": 1}, plugins)
+    spec = MetricSpec("ces", rules["ces"], document["metrics"][0]["params"])
+    outcomes = Appraisal(document, [spec]).score_period(
+        [Person(1, None), Person(2, None)],
+        {1: {"ces": Aggregate(300.0, 4, 30_000.0)}, 2: {"ces": Aggregate(200.0, 2, 20_000.0)}})
+    fatima, diego = outcomes[1].metrics["ces"], outcomes[2].metrics["ces"]
+    low, high = wilson_interval(0.75, 4, document["confidence_level"])
+    assert (fatima.value, fatima.ci_low, fatima.ci_high) == (75.0, pytest.approx(100 * low), pytest.approx(100 * high))
+    assert round(fatima.ci_low, 1) == 30.1 and round(fatima.ci_high, 1) == 95.4
+    assert diego.ci_high == pytest.approx(100.0) and round(diego.ci_low, 1) == 34.2
+    assert rules["ces"].display_for({"mode": "top_box"}) == "percent"
+    assert rules["ces"].display_for({"mode": "mean"}) == "number" and not rules["ces"].is_proportion({"mode": "mean"})

@@ -126,6 +126,11 @@ def _rules():
     return get_plugins().scoring_rules
 
 
+def _display(rule, params) -> str:
+    """How a metric's values are shown under these parameters (CES is a percentage in top-box mode)."""
+    return rule.display_for(params) if rule is not None else "number"
+
+
 # The team dashboard.
 
 def _recent_runs(session, kind: str) -> list:
@@ -208,11 +213,10 @@ def dashboard():
     org_metrics = dict(session.execute(select(MetricResult.metric, func.max(MetricResult.org_mean))
                                        .where(MetricResult.run_id == run.id).group_by(MetricResult.metric)).all())
 
-    names = [m["rule"] for m in document["metrics"]]
     rules = _rules()
-    columns = [{"name": n, "title": getattr(rules.get(n), "title", n), "display": getattr(rules.get(n), "display",
-                                                                                         "number")}
-               for n in names]
+    columns = [{"name": m["rule"], "title": getattr(rules.get(m["rule"]), "title", m["rule"]),
+                "display": _display(rules.get(m["rule"]), m.get("params", {}))} for m in document["metrics"]]
+    names = [column["name"] for column in columns]
     labels = [r.period_start.strftime("%d %b") for r, _, _ in runs]
     rows = []
     for employee_id, name, result, team_name in results:
@@ -392,9 +396,12 @@ def targets():
                             .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     reached = _attainments(session, [row.Target.id for row in found])
     rules = _rules()
+    guideline = current_guideline(session)
+    # A target is on the metric as the guideline in force sets it up (CES's mode decides its scale).
+    params = {m["rule"]: m.get("params", {}) for m in (guideline.document["metrics"] if guideline else [])}
     rows = [{"target": row.Target, "subject": row.subject, "personal": row.personal,
              "title": getattr(rules.get(row.Target.metric), "title", row.Target.metric),
-             "display": getattr(rules.get(row.Target.metric), "display", "number"),
+             "display": _display(rules.get(row.Target.metric), params.get(row.Target.metric, {})),
              "period": stored_period(row.Target.period_start, row.Target.period_end),
              "reached": reached.get(row.Target.id)} for row in found]
     return render_template("team/targets.html", rows=rows, show=show, page=page, pages=pages, total=total,
