@@ -118,9 +118,7 @@ def _print_run(session, run: AppraisalRun, output: str) -> None:
             for m in metrics:
                 r = row["metrics"][m]
                 values += [r["value"], r["n"], *r["ci"], r["sufficient"], r["target"], r["attainment"]]
-            values.append("; ".join(f"{r['kind']}{'' if r['amount'] is None else ' ' + format(r['amount'], '.2f')}"
-                                    f" ({r['status']}{'' if r['run_id'] == run.id else ' on run ' + str(r['run_id'])})"
-                                    for r in row["recommendations"]))
+            values.append("; ".join(_recommendation(r, run) for r in row["recommendations"]))
             writer.writerow(["" if v is None else v for v in values])
         return
     click.echo(f"run {run.id}: {period_of(run).label}, guideline v{run.guideline.version}")
@@ -135,10 +133,16 @@ def _print_run(session, run: AppraisalRun, output: str) -> None:
             text = f"{_number(r['value'])} (n={r['n']})" if r["sufficient"] else f"- (n={r['n']})"
             cells.append(f"{text:>{widths[m]}}")
         composite = _number(row["composite"]) if row["state"] == "ok" else "too few"
-        recs = ", ".join(r["kind"] + ("" if r["amount"] is None else f" {r['amount']:.2f}")
-                         for r in row["recommendations"])
+        recs = ", ".join(_recommendation(r, run) for r in row["recommendations"])
         click.echo(f"{row['rank'] or '':>4}  {row['employee'][:24]:<24} {(row['team'] or '')[:16]:<16} "
                    f"{composite:>9}  " + "  ".join(cells) + f"  {recs}")
+
+
+def _recommendation(r, run: AppraisalRun) -> str:
+    """``bonus 250.00 (rejected on run 19)``: a bonus column of the table adds up only with its status."""
+    amount = "" if r["amount"] is None else f" {r['amount']:.2f}"
+    where = "" if r["run_id"] == run.id else f" on run {r['run_id']}"
+    return f"{r['kind']}{amount} ({r['status']}{where})"
 
 
 # --- appraisal runs ----------------------------------------------------------------------------------------

@@ -34,6 +34,8 @@ def test_appraise_prints_json_csv_and_a_table(app, worked_example):
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert "guideline v1" in lines[0] and "Ann" in lines[2] and "70.8" in lines[2]
+    # Each recommendation with its status: a column of bonuses adds up only knowing which stand.
+    assert "bonus 100.00 (proposed)" in lines[2] and "recognition (approved on run 1)" in lines[2]
     assert any("Cat" in line and "too few" in line for line in lines)
 
 
