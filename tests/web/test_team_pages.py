@@ -204,6 +204,17 @@ def test_targets_list_attainment_in_the_latest_run(client, login, worked_example
     assert "Support (team) CSAT % month 2026-11-01 to 2026-11-30 65.0% 1 met, 1 too few to judge" in text
 
 
+def test_a_months_target_shows_the_months_run_once_there_is_one(client, login, worked_example):
+    """The month's run, not a week's run computed after it (whose period starts later), says how the month went."""
+    from appraisal.periods import month_of
+
+    worked_example.run(period=month_of(WEEK.start.date()))
+    worked_example.run()
+    login("mia@example.com")
+    text = _text(client.get("/targets"))
+    assert "Ann CSAT % month 2026-11-01 to 2026-11-30 80.0% below at 75.0% (month 2026-11-01 to 2026-11-30)" in text
+
+
 def test_a_target_stored_before_periods_were_bounded_still_lists(client, login, worked_example):
     """The API took any span until periods were bounded to ten years: such a target made the page a 500."""
     from datetime import UTC, datetime

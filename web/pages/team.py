@@ -271,11 +271,17 @@ def _target_scope(user):
 
 
 def _attainments(session, target_ids: list[int]) -> dict[int, dict]:
-    """For each target, the latest run that applied it: its period and how many reached each level."""
+    """For each target, the latest run that applied it: its period and how many reached each level.
+
+    Latest by the end of the run's period, and the longest of those ending together: a month's target is
+    applied by the month's run and by its weeks' runs, and once the month has been appraised that is its
+    attainment, not the last week's.
+    """
     if not target_ids:
         return {}
     recency = func.dense_rank().over(partition_by=MetricResult.target_id,
-                                     order_by=(AppraisalRun.period_start.desc(), AppraisalRun.id.desc()))
+                                     order_by=(AppraisalRun.period_end.desc(), AppraisalRun.period_start,
+                                               AppraisalRun.id.desc()))
     applied = (select(MetricResult.target_id, MetricResult.attainment, MetricResult.value, AppraisalRun.period_kind,
                       AppraisalRun.period_start, AppraisalRun.period_end, recency.label("recency"))
                .join(AppraisalRun, AppraisalRun.id == MetricResult.run_id)
