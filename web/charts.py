@@ -33,11 +33,11 @@ def _range(values: Sequence[float], low: float | None, high: float | None) -> tu
     return low, high
 
 
-def _y_axis(low, high, top, bottom, width) -> list[str]:
+def _y_axis(low, high, top, bottom, width, marks: Sequence[float] | None = None) -> list[str]:
+    """Lines across at ``marks`` (the bottom, middle and top unless given), each labelled on the left."""
     parts = []
-    for step in range(3):
-        value = low + (high - low) * step / 2
-        y = bottom - (bottom - top) * step / 2
+    for value in marks if marks is not None else [low + (high - low) * step / 2 for step in range(3)]:
+        y = bottom - (bottom - top) * (value - low) / (high - low)
         parts.append(f'<line class="axis" x1="{_PAD_LEFT}" x2="{width - _PAD_RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
                      f'<text x="{_PAD_LEFT - 4}" y="{y + 4:.1f}" text-anchor="end">{_fmt(value)}</text>')
     return parts
@@ -85,33 +85,58 @@ def line_chart(labels: Sequence[str], series: Mapping[str, Sequence[float | None
     return _frame(width, height, label, body)
 
 
-def bar_chart(bars: Sequence[tuple[str, float]], *, label: str, reference: float | None = None,
-              low: float | None = 0, high: float | None = None, counts: bool = False, width: int = 560,
-              height: int = 200) -> Markup:
-    """Vertical bars, one per (label, value): a histogram's bins or a value per category.
+def _round_marks(low: float, high: float, most: int = 5) -> list[float]:
+    """About ``most`` marks at a round step (1, 2, 2.5 or 5 times a power of ten), from at or below ``low`` to
+    at or above ``high``: zero, a multiple of every step, is always one of them."""
+    rough = (high - low) / (most - 1)
+    power = 10 ** math.floor(math.log10(rough))
+    step = next(factor * power for factor in (1, 2, 2.5, 5, 10) if factor * power >= rough * (1 - 1e-9))
+    first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
+    return [k * step for k in range(first, last + 1)]
 
-    ``reference`` draws a dashed line across, such as the organisation's mean. With ``counts`` (a histogram's
-    people) the axis tops out at an even number, so its middle mark is a whole one: no half a person.
+
+def bar_chart(bars: Sequence[tuple[str, float]], *, label: str, reference: float | None = None,
+              low: float | None = None, high: float | None = None, counts: bool = False, width: int = 560,
+              height: int = 200) -> Markup:
+    """Vertical bars from zero, one per (label, value): a histogram's bins or a value per category.
+
+    Bars of positive values stand on zero, those of negative ones (an NPS, a difference) hang down from it. The
+    axis covers the values, the reference and zero unless ``low`` or ``high`` say otherwise; when it goes below
+    zero its marks fall at a round step with zero among them, and a solid line marks zero. ``reference`` draws
+    a dashed line across, such as the organisation's mean. With ``counts`` (a histogram's people) the axis tops
+    out at an even number, so its middle mark is a whole one: no half a person.
     """
     if not bars:
         return Markup("")
     values = [value for _, value in bars] + ([reference] if reference is not None else [])
-    low, high = _range(values, low, high)
+    marks = None
+    if low is None and high is None and min(values) < 0:
+        marks = _round_marks(min(values + [0.0]), max(values + [0.0]))
+        low, high = marks[0], marks[-1]
+    low = min(values + [0.0]) if low is None else low
+    high = max(values + [0.0]) if high is None else high
+    if high <= low:  # nothing but zeros still needs a band to sit in
+        high = low + 1
     if counts:
         high = max(2, 2 * math.ceil(high / 2))
     top, bottom = _PAD_TOP, height - _PAD_BOTTOM
     slot = (width - _PAD_LEFT - _PAD_RIGHT) / len(bars)
-    y = lambda v: bottom - (bottom - top) * (v - low) / (high - low)
-    body = _y_axis(low, high, top, bottom, width)
+    # Values outside an axis given by the caller are drawn to its edge, never beyond the plot.
+    y = lambda v: min(max(bottom - (bottom - top) * (v - low) / (high - low), top), bottom)
+    zero = y(0)
+    body = _y_axis(low, high, top, bottom, width, marks)
     every = max(1, len(bars) // 10)
     for i, (name, value) in enumerate(bars):
         left = _PAD_LEFT + slot * i + slot * 0.1
-        body.append(f'<rect x="{left:.1f}" y="{y(value):.1f}" width="{slot * 0.8:.1f}" '
-                    f'height="{max(bottom - y(value), 0):.1f}" fill="{PALETTE[0]}">'
+        body.append(f'<rect x="{left:.1f}" y="{min(y(value), zero):.1f}" width="{slot * 0.8:.1f}" '
+                    f'height="{abs(zero - y(value)):.1f}" fill="{PALETTE[0]}">'
                     f'<title>{escape(name)}: {_fmt(value)}</title></rect>')
         if i % every == 0:
             body.append(f'<text x="{left + slot * 0.4:.1f}" y="{height - 8}" text-anchor="middle">'
                         f'{escape(name)}</text>')
+    if low < 0:
+        body.append(f'<line class="zero" x1="{_PAD_LEFT}" x2="{width - _PAD_RIGHT}" y1="{zero:.1f}" '
+                    f'y2="{zero:.1f}" stroke="#475467"/>')
     if reference is not None:
         body.append(f'<line x1="{_PAD_LEFT}" x2="{width - _PAD_RIGHT}" y1="{y(reference):.1f}" '
                     f'y2="{y(reference):.1f}" stroke="{PALETTE[4]}" stroke-dasharray="4 3"/>')

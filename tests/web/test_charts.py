@@ -50,3 +50,45 @@ def test_a_histograms_axis_marks_whole_people():
     assert marks == ["0", "2", "4"]
     plain = ET.fromstring(str(bar_chart([("0-10", 3), ("10-20", 1)], label="values")))
     assert [text.text for text in plain.iter("{http://www.w3.org/2000/svg}text")][:3] == ["0", "1.5", "3"]
+
+
+def _bars(svg) -> list[tuple[float, float]]:
+    """Each bar's top and bottom edge, in the SVG's y (downwards)."""
+    return [(float(rect.get("y")), float(rect.get("y")) + float(rect.get("height")))
+            for rect in ET.fromstring(str(svg)).findall(f"{SVG}rect")]
+
+
+def _zero(svg) -> float:
+    (line,) = [line for line in ET.fromstring(str(svg)).findall(f"{SVG}line") if line.get("class") == "zero"]
+    return float(line.get("y1"))
+
+
+def test_negative_bars_hang_below_the_zero_line():
+    """An NPS by category at -5.9 and -9.5 was drawn 0 high on an axis from 0: the bars vanished."""
+    svg = bar_chart([("Billing", 55.0), ("Refunds", -5.9), ("Shipping", -9.5)], label="NPS", reference=12.5)
+    (billing_top, billing_bottom), *negatives = _bars(svg)
+    zero = _zero(svg)
+    assert billing_bottom == zero and billing_top < zero  # the positive stands on zero
+    for top, bottom in negatives:
+        assert top == zero and bottom > zero  # the negatives hang from it, with a height
+    refunds, shipping = (bottom - top for top, bottom in negatives)
+    assert 0 < refunds < shipping < billing_bottom - billing_top  # heights are to scale
+    assert abs(shipping / refunds - 9.5 / 5.9) < 0.05
+    # The axis covers the range in round steps, zero among them, and the lowest bar stays inside the plot.
+    marks = [text.text for text in ET.fromstring(str(svg)).iter(f"{SVG}text")][:5]
+    assert marks == ["-20", "0", "20", "40", "60"]
+    assert max(bottom for _, bottom in _bars(svg)) <= 200 - 28
+
+
+def test_only_negative_bars_hang_from_zero_at_the_top():
+    svg = bar_chart([("a", -40.0), ("b", -10.0)], label="all below")
+    zero = _zero(svg)
+    assert zero == 12.0  # the top of the plot area
+    (a_top, a_bottom), (b_top, b_bottom) = _bars(svg)
+    assert a_top == b_top == zero and a_bottom == 172.0 and b_bottom - b_top == 40.0
+
+
+def test_positive_bars_still_stand_on_the_floor():
+    svg = bar_chart([("a", 62.5), ("b", 37.0)], label="CSAT", reference=50)
+    assert [bottom for _, bottom in _bars(svg)] == [172.0, 172.0]
+    assert not [line for line in ET.fromstring(str(svg)).findall(f"{SVG}line") if line.get("class") == "zero"]

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as ET
 from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import select
 
-from appraisal.models import AppraisalResult, AppraisalRun, MetricResult
+from appraisal.models import AppraisalResult, AppraisalRun
 from appraisal.results import run_rows
 from core.db import get_session, transaction
 from core.models import Feedback, Flag
@@ -15,6 +16,8 @@ from tests.fixtures.app import statements_of_page
 from tests.fixtures.appraisal import BEFORE
 from tests.fixtures.org import sign_in
 from tests.fixtures.scale import sized_org
+
+SVG = "{http://www.w3.org/2000/svg}"
 
 
 @contextmanager
@@ -106,24 +109,122 @@ def test_the_trend_and_teams_equal_the_stored_runs(worked_example, login):
     assert teams["No team"][0] == "1"  # Mia leads Support from outside any team
 
 
+def _stored_case_mix(run_id: int) -> dict[str, tuple[int, float]]:
+    """The org's figures per category, as every employee's stored case mix compares against them."""
+    with _db() as session:
+        mixes = session.scalars(select(AppraisalResult.case_mix).where(AppraisalResult.run_id == run_id)).all()
+    expected = {}
+    for mix in mixes:
+        for row in mix.get("categories", ()):
+            assert expected.setdefault(row["category"], (row["org_n"], row["org_value"])) == (
+                row["org_n"], row["org_value"])  # the same in every result
+    return expected
+
+
+def _pooled(expected: dict[str, tuple[int, float]]) -> tuple[int, float]:
+    n = sum(count for count, _ in expected.values())
+    return n, sum(count * value for count, value in expected.values()) / n
+
+
+def _reference_text(html: str) -> str:
+    return re.search(r"the dashed line is the\s+organisation(?:'|&#39;)s (\S+) over those (\d+) item", html).groups()
+
+
 def test_the_case_mix_is_the_runs_items_by_category(worked_example, login):
     run_id = worked_example.run()
     client = login("hr@example.com")
     html = client.get("/org").get_data(as_text=True)
-    with _db() as session:
-        mixes = session.scalars(select(AppraisalResult.case_mix).where(AppraisalResult.run_id == run_id)).all()
-        org_csat = session.scalar(select(MetricResult.org_mean).where(
-            MetricResult.run_id == run_id, MetricResult.metric == "csat_percent").limit(1))
-    # The org's value per category, as every employee's case mix compares against it.
-    expected = {row["category"]: (row["org_n"], row["org_value"]) for mix in mixes
-                for row in mix.get("categories", ())}
+    expected = _stored_case_mix(run_id)
     table = {row[0]: row[1:] for row in _table(html, "case-mix")[1:]}
     assert set(table) == set(expected) == {"Billing", "Refunds"}
-    for category, (n, value) in expected.items():
-        assert table[category][:2] == [str(n), f"{value:.1f}%"]
-        assert table[category][2] == f"{value - org_csat:+.1f}"
-    # the dashed reference is the org's CSAT over every item the run counted
-    assert f"organisation&#39;s {org_csat:.1f}%" in html or f"organisation's {org_csat:.1f}%" in html
+    n, org_value = _pooled(expected)
+    for category, (count, value) in expected.items():
+        assert table[category][:2] == [str(count), f"{value:.1f}%"]
+        assert table[category][2] == f"{value - org_value:+.1f}"
+    # the dashed reference is the org's CSAT over every categorised item the run counted
+    assert _reference_text(html) == (f"{org_value:.1f}%", str(n))
+
+
+def test_the_case_mix_stays_what_the_run_counted_when_items_change_status(worked_example, login):
+    """The audit's case: HR dismissed a flag after the run, and the overview read 473 items where the run had
+    counted 472. A run's case mix is what it counted, whatever happens to the items since."""
+    from appraisal.review import decide_flag
+    from core.models import User
+    from tests.fixtures.appraisal import WEEK
+
+    def item(session, who: str, category: str, value: float) -> Feedback:
+        return session.scalar(select(Feedback).where(
+            Feedback.employee_id == worked_example.ids[who], Feedback.kind == "csat",
+            Feedback.ticket_category == category, Feedback.value == value, Feedback.occurred_at >= WEEK.start
+        ).limit(1))
+
+    with _db() as session:  # a flag the run finds open: Bob's unhappy Refunds item is out of its numbers
+        held = item(session, "bob", "Refunds", 2)
+        held.status = "quarantined"
+        flag = Flag(feedback_id=held.id, check="self_rating", reason="the agent rated themselves")
+        session.add(flag)
+        session.flush()
+        flag_id = flag.id
+    run_id = worked_example.run()
+    with _db() as session:
+        decide_flag(session, flag_id, session.get(User, worked_example.hr), uphold=False)  # it counts again
+        later = item(session, "dan", "Billing", 4)  # and a happy Billing item is flagged after the run
+        later.status = "quarantined"
+        session.add(Flag(feedback_id=later.id, check="self_rating", reason="the agent rated themselves"))
+    expected = _stored_case_mix(run_id)
+    # Billing 7 of 8 satisfied, Refunds 3 of 6: as the run counted them
+    assert {category: (n, round(value, 1)) for category, (n, value) in expected.items()} == {
+        "Billing": (8, 87.5), "Refunds": (6, 50.0)}
+    html = login("hr@example.com").get("/org").get_data(as_text=True)
+    table = {row[0]: row[1:3] for row in _table(html, "case-mix")[1:]}
+    assert table == {category: [str(n), f"{value:.1f}%"] for category, (n, value) in expected.items()}
+    n, org_value = _pooled(expected)
+    assert _reference_text(html) == (f"{org_value:.1f}%", str(n)) == ("71.4%", "14")
+
+
+#: NPS items with a ticket category in the appraised week: Billing +75, Refunds -25, Shipping -33.3.
+CATEGORISED_NPS = {"ann": {"nps": [(10, "Billing"), (10, "Billing"), (10, "Refunds"), (3, "Refunds")]},
+                   "bob": {"nps": [(9, "Billing"), (8, "Billing"), (5, "Refunds"), (7, "Refunds")]},
+                   "dan": {"nps": [(9, "Shipping"), (2, "Shipping"), (1, "Shipping")]}}
+
+
+def _mix_chart(html: str):
+    svg = re.search(r"<h2>Case mix</h2>.*?(<svg.*?</svg>)", html, re.DOTALL)
+    assert svg, "no case-mix chart"
+    return ET.fromstring(svg.group(1))
+
+
+def test_a_case_mix_below_zero_is_drawn_below_zero_under_the_runs_guideline(worked_example, login):
+    """With NPS as the case-mix metric, categories at -25 and -33.3 were drawn 0 high on an axis from 0."""
+    from appraisal.guidelines import publish_guideline
+    from tests.fixtures.appraisal import GUIDELINE, WEEK, _add_items
+
+    with _db() as session:
+        _add_items(session, worked_example.ids, CATEGORISED_NPS, WEEK.start, iter(range(50_000, 60_000)))
+        publish_guideline(session, {**GUIDELINE, "case_mix_metric": "nps"}, note="NPS by category")
+    run_id = worked_example.run()
+    with _db() as session:  # the guideline in force now reads CSAT again: the page reads the run's
+        publish_guideline(session, GUIDELINE, note="CSAT by category again")
+    html = login("hr@example.com").get("/org").get_data(as_text=True)
+    expected = _stored_case_mix(run_id)
+    assert {category: round(value, 1) for category, (_, value) in expected.items()} == {
+        "Billing": 75.0, "Refunds": -25.0, "Shipping": -33.3}
+    table = {row[0]: row[1:3] for row in _table(html, "case-mix")[1:]}
+    assert table == {category: [str(n), f"{value:+.1f}"] for category, (n, value) in expected.items()}
+
+    chart = _mix_chart(html)
+    bars = {rect.find(f"{SVG}title").text.split(":")[0]: (float(rect.get("y")), float(rect.get("height")))
+            for rect in chart.iter(f"{SVG}rect")}
+    assert all(height > 0 for _, height in bars.values())
+    (zero,) = [float(line.get("y1")) for line in chart.iter(f"{SVG}line") if line.get("class") == "zero"]
+    billing_top, billing_height = bars["Billing"]
+    assert billing_height > 0 and billing_top + billing_height == pytest.approx(zero, abs=0.1)
+    for category in ("Refunds", "Shipping"):
+        top, height = bars[category]
+        assert height > 0 and top == pytest.approx(zero, abs=0.1), category  # hanging down from zero
+    # to scale: Shipping's bar is 4/3 of Refunds', Billing's 3 times Refunds'
+    assert bars["Shipping"][1] / bars["Refunds"][1] == pytest.approx(4 / 3, abs=0.02)
+    assert billing_height / bars["Refunds"][1] == pytest.approx(3, abs=0.02)
 
 
 def test_bad_or_empty_choices_are_explained(worked_example, login):

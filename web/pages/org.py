@@ -10,14 +10,25 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, render_template, request
 from markupsafe import Markup
-from sqlalchemy import ColumnElement, case, func, or_, select, union_all
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    case,
+    column,
+    func,
+    or_,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from appraisal.models import AppraisalResult, AppraisalRun, MetricResult
 from appraisal.report import latest_completed_run
 from core.auth import roles_required
 from core.db import get_session
-from core.models import Employee, Feedback, Flag, Team, Ticket
+from core.models import Employee, Feedback, Flag, Team
 from core.plugins import get_plugins
 from web.charts import bar_chart, line_chart
 
@@ -289,15 +300,19 @@ class CategoryRow:
 class CaseMix:
     metric: str
     display: str
+    #: The organisation's figures per category, as the run worked them out and compared everyone with.
     categories: list[CategoryRow]
-    #: The metric over every item the run counted, with or without a category: the bars' reference.
+    #: The metric over every categorised item the run counted (the categories pooled): the bars' reference.
     org_value: float | None
     org_n: int
-    uncategorised: int
 
 
 def _case_mix(session: Session, run: AppraisalRun, document: Mapping) -> CaseMix | None:
-    """The guideline's case-mix metric by ticket category over the run's items (up to its watermark)."""
+    """The run's case-mix metric by ticket category, as the run stored it (``document``: the run's guideline).
+
+    Read from the stored results, not worked out again from the feedback: items quarantined, released or
+    re-attributed since would otherwise change a run's figures after the fact.
+    """
     name = document.get("case_mix_metric")
     rule = get_plugins().scoring_rules.get(name) if name else None
     if rule is None:
@@ -305,18 +320,29 @@ def _case_mix(session: Session, run: AppraisalRun, document: Mapping) -> CaseMix
     params = next((m.get("params") or {} for m in document["metrics"] if m["rule"] == name), None)
     if params is None:
         params = rule.params_schema().load({}) if rule.params_schema else {}
-    points = rule.points(Feedback, dict(params))
-    query = (select(Ticket.category, func.sum(points), func.count(points))
-             .select_from(Feedback).outerjoin(Ticket, Ticket.id == Feedback.ticket_id)
-             .where(Feedback.status == "accepted", Feedback.value.is_not(None), Feedback.kind.in_(rule.kinds),
-                    Feedback.occurred_at >= run.period_start, Feedback.occurred_at < run.period_end,
-                    *(() if run.feedback_watermark is None else (Feedback.id <= run.feedback_watermark,)))
-             .group_by(Ticket.category))
-    rows: Sequence = session.execute(query).all()
-    total = sum(float(points_sum or 0) for _, points_sum, _ in rows)
-    n = sum(count for *_, count in rows)
-    categories = sorted((CategoryRow(category, count, float(points_sum) / count)
-                         for category, points_sum, count in rows if category is not None and count),
-                        key=lambda row: row.category)
-    return CaseMix(name, rule.display, categories, total / n if n else None, n,
-                   sum(count for category, _, count in rows if category is None))
+    categories = sorted((CategoryRow(category, n, value) for category, n, value in _org_categories(session, run)
+                         if category is not None and n), key=lambda row: row.category)
+    n = sum(row.n for row in categories)
+    value = sum(row.value * row.n for row in categories) / n if n else None
+    return CaseMix(name, rule.display_for(params), categories, value, n)
+
+
+def _org_categories(session: Session, run: AppraisalRun) -> Sequence[tuple[str, int, float]]:
+    """``(category, org_n, org_value)`` of every category in the run's stored case mixes, in one query.
+
+    Each employee's case mix holds, beside their own figures, the organisation's for each of their categories:
+    the same in every result that has the category. The database unpacks the JSON and keeps one row per
+    category, so the page reads a row per category, not every result's case mix.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        rows = (func.jsonb_array_elements(AppraisalResult.case_mix["categories"])
+                .table_valued(column("value", JSONB)))
+    else:
+        rows = func.json_each(AppraisalResult.case_mix, "$.categories").table_valued(column("value", JSON))
+    entry = rows.c.value
+    unpacked = (select(entry["category"].as_string().label("category"),
+                       entry["org_n"].as_integer().label("org_n"), entry["org_value"].as_float().label("org_value"))
+                .select_from(AppraisalResult).join(rows, true()).where(AppraisalResult.run_id == run.id).subquery())
+    # Grouped outside: PostgreSQL would not match the ->> with its bound key in SELECT and GROUP BY.
+    return session.execute(select(unpacked.c.category, func.max(unpacked.c.org_n), func.max(unpacked.c.org_value))
+                           .group_by(unpacked.c.category)).all()
