@@ -1,8 +1,10 @@
 """What a draft guideline would change: the last completed run's period appraised under the draft, stored nowhere.
 
-The draft is appraised on the run's own snapshot (the feedback up to its watermark), as if the run had used
-it, and set beside the results the run stored. Targets, flags and approved bonuses are read as they stand now,
-as a re-run would read them. Nothing is written: the caller may hand in a read-only session.
+The draft is appraised on the run's own snapshot (the feedback up to its watermark) and set beside the results
+the run stored. Targets and flags are read as they stand now, as a re-run would read them. The recommendations
+are compared as they stand for the period: before, what its runs approved and what the run left open; after,
+what was approved and stays, and what a re-run under the draft would add to it. Nothing is written: the caller
+may hand in a read-only session.
 """
 from __future__ import annotations
 
@@ -142,8 +144,11 @@ def preview_guideline(session: Session, document: Mapping[str, Any], plugins) ->
     draft = Guideline(version=None, document=dict(document), note="draft")
     results = ([AppraisalResult(run_id=run.id, **result_values(o)) for _, o in sorted(outcomes.items())]
                if plugins.recommends else ())
-    offers: dict[int, list[Offer]] = {}
-    for proposal in propose(session, draft, outcomes, results, plugins, period, run.id):
+    # What was approved for the period stays whatever the draft, and a re-run adds to it. To a re-run, this run
+    # is another run of the period: its decisions, automatic approvals included, stand (run_id=None reads all).
+    offers = {employee_id: [_offer(r) for r in row["recommendations"] if r["status"] == "approved"]
+              for employee_id, row in stored.items()}
+    for proposal in propose(session, draft, outcomes, results, plugins, period, run_id=None):
         offers.setdefault(proposal.employee_id, []).append(Offer(proposal.kind, proposal.amount))
 
     team = aliased(Team)
@@ -169,9 +174,18 @@ def _sorted(offers) -> tuple[Offer, ...]:
     return tuple(sorted(offers, key=lambda o: (o.kind, o.amount or 0.0)))
 
 
+def _offer(recommendation: Mapping[str, Any]) -> Offer:
+    return Offer(recommendation["kind"], recommendation["amount"])
+
+
 def _stored_standing(row: Mapping[str, Any]) -> Standing:
+    """The run's result, with what stands for the period: approved on any of its runs, or left open by the run
+    (its proposals, and the bonuses the cap left unfunded); nothing a person rejected, nothing superseded."""
+    # A person rejects, and a later run supersedes, only proposals, and a proposed bonus has an amount: the one
+    # rejection without an amount is a bonus the cap left unfunded.
     return Standing(row["state"], row["composite"], row["rank"], row["percentile"], row["peers"],
-                    _sorted(Offer(r["kind"], r["amount"]) for r in row["recommendations"]))
+                    _sorted(_offer(r) for r in row["recommendations"]
+                            if r["status"] != "rejected" or (r["kind"] == "bonus" and not r["amount"])))
 
 
 def _changes(row: PreviewRow) -> list[str]:
