@@ -82,7 +82,10 @@ def describe_run(run: AppraisalRun) -> dict[str, Any]:
     title = period_title(run.period_kind, run.period_start, run.period_end)
     return {"id": run.id, "kind": run.period_kind, "start": run.period_start, "end": run.period_end,
             "title": title, "heading": title[0].upper() + title[1:], "guideline_version": run.guideline.version,
-            "currency": run.guideline.document["incentives"]["budget"]["currency"]}
+            "currency": run.guideline.document["incentives"]["budget"]["currency"],
+            # Reports say over whom ranks run, and how sure an interval is, as this run's guideline set them.
+            "ranking_scope": run.guideline.document.get("ranking_scope", "org"),
+            "confidence": f"{100 * run.guideline.document.get('confidence_level', 0.95):g}%"}
 
 
 def trend_runs(session: Session, run: AppraisalRun, periods: int = TREND_PERIODS) -> list[tuple[int, datetime]]:
@@ -141,6 +144,18 @@ def _standing(result: AppraisalResult | None) -> dict[str, Any]:
             "previous_composite": result.previous_composite, "change": result.change,
             "targets_state": result.targets_state, "attainment_streak": result.attainment_streak,
             "open_flags": result.open_flags, "training_needs": list(result.training_needs or [])}
+
+
+def _case_mix(result: AppraisalResult | None, run: AppraisalRun, scoring_rules: Mapping[str, Any]
+              ) -> dict[str, Any] | None:
+    """The employee's case mix as the run stored it, with its metric's title and display; None without one."""
+    mix = dict(result.case_mix or {}) if result is not None else {}
+    if not mix.get("categories"):
+        return None
+    rule = scoring_rules.get(mix["metric"])
+    params = next((m.get("params", {}) for m in run.guideline.document["metrics"] if m["rule"] == mix["metric"]), {})
+    return {**mix, "title": getattr(rule, "title", mix["metric"]),
+            "display": rule.display_for(params) if rule is not None else "number"}
 
 
 def _recommendation(r: Recommendation, guideline_version: int) -> dict[str, Any]:
@@ -227,6 +242,7 @@ def employee_report(session: Session, run: AppraisalRun, employee_id: int, scori
         "metrics": metrics,
         "targets": [m for m in metrics if m["target"] is not None],
         "trend": _employee_trend(session, run, employee_id, columns),
+        "case_mix": _case_mix(result, run, scoring_rules),
     }
     policy = "all"
     if audience == "employee":

@@ -9,7 +9,7 @@ from flask import g
 from sqlalchemy import insert, select
 
 from appraisal.guidelines import publish_guideline
-from appraisal.models import AppraisalRun
+from appraisal.models import AppraisalRun, MetricResult
 from appraisal.report import employee_report, team_report
 from core.db import transaction
 from core.models import (
@@ -137,7 +137,8 @@ def test_a_number_on_the_report_opens_how_it_was_worked_out(worked_example, as_u
     assert 'data-field="value">75.0%' in html and 'data-field="n">4<' in html
     points = re.findall(r'data-field="points">([^<]+)<', html)
     assert sorted(points) == ["0", "100", "100", "100"]  # mean 75: the value above
-    assert "Wilson score interval at 95%" in html and "(n*value + k*team_mean)/(n + k) with k = " in html
+    assert "Wilson score interval at 95%" in html
+    assert "Shrunk toward the team mean" in html and "(n × value + k × team mean) / (n + k), with k = 2" in html
     assert "Back to your report" in html
     # A manager reads it from the employee's report; a metric the run lacks, or a page past the items, is named
     mia = as_user("mia@example.com")
@@ -145,6 +146,54 @@ def test_a_number_on_the_report_opens_how_it_was_worked_out(worked_example, as_u
     assert mia.get(f"/report/{ann}/runs/{run}/resolution_sla").status_code == 404
     past = mia.get(link + "?page=2")
     assert past.status_code == 400 and "page: there is 1 page" in past.get_data(as_text=True)
+
+
+def test_lineage_of_someone_in_no_team_names_the_organisation_mean_as_the_prior(worked_example, as_user):
+    """Dan, in no team, is shrunk toward the organisation's mean: the page said 'toward the team mean' with no
+    team mean shown, and the number could not be worked out from it."""
+    from core.models import Employee
+
+    dan = worked_example.ids["dan"]
+    with transaction() as session:
+        session.get(Employee, dan).team_id = None
+    run = worked_example.run()
+    with transaction() as session:
+        result = session.scalar(select(MetricResult).where(MetricResult.run_id == run, MetricResult.employee_id == dan,
+                                                           MetricResult.metric == "csat_percent"))
+        org, shrunk = result.org_mean, result.shrunk
+    assert shrunk == pytest.approx((5 * 60.0 + 2 * org) / 7)  # 3 of 5 satisfied, k = 2
+    html = " ".join(as_user("hr@example.com").get(f"/report/{dan}/runs/{run}/csat_percent").get_data(as_text=True)
+                    .split())
+    assert 'data-field="team">none: not in a team<' in html
+    assert f'data-field="org">{org:.1f}%<' in html
+    assert "Shrunk toward the organisation mean" in html
+    assert f"with k = 2, n = 5 and the organisation mean {org:.1f}%" in html
+
+
+def test_the_report_shows_the_case_mix_the_run_stored(worked_example, as_user):
+    """Ann: Billing 5, 5 (100%) and Refunds 4, 3 (50%). The organisation: Billing 5 5 5 4 1 4 4 4 (7 of 8) and
+    Refunds 4 3 4 4 2 1 1 (3 of 7), so on Ann's two and two it would score (87.5 + 42.9) / 2."""
+    worked_example.run()
+    html = " ".join(as_user("ann@example.com").get("/report").get_data(as_text=True).split())
+    assert "Case mix: CSAT % by ticket category" in html
+    expected = (7 / 8 * 100 + 3 / 7 * 100) / 2
+    assert (f"the organisation scores {expected:.1f}%; you scored 75.0%, {75 - expected:.1f} better than that"
+            in html)
+    billing = re.search(r'<tr data-category="Billing">(.*?)</tr>', html).group(1)
+    assert re.findall(r'class="num[^"]*">([^<]+)<', billing) == ["2", "100.0%", "87.5%", "+12.5"]
+
+
+def test_the_report_says_how_sure_an_interval_is_and_over_whom_ranks_run(worked_example, as_user):
+    def publish(change):
+        document = GUIDELINE | change
+        with transaction() as session:
+            publish_guideline(session, document, note="audit")
+
+    publish({"confidence_level": 0.9, "ranking_scope": "team"})
+    worked_example.run()
+    html = " ".join(as_user("ann@example.com").get("/report").get_data(as_text=True).split())
+    assert "<th>90% interval</th>" in html and "95%" not in html
+    assert "Ranks are among the people appraised in your team" in html
 
 
 def test_a_period_run_again_is_offered_once_by_its_latest_run(worked_example, as_user):
