@@ -11,6 +11,7 @@ Accepted work is never dropped; in exchange a job may run more than once, so eve
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -287,6 +288,18 @@ def cron_entries(app) -> list[CronEntry]:
     return [CronEntry("core.jobs.dispatch_pending_job", interval=60),
             CronEntry("core.retention.purge_expired_payloads_job", cron=RETENTION_CRON),
             *app.extensions.get(CRON_KEY, ()), *get_plugins(app).cron_jobs()]
+
+
+def keep_cron_in_utc() -> None:
+    """Make this process's local time UTC, so that RQ's cron reads ``0 2 * * 1`` as 02:00 UTC, as documented.
+
+    RQ 3 matches cron fields against the process's local time: on a server set to Tokyo the weekly appraisal
+    was due at 17:00 UTC on Sunday, before the week had ended, so it found last week's run and did nothing.
+    Plaudit keeps every time in UTC; the cron process is given the same clock.
+    """
+    os.environ["TZ"] = "UTC"
+    if hasattr(time, "tzset"):  # not on Windows, where Plaudit's cron does not run
+        time.tzset()
 
 
 def build_cron_scheduler(app):

@@ -31,7 +31,8 @@ def worker(burst):
 @click.command()
 @with_appcontext
 def cron():
-    """Run RQ's cron scheduler for every scheduled job (run exactly one per deployment)."""
+    """Run RQ's cron scheduler for every scheduled job (run exactly one per deployment); times are UTC."""
+    job_queue.keep_cron_in_utc()
     for entry in job_queue.cron_entries(current_app):
         click.echo(f"scheduling {entry.func} " + (f"every {entry.interval}s" if entry.interval else entry.cron))
     app = current_app._get_current_object()

@@ -1,6 +1,8 @@
 """Follow-up jobs: inline without Redis, on RQ with it, and never lost while Redis is down."""
 from __future__ import annotations
 
+import os
+
 import pytest
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
@@ -222,3 +224,21 @@ def test_failed_inline_job_is_retried_by_a_later_dispatch(make_app, recorder):
     _ingest(app, survey("r-2"))  # ...the next commit's dispatch takes the stranded job along
     assert sorted(ext for _, ext in recorder.ingested) == ["r-1", "r-2"]
     assert _pending(app) == []
+
+
+def test_the_cron_process_reads_schedules_in_utc_whatever_the_servers_zone():
+    """On a server set to Tokyo, RQ read the weekly appraisal's '0 2 * * 1' as 02:00 Tokyo: 17:00 UTC on a
+    Sunday, before the week had ended. `plaudit cron` keeps its clock in UTC."""
+    import subprocess
+    import sys
+
+    probe = ("from datetime import datetime, timezone\n"
+             "from rq.cron import CronJob\n"
+             "import core.jobs, sys\n"
+             "if sys.argv[1] == 'utc': core.jobs.keep_cron_in_utc()\n"
+             "job = CronJob(func=print, queue_name='q', cron='0 2 * * 1')\n"
+             "print(job.get_next_enqueue_time().astimezone(timezone.utc).strftime('%a %H:%M'))\n")
+    env = {**os.environ, "TZ": "JST-9"}  # Tokyo, as a POSIX rule: no zone database needed
+    seen = {mode: subprocess.run([sys.executable, "-c", probe, mode], env=env, capture_output=True, text=True,
+                                 check=True).stdout.strip() for mode in ("local", "utc")}
+    assert seen == {"local": "Sun 17:00", "utc": "Mon 02:00"}
