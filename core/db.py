@@ -6,8 +6,9 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from alembic.runtime.migration import MigrationContext
 from flask import current_app, g, has_request_context, request
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,10 +36,10 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def ping(self) -> None:
-        """Run a trivial query; raise if the database cannot be reached."""
+    def ping(self) -> str | None:
+        """Read the schema's migration revision (None when it has none): raise if the database cannot be reached."""
         with self.engine.execution_options(plaudit_read_only=True).connect() as conn:
-            conn.execute(text("SELECT 1"))
+            return MigrationContext.configure(conn).get_current_revision()
 
     def dispose(self) -> None:
         self.engine.dispose()

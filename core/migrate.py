@@ -1,6 +1,7 @@
 """Schema migrations with Alembic, configured in code so there is no alembic.ini to keep in step."""
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -37,3 +38,12 @@ def current_revision(url: str) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+@cache
+def revisions() -> tuple[str, tuple[str, ...]]:
+    """This code's head revision and every revision it knows, newest first (read once per process)."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory(str(MIGRATIONS))
+    return scripts.get_current_head(), tuple(script.revision for script in scripts.walk_revisions())
