@@ -185,14 +185,21 @@ def load_config(app, overrides: Mapping[str, Any] | None = None) -> None:
     if not app.config["DATABASE_URL"]:
         instance_path.mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite:///{instance_path / 'plaudit.db'}"
+    if str(app.config["DATABASE_URL"]).startswith("postgres://"):
+        # The form Heroku and other hosts hand out; SQLAlchemy knows only postgresql://.
+        app.config["DATABASE_URL"] = "postgresql://" + app.config["DATABASE_URL"].removeprefix("postgres://")
+    on_postgresql = str(app.config["DATABASE_URL"]).startswith("postgresql")
     generated = [name for name in ("SECRET_KEY", "RESPONDENT_SALT") if not app.config[name]]
     for name in generated:
         # The salt has its own file: rotating the session key must not change every respondent's hash.
         app.config[name] = _instance_secret(instance_path, name.lower())
-    if generated and app.config["DATABASE_URL"].startswith("postgresql"):
+    if generated and on_postgresql:
         log.warning("%s taken from this machine's instance folder: set %s in the environment when more "
                     "than one machine serves this database", " and ".join(generated),
                     " and ".join(f"PLAUDIT_{name}" for name in generated))
+    if on_postgresql and app.config["PUBLIC_URL"] == DEFAULTS["PUBLIC_URL"]:
+        log.warning("PLAUDIT_PUBLIC_URL is not set: links in e-mails, and the survey links handed to helpdesks, "
+                    "point to %s", DEFAULTS["PUBLIC_URL"])
     if app.config["REDIS_URL"] == "":
         app.config["REDIS_URL"] = None
 
@@ -205,7 +212,8 @@ def load_config(app, overrides: Mapping[str, Any] | None = None) -> None:
 
 
 #: PLAUDIT_ variables that are not settings of Plaudit's own, or that belong to Flask and its extensions.
-_OTHER_VARIABLES = {"INSTANCE_PATH", "REQUIRE_SERVICES", "TEST_POSTGRES_URL", "TEST_REDIS_URL"}
+_OTHER_VARIABLES = {"INSTANCE_PATH", "REQUIRE_SERVICES", "TEST_POSTGRES_URL", "TEST_REDIS_URL",
+                    "BIND"}  # the Procfile's gunicorn address
 _EXTENSION_PREFIXES = ("API_", "OPENAPI_", "WTF_", "SESSION_", "REMEMBER_COOKIE_", "USE_SESSION_FOR_NEXT")
 
 

@@ -156,3 +156,28 @@ def test_a_loaded_plugins_own_variables_are_not_called_ignored(tmp_path, monkeyp
     caplog.clear()
     create_app({"INSTANCE_PATH": str(tmp_path), **BASE})  # without the plugin, the same variables are typos
     assert "PLAUDIT_TRUSTPILOT_WEBHOOK_SECRET is not a Plaudit setting and is ignored" in caplog.text
+
+
+def test_the_procfiles_bind_address_is_not_called_ignored(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("PLAUDIT_BIND", "0.0.0.0")
+    create_app({"INSTANCE_PATH": str(tmp_path), **BASE})
+    assert "PLAUDIT_BIND" not in caplog.text
+
+
+def test_a_hosts_postgres_url_is_taken_as_postgresql(tmp_path):
+    """Heroku and others hand out postgres://, which SQLAlchemy does not know."""
+    app = create_app({"INSTANCE_PATH": str(tmp_path), **BASE,
+                      "DATABASE_URL": "postgres://plaudit:pw@127.0.0.1:1/plaudit"})
+    assert app.config["DATABASE_URL"] == "postgresql://plaudit:pw@127.0.0.1:1/plaudit"
+
+
+def test_a_production_database_without_a_public_url_is_warned_about(tmp_path, caplog):
+    """Deployed without PLAUDIT_PUBLIC_URL, every link in e-mails and every survey link pointed to 127.0.0.1."""
+    production = {"INSTANCE_PATH": str(tmp_path), **BASE, "RESPONDENT_SALT": "s" * 32,
+                  "DATABASE_URL": "postgresql://plaudit@127.0.0.1:1/plaudit"}
+    create_app(production)
+    assert "PLAUDIT_PUBLIC_URL is not set" in caplog.text
+    caplog.clear()
+    create_app({**production, "PUBLIC_URL": "https://plaudit.example.com"})
+    create_app({"INSTANCE_PATH": str(tmp_path), **BASE})  # the demo on SQLite: 127.0.0.1 is right
+    assert "PLAUDIT_PUBLIC_URL" not in caplog.text
