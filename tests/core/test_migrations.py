@@ -49,6 +49,24 @@ def test_db_upgrade_command(tmp_path, monkeypatch):
     assert runner.invoke(args=["db", "current"]).output.strip() == "0015"
 
 
+def test_db_downgrade_asks_first_and_names_a_revision_it_does_not_know(tmp_path, monkeypatch):
+    """`plaudit db downgrade base` dropped every table at once, with the stack serving; `9999` was a traceback."""
+    from core.app import create_app
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": url, "SECRET_KEY": "k" * 32})
+    runner = app.test_cli_runner()
+    runner.invoke(args=["db", "upgrade"])
+    unknown = runner.invoke(args=["db", "downgrade", "9999"])
+    assert unknown.exit_code == 2 and "'9999' is not a revision of this version of Plaudit" in unknown.output
+    declined = runner.invoke(args=["db", "downgrade", "0014"], input="n\n")
+    assert declined.exit_code == 1 and "dropped with their data" in declined.output
+    assert current_revision(url) == "0015"
+    done = runner.invoke(args=["db", "downgrade", "0014", "--yes"])
+    assert done.exit_code == 0 and "database at revision 0014" in done.output
+    assert current_revision(url) == "0014"
+
+
 def test_upgrading_sqlite_keeps_the_rows_of_tables_a_migration_copies(tmp_path):
     """SQLite alters a table by copying it and dropping the old one; with foreign keys on, the drop deletes
     every row that references it (ON DELETE CASCADE). Migration 0009 copies feedback: an upgrade across it
