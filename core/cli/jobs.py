@@ -22,10 +22,24 @@ CRON_RETRY_SECONDS = 5
 @with_appcontext
 def worker(burst):
     """Run an RQ worker on the Plaudit queue (start as many as you need)."""
+    app = current_app._get_current_object()
     try:
-        job_queue.run_worker(current_app._get_current_object(), burst=burst)
-    except RuntimeError as exc:
-        raise click.UsageError(str(exc))
+        while True:
+            try:
+                job_queue.run_worker(app, burst=burst)
+                return
+            except RuntimeError as exc:
+                raise click.UsageError(str(exc)) from None
+            except RedisError as exc:  # at start: once working, RQ rides out a lost connection itself
+                if burst:
+                    raise click.ClickException(f"Redis unreachable ({type(exc).__name__}): is it running, and "
+                                               f"PLAUDIT_REDIS_URL right?") from None
+                # Under a supervisor, exiting would only restart-loop: wait for Redis, as the scheduler does.
+                click.echo(f"Redis unreachable ({type(exc).__name__}; see PLAUDIT_REDIS_URL); retrying in "
+                           f"{CRON_RETRY_SECONDS}s", err=True)
+                time.sleep(CRON_RETRY_SECONDS)
+    except KeyboardInterrupt:
+        click.echo("worker stopped", err=True)
 
 
 @click.command()

@@ -242,3 +242,25 @@ def test_the_cron_process_reads_schedules_in_utc_whatever_the_servers_zone():
     seen = {mode: subprocess.run([sys.executable, "-c", probe, mode], env=env, capture_output=True, text=True,
                                  check=True).stdout.strip() for mode in ("local", "utc")}
     assert seen == {"local": "Sun 17:00", "utc": "Mon 02:00"}
+
+
+def test_a_worker_that_cannot_reach_redis_says_so_and_waits_for_it(make_app, monkeypatch):
+    """It died with sixty lines of traceback, naming no setting, and a supervisor restarted it in a loop."""
+    import time
+
+    runner = make_app(REDIS_URL=DEAD_REDIS_URL).test_cli_runner()
+    burst = runner.invoke(args=["worker", "--burst"])
+    assert burst.exit_code == 1 and "Redis unreachable (ConnectionError): is it running, and PLAUDIT_REDIS_URL right?" \
+        in burst.output and "Traceback" not in burst.output
+    waits = []
+
+    def sleep(seconds):  # the second wait stands for the supervisor's Ctrl+C
+        waits.append(seconds)
+        if len(waits) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    waiting = runner.invoke(args=["worker"])
+    assert waiting.exit_code == 0 and waits == [5, 5]
+    assert waiting.output.count("Redis unreachable (ConnectionError; see PLAUDIT_REDIS_URL); retrying in 5s") == 2
+    assert "worker stopped" in waiting.output
