@@ -5,6 +5,7 @@ a test walks the URL map and fails on any view that states nothing.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
@@ -18,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from .db import get_session
 from .models import ApiToken, User, hash_token, utcnow
 
+log = logging.getLogger(__name__)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 
@@ -128,11 +130,11 @@ def token_required(scope: str) -> Callable:
                     or (token.expires_at is not None and token.expires_at <= now)):
                 return _api_error(401, "the API token is unknown, revoked or expired")
             if scope not in token.scopes:
-                return _api_error(403, f"the API token lacks the {scope!r} scope")
+                return _api_error(403, f"the API token lacks the {scope!r} scope", token)
             refusal = _owner_refuses(token.user, scope)
             if refusal:
                 # A token acts for its owner: it is worth no more than the owner's roles now.
-                return _api_error(403, refusal)
+                return _api_error(403, refusal, token)
             if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
                 # Saved at once, and at most once a minute: read-only calls commit nothing else.
                 token.last_used_at = now
@@ -165,7 +167,11 @@ def _owner_refuses(user: User, scope: str) -> str | None:
     return None
 
 
-def _api_error(status: int, message: str):
+def _api_error(status: int, message: str, token: ApiToken | None = None):
+    # Logged for operators, who otherwise cannot see a misconfigured client or someone trying tokens. Never the
+    # token presented: only which known token it was, by the id `plaudit tokens list` shows.
+    log.warning("API %s %s refused (%s) from %s%s: %s", request.method, request.path, status, request.remote_addr,
+                f", token {token.id} of user {token.user_id}" if token is not None else "", message)
     response = jsonify(code=status, status={401: "Unauthorized", 403: "Forbidden"}[status], message=message)
     response.status_code = status
     if status == 401:

@@ -1,6 +1,7 @@
 """Signing in and out; repeated failed sign-ins are throttled (core/throttle.py)."""
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 from flask import (
@@ -31,6 +32,7 @@ from core.throttle import (
 )
 
 bp = Blueprint("auth", __name__)
+log = logging.getLogger(__name__)
 _DUMMY_HASH = generate_password_hash("no account has this password")
 
 
@@ -61,6 +63,7 @@ def login():
         wait = seconds_locked(session, keys, limits)
         if wait:
             # Refused before the password is even checked: a right guess during the lock tells nothing.
+            log.warning("sign-in refused from %s: locked for %s s after repeated failures", request.remote_addr, wait)
             minutes = -(-wait // 60)
             form.password.errors.append(f"Too many failed sign-ins: try again in {minutes} minute"
                                         f"{'s' if minutes != 1 else ''}.")
@@ -74,10 +77,18 @@ def login():
             user.last_login_at = utcnow()
             clear_account(session, keys)
             session.commit()
+            log.info("user %s signed in from %s", user.id, request.remote_addr)
             return redirect(_safe_next(request.args.get("next")))
         # Unknown e-mails count too, so being locked out does not tell which e-mails have accounts either.
         record_failure(session, keys, limits)
         session.commit()
+        # Which account, not what was typed: an e-mail field can hold a password pasted in the wrong box.
+        if user is None:
+            why = "an e-mail with no account"
+        else:
+            why = (f"user {user.id}: " + ("wrong password" if not password_ok else
+                                          "account deactivated" if not user.active else "account holds no role"))
+        log.warning("sign-in failed from %s for %s", request.remote_addr, why)
         # One message for both cases, so the form does not reveal which e-mails have accounts.
         form.password.errors.append("E-mail or password is wrong.")
     return render_template("login.html", form=form), 200 if request.method == "GET" or not form.errors else 401

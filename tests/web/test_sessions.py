@@ -99,3 +99,22 @@ def test_user_whose_roles_were_removed_can_still_sign_out(client, login, session
     session.commit()
     assert client.get("/").status_code == 403
     assert client.post("/logout", data={"csrf_token": csrf_token(html)}).status_code == 302
+
+
+def test_refused_sign_ins_and_api_calls_are_logged_without_what_was_typed(client, create_user, caplog):
+    """Operators saw nothing of a brute-force attempt or a misconfigured API client."""
+    import logging
+
+    caplog.set_level(logging.INFO)
+    ann = create_user("ann@example.com")
+    sign_in(client, "ann@example.com", "Hunter2-guess")
+    sign_in(client, "nobody@example.com", "Hunter2-guess")
+    assert f"sign-in failed from 127.0.0.1 for user {ann.id}: wrong password" in caplog.text
+    assert "sign-in failed from 127.0.0.1 for an e-mail with no account" in caplog.text
+    for _ in range(5):
+        sign_in(client, "ann@example.com", "Hunter2-guess")
+    assert "sign-in refused from 127.0.0.1: locked for" in caplog.text
+    client.get("/api/v1/teams/", headers={"Authorization": "Bearer pld_not-a-real-token"})
+    assert "API GET /api/v1/teams/ refused (401) from 127.0.0.1" in caplog.text
+    assert "Hunter2" not in caplog.text and "nobody@example.com" not in caplog.text
+    assert "pld_not-a-real-token" not in caplog.text
