@@ -245,6 +245,30 @@ def run_pending_job(pending_id: int) -> Any:
         return result
 
 
+class NotDiscardable(ValueError):
+    """A job that may not be given up on: unknown, or not failed (it is due, queued or running)."""
+
+
+def discard_failed(session: Session, job_id: int, actor=None) -> PendingJob:
+    """Give up on a job that failed: delete it from the outbox, keeping what it was in the audit trail.
+
+    Only a failed one: a job that can never succeed (an invitation whose link cannot be rebuilt) is otherwise
+    retried every hour for ever, while one that is due or running is still on its way.
+    :raises NotDiscardable: saying why.
+    """
+    from .models import record_audit
+
+    row = session.get(PendingJob, job_id, with_for_update=True)
+    if row is None:
+        raise NotDiscardable(f"there is no pending job {job_id} (it may have succeeded meanwhile)")
+    if row.last_error is None:
+        raise NotDiscardable(f"job {job_id} ({row.func}) has not failed: it is due, queued or running")
+    record_audit(session, "job.discarded", row, actor=actor,
+                 before={"func": row.func, "args": row.args, "attempts": row.attempts, "last_error": row.last_error})
+    session.delete(row)
+    return row
+
+
 @contextmanager
 def job_app() -> Iterator[Any]:
     """Yield the app a job runs under: the current one inline, else the worker's (created on first use)."""

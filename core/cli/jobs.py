@@ -96,3 +96,37 @@ def dispatch(retry_now):
         with transaction() as session:
             session.execute(update(PendingJob).values(next_attempt_at=None))
     click.echo(f"dispatched {job_queue.dispatch_pending()} job(s)")
+
+
+@jobs.command("failing")
+@with_appcontext
+def failing():
+    """List the jobs that failed and wait to be tried again, newest first, with their last error."""
+    with transaction() as session:
+        rows = session.scalars(select(PendingJob).where(PendingJob.last_error.is_not(None))
+                               .order_by(PendingJob.id.desc())).all()
+        for row in rows:
+            error = (row.last_error or "").strip().splitlines()
+            when = f"{row.next_attempt_at:%Y-%m-%d %H:%M} UTC" if row.next_attempt_at else "now"
+            click.echo(f"{row.id:>6}  {row.func}{row.args}  {row.attempts} attempt(s), next {when}: "
+                       f"{error[-1] if error else ''}")
+    if not rows:
+        click.echo("no failed job waits to be tried again")
+
+
+@jobs.command()
+@click.argument("job_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (scripts).")
+@with_appcontext
+def discard(job_id, yes):
+    """Give up on failed job JOB_ID: it is deleted from the outbox and never tried again (audited)."""
+    with transaction() as session:
+        row = session.get(PendingJob, job_id)
+        if row is not None and not yes:
+            click.confirm(f"Give up on job {job_id}, {row.func}{row.args} ({row.attempts} attempt(s))? It will "
+                          f"never run", abort=True)
+        try:
+            row = job_queue.discard_failed(session, job_id)
+        except job_queue.NotDiscardable as exc:
+            raise click.BadParameter(str(exc), param_hint="JOB_ID") from None
+        click.echo(f"job {job_id} ({row.func}) discarded")

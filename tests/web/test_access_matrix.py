@@ -22,7 +22,16 @@ from channels.mystery_shopper.template import publish_template
 from channels.social_monitoring.models import SocialSource
 from channels.social_monitoring.sources import save_source
 from core.db import transaction
-from core.models import ApiToken, Dispute, Feedback, Flag, Integration, Team, User
+from core.models import (
+    ApiToken,
+    Dispute,
+    Feedback,
+    Flag,
+    Integration,
+    PendingJob,
+    Team,
+    User,
+)
 from tests.channels.mystery_shopper.visits import DUE, VISIT_FROM, VISIT_UNTIL
 from tests.channels.mystery_shopper.visits import TEMPLATE as VISIT_TEMPLATE
 from tests.fixtures.app import row_counts
@@ -95,6 +104,7 @@ FORMS: Mapping[str, frozenset[str]] = {
     "admin.integration_secret": frozenset({"admin"}),
     "admin.integration_active": frozenset({"admin"}),
     "admin.dispatch_jobs": frozenset({"admin"}),
+    "admin.discard_job": frozenset({"admin"}),
     "mystery_shopper.new_assignment": PEOPLE,
     "mystery_shopper.report_form": frozenset({"shopper"}),
     "mystery_shopper.review": PEOPLE,
@@ -178,7 +188,7 @@ def _values(app, ids, *, foreign_to: str | None = None) -> dict:
                  "token_id": first(ApiToken), "integration_id": first(Integration), "assignment_id": first(Assignment),
                  "template_id": first(ReportTemplate),
                  "dispute_id": first(Dispute, Dispute.feedback_id == ids[f"item_{other}"]),
-                 "report_id": first(Report), "source_id": first(SocialSource)}
+                 "report_id": first(Report), "source_id": first(SocialSource), "job_id": first(PendingJob) or 1}
     found.update(employee_id=ids[other], feedback_id=ids[f"item_{other}"], run_id=ids["run"], version=1,
                  team_id=ids["billing" if foreign_to == "manager" else "support"], slug="post_ticket_survey",
                  metric="csat_percent")

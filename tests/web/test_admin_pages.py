@@ -400,6 +400,42 @@ def test_the_jobs_page_inline(app, client, login, accounts):
     assert (entry.actor_id, entry.after) == (accounts["admin"], {"dispatched": 1})
 
 
+def test_a_failed_job_that_never_can_succeed_is_discarded_on_the_page_and_by_the_cli(app, client, login, accounts):
+    """An invitation whose link cannot be rebuilt failed every hour for ever, and nothing could give up on it."""
+    _add_pending(app, {"func": "core.ingestion.announce_feedback", "args": [[]], "attempts": 0,
+                       "created_at": utcnow()},
+                 {"func": "tests.web.test_admin_pages.broken_job", "args": [7], "attempts": 40,
+                  "next_attempt_at": utcnow() + timedelta(hours=1), "last_error": "RuntimeError: cannot be rebuilt",
+                  "created_at": utcnow()},
+                 {"func": "tests.web.test_admin_pages.broken_job", "args": [8], "attempts": 2,
+                  "next_attempt_at": utcnow() + timedelta(hours=1), "last_error": "RuntimeError: cannot be rebuilt",
+                  "created_at": utcnow()})
+    waiting, broken, other = sorted(_pending(app), key=lambda row: row.id)
+    login("admin@example.com")
+    html = client.get("/admin/jobs").get_data(as_text=True)
+    assert f'action="/admin/jobs/{broken.id}/discard"' in html
+    assert f'action="/admin/jobs/{waiting.id}/discard"' not in html  # only failed jobs offer it
+    # A job still on its way is not given up on, even when asked by its id.
+    client.post(f"/admin/jobs/{waiting.id}/discard", data={"csrf_token": csrf_token(html)})
+    assert "has not failed" in client.get("/admin/jobs").get_data(as_text=True)
+    response = client.post(f"/admin/jobs/{broken.id}/discard", data={"csrf_token": csrf_token(html)})
+    assert response.status_code == 303
+    assert f"Job {broken.id} (tests.web.test_admin_pages.broken_job) discarded" in client.get(
+        "/admin/jobs").get_data(as_text=True)
+    [entry] = _audit(app, "job.discarded")
+    assert entry.actor_id == accounts["admin"] and entry.entity_id == str(broken.id)
+    assert entry.before["args"] == [7] and entry.before["last_error"] == "RuntimeError: cannot be rebuilt"
+
+    runner = app.test_cli_runner()
+    listing = runner.invoke(args=["jobs", "failing"]).output
+    assert f"{other.id}  tests.web.test_admin_pages.broken_job[8]  2 attempt(s)" in listing
+    assert runner.invoke(args=["jobs", "discard", str(waiting.id), "--yes"]).exit_code == 2
+    assert runner.invoke(args=["jobs", "discard", str(other.id)], input="n\n").exit_code == 1
+    assert runner.invoke(args=["jobs", "discard", str(other.id), "--yes"]).exit_code == 0
+    assert [row.id for row in _pending(app)] == [waiting.id]
+    assert "no failed job waits" in runner.invoke(args=["jobs", "failing"]).output
+
+
 def test_the_jobs_page_with_redis(make_app, accounts, redis_url):
     app = make_app(REDIS_URL=redis_url, QUEUE_NAME="test-admin")
     connection = jobs.redis_connection(app)

@@ -49,7 +49,13 @@ from channels.post_ticket_survey.webhooks import generic_namespace
 from core.auth import roles_required
 from core.db import get_session, transaction
 from core.job_status import outbox_status, queue_status
-from core.jobs import CronEntry, cron_entries, dispatch_pending
+from core.jobs import (
+    CronEntry,
+    NotDiscardable,
+    cron_entries,
+    discard_failed,
+    dispatch_pending,
+)
 from core.models import (
     AuditEntry,
     Integration,
@@ -438,4 +444,20 @@ def dispatch_jobs():
     mode = "handed to the queue" if current_app.config["REDIS_URL"] else "run here"
     flash(f"{dispatched} waiting job(s) {mode}." if dispatched else
           "No job was dispatched: none is due, or Redis cannot be reached (see below).")
+    return redirect(url_for(".jobs")), 303
+
+
+@bp.post("/jobs/<int:job_id>/discard")
+@roles_required("admin")
+def discard_job(job_id: int):
+    """Give up on a failed job: it leaves the outbox and is never tried again (audited)."""
+    session = get_session()
+    try:
+        row = discard_failed(session, job_id, actor=current_user.id)
+    except NotDiscardable as exc:
+        session.rollback()
+        flash(f"Not discarded: {exc}.")
+        return redirect(url_for(".jobs")), 303
+    session.commit()
+    flash(f"Job {job_id} ({row.func}) discarded: it will not run again.")
     return redirect(url_for(".jobs")), 303
