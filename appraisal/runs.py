@@ -334,6 +334,7 @@ def propose(session: Session, guideline: Guideline, outcomes: Mapping[int, Emplo
 
     :param results: the outcomes as ``AppraisalResult`` rows, in employee order, for the ``recommend`` hook.
     :param run_id: the run proposing; decisions on the period's other runs are read, bonuses approved are spent.
+        None (the guideline preview, which proposes as a new run would) reads the decisions of every run.
     """
     document = guideline.document
     proposals: list[Proposal] = tier_proposals(outcomes.values(), document)
