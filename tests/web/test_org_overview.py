@@ -143,6 +143,7 @@ def test_the_case_mix_is_the_runs_items_by_category(worked_example, login):
         assert table[category][2] == f"{value - org_value:+.1f}"
     # the dashed reference is the org's CSAT over every categorised item the run counted
     assert _reference_text(html) == (f"{org_value:.1f}%", str(n))
+    assert "CSAT % by ticket category" in html and "csat_percent" not in _table(html, "case-mix")[0]
 
 
 def test_the_case_mix_stays_what_the_run_counted_when_items_change_status(worked_example, login):

@@ -71,7 +71,7 @@ def overview():
                                label=f"Mean composite per {kind}", low=0, high=100),
         metric_charts={m.name: _histogram_chart(m, f"Employees by {m.title}, {_period_label(run)}") for m in metrics},
         mix_chart=bar_chart([(row.category, row.value) for row in mix.categories], reference=mix.org_value,
-                            label=f"{mix.metric} by ticket category, with the organisation's mean") if mix else None)
+                            label=f"{mix.title} by ticket category, with the organisation's mean") if mix else None)
 
 
 def _period_label(run: AppraisalRun) -> str:
@@ -299,6 +299,8 @@ class CategoryRow:
 @dataclass
 class CaseMix:
     metric: str
+    #: The metric's name as people read it (``CSAT %``).
+    title: str
     display: str
     #: The organisation's figures per category, as the run worked them out and compared everyone with.
     categories: list[CategoryRow]
@@ -324,7 +326,7 @@ def _case_mix(session: Session, run: AppraisalRun, document: Mapping) -> CaseMix
                          if category is not None and n), key=lambda row: row.category)
     n = sum(row.n for row in categories)
     value = sum(row.value * row.n for row in categories) / n if n else None
-    return CaseMix(name, rule.display_for(params), categories, value, n)
+    return CaseMix(name, rule.title, rule.display_for(params), categories, value, n)
 
 
 def _org_categories(session: Session, run: AppraisalRun) -> Sequence[tuple[str, int, float]]:
