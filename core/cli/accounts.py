@@ -1,21 +1,28 @@
 """``plaudit users`` and ``plaudit tokens``: accounts for people and for machines."""
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from ..auth import API_SCOPES, SHOPPER_SCOPES, TOKEN_ROLES, token_scopes_of
 from ..db import transaction
-from ..models import ROLES, ApiToken, Employee, User, record_audit, utcnow
+from ..models import ROLES, ApiToken, Employee, User, UserRole, record_audit, utcnow
 from ..models.accounts import NO_PASSWORD
+from ..throttle import attempt_keys, clear_account
+
+#: The shortest and longest password taken. The sign-in form takes at most 200 characters (web/sessions.py):
+#: a longer password could never be typed in.
+PASSWORD_LENGTH = (8, 200)
 
 
 @click.group()
 def users():
-    """Create and list user accounts."""
+    """Create, list and manage user accounts."""
 
 
 @users.command("create")
@@ -26,17 +33,24 @@ def users():
 @click.option("--employee-id", type=int, help="Link the account to this employee (employees, managers).")
 @click.option("--service", is_flag=True,
               help="An account for API tokens only: it has no password and can never sign in to the web.")
-@click.option("--password", help="Prompted for when not given (not for --service).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+@click.option("--password", help="Deprecated: it shows in `ps` and the shell's history. Leave it out to be "
+                                 "asked for the password, or use --password-stdin.")
 @with_appcontext
-def create_user(email, name, roles, employee_id, service, password):
+def create_user(email, name, roles, employee_id, service, password_stdin, password):
     """Create a user who signs in with EMAIL (or, with --service, who only owns API tokens)."""
+    if password is not None and password_stdin:
+        raise click.BadParameter("give the password one way, not with --password-stdin too", param_hint="--password")
     if service:
-        if password:
-            raise click.BadParameter("a service account has no password", param_hint="--password")
+        if password is not None or password_stdin:
+            raise click.BadParameter("a service account has no password",
+                                     param_hint="--password-stdin" if password_stdin else "--password")
+    elif password is not None:
+        click.echo("warning: --password shows the password to anyone running `ps` and keeps it in the shell's "
+                   "history; leave it out to be asked for it, or pipe it in with --password-stdin", err=True)
+        _check_password(password, "--password")
     else:
-        password = password or click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        if len(password) < 8:
-            raise click.BadParameter("use at least 8 characters", param_hint="--password")
+        password = _new_password(password_stdin)
     with transaction() as session:
         if session.scalar(select(User).where(func.lower(User.email) == email.lower())):
             raise click.BadParameter(f"a user with e-mail {email} exists", param_hint="EMAIL")
@@ -53,17 +67,190 @@ def create_user(email, name, roles, employee_id, service, password):
         else:
             user.set_password(password)
         session.add(user)
+        session.flush()
+        record_audit(session, "user.created", user, after={"email": email, "roles": sorted(set(roles)),
+                                                          "employee_id": employee_id, "service": service})
     click.echo(f"created {email} ({', '.join(sorted(roles))}){' as a service account' if service else ''}")
 
 
 @users.command("list")
 @with_appcontext
 def list_users():
-    """List the accounts and their roles."""
+    """List the accounts: e-mail, name, active or inactive, roles."""
     with transaction() as session:
         for user in session.scalars(select(User).order_by(User.email)):
-            state = "" if user.active else "  (inactive)"
-            click.echo(f"{user.email:32} {user.name:28} {', '.join(sorted(user.roles))}{state}")
+            state = "active" if user.active else "inactive"
+            service = "  (service account)" if user.password_hash == NO_PASSWORD else ""
+            click.echo(f"{user.email:32} {user.name:28} {state:8} {', '.join(sorted(user.roles)) or '(no role)'}"
+                       f"{service}")
+
+
+@users.command("set-password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the new password from standard input instead of asking for it (for scripts).")
+@with_appcontext
+def set_password(email, password_stdin):
+    """Give the user EMAIL a new password.
+
+    It is asked for twice, hidden (or read from standard input with --password-stdin), and any lock on the
+    account from failed sign-ins is lifted.
+    """
+    with transaction() as session:  # before asking, so a wrong e-mail is not found out after typing twice
+        if _user(session, email).password_hash == NO_PASSWORD:
+            raise click.BadParameter(f"{email} is a service account: it has no password and never signs in",
+                                     param_hint="EMAIL")
+    password = _new_password(password_stdin)
+    with transaction() as session:
+        user = _user(session, email)
+        user.set_password(password)
+        # The failures counted against the old password. Only the account's: the address keeps its count, as
+        # after a good sign-in (core/throttle.py).
+        clear_account(session, attempt_keys(current_app.config["SECRET_KEY"], user.email, None))
+        record_audit(session, "user.password_set", user)
+    click.echo(f"new password set for {user.email}; its failed sign-ins are forgotten, so it may sign in now")
+    if not user.active:
+        click.echo(f"warning: {user.email} is inactive and cannot sign in: plaudit users activate {user.email}",
+                   err=True)
+
+
+@users.command("deactivate")
+@click.argument("email")
+@with_appcontext
+def deactivate_user(email):
+    """Shut the user EMAIL out of the web and the API.
+
+    They cannot sign in, a browser signed in is signed out at its next page, and their API tokens are refused.
+    """
+    with transaction() as session:
+        user = _user(session, email)
+        if not user.active:
+            click.echo(f"{user.email} is already inactive")
+            return
+        refuse_losing_last_admin(session, user, "EMAIL", "deactivating it")
+        set_user_active(session, user, False)
+        tokens = _live_tokens(session, user)
+    click.echo(f"deactivated {user.email}: it can no longer sign in"
+               + (f", and its {tokens} API token(s) stop working" if tokens else ""))
+
+
+@users.command("activate")
+@click.argument("email")
+@with_appcontext
+def activate_user(email):
+    """Let the user EMAIL sign in again; their tokens not revoked or expired work again."""
+    with transaction() as session:
+        user = _user(session, email)
+        if user.active:
+            click.echo(f"{user.email} is already active")
+            return
+        set_user_active(session, user, True)
+        tokens = _live_tokens(session, user)
+    click.echo(f"activated {user.email}" + (f"; its {tokens} API token(s) work again" if tokens else ""))
+    if not user.roles:
+        click.echo(f"warning: {user.email} holds no role and cannot sign in: plaudit users roles {user.email} "
+                   f"--add ROLE", err=True)
+
+
+@users.command("roles")
+@click.argument("email")
+@click.option("--add", "added", multiple=True, type=click.Choice(ROLES), help="A role to give; repeat for several.")
+@click.option("--remove", "removed", multiple=True, type=click.Choice(ROLES),
+              help="A role to take away; repeat for several.")
+@with_appcontext
+def change_roles(email, added, removed):
+    """Add or remove roles of the user EMAIL; with neither option, show their roles."""
+    both = sorted(set(added) & set(removed))
+    if both:
+        raise click.BadParameter(f"{', '.join(both)}: both added and removed; give each role once",
+                                 param_hint="--remove")
+    with transaction() as session:
+        user = _user(session, email)
+        before = user.roles
+        after = (before | set(added)) - set(removed)
+        if "admin" in before - after:
+            refuse_losing_last_admin(session, user, "--remove", "taking its admin role away")
+        if after != before:
+            user.role_rows = ([row for row in user.role_rows if row.role in after]
+                              + [UserRole(role=role) for role in sorted(after - before)])
+            record_audit(session, "user.roles_changed", user, before={"roles": sorted(before)},
+                         after={"roles": sorted(after)})
+    roles = ", ".join(sorted(after)) or "no role"
+    if not added and not removed:
+        click.echo(f"{user.email}: {roles}")
+    elif after == before:
+        click.echo(f"{user.email}: {roles} (nothing changed)")
+    else:
+        click.echo(f"{user.email}: {roles} (was {', '.join(sorted(before)) or 'no role'})")
+    if before and not after:
+        click.echo(f"warning: {user.email} holds no role now: it cannot sign in (a browser signed in can only "
+                   f"sign out) and its API tokens are refused", err=True)
+
+
+def _user(session, email: str) -> User:
+    user = session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    if user is None:
+        raise click.BadParameter(f"no user has e-mail {email} (plaudit users list shows them)", param_hint="EMAIL")
+    return user
+
+
+def _new_password(from_stdin: bool) -> str:
+    """Read a new password from standard input (one line) or ask for it twice, hidden; check its length."""
+    if not from_stdin:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        _check_password(password, "password")
+        return password
+    password = sys.stdin.read().removesuffix("\n").removesuffix("\r")
+    if not password:
+        raise click.BadParameter("standard input holds no password", param_hint="--password-stdin")
+    if "\n" in password or "\r" in password:
+        raise click.BadParameter("give the password on one line", param_hint="--password-stdin")
+    _check_password(password, "--password-stdin")
+    return password
+
+
+def _check_password(password: str, hint: str) -> None:
+    shortest, longest = PASSWORD_LENGTH
+    if len(password) < shortest:
+        raise click.BadParameter(f"use at least {shortest} characters", param_hint=hint)
+    if len(password) > longest:
+        raise click.BadParameter(f"use at most {longest} characters (the sign-in form takes no more)",
+                                 param_hint=hint)
+
+
+def _live_tokens(session, user: User) -> int:
+    return session.scalar(select(func.count()).select_from(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None),
+        or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > utcnow())))
+
+
+def set_user_active(session, user: User, active: bool) -> None:
+    """Mark ``user`` active or inactive, audited. The caller commits.
+
+    Inactive, they cannot sign in, a browser signed in is signed out at its next request (core/auth.py loads
+    active users only) and their API tokens are refused (401).
+    """
+    user.active = active
+    record_audit(session, "user.activated" if active else "user.deactivated", user,
+                 before={"active": not active}, after={"active": active})
+
+
+def refuse_losing_last_admin(session, user: User, param_hint: str, doing: str, otherwise: str = "") -> None:
+    """Refuse a change to ``user`` that would leave no active admin able to sign in to the admin pages.
+
+    Inactive admins and service accounts do not count: neither can sign in.
+
+    :param otherwise: another way out, added to the message.
+    :raises click.BadParameter: naming ``param_hint``, when ``user`` is that last admin.
+    """
+    if not (user.active and user.password_hash != NO_PASSWORD and user.has_role("admin")):
+        return
+    others = session.scalar(select(func.count()).select_from(User).join(UserRole).where(
+        UserRole.role == "admin", User.active.is_(True), User.password_hash != NO_PASSWORD, User.id != user.id))
+    if not others:
+        raise click.BadParameter(f"{user.email} is the last active admin: {doing} would leave nobody to run the "
+                                 f"admin pages; first give another account the role: plaudit users roles EMAIL "
+                                 f"--add admin{otherwise}", param_hint=param_hint)
 
 
 @click.group()

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..db import transaction
-from ..models import Employee, Team
+from ..models import Employee, Team, User, record_audit
 from ..people_import import COLUMNS, import_people
+from .accounts import refuse_losing_last_admin, set_user_active
 from .messages import flatten_errors
 
 
@@ -80,3 +81,76 @@ def list_command():
             identities = ", ".join(f"{i.provider}:{i.external_id}" for i in employee.identities)
             state = "" if employee.active else "  (inactive)"
             click.echo(f"  {employee.id:>6}  {employee.name:30} {employee.email or '':32} {identities}{lead}{state}")
+
+
+@org.command("deactivate")
+@click.argument("employee")
+@click.option("--keep-account", is_flag=True,
+              help="Leave the employee's user account active; by default it is deactivated too.")
+@with_appcontext
+def deactivate_command(employee, keep_account):
+    """Mark an employee who left as inactive, and their user account too.
+
+    EMPLOYEE is an id from `plaudit org list`, or an e-mail address. Appraisal runs from now on leave them
+    out; runs already made keep their results.
+    """
+    with transaction() as session:
+        person = _employee(session, employee)
+        account = session.scalar(select(User).where(User.employee_id == person.id))
+        close_account = account is not None and account.active and not keep_account
+        if not person.active and not close_account:
+            click.echo(f"employee {person.id} {person.name} is already inactive")
+            return
+        if close_account:
+            refuse_losing_last_admin(session, account, "EMPLOYEE", "deactivating their account",
+                                     otherwise=", or keep the account active with --keep-account")
+            set_user_active(session, account, False)
+        if person.active:
+            _set_active(session, person, False)
+        leads = session.scalars(select(Team.name).where(Team.manager_id == person.id).order_by(Team.name)).all()
+    click.echo(f"deactivated employee {person.id} {person.name}: appraisal runs from now on leave them out; "
+               f"runs already made keep their results")
+    if close_account:
+        click.echo(f"deactivated their account {account.email}: it can no longer sign in or use its API tokens")
+    elif account is not None and account.active:
+        click.echo(f"their account {account.email} stays active (plaudit users deactivate {account.email})")
+    if leads:
+        click.echo(f"warning: they still lead {', '.join(leads)}: until an import names a new lead (lead: yes), "
+                   f"nobody gets that team's alerts or team digest", err=True)
+    click.echo("Take them out of the organisation file too: importing a row for them makes them active again.",
+               err=True)
+
+
+@org.command("activate")
+@click.argument("employee")
+@with_appcontext
+def activate_command(employee):
+    """Mark an inactive employee active again (EMPLOYEE: an id or e-mail); their account stays as it is."""
+    with transaction() as session:
+        person = _employee(session, employee)
+        account = session.scalar(select(User).where(User.employee_id == person.id))
+        if person.active:
+            click.echo(f"employee {person.id} {person.name} is already active")
+            return
+        _set_active(session, person, True)
+    click.echo(f"activated employee {person.id} {person.name}: appraisal runs from now on include them")
+    if account is not None and not account.active:
+        click.echo(f"their account {account.email} is still inactive: plaudit users activate {account.email}")
+
+
+def _employee(session, reference: str) -> Employee:
+    """The employee with the id or e-mail ``reference``."""
+    if reference.isdigit():
+        found, what = session.get(Employee, int(reference)), "id"
+    else:
+        found, what = session.scalar(select(Employee).where(func.lower(Employee.email) == reference.lower())), "e-mail"
+    if found is None:
+        raise click.BadParameter(f"no employee has {what} {reference} (plaudit org list shows them)",
+                                 param_hint="EMPLOYEE")
+    return found
+
+
+def _set_active(session, employee: Employee, active: bool) -> None:
+    employee.active = active
+    record_audit(session, "employee.activated" if active else "employee.deactivated", employee,
+                 before={"active": not active}, after={"active": active})
