@@ -278,8 +278,17 @@ class Appraisal:
                    "gap": (metric.value - metric.target) * (1 if self.directions[metric.metric] == "higher" else -1)}
                   for metric in outcome.metrics.values() if metric.attainment == "far_below"]
         needs += [dict(need) for need in found]
-        needs.sort(key=lambda need: (need["gap"], need["area"], need["name"]))
+        # Gaps come in their metrics' units (points of CSAT, minutes of reply time): compared as shares of each
+        # metric's scale, the composite's own measure, so 56 minutes short does not outrank 30 points of CSAT
+        # merely for being a bigger number.
+        needs.sort(key=lambda need: (need["gap"] / self._span(need["metric"]), need["area"], need["name"]))
         return needs[:settings["max_needs"]]
+
+    def _span(self, metric: str) -> float:
+        """The width of a metric's scale (its bounds); 100 for one the guideline does not weigh (a share)."""
+        spec = next((s for s in self.specs if s.name == metric), None)
+        bounds = self._bounds(spec) if spec is not None else None
+        return float(bounds[1] - bounds[0]) if bounds and bounds[1] > bounds[0] else 100.0
 
 
 __all__ = ["CURRENT", "PREVIOUS", "Appraisal", "EmployeeOutcome", "Inputs", "MetricOutcome", "Person"]

@@ -1,0 +1,26 @@
+"""Training needs of different kinds are ranked by how far short each is on its own metric's scale."""
+from __future__ import annotations
+
+from appraisal.aggregates import MetricSpec
+from appraisal.engine import Appraisal, EmployeeOutcome, MetricOutcome
+from appraisal.guideline_schema import validate_guideline
+from tests.fixtures.appraisal import GUIDELINE
+
+
+def test_a_big_number_in_small_units_does_not_outrank_a_bigger_shortfall(app):
+    """Chloé: 30 points of CSAT below the organisation in Billing (of a 0-100 scale), and a reply time 56
+    minutes past her target (of a 0-600 minute scale). The CSAT gap is the bigger shortfall, a third of its
+    scale against a tenth; sorted by the raw numbers, the 56 minutes came first and pushed it out."""
+    plugins = app.extensions["plaudit.plugins"]
+    document = validate_guideline(GUIDELINE | {
+        "metrics": [{"rule": "csat_percent", "weight": 50},
+                    {"rule": "social_reply_time", "weight": 50, "bounds": {"min": 0, "max": 600}}],
+        "training": {"min_n": 2, "gap": 10, "max_needs": 1, "recommend": True}}, plugins)
+    specs = [MetricSpec(m["rule"], plugins.scoring_rules[m["rule"]], m["params"]) for m in document["metrics"]]
+    reply = MetricOutcome("social_reply_time", 50, 12, 86.0, None, None, True, 86.0, 85.7, None, None,
+                          target=30.0, attainment="far_below")
+    chloe = EmployeeOutcome(1, None, {"social_reply_time": reply}, "ok", 60.0, 100.0, 12, case_mix={
+        "metric": "csat_percent", "categories": [
+            {"category": "Billing", "n": 8, "value": 50.0, "org_value": 80.0, "org_n": 90, "gap": -30.0}]})
+    [need] = Appraisal(document, specs)._training_needs(chloe)
+    assert (need["area"], need["name"], need["gap"]) == ("ticket_category", "Billing", -30.0)
