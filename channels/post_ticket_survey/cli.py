@@ -161,6 +161,8 @@ def _survey_options(command):
         click.option("--expiry-days", type=int, help="How long a link works."),
         click.option("--change-window-hours", type=int, help="How long an answer may still be changed."),
         click.option("--resurvey-days", type=int, help="Don't ask the same customer again sooner (0: no limit)."),
+        click.option("--max-age-days", type=int,
+                     help="Invite only for tickets solved at most this many days ago."),
     ]
     for option in reversed(options):
         command = option(command)

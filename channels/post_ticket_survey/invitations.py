@@ -7,7 +7,7 @@ import hashlib
 import logging
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app, render_template
 from sqlalchemy import select
@@ -23,7 +23,7 @@ from core.tickets import note_surveys
 
 from .models import Invitation, hash_survey_token
 from .schemas import SurveySettingsSchema
-from .survey_templates import current
+from .survey_templates import current, intro, survey_size
 
 CHANNEL = "post_ticket_survey"
 #: How a survey page's answers' ids begin: ``pts-invitation-<invitation>-<question>``.
@@ -43,6 +43,49 @@ class Solve:
     requester_email: str | None = None
 
 
+@dataclass(frozen=True)
+class NotInvited:
+    """A solve no invitation was made for, and why (said in the webhook's answer and the log)."""
+
+    ticket: Ticket
+    reason: str
+
+
+def screen_solves(solves: list[Solve], settings: dict, solved_now, now: datetime | None = None,
+                  not_invited: list[NotInvited] | None = None) -> list[Solve]:
+    """The solves still worth a survey: the ticket is solved now, and was solved recently.
+
+    :param solved_now: the helpdesk's reading of a ticket's status (``Helpdesk.solved_now``): a ticket solved
+        once and reopened since keeps its solve time, but is not asked about.
+    :param not_invited: where to note the solves left out, and why.
+    """
+    if not settings["enabled"]:
+        return []
+    now = now or utcnow()
+    oldest = now - timedelta(days=settings["max_age_days"])
+    kept = []
+    for solve in solves:
+        ticket = solve.ticket
+        if ticket.resolved_at is None:
+            continue
+        if not solved_now(ticket.status):
+            reason = f"the ticket is {ticket.status!r} now, not solved"
+        elif ticket.resolved_at < oldest:
+            reason = (f"solved {ticket.resolved_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC, more than "
+                      f"{settings['max_age_days']} days ago")
+        else:
+            kept.append(solve)
+            continue
+        _skip(not_invited, ticket, reason)
+    return kept
+
+
+def _skip(not_invited: list[NotInvited] | None, ticket: Ticket, reason: str) -> None:
+    log.info("no survey invitation for ticket %s:%s: %s", ticket.provider, ticket.external_id, reason)
+    if not_invited is not None:
+        not_invited.append(NotInvited(ticket, reason))
+
+
 def survey_settings(integration) -> dict:
     """The integration's survey settings, validated (defaults: census, e-mail, the default template)."""
     return SurveySettingsSchema().load(((integration.settings or {}) if integration else {}).get("survey", {}))
@@ -54,12 +97,16 @@ def sampled(ticket: Ticket, percent: float) -> bool:
     return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2 ** 64 * 100 < percent
 
 
-def invite_solved(session: Session, solves: list[Solve], settings: dict, integration_id: int | None = None
-                  ) -> list[tuple[Invitation, str]]:
+def invite_solved(session: Session, solves: list[Solve], settings: dict, integration_id: int | None = None,
+                  not_invited: list[NotInvited] | None = None) -> list[tuple[Invitation, str]]:
     """Create the invitations these solves call for; return each with its token.
 
-    One invitation per ticket; customers surveyed within ``resurvey_days`` are not asked again.
+    One invitation per ticket, and none for a ticket that already has a survey answer (the customer rated it
+    in the helpdesk, or answered another survey about it); customers surveyed within ``resurvey_days`` are not
+    asked again. Whether the ticket is solved now, and recently, is :func:`screen_solves`'s part.
     A constant number of queries, however many solves.
+
+    :param not_invited: where to note the solves left out, and why.
     """
     if not settings["enabled"]:
         return []
@@ -68,8 +115,12 @@ def invite_solved(session: Session, solves: list[Solve], settings: dict, integra
         return []
     # One invitation per ticket: its solve time is the first one seen, so a later close, a replay or an exact
     # time replacing an estimate is the same solve.
-    done = set(session.scalars(select(Invitation.ticket_id).where(
-        Invitation.ticket_id.in_({s.ticket.id for s in solves}))))
+    ticket_ids = {s.ticket.id for s in solves}
+    done = set(session.scalars(select(Invitation.ticket_id).where(Invitation.ticket_id.in_(ticket_ids))))
+    # A survey answer about the ticket, stored earlier or by this very delivery, marks it surveyed
+    # (core.tickets.note_surveys): asking again would survey the customer twice.
+    answered = set(session.scalars(select(Ticket.id).where(Ticket.id.in_(ticket_ids),
+                                                           Ticket.survey_seen_at.is_not(None)))) - done
     salt = current_app.config["RESPONDENT_SALT"]
     refs = {s.ticket.id: respondent_ref(s.requester_email, salt) for s in solves}
     recent = set()
@@ -88,17 +139,25 @@ def invite_solved(session: Session, solves: list[Solve], settings: dict, integra
     for solve in sorted(solves, key=lambda s: (s.ticket.resolved_at, s.ticket.id)):
         ticket = solve.ticket
         if ticket.id in done:
+            _skip(not_invited, ticket, "an invitation was made for it already")
+            continue
+        if ticket.id in answered:
+            _skip(not_invited, ticket, "it has a survey answer already")
             continue
         ref = refs[ticket.id]
         if ref and ref in recent:
+            _skip(not_invited, ticket, f"the customer was invited in the last {settings['resurvey_days']} days")
             continue
         agent = _assignee_at(ticket, ticket.resolved_at)
         week = tuple(ticket.resolved_at.isocalendar()[:2])
         if settings["sampling"] == "percent" and not sampled(ticket, settings["percent"]):
+            _skip(not_invited, ticket, f"not in the {settings['percent']:g}% sample")
             continue
         if settings["sampling"] == "quota":  # per agent as the helpdesk names them: mapped or not
             key = (agent.external_assignee_id if agent else None, week)
             if quota_used[key] >= settings["quota_per_week"]:
+                _skip(not_invited, ticket, f"{key[0] or 'unassigned tickets'} had {settings['quota_per_week']} "
+                                           f"invitations in week {week[1]} of {week[0]} already")
                 continue
             quota_used[key] += 1
         # Without an address, or without SMTP configured, the link goes back to the helpdesk instead.
@@ -154,7 +213,8 @@ def send_invitation(invitation_id: int) -> bool:
             raise RuntimeError(f"invitation {invitation.id}: the link cannot be rebuilt with this secret key; "
                                f"PLAUDIT_SECRET_KEY must be the one the invitation was made under")
         context = {"invitation": invitation, "template": invitation.template, "url": survey_url(invitation),
-                   "ticket": invitation.ticket}
+                   "ticket": invitation.ticket, "intro": intro(invitation.template),
+                   "size": survey_size(invitation.template)}
         send_mail(invitation.recipient_email, invitation.template.title,
                   render_template("post_ticket_survey/invitation.txt", **context),
                   render_template("post_ticket_survey/invitation.html", **context))

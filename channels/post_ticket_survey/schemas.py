@@ -171,3 +171,6 @@ class SurveySettingsSchema(Schema):
                                          metadata={"description": "how long an answer may still be changed"})
     resurvey_days = fields.Integer(load_default=30, validate=validate.Range(min=0, max=3650),
                                    metadata={"description": "don't invite the same customer again sooner"})
+    max_age_days = fields.Integer(load_default=14, validate=validate.Range(min=1, max=365),
+                                  metadata={"description": "invite only for tickets solved at most this many days "
+                                                           "ago"})

@@ -18,11 +18,14 @@ from .invitations import (
     survey_settings,
 )
 from .schemas import USER_AGENT_LIMIT
+from .survey_templates import intro
 
 COMMENT_LIMIT = 2000
 
 
 def _page(name: str, status: int = 200, **context):
+    if context.get("invitation") is not None:
+        context["intro"] = intro(context["invitation"].template)
     return render_template(f"post_ticket_survey/{name}.html", **context), status
 
 

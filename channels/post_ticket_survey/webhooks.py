@@ -29,6 +29,7 @@ from .invitations import (
     Solve,
     invite_solved,
     offered_agents,
+    screen_solves,
     survey_settings,
     survey_url,
 )
@@ -50,13 +51,16 @@ class WebhookResult:
     ratings_changed: int = 0
     agents_mapped: int = 0
     invitations: list[dict] = field(default_factory=list)
+    #: Solved tickets no invitation was made for, and why: ``{"ticket": ..., "reason": ...}``.
+    not_invited: list[dict] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {"tickets": self.tickets, "ratings": {"created": self.ratings_created,
                                                      "duplicates": self.ratings_duplicate,
                                                      "changed": self.ratings_changed},
-                "agents_mapped": self.agents_mapped, "invitations": self.invitations, "ignored": self.ignored}
+                "agents_mapped": self.agents_mapped, "invitations": self.invitations,
+                "not_invited": self.not_invited, "ignored": self.ignored}
 
 
 def receive(session: Session, integration: Integration, headers, query, body: bytes) -> WebhookResult:
@@ -120,12 +124,6 @@ def store(session: Session, delivery: Delivery, integration: Integration | None 
     result.agents_mapped = _map_agents(session, delivery)
     tickets = upsert_tickets(session, delivery.tickets) if delivery.tickets else {}
     result.tickets = len(tickets)
-    solves = [Solve(tickets[(u.provider, u.external_id)], u.requester_email) for u in delivery.tickets
-              if tickets[(u.provider, u.external_id)].resolved_at is not None]
-    if solves and integration is not None:
-        for invitation, _token in invite_solved(session, solves, survey_settings(integration), integration.id):
-            result.invitations.append({"ticket": invitation.ticket.external_id, "delivery": invitation.delivery,
-                                       **({"url": survey_url(invitation)} if invitation.delivery == "link" else {})})
     solved = [t for t in tickets.values() if t.resolved_at is not None]
     if solved:
         _refuse_rejected(record_timings(session, solved), "timing")
@@ -134,7 +132,28 @@ def store(session: Session, delivery: Delivery, integration: Integration | None 
         report = _refuse_rejected(ingest(session, PostTicketSurvey.name, delivery.ratings), "rating")
         result.ratings_created, result.ratings_duplicate = len(report.created), len(report.duplicates)
         result.ratings_changed = _apply_changes(session, delivery.ratings, report.duplicates)
+    if integration is not None:  # after the ratings: one in this delivery means the customer has answered
+        _invite(session, delivery, tickets, integration, result)
     return result
+
+
+def _invite(session: Session, delivery: Delivery, tickets: dict, integration: Integration,
+            result: WebhookResult) -> None:
+    """Invite the customers of the tickets this delivery shows solved now, and recently; say why not the others."""
+    solves: dict[int, Solve] = {}
+    for update in delivery.tickets:  # a ticket twice in a delivery (two snapshots) is one solve
+        ticket = tickets[(update.provider, update.external_id)]
+        if ticket.resolved_at is not None and (ticket.id not in solves or update.requester_email):
+            solves[ticket.id] = Solve(ticket, update.requester_email)
+    if not solves:
+        return
+    settings, not_invited = survey_settings(integration), []
+    solves = screen_solves(list(solves.values()), settings, HELPDESKS[integration.provider].solved_now,
+                           not_invited=not_invited)
+    for invitation, _token in invite_solved(session, solves, settings, integration.id, not_invited) if solves else ():
+        result.invitations.append({"ticket": invitation.ticket.external_id, "delivery": invitation.delivery,
+                                   **({"url": survey_url(invitation)} if invitation.delivery == "link" else {})})
+    result.not_invited = [{"ticket": item.ticket.external_id, "reason": item.reason} for item in not_invited]
 
 
 def _apply_changes(session: Session, ratings: list[dict], duplicates) -> int:

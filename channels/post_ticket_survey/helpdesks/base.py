@@ -54,12 +54,20 @@ class Helpdesk:
     title: ClassVar[str]
     #: How a delivery proves it comes from the helpdesk, for the docs and the integration page.
     scheme: ClassVar[str]
+    #: The statuses (as the adapter stores them, compared in lower case) of a ticket solved now. A ticket solved
+    #: once keeps its solve time when it is reopened; its status says whether it is solved still.
+    solved_statuses: ClassVar[frozenset[str]] = frozenset()
 
     def verify(self, headers: Mapping[str, str], query: Mapping[str, str], body: bytes, secret: str) -> bool:
         raise NotImplementedError
 
     def parse(self, data: Any, received_at: datetime) -> Delivery:
         raise NotImplementedError
+
+    def solved_now(self, status: str | None) -> bool:
+        """Whether a ticket in ``status`` is solved now. A ticket whose status was never given (only its
+        metrics, say) is taken at its solve time's word."""
+        return status is None or status.strip().lower() in self.solved_statuses
 
 
 def parse_each(parse, items, received_at: datetime) -> Delivery:

@@ -28,6 +28,7 @@ class Chatwoot(Helpdesk):
     provider = "chatwoot"
     title = "Chatwoot"
     scheme = "?token= in the webhook URL carrying the integration secret"
+    solved_statuses = frozenset({"resolved"})
 
     def verify(self, headers, query, body, secret):
         return token_ok(headers, query, secret)

@@ -35,6 +35,8 @@ class Freshdesk(Helpdesk):
     provider = "freshdesk"
     title = "Freshdesk"
     scheme = "X-Plaudit-Token header carrying the integration secret"
+    #: 4 and 5; an open (2) or pending (3) ticket keeps ``stats.resolved_at`` from before it was reopened.
+    solved_statuses = frozenset({STATUSES[4], STATUSES[5]})
 
     def verify(self, headers, query, body, secret):
         # Freshdesk can send custom headers, so the secret never needs to sit in a URL (and in access logs).

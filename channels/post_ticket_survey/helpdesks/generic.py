@@ -38,6 +38,9 @@ class Generic(Helpdesk):
     provider = "generic"
     title = "Generic JSON"
     scheme = "X-Plaudit-Signature: sha256=<hex HMAC-SHA256 of the body>"
+    #: The generic format's words for a solved ticket (docs/surveys.md); no status at all leaves it to
+    #: ``resolved_at``.
+    solved_statuses = frozenset({"solved", "resolved", "closed"})
 
     def verify(self, headers, query, body, secret):
         return same("sha256=" + hmac_digest(secret, body, hashlib.sha256).hex(), headers.get("X-Plaudit-Signature"))

@@ -30,6 +30,7 @@ class HelpScout(Helpdesk):
     provider = "helpscout"
     title = "Help Scout"
     scheme = "X-HelpScout-Signature: base64 HMAC-SHA1 of the body"
+    solved_statuses = frozenset({"closed"})
 
     def verify(self, headers, query, body, secret):
         return same(b64_hmac(secret, body, hashlib.sha1), headers.get("X-HelpScout-Signature"))

@@ -31,6 +31,8 @@ class Zammad(Helpdesk):
     provider = "zammad"
     title = "Zammad"
     scheme = "X-Hub-Signature: sha1=<hex HMAC-SHA1 of the body>"
+    #: Not "merged" or "removed": those end a ticket without solving it.
+    solved_statuses = frozenset({"closed"})
 
     def verify(self, headers, query, body, secret):
         return same("sha1=" + hmac_digest(secret, body, hashlib.sha1).hex(), headers.get("X-Hub-Signature"))

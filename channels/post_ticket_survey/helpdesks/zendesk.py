@@ -36,6 +36,7 @@ class Zendesk(Helpdesk):
     provider = "zendesk"
     title = "Zendesk"
     scheme = "X-Zendesk-Webhook-Signature: base64 HMAC-SHA256 of timestamp + body"
+    solved_statuses = frozenset(SOLVED)
 
     def verify(self, headers, query, body, secret):
         stamp = headers.get("X-Zendesk-Webhook-Signature-Timestamp", "")

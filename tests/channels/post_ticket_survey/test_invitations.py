@@ -21,10 +21,19 @@ from core.tickets import TicketUpdate, upsert_tickets
 SECRET = "whsec-test-0123456789"
 
 
+#: When the tickets below were solved: recently, as invitations are made only for recent solves.
+SOLVED = (utcnow() - timedelta(days=2)).replace(hour=11, minute=0, second=0, microsecond=0)
+
+
+def _at(hours: float) -> str:
+    """A time ``hours`` after the solve, as a helpdesk writes it."""
+    return (SOLVED + timedelta(hours=hours)).isoformat()
+
+
 def _solved_ticket_delivery(ticket_id="T-1", requester="customer@example.com"):
     return {"provider": "ourdesk", "ticket": {
-        "id": ticket_id, "subject": "Printer on fire", "status": "solved", "opened_at": "2026-11-20T09:00:00Z",
-        "first_response_at": "2026-11-20T09:10:00Z", "resolved_at": "2026-11-20T11:00:00Z",
+        "id": ticket_id, "subject": "Printer on fire", "status": "solved", "opened_at": _at(-2),
+        "first_response_at": _at(-110 / 60), "resolved_at": _at(0),
         "assignee": {"provider": "email", "id": "ann@example.com"}, "requester_email": requester}}
 
 
@@ -288,7 +297,7 @@ def test_a_solve_closed_later_is_not_surveyed_again(client, session):
     session.commit()
     first = _post(client, integration, _solved_ticket_delivery(requester=None)).get_json()["invitations"]
     closed = _solved_ticket_delivery(requester=None)
-    closed["ticket"].update(status="closed", resolved_at="2026-11-24T11:00:00Z")  # closed four days on
+    closed["ticket"].update(status="closed", resolved_at=_at(24))  # closed a day on
     assert len(first) == 1 and _post(client, integration, closed).get_json()["invitations"] == []
 
 
@@ -338,7 +347,178 @@ def test_an_exact_solve_time_after_an_estimate_does_not_invite_again(client, ses
     estimate = _solved_ticket_delivery(requester=None)  # solved at 11:00 (an estimate)
     assert len(_post(client, integration, estimate).get_json()["invitations"]) == 1
     exact = _solved_ticket_delivery(requester=None)
-    exact["ticket"]["resolved_at"] = "2026-11-20T10:45:00Z"  # the exact, earlier time arrives later
+    exact["ticket"]["resolved_at"] = _at(-0.25)  # the exact, earlier time arrives later
     assert _post(client, integration, exact).get_json()["invitations"] == []
     session.expire_all()
-    assert session.scalar(select(Ticket.resolved_at)) == datetime(2026, 11, 20, 10, 45, tzinfo=UTC)
+    assert session.scalar(select(Ticket.resolved_at)) == SOLVED - timedelta(minutes=15)
+
+
+# --- which solves are worth a survey ----------------------------------------------------------------------
+
+
+def _integration(session, **survey) -> Integration:
+    integration = Integration(provider="generic", name="Desk", webhook_secret=SECRET,
+                              settings={"namespace": "ourdesk", "survey": survey})
+    session.add(integration)
+    session.commit()
+    return integration
+
+
+def test_a_ticket_rated_in_the_delivery_that_solves_it_is_not_surveyed_again(client, session):
+    """The helpdesk collected the customer's rating itself: a Plaudit invitation would ask them twice."""
+    integration = _integration(session)
+    body = _solved_ticket_delivery("T-A1")
+    body["ratings"] = [{"response_id": "ourdesk:rating:A1", "kind": "csat", "rating": 5, "answered_at": _at(1),
+                        "ticket_id": "ourdesk:T-A1"}]
+    answer = _post(client, integration, body).get_json()
+    assert answer["ratings"]["created"] == 1
+    assert answer["invitations"] == []
+    assert answer["not_invited"] == [{"ticket": "T-A1", "reason": "it has a survey answer already"}]
+    assert session.scalar(select(func.count()).select_from(Invitation)) == 0
+
+    # A rating that came first, in a delivery of its own, counts the same.
+    rating = {"provider": "ourdesk", "ratings": [{"response_id": "ourdesk:rating:A2", "kind": "csat",
+                                                 "rating": 2, "answered_at": _at(1), "ticket_id": "ourdesk:T-A2"}]}
+    assert _post(client, integration, rating).get_json()["invitations"] == []
+    assert _post(client, integration, _solved_ticket_delivery("T-A2")).get_json()["invitations"] == []
+    # A ticket nobody rated is still surveyed.
+    assert len(_post(client, integration, _solved_ticket_delivery("T-A3")).get_json()["invitations"]) == 1
+
+
+def test_only_recent_solves_are_surveyed_and_the_age_is_a_setting(client, session):
+    integration = _integration(session)
+    old = _solved_ticket_delivery("T-OLD")
+    solved = utcnow() - timedelta(days=20)
+    old["ticket"].update(opened_at=(solved - timedelta(hours=1)).isoformat(), first_response_at=None,
+                         resolved_at=solved.isoformat())
+    answer = _post(client, integration, old).get_json()
+    assert answer["invitations"] == []
+    assert answer["not_invited"] == [{"ticket": "T-OLD",
+                                      "reason": f"solved {solved:%Y-%m-%d %H:%M} UTC, more than 14 days ago"}]
+
+    integration.settings = {**integration.settings, "survey": {"max_age_days": 30}}
+    session.commit()
+    assert [i["ticket"] for i in _post(client, integration, old).get_json()["invitations"]] == ["T-OLD"]
+
+
+def test_a_generic_ticket_is_solved_when_its_status_says_so_or_says_nothing(client, session):
+    integration = _integration(session)
+    reasons = {}
+    for ticket_id, status in (("T-OPEN", "open"), ("T-PENDING", "Pending"), ("T-SOLVED", "Solved"),
+                              ("T-CLOSED", "closed"), ("T-RESOLVED", "resolved"), ("T-NONE", None)):
+        body = _solved_ticket_delivery(ticket_id, requester=None)
+        body["ticket"]["status"] = status
+        answer = _post(client, integration, body).get_json()
+        reasons[ticket_id] = [i["reason"] for i in answer["not_invited"]] or len(answer["invitations"])
+    assert reasons == {"T-OPEN": ["the ticket is 'open' now, not solved"],
+                       "T-PENDING": ["the ticket is 'Pending' now, not solved"],
+                       "T-SOLVED": 1, "T-CLOSED": 1, "T-RESOLVED": 1, "T-NONE": 1}
+
+
+def test_the_maximum_age_is_set_from_the_command_line(app, session):
+    runner = app.test_cli_runner()
+    created = runner.invoke(args=["integrations", "create", "zendesk", "ZD", "--max-age-days", "7"])
+    assert created.exit_code == 0, created.output
+    integration_id = str(session.scalar(select(Integration.id)))
+    assert session.scalar(select(Integration)).settings["survey"]["max_age_days"] == 7
+    session.rollback()
+    bad = runner.invoke(args=["integrations", "configure", integration_id, "--max-age-days", "0"])
+    assert bad.exit_code == 2 and "--max-age-days: Must be greater than or equal to 1" in bad.output
+    assert "max_age_days: 3" in runner.invoke(args=["integrations", "configure", integration_id,
+                                                    "--max-age-days", "3"]).output
+    assert SurveySettingsSchema().load({})["max_age_days"] == 14
+
+
+# --- what the invitation says -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def outbox(monkeypatch):
+    """The invitation e-mails sent, as (to, subject, text, html); no SMTP server involved."""
+    sent = []
+    monkeypatch.setattr("channels.post_ticket_survey.invitations.send_mail",
+                        lambda to, subject, text, html=None: sent.append((to, subject, text, html)))
+    return sent
+
+
+def _mailing_app(make_app):
+    return make_app(MAIL_SERVER="mail.example.invalid", MAIL_FROM="cs@example.com",
+                    PUBLIC_URL="http://surveys.example.com")
+
+
+def _page_text(client, html: str) -> str:
+    path = re.search(r"http://surveys\.example\.com(/channels/post_ticket_survey/s/[^\"\s]+)", html).group(1)
+    return client.get(path).get_data(as_text=True)
+
+
+def test_the_default_invitation_says_it_once_and_counts_its_questions_right(make_app, session, outbox):
+    app = _mailing_app(make_app)
+    client = app.test_client()
+    integration = _integration(session)
+    assert _post(client, integration, _solved_ticket_delivery()).get_json()["invitations"] == [{"ticket": "T-1",
+                                                                                   "delivery": "email"}]
+    [(to, subject, text, html)] = outbox
+    assert (to, subject) == ("customer@example.com", "How did we do?")
+    for body in (text, html.replace("&ldquo;", '"').replace("&rdquo;", '"')):
+        assert body.count("contacted") == 1, body  # once, not twice
+        assert 'You recently contacted us about "Printer on fire". Would you tell us how we did?' in body
+        assert "Your answer helps us improve our support." in body
+        assert "One question, and room for a comment:" in body
+        assert "How satisfied are you with the help you received?" in body
+        assert "Two" not in body and "two" not in body
+    page = _page_text(client, html)
+    assert "Your answer helps us improve our support." in page and "Two quick questions" not in page
+
+
+def test_an_invitation_counts_the_questions_of_its_template(make_app, session, outbox):
+    from channels.post_ticket_survey.survey_templates import save_version
+
+    app = _mailing_app(make_app)
+    client = app.test_client()
+    save_version(session, {"slug": "after-call", "title": "Your call with us", "intro": None,
+                           "questions": [{"key": "csat", "kind": "csat", "wording": "How satisfied are you?"},
+                                         {"key": "effort", "kind": "ces", "wording": "How easy was it?"},
+                                         {"key": "nps", "kind": "nps", "wording": "Would you recommend us?"}]})
+    session.commit()
+    _post(client, _integration(session, template="after-call"), _solved_ticket_delivery())
+    [(_to, subject, text, html)] = outbox
+    assert subject == "Your call with us"
+    assert "Would you tell us how we did?\n\nThree questions:\n\nHow satisfied are you?\nHow easy was it?\n" \
+           "Would you recommend us?\n" in text
+    assert "<p>Three questions:</p>" in html and "None" not in text + html
+
+
+def test_a_stored_default_with_the_first_wording_is_replaced(make_app, session, outbox):
+    """Installations that used the default before keep it stored, as version 1: it gets the right wording."""
+    from channels.post_ticket_survey.models import SurveyTemplate
+    from channels.post_ticket_survey.survey_templates import current, save_version
+
+    first = {"slug": "default", "title": "How did we do?",
+             "intro": "You recently contacted our support team. Two quick questions:",
+             "questions": [{"key": "csat", "kind": "csat", "scale": [1, 5],
+                            "wording": "How satisfied are you with the help you received?",
+                            "low_label": "Very unsatisfied", "high_label": "Very satisfied"}],
+             "comment_prompt": "Anything you would like to tell us? (optional)"}
+    from core.db import transaction
+
+    app = _mailing_app(make_app)
+    client = app.test_client()
+    with app.app_context(), transaction() as setup:
+        old = save_version(setup, first)
+        ticket = upsert_tickets(setup, [TicketUpdate(provider="ourdesk", external_id="T-0", subject="Old one",
+                                                     resolved_at=utcnow())])[("ourdesk", "T-0")]
+        [(made_before, _token)] = invite_solved(setup, [Solve(ticket, "early@example.com")],
+                                                SurveySettingsSchema().load({}))
+        made_before.template = old  # as an invitation made before the upgrade
+    [(_to, _subject, text, html)] = outbox  # mailed after the upgrade: without the old intro
+    assert "Two quick questions" not in text and "contacted" in text and text.count("contacted") == 1
+    assert "Two quick questions" not in _page_text(client, html)
+
+    session.expire_all()
+    latest = current(session, "default")
+    assert latest.version == 2 and latest.intro == "Your answer helps us improve our support."
+    edited = save_version(session, {**first, "intro": "Thanks for calling. Two quick questions:",
+                                    "questions": first["questions"] + [{"key": "nps", "kind": "nps",
+                                                                        "wording": "Recommend us?"}]})
+    assert current(session, "default").id == edited.id  # an edited default is HR's own: kept as it is
+    assert session.scalar(select(func.count()).select_from(SurveyTemplate)) == 3
