@@ -14,7 +14,7 @@ from tests.fixtures.routes import Route
 
 LIMIT = 4096
 IDS = {name: (lambda: 1) for name in ("integration_id", "assignment_id", "report_id", "template_id", "source_id",
-                                      "feedback_id", "recommendation_id")}
+                                      "feedback_id", "recommendation_id", "job_id")}
 VALUES = {**IDS, "token": lambda: "x" * 20, "name": lambda: "acme", "slug": lambda: "post_ticket_survey"}
 
 
