@@ -5,6 +5,7 @@ a test walks the URL map and fails on any view that states nothing.
 """
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Callable
 from datetime import timedelta
@@ -57,8 +58,14 @@ def init_app(app) -> None:
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    user = get_session().get(User, int(user_id))
-    return user if user is not None and user.active else None
+    """The session's user, if still active and still with the password the session was made with."""
+    number, _, fingerprint = user_id.partition(":")
+    if not number.isdigit():
+        return None
+    user = get_session().get(User, int(number))
+    if user is None or not user.active or not hmac.compare_digest(fingerprint, user.session_fingerprint()):
+        return None  # a session from before a password change (or before fingerprints): sign in again
+    return user
 
 
 def _mark(view: Callable, access: tuple[str, ...]) -> Callable:

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from datetime import datetime
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -58,6 +60,16 @@ class User(UserMixin, Base):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
+
+    def get_id(self) -> str:
+        """What a session keeps of its user: the id and :meth:`session_fingerprint`, which the user loader checks,
+        so a new password (``plaudit users set-password``) signs out every browser signed in with the old one."""
+        return f"{self.id}:{self.session_fingerprint()}"
+
+    def session_fingerprint(self) -> str:
+        # Keyed, so the (readable, signed) session cookie tells nothing about the password hash.
+        key = current_app.config["SECRET_KEY"].encode()
+        return hmac.new(key, self.password_hash.encode(), hashlib.sha256).hexdigest()[:24]
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"

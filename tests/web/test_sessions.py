@@ -118,3 +118,23 @@ def test_refused_sign_ins_and_api_calls_are_logged_without_what_was_typed(client
     assert "API GET /api/v1/teams/ refused (401) from 127.0.0.1" in caplog.text
     assert "Hunter2" not in caplog.text and "nobody@example.com" not in caplog.text
     assert "pld_not-a-real-token" not in caplog.text
+
+
+def test_a_new_password_signs_out_every_session_made_with_the_old_one(app, session, create_user,
+                                                                     session_per_request):
+    """`plaudit users set-password` after a leak left the thief's browser signed in: the session kept only the
+    user's id. It now keeps a fingerprint of the password hash too, which the loader checks."""
+    from flask.testing import FlaskClient
+
+    ann = create_user("ann@example.com", roles=["hr"])
+    session.commit()
+    thief = app.test_client()
+    assert sign_in(thief, "ann@example.com").status_code == 302 and thief.get("/runs").status_code == 200
+    result = app.test_cli_runner().invoke(args=["users", "set-password", "ann@example.com", "--password-stdin"],
+                                          input="a-new-Passw0rd\n")
+    assert result.exit_code == 0, result.output
+    assert thief.get("/runs").status_code == 302  # sent to sign in
+    fresh: FlaskClient = app.test_client()
+    assert sign_in(fresh, "ann@example.com", "a-new-Passw0rd").status_code == 302
+    assert fresh.get("/runs").status_code == 200
+    assert ann.id  # the account itself is untouched
