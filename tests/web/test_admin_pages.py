@@ -290,14 +290,18 @@ def test_the_form_says_which_helpdesk_each_field_is_for_and_the_list_shows_the_s
     login("admin@example.com")
     token = _token(client)
     for name, sampling in (("Shared", {"sampling": "percent", "percent": "25"}),
-                           ("Capped", {"sampling": "quota", "quota_per_week": "7"}),
+                           ("Capped", {"sampling": "quota", "quota_per_week": "7", "max_age_days": "3"}),
                            ("Every", {"sampling": "census"})):
         assert client.post("/admin/integrations", data={"csrf_token": token, "provider": "zendesk", "name": name,
                                                         "delivery": "email", "surveys": "y",
                                                         **sampling}).status_code == 303
     html = client.get("/admin/integrations").get_data(as_text=True)
-    assert "25 % of solves, by e-mail" in html and "up to 7 per agent a week, by e-mail" in html
-    assert "every solve, by e-mail" in html
+    assert "25 % of solves, solved within 14 days, by e-mail" in html
+    assert "up to 7 per agent a week, solved within 3 days, by e-mail" in html
+    assert "every solve, solved within 14 days, by e-mail" in html
+    assert client.post("/admin/integrations", data={"csrf_token": token, "provider": "zendesk", "name": "Old",
+                                                    "delivery": "email", "surveys": "y", "sampling": "census",
+                                                    "max_age_days": "400"}).status_code == 422
     assert "Zendesk only" in html and "Generic JSON only" in html and "Every other helpdesk" in html
     assert "Only with “a share of them”" in html and "Only with “up to a number per agent a week”" in html
     # Three Zendesk integrations store tickets under one name (here an imported one): each row says so, and

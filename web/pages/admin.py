@@ -103,6 +103,7 @@ class IntegrationForm(FlaskForm):
                                                             ("quota", "Up to a number per agent a week")))
     percent = FloatField("Share to invite (%), for “a share of them”", validators=[Optional()])
     quota_per_week = IntegerField("Invitations per agent a week, for “up to a number”", validators=[Optional()])
+    max_age_days = IntegerField("Invite only for tickets solved within this many days", validators=[Optional()])
 
 
 class SecretForm(FlaskForm):
@@ -160,7 +161,7 @@ def integration_rows(session) -> list[IntegrationRow]:
 def _survey_settings(form: IntegrationForm) -> dict | None:
     """The survey settings the form asks for, or None with the errors put on the form's fields."""
     given = {"enabled": form.surveys.data, "delivery": form.delivery.data, "sampling": form.sampling.data}
-    for name in ("percent", "quota_per_week"):
+    for name in ("percent", "quota_per_week", "max_age_days"):
         if getattr(form, name).data is not None:
             given[name] = getattr(form, name).data
     try:
