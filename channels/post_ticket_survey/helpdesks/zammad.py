@@ -25,6 +25,10 @@ from .base import (
 
 NOBODY = 1
 CLOSED = {"closed", "merged", "removed"}
+#: Zammad's default ticket states by id: a ticket list gives only ``state_id``. A state an instance added
+#: keeps its number, which counts as neither open nor solved.
+STATE_NAMES = {1: "new", 2: "open", 3: "pending reminder", 4: "closed", 5: "merged", 6: "removed",
+               7: "pending close"}
 
 
 class Zammad(Helpdesk):
@@ -51,7 +55,7 @@ class Zammad(Helpdesk):
 
 def _ticket(ticket, article) -> Delivery:
     ticket_id = required(ticket, "id", "ticket")
-    state = code(ticket.get("state") or ticket.get("state_id"), "ticket.state")
+    state = code(ticket.get("state") or _state_name(ticket.get("state_id")), "ticket.state")
     update = TicketUpdate(provider="zammad", external_id=str(ticket_id), subject=ticket.get("title"),
                           status=str(state) if state is not None else None,
                           opened_at=timestamp(ticket.get("created_at"), "ticket.created_at"),
@@ -70,3 +74,9 @@ def _ticket(ticket, article) -> Delivery:
         author = article.get("created_by_id") or article.get("origin_by_id")
         update.public_replier = IdentityRef("zammad", str(author)) if author else None
     return Delivery(tickets=[update])
+
+
+def _state_name(state_id):
+    """The default state a ``state_id`` names (4 and "4": closed), else the id as it came."""
+    number = int(state_id) if isinstance(state_id, str) and state_id.isdigit() else state_id
+    return STATE_NAMES.get(number, state_id) if isinstance(number, int) and not isinstance(number, bool) else state_id

@@ -208,6 +208,10 @@ def test_zammad_payloads(deliver, session, shared_data, create_employee):
                    ).status_code == 200
     assert _ticket(session, "zammad", 1).assignee_id is None  # owner 1 is Zammad's "nobody"
     assert _ticket(session, "zammad", 2).assignee_id == chris.id
+    # A list gives only state ids: Zammad's default 4 is "closed", solved (it was stored as "4", solved never).
+    states = {t.external_id: (t.status, t.resolved_at is not None) for t in (_ticket(session, "zammad", n)
+                                                                             for n in (1, 2))}
+    assert states == {"1": ("new", False), "2": ("closed", True)}
 
 
 def test_help_scout_faces(deliver, session, create_employee):
