@@ -145,7 +145,7 @@ def render_digest(session: Session, run: AppraisalRun, kind: str, recipient_id: 
         context.update(report=report, url=f"{base}/report/{recipient_id}?run={run.id}")
         subject = f"Your report: {report['run']['title']}"
     else:
-        report = team_report(session, run, managed_teams(recipient_id), rules)
+        report = team_report(session, run, managed_teams(recipient_id), rules, reader=recipient_id)
         if not report["rows"]:
             return None
         context.update(report=report, url=f"{base}/report/team?run={run.id}", base=base)

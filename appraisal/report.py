@@ -106,6 +106,10 @@ def _trend_label(start: datetime) -> str:
     return f"{start.day} {start:%b}"
 
 
+#: How reports name the group of people in no team.
+NO_TEAM = "No team"
+
+
 # --- metrics as the guideline names them ----------------------------------------------------------------------
 
 
@@ -334,7 +338,8 @@ def _disputes(session: Session, run: AppraisalRun, employee_id: int, *, own_only
 
 
 def team_report(session: Session, run: AppraisalRun, team_ids: Iterable[int] | Select,
-                scoring_rules: Mapping[str, Any]) -> dict[str, Any]:
+                scoring_rules: Mapping[str, Any], *, reader: int | None = None,
+                with_no_team: bool = False) -> dict[str, Any]:
     """Every employee appraised in ``run`` as a member of ``team_ids``, best rank first, with the key numbers.
 
     Each row carries the composite with rank, percentile and change, each metric with n, interval and
@@ -342,14 +347,19 @@ def team_report(session: Session, run: AppraisalRun, team_ids: Iterable[int] | S
     decided them: :func:`period_recommendations`), and the composite's trend.
 
     :param team_ids: ids, or a SELECT of them such as :func:`core.models.managed_teams`.
+    :param reader: the reader's employee id: their own proposals, which someone else decides, are not among
+        those said to await a decision.
+    :param with_no_team: also the people appraised in no team (HR's report of every team), as "No team".
     """
     team_ids = team_ids if isinstance(team_ids, Select) else list(team_ids)
     columns = metric_columns(run, scoring_rules)
-    in_teams = and_(AppraisalResult.run_id == run.id, AppraisalResult.team_id.in_(team_ids))
+    teamed = AppraisalResult.team_id.in_(team_ids)
+    in_teams = and_(AppraisalResult.run_id == run.id,
+                    or_(teamed, AppraisalResult.team_id.is_(None)) if with_no_team else teamed)
     results = session.execute(
-        select(AppraisalResult, Employee.name, Employee.email, Team.name)
+        select(AppraisalResult, Employee.name, Employee.email, func.coalesce(Team.name, NO_TEAM))
         .join(Employee, Employee.id == AppraisalResult.employee_id)
-        .join(Team, Team.id == AppraisalResult.team_id)
+        .outerjoin(Team, Team.id == AppraisalResult.team_id)
         .where(in_teams)).all()
     members = select(AppraisalResult.employee_id).where(in_teams)
     metrics: dict[int, dict[str, MetricResult]] = {}
@@ -379,7 +389,8 @@ def team_report(session: Session, run: AppraisalRun, team_ids: Iterable[int] | S
     return {"run": describe_run(run), "metrics": columns, "rows": rows,
             "teams": sorted(teams.values(), key=lambda t: t["name"]), "org_mean": org_mean,
             "trend_labels": [_trend_label(start) for _, start in periods],
-            "awaiting_decision": sum(r["status"] == "proposed" for row in rows for r in row["recommendations"])}
+            "awaiting_decision": sum(r["status"] == "proposed" for row in rows if row["employee_id"] != reader
+                                     for r in row["recommendations"])}
 
 
 # --- numbers as reports print them ----------------------------------------------------------------------------

@@ -377,6 +377,12 @@ def test_the_team_report_holds_the_teams_the_manager_leads(worked_example, as_us
     assert [(r["employee"], r["rank"]) for r in report["rows"]] == [("Ann", 1), ("Bob", 2), ("Cat", None)]
     assert report["rows"][1]["composite"] == pytest.approx(70 + 5 / 12, **APPROX)
     assert report["awaiting_decision"] == 2  # Ann's and Bob's bonuses
+    with transaction() as session:
+        # Read by Ann, were she a lead appraised in her own team: her bonus awaits someone else, not her.
+        mine = team_report(session, session.get(AppraisalRun, run_id),
+                           managed_teams(session.get(User, worked_example.manager).employee_id),
+                           get_plugins().scoring_rules, reader=worked_example.ids["ann"])
+    assert mine["awaiting_decision"] == 1
     html = as_user("mia@example.com").get("/report/team").get_data(as_text=True)
     assert all(name in html for name in ("Ann", "Bob", "Cat")) and "Dan" not in html
     assert as_user("ann@example.com").get("/report/team").status_code == 403
@@ -385,6 +391,16 @@ def test_the_team_report_holds_the_teams_the_manager_leads(worked_example, as_us
         billing = session.scalar(select(Team.id).where(Team.slug == "billing"))
     assert client.get(f"/report/team?team={billing}").status_code == 403
     assert "Dan" in as_user("hr@example.com").get(f"/report/team?team={billing}").get_data(as_text=True)
+    # HR's report of every team takes in someone of no team, as the organisation overview does
+    with transaction() as session:
+        session.get(Employee, worked_example.ids["dan"]).team_id = None
+    teamless = worked_example.run()
+    everyone = as_user("hr@example.com").get(f"/report/team?run={teamless}").get_data(as_text=True)
+    assert "Dan" in everyone and "No team: 2 appraised" in everyone  # Dan, and Mia, who leads Support
+    assert "Dan" not in as_user("mia@example.com").get(f"/report/team?run={teamless}").get_data(as_text=True)
+    with transaction() as session:
+        session.get(Employee, worked_example.ids["dan"]).team_id = billing
+    worked_example.run()
     # A department above both teams holds everyone below it (it said nobody was appraised in it)
     with transaction() as session:
         department = Team(name="Customer service", slug="customer_service")

@@ -110,7 +110,10 @@ def team():
         abort(403, "That team is not one you lead.")
     # A team with teams below it (a department) holds their people too, as its dashboard does.
     scope = team_and_below(chosen) if chosen is not None else (visible if visible is not None else [])
-    report = team_report(session, run, scope, get_plugins().scoring_rules) if run is not None else None
+    # HR's report of every team takes in the people of none too, as the organisation overview does.
+    report = (team_report(session, run, scope, get_plugins().scoring_rules, reader=current_user.employee_id,
+                          with_no_team=chosen is None and sees_everyone(current_user))
+              if run is not None else None)
     return render_template("report/team.html", report=report, teams=teams, chosen=chosen, show=show)
 
 
