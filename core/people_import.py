@@ -45,6 +45,8 @@ class PersonRowSchema(Schema):
 class PeopleReport:
     created: int = 0
     updated: int = 0
+    #: Of the updated, employees who had been deactivated (left) and are active again.
+    reactivated: list[str] = field(default_factory=list)
     teams_created: int = 0
     #: Waiting feedback items credited because an identity they named is now someone's.
     credited: int = 0
@@ -139,6 +141,8 @@ def import_people(session: Session, lines: Iterable[str], progress=None) -> Peop
             report.created += 1
         else:
             report.updated += 1
+            if not employee.active:  # a leaver named again: said, since an old list would bring back many
+                report.reactivated.append(employee.email)
         employee.name, employee.team, employee.active = data["name"], team, True
         known = {(i.provider, i.external_id) for i in employee.identities}
         for provider, external_id in data["identities"]:

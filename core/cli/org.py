@@ -45,6 +45,10 @@ def import_command(file):
         raise SystemExit(1)
     click.echo(f"employees created {report.created}, updated {report.updated}; teams created "
                f"{report.teams_created}")
+    if report.reactivated:
+        shown = ", ".join(report.reactivated[:10]) + (", ..." if len(report.reactivated) > 10 else "")
+        click.echo(f"{len(report.reactivated)} of them had been deactivated and are active again: {shown} "
+                   f"(`plaudit org deactivate` if they left)", err=True)
     if report.credited:
         click.echo(f"{report.credited} waiting feedback item(s) credited to the identities just mapped")
 

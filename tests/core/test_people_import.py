@@ -31,6 +31,16 @@ def test_import_creates_teams_employees_leads_and_identities(app, session, tmp_p
         ("email", "ann@example.com"), ("zendesk", "362")]
 
 
+def test_an_import_that_names_a_leaver_again_says_it_made_them_active(app, session, tmp_path):
+    """Re-importing an old list brought every leaver back without a word."""
+    _run(app, tmp_path, GOOD)
+    assert app.test_cli_runner().invoke(args=["org", "deactivate", "bob@example.com"]).exit_code == 0
+    again = _run(app, tmp_path, GOOD)
+    assert again.exit_code == 0 and "updated 3" in again.output
+    assert "1 of them had been deactivated and are active again: bob@example.com" in again.output
+    assert "active again" not in _run(app, tmp_path, GOOD).output
+
+
 def test_reimport_changes_nothing_and_moves_people_between_teams(app, session, tmp_path):
     _run(app, tmp_path, GOOD)
     before = row_counts(app)
