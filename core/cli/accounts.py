@@ -71,6 +71,9 @@ def create_user(email, name, roles, employee_id, service, password_stdin, passwo
         record_audit(session, "user.created", user, after={"email": email, "roles": sorted(set(roles)),
                                                           "employee_id": employee_id, "service": service})
     click.echo(f"created {email} ({', '.join(sorted(roles))}){' as a service account' if service else ''}")
+    if employee_id is None and set(roles) & {"employee", "manager"}:
+        click.echo(f"warning: {email} is linked to no employee, so it has no report and leads no team: "
+                   f"plaudit users link {email} EMPLOYEE_ID", err=True)
 
 
 @users.command("list")
@@ -185,6 +188,37 @@ def change_roles(email, added, removed):
     if before and not after:
         click.echo(f"warning: {user.email} holds no role now: it cannot sign in (a browser signed in can only "
                    f"sign out) and its API tokens are refused", err=True)
+
+
+@users.command("link")
+@click.argument("email")
+@click.argument("employee_id", type=int, required=False)
+@click.option("--unlink", is_flag=True, help="Take the account's link to its employee away instead.")
+@with_appcontext
+def link_user(email, employee_id, unlink):
+    """Link the user EMAIL to employee EMPLOYEE_ID: their report, their team (for a manager) and their disputes.
+
+    An account made without --employee-id sees no report and leads no team until it is linked.
+    """
+    if unlink == (employee_id is not None):
+        raise click.BadParameter("give an EMPLOYEE_ID to link to, or --unlink, not both", param_hint="EMPLOYEE_ID")
+    with transaction() as session:
+        user = _user(session, email)
+        before = user.employee_id
+        if employee_id is not None:
+            employee = session.get(Employee, employee_id)
+            if employee is None:
+                raise click.BadParameter(f"no employee has id {employee_id}", param_hint="EMPLOYEE_ID")
+            linked = session.scalar(select(User.email).where(User.employee_id == employee_id, User.id != user.id))
+            if linked:  # one account per employee: their report, disputes and targets are theirs alone
+                raise click.BadParameter(f"employee {employee_id} already has the account {linked}",
+                                         param_hint="EMPLOYEE_ID")
+        user.employee_id = employee_id
+        if before != employee_id:
+            record_audit(session, "user.linked" if employee_id else "user.unlinked", user,
+                         before={"employee_id": before}, after={"employee_id": employee_id})
+    click.echo(f"{user.email} is linked to employee {employee_id}" if employee_id is not None
+               else f"{user.email} is linked to no employee")
 
 
 def _user(session, email: str) -> User:

@@ -243,3 +243,23 @@ def test_every_account_and_org_command_is_in_the_administration_guide(app):
         missing += [f"plaudit {group} {name}" for name in command.list_commands(context)
                     if f"plaudit {group} {name}" not in guide]
     assert not missing, f"docs/administration.md does not mention: {', '.join(missing)}"
+
+
+def test_an_account_is_linked_to_its_employee_after_it_was_made(cli, session, create_employee, create_user):
+    """A manager account made without --employee-id led no team, and only SQL could link it."""
+    mia = create_employee("Mia Manager", email="mia@example.com")
+    made = cli("users", "create", "mia@example.com", "--name", "Mia", "--role", "manager", "--password-stdin",
+               input=NEW + "\n")
+    assert made.exit_code == 0 and "linked to no employee" in made.output
+    linked = cli("users", "link", "mia@example.com", str(mia.id))
+    assert linked.exit_code == 0 and f"linked to employee {mia.id}" in linked.output
+    assert _user(session, "mia@example.com").employee_id == mia.id
+    [entry] = _audit(session, "user.linked")
+    assert entry.after == {"employee_id": mia.id}
+    create_user("other@example.com", roles=["employee"])
+    taken = cli("users", "link", "other@example.com", str(mia.id))
+    assert taken.exit_code == 2 and "already has the account mia@example.com" in taken.output
+    assert cli("users", "link", "other@example.com", "999999").exit_code == 2
+    assert cli("users", "link", "mia@example.com").exit_code == 2  # neither an id nor --unlink
+    assert cli("users", "link", "mia@example.com", "--unlink").exit_code == 0
+    assert _user(session, "mia@example.com").employee_id is None
