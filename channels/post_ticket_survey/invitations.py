@@ -51,6 +51,10 @@ class NotInvited:
     reason: str
 
 
+#: How far ahead of this server's clock a helpdesk's solve time may be and still count (clocks differ).
+FUTURE_SLACK = timedelta(hours=1)
+
+
 def screen_solves(solves: list[Solve], settings: dict, solved_now, now: datetime | None = None,
                   not_invited: list[NotInvited] | None = None) -> list[Solve]:
     """The solves still worth a survey: the ticket is solved now, and was solved recently.
@@ -73,6 +77,8 @@ def screen_solves(solves: list[Solve], settings: dict, solved_now, now: datetime
         elif ticket.resolved_at < oldest:
             reason = (f"solved {ticket.resolved_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC, more than "
                       f"{settings['max_age_days']} days ago")
+        elif ticket.resolved_at > now + FUTURE_SLACK:  # a helpdesk's clock, or a test system's: not a real solve
+            reason = f"solved {ticket.resolved_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC, which has not come yet"
         else:
             kept.append(solve)
             continue

@@ -401,6 +401,19 @@ def test_only_recent_solves_are_surveyed_and_the_age_is_a_setting(client, sessio
     assert [i["ticket"] for i in _post(client, integration, old).get_json()["invitations"]] == ["T-OLD"]
 
 
+def test_a_solve_time_in_the_future_is_no_solve_to_survey(client, session):
+    """A helpdesk clock a day ahead (or a test system's dates) passed the age check: only the past was bounded."""
+    integration = _integration(session)
+    ahead = _solved_ticket_delivery("T-AHEAD")
+    solved = utcnow() + timedelta(days=1)
+    ahead["ticket"].update(opened_at=(solved - timedelta(hours=1)).isoformat(), first_response_at=None,
+                           resolved_at=solved.isoformat())
+    answer = _post(client, integration, ahead).get_json()
+    assert answer["invitations"] == []
+    assert answer["not_invited"] == [{"ticket": "T-AHEAD",
+                                      "reason": f"solved {solved:%Y-%m-%d %H:%M} UTC, which has not come yet"}]
+
+
 def test_a_generic_ticket_is_solved_when_its_status_says_so_or_says_nothing(client, session):
     integration = _integration(session)
     reasons = {}
