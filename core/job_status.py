@@ -67,7 +67,7 @@ def outbox_status(session) -> dict[str, Any]:
     """The outbox by job function and state, its oldest row and its recent failures: three queries."""
     now = utcnow()
     due = or_(PendingJob.next_attempt_at.is_(None), PendingJob.next_attempt_at <= now)
-    retrying = and_(not_(due), PendingJob.last_error.is_not(None))
+    retrying = and_(not_(due), PendingJob.failed_at.is_not(None))  # waiting out a backoff after failing
     by_func = session.execute(
         select(PendingJob.func, func.count(), func.sum(case((due, 1), else_=0)),
                func.sum(case((retrying, 1), else_=0)), func.min(PendingJob.created_at))

@@ -191,16 +191,17 @@ def _hand_to_queue(app, database, query) -> int:
     done = 0
     with database.sessionmaker() as session, session.begin():
         for row in session.scalars(query):
-            row.attempts += 1
             try:
-                queue.enqueue_call(func=run_pending_job, args=(row.id,), job_id=_job_id(row.id, row.attempts),
+                queue.enqueue_call(func=run_pending_job, args=(row.id,), job_id=_job_id(row.id, row.attempts + 1),
                                    description=f"{row.func}{tuple(row.args)!r}"[:200])
             except RedisError as exc:
+                # Not an attempt: the job never ran, and counting it would lengthen its next real backoff.
                 row.last_error = f"queue unreachable: {type(exc).__name__}"
                 app.extensions["plaudit.redis_paused_until"] = time.monotonic() + REDIS_PAUSE_SECONDS
                 log.warning("Redis unreachable; %s stays pending (%s)", row.func, type(exc).__name__)
                 break
-            row.next_attempt_at = utcnow() + QUEUE_LEASE
+            row.attempts += 1
+            row.next_attempt_at, row.failed_at = utcnow() + QUEUE_LEASE, None
             done += 1
     return done
 
@@ -210,7 +211,7 @@ def _run_inline(database, query) -> int:
         claimed = []
         for row in session.scalars(query):
             row.attempts += 1
-            row.next_attempt_at = utcnow() + INLINE_LEASE
+            row.next_attempt_at, row.failed_at = utcnow() + INLINE_LEASE, None
             claimed.append(row.id)
     for row_id in claimed:  # outside the claim: a job opens transactions of its own
         try:
@@ -238,7 +239,8 @@ def run_pending_job(pending_id: int) -> Any:
                 row = session.get(PendingJob, pending_id)
                 if row is not None:
                     row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                    row.next_attempt_at = utcnow() + retry_delay(attempts)
+                    row.failed_at = utcnow()
+                    row.next_attempt_at = row.failed_at + retry_delay(attempts)
             raise
         with database.sessionmaker() as session, session.begin():
             session.execute(delete(PendingJob).where(PendingJob.id == pending_id))
@@ -252,8 +254,9 @@ class NotDiscardable(ValueError):
 def discard_failed(session: Session, job_id: int, actor=None) -> PendingJob:
     """Give up on a job that failed: delete it from the outbox, keeping what it was in the audit trail.
 
-    Only a failed one: a job that can never succeed (an invitation whose link cannot be rebuilt) is otherwise
-    retried every hour for ever, while one that is due or running is still on its way.
+    Only one that failed and waits out its backoff: a job that can never succeed (an invitation whose link
+    cannot be rebuilt) is otherwise retried every hour for ever, while one that is due, queued or running (a
+    retry included) is still on its way.
     :raises NotDiscardable: saying why.
     """
     from .models import record_audit
@@ -261,8 +264,9 @@ def discard_failed(session: Session, job_id: int, actor=None) -> PendingJob:
     row = session.get(PendingJob, job_id, with_for_update=True)
     if row is None:
         raise NotDiscardable(f"there is no pending job {job_id} (it may have succeeded meanwhile)")
-    if row.last_error is None:
-        raise NotDiscardable(f"job {job_id} ({row.func}) has not failed: it is due, queued or running")
+    if row.failed_at is None:
+        raise NotDiscardable(f"job {job_id} ({row.func}) is not waiting after a failure: it is due, queued or "
+                             f"running")
     record_audit(session, "job.discarded", row, actor=actor,
                  before={"func": row.func, "args": row.args, "attempts": row.attempts, "last_error": row.last_error})
     session.delete(row)

@@ -11,7 +11,7 @@ from rq.exceptions import StopRequested
 from sqlalchemy import func, select, update
 
 from .. import jobs as job_queue
-from ..db import transaction
+from ..db import get_db, transaction
 from ..models import PendingJob
 
 CRON_RETRY_SECONDS = 5
@@ -103,7 +103,7 @@ def dispatch(retry_now):
 def failing():
     """List the jobs that failed and wait to be tried again, newest first, with their last error."""
     with transaction() as session:
-        rows = session.scalars(select(PendingJob).where(PendingJob.last_error.is_not(None))
+        rows = session.scalars(select(PendingJob).where(PendingJob.failed_at.is_not(None))
                                .order_by(PendingJob.id.desc())).all()
         for row in rows:
             error = (row.last_error or "").strip().splitlines()
@@ -120,11 +120,15 @@ def failing():
 @with_appcontext
 def discard(job_id, yes):
     """Give up on failed job JOB_ID: it is deleted from the outbox and never tried again (audited)."""
+    if not yes:
+        # Read in a session of its own, ended before asking: on SQLite a write transaction held open at the
+        # prompt would lock every other writer out until it is answered.
+        with get_db().read_sessionmaker() as session:
+            row = session.get(PendingJob, job_id)
+            shown = row and f"{row.func}{row.args} ({row.attempts} attempt(s))"
+        if shown:
+            click.confirm(f"Give up on job {job_id}, {shown}? It will never run", abort=True)
     with transaction() as session:
-        row = session.get(PendingJob, job_id)
-        if row is not None and not yes:
-            click.confirm(f"Give up on job {job_id}, {row.func}{row.args} ({row.attempts} attempt(s))? It will "
-                          f"never run", abort=True)
         try:
             row = job_queue.discard_failed(session, job_id)
         except job_queue.NotDiscardable as exc:

@@ -22,3 +22,6 @@ class PendingJob(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: When its last run failed, while it waits out the backoff; None once it is handed over again (queued or
+    #: running), and for a row never run. Only such a row may be given up on (core.jobs.discard_failed).
+    failed_at: Mapped[datetime | None]

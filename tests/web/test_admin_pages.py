@@ -386,7 +386,8 @@ def test_the_jobs_page_inline(app, client, login, accounts):
     _add_pending(app, {"func": "core.ingestion.announce_feedback", "args": [[]], "attempts": 0,
                        "created_at": utcnow() - timedelta(hours=2)},
                  {"func": "tests.web.test_admin_pages.broken_job", "args": [], "attempts": 3,
-                  "next_attempt_at": later, "last_error": "ValueError: broken on purpose", "created_at": utcnow()})
+                  "next_attempt_at": later, "last_error": "ValueError: broken on purpose", "created_at": utcnow(),
+                  "failed_at": utcnow()})
     login("admin@example.com")
     html = client.get("/admin/jobs").get_data(as_text=True)
     assert "Jobs run inline" in html
@@ -406,22 +407,25 @@ def test_the_jobs_page_inline(app, client, login, accounts):
 
 def test_a_failed_job_that_never_can_succeed_is_discarded_on_the_page_and_by_the_cli(app, client, login, accounts):
     """An invitation whose link cannot be rebuilt failed every hour for ever, and nothing could give up on it."""
+    failed = {"last_error": "RuntimeError: cannot be rebuilt", "created_at": utcnow(), "failed_at": utcnow(),
+              "next_attempt_at": utcnow() + timedelta(hours=1)}
     _add_pending(app, {"func": "core.ingestion.announce_feedback", "args": [[]], "attempts": 0,
                        "created_at": utcnow()},
-                 {"func": "tests.web.test_admin_pages.broken_job", "args": [7], "attempts": 40,
-                  "next_attempt_at": utcnow() + timedelta(hours=1), "last_error": "RuntimeError: cannot be rebuilt",
-                  "created_at": utcnow()},
-                 {"func": "tests.web.test_admin_pages.broken_job", "args": [8], "attempts": 2,
-                  "next_attempt_at": utcnow() + timedelta(hours=1), "last_error": "RuntimeError: cannot be rebuilt",
-                  "created_at": utcnow()})
-    waiting, broken, other = sorted(_pending(app), key=lambda row: row.id)
+                 {"func": "tests.web.test_admin_pages.broken_job", "args": [7], "attempts": 40, **failed},
+                 {"func": "tests.web.test_admin_pages.broken_job", "args": [8], "attempts": 2, **failed},
+                 # failed before, and handed over again: a retry queued or running now, still on its way
+                 {"func": "tests.web.test_admin_pages.broken_job", "args": [9], "attempts": 3, **failed,
+                  "failed_at": None})
+    waiting, broken, other, retrying = sorted(_pending(app), key=lambda row: row.id)
     login("admin@example.com")
     html = client.get("/admin/jobs").get_data(as_text=True)
     assert f'action="/admin/jobs/{broken.id}/discard"' in html
-    assert f'action="/admin/jobs/{waiting.id}/discard"' not in html  # only failed jobs offer it
+    for on_its_way in (waiting, retrying):  # only jobs waiting out a failure offer it
+        assert f'action="/admin/jobs/{on_its_way.id}/discard"' not in html
     # A job still on its way is not given up on, even when asked by its id.
-    client.post(f"/admin/jobs/{waiting.id}/discard", data={"csrf_token": csrf_token(html)})
-    assert "has not failed" in client.get("/admin/jobs").get_data(as_text=True)
+    for on_its_way in (waiting, retrying):
+        client.post(f"/admin/jobs/{on_its_way.id}/discard", data={"csrf_token": csrf_token(html)})
+        assert "is not waiting after a failure" in client.get("/admin/jobs").get_data(as_text=True)
     response = client.post(f"/admin/jobs/{broken.id}/discard", data={"csrf_token": csrf_token(html)})
     assert response.status_code == 303
     assert f"Job {broken.id} (tests.web.test_admin_pages.broken_job) discarded" in client.get(
@@ -436,7 +440,7 @@ def test_a_failed_job_that_never_can_succeed_is_discarded_on_the_page_and_by_the
     assert runner.invoke(args=["jobs", "discard", str(waiting.id), "--yes"]).exit_code == 2
     assert runner.invoke(args=["jobs", "discard", str(other.id)], input="n\n").exit_code == 1
     assert runner.invoke(args=["jobs", "discard", str(other.id), "--yes"]).exit_code == 0
-    assert [row.id for row in _pending(app)] == [waiting.id]
+    assert sorted(row.id for row in _pending(app)) == [waiting.id, retrying.id]
     assert "no failed job waits" in runner.invoke(args=["jobs", "failing"]).output
 
 
@@ -482,6 +486,9 @@ def test_the_jobs_page_when_redis_is_unreachable(make_app, accounts):
     assert "No job was dispatched" in client.get("/admin/jobs").get_data(as_text=True)
     [waiting] = _pending(app)
     assert "queue unreachable" in waiting.last_error  # kept for when Redis is back
+    # Not an attempt, and no failure of the job's: its backoff starts afresh when it first fails, and nobody
+    # is offered to give up on it.
+    assert waiting.attempts == 0 and waiting.failed_at is None
 
 
 def _queries(app, client, path: str) -> int:
