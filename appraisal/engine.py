@@ -97,10 +97,11 @@ def _pool(aggregates) -> Aggregate:
 class Appraisal:
     """One guideline applied to one period's inputs."""
 
-    def __init__(self, guideline: Mapping[str, Any], specs: Sequence[MetricSpec],
-                 case_mix_direction: str = "higher"):
+    def __init__(self, guideline: Mapping[str, Any], specs: Sequence[MetricSpec], case_mix: MetricSpec | None = None):
+        """:param case_mix: the case-mix metric, when the guideline names one (it need not weigh it)."""
         self.guideline = guideline
-        self.case_mix_direction = case_mix_direction
+        self.case_mix = case_mix
+        self.case_mix_direction = case_mix.rule.direction if case_mix else "higher"
         self.specs = list(specs)
         self.by_name = {m["rule"]: m for m in guideline["metrics"]}
         self.directions = {spec.name: spec.rule.direction for spec in self.specs}
@@ -285,9 +286,15 @@ class Appraisal:
         return needs[:settings["max_needs"]]
 
     def _span(self, metric: str) -> float:
-        """The width of a metric's scale (its bounds); 100 for one the guideline does not weigh (a share)."""
+        """The width of a metric's scale (its bounds, or its rule's for a case-mix metric the guideline does not
+        weigh); 100 for one with no bounds known here (a plugin's share, such as a mystery section's score)."""
         spec = next((s for s in self.specs if s.name == metric), None)
-        bounds = self._bounds(spec) if spec is not None else None
+        if spec is not None:
+            bounds = self._bounds(spec)
+        elif self.case_mix is not None and self.case_mix.name == metric:
+            bounds = self.case_mix.rule.value_bounds(self.case_mix.params)
+        else:
+            bounds = None
         return float(bounds[1] - bounds[0]) if bounds and bounds[1] > bounds[0] else 100.0
 
 

@@ -128,7 +128,7 @@ def preview_guideline(session: Session, document: Mapping[str, Any], plugins) ->
         return None
     period = period_of(run)
     stored = {row["employee_id"]: row for row in run_rows(session, run)}
-    specs, inputs, direction = appraisal_inputs(session, document, period, run.feedback_watermark or 0, plugins)
+    specs, inputs, case_mix = appraisal_inputs(session, document, period, run.feedback_watermark or 0, plugins)
     # The run raised its own checks' period flags; any the draft's checks would raise besides count as open.
     raised = set(session.execute(select(Flag.check, Flag.employee_id).where(
         Flag.employee_id.is_not(None), Flag.period_start == period.start, Flag.period_end == period.end)).all())
@@ -139,7 +139,7 @@ def preview_guideline(session: Session, document: Mapping[str, Any], plugins) ->
         for employee_id, count in more.items():
             flags[employee_id] = flags.get(employee_id, 0) + count
         inputs = replace(inputs, open_flags=flags)
-    outcomes = Appraisal(document, specs, direction).run(inputs)
+    outcomes = Appraisal(document, specs, case_mix).run(inputs)
     # Transient, never added to the session: the recommend hook sees what a run under the draft would store.
     draft = Guideline(version=None, document=dict(document), note="draft")
     results = ([AppraisalResult(run_id=run.id, **result_values(o)) for _, o in sorted(outcomes.items())]

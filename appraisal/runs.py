@@ -174,8 +174,8 @@ def appraise_into(session: Session, run: AppraisalRun) -> dict[int, EmployeeOutc
     run.feedback_watermark = session.scalar(select(func.max(Feedback.id)))
 
     raise_period_flags(session, document, period, plugins)
-    specs, inputs, direction = appraisal_inputs(session, document, period, run.feedback_watermark or 0, plugins)
-    outcomes = Appraisal(document, specs, direction).run(inputs)
+    specs, inputs, case_mix = appraisal_inputs(session, document, period, run.feedback_watermark or 0, plugins)
+    outcomes = Appraisal(document, specs, case_mix).run(inputs)
     _store(session, run, guideline, outcomes, plugins)
     return outcomes
 
@@ -187,12 +187,12 @@ def _period_lock(period: Period) -> int:
 
 
 def appraisal_inputs(session: Session, document: Mapping, period: Period, up_to: int, plugins
-                     ) -> tuple[list[MetricSpec], Inputs, str]:
+                     ) -> tuple[list[MetricSpec], Inputs, MetricSpec | None]:
     """Read what an appraisal of ``period`` under ``document`` needs, counting items up to id ``up_to``.
 
     Reads only, so a draft guideline can be appraised without storing anything (see :mod:`appraisal.preview`).
 
-    :return: the metric specs, the inputs, and the case-mix metric's direction, as :class:`Appraisal` takes them.
+    :return: the metric specs, the inputs, and the case-mix metric, as :class:`Appraisal` takes them.
     """
     specs = metric_specs(document, plugins)
     people = [Person(pid, team) for pid, team in session.execute(
@@ -214,7 +214,7 @@ def appraisal_inputs(session: Session, document: Mapping, period: Period, up_to:
         categories=current.categories,
         training_needs=plugin_training_needs(session, document, period, up_to, [p.id for p in people], plugins),
     )
-    return specs, inputs, case_mix_spec.rule.direction if case_mix_spec else "higher"
+    return specs, inputs, case_mix_spec
 
 
 def plugin_training_needs(session: Session, document: Mapping, period: Period, up_to: int,

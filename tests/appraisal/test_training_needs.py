@@ -24,3 +24,21 @@ def test_a_big_number_in_small_units_does_not_outrank_a_bigger_shortfall(app):
             {"category": "Billing", "n": 8, "value": 50.0, "org_value": 80.0, "org_n": 90, "gap": -30.0}]})
     [need] = Appraisal(document, specs)._training_needs(chloe)
     assert (need["area"], need["name"], need["gap"]) == ("ticket_category", "Billing", -30.0)
+
+
+def test_a_case_mix_metric_the_guideline_does_not_weigh_is_measured_on_its_own_scale(app):
+    """Mean CSAT (1 to 5) as the case-mix metric, outside the weights: 1.5 short in Refunds is 37.5% of its
+    scale, more than CSAT % 30 points below target (30%). Taken as a share of 100 it counted as 1.5%."""
+    plugins = app.extensions["plaudit.plugins"]
+    document = validate_guideline(GUIDELINE | {
+        "metrics": [{"rule": "csat_percent", "weight": 100}], "case_mix_metric": "csat_mean",
+        "training": {"min_n": 2, "gap": 0.5, "max_needs": 1, "recommend": True}}, plugins)
+    specs = [MetricSpec("csat_percent", plugins.scoring_rules["csat_percent"], {})]
+    case_mix = MetricSpec("csat_mean", plugins.scoring_rules["csat_mean"], {})
+    csat = MetricOutcome("csat_percent", 100, 20, 50.0, None, None, True, 50.0, 50.0, None, None,
+                         target=80.0, attainment="far_below")
+    dana = EmployeeOutcome(1, None, {"csat_percent": csat}, "ok", 50.0, 100.0, 20, case_mix={
+        "metric": "csat_mean", "categories": [
+            {"category": "Refunds", "n": 6, "value": 2.5, "org_value": 4.0, "org_n": 60, "gap": -1.5}]})
+    [need] = Appraisal(document, specs, case_mix)._training_needs(dana)
+    assert (need["area"], need["name"]) == ("ticket_category", "Refunds")
