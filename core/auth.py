@@ -135,7 +135,8 @@ def token_required(scope: str) -> Callable:
             now = utcnow()
             if (token is None or token.revoked_at is not None or not token.user.active
                     or (token.expires_at is not None and token.expires_at <= now)):
-                return _api_error(401, "the API token is unknown, revoked or expired")
+                # A known token's id is logged: a leaver's or a revoked token still in use is what to look into.
+                return _api_error(401, "the API token is unknown, revoked or expired", token)
             if scope not in token.scopes:
                 return _api_error(403, f"the API token lacks the {scope!r} scope", token)
             refusal = _owner_refuses(token.user, scope)
@@ -177,8 +178,11 @@ def _owner_refuses(user: User, scope: str) -> str | None:
 def _api_error(status: int, message: str, token: ApiToken | None = None):
     # Logged for operators, who otherwise cannot see a misconfigured client or someone trying tokens. Never the
     # token presented: only which known token it was, by the id `plaudit tokens list` shows.
-    log.warning("API %s %s refused (%s) from %s%s: %s", request.method, request.path, status, request.remote_addr,
-                f", token {token.id} of user {token.user_id}" if token is not None else "", message)
+    # No token at all is a client reaching the API by mistake: only worth a line at INFO. The path is quoted
+    # (%r): an encoded newline in a URL must not write a line of its own into the log.
+    level = logging.INFO if "Authorization" not in request.headers else logging.WARNING
+    log.log(level, "API %s %r refused (%s) from %s%s: %s", request.method, request.path, status, request.remote_addr,
+            f", token {token.id} of user {token.user_id}" if token is not None else "", message)
     response = jsonify(code=status, status={401: "Unauthorized", 403: "Forbidden"}[status], message=message)
     response.status_code = status
     if status == 401:

@@ -115,7 +115,7 @@ def test_refused_sign_ins_and_api_calls_are_logged_without_what_was_typed(client
         sign_in(client, "ann@example.com", "Hunter2-guess")
     assert "sign-in refused from 127.0.0.1: locked for" in caplog.text
     client.get("/api/v1/teams/", headers={"Authorization": "Bearer pld_not-a-real-token"})
-    assert "API GET /api/v1/teams/ refused (401) from 127.0.0.1" in caplog.text
+    assert "API GET '/api/v1/teams/' refused (401) from 127.0.0.1" in caplog.text
     assert "Hunter2" not in caplog.text and "nobody@example.com" not in caplog.text
     assert "pld_not-a-real-token" not in caplog.text
 
@@ -138,3 +138,17 @@ def test_a_new_password_signs_out_every_session_made_with_the_old_one(app, sessi
     assert sign_in(fresh, "ann@example.com", "a-new-Passw0rd").status_code == 302
     assert fresh.get("/runs").status_code == 200
     assert ann.id  # the account itself is untouched
+
+
+def test_a_revoked_token_still_in_use_is_named_in_the_log(app, client, create_user, session, caplog):
+    from core.models import ApiToken
+
+    hr = create_user("hr@example.com", roles=["hr"])
+    row, plain = ApiToken.issue(hr, "bridge", ["feedback:read"])
+    session.add(row)
+    session.commit()
+    row.revoked_at = row.created_at
+    session.commit()
+    client.get("/api/v1/teams/", headers={"Authorization": f"Bearer {plain}"})
+    assert f"refused (401) from 127.0.0.1, token {row.id} of user {hr.id}" in caplog.text
+    assert plain not in caplog.text
