@@ -130,7 +130,8 @@ class Appraisal:
         confidence, strength = guideline["confidence_level"], guideline["shrinkage_strength"]
         # What each metric's working-out needs, looked up once rather than once per person.
         plan = [(spec.name, self.by_name[spec.name]["weight"], self._bounds(spec), self._min_n(spec.name),
-                 spec.rule.is_proportion(spec.params), spec.rule.direction, org[spec.name].mean) for spec in self.specs]
+                 spec.rule.is_proportion(spec.params), spec.rule.direction, org[spec.name].mean)
+                for spec in self.specs]
         team_means = {team_id: {name: pooled.mean for name, pooled in metrics.items()}
                       for team_id, metrics in team.items()}
         outcomes = {}

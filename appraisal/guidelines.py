@@ -47,6 +47,15 @@ class GuidelineError(ValueError):
     """A guideline cannot be published or found as asked; the message says why."""
 
 
+def rule_params(document: Mapping[str, Any], rule) -> dict[str, Any]:
+    """The parameters ``document`` gives ``rule``: a metric's own, else the rule's defaults (a case-mix metric
+    the guideline does not weigh is worked out, and shown, with them)."""
+    given = next((m.get("params") for m in document["metrics"] if m["rule"] == rule.name), None)
+    if given is not None:
+        return dict(given)
+    return rule.params_schema().load({}) if rule.params_schema else {}
+
+
 def current_guideline(session: Session) -> Guideline | None:
     """The guideline in force: the highest version, or None before anything is published."""
     return session.scalar(select(Guideline).order_by(Guideline.version.desc()).limit(1))

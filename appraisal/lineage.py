@@ -61,7 +61,8 @@ def metric_lineage(session: Session, run_id: int, employee_id: int, metric: str,
             "params": spec["params"],
             "points_sql": str(points.compile(dialect=dialect, compile_kwargs={"literal_binds": True})),
             "value": "mean of the items' points (SUM / COUNT over accepted items in the period)",
-            "interval": ("Wilson score interval" if rule.is_proportion(spec["params"]) else "normal interval from the sum of squares")
+            "interval": ("Wilson score interval" if rule.is_proportion(spec["params"])
+                         else "normal interval from the sum of squares")
                         + f" at {document['confidence_level']:.0%}",
             "shrinkage": f"(n*value + k*prior)/(n + k), the prior being the team's mean (the organisation's for "
                          f"someone in no team), with k = {k:g}",

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 from core.models import Dispute, Employee, Feedback, Team, User
 
 from .comments import employee_comments, positive, shown_comment
-from .guidelines import current_guideline
+from .guidelines import current_guideline, rule_params
 from .incentives import standing_key
 from .models import (
     AppraisalResult,
@@ -33,6 +33,8 @@ ITEM_LIMIT = 300
 #: Who reads a report: the employee (the comment policy applies, what was approved for the period only) or
 #: their manager or HR (comments as written, every recommendation with its status).
 AUDIENCES = ("employee", "manager")
+#: How reports name the group of people in no team.
+NO_TEAM = "No team"
 
 
 # --- runs -----------------------------------------------------------------------------------------------------
@@ -106,11 +108,12 @@ def _trend_label(start: datetime) -> str:
     return f"{start.day} {start:%b}"
 
 
-#: How reports name the group of people in no team.
-NO_TEAM = "No team"
-
-
 # --- metrics as the guideline names them ----------------------------------------------------------------------
+
+
+def metric_display(document: Mapping[str, Any], rule) -> str:
+    """How a metric's values are shown under ``document`` (CES is a percentage in top-box mode)."""
+    return rule.display_for(rule_params(document, rule)) if rule is not None else "number"
 
 
 def metric_columns(run: AppraisalRun, scoring_rules: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -120,7 +123,7 @@ def metric_columns(run: AppraisalRun, scoring_rules: Mapping[str, Any]) -> list[
     for entry in document["metrics"]:
         rule = scoring_rules.get(entry["rule"])
         columns.append({"name": entry["rule"], "title": getattr(rule, "title", entry["rule"]),
-                        "display": rule.display_for(entry["params"]) if rule is not None else "number",
+                        "display": metric_display(document, rule),
                         "direction": getattr(rule, "direction", "higher"), "weight": entry["weight"],
                         "min_n": entry.get("min_n") or document["min_sample"]})
     return columns
@@ -157,9 +160,8 @@ def _case_mix(result: AppraisalResult | None, run: AppraisalRun, scoring_rules: 
     if not mix.get("categories"):
         return None
     rule = scoring_rules.get(mix["metric"])
-    params = next((m.get("params", {}) for m in run.guideline.document["metrics"] if m["rule"] == mix["metric"]), {})
     return {**mix, "title": getattr(rule, "title", mix["metric"]),
-            "display": rule.display_for(params) if rule is not None else "number"}
+            "display": metric_display(run.guideline.document, rule)}
 
 
 def _recommendation(r: Recommendation, guideline_version: int) -> dict[str, Any]:

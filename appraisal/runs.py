@@ -30,7 +30,7 @@ from .aggregates import (
     period_aggregates,
 )
 from .engine import Appraisal, EmployeeOutcome, Inputs, Person
-from .guidelines import guideline_in_force, guideline_version
+from .guidelines import guideline_in_force, guideline_version, rule_params
 from .incentives import (
     Decision,
     Proposal,
@@ -200,7 +200,7 @@ def appraisal_inputs(session: Session, document: Mapping, period: Period, up_to:
     case_mix_spec = next((s for s in specs if s.name == document["case_mix_metric"]), None)
     if case_mix_spec is None and document["case_mix_metric"] in plugins.scoring_rules:
         rule = plugins.scoring_rules[document["case_mix_metric"]]
-        case_mix_spec = MetricSpec(rule.name, rule, rule.params_schema().load({}) if rule.params_schema else {})
+        case_mix_spec = MetricSpec(rule.name, rule, rule_params(document, rule))
     # Every read counts items up to the watermark only: one snapshot, whatever arrives during the run.
     current = period_aggregates(session, specs, period.start, period.end, up_to, case_mix=case_mix_spec)
     previous = period.previous()

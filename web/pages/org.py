@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from appraisal.models import AppraisalResult, AppraisalRun, MetricResult
-from appraisal.report import latest_completed_run
+from appraisal.report import latest_completed_run, metric_display
 from core.auth import roles_required
 from core.db import get_session
 from core.models import Employee, Feedback, Flag, Team
@@ -319,14 +319,11 @@ def _case_mix(session: Session, run: AppraisalRun, document: Mapping) -> CaseMix
     rule = get_plugins().scoring_rules.get(name) if name else None
     if rule is None:
         return None
-    params = next((m.get("params") or {} for m in document["metrics"] if m["rule"] == name), None)
-    if params is None:
-        params = rule.params_schema().load({}) if rule.params_schema else {}
     categories = sorted((CategoryRow(category, n, value) for category, n, value in _org_categories(session, run)
                          if category is not None and n), key=lambda row: row.category)
     n = sum(row.n for row in categories)
     value = sum(row.value * row.n for row in categories) / n if n else None
-    return CaseMix(name, rule.title, rule.display_for(params), categories, value, n)
+    return CaseMix(name, rule.title, metric_display(document, rule), categories, value, n)
 
 
 def _org_categories(session: Session, run: AppraisalRun) -> Sequence[tuple[str, int, float]]:

@@ -22,6 +22,7 @@ from appraisal.models import (
     Target,
 )
 from appraisal.periods import check_day, month_of, quarter_of, stored_period, week_of
+from appraisal.report import metric_display
 from appraisal.targets import TargetError, may_set_target, metric_range, set_target
 from core.auth import roles_required
 from core.db import get_session
@@ -126,9 +127,6 @@ def _rules():
     return get_plugins().scoring_rules
 
 
-def _display(rule, params) -> str:
-    """How a metric's values are shown under these parameters (CES is a percentage in top-box mode)."""
-    return rule.display_for(params) if rule is not None else "number"
 
 
 # The team dashboard.
@@ -215,7 +213,7 @@ def dashboard():
 
     rules = _rules()
     columns = [{"name": m["rule"], "title": getattr(rules.get(m["rule"]), "title", m["rule"]),
-                "display": _display(rules.get(m["rule"]), m.get("params", {}))} for m in document["metrics"]]
+                "display": metric_display(document, rules.get(m["rule"]))} for m in document["metrics"]]
     names = [column["name"] for column in columns]
     labels = [r.period_start.strftime("%d %b") for r, _, _ in runs]
     rows = []
@@ -402,12 +400,11 @@ def targets():
                             .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     reached = _attainments(session, [row.Target.id for row in found])
     rules = _rules()
-    guideline = current_guideline(session)
     # A target is on the metric as the guideline in force sets it up (CES's mode decides its scale).
-    params = {m["rule"]: m.get("params", {}) for m in (guideline.document["metrics"] if guideline else [])}
+    document = guideline.document if (guideline := current_guideline(session)) else {"metrics": []}
     rows = [{"target": row.Target, "subject": row.subject, "personal": row.personal,
              "title": getattr(rules.get(row.Target.metric), "title", row.Target.metric),
-             "display": _display(rules.get(row.Target.metric), params.get(row.Target.metric, {})),
+             "display": metric_display(document, rules.get(row.Target.metric)),
              "period": stored_period(row.Target.period_start, row.Target.period_end),
              "reached": reached.get(row.Target.id)} for row in found]
     return render_template("team/targets.html", rows=rows, show=show, page=page, pages=pages, total=total,
