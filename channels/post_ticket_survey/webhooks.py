@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, tuple_
@@ -36,6 +37,8 @@ from .invitations import (
 from .ticket_metrics import record_timings
 
 log = logging.getLogger(__name__)
+#: How many of a delivery's solved tickets left without an invitation its answer names (the rest are counted).
+NOT_INVITED_SHOWN = 100
 
 
 class Unauthorised(Exception):
@@ -51,8 +54,10 @@ class WebhookResult:
     ratings_changed: int = 0
     agents_mapped: int = 0
     invitations: list[dict] = field(default_factory=list)
-    #: Solved tickets no invitation was made for, and why: ``{"ticket": ..., "reason": ...}``.
+    #: Solved tickets no invitation was made for, and why: ``{"ticket": ..., "reason": ...}``; the first
+    #: ``NOT_INVITED_SHOWN`` of them, and how many more there were.
     not_invited: list[dict] = field(default_factory=list)
+    not_invited_more: int = 0
     ignored: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -60,7 +65,9 @@ class WebhookResult:
                                                      "duplicates": self.ratings_duplicate,
                                                      "changed": self.ratings_changed},
                 "agents_mapped": self.agents_mapped, "invitations": self.invitations,
-                "not_invited": self.not_invited, "ignored": self.ignored}
+                "not_invited": self.not_invited,
+                **({"not_invited_more": self.not_invited_more} if self.not_invited_more else {}),
+                "ignored": self.ignored}
 
 
 def receive(session: Session, integration: Integration, headers, query, body: bytes) -> WebhookResult:
@@ -153,7 +160,15 @@ def _invite(session: Session, delivery: Delivery, tickets: dict, integration: In
     for invitation, _token in invite_solved(session, solves, settings, integration.id, not_invited) if solves else ():
         result.invitations.append({"ticket": invitation.ticket.external_id, "delivery": invitation.delivery,
                                    **({"url": survey_url(invitation)} if invitation.delivery == "link" else {})})
-    result.not_invited = [{"ticket": item.ticket.external_id, "reason": item.reason} for item in not_invited]
+    # A ticket list or a backfill of old tickets holds thousands: the answer names the first ones and counts.
+    result.not_invited = [{"ticket": item.ticket.external_id, "reason": item.reason}
+                          for item in not_invited[:NOT_INVITED_SHOWN]]
+    result.not_invited_more = max(len(not_invited) - NOT_INVITED_SHOWN, 0)
+    if not_invited:
+        reasons = Counter(item.reason.split(", ", 1)[-1] if item.reason.startswith("solved ") else item.reason
+                          for item in not_invited)
+        log.info("integration %s: %d solved ticket(s) not invited: %s", integration.id, len(not_invited),
+                 "; ".join(f"{count} {reason}" for reason, count in reasons.most_common()))
 
 
 def _apply_changes(session: Session, ratings: list[dict], duplicates) -> int:

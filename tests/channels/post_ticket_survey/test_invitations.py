@@ -535,3 +535,24 @@ def test_a_stored_default_with_the_first_wording_is_replaced(make_app, session, 
                                                                         "wording": "Recommend us?"}]})
     assert current(session, "default").id == edited.id  # an edited default is HR's own: kept as it is
     assert session.scalar(select(func.count()).select_from(SurveyTemplate)) == 3
+
+
+def test_a_backfill_of_old_tickets_is_answered_and_logged_in_counts(client, session, caplog, monkeypatch):
+    """A ticket list of thousands of old tickets made an answer, and a log, of the same size: the answer names
+    the first NOT_INVITED_SHOWN and counts the rest, and the log has one line of counts."""
+    import logging
+
+    from channels.post_ticket_survey import webhooks
+
+    monkeypatch.setattr(webhooks, "NOT_INVITED_SHOWN", 0)
+    caplog.set_level(logging.INFO)
+    integration = _integration(session)
+    old = _solved_ticket_delivery("T-OLD")
+    solved = utcnow() - timedelta(days=40)
+    old["ticket"].update(opened_at=(solved - timedelta(hours=1)).isoformat(), first_response_at=None,
+                         resolved_at=solved.isoformat())
+    answer = _post(client, integration, old).get_json()
+    assert answer["not_invited"] == [] and answer["not_invited_more"] == 1
+    assert f"integration {integration.id}: 1 solved ticket(s) not invited: 1 more than 14 days ago" in caplog.text
+    assert "no survey invitation for ticket" not in caplog.text  # per ticket at debug only
+    assert "not_invited_more" not in _post(client, integration, _solved_ticket_delivery("T-NEW")).get_json()
