@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, or_, select
 
+from ..accounts import is_last_admin, set_user_active
 from ..auth import API_SCOPES, SHOPPER_SCOPES, TOKEN_ROLES, token_scopes_of
 from ..db import transaction
 from ..models import ROLES, ApiToken, Employee, User, UserRole, record_audit, utcnow
@@ -258,30 +259,13 @@ def _live_tokens(session, user: User) -> int:
         or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > utcnow())))
 
 
-def set_user_active(session, user: User, active: bool) -> None:
-    """Mark ``user`` active or inactive, audited. The caller commits.
-
-    Inactive, they cannot sign in, a browser signed in is signed out at its next request (core/auth.py loads
-    active users only) and their API tokens are refused (401).
-    """
-    user.active = active
-    record_audit(session, "user.activated" if active else "user.deactivated", user,
-                 before={"active": not active}, after={"active": active})
-
-
 def refuse_losing_last_admin(session, user: User, param_hint: str, doing: str, otherwise: str = "") -> None:
     """Refuse a change to ``user`` that would leave no active admin able to sign in to the admin pages.
-
-    Inactive admins and service accounts do not count: neither can sign in.
 
     :param otherwise: another way out, added to the message.
     :raises click.BadParameter: naming ``param_hint``, when ``user`` is that last admin.
     """
-    if not (user.active and user.password_hash != NO_PASSWORD and user.has_role("admin")):
-        return
-    others = session.scalar(select(func.count()).select_from(User).join(UserRole).where(
-        UserRole.role == "admin", User.active.is_(True), User.password_hash != NO_PASSWORD, User.id != user.id))
-    if not others:
+    if is_last_admin(session, user):
         raise click.BadParameter(f"{user.email} is the last active admin: {doing} would leave nobody to run the "
                                  f"admin pages; first give another account the role: plaudit users roles EMAIL "
                                  f"--add admin{otherwise}", param_hint=param_hint)

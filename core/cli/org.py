@@ -6,10 +6,11 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from ..accounts import set_user_active
 from ..db import transaction
 from ..models import Employee, Team, User, record_audit
 from ..people_import import COLUMNS, import_people
-from .accounts import refuse_losing_last_admin, set_user_active
+from .accounts import refuse_losing_last_admin
 from .messages import flatten_errors
 
 
