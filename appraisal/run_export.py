@@ -1,0 +1,66 @@
+"""A run's results as HR scripts read them (``plaudit appraise``, ``plaudit appraisal show``): a table, CSV or JSON."""
+from __future__ import annotations
+
+import csv
+import json
+import sys
+
+import click
+
+from .models import AppraisalRun
+from .results import run_rows
+from .runs import period_of
+
+
+def _number(value, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def print_run(session, run: AppraisalRun, output: str) -> None:
+    """Print ``run``'s results on standard output as ``table`` (for people), ``csv`` or ``json`` (for scripts)."""
+    rows = run_rows(session, run)
+    metrics = [m["rule"] for m in run.guideline.document["metrics"]]
+    if output == "json":
+        click.echo(json.dumps({"run": {"id": run.id, "period": run.period_kind,
+                                       "from": run.period_start.date().isoformat(),
+                                       "to_exclusive": run.period_end.date().isoformat(),
+                                       "guideline_version": run.guideline.version},
+                               "results": rows}, indent=2, default=str))
+        return
+    if output == "csv":
+        writer = csv.writer(sys.stdout)
+        base = ["employee_id", "employee", "email", "team", "state", "composite", "rank", "percentile", "peers",
+                "team_mean", "org_mean", "previous_composite", "change", "targets", "attainment_streak",
+                "open_flags"]
+        per_metric = ["", "_n", "_ci_low", "_ci_high", "_sufficient", "_target", "_attainment"]
+        writer.writerow(base + [f"{m}{s}" for m in metrics for s in per_metric] + ["recommendations"])
+        for row in rows:
+            values = [row[c] for c in base]
+            for m in metrics:
+                r = row["metrics"][m]
+                values += [r["value"], r["n"], *r["ci"], r["sufficient"], r["target"], r["attainment"]]
+            values.append("; ".join(_recommendation(r, run) for r in row["recommendations"]))
+            writer.writerow(["" if v is None else v for v in values])
+        return
+    click.echo(f"run {run.id}: {period_of(run).label}, guideline v{run.guideline.version}")
+    widths = {m: max(len(m), 16) for m in metrics}
+    header = f"{'rank':>4}  {'employee':<24} {'team':<16} {'composite':>9}  " + "  ".join(
+        f"{m:>{widths[m]}}" for m in metrics) + "  recommendations"
+    click.echo(header)
+    for row in rows:
+        cells = []
+        for m in metrics:
+            r = row["metrics"][m]
+            text = f"{_number(r['value'])} (n={r['n']})" if r["sufficient"] else f"- (n={r['n']})"
+            cells.append(f"{text:>{widths[m]}}")
+        composite = _number(row["composite"]) if row["state"] == "ok" else "too few"
+        recs = ", ".join(_recommendation(r, run) for r in row["recommendations"])
+        click.echo(f"{row['rank'] or '':>4}  {row['employee'][:24]:<24} {(row['team'] or '')[:16]:<16} "
+                   f"{composite:>9}  " + "  ".join(cells) + f"  {recs}")
+
+
+def _recommendation(r, run: AppraisalRun) -> str:
+    """``bonus 250.00 (rejected on run 19)``: a bonus column of the table adds up only with its status."""
+    amount = "" if r["amount"] is None else f" {r['amount']:.2f}"
+    where = "" if r["run_id"] == run.id else f" on run {r['run_id']}"
+    return f"{r['kind']}{amount} ({r['status']}{where})"
