@@ -79,7 +79,9 @@ def _adapter(column):
 def _compact(value) -> str:
     """JSON without spaces, written by orjson: an appraisal's case mixes are a few megabytes of JSON, which the
     standard library took a fifth of the run's storing to write (orjson: a tenth of that). A value orjson will
-    not write (an integer beyond 64 bits) goes through the standard library instead."""
+    not write (an integer beyond 64 bits) goes through the standard library instead. A NaN or infinity is
+    written as null, where the standard library wrote NaN, which PostgreSQL refused: the stored document
+    stays valid JSON (the engine's figures are finite, so this is no path they take)."""
     try:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
     except orjson.JSONEncodeError:
