@@ -149,7 +149,7 @@ def invite_solved(session: Session, solves: list[Solve], settings: dict, integra
             _skip(not_invited, ticket, "an invitation was made for it already")
             continue
         if ticket.id in answered:
-            _skip(not_invited, ticket, "it has a survey answer already")
+            _skip(not_invited, ticket, "it was surveyed already")
             continue
         ref = refs[ticket.id]
         if ref and ref in recent:

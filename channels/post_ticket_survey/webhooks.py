@@ -22,7 +22,7 @@ from core.models import (
     Ticket,
     utcnow,
 )
-from core.tickets import ticket_problems, upsert_tickets
+from core.tickets import note_surveys, ticket_problems, upsert_tickets
 
 from .channel import PostTicketSurvey
 from .helpdesks import HELPDESKS, Delivery, PayloadError
@@ -139,9 +139,22 @@ def store(session: Session, delivery: Delivery, integration: Integration | None 
         report = _refuse_rejected(ingest(session, PostTicketSurvey.name, delivery.ratings), "rating")
         result.ratings_created, result.ratings_duplicate = len(report.created), len(report.duplicates)
         result.ratings_changed = _apply_changes(session, delivery.ratings, report.duplicates)
+    if delivery.surveyed:
+        _note_helpdesk_surveys(session, delivery, tickets)
     if integration is not None:  # after the ratings: one in this delivery means the customer has answered
         _invite(session, delivery, tickets, integration, result)
     return result
+
+
+def _note_helpdesk_surveys(session: Session, delivery: Delivery, tickets: dict) -> None:
+    """Mark the tickets the helpdesk surveyed itself as surveyed (core.tickets.note_surveys): the invitation
+    step then leaves them be, and the suppressed-surveys check counts them as surveyed."""
+    known = {key: ticket.id for key, ticket in tickets.items()}
+    for key in delivery.surveyed.keys() - known.keys():  # an offer delivered on its own, about a ticket stored
+        ticket_id = session.scalar(select(Ticket.id).where(Ticket.provider == key[0], Ticket.external_id == key[1]))
+        if ticket_id is not None:
+            known[key] = ticket_id
+    note_surveys(session, {known[key]: when for key, when in delivery.surveyed.items() if key in known})
 
 
 def _invite(session: Session, delivery: Delivery, tickets: dict, integration: Integration,

@@ -38,12 +38,16 @@ class Delivery:
     ratings: list[dict] = field(default_factory=list)
     agents: list[AgentIdentity] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    #: Tickets whose customer the helpdesk surveyed itself, not answered yet (a Zendesk rating ``offered``):
+    #: {(provider, ticket id): when}. They count as surveyed, so Plaudit does not ask again.
+    surveyed: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
     def merge(self, other: Delivery) -> Delivery:
         self.tickets += other.tickets
         self.ratings += other.ratings
         self.agents += other.agents
         self.ignored += other.ignored
+        self.surveyed.update(other.surveyed)
         return self
 
 

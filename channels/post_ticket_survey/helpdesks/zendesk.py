@@ -110,6 +110,11 @@ def _audit(audit, whole, received_at):
 
 def _rating(rating, received_at):
     score = code(rating.get("score"), "score")
+    if score == "offered" and rating.get("ticket_id") is not None:
+        # Zendesk asked the customer itself: surveyed, so Plaudit must not ask too, though nothing is scored.
+        when = timestamp(rating.get("updated_at") or rating.get("created_at"), "updated_at") or received_at
+        return Delivery(ignored=[f"rating {rating.get('id')} was offered, not answered"],
+                        surveyed={("zendesk", str(rating["ticket_id"])): when})
     if score == "offered" or score == "unoffered":
         return Delivery(ignored=[f"rating {rating.get('id')} was offered, not answered"])
     if score not in SCORES:

@@ -373,7 +373,7 @@ def test_a_ticket_rated_in_the_delivery_that_solves_it_is_not_surveyed_again(cli
     answer = _post(client, integration, body).get_json()
     assert answer["ratings"]["created"] == 1
     assert answer["invitations"] == []
-    assert answer["not_invited"] == [{"ticket": "T-A1", "reason": "it has a survey answer already"}]
+    assert answer["not_invited"] == [{"ticket": "T-A1", "reason": "it was surveyed already"}]
     assert session.scalar(select(func.count()).select_from(Invitation)) == 0
 
     # A rating that came first, in a delivery of its own, counts the same.

@@ -451,7 +451,7 @@ def test_the_same_real_tickets_solved_yesterday_are_invited_unless_open(deliver,
 
 
 def test_no_second_survey_for_a_ticket_the_customer_rated_in_the_helpdesk(deliver, session, shared_data):
-    answered = [{"ticket": "208", "reason": "it has a survey answer already"}]
+    answered = [{"ticket": "208", "reason": "it was surveyed already"}]
     # Zendesk: the real rating of ticket 208 first, then the ticket, solved yesterday.
     assert deliver("zendesk", _payload(shared_data, "zendesk/zenpy_spec_satisfaction_rating.json")
                    ).status_code == 200
@@ -465,6 +465,20 @@ def test_no_second_survey_for_a_ticket_the_customer_rated_in_the_helpdesk(delive
     answer = deliver("zendesk", rated).get_json()
     assert answer["ratings"]["created"] == 1
     assert (answer["invitations"], answer["not_invited"]) == ([], [{**answered[0], "ticket": "209"}])
+
+    # Zendesk sent its own survey, not answered yet ("offered"): inside the ticket, or on its own before it.
+    offered = {**ticket, "id": 210, "satisfaction_rating": {"id": 35438, "score": "offered",
+                                                            "updated_at": ticket["updated_at"]}}
+    answer = deliver("zendesk", offered).get_json()
+    assert answer["ratings"]["created"] == 0 and "rating 35438 was offered, not answered" in answer["ignored"]
+    assert (answer["invitations"], answer["not_invited"]) == ([], [{**answered[0], "ticket": "210"}])
+    assert session.scalar(select(Ticket.survey_seen_at).where(Ticket.external_id == "210")) is not None
+    # On its own, about a ticket stored already (unsolved yet): the solve that follows invites nobody.
+    deliver("zendesk", {**ticket, "id": 211, "status": "open"})
+    assert deliver("zendesk", {"id": 35439, "score": "offered", "ticket_id": 211,
+                               "updated_at": ticket["updated_at"]}).status_code == 200
+    answer = deliver("zendesk", {**ticket, "id": 211}).get_json()
+    assert (answer["invitations"], answer["not_invited"]) == ([], [{**answered[0], "ticket": "211"}])
 
     # Freshdesk: the customer rated ticket 2001 in Freshdesk before its solve reached Plaudit.
     assert deliver("freshdesk", {"id": 9, "agent_id": 501, "ticket_id": 2001, "created_at": utcnow().isoformat(),
