@@ -37,6 +37,14 @@ def _solved_ticket_delivery(ticket_id="T-1", requester="customer@example.com"):
         "assignee": {"provider": "email", "id": "ann@example.com"}, "requester_email": requester}}
 
 
+def _solved_on(ticket_id: str, solved) -> dict:
+    """A delivery of ticket ``ticket_id`` solved at ``solved`` (opened an hour before, no reply timed)."""
+    delivery = _solved_ticket_delivery(ticket_id)
+    delivery["ticket"].update(opened_at=(solved - timedelta(hours=1)).isoformat(), first_response_at=None,
+                              resolved_at=solved.isoformat())
+    return delivery
+
+
 def _post(client, integration, body):
     raw = json.dumps(body).encode()
     signature = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
@@ -387,10 +395,8 @@ def test_a_ticket_rated_in_the_delivery_that_solves_it_is_not_surveyed_again(cli
 
 def test_only_recent_solves_are_surveyed_and_the_age_is_a_setting(client, session):
     integration = _integration(session)
-    old = _solved_ticket_delivery("T-OLD")
     solved = utcnow() - timedelta(days=20)
-    old["ticket"].update(opened_at=(solved - timedelta(hours=1)).isoformat(), first_response_at=None,
-                         resolved_at=solved.isoformat())
+    old = _solved_on("T-OLD", solved)
     answer = _post(client, integration, old).get_json()
     assert answer["invitations"] == []
     assert answer["not_invited"] == [{"ticket": "T-OLD",
@@ -404,10 +410,8 @@ def test_only_recent_solves_are_surveyed_and_the_age_is_a_setting(client, sessio
 def test_a_solve_time_in_the_future_is_no_solve_to_survey(client, session):
     """A helpdesk clock a day ahead (or a test system's dates) passed the age check: only the past was bounded."""
     integration = _integration(session)
-    ahead = _solved_ticket_delivery("T-AHEAD")
     solved = utcnow() + timedelta(days=1)
-    ahead["ticket"].update(opened_at=(solved - timedelta(hours=1)).isoformat(), first_response_at=None,
-                           resolved_at=solved.isoformat())
+    ahead = _solved_on("T-AHEAD", solved)
     answer = _post(client, integration, ahead).get_json()
     assert answer["invitations"] == []
     assert answer["not_invited"] == [{"ticket": "T-AHEAD",
@@ -547,10 +551,7 @@ def test_a_backfill_of_old_tickets_is_answered_and_logged_in_counts(client, sess
     monkeypatch.setattr(webhooks, "NOT_INVITED_SHOWN", 0)
     caplog.set_level(logging.INFO)
     integration = _integration(session)
-    old = _solved_ticket_delivery("T-OLD")
-    solved = utcnow() - timedelta(days=40)
-    old["ticket"].update(opened_at=(solved - timedelta(hours=1)).isoformat(), first_response_at=None,
-                         resolved_at=solved.isoformat())
+    old = _solved_on("T-OLD", utcnow() - timedelta(days=40))
     answer = _post(client, integration, old).get_json()
     assert answer["not_invited"] == [] and answer["not_invited_more"] == 1
     assert f"integration {integration.id}: 1 solved ticket(s) not invited: 1 more than 14 days ago" in caplog.text
