@@ -1,6 +1,8 @@
 """Charts drawn on the server as inline SVG: trends (lines) and distributions (bars). No script needed.
 
-Each chart carries a ``<title>`` and an ``aria-label`` describing it, so it reads in a screen reader too.
+Each chart carries a ``<title>`` and an ``aria-label`` describing it, so it reads in a screen reader too; the
+pages put the numbers beside it in a table. The lines of a trend differ by dash and marker as well as by colour,
+and every colour stands out at least 4.5:1 against white, so the series can be told apart without seeing colour.
 """
 from __future__ import annotations
 
@@ -9,8 +11,13 @@ from collections.abc import Mapping, Sequence
 
 from markupsafe import Markup, escape
 
-#: Colours of successive series: the accent first, then greys that print well.
-PALETTE = ("#2457c5", "#8a94a6", "#c58a24", "#067647", "#b42318")
+#: Colours of successive series: the accent first, then a grey, an amber, a green and a red, each 4.5:1 or more
+#: against white (WCAG 1.4.11 asks 3:1 of a graph's lines).
+PALETTE = ("#2457c5", "#667085", "#9a6a12", "#067647", "#b42318")
+#: Dash patterns of successive series (solid, dashed, dotted, dash-dot, long dash), so no line is told by colour alone.
+DASHES = ("", "7 4", "2 3", "9 3 2 3", "14 4")
+#: Marker shapes of successive series, for the same reason.
+MARKERS = ("circle", "square", "triangle", "diamond", "cross")
 _PAD_LEFT, _PAD_RIGHT, _PAD_TOP, _PAD_BOTTOM = 40, 12, 12, 28
 
 
@@ -43,10 +50,47 @@ def _y_axis(low, high, top, bottom, width, marks: Sequence[float] | None = None)
     return parts
 
 
+def _marker(shape: str, cx: float, cy: float, colour: str, size: float = 3.5) -> str:
+    """A point of a series, drawn as its shape."""
+    if shape == "circle":
+        return f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{size - 0.5:.1f}" fill="{colour}"/>'
+    if shape == "square":
+        return (f'<rect x="{cx - size:.1f}" y="{cy - size:.1f}" width="{2 * size:.1f}" height="{2 * size:.1f}" '
+                f'fill="{colour}"/>')
+    corners = {"triangle": [(0, -1.2), (1.1, 0.9), (-1.1, 0.9)], "diamond": [(0, -1.3), (1.3, 0), (0, 1.3), (-1.3, 0)]}
+    if shape in corners:
+        points = " ".join(f"{cx + dx * size:.1f},{cy + dy * size:.1f}" for dx, dy in corners[shape])
+        return f'<polygon points="{points}" fill="{colour}"/>'
+    return (f'<path d="M{cx - size:.1f},{cy - size:.1f}L{cx + size:.1f},{cy + size:.1f}M{cx - size:.1f},'
+            f'{cy + size:.1f}L{cx + size:.1f},{cy - size:.1f}" stroke="{colour}" stroke-width="2"/>')
+
+
+def _stroke(index: int) -> tuple[str, str, str]:
+    """The colour, the dash attribute and the marker shape of the ``index``-th series."""
+    colour, dash = PALETTE[index % len(PALETTE)], DASHES[index % len(DASHES)]
+    return colour, f' stroke-dasharray="{dash}"' if dash else "", MARKERS[index % len(MARKERS)]
+
+
+def _legend(names) -> str:
+    """The series' names in HTML beside the chart, each after a sample of its line: real text, which wraps and
+    stays readable however small the chart is drawn."""
+    items = []
+    for index, name in enumerate(names):
+        colour, dash, shape = _stroke(index)
+        sample = (f'<svg class="swatch" viewBox="0 0 28 12" width="28" height="12" aria-hidden="true" '
+                  f'focusable="false"><line x1="1" x2="27" y1="6" y2="6" stroke="{colour}" stroke-width="2"{dash}/>'
+                  f'{_marker(shape, 14, 6, colour)}</svg>')
+        items.append(f"<li>{sample} {escape(name)}</li>")
+    return '<ul class="chart-legend">' + "".join(items) + "</ul>"
+
+
 def line_chart(labels: Sequence[str], series: Mapping[str, Sequence[float | None]], *, label: str,
                low: float | None = None, high: float | None = None, width: int = 560, height: int = 200
                ) -> Markup:
-    """Lines over ``labels`` (periods, oldest first); a None value leaves a gap in its line."""
+    """Lines over ``labels`` (periods, oldest first); a None value leaves a gap in its line.
+
+    The SVG is followed by its legend, a list of the series (the chart and its legend are wrapped in a ``div``).
+    """
     values = [v for points in series.values() for v in points if v is not None]
     if not labels or not values:
         return Markup("")
@@ -63,7 +107,7 @@ def line_chart(labels: Sequence[str], series: Mapping[str, Sequence[float | None
     body += [f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="{anchor(i)}">{escape(text)}</text>'
              for i, text in enumerate(labels) if i % every == 0 or i == last]
     for index, (name, points) in enumerate(series.items()):
-        colour = PALETTE[index % len(PALETTE)]
+        colour, dash, shape = _stroke(index)
         runs, current = [], []
         for i, value in enumerate(points):
             if value is None:
@@ -73,16 +117,11 @@ def line_chart(labels: Sequence[str], series: Mapping[str, Sequence[float | None
         runs += [current] if current else []
         for run in runs:
             path = " ".join(f"{px:.1f},{py:.1f}" for px, py in run)
-            body.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{path}">'
+            body.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2"{dash} points="{path}">'
                         f'<title>{escape(name)}</title></polyline>')
-            body += [f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{colour}"/>' for px, py in run]
-    legend_x = _PAD_LEFT
-    for index, name in enumerate(series):
-        colour = PALETTE[index % len(PALETTE)]
-        body.append(f'<rect x="{legend_x}" y="0" width="10" height="10" fill="{colour}"/>'
-                    f'<text x="{legend_x + 14}" y="9">{escape(name)}</text>')
-        legend_x += 24 + 7 * len(name)
-    return _frame(width, height, label, body)
+            body += [_marker(shape, px, py, colour) for px, py in run]
+    return Markup('<div class="line-chart">') + _frame(width, height, label, body) + Markup(
+        _legend(series) + "</div>")
 
 
 def _round_marks(low: float, high: float, most: int = 5) -> list[float]:

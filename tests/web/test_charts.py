@@ -1,28 +1,37 @@
-"""Server-side SVG charts: gaps for missing periods, escaped labels, a reference line where it belongs."""
+"""Server-side SVG charts: gaps for missing periods, escaped labels, a reference line where it belongs, series
+told apart without colour."""
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
 
-from web.charts import bar_chart, line_chart
+from web.charts import PALETTE, bar_chart, line_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _line_svg(markup) -> ET.Element:
+    """The chart of a line chart's markup (a ``div`` of the SVG and its legend)."""
+    root = ET.fromstring(str(markup))  # well-formed: labels and names are escaped
+    assert root.tag == "div" and root.get("class") == "line-chart"
+    return root.find(f"{SVG}svg")
 
 
 def test_a_missing_value_breaks_the_line_and_labels_are_escaped():
     svg = line_chart(["w1", "w2", "w3", "<w4>"], {"Me & you": [50, None, 60, 70], "Team": [55, 56, 57, 58]},
                      label="Composite <by> week", low=0, high=100)
-    root = ET.fromstring(str(svg))  # well-formed: labels and names are escaped
+    root = _line_svg(svg)
     assert root.get("aria-label") == "Composite <by> week"
     lines = root.findall(f"{SVG}polyline")
     # "Me & you" is drawn as two runs (w1) and (w3, w4); the team as one run of four points
     assert sorted(len(line.get("points").split()) for line in lines) == [1, 2, 4]
-    assert len(root.findall(f"{SVG}circle")) == 7
+    assert len(root.findall(f"{SVG}circle")) == 3  # the first series' points are circles,
+    assert len(root.findall(f"{SVG}rect")) == 4  # the second's squares
     assert "&lt;w4&gt;" in str(svg)
 
 
 def test_points_sit_at_their_values_on_the_axis():
-    root = ET.fromstring(str(line_chart(["a", "b"], {"x": [0, 100]}, label="t", low=0, high=100, height=200)))
+    root = _line_svg(line_chart(["a", "b"], {"x": [0, 100]}, label="t", low=0, high=100, height=200))
     (line,) = root.findall(f"{SVG}polyline")
     (_, y_low), (_, y_high) = (map(float, point.split(",")) for point in line.get("points").split())
     assert (y_low, y_high) == (172.0, 12.0)  # the bottom and top of the plot area
@@ -40,7 +49,33 @@ def test_nothing_to_draw_draws_nothing():
     assert str(line_chart([], {}, label="empty")) == ""
     assert str(line_chart(["a"], {"x": [None]}, label="empty")) == ""
     assert str(bar_chart([], label="empty")) == ""
-    assert re.match(r"<svg", str(line_chart(["a"], {"x": [1]}, label="one point")))
+    assert re.match(r'<div class="line-chart"><svg', str(line_chart(["a"], {"x": [1]}, label="one point")))
+
+
+def test_series_differ_by_dash_and_marker_and_their_legend_is_text():
+    """Colour alone told the lines apart; the legend was 11px SVG text, about 6px on a phone."""
+    markup = line_chart(["w1", "w2"], {"You": [50, 60], "Team mean": [55, 56], "Org <mean>": [52, 53]}, label="t")
+    lines = _line_svg(markup).findall(f"{SVG}polyline")
+    assert len({line.get("stroke-dasharray") for line in lines}) == 3  # solid (none), dashed, dotted
+    assert len({line.get("stroke") for line in lines}) == 3
+    legend = ET.fromstring(str(markup)).find("ul")
+    assert legend.get("class") == "chart-legend"
+    assert ["".join(item.itertext()).strip() for item in legend] == ["You", "Team mean", "Org <mean>"]
+    assert all(item.find("svg").get("aria-hidden") == "true" for item in legend)  # the samples are decoration
+
+
+def _contrast(colour: str, against: str = "#ffffff") -> float:
+    def luminance(hex_colour: str) -> float:
+        channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    high, low = sorted((luminance(colour), luminance(against)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_every_series_colour_stands_out_against_white():
+    """The amber (#c58a24, 2.99:1) and the grey (#8a94a6, 3.06:1) were barely visible: 4.5:1 now."""
+    assert min(_contrast(colour) for colour in PALETTE) >= 4.5
 
 
 def test_a_histograms_axis_marks_whole_people():
