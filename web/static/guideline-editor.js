@@ -87,7 +87,10 @@
     var part = page.getElementById("preview") || page.getElementById("errors");
     result.replaceChildren();
     if (part) {
-      result.appendChild(document.importNode(part, true));
+      var shown = result.appendChild(document.importNode(part, true));
+      if (shown.id === "errors") {
+        shown.focus(); // as on the page the server sends: the reader starts at what to fix
+      }
     } else {
       result.textContent = "The preview failed; try again, or use the button without scripts.";
     }

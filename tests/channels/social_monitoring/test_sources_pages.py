@@ -2,6 +2,8 @@
 see a push secret once, replace it and switch a source off; everyone else is refused."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -71,7 +73,8 @@ def test_wrong_fields_are_refused_at_the_field_and_nothing_is_written(app, worke
         response = client.post(SOURCES, data=_form(token, **fields))
         assert response.status_code == 422, fields
         page = response.get_data(as_text=True)
-        assert f'id="source-{field}-error"' in page and f'aria-describedby="source-{field}-error"' in page, field
+        assert f'id="source-{field}-error"' in page, field
+        assert re.search(rf'aria-describedby="(source-\w+-hint )?source-{field}-error[" ]', page), field
     assert row_counts(app) == before
 
 
