@@ -106,7 +106,7 @@ def test_a_shopper_types_the_visit_time_in_their_own_time_zone(chromium, live_se
     try:
         sign_in_browser(page, "shopper@example.com", PASSWORD)
         page.goto(f"/channels/mystery_shopper/assignments/{visits.assignments['sam']}")
-        assert page.locator("label[for=visited_at]").inner_text() == "When did you visit? (your local time)"
+        assert page.locator("label[for=visited_at]").inner_text() == "When did you visit? (your local time) *"
         page.fill("#visited_at", "2026-11-04T13:30")
         page.click("button:has-text('Save draft')")
         assert page.locator(".flash").inner_text().startswith("Draft saved")

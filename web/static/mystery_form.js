@@ -58,7 +58,8 @@
       if (!isNaN(utc.getTime())) { input.value = local(utc); }
     }
     var label = document.querySelector('label[for="visited_at"]');
-    if (label) { label.textContent = "When did you visit? (your local time)"; }
+    // Only the words change: the required mark after them stays.
+    if (label && label.firstChild) { label.firstChild.nodeValue = "When did you visit? (your local time)"; }
     input.form.addEventListener("submit", function () {
       if (!input.value) { return; }
       var sent = document.createElement("input");
