@@ -14,11 +14,12 @@ from markupsafe import Markup, escape
 #: Colours of successive series: the accent first, then a grey, an amber, a green and a red, each 4.5:1 or more
 #: against white (WCAG 1.4.11 asks 3:1 of a graph's lines).
 PALETTE = ("#2457c5", "#667085", "#9a6a12", "#067647", "#b42318")
-#: Dash patterns of successive series (solid, dashed, dotted, dash-dot, long dash), so no line is told by colour alone.
+#: Dash patterns of successive series (solid, dashed, dotted, dash-dot, long dash): no line is told by colour alone.
 DASHES = ("", "7 4", "2 3", "9 3 2 3", "14 4")
 #: Marker shapes of successive series, for the same reason.
 MARKERS = ("circle", "square", "triangle", "diamond", "cross")
-_PAD_LEFT, _PAD_RIGHT, _PAD_TOP, _PAD_BOTTOM = 40, 12, 12, 28
+# Room on the left for a mark such as "-100" at the larger text a phone gets (plaudit.css).
+_PAD_LEFT, _PAD_RIGHT, _PAD_TOP, _PAD_BOTTOM = 52, 12, 12, 28
 
 
 def _fmt(value: float) -> str:
@@ -50,14 +51,15 @@ def _y_axis(low, high, top, bottom, width, marks: Sequence[float] | None = None)
     return parts
 
 
-def _marker(shape: str, cx: float, cy: float, colour: str, size: float = 3.5) -> str:
+def _marker(shape: str, cx: float, cy: float, colour: str, size: float = 4.5) -> str:
     """A point of a series, drawn as its shape."""
     if shape == "circle":
         return f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{size - 0.5:.1f}" fill="{colour}"/>'
     if shape == "square":
         return (f'<rect x="{cx - size:.1f}" y="{cy - size:.1f}" width="{2 * size:.1f}" height="{2 * size:.1f}" '
                 f'fill="{colour}"/>')
-    corners = {"triangle": [(0, -1.2), (1.1, 0.9), (-1.1, 0.9)], "diamond": [(0, -1.3), (1.3, 0), (0, 1.3), (-1.3, 0)]}
+    corners = {"triangle": [(0, -1.2), (1.1, 0.9), (-1.1, 0.9)],
+               "diamond": [(0, -1.3), (1.3, 0), (0, 1.3), (-1.3, 0)]}
     if shape in corners:
         points = " ".join(f"{cx + dx * size:.1f},{cy + dy * size:.1f}" for dx, dy in corners[shape])
         return f'<polygon points="{points}" fill="{colour}"/>'
@@ -79,7 +81,7 @@ def _legend(names) -> str:
         colour, dash, shape = _stroke(index)
         sample = (f'<svg class="swatch" viewBox="0 0 28 12" width="28" height="12" aria-hidden="true" '
                   f'focusable="false"><line x1="1" x2="27" y1="6" y2="6" stroke="{colour}" stroke-width="2"{dash}/>'
-                  f'{_marker(shape, 14, 6, colour)}</svg>')
+                  f'{_marker(shape, 14, 6, colour, 3.5)}</svg>')
         items.append(f"<li>{sample} {escape(name)}</li>")
     return '<ul class="chart-legend">' + "".join(items) + "</ul>"
 
@@ -171,8 +173,9 @@ def bar_chart(bars: Sequence[tuple[str, float]], *, label: str, reference: float
                     f'height="{abs(zero - y(value)):.1f}" fill="{PALETTE[0]}">'
                     f'<title>{escape(name)}: {_fmt(value)}</title></rect>')
         if i % every == 0:
-            body.append(f'<text x="{left + slot * 0.4:.1f}" y="{height - 8}" text-anchor="middle">'
-                        f'{escape(name)}</text>')
+            # A phone hides these (they would overlap); the table beside each bar chart names its bars.
+            body.append(f'<text class="bar-label" x="{left + slot * 0.4:.1f}" y="{height - 8}" '
+                        f'text-anchor="middle">{escape(name)}</text>')
     if low < 0:
         body.append(f'<line class="zero" x1="{_PAD_LEFT}" x2="{width - _PAD_RIGHT}" y1="{zero:.1f}" '
                     f'y2="{zero:.1f}" stroke="#475467"/>')

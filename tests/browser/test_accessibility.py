@@ -106,7 +106,8 @@ def _pages(example) -> dict[str, list[str]]:
     return {
         "hr@example.com": [
             "/", f"/report/{ann}", f"/report/{ann}/runs/{run}/csat_percent", "/report/team", "/org", "/team",
-            f"/team?team={example.support}", "/targets", "/unattributed", "/guidelines", "/guidelines/1", "/guidelines/edit",
+            f"/team?team={example.support}", "/targets", "/unattributed", "/guidelines", "/guidelines/1",
+            "/guidelines/edit",
             "/review/recommendations", "/review/flags", "/review/disputes", "/runs",
             "/channels/mystery_shopper/assignments", "/channels/mystery_shopper/assignments/new",
             "/channels/mystery_shopper/templates", "/channels/mystery_shopper/templates/import",
@@ -180,7 +181,8 @@ def test_a_skip_link_comes_first_and_leads_to_the_content(browser_page, example_
 
 
 def test_every_form_control_has_a_name(browser_page, example_with_history):
-    from playwright.sync_api import expect  # here: without playwright the browser fixture skips the test
+    # Imported here: without playwright the browser fixture skips the test rather than fail its import.
+    from playwright.sync_api import expect
 
     page = browser_page
     page.set_viewport_size(PHONE)
@@ -282,16 +284,20 @@ def _refuse_source(page, example):
     page.click("button:has-text('Add the source')")
 
 
-@pytest.mark.parametrize("refuse", [_refuse_login, _refuse_dispute, _refuse_target, _refuse_guideline, _refuse_run,
-                                    _refuse_assignment, _refuse_import, _refuse_shopper_report, _refuse_review,
-                                    _refuse_template_version, _refuse_integration, _refuse_source], ids=lambda f: f.__name__[8:])
+REFUSALS = [_refuse_login, _refuse_dispute, _refuse_target, _refuse_guideline, _refuse_run, _refuse_assignment,
+            _refuse_import, _refuse_shopper_report, _refuse_review, _refuse_template_version, _refuse_integration,
+            _refuse_source]
+
+
+@pytest.mark.parametrize("refuse", REFUSALS, ids=lambda refuse: refuse.__name__.removeprefix("_refuse_"))
 def test_a_refused_form_puts_the_focus_on_what_to_fix(browser_page, example_with_history, refuse):
     """After the server refuses a form, a keyboard or screen-reader user starts at the summary of errors."""
     page = browser_page
     page.set_viewport_size(PHONE)
     refuse(page, example_with_history)
     page.wait_for_load_state()
-    page.wait_for_function("document.activeElement && document.activeElement !== document.body", timeout=3000)
+    # A function, not an expression: an expression is eval()ed, which the pages' CSP refuses.
+    page.wait_for_function("() => document.activeElement && document.activeElement !== document.body", timeout=3000)
     focused = page.evaluate("""() => { const el = document.activeElement;
         return {summary: el.matches('.error-summary'), links: [...el.querySelectorAll('a[href^="#"]')]
                 .map(a => a.getAttribute('href').slice(1))}; }""")
