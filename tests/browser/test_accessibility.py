@@ -271,6 +271,12 @@ def _refuse_template_version(page, example):
     page.click("button:has-text('Publish version')")
 
 
+def _refuse_attribution(page, example):
+    _sign_in_as(page, "hr@example.com")
+    page.goto("/unattributed")
+    page.locator("table.queue tbody tr").first.locator("button:has-text('Attribute')").click()  # nobody chosen
+
+
 def _refuse_integration(page, example):
     _sign_in_as(page, "admin@example.com")
     page.goto("/admin/integrations")
@@ -285,8 +291,8 @@ def _refuse_source(page, example):
 
 
 REFUSALS = [_refuse_login, _refuse_dispute, _refuse_target, _refuse_guideline, _refuse_run, _refuse_assignment,
-            _refuse_import, _refuse_shopper_report, _refuse_review, _refuse_template_version, _refuse_integration,
-            _refuse_source]
+            _refuse_import, _refuse_shopper_report, _refuse_review, _refuse_template_version, _refuse_attribution,
+            _refuse_integration, _refuse_source]
 
 
 @pytest.mark.parametrize("refuse", REFUSALS, ids=lambda refuse: refuse.__name__.removeprefix("_refuse_"))
@@ -299,7 +305,7 @@ def test_a_refused_form_puts_the_focus_on_what_to_fix(browser_page, example_with
     # A function, not an expression: an expression is eval()ed, which the pages' CSP refuses.
     page.wait_for_function("() => document.activeElement && document.activeElement !== document.body", timeout=3000)
     focused = page.evaluate("""() => { const el = document.activeElement;
-        return {summary: el.matches('.error-summary'), links: [...el.querySelectorAll('a[href^="#"]')]
+        return {summary: el.matches('[role=alert][tabindex="-1"]'), links: [...el.querySelectorAll('a[href^="#"]')]
                 .map(a => a.getAttribute('href').slice(1))}; }""")
     assert focused["summary"], page.evaluate("document.activeElement.outerHTML.slice(0, 200)")
     # Each link of the summary leads to a field (or group) on the page.
