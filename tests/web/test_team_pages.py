@@ -188,6 +188,9 @@ def test_the_trend_follows_the_last_completed_runs_of_the_kind(client, login, wo
     assert f"Ann&#39;s composite, last 2 weeks: {250 / 3:.1f}, {70 + 5 / 6:.1f}" in body
     assert "Bob&#39;s composite, last 2 weeks: 16.7, 70.4" in body
     assert "no completed" not in _text(page)
+    # The trend chart's numbers, as a table beside it, for whoever cannot see the lines
+    numbers = re.search(r'<details class="chart-numbers">(.*?)</details>', body, re.DOTALL).group(1)
+    assert re.findall(r'<th scope="row">([^<]+)</th>', numbers) == ["Support", "Organisation"]
     month = _text(client.get("/team?kind=month"))
     assert "No month has been appraised yet" in month and "Ann" in month
 

@@ -228,15 +228,17 @@ def dashboard():
     team_metrics = _team_metric_means(session, run.id, team.id, subtree if spans else None)
     team_metrics = {n: team_metrics.get(n) for n in names}
     org_metrics = {n: org_metrics.get(n) for n in names}
-    chart = line_chart(labels, {team.name: [means[r].team if r in means else None for r in run_ids],
-                                "Organisation": [means[r].org if r in means else None for r in run_ids]},
+    series = {team.name: [means[r].team if r in means else None for r in run_ids],
+              "Organisation": [means[r].org if r in means else None for r in run_ids]}
+    chart = line_chart(labels, series,
                        label=f"Mean composite of {team.name} and of the organisation, last {len(runs)} {kind}s",
                        low=0, high=100)
     return render_template("team/dashboard.html", teams=teams, team=team, kind=kind, run=run, version=version,
                            run_last=run.period_end - timedelta(days=1),
                            confidence=document.get("confidence_level", 0.95), rows=rows, columns=columns, means=means.get(run.id), team_metrics=team_metrics,
                            org_metrics=org_metrics, chart=chart, attainment=ATTAINMENT_LABELS,
-                           trend_runs=len(runs), spans=spans)
+                           trend_runs=len(runs), spans=spans,
+                           trend={"labels": labels, "series": series})  # the chart's numbers, as a table
 
 
 def _team_metric_means(session, run_id: int, team_id: int, subtree=None) -> dict[str, float | None]:
