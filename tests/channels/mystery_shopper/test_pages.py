@@ -78,6 +78,7 @@ def test_a_visit_outside_the_window_is_refused_with_the_window_named(app, visits
     assert ("the visit must be between 2026-11-03 09:00 UTC and 2026-11-06 18:00 UTC, the assignment&#39;s visit "
             "window") in html
     assert 'id="error-visited_at"' in html and "Nothing was saved." in html
+    assert '<a href="#question-visited_at">Visit time: the visit must be' in html  # named as the form names it
     assert row_counts(app) == before
 
 
