@@ -207,6 +207,27 @@ def test_targets_list_attainment_in_the_latest_run(client, login, worked_example
     assert "Support (team) CSAT % month 2026-11-01 to 2026-11-30 65.0% 1 met, 1 too few to judge" in text
 
 
+def test_a_managers_own_target_links_to_their_report_not_to_a_page_they_may_not_open(client, login,
+                                                                                     worked_example):
+    """A lead in the team they lead saw their own target linked to the team's responses page, which leaves
+    their own feedback out (403)."""
+    from appraisal.periods import month_of
+    from appraisal.targets import set_target
+    from core.models import Employee, User
+
+    with transaction() as session:
+        mia = session.get(User, worked_example.manager)
+        support = session.get(Employee, worked_example.ids["ann"]).team_id
+        session.get(Employee, mia.employee_id).team_id = support  # Mia leads Support and works in it
+        set_target(session, session.get(User, worked_example.hr), metric="csat_percent",
+                   period=month_of(WEEK.start.date()), value=70, employee=session.get(Employee, mia.employee_id))
+        own = mia.employee_id
+    login("mia@example.com")
+    page = client.get("/targets").get_data(as_text=True)
+    assert f"/team/responses?employee={own}" not in page and 'href="/report">Mia' in page
+    assert f'href="/team/responses?employee={worked_example.ids["ann"]}">Ann' in page
+
+
 def test_a_months_target_shows_the_months_run_once_there_is_one(client, login, worked_example):
     """The month's run, not a week's run computed after it (whose period starts later), says how the month went."""
     from appraisal.periods import month_of
