@@ -15,6 +15,8 @@ def set_user_active(session: Session, user: User, active: bool) -> None:
     active users only) and their API tokens are refused (401).
     """
     user.active = active
+    if not active:  # every session ends now, and stays ended when the account is activated again
+        user.session_epoch = (user.session_epoch or 0) + 1
     record_audit(session, "user.activated" if active else "user.deactivated", user,
                  before={"active": not active}, after={"active": active})
 

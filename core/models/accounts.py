@@ -29,6 +29,8 @@ class User(UserMixin, Base):
     employee_id: Mapped[int | None] = mapped_column(
         ForeignKey("employees.id", ondelete="SET NULL"), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
+    #: Counted up to end every session of the account (a deactivation): see :meth:`session_fingerprint`.
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 
@@ -67,9 +69,10 @@ class User(UserMixin, Base):
         return f"{self.id}:{self.session_fingerprint()}"
 
     def session_fingerprint(self) -> str:
-        # Keyed, so the (readable, signed) session cookie tells nothing about the password hash.
+        # Keyed, so the (readable, signed) session cookie tells nothing about the password hash. The epoch makes
+        # a deactivation end every session for good: activating the account again does not bring them back.
         key = current_app.config["SECRET_KEY"].encode()
-        return hmac.new(key, self.password_hash.encode(), hashlib.sha256).hexdigest()[:24]
+        return hmac.new(key, f"{self.session_epoch}:{self.password_hash}".encode(), hashlib.sha256).hexdigest()[:24]
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"

@@ -112,6 +112,8 @@ def test_deactivating_shuts_out_sessions_and_tokens_until_activated(app, cli, cl
 
     on = cli("users", "activate", "ann@example.com")
     assert on.exit_code == 0, on.output
+    # The browser signed in before the deactivation stays signed out: activating again brought it back.
+    assert client.get("/").status_code == 302
     assert client.get("/api/v1/teams/", headers=headers).status_code == 200
     assert sign_in(app.test_client(), "ann@example.com").status_code == 302
     assert len(_audit(session, "user.activated")) == 1
