@@ -227,75 +227,48 @@ def _refuse_target(page, example):
     page.click("button:has-text('Set target')")
 
 
-def _refuse_guideline(page, example):
-    _sign_in_as(page, "hr@example.com")
-    page.goto("/guidelines/edit")
-    page.fill("#min_sample", "many")
-    page.click("#publish-button")
-
-
-def _refuse_run(page, example):
-    _sign_in_as(page, "hr@example.com")
-    page.goto("/runs")
-    page.click("button:has-text('Run the appraisal')")
-
-
-def _refuse_assignment(page, example):
-    _sign_in_as(page, "hr@example.com")
-    page.goto("/channels/mystery_shopper/assignments/new")
-    page.click("button:has-text('Send the assignment')")
-
-
-def _refuse_import(page, example):
-    _sign_in_as(page, "hr@example.com")
-    page.goto("/channels/mystery_shopper/templates/import")
-    page.click("button:has-text('Import and publish')")
-
-
-def _refuse_shopper_report(page, example):
-    _sign_in_as(page, "shopper@example.com")
-    page.goto(f"/channels/mystery_shopper/assignments/{example.visits.assignments['sam']}")
-    page.click("button:has-text('Submit for review')")
-
-
-def _refuse_review(page, example):
-    _sign_in_as(page, "hr@example.com")
-    page.goto(f"/channels/mystery_shopper/reviews/{example.report}")
-    page.click("button:has-text('Return to the shopper')")  # a return needs a comment
-
-
-def _refuse_template_version(page, example):
-    _sign_in_as(page, "hr@example.com")
-    page.goto(f"/channels/mystery_shopper/templates/{example.visits.template_id}/edit")
-    page.fill("#weight-service", "forty")
-    page.click("button:has-text('Publish version')")
-
-
 def _refuse_attribution(page, example):
     _sign_in_as(page, "hr@example.com")
     page.goto("/unattributed")
     page.locator("table.queue tbody tr").first.locator("button:has-text('Attribute')").click()  # nobody chosen
 
 
-def _refuse_integration(page, example):
-    _sign_in_as(page, "admin@example.com")
-    page.goto("/admin/integrations")
-    page.click("button:has-text('Create the integration')")
+def _refused_form(email: str, path, button: str, fills: tuple[tuple[str, str], ...] = ()):
+    """A refusal that signs in as ``email``, opens ``path`` (or ``path(example)``), fills ``fills`` in and
+    presses the button labelled ``button`` (or matched by it, a selector starting with ``#``)."""
+    def refuse(page, example):
+        _sign_in_as(page, email)
+        page.goto(path(example) if callable(path) else path)
+        for selector, value in fills:
+            page.fill(selector, value)
+        page.click(button if button.startswith("#") else f"button:has-text('{button}')")
+    return refuse
 
 
-def _refuse_source(page, example):
-    _sign_in_as(page, "admin@example.com")
-    page.goto("/channels/social_monitoring/sources")
-    page.fill("#source-name", "Not A Name!")
-    page.click("button:has-text('Add the source')")
+REFUSALS = {
+    "login": _refuse_login, "dispute": _refuse_dispute, "target": _refuse_target,
+    "guideline": _refused_form("hr@example.com", "/guidelines/edit", "#publish-button", (("#min_sample", "many"),)),
+    "run": _refused_form("hr@example.com", "/runs", "Run the appraisal"),
+    "assignment": _refused_form("hr@example.com", "/channels/mystery_shopper/assignments/new",
+                                "Send the assignment"),
+    "import": _refused_form("hr@example.com", "/channels/mystery_shopper/templates/import", "Import and publish"),
+    "shopper_report": _refused_form(
+        "shopper@example.com", lambda example: f"/channels/mystery_shopper/assignments/"
+                                               f"{example.visits.assignments['sam']}", "Submit for review"),
+    "review": _refused_form(  # a return needs a comment
+        "hr@example.com", lambda example: f"/channels/mystery_shopper/reviews/{example.report}",
+        "Return to the shopper"),
+    "template_version": _refused_form(
+        "hr@example.com", lambda example: f"/channels/mystery_shopper/templates/{example.visits.template_id}/edit",
+        "Publish version", (("#weight-service", "forty"),)),
+    "attribution": _refuse_attribution,
+    "integration": _refused_form("admin@example.com", "/admin/integrations", "Create the integration"),
+    "source": _refused_form("admin@example.com", "/channels/social_monitoring/sources", "Add the source",
+                            (("#source-name", "Not A Name!"),)),
+}
 
 
-REFUSALS = [_refuse_login, _refuse_dispute, _refuse_target, _refuse_guideline, _refuse_run, _refuse_assignment,
-            _refuse_import, _refuse_shopper_report, _refuse_review, _refuse_template_version, _refuse_attribution,
-            _refuse_integration, _refuse_source]
-
-
-@pytest.mark.parametrize("refuse", REFUSALS, ids=lambda refuse: refuse.__name__.removeprefix("_refuse_"))
+@pytest.mark.parametrize("refuse", REFUSALS.values(), ids=REFUSALS.keys())
 def test_a_refused_form_puts_the_focus_on_what_to_fix(browser_page, example_with_history, refuse):
     """After the server refuses a form, a keyboard or screen-reader user starts at the summary of errors."""
     page = browser_page
