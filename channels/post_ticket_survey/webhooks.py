@@ -150,10 +150,13 @@ def _note_helpdesk_surveys(session: Session, delivery: Delivery, tickets: dict) 
     """Mark the tickets the helpdesk surveyed itself as surveyed (core.tickets.note_surveys): the invitation
     step then leaves them be, and the suppressed-surveys check counts them as surveyed."""
     known = {key: ticket.id for key, ticket in tickets.items()}
-    for key in delivery.surveyed.keys() - known.keys():  # an offer delivered on its own, about a ticket stored
-        ticket_id = session.scalar(select(Ticket.id).where(Ticket.provider == key[0], Ticket.external_id == key[1]))
-        if ticket_id is not None:
-            known[key] = ticket_id
+    stored: dict[str, list[str]] = {}  # offers delivered on their own, about tickets stored before: by provider
+    for provider, external_id in delivery.surveyed.keys() - known.keys():
+        stored.setdefault(provider, []).append(external_id)
+    for provider, external_ids in stored.items():  # one query per helpdesk (a delivery names one)
+        known |= {(provider, external_id): ticket_id for external_id, ticket_id in session.execute(
+            select(Ticket.external_id, Ticket.id).where(Ticket.provider == provider,
+                                                        Ticket.external_id.in_(external_ids)))}
     note_surveys(session, {known[key]: when for key, when in delivery.surveyed.items() if key in known})
 
 
