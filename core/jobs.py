@@ -331,13 +331,13 @@ def keep_cron_in_utc() -> None:
 
 
 def build_cron_scheduler(app):
-    """Return RQ's cron scheduler with every registered entry, ready to ``start()``."""
-    from rq.cron import CronScheduler
+    """Return the cron scheduler with every registered entry, ready to ``start()`` (see :mod:`core.cron`)."""
+    from .cron import LeasedCronScheduler
 
     connection = redis_connection(app)
     if connection is None:
         raise RuntimeError("PLAUDIT_REDIS_URL is not set: `plaudit cron` schedules jobs on Redis")
-    scheduler = CronScheduler(connection=connection)
+    scheduler = LeasedCronScheduler(connection, app.config["QUEUE_NAME"])
     for entry in cron_entries(app):
         scheduler.register(import_string(entry.func), app.config["QUEUE_NAME"], args=entry.args,
                            interval=entry.interval, cron=entry.cron)

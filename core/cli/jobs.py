@@ -11,6 +11,7 @@ from rq.exceptions import StopRequested
 from sqlalchemy import func, select, update
 
 from .. import jobs as job_queue
+from ..cron import CronLease, lease_key
 from ..db import get_db, transaction
 from ..models import PendingJob
 
@@ -45,7 +46,10 @@ def worker(burst):
 @click.command()
 @with_appcontext
 def cron():
-    """Run RQ's cron scheduler for every scheduled job (run exactly one per deployment); times are UTC."""
+    """Run RQ's cron scheduler for every scheduled job; times are UTC.
+
+    One schedules at a time: a second one stands by and takes over when the first stops (see core.cron).
+    """
     job_queue.keep_cron_in_utc()
     for entry in job_queue.cron_entries(current_app):
         click.echo(f"scheduling {entry.func} " + (f"every {entry.interval}s" if entry.interval else entry.cron))
@@ -83,6 +87,9 @@ def status():
     else:
         try:
             click.echo(f"queue {queue.name}: {queue.count} waiting")
+            held = CronLease(queue.connection, "", lease_key(queue.name)).current_holder()
+            click.echo(f"cron: scheduling in {held[0]} (its lease lapses in {held[1]:.0f} s unless renewed)" if held
+                       else "cron: no `plaudit cron` holds the lease: scheduled jobs are not being enqueued")
         except RedisError as exc:
             click.echo(f"queue {queue.name}: unreachable ({type(exc).__name__}); pending jobs wait in the database")
 

@@ -1,0 +1,131 @@
+"""One `plaudit cron` schedules at a time: a second stands by, and takes over when the first stops or dies."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+from redis import Redis
+from rq import Queue
+from rq.utils import now
+
+from core.cron import CronLease, LeasedCronScheduler, lease_key
+from core.jobs import dispatch_pending_job
+from core.plugins import BUILTIN_PLUGINS
+
+pytestmark = pytest.mark.redis
+KEY = lease_key("test-cron")
+
+
+def _scheduler(connection: Redis, holder: str, lease_seconds: int | None = None) -> LeasedCronScheduler:
+    scheduler = LeasedCronScheduler(connection, "test-cron", holder=holder)
+    if lease_seconds is not None:
+        scheduler.lease = CronLease(connection, holder, KEY, seconds=lease_seconds)
+    scheduler.register(dispatch_pending_job, "test-cron", interval=60)
+    scheduler.register_birth()  # as start() does
+    return scheduler
+
+
+def _fall_due(scheduler: LeasedCronScheduler) -> None:
+    """A minute later, as far as the scheduler's timetable goes."""
+    for job in scheduler.get_jobs():
+        job.next_enqueue_time = now() - timedelta(seconds=1)
+
+
+def test_a_second_scheduler_stands_by_and_takes_over_when_the_first_stops(redis_url):
+    connection = Redis.from_url(redis_url)
+    queue = Queue("test-cron", connection=connection)
+    first, second = _scheduler(connection, "host-a:1"), _scheduler(connection, "host-b:2")
+    assert [job.func_name for job in first.enqueue_jobs()] == ["core.jobs.dispatch_pending_job"]
+    assert second.enqueue_jobs() == []
+    assert (first.leading, second.leading, queue.count) == (True, False, 1)
+    # Standing by moves its timetable on: it does not wake straight away again for a job it will not enqueue.
+    assert second.calculate_sleep_interval() > 50
+
+    _fall_due(first), _fall_due(second)
+    assert len(first.enqueue_jobs()) == 1 and second.enqueue_jobs() == []  # renewed, still the only one
+    first.register_death()  # stopped (SIGTERM, Ctrl-C): the lease is released on the way out
+    _fall_due(second)
+    assert len(second.enqueue_jobs()) == 1 and second.leading
+    assert queue.count == 3  # one job per minute, never two
+
+
+def test_a_dead_holders_lease_lapses_and_it_stands_by_if_it_comes_back(redis_url):
+    connection = Redis.from_url(redis_url)
+    first, second = _scheduler(connection, "host-a:1", lease_seconds=1), _scheduler(connection, "host-b:2")
+    assert len(first.enqueue_jobs()) == 1 and second.enqueue_jobs() == []
+    time.sleep(1.2)  # the first stopped renewing (killed, or cut off from Redis) past its lease
+    _fall_due(first), _fall_due(second)
+    assert len(second.enqueue_jobs()) == 1
+    assert first.enqueue_jobs() == [] and not first.leading  # back, it finds the lease taken: no second copy
+
+
+def test_only_the_holder_renews_or_releases_the_lease(redis_url):
+    connection = Redis.from_url(redis_url)
+    mine, theirs = CronLease(connection, "host-a:1", KEY), CronLease(connection, "host-b:2", KEY)
+    assert mine.current_holder() is None
+    assert mine.hold() and not theirs.hold()
+    theirs.release()
+    holder, remaining = mine.current_holder()
+    assert holder == "host-a:1" and 140 < remaining <= 150
+    mine.release()
+    assert theirs.hold() and theirs.current_holder()[0] == "host-b:2"
+    other_deployment = CronLease(connection, "host-c:3", lease_key("other-queue"))  # sharing the Redis
+    assert other_deployment.hold() and theirs.hold()
+
+
+def test_jobs_status_says_which_process_schedules(make_app, redis_url):
+    app = make_app(REDIS_URL=redis_url)
+    runner = app.test_cli_runner()
+    assert "no `plaudit cron` holds the lease" in runner.invoke(args=["jobs", "status"]).output
+    CronLease(Redis.from_url(redis_url), "cron-host:4242", lease_key(app.config["QUEUE_NAME"])).hold()
+    assert "cron: scheduling in cron-host:4242 (its lease lapses in 150 s unless renewed)" in runner.invoke(
+        args=["jobs", "status"]).output
+
+
+def _start_cron(env: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", "from core.cli import main; main()", "cron"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+def test_two_cron_processes_enqueue_each_job_once(database, redis_url, tmp_path):
+    """Started twice by mistake, `plaudit cron` enqueued every job twice: two weekly e-mails to everyone."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PLAUDIT_")},
+           "PLAUDIT_DATABASE_URL": database.url, "PLAUDIT_REDIS_URL": redis_url, "PLAUDIT_QUEUE_NAME": "test-cron",
+           "PLAUDIT_SECRET_KEY": "s" * 32, "PLAUDIT_INSTANCE_PATH": str(tmp_path), "PYTHONUNBUFFERED": "1",
+           "PLAUDIT_PLUGINS_ALLOWED": json.dumps(list(BUILTIN_PLUGINS))}  # none this machine may have installed
+    connection = Redis.from_url(redis_url)
+    queue, lease = Queue("test-cron", connection=connection), CronLease(connection, "", KEY)
+    processes = []
+    try:
+        for _ in range(2):
+            processes.append(_start_cron(env))
+            deadline = time.monotonic() + 60
+            while not (lease.current_holder() and _registered(connection) == len(processes)):
+                assert all(p.poll() is None for p in processes), processes[-1].stdout.read()
+                assert time.monotonic() < deadline, "the cron process never started scheduling"
+                time.sleep(0.2)
+            time.sleep(1)  # each enqueues the jobs due at once (the outbox sweep, the social poll) at start
+        enqueued = sorted(job.func_name for job in queue.jobs)
+        assert "core.jobs.dispatch_pending_job" in enqueued and len(enqueued) == len(set(enqueued)), enqueued
+        assert lease.current_holder()[0].endswith(f":{processes[0].pid}")
+    finally:
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):  # it failed already: its output says why
+                os.killpg(process.pid, signal.SIGTERM)
+        outputs = [process.communicate(timeout=30)[0] for process in processes]
+    assert "standing by" in outputs[1] and f":{processes[0].pid} holds the cron lease" in outputs[1], outputs[1]
+    assert lease.current_holder() is None  # both stopped: the holder released it on the way out
+
+
+def _registered(connection: Redis) -> int:
+    """How many cron schedulers have registered with RQ (each does once it starts its loop)."""
+    from rq.cron import CronScheduler
+
+    return len(CronScheduler.all(connection))
