@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from core.models import Feedback, Ticket
-from tests.channels.post_ticket_survey.test_webhooks import deliver, integration  # noqa: F401 (fixtures)
+from tests.channels.post_ticket_survey.helpdesk_webhooks import deliver, integration  # noqa: F401 (fixtures)
 
 
 def _states(shared_data) -> list[dict]:

@@ -18,7 +18,7 @@ from channels.social_monitoring.push import SIGNATURE_HEADER, signature
 from channels.social_monitoring.sources import save_source
 from core.db import transaction
 from core.models import Employee, EmployeeIdentity, Integration, Ticket, User
-from tests.channels.post_ticket_survey.test_webhooks import SECRET, signed
+from tests.channels.post_ticket_survey.helpdesk_webhooks import SECRET, signed
 from tests.fixtures.app import row_counts
 
 from .fuzzing import (

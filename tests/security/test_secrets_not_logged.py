@@ -13,7 +13,7 @@ from channels.social_monitoring.sources import save_source
 from core.auth import API_SCOPES
 from core.db import transaction
 from core.models import ApiToken, Integration, User
-from tests.channels.post_ticket_survey.test_webhooks import signed
+from tests.channels.post_ticket_survey.helpdesk_webhooks import signed
 from tests.fixtures.org import PASSWORD, csrf_token, sign_in
 
 WEBHOOK_SECRET = "whsec-LEAKCHECK-4f1b9c2d7e"

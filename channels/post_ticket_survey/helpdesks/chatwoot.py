@@ -78,8 +78,9 @@ def _message(message, received_at) -> Delivery:
                                  "content_attributes.submitted_values"), "csat_survey_response",
                          "content_attributes.submitted_values.csat_survey_response")
         rating = answer.get("rating")
-        if rating is None:
-            return delivery.merge(Delivery(ignored=["CSAT survey sent, not answered yet"]))
+        if rating is None:  # Chatwoot asked the customer itself: surveyed, so Plaudit must not ask too
+            return delivery.merge(Delivery(ignored=["CSAT survey sent, not answered yet"],
+                                           surveyed={("chatwoot", str(conversation_id)): created}))
         assignee = section(section(conversation, "meta", "conversation.meta"), "assignee",
                            "conversation.meta.assignee")
         delivery.ratings.append(rating_payload(

@@ -5,70 +5,15 @@ import base64
 import hashlib
 import hmac
 import json
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from channels.post_ticket_survey.models import Invitation
-from core.models import EmployeeIdentity, Feedback, Integration, Ticket, utcnow
+from core.models import EmployeeIdentity, Feedback, Integration, Ticket
 from tests.fixtures.app import row_counts
 
-SECRET = "whsec-test-0123456789"
-
-
-@pytest.fixture
-def integration(session):
-    def make(provider: str) -> Integration:
-        item = Integration(provider=provider, name=f"{provider} test", webhook_secret=SECRET,
-                           settings={"namespace": "ourdesk"} if provider == "generic" else {})
-        session.add(item)
-        session.commit()
-        return item
-    return make
-
-
-def signed(provider: str, body: bytes, secret: str = SECRET) -> tuple[dict, str]:
-    """Headers and query string as each helpdesk would send them."""
-    if provider == "zendesk":
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        signature = base64.b64encode(hmac.new(secret.encode(), stamp.encode() + body, hashlib.sha256).digest())
-        return {"X-Zendesk-Webhook-Signature": signature.decode(),
-                "X-Zendesk-Webhook-Signature-Timestamp": stamp}, ""
-    if provider == "zammad":
-        return {"X-Hub-Signature": "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()}, ""
-    if provider == "helpscout":
-        digest = hmac.new(secret.encode(), body, hashlib.sha1).digest()
-        return {"X-HelpScout-Signature": base64.b64encode(digest).decode()}, ""
-    if provider == "generic":
-        return {"X-Plaudit-Signature": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}, ""
-    if provider == "freshdesk":
-        return {"X-Plaudit-Token": secret}, ""
-    return {}, f"?token={secret}"  # chatwoot: the secret in the URL
-
-
-@pytest.fixture
-def deliver(client, integration):
-    made = {}
-
-    def send(provider: str, body, secret: str = SECRET):
-        if provider not in made:
-            made[provider] = integration(provider)
-        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-        headers, query = signed(provider, raw, secret)
-        return client.post(f"/channels/post_ticket_survey/webhooks/{made[provider].id}{query}", data=raw,
-                           headers={**headers, "Content-Type": "application/json"})
-    return send
-
-
-def _payload(shared_data, name: str) -> bytes:
-    return (shared_data / "payloads" / name).read_bytes()
-
-
-def _ticket(session, provider, external_id) -> Ticket:
-    session.expire_all()
-    return session.scalar(select(Ticket).where(Ticket.provider == provider, Ticket.external_id == str(external_id)))
+from .helpdesk_webhooks import SECRET, payload, stored_ticket
 
 
 def _feedback(session, external_id) -> Feedback:
@@ -82,50 +27,50 @@ def test_zendesk_payloads(deliver, session, shared_data, create_employee):
     auditor = create_employee("Aud", identities=[("zendesk", "1276936927")])
     owner = create_employee("Face Toe", email="facetoe@facetoe.com.au")  # known to Plaudit by e-mail only
 
-    user = deliver("zendesk", _payload(shared_data, "zendesk/zenpy_spec_user.json"))
+    user = deliver("zendesk", payload(shared_data, "zendesk/zenpy_spec_user.json"))
     assert user.status_code == 200 and user.get_json()["agents_mapped"] == 1  # the agent account, by e-mail
 
-    response = deliver("zendesk", _payload(shared_data, "zendesk/zenpy_spec_satisfaction_rating.json"))
+    response = deliver("zendesk", payload(shared_data, "zendesk/zenpy_spec_satisfaction_rating.json"))
     assert response.status_code == 200, response.get_json()
     rating = _feedback(session, "zendesk:rating:35436")
     assert (rating.employee_id, rating.value, rating.scale_min, rating.scale_max, rating.ticket_ref) == (
         rater.id, 1.0, 0.0, 1.0, "zendesk:208")
     assert rating.attribution_policy == "assignee_at_rating"
 
-    assert deliver("zendesk", _payload(shared_data, "zendesk/zenpy_spec_satisfaction_rating_event.json")
+    assert deliver("zendesk", payload(shared_data, "zendesk/zenpy_spec_satisfaction_rating_event.json")
                    ).status_code == 200
     event = _feedback(session, "zendesk:rating:event-1274")
     assert (event.employee_id, event.value, event.comment) == (evented.id, 1.0, "Thanks, you guys are great!")
 
-    assert deliver("zendesk", _payload(shared_data, "zendesk/zenpy_spec_ticket.json")).status_code == 200
-    ticket = _ticket(session, "zendesk", 1)
+    assert deliver("zendesk", payload(shared_data, "zendesk/zenpy_spec_ticket.json")).status_code == 200
+    ticket = stored_ticket(session, "zendesk", 1)
     assert (ticket.assignee_id, ticket.status, ticket.category) == (owner.id, "pending", "incident")
     assert [a.employee_id for a in ticket.assignments] == [owner.id]
 
-    assert deliver("zendesk", _payload(shared_data, "zendesk/zenpy_spec_ticket_audit.json")).status_code == 200
-    assert _ticket(session, "zendesk", 7).assignee_id == auditor.id
+    assert deliver("zendesk", payload(shared_data, "zendesk/zenpy_spec_ticket_audit.json")).status_code == 200
+    assert stored_ticket(session, "zendesk", 7).assignee_id == auditor.id
 
-    assert deliver("zendesk", _payload(shared_data, "zendesk/zenpy_betamax_ticket_create_response.json")
+    assert deliver("zendesk", payload(shared_data, "zendesk/zenpy_betamax_ticket_create_response.json")
                    ).status_code == 200
-    assert _ticket(session, "zendesk", 4016).assignee_id is None  # created unassigned
+    assert stored_ticket(session, "zendesk", 4016).assignee_id is None  # created unassigned
 
-    assert deliver("zendesk", _payload(shared_data, "zendesk/zenpy_spec_ticket_metric.json")).status_code == 200
-    metric = _ticket(session, "zendesk", 4343)
+    assert deliver("zendesk", payload(shared_data, "zendesk/zenpy_spec_ticket_metric.json")).status_code == 200
+    metric = stored_ticket(session, "zendesk", 4343)
     assert metric.first_response_at == datetime(2009, 7, 22, 14, 46, 29, tzinfo=UTC)  # created + 2391 min
     assert metric.resolved_at == datetime(2011, 5, 9, 10, 38, 52, tzinfo=UTC)
 
-    again = deliver("zendesk", _payload(shared_data, "zendesk/zenpy_spec_user.json"))
+    again = deliver("zendesk", payload(shared_data, "zendesk/zenpy_spec_user.json"))
     assert again.get_json()["agents_mapped"] == 0  # mapped once, never re-mapped
     assert session.scalar(select(EmployeeIdentity.employee_id).where(
         EmployeeIdentity.provider == "zendesk", EmployeeIdentity.external_id == "1159307768")) == owner.id
     for name in ("zenpy_spec_group.json", "zenpy_spec_webhook.json", "zenpy_spec_tweet_event.json",
                  "zenpy_spec_ticket_metric_event.json"):
-        answer = deliver("zendesk", _payload(shared_data, f"zendesk/{name}"))
+        answer = deliver("zendesk", payload(shared_data, f"zendesk/{name}"))
         assert answer.status_code == 200 and answer.get_json()["ignored"], name
 
 
 def test_zendesk_export_records_offered_ratings_never_count(deliver, session, shared_data):
-    lines = _payload(shared_data, "zendesk/airbyte_zendesk_sandbox_expected_records_excerpt.jsonl").splitlines()
+    lines = payload(shared_data, "zendesk/airbyte_zendesk_sandbox_expected_records_excerpt.jsonl").splitlines()
     answers = [deliver("zendesk", line) for line in lines]
     assert [a.status_code for a in answers] == [200] * len(lines)
     assert sum("offered, not answered" in " ".join(a.get_json()["ignored"]) for a in answers) == 3
@@ -138,33 +83,33 @@ def test_freshdesk_payloads(deliver, session, shared_data, create_employee):
     lister = create_employee("Lis", identities=[("freshdesk", "5004272350")])
     agent = create_employee("Abc", email="abc@xyz.com")
 
-    assert deliver("freshdesk", _payload(
+    assert deliver("freshdesk", payload(
         shared_data, "freshdesk/chatwoot_fixture_freshdesk_ticket_with_conversations.json")).status_code == 200
-    ticket = _ticket(session, "freshdesk", 2001)
+    ticket = stored_ticket(session, "freshdesk", 2001)
     assert ticket.assignee_id == replier.id and ticket.status == "resolved"
     # the agent's public reply at 08:00 counts; the private note at 09:00 would not
     assert ticket.first_response_at == datetime(2024, 1, 3, 8, 0, tzinfo=UTC)
 
-    assert deliver("freshdesk", _payload(shared_data, "freshdesk/python_freshdesk_ticket_1.json")).status_code == 200
-    assert _ticket(session, "freshdesk", 1).assignee_id == responder.id
+    assert deliver("freshdesk", payload(shared_data, "freshdesk/python_freshdesk_ticket_1.json")).status_code == 200
+    assert stored_ticket(session, "freshdesk", 1).assignee_id == responder.id
     for name in ("python_freshdesk_all_tickets.json", "python_freshdesk_search_tickets.json"):
-        assert deliver("freshdesk", _payload(shared_data, f"freshdesk/{name}")).status_code == 200
+        assert deliver("freshdesk", payload(shared_data, f"freshdesk/{name}")).status_code == 200
     # snapshots arrive out of order (updated 2015, 2016, then 2015 and 2020 in the search results): the
     # history keeps time order and the newest observation holds the ticket
-    one = _ticket(session, "freshdesk", 1)
+    one = stored_ticket(session, "freshdesk", 1)
     assert [a.employee_id for a in one.assignments] == [lister.id, responder.id, lister.id]
     assert one.assignee_id == lister.id
 
-    notes = deliver("freshdesk", _payload(shared_data, "freshdesk/python_freshdesk_conversations.json"))
+    notes = deliver("freshdesk", payload(shared_data, "freshdesk/python_freshdesk_conversations.json"))
     # a private note at 05:36:12, then the public reply at 05:36:14: only the reply is a first response
     assert notes.status_code == 200
-    assert _ticket(session, "freshdesk", 1).first_response_at == datetime(2016, 5, 19, 5, 36, 14, tzinfo=UTC)
+    assert stored_ticket(session, "freshdesk", 1).first_response_at == datetime(2016, 5, 19, 5, 36, 14, tzinfo=UTC)
 
-    assert deliver("freshdesk", _payload(shared_data, "freshdesk/python_freshdesk_agents.json")
+    assert deliver("freshdesk", payload(shared_data, "freshdesk/python_freshdesk_agents.json")
                    ).get_json()["agents_mapped"] == 1
     assert session.scalar(select(EmployeeIdentity.employee_id).where(
         EmployeeIdentity.provider == "freshdesk", EmployeeIdentity.external_id == "1")) == agent.id
-    assert deliver("freshdesk", _payload(shared_data, "freshdesk/python_freshdesk_groups.json")
+    assert deliver("freshdesk", payload(shared_data, "freshdesk/python_freshdesk_groups.json")
                    ).get_json()["ignored"]
 
 
@@ -183,12 +128,12 @@ def test_chatwoot_payloads(deliver, session, shared_data, create_employee):
     john = create_employee("John", identities=[("chatwoot", "1")])
     for name in ("chatwoot_docs_conversation_status_changed.json", "chatwoot_docs_message_created.json",
                  "chatwoot_docs_conversation_resolved.json"):
-        assert deliver("chatwoot", _payload(shared_data, f"chatwoot/{name}")).status_code == 200, name
-    conversation = _ticket(session, "chatwoot", 10)
+        assert deliver("chatwoot", payload(shared_data, f"chatwoot/{name}")).status_code == 200, name
+    conversation = stored_ticket(session, "chatwoot", 10)
     assert (conversation.assignee_id, conversation.status) == (john.id, "resolved")
     assert conversation.resolved_at == datetime.fromtimestamp(1627063520, UTC)
 
-    csat = json.loads(_payload(shared_data, "chatwoot/chatwoot_docs_message_created.json"))
+    csat = json.loads(payload(shared_data, "chatwoot/chatwoot_docs_message_created.json"))
     csat.update(id=119, content_type="input_csat", message_type="outgoing", content_attributes={
         "submitted_values": {"csat_survey_response": {"rating": 4, "feedback_message": "Quick!"}}})
     assert deliver("chatwoot", csat).status_code == 200
@@ -199,17 +144,17 @@ def test_chatwoot_payloads(deliver, session, shared_data, create_employee):
 def test_zammad_payloads(deliver, session, shared_data, create_employee):
     emma = create_employee("Emma", identities=[("zammad", "5")])
     chris = create_employee("Chris", identities=[("zammad", "3")])
-    assert deliver("zammad", _payload(shared_data, "zammad/zammad_admin_docs_webhook_default_payload.json")
+    assert deliver("zammad", payload(shared_data, "zammad/zammad_admin_docs_webhook_default_payload.json")
                    ).status_code == 200
-    ticket = _ticket(session, "zammad", 81)
+    ticket = stored_ticket(session, "zammad", 81)
     assert (ticket.assignee_id, ticket.category) == (emma.id, "Service Desk")
     assert ticket.first_response_at is None  # the article is the customer's
-    assert deliver("zammad", _payload(shared_data, "zammad/zammad_api_docs_ticket_list_response.json")
+    assert deliver("zammad", payload(shared_data, "zammad/zammad_api_docs_ticket_list_response.json")
                    ).status_code == 200
-    assert _ticket(session, "zammad", 1).assignee_id is None  # owner 1 is Zammad's "nobody"
-    assert _ticket(session, "zammad", 2).assignee_id == chris.id
+    assert stored_ticket(session, "zammad", 1).assignee_id is None  # owner 1 is Zammad's "nobody"
+    assert stored_ticket(session, "zammad", 2).assignee_id == chris.id
     # A list gives only state ids: Zammad's default 4 is "closed", solved (it was stored as "4", solved never).
-    states = {t.external_id: (t.status, t.resolved_at is not None) for t in (_ticket(session, "zammad", n)
+    states = {t.external_id: (t.status, t.resolved_at is not None) for t in (stored_ticket(session, "zammad", n)
                                                                              for n in (1, 2))}
     assert states == {"1": ("new", False), "2": ("closed", True)}
 
@@ -237,7 +182,7 @@ def test_generic_format(deliver, session, create_employee):
                          "agent": {"provider": "email", "id": "ann@example.com"}}]}
     response = deliver("generic", body)
     assert response.status_code == 200 and response.get_json()["ratings"]["created"] == 1
-    assert _ticket(session, "ourdesk", "T-9").assignee_id == ann.id
+    assert stored_ticket(session, "ourdesk", "T-9").assignee_id == ann.id
     assert _feedback(session, "ourdesk:r-1").employee_id == ann.id
 
 
@@ -283,7 +228,7 @@ def test_integrations_command_creates_a_secret_shown_once(app, session):
 
 def test_chatwoot_csat_answer_arrives_as_a_message_update(deliver, session, shared_data, create_employee):
     john = create_employee("John", identities=[("chatwoot", "1")])
-    update = json.loads(_payload(shared_data, "chatwoot/chatwoot_docs_message_created.json"))
+    update = json.loads(payload(shared_data, "chatwoot/chatwoot_docs_message_created.json"))
     update.update(event="message_updated", id=120, content_type="input_csat", message_type="outgoing",
                   content_attributes={"submitted_values": {"csat_survey_response": {"rating": 2}}})
     assert deliver("chatwoot", update).status_code == 200
@@ -318,7 +263,7 @@ def test_last_public_replier_is_kept_and_offered_to_the_policy(make_app, shared_
         return client.post(f"/channels/post_ticket_survey/webhooks/{integration_id}", data=raw,
                            headers={"X-Plaudit-Token": SECRET, "Content-Type": "application/json"})
 
-    assert send(_payload(shared_data, "freshdesk/chatwoot_fixture_freshdesk_ticket_with_conversations.json")
+    assert send(payload(shared_data, "freshdesk/chatwoot_fixture_freshdesk_ticket_with_conversations.json")
                 ).status_code == 200
     with app.app_context(), transaction() as check:
         assert check.scalar(select(Ticket.last_public_replier).where(Ticket.external_id == "2001")) == \
@@ -375,128 +320,6 @@ def test_a_requester_address_listing_two_people_is_not_mailed():
 
 
 # --- survey invitations for the real payloads ----------------------------------------------------------------
-
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$")
-_UNIX_KEYS = {"created_at", "updated_at", "timestamp"}
-
-
-def _shifted(data, delta: timedelta, key: str | None = None):
-    """A payload as if it had happened ``delta`` later: every timestamp moves alike, so its timings agree."""
-    if isinstance(data, dict):
-        return {k: _shifted(v, delta, k) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_shifted(item, delta, key) for item in data]
-    if isinstance(data, str) and _ISO.match(data):
-        return (datetime.fromisoformat(data) + delta).isoformat()
-    if key in _UNIX_KEYS and isinstance(data, int) and not isinstance(data, bool) and data > 10 ** 9:
-        return data + int(delta.total_seconds())
-    return data
-
-
-def _recent(shared_data, name: str, solved_at: datetime, **changes) -> dict:
-    """The payload ``name`` as if it had been solved (at ``solved_at``) a day ago, with ``changes``."""
-    data = _shifted(json.loads(_payload(shared_data, name)), utcnow() - timedelta(days=1) - solved_at)
-    return {**data, **changes}
-
-
-ZENDESK_METRIC_SOLVED = datetime(2011, 5, 9, 10, 38, 52, tzinfo=UTC)
-CHATWOOT_RESOLVED = datetime.fromtimestamp(1627063520, UTC)
-FRESHDESK_2001_RESOLVED = datetime(2024, 1, 4, 12, 30, tzinfo=UTC)  # its updated_at: it has no stats
-FRESHDESK_1_RESOLVED = datetime(2020, 7, 24, 15, 35, 21, tzinfo=UTC)  # stats.resolved_at, though open
-
-
-def test_no_invitation_for_real_tickets_solved_long_ago_or_open_now(deliver, session, shared_data):
-    """The ops walkthrough: each of these was surveyed, years after the solve or while the ticket was open."""
-    cases = [
-        ("freshdesk", "freshdesk/python_freshdesk_ticket_1.json", "1", "the ticket is 'open' now, not solved"),
-        ("freshdesk", "freshdesk/chatwoot_fixture_freshdesk_ticket_with_conversations.json", "2001",
-         "solved 2024-01-04 12:30 UTC, more than 14 days ago"),
-        ("zendesk", "zendesk/zenpy_spec_ticket_metric.json", "4343",
-         "solved 2011-05-09 10:38 UTC, more than 14 days ago"),
-        ("chatwoot", "chatwoot/chatwoot_docs_conversation_resolved.json", "10",
-         "solved 2021-07-23 18:05 UTC, more than 14 days ago"),
-    ]
-    for provider, name, ticket, reason in cases:
-        answer = deliver(provider, _payload(shared_data, name))
-        assert answer.status_code == 200, answer.get_json()
-        assert answer.get_json()["invitations"] == [], name
-        assert answer.get_json()["not_invited"] == [{"ticket": ticket, "reason": reason}], name
-    assert session.scalar(select(func.count()).select_from(Invitation)) == 0
-    assert _ticket(session, "freshdesk", 1).resolved_at == FRESHDESK_1_RESOLVED  # its timings are kept all the same
-
-
-def test_the_same_real_tickets_solved_yesterday_are_invited_unless_open(deliver, session, shared_data):
-    invited = {}
-    for provider, name, solved_at in (
-            ("freshdesk", "freshdesk/chatwoot_fixture_freshdesk_ticket_with_conversations.json",
-             FRESHDESK_2001_RESOLVED),
-            ("zendesk", "zendesk/zenpy_spec_ticket_metric.json", ZENDESK_METRIC_SOLVED),  # no status: solved
-            ("chatwoot", "chatwoot/chatwoot_docs_conversation_resolved.json", CHATWOOT_RESOLVED)):
-        answer = deliver(provider, _recent(shared_data, name, solved_at)).get_json()
-        invited[provider] = [(i["ticket"], i["delivery"]) for i in answer["invitations"]]
-        assert answer["not_invited"] == [], name
-    assert invited == {"freshdesk": [("2001", "link")], "zendesk": [("4343", "link")], "chatwoot": [("10", "link")]}
-
-    # Freshdesk's ticket 1 is open (status 2) though stats.resolved_at says when it was resolved before.
-    reopened = _recent(shared_data, "freshdesk/python_freshdesk_ticket_1.json", FRESHDESK_1_RESOLVED)
-    answer = deliver("freshdesk", reopened).get_json()
-    assert answer["invitations"] == []
-    assert answer["not_invited"] == [{"ticket": "1", "reason": "the ticket is 'open' now, not solved"}]
-    pending = deliver("freshdesk", {**reopened, "status": 3}).get_json()
-    assert pending["not_invited"] == [{"ticket": "1", "reason": "the ticket is 'pending' now, not solved"}]
-    later = (utcnow() - timedelta(hours=1)).isoformat()
-    solved = deliver("freshdesk", {**reopened, "status": 4, "updated_at": later}).get_json()  # resolved again
-    assert [i["ticket"] for i in solved["invitations"]] == ["1"]
-    assert session.scalar(select(func.count()).select_from(Invitation)) == 4
-
-
-def test_no_second_survey_for_a_ticket_the_customer_rated_in_the_helpdesk(deliver, session, shared_data):
-    answered = [{"ticket": "208", "reason": "it was surveyed already"}]
-    # Zendesk: the real rating of ticket 208 first, then the ticket, solved yesterday.
-    assert deliver("zendesk", _payload(shared_data, "zendesk/zenpy_spec_satisfaction_rating.json")
-                   ).status_code == 200
-    ticket = _recent(shared_data, "zendesk/zenpy_spec_ticket.json", datetime(2015, 7, 25, 2, 23, 13, tzinfo=UTC),
-                     id=208, status="solved")
-    answer = deliver("zendesk", ticket).get_json()
-    assert (answer["invitations"], answer["not_invited"]) == ([], answered)
-    # Zendesk: the rating inside the ticket that reports the solve.
-    rated = {**ticket, "id": 209, "satisfaction_rating": {"id": 35437, "score": "good", "assignee_id": 135,
-                                                          "updated_at": ticket["updated_at"]}}
-    answer = deliver("zendesk", rated).get_json()
-    assert answer["ratings"]["created"] == 1
-    assert (answer["invitations"], answer["not_invited"]) == ([], [{**answered[0], "ticket": "209"}])
-
-    # Zendesk sent its own survey, not answered yet ("offered"): inside the ticket, or on its own before it.
-    offered = {**ticket, "id": 210, "satisfaction_rating": {"id": 35438, "score": "offered",
-                                                            "updated_at": ticket["updated_at"]}}
-    answer = deliver("zendesk", offered).get_json()
-    assert answer["ratings"]["created"] == 0 and "rating 35438 was offered, not answered" in answer["ignored"]
-    assert (answer["invitations"], answer["not_invited"]) == ([], [{**answered[0], "ticket": "210"}])
-    assert session.scalar(select(Ticket.survey_seen_at).where(Ticket.external_id == "210")) is not None
-    # On its own, about a ticket stored already (unsolved yet): the solve that follows invites nobody.
-    deliver("zendesk", {**ticket, "id": 211, "status": "open"})
-    assert deliver("zendesk", {"id": 35439, "score": "offered", "ticket_id": 211,
-                               "updated_at": ticket["updated_at"]}).status_code == 200
-    answer = deliver("zendesk", {**ticket, "id": 211}).get_json()
-    assert (answer["invitations"], answer["not_invited"]) == ([], [{**answered[0], "ticket": "211"}])
-
-    # Freshdesk: the customer rated ticket 2001 in Freshdesk before its solve reached Plaudit.
-    assert deliver("freshdesk", {"id": 9, "agent_id": 501, "ticket_id": 2001, "created_at": utcnow().isoformat(),
-                                 "ratings": {"default_question": 103}}).status_code == 200
-    answer = deliver("freshdesk", _recent(shared_data, "freshdesk/chatwoot_fixture_freshdesk_ticket_with_conversations"
-                                          ".json", FRESHDESK_2001_RESOLVED)).get_json()
-    assert (answer["invitations"], answer["not_invited"]) == ([], [{**answered[0], "ticket": "2001"}])
-
-    # Chatwoot: the CSAT answer to Chatwoot's own survey, then the conversation resolved.
-    csat = json.loads(_payload(shared_data, "chatwoot/chatwoot_docs_message_created.json"))
-    csat.update(id=119, content_type="input_csat", message_type="outgoing", content_attributes={
-        "submitted_values": {"csat_survey_response": {"rating": 4, "feedback_message": "Quick!"}}})
-    assert deliver("chatwoot", csat).get_json()["ratings"]["created"] == 1
-    answer = deliver("chatwoot", _recent(shared_data, "chatwoot/chatwoot_docs_conversation_resolved.json",
-                                         CHATWOOT_RESOLVED)).get_json()
-    assert (answer["invitations"], answer["not_invited"]) == ([], [{**answered[0], "ticket": "10"}])
-    assert session.scalar(select(func.count()).select_from(Invitation)) == 0
-
 
 @pytest.mark.parametrize(("provider", "solved", "not_solved"), [
     ("zendesk", ["solved", "closed"], ["new", "open", "pending", "hold"]),
