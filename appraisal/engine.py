@@ -11,6 +11,7 @@ from typing import Any
 
 from . import formulas
 from .aggregates import CURRENT, EMPTY, PREVIOUS, Aggregate, MetricSpec
+from .guidelines import metric_bounds
 
 
 @dataclass(frozen=True)
@@ -113,8 +114,7 @@ class Appraisal:
         return self.by_name[metric]["min_n"] or self.guideline["min_sample"]
 
     def _bounds(self, spec: MetricSpec) -> tuple[float, float]:
-        override = self.by_name[spec.name]["bounds"]
-        return (override["min"], override["max"]) if override else spec.rule.value_bounds(spec.params)
+        return metric_bounds({**self.by_name[spec.name], "params": spec.params}, spec.rule)
 
     def score_period(self, people: Sequence[Person], groups: Mapping[int | None, Mapping[str, Aggregate]]
                      ) -> dict[int, EmployeeOutcome]:

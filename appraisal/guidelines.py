@@ -56,6 +56,15 @@ def rule_params(document: Mapping[str, Any], rule) -> dict[str, Any]:
     return rule.params_schema().load({}) if rule.params_schema else {}
 
 
+def metric_bounds(metric: Mapping[str, Any], rule) -> tuple[float, float] | None:
+    """The values of a guideline metric that map to 0 and 100 on the composite's scale, as ``(min, max)``: the
+    guideline's own ``bounds``, else the rule's natural ones (None for a rule with none)."""
+    if metric.get("bounds"):
+        return metric["bounds"]["min"], metric["bounds"]["max"]
+    bounds = rule.value_bounds(metric.get("params") or {})
+    return tuple(bounds) if bounds else None
+
+
 def current_guideline(session: Session) -> Guideline | None:
     """The guideline in force: the highest version, or None before anything is published."""
     return session.scalar(select(Guideline).order_by(Guideline.version.desc()).limit(1))

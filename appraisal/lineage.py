@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from core.models import Feedback
 from core.plugins import get_plugins
 
+from .guidelines import metric_bounds
 from .models import AppraisalRun, MetricResult
 
 
@@ -68,7 +69,7 @@ def metric_lineage(session: Session, run_id: int, employee_id: int, metric: str,
                          f"someone in no team), with k = {k:g}",
             "display": rule.display_for(spec["params"]),
             "min_n": spec["min_n"] or document["min_sample"],
-            "bounds": spec["bounds"] or list(rule.value_bounds(spec["params"]) or ()),
+            "bounds": list(metric_bounds(spec, rule) or ()),
             "direction": rule.direction,
         },
         "result": {"n": result.n, "value": result.value, "ci": [result.ci_low, result.ci_high],

@@ -10,7 +10,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from flask import g
 from sqlalchemy import func, insert, select
 
 from appraisal.guidelines import publish_guideline
@@ -24,18 +23,7 @@ from tests.fixtures.org import csrf_token
 PAGES = ("/team", "/targets", "/team/responses", "/unattributed")
 
 
-@pytest.fixture(autouse=True)
-def session_per_request(app):
-    """End each request's session with the request, as in production.
-
-    The worked example holds an app context open, which Flask reuses for every request of the test client;
-    without this, a request's session (on SQLite, holding the write lock) would outlive it.
-    """
-    @app.teardown_request
-    def _end_session(_exc):
-        session = g.pop("plaudit_session", None)
-        if session is not None:
-            session.close()
+pytestmark = pytest.mark.usefixtures("session_per_request")
 
 
 def _text(response) -> str:

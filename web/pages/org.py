@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
+from appraisal.guidelines import metric_bounds
 from appraisal.models import AppraisalResult, AppraisalRun, MetricResult
 from appraisal.report import latest_completed_run, metric_display
 from core.auth import roles_required
@@ -151,10 +152,8 @@ def _composite_bins(session: Session, run: AppraisalRun) -> Histogram:
 
 def _bounds(metric: Mapping, rules: Mapping) -> tuple[float, float] | None:
     """The range a guideline metric's values span: the guideline's own bounds, else the rule's."""
-    if metric.get("bounds"):
-        return tuple(sorted((metric["bounds"]["min"], metric["bounds"]["max"])))
     rule = rules.get(metric["rule"])
-    bounds = rule.value_bounds(metric.get("params") or {}) if rule is not None else None
+    bounds = metric_bounds(metric, rule) if rule is not None or metric.get("bounds") else None
     return tuple(sorted(bounds)) if bounds else None
 
 

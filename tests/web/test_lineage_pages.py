@@ -1,0 +1,84 @@
+"""How a number was worked out: the page behind each metric of a report, its items, formula and parameters."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from appraisal.models import MetricResult
+from core.db import transaction
+
+pytestmark = pytest.mark.usefixtures("session_per_request")
+
+
+def test_a_number_on_the_report_opens_how_it_was_worked_out(worked_example, as_user):
+    """Every number drills down to its items: Ann's CSAT % of 75 is 3 satisfied answers of 4, at 100 points each."""
+    run = worked_example.run()
+    ann = worked_example.ids["ann"]
+    client = as_user("ann@example.com")
+    report = client.get("/report").get_data(as_text=True)
+    link = f"/report/{ann}/runs/{run}/csat_percent"
+    assert f'href="{link}"' in report
+    page = client.get(link)
+    assert page.status_code == 200
+    html = " ".join(page.get_data(as_text=True).split())
+    assert "CSAT % for you" in html and f"Run {run}, week 2026-11-02 to 2026-11-08, guideline version 1" in html
+    assert 'data-field="value">75.0%' in html and 'data-field="n">4<' in html
+    points = re.findall(r'data-field="points">([^<]+)<', html)
+    assert sorted(points) == ["0", "100", "100", "100"]  # mean 75: the value above
+    assert "Wilson score interval at 95%" in html
+    assert "Shrunk toward the team mean" in html and "(n × value + k × team mean) / (n + k), with k = 2" in html
+    assert "Back to your report" in html
+    # A manager reads it from the employee's report; a metric the run lacks, or a page past the items, is named
+    mia = as_user("mia@example.com")
+    assert "CSAT % for Ann" in mia.get(link).get_data(as_text=True)
+    assert mia.get(f"/report/{ann}/runs/{run}/resolution_sla").status_code == 404
+    past = mia.get(link + "?page=2")
+    assert past.status_code == 400 and "page: there is 1 page" in past.get_data(as_text=True)
+
+
+def test_lineage_of_someone_in_no_team_names_the_organisation_mean_as_the_prior(worked_example, as_user):
+    """Dan, in no team, is shrunk toward the organisation's mean: the page said 'toward the team mean' with no
+    team mean shown, and the number could not be worked out from it."""
+    from core.models import Employee
+
+    dan = worked_example.ids["dan"]
+    with transaction() as session:
+        session.get(Employee, dan).team_id = None
+    run = worked_example.run()
+    with transaction() as session:
+        result = session.scalar(select(MetricResult).where(MetricResult.run_id == run, MetricResult.employee_id == dan,
+                                                           MetricResult.metric == "csat_percent"))
+        org, shrunk = result.org_mean, result.shrunk
+    assert shrunk == pytest.approx((5 * 60.0 + 2 * org) / 7)  # 3 of 5 satisfied, k = 2
+    html = " ".join(as_user("hr@example.com").get(f"/report/{dan}/runs/{run}/csat_percent").get_data(as_text=True)
+                    .split())
+    assert 'data-field="team">none: no team, or no items in the team<' in html
+    assert f'data-field="org">{org:.1f}%<' in html
+    assert "Shrunk toward the organisation mean" in html
+    assert f"with k = 2, n = 5 and the organisation mean {org:.1f}%" in html
+
+
+def test_a_metric_the_guideline_bounds_shows_its_bounds(worked_example, as_user):
+    """Bounds set in the guideline ({"min": .., "max": ..}) broke the page with a 500 for everyone, the employee
+    reading their own report included; the rule's own bounds (a list) did not."""
+    from appraisal.guidelines import publish_guideline
+    from appraisal.lineage import metric_lineage
+    from tests.fixtures.appraisal import GUIDELINE
+
+    bounded = {**GUIDELINE, "metrics": [{"rule": "csat_percent", "weight": 60, "bounds": {"min": 20, "max": 100}},
+                                        {"rule": "nps", "weight": 40}]}
+    with transaction() as session:
+        publish_guideline(session, bounded, note="CSAT below 20% counts as nothing")
+    run = worked_example.run(version=2)
+    ann = worked_example.ids["ann"]
+    with transaction() as session:
+        assert metric_lineage(session, run, ann, "csat_percent")["formula"]["bounds"] == [20, 100]
+        assert metric_lineage(session, run, ann, "nps")["formula"]["bounds"] == [-100, 100]  # the rule's own
+        normalised = session.scalar(select(MetricResult.normalised).where(
+            MetricResult.run_id == run, MetricResult.employee_id == ann, MetricResult.metric == "csat_percent"))
+    page = as_user("ann@example.com").get(f"/report/{ann}/runs/{run}/csat_percent")
+    assert page.status_code == 200
+    html = " ".join(page.get_data(as_text=True).split())
+    assert f"{normalised:.1f} (weight 60; 20 maps to 0 and 100 to 100)" in html
