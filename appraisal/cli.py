@@ -414,7 +414,7 @@ def digests_group():
 @with_appcontext
 def send_digests_command(run_id, dry_run):
     """Send the digests of a run that have not gone yet (each message goes once per run)."""
-    from .digests import recipients, send_weekly_digests
+    from .digests import period_sent_from, recipients, send_weekly_digests
     from .models import DigestDelivery
     from .report import completed_run, latest_completed_run
 
@@ -424,6 +424,12 @@ def send_digests_command(run_id, dry_run):
             if run_id is not None:
                 raise click.BadParameter(f"run {run_id} is not a completed appraisal run", param_hint="--run")
             _fail("no completed weekly run yet: nothing to send")
+        # As the scheduled job: a week HR re-ran was e-mailed already, and goes again only when asked by its run.
+        earlier = period_sent_from(session, run) if run_id is None else None
+        if earlier is not None:
+            click.echo(f"run {run.id}: {period_of(run).label} was e-mailed from run {earlier} already; nothing "
+                       f"sent. To e-mail run {run.id}'s numbers too: plaudit digests send --run {run.id}")
+            return
         run_id = run.id
         sent_before = set(session.execute(select(DigestDelivery.recipient_id, DigestDelivery.kind)
                                           .where(DigestDelivery.run_id == run.id)).all())

@@ -97,7 +97,7 @@ def send_weekly_digests(run_id: int | None = None) -> int:
                 raise LookupError(f"run {run_id} is not a completed appraisal run")
             log.info("weekly digests: no completed weekly run yet")
             return 0
-        if run_id is None and _period_sent_from_another_run(session, run):
+        if run_id is None and period_sent_from(session, run) is not None:
             log.info("weekly digests: run %s's week was e-mailed from an earlier run; not sending again", run.id)
             return 0
         planned = plan_digests(session, run)
@@ -105,11 +105,13 @@ def send_weekly_digests(run_id: int | None = None) -> int:
         return len(planned)
 
 
-def _period_sent_from_another_run(session: Session, run: AppraisalRun) -> bool:
+def period_sent_from(session: Session, run: AppraisalRun) -> int | None:
+    """The other run of ``run``'s period whose digests were e-mailed (HR re-ran the week), if one was."""
     return session.scalar(
-        select(DigestDelivery.id).join(AppraisalRun, AppraisalRun.id == DigestDelivery.run_id)
+        select(DigestDelivery.run_id).join(AppraisalRun, AppraisalRun.id == DigestDelivery.run_id)
         .where(AppraisalRun.period_kind == run.period_kind, AppraisalRun.period_start == run.period_start,
-               AppraisalRun.period_end == run.period_end, AppraisalRun.id != run.id).limit(1)) is not None
+               AppraisalRun.period_end == run.period_end, AppraisalRun.id != run.id)
+        .order_by(DigestDelivery.run_id.desc()).limit(1))
 
 
 def send_digest(delivery_id: int) -> bool:

@@ -197,3 +197,12 @@ def test_plaudit_digests_send(worked_example, smtp_server, app):
     assert "0 digest(s) to send, 6 planned before" in result.output and len(inbox.messages) == 6
     result = runner.invoke(args=["digests", "send", "--run", str(run_id + 50)])
     assert result.exit_code == 2 and f"run {run_id + 50} is not a completed appraisal run" in result.output
+
+    # HR re-ran the week: the command, which deployments without Redis put in cron, e-mailed it all again.
+    rerun = worked_example.run()
+    result = runner.invoke(args=["digests", "send"])
+    assert result.exit_code == 0 and len(inbox.messages) == 6
+    assert (f"run {rerun}: week 2026-11-02 to 2026-11-08 was e-mailed from run {run_id} already; nothing sent. "
+            f"To e-mail run {rerun}'s numbers too: plaudit digests send --run {rerun}") in result.output
+    result = runner.invoke(args=["digests", "send", "--run", str(rerun)])
+    assert "6 digest(s) planned" in result.output and len(inbox.messages) == 12
