@@ -97,6 +97,11 @@ def _normalise(channel, schema, index: int, payload: Any) -> list[FeedbackDraft]
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         return Rejected(index, messages)
+    except Exception as exc:  # a fault in the plugin's schema or to_feedback: this payload's, not the batch's
+        log.exception("channel %r (%s) failed on payload %d", channel.name, type(channel).__module__, index)
+        return Rejected(index, {"_schema": [(f"channel {channel.name!r} failed on this payload "
+                                            f"({type(exc).__name__}); the error is in its plugin, and the log has "
+                                            f"its traceback")]})
     problems: dict[str, list[str]] = {}
     for draft in drafts:
         for field_name, problem in _contract_problems(channel, draft):

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from core import hookimpl
 from core.db import transaction
 from core.ingestion import ingest, respondent_ref
-from core.models import AuditEntry, Feedback, Flag
+from core.models import ApiToken, AuditEntry, Feedback, Flag, User
 from tests.fixtures.app import row_counts
 from tests.fixtures.payloads import survey
 from tests.fixtures.plugins import ChecksPlugin
@@ -314,6 +314,59 @@ def test_channel_output_that_breaks_the_contract_is_rejected_naming_the_channel(
     assert set(errors) == {"occurred_at", "value", "payload"}
     assert "channel 'sloppy'" in errors["occurred_at"][0] and "outside the scale" in errors["value"][0]
 
+
+
+def test_a_channel_that_raises_costs_that_payload_only_and_is_named(make_app, caplog, create_user):
+    """A KeyError in a plugin's schema or to_feedback answered the whole batch with a 500, its good payloads
+    unstored, and named no plugin."""
+    from marshmallow import validates_schema
+
+    from core import hookimpl
+    from core.channel import Channel, FeedbackDraft
+    from tests.plugin_packages.plaudit_kudos.plaudit_kudos import KudosSchema
+
+    class FussySchema(KudosSchema):
+        @validates_schema
+        def look_up(self, data, **kwargs):
+            {"hi": 1}[data["message"]]  # a bug: any other message raises KeyError
+
+    class Buggy(Channel):
+        name, title, kinds, schema = "buggy", "Buggy", ("kudos",), FussySchema
+
+        def to_feedback(self, data):
+            if data["id"].endswith("typed"):
+                raise TypeError("unsupported operand")
+            yield FeedbackDraft(kind="kudos", external_id=data["id"], occurred_at=data["sent_at"], value=1.0,
+                                scale=(0.0, 1.0))
+
+    class Plugin:
+        @hookimpl
+        def register_channels(self):
+            return [Buggy]
+
+    app = make_app(extra_plugins={"buggy": Plugin()})
+    payloads = [{"id": ext, "to": "a@b.io", "sender": "x", "message": message, "sent_at": "2026-01-01T00:00:00Z"}
+                for ext, message in (("fine", "hi"), ("keyed", "hello"), ("typed", "hi"))]
+    with app.app_context(), transaction() as session:
+        report = ingest(session, "buggy", payloads)
+    assert [s.external_id for s in report.created] == ["fine"]
+    assert {r.index: r.errors for r in report.rejected} == {
+        1: {"_schema": [("channel 'buggy' failed on this payload (KeyError); the error is in its plugin, and the "
+                        "log has its traceback")]},
+        2: {"_schema": [("channel 'buggy' failed on this payload (TypeError); the error is in its plugin, and the "
+                        "log has its traceback")]}}
+    failures = [r for r in caplog.records if "channel 'buggy'" in r.getMessage()]
+    assert [r.exc_info[0] for r in failures] == [KeyError, TypeError]
+
+    bot = create_user("bot@example.com", roles=["admin"]).id
+    with app.app_context(), transaction() as session:  # through the API: what it stored and refused, no 500
+        token, plain = ApiToken.issue(session.get(User, bot), "bridge", ["feedback:write"])
+        session.add(token)
+    answer = app.test_client().post("/api/v1/channels/buggy/feedback/batch", headers={
+        "Authorization": f"Bearer {plain}"}, json=[{**p, "id": f"api-{p['id']}"} for p in payloads])
+    assert answer.status_code == 201, answer.get_json()
+    assert [c["external_id"] for c in answer.get_json()["created"]] == ["api-fine"]
+    assert [r["index"] for r in answer.get_json()["rejected"]] == [1, 2]
 
 
 def test_identities_a_channel_gets_wrong_cost_that_payload_only(make_app, create_employee):
