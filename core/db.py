@@ -117,3 +117,19 @@ def transaction() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Whether ``error`` (SQLAlchemy's OperationalError) means the database cannot serve now, so a client
+    should try again later, rather than a fault in the statement, which trying again cannot mend.
+
+    PostgreSQL's operational errors are the connection, the server shutting down, a statement timeout: all
+    worth a retry. SQLite reports a misspelled function or a syntax error as an operational error too
+    (``SQLITE_ERROR``); only its busy, locked, unopenable or full database is an outage.
+    """
+    orig = getattr(error, "orig", None)
+    name = getattr(orig, "sqlite_errorname", None)
+    if name is None:
+        return True
+    return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL",
+                            "SQLITE_READONLY", "SQLITE_PROTOCOL", "SQLITE_NOTADB", "SQLITE_CORRUPT"))

@@ -5,7 +5,9 @@ from http import HTTPStatus
 
 from flask import current_app, g, jsonify, render_template, request
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import ServiceUnavailable
+from werkzeug.exceptions import InternalServerError, ServiceUnavailable
+
+from core.db import database_unreachable
 
 #: ``app.extensions`` key: path prefixes besides /api/ whose errors are answered as JSON (a blueprint that
 #: machines call, such as the social push endpoint, adds its own).
@@ -60,7 +62,15 @@ def _said(messages) -> str | None:
 
 
 def _database_unavailable(error):
-    """Answer 503 with Retry-After when the database cannot be reached: the client should try again."""
+    """Answer 503 with Retry-After when the database cannot be reached: the client should try again.
+
+    An operational error that is a fault in the statement (SQLite's ``no such function``, in a plugin's SQL)
+    is a 500 with its traceback logged, as any other bug: a 503 would have every client retry it for ever.
+    """
+    if not database_unreachable(error):
+        current_app.logger.error("Exception on %s [%s]", request.path, request.method,
+                                 exc_info=(type(error), error, error.__traceback__))
+        return _error_page(InternalServerError(original_exception=error))
     # The driver's message can name the host and user: log only the kind of failure, show none of it.
     current_app.logger.error("database unavailable: %s", type(error.orig).__name__ if error.orig else error)
     unavailable = ServiceUnavailable("The database is unavailable; nothing was saved. Try again shortly.")
