@@ -50,6 +50,7 @@ from .models import (
     Recommendation,
 )
 from .periods import Period, week_of
+from .run_failures import failure_reason
 from .targets import targets_in_force
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,7 @@ def compute_run(run_id: int) -> str:
             log.error("appraisal run %s cannot be computed: %s", run_id, exc)
             return "failed"
         except Exception as exc:
-            _record_failure(run_id, f"{type(exc).__name__}: {exc}")
+            _record_failure(run_id, failure_reason(run_id, exc))
             raise
     return "completed"
 
