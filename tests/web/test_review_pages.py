@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
+from html import unescape
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -168,6 +169,13 @@ def test_managers_see_and_decide_disputes_only_in_their_teams(worked_example, lo
     assert refused.status_code == 403 and "only HR or the employee" in refused.get_data(as_text=True)
     missing = _decide(client, "/review/disputes", dispute_id=ann_dispute, decision="uphold", outcome=" ")
     assert missing.status_code == 400 and "outcome: write it" in missing.get_data(as_text=True)
+    assert 'value="uphold" required checked' in missing.get_data(as_text=True)  # the choice is kept
+    for typed, problem in (("Zoe", "nobody in your scope is called 'Zoe'"),
+                           ("Dan", "nobody in your scope is called 'Dan'")):  # Dan is Billing's: not Mia's
+        refused_name = _decide(client, "/review/disputes", dispute_id=ann_dispute, decision="uphold",
+                               outcome="Bob's", reassign_to=typed)
+        assert refused_name.status_code == 400
+        assert f"reassign_to: {problem}" in unescape(refused_name.get_data(as_text=True))
     muddled = _decide(client, "/review/disputes", dispute_id=ann_dispute, decision="reject", outcome="no",
                       reassign_to=worked_example.ids["bob"])
     assert muddled.status_code == 400 and "reassign_to: only an upheld dispute" in muddled.get_data(as_text=True)
@@ -182,8 +190,8 @@ def test_managers_see_and_decide_disputes_only_in_their_teams(worked_example, lo
     assert _audits("disputes") == [("dispute.raised", None, worked_example.users["ann"]),
                                    ("dispute.raised", None, worked_example.users["dan"])]
 
-    done = _decide(client, "/review/disputes", dispute_id=ann_dispute, decision="uphold",
-                   outcome="Moved to Bob: he answered that ticket", reassign_to=worked_example.ids["bob"])
+    done = _decide(client, "/review/disputes", dispute_id=ann_dispute, decision="uphold",  # typed, not picked
+                   outcome="Moved to Bob: he answered that ticket", reassign_to=" bob ")
     assert done.status_code == 303
     assert "upheld: the item now counts for Bob." in client.get(done.location).get_data(as_text=True)
     assert "No open disputes" in client.get("/review/disputes").get_data(as_text=True)

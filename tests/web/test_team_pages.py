@@ -375,6 +375,7 @@ def test_queue_refusals(client, login, worked_example):
     assert post(f"/unattributed/{item_id}/attribute", employee=worked_example.ids["dan"]).status_code == 403
     blank = post(f"/unattributed/{item_id}/attribute", employee="")
     assert blank.status_code == 400 and "employee: choose an employee" in _text(blank)
+    assert f'href="#item-{item_id}"' in blank.get_data(as_text=True)  # still waiting: the error links to it
     assert post(f"/unattributed/{item_id}/attribute", employee="99999").status_code == 400
     # a manager cannot tell whether an item is another team's, so only HR keeps one for the organisation
     assert post(f"/unattributed/{item_id}/organisation").status_code == 403
@@ -388,6 +389,8 @@ def test_queue_refusals(client, login, worked_example):
     login("mia@example.com")
     again = post(f"/unattributed/{item_id}/attribute", employee=worked_example.ids["ann"])
     assert again.status_code == 409 and "kept for the organisation only" in _text(again)
+    # decided meanwhile, the item has left the list: no link to where it was
+    assert f'href="#item-{item_id}"' not in again.get_data(as_text=True) and "It no longer waits here." in _text(again)
     with transaction() as session:
         item = session.get(Feedback, item_id)
         assert (item.employee_id, item.attribution_policy) == (None, "org_only")

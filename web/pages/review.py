@@ -218,9 +218,17 @@ def _reassignment(uphold: bool) -> int | None:
         return None
     if not uphold:
         raise FormError("reassign_to", "only an upheld dispute moves the item; leave it empty to reject")
-    if not is_id(raw):
-        raise FormError("reassign_to", "choose the employee from the list (their number)")
-    return int(raw)
+    if is_id(raw):
+        return int(raw)
+    # A name typed in full rather than picked from the list (which fills in the number) names them as well.
+    named = get_session().scalars(select(Employee.id).where(
+        visible_employees(current_user), Employee.active, func.lower(Employee.name) == raw.lower()).limit(2)).all()
+    if len(named) == 1:
+        return named[0]
+    if named:
+        raise FormError("reassign_to", f"more than one person in your scope is called {raw!r}: pick the one you "
+                                       f"mean from the list")
+    raise FormError("reassign_to", f"nobody in your scope is called {raw!r}: pick the person from the list")
 
 
 def _disputes_page(refusal: Refusal | None) -> str:
