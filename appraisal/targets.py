@@ -45,11 +45,25 @@ def may_set_target(session: Session, user, employee: Employee | None, team: Team
 
 def metric_range(spec: Mapping, rule) -> tuple[float, float] | None:
     """The values ``spec``'s metric can take: its rule's own scale (CSAT% 0 to 100, NPS -100 to 100, CES on its
-    scale); None for an unbounded one (a duration).
+    scale), or from its floor up (a duration: 0 minutes and more); None when nothing is known.
 
     Not the guideline's ``bounds``: those anchor the composite's 0 and 100, and a metric can lie beyond them.
     """
-    return rule.value_bounds(spec.get("params", {})) if rule is not None else None
+    if rule is None:
+        return None
+    scale = rule.value_bounds(spec.get("params", {}))
+    if scale is None and rule.floor is not None:
+        return rule.floor, math.inf
+    return scale
+
+
+def range_problem(value: float, scale: tuple[float, float], title: str) -> str | None:
+    """What is wrong with a target of ``value`` on ``scale`` (see :func:`metric_range`); None when it fits."""
+    if scale[0] <= value <= scale[1]:
+        return None
+    if scale[1] == math.inf:
+        return f"{title} cannot be below {scale[0]:g}"
+    return f"{title} runs from {scale[0]:g} to {scale[1]:g}"
 
 
 def set_target(session: Session, user, *, metric: str, period: Period, value: float,
@@ -70,9 +84,9 @@ def set_target(session: Session, user, *, metric: str, period: Period, value: fl
         raise TargetError("value", "give a finite number")
     rule = get_plugins().scoring_rules.get(metric)
     scale = metric_range(specs[metric], rule)
-    if scale and not scale[0] <= value <= scale[1]:
-        # A target the metric can never take is a typo (-1 minutes, a CES of 99 on a 1-7 scale).
-        raise TargetError("value", f"{getattr(rule, 'title', metric)} runs from {scale[0]:g} to {scale[1]:g}")
+    problem = range_problem(value, scale, getattr(rule, "title", metric)) if scale else None
+    if problem:  # a target the metric can never take is a typo (-1 minutes, a CES of 99 on a 1-7 scale)
+        raise TargetError("value", problem)
     bounds = specs[metric]["target_bounds"]
     if bounds and not bounds["min"] <= value <= bounds["max"]:
         raise TargetError("value", f"HR allows targets from {bounds['min']:g} to {bounds['max']:g} for {metric}")

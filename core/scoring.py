@@ -32,6 +32,9 @@ class ScoringRule:
     #: The lowest and highest value the metric can take; the composite maps them to 0 and 100. None when
     #: unbounded (a duration): the guideline must then give bounds itself.
     bounds: ClassVar[tuple[float, float] | None] = None
+    #: Without ``bounds``, the lowest value the metric can take, if it has one (0 for a duration); a target
+    #: below it is refused.
+    floor: ClassVar[float | None] = None
 
     def value_bounds(self, params: Mapping[str, Any]) -> tuple[float, float] | None:
         """Return :attr:`bounds` for these parameters (override when a parameter changes the scale)."""

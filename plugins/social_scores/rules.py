@@ -44,6 +44,7 @@ class SocialReplyTime(ScoringRule):
     direction = "lower"
     display = "number"
     bounds = None  # a duration: the guideline gives bounds, or a cap sets them
+    floor = 0.0
 
     def value_bounds(self, params):
         cap = params.get("cap_minutes")

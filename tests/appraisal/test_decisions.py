@@ -73,6 +73,25 @@ def test_managers_set_targets_only_for_their_teams_and_within_bounds(worked_exam
             (None, 80), ({"value": 80, "set_by": hr.id}, 90), ({"value": 90, "set_by": manager.id}, 85)]
 
 
+def test_a_duration_target_below_zero_is_refused(worked_example):
+    """-5 minutes of social reply time was accepted: a duration has no upper bound, so nothing was checked."""
+    from appraisal.guidelines import publish_guideline
+
+    november = month_of(WEEK.start.date())
+    with transaction() as session:
+        hr, manager = _users(session, worked_example)
+        publish_guideline(session, {"metrics": [
+            {"rule": "csat_percent", "weight": 50},
+            {"rule": "social_reply_time", "weight": 50, "bounds": {"min": 0, "max": 600}}]}, actor=hr)
+        ann = session.get(Employee, worked_example.ids["ann"])
+        with pytest.raises(TargetError) as caught:
+            set_target(session, manager, metric="social_reply_time", period=november, value=-5, employee=ann)
+        assert (caught.value.field, caught.value.message) == ("value",
+                                                             "Social reply time (minutes) cannot be below 0")
+        assert set_target(session, manager, metric="social_reply_time", period=november, value=900,
+                          employee=ann).value == 900  # slower than the bounds' 600 is a target it can take
+
+
 def test_a_team_target_does_not_apply_to_whoever_set_it(worked_example):
     """Mia works in Support, which she leads: its target applies to Ann, not to Mia, who set it (she could lower
     her own target, and her attainment streak feeds the incentives)."""

@@ -23,7 +23,13 @@ from appraisal.models import (
 )
 from appraisal.periods import check_day, month_of, quarter_of, stored_period, week_of
 from appraisal.report import metric_display
-from appraisal.targets import TargetError, may_set_target, metric_range, set_target
+from appraisal.targets import (
+    TargetError,
+    may_set_target,
+    metric_range,
+    range_problem,
+    set_target,
+)
 from core.auth import roles_required
 from core.db import get_session
 from core.models import (
@@ -351,8 +357,8 @@ def _read_target(session, form, specs) -> tuple[dict, dict]:
         bounds = metric_range(specs[values["metric"]], rule) if values["metric"] in specs else None
         if not math.isfinite(values["value"]):
             errors["value"] = "give a finite number"
-        elif bounds and not bounds[0] <= values["value"] <= bounds[1]:
-            errors["value"] = f"{rule.title} runs from {bounds[0]:g} to {bounds[1]:g}"
+        elif bounds and range_problem(values["value"], bounds, rule.title):
+            errors["value"] = range_problem(values["value"], bounds, rule.title)
     return values, errors
 
 
