@@ -35,9 +35,12 @@ WEIGHT_TOTAL = 100.0
 MAX_COUNT = 100_000  # items a metric or category needs; weeks in a streak
 MAX_SHRINKAGE = 1_000.0  # pseudo-items of the team mean
 MAX_MONEY = 1_000_000_000.0  # one bonus, or a run's budget cap
+MAX_GAP = 1_000_000.0  # an attainment gap, in the metric's units (minutes, for a duration)
 
 
 _money = validate.Range(0, MAX_MONEY, error=f"give an amount from 0 to {MAX_MONEY:,.0f}")
+_count = validate.Range(1, MAX_COUNT, error=f"give a whole number from 1 to {MAX_COUNT:,}")
+_gap = validate.Range(0, MAX_GAP, error=f"give a gap from 0 to {MAX_GAP:,.0f}")
 
 
 def _cents(value: float | None) -> None:
@@ -59,18 +62,20 @@ class RangeSchema(Schema):
 class AttainmentSchema(Schema):
     """Attainment levels, as gaps in the metric's own units from the target."""
 
-    far_below = fields.Float(load_default=10.0, validate=validate.Range(min=0), allow_nan=False,
+    far_below = fields.Float(load_default=10.0, allow_nan=False, validate=_gap,
                              metadata={"description": "more than this short of the target is 'far below'"})
-    exceeded = fields.Float(load_default=5.0, validate=validate.Range(min=0, min_inclusive=False),
-                            allow_nan=False, metadata={"description": "this far past the target is 'exceeded'"})
+    exceeded = fields.Float(load_default=5.0, allow_nan=False, validate=validate.Range(
+                                0, MAX_GAP, min_inclusive=False, error=f"give a gap above 0, up to {MAX_GAP:,.0f}"),
+                            metadata={"description": "this far past the target is 'exceeded'"})
 
 
 class MetricSpecSchema(Schema):
     rule = fields.String(required=True, metadata={"description": "a loaded scoring rule's slug"})
     weight = fields.Float(required=True, allow_nan=False,
-                          validate=validate.Range(min=0, max=WEIGHT_TOTAL, min_inclusive=False))
+                          validate=validate.Range(min=0, max=WEIGHT_TOTAL, min_inclusive=False,
+                                                   error="give a weight above 0, up to 100"))
     params = fields.Dict(keys=fields.String(), load_default=dict)
-    min_n = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, MAX_COUNT),
+    min_n = fields.Integer(load_default=None, allow_none=True, validate=_count,
                            metadata={"description": "overrides the guideline's min_sample for this metric"})
     bounds = fields.Nested(RangeSchema, load_default=None, allow_none=True,
                            metadata={"description": "the values mapped to 0 and 100 in the composite, for "
@@ -80,16 +85,29 @@ class MetricSpecSchema(Schema):
     attainment = fields.Nested(AttainmentSchema, load_default=None, allow_none=True)
 
 
+_composite = validate.Range(0, 100, error="a composite runs from 0 to 100")
+_percentile = validate.Range(0, 100, error="a percentile runs from 0 to 100")
+
+
 class ConditionsSchema(Schema):
-    min_composite = fields.Float(load_default=None, allow_none=True, allow_nan=False)
-    max_composite = fields.Float(load_default=None, allow_none=True, allow_nan=False)
-    min_percentile = fields.Float(load_default=None, allow_none=True, validate=validate.Range(0, 100))
-    max_percentile = fields.Float(load_default=None, allow_none=True, validate=validate.Range(0, 100))
-    min_streak = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, MAX_COUNT),
+    min_composite = fields.Float(load_default=None, allow_none=True, allow_nan=False, validate=_composite)
+    max_composite = fields.Float(load_default=None, allow_none=True, allow_nan=False, validate=_composite)
+    min_percentile = fields.Float(load_default=None, allow_none=True, allow_nan=False, validate=_percentile)
+    max_percentile = fields.Float(load_default=None, allow_none=True, allow_nan=False, validate=_percentile)
+    min_streak = fields.Integer(load_default=None, allow_none=True, validate=_count,
                                 metadata={"description": "consecutive periods with every target met"})
-    min_n = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, MAX_COUNT),
+    min_n = fields.Integer(load_default=None, allow_none=True, validate=_count,
                            metadata={"description": "items behind the composite's metrics, at least"})
     no_open_flags = fields.Boolean(load_default=True)
+
+    @validates_schema
+    def _possible(self, data, **_):
+        """A tier nobody can reach (at least 90 and at most 10) is a slip, not a policy."""
+        for measure in ("composite", "percentile"):
+            low, high = data.get(f"min_{measure}"), data.get(f"max_{measure}")
+            if low is not None and high is not None and low > high:
+                raise ValidationError(f"nobody can meet this: at least {low:g} and at most {high:g}",
+                                      f"min_{measure}")
 
 
 class OutcomeSchema(Schema):
@@ -144,11 +162,12 @@ class IncentivesSchema(Schema):
 
 
 class TrainingSchema(Schema):
-    min_n = fields.Integer(load_default=5, validate=validate.Range(1, MAX_COUNT),
+    min_n = fields.Integer(load_default=5, validate=_count,
                            metadata={"description": "items in a category before it can be a training need"})
-    gap = fields.Float(load_default=10.0, validate=validate.Range(min=0), allow_nan=False,
+    gap = fields.Float(load_default=10.0, allow_nan=False, validate=_gap,
                        metadata={"description": "points below the org's mean for that category"})
-    max_needs = fields.Integer(load_default=3, validate=validate.Range(min=1, max=20))
+    max_needs = fields.Integer(load_default=3,
+                               validate=validate.Range(1, 20, error="give a whole number from 1 to 20"))
     recommend = fields.Boolean(load_default=True,
                                metadata={"description": "turn each training need into a training recommendation"})
 
@@ -160,15 +179,17 @@ class CheckSettingsSchema(Schema):
 
 class GuidelineSchema(Schema):
     metrics = fields.List(fields.Nested(MetricSpecSchema), required=True, validate=validate.Length(min=1))
-    min_sample = fields.Integer(load_default=10, validate=validate.Range(1, MAX_COUNT),
+    min_sample = fields.Integer(load_default=10, validate=_count,
                                 metadata={"description": "items a metric needs before it is a number that ranks"})
     shrinkage_strength = fields.Float(
         load_default=5.0, allow_nan=False, metadata={"description": "k in (n*mean + k*team_mean)/(n + k)"},
         validate=validate.Range(0, MAX_SHRINKAGE, error=f"give a number from 0 to {MAX_SHRINKAGE:,.0f}"))
-    composite_min_weight = fields.Float(load_default=50.0, validate=validate.Range(0, 100), allow_nan=False,
+    composite_min_weight = fields.Float(load_default=50.0, allow_nan=False,
+                                        validate=validate.Range(0, 100, error="give a share of the weight, 0 to 100"),
                                         metadata={"description": "share of the weight (%) that needs enough "
                                                                  "data before the composite ranks"})
-    confidence_level = fields.Float(load_default=0.95, validate=validate.Range(0.5, 0.999), allow_nan=False)
+    confidence_level = fields.Float(load_default=0.95, allow_nan=False,
+                                     validate=validate.Range(0.5, 0.999, error="give a level from 0.5 to 0.999"))
     attribution_policy = fields.List(fields.String(validate=validate.OneOf(ATTRIBUTION_BASES)),
                                      load_default=None, allow_none=True, validate=validate.Length(min=1),
                                      metadata={"description": "none: PLAUDIT_ATTRIBUTION_POLICY"})

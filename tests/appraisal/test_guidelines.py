@@ -64,7 +64,15 @@ def test_no_guideline_may_recommend_a_sanction(app, sanction):
      "incentives.tiers.1.gives.1.amount: only a bonus has an amount"),
     # Values past any policy: 1e308 made every shrunk metric infinite (composites of 100, JSON with Infinity)
     (lambda d: d.update(shrinkage_strength=1e308), "shrinkage_strength: give a number from 0 to 1,000"),
-    (lambda d: d.update(min_sample=10**23), "min_sample: Must be greater than or equal to 1 and less than"),
+    (lambda d: d.update(min_sample=10**23), "min_sample: give a whole number from 1 to 100,000"),
+    (lambda d: d["incentives"]["tiers"][0]["conditions"].update(min_composite=1e9),
+     "incentives.tiers.0.conditions.min_composite: a composite runs from 0 to 100"),
+    (lambda d: d["incentives"]["tiers"][0]["conditions"].update(min_composite=90, max_composite=10),
+     "incentives.tiers.0.conditions.min_composite: nobody can meet this: at least 90 and at most 10"),
+    (lambda d: d["incentives"]["tiers"][0]["conditions"].update(min_percentile=80, max_percentile=20),
+     "incentives.tiers.0.conditions.min_percentile: nobody can meet this"),
+    (lambda d: d.update(attainment={"far_below": 1e12, "exceeded": 5}),
+     "attainment.far_below: give a gap from 0 to 1,000,000"),
     (lambda d: d["incentives"]["tiers"][0]["gives"][0].update(amount=1e300),
      "incentives.tiers.0.gives.0.amount: give an amount from 0 to 1,000,000,000"),
     # A cap of 100.005 was shown as 100.00 and spent as 100.005
