@@ -4,6 +4,8 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import logging
+import re
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -59,9 +61,16 @@ class Plugins:
     def __init__(self, pm: pluggy.PluginManager, sources: dict[str, str]):
         self.pm = pm
         self._sources = sources
-        self.channels = _collect(pm, "register_channels", "channel", Channel, schema=_is_schema)
+        self.channels = _collect(pm, "register_channels", "channel", Channel, schema=_is_schema, kinds=_are_kinds)
         self.scoring_rules = _collect(pm, "register_scoring_rules", "scoring rule", ScoringRule,
                                       kinds=_are_kinds)
+        fed = {kind for channel in self.channels.values() for kind in channel.kinds}
+        for rule in self.scoring_rules.values():
+            unfed = sorted(set(rule.kinds) - fed)
+            if unfed:  # not refused: a channel may come with a plugin enabled later; but say why it scores nothing
+                log.warning("scoring rule %r reads feedback kind(s) %s, which no loaded channel produces: its "
+                            "metric stays empty (loaded kinds: %s)", rule.name, ", ".join(unfed),
+                            ", ".join(sorted(fed)) or "none")
         self.integrity_checks = _collect(pm, "register_integrity_checks", "integrity check", IntegrityCheck)
         #: Platform API clients for social sources, by the ``kind`` slug a source names. Their base class
         #: belongs to the social channel, which the kernel does not import.
@@ -225,6 +234,23 @@ def _are_kinds(value) -> bool:
     return isinstance(value, tuple | list) and bool(value) and all(map(_is_text, value))
 
 
+def _spec_arguments(pm: pluggy.PluginManager, error: pluggy.PluginValidationError) -> str:
+    """What the hook a refused hookimpl implements takes, so the fix can be read off the message."""
+    match = re.search(r"for hook '(\w+)'", str(error))
+    caller = getattr(pm.hook, match.group(1), None) if match else None
+    if caller is None or caller.spec is None:
+        return ""
+    return f" ({match.group(1)} takes: {', '.join(caller.spec.argnames) or 'no arguments'})"
+
+
+def _where(error: BaseException) -> str:
+    """An import failure as a line: its kind, message, and the plugin's file and line it was raised from."""
+    frames = traceback.extract_tb(error.__traceback__)
+    own = [frame for frame in frames if "importlib" not in frame.filename] or frames
+    place = f" ({own[-1].filename}, line {own[-1].lineno})" if own else ""
+    return f"{type(error).__name__}: {error}{place}"
+
+
 def _entry_points() -> Iterable[importlib.metadata.EntryPoint]:
     return importlib.metadata.entry_points(group=PROJECT)
 
@@ -253,11 +279,11 @@ def build_plugins(allowed: Iterable[str] | None = None, blocked: Iterable[str] =
         try:
             pm.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:  # a hookimpl whose arguments match no spec
-            raise PluginError(f"plugin {name!r} ({source}): {exc}") from None
+            raise PluginError(f"plugin {name!r} ({source}): {exc}{_spec_arguments(pm, exc)}") from None
         except ValueError:  # pluggy refuses a taken name, or one plugin object under two names
             if pm.has_plugin(name):
                 raise PluginError(f"two plugins are named {name!r}: {sources.get(name, '?')} and {source}; "
-                                  f"block one with PLAUDIT_PLUGINS_BLOCKED") from None
+                                  f"rename one (blocking the name would block both)") from None
             raise PluginError(f"plugin {name!r} ({source}) is already loaded as {pm.get_name(plugin)!r}; "
                               f"register it once") from None
         sources[name] = source
@@ -270,11 +296,13 @@ def build_plugins(allowed: Iterable[str] | None = None, blocked: Iterable[str] =
             continue
         if pm.has_plugin(ep.name):
             raise PluginError(f"two plugins are named {ep.name!r}: {sources[ep.name]} and entry point "
-                              f"{ep.value!r}; block one with PLAUDIT_PLUGINS_BLOCKED")
+                              f"{ep.value!r}; rename the entry point in its package (blocking the name would "
+                              f"block both)")
         try:
             plugin = ep.load()
         except Exception as exc:
-            raise PluginError(f"plugin {ep.name!r} ({ep.value}) failed to import: {exc}") from exc
+            raise PluginError(f"plugin {ep.name!r} ({ep.value}) failed to import: {_where(exc)}; fix it, or "
+                              f"start without it: PLAUDIT_PLUGINS_BLOCKED='[\"{ep.name}\"]'") from exc
         dist = ep.dist
         register(plugin, ep.name, f"{dist.name} {dist.version}" if dist else ep.value)
     for name, plugin in (extra or {}).items():

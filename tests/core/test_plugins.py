@@ -114,8 +114,40 @@ def test_duplicate_slugs_stop_start_up_naming_both_plugins(kudos_site, on_path, 
 
 def test_builtin_and_entry_point_with_one_name_stop_start_up(on_path, make_app, tmp_path):
     on_path(write_distribution(tmp_path / "site", "plaudit-impostor", "post_ticket_survey", "x = 1\n"))
-    with pytest.raises(PluginError, match="two plugins are named 'post_ticket_survey'"):
+    # Blocking the name, as the message said before, blocked the built-in too: renaming is the way out.
+    with pytest.raises(PluginError, match="two plugins are named 'post_ticket_survey'.*rename the entry point"):
         make_app()
+
+
+def test_a_plugin_that_fails_to_import_is_named_with_its_error_and_line(on_path, make_app, tmp_path):
+    """'failed to import: bad schema config' gave neither the kind of error nor where it was raised."""
+    on_path(write_distribution(tmp_path / "site", "plaudit-fragile", "fragile",
+                               "SETTINGS = {}\nPORT = SETTINGS['port']\n"))
+    with pytest.raises(PluginError) as error:
+        make_app()
+    message = str(error.value)
+    assert message.startswith("plugin 'fragile' (plaudit_fragile) failed to import: KeyError: 'port' (")
+    assert "plaudit_fragile.py, line 2)" in message
+    assert message.endswith("""fix it, or start without it: PLAUDIT_PLUGINS_BLOCKED='["fragile"]'""")
+    blocked = make_app(PLUGINS_BLOCKED=["fragile"]).extensions["plaudit.plugins"].describe()
+    assert [info.source for info in blocked if info.name == "fragile"] == ["blocked"]
+
+
+def test_a_rule_reading_kinds_no_channel_produces_is_logged(make_app, caplog):
+    from core import hookimpl
+    from core.scoring import ScoringRule
+
+    class Misspelt(ScoringRule):
+        name, title, kinds = "phone_top_box", "Phone top box", ("phone_ratings",)
+
+    class Plugin:
+        @hookimpl
+        def register_scoring_rules(self):
+            return [Misspelt]
+
+    make_app(extra_plugins={"phone": Plugin()})
+    assert ("scoring rule 'phone_top_box' reads feedback kind(s) phone_ratings, which no loaded channel produces: "
+            "its metric stays empty") in caplog.text
 
 
 
@@ -189,6 +221,9 @@ def _faulty_answers():
     class NoKinds(ScoringRule):
         name, title = "no_kinds", "No kinds"
 
+    class Kindless(Kudos):  # every payload would be rejected: "'kudos' is not a kind of channel 'kindless' ()"
+        name, kinds = "kindless", ()
+
     class Fragile(Kudos):
         name = "fragile"
 
@@ -205,6 +240,7 @@ def _faulty_answers():
         ("register_channels", [NoSchema], "channel 'no_schema'", "lacks a valid `schema`"),
         ("register_channels", [Untitled], "channel 'untitled'", "lacks a valid `title`"),
         ("register_scoring_rules", [NoKinds], "scoring rule 'no_kinds'", "lacks a valid `kinds`"),
+        ("register_channels", [Kindless], "channel 'kindless'", "lacks a valid `kinds`"),
         ("register_channels", [Fragile], "channel 'fragile' could not be created", "needs a licence key"),
     ]
 

@@ -69,7 +69,8 @@ def test_hookimpl_with_unknown_arguments_stops_start_up(make_app):
         def feedback_ingested(self, feedback, mood):
             pass
 
-    with pytest.raises(PluginError, match="(?s)plugin 'wrong'.*{'mood'} are declared in the hookimpl but can not be found"):
+    with pytest.raises(PluginError, match="(?s)plugin 'wrong'.*{'mood'} are declared in the hookimpl but can not be "
+                                         r"found.*\(feedback_ingested takes: session, feedback\)$"):
         make_app(extra_plugins={"wrong": Wrong()})
 
 
