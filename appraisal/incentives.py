@@ -74,29 +74,37 @@ def tier_proposals(outcomes: Iterable[EmployeeOutcome], guideline: Mapping[str, 
     return proposals
 
 
-def training_proposals(outcomes: Iterable[EmployeeOutcome], guideline: Mapping[str, Any]) -> list[Proposal]:
-    """One training recommendation per training need, when the guideline asks for them."""
+def training_proposals(outcomes: Iterable[EmployeeOutcome], guideline: Mapping[str, Any],
+                       titles: Mapping[str, str] | None = None) -> list[Proposal]:
+    """One training recommendation per training need, when the guideline asks for them.
+
+    :param titles: the metrics' titles by slug, for the reasons people read (``CSAT %``, not ``csat_percent``).
+    """
     if not guideline["training"]["recommend"]:
         return []
     proposals = []
     for outcome in outcomes:
         for need in outcome.training_needs:
             proposals.append(Proposal(outcome.employee_id, "training", f"training:{need['area']}",
-                                      training_reason(need)))
+                                      training_reason(need, titles)))
     return proposals
 
 
-def training_reason(need: Mapping[str, Any]) -> str:
+def training_reason(need: Mapping[str, Any], titles: Mapping[str, str] | None = None) -> str:
     """What a training recommendation says: the need, what it was measured on and the benchmark it misses."""
     area, value, benchmark = need["area"], need["value"], need["benchmark"]
+    titles = titles or {}
+    metric = titles.get(need.get("metric"), need.get("metric"))
     if area == "mystery_section":  # a plugin's need: the section is the metric, counted in reports
         return (f"training on {need['name']} (mystery section): {value:.1f} over {need['n']} report(s) against "
                 f"the org's mean {benchmark:.1f}")
-    if area in ("ticket_category", "metric"):
-        subject, against = need["name"], "the org's mean" if area == "ticket_category" else "the target"
+    if area == "ticket_category":
+        subject, against = need["name"], "the org's mean"
+    elif area == "metric":
+        subject, against = metric, "the target"
     else:  # another plugin's area: name it, as the employee's report does
         subject, against = f"{need['name']} ({area.replace('_', ' ')})", "a benchmark of"
-    return (f"training on {subject}: {need['metric']} {value:.1f} over {need['n']} item(s) "
+    return (f"training on {subject}: {metric} {value:.1f} over {need['n']} item(s) "
             f"against {against} {benchmark:.1f}")
 
 

@@ -139,7 +139,13 @@ def _metric(column: Mapping[str, Any], m: MetricResult | None) -> dict[str, Any]
     return row
 
 
-def _standing(result: AppraisalResult | None) -> dict[str, Any]:
+def _needs(result: AppraisalResult, scoring_rules: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The result's training needs, each with the ``label`` a reader sees: a metric's title, not its slug."""
+    return [{**need, "label": getattr(scoring_rules.get(need["name"]), "title", need["name"])
+             if need.get("area") == "metric" else need["name"]} for need in result.training_needs or ()]
+
+
+def _standing(result: AppraisalResult | None, scoring_rules: Mapping[str, Any]) -> dict[str, Any]:
     if result is None:
         return {"appraised": False, "state": None, "composite": None, "weight_covered": None, "rank": None,
                 "percentile": None, "peers": 0, "team_mean": None, "org_mean": None,
@@ -150,7 +156,7 @@ def _standing(result: AppraisalResult | None) -> dict[str, Any]:
             "peers": result.peers, "team_mean": result.team_mean, "org_mean": result.org_mean,
             "previous_composite": result.previous_composite, "change": result.change,
             "targets_state": result.targets_state, "attainment_streak": result.attainment_streak,
-            "open_flags": result.open_flags, "training_needs": list(result.training_needs or [])}
+            "open_flags": result.open_flags, "training_needs": _needs(result, scoring_rules)}
 
 
 def _case_mix(result: AppraisalResult | None, run: AppraisalRun, scoring_rules: Mapping[str, Any]
@@ -244,7 +250,7 @@ def employee_report(session: Session, run: AppraisalRun, employee_id: int, scori
     report = {
         "run": describe_run(run), "audience": audience,
         "employee": {"id": employee_id, "name": name, "email": email, "active": active, "team": team_name},
-        **_standing(result),
+        **_standing(result, scoring_rules),
         "metrics": metrics,
         "targets": [m for m in metrics if m["target"] is not None],
         "trend": _employee_trend(session, run, employee_id, columns),
@@ -378,7 +384,7 @@ def team_report(session: Session, run: AppraisalRun, team_ids: Iterable[int] | S
     rows, teams = [], {}
     for result, name, email, team_name in results:
         row = {"employee_id": result.employee_id, "employee": name, "email": email, "team": team_name,
-               **_standing(result),
+               **_standing(result, scoring_rules),
                "metrics": [_metric(column, metrics.get(result.employee_id, {}).get(column["name"]))
                            for column in columns],
                "recommendations": recommendations.get(result.employee_id, []),

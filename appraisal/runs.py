@@ -339,7 +339,8 @@ def propose(session: Session, guideline: Guideline, outcomes: Mapping[int, Emplo
     """
     document = guideline.document
     proposals: list[Proposal] = tier_proposals(outcomes.values(), document)
-    proposals += training_proposals(outcomes.values(), document)
+    titles = {slug: rule.title for slug, rule in plugins.scoring_rules.items()}
+    proposals += training_proposals(outcomes.values(), document, titles)
     for result in results:
         for source, raw in plugins.recommendations(result, guideline):
             proposal = plugin_proposal(result.employee_id, source, raw)

@@ -89,7 +89,8 @@ def set_target(session: Session, user, *, metric: str, period: Period, value: fl
         raise TargetError("value", problem)
     bounds = specs[metric]["target_bounds"]
     if bounds and not bounds["min"] <= value <= bounds["max"]:
-        raise TargetError("value", f"HR allows targets from {bounds['min']:g} to {bounds['max']:g} for {metric}")
+        raise TargetError("value", f"HR allows targets from {bounds['min']:g} to {bounds['max']:g} for "
+                                   f"{getattr(rule, 'title', metric)}")
     if not may_set_target(session, user, employee, team):
         raise PermissionError("you may set targets only for the people and teams you manage")
     subject = Target.employee_id == employee.id if employee is not None else Target.team_id == team.id

@@ -1,6 +1,8 @@
 """Training needs of different kinds are ranked by how far short each is on its own metric's scale."""
 from __future__ import annotations
 
+import re
+
 from appraisal.aggregates import MetricSpec
 from appraisal.engine import Appraisal, EmployeeOutcome, MetricOutcome
 from appraisal.guideline_schema import validate_guideline
@@ -42,3 +44,32 @@ def test_a_case_mix_metric_the_guideline_does_not_weigh_is_measured_on_its_own_s
             {"category": "Refunds", "n": 6, "value": 2.5, "org_value": 4.0, "org_n": 60, "gap": -1.5}]})
     [need] = Appraisal(document, specs, case_mix)._training_needs(dana)
     assert (need["area"], need["name"]) == ("ticket_category", "Refunds")
+
+
+def test_a_metric_need_reads_as_the_metric_s_title(worked_example, app):
+    """The team report, the team e-mail and the employee's report showed 'csat_percent' for a need below target."""
+    from sqlalchemy import update
+
+    from appraisal.digests import render_digest
+    from appraisal.models import AppraisalRun, Target
+    from appraisal.report import employee_report, team_report
+    from core.db import transaction
+    from core.models import Employee, User, managed_teams
+
+    ann = worked_example.ids["ann"]
+    with transaction() as session:  # Ann's November target of 80 raised to 100: her 75 is far below it
+        session.execute(update(Target).where(Target.employee_id == ann).values(value=100))
+    run_id = worked_example.run()
+    rules = app.extensions["plaudit.plugins"].scoring_rules
+    with transaction() as session, app.test_request_context():
+        run = session.get(AppraisalRun, run_id)
+        [need] = [n for n in employee_report(session, run, ann, rules)["training_needs"] if n["area"] == "metric"]
+        assert (need["name"], need["label"]) == ("csat_percent", "CSAT %")
+        mia = session.get(User, worked_example.manager).employee_id
+        assert session.get(Employee, mia).name == "Mia Manager"
+        rows = team_report(session, run, managed_teams(mia), rules)["rows"]
+        assert [n["label"] for row in rows if row["employee_id"] == ann for n in row["training_needs"]] == ["CSAT %"]
+        for kind, recipient in (("employee", ann), ("team", mia)):
+            _subject, text, html = render_digest(session, run, kind, recipient)
+            shown = text + re.sub(r"<[^>]+>", "", html)  # what the reader sees, not the markup's attributes
+            assert "CSAT %" in shown and "csat_percent" not in shown, kind

@@ -288,7 +288,7 @@ def test_hr_bounds_are_shown_at_the_value(client, login, worked_example):
     before = _targets_and_audits()
     response = _post_target(client, subject=f"employee:{worked_example.ids['ann']}", value="99")
     assert response.status_code == 400
-    assert "HR allows targets from 50 to 95 for csat_percent" in _text(response)
+    assert "HR allows targets from 50 to 95 for CSAT %" in _text(response)
     assert _targets_and_audits() == before
 
 
