@@ -110,7 +110,7 @@ def test_the_weaker_employees_section_is_a_training_need_and_a_recommendation(wo
                                   "gap": pytest.approx(200 / 3 - 87.5, **APPROX)}]  # unchanged
     assert _trainings(run_id)[ids["dan"]] == [
         ("training:ticket_category",
-         "training on Refunds: csat_percent 0.0 over 2 item(s) against the org's mean 42.9", "approved"),
+         "training on Refunds: CSAT % 0.0 over 2 item(s) against the org's mean 42.9", "approved"),
         ("training:mystery_section",
          "training on Service (mystery section): 30.0 over 2 report(s) against the org's mean 60.0", "approved")]
     assert ids["ann"] not in _trainings(run_id)
