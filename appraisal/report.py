@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 from core.models import Dispute, Employee, Feedback, Team, User
 
 from .comments import employee_comments, positive, shown_comment
+from .disclosure import colleagues, withhold_thin_means
 from .guidelines import current_guideline, rule_params
 from .incentives import standing_key
 from .models import (
@@ -257,7 +258,10 @@ def employee_report(session: Session, run: AppraisalRun, employee_id: int, scori
         "case_mix": _case_mix(result, run, scoring_rules),
     }
     policy = "all"
+    report["means_withheld"] = False
     if audience == "employee":
+        run_ids = report["trend"]["run_ids"]
+        withhold_thin_means(report, colleagues(session, run_ids, employee_id), run.id, run_ids)
         guideline = current_guideline(session) or run.guideline
         policy = guideline.document.get("comment_visibility", "redacted")
     comments = employee_comments(session, employee_id, run.period_start, run.period_end, policy)

@@ -82,3 +82,17 @@ def test_a_metric_the_guideline_bounds_shows_its_bounds(worked_example, as_user)
     assert page.status_code == 200
     html = " ".join(page.get_data(as_text=True).split())
     assert f"{normalised:.1f} (weight 60; 20 maps to 0 and 100 to 100)" in html
+
+
+def test_an_employee_is_not_shown_a_mean_that_is_one_colleague_s_figure(worked_example, as_user):
+    """Ann's team NPS pools her answers and Bob's (Cat has none): from it she would read Bob's NPS. Her manager,
+    who reads Bob's report anyway, sees it."""
+    run = worked_example.run()
+    ann = worked_example.ids["ann"]
+    own = " ".join(as_user("ann@example.com").get(f"/report/{ann}/runs/{run}/nps").get_data(as_text=True).split())
+    assert 'data-field="team">not shown to you: it pools fewer than 2 colleagues besides you<' in own
+    assert "+37.5" not in own and "the team mean (not shown to you)" in own
+    assert 'data-field="org">+25.0<' in own  # the organisation's pools Bob and Dan besides her
+    managed = " ".join(as_user("mia@example.com").get(f"/report/{ann}/runs/{run}/nps").get_data(as_text=True)
+                       .split())
+    assert 'data-field="team">+37.5<' in managed and "not shown to you" not in managed

@@ -58,7 +58,9 @@ def test_the_report_holds_the_worked_examples_hand_numbers(worked_example, app):
     run_id = worked_example.run()
     with transaction() as session:
         run = session.get(AppraisalRun, run_id)
-        report = employee_report(session, run, worked_example.ids["ann"], get_plugins().scoring_rules)
+        # Her manager's view: every mean (Ann's own leaves out the one that is Bob's figure, below)
+        report = employee_report(session, run, worked_example.ids["ann"], get_plugins().scoring_rules,
+                                 audience="manager")
     assert report["composite"] == pytest.approx(70 + 5 / 6, **APPROX)
     assert report["team_mean"] == pytest.approx((70 + 5 / 6 + 70 + 5 / 12) / 2, **APPROX)
     assert report["org_mean"] == pytest.approx(65.75, **APPROX)
@@ -72,9 +74,17 @@ def test_the_report_holds_the_worked_examples_hand_numbers(worked_example, app):
     assert csat["org_mean"] == pytest.approx(200 / 3, **APPROX)
     assert nps["value"] == pytest.approx(25, **APPROX) and nps["team_mean"] == pytest.approx(37.5, **APPROX)
     assert [(t["name"], t["target"], t["attainment"]) for t in report["targets"]] == [("csat_percent", 80, "below")]
-    # The employee sees what was decided: recognition (approved), not the bonus still awaiting approval.
-    assert [(r["kind"], r["status"]) for r in report["recommendations"]] == [("recognition", "approved")]
     assert report["trend"]["composite"]["you"] == [pytest.approx(70 + 5 / 6, **APPROX)]
+    with transaction() as session:
+        own = employee_report(session, session.get(AppraisalRun, run_id), worked_example.ids["ann"],
+                              get_plugins().scoring_rules)
+    # Ann sees what was decided: recognition (approved), not the bonus still awaiting approval.
+    assert [(r["kind"], r["status"]) for r in own["recommendations"]] == [("recognition", "approved")]
+    # The composite's team mean pools her and Bob (Cat has too few items), NPS's too: from them she would
+    # read Bob's figures. CSAT's pools Bob and Cat besides her, the organisation's everyone.
+    assert (own["team_mean"], own["metrics"][1]["team_mean"], own["means_withheld"]) == (None, None, True)
+    assert own["metrics"][0]["team_mean"] == pytest.approx(75, **APPROX)
+    assert own["org_mean"] == pytest.approx(65.75, **APPROX) and own["trend"]["composite"]["team"] == [None]
 
 
 def test_ann_reads_her_report_on_the_page(worked_example, as_user):
@@ -83,10 +93,11 @@ def test_ann_reads_her_report_on_the_page(worked_example, as_user):
     html = as_user("ann@example.com").get("/report").get_data(as_text=True)
     assert "Your report" in html and "Week 2 to 8 November 2026" in html
     assert [_figure(html, f) for f in ("composite", "team-mean", "org-mean", "rank", "percentile", "change")] == [
-        "70.8", "70.6", "65.8", "1 of 3", "percentile 100.0", "-12.5"]
+        "70.8", "–", "65.8", "1 of 3", "percentile 100.0", "-12.5"]  # the team mean would be Bob's
     assert _metric_cells(html, "csat_percent") == {"value": "75.0%", "n": "4", "interval": "30.1% to 95.4%",
                                                    "team": "75.0%", "org": "66.7%", "change": "-25.0"}
-    assert _metric_cells(html, "nps")["value"] == "+25.0" and _metric_cells(html, "nps")["team"] == "+37.5"
+    assert _metric_cells(html, "nps")["value"] == "+25.0" and _metric_cells(html, "nps")["team"] == "–"
+    assert "A mean shown as – pools fewer than 2 colleagues besides you" in html
     assert re.search(r'data-target="csat_percent">.*?80\.0%.*?below target', html, re.DOTALL)
     assert 'data-recommendation="recognition"' in html and 'data-recommendation="bonus"' not in html
     # The trend covers both weeks: her composite fell from 83.3 to 70.8.

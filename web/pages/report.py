@@ -10,6 +10,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import select
 
+from appraisal.disclosure import MIN_COLLEAGUES, colleagues
 from appraisal.lineage import metric_lineage
 from appraisal.report import (
     completed_run,
@@ -137,9 +138,14 @@ def lineage(employee_id: int, run_id: int, metric: str):
         abort(404, f"run {run.id} has no metric {metric[:60]!r} for {employee.name}")
     page, pages = page_of(found["items_now"], LINEAGE_PAGE)
     rule = get_plugins().scoring_rules[metric]
+    own = employee.id == current_user.employee_id
+    withheld = set()
+    if own:  # as on their report: no mean that would tell them what a colleague or two scored
+        known = colleagues(session, [run.id], employee.id)
+        withheld = {scope for scope in ("team", "org") if known.thin(run.id, scope, metric)}
     return render_template("report/lineage.html", lineage=found, employee=employee, run=run, rule=rule,
-                           last_day=run.period_end - timedelta(days=1), own=employee.id == current_user.employee_id,
-                           page=page, pages=pages, show=show)
+                           last_day=run.period_end - timedelta(days=1), own=own, withheld=withheld,
+                           min_colleagues=MIN_COLLEAGUES, page=page, pages=pages, show=show)
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
