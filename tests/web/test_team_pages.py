@@ -315,6 +315,13 @@ def test_a_manager_sets_a_target_and_it_is_audited(client, login, worked_example
                                                         AuditEntry.entity_id == str(target.id)))
         assert audit.actor_id == worked_example.manager and audit.after["value"] == 72.5
 
+    # Changed once the week was appraised: the manager is told it counts only when HR runs it again.
+    run = worked_example.run()
+    _post_target(client, subject=f"employee:{worked_example.ids['bob']}", period_kind="week", value="80")
+    assert (f"Target changed: CSAT % from 72.5 to 80 for Bob, week 2026-11-02 to 2026-11-08. This period was "
+            f"appraised already (run {run}): its runs keep the targets they were computed with, and this one "
+            f"counts when HR appraises the period again.") in _text(client.get("/targets"))
+
 
 # Responses.
 

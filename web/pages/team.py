@@ -362,6 +362,26 @@ def _read_target(session, form, specs) -> tuple[dict, dict]:
     return values, errors
 
 
+def _target_value(session, values: dict) -> float | None:
+    """The value of the target the form would change, before it does; None when it sets a new one."""
+    subject = (Target.employee_id == values["employee"].id if values.get("employee") is not None
+               else Target.team_id == values["team"].id)
+    return session.scalar(select(Target.value).where(
+        Target.metric == values["metric"], Target.period_start == values["period"].start,
+        Target.period_end == values["period"].end, subject))
+
+
+def _appraised_already(session, values: dict) -> str:
+    """A word for a target set on a period already appraised: its runs keep the targets they were computed with."""
+    run_id = session.scalar(select(func.max(AppraisalRun.id)).where(
+        AppraisalRun.status == "completed", AppraisalRun.period_start >= values["period"].start,
+        AppraisalRun.period_end <= values["period"].end))
+    if run_id is None:
+        return ""
+    return (f" This period was appraised already (run {run_id}): its runs keep the targets they were computed "
+            f"with, and this one counts when HR appraises the period again.")
+
+
 @bp.route("/targets", methods=["GET", "POST"])
 @roles_required("manager", "hr")
 def targets():
@@ -378,6 +398,7 @@ def targets():
             abort(403, description="You may set targets only for the teams you lead and their people, "
                                    "never for yourself.")
         if not errors:
+            before = _target_value(session, values)
             try:
                 target = set_target(session, current_user, **{k: v for k, v in values.items()})
             except TargetError as exc:
@@ -388,8 +409,9 @@ def targets():
             else:
                 session.commit()
                 title = getattr(_rules().get(target.metric), "title", target.metric)
-                flash(f"Target set: {title} {target.value:g} for {subject.name}, "
-                      f"{values['period'].label}.")
+                what = (f"Target set: {title} {target.value:g}" if before is None else
+                        f"Target changed: {title} from {before:g} to {target.value:g}")
+                flash(f"{what} for {subject.name}, {values['period'].label}.{_appraised_already(session, values)}")
                 return redirect(url_for(".targets"), 303)
         session.rollback()
         status = 400
