@@ -7,6 +7,7 @@ The schema checks the document's shape; :func:`validate_guideline` then checks i
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from marshmallow import (
@@ -18,6 +19,7 @@ from marshmallow import (
     validates,
     validates_schema,
 )
+from sqlalchemy.types import NullType
 
 from core.attribution import ATTRIBUTION_BASES
 
@@ -228,6 +230,29 @@ class GuidelineSchema(Schema):
         return data
 
 
+def points_problem(rule, params: Mapping[str, Any]) -> str | None:
+    """What is wrong with the points ``rule`` gives under ``params``, found without running them: an error in
+    building the expression, or points that are not numbers (text would average to nonsense, or fail)."""
+    from core.models import Feedback
+
+    try:
+        points = rule.points(Feedback, dict(params))
+        kind = points.type
+    except Exception as exc:  # noqa: BLE001 (any fault of a plugin's rule is what is looked for)
+        return (f"{rule.name}'s points cannot be built with these parameters ({type(exc).__name__}: {exc}); "
+                f"the fault is in its plugin, {type(rule).__module__}")
+    if isinstance(kind, NullType):  # a type SQLAlchemy cannot tell (a function it does not know): let it be
+        return None
+    try:
+        python_type = kind.python_type
+    except NotImplementedError:
+        return None
+    if python_type is bool or python_type not in (int, float, Decimal):
+        return (f"{rule.name}'s points are {type(kind).__name__.lower()}, not numbers, so they cannot be averaged; "
+                f"the fault is in its plugin, {type(rule).__module__}")
+    return None
+
+
 def validate_guideline(document: Mapping[str, Any], plugins) -> dict[str, Any]:
     """Validate ``document`` and return it with every default filled in and every parameter loaded.
 
@@ -253,6 +278,10 @@ def validate_guideline(document: Mapping[str, Any], plugins) -> dict[str, Any]:
         if spec["bounds"] is None and rule.value_bounds(spec["params"]) is None:
             errors.setdefault("metrics", {})[index] = {"bounds": [
                 f"{spec['rule']} has no natural bounds: give the values that map to 0 and 100"]}
+            continue
+        problem = points_problem(rule, spec["params"])
+        if problem:
+            errors.setdefault("metrics", {})[index] = {"rule": [problem]}
     if data["case_mix_metric"] is not None and data["case_mix_metric"] not in plugins.scoring_rules:
         errors["case_mix_metric"] = [f"unknown scoring rule {data['case_mix_metric']!r}"]
     for slug, settings in data["integrity"].items():
