@@ -4,9 +4,10 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from contextlib import contextmanager
+from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from appraisal.models import AppraisalResult, AppraisalRun
 from appraisal.results import run_rows
@@ -234,12 +235,36 @@ def test_bad_or_empty_choices_are_explained(worked_example, login):
     get_session().rollback()  # the request's shared session lets go of SQLite's lock (see _db)
     worked_example.run()
     response = client.get("/org?kind=year")
-    assert response.status_code == 400 and "kind: choose week, month, quarter" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "kind: choose week, month, quarter, or a run" in response.get_data(as_text=True)
     assert "No completed month appraisal yet" in client.get("/org?kind=month").get_data(as_text=True)
     assert client.get("/org?team=x").status_code == 400
     assert "team: no results for team 999" in client.get("/org?team=999").get_data(as_text=True)
     too_many = client.get("/org?" + "&".join(f"team={n}" for n in range(1, 6)))
     assert too_many.status_code == 400 and "at most 4 teams" in too_many.get_data(as_text=True)
+
+
+def test_a_run_chosen_on_the_runs_page_opens_here_a_custom_period_s_too(worked_example, login):
+    """A custom run could not be read anywhere: the overview took only weeks, months and quarters, and the runs
+    page linked nowhere."""
+    from appraisal.periods import period_between
+
+    week = worked_example.run()
+    custom = worked_example.run(period=period_between(date(2026, 11, 2), date(2026, 11, 5), "custom"))
+    client = login("hr@example.com")
+    runs = client.get("/runs").get_data(as_text=True)
+    for run in (week, custom):
+        assert f'href="/org?run={run}"' in runs and f'href="/report/team?run={run}"' in runs
+    html = " ".join(client.get(f"/org?run={custom}").get_data(as_text=True).split())
+    assert f"Run {custom} under guideline v1" in html and "chosen on the" in html
+    assert "<h2>Custom 2026-11-02 to 2026-11-05</h2>" in html
+    with _db() as session:
+        mean = session.scalar(select(func.avg(AppraisalResult.composite)).where(AppraisalResult.run_id == custom))
+    assert f'data-figure="mean-composite">{mean:.1f}<' in html
+    team = client.get(f"/report/team?run={custom}").get_data(as_text=True)
+    assert "weekly digest" not in team and "weekly digest" in client.get(f"/report/team?run={week}").get_data(
+        as_text=True)
+    assert client.get("/org?run=999").status_code == 404
+    assert client.get("/org?run=x").status_code == 400
 
 
 def _statements(app, client, path) -> int:

@@ -26,11 +26,12 @@ from sqlalchemy.orm import Session
 
 from appraisal.guidelines import metric_bounds
 from appraisal.models import AppraisalResult, AppraisalRun, MetricResult
-from appraisal.report import latest_completed_run, metric_display
+from appraisal.report import completed_run, latest_completed_run, metric_display
 from core.auth import roles_required
 from core.db import get_session
 from core.models import Employee, Feedback, Flag, Team
 from core.plugins import get_plugins
+from web.arguments import whole_number
 from web.charts import bar_chart, line_chart
 
 bp = Blueprint("org", __name__)
@@ -47,12 +48,20 @@ MAX_CHARTED_TEAMS = 4
 @bp.get("/org")
 @roles_required("hr")
 def overview():
-    """The latest completed run of a period kind: distributions, trend, teams and case mix, org-wide."""
-    kind = request.args.get("kind", "week")
-    if kind not in KINDS:
-        abort(400, description=f"kind: choose {', '.join(KINDS)}")
+    """The latest completed run of a period kind, or the run ``?run=`` names (a custom period's too):
+    distributions, trend, teams and case mix, org-wide."""
     session = get_session()
-    run = latest_completed_run(session, kind)
+    run_id = whole_number("run")
+    if run_id is not None:
+        run = completed_run(session, run_id)
+        if run is None:
+            abort(404, description=f"run: there is no completed appraisal run {run_id}")
+        kind = run.period_kind
+    else:
+        kind = request.args.get("kind", "week")
+        if kind not in KINDS:
+            abort(400, description=f"kind: choose {', '.join(KINDS)}, or a run from the runs page")
+        run = latest_completed_run(session, kind)
     if run is None:
         return render_template("org/overview.html", kind=kind, kinds=KINDS, run=None)
     trend = _trend(session, kind)
@@ -63,7 +72,9 @@ def overview():
     teams = _teams(session, run)
     mix = _case_mix(session, run, document)
     return render_template(
-        "org/overview.html", kind=kind, kinds=KINDS, run=run, trend=trend, charted=charted,
+        "org/overview.html", kind=kind, kinds=KINDS, run=run, trend=trend, charted=charted, chosen=run_id,
+        mean_composite=session.scalar(select(func.avg(AppraisalResult.composite))
+                                      .where(AppraisalResult.run_id == run.id)),
         one_day=timedelta(days=1), max_teams=MAX_CHARTED_TEAMS,
         composites=composites, metrics=metrics, teams=teams, mix=mix,
         composite_chart=_histogram_chart(composites, f"Employees by composite, {_period_label(run)}"),
