@@ -268,6 +268,13 @@ def test_publishing_makes_version_2_audited_and_shows_it(hr, worked_example):
                                               "base_version": ["1"]})
     assert stale.status_code == 400
     assert "Version 2 was published since you opened the editor" in stale.get_data(as_text=True)
+    # what publishing the draft would undo of version 2, and where to read what version 2 changed
+    page = " ".join(stale.get_data(as_text=True).split())
+    assert "<h2>Nothing was published:</h2>" in page  # nothing in a field to fix
+    assert ("Publishing your draft would change version 2 like this:" in page
+            and "<code>metrics[csat_percent].weight</code>: 50 → 70" in page
+            and "<code>metrics[nps].weight</code>: 50 → 30" in page)
+    assert 'href="/guidelines/diff?to=2&amp;from=1"' in page
     with _db() as session:
         assert session.scalar(select(func.max(Guideline.version))) == 2
 

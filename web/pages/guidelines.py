@@ -152,15 +152,18 @@ def edit():
     values, document, errors = read_form(request.form, plugins)
     if request.form.get("action") == "revise":
         return _editor(values, errors, _summary(errors), plugins)
+    overwrites = None
     if not errors and current is not None and request.form.get("base_version", type=int) != current.version:
-        # Someone published meanwhile: let HR see what they changed before replacing it.
+        # Someone published meanwhile: let HR see what they changed, and what the draft would undo, first.
         errors["form"] = [(f"Version {current.version} was published since you opened the editor. Check what "
                            f"it changed, then publish again: your draft replaces it as a whole.")]
+        overwrites = [(path, _shown(before), _shown(after))
+                      for path, before, after in guideline_diff(current.document, document)]
         values["base_version"] = current.version
     elif not errors and current is not None and plain(document) == plain(current.document):
         errors["form"] = [f"Nothing changed: the draft is the same as version {current.version}."]
     if errors:
-        return _editor(values, errors, _summary(errors), plugins), 400
+        return _editor(values, errors, _summary(errors), plugins, overwrites=overwrites), 400
     try:
         guideline = publish_guideline(session, document, actor=current_user, note=values["note"] or None,
                                       plugins=plugins)
@@ -210,12 +213,12 @@ def _default_draft(plugins) -> dict[str, Any]:
 
 
 def _editor(values: dict, errors: dict, summary: list, plugins, started_from: int | None = None,
-            refused: str = "Nothing was published"):
+            refused: str = "Nothing was published", overwrites: list | None = None):
     used = [row for row in values["rules"] if row["weight"] != ""]
     total = sum(finite_number(row["weight"]) or 0.0 for row in used)
     return render_template(
         "guidelines/edit.html", values=values, errors=errors, summary=summary, started_from=started_from,
-        refused=refused,
+        refused=refused, overwrites=overwrites,
         used=used, unused=[row for row in values["rules"] if row["weight"] == ""], total=total,
         total_ok=abs(total - WEIGHT_TOTAL) <= 1e-6, policies=COMMENT_POLICIES, policy_text=COMMENT_POLICY_TEXT,
         allocations=ALLOCATIONS, kinds=RECOMMENDATION_KINDS)
