@@ -55,7 +55,11 @@ def demo(host, port, database_url, serve):
                 step(sessionmaker, progress=bar.update)
 
     click.echo("")
-    click.secho(f"Plaudit demo: http://{host}:{port}/", bold=True)
+    if serve:
+        click.secho(f"Plaudit demo: http://{host}:{port}/", bold=True)
+    else:  # nothing listens: say how to serve what was filled
+        click.secho("Plaudit demo filled; nothing is served (--no-serve). Serve it with `plaudit demo`, which "
+                    "reuses the database.", bold=True)
     click.echo(f"Sign in with any of these (password: {demo_data.PASSWORD}):")
     for login in demo_data.demo_logins():
         click.echo(f"  {login.email:28} {login.role:9} {login.who}")

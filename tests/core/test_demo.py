@@ -30,6 +30,7 @@ def test_demo_builds_and_then_reuses_its_own_database(app, tmp_path):
     first = runner.invoke(args=["demo", "--no-serve", "--database-url", url])
     assert first.exit_code == 0, first.output
     assert "created the demo organisation" in first.output
+    assert "nothing is served (--no-serve)" in first.output and "Plaudit demo: http" not in first.output
     assert "post_ticket_survey: 1800 new item(s), 0 already there" in first.output
     assert "ticket_metrics: 2880 new item(s), 0 already there" in first.output
     for role in ("admin", "hr", "manager", "employee", "shopper"):

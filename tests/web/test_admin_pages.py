@@ -377,7 +377,7 @@ def test_the_plugins_page_lists_the_builtins_with_their_hooks(client, login, acc
                  "plaudit integrations"):
         assert text in survey, text
     assert "csat_percent" in section("survey_scores") and "register_scoring_rules" in section("survey_scores")
-    assert "self_rating" in section("integrity_checks")
+    assert "self_rating" in section("integrity_checks") and "plaudit import social" in section("social_monitoring")
     assert "<code>recommend</code>" in html  # every hook is listed, implemented or not
 
 

@@ -385,8 +385,19 @@ def contributions(plugins) -> dict[str, dict[str, list[str]]]:
     for impl in plugins.pm.hook.register_commands.get_hookimpls():
         group = click.Group()  # a scratch group: what the plugin adds is all it holds
         impl.function(cli=group)
-        found[impl.plugin_name]["Commands"] += [f"plaudit {name}" for name in sorted(group.commands)]
+        found[impl.plugin_name]["Commands"] += _command_paths(group, "plaudit")
     return found
+
+
+def _command_paths(group: click.Group, prefix: str) -> list[str]:
+    """The commands a group holds, as typed: a plugin's ``social`` under ``import`` is ``plaudit import social``."""
+    paths = []
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group) and command.commands:
+            paths += _command_paths(command, f"{prefix} {name}")
+        else:
+            paths.append(f"{prefix} {name}")
+    return paths
 
 
 def hook_summaries() -> dict[str, str]:
