@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import uuid
 
 from redis import Redis
 from rq.cron import CronScheduler
@@ -20,6 +21,8 @@ log = logging.getLogger(__name__)
 
 #: RQ's scheduler wakes at least once a minute and renews the lease then: it lapses after two missed wake-ups.
 LEASE_SECONDS = 150
+#: How long an occurrence is remembered as enqueued: far longer than any handover takes.
+DONE_SECONDS = 24 * 3600
 
 # Renew or release only a lease this process holds: between a GET and a PEXPIRE another could have taken it.
 _RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
@@ -31,9 +34,19 @@ def lease_key(queue_name: str) -> str:
     return f"plaudit:cron:lease:{queue_name}"
 
 
+#: Made once per process: two containers can share a host name and both be process 1.
+_PROCESS_TAG = uuid.uuid4().hex[:8]
+
+
 def process_name() -> str:
-    """Who holds the lease: host and process, the same across the scheduler's restarts after a Redis outage."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Who holds the lease: host, process and a tag of its own, the same across the scheduler's restarts after
+    a Redis outage."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_PROCESS_TAG}"
+
+
+def done_key(queue_name: str, func_name: str, due) -> str:
+    """Marks a scheduled occurrence enqueued, so the one taking over at that moment does not enqueue it again."""
+    return f"plaudit:cron:done:{queue_name}:{func_name}:{due.isoformat()}"
 
 
 class CronLease:
@@ -69,6 +82,7 @@ class LeasedCronScheduler(CronScheduler):
 
     def __init__(self, connection: Redis, queue_name: str, *, holder: str | None = None, **kwargs):
         super().__init__(connection, **kwargs)
+        self.queue_name = queue_name
         self.lease = CronLease(connection, holder or process_name(), lease_key(queue_name))
         self.leading: bool | None = None  # unknown until the first wake-up
 
@@ -78,7 +92,7 @@ class LeasedCronScheduler(CronScheduler):
             self._say_role(leading)
             self.leading = leading
         if leading:
-            return super().enqueue_jobs()
+            return self._enqueue_due()
         # Standing by: what falls due is the holder's to enqueue. Moving the timetable on keeps the scheduler
         # from waking at once again for jobs it will not enqueue, and makes a takeover start at the next due time.
         moment = now()
@@ -86,6 +100,23 @@ class LeasedCronScheduler(CronScheduler):
             if job.should_run():
                 job.set_enqueue_time(moment)
         return []
+
+    def _enqueue_due(self):
+        """RQ's enqueueing, but a cron occurrence (02:00 on Monday) goes once even across a handover: the one
+        that stopped just after enqueueing it, and the one taking over just before its clock reached it, would
+        each enqueue it. Interval jobs (the outbox sweep) are sweeps: one more run does no harm."""
+        moment, enqueued = now(), []
+        for job in self._cron_jobs:
+            if not job.should_run():
+                continue
+            first = job.cron is None or self.connection.set(
+                done_key(self.queue_name, job.func_name, job.next_enqueue_time), self.lease.holder,
+                nx=True, ex=DONE_SECONDS)
+            if first:
+                job.enqueue(self.connection)
+                enqueued.append(job)
+            job.set_enqueue_time(moment)
+        return enqueued  # start() saves the timetable when anything was
 
     def register_death(self, pipeline=None) -> None:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -114,13 +115,13 @@ def test_two_cron_processes_enqueue_each_job_once(database, redis_url, tmp_path)
             time.sleep(1)  # each enqueues the jobs due at once (the outbox sweep, the social poll) at start
         enqueued = sorted(job.func_name for job in queue.jobs)
         assert "core.jobs.dispatch_pending_job" in enqueued and len(enqueued) == len(set(enqueued)), enqueued
-        assert lease.current_holder()[0].endswith(f":{processes[0].pid}")
+        assert f":{processes[0].pid}:" in lease.current_holder()[0]
     finally:
         for process in processes:
             with contextlib.suppress(ProcessLookupError):  # it failed already: its output says why
                 os.killpg(process.pid, signal.SIGTERM)
         outputs = [process.communicate(timeout=30)[0] for process in processes]
-    assert "standing by" in outputs[1] and f":{processes[0].pid} holds the cron lease" in outputs[1], outputs[1]
+    assert "standing by" in outputs[1] and re.search(rf":{processes[0].pid}:\w+ holds the cron lease", outputs[1])
     assert lease.current_holder() is None  # both stopped: the holder released it on the way out
 
 
@@ -129,3 +130,23 @@ def _registered(connection: Redis) -> int:
     from rq.cron import CronScheduler
 
     return len(CronScheduler.all(connection))
+
+
+def test_a_cron_occurrence_goes_once_across_a_handover(redis_url):
+    """The holder enqueued Monday 02:00's appraisal and stopped; the one taking over woke a moment before its own
+    clock passed 02:00, so the occurrence was due for it too, and the appraisal was requested twice."""
+    weekly = dispatch_pending_job  # any importable job stands in for the weekly appraisal
+    connection = Redis.from_url(redis_url)
+    queue = Queue("test-cron", connection=connection)
+    first, second = (LeasedCronScheduler(connection, "test-cron", holder=name) for name in ("host-a:1", "host-b:2"))
+    for scheduler in (first, second):
+        scheduler.register(weekly, "test-cron", cron="0 2 * * 1")
+        scheduler.register_birth()
+    assert first.get_jobs()[0].next_enqueue_time == second.get_jobs()[0].next_enqueue_time  # the same Monday
+    occurrence = now() - timedelta(seconds=1)  # ... whose 02:00 has just come
+    for scheduler in (first, second):
+        scheduler.get_jobs()[0].next_enqueue_time = occurrence
+    assert len(first.enqueue_jobs()) == 1
+    first.register_death()  # stopped right after
+    assert second.enqueue_jobs() == [] and second.leading  # took over, and knew it had gone
+    assert queue.count == 1

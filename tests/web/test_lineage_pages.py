@@ -91,7 +91,10 @@ def test_an_employee_is_not_shown_a_mean_that_is_one_colleague_s_figure(worked_e
     ann = worked_example.ids["ann"]
     own = " ".join(as_user("ann@example.com").get(f"/report/{ann}/runs/{run}/nps").get_data(as_text=True).split())
     assert 'data-field="team">not shown to you: it pools fewer than 2 colleagues besides you<' in own
-    assert "+37.5" not in own and "the team mean (not shown to you)" in own
+    assert "+37.5" not in own
+    # Nor what it could be worked out from: her shrunk value, (4 × 25 + 2 × team mean) / 6, and its 0-100 image.
+    assert 'data-field="shrunk">not shown to you: with the formula it would give away the team mean' in own
+    assert 'data-field="normalised"' not in own and "+29.2" not in own
     assert 'data-field="org">+25.0<' in own  # the organisation's pools Bob and Dan besides her
     managed = " ".join(as_user("mia@example.com").get(f"/report/{ann}/runs/{run}/nps").get_data(as_text=True)
                        .split())
