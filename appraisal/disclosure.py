@@ -20,21 +20,19 @@ MIN_COLLEAGUES = 2
 
 @dataclass(frozen=True)
 class Colleagues:
-    """How many colleagues besides one employee each mean of some runs pools, per run, team and metric."""
+    """How many colleagues besides one employee each mean of some runs pools."""
 
-    employee_id: int
     teams: dict[int, int | None]  # run -> the employee's team in it
-    metric: dict[tuple[int, int | None, str], int]  # (run, team, metric) -> colleagues with items
-    composite: dict[tuple[int, int | None], int]  # (run, team) -> colleagues with a composite
+    #: (run, metric, or None for the composite) -> {team: colleagues with items, or with a composite}
+    counts: dict[tuple[int, str | None], dict[int | None, int]]
 
     def thin(self, run_id: int, scope: str, metric: str | None = None) -> bool:
         """Whether the ``team`` or ``org`` mean of ``metric`` (None: the composite) in ``run_id`` pools too few."""
-        counts = self.composite if metric is None else {
-            (run, team): count for (run, team, name), count in self.metric.items() if name == metric}
+        by_team = self.counts.get((run_id, metric), {})
         if scope == "team":
             team = self.teams.get(run_id)
-            return team is None or counts.get((run_id, team), 0) < MIN_COLLEAGUES
-        return sum(count for (run, _), count in counts.items() if run == run_id) < MIN_COLLEAGUES
+            return team is None or by_team.get(team, 0) < MIN_COLLEAGUES
+        return sum(by_team.values()) < MIN_COLLEAGUES
 
 
 def colleagues(session: Session, run_ids: Sequence[int], employee_id: int) -> Colleagues:
@@ -43,19 +41,21 @@ def colleagues(session: Session, run_ids: Sequence[int], employee_id: int) -> Co
     average those)."""
     others = and_(AppraisalResult.run_id.in_(run_ids), AppraisalResult.employee_id != employee_id)
     metric = session.execute(
-        select(MetricResult.run_id, AppraisalResult.team_id, MetricResult.metric, func.count())
+        select(MetricResult.run_id, MetricResult.metric, AppraisalResult.team_id, func.count())
         .join(AppraisalResult, and_(AppraisalResult.run_id == MetricResult.run_id,
                                     AppraisalResult.employee_id == MetricResult.employee_id))
         .where(others, MetricResult.n > 0)
-        .group_by(MetricResult.run_id, AppraisalResult.team_id, MetricResult.metric)).all()
+        .group_by(MetricResult.run_id, MetricResult.metric, AppraisalResult.team_id)).all()
     composite = session.execute(
-        select(AppraisalResult.run_id, AppraisalResult.team_id, func.count())
+        select(AppraisalResult.run_id, None, AppraisalResult.team_id, func.count())
         .where(others, AppraisalResult.composite.is_not(None))
         .group_by(AppraisalResult.run_id, AppraisalResult.team_id)).all()
+    counts: dict[tuple[int, str | None], dict[int | None, int]] = {}
+    for run, name, team, count in [*metric, *composite]:
+        counts.setdefault((run, name), {})[team] = count
     teams = dict(session.execute(select(AppraisalResult.run_id, AppraisalResult.team_id).where(
         AppraisalResult.run_id.in_(run_ids), AppraisalResult.employee_id == employee_id)).all())
-    return Colleagues(employee_id, teams, {(run, team, name): count for run, team, name, count in metric},
-                      {(run, team): count for run, team, count in composite})
+    return Colleagues(teams, counts)
 
 
 def withhold_thin_means(report: dict, known: Colleagues, run_id: int, trend_runs: Iterable[int]) -> None:

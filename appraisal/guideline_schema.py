@@ -282,8 +282,14 @@ def validate_guideline(document: Mapping[str, Any], plugins) -> dict[str, Any]:
         problem = points_problem(rule, spec["params"])
         if problem:
             errors.setdefault("metrics", {})[index] = {"rule": [problem]}
-    if data["case_mix_metric"] is not None and data["case_mix_metric"] not in plugins.scoring_rules:
+    case_mix = plugins.scoring_rules.get(data["case_mix_metric"]) if data["case_mix_metric"] else None
+    if data["case_mix_metric"] is not None and case_mix is None:
         errors["case_mix_metric"] = [f"unknown scoring rule {data['case_mix_metric']!r}"]
+    elif case_mix is not None and case_mix.name not in {spec["rule"] for spec in data["metrics"]}:
+        # Measured with its defaults (a weighed one was checked above with the guideline's parameters).
+        problem = points_problem(case_mix, case_mix.params_schema().load({}) if case_mix.params_schema else {})
+        if problem:
+            errors["case_mix_metric"] = [problem]
     for slug, settings in data["integrity"].items():
         check = plugins.integrity_checks.get(slug)
         if check is None:

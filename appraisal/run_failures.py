@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import false, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
-from core.db import transaction
+from core.db import database_unreachable, transaction
 from core.models import Feedback
 from core.plugins import get_plugins
 
@@ -30,6 +30,8 @@ def short_error(error: BaseException) -> str:
 
 def failure_reason(run_id: int, error: BaseException) -> str:
     """What to record as run ``run_id``'s error: the faulty scoring rule and its error if one is found."""
+    if isinstance(error, OperationalError) and database_unreachable(error):
+        return short_error(error)  # the database, not a rule: trying the rules would only blame one
     try:
         faulty = faulty_rule(run_id)
     except Exception:  # diagnosing must not hide the failure it diagnoses
@@ -54,8 +56,16 @@ def faulty_rule(run_id: int) -> str | None:
                 with session.begin_nested():
                     points = rule.points(Feedback, rule_params(document, rule))
                     session.execute(select(points).select_from(Feedback).where(false()).limit(0))
+            except OperationalError as error:
+                if database_unreachable(error):  # the database went meanwhile: no rule is to blame
+                    return None
+                return _blame(name, rule, error)
             except Exception as error:  # noqa: BLE001 (any fault of a plugin's rule is what is looked for)
-                return (f"scoring rule {name!r} ({type(rule).__module__}) fails: {short_error(error)}; fix the "
-                        f"plugin, and the run, tried again with backoff, completes; or appraise the period again "
-                        f"under a guideline without the rule")
+                return _blame(name, rule, error)
     return None
+
+
+def _blame(name: str, rule, error: BaseException) -> str:
+    return (f"scoring rule {name!r} ({type(rule).__module__}) fails: {short_error(error)}; fix the "
+            f"plugin, and the run, tried again with backoff, completes; or appraise the period again "
+            f"under a guideline without the rule")

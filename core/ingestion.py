@@ -19,6 +19,7 @@ from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from . import jobs
@@ -97,6 +98,8 @@ def _normalise(channel, schema, index: int, payload: Any) -> list[FeedbackDraft]
     except ValidationError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         return Rejected(index, messages)
+    except SQLAlchemyError:  # the database failing under a channel that reads it: the request's, answered 503
+        raise
     except Exception as exc:  # a fault in the plugin's schema or to_feedback: this payload's, not the batch's
         log.exception("channel %r (%s) failed on payload %d", channel.name, type(channel).__module__, index)
         return Rejected(index, {"_schema": [(f"channel {channel.name!r} failed on this payload "

@@ -245,9 +245,11 @@ def _spec_arguments(pm: pluggy.PluginManager, error: pluggy.PluginValidationErro
 
 def _where(error: BaseException) -> str:
     """An import failure as a line: its kind, message, and the plugin's file and line it was raised from."""
-    frames = traceback.extract_tb(error.__traceback__)
-    own = [frame for frame in frames if "importlib" not in frame.filename] or frames
-    place = f" ({own[-1].filename}, line {own[-1].lineno})" if own else ""
+    if isinstance(error, SyntaxError):  # its message names the file and line already
+        return f"{type(error).__name__}: {error}"
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if "importlib" not in frame.filename and frame.filename != __file__]
+    place = f" ({frames[-1].filename}, line {frames[-1].lineno})" if frames else ""
     return f"{type(error).__name__}: {error}{place}"
 
 

@@ -9,6 +9,7 @@ from flask.cli import FlaskGroup
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from ..config import ConfigError
+from ..db import database_unreachable
 from ..plugins import PluginError
 
 #: Commands Flask's CLI group adds itself; a plugin command of the same name would be hidden by them.
@@ -44,8 +45,12 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="plaudit")
     except (OperationalError, ProgrammingError) as exc:
-        hint = ("the schema is missing or old: run `plaudit db upgrade`"
-                if re.search(r"no such (table|column)|(relation|column) \S+ does not exist", str(exc.orig)) else
-                "is the database running, and PLAUDIT_DATABASE_URL right?")
+        said = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
+        if re.search(r"no such (table|column)|(relation|column) \S+ does not exist", said):
+            hint = "the schema is missing or old: run `plaudit db upgrade`"
+        elif isinstance(exc, OperationalError) and database_unreachable(exc):
+            hint = "is the database running, and PLAUDIT_DATABASE_URL right?"
+        else:  # a fault in a statement (a plugin's SQL, say), not in the connection: say what it was
+            hint = said
         click.secho(f"plaudit: database error ({type(exc.orig).__name__}): {hint}", fg="red", err=True)
         sys.exit(1)

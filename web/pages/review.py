@@ -13,7 +13,7 @@ from math import ceil
 
 from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask_login import current_user
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from appraisal.models import AppraisalRun, Guideline, Recommendation
@@ -221,8 +221,10 @@ def _reassignment(uphold: bool) -> int | None:
     if is_id(raw):
         return int(raw)
     # A name typed in full rather than picked from the list (which fills in the number) names them as well.
+    # Exactly as written, else in other case: SQLite's lower() folds ASCII letters only, so "Åsa" needs the first.
     named = get_session().scalars(select(Employee.id).where(
-        visible_employees(current_user), Employee.active, func.lower(Employee.name) == raw.lower()).limit(2)).all()
+        visible_employees(current_user), Employee.active,
+        or_(Employee.name == raw, func.lower(Employee.name) == raw.lower())).limit(2)).all()
     if len(named) == 1:
         return named[0]
     if named:
