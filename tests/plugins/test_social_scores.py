@@ -81,7 +81,7 @@ def test_lineage_says_how_reply_time_was_computed(session, social_run):
     run_id, ids = social_run
     lineage = metric_lineage(session, run_id, ids["bob"], "social_reply_time")
     assert lineage["formula"]["direction"] == "lower" and lineage["formula"]["kinds"] == ["social_reply"]
-    assert lineage["formula"]["bounds"] == {"min": 0, "max": 60}
+    assert lineage["formula"]["bounds"] == [0, 60]  # the guideline's, in the shape of the rule's own (below)
     assert [item["points"] for item in lineage["items"]] == [2.0, 8.0]
     sentiment = metric_lineage(session, run_id, ids["ann"], "social_sentiment")
     assert sentiment["formula"]["bounds"] == [-100.0, 100.0]
