@@ -1,6 +1,7 @@
 """Sending e-mail over SMTP: plain text with an HTML alternative. Credentials come from the configuration."""
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -11,6 +12,10 @@ from flask import current_app
 
 class MailNotConfigured(RuntimeError):
     """PLAUDIT_MAIL_SERVER is not set, so nothing can be sent."""
+
+
+class MailRefused(RuntimeError):
+    """The mail server refused or failed a message; the message names no recipient."""
 
 
 def send_mail(to: str, subject: str, text: str, html: str | None = None) -> str:
@@ -29,10 +34,34 @@ def send_mail(to: str, subject: str, text: str, html: str | None = None) -> str:
     security = config["MAIL_SECURITY"]
     smtp_class = smtplib.SMTP_SSL if security == "ssl" else smtplib.SMTP
     kwargs = {"context": ssl.create_default_context()} if security == "ssl" else {}
-    with smtp_class(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30, **kwargs) as smtp:
-        if security == "starttls":
-            smtp.starttls(context=ssl.create_default_context())
-        if config["MAIL_USERNAME"]:
-            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
-        smtp.send_message(message)
+    try:
+        with smtp_class(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=30, **kwargs) as smtp:
+            if security == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+            if config["MAIL_USERNAME"]:
+                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+            smtp.send_message(message)
+    except smtplib.SMTPException as exc:
+        # The error goes where jobs keep theirs (the outbox, RQ's failed jobs, the workers' log), which outlive
+        # a customer's erasure: the server's words stay, the address they name does not.
+        raise MailRefused(f"{type(exc).__name__}: {_without(_said(exc), to)}") from None
     return message["Message-ID"]
+
+
+def _said(error: smtplib.SMTPException) -> str:
+    """What the server answered, as a line: its code and words."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused) and error.recipients:
+        code, words = next(iter(error.recipients.values()))
+        return f"the server refused the recipient: {code} {_text(words)}"
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"{error.smtp_code} {_text(error.smtp_error)}"
+    return str(error)
+
+
+def _text(words) -> str:
+    return words.decode(errors="replace") if isinstance(words, bytes) else str(words)
+
+
+def _without(said: str, address: str) -> str:
+    """``said`` with ``address`` replaced, whatever its case: servers quote the recipient in their refusals."""
+    return re.sub(re.escape(address), "<recipient>", said, flags=re.IGNORECASE) if address else said
