@@ -7,7 +7,11 @@ address, a social handle, a helpdesk requester as ``zendesk:4711``), and the sam
 Erasing an item replaces its comment with :data:`ERASED`, clears its respondent_ref and cuts its payload
 down to the keys aggregation reads (:mod:`core.retention`). Its value, kind, times, employee, team, ticket
 and status stay, so every metric and every re-run of an appraisal is the same before and after. Survey
-invitations lose the address they were sent to, and the tickets of the erased items lose their subject.
+invitations lose the address they were sent to, and the tickets of the erased items lose their subject. The
+audit entries of a changed answer keep that it changed, and lose what it said.
+
+What people wrote about the customer in their own words (a dispute's reason, a decision's note) is theirs, not
+the customer's, and is not rewritten: the erasure lists where it names the customer, for someone to review.
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from .ingestion import respondent_ref
-from .models import AuditEntry, Feedback, Ticket
+from .models import AuditEntry, Dispute, Feedback, Flag, Ticket
 from .retention import strip_payloads
 
 log = logging.getLogger(__name__)
@@ -47,6 +51,10 @@ class ErasureReport:
     replies: int = 0
     invitations: int = 0
     tickets: int = 0
+    #: audit entries of changed answers whose comments were erased
+    audit_entries: int = 0
+    #: texts people wrote that name the customer, left for a person to review: "dispute 12 reason", ...
+    mentions: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -55,7 +63,7 @@ class ErasureReport:
     def as_dict(self) -> dict:
         return {"items": sum(self.items.values()), "by_kind": dict(sorted(self.items.items())),
                 "comments": self.comments, "replies": self.replies, "invitations": self.invitations,
-                "tickets": self.tickets}
+                "tickets": self.tickets, "audit_entries": self.audit_entries, "mentions": len(self.mentions)}
 
 
 def identifier_refs(identifiers: Iterable[str], salt: str) -> list[str]:
@@ -104,9 +112,11 @@ def erase_customer(session: Session, identifiers: Iterable[str], *, actor=None, 
     tickets = list(session.scalars(select(Ticket.id).where(Ticket.id.in_(ticket_ids),
                                                            Ticket.subject.is_not(None)))) if ticket_ids else []
 
+    revisions = _revisions_of(session, [row.id for row in items])
     report.items.update(f"{row.channel} {row.kind}" for row in items)
     report.comments = sum(1 for row in items if row.commented)
     report.replies, report.invitations, report.tickets = len(replies), len(invitations), len(tickets)
+    report.audit_entries, report.mentions = len(revisions), _mentions(session, identifiers)
     if dry_run:
         return report
 
@@ -132,10 +142,45 @@ def erase_customer(session: Session, identifiers: Iterable[str], *, actor=None, 
     if tickets:
         session.execute(update(Ticket).where(Ticket.id.in_(tickets)).values(subject=None)
                         .execution_options(synchronize_session="fetch"))
+    for entry in revisions:  # the answer changed, and when and by how much stay; its words go
+        entry.before, entry.after = _erased_comment(entry.before), _erased_comment(entry.after)
     session.add(AuditEntry(action="privacy.erased", entity_type="respondent", entity_id=request_ref,
                            actor_id=getattr(actor, "id", actor), after=report.as_dict(), note=note))
     log.info("erased the personal data of request %s: %s", request_ref[:12], report.as_dict())
     return report
+
+
+def _revisions_of(session: Session, item_ids: list[int]) -> list[AuditEntry]:
+    """The audit entries of these items' changed answers that still hold a comment."""
+    if not item_ids:
+        return []
+    entries = session.scalars(select(AuditEntry).where(
+        AuditEntry.entity_type == Feedback.__tablename__, AuditEntry.action == "feedback.revised",
+        AuditEntry.entity_id.in_([str(i) for i in item_ids])).order_by(AuditEntry.id)).all()
+    return [e for e in entries if _erased_comment(e.before) != e.before or _erased_comment(e.after) != e.after]
+
+
+def _erased_comment(document):
+    if isinstance(document, dict) and document.get("comment") not in (None, ERASED):
+        return {**document, "comment": ERASED}
+    return document
+
+
+def _mentions(session: Session, identifiers: list[str]) -> list[str]:
+    """Where people's own words name the customer: disputes, flag decisions and audit notes, as "dispute 12
+    reason". Looked for in the database by each identifier's text, then confirmed as a whole word."""
+    named = _naming(identifiers)
+    bare = sorted({i.lstrip("@").lower() for i in identifiers})
+    found = []
+    for model, label, columns in ((Dispute, "dispute", (Dispute.reason, Dispute.outcome)),
+                                  (Flag, "flag", (Flag.decision_note,)),
+                                  (AuditEntry, "audit entry", (AuditEntry.note,))):
+        for column in columns:
+            rows = session.execute(select(model.id, column).where(
+                or_(*(func.lower(column).contains(name, autoescape=True) for name in bare)))
+                .order_by(model.id)).all()
+            found += [f"{label} {row_id} {column.key}" for row_id, text in rows if text and named.search(text)]
+    return found
 
 
 def _replies_to(session: Session, post_ids: list[str]) -> list:

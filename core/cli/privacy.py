@@ -60,7 +60,9 @@ def erase(identifiers, by, note, dry_run):
     click.echo(f"{verb} {found['items']} feedback item(s){f' ({kinds})' if kinds else ''}, "
                f"{found['comments']} comment(s), {found['replies']} brand reply(ies) to them, "
                f"{found['invitations']} survey invitation(s), "
-               f"{found['tickets']} ticket subject(s)")
+               f"{found['tickets']} ticket subject(s), {found['audit_entries']} changed answer(s) in the audit log")
+    if report.mentions:  # people's own words: a person decides what to do with them
+        click.echo(f"named in what people wrote, left as written for you to review: {', '.join(report.mentions)}")
     if not dry_run:
         click.echo(f"audited as request {report.request_ref[:12]} (the identifiers themselves are not kept)")
     elif not report.total:

@@ -15,7 +15,15 @@ from core.config import ConfigError
 from core.db import transaction
 from core.ingestion import ingest, respondent_ref
 from core.jobs import RETENTION_CRON, cron_entries
-from core.models import AuditEntry, Feedback, Ticket, User, utcnow
+from core.models import (
+    AuditEntry,
+    Dispute,
+    Feedback,
+    Ticket,
+    User,
+    record_audit,
+    utcnow,
+)
 from core.privacy import ERASED, erase_customer
 from core.retention import (
     KEPT_PAYLOAD_KEYS,
@@ -103,7 +111,7 @@ def test_erasure_leaves_nothing_of_the_customer_and_every_number_of_a_rerun(app,
         hr = session.get(User, worked_example.hr)
         report = erase_customer(session, [JANE, "janedoe"], actor=hr, note="DSR-12")
     assert report.as_dict() == {"items": len(janes), "by_kind": {"test csat": 4, "test nps": 4}, "comments": 8,
-                                "replies": 0, "invitations": 1, "tickets": 1}
+                                "replies": 0, "invitations": 1, "tickets": 1, "audit_entries": 0, "mentions": 0}
 
     assert _snapshot(worked_example.run(version=2)) == before
     with transaction() as session:
@@ -149,6 +157,32 @@ def test_a_dry_run_writes_nothing_and_a_second_erasure_finds_nothing(app, worked
         assert session.scalar(select(Feedback).where(Feedback.id == janes[0])).comment == ERASED
         assert len(session.scalars(select(AuditEntry).where(AuditEntry.action == "privacy.erased")).all()) == 2
     assert "jane" not in (first.output + again.output + caplog.text).lower()
+
+
+def test_a_changed_answer_s_words_go_from_the_audit_log_and_people_s_mentions_are_listed(app, worked_example,
+                                                                                       customer):
+    """Jane changed her answer: the audit log kept both her comments after the erasure. An employee's dispute
+    naming her is their words, kept, but the person answering the request is told where it is."""
+    janes, other = customer
+    with transaction() as session:
+        item = session.get(Feedback, janes[1])
+        record_audit(session, "feedback.revised", item, before={"value": 3.0, "comment": "Call Jane on 07700 900123",
+                                                                "occurred_at": "2026-11-03T10:00:00+00:00"},
+                     after={"value": 2.0, "comment": PERSONAL["comment"], "occurred_at": "2026-11-03T11:00:00+00:00"})
+        session.add(Dispute(feedback_id=janes[0], reason="Not mine: this was Jane Doe (@JaneDoe) again",
+                            raised_by=worked_example.users["ann"]))
+        session.add(Dispute(feedback_id=other, reason="janedoes.com is a shop, not a person"))  # no whole word
+    result = app.test_cli_runner().invoke(args=["privacy", "erase", JANE, "janedoe", "--by", "hr@example.com"])
+    assert result.exit_code == 0, result.output
+    with transaction() as session:
+        revised = session.scalar(select(AuditEntry).where(AuditEntry.action == "feedback.revised"))
+        assert (revised.before["comment"], revised.after["comment"]) == (ERASED, ERASED)
+        assert (revised.before["value"], revised.after["value"]) == (3.0, 2.0)  # that it changed, and how, stay
+        dispute = session.scalar(select(Dispute).where(Dispute.feedback_id == janes[0]))
+        assert dispute.reason == "Not mine: this was Jane Doe (@JaneDoe) again"  # Ann's words, left to a person
+    assert "1 changed answer(s) in the audit log" in result.output
+    assert (f"named in what people wrote, left as written for you to review: dispute {dispute.id} reason\n"
+            in result.output)  # the shop's dispute does not name her
 
 
 def test_erase_names_who_may_ask_and_refuses_an_empty_identifier(app, worked_example):
