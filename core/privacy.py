@@ -27,7 +27,7 @@ from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from .ingestion import respondent_ref
-from .models import AuditEntry, Dispute, Feedback, Flag, Ticket
+from .models import AuditEntry, Dispute, Feedback, Flag, Ticket, utcnow
 from .retention import strip_payloads
 
 log = logging.getLogger(__name__)
@@ -136,8 +136,12 @@ def erase_customer(session: Session, identifiers: Iterable[str], *, actor=None, 
             session.execute(update(Feedback), changed)
         strip_payloads(session, [row.id for row in replies])
     if invitations:
+        # Their links close too: they would show the (erased) answer to whoever holds the link, and take another.
+        now = utcnow()
         session.execute(update(Invitation).where(Invitation.id.in_([row.id for row in invitations]))
-                        .values(recipient_email=None, respondent_ref=None)
+                        .values(recipient_email=None, respondent_ref=None, expires_at=now,
+                                answer_window_ends_at=case((Invitation.answer_window_ends_at.is_(None), None),
+                                                           else_=now))
                         .execution_options(synchronize_session="fetch"))
     if tickets:
         session.execute(update(Ticket).where(Ticket.id.in_(tickets)).values(subject=None)

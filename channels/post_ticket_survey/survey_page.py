@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from core.db import get_session
 from core.models import Feedback, Integration
+from core.privacy import ERASED
 
 from .invitations import (
     CHANNEL,
@@ -34,7 +35,7 @@ def _answers_so_far(session, invitation) -> dict:
     rows = session.execute(select(Feedback.external_id, Feedback.value, Feedback.comment).where(
         Feedback.channel == CHANNEL, Feedback.external_id.in_(ids))).all()
     answers = {ids[ext]: int(value) for ext, value, _ in rows if value is not None}
-    comment = next((c for _, _, c in rows if c), "")
+    comment = next((c for _, _, c in rows if c and c != ERASED), "")  # an erased one is no text to edit
     return {"answers": answers, "comment": comment}
 
 

@@ -123,6 +123,7 @@ def test_erasure_leaves_nothing_of_the_customer_and_every_number_of_a_rerun(app,
         assert kept.comment == "Sam says thanks" and kept.respondent_ref and kept.payload
         invitation = session.scalar(select(Invitation))
         assert (invitation.recipient_email, invitation.respondent_ref) == (None, None)
+        assert invitation.expires_at <= utcnow()  # its link closed: it would show the answer and take another
         ticket = session.scalar(select(Ticket).where(Ticket.provider == "zendesk"))
         assert ticket.subject is None and ticket.category == "Refunds"
         audit = session.scalar(select(AuditEntry).where(AuditEntry.action == "privacy.erased"))
