@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy.orm import configure_mappers
 
-from . import auth, db, plugins
+from . import auth, db, plugins, request_limits
 from .config import load_config, warn_unknown_variables
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, extra_plugins: dict[s
         warn_unknown_variables()
         raise
     warn_unknown_variables(name for name, _ in loaded.pm.list_name_plugin())  # a plugin's own are not typos
+    request_limits.init_app(app)  # before CSRF's hook, which reads the body
     auth.init_app(app)
 
     from appraisal import init_app as init_appraisal

@@ -25,6 +25,7 @@ from sqlalchemy.orm import aliased
 from core.auth import roles_required
 from core.db import get_session
 from core.models import Employee, User, UserRole
+from core.request_limits import allow_larger
 from web.scope import visible_employees
 
 from .assignments import AssignmentError, assignments_for, create_assignment
@@ -36,7 +37,7 @@ from .proof import (
     PHOTO_TYPES,
     photo_file,
 )
-from .report_form import answers_from, proof_from, sections_of
+from .report_form import REPORT_REQUEST_LIMIT, answers_from, proof_from, sections_of
 from .reports import (
     EDITABLE,
     ReportError,
@@ -53,6 +54,7 @@ from .reports import (
 from .template import document_for_visit, visit_types_of
 
 bp = Blueprint("mystery_shopper", __name__, template_folder="templates")
+bp.record_once(lambda state: allow_larger(state.app, "mystery_shopper.report_form", REPORT_REQUEST_LIMIT))
 
 PEOPLE = ("hr", "manager")
 #: Assignments and reports listed per page, newest first.
@@ -188,7 +190,10 @@ def report_form(assignment_id: int):
         sections=sections_of(document), answers=answers, proof=_proof_shown(session, report, request.form, proof),
         problems=problems, integrity=INTEGRITY_QUESTIONS, moment=moment,
         editable=report is None or report.status in EDITABLE, photo_types=", ".join(PHOTO_TYPES),
-        photo_limit=f"{PHOTO_MAX_BYTES / 1_000_000:.1f} MB"), 400 if problems else 200
+        photo_limit=f"{PHOTO_MAX_BYTES / 1_000_000:.1f} MB", photo_max_bytes=PHOTO_MAX_BYTES,
+        # A refused form keeps what was typed; a browser cannot be given a file back, so say to choose it again.
+        photos_dropped={name for name, upload in request.files.items() if upload.filename} if problems else set()
+        ), 400 if problems else 200
 
 
 def _as_utc_field(raw: str) -> str:

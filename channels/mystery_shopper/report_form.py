@@ -26,6 +26,11 @@ def sections_of(document: dict) -> list[SectionView]:
     return [section for section in sections.values() if section.questions]
 
 
+#: The largest report request read: room for a phone camera's full-size photos (refused at their field when
+#: over PHOTO_MAX_BYTES, the answers kept) where the app's 2 MB limit answered 413 and the report was lost.
+REPORT_REQUEST_LIMIT = 48_000_000
+
+
 def answers_from(form, files, document: dict, kept: dict) -> tuple[dict, dict]:
     """Read the answers (``q-<key>`` fields) and the uploads for photo questions (``photo-<key>``).
 

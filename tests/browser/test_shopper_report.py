@@ -6,6 +6,8 @@ and Ann's report shows the score of Sam's visit.
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from appraisal.guidelines import publish_guideline
 from core.db import transaction
 from core.models import User
@@ -116,3 +118,56 @@ def test_a_shopper_types_the_visit_time_in_their_own_time_zone(chromium, live_se
     with transaction() as session:
         report = session.scalar(select(Report).where(Report.assignment_id == visits.assignments["sam"]))
         assert report.visited_at.strftime("%Y-%m-%d %H:%M %Z") == "2026-11-04 09:30 UTC"
+
+
+def _camera_photo(width: int = 2400, height: int = 1800) -> bytes:
+    """A PNG as large as a phone camera's picture (about 12 MB): a gradient with grain, which compresses badly."""
+    import struct
+    import zlib
+
+    import numpy as np
+
+    y, x = np.mgrid[0:height, 0:width]
+    base = np.stack([x * 255 // width, y * 255 // height, (x + y) * 255 // (width + height)], axis=-1)
+    grain = np.random.default_rng(7).integers(0, 24, size=base.shape)
+    pixels = np.clip(base + grain, 0, 255).astype(np.uint8)
+    raw = b"".join(b"\x00" + row.tobytes() for row in pixels)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+
+
+def test_a_camera_photo_is_made_small_enough_before_it_is_sent(chromium, live_server, worked_example, tmp_path):
+    """A 12 MB picture from the phone's camera was past the request limit: 413, and the whole report lost.
+    The page draws it again as a JPEG under the photo limit, so it is sent and kept. In Dubai, the visit
+    window's bounds are Dubai times too, as the field is."""
+    from sqlalchemy import select
+
+    from channels.mystery_shopper.models import Assignment, Report
+    from channels.mystery_shopper.proof import PHOTO_MAX_BYTES
+
+    visits = send_shoppers(worked_example)
+    photo = tmp_path / "IMG_0042.png"
+    photo.write_bytes(_camera_photo())
+    assert photo.stat().st_size > 5 * PHOTO_MAX_BYTES
+    context = chromium.new_context(base_url=live_server, viewport=PHONE, timezone_id="Asia/Dubai")
+    page = context.new_page()
+    try:
+        sign_in_browser(page, "shopper@example.com", PASSWORD)
+        page.goto(f"/channels/mystery_shopper/assignments/{visits.assignments['sam']}")
+        with transaction() as session:
+            window = session.get(Assignment, visits.assignments["sam"]).visit_from
+        dubai = (window.replace(tzinfo=None) + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M")
+        assert page.get_attribute("#visited_at", "min") == dubai
+        page.set_input_files("#photo", str(photo))
+        page.wait_for_selector("#photo[data-shrunk]", state="attached")
+        page.fill("#visited_at", "2026-11-04T13:30")
+        page.click("button:has-text('Save draft')")
+        assert page.locator(".flash").inner_text().startswith("Draft saved")
+    finally:
+        context.close()
+    with transaction() as session:
+        report = session.scalar(select(Report).where(Report.assignment_id == visits.assignments["sam"]))
+        assert report.photo_type == "image/jpeg"

@@ -57,6 +57,11 @@
       var utc = new Date(input.value + "Z");
       if (!isNaN(utc.getTime())) { input.value = local(utc); }
     }
+    // The window's bounds come in UTC, as the value does: the picker compares them with local time.
+    ["min", "max"].forEach(function (bound) {
+      var at = input.getAttribute(bound) ? new Date(input.getAttribute(bound) + "Z") : null;
+      if (at && !isNaN(at.getTime())) { input.setAttribute(bound, local(at)); }
+    });
     var label = document.querySelector('label[for="visited_at"]');
     // Only the words change: the required mark after them stays.
     if (label && label.firstChild) { label.firstChild.nodeValue = "When did you visit? (your local time)"; }
@@ -68,6 +73,41 @@
       sent.value = input.value + offset(new Date(input.value));
       input.removeAttribute("name");
       input.form.appendChild(sent);
+    });
+  });
+})();
+
+// Photos: a phone camera's picture is several megabytes, more than a report keeps. One over the limit is drawn
+// again at most 2048 pixels wide or high as a JPEG before it is sent, so the shopper need not shrink it by
+// hand. Without this script (or a browser that cannot), the server refuses it at its field, keeping the answers.
+(function () {
+  "use strict";
+  var SIDE = 2048;
+  function shrink(input, limit) {
+    var file = input.files && input.files[0];
+    if (!file || file.size <= limit || !/^image\//.test(file.type) || !window.createImageBitmap ||
+        !window.DataTransfer) { return; }
+    createImageBitmap(file).then(function (image) {
+      var scale = Math.min(1, SIDE / Math.max(image.width, image.height));
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.round(image.width * scale);
+      canvas.height = Math.round(image.height * scale);
+      canvas.getContext("2d").drawImage(image, 0, 0, canvas.width, canvas.height);
+      canvas.toBlob(function (blob) {
+        if (!blob || blob.size > limit) { return; }  // still too large: the server says so at the field
+        var smaller = new DataTransfer();
+        smaller.items.add(new File([blob], file.name.replace(/\.[^.]*$/, "") + ".jpg", {type: "image/jpeg"}));
+        input.files = smaller.files;
+        input.setAttribute("data-shrunk", String(blob.size));
+      }, "image/jpeg", 0.85);
+    }).catch(function () {});
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector("form.ms-form");
+    var limit = form && Number(form.getAttribute("data-photo-max-bytes"));
+    if (!limit) { return; }
+    form.querySelectorAll('input[type="file"]').forEach(function (input) {
+      input.addEventListener("change", function () { shrink(input, limit); });
     });
   });
 })();

@@ -132,6 +132,14 @@ def test_a_photo_is_checked_kept_in_the_instance_folder_and_shown_to_reviewers_o
     assert refused.status_code == 400 and "send the photo as a JPEG, PNG or WebP image" in refused.get_data(True)
     too_big = _post(sam, url, {**FORM, "action": "draft"}, photo=(PNG + b"\x00" * 1_500_000, "big.png"))
     assert too_big.status_code == 400 and "larger than 1.5 MB" in too_big.get_data(True)
+    # A phone camera's 6 MB picture, past the app's 2 MB request limit: it answered 413 and the report was lost.
+    camera = _post(sam, url, {**FORM, "action": "draft"}, photo=(PNG + b"\x00" * 6_300_000, "IMG_0042.png"))
+    assert camera.status_code == 400 and "larger than 1.5 MB" in camera.get_data(True)
+    assert 'value="R-1042"' in camera.get_data(True)  # the answers are still in the form
+    # Refused for another answer, a good photo cannot be given back to the browser: the form says so.
+    future = _post(sam, url, {**FORM, "visited_at": "2099-01-01T10:00", "action": "draft"}, photo=(PNG, "ok.png"))
+    assert future.status_code == 400
+    assert "Your photo was not kept with the rest: choose it again." in future.get_data(True)
     assert _post(sam, url, {**FORM, "action": "submit"}, photo=(PNG, "receipt.png")).status_code == 302
     report = _report(app, visits.assignments["sam"])
     stored = Path(app.instance_path) / report.photo_path
