@@ -171,3 +171,31 @@ def test_a_camera_photo_is_made_small_enough_before_it_is_sent(chromium, live_se
     with transaction() as session:
         report = session.scalar(select(Report).where(Report.assignment_id == visits.assignments["sam"]))
         assert report.photo_type == "image/jpeg"
+
+
+def test_answers_typed_and_lost_to_a_reload_are_offered_back(chromium, live_server, worked_example):
+    """A reload, a dropped connection or Back lost every answer typed since the last save."""
+    visits = send_shoppers(worked_example)
+    context = chromium.new_context(base_url=live_server, viewport=PHONE)
+    page = context.new_page()
+    try:
+        sign_in_browser(page, "shopper@example.com", PASSWORD)
+        page.goto(f"/channels/mystery_shopper/assignments/{visits.assignments['sam']}")
+        assert page.locator(".ms-kept").count() == 0
+        page.fill("#receipt_number", "R-1042")
+        page.check("input[name=q-Q2][value='4']")
+        page.check("input[name=q-Q4][value=poor]")
+        page.fill("textarea[name=q-Q5]", "did not know the fees")  # shown by the answer to Q4
+        page.reload()
+        assert page.input_value("#receipt_number") == "" and page.locator(".ms-kept").is_visible()
+        page.click("button:has-text('Put them back')")
+        assert page.input_value("#receipt_number") == "R-1042"
+        assert page.locator("input[name=q-Q2][value='4']").is_checked()
+        assert page.locator("#question-Q5").is_visible()  # the skip logic follows the answers put back
+        assert page.input_value("textarea[name=q-Q5]") == "did not know the fees"
+        page.click("button:has-text('Save draft')")
+        assert page.locator(".flash").first.inner_text().startswith("Draft saved")
+        page.reload()
+        assert page.locator(".ms-kept").count() == 0  # saved: nothing more to offer
+    finally:
+        context.close()

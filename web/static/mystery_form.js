@@ -111,3 +111,76 @@
     });
   });
 })();
+
+// What the shopper types is kept on the device as they type it: a reload, a lost connection or a tap on Back
+// lost a whole visit's answers. Coming back to the form, the page offers what it kept when it differs from
+// what the server has (the report was not saved since); saving or submitting the same answers drops it.
+(function () {
+  "use strict";
+  var SKIPPED = {csrf_token: true, action: true};
+  function fields(form) {
+    var kept = {};
+    Array.prototype.forEach.call(form.elements, function (element) {
+      var name = element.name;
+      if (!name || SKIPPED[name] || element.type === "file" || element.type === "hidden" ||
+          element.type === "submit" || element.type === "button") { return; }
+      if (element.type === "radio" || element.type === "checkbox") {
+        kept[name] = kept[name] || [];
+        if (element.checked) { kept[name].push(element.value); }
+      } else {
+        kept[name] = [element.value];
+      }
+    });
+    return kept;
+  }
+  function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
+  function fill(form, kept) {
+    Array.prototype.forEach.call(form.elements, function (element) {
+      var values = kept[element.name];
+      if (!values || element.type === "file" || element.type === "hidden") { return; }
+      if (element.type === "radio" || element.type === "checkbox") {
+        element.checked = values.indexOf(element.value) !== -1;
+      } else {
+        element.value = values[0] || "";
+      }
+    });
+    form.dispatchEvent(new Event("change", {bubbles: true}));  // the skip logic follows the answers
+  }
+  function offer(form, stored, key) {
+    var box = document.createElement("div");
+    box.className = "flash ms-kept";
+    box.setAttribute("role", "status");
+    var when = new Date(stored.at);
+    box.innerHTML = "<p>This device kept answers you typed at <strong></strong> that are not in the report " +
+      "below: it was not saved since (a lost connection, or the page left).</p>" +
+      "<p><button type=\"button\" data-kept=\"restore\">Put them back</button> " +
+      "<button type=\"button\" data-kept=\"discard\">Discard them</button></p>";
+    box.querySelector("strong").textContent = when.toLocaleString();
+    form.parentNode.insertBefore(box, form);
+    box.addEventListener("click", function (event) {
+      var choice = event.target.getAttribute("data-kept");
+      if (choice === "restore") { fill(form, stored.fields); }
+      if (choice === "discard") { window.localStorage.removeItem(key); }
+      if (choice) { box.remove(); }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector("form.ms-form");
+    if (!form || !window.localStorage || !window.JSON) { return; }
+    var key = "plaudit-report:" + window.location.pathname;
+    var wrapper = form.querySelector("fieldset.ms-wrapper");
+    if (wrapper && wrapper.disabled) { window.localStorage.removeItem(key); return; }  // no longer the shopper's
+    var stored = null;
+    try { stored = JSON.parse(window.localStorage.getItem(key) || "null"); } catch (e) { stored = null; }
+    if (stored && stored.fields) {
+      if (same(stored.fields, fields(form))) { window.localStorage.removeItem(key); } else { offer(form, stored, key); }
+    }
+    function keep() {
+      try {
+        window.localStorage.setItem(key, JSON.stringify({at: Date.now(), fields: fields(form)}));
+      } catch (e) { /* storage full or refused: the form still works */ }
+    }
+    form.addEventListener("input", keep);
+    form.addEventListener("change", keep);
+  });
+})();
