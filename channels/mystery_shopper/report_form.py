@@ -19,11 +19,40 @@ class SectionView:
 
 
 def sections_of(document: dict) -> list[SectionView]:
-    """The template's sections in order, each with its questions in order."""
+    """The template's sections in order, each with its questions in order.
+
+    A question that depends on the answer to a question laid out after it (a real questionnaire asks in
+    Premises Interior what depends on an answer about staff) is laid out right after that question instead,
+    saying which section it belongs to: above, it would appear where the shopper had already been, unseen,
+    and block the submission. Its section, and so the scores, stay as they are.
+    """
     sections = {s["key"]: SectionView(s["key"], s["title"], s.get("title_ar")) for s in document["sections"]}
+    order = {section: index for index, section in enumerate(sections)}
+    position = {q["key"]: (order[q["section"]], index) for index, q in enumerate(document["questions"])}
+    later: dict[str, list[dict]] = {}
     for question in document["questions"]:
-        sections[question["section"]].questions.append(question)
+        parent = (question.get("show_if") or {}).get("question")
+        if parent in position and position[parent] > position[question["key"]]:
+            later.setdefault(parent, []).append(
+                {**question, "asked_after": parent, "belongs_to": sections[question["section"]].title})
+        else:
+            sections[question["section"]].questions.append(question)
+    for section in sections.values():
+        laid = []
+        for question in section.questions:
+            laid.append(question)
+            laid.extend(_dependants(question["key"], later))
+        section.questions = laid
     return [section for section in sections.values() if section.questions]
+
+
+def _dependants(key: str, later: dict[str, list[dict]]) -> list[dict]:
+    """The questions moved to follow ``key``, each followed in turn by those moved to follow it."""
+    found = []
+    for question in later.pop(key, ()):
+        found.append(question)
+        found.extend(_dependants(question["key"], later))
+    return found
 
 
 #: The largest report request read: room for a phone camera's full-size photos (refused at their field when

@@ -195,3 +195,20 @@ def test_command_reports_bad_files_and_writes_nothing(app, session, tmp_path):
                                                   "--slug", "x", "--title", "X"])
     assert bad_slug.exit_code == 1
     assert session.scalar(select(ReportTemplate.id)) is None
+
+
+def test_the_form_lays_each_question_out_after_the_answer_it_depends_on(r3ximous):
+    """Q21.0, Q21.1 and Q27.9 depend on answers given later (Q34, Q51, Q30) but belong to earlier sections:
+    laid out by section, they appeared above where the shopper already was, unseen, and blocked the submit."""
+    from channels.mystery_shopper.report_form import sections_of
+
+    laid = [q for section in sections_of(r3ximous) for q in section.questions]
+    assert sorted(q["key"] for q in laid) == sorted(q["key"] for q in r3ximous["questions"])  # none lost
+    position = {q["key"]: index for index, q in enumerate(laid)}
+    assert all(position[q["show_if"]["question"]] < position[q["key"]] for q in laid if q["show_if"])
+    moved = {q["key"]: (q["asked_after"], q["section"]) for q in laid if q.get("asked_after")}
+    assert set(moved) >= {"Q21.0", "Q21.1", "Q27.9"}
+    assert all(position[parent] + 1 <= position[key] for key, (parent, _) in moved.items())
+    # they still belong, and score, in their own section
+    own = {q["key"]: q["section"] for q in r3ximous["questions"]}
+    assert all(section == own[key] for key, (_, section) in moved.items())
