@@ -38,6 +38,7 @@ def test_a_wrong_period_is_named_and_nothing_runs(app, worked_example, session_p
     before = row_counts(app)
     for form, message in (({"kind": "fortnight", "first": "2026-11-02"}, "kind: choose from"),
                           ({"kind": "week", "first": "2 Nov"}, "first: give a day as YYYY-MM-DD"),
+                          ({"kind": "week", "first": " "}, "first: choose a day"),
                           ({"kind": "custom", "first": "2026-11-08", "last": "2026-11-02"},
                            "last: the period ends (2026-11-02) before it starts (2026-11-08)"),
                           # Days whose period would end, or begin its predecessor, past Python's dates (were 500s)

@@ -73,8 +73,12 @@ def _read_period(form) -> tuple[object, dict[str, str]]:
         return None, {"kind": f"kind: choose from {', '.join(PERIOD_KINDS)}"}
     days = {}
     for name in ("first", "last") if kind == "custom" else ("first",):
+        typed = form.get(name, "").strip()
+        if not typed:  # the date picker shows days in the browser's own format: nothing to say about YYYY
+            errors[name] = f"{name}: choose a day"
+            continue
         try:
-            day = date.fromisoformat(form.get(name, "").strip())
+            day = date.fromisoformat(typed)
         except ValueError:
             errors[name] = f"{name}: give a day as YYYY-MM-DD"
             continue
