@@ -25,7 +25,7 @@ def test_hr_appraises_a_month_and_sees_it_listed(app, worked_example, session_pe
         assert session.scalar(select(AuditEntry.actor_id).where(AuditEntry.action == "appraisal.requested")) \
             == worked_example.hr
     page = client.get(response.location).get_data(as_text=True)
-    assert f"Run {run.id} of the month 2026-11-01 to 2026-11-30: completed." in page
+    assert f"Run {run.id}, month 2026-11-01 to 2026-11-30: completed." in page
     assert "Month 2026-11-01 to 2026-11-30" in page and f'<td class="num">{appraised}</td>' in page
     # the organisation overview of months now has something to show
     assert "No completed month appraisal yet" not in client.get("/org?kind=month").get_data(as_text=True)

@@ -49,7 +49,7 @@ def index():
                 errors["kind"] = str(exc)
             else:
                 state = session.scalar(select(AppraisalRun.status).where(AppraisalRun.id == run_id))
-                flash(f"Run {run_id} of the {period.label}: {state}.")
+                flash(f"Run {run_id}, {period.label}: {state}.")
                 return redirect(url_for(".index"), 303)
     total = session.scalar(select(func.count()).select_from(AppraisalRun))
     page, _ = page_of(total, PAGE_SIZE)  # past the last page: 400, as every other list says
