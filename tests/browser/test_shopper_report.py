@@ -55,7 +55,7 @@ def test_a_shopper_reports_a_visit_a_manager_approves_it_and_it_counts(browser_p
     for key, answer in (("identity_revealed", "no"), ("knows_employee", "no"), ("followed_scenario", "yes")):
         page.check(f"input[name=integrity-{key}][value={answer}]")
     page.click("button:has-text('Submit for review')")
-    assert page.locator("#problems li").all_inner_texts() == ["Question Q3: give a number"]
+    assert page.locator("#problems li").all_inner_texts() == ["Q3 (How many minutes did you wait?): give a number"]
     assert page.locator("#error-Q3").inner_text() == "give a number"
     assert page.locator("input[name=q-Q4][value=fair]").is_checked()  # what was typed is kept
     page.shot("3-one-answer-to-fix")
