@@ -60,6 +60,7 @@ PAGES: Mapping[str, frozenset[str]] = {
     "team.responses": PEOPLE,
     "queue.unattributed": PEOPLE,
     "review.disputes": PEOPLE,
+    "review.decided_disputes": PEOPLE,
     "review.recommendations": PEOPLE,
     "review.flags": frozenset({"hr"}),
     "org.overview": frozenset({"hr"}),

@@ -264,6 +264,35 @@ def _disputes_page(refusal: Refusal | None) -> str:
                            refusal=refusal, channels=get_plugins().channels)
 
 
+@bp.get("/disputes/decided")
+@roles_required("manager", "hr")
+def decided_disputes():
+    """Disputes decided about the people in the user's scope, newest decision first: what was decided, by whom,
+    and the outcome the employee read. Scoped by who raised them, since an upheld one may have moved the item."""
+    session = get_session()
+    raiser, decider = aliased(User), aliased(User)
+    disputer, credited = aliased(Employee), aliased(Employee)
+    scoped = (Dispute.status != "open", raiser.employee_id.in_(select(Employee.id).where(
+        visible_employees(current_user))), raiser.employee_id.is_distinct_from(current_user.employee_id))
+    joined = (select(func.count()).select_from(Dispute).join(raiser, raiser.id == Dispute.raised_by))
+    pager = _pager(session.scalar(joined.where(*scoped)))
+    rows = session.execute(
+        select(Dispute.id, Dispute.reason, Dispute.created_at, Dispute.status.label("decision"), Dispute.outcome,
+               Dispute.decided_at, decider.name.label("decided_by"), raiser.name.label("raised_by"),
+               credited.name.label("credited_to"), Feedback.id.label("feedback_id"), Feedback.channel,
+               Feedback.kind, Feedback.value, Feedback.scale_min, Feedback.scale_max, Feedback.occurred_at,
+               Feedback.comment, Feedback.status, disputer.name.label("employee"), Team.name.label("team"))
+        .join(raiser, raiser.id == Dispute.raised_by)
+        .join(disputer, disputer.id == raiser.employee_id)
+        .join(Feedback, Feedback.id == Dispute.feedback_id)
+        .outerjoin(Team, Team.id == disputer.team_id)
+        .outerjoin(decider, decider.id == Dispute.decided_by)
+        .outerjoin(credited, credited.id == Dispute.reassigned_to)
+        .where(*scoped).order_by(Dispute.decided_at.desc(), Dispute.id.desc())
+        .offset(pager.offset).limit(PAGE_SIZE)).all()
+    return render_template("review/disputes_decided.html", rows=rows, pager=pager, channels=get_plugins().channels)
+
+
 # --- recommendations --------------------------------------------------------------------------------------
 
 
