@@ -81,8 +81,16 @@ def test_hr_swaps_a_rule_and_sees_a_refused_preview_in_place(browser_page, worke
     page.click("#preview-button")
     page.locator("#preview-result #errors").wait_for()
     assert "incentives.budget.cap: give an amount from 0 to 1,000,000,000" in page.locator("#preview-result").inner_text()
+    # ... and at the field itself, as a refused publish shows it (the list alone was at the foot of the page)
+    cap = page.locator("#budget_cap")
+    assert cap.get_attribute("aria-invalid") == "true"
+    described = cap.get_attribute("aria-describedby")
+    assert "give an amount from 0" in page.locator(f"#{described}").inner_text()
     page.shot("refused-preview")
     page.fill("#budget_cap", "130")
+    page.click("#preview-button")
+    page.locator("#preview-result #preview").wait_for()
+    assert cap.get_attribute("aria-invalid") is None  # a preview that goes through clears the marks
     publish.click()
     page.wait_for_url("**/guidelines/2")
     with transaction() as session:

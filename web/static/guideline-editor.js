@@ -82,13 +82,49 @@
     row.querySelector("input.weight").focus();
   }
 
+  // A refused preview marks its fields as a refused publish does: invalid, with the message beside them.
+  function clearMarks() {
+    form.querySelectorAll(".js-field-error").forEach(function (message) { message.remove(); });
+    form.querySelectorAll("[data-js-invalid]").forEach(function (field) {
+      field.removeAttribute("aria-invalid");
+      field.removeAttribute("aria-describedby");
+      field.removeAttribute("data-js-invalid");
+    });
+  }
+
+  function markFields(page) {
+    page.querySelectorAll('[aria-invalid="true"][id]').forEach(function (refused) {
+      var field = document.getElementById(refused.id);
+      if (!field || !form.contains(field) || field.getAttribute("aria-invalid") === "true") {
+        return;
+      }
+      field.setAttribute("aria-invalid", "true");
+      field.setAttribute("data-js-invalid", "");
+      var described = refused.getAttribute("aria-describedby");
+      if (!described) {
+        return;
+      }
+      field.setAttribute("aria-describedby", described);
+      described.split(" ").forEach(function (id) {
+        var message = page.getElementById(id);
+        if (message && !document.getElementById(id)) {
+          var copy = document.importNode(message, true);
+          copy.classList.add("js-field-error");
+          field.insertAdjacentElement("afterend", copy);
+        }
+      });
+    });
+  }
+
   function showPreview(html) {
     var page = new DOMParser().parseFromString(html, "text/html");
     var part = page.getElementById("preview") || page.getElementById("errors");
     result.replaceChildren();
+    clearMarks();
     if (part) {
       var shown = result.appendChild(document.importNode(part, true));
       if (shown.id === "errors") {
+        markFields(page);
         shown.focus(); // as on the page the server sends: the reader starts at what to fix
       }
     } else {
