@@ -21,6 +21,10 @@ def _items_filter(run: AppraisalRun, result: MetricResult, rule):
             Feedback.id <= (run.feedback_watermark or 0))
 
 
+class RuleNotLoaded(LookupError):
+    """The run has the metric, but no loaded plugin provides its scoring rule any more."""
+
+
 def metric_lineage(session: Session, run_id: int, employee_id: int, metric: str, *, limit: int = 100,
                    offset: int = 0) -> dict[str, Any]:
     """Explain one metric of one employee in one run.
@@ -29,6 +33,7 @@ def metric_lineage(session: Session, run_id: int, employee_id: int, metric: str,
     ``items_now`` differs from the stored ``n`` only if a flag or dispute was decided after the run.
 
     :raises LookupError: when the run has no such metric for that employee.
+    :raises RuleNotLoaded: when it has, but the metric's scoring rule is no longer loaded.
     """
     run = session.get(AppraisalRun, run_id)
     result = session.scalar(select(MetricResult).where(
@@ -36,7 +41,10 @@ def metric_lineage(session: Session, run_id: int, employee_id: int, metric: str,
     if run is None or result is None:
         raise LookupError(f"run {run_id} has no {metric} for employee {employee_id}")
     spec = next(m for m in run.guideline.document["metrics"] if m["rule"] == metric)
-    rule = get_plugins().scoring_rules[metric]
+    rule = get_plugins().scoring_rules.get(metric)
+    if rule is None:
+        raise RuleNotLoaded(f"how {metric} was worked out cannot be shown: its scoring rule is not loaded now (its "
+                            f"plugin is blocked or uninstalled); the value run {run_id} stored stands")
     document = run.guideline.document
     points = rule.points(Feedback, dict(spec["params"]))
     # An item the rule scores NULL (another section's, for mystery_section) counts in no metric's n.

@@ -99,3 +99,36 @@ def test_an_employee_is_not_shown_a_mean_that_is_one_colleague_s_figure(worked_e
     managed = " ".join(as_user("mia@example.com").get(f"/report/{ann}/runs/{run}/nps").get_data(as_text=True)
                        .split())
     assert 'data-field="team">+37.5<' in managed and "not shown to you" not in managed
+
+
+def test_a_metric_whose_plugin_is_gone_says_so(make_app, worked_example):
+    """Its plugin blocked after the run, the page said 'run 1 has no metric', which it had."""
+    from appraisal.guidelines import publish_guideline
+    from core import hookimpl
+    from core.scoring import ScoringRule
+    from tests.fixtures.appraisal import GUIDELINE
+    from tests.fixtures.org import sign_in
+
+    class TopBox(ScoringRule):
+        name, title, kinds, display, proportion, bounds = "top_box", "Top box", ("csat",), "percent", True, (0, 100)
+
+        def points(self, feedback, params):
+            from sqlalchemy import case
+
+            return case((feedback.value >= 5, 100.0), else_=0.0)
+
+    class Rules:
+        @hookimpl
+        def register_scoring_rules(self):
+            return [TopBox]
+
+    with make_app(extra_plugins={"top_box": Rules()}).app_context():
+        with transaction() as session:
+            publish_guideline(session, {**GUIDELINE, "metrics": [{"rule": "csat_percent", "weight": 60},
+                                                                 {"rule": "top_box", "weight": 40}]}, note="top box")
+        run = worked_example.run(version=2)
+    without = make_app().test_client()  # the plugin blocked, or uninstalled, since
+    assert sign_in(without, "hr@example.com").status_code == 302
+    page = without.get(f"/report/{worked_example.ids['ann']}/runs/{run}/top_box")
+    assert page.status_code == 404
+    assert "its scoring rule is not loaded now (its plugin is blocked or uninstalled)" in page.get_data(as_text=True)

@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from appraisal.disclosure import MIN_COLLEAGUES, colleagues
-from appraisal.lineage import metric_lineage
+from appraisal.lineage import RuleNotLoaded, metric_lineage
 from appraisal.report import (
     completed_run,
     employee_report,
@@ -134,6 +134,8 @@ def lineage(employee_id: int, run_id: int, metric: str):
     try:
         found = metric_lineage(session, run.id, employee.id, metric, limit=LINEAGE_PAGE,
                                offset=(page - 1) * LINEAGE_PAGE)
+    except RuleNotLoaded as exc:
+        abort(404, str(exc))
     except LookupError:
         abort(404, f"run {run.id} has no metric {metric[:60]!r} for {employee.name}")
     page, pages = page_of(found["items_now"], LINEAGE_PAGE)
