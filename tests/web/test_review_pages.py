@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
+from datetime import timedelta
 from html import unescape
 
 import pytest
@@ -275,6 +276,16 @@ def test_approvals_show_the_budget_and_go_through_in_scope(worked_example, login
     assert recommendation_audits == [("recommendation.approved", "well earned", worked_example.manager),
                                      ("recommendation.rejected", "half a bonus is no bonus", worked_example.hr)]
     assert "Nothing awaits your approval" in hr.get("/review/recommendations").get_data(as_text=True)
+
+    # A custom period over the week has a cap of its own: its approvals page says what the week paid already.
+    from appraisal.periods import period_between
+
+    get_session().rollback()  # the requests' shared session lets go of SQLite's lock (see _db)
+    custom = worked_example.run(period=period_between(WEEK.start.date(), WEEK.start.date() + timedelta(days=13),
+                                                      "custom"))
+    page = " ".join(hr.get(f"/review/recommendations?run={custom}").get_data(as_text=True).split())
+    assert (f"Bonuses were approved already for periods that overlap this one: week 2026-11-02 to 2026-11-08, "
+            f"{ann.amount:.2f} EUR. This period's cap is its own") in page
 
 
 def _bonuses(example, run_id, *names) -> list[int]:

@@ -13,7 +13,7 @@ from math import ceil
 
 from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask_login import current_user
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import aliased
 
 from appraisal.models import AppraisalRun, Guideline, Recommendation
@@ -397,6 +397,9 @@ class Budget:
     currency: str
     approved: float
     awaiting: float
+    #: bonuses approved for other periods that overlap this one ((kind, start, end, amount)), each under a cap
+    #: of its own: a custom period over an appraised month would pay its bonuses again without a word
+    overlapping: tuple = ()
 
     @property
     def left(self) -> float | None:
@@ -481,10 +484,23 @@ def _runs_and_budgets(session, run_ids: set[int]) -> tuple[dict, dict[int, Budge
         select(Recommendation.run_id, func.sum(Recommendation.amount))
         .where(and_(bonus, Recommendation.status == "proposed", Recommendation.run_id.in_(run_ids)))
         .group_by(Recommendation.run_id)).all())
+    overlapping = session.execute(
+        select(AppraisalRun.period_kind, AppraisalRun.period_start, AppraisalRun.period_end,
+               func.sum(Recommendation.amount))
+        .join(AppraisalRun, AppraisalRun.id == Recommendation.run_id)
+        .where(bonus, Recommendation.status == "approved",
+               or_(*(and_(AppraisalRun.period_start < end, AppraisalRun.period_end > start,
+                          or_(AppraisalRun.period_start != start, AppraisalRun.period_end != end))
+                     for start, end in periods)) if periods else false())
+        .group_by(AppraisalRun.period_kind, AppraisalRun.period_start, AppraisalRun.period_end)
+        .order_by(AppraisalRun.period_start)).all()
     budgets = {}
     for run_id, run in runs.items():
         settings = run.document["incentives"]["budget"]
         budgets[run_id] = Budget(settings["cap"], settings.get("currency", "EUR"),
                                  approved.get((run.period_start, run.period_end), 0.0),
-                                 float(awaiting.get(run_id) or 0))
+                                 float(awaiting.get(run_id) or 0),
+                                 tuple((kind, start, end, float(amount or 0)) for kind, start, end, amount in overlapping
+                                       if start < run.period_end and end > run.period_start
+                                       and (start, end) != (run.period_start, run.period_end)))
     return runs, budgets
