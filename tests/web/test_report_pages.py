@@ -206,8 +206,19 @@ def test_bad_run_parameters_name_the_field(worked_example, as_user):
 
 def test_before_any_run_the_page_says_so(worked_example, as_user):
     response = as_user("ann@example.com").get("/report")
-    assert response.status_code == 200 and "No weekly appraisal has been completed yet" in response.get_data(
+    assert response.status_code == 200 and "No appraisal has been completed yet" in response.get_data(
         as_text=True)
+
+
+def test_before_any_week_the_newest_period_of_another_kind_shows(worked_example, as_user):
+    """HR appraised a month before any week: the report and team pages said there was nothing to read."""
+    from appraisal.periods import month_of
+
+    worked_example.run(period=month_of(WEEK.start.date()))
+    html = " ".join(as_user("ann@example.com").get("/report").get_data(as_text=True).split())
+    assert "Month 1 to 30 November 2026" in html and "No appraisal has been completed yet" not in html
+    team = " ".join(as_user("mia@example.com").get("/report/team").get_data(as_text=True).split())
+    assert "Month 1 to 30 November 2026 · guideline v1" in team and "weekly digest" not in team
 
 
 # --- comments under the policy ------------------------------------------------------------------------------

@@ -9,9 +9,11 @@ from datetime import timedelta
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from appraisal.disclosure import MIN_COLLEAGUES, colleagues
 from appraisal.lineage import RuleNotLoaded, metric_lineage
+from appraisal.models import AppraisalRun
 from appraisal.report import (
     completed_run,
     employee_report,
@@ -161,7 +163,12 @@ def _chosen_run(session, raw: str | None):
     """The completed run ``?run=`` names, else the latest weekly one (None when there is none yet)."""
     run_id = _int_arg("run", raw)
     if run_id is None:
-        return latest_completed_run(session)
+        # Weekly reports are the rule; before the first week is appraised (HR ran a month first), the newest
+        # period of any kind, rather than a page saying there is nothing.
+        return latest_completed_run(session) or session.scalar(
+            select(AppraisalRun).options(joinedload(AppraisalRun.guideline))
+            .where(AppraisalRun.status == "completed")
+            .order_by(AppraisalRun.period_end.desc(), AppraisalRun.id.desc()).limit(1))
     run = completed_run(session, run_id)
     if run is None:
         abort(404, f"run: there is no completed appraisal run {run_id}")
