@@ -150,6 +150,15 @@ def code(value: Any, field_name: str) -> float | str | None:
     return value
 
 
+def status_word(value: Any, field_name: str) -> str | None:
+    """A status as stored and compared: lower case, trimmed. A helpdesk's placeholders write "Solved" or
+    "Resolved" where its API writes "solved": the same status, which compared as it came was never solved."""
+    value = code(value, field_name)
+    if value is None:
+        return None
+    return str(value).strip().lower() or None
+
+
 def single_address(value: Any) -> str | None:
     """One plain e-mail address, or None: "a@x, b@y" must not send a survey link to two people."""
     if not isinstance(value, str):

@@ -22,6 +22,7 @@ from .base import (
     section,
     sections,
     single_address,
+    status_word,
     timestamp,
 )
 
@@ -71,7 +72,7 @@ class Freshdesk(Helpdesk):
 
 def _ticket(ticket) -> Delivery:
     ticket_id = required(ticket, "id", "ticket")
-    status = code(ticket.get("status"), "ticket.status")
+    status = _status_number(ticket.get("status"))
     stats = section(ticket, "stats", "ticket.stats")
     update = TicketUpdate(
         provider="freshdesk", external_id=str(ticket_id), subject=ticket.get("subject"),
@@ -89,6 +90,21 @@ def _ticket(ticket) -> Delivery:
         # When we saw it so assigned: Freshdesk sends no assignment time of its own.
         update.assigned_at = timestamp(ticket.get("updated_at"), "ticket.updated_at") or update.opened_at
     return Delivery(tickets=[update])
+
+
+def _status_number(value) -> int | str | None:
+    """Freshdesk's status as its number (its API's 4), also when a webhook placeholder wrote it as a word
+    ("Resolved") or a numeral; a word it has no number for stays a word."""
+    word = status_word(value, "ticket.status")
+    if word is None:
+        return None
+    numbers = {name: number for number, name in STATUSES.items()}
+    if word in numbers:
+        return numbers[word]
+    try:
+        return int(float(word))
+    except ValueError:
+        return word
 
 
 def _replies(update: TicketUpdate, conversations) -> None:

@@ -24,6 +24,7 @@ from .base import (
     same,
     section,
     sections,
+    status_word,
     timestamp,
 )
 
@@ -83,7 +84,7 @@ class Zendesk(Helpdesk):
 
 def _ticket(ticket, _whole, received_at):
     ticket_id = required(ticket, "id", "ticket")
-    status = ticket.get("status")
+    status = status_word(ticket.get("status"), "ticket.status")
     update = TicketUpdate(provider="zendesk", external_id=str(ticket_id), subject=ticket.get("subject"),
                           category=ticket.get("type"), contact_channel=section(ticket, "via", "ticket.via").get("channel"),
                           status=status, opened_at=timestamp(ticket.get("created_at"), "ticket.created_at"))

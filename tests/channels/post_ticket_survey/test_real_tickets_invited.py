@@ -117,3 +117,17 @@ def test_no_second_survey_for_a_ticket_the_customer_rated_in_the_helpdesk(delive
     answer = deliver("chatwoot", resolved).get_json()
     assert (answer["invitations"], answer["not_invited"]) == ([], [{**answered[0], "ticket": "11"}])
     assert session.scalar(select(func.count()).select_from(Invitation)) == 0
+
+
+def test_a_status_written_as_a_placeholder_writes_it_counts(deliver, session, shared_data):
+    """Zendesk's {{ticket.status}} writes "Solved", Freshdesk's "Resolved": stored as they came, they were never
+    solved, so the ticket had no solve time and its customer no survey, with no reason given."""
+    zendesk = recent(shared_data, "zendesk/zenpy_spec_ticket.json", datetime(2015, 7, 25, 2, 23, 13, tzinfo=UTC),
+                     id=301, status="Solved", satisfaction_rating=None)
+    freshdesk = recent(shared_data, "freshdesk/chatwoot_fixture_freshdesk_ticket_with_conversations.json",
+                       FRESHDESK_2001_RESOLVED, status="Resolved")
+    for provider, body, ticket in (("zendesk", zendesk, "301"), ("freshdesk", freshdesk, "2001")):
+        answer = deliver(provider, body).get_json()
+        assert [i["ticket"] for i in answer["invitations"]] == [ticket], answer
+        stored = stored_ticket(session, provider, ticket)
+        assert stored.status == ("solved" if provider == "zendesk" else "resolved") and stored.resolved_at
