@@ -24,6 +24,7 @@ from .base import (
     same,
     section,
     sections,
+    single_address,
     status_word,
     timestamp,
 )
@@ -87,7 +88,12 @@ def _ticket(ticket, _whole, received_at):
     status = status_word(ticket.get("status"), "ticket.status")
     update = TicketUpdate(provider="zendesk", external_id=str(ticket_id), subject=ticket.get("subject"),
                           category=ticket.get("type"), contact_channel=section(ticket, "via", "ticket.via").get("channel"),
-                          status=status, opened_at=timestamp(ticket.get("created_at"), "ticket.created_at"))
+                          status=status, opened_at=timestamp(ticket.get("created_at"), "ticket.created_at"),
+                          # Zendesk's API names the requester by id only; a trigger's body can add the address
+                          # ({{ticket.requester.email}}), and without it an invitation can only be a link.
+                          requester_email=single_address(
+                              section(ticket, "requester", "ticket.requester").get("email")
+                              or ticket.get("requester_email")))
     if ticket.get("assignee_id"):
         update.assignee = IdentityRef("zendesk", str(ticket["assignee_id"]))
         update.assigned_at = timestamp(ticket.get("updated_at"), "ticket.updated_at")

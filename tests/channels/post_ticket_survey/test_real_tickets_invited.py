@@ -131,3 +131,16 @@ def test_a_status_written_as_a_placeholder_writes_it_counts(deliver, session, sh
         assert [i["ticket"] for i in answer["invitations"]] == [ticket], answer
         stored = stored_ticket(session, provider, ticket)
         assert stored.status == ("solved" if provider == "zendesk" else "resolved") and stored.resolved_at
+
+
+def test_a_zendesk_trigger_that_adds_the_requester_s_address_gets_an_e_mailed_survey(deliver, session, shared_data):
+    """Zendesk's API names the requester by id only, so every Zendesk invitation was a link in the webhook's
+    answer, which Zendesk throws away: the customer was never asked."""
+    ticket = recent(shared_data, "zendesk/zenpy_spec_ticket.json", datetime(2015, 7, 25, 2, 23, 13, tzinfo=UTC),
+                    id=302, status="solved", satisfaction_rating=None,
+                    requester={"email": "rita.customer@example.com", "name": "Rita"})
+    assert [i["ticket"] for i in deliver("zendesk", ticket).get_json()["invitations"]] == ["302"]
+    # (mailed where PLAUDIT_MAIL_SERVER is set: the invitation knows whom to write to)
+    invitation = session.scalar(select(Invitation).join(Ticket, Ticket.id == Invitation.ticket_id)
+                                .where(Ticket.external_id == "302"))
+    assert invitation.recipient_email == "rita.customer@example.com"
