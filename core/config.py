@@ -12,6 +12,7 @@ import secrets
 import time
 import tomllib
 from collections.abc import Iterable, Mapping
+from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,18 @@ INSTANCE_FILE = "plaudit.toml"
 log = logging.getLogger(__name__)
 
 
+def _sender(value: str) -> None:
+    """An e-mail address, alone or with the name customers see: ``Acme Support <support@acme.example>``."""
+    found = getaddresses([value])
+    address = found[0][1] if len(found) == 1 else ""
+    if not address or address.count("@") != 1 or any(c in value for c in "\r\n"):
+        raise ValidationError("must be one e-mail address, alone or as 'Name <address>'")
+    try:
+        validate.Email()(address)
+    except ValidationError:
+        raise ValidationError(f"{address!r} is not an e-mail address") from None
+
+
 class ConfigError(ValueError):
     """A configuration value is wrong; the message names the key and the fix."""
 
@@ -115,7 +128,7 @@ class ConfigSchema(Schema):
     MAIL_SECURITY = fields.String(validate=validate.OneOf(["starttls", "ssl", "none"]))
     MAIL_USERNAME = fields.String(allow_none=True)
     MAIL_PASSWORD = fields.String(allow_none=True)
-    MAIL_FROM = fields.Email()
+    MAIL_FROM = fields.String(validate=_sender)
     ALERT_NPS_BELOW = fields.Integer(validate=validate.Range(min=0, max=10))
     ALERT_CSAT_LOWEST = fields.Integer(validate=validate.Range(min=0, max=9))
     ALERT_SOCIAL_BELOW = fields.Float(allow_none=True, validate=validate.Range(

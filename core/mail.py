@@ -5,7 +5,7 @@ import re
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 
 from flask import current_app
 
@@ -25,9 +25,10 @@ def send_mail(to: str, subject: str, text: str, html: str | None = None) -> str:
         raise MailNotConfigured("set PLAUDIT_MAIL_SERVER (and PLAUDIT_MAIL_FROM) to send e-mail")
     message = EmailMessage()
     message["From"] = config["MAIL_FROM"]
+    message["Date"] = formatdate(usegmt=True)  # required of every message (RFC 5322); some filters mark it spam
     message["To"] = to
     message["Subject"] = subject
-    message["Message-ID"] = make_msgid(domain=config["MAIL_FROM"].rpartition("@")[2] or None)
+    message["Message-ID"] = make_msgid(domain=parseaddr(config["MAIL_FROM"])[1].rpartition("@")[2] or None)
     message.set_content(text)
     if html:
         message.add_alternative(html, subtype="html")

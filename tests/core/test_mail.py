@@ -41,3 +41,24 @@ def test_a_refused_recipient_is_not_named_in_the_error(make_app, refusing_server
                     "<<recipient>>: Recipient address rejected: User unknown\n")
     # nor in the exception it replaced: not chained, so no traceback prints it
     assert refused.value.__cause__ is None and refused.value.__suppress_context__
+
+
+def test_a_message_has_a_date_and_may_name_its_sender(make_app, smtp_server):
+    """Messages went without the Date header every message must have, and 'Acme Support <...>' was refused, so
+    customers read a bare address and no company's name."""
+    inbox, port = smtp_server
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_SECURITY="none",
+                   MAIL_FROM='"Acme Support, EMEA" <support@acme.example>')
+    with app.app_context():
+        send_mail("rita@example.com", "How did we do?", "Rate us")
+    [message] = inbox.messages
+    assert message["From"] == '"Acme Support, EMEA" <support@acme.example>'
+    assert message["Date"] and message["Message-ID"].endswith("@acme.example>")
+
+
+@pytest.mark.parametrize("sender", ["a@x.example, b@y.example", "Acme <not an address>", "nobody"])
+def test_a_sender_that_is_not_one_address_stops_start_up(make_app, sender):
+    from core.config import ConfigError
+
+    with pytest.raises(ConfigError, match="MAIL_FROM"):
+        make_app(MAIL_FROM=sender)
