@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select, tuple_
+from sqlalchemy import update as update_rows
 from sqlalchemy.orm import Session
 
 from core import jobs
@@ -34,6 +35,7 @@ from .invitations import (
     survey_settings,
     survey_url,
 )
+from .models import Invitation
 from .ticket_metrics import record_timings
 
 log = logging.getLogger(__name__)
@@ -139,16 +141,18 @@ def store(session: Session, delivery: Delivery, integration: Integration | None 
         report = _refuse_rejected(ingest(session, PostTicketSurvey.name, delivery.ratings), "rating")
         result.ratings_created, result.ratings_duplicate = len(report.created), len(report.duplicates)
         result.ratings_changed = _apply_changes(session, delivery.ratings, report.duplicates)
+        _close_invitations(session, select(Feedback.ticket_id).where(
+            Feedback.id.in_([stored.feedback_id for stored in report.created]), Feedback.ticket_id.is_not(None)))
     if delivery.surveyed:
-        _note_helpdesk_surveys(session, delivery, tickets)
+        _close_invitations(session, _note_helpdesk_surveys(session, delivery, tickets))
     if integration is not None:  # after the ratings: one in this delivery means the customer has answered
         _invite(session, delivery, tickets, integration, result)
     return result
 
 
-def _note_helpdesk_surveys(session: Session, delivery: Delivery, tickets: dict) -> None:
+def _note_helpdesk_surveys(session: Session, delivery: Delivery, tickets: dict) -> list[int]:
     """Mark the tickets the helpdesk surveyed itself as surveyed (core.tickets.note_surveys): the invitation
-    step then leaves them be, and the suppressed-surveys check counts them as surveyed."""
+    step then leaves them be, and the suppressed-surveys check counts them as surveyed. Return their ids."""
     known = {key: ticket.id for key, ticket in tickets.items()}
     stored: dict[str, list[str]] = {}  # offers delivered on their own, about tickets stored before: by provider
     for provider, external_id in delivery.surveyed.keys() - known.keys():
@@ -157,7 +161,20 @@ def _note_helpdesk_surveys(session: Session, delivery: Delivery, tickets: dict) 
         known |= {(provider, external_id): ticket_id for external_id, ticket_id in session.execute(
             select(Ticket.external_id, Ticket.id).where(Ticket.provider == provider,
                                                         Ticket.external_id.in_(external_ids)))}
-    note_surveys(session, {known[key]: when for key, when in delivery.surveyed.items() if key in known})
+    seen = {known[key]: when for key, when in delivery.surveyed.items() if key in known}
+    note_surveys(session, seen)
+    return sorted(seen)
+
+
+def _close_invitations(session: Session, ticket_ids) -> None:
+    """Close Plaudit's unanswered invitations about tickets the customer rated in the helpdesk, or that the
+    helpdesk surveyed itself, since: the invitation went first, and its link would take a second answer."""
+    closed = session.execute(
+        update_rows(Invitation).where(Invitation.ticket_id.in_(ticket_ids), Invitation.answer_window_ends_at.is_(None),
+                                 Invitation.expires_at > utcnow())
+        .values(expires_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    if closed:
+        log.info("closed %d survey invitation(s): their customers answered the helpdesk's own survey", closed)
 
 
 def _invite(session: Session, delivery: Delivery, tickets: dict, integration: Integration,

@@ -109,3 +109,16 @@ def test_a_backfill_of_old_tickets_is_answered_and_logged_in_counts(client, sess
     assert f"integration {integration.id}: 1 solved ticket(s) not invited: 1 more than 14 days ago" in caplog.text
     assert "no survey invitation for ticket" not in caplog.text  # per ticket at debug only
     assert "not_invited_more" not in post(client, integration, solved_ticket_delivery("T-NEW")).get_json()
+
+
+def test_a_rating_in_the_helpdesk_after_the_invitation_closes_its_link(client, session):
+    """Invited first, the customer rated in the helpdesk, and the survey link still took a second answer."""
+    integration = generic_integration(session)
+    [invited] = post(client, integration, solved_ticket_delivery("T-B1")).get_json()["invitations"]
+    other = post(client, integration, solved_ticket_delivery("T-B2", requester="sam@example.com")).get_json()
+    rating = {"provider": "ourdesk", "ratings": [{"response_id": "ourdesk:rating:B1", "kind": "csat", "rating": 2,
+                                                  "answered_at": at(3), "ticket_id": "ourdesk:T-B1"}]}
+    assert post(client, integration, rating).get_json()["ratings"]["created"] == 1
+    closed = client.get(invited["url"])
+    assert closed.status_code == 410 and "closed" in closed.get_data(as_text=True)
+    assert client.get(other["invitations"][0]["url"]).status_code == 200  # another ticket's stays open
