@@ -3,7 +3,7 @@ records the answer, and may change it within the window. No sign-in, no JavaScri
 """
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from core.db import get_session
@@ -39,12 +39,19 @@ def _answers_so_far(session, invitation) -> dict:
     return {"answers": answers, "comment": comment}
 
 
+#: What an answer did, as the thanks page it is redirected to says it.
+SENT = ("recorded", "changed")
+
+
 def show(token: str):
     """Show the survey; nothing is recorded."""
     session = get_session()
     invitation = find_invitation(session, token)
     if invitation is None:
-        return _page("closed", 404, message="This survey link is not valid. Please use the link in your e-mail.")
+        return _page("closed", 404, message="This survey link is not valid: check that it was copied whole, or open it again from where you found it.")
+    sent = request.args.get("sent")
+    if sent in SENT and invitation.answer_window_ends_at is not None:  # where an answer is redirected to
+        return _page("thanks", invitation=invitation, changed=sent == "changed")
     try:
         check_open(invitation)
     except SurveyClosed as exc:
@@ -57,7 +64,7 @@ def answer(token: str):
     session = get_session()
     invitation = find_invitation(session, token)
     if invitation is None:
-        return _page("closed", 404, message="This survey link is not valid. Please use the link in your e-mail.")
+        return _page("closed", 404, message="This survey link is not valid: check that it was copied whole, or open it again from where you found it.")
     answers, errors = {}, {}
     for question in invitation.template.questions:
         low, high = question["scale"]
@@ -87,4 +94,5 @@ def answer(token: str):
         return _page("survey", 422, invitation=invitation, answers=answers, comment=comment,
                      errors={q["key"]: "This answer could not be recorded." for q in invitation.template.questions})
     session.commit()
-    return _page("thanks", invitation=invitation, changed=outcome == "changed")
+    # Redirected, so that reloading the thanks sends nothing again (it recorded the same answer as a change).
+    return redirect(url_for(request.endpoint, token=token, sent=outcome), 303)

@@ -39,7 +39,8 @@ function request()
 end
 
 function response(status, headers, body)
-  if status >= 200 and status < 300 then
+  -- 303: a survey answer recorded, redirected to its thanks (so a reload sends nothing again)
+  if (status >= 200 and status < 300) or status == 303 then
     ok = ok + 1
     local created = body:match('"created":%s*(%d+)')
     acked = acked + (created and tonumber(created) or 1)

@@ -286,7 +286,7 @@ def test_an_answer_seconds_after_the_mail_was_sent_is_a_scanners(smtp_server, ma
     path = "/channels/" + text.split("/channels/", 1)[1].split()[0]
 
     # A scanner that follows the link and submits the form at once, in an ordinary browser's clothes.
-    assert client.post(path, data={"csat": "5"}, headers={"User-Agent": CHROME}).status_code == 200
+    assert client.post(path, data={"csat": "5"}, headers={"User-Agent": CHROME}).status_code == 303
 
     item = _answer_of(session, "T-1")
     assert item.payload["answered_via"]["user_agent"] == CHROME
@@ -304,7 +304,7 @@ def test_an_answer_eleven_seconds_after_sending_from_a_browser_counts(app, clien
     session.execute(update(Invitation).values(sent_at=utcnow() - timedelta(seconds=11)))
     session.commit()
 
-    assert client.post(path, data={"csat": "5"}, headers={"User-Agent": CHROME}).status_code == 200
+    assert client.post(path, data={"csat": "5"}, headers={"User-Agent": CHROME}).status_code == 303
 
     item = _answer_of(session, "T-2")
     assert item.payload["answered_via"]["invited_at"] is not None
@@ -320,7 +320,7 @@ def test_an_answer_from_a_known_scanner_is_quarantined_whenever_it_comes(app, cl
                                                                          survey_integration, ann):
     path = _survey_link(client, survey_integration, "T-3")  # no mail sent, so no time sent
 
-    assert client.post(path, data={"csat": "5"}, headers={"User-Agent": BING_PREVIEW}).status_code == 200
+    assert client.post(path, data={"csat": "5"}, headers={"User-Agent": BING_PREVIEW}).status_code == 303
 
     item = _answer_of(session, "T-3")
     assert item.payload["answered_via"] == {"user_agent": BING_PREVIEW, "invited_at": None}
@@ -375,7 +375,7 @@ def test_a_rating_before_the_reassignment_or_after_getting_it_back_counts(app, s
 def test_a_changed_survey_answer_after_the_reassignment_is_quarantined(app, client, session, survey_integration,
                                                                        ann, bob):
     path = _survey_link(client, survey_integration, "T-11")
-    assert client.post(path, data={"csat": "5"}, headers={"User-Agent": CHROME}).status_code == 200
+    assert client.post(path, data={"csat": "5"}, headers={"User-Agent": CHROME}).status_code == 303
     assert _flags(session) == {}
     session.rollback()
     ticket = session.scalar(select(Ticket).where(Ticket.external_id == "T-11"))
@@ -383,7 +383,7 @@ def test_a_changed_survey_answer_after_the_reassignment_is_quarantined(app, clie
                                           assignee=IdentityRef("desk", "bob"), assigned_at=utcnow())])
     session.commit()
 
-    assert client.post(path, data={"csat": "1"}, headers={"User-Agent": CHROME}).status_code == 200
+    assert client.post(path, data={"csat": "1"}, headers={"User-Agent": CHROME}).status_code == 303
 
     item = _answer_of(session, "T-11")  # the page's answer names its ticket by id
     assert _flags(session) == {item.external_id: ["rating_after_reassignment"]} and item.status == "quarantined"

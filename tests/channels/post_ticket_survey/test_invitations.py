@@ -76,10 +76,13 @@ def test_solved_ticket_to_invitation_email_to_answer_and_changed_answer(make_app
     missing = client.post(url, data={})
     assert missing.status_code == 422 and "Please choose an answer." in missing.get_data(as_text=True)
 
-    assert client.post(url, data={"csat": "5", "comment": "Fire is out, thanks"}).status_code == 200
+    sent = client.post(url, data={"csat": "5", "comment": "Fire is out, thanks"})
+    assert sent.status_code == 303 and sent.location.endswith("?sent=recorded")  # reloading sends nothing again
+    thanks = client.get(sent.location).get_data(as_text=True)
+    assert "Your answer has been recorded." in thanks
     assert (_csat(app, session, ann.id).value, _csat(app, session, ann.id).n) == (100.0, 1)
 
-    changed = client.post(url, data={"csat": "2"})  # second thoughts, within the window
+    changed = client.post(url, data={"csat": "2"}, follow_redirects=True)  # second thoughts, within the window
     assert changed.status_code == 200 and "updated" in changed.get_data(as_text=True)
     assert (_csat(app, session, ann.id).value, _csat(app, session, ann.id).n) == (0.0, 1)  # replaced, not added
     assert session.scalar(select(func.count()).select_from(AuditEntry).where(
@@ -262,10 +265,10 @@ def test_an_answer_keeps_its_change_window_even_past_the_link_expiry(client, ses
     session.commit()
     [invited] = post(client, integration, solved_ticket_delivery(requester=None)).get_json()["invitations"]
     url = invited["url"].split("127.0.0.1:5000")[1]
-    assert client.post(url, data={"csat": "3"}).status_code == 200
+    assert client.post(url, data={"csat": "3"}).status_code == 303
     session.execute(update(Invitation).values(expires_at=utcnow() - timedelta(seconds=1)))
     session.commit()
-    assert client.post(url, data={"csat": "4"}).status_code == 200  # still inside the promised window
+    assert client.post(url, data={"csat": "4"}).status_code == 303  # still inside the promised window
 
     [unanswered] = post(client, integration, solved_ticket_delivery("T-2", requester=None)).get_json()["invitations"]
     session.execute(update(Invitation).values(expires_at=utcnow() - timedelta(seconds=1)))
@@ -291,7 +294,7 @@ def test_one_token_opens_only_its_own_survey(client, session):
     [first] = post(client, integration, solved_ticket_delivery("T-1", requester=None)).get_json()["invitations"]
     [second] = post(client, integration, solved_ticket_delivery("T-2", requester=None)).get_json()["invitations"]
     first_url, second_url = (i["url"].split("127.0.0.1:5000")[1] for i in (first, second))
-    assert client.post(first_url, data={"csat": "5"}).status_code == 200
+    assert client.post(first_url, data={"csat": "5"}).status_code == 303
     assert client.post(first_url[:-1] + ("A" if first_url[-1] != "A" else "B"), data={"csat": "1"}).status_code == 404
     session.expire_all()
     answers = dict(session.execute(select(Feedback.ticket_ref, Feedback.value).where(
