@@ -27,7 +27,8 @@ def test_mia_sets_a_csat_target_for_ann_and_sees_it_met(browser_page, worked_exa
     page.fill("input[name=value]", "72")
     page.click("button:has-text('Set target')")
     page.wait_for_url("**/targets")
-    assert "Target set: CSAT % 72 for Ann, month 2026-11-01 to 2026-11-30." in page.locator(".flash").inner_text()
+    assert ("Target changed: CSAT % from 80 to 72 for Ann, month 2026-11-01 to 2026-11-30."
+            in page.locator(".flash").inner_text())
     ann = page.locator("table.targets tr", has_text="Ann")
     assert "72.0%" in ann.inner_text() and "not appraised yet" in ann.inner_text()
 
