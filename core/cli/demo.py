@@ -29,8 +29,10 @@ def demo(host, port, database_url, serve):
     url = database_url or f"sqlite:///{Path(current_app.instance_path) / 'demo.db'}"
     click.echo(f"demo database: {make_url(url).render_as_string(hide_password=True)}")
     migrate.upgrade(url)
+    # No mail: the demo's people are made up, and a mail server set for the real deployment got some 80 alerts
+    # about them as the demo filled.
     settings = {"DATABASE_URL": url, "INSTANCE_PATH": current_app.instance_path, "REDIS_URL": None,
-                "SECRET_KEY": current_app.config["SECRET_KEY"]}
+                "SECRET_KEY": current_app.config["SECRET_KEY"], "MAIL_SERVER": None}
     if "PLAUDIT_PUBLIC_URL" not in os.environ:
         # Webhook addresses and survey links name the address the demo is served on.
         settings["PUBLIC_URL"] = f"http://{host}:{port}"

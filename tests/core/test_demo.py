@@ -24,12 +24,16 @@ from core.models import Feedback, Team, User
 from tests.fixtures.org import csrf_token
 
 
-def test_demo_builds_and_then_reuses_its_own_database(app, tmp_path):
+def test_demo_builds_and_then_reuses_its_own_database(app, tmp_path, smtp_server, monkeypatch):
+    inbox, port = smtp_server  # a mail server set for the real deployment: the demo sends it nothing
+    monkeypatch.setenv("PLAUDIT_MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setenv("PLAUDIT_MAIL_PORT", str(port))
+    monkeypatch.setenv("PLAUDIT_MAIL_SECURITY", "none")
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     runner = app.test_cli_runner()
     first = runner.invoke(args=["demo", "--no-serve", "--database-url", url])
     assert first.exit_code == 0, first.output
-    assert "created the demo organisation" in first.output
+    assert "created the demo organisation" in first.output and inbox.messages == []
     assert "nothing is served (--no-serve)" in first.output and "Plaudit demo: http" not in first.output
     assert "post_ticket_survey: 1800 new item(s), 0 already there" in first.output
     assert "ticket_metrics: 2880 new item(s), 0 already there" in first.output
