@@ -5,7 +5,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .channel import FeedbackDraft, IdentityRef, candidates
@@ -44,6 +44,18 @@ def chosen_identity(draft: FeedbackDraft, policy: Sequence[str]) -> tuple[str, t
     return None
 
 
+def _known_by_address(session: Session, addresses: Sequence[str], known: dict) -> None:
+    """An employee is known by their own e-mail address, identity row or not (a helpdesk trigger names the
+    assignee by {{ticket.assignee.email}}); a row naming the address for someone else wins."""
+    wanted = {address.strip().lower(): address for address in addresses if ("email", address) not in known}
+    if not wanted:
+        return
+    for address, employee_id, team_id in session.execute(
+            select(func.lower(Employee.email), Employee.id, Employee.team_id)
+            .where(func.lower(Employee.email).in_(sorted(wanted)))):
+        known.setdefault(("email", wanted[address]), (employee_id, team_id))
+
+
 def attribute(session: Session, drafts: Sequence[FeedbackDraft], policy: Sequence[str],
               plugins) -> list[Attribution]:
     """Attribute every draft: one query per identity provider, one plugin call per unknown identity.
@@ -66,6 +78,7 @@ def attribute(session: Session, drafts: Sequence[FeedbackDraft], policy: Sequenc
             .join(Employee, Employee.id == EmployeeIdentity.employee_id)
             .where(EmployeeIdentity.provider == provider, EmployeeIdentity.external_id.in_(ids)))
         known.update({(provider, ext): (emp, team) for ext, emp, team in rows})
+    _known_by_address(session, by_provider.get("email", ()), known)
     # The hook hears of the candidates before a draft's first known one (those could still win), once each.
     unknown: dict[tuple[str, str], FeedbackDraft] = {}
     for choice in choices:

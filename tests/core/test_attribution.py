@@ -82,3 +82,18 @@ def test_the_hook_is_asked_only_about_candidates_that_could_still_win(make_app, 
     assert (results[1].employee_id, str(results[1].identity)) == (None, "social_handle:nobody")
     assert sorted(directory.asked) == ["brand", "from_directory", "nobody"]
     assert jane.id != dir_emp.id
+
+
+def test_an_employee_is_known_by_their_own_address_without_an_identity_row(app, session, create_employee):
+    """A helpdesk trigger names the assignee by {{ticket.assignee.email}}: nobody had an 'email' identity row,
+    so every such item waited unattributed. A row naming the address for someone else still wins."""
+    ann = create_employee("Ann", email="ann@example.com")
+    bob = create_employee("Bob", email="bob@example.com")
+    carol = create_employee("Carol", email="carol@example.com", identities=[("email", "bob@example.com")])
+    plugins = app.extensions["plaudit.plugins"]
+    drafts = [_draft("a", assignee_at_solve=IdentityRef("email", "Ann@Example.com")),
+              _draft("b", assignee_at_solve=IdentityRef("email", "bob@example.com")),
+              _draft("c", assignee_at_solve=IdentityRef("email", "nobody@example.com"))]
+    results = attribute(session, drafts, POLICY, plugins)
+    assert [r.employee_id for r in results] == [ann.id, carol.id, None]
+    assert bob.id not in {r.employee_id for r in results}

@@ -53,6 +53,9 @@ class Zendesk(Helpdesk):
             return parse_each(self.parse, data, received_at)
         if not isinstance(data, dict):
             raise PayloadError("body", "expected a JSON object or array")
+        event_type = data.get("type")
+        if isinstance(event_type, str) and event_type.startswith("zen:event-type:"):
+            return _event(data, event_type, received_at)
         if "stream" in data and "data" in data:  # an export record: {"stream": ..., "data": {...}}
             stream = code(data["stream"], "stream")
             return self.parse({_STREAMS.get(stream, str(stream)): data["data"]}, received_at)
@@ -83,6 +86,18 @@ class Zendesk(Helpdesk):
         raise PayloadError("body", "not a Zendesk ticket, rating, metric or user")
 
 
+def _event(event, event_type, received_at):
+    """A webhook subscribed to Zendesk's events ({"type": "zen:event-type:ticket.status_changed", "detail":
+    {the ticket}, ...}): every ticket event carries the ticket as it is now, which is what Plaudit keeps.
+    Zendesk writes its statuses in capitals there (SOLVED); the times are the ticket's own."""
+    if not event_type.startswith("zen:event-type:ticket."):
+        return Delivery(ignored=[f"event {event_type}: not about a ticket"])
+    detail = section(event, "detail", "detail")
+    if "id" not in detail:
+        raise PayloadError("detail.id", "a ticket event names its ticket")
+    return _ticket(detail, event, timestamp(event.get("time"), "time") or received_at)
+
+
 def _ticket(ticket, _whole, received_at):
     ticket_id = required(ticket, "id", "ticket")
     status = status_word(ticket.get("status"), "ticket.status")
@@ -94,11 +109,15 @@ def _ticket(ticket, _whole, received_at):
                           requester_email=single_address(
                               section(ticket, "requester", "ticket.requester").get("email")
                               or ticket.get("requester_email")))
-    if ticket.get("assignee_id"):
-        update.assignee = IdentityRef("zendesk", str(ticket["assignee_id"]))
-        update.assigned_at = timestamp(ticket.get("updated_at"), "ticket.updated_at")
+    assignee_email = ident(section(ticket, "assignee", "ticket.assignee").get("email"))
+    if ticket.get("assignee_id") or assignee_email:
+        # By id as the API names agents; by address as a trigger's {{ticket.assignee.email}} does.
+        update.assignee = (IdentityRef("zendesk", str(ticket["assignee_id"])) if ticket.get("assignee_id")
+                           else IdentityRef("email", assignee_email))
+        update.assigned_at = timestamp(ticket.get("updated_at"), "ticket.updated_at") or received_at
     if status in SOLVED:  # the solve time proper comes with the ticket's metrics; this is the best bound
-        update.resolved_at = timestamp(ticket.get("updated_at"), "ticket.updated_at")
+        # (a trigger's body may hold no time at all: it was solved by the time Zendesk sent it)
+        update.resolved_at = timestamp(ticket.get("updated_at"), "ticket.updated_at") or received_at
     delivery = Delivery(tickets=[update])
     rating = ticket.get("satisfaction_rating")
     if isinstance(rating, dict) and rating.get("score") and rating.get("id"):  # {} when never offered
@@ -116,7 +135,7 @@ def _audit(audit, whole, received_at):
 
 
 def _rating(rating, received_at):
-    score = code(rating.get("score"), "score")
+    score = status_word(rating.get("score"), "score")  # {{satisfaction.current_rating}} writes "Good"
     if score == "offered" and rating.get("ticket_id") is not None:
         # Zendesk asked the customer itself: surveyed, so Plaudit must not ask too, though nothing is scored.
         when = timestamp(rating.get("updated_at") or rating.get("created_at"), "updated_at") or received_at

@@ -144,3 +144,27 @@ def test_a_zendesk_trigger_that_adds_the_requester_s_address_gets_an_e_mailed_su
     invitation = session.scalar(select(Invitation).join(Ticket, Ticket.id == Invitation.ticket_id)
                                 .where(Ticket.external_id == "302"))
     assert invitation.recipient_email == "rita.customer@example.com"
+
+
+def test_zendesk_event_webhooks_and_trigger_bodies_without_times_are_understood(deliver, session):
+    """A webhook subscribed to Zendesk's ticket events was refused with 422 ('not a Zendesk ticket...'), and a
+    trigger body holding no time gave its solved ticket no solve time, so nobody was invited."""
+    now = utcnow()
+    event = {"type": "zen:event-type:ticket.status_changed", "id": "cbe4028c-7239", "subject": "zen:ticket:5158",
+             "time": now.isoformat(), "zendesk_event_version": "2022-11-06",
+             "event": {"previous": "OPEN", "current": "SOLVED"},
+             "detail": {"id": "5158", "status": "SOLVED", "subject": "Printer on fire", "type": "INCIDENT",
+                        "assignee_id": "8447388090494", "requester_id": "8447388090495",
+                        "created_at": (now - timedelta(hours=3)).isoformat(), "updated_at": now.isoformat(),
+                        "via": {"channel": "web_service"}}}
+    answer = deliver("zendesk", event)
+    assert answer.status_code == 200, answer.get_json()
+    assert [i["ticket"] for i in answer.get_json()["invitations"]] == ["5158"]
+    ticket = stored_ticket(session, "zendesk", "5158")
+    assert (ticket.status, ticket.subject) == ("solved", "Printer on fire") and ticket.resolved_at
+    other = deliver("zendesk", {**event, "type": "zen:event-type:user.created", "detail": {"id": "1"}}).get_json()
+    assert other["ignored"] == ["event zen:event-type:user.created: not about a ticket"]
+
+    trigger = {"ticket": {"id": "5159", "subject": "Refund", "status": "Solved",
+                          "requester": {"email": "rita.customer@example.com"}}}  # no time in the body
+    assert [i["ticket"] for i in deliver("zendesk", trigger).get_json()["invitations"]] == ["5159"]
