@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -44,16 +44,24 @@ def chosen_identity(draft: FeedbackDraft, policy: Sequence[str]) -> tuple[str, t
     return None
 
 
-def _known_by_address(session: Session, addresses: Sequence[str], known: dict) -> None:
-    """An employee is known by their own e-mail address, identity row or not (a helpdesk trigger names the
-    assignee by {{ticket.assignee.email}}); a row naming the address for someone else wins."""
-    wanted = {address.strip().lower(): address for address in addresses if ("email", address) not in known}
+def employees_by_address(session: Session, addresses: Iterable[str]) -> dict[str, tuple[int, int | None]]:
+    """The employees whose own e-mail address these are, whatever the case: {address as given: (id, team)}.
+
+    An employee is known by their address, identity row or not (a helpdesk trigger names the assignee by
+    {{ticket.assignee.email}}); callers let an ``email`` identity row naming the address win over it.
+    """
+    wanted = {address.strip().lower(): address for address in addresses}
     if not wanted:
-        return
-    for address, employee_id, team_id in session.execute(
-            select(func.lower(Employee.email), Employee.id, Employee.team_id)
-            .where(func.lower(Employee.email).in_(sorted(wanted)))):
-        known.setdefault(("email", wanted[address]), (employee_id, team_id))
+        return {}
+    return {wanted[address]: (employee_id, team_id) for address, employee_id, team_id in session.execute(
+        select(func.lower(Employee.email), Employee.id, Employee.team_id)
+        .where(func.lower(Employee.email).in_(sorted(wanted))))}
+
+
+def _known_by_address(session: Session, addresses: Sequence[str], known: dict) -> None:
+    missing = [address for address in addresses if ("email", address) not in known]
+    for address, found in employees_by_address(session, missing).items():
+        known.setdefault(("email", address), found)
 
 
 def attribute(session: Session, drafts: Sequence[FeedbackDraft], policy: Sequence[str],

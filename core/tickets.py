@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy import update as sa_update
 from sqlalchemy.orm import Session, selectinload
 
+from .attribution import employees_by_address
 from .channel import IdentityRef
 from .models import (
     SURVEY_KINDS,
@@ -129,6 +130,10 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
         employees.update({(provider, e): emp for e, emp in session.execute(
             select(EmployeeIdentity.external_id, EmployeeIdentity.employee_id)
             .where(EmployeeIdentity.provider == provider, EmployeeIdentity.external_id.in_(ids)))})
+        if provider == "email":  # known by their own address too (core.attribution.employees_by_address)
+            for address, (employee_id, _team) in employees_by_address(
+                    session, [i for i in ids if (provider, i) not in employees]).items():
+                employees[(provider, address)] = employee_id
     recategorised = set()
     for update in updates:
         key = (update.provider, update.external_id)

@@ -51,7 +51,7 @@ class Freshdesk(Helpdesk):
         if not isinstance(data, dict):
             raise PayloadError("body", "expected a JSON object or array")
         if "ticket" in data:
-            delivery = _ticket(section(data, "ticket", "ticket"))
+            delivery = _ticket(section(data, "ticket", "ticket"), received_at)
             _replies(delivery.tickets[0], sections(data, "conversations", "conversations"))
             return delivery
         if "ratings" in data and "ticket_id" in data:
@@ -64,13 +64,13 @@ class Freshdesk(Helpdesk):
             return Delivery(agents=[AgentIdentity(IdentityRef("freshdesk", str(required(data, "id", "agent"))),
                                                   ident(section(data, "contact", "contact").get("email")))])
         if "subject" in data and "status" in data:
-            return _ticket(data)
+            return _ticket(data, received_at)
         if "unassigned_for" in data or "escalate_to" in data:
             return Delivery(ignored=[f"group {data.get('id')}: teams are kept in Plaudit"])
         raise PayloadError("body", "not a Freshdesk ticket, conversation, agent or rating")
 
 
-def _ticket(ticket) -> Delivery:
+def _ticket(ticket, received_at) -> Delivery:
     ticket_id = required(ticket, "id", "ticket")
     status = _status_number(ticket.get("status"))
     stats = section(ticket, "stats", "ticket.stats")
@@ -84,9 +84,13 @@ def _ticket(ticket) -> Delivery:
         resolved_at=timestamp(stats.get("resolved_at"), "ticket.stats.resolved_at"),
         requester_email=single_address(section(ticket, "requester", "ticket.requester").get("email")))
     if update.resolved_at is None and status in (4, 5):
-        update.resolved_at = timestamp(ticket.get("updated_at"), "ticket.updated_at")
-    if ticket.get("responder_id"):
-        update.assignee = IdentityRef("freshdesk", str(ticket["responder_id"]))
+        # (an automation's body may hold no time at all: it was resolved by the time Freshdesk sent it)
+        update.resolved_at = timestamp(ticket.get("updated_at"), "ticket.updated_at") or received_at
+    agent_email = ident(section(ticket, "agent", "ticket.agent").get("email"))
+    if ticket.get("responder_id") or agent_email:
+        # By id as the API names agents; by address as an automation's {{ticket.agent.email}} does.
+        update.assignee = (IdentityRef("freshdesk", str(ticket["responder_id"])) if ticket.get("responder_id")
+                           else IdentityRef("email", agent_email))
         # When we saw it so assigned: Freshdesk sends no assignment time of its own.
         update.assigned_at = timestamp(ticket.get("updated_at"), "ticket.updated_at") or update.opened_at
     return Delivery(tickets=[update])

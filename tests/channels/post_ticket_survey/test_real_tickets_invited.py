@@ -168,3 +168,16 @@ def test_zendesk_event_webhooks_and_trigger_bodies_without_times_are_understood(
     trigger = {"ticket": {"id": "5159", "subject": "Refund", "status": "Solved",
                           "requester": {"email": "rita.customer@example.com"}}}  # no time in the body
     assert [i["ticket"] for i in deliver("zendesk", trigger).get_json()["invitations"]] == ["5159"]
+
+
+def test_a_freshdesk_automation_body_names_status_and_agent_in_words(deliver, session, create_employee):
+    """An automation's webhook body, from Freshdesk's placeholders: the status in words, the agent by address,
+    no time. The ticket is solved, credited to the agent, and its customer invited."""
+    ann = create_employee("Ann", email="ann@example.com")
+    body = {"ticket": {"id": "2301", "subject": "Refund", "status": "Resolved", "type": "Refund",
+                       "requester": {"email": "rita.customer@example.com"}, "agent": {"email": "Ann@Example.com"}}}
+    answer = deliver("freshdesk", body).get_json()
+    assert [i["ticket"] for i in answer["invitations"]] == ["2301"]
+    ticket = stored_ticket(session, "freshdesk", "2301")
+    assert (ticket.status, ticket.category) == ("resolved", "Refund") and ticket.resolved_at
+    assert ticket.solver_id == ann.id
