@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from channels.post_ticket_survey.models import Invitation
-from core.models import Ticket, utcnow
+from core.models import Feedback, Ticket, utcnow
 
 from .helpdesk_webhooks import payload, recent, stored_ticket
 
@@ -168,6 +168,12 @@ def test_zendesk_event_webhooks_and_trigger_bodies_without_times_are_understood(
     trigger = {"ticket": {"id": "5159", "subject": "Refund", "status": "Solved",
                           "requester": {"email": "rita.customer@example.com"}}}  # no time in the body
     assert [i["ticket"] for i in deliver("zendesk", trigger).get_json()["invitations"]] == ["5159"]
+    # the documented trigger on Satisfaction changed: the rating inside the ticket, in Zendesk's words
+    rated = {"ticket": {**trigger["ticket"], "satisfaction_rating": {
+        "id": "5159-csat", "score": "Bad", "comment": "Took a week"}}}
+    assert deliver("zendesk", rated).get_json()["ratings"]["created"] == 1
+    stored = session.scalar(select(Feedback).where(Feedback.external_id == "zendesk:rating:5159-csat"))
+    assert (stored.value, stored.comment) == (0, "Took a week")
 
 
 def test_a_freshdesk_automation_body_names_status_and_agent_in_words(deliver, session, create_employee):
