@@ -110,8 +110,12 @@ class PostImport:
     rejected: list[tuple[int, dict]] = field(default_factory=list)
 
 
-def read_posts(path: Path, fmt: str, source: str) -> Iterator[tuple[int, dict]]:
+def read_posts(path: Path, fmt: str, source: str, *, misshapen: list | None = None
+               ) -> Iterator[tuple[int, dict]]:
     """Yield (line the row starts on, payload) for each row; quoted cells may span lines.
+
+    A row with more cells than the header holds, as a quote left open does when it swallows the rows after it
+    into one cell, is not a post: it goes to ``misshapen`` as (line, errors) instead, lines named.
 
     :raises FormatError: if the header lacks a column the format reads.
     """
@@ -126,7 +130,13 @@ def read_posts(path: Path, fmt: str, source: str) -> Iterator[tuple[int, dict]]:
         columns = {name: header.index(name) for name in post_format.columns}
         start = reader.line_num + 1
         for number, cells in enumerate(reader, start=1):
-            yield start, post_format.payload(number, cells, columns, source)
+            if len(cells) > len(header) and misshapen is not None:
+                misshapen.append((start, {"row": [
+                    (f"{len(cells)} cells where the header has {len(header)}: a quote left open runs from line "
+                    f"{start} to line {reader.line_num}, and the rows on those lines with it; close it and "
+                    f"import again")]}))
+            else:
+                yield start, post_format.payload(number, cells, columns, source)
             start = reader.line_num + 1
 
 
@@ -138,7 +148,8 @@ def import_posts(session_factory, path: Path, fmt: str, source: str,
     :raises FormatError: if the file is not of that format (before anything is stored).
     """
     report = PostImport()
-    rows = read_posts(path, fmt, source)
+    misshapen: list = []
+    rows = read_posts(path, fmt, source, misshapen=misshapen)
     batch: list[tuple[int, dict]] = []
 
     def store() -> None:
@@ -157,5 +168,6 @@ def import_posts(session_factory, path: Path, fmt: str, source: str,
             store()
     if batch:
         store()
+    report.rejected += misshapen
     report.rejected.sort(key=lambda item: item[0])
     return report

@@ -103,3 +103,26 @@ def test_a_file_of_another_format_is_refused_before_anything_is_stored(app, sess
     assert session.scalar(select(func.count()).select_from(Feedback)) == 0
     blank = _import(app, path, "twcs", "  ")
     assert blank.exit_code == 2 and "--source" in blank.output
+
+
+def test_a_quote_left_open_is_refused_by_its_lines_not_swallowing_the_rows_after_it(app, session, shared_data,
+                                                                                  tmp_path):
+    """A row opening a quote it never closes took the next rows into its text: 92 of 94 stored, 0 rejected."""
+    sample = shared_data / "social" / "twcs_kaggle_sample.csv"
+    if not sample.is_file():
+        import pytest
+
+        pytest.skip(f"{sample} is absent")
+    lines = sample.read_text(encoding="utf-8").splitlines(keepends=True)
+    broken = tmp_path / "quote.csv"
+    broken.write_text(lines[0] + '910001,cust9,True,Tue Oct 31 22:10:47 +0000 2017,"@Tesco my order is late,,\n'
+                      + "".join(lines[1:]), encoding="utf-8")
+    result = _import(app, broken, "twcs", "quoted")
+    assert "rejected 1" in result.output, result.output
+    assert "line 2: row: 8 cells where the header has 7: a quote left open runs from line 2 to line 4" in result.output
+    stored = session.scalar(select(func.count()).select_from(Feedback).where(Feedback.external_id.like("quoted:%")))
+    with sample.open(newline="", encoding="utf-8") as handle:
+        whole = sum(1 for _ in csv.reader(handle)) - 1
+    assert stored == whole - 2  # the two rows inside the open quote are refused with it, not stored as its text
+    assert session.scalar(select(func.count()).select_from(Feedback).where(
+        Feedback.external_id == "quoted:910001")) == 0
