@@ -47,6 +47,10 @@ log = logging.getLogger(__name__)
 CHANNEL = "social_monitoring"
 #: How often a healthy source is polled (the cron entry's interval).
 POLL_INTERVAL = timedelta(minutes=5)
+#: A source due this little after a cron run counts as due at it: the poll sets its next time when it ends, a
+#: moment after the run that enqueued it, so the next run, one interval later, found it just short of due and
+#: it waited a whole interval more (polled every 10 minutes, not 5).
+DUE_SLACK = timedelta(seconds=30)
 #: The longest a failing source waits between polls.
 MAX_BACKOFF = timedelta(hours=6)
 #: How long a fetch may take before it counts as a failure.
@@ -115,7 +119,7 @@ def poll_due_sources() -> int:
         due = session.scalars(
             select(SocialSource)
             .where(SocialSource.active.is_(True), SocialSource.kind != "push",
-                   or_(SocialSource.next_poll_at.is_(None), SocialSource.next_poll_at <= now))
+                   or_(SocialSource.next_poll_at.is_(None), SocialSource.next_poll_at <= now + DUE_SLACK))
             .order_by(SocialSource.id).with_for_update(skip_locked=True)).all()
         for source in due:
             source.next_poll_at = now + POLL_INTERVAL

@@ -253,3 +253,15 @@ def test_sources_are_checked_and_audited(rq_app, make_hr):
         employee.roles = ("employee",)
         with pytest.raises(PermissionError):
             save_source(session, employee, name="y", kind="push")
+
+
+def test_a_feed_is_polled_at_every_cron_run_its_interval_apart(rq_app, feeds, add_feed):
+    """The poll set its next time when it ended, a moment after the cron run that enqueued it: five minutes
+    later the next run found it just short of due, and every feed was polled every 10 minutes, not 5."""
+    feeds.routes["/care.rss"] = (200, rss(("c1", "carla", "Great help from @AcmeCare")))
+    source_id = add_feed(rq_app, "care-feed", feeds.url + "/care.rss", handles=["AcmeCare"])
+    assert _poll_round(rq_app) == 1
+    # The next cron run, one interval after the last, comes a moment before the time the poll set at its end.
+    with rq_app.app_context(), transaction() as session:
+        session.get(SocialSource, source_id).next_poll_at = utcnow() + timedelta(seconds=2)
+    assert _poll_round(rq_app) == 1
