@@ -11,6 +11,7 @@ waited for too. A brand reply to a brand reply (the "2/2" of a split answer) mea
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,6 +30,11 @@ TICKET_BASIS = "assignee_at_rating"
 _COLUMNS = (Feedback.id, Feedback.external_id, Feedback.kind, Feedback.occurred_at, Feedback.payload,
             Feedback.employee_id, Feedback.attribution_policy, Feedback.proposed_employee_id,
             Feedback.ticket_id, Feedback.value)
+
+
+log = logging.getLogger(__name__)
+#: How far a reply may seem to come before its post, clocks disagreeing, and still be timed (as 0).
+CLOCK_SKEW_MINUTES = 1.0
 
 
 def parent_ref(payload: dict[str, Any]) -> str | None:
@@ -79,7 +85,13 @@ def thread_posts(session: Session, feedback_ids: Sequence[int]) -> None:
     for post, answered_post in pairs:
         if post["kind"] == REPLY and answered_post["kind"] == MENTION and post["value"] is None:
             waited = (post["occurred_at"] - answered_post["occurred_at"]).total_seconds() / 60
-            # Clocks of one source may disagree by a second; a reply never comes before its post.
+            if waited < -CLOCK_SKEW_MINUTES:
+                # A reply a minute or more before the post it answers is a wrong time or a wrong thread, not a
+                # reply in no time: counted as 0 minutes it would flatter its agent. It stays unmeasured.
+                log.warning("social reply %s is dated %.1f minutes before the post it answers, %s: its reply "
+                            "time is not counted", post["external_id"], -waited, answered_post["external_id"])
+                continue
+            # Clocks of one source may disagree by a second or so; within that, no time.
             minutes.append({"id": post["id"], "value": max(waited, 0.0)})
         elif (post["kind"] == MENTION and answered_post["kind"] == REPLY and _awaiting(post)
               and post["proposed_employee_id"] is None and answered_post["employee_id"] is not None):

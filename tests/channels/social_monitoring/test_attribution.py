@@ -111,6 +111,23 @@ def test_signed_replies_go_to_their_agent_and_handles_to_theirs(session, create_
     assert items["feed:2"].payload["sentiment"] in ("negative", "neutral", "positive")
 
 
+def test_a_reply_dated_before_its_post_is_not_a_reply_in_no_time(session, create_employee, caplog):
+    """Dated an hour before the post it answers, a reply was timed at 0 minutes and halved its agent's reply
+    time; within a clock's skew (seconds) it is still timed, at 0."""
+    create_employee("Tomasz", identities=[("social_signoff", "PlauditCare/TN")])
+    store_posts(session, [
+        _post("10", "@PlauditCare where is my parcel?", 60, handles=["PlauditCare"]),
+        _post("11", "@105835 on its way ^TN", 0, author="PlauditCare", brand_reply=True, in_reply_to="10"),
+        _post("12", "@PlauditCare and my refund?", 60, handles=["PlauditCare"]),
+        _post("13", "@105835 done ^TN", 59.99, author="PlauditCare", brand_reply=True, in_reply_to="12"),
+    ])
+    session.commit()
+    items = {f.external_id: f for f in session.scalars(select(Feedback))}
+    assert items["feed:11"].value is None  # not counted in the reply time
+    assert items["feed:13"].value == 0.0
+    assert "social reply feed:11 is dated 60.0 minutes before the post it answers, feed:10" in caplog.text
+
+
 def test_a_post_naming_a_ticket_goes_to_whoever_held_it_then(session, create_employee):
     ann = create_employee("Ann", identities=[("zendesk", "361")])
     bob = create_employee("Bob", identities=[("zendesk", "362")])
