@@ -9,10 +9,12 @@ it once.
 """
 from __future__ import annotations
 
+import hmac
 import re
 import secrets
 from urllib.parse import urlsplit
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -72,7 +74,7 @@ def save_source(session: Session, actor, *, name: str, kind: str, url: str | Non
         # A stored post's id, its thread and the source's count all start with the name: renamed, they break.
         if name != source.name and has_stored_posts(session, source.name):
             raise SourceError("name", "posts are stored under this name; add a new source instead")
-        before = {key: getattr(source, key) for key in _AUDITED}
+        before = _audited(source)
         if url != source.url or kind != source.kind:
             source.state, source.last_error, source.last_success_at = {}, None, None
             source.failures, source.next_poll_at = 0, None
@@ -84,8 +86,19 @@ def save_source(session: Session, actor, *, name: str, kind: str, url: str | Non
     source.keywords, source.handles, source.active = keywords, handles, bool(active)
     session.flush()
     record_audit(session, "social_source.created" if before is None else "social_source.updated", source,
-                 actor=actor, before=before, after={key: getattr(source, key) for key in _AUDITED})
+                 actor=actor, before=before, after=_audited(source))
     return source
+
+
+def _audited(source: SocialSource) -> dict:
+    """What the audit keeps of a source: its address without the password or key it may carry (audits hold
+    no secret), and a keyed fingerprint of the whole, so a changed key still shows as a change."""
+    kept = {key: getattr(source, key) for key in _AUDITED}
+    if source.url and public_url(source.url) != source.url:
+        kept["url"] = public_url(source.url)
+        key = current_app.config["SECRET_KEY"].encode()
+        kept["url_fingerprint"] = hmac.new(key, source.url.encode(), "sha256").hexdigest()[:16]
+    return kept
 
 
 def stored_count():

@@ -248,6 +248,17 @@ def test_sources_are_checked_and_audited(rq_app, make_hr):
         actions = list(session.scalars(select(AuditEntry.action).where(AuditEntry.entity_type == "sm_sources")
                                        .order_by(AuditEntry.id)))
         assert actions == ["social_source.created", "social_source.updated"]
+        # A feed's password and key are no more in the audit than in the pages: the audit holds no secret.
+        keyed = save_source(session, actor, name="keyed", kind="rss",
+                            url="https://feeds:hunter2@example.com/c.rss?key=SECRETKEY")
+        save_source(session, actor, name="keyed", kind="rss", source_id=keyed.id,
+                    url="https://feeds:hunter2@example.com/c.rss?key=NEWKEY")
+        audits = session.scalars(select(AuditEntry).where(AuditEntry.entity_id == str(keyed.id))
+                                 .order_by(AuditEntry.id)).all()
+        written = repr([(a.before, a.after) for a in audits])
+        assert "hunter2" not in written and "SECRETKEY" not in written and "NEWKEY" not in written
+        assert audits[1].after["url"] == "https://example.com/c.rss"
+        assert audits[1].before["url_fingerprint"] != audits[1].after["url_fingerprint"]  # the key changed
     with rq_app.app_context(), transaction() as session:
         employee = User(email="e@example.com", name="E", active=True)
         employee.roles = ("employee",)
