@@ -10,12 +10,14 @@ twice stores each post once.
 """
 from __future__ import annotations
 
+import base64
 import calendar
 import hashlib
 import html
 import logging
 import re
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -204,6 +206,17 @@ def _record_failure(source_id: int, name: str, error: str) -> PollOutcome:
         return PollOutcome(name, "failed", errors=[error])
 
 
+def _without_userinfo(url: str) -> tuple[str, str | None]:
+    """``url`` without the ``user:password@`` a feed's address may carry, and them as ``user:password``."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    plain = f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=host)), plain
+
+
 def fetch(url: str, etag: str | None = None, last_modified: str | None = None) -> Fetched:
     """GET ``url``, conditional on the validators of the last poll, from a public address only.
 
@@ -217,6 +230,9 @@ def fetch(url: str, etag: str | None = None, last_modified: str | None = None) -
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
+    url, credentials = _without_userinfo(url)
+    if credentials:  # urllib took "user:pw@host" for the host name: the feed could never be polled
+        headers["Authorization"] = "Basic " + base64.b64encode(credentials.encode()).decode()
     request = urllib.request.Request(url, headers=headers)
     # Messages name the address without its user, password or query (where a feed's key rides): they are
     # logged and stored on the source.

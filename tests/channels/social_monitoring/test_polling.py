@@ -39,12 +39,14 @@ class FeedServer:
     def __init__(self):
         self.routes: dict[str, tuple[int, bytes]] = {}
         self.requests: list[tuple[str, str | None]] = []
+        self.authorizations: list[str | None] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 etag_sent = self.headers.get("If-None-Match")
                 server.requests.append((self.path, etag_sent))
+                server.authorizations.append(self.headers.get("Authorization"))
                 status, body = server.routes.get(self.path, (404, b"no such feed"))
                 if status == 0:  # a feed that never answers in time
                     time.sleep(1.5)
@@ -276,3 +278,15 @@ def test_a_feed_is_polled_at_every_cron_run_its_interval_apart(rq_app, feeds, ad
     with rq_app.app_context(), transaction() as session:
         session.get(SocialSource, source_id).next_poll_at = utcnow() + timedelta(seconds=2)
     assert _poll_round(rq_app) == 1
+
+
+def test_a_feed_behind_a_password_in_its_address_is_polled_with_it(rq_app, feeds, add_feed):
+    """With user:password@ in the address, urllib took them for the host name: 'Name or service not known'."""
+    import base64
+
+    feeds.routes["/private.rss"] = (200, rss(("q1", "carla", "Great help from @AcmeCare")))
+    address = feeds.url.replace("http://", "http://feeds:p%40ss@") + "/private.rss"
+    source_id = add_feed(rq_app, "private-feed", address, handles=["AcmeCare"])
+    assert _poll_round(rq_app) == 1
+    assert _source(rq_app, source_id).last_error is None and _stored(rq_app) == ["private-feed:q1"]
+    assert feeds.authorizations[-1] == "Basic " + base64.b64encode(b"feeds:p@ss").decode()
