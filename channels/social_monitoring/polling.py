@@ -296,9 +296,18 @@ def entry_post(entry, source: str, brand_handles: set[str]) -> dict[str, Any]:
     return {
         "source": source, "external_id": ext, "posted_at": posted_at.isoformat(), "text": text,
         "author": author, "in_reply_to": reply_to.get("ref") if isinstance(reply_to, dict) else None,
-        "url": entry.get("link"), "handles": handles_in(text),
+        "url": _web_address(entry.get("link")), "handles": handles_in(text),
         "brand_reply": author is not None and clean_handle(author) in brand_handles,
     }
+
+
+def _web_address(link: Any) -> str | None:
+    """The entry's link if it is a web address. feedparser copies a <guid> into it when there is no <link>,
+    and a guid such as "r3" refused the whole post ("url: Not a valid URL"), lost for good behind a 304."""
+    if isinstance(link, str) and urllib.parse.urlsplit(link).scheme in ("http", "https") and \
+            urllib.parse.urlsplit(link).netloc:
+        return link
+    return None
 
 
 def _plain(markup: str) -> str:

@@ -290,3 +290,17 @@ def test_a_feed_behind_a_password_in_its_address_is_polled_with_it(rq_app, feeds
     assert _poll_round(rq_app) == 1
     assert _source(rq_app, source_id).last_error is None and _stored(rq_app) == ["private-feed:q1"]
     assert feeds.authorizations[-1] == "Basic " + base64.b64encode(b"feeds:p@ss").decode()
+
+
+def test_an_entry_without_a_link_keeps_its_post(rq_app, feeds, add_feed):
+    """feedparser gives an item without <link> its <guid> as link: 'r3' failed the post's URL check, and the post
+    was lost for good (the next polls got 304)."""
+    when = format_datetime(utcnow() - timedelta(hours=1), usegmt=True)
+    feeds.routes["/nolink.rss"] = (200, (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Mentions</title><link>http://example.com/</link>'
+        "<description>d</description><item><guid>r3</guid><author>fran</author>"
+        f"<description>@AcmeCare glad we could help</description><pubDate>{when}</pubDate></item>"
+        "</channel></rss>").encode())
+    source_id = add_feed(rq_app, "nolink-feed", feeds.url + "/nolink.rss", handles=["AcmeCare"])
+    assert _poll_round(rq_app) == 1
+    assert _stored(rq_app) == ["nolink-feed:r3"] and _source(rq_app, source_id).last_error is None
