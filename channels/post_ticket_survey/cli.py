@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from core.cli.messages import flatten_errors
+from core.cli.text_files import require_utf8
 from core.models import Integration
 
 from .helpdesks import HELPDESKS
@@ -61,11 +62,7 @@ def import_group():
 
 
 def _prepare(file, pairs, fields, delimiter):
-    try:
-        file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise click.BadParameter(f"not UTF-8 text (byte {exc.start}): save the file as UTF-8 CSV",
-                                 param_hint="FILE") from None
+    require_utf8(file)
     header, rows = read_rows(file, delimiter)
     try:
         mapping = ColumnMapping.parse(list(pairs), fields, header)

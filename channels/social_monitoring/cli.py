@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from core.cli.messages import flatten_errors
+from core.cli.text_files import require_utf8
 
 from .imports import FORMATS, FormatError, import_posts
 
@@ -31,12 +32,9 @@ def import_social(file: Path, fmt: str, source: str) -> None:
     source = source.strip()
     if not source or len(source) > 80:
         raise click.BadParameter("give 1 to 80 characters", param_hint="--source")
-    try:
-        with file.open(newline="", encoding="utf-8-sig") as handle:
-            rows = max(sum(1 for _ in csv.reader(handle)) - 1, 0)
-    except UnicodeDecodeError as exc:
-        raise click.BadParameter(f"not UTF-8 text (byte {exc.start}): save the file as UTF-8 CSV",
-                                 param_hint="FILE") from None
+    require_utf8(file)
+    with file.open(newline="", encoding="utf-8-sig") as handle:
+        rows = max(sum(1 for _ in csv.reader(handle)) - 1, 0)
     sessionmaker = current_app.extensions["plaudit.db"].sessionmaker
     try:
         with click.progressbar(length=rows, label=f"importing {file.name}") as bar:

@@ -175,3 +175,17 @@ def test_a_people_file_that_is_not_utf8_is_refused_naming_its_line(app, tmp_path
     assert result.exit_code == 1 and result.exception is None or isinstance(result.exception, SystemExit)
     assert f"{file}: not UTF-8 text (line 3)" in result.output and "Traceback" not in result.output
     assert row_counts(app) == before
+
+
+@pytest.mark.parametrize("args", [["import", "social", "--format", "twcs", "--source", "s"],
+                                  ["import", "surveys", "--map", "response_id=id"]])
+def test_a_social_or_survey_file_that_is_not_utf8_is_refused_naming_its_line(app, tmp_path, args):
+    """The message named the decoder's offset in its chunk ('byte 2447') for a bad byte on line 14,874."""
+    file = tmp_path / "export.csv"
+    file.write_bytes(b"tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n"
+                     + b"1,a,True,Tue Oct 31 22:10:47 +0000 2017,fine,,\n" * 20_000
+                     + b"2,b,True,Tue Oct 31 22:10:47 +0000 2017,caf\xe9,,\n")
+    before = row_counts(app)
+    result = app.test_cli_runner().invoke(args=[*args[:2], str(file), *args[2:]])
+    assert result.exit_code == 2 and "not UTF-8 text (line 20,002)" in result.output, result.output
+    assert row_counts(app) == before
