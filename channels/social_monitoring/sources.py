@@ -142,6 +142,8 @@ def _check_address(url: str | None) -> None:
         raise SourceError("url", "give the source's http:// or https:// address")
     if len(url) > 500:
         raise SourceError("url", "keep it under 500 characters")
+    if any(c.isspace() or ord(c) < 32 for c in url):  # saved, it failed every poll as "control characters"
+        raise SourceError("url", "an address has no spaces: write a space inside it as %20")
     try:
         port = parts.port
     except ValueError:

@@ -234,6 +234,10 @@ def test_sources_are_checked_and_audited(rq_app, make_hr):
         with pytest.raises(SourceError) as bad_url:
             save_source(session, actor, name="x", kind="rss", url="ftp://example.com/feed")
         assert bad_url.value.field == "url"
+        with pytest.raises(SourceError) as spaced:
+            save_source(session, actor, name="x", kind="rss", url="http://exa mple.com/feed")
+        assert (spaced.value.field, spaced.value.message) == ("url", "an address has no spaces: write a space "
+                                                                     "inside it as %20")
         with pytest.raises(SourceError) as bad_kind:
             save_source(session, actor, name="x", kind="fax")
         assert bad_kind.value.field == "kind"
