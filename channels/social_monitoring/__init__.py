@@ -13,9 +13,10 @@ def register_channels():
 
 @hookimpl
 def register_commands(cli):
-    from .cli import add_social_import
+    from .cli import add_social_import, social_group
 
     add_social_import(cli)
+    cli.add_command(social_group)
 
 
 @hookimpl

@@ -48,6 +48,28 @@ def import_social(file: Path, fmt: str, source: str) -> None:
         raise SystemExit(1)
 
 
+@click.group("social")
+def social_group():
+    """Social monitoring: poll the feed and client sources."""
+
+
+@social_group.command("poll")
+@with_appcontext
+def poll_command():
+    """Poll every active source that is due, as `plaudit cron` does every five minutes.
+
+    Without Redis the polls run here, one after the other: put this command in your system's cron on a
+    machine that runs no `plaudit cron`. With Redis they are handed to the workers.
+    """
+    from core.jobs import get_queue
+
+    from .polling import poll_due_sources
+
+    due = poll_due_sources()
+    where = "handed to the workers" if get_queue() is not None else "run here"
+    click.echo(f"{due} source(s) due; their polls {where}" if due else "no source is due for a poll")
+
+
 def add_social_import(cli: click.Group) -> None:
     """Put ``social`` under ``plaudit import``, creating the group when no other plugin has."""
     group = cli.commands.get("import")

@@ -236,8 +236,8 @@ def test_sources_are_checked_and_audited(rq_app, make_hr):
         assert bad_url.value.field == "url"
         with pytest.raises(SourceError) as spaced:
             save_source(session, actor, name="x", kind="rss", url="http://exa mple.com/feed")
-        assert (spaced.value.field, spaced.value.message) == ("url", "an address has no spaces: write a space "
-                                                                     "inside it as %20")
+        assert (spaced.value.field, spaced.value.message) == ("url", ("an address has no spaces: write a space "
+                                                                     "inside it as %20"))
         with pytest.raises(SourceError) as bad_kind:
             save_source(session, actor, name="x", kind="fax")
         assert bad_kind.value.field == "kind"
@@ -308,3 +308,15 @@ def test_an_entry_without_a_link_keeps_its_post(rq_app, feeds, add_feed):
     source_id = add_feed(rq_app, "nolink-feed", feeds.url + "/nolink.rss", handles=["AcmeCare"])
     assert _poll_round(rq_app) == 1
     assert _stored(rq_app) == ["nolink-feed:r3"] and _source(rq_app, source_id).last_error is None
+
+
+def test_without_redis_the_poll_command_polls_the_feeds_here(make_app, feeds, add_feed):
+    """Without Redis there is no `plaudit cron`: feeds showed 'at the next cron run' for ever."""
+    app = make_app(SOCIAL_ALLOW_PRIVATE_FEEDS=True)  # jobs inline
+    feeds.routes["/inline.rss"] = (200, rss(("i1", "carla", "Great help from @AcmeCare")))
+    add_feed(app, "inline-feed", feeds.url + "/inline.rss", handles=["AcmeCare"])
+    result = app.test_cli_runner().invoke(args=["social", "poll"])
+    assert result.exit_code == 0 and "1 source(s) due; their polls run here" in result.output, result.output
+    assert _stored(app) == ["inline-feed:i1"]
+    again = app.test_cli_runner().invoke(args=["social", "poll"])
+    assert "no source is due for a poll" in again.output
