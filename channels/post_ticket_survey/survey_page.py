@@ -48,7 +48,9 @@ def show(token: str):
     session = get_session()
     invitation = find_invitation(session, token)
     if invitation is None:
-        return _page("closed", 404, message="This survey link is not valid: check that it was copied whole, or open it again from where you found it.")
+        return _page("closed", 404, heading="Link not recognised",
+                     message="This survey link is not valid: check that it was copied whole, or open it again "
+                             "from where you found it.")
     sent = request.args.get("sent")
     if sent in SENT and invitation.answer_window_ends_at is not None:  # where an answer is redirected to
         return _page("thanks", invitation=invitation, changed=sent == "changed")
@@ -64,7 +66,9 @@ def answer(token: str):
     session = get_session()
     invitation = find_invitation(session, token)
     if invitation is None:
-        return _page("closed", 404, message="This survey link is not valid: check that it was copied whole, or open it again from where you found it.")
+        return _page("closed", 404, heading="Link not recognised",
+                     message="This survey link is not valid: check that it was copied whole, or open it again "
+                             "from where you found it.")
     answers, errors = {}, {}
     for question in invitation.template.questions:
         low, high = question["scale"]

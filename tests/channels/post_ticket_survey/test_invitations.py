@@ -114,7 +114,8 @@ def test_without_an_email_the_link_goes_back_to_the_helpdesk(client, session):
 
 
 def test_unknown_token_and_stored_token_hashes(client, session):
-    assert client.get("/channels/post_ticket_survey/s/not-a-token").status_code == 404
+    unknown = client.get("/channels/post_ticket_survey/s/not-a-token")
+    assert unknown.status_code == 404 and "<h1>Link not recognised</h1>" in unknown.get_data(as_text=True)
     integration = Integration(provider="generic", name="Desk", webhook_secret=SECRET, settings={"namespace": "ourdesk"})
     session.add(integration)
     session.commit()
