@@ -202,7 +202,11 @@ class _VettedRedirects(urllib.request.HTTPRedirectHandler):
         if problem:
             fp.close()
             raise FetchRefused(f"redirected to {public_url(newurl)}: {problem}")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and _origin(req.full_url) != _origin(newurl):
+            # A feed's password is for its own server: urllib would send it on to wherever the feed points.
+            new.remove_header("Authorization")
+        return new
 
     @staticmethod
     def _resolved_refusal(parts) -> str | None:
@@ -215,6 +219,15 @@ class _VettedRedirects(urllib.request.HTTPRedirectHandler):
             if reason:
                 return f"{parts.hostname} resolves to {address}, {reason}; {_HOW_TO_ALLOW}"
         return None
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return parts.scheme, (parts.hostname or "").lower(), port or (443 if parts.scheme == "https" else 80)
 
 
 def open_public(request: urllib.request.Request | str, timeout: float, allow_private: bool | None = None):

@@ -48,6 +48,11 @@ class FeedServer:
                 server.requests.append((self.path, etag_sent))
                 server.authorizations.append(self.headers.get("Authorization"))
                 status, body = server.routes.get(self.path, (404, b"no such feed"))
+                if status in (301, 302, 307):  # a redirect: the body is where to
+                    self.send_response(status)
+                    self.send_header("Location", body.decode())
+                    self.end_headers()
+                    return
                 if status == 0:  # a feed that never answers in time
                     time.sleep(1.5)
                     status = 200
@@ -320,3 +325,18 @@ def test_without_redis_the_poll_command_polls_the_feeds_here(make_app, feeds, ad
     assert _stored(app) == ["inline-feed:i1"]
     again = app.test_cli_runner().invoke(args=["social", "poll"])
     assert "no source is due for a poll" in again.output
+
+
+def test_a_feed_s_password_is_not_sent_on_to_another_host(rq_app, feeds, add_feed):
+    """Redirected elsewhere, urllib sent the feed's Basic credentials on to the new host."""
+    elsewhere = FeedServer()
+    try:
+        elsewhere.routes["/moved.rss"] = (200, rss(("m1", "carla", "Great help from @AcmeCare")))
+        feeds.routes["/old.rss"] = (302, (elsewhere.url + "/moved.rss").encode())
+        add_feed(rq_app, "moved-feed", feeds.url.replace("http://", "http://feeds:s3cret@") + "/old.rss",
+                 handles=["AcmeCare"])
+        assert _poll_round(rq_app) == 1
+        assert _stored(rq_app) == ["moved-feed:m1"]
+        assert feeds.authorizations[-1] is not None and elsewhere.authorizations == [None]
+    finally:
+        elsewhere.close()
