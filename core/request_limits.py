@@ -6,13 +6,16 @@ CSRF's check reads the form, and a body past the limit read there is a bare 413 
 from __future__ import annotations
 
 from flask import current_app, request
+from flask_login import current_user
 
 KEY = "plaudit.request_limits"
 
 
-def allow_larger(app, endpoint: str, limit: int) -> None:
-    """Let requests to ``endpoint`` carry up to ``limit`` bytes."""
-    app.extensions.setdefault(KEY, {})[endpoint] = limit
+def allow_larger(app, endpoint: str, limit: int, *roles: str) -> None:
+    """Let POSTs to ``endpoint`` by a signed-in user with one of ``roles`` carry up to ``limit`` bytes (never
+    less than the app's own limit). Anyone else is held to the app's limit: before sign-in is checked, an
+    anonymous request could otherwise make the server read that much for nothing."""
+    app.extensions.setdefault(KEY, {})[endpoint] = (limit, roles)
 
 
 def init_app(app) -> None:
@@ -21,6 +24,9 @@ def init_app(app) -> None:
 
 
 def _apply() -> None:
-    limit = current_app.extensions.get(KEY, {}).get(request.endpoint)
-    if limit:
-        request.max_content_length = limit
+    allowed = current_app.extensions.get(KEY, {}).get(request.endpoint)
+    if allowed is None or request.method != "POST":
+        return
+    limit, roles = allowed
+    if current_user.is_authenticated and current_user.has_role(*roles):
+        request.max_content_length = max(limit, current_app.config["MAX_CONTENT_LENGTH"] or 0)

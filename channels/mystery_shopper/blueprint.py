@@ -54,7 +54,8 @@ from .reports import (
 from .template import document_for_visit, visit_types_of
 
 bp = Blueprint("mystery_shopper", __name__, template_folder="templates")
-bp.record_once(lambda state: allow_larger(state.app, "mystery_shopper.report_form", REPORT_REQUEST_LIMIT))
+bp.record_once(lambda state: allow_larger(state.app, "mystery_shopper.report_form", REPORT_REQUEST_LIMIT,
+                                         "shopper"))
 
 PEOPLE = ("hr", "manager")
 #: Assignments and reports listed per page, newest first.

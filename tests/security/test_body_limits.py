@@ -35,11 +35,11 @@ def test_every_post_refuses_a_body_over_the_limit(make_app, create_user):
     # The views allowed more (a mystery report's camera photos) are held to their own limit, made small here.
     larger = app.extensions[request_limits.KEY]
     assert set(larger) == {"mystery_shopper.report_form"}
-    larger.update({endpoint: 2 * LIMIT for endpoint in larger})
+    larger.update({endpoint: (2 * LIMIT, roles) for endpoint, (_limit, roles) in larger.items()})
     before = row_counts(app)
     answers = {}
     for route in _every_post(app):
-        size = larger.get(route.endpoint, LIMIT)
+        size = larger[route.endpoint][0] if route.endpoint in larger else LIMIT
         json_body = json.dumps({"comment": "x" * size}).encode()
         form_body = b"comment=" + b"x" * size
         machine = route.rule.startswith("/api/") or route.endpoint in ("post_ticket_survey.webhook", "social.push")
@@ -72,3 +72,22 @@ def test_a_body_within_the_limit_is_read(make_app):
     response = app.test_client().post("/channels/post_ticket_survey/webhooks/1", data=b"{}",
                                       content_type="application/json")
     assert response.status_code == 404  # past the size check: there is no integration 1
+
+
+def test_only_a_signed_in_shopper_may_send_a_report_as_large_as_photos_need(make_app, create_user):
+    """The mystery report form reads up to 48 MB for a camera's photos: before sign-in was checked, anyone
+    could make the server read that much for nothing."""
+    app = make_app(MAX_CONTENT_LENGTH=LIMIT)
+    url = "/channels/mystery_shopper/assignments/999"
+    body = b"comment=" + b"x" * (2 * LIMIT)
+    anonymous = app.test_client().post(url, data=body, content_type="application/x-www-form-urlencoded")
+    assert anonymous.status_code == 413
+    create_user("hana@example.com", roles=["hr"])  # signed in, but no shopper
+    hr = app.test_client()
+    assert sign_in(hr, "hana@example.com").status_code == 302
+    assert hr.post(url, data=body, content_type="application/x-www-form-urlencoded").status_code == 413
+    create_user("sam@example.com", roles=["shopper"])
+    shopper = app.test_client()
+    assert sign_in(shopper, "sam@example.com").status_code == 302
+    read = shopper.post(url, data=body, content_type="application/x-www-form-urlencoded")
+    assert read.status_code != 413  # read, then refused for what it is (no CSRF token, no such assignment)
