@@ -114,8 +114,10 @@ def read_posts(path: Path, fmt: str, source: str, *, misshapen: list | None = No
                ) -> Iterator[tuple[int, dict]]:
     """Yield (line the row starts on, payload) for each row; quoted cells may span lines.
 
-    A row with more cells than the header holds, as a quote left open does when it swallows the rows after it
-    into one cell, is not a post: it goes to ``misshapen`` as (line, errors) instead, lines named.
+    A row running over several lines with another number of cells than the header has, as a quote left open
+    does when it swallows the rows after it into one cell, is not a post: it goes to ``misshapen`` as (line,
+    errors) instead, lines named. (A row of one line with cells shifted past the header is the format's to
+    read: a spreadsheet splits an airline text at its ";".)
 
     :raises FormatError: if the header lacks a column the format reads.
     """
@@ -130,9 +132,9 @@ def read_posts(path: Path, fmt: str, source: str, *, misshapen: list | None = No
         columns = {name: header.index(name) for name in post_format.columns}
         start = reader.line_num + 1
         for number, cells in enumerate(reader, start=1):
-            if len(cells) > len(header) and misshapen is not None:
+            if reader.line_num > start and len(cells) != len(header) and misshapen is not None:
                 misshapen.append((start, {"row": [
-                    (f"{len(cells)} cells where the header has {len(header)}: a quote left open runs from line "
+                    (f"{len(cells)} cell(s) where the header has {len(header)}: a quote left open runs from line "
                     f"{start} to line {reader.line_num}, and the rows on those lines with it; close it and "
                     f"import again")]}))
             else:

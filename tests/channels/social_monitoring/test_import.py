@@ -119,10 +119,23 @@ def test_a_quote_left_open_is_refused_by_its_lines_not_swallowing_the_rows_after
                       + "".join(lines[1:]), encoding="utf-8")
     result = _import(app, broken, "twcs", "quoted")
     assert "rejected 1" in result.output, result.output
-    assert "line 2: row: 8 cells where the header has 7: a quote left open runs from line 2 to line 4" in result.output
+    assert "line 2: row: 8 cell(s) where the header has 7: a quote left open runs from line 2 to line 4" in result.output
     stored = session.scalar(select(func.count()).select_from(Feedback).where(Feedback.external_id.like("quoted:%")))
     with sample.open(newline="", encoding="utf-8") as handle:
         whole = sum(1 for _ in csv.reader(handle)) - 1
     assert stored == whole - 2  # the two rows inside the open quote are refused with it, not stored as its text
     assert session.scalar(select(func.count()).select_from(Feedback).where(
         Feedback.external_id == "quoted:910001")) == 0
+
+
+def test_a_quote_left_open_to_the_end_of_the_file_is_refused_too(app, session, tmp_path):
+    """With no quote after it, the open one took every following row into one post of too few cells."""
+    header = "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n"
+    rows = ['1,a,True,Tue Oct 31 22:10:47 +0000 2017,"@Tesco late,,\n',
+            "2,b,True,Tue Oct 31 22:11:47 +0000 2017,@Tesco still waiting,,\n",
+            "3,c,True,Tue Oct 31 22:12:47 +0000 2017,@Tesco hello,,\n"]
+    broken = tmp_path / "open.csv"
+    broken.write_text(header + "".join(rows), encoding="utf-8")
+    result = _import(app, broken, "twcs", "open")
+    assert "posts created 0, duplicates 0, rejected 1" in result.output, result.output
+    assert "a quote left open runs from line 2 to line 4" in result.output
