@@ -5,7 +5,7 @@ import re
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 
 from flask import current_app
 
@@ -63,6 +63,10 @@ def _text(words) -> str:
     return words.decode(errors="replace") if isinstance(words, bytes) else str(words)
 
 
-def _without(said: str, address: str) -> str:
-    """``said`` with ``address`` replaced, whatever its case: servers quote the recipient in their refusals."""
-    return re.sub(re.escape(address), "<recipient>", said, flags=re.IGNORECASE) if address else said
+def _without(said: str, to: str) -> str:
+    """``said`` with each address of ``to`` replaced, whatever its case: servers quote the recipient in their
+    refusals, and an alert goes to several."""
+    for _name, address in getaddresses([to]):
+        if address:
+            said = re.sub(re.escape(address), "<recipient>", said, flags=re.IGNORECASE)
+    return said

@@ -175,13 +175,17 @@ def _mentions(session: Session, identifiers: list[str]) -> list[str]:
     reason". Looked for in the database by each identifier's text, then confirmed as a whole word."""
     named = _naming(identifiers)
     bare = sorted({i.lstrip("@").lower() for i in identifiers})
+    # SQLite's lower() folds ASCII letters only: "JOSÉ" is not found by "josé" there, so look for each as
+    # given and in capitals too; the pattern below then confirms a whole word in any case.
+    spellings = sorted({form for i in identifiers for form in (i.lstrip("@"), i.lstrip("@").upper())})
     found = []
     for model, label, columns in ((Dispute, "dispute", (Dispute.reason, Dispute.outcome)),
                                   (Flag, "flag", (Flag.decision_note,)),
                                   (AuditEntry, "audit entry", (AuditEntry.note,))):
         for column in columns:
             rows = session.execute(select(model.id, column).where(
-                or_(*(func.lower(column).contains(name, autoescape=True) for name in bare)))
+                or_(*(func.lower(column).contains(name, autoescape=True) for name in bare),
+                    *(column.contains(form, autoescape=True) for form in spellings)))
                 .order_by(model.id)).all()
             found += [f"{label} {row_id} {column.key}" for row_id, text in rows if text and named.search(text)]
     return found

@@ -199,3 +199,20 @@ def test_answers_typed_and_lost_to_a_reload_are_offered_back(chromium, live_serv
         assert page.locator(".ms-kept").count() == 0  # saved: nothing more to offer
     finally:
         context.close()
+
+
+def test_a_saved_answer_with_a_trailing_space_is_not_offered_back(chromium, live_server, worked_example):
+    """The server keeps answers trimmed: compared as typed, a saved 'R-1042 ' came back as an unsaved answer."""
+    visits = send_shoppers(worked_example)
+    context = chromium.new_context(base_url=live_server, viewport=PHONE)
+    page = context.new_page()
+    try:
+        sign_in_browser(page, "shopper@example.com", PASSWORD)
+        page.goto(f"/channels/mystery_shopper/assignments/{visits.assignments['sam']}")
+        page.fill("#receipt_number", "R-1042 ")
+        page.click("button:has-text('Save draft')")
+        assert page.locator(".flash").first.inner_text().startswith("Draft saved")
+        page.reload()
+        assert page.locator(".ms-kept").count() == 0
+    finally:
+        context.close()

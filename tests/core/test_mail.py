@@ -41,6 +41,9 @@ def test_a_refused_recipient_is_not_named_in_the_error(make_app, refusing_server
                     "<<recipient>>: Recipient address rejected: User unknown\n")
     # nor in the exception it replaced: not chained, so no traceback prints it
     assert refused.value.__cause__ is None and refused.value.__suppress_context__
+    with app.app_context(), pytest.raises(MailRefused) as both:  # an alert goes to several people
+        send_mail("Frank.Miller@private.example, Olga@Private.example", "Alert", "A detractor")
+    assert "frank.miller" not in str(both.value).lower() and "olga" not in str(both.value).lower()
 
 
 def test_a_message_has_a_date_and_may_name_its_sender(make_app, smtp_server):

@@ -133,7 +133,15 @@
     });
     return kept;
   }
-  function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
+  // Compared as the server keeps them, trimmed: a trailing space typed and saved is no unsaved answer.
+  function trimmed(kept) {
+    var out = {};
+    Object.keys(kept).forEach(function (name) {
+      out[name] = kept[name].map(function (value) { return String(value).trim(); });
+    });
+    return out;
+  }
+  function same(a, b) { return JSON.stringify(trimmed(a)) === JSON.stringify(trimmed(b)); }
   function fill(form, kept) {
     Array.prototype.forEach.call(form.elements, function (element) {
       var values = kept[element.name];

@@ -105,10 +105,9 @@ def _status_number(value) -> int | str | None:
     numbers = {name: number for number, name in STATUSES.items()}
     if word in numbers:
         return numbers[word]
-    try:
-        return int(float(word))
-    except ValueError:
-        return word
+    if word.isdigit():
+        return int(word)
+    return word
 
 
 def _replies(update: TicketUpdate, conversations) -> None:

@@ -95,6 +95,8 @@ def _event(event, event_type, received_at):
     detail = section(event, "detail", "detail")
     if "id" not in detail:
         raise PayloadError("detail.id", "a ticket event names its ticket")
+    # Its type in capitals (INCIDENT), as the API never writes it: one ticket's category must not flip case.
+    detail = {**detail, "type": status_word(detail.get("type"), "detail.type")}
     return _ticket(detail, event, timestamp(event.get("time"), "time") or received_at)
 
 

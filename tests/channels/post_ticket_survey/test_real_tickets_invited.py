@@ -162,6 +162,7 @@ def test_zendesk_event_webhooks_and_trigger_bodies_without_times_are_understood(
     assert [i["ticket"] for i in answer.get_json()["invitations"]] == ["5158"]
     ticket = stored_ticket(session, "zendesk", "5158")
     assert (ticket.status, ticket.subject) == ("solved", "Printer on fire") and ticket.resolved_at
+    assert ticket.category == "incident"  # as the API writes it, not the event's INCIDENT
     other = deliver("zendesk", {**event, "type": "zen:event-type:user.created", "detail": {"id": "1"}}).get_json()
     assert other["ignored"] == ["event zen:event-type:user.created: not about a ticket"]
 
@@ -184,6 +185,7 @@ def test_a_freshdesk_automation_body_names_status_and_agent_in_words(deliver, se
                        "requester": {"email": "rita.customer@example.com"}, "agent": {"email": "Ann@Example.com"}}}
     answer = deliver("freshdesk", body).get_json()
     assert [i["ticket"] for i in answer["invitations"]] == ["2301"]
+    assert deliver("freshdesk", {"ticket": {**body["ticket"], "id": "2302", "status": "inf"}}).status_code == 200
     ticket = stored_ticket(session, "freshdesk", "2301")
     assert (ticket.status, ticket.category) == ("resolved", "Refund") and ticket.resolved_at
     assert ticket.solver_id == ann.id
