@@ -6,6 +6,7 @@ and Ann's report shows the score of Sam's visit.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import timedelta
 
 from appraisal.guidelines import publish_guideline
@@ -120,6 +121,20 @@ def test_a_shopper_types_the_visit_time_in_their_own_time_zone(chromium, live_se
         assert report.visited_at.strftime("%Y-%m-%d %H:%M %Z") == "2026-11-04 09:30 UTC"
 
 
+@contextmanager
+def _sams_form(chromium, live_server, worked_example, **context):
+    """Sam, signed in on a phone, on the form of his visit to Ann: yields (page, visits)."""
+    visits = send_shoppers(worked_example)
+    browser = chromium.new_context(base_url=live_server, viewport=PHONE, **context)
+    page = browser.new_page()
+    try:
+        sign_in_browser(page, "shopper@example.com", PASSWORD)
+        page.goto(f"/channels/mystery_shopper/assignments/{visits.assignments['sam']}")
+        yield page, visits
+    finally:
+        browser.close()
+
+
 def _camera_photo(width: int = 2400, height: int = 1800) -> bytes:
     """A PNG as large as a phone camera's picture (about 12 MB): a gradient with grain, which compresses badly."""
     import struct
@@ -148,15 +163,10 @@ def test_a_camera_photo_is_made_small_enough_before_it_is_sent(chromium, live_se
     from channels.mystery_shopper.models import Assignment, Report
     from channels.mystery_shopper.proof import PHOTO_MAX_BYTES
 
-    visits = send_shoppers(worked_example)
     photo = tmp_path / "IMG_0042.png"
     photo.write_bytes(_camera_photo())
     assert photo.stat().st_size > 5 * PHOTO_MAX_BYTES
-    context = chromium.new_context(base_url=live_server, viewport=PHONE, timezone_id="Asia/Dubai")
-    page = context.new_page()
-    try:
-        sign_in_browser(page, "shopper@example.com", PASSWORD)
-        page.goto(f"/channels/mystery_shopper/assignments/{visits.assignments['sam']}")
+    with _sams_form(chromium, live_server, worked_example, timezone_id="Asia/Dubai") as (page, visits):
         with transaction() as session:
             window = session.get(Assignment, visits.assignments["sam"]).visit_from
         dubai = (window.replace(tzinfo=None) + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M")
@@ -166,8 +176,6 @@ def test_a_camera_photo_is_made_small_enough_before_it_is_sent(chromium, live_se
         page.fill("#visited_at", "2026-11-04T13:30")
         page.click("button:has-text('Save draft')")
         assert page.locator(".flash").inner_text().startswith("Draft saved")
-    finally:
-        context.close()
     with transaction() as session:
         report = session.scalar(select(Report).where(Report.assignment_id == visits.assignments["sam"]))
         assert report.photo_type == "image/jpeg"
@@ -175,12 +183,7 @@ def test_a_camera_photo_is_made_small_enough_before_it_is_sent(chromium, live_se
 
 def test_answers_typed_and_lost_to_a_reload_are_offered_back(chromium, live_server, worked_example):
     """A reload, a dropped connection or Back lost every answer typed since the last save."""
-    visits = send_shoppers(worked_example)
-    context = chromium.new_context(base_url=live_server, viewport=PHONE)
-    page = context.new_page()
-    try:
-        sign_in_browser(page, "shopper@example.com", PASSWORD)
-        page.goto(f"/channels/mystery_shopper/assignments/{visits.assignments['sam']}")
+    with _sams_form(chromium, live_server, worked_example) as (page, _visits):
         assert page.locator(".ms-kept").count() == 0
         page.fill("#receipt_number", "R-1042")
         page.check("input[name=q-Q2][value='4']")
@@ -197,22 +200,13 @@ def test_answers_typed_and_lost_to_a_reload_are_offered_back(chromium, live_serv
         assert page.locator(".flash").first.inner_text().startswith("Draft saved")
         page.reload()
         assert page.locator(".ms-kept").count() == 0  # saved: nothing more to offer
-    finally:
-        context.close()
 
 
 def test_a_saved_answer_with_a_trailing_space_is_not_offered_back(chromium, live_server, worked_example):
     """The server keeps answers trimmed: compared as typed, a saved 'R-1042 ' came back as an unsaved answer."""
-    visits = send_shoppers(worked_example)
-    context = chromium.new_context(base_url=live_server, viewport=PHONE)
-    page = context.new_page()
-    try:
-        sign_in_browser(page, "shopper@example.com", PASSWORD)
-        page.goto(f"/channels/mystery_shopper/assignments/{visits.assignments['sam']}")
+    with _sams_form(chromium, live_server, worked_example) as (page, _visits):
         page.fill("#receipt_number", "R-1042 ")
         page.click("button:has-text('Save draft')")
         assert page.locator(".flash").first.inner_text().startswith("Draft saved")
         page.reload()
         assert page.locator(".ms-kept").count() == 0
-    finally:
-        context.close()
