@@ -11,9 +11,11 @@ import re
 
 _TRAILING_LINK = re.compile(r"\s*(?:https?://|www\.)\S*\s*$", re.IGNORECASE)
 _TRAILING_PART = re.compile(r"\s*\(?\d{1,2}/\d{1,2}\)?\s*$")  # "1/2", "(2/2)": a reply split over tweets
+# "^JW #ACME", "^JW @jonas_weber": a hashtag or a handle after the sign-off
+_TRAILING_TAG = re.compile(r"(?:\s+[#@][\w.]+)+\s*$")
 _MARKED = (
     # ^RR, ^Jools: a caret before initials or a first name.
-    re.compile(r"(?:^|\s)\^([A-Za-z][A-Za-z'-]{0,19})$"),
+    re.compile(r"(?:^|[\s(])\^([A-Za-z][A-Za-z'-]{0,19})$"),
     # /AY, -AD: a slash or dash glued to capital initials (a slash after a space: never a URL path).
     re.compile(r"(?:^|\s)[/-]([A-Z]{2,4})$"),
     # - Paige, Thanks - Mike, TY - Chris: a dash and a space before a capitalised name or initials.
@@ -28,10 +30,19 @@ def strip_trailers(text: str) -> str:
     """The text without the links and part markers ("1/2") that follow a reply's last words."""
     text = (text or "").strip()
     while True:
-        shorter = _TRAILING_PART.sub("", _TRAILING_LINK.sub("", text)).strip()
+        shorter = _TRAILING_TAG.sub("", _TRAILING_PART.sub("", _TRAILING_LINK.sub("", text))).strip()
+        shorter = _without_end_marks(shorter)
         if shorter == text:
             return text
         text = shorter
+
+
+def _without_end_marks(text: str) -> str:
+    """``text`` without the punctuation, emoji and brackets after its last word: "^JW." "^JW!" "(^JW)" "^JW 😊"."""
+    end = len(text)
+    while end and not (text[end - 1].isalnum() or text[end - 1] in "^/-'"):
+        end -= 1
+    return text[:end].rstrip()
 
 
 def signoff(text: str) -> str | None:

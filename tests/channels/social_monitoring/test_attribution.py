@@ -51,6 +51,11 @@ MADE_UP = [
     ("Sorry about that! -JD (1/2)", "JD"),
     ("Have a look, and let us know \u2013 Sam http://example.com/x", "Sam"),
     ("", None),
+    # Endings people add after the sign-off, which hid it
+    ("On its way ^JW.", "JW"), ("On its way ^JW!", "JW"), ("On its way (^JW)", "JW"),
+    ("On its way ^JW \U0001F60A", "JW"), ("On its way ^JW #ACME", "JW"), ("On its way ^JW @jonas_weber", "JW"),
+    ("Thanks for waiting - Mike :)", "Mike"),
+    ("We are on it... thanks!", None),
 ]
 
 
