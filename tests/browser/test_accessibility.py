@@ -70,6 +70,14 @@ def _open(page, url: str) -> None:
     page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
 
 
+def _hidden_cells(page, url: str) -> list[str]:
+    """The first few table cells the page's styles hide (outside anything [hidden])."""
+    page.goto(url)
+    return page.evaluate("""() => [...document.querySelectorAll('th, td')]
+        .filter(cell => getComputedStyle(cell).display === 'none' && !cell.closest('[hidden]'))
+        .map(cell => cell.textContent.trim().slice(0, 30))""")[:3]
+
+
 def _overflow(page, url: str) -> dict | None:
     _open(page, url)
     found = page.evaluate(_OVERFLOW)
@@ -123,13 +131,19 @@ def _pages(example) -> dict[str, list[str]]:
     }
 
 
+def _found_on_every_page(page, example, look) -> list[tuple[str, object]]:
+    """``(url, what look(page, url) found)`` on each page of :func:`_pages` where it found something."""
+    found = []
+    for email, urls in _pages(example).items():
+        _sign_in_as(page, email)
+        found += [(url, what) for url in urls if (what := look(page, url))]
+    return found
+
+
 def test_no_page_scrolls_sideways_on_a_phone(browser_page, example_with_history):
     page = browser_page
     page.set_viewport_size(PHONE)
-    wide = []
-    for email, urls in _pages(example_with_history).items():
-        _sign_in_as(page, email)
-        wide += [found for url in urls if (found := _overflow(page, url))]
+    wide = _found_on_every_page(page, example_with_history, _overflow)
     assert not wide, "\n".join(map(str, wide))
 
 
@@ -149,16 +163,7 @@ def test_no_column_of_a_table_is_hidden_on_a_phone(browser_page, example_with_hi
     """A rule from when only the home table existed hid the 5th column of every table, decisions included."""
     page = browser_page
     page.set_viewport_size(PHONE)
-    hidden = []
-    for email, urls in _pages(example_with_history).items():
-        _sign_in_as(page, email)
-        for url in urls:
-            page.goto(url)
-            cells = page.evaluate("""() => [...document.querySelectorAll('th, td')]
-                .filter(cell => getComputedStyle(cell).display === 'none' && !cell.closest('[hidden]'))
-                .map(cell => cell.textContent.trim().slice(0, 30))""")
-            if cells:
-                hidden.append((url, cells[:3]))
+    hidden = _found_on_every_page(page, example_with_history, _hidden_cells)
     assert not hidden, hidden
     _sign_in_as(page, "mia@example.com")
     page.goto("/review/recommendations")
@@ -186,13 +191,8 @@ def test_every_form_control_has_a_name(browser_page, example_with_history):
 
     page = browser_page
     page.set_viewport_size(PHONE)
-    unnamed = []
-    for email, urls in _pages(example_with_history).items():
-        _sign_in_as(page, email)
-        for url in urls:
-            _open(page, url)
-            if found := _unnamed_controls(page):
-                unnamed.append((url, found))
+    unnamed = _found_on_every_page(page, example_with_history,
+                                   lambda page, url: _open(page, url) or _unnamed_controls(page))
     assert not unnamed, unnamed
     # A shopper's question is named by its text, not by its key alone ("Q3"), and says it must be answered.
     visit = example_with_history.visits.assignments["sam"]
