@@ -13,7 +13,7 @@ from math import ceil
 
 from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask_login import current_user
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
 from appraisal.models import AppraisalRun, Guideline, Recommendation
@@ -29,6 +29,7 @@ from core.db import get_session
 from core.models import Dispute, Employee, Feedback, Flag, Team, User
 from core.plugins import get_plugins
 from web.arguments import is_id, whole_number
+from web.pages.budgets import runs_and_budgets
 from web.scope import visible_employees
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -389,23 +390,6 @@ def _recommendation_labels(session, ids: list[int]) -> dict[int, str]:
             for recommendation_id in ids}
 
 
-@dataclass(frozen=True)
-class Budget:
-    """A run's bonus budget: the guideline's cap, what the period has approved, what still awaits a decision."""
-
-    cap: float | None
-    currency: str
-    approved: float
-    awaiting: float
-    #: bonuses approved for other periods that overlap this one ((kind, start, end, amount)), each under a cap
-    #: of its own: a custom period over an appraised month would pay its bonuses again without a word
-    overlapping: tuple = ()
-
-    @property
-    def left(self) -> float | None:
-        return None if self.cap is None else max(self.cap - self.approved, 0.0)
-
-
 def _recommendations_page(refusals: list[Refusal] = (), *, select_all: bool = False) -> str:
     """The queue of one run, the latest with proposals unless ``?run=`` names another, with every run's count.
 
@@ -449,7 +433,7 @@ def _recommendations_page(refusals: list[Refusal] = (), *, select_all: bool = Fa
         .where(*scoped, Recommendation.run_id == run_id)
         .order_by(Recommendation.kind, Employee.name, Recommendation.id)
         .offset(pager.offset).limit(PAGE_SIZE)).all()
-    runs, budgets = _runs_and_budgets(session, {run_id} if run_id else set())
+    runs, budgets = runs_and_budgets(session, {run_id} if run_id else set())
     if select_all:
         selection = {row.id for row in rows}
     elif refusals:
@@ -461,46 +445,3 @@ def _recommendations_page(refusals: list[Refusal] = (), *, select_all: bool = Fa
                            by_kind=by_kind, kinds=PERIOD_KINDS, kind=kind, passed_over=passed_over,
                            pager=pager, refusals=refusals, refused={r.item_id: r for r in refusals},
                            selection=selection, one_day=timedelta(days=1))
-
-
-def _runs_and_budgets(session, run_ids: set[int]) -> tuple[dict, dict[int, Budget]]:
-    """The runs on the page with their guideline, and each one's budget; three queries however many runs.
-
-    The budget is the organisation's, so a manager sees how much of it is spent, though not on whom.
-    """
-    runs = {run.id: run for run in session.execute(
-        select(AppraisalRun.id, AppraisalRun.period_kind, AppraisalRun.period_start, AppraisalRun.period_end,
-               Guideline.version, Guideline.document)
-        .join(Guideline, Guideline.id == AppraisalRun.guideline_id).where(AppraisalRun.id.in_(run_ids)))}
-    periods = {(run.period_start, run.period_end) for run in runs.values()}
-    bonus = Recommendation.kind == "bonus"
-    approved = {(start, end): float(amount or 0) for start, end, amount in session.execute(
-        select(AppraisalRun.period_start, AppraisalRun.period_end, func.sum(Recommendation.amount))
-        .join(AppraisalRun, AppraisalRun.id == Recommendation.run_id)
-        .where(bonus, Recommendation.status == "approved",
-               AppraisalRun.period_start.in_(sorted({start for start, _ in periods})))
-        .group_by(AppraisalRun.period_start, AppraisalRun.period_end))}
-    awaiting = dict(session.execute(
-        select(Recommendation.run_id, func.sum(Recommendation.amount))
-        .where(and_(bonus, Recommendation.status == "proposed", Recommendation.run_id.in_(run_ids)))
-        .group_by(Recommendation.run_id)).all())
-    overlapping = session.execute(
-        select(AppraisalRun.period_kind, AppraisalRun.period_start, AppraisalRun.period_end,
-               func.sum(Recommendation.amount))
-        .join(AppraisalRun, AppraisalRun.id == Recommendation.run_id)
-        .where(bonus, Recommendation.status == "approved",
-               or_(*(and_(AppraisalRun.period_start < end, AppraisalRun.period_end > start,
-                          or_(AppraisalRun.period_start != start, AppraisalRun.period_end != end))
-                     for start, end in periods)) if periods else false())
-        .group_by(AppraisalRun.period_kind, AppraisalRun.period_start, AppraisalRun.period_end)
-        .order_by(AppraisalRun.period_start)).all()
-    budgets = {}
-    for run_id, run in runs.items():
-        settings = run.document["incentives"]["budget"]
-        budgets[run_id] = Budget(settings["cap"], settings.get("currency", "EUR"),
-                                 approved.get((run.period_start, run.period_end), 0.0),
-                                 float(awaiting.get(run_id) or 0),
-                                 tuple((kind, start, end, float(amount or 0)) for kind, start, end, amount in overlapping
-                                       if start < run.period_end and end > run.period_start
-                                       and (start, end) != (run.period_start, run.period_end)))
-    return runs, budgets
