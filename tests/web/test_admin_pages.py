@@ -9,60 +9,24 @@ import re
 from datetime import timedelta
 
 import pytest
-from rq import Queue, SimpleWorker, Worker
 from sqlalchemy import func, insert, select
-from werkzeug.security import generate_password_hash
 
-from core import jobs
 from core.db import transaction
 from core.models import (
-    AuditEntry,
-    Employee,
     Integration,
     PendingJob,
-    Team,
     Ticket,
     User,
     utcnow,
 )
 from core.plugins import BUILTIN_PLUGINS
 from tests.fixtures.app import statements_of_page
-from tests.fixtures.org import PASSWORD, csrf_token, sign_in
-from tests.fixtures.services import DEAD_REDIS_URL
+from tests.fixtures.org import csrf_token, sign_in
+from tests.web.admin_support import PASSWORD_HASH, audited
 
 PAGES = ("/admin/integrations", "/admin/plugins", "/admin/jobs")
-_PASSWORD_HASH = generate_password_hash(PASSWORD)
 DELIVERY = {"ticket": {"id": "T-1", "subject": "Printer on fire", "status": "open",
                        "opened_at": "2026-11-02T09:00:00+00:00"}}
-
-
-@pytest.fixture
-def accounts(app) -> dict[str, int]:
-    """An admin, HR, a manager and an employee, by role, as user ids.
-
-    Made in an app context of their own that is closed again, so that each request opens and closes its
-    own session as in production (SQLite: a request that only read holds no lock afterwards).
-    """
-    with app.app_context(), transaction() as session:
-        lead, agent = Employee(name="Mia Manager", email="mia@example.com"), Employee(name="Ann", email="ann@example.com")
-        team = Team(name="Support", slug="support")
-        session.add_all([lead, agent, team])
-        session.flush()
-        team.manager_id, agent.team_id = lead.id, team.id
-        users = {}
-        for role, email, employee in (("admin", "admin@example.com", None), ("hr", "hr@example.com", None),
-                                      ("manager", "mia@example.com", lead), ("employee", "ann@example.com", agent)):
-            user = User(email=email, name=role.title(), employee=employee, password_hash=_PASSWORD_HASH)
-            user.roles = [role]
-            session.add(user)
-            users[role] = user
-        session.flush()
-        return {role: user.id for role, user in users.items()}
-
-
-def broken_job():
-    """A job that always fails, for the failure listings."""
-    raise ValueError("broken on purpose")
 
 
 def _deliver(client, integration_id: int, secret: str):
@@ -94,21 +58,6 @@ def _secret_of(app, integration_id: int) -> str:
 
 def _token(client) -> str:
     return csrf_token(client.get("/").get_data(as_text=True))
-
-
-def _audit(app, action: str) -> list[AuditEntry]:
-    with app.app_context(), transaction() as session:
-        return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
-
-
-def _pending(app) -> list[PendingJob]:
-    with app.app_context(), transaction() as session:
-        return list(session.scalars(select(PendingJob).order_by(PendingJob.id)))
-
-
-def _add_pending(app, *rows: dict) -> None:
-    with app.app_context(), transaction() as session:
-        session.execute(insert(PendingJob), list(rows))
 
 
 def test_only_admins_may_open_or_use_the_admin_pages(client, login, accounts):
@@ -166,14 +115,14 @@ def test_a_new_secret_verifies_deliveries_and_a_replaced_one_stops(app, client, 
     listing = client.get("/admin/integrations").get_data(as_text=True)
     assert first not in listing and second not in listing
 
-    [made] = _audit(app, "integration.created")
-    [replaced] = _audit(app, "integration.secret_rotated")
+    [made] = audited(app, "integration.created")
+    [replaced] = audited(app, "integration.secret_rotated")
     admin = accounts["admin"]
     assert (made.actor_id, made.entity_id, made.after["name"], made.after["secret"]) == (
         admin, str(integration_id), "Our desk", "generated")
     assert (replaced.actor_id, replaced.after) == (admin, {"secret": "generated"})
-    assert [e.actor_id for e in _audit(app, "integration.secret_shown")] == [admin, admin]
-    everything_audited = json.dumps([e.after for e in _audit(app, "integration.created") + [replaced]])
+    assert [e.actor_id for e in audited(app, "integration.secret_shown")] == [admin, admin]
+    everything_audited = json.dumps([e.after for e in audited(app, "integration.created") + [replaced]])
     logged = caplog.text
     assert "integration" in logged  # the actions were logged ...
     for secret in (first, second):  # ... but never a secret
@@ -210,8 +159,8 @@ def test_the_page_after_a_replacement_shows_the_secret_once_and_a_reload_replace
         assert "was shown once, at" in html and "replace the secret again below" in html
         assert f'action="/admin/integrations/{integration_id}/secret"' in html  # how to replace it again
     assert _secret_of(app, integration_id) == second
-    assert len(_audit(app, "integration.secret_rotated")) == 1
-    assert len(_audit(app, "integration.secret_shown")) == 2  # once after creation, once after replacement
+    assert len(audited(app, "integration.secret_rotated")) == 1
+    assert len(audited(app, "integration.secret_shown")) == 2  # once after creation, once after replacement
 
     # The secret never travels in a URL, a Location header, a cookie or a log.
     cookies = " ".join(f"{c.key}={c.value}" for c in client._cookies.values())
@@ -225,7 +174,7 @@ def test_the_page_after_a_replacement_shows_the_secret_once_and_a_reload_replace
 
 def test_a_reveal_shows_nothing_to_another_admin_or_once_it_expired(app, client, login, accounts):
     with app.app_context(), transaction() as session:
-        other = User(email="root@example.com", name="Root", password_hash=_PASSWORD_HASH)
+        other = User(email="root@example.com", name="Root", password_hash=PASSWORD_HASH)
         other.roles = ["admin"]
         session.add(other)
     login("admin@example.com")
@@ -250,7 +199,7 @@ def test_a_reveal_shows_nothing_to_another_admin_or_once_it_expired(app, client,
                                 "reveal": {**reveal, "until": (utcnow() - timedelta(seconds=1)).isoformat()}}
     late = client.get(location).get_data(as_text=True)
     assert secret not in late and "that time is over" in late
-    assert _audit(app, "integration.secret_shown") == []
+    assert audited(app, "integration.secret_shown") == []
 
 
 def test_the_helpdesks_own_secret_is_kept_and_never_shown(app, client, login, accounts):
@@ -281,8 +230,8 @@ def test_the_helpdesks_own_secret_is_kept_and_never_shown(app, client, login, ac
     assert reset not in _followed(client, replaced).get_data(as_text=True)
     assert _deliver(client, integration_id, own).status_code == 401
     assert _deliver(client, integration_id, reset).status_code == 200
-    assert [e.after for e in _audit(app, "integration.secret_rotated")] == [{"secret": "the helpdesk's"}]
-    assert _audit(app, "integration.secret_shown") == []
+    assert [e.after for e in audited(app, "integration.secret_rotated")] == [{"secret": "the helpdesk's"}]
+    assert audited(app, "integration.secret_shown") == []
 
 
 def test_the_form_says_which_helpdesk_each_field_is_for_and_the_list_shows_the_sampling(
@@ -336,7 +285,7 @@ def test_bad_input_names_the_field_and_writes_nothing(app, client, login, accoun
         assert "short" not in html  # a typed secret is not echoed back
     with app.app_context(), transaction() as session:
         assert session.scalar(select(func.count()).select_from(Integration)) == 1
-    assert len(_audit(app, "integration.created")) == 1
+    assert len(audited(app, "integration.created")) == 1
     assert client.post("/admin/integrations/999/secret", data={"csrf_token": token}).status_code == 404
 
 
@@ -356,7 +305,7 @@ def test_an_integration_switched_off_refuses_deliveries_until_switched_on(app, c
     assert refused.status_code == 400 and "active: send 1" in refused.get_data(as_text=True)
     assert client.post(url, data={"csrf_token": token, "active": "1"}).status_code == 303
     assert _deliver(client, integration_id, secret).status_code == 200
-    assert [(e.before, e.after) for e in _audit(app, "integration.disabled") + _audit(app, "integration.enabled")] \
+    assert [(e.before, e.after) for e in audited(app, "integration.disabled") + audited(app, "integration.enabled")] \
         == [({"active": True}, {"active": False}), ({"active": False}, {"active": True})]
 
 
@@ -379,116 +328,6 @@ def test_the_plugins_page_lists_the_builtins_with_their_hooks(client, login, acc
     assert "csat_percent" in section("survey_scores") and "register_scoring_rules" in section("survey_scores")
     assert "self_rating" in section("integrity_checks") and "plaudit import social" in section("social_monitoring")
     assert "<code>recommend</code>" in html  # every hook is listed, implemented or not
-
-
-def test_the_jobs_page_inline(app, client, login, accounts):
-    later = utcnow() + timedelta(minutes=5)
-    _add_pending(app, {"func": "core.ingestion.announce_feedback", "args": [[]], "attempts": 0,
-                       "created_at": utcnow() - timedelta(hours=2)},
-                 {"func": "tests.web.test_admin_pages.broken_job", "args": [], "attempts": 3,
-                  "next_attempt_at": later, "last_error": "ValueError: broken on purpose", "created_at": utcnow(),
-                  "failed_at": utcnow()})
-    login("admin@example.com")
-    html = client.get("/admin/jobs").get_data(as_text=True)
-    assert "Jobs run inline" in html
-    assert "2 job(s): 1 waiting, 0 queued or running, 1 retrying." in html
-    assert "Oldest: <code>core.ingestion.announce_feedback</code>" in html
-    assert "ValueError: broken on purpose" in html
-    assert "core.jobs.dispatch_pending_job" in html and "every 60 s" in html
-    assert "appraisal.runs.appraise_last_week" in html and "cron 0 2 * * 1" in html
-
-    response = client.post("/admin/jobs/dispatch", data={"csrf_token": csrf_token(html)})
-    assert response.status_code == 303
-    assert "1 waiting job(s) run here." in client.get("/admin/jobs").get_data(as_text=True)
-    assert [row.func for row in _pending(app)] == ["tests.web.test_admin_pages.broken_job"]  # not due yet
-    [entry] = _audit(app, "jobs.dispatched")
-    assert (entry.actor_id, entry.after) == (accounts["admin"], {"dispatched": 1})
-
-
-def test_a_failed_job_that_never_can_succeed_is_discarded_on_the_page_and_by_the_cli(app, client, login, accounts):
-    """An invitation whose link cannot be rebuilt failed every hour for ever, and nothing could give up on it."""
-    failed = {"last_error": "RuntimeError: cannot be rebuilt", "created_at": utcnow(), "failed_at": utcnow(),
-              "next_attempt_at": utcnow() + timedelta(hours=1)}
-    _add_pending(app, {"func": "core.ingestion.announce_feedback", "args": [[]], "attempts": 0,
-                       "created_at": utcnow()},
-                 {"func": "tests.web.test_admin_pages.broken_job", "args": [7], "attempts": 40, **failed},
-                 {"func": "tests.web.test_admin_pages.broken_job", "args": [8], "attempts": 2, **failed},
-                 # failed before, and handed over again: a retry queued or running now, still on its way
-                 {"func": "tests.web.test_admin_pages.broken_job", "args": [9], "attempts": 3, **failed,
-                  "failed_at": None})
-    waiting, broken, other, retrying = sorted(_pending(app), key=lambda row: row.id)
-    login("admin@example.com")
-    html = client.get("/admin/jobs").get_data(as_text=True)
-    assert f'action="/admin/jobs/{broken.id}/discard"' in html
-    for on_its_way in (waiting, retrying):  # only jobs waiting out a failure offer it
-        assert f'action="/admin/jobs/{on_its_way.id}/discard"' not in html
-    # A job still on its way is not given up on, even when asked by its id.
-    for on_its_way in (waiting, retrying):
-        client.post(f"/admin/jobs/{on_its_way.id}/discard", data={"csrf_token": csrf_token(html)})
-        assert "is not waiting after a failure" in client.get("/admin/jobs").get_data(as_text=True)
-    response = client.post(f"/admin/jobs/{broken.id}/discard", data={"csrf_token": csrf_token(html)})
-    assert response.status_code == 303
-    assert f"Job {broken.id} (tests.web.test_admin_pages.broken_job) discarded" in client.get(
-        "/admin/jobs").get_data(as_text=True)
-    [entry] = _audit(app, "job.discarded")
-    assert entry.actor_id == accounts["admin"] and entry.entity_id == str(broken.id)
-    assert entry.before["args"] == [7] and entry.before["last_error"] == "RuntimeError: cannot be rebuilt"
-
-    runner = app.test_cli_runner()
-    listing = runner.invoke(args=["jobs", "failing"]).output
-    assert f"{other.id}  tests.web.test_admin_pages.broken_job[8]  2 attempt(s)" in listing
-    assert runner.invoke(args=["jobs", "discard", str(waiting.id), "--yes"]).exit_code == 2
-    assert runner.invoke(args=["jobs", "discard", str(other.id)], input="n\n").exit_code == 1
-    assert runner.invoke(args=["jobs", "discard", str(other.id), "--yes"]).exit_code == 0
-    assert sorted(row.id for row in _pending(app)) == [waiting.id, retrying.id]
-    assert "no failed job waits" in runner.invoke(args=["jobs", "failing"]).output
-
-
-def test_the_jobs_page_with_redis(make_app, accounts, redis_url):
-    app = make_app(REDIS_URL=redis_url, QUEUE_NAME="test-admin")
-    connection = jobs.redis_connection(app)
-    queue = Queue("test-admin", connection=connection)
-    queue.enqueue("tests.web.test_admin_pages.broken_job")
-    with app.app_context():
-        SimpleWorker([queue], connection=connection).work(burst=True)  # into the failed job registry
-    idle = Worker([queue], connection=connection, name="idle-worker")
-    idle.register_birth()
-    try:
-        _add_pending(app, {"func": "core.ingestion.announce_feedback", "args": [[]], "attempts": 0,
-                           "created_at": utcnow()})
-        client = app.test_client()
-        assert sign_in(client, "admin@example.com").status_code == 302
-        html = client.get("/admin/jobs").get_data(as_text=True)
-        assert "RQ on Redis at 127.0.0.1:6379/15: 0 queued, 0 running, 1 in the failed job registry; 1 worker(s)." \
-            in html
-        assert "idle-worker" in html and "ValueError: broken on purpose" in html and "broken_job" in html
-
-        assert client.post("/admin/jobs/dispatch", data={"csrf_token": csrf_token(html)}).status_code == 303
-        assert "1 waiting job(s) handed to the queue." in client.get("/admin/jobs").get_data(as_text=True)
-        assert queue.count == 1
-        [handed] = _pending(app)
-        assert handed.attempts == 1 and handed.next_attempt_at > utcnow()
-    finally:
-        idle.register_death()
-
-
-def test_the_jobs_page_when_redis_is_unreachable(make_app, accounts):
-    app = make_app(REDIS_URL=DEAD_REDIS_URL)
-    _add_pending(app, {"func": "core.ingestion.announce_feedback", "args": [[]], "attempts": 0,
-                       "created_at": utcnow()})
-    client = app.test_client()
-    assert sign_in(client, "admin@example.com").status_code == 302
-    response = client.get("/admin/jobs")
-    html = response.get_data(as_text=True)
-    assert response.status_code == 200 and "Redis unreachable at 127.0.0.1:1/0" in html
-
-    assert client.post("/admin/jobs/dispatch", data={"csrf_token": csrf_token(html)}).status_code == 303
-    assert "No job was dispatched" in client.get("/admin/jobs").get_data(as_text=True)
-    [waiting] = _pending(app)
-    assert "queue unreachable" in waiting.last_error  # kept for when Redis is back
-    # Not an attempt, and no failure of the job's: its backoff starts afresh when it first fails, and nobody
-    # is offered to give up on it.
-    assert waiting.attempts == 0 and waiting.failed_at is None
 
 
 def _queries(app, client, path: str) -> int:
