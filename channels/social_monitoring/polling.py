@@ -304,10 +304,10 @@ def entry_post(entry, source: str, brand_handles: set[str]) -> dict[str, Any]:
 def _web_address(link: Any) -> str | None:
     """The entry's link if it is a web address. feedparser copies a <guid> into it when there is no <link>,
     and a guid such as "r3" refused the whole post ("url: Not a valid URL"), lost for good behind a 304."""
-    if isinstance(link, str) and urllib.parse.urlsplit(link).scheme in ("http", "https") and \
-            urllib.parse.urlsplit(link).netloc:
-        return link
-    return None
+    if not isinstance(link, str):
+        return None
+    parts = urllib.parse.urlsplit(link)
+    return link if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 def _plain(markup: str) -> str:

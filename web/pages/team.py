@@ -357,8 +357,8 @@ def _read_target(session, form, specs) -> tuple[dict, dict]:
         bounds = metric_range(specs[values["metric"]], rule) if values["metric"] in specs else None
         if not math.isfinite(values["value"]):
             errors["value"] = "give a finite number"
-        elif bounds and range_problem(values["value"], bounds, rule.title):
-            errors["value"] = range_problem(values["value"], bounds, rule.title)
+        elif bounds and (problem := range_problem(values["value"], bounds, rule.title)):
+            errors["value"] = problem
     return values, errors
 
 

@@ -27,6 +27,7 @@ from .base import (
 )
 
 STATUSES = {2: "open", 3: "pending", 4: "resolved", 5: "closed"}
+_STATUS_NUMBERS = {name: number for number, name in STATUSES.items()}
 SOURCES = {1: "email", 2: "portal", 3: "phone", 7: "chat", 9: "feedback_widget", 10: "outbound_email"}
 #: Freshdesk's answer codes, from "extremely unhappy" (-103) to "extremely happy" (103), on a 1-7 scale.
 RATINGS = {-103: 1, -102: 2, -101: 3, 100: 4, 101: 5, 102: 6, 103: 7}
@@ -102,9 +103,8 @@ def _status_number(value) -> int | str | None:
     word = status_word(value, "ticket.status")
     if word is None:
         return None
-    numbers = {name: number for number, name in STATUSES.items()}
-    if word in numbers:
-        return numbers[word]
+    if word in _STATUS_NUMBERS:
+        return _STATUS_NUMBERS[word]
     if word.isdigit():
         return int(word)
     return word
