@@ -150,9 +150,10 @@ def code(value: Any, field_name: str) -> float | str | None:
     return value
 
 
-def status_word(value: Any, field_name: str) -> str | None:
-    """A status as stored and compared: lower case, trimmed. A helpdesk's placeholders write "Solved" or
-    "Resolved" where its API writes "solved": the same status, which compared as it came was never solved."""
+def lowered_word(value: Any, field_name: str) -> str | None:
+    """A helpdesk's word (a status, a score, a type) as stored and compared: lower case, trimmed. Its
+    placeholders write "Solved" or "Good" where its API writes "solved" or "good": the same word, which
+    compared as it came was never solved or scored."""
     value = code(value, field_name)
     if value is None:
         return None

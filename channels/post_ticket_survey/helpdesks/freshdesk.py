@@ -15,6 +15,7 @@ from .base import (
     PayloadError,
     code,
     ident,
+    lowered_word,
     parse_each,
     rating_payload,
     required,
@@ -22,7 +23,6 @@ from .base import (
     section,
     sections,
     single_address,
-    status_word,
     timestamp,
 )
 
@@ -100,7 +100,7 @@ def _ticket(ticket, received_at) -> Delivery:
 def _status_number(value) -> int | str | None:
     """Freshdesk's status as its number (its API's 4), also when a webhook placeholder wrote it as a word
     ("Resolved") or a numeral; a word it has no number for stays a word."""
-    word = status_word(value, "ticket.status")
+    word = lowered_word(value, "ticket.status")
     if word is None:
         return None
     if word in _STATUS_NUMBERS:

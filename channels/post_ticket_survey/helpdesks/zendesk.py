@@ -18,6 +18,7 @@ from .base import (
     b64_hmac,
     code,
     ident,
+    lowered_word,
     parse_each,
     rating_payload,
     required,
@@ -25,7 +26,6 @@ from .base import (
     section,
     sections,
     single_address,
-    status_word,
     timestamp,
 )
 
@@ -96,13 +96,13 @@ def _event(event, event_type, received_at):
     if "id" not in detail:
         raise PayloadError("detail.id", "a ticket event names its ticket")
     # Its type in capitals (INCIDENT), as the API never writes it: one ticket's category must not flip case.
-    detail = {**detail, "type": status_word(detail.get("type"), "detail.type")}
+    detail = {**detail, "type": lowered_word(detail.get("type"), "detail.type")}
     return _ticket(detail, event, timestamp(event.get("time"), "time") or received_at)
 
 
 def _ticket(ticket, _whole, received_at):
     ticket_id = required(ticket, "id", "ticket")
-    status = status_word(ticket.get("status"), "ticket.status")
+    status = lowered_word(ticket.get("status"), "ticket.status")
     update = TicketUpdate(provider="zendesk", external_id=str(ticket_id), subject=ticket.get("subject"),
                           category=ticket.get("type"), contact_channel=section(ticket, "via", "ticket.via").get("channel"),
                           status=status, opened_at=timestamp(ticket.get("created_at"), "ticket.created_at"),
@@ -137,7 +137,7 @@ def _audit(audit, whole, received_at):
 
 
 def _rating(rating, received_at):
-    score = status_word(rating.get("score"), "score")  # {{satisfaction.current_rating}} writes "Good"
+    score = lowered_word(rating.get("score"), "score")  # {{satisfaction.current_rating}} writes "Good"
     if score == "offered" and rating.get("ticket_id") is not None:
         # Zendesk asked the customer itself: surveyed, so Plaudit must not ask too, though nothing is scored.
         when = timestamp(rating.get("updated_at") or rating.get("created_at"), "updated_at") or received_at
