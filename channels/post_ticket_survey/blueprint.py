@@ -65,3 +65,23 @@ def survey(token: str):
     from .survey_page import answer, show
 
     return answer(token) if request.method == "POST" else show(token)
+
+
+@bp.route("/s/<token>/opt-out", methods=["GET", "POST"])
+@csrf.exempt  # the token is the credential, and a mail client's one-click unsubscribe POSTs with no session
+@public
+def survey_opt_out(token: str):
+    """Stop surveys for the customer the link was sent to: GET asks, POST (or the mail client's button) does."""
+    from .survey_page import opt_out_page
+
+    return opt_out_page(token)
+
+
+@bp.post("/s/<token>/opt-in")
+@csrf.exempt
+@public
+def survey_opt_in(token: str):
+    """Undo an opt-out from the same link."""
+    from .survey_page import opt_in_page
+
+    return opt_in_page(token)

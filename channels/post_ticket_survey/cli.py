@@ -305,3 +305,41 @@ def list_templates():
             questions = ", ".join(f"{q['key']} ({q['kind']} {q['scale'][0]}-{q['scale'][1]})"
                                   for q in template.questions)
             click.echo(f"{template.slug} v{template.version}: {template.title} — {questions}")
+
+
+def _addresses(given: tuple[str, ...], file) -> list[str]:
+    """The addresses named, and those in ``file`` (one a line; blank lines and ``#`` comments skipped)."""
+    found = list(given)
+    if file is not None:
+        found += [line.strip() for line in file if line.strip() and not line.lstrip().startswith("#")]
+    for address in found:
+        if "@" not in address or any(c.isspace() for c in address):
+            raise click.BadParameter(f"{address!r} is not an e-mail address", param_hint="ADDRESS")
+    if not found:
+        raise click.UsageError("name at least one ADDRESS, or a --file of them")
+    return found
+
+
+@surveys_group.command("opt-out")
+@click.argument("addresses", metavar="ADDRESS...", nargs=-1)
+@click.option("--file", type=click.File("r", encoding="utf-8"),
+              help="A file of addresses, one a line: another system's unsubscribe list, say.")
+@click.option("--undo", is_flag=True, help="Let these customers be surveyed again.")
+@with_appcontext
+def opt_out_command(addresses, file, undo):
+    """Stop (or, with --undo, restart) surveys to customers who asked by phone or letter.
+
+    Only a keyed hash of each address is kept. Customers can also opt out from any invitation's link.
+    """
+    from core.db import transaction
+
+    from .opt_outs import opt_in, opt_out, ref_of
+
+    found = _addresses(addresses, file)
+    with transaction() as session:
+        refs = {ref_of(address) for address in found}
+        changed = sum(opt_in(session, ref) if undo else opt_out(session, ref, "hr") for ref in sorted(refs))
+    done = "may be surveyed again" if undo else "opted out"
+    unchanged = "had not opted out" if undo else "had opted out already"
+    click.echo(f"{changed} {'customer' if changed == 1 else 'customers'} {done}"
+               + (f"; {len(refs) - changed} {unchanged}" if len(refs) > changed else ""))

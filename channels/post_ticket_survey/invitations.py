@@ -22,6 +22,7 @@ from core.models import Feedback, Ticket, utcnow
 from core.tickets import note_surveys
 
 from .models import Invitation, hash_survey_token
+from .opt_outs import opted_out
 from .schemas import SurveySettingsSchema
 from .survey_templates import current, intro, survey_size
 
@@ -110,7 +111,7 @@ def invite_solved(session: Session, solves: list[Solve], settings: dict, integra
 
     One invitation per ticket, and none for a ticket that already has a survey answer (the customer rated it
     in the helpdesk, or answered another survey about it); customers surveyed within ``resurvey_days`` are not
-    asked again. Whether the ticket is solved now, and recently, is :func:`screen_solves`'s part.
+    asked again, and customers who opted out (:mod:`.opt_outs`) never are. Whether the ticket is solved now, and recently, is :func:`screen_solves`'s part.
     A constant number of queries, however many solves.
 
     :param not_invited: where to note the solves left out, and why.
@@ -130,6 +131,7 @@ def invite_solved(session: Session, solves: list[Solve], settings: dict, integra
                                                            Ticket.survey_seen_at.is_not(None)))) - done
     salt = current_app.config["RESPONDENT_SALT"]
     refs = {s.ticket.id: respondent_ref(s.requester_email, salt) for s in solves}
+    declined = opted_out(session, refs.values())
     recent = set()
     if settings["resurvey_days"] and any(refs.values()):
         since = min(s.ticket.resolved_at for s in solves) - timedelta(days=settings["resurvey_days"])
@@ -152,6 +154,9 @@ def invite_solved(session: Session, solves: list[Solve], settings: dict, integra
             _skip(not_invited, ticket, "it was surveyed already")
             continue
         ref = refs[ticket.id]
+        if ref in declined:
+            _skip(not_invited, ticket, "the customer asked not to be surveyed")
+            continue
         if ref and ref in recent:
             _skip(not_invited, ticket, f"the customer was invited in the last {settings['resurvey_days']} days")
             continue
@@ -215,18 +220,32 @@ def send_invitation(invitation_id: int) -> bool:
         invitation = session.get(Invitation, invitation_id, with_for_update=True)
         if invitation is None or invitation.sent_at is not None:
             return False
+        if opted_out(session, [invitation.respondent_ref]):  # they opted out after it was made
+            log.info("survey invitation %s not sent: the customer opted out", invitation.id)
+            return False
         if hash_survey_token(invitation.token(current_app.config["SECRET_KEY"])) != invitation.token_hash:
             # The secret key changed since the invitation was made: its link could never open. Say so.
             raise RuntimeError(f"invitation {invitation.id}: the link cannot be rebuilt with this secret key; "
                                f"PLAUDIT_SECRET_KEY must be the one the invitation was made under")
-        context = {"invitation": invitation, "template": invitation.template, "url": survey_url(invitation),
+        url = survey_url(invitation)
+        context = {"invitation": invitation, "template": invitation.template, "url": url,
+                   "opt_out_url": f"{url}/opt-out" if invitation.respondent_ref else None,
                    "ticket": invitation.ticket, "intro": intro(invitation.template),
                    "size": survey_size(invitation.template)}
         send_mail(invitation.recipient_email, invitation.template.title,
                   render_template("post_ticket_survey/invitation.txt", **context),
-                  render_template("post_ticket_survey/invitation.html", **context))
+                  render_template("post_ticket_survey/invitation.html", **context),
+                  headers=_unsubscribe_headers(context["opt_out_url"]))
         invitation.sent_at = utcnow()
         return True
+
+
+def _unsubscribe_headers(opt_out_url: str | None) -> dict[str, str]:
+    """The headers mail clients show as an unsubscribe button, which POSTs to the opt-out link (RFC 8058):
+    bulk senders to Gmail and Yahoo must offer it."""
+    if opt_out_url is None:
+        return {}
+    return {"List-Unsubscribe": f"<{opt_out_url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
 
 def find_invitation(session: Session, token: str) -> Invitation | None:

@@ -76,3 +76,18 @@ class Invitation(Base):
     def token(self, secret_key: str) -> str:
         digest = hmac.new(secret_key.encode(), f"survey-invitation:{self.token_nonce}".encode(), hashlib.sha256)
         return base64.urlsafe_b64encode(digest.digest()[:24]).decode().rstrip("=")
+
+
+class OptOut(Base):
+    """A customer who asked not to be surveyed again, known only by their respondent reference.
+
+    The reference is a keyed hash of the address (core.ingestion.respondent_ref): the list names nobody, and
+    outlives the customer's erasure, which is what keeps them from being asked again.
+    """
+
+    __tablename__ = "pts_opt_outs"
+
+    respondent_ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: customer (the link in an invitation) | hr (asked by phone or letter, recorded from the command line)
+    source: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

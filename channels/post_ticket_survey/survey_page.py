@@ -18,6 +18,7 @@ from .invitations import (
     record_answers,
     survey_settings,
 )
+from .opt_outs import opt_in, opt_out, opted_out
 from .schemas import USER_AGENT_LIMIT
 from .survey_templates import intro
 
@@ -43,17 +44,23 @@ def _answers_so_far(session, invitation) -> dict:
 SENT = ("recorded", "changed")
 
 
+def _not_recognised():
+    return _page("closed", 404, heading="Link not recognised",
+                 message="This survey link is not valid: check that it was copied whole, or open it again "
+                         "from where you found it.")
+
+
 def show(token: str):
     """Show the survey; nothing is recorded."""
     session = get_session()
     invitation = find_invitation(session, token)
     if invitation is None:
-        return _page("closed", 404, heading="Link not recognised",
-                     message="This survey link is not valid: check that it was copied whole, or open it again "
-                             "from where you found it.")
+        return _not_recognised()
     sent = request.args.get("sent")
     if sent in SENT and invitation.answer_window_ends_at is not None:  # where an answer is redirected to
         return _page("thanks", invitation=invitation, changed=sent == "changed")
+    if invitation.answered_at is None and opted_out(session, [invitation.respondent_ref]):
+        return _page("opted_out", 410, state="already")
     try:
         check_open(invitation)
     except SurveyClosed as exc:
@@ -66,9 +73,7 @@ def answer(token: str):
     session = get_session()
     invitation = find_invitation(session, token)
     if invitation is None:
-        return _page("closed", 404, heading="Link not recognised",
-                     message="This survey link is not valid: check that it was copied whole, or open it again "
-                             "from where you found it.")
+        return _not_recognised()
     answers, errors = {}, {}
     for question in invitation.template.questions:
         low, high = question["scale"]
@@ -100,3 +105,35 @@ def answer(token: str):
     session.commit()
     # Redirected, so that reloading the thanks sends nothing again (it recorded the same answer as a change).
     return redirect(url_for(request.endpoint, token=token, sent=outcome), 303)
+
+
+def opt_out_page(token: str):
+    """GET asks whether to stop surveys (a mail scanner's GET records nothing); POST stops them.
+
+    A mail client's unsubscribe button POSTs here too (RFC 8058), with no session: the token is the credential.
+    """
+    session = get_session()
+    invitation = find_invitation(session, token)
+    if invitation is None:
+        return _not_recognised()
+    ref = invitation.respondent_ref
+    if ref is None:  # the helpdesk handed the link on: no address of theirs is held to stop
+        return _page("opted_out", state="no_address")
+    if request.method == "GET":
+        return _page("opted_out", state="already" if opted_out(session, [ref]) else "ask")
+    opt_out(session, ref, "customer")
+    session.commit()
+    return _page("opted_out", state="already")
+
+
+def opt_in_page(token: str):
+    """Undo an opt-out: the customer may be surveyed again."""
+    session = get_session()
+    invitation = find_invitation(session, token)
+    if invitation is None:
+        return _not_recognised()
+    if invitation.respondent_ref is None:
+        return _page("opted_out", state="no_address")
+    opt_in(session, invitation.respondent_ref)
+    session.commit()
+    return _page("opted_out", state="undone")

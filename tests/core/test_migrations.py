@@ -26,7 +26,7 @@ def test_migrations_build_exactly_the_models_and_downgrade_cleanly(migration_url
     for url in migration_urls:
         upgrade(url)
         command.check(alembic_config(url))  # raises if the models and the migrated schema differ
-        assert current_revision(url) == "0017"
+        assert current_revision(url) == "0018"
         downgrade(url, "base")
         engine = make_engine(url)
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
@@ -45,8 +45,8 @@ def test_db_upgrade_command(tmp_path, monkeypatch):
     runner = app.test_cli_runner()
     assert "empty" in runner.invoke(args=["db", "current"]).output
     result = runner.invoke(args=["db", "upgrade"])
-    assert result.exit_code == 0 and "database at revision 0017" in result.output
-    assert runner.invoke(args=["db", "current"]).output.strip() == "0017"
+    assert result.exit_code == 0 and "database at revision 0018" in result.output
+    assert runner.invoke(args=["db", "current"]).output.strip() == "0018"
 
 
 def test_db_downgrade_asks_first_and_names_a_revision_it_does_not_know(tmp_path, monkeypatch):
@@ -61,7 +61,7 @@ def test_db_downgrade_asks_first_and_names_a_revision_it_does_not_know(tmp_path,
     assert unknown.exit_code == 2 and "'9999' is not a revision of this version of Plaudit" in unknown.output
     declined = runner.invoke(args=["db", "downgrade", "0016"], input="n\n")
     assert declined.exit_code == 1 and "dropped with their data" in declined.output
-    assert current_revision(url) == "0017"
+    assert current_revision(url) == "0018"
     done = runner.invoke(args=["db", "downgrade", "0016", "--yes"])
     assert done.exit_code == 0 and "database at revision 0016" in done.output
     assert current_revision(url) == "0016"

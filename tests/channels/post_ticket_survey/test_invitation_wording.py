@@ -23,7 +23,7 @@ def outbox(monkeypatch):
     """The invitation e-mails sent, as (to, subject, text, html); no SMTP server involved."""
     sent = []
     monkeypatch.setattr("channels.post_ticket_survey.invitations.send_mail",
-                        lambda to, subject, text, html=None: sent.append((to, subject, text, html)))
+                        lambda to, subject, text, html=None, headers=None: sent.append((to, subject, text, html)))
     return sent
 
 
