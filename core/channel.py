@@ -76,6 +76,9 @@ class Channel:
     #: Whether API tokens may send this channel payloads (``POST /api/v1/channels/<name>/feedback``). False for a
     #: channel whose items only its own workflow may make: a mystery report's score exists once HR approved it.
     api_ingest: ClassVar[bool] = True
+    #: The payload field each item's time comes from, so an impossible time is refused under the name the
+    #: sender used (``answered_at``), not the kernel's ``occurred_at``.
+    time_field: ClassVar[str] = "occurred_at"
 
     def to_feedback(self, data: Mapping[str, Any]) -> Iterable[FeedbackDraft]:
         """Turn one validated payload into feedback drafts. Do per-item Python work here, once."""

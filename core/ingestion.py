@@ -37,6 +37,7 @@ from .models import (
 )
 from .plugins import get_plugins
 from .policy import ingestion_policy
+from .storable_text import unstorable_text
 from .tickets import note_surveys
 
 log = logging.getLogger(__name__)
@@ -90,9 +91,19 @@ def respondent_ref(raw: str | None, salt: str) -> str | None:
     return hmac.digest(salt.encode(), str(raw).strip().lower().encode(), "sha256").hex()
 
 
+#: JSON's names for what a payload may be instead of an object.
+JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false",
+              type(None): "null"}
+
+
 def _normalise(channel, schema, index: int, payload: Any) -> list[FeedbackDraft] | Rejected:
     if not isinstance(payload, Mapping):
-        return Rejected(index, {"_schema": [f"expected a JSON object, got {type(payload).__name__}"]})
+        return Rejected(index, {"_schema": [f"expected a JSON object, got {JSON_TYPES.get(type(payload), 'not an object')}"]})
+    unstorable: dict[str, list[str]] = {}
+    for field_name, problem in unstorable_text(payload):
+        unstorable.setdefault(field_name, []).append(problem)
+    if unstorable:  # refused here: at the database it failed the whole batch
+        return Rejected(index, unstorable)
     try:
         drafts = list(channel.to_feedback(schema.load(payload)))
     except ValidationError as exc:
@@ -126,8 +137,9 @@ def _contract_problems(channel, draft: FeedbackDraft) -> Iterator[tuple[str, str
     elif not EARLIEST <= draft.occurred_at <= utcnow() + FUTURE_SLACK:
         # A date in the future would head every newest-first list for good and count in a period to come;
         # one before 1900 lies where no period or filter reaches.
-        yield "occurred_at", (f"{draft.occurred_at.isoformat()} is not a time feedback can have: give one from "
-                              f"1900 up to now")
+        yield getattr(channel, "time_field", "occurred_at"), (
+            f"{draft.occurred_at.isoformat()} is not a time feedback can have: give one from 1900 up to a day "
+            f"past now (clocks differ)")
     if not isinstance(draft.external_id, str) or not 1 <= len(draft.external_id) <= 255:
         yield "external_id", "must be 1 to 255 characters"
     if draft.value is not None and (not isinstance(draft.value, int | float) or not math.isfinite(draft.value)):
@@ -372,12 +384,19 @@ def _inspect(session: Session, items: Sequence[Feedback], open_flags: set[tuple[
         return set()
     flagged: set[int] = set()
     raised: list[Flag] = []
-    for check, params in enabled:
-        for feedback_id, reason in check.inspect(session, items, params) or ():
-            if (feedback_id, check.name) not in open_flags:
-                raised.append(Flag(feedback_id=feedback_id, check=check.name, reason=reason))
-                open_flags.add((feedback_id, check.name))
-            flagged.add(feedback_id)
+    findings = [(check.name, feedback_id, reason) for check, params in enabled
+                for feedback_id, reason in check.inspect(session, items, params) or ()]
+    # A check may object to a stored item outside the batch (an earlier answer arriving late makes the stored
+    # one a duplicate): its open flags are read too, so it is not flagged twice.
+    outside = {feedback_id for _, feedback_id, _ in findings} - {item.id for item in items}
+    if outside:
+        open_flags |= set(session.execute(select(Flag.feedback_id, Flag.check).where(
+            Flag.feedback_id.in_(sorted(outside)), Flag.decision.is_(None))).all())
+    for check_name, feedback_id, reason in findings:
+        if (feedback_id, check_name) not in open_flags:
+            raised.append(Flag(feedback_id=feedback_id, check=check_name, reason=reason))
+            open_flags.add((feedback_id, check_name))
+        flagged.add(feedback_id)
     if flagged:
         # "fetch" refreshes just the items it changed; "evaluate" would test every object in the session.
         session.execute(update(Feedback).where(Feedback.id.in_(flagged), Feedback.status == "accepted")

@@ -22,7 +22,9 @@ class IntegrityCheck:
     params_schema: ClassVar[type[Schema] | None] = None
 
     def inspect(self, session, feedback: Sequence, params: Mapping[str, Any]) -> Iterable[tuple[int, str]]:
-        """Return ``(feedback_id, reason)`` for each item that must be quarantined."""
+        """Return ``(feedback_id, reason)`` for each item that must be quarantined: an item of ``feedback``, or
+        a stored one whose standing they change (a stored answer that an earlier one, arriving late, makes a
+        duplicate)."""
         return ()
 
     def inspect_period(self, session, start: datetime, end: datetime,

@@ -23,6 +23,7 @@ from .models import (
     TicketAssignment,
     utcnow,
 )
+from .storable_text import unstorable_text
 
 _TEXTS = ("provider", "external_id", "subject", "category", "contact_channel", "status")
 _FIELDS = ("subject", "category", "contact_channel", "status", "opened_at", "first_response_at", "resolved_at")
@@ -94,8 +95,8 @@ def _text_problem(value, limit: int | None) -> str | None:
         return None
     if not isinstance(value, str):
         return f"expected text, not {type(value).__name__}"
-    if "\x00" in value:
-        return "contains a NUL character"
+    for _where, problem in unstorable_text(value):  # NUL, or half a character (core.storable_text)
+        return problem
     if limit is not None and len(value) > limit:
         return f"longer than {limit} characters"
     return None

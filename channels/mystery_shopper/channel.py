@@ -36,6 +36,7 @@ class MysteryShopper(Channel):
     name = "mystery_shopper"
     title = "Mystery shoppers"
     kinds = ("mystery_report", "mystery_section")
+    time_field = "visited_at"
     schema = ApprovedReportSchema
     blueprint = bp
     # Scores come from reports HR approved (results.record_results); a token sending one would skip the

@@ -15,6 +15,7 @@ class PostTicketSurvey(Channel):
     name = "post_ticket_survey"
     title = "Post-ticket surveys"
     kinds = ("csat", "nps", "ces")
+    time_field = "answered_at"
     schema = SurveyResponseSchema
     blueprint = bp
 

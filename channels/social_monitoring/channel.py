@@ -55,6 +55,7 @@ class SocialMonitoring(Channel):
     name = "social_monitoring"
     title = "Social monitoring"
     kinds = (MENTION, REPLY)
+    time_field = "posted_at"
     schema = SocialPostSchema
 
     def to_feedback(self, data: Mapping[str, Any]) -> Iterable[FeedbackDraft]:

@@ -19,6 +19,8 @@ from typing import Any
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
+from core.storable_text import mended
+
 from .clients import mark_brand_replies, watch
 from .models import SocialSource
 from .schemas import SocialPostSchema
@@ -91,7 +93,11 @@ def receive_push(session: Session, source: SocialSource, headers: Mapping[str, s
     if not verify(source.push_secret, headers.get(SIGNATURE_HEADER), body):
         raise Unauthorised(f"signature missing or wrong: send {SCHEME}")
     try:
-        data = json.loads(body)
+        # Mended, not refused: a helpdesk that cut an emoji in half would otherwise retry, and lose, the
+        # delivery for ever (core.storable_text).
+        data = mended(json.loads(body))
+    except RecursionError:
+        raise BodyError("body", "not JSON that can be read: it is nested too deeply") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BodyError("body", f"not JSON: {exc}") from None
     items = data if isinstance(data, list) else [data]

@@ -92,6 +92,7 @@ class DuplicateRespondent(IntegrityCheck):
             return []
         window = timedelta(hours=params["window_hours"])
         candidates = _candidates(session, rated, window)
+        overtaken = _overtaken(candidates, rated, window)
         findings = []
         for item in rated:
             earlier = _earlier_answers(candidates.get(item.id, ()), item, window)
@@ -105,6 +106,14 @@ class DuplicateRespondent(IntegrityCheck):
                       f"({moment(last.occurred_at)}, feedback {last.id}); within {params['window_hours']:g} "
                       f"hours only their first answer counts.")
             findings.append((item.id, reason))
+        # An earlier answer arriving after a later one (a webhook retried, an import of last week) makes the
+        # stored later one the duplicate: it counted as first until now.
+        for answer, first in overtaken:
+            gap = span((answer.occurred_at - first.occurred_at).total_seconds())
+            reason = (f"The same customer gave a {first.kind} answer about the same employee {gap} before this "
+                      f"one ({moment(first.occurred_at)}, feedback {first.id}), which arrived after it; within "
+                      f"{params['window_hours']:g} hours only their first answer counts.")
+            findings.append((answer.id, reason))
         return findings
 
 
@@ -112,8 +121,8 @@ _ITEM, _ANSWER = aliased(Feedback, name="item"), aliased(Feedback, name="answer"
 
 
 def _candidates(session, rated, window: timedelta) -> dict[int, list]:
-    """Each item's possible earlier answers, from one query: the same respondent's answers of the same kind about
-    the same employee in the window before it, matched item by item in SQL.
+    """Each item's neighbours, from one query: the same respondent's answers of the same kind about the same
+    employee in the window before it or after it, matched item by item in SQL.
 
     Only these rows are read, so the cost follows the answers that are duplicates, not the table nor the span of
     time the batch covers. The window's start is taken a second early (SQLite's date arithmetic drops fractions
@@ -124,13 +133,30 @@ def _candidates(session, rated, window: timedelta) -> dict[int, list]:
         select(item.id.label("item_id"), answer.id, answer.channel, answer.ticket_ref, answer.occurred_at)
         .join(answer, and_(answer.respondent_ref == item.respondent_ref, answer.employee_id == item.employee_id,
                            answer.kind == item.kind, answer.id != item.id, answer.status != "excluded",
-                           answer.occurred_at <= item.occurred_at,
+                           answer.occurred_at <= _window_start(session, item.occurred_at, -window),
                            answer.occurred_at >= _window_start(session, item.occurred_at, window)))
         .where(_among(session, item.id, sorted({i.id for i in rated}))))
     candidates: dict[int, list] = defaultdict(list)
     for row in rows:
         candidates[row.item_id].append(row)
     return candidates
+
+
+def _overtaken(candidates: dict[int, list], rated, window: timedelta) -> list:
+    """Stored answers (outside the batch) that an item of the batch comes before, within the window, each with
+    the earliest such item: ``[(answer row, first item)]``."""
+    batch = {item.id: item for item in rated}
+    firsts: dict[int, tuple] = {}
+    for item_id, rows in candidates.items():
+        first = batch[item_id]
+        for row in rows:
+            if (row.id in batch or row.occurred_at - first.occurred_at > window
+                    or (row.occurred_at, row.id) < (first.occurred_at, first.id) or _same_response(row, first)):
+                continue
+            held = firsts.get(row.id)
+            if held is None or (first.occurred_at, first.id) < (held[1].occurred_at, held[1].id):
+                firsts[row.id] = (row, first)
+    return sorted(firsts.values(), key=lambda pair: pair[0].id)
 
 
 def _among(session, column, ids: list[int]):
@@ -142,12 +168,13 @@ def _among(session, column, ids: list[int]):
 
 
 def _window_start(session, occurred_at, window: timedelta):
-    """``occurred_at`` less the window and a second, in SQL (times are stored as naive UTC on both databases)."""
-    seconds = window.total_seconds() + 1
+    """``occurred_at`` less the window and a second, in SQL (times are stored as naive UTC on both databases);
+    a negative window gives its end, a second late."""
+    seconds = window.total_seconds() + (1 if window >= timedelta(0) else -1)
     if session.get_bind().dialect.name == "postgresql":
         return occurred_at - literal(timedelta(seconds=seconds), Interval())
     # SQLite keeps times as 'YYYY-MM-DD HH:MM:SS.ffffff' text, which datetime() shifts and compares as text.
-    return func.datetime(occurred_at, f"-{seconds:.0f} seconds")
+    return func.datetime(occurred_at, f"{-seconds:+.0f} seconds")
 
 
 def _earlier_answers(candidates, item, window: timedelta) -> list:

@@ -414,8 +414,9 @@ def test_an_item_from_the_future_or_before_1900_is_rejected(make_app):
             survey("future", answered_at="2099-11-24T15:42:10Z"), survey("ancient", answered_at="1800-11-24T15:42:10Z"),
             survey("soon", answered_at=soon)])
     assert [s.external_id for s in report.created] == ["soon"]
-    assert {r.index: list(r.errors) for r in report.rejected} == {0: ["occurred_at"], 1: ["occurred_at"]}
-    assert "give one from 1900 up to now" in report.rejected[0].errors["occurred_at"][0]
+    # named as the sender named it: answered_at, not the kernel's occurred_at
+    assert {r.index: list(r.errors) for r in report.rejected} == {0: ["answered_at"], 1: ["answered_at"]}
+    assert "give one from 1900 up to a day past now" in report.rejected[0].errors["answered_at"][0]
 
 
 def test_batches_overlapping_in_opposite_orders_do_not_deadlock(make_app, database):

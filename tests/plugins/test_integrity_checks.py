@@ -163,6 +163,21 @@ def test_answers_a_day_apart_or_about_different_employees_all_count(app, session
     assert _counted(app, session, ann.id) == 2 and _counted(app, session, bob.id) == 1
 
 
+def test_an_earlier_answer_arriving_late_makes_the_stored_later_one_the_duplicate(app, session, ann):
+    """Sent 12:00 first, then 10:00: both counted, while in time order the second was quarantined."""
+    _ingest(session, survey("noon", ticket_id="T-2", answered_at=_at(12), rating=1))
+    _ingest(session, survey("ten", ticket_id="T-1", answered_at=_at(10), rating=5),
+            survey("other-kind", ticket_id="T-1", answered_at=_at(10), kind="nps", rating=9))
+
+    assert _flags(session) == {"noon": ["duplicate_respondent"]}
+    assert _status(session, "noon") == "quarantined" and _status(session, "ten") == "accepted"
+    reason = _reason(session, "duplicate_respondent")
+    assert "a csat answer about the same employee 2 hours before this one" in reason and "arrived after it" in reason
+    assert _counted(app, session, ann.id) == 1
+    _ingest(session, survey("nine", ticket_id="T-0", answered_at=_at(9)))  # earlier still: noon is flagged once
+    assert _flags(session) == {"noon": ["duplicate_respondent"], "ten": ["duplicate_respondent"]}
+
+
 def test_two_questions_of_one_kind_in_one_response_are_one_answer(app, session, ann):
     _ingest(session, survey("inv-7-speed", ticket_id="T-7"), survey("inv-7-friendliness", ticket_id="T-7"),
             survey("inv-8-speed", ticket_id="T-8"))  # the same customer's next ticket, the same day
@@ -190,7 +205,10 @@ def test_the_window_holds_its_exact_bounds_and_equal_times_go_by_arrival(app, se
             survey("at-once-a", ticket_id="T-4", answered_at=_at(72)),
             survey("at-once-b", ticket_id="T-5", answered_at=_at(72)))  # same moment, other ticket: stored second
 
-    assert _flags(session) == {"a-day-later": ["duplicate_respondent"], "at-once-b": ["duplicate_respondent"]}
+    # just-over-a-day counted first, until a-day-later arrived 23.99 hours before it: in time order it would
+    # have been the duplicate, so it is now, whichever arrived first.
+    assert _flags(session) == {"a-day-later": ["duplicate_respondent"], "just-over-a-day": ["duplicate_respondent"],
+                               "at-once-b": ["duplicate_respondent"]}
     assert "feedback" in _reason(session, "duplicate_respondent")
 
 

@@ -130,7 +130,8 @@ def test_the_push_endpoint_never_fails_on_what_it_is_sent(app):
 
 @pytest.mark.parametrize(("ticket", "status", "field"), [
     ({"status": "s" * 51}, 422, "ticket 1: status"),
-    ({"category": "a\x00b"}, 422, "ticket 1: category"),
+    ({"category": "c" * 201}, 422, "ticket 1: category"),
+    ({"category": "a\x00b"}, 200, None),  # mended to a\ufffdb, as a helpdesk's text is (core/storable_text.py)
     ({"subject": "long " * 200}, 200, None),  # a subject is cut to its column, not refused
 ])
 def test_ticket_fields_are_checked_before_they_are_stored(app, ticket, status, field):
@@ -150,5 +151,8 @@ def test_ticket_fields_are_checked_before_they_are_stored(app, ticket, status, f
         assert row_counts(app) == before
     else:
         with app.app_context(), transaction() as session:
-            subject = session.scalar(select(Ticket.subject))
-        assert len(subject) == 500 and subject.endswith("…")
+            stored = session.scalar(select(Ticket))
+        if "subject" in ticket:
+            assert len(stored.subject) == 500 and stored.subject.endswith("…")
+        else:
+            assert stored.category == "a\ufffdb"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from flask import Request, abort, request
+from flask import Request, abort, current_app, request
 from flask_smorest import Api
 from flask_smorest.pagination import PaginationMetadataSchema
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
@@ -33,7 +33,16 @@ def init_app(app) -> Api:
     public_endpoint(app, "api-docs.openapi_json")
     app.request_class = JsonRequest
     app.before_request(_json_bodies_only)
+    app.register_error_handler(RecursionError, _nested_too_deeply)
     return api
+
+
+def _nested_too_deeply(error: RecursionError):
+    """JSON nested deeper than Python's stack is a body at fault (400), wherever it was parsed: Werkzeug and
+    webargs turn only ValueError into a 400, and this was a 500. Any other RecursionError is a bug."""
+    if "decoding a JSON" not in str(error):
+        raise error
+    return current_app.handle_http_exception(BadRequest("the body is not valid JSON: it is nested too deeply"))
 
 
 class PlauditApi(Api):

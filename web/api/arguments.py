@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from core.storable_text import unstorable_text
 from web.arguments import MAX_ID
 
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9999, 12, 30)
@@ -40,10 +41,13 @@ def Slug(**kwargs) -> fields.String:
 
 
 def Text(length: int, **kwargs) -> fields.String:
-    """Free text up to ``length`` characters, without NUL, which PostgreSQL cannot store."""
-    return fields.String(validate=[validate.Length(max=length),
-                                   validate.Regexp(r"^[^\x00]*$", error="must not contain NUL characters")],
-                         **kwargs)
+    """Free text up to ``length`` characters, without what no database stores (core.storable_text)."""
+    return fields.String(validate=[validate.Length(max=length), _storable], **kwargs)
+
+
+def _storable(value: str) -> None:
+    for _where, problem in unstorable_text(value):
+        raise ValidationError(problem)
 
 
 def midnight(day: date) -> datetime:

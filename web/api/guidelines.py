@@ -1,8 +1,6 @@
 """Guideline versions over the API: the history, each version with its changes, and publishing a new one."""
 from __future__ import annotations
 
-import json
-
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields
@@ -13,6 +11,7 @@ from appraisal.models import Guideline
 from core.auth import token_required
 from core.db import get_session
 from core.models import User
+from core.storable_text import unstorable_text
 
 from .access import token_owner
 from .arguments import MAX_ID, ListArguments, Text
@@ -94,9 +93,10 @@ class Publish(MethodView):
     @blp.response(201, GuidelineSchema, description="published as the next version")
     def post(self, body):
         """Publish a new guideline version (audited); 422 names every field of the document at fault."""
-        if "\\u0000" in json.dumps(body["document"]):
-            abort(422, message="the document holds a NUL character",
-                  errors={"json": {"document": ["must not contain NUL characters"]}})
+        unstorable = {path: [problem] for path, problem in unstorable_text(body["document"])}
+        if unstorable:
+            abort(422, message="the document holds text no database can store",
+                  errors={"json": {"document": unstorable}})
         session = get_session()
         try:
             guideline = publish_guideline(session, body["document"], actor=token_owner(), note=body["note"])

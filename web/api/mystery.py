@@ -52,6 +52,7 @@ from core.db import get_session
 from core.demo import DEMO_STEPS_KEY
 from core.models import Employee, User
 from core.plugins import get_plugins
+from core.storable_text import unstorable_text
 
 from .access import token_owner
 from .arguments import MAX_ID, Flag, Id, ListArguments, Slug, Text
@@ -145,16 +146,6 @@ class NewAssignmentSchema(Schema):
             raise ValidationError("must be after visit_from", field_name="visit_until")
 
 
-def _no_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" not in value
-    if isinstance(value, list):
-        return all(map(_no_nul, value))
-    if isinstance(value, dict):
-        return all(_no_nul(k) and _no_nul(v) for k, v in value.items())
-    return True
-
-
 class ReportBodySchema(Schema):
     answers = fields.Dict(keys=fields.String(validate=validate.Length(1, 50)), values=fields.Raw(allow_none=True),
                           required=True, metadata={"description": "question key -> answer: a choice key, a list "
@@ -175,8 +166,9 @@ class ReportBodySchema(Schema):
 
     @validates("answers")
     def _storable(self, answers, **_kwargs):
-        if not _no_nul(answers):
-            raise ValidationError("must not contain NUL characters")
+        unstorable = dict(unstorable_text(answers))
+        if unstorable:
+            raise ValidationError(unstorable)
 
 
 class ReportSchema(Schema):
