@@ -23,6 +23,7 @@ from core.models import (
     Ticket,
     utcnow,
 )
+from core.storable_text import mended
 from core.tickets import note_surveys, ticket_problems, upsert_tickets
 
 from .channel import PostTicketSurvey
@@ -80,9 +81,13 @@ def receive(session: Session, integration: Integration, headers, query, body: by
     """
     helpdesk = HELPDESKS[integration.provider]
     if not helpdesk.verify(headers, query, body, integration.webhook_secret):
-        raise Unauthorised(f"signature does not match ({helpdesk.scheme})")
+        raise Unauthorised(helpdesk.refusal(headers, query))
     try:
-        data = json.loads(body)
+        # Mended, not refused: a helpdesk that cut an emoji in half would otherwise retry, and lose, the
+        # delivery for ever (core.storable_text).
+        data = mended(json.loads(body))
+    except RecursionError:
+        raise PayloadError("body", "not JSON that can be read: it is nested too deeply") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PayloadError("body", f"not JSON: {exc}") from None
     delivery = helpdesk.parse(data, utcnow())
@@ -127,7 +132,7 @@ def store(session: Session, delivery: Delivery, integration: Integration | None 
         errors = schema.validate(rating)
         if errors:
             name, messages = next(iter(errors.items()))
-            raise PayloadError(f"rating {rating.get('response_id')}: {name}", str(messages))
+            raise PayloadError(f"rating {rating.get('response_id')}: {name}", _said(messages))
 
     result = WebhookResult(ignored=list(delivery.ignored))
     result.agents_mapped = _map_agents(session, delivery)
@@ -255,8 +260,17 @@ def _refuse_rejected(report, what: str):
     """A delivery is all or nothing: one refused item refuses it (the caller rolls back)."""
     if report.rejected:
         name, messages = next(iter(report.rejected[0].errors.items()))
-        raise PayloadError(f"{what} {report.rejected[0].index}: {name}", str(messages))
+        raise PayloadError(f"{what} {report.rejected[0].index}: {name}", _said(messages))
     return report
+
+
+def _said(messages) -> str:
+    """A field's messages as words: marshmallow gives lists, and dicts for nested fields."""
+    if isinstance(messages, dict):
+        return "; ".join(f"{name}: {_said(said)}" for name, said in messages.items())
+    if isinstance(messages, list | tuple):
+        return "; ".join(map(_said, messages))
+    return str(messages)
 
 
 def _map_agents(session: Session, delivery: Delivery) -> int:

@@ -65,6 +65,11 @@ class Helpdesk:
     def verify(self, headers: Mapping[str, str], query: Mapping[str, str], body: bytes, secret: str) -> bool:
         raise NotImplementedError
 
+    def refusal(self, headers: Mapping[str, str], query: Mapping[str, str]) -> str:
+        """Why a delivery that :meth:`verify` refused was refused, as far as can be told without the secret:
+        a missing header or a stale time, before a signature that does not match."""
+        return f"signature does not match ({self.scheme})"
+
     def parse(self, data: Any, received_at: datetime) -> Delivery:
         raise NotImplementedError
 

@@ -44,6 +44,12 @@ class Freshdesk(Helpdesk):
         # Freshdesk can send custom headers, so the secret never needs to sit in a URL (and in access logs).
         return same(secret, headers.get("X-Plaudit-Token"))
 
+    def refusal(self, headers, query):
+        if not headers.get("X-Plaudit-Token"):
+            where = " (a ?token= in the URL is refused: URLs end up in logs)" if "token" in query else ""
+            return f"X-Plaudit-Token is missing: send the secret in that header{where}"
+        return super().refusal(headers, query)
+
     def parse(self, data, received_at):
         if isinstance(data, dict) and isinstance(data.get("results"), list):  # a search response
             data = data["results"]
@@ -124,7 +130,8 @@ def _replies(update: TicketUpdate, conversations) -> None:
 def _rating(rating, received_at):
     answer = section(rating, "ratings", "ratings").get("default_question")
     if code(answer, "ratings.default_question") not in RATINGS:
-        raise PayloadError("ratings.default_question", f"{answer!r} is not a Freshdesk rating (-103..103)")
+        raise PayloadError("ratings.default_question", (f"{answer!r} is not a Freshdesk rating: one of "
+                                                       f"{', '.join(map(str, RATINGS))}"))
     return Delivery(ratings=[rating_payload(
         "freshdesk", required(rating, "id", "rating"), rating.get("ticket_id"), rating=RATINGS[answer],
         scale=(1, 7), answered_at=timestamp(rating.get("created_at"), "created_at") or received_at,

@@ -1,4 +1,10 @@
-"""Help Scout: conversations and satisfaction ratings (Great / Okay / Not Good).
+"""Help Scout: conversations and satisfaction ratings (Great / Okay / Not Good, which the webhook calls Bad).
+
+Ratings come in two shapes. The ``satisfaction.ratings`` webhook sends the rating object: its own ``id``, the
+conversation as ``ticketId``, the ``customer``, ``rating`` as a word and ``comments``, but not the agent rated
+(the conversation's assignee is offered instead). The happiness ratings report (and the Singer tap that reads
+it) has no id of the rating: ``rating_id`` is the rating itself (1 Great, 2 Okay, 3 Not Good), ``type`` the
+conversation's, and a rating is known by its conversation and thread.
 
 Help Scout signs with ``X-HelpScout-Signature``: base64 HMAC-SHA1 of the body under the webhook secret.
 """
@@ -22,8 +28,10 @@ from .base import (
     timestamp,
 )
 
-#: Help Scout's three faces on a 1-3 scale; also their numeric codes (1 Great, 2 Okay, 3 Not Good).
-RATINGS = {"great": 3, "okay": 2, "not good": 1, 1: 3, 2: 2, 3: 1}
+#: Help Scout's three faces on a 1-3 scale, as the webhook and the app name them.
+FACES = {"great": 3, "okay": 2, "bad": 1, "not good": 1}
+#: The report's ``rating_id`` codes on the same scale: 1 Great, 2 Okay, 3 Not Good.
+CODES = {1: 3, 2: 2, 3: 1}
 
 
 class HelpScout(Helpdesk):
@@ -40,7 +48,9 @@ class HelpScout(Helpdesk):
             return parse_each(self.parse, data, received_at)
         if not isinstance(data, dict):
             raise PayloadError("body", "expected a JSON object or array")
-        if "rating_id" in data or "rating" in data:
+        if "rating_customer_id" in data or "rating_created_at" in data:
+            return _reported_rating(data)
+        if "rating" in data:
             return _rating(data, received_at)
         if "status" in data and "id" in data:
             return _conversation(data)
@@ -48,18 +58,31 @@ class HelpScout(Helpdesk):
 
 
 def _rating(rating, received_at):
-    face = rating.get("rating") if "rating" in rating else rating.get("type")
-    key = face.strip().lower() if isinstance(face, str) else face
-    if not isinstance(key, int | str) or key not in RATINGS:
-        raise PayloadError("rating", f"{face!r} is not Great, Okay or Not Good")
-    rating_id = rating.get("rating_id") or required(rating, "id", "rating")
+    """The webhook's rating object."""
+    face = rating.get("rating")
+    if not isinstance(face, str) or face.strip().lower() not in FACES:
+        raise PayloadError("rating", f"{face!r} is not Great, Okay or Bad")
+    customer = section(rating, "customer", "customer")
     return Delivery(ratings=[rating_payload(
-        "helpscout", rating_id, rating.get("conversation_id") or rating.get("conversationId"),
-        rating=RATINGS[key], scale=(1, 3),
-        answered_at=timestamp(rating.get("rating_created_at") or rating.get("createdAt"), "rating_created_at")
-        or received_at, agent_id=rating.get("rating_user_id") or rating.get("userId"),
-        comment=rating.get("rating_comments") or rating.get("comments"),
-        respondent=rating.get("rating_customer_id") or rating.get("customerId"))])
+        "helpscout", required(rating, "id"), rating.get("ticketId"), rating=FACES[face.strip().lower()],
+        scale=(1, 3), answered_at=timestamp(rating.get("createdAt"), "createdAt") or received_at,
+        comment=rating.get("comments"), respondent=customer.get("id"))])
+
+
+def _reported_rating(record):
+    """A record of the happiness ratings report: ``rating_id`` is the rating, not its id."""
+    code = record.get("rating_id")
+    if isinstance(code, bool) or code not in CODES:
+        raise PayloadError("rating_id", f"{code!r} is not 1 (Great), 2 (Okay) or 3 (Not Good)")
+    conversation = required(record, "conversation_id")
+    answered_at = timestamp(required(record, "rating_created_at"), "rating_created_at")
+    # One rating per thread; a record without its thread is told apart by when it was given.
+    thread = record.get("thread_id")
+    rated = f"thread-{thread}" if thread not in (None, "") else f"at-{answered_at:%Y%m%dT%H%M%S}"
+    return Delivery(ratings=[rating_payload(
+        "helpscout", f"{conversation}-{rated}", conversation, rating=CODES[code], scale=(1, 3),
+        answered_at=answered_at, agent_id=record.get("rating_user_id"), comment=record.get("rating_comments"),
+        respondent=record.get("rating_customer_id"))])
 
 
 def _conversation(conversation):

@@ -48,6 +48,24 @@ class Zendesk(Helpdesk):
             return False
         return fresh and same(b64_hmac(secret, stamp.encode() + body), headers.get("X-Zendesk-Webhook-Signature"))
 
+    def refusal(self, headers, query):
+        stamp = headers.get("X-Zendesk-Webhook-Signature-Timestamp", "")
+        if not stamp:
+            return ("X-Zendesk-Webhook-Signature-Timestamp is missing: Zendesk sends it with the signature; "
+                    "a delivery without it cannot be checked")
+        try:
+            when = timestamp(stamp, "timestamp")
+        except (PayloadError, TypeError):
+            return f"X-Zendesk-Webhook-Signature-Timestamp {stamp[:40]!r} is not an ISO 8601 time"
+        age = datetime.now(UTC) - when
+        if abs(age) > REPLAY_WINDOW:
+            said = f"{int(age.total_seconds()) // 60} minutes old" if age > timedelta(0) else "in the future"
+            return (f"X-Zendesk-Webhook-Signature-Timestamp is {said}: deliveries more than 5 minutes from this "
+                    f"server's clock are refused, so a captured one cannot be replayed; check the clocks")
+        if not headers.get("X-Zendesk-Webhook-Signature"):
+            return "X-Zendesk-Webhook-Signature is missing"
+        return super().refusal(headers, query)
+
     def parse(self, data, received_at):
         if isinstance(data, list):
             return parse_each(self.parse, data, received_at)
@@ -140,7 +158,7 @@ def _rating(rating, received_at):
     score = lowered_word(rating.get("score"), "score")  # {{satisfaction.current_rating}} writes "Good"
     if score == "offered" and rating.get("ticket_id") is not None:
         # Zendesk asked the customer itself: surveyed, so Plaudit must not ask too, though nothing is scored.
-        when = timestamp(rating.get("updated_at") or rating.get("created_at"), "updated_at") or received_at
+        when = _rated_at(rating) or received_at
         return Delivery(ignored=[f"rating {rating.get('id')} was offered, not answered"],
                         surveyed={("zendesk", str(rating["ticket_id"])): when})
     if score == "offered" or score == "unoffered":
@@ -149,9 +167,14 @@ def _rating(rating, received_at):
         raise PayloadError("score", f"{score!r} is not good, bad or offered")
     return Delivery(ratings=[rating_payload(
         "zendesk", required(rating, "id", "satisfaction_rating"), rating.get("ticket_id"), rating=SCORES[score],
-        scale=(0, 1), answered_at=timestamp(rating.get("updated_at") or rating.get("created_at"), "updated_at")
-        or received_at, agent_id=rating.get("assignee_id"), comment=rating.get("comment"),
+        scale=(0, 1), answered_at=_rated_at(rating) or received_at, agent_id=rating.get("assignee_id"), comment=rating.get("comment"),
         respondent=rating.get("requester_id"))])
+
+
+def _rated_at(rating):
+    """When the rating was last given, naming the field read if it is not a time."""
+    name = "updated_at" if rating.get("updated_at") not in (None, "") else "created_at"
+    return timestamp(rating.get(name), name)
 
 
 def _rating_event(event, ticket_id, received_at):

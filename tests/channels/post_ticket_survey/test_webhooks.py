@@ -5,7 +5,7 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from core.models import EmployeeIdentity, Feedback, Integration, Ticket
 from tests.fixtures.app import row_counts
 
-from .helpdesk_webhooks import SECRET, payload, stored_ticket
+from .helpdesk_webhooks import SECRET, payload, signed, stored_ticket
 
 
 def _feedback(session, external_id) -> Feedback:
@@ -159,16 +159,56 @@ def test_zammad_payloads(deliver, session, shared_data, create_employee):
     assert states == {"1": ("new", False), "2": ("closed", True)}
 
 
-def test_help_scout_faces(deliver, session, create_employee):
+def test_help_scout_rating_webhook_as_help_scout_documents_it(deliver, session, create_employee):
+    """The satisfaction.ratings object (developer.helpscout.com/webhooks/objects/rating): it names the
+    conversation as ticketId and no agent, so the conversation's assignee is credited."""
     sam = create_employee("Sam", identities=[("helpscout", "44")])
-    for rating_id, face in ((1, "Great"), (2, "Okay"), (3, "Not Good")):
-        report = {"conversation_id": 900 + rating_id, "rating_id": rating_id, "rating_customer_id": 7,
-                  "rating_comments": None, "rating_created_at": "2024-02-01T09:00:00Z", "rating_user_id": 44,
-                  "rating": face}
-        assert deliver("helpscout", report).status_code == 200
-    values = [(_feedback(session, f"helpscout:rating:{n}").value, _feedback(session, f"helpscout:rating:{n}")
-               .employee_id) for n in (1, 2, 3)]
-    assert values == [(3.0, sam.id), (2.0, sam.id), (1.0, sam.id)]
+    conversation = {"id": 1560011, "subject": "Refund", "status": "closed", "type": "email",
+                    "createdAt": "2026-11-02T09:00:00Z", "closedAt": "2026-11-02T11:00:00Z", "assignee": {"id": 44}}
+    assert deliver("helpscout", conversation).status_code == 200
+    for rating_id, face in ((5434, "Great"), (5435, "Okay"), (5436, "Bad")):
+        rating = {"id": rating_id, "customer": {"id": 449379, "firstName": "John", "emails": [
+                      {"id": 1220012, "value": "john.doe@example.com", "location": "work"}]},
+                  "ticketId": 1560011, "threadId": 3002084, "mailbox": {"id": 1234, "name": "My Mailbox"},
+                  "rating": face, "comments": "he was really helpful" if face == "Great" else None,
+                  "createdAt": "2026-11-02T12:34:12Z", "modifiedAt": "2026-11-02T12:40:33Z"}
+        response = deliver("helpscout", rating)
+        assert response.status_code == 200, response.get_json()
+    stored = [_feedback(session, f"helpscout:rating:{n}") for n in (5434, 5435, 5436)]
+    assert [(item.value, item.employee_id, item.ticket_ref) for item in stored] == [
+        (3.0, sam.id, "helpscout:1560011"), (2.0, sam.id, "helpscout:1560011"), (1.0, sam.id, "helpscout:1560011")]
+    assert stored[0].comment == "he was really helpful" and stored[0].respondent_ref
+    refused = deliver("helpscout", {"id": 5437, "ticketId": 1560011, "rating": "Meh"})
+    assert refused.status_code == 422 and refused.get_json()["errors"] == {"rating": ["'Meh' is not Great, Okay or Bad"]}
+
+
+def test_help_scout_ratings_report_records(deliver, session, create_employee, shared_data):
+    """The happiness ratings report, as the Singer tap's schema in ../shared/data has it: rating_id is the
+    rating (1 Great, 2 Okay, 3 Not Good), so two Great ratings are two items, not one rating seen twice."""
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((shared_data / "payloads" / "json_schemas"
+                         / "tap_helpscout_1.2.2__happiness_ratings_report.json").read_text())
+    sam = create_employee("Sam", identities=[("helpscout", "44")])
+    records = [{"conversation_id": 901, "thread_id": 11, "thread_created_at": "2026-11-02T09:30:00Z",
+                "rating_id": 1, "rating_customer_id": 7, "rating_customer_name": "Jo", "rating_comments": "quick",
+                "rating_created_at": "2026-11-02T10:00:00Z", "rating_user_id": 44, "rating_user_name": "Sam",
+                "type": "email"},
+               {"conversation_id": 902, "thread_id": 12, "rating_id": 1, "rating_customer_id": 8,
+                "rating_created_at": "2026-11-02T11:00:00Z", "rating_user_id": 44, "type": "chat"},
+               {"conversation_id": 903, "thread_id": None, "rating_id": 3, "rating_customer_id": 9,
+                "rating_created_at": "2026-11-02T12:00:00Z", "rating_user_id": 44, "type": "phone"}]
+    for record in records:
+        jsonschema.validate(record, schema)
+    response = deliver("helpscout", records)
+    assert response.status_code == 200 and response.get_json()["ratings"]["created"] == 3, response.get_json()
+    stored = session.execute(select(Feedback.external_id, Feedback.value, Feedback.employee_id)
+                             .order_by(Feedback.external_id)).all()
+    assert stored == [("helpscout:rating:901-thread-11", 3.0, sam.id), ("helpscout:rating:902-thread-12", 3.0, sam.id),
+                      ("helpscout:rating:903-at-20261102T120000", 1.0, sam.id)]
+    assert deliver("helpscout", records).get_json()["ratings"]["duplicates"] == 3  # a replay adds nothing
+    bad = deliver("helpscout", {**records[0], "rating_id": 4})
+    assert bad.status_code == 422
+    assert bad.get_json()["errors"] == {"rating_id": ["4 is not 1 (Great), 2 (Okay) or 3 (Not Good)"]}
 
 
 def test_generic_format(deliver, session, create_employee):
@@ -194,6 +234,45 @@ def test_bad_signature_is_401_and_stores_nothing(app, deliver, provider):
     assert response.status_code == 401
     after = row_counts(app)
     assert after.pop("integrations") == before.pop("integrations") + 1 and after == before
+
+
+def test_a_refused_signature_says_what_was_wrong(client, integration):
+    """Every Zendesk refusal said 'signature does not match', though the timestamp header was missing or
+    stale; a Freshdesk secret put in ?token= did not say it belongs in the header."""
+    zendesk, freshdesk = integration("zendesk"), integration("freshdesk")
+    body = json.dumps({"id": 1, "ticket_id": 5, "score": "good"}).encode()
+    headers, _ = signed("zendesk", body)
+
+    def refusal(target, sent_headers, query=""):
+        response = client.post(f"/channels/post_ticket_survey/webhooks/{target.id}{query}", data=body,
+                               headers={**sent_headers, "Content-Type": "application/json"})
+        assert response.status_code == 401
+        return response.get_json()["message"]
+
+    stamp = "X-Zendesk-Webhook-Signature-Timestamp"
+    assert refusal(zendesk, {k: v for k, v in headers.items() if k != stamp}).startswith(f"{stamp} is missing")
+    old = (datetime.now(UTC) - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert refusal(zendesk, {**headers, stamp: old}).startswith(f"{stamp} is 10 minutes old")
+    assert refusal(zendesk, {**headers, stamp: "yesterday"}) == f"{stamp} 'yesterday' is not an ISO 8601 time"
+    assert refusal(zendesk, {**headers, "X-Zendesk-Webhook-Signature": "AAAA"}).startswith("signature does not match")
+    assert refusal(freshdesk, {}, f"?token={SECRET}") == (
+        "X-Plaudit-Token is missing: send the secret in that header (a ?token= in the URL is refused: URLs end "
+        "up in logs)")
+
+
+def test_rating_fields_at_fault_are_the_ones_sent(deliver):
+    wrong_time = deliver("zendesk", {"id": 2, "ticket_id": 5, "score": "good", "created_at": "yesterday"})
+    assert wrong_time.get_json()["errors"] == {"created_at": ["'yesterday' is not a date and time"]}
+    off_scale = deliver("freshdesk", {"id": 3, "ticket_id": 5, "ratings": {"default_question": 5}})
+    assert off_scale.get_json()["errors"] == {"ratings.default_question": [
+        "5 is not a Freshdesk rating: one of -103, -102, -101, 100, 101, 102, 103"]}
+    chatwoot = deliver("chatwoot", {"event": "message_updated", "id": 120, "content_type": "input_csat",
+                                    "conversation": {"id": 7}, "created_at": "2026-11-02T10:00:00Z",
+                                    "content_attributes": {"submitted_values": {"csat_survey_response": {
+                                        "rating": 9}}}})
+    assert chatwoot.status_code == 422  # its message in words, not a Python list's text
+    assert chatwoot.get_json()["errors"] == {"rating chatwoot:rating:120: rating": [
+        "must be between 1 and 5 on this csat scale"]}
 
 
 def test_malformed_bodies_are_422_naming_the_field_and_store_nothing(app, deliver):
