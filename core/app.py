@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy.orm import configure_mappers
 
 from . import auth, db, plugins, request_limits
+from .access_log import hide_secrets_in_access_log
 from .config import load_config, warn_unknown_variables
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,3 +119,4 @@ def _configure_logging(level: str) -> None:
         logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in ("core", "channels", "plugins", "appraisal", "web"):
         logging.getLogger(name).setLevel(level)
+    hide_secrets_in_access_log()

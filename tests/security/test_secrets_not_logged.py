@@ -85,3 +85,30 @@ def test_no_secret_appears_in_debug_logs(make_app, caplog):
     assert not [r for r in caplog.records if r.getMessage().startswith("database unavailable")]
     leaked = sorted(secret for secret in secrets if secret and (secret in logged or secret[:12] in logged))
     assert leaked == [], f"secrets in the logs: {leaked}"
+
+
+def test_the_development_servers_request_log_hides_webhook_and_survey_tokens(make_app, caplog):
+    """`plaudit run` and `plaudit demo` serve with Werkzeug, whose request line held Chatwoot's ?token= secret."""
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    app = make_app()
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    server = make_server("127.0.0.1", 0, app)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        for path in (f"/channels/post_ticket_survey/webhooks/999?token={WEBHOOK_SECRET}",
+                     f"/channels/post_ticket_survey/s/{WEBHOOK_SECRET}/opt-out"):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{server.port}{path}", data=b"{}", timeout=10)
+            except urllib.error.HTTPError:
+                pass  # 404: no such integration or link; the request line is logged all the same
+    finally:
+        server.shutdown()
+    lines = [record.getMessage() for record in caplog.records if record.name == "werkzeug"]
+    assert any("/webhooks/999?token=[hidden]" in line for line in lines), lines
+    assert any("/s/[hidden]/opt-out" in line for line in lines), lines
+    assert WEBHOOK_SECRET not in caplog.text

@@ -245,9 +245,16 @@ def test_the_form_says_which_helpdesk_each_field_is_for_and_the_list_shows_the_s
                                                         "delivery": "email", "surveys": "y",
                                                         **sampling}).status_code == 303
     html = client.get("/admin/integrations").get_data(as_text=True)
-    assert "25 % of solves, solved within 14 days, by e-mail" in html
-    assert "up to 7 per agent a week, solved within 3 days, by e-mail" in html
-    assert "every solve, solved within 14 days, by e-mail" in html
+    # No mail server yet: "by e-mail" would be untrue, and Zendesk drops the links handed back.
+    assert "No mail server is set (<code>PLAUDIT_MAIL_SERVER</code>)" in html
+    assert "every solve, solved within 14 days, by e-mail once a mail server is set; until then, link handed back" \
+        in html
+    app.config["MAIL_SERVER"] = "mail.example.com"
+    html = client.get("/admin/integrations").get_data(as_text=True)
+    assert "No mail server is set" not in html
+    assert "25 % of solves, solved within 14 days, by e-mail</td>" in html
+    assert "up to 7 per agent a week, solved within 3 days, by e-mail</td>" in html
+    assert "every solve, solved within 14 days, by e-mail</td>" in html
     assert client.post("/admin/integrations", data={"csrf_token": token, "provider": "zendesk", "name": "Old",
                                                     "delivery": "email", "surveys": "y", "sampling": "census",
                                                     "max_age_days": "400"}).status_code == 422
@@ -259,6 +266,29 @@ def test_the_form_says_which_helpdesk_each_field_is_for_and_the_list_shows_the_s
         session.add(Ticket(provider="zendesk", external_id="9", updated_at=utcnow()))
     html = client.get("/admin/integrations").get_data(as_text=True)
     assert html.count("several store tickets as zendesk") == 3 and "*" not in re.sub(r"<[^>]*>", "", html)
+
+
+def test_each_integration_page_says_what_to_set_in_its_helpdesk(app, client, login, accounts):
+    """The page said how deliveries are proved, not where to set it, nor Freshdesk's Advanced body without
+    which every delivery was a 422; and the list had no way back to it."""
+    login("admin@example.com")
+    token = _token(client)
+    pages = {}
+    for provider in ("zendesk", "freshdesk", "chatwoot"):
+        created = client.post("/admin/integrations", data={"csrf_token": token, "provider": provider,
+                                                           "name": provider.title(), "delivery": "email",
+                                                           "surveys": "y", "sampling": "census"})
+        pages[provider] = created.location.split("?")[0]  # the page, without the one-time reveal
+    listing = client.get("/admin/integrations").get_data(as_text=True)
+    for provider, location in pages.items():
+        assert f'<a href="{location}"' in listing, provider
+    zendesk = client.get(pages["zendesk"]).get_data(as_text=True)
+    assert "X-Zendesk-Webhook-Signature-Timestamp" in zendesk and "more than 5 minutes" in zendesk
+    assert "Reset the webhook&#39;s signing secret in Zendesk" in zendesk
+    freshdesk = client.get(pages["freshdesk"]).get_data(as_text=True)
+    assert "<strong>Advanced</strong>" in freshdesk and "<code>X-Plaudit-Token</code>" in freshdesk
+    assert "Zendesk" not in freshdesk.split("<main")[1]  # no other helpdesk's advice
+    assert "<em>Message updated</em>" in client.get(pages["chatwoot"]).get_data(as_text=True)
 
 
 def test_bad_input_names_the_field_and_writes_nothing(app, client, login, accounts):

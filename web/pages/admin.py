@@ -273,7 +273,7 @@ def _list_page(session, form: IntegrationForm, rotating: tuple[int, SecretForm] 
         secret_forms[rotating[0]] = rotating[1]
     status = 422 if form.errors or rotating is not None else 200
     return render_template("admin/integrations.html", rows=rows, form=form, secret_forms=secret_forms,
-                           helpdesks=HELPDESKS,
+                           helpdesks=HELPDESKS, can_mail=bool(current_app.config["MAIL_SERVER"]),
                            webhooks_served="post_ticket_survey.webhook" in current_app.view_functions), status
 
 

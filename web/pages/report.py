@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -47,7 +47,8 @@ def mine():
     """Show the signed-in employee their own report (the latest weekly run, or ``?run=``)."""
     if current_user.employee_id is None:
         return render_template("report/no_employee.html")
-    return _employee_page(current_user.employee_id, request.args.get("run"))
+    raised = request.args.get("raised", "")
+    return _employee_page(current_user.employee_id, request.args.get("run"), raised=int(raised) if is_id(raised) else None)
 
 
 @bp.get("/report/<int:employee_id>")
@@ -81,10 +82,10 @@ def dispute():
             errors[field] = str(exc)
         else:
             session.commit()
-            flash(f"Your dispute of item {raised.feedback_id} is recorded. It keeps counting until your "
-                  f"manager or HR decides; the outcome appears here.")
-            return redirect(url_for("report.mine", run=run if is_id(run) else None)
-                            + f"#item-{raised.feedback_id}")
+            # To the dispute in the list below the items, which says it is recorded: the item's row sat in a
+            # table scrolled sideways on a phone, with a confirmation at the top of the page, out of sight.
+            return redirect(url_for("report.mine", run=run if is_id(run) else None, raised=raised.id)
+                            + f"#dispute-{raised.id}")
     session.rollback()
     if current_user.employee_id is None:  # a bad form from someone with no items at all
         abort(400, "; ".join(errors.values()))
@@ -175,7 +176,8 @@ def _chosen_run(session, raw: str | None):
     return run
 
 
-def _employee_page(employee_id: int, raw_run: str | None, *, errors=None, form=None, status: int = 200):
+def _employee_page(employee_id: int, raw_run: str | None, *, errors=None, form=None, status: int = 200,
+                   raised: int | None = None):
     session = get_session()
     run = _chosen_run(session, raw_run)
     audience = "employee" if employee_id == current_user.employee_id else "manager"
@@ -187,7 +189,7 @@ def _employee_page(employee_id: int, raw_run: str | None, *, errors=None, form=N
     return render_template("report/employee.html", report=report, run=run, audience=audience,
                            runs=runs_of_employee(session, employee_id), employee_id=employee_id,
                            own=audience == "employee", charts=charts, errors=errors or {}, form=form or {},
-                           show=show), status
+                           show=show, raised=raised), status
 
 
 def _charts(report, name: str | None = None) -> dict:
