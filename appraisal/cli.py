@@ -194,6 +194,27 @@ def publish_command(file, note, by):
         click.echo(f"published guideline v{guideline.version}")
 
 
+@guidelines.command("check")
+@with_appcontext
+def check_command():
+    """Check every stored version against this release's rules; exit 1 when the one in force fails them."""
+    from .guidelines import refused_now
+
+    with transaction() as session:
+        versions = guideline_history(session)
+        in_force = max((g.version for g in versions), default=None)
+        failing_in_force = False
+        for guideline in versions:
+            refused = refused_now(guideline.document)
+            state = "in force, " if guideline.version == in_force else ""
+            click.echo(f"v{guideline.version}: {state}{'refused today' if refused else 'valid'}")
+            for line in refused:
+                click.echo(f"  {line}")
+            failing_in_force |= bool(refused) and guideline.version == in_force
+    if failing_in_force:
+        _fail("the version in force would be refused today: publish a corrected version")
+
+
 @guidelines.command("history")
 @with_appcontext
 def history_command():

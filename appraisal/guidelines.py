@@ -96,6 +96,23 @@ def publish_guideline(session: Session, document: Mapping[str, Any], *, actor=No
     return guideline
 
 
+def refused_now(document: Mapping[str, Any], plugins=None) -> list[str]:
+    """What publishing ``document`` again would be refused for (``field: message``), or [] when nothing.
+
+    A version published before a check was added, or under a plugin since removed, stays in force as it
+    was stored: this says what HR should correct in the next version.
+    """
+    from marshmallow import ValidationError
+
+    from core.cli.messages import flatten_errors
+
+    try:
+        validate_guideline(document, plugins or get_plugins())
+    except ValidationError as exc:
+        return flatten_errors(exc.messages)
+    return []
+
+
 def guideline_in_force(session: Session, plugins=None) -> Guideline:
     """The current guideline; publish :data:`DEFAULT_GUIDELINE` (audited) when none exists yet."""
     guideline = current_guideline(session)

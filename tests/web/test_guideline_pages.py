@@ -169,6 +169,30 @@ def test_index_shows_the_version_in_force_readably_and_the_history(hr, worked_ex
     assert hr.get("/guidelines/7").status_code == 404
 
 
+def test_a_stored_version_this_release_would_refuse_is_pointed_out(app, hr, worked_example):
+    """A tier nobody can meet, published before the check existed, was used by every run without a word."""
+    with _db() as session:  # as an earlier version stored it: straight in, past today's checks
+        impossible = validate_guideline(GUIDELINE, get_plugins())
+        impossible["incentives"]["tiers"][0]["conditions"]["min_composite"] = 101
+        session.add(Guideline(version=2, document=impossible, note="before the checks"))
+    html = unescape(hr.get("/guidelines").get_data(as_text=True))
+    assert "The version in force would not be published today" in html
+    assert "incentives.tiers.0.conditions.min_composite: a composite runs from 0 to 100" in html
+    assert "publish a corrected version" in html
+    assert "would not be published" not in hr.get("/guidelines/1").get_data(as_text=True)  # v1 is fine
+
+    get_session().rollback()  # the requests' shared session lets go of SQLite's lock
+    result = app.test_cli_runner().invoke(args=["guidelines", "check"])
+    assert result.exit_code == 1
+    assert "v1: valid" in result.output and "v2: in force, refused today" in result.output
+    assert "the version in force would be refused today" in result.output
+    with _db() as session:
+        publish_guideline(session, GUIDELINE, actor=worked_example.hr, note="corrected")
+    assert "would not be published" not in hr.get("/guidelines").get_data(as_text=True)
+    get_session().rollback()
+    assert app.test_cli_runner().invoke(args=["guidelines", "check"]).exit_code == 0
+
+
 def test_diff_page_and_its_parameters(hr, worked_example):
     with _db() as session:
         metrics = [{"rule": "csat_percent", "weight": 50}, {"rule": "nps", "weight": 50}]

@@ -28,6 +28,7 @@ from appraisal.guidelines import (
     current_guideline,
     guideline_diff,
     publish_guideline,
+    refused_now,
 )
 from appraisal.models import Guideline
 from appraisal.preview import preview_guideline
@@ -76,7 +77,8 @@ def index():
         .outerjoin(User, User.id == Guideline.created_by).order_by(Guideline.version.desc())).all()
     current = current_guideline(session)
     return render_template("guidelines/index.html", history=history, current=current,
-                           rules=get_plugins().scoring_rules, policies=COMMENT_POLICY_TEXT)
+                           rules=get_plugins().scoring_rules, policies=COMMENT_POLICY_TEXT,
+                           refused=refused_now(current.document) if current else [])
 
 
 @bp.get("/guidelines/<int:version>")
@@ -91,6 +93,7 @@ def show(version: int):
     latest = session.scalar(select(func.max(Guideline.version)))
     guideline, author = found
     return render_template("guidelines/show.html", guideline=guideline, author=author, latest=latest,
+                           refused=refused_now(guideline.document),
                            rules=get_plugins().scoring_rules, policies=COMMENT_POLICY_TEXT,
                            document_json=json.dumps(plain(guideline.document), indent=2))
 
