@@ -7,9 +7,11 @@ who may act and audit it; the views read forms and turn refusals into messages a
 from __future__ import annotations
 
 from datetime import UTC
+from pathlib import Path
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     flash,
     redirect,
@@ -35,7 +37,7 @@ from .proof import (
     INTEGRITY_QUESTIONS,
     PHOTO_MAX_BYTES,
     PHOTO_TYPES,
-    photo_file,
+    stored_photo,
 )
 from .report_form import REPORT_REQUEST_LIMIT, answers_from, proof_from, sections_of
 from .reports import (
@@ -290,11 +292,12 @@ def photo(report_id: int):
         if question not in photo_questions:
             abort(404, description="This report has no such photo.")
     stored = report.photo_path if question is None else (report.answers or {}).get(question)
-    path = photo_file(stored) if isinstance(stored, str) else None
-    if path is None:
+    found = stored_photo(get_session(), stored) if isinstance(stored, str) else None
+    if found is None:
         abort(404, description="This report has no such photo.")
-    kind = next((k for k, ext in PHOTO_TYPES.items() if path.suffix == ext), "application/octet-stream")
-    response = send_file(path, mimetype=kind, max_age=0)
+    content, kind = found
+    response = (send_file(content, mimetype=kind, max_age=0) if isinstance(content, Path)
+                else Response(content, mimetype=kind))
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

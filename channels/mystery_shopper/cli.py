@@ -1,4 +1,4 @@
-"""``plaudit mystery import-template`` and ``plaudit mystery templates``."""
+"""``plaudit mystery import-template``, ``templates`` and ``move-photos``."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,7 +24,7 @@ def _fail(message: str) -> None:
 
 @click.group("mystery")
 def mystery_group():
-    """Mystery-shopper report templates."""
+    """Mystery-shopper report templates and photos."""
 
 
 @mystery_group.command("import-template")
@@ -83,3 +83,52 @@ def templates_command():
                        f"questions  {template.created_at:%Y-%m-%d}  {template.title}")
         if not found:
             click.echo("no templates: import one with `plaudit mystery import-template`")
+
+
+@mystery_group.command("move-photos")
+@with_appcontext
+def move_photos_command():
+    """Move the photos earlier versions kept in this host's instance folder into the database.
+
+    Run it on each host that took mystery reports; it moves what that host holds, a report at a time, and
+    deletes each file once its report names the copy. Running it again moves nothing twice.
+    """
+    from sqlalchemy import or_
+
+    from .models import Report
+    from .proof import PHOTO_FOLDER, discard_photo, photo_file, photo_type, store_photo
+
+    def kept_here(stored) -> bool:
+        return isinstance(stored, str) and stored.startswith(f"{PHOTO_FOLDER}/")
+
+    with transaction() as session:  # the candidates: a LIKE on the JSON text would miss nothing but is no help
+        ids = session.scalars(select(Report.id).where(or_(Report.photo_path.like(f"{PHOTO_FOLDER}/%"),
+                                                          Report.answers.is_not(None))).order_by(Report.id)).all()
+    moved = missing = 0
+    with click.progressbar(ids, label="reports", show_pos=True) as reports:
+        for report_id in reports:
+            with transaction() as session:
+                report = session.get(Report, report_id, with_for_update=True)
+                fields = {"photo_path": report.photo_path} | {
+                    key: value for key, value in (report.answers or {}).items() if kept_here(value)}
+                answers = dict(report.answers or {})
+                for field, stored in fields.items():
+                    if not kept_here(stored):
+                        continue
+                    path = photo_file(stored)
+                    data = path.read_bytes() if path is not None else None
+                    kind = photo_type(data) if data else None
+                    if kind is None:  # on another host, or gone: left as it is, and counted
+                        missing += 1
+                        continue
+                    copy = store_photo(session, data, kind)
+                    if field == "photo_path":
+                        report.photo_path = copy
+                    else:
+                        answers[field] = copy
+                    discard_photo(session, stored)  # the file goes once this commits
+                    moved += 1
+                if answers != (report.answers or {}):
+                    report.answers = answers
+    click.echo(f"moved {moved} photo(s) into the database"
+               + (f"; {missing} not found in this host's instance folder, left as they were" if missing else ""))

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Index,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -94,7 +95,8 @@ class Report(Base):
     answers: Mapped[dict] = mapped_column(JSON, default=dict)
     visited_at: Mapped[datetime | None]
     receipt_number: Mapped[str | None] = mapped_column(String(100))
-    #: Where the proof photo is kept in the instance folder (never served publicly), and its type.
+    #: The proof photo (``photo:<name>``, a :class:`ProofPhoto`; ``mystery_photos/<file>`` in the instance
+    #: folder for photos kept before they moved into the database), never served publicly; and its type.
     photo_path: Mapped[str | None] = mapped_column(String(300))
     photo_type: Mapped[str | None] = mapped_column(String(50))
     #: The shopper's integrity answers, e.g. {"identity_revealed": false, "knows_employee": false}.
@@ -146,3 +148,16 @@ class QuestionResult(Base):
     max_points: Mapped[float | None] = mapped_column(Float)
     applicable: Mapped[bool]
     critical_failed: Mapped[bool] = mapped_column(default=False)
+
+
+class ProofPhoto(Base):
+    """A photo a shopper attached to a report, kept in the database: every web process serves it, and a
+    backup of the database holds it (in the instance folder it was one host's, and outside the backup)."""
+
+    __tablename__ = "ms_photos"
+
+    #: Random, so a report's answers can name it without revealing anything.
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(50))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,9 +1,11 @@
 """Proof of a visit: the integrity questions every shopper answers, and the photos they attach.
 
-Photos are kept in the instance folder under random names, never under the static folder: only reviewers
-are served them, through the blueprint, after a permission check. A photo replaced by a newer one is deleted
-once the replacement is committed. Photos are kept as sent: EXIF metadata (the phone's location, its model)
-is not stripped, which docs/mystery.md notes as a known limit.
+Photos are kept in the database (``ms_photos``) under random names: only reviewers are served them, through
+the blueprint, after a permission check, by whichever web process they ask, and a database backup holds them.
+A photo replaced by a newer one is deleted in the same transaction. Photos kept in the instance folder by
+earlier versions (``mystery_photos/<file>``) are still served from there until ``plaudit mystery
+move-photos`` moves them in. Photos are kept as sent: EXIF metadata (the phone's location, its model) is not
+stripped, which docs/mystery.md notes as a known limit.
 """
 from __future__ import annotations
 
@@ -11,8 +13,10 @@ import secrets
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import event
+from sqlalchemy import delete, event
 from sqlalchemy.orm import Session
+
+from .models import ProofPhoto
 
 #: Asked on every report; a reviewer reads the answers beside the report before approving it.
 INTEGRITY_QUESTIONS = {
@@ -26,7 +30,10 @@ INTEGRITY_CONCERNS = {"identity_revealed": True, "knows_employee": True, "follow
 PHOTO_MAX_BYTES = 1_500_000
 #: What a photo may be, told by its first bytes (not the name or type the browser claims).
 PHOTO_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
+#: Where earlier versions kept photos, in the instance folder; a stored reference there starts so.
 PHOTO_FOLDER = "mystery_photos"
+#: How a reference to a photo in the database starts.
+IN_DATABASE = "photo:"
 #: Session.info key: the files of replaced photos, deleted when the session commits.
 _DISCARDED = "mystery_photos_discarded"
 
@@ -64,28 +71,44 @@ def read_photo(upload) -> tuple[bytes, str] | None:
     return data, kind
 
 
-def store_photo(data: bytes, kind: str) -> str:
-    """Write a checked photo to the instance folder under a random name; return its stored name."""
-    folder = Path(current_app.instance_path) / PHOTO_FOLDER
-    folder.mkdir(parents=True, exist_ok=True)
-    name = f"{secrets.token_hex(16)}{PHOTO_TYPES[kind]}"
-    (folder / name).write_bytes(data)
-    return f"{PHOTO_FOLDER}/{name}"
+def store_photo(session: Session, data: bytes, kind: str) -> str:
+    """Keep a checked photo in the database under a random name; return the reference a report stores."""
+    name = secrets.token_hex(16)
+    session.add(ProofPhoto(name=name, content_type=kind, data=data))
+    return f"{IN_DATABASE}{name}"
+
+
+def stored_photo(session: Session, stored: str) -> tuple[bytes | Path, str] | None:
+    """The bytes (or, for an earlier version's photo, the file) of a stored reference and its type; None when
+    it names no photo (or a file outside the photo folder)."""
+    if stored.startswith(IN_DATABASE):
+        photo = session.get(ProofPhoto, stored.removeprefix(IN_DATABASE))
+        return (photo.data, photo.content_type) if photo is not None else None
+    path = photo_file(stored)
+    if path is None:
+        return None
+    return path, next((k for k, ext in PHOTO_TYPES.items() if path.suffix == ext), "application/octet-stream")
 
 
 def photo_file(stored: str) -> Path | None:
-    """The file of a stored photo name, or None when the name does not point inside the photo folder."""
+    """The file of a photo an earlier version kept in the instance folder, or None when the name does not
+    point inside the photo folder."""
     folder = (Path(current_app.instance_path) / PHOTO_FOLDER).resolve()
     path = (Path(current_app.instance_path) / stored).resolve()
     return path if path.parent == folder and path.is_file() else None
 
 
 def discard_photo(session: Session, stored: str | None) -> None:
-    """Delete a replaced photo once ``session`` commits its replacement; keep it if the session rolls back.
+    """Delete a replaced photo with ``session``'s transaction; a failed save keeps it.
 
-    Only after the commit: until then the report still names the old file, and a failed save must not lose it.
+    A file from an earlier version goes only after the commit: until then the report still names it.
     """
-    path = photo_file(stored) if isinstance(stored, str) and stored else None
+    if not isinstance(stored, str) or not stored:
+        return
+    if stored.startswith(IN_DATABASE):
+        session.execute(delete(ProofPhoto).where(ProofPhoto.name == stored.removeprefix(IN_DATABASE)))
+        return
+    path = photo_file(stored)
     if path is not None:
         session.info.setdefault(_DISCARDED, []).append(path)
 

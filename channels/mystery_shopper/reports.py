@@ -93,13 +93,13 @@ def _write(session: Session, assignment_id: int, user, answers: dict, proof: dic
     before = None if report.id is None else {"status": report.status}
     kept = report.answers or {}
     for key, (data, kind) in checked.pop("question_photos").items():
-        answers[key] = store_photo(data, kind)
+        answers[key] = store_photo(session, data, kind)
         if kept.get(key) != answers[key]:
             discard_photo(session, kept.get(key))
     photo = checked.pop("photo")
     if photo is not None:
         discard_photo(session, report.photo_path)
-        report.photo_path, report.photo_type = store_photo(*photo), photo[1]
+        report.photo_path, report.photo_type = store_photo(session, *photo), photo[1]
     report.answers = shown_answers(document, answers, visit_type=assignment.visit_type)
     for field, value in checked.items():
         setattr(report, field, value)

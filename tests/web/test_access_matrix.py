@@ -168,7 +168,7 @@ def world(app, worked_example):
                                        due_at=DUE, visit_from=VISIT_FROM, visit_until=VISIT_UNTIL)
         session.add(Report(assignment_id=assignment.id, template_id=template.id, answers={}, integrity={},
                            status="submitted", visited_at=VISIT_FROM, receipt_number="R-1",
-                           photo_path=store_photo(b"\x89PNG\r\n\x1a\n", "image/png"), photo_type="image/png"))
+                           photo_path=store_photo(session, b"\x89PNG\r\n\x1a\n", "image/png"), photo_type="image/png"))
     ids = {**worked_example.ids, **teams, "run": run_id, **{f"item_{name}": item for name, item in items.items()}}
     return worked_example, ids
 

@@ -101,7 +101,7 @@ def test_every_page_issues_as_many_queries_for_1000_employees_as_for_10(app):
         # a report with its proof photo waits for review, so the review and photo pages are measured
         session.add(Report(assignment_id=visit.id, template_id=visit.template_id, answers={}, integrity={},
                            status="submitted", visited_at=visit.visit_from, receipt_number="R-1",
-                           photo_path=store_photo(b"\x89PNG\r\n\x1a\n", "image/png"), photo_type="image/png"))
+                           photo_path=store_photo(session, b"\x89PNG\r\n\x1a\n", "image/png"), photo_type="image/png"))
         # social sources, a feed and a push account, so the sources pages list and count something
         save_source(session, hr, name="brand-feed", kind="rss", url="https://example.com/m.rss", keywords=["refund"])
         save_source(session, hr, name="brand-push", kind="push")

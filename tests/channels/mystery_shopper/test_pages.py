@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from channels.mystery_shopper.assignments import create_assignment
-from channels.mystery_shopper.models import Assignment, Report
+from channels.mystery_shopper.models import Assignment, ProofPhoto, Report
 from core.db import transaction
 from core.models import User
 from tests.channels.mystery_shopper.visits import (
@@ -125,7 +125,7 @@ def test_skipped_questions_are_not_applicable_without_any_script(app, visits):
     assert _post(sam, url, {**FORM, "action": "draft"}).status_code == 400  # submitted: no longer the shopper's
 
 
-def test_a_photo_is_checked_kept_in_the_instance_folder_and_shown_to_reviewers_only(app, visits):
+def test_a_photo_is_checked_kept_in_the_database_and_shown_to_reviewers_only(app, visits):
     sam = _client(app, "shopper@example.com")
     url = f"{BASE}/assignments/{visits.assignments['sam']}"
     refused = _post(sam, url, {**FORM, "action": "draft"}, photo=(b"GIF89a" + b"\x00" * 20, "receipt.png"))
@@ -142,9 +142,12 @@ def test_a_photo_is_checked_kept_in_the_instance_folder_and_shown_to_reviewers_o
     assert "Your photo was not kept with the rest: choose it again." in future.get_data(True)
     assert _post(sam, url, {**FORM, "action": "submit"}, photo=(PNG, "receipt.png")).status_code == 302
     report = _report(app, visits.assignments["sam"])
-    stored = Path(app.instance_path) / report.photo_path
-    assert stored.read_bytes() == PNG and report.photo_type == "image/png"
-    assert Path(app.static_folder) not in stored.parents
+    # In the database, so every web process serves it and a backup holds it: in the instance folder it was
+    # one host's, and another host answered 404.
+    assert report.photo_path.startswith("photo:") and report.photo_type == "image/png"
+    assert not (Path(app.instance_path) / "mystery_photos").exists()
+    with app.app_context(), transaction() as session:
+        assert session.get(ProofPhoto, report.photo_path.removeprefix("photo:")).data == PNG
 
     photo = f"{BASE}/reviews/{report.id}/photo"
     response = _client(app, "mia@example.com").get(photo)

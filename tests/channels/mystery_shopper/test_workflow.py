@@ -15,7 +15,8 @@ from channels.mystery_shopper.assignments import (
     assignments_for,
     create_assignment,
 )
-from channels.mystery_shopper.models import Assignment
+from channels.mystery_shopper.models import Assignment, ProofPhoto
+from channels.mystery_shopper.proof import stored_photo
 from channels.mystery_shopper.reports import (
     UNMATCHED,
     ReportError,
@@ -188,18 +189,48 @@ def _photo(body: bytes) -> FileStorage:
     return FileStorage(io.BytesIO(b"\x89PNG\r\n\x1a\n" + body), filename="receipt.png")
 
 
-def test_a_replaced_photo_is_deleted_once_the_replacement_is_committed(app, session, visits):
+def _photos(session) -> dict[str, bytes]:
+    session.expire_all()
+    return {f"photo:{photo.name}": photo.data for photo in session.scalars(select(ProofPhoto))}
+
+
+def test_a_replaced_photo_is_deleted_with_the_replacement(app, session, visits):
     sam = session.get(User, visits.shoppers["sam"])
     assignment = visits.assignments["sam"]
     first = save_draft(session, assignment, sam, {}, proof(photo=_photo(b"first"))).photo_path
     session.commit()
-    old = Path(app.instance_path) / first
-    assert old.is_file()
+    assert list(_photos(session)) == [first]
     save_draft(session, assignment, sam, {}, proof(photo=_photo(b"kept")))
-    session.rollback()  # the replacement failed: the report still names the first photo
-    assert old.is_file()
+    session.rollback()  # the replacement failed: the report still names the first photo, which is kept
+    assert list(_photos(session)) == [first]
     second = save_draft(session, assignment, sam, {}, proof(photo=_photo(b"second")))
-    assert old.is_file()  # not before the commit
     session.commit()
-    assert not old.exists() and (Path(app.instance_path) / second.photo_path).read_bytes().endswith(b"second")
+    photos = _photos(session)
+    assert list(photos) == [second.photo_path] and photos[second.photo_path].endswith(b"second")
     assert second.photo_path != first
+
+
+def test_photos_an_earlier_version_kept_on_disk_are_served_then_moved_in(app, session, visits):
+    """Before photos went into the database each host kept its own; `plaudit mystery move-photos` moves them."""
+    sam = session.get(User, visits.shoppers["sam"])
+    report = save_draft(session, visits.assignments["sam"], sam, {}, proof())
+    folder = Path(app.instance_path) / "mystery_photos"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "0a1b.png").write_bytes(b"\x89PNG\r\n\x1a\nold")
+    report.photo_path, report.photo_type = "mystery_photos/0a1b.png", "image/png"
+    report.answers = {**(report.answers or {}), "Q9": "mystery_photos/gone.png"}  # taken on another host
+    session.commit()
+    with app.app_context():
+        assert stored_photo(session, "mystery_photos/0a1b.png") == (folder / "0a1b.png", "image/png")
+    session.rollback()
+
+    result = app.test_cli_runner().invoke(args=["mystery", "move-photos"])
+    assert result.exit_code == 0, result.output
+    assert "moved 1 photo(s) into the database; 1 not found in this host's instance folder" in result.output
+    session.expire_all()
+    moved = session.get(type(report), report.id)
+    assert moved.photo_path.startswith("photo:") and _photos(session)[moved.photo_path].endswith(b"old")
+    assert moved.answers["Q9"] == "mystery_photos/gone.png" and not (folder / "0a1b.png").exists()
+    session.rollback()
+    again = app.test_cli_runner().invoke(args=["mystery", "move-photos"])
+    assert "moved 0 photo(s)" in again.output
