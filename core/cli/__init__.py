@@ -27,6 +27,26 @@ def init_app(app) -> None:
     get_plugins(app).register_commands(app.cli, reserved=FLASK_COMMANDS)
 
 
+def version_line() -> str:
+    """The installed version and the schema revision it needs: the version number alone changes rarely, and
+    the upgrade notes (docs/deploy.md) are told apart by schema revision."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from ..migrate import revisions
+
+    try:
+        installed = version("plaudit")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        installed = "(not installed)"
+    return f"plaudit {installed}, database schema {revisions()[0]}"
+
+
+def _show_version(ctx: click.Context, _param, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(version_line())
+        ctx.exit()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``plaudit`` console script."""
     from ..app import create_app
@@ -42,6 +62,9 @@ def main(argv: list[str] | None = None) -> None:
                           "(docs/configuration.md).")
     # Flask's --app/--env-file/--debug pick some other app or env file: meaningless for this installed one.
     cli.params = [p for p in cli.params if p.name not in ("app", "env_file", "debug")]
+    cli.params.append(click.Option(["--version"], is_flag=True, expose_value=False, is_eager=True,
+                                   help="Show the version and the database schema it needs, and exit.",
+                                   callback=_show_version))
     try:
         cli.main(args=argv, prog_name="plaudit")
     except (OperationalError, ProgrammingError) as exc:

@@ -7,6 +7,7 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect
 
+from core.db import make_engine
 from core.migrate import alembic_config, current_revision, downgrade, upgrade
 from core.models import Base
 from tests.fixtures.app import create_postgres_database, drop_postgres_database
@@ -21,12 +22,11 @@ def migration_urls(tmp_path, postgres_server_url):
 
 
 def test_migrations_build_exactly_the_models_and_downgrade_cleanly(migration_urls):
-    from core.db import make_engine
 
     for url in migration_urls:
         upgrade(url)
         command.check(alembic_config(url))  # raises if the models and the migrated schema differ
-        assert current_revision(url) == "0018"
+        assert current_revision(url) == "0019"
         downgrade(url, "base")
         engine = make_engine(url)
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
@@ -45,8 +45,37 @@ def test_db_upgrade_command(tmp_path, monkeypatch):
     runner = app.test_cli_runner()
     assert "empty" in runner.invoke(args=["db", "current"]).output
     result = runner.invoke(args=["db", "upgrade"])
-    assert result.exit_code == 0 and "database at revision 0018" in result.output
-    assert runner.invoke(args=["db", "current"]).output.strip() == "0018"
+    assert result.exit_code == 0 and "database at revision 0019" in result.output
+    assert result.output.strip().endswith(": from empty to 0019")
+    assert runner.invoke(args=["db", "upgrade"]).output.strip().endswith(": already current")
+    assert runner.invoke(args=["db", "current"]).output.strip() == "0019"
+    runner.invoke(args=["db", "downgrade", "0017", "--yes"])
+    assert runner.invoke(args=["db", "current"]).output.strip() == "0017 (this version needs 0019: run `plaudit db upgrade`)"
+
+
+def test_a_database_a_newer_version_migrated_is_named_not_a_traceback(tmp_path):
+    """An operator rolling back the code without downgrading first got 95 lines of Alembic traceback."""
+    from sqlalchemy import text
+
+    from core.app import create_app
+    from core.cli import version_line
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": url, "SECRET_KEY": "k" * 32})
+    runner = app.test_cli_runner()
+    runner.invoke(args=["db", "upgrade"])
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    engine.dispose()
+    for args in (["db", "upgrade"], ["db", "downgrade", "0017", "--yes"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1 and "Traceback" not in result.output, args
+        assert "the database is at revision 0099, newer than this version of Plaudit (which knows up to 0019)" \
+            in result.output
+    assert runner.invoke(args=["db", "current"]).output.strip() == \
+        "0099 (newer than this version of Plaudit, which knows up to 0019)"
+    assert version_line().endswith(", database schema 0019")
 
 
 def test_db_downgrade_asks_first_and_names_a_revision_it_does_not_know(tmp_path, monkeypatch):
@@ -61,7 +90,7 @@ def test_db_downgrade_asks_first_and_names_a_revision_it_does_not_know(tmp_path,
     assert unknown.exit_code == 2 and "'9999' is not a revision of this version of Plaudit" in unknown.output
     declined = runner.invoke(args=["db", "downgrade", "0016"], input="n\n")
     assert declined.exit_code == 1 and "dropped with their data" in declined.output
-    assert current_revision(url) == "0018"
+    assert current_revision(url) == "0019"
     done = runner.invoke(args=["db", "downgrade", "0016", "--yes"])
     assert done.exit_code == 0 and "database at revision 0016" in done.output
     assert current_revision(url) == "0016"
@@ -73,7 +102,6 @@ def test_upgrading_sqlite_keeps_the_rows_of_tables_a_migration_copies(tmp_path):
     used to delete every flag and dispute."""
     from sqlalchemy import text
 
-    from core.db import make_engine
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     upgrade(url, "0008")
