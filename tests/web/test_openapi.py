@@ -45,6 +45,32 @@ def test_every_api_route_is_in_the_document(app, client):
         assert operation.get("summary"), f"{method} {path} has no summary"
 
 
+def test_each_operation_names_its_scope_and_its_refusals(app, client):
+    """A client generated from the document knew of no 401, 403, 404, 413, 415 or 503, nor which scope a call
+    needs; a feedback endpoint's 422 for a body of the wrong shape is an Error, not the report it promised."""
+    from core.auth import ACCESS_ATTR
+
+    paths = client.get(DOCUMENT).get_json()["paths"]
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/") or rule.rule == DOCUMENT:
+            continue
+        access = getattr(app.view_functions[rule.endpoint], ACCESS_ATTR)
+        path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            operation = paths[path][method.lower()]
+            where = f"{method} {path}"
+            assert [f"token:{scope}" for scope in operation["x-scopes"]] == list(access), where
+            assert f"`{operation['x-scopes'][0]}` scope" in operation["description"], where
+            assert {"401", "403", "503"} <= set(operation["responses"]), where
+            assert ("404" in operation["responses"]) == bool(rule.arguments), where
+            assert ({"400", "413", "415"} <= set(operation["responses"])) == ("requestBody" in operation), where
+    batch = paths["/api/v1/channels/{slug}/feedback/batch"]["post"]
+    assert batch["responses"]["422"]["content"]["application/json"]["schema"]["oneOf"][1] == {
+        "$ref": "#/components/schemas/Error"}
+    assert batch["requestBody"]["content"]["application/json"]["schema"]["maxItems"] == 1000
+    assert "409" in paths["/api/v1/runs/{run_id}/results"]["get"]["responses"]
+
+
 def client_operations(app) -> set[str]:
     """Every operation of the served document, as schemathesis labels them (``GET /api/v1/teams/``)."""
     paths = app.test_client().get(DOCUMENT).get_json()["paths"]

@@ -11,6 +11,8 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from core.auth import csrf, public_endpoint
 
+from .error_responses import ErrorResponses
+
 
 def init_app(app) -> Api:
     app.config.setdefault("API_TITLE", "Plaudit")
@@ -24,7 +26,7 @@ def init_app(app) -> Api:
         "info": {"description": "Feed Plaudit from your own systems. Authenticate with an API token: "
                                 "`Authorization: Bearer <token>` (create one with `plaudit tokens create`)."},
     })
-    api = PlauditApi(app)
+    api = PlauditApi(app, spec_kwargs={"extra_plugins": [ErrorResponses(app)]})
     for blueprint in blueprints():
         api.register_blueprint(blueprint)
         # Token-authenticated: no browser session, so no CSRF token to check.

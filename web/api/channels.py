@@ -79,10 +79,14 @@ def _ingest(channel, payloads: list):
     return jsonify(report.as_dict()), status
 
 
+#: A 422 is either: the report of payloads refused, or the refusal of a body that is no payload at all.
+_REPORT_OR_ERROR = {"oneOf": [{"$ref": "#/components/schemas/IngestReport"}, {"$ref": "#/components/schemas/Error"}]}
 _PAYLOAD_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
     "type": "object", "description": "one payload in the channel's own format (docs/api.md)"}}}}}
 _BATCH_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-    "type": "array", "items": {"type": "object"}, "description": "payloads in the channel's own format"}}}}}
+    "type": "array", "items": {"type": "object"}, "maxItems": 1000,
+    "description": "payloads in the channel's own format; at most PLAUDIT_INGEST_BATCH_LIMIT (1000 by "
+                   "default), and 2 MiB in all"}}}}}
 
 
 @blp.route("/")
@@ -102,7 +106,9 @@ class ChannelFeedback(MethodView):
     @blp.doc(**_PAYLOAD_DOC)
     @blp.response(201, IngestReportSchema, description="stored")
     @blp.alt_response(200, schema=IngestReportSchema, description="already stored: a duplicate")
-    @blp.alt_response(422, schema=IngestReportSchema, description="rejected; `rejected[0].errors` names the fields")
+    @blp.alt_response(422, description="rejected: an IngestReport whose `rejected[0].errors` names the fields; "
+                                       "or an Error when the body is not one JSON object",
+                      content_type="application/json", schema=_REPORT_OR_ERROR)
     def post(self, slug):
         """Send one feedback payload to a channel; a replay answers as the first delivery did."""
         channel = _accepting_channel(slug)
@@ -118,8 +124,10 @@ class ChannelFeedbackBatch(MethodView):
 
     @blp.doc(**_BATCH_DOC)
     @blp.response(201, IngestReportSchema, description="at least one payload stored")
-    @blp.alt_response(200, schema=IngestReportSchema, description="nothing new: only duplicates")
-    @blp.alt_response(422, schema=IngestReportSchema, description="every payload rejected")
+    @blp.alt_response(200, schema=IngestReportSchema, description="nothing new: duplicates (and perhaps payloads "
+                                                                  "rejected), or an empty array")
+    @blp.alt_response(422, description="every payload rejected (an IngestReport); or an Error when the body is "
+                                       "not a JSON array", schema=_REPORT_OR_ERROR)
     def post(self, slug):
         """Send many payloads to a channel at once; each is created, a duplicate or rejected on its own."""
         channel = _accepting_channel(slug)

@@ -107,7 +107,7 @@ class Decision(MethodView):
 
     @blp.arguments(DecisionSchema)
     @blp.response(200, RecommendationSchema, description="decided")
-    @blp.alt_response(409, description="already decided")
+    @blp.alt_response(409, response="CONFLICT", description="already decided")
     def post(self, body, recommendation_id):
         """Approve or reject a proposed recommendation (audited)."""
         require_people_reader()

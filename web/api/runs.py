@@ -201,12 +201,16 @@ class RunResults(MethodView):
     decorators = (token_required("appraisal:read"),)
 
     @blp.arguments(ResultArguments, location="query")
+    @blp.alt_response(409, response="CONFLICT", description="the run is not completed: queued, running or failed")
     @listing(blp, ResultSchema, name="results", columns=lambda self, args, run_id: _result_columns(run_id))
     def get(self, args, run_id):
         """List a completed run's results, best rank first, with each employee's metrics."""
         require_people_reader()
         run = get_or_404(AppraisalRun, run_id, "run")
         if run.status != "completed":
+            if run.status == "failed":  # it will not complete by waiting: a failed run is retried, or re-run
+                abort(409, message=f"run {run_id} failed ({run.error or 'no reason kept'}); it is retried by the "
+                                   f"job outbox, or request the period again")
             abort(409, message=f"run {run_id} is {run.status}; its results appear when it is completed")
         people = None
         if "team" in args or "employee" in args:
