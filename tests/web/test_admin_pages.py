@@ -313,6 +313,14 @@ def test_bad_input_names_the_field_and_writes_nothing(app, client, login, accoun
         assert response.status_code == 422, change
         assert message in html and 'aria-invalid="true"' in html, (change, message)
         assert "short" not in html  # a typed secret is not echoed back
+    # Every field at fault at once: the namespace and the survey settings were told only in a second round.
+    everything = client.post("/admin/integrations", data={
+        **base, "provider": "freshdesk", "name": "Fresh", "namespace": "ourdesk", "helpdesk_secret": "short", "sampling": "quota",
+        "quota_per_week": "abc", "max_age_days": "0"}).get_data(as_text=True)
+    for message in ("Only a generic integration takes a namespace", "16 to 255 characters",
+                    "Not a valid integer value", "Must be greater than or equal to 1"):
+        assert message in everything, message
+    assert everything.count('aria-invalid="true"') == 4
     with app.app_context(), transaction() as session:
         assert session.scalar(select(func.count()).select_from(Integration)) == 1
     assert len(audited(app, "integration.created")) == 1

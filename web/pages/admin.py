@@ -168,14 +168,20 @@ def _survey_settings(form: IntegrationForm) -> dict | None:
         return SurveySettingsSchema().load(given)
     except ValidationError as exc:
         for name, messages in exc.messages.items():
-            getattr(form, "surveys" if name == "enabled" else name).errors.extend(messages)
+            field = getattr(form, "surveys" if name == "enabled" else name)
+            if not field.errors:  # the form's own message about this field comes first, and is enough
+                field.errors.extend(messages)
         return None
 
 
-def _create(session, form: IntegrationForm) -> tuple[Integration, str] | None:
-    """Create the integration the form describes; None with field errors when it cannot be."""
+def _create(session, form: IntegrationForm, valid: bool) -> tuple[Integration, str] | None:
+    """Create the integration the form describes; None with field errors when it cannot be.
+
+    Every check runs even when the form's own validation failed (``valid``), so one round shows every field
+    at fault: the namespace and the survey settings were told only once the rest had been fixed.
+    """
     provider, name, namespace = form.provider.data, form.name.data, form.namespace.data or None
-    if session.scalar(select(Integration.id).where(func.lower(Integration.name) == name.lower())):
+    if name and session.scalar(select(Integration.id).where(func.lower(Integration.name) == name.lower())):
         form.name.errors.append(f"An integration is already named {name!r}; choose another name.")
     if namespace is not None:
         taken = {generic_namespace(i) for i in session.scalars(
@@ -187,7 +193,7 @@ def _create(session, form: IntegrationForm) -> tuple[Integration, str] | None:
         elif namespace in taken:
             form.namespace.errors.append(f"Another integration writes as {namespace!r} already.")
     settings = _survey_settings(form)
-    if settings is None or form.errors:
+    if not valid or settings is None or form.errors:
         return None
     own_secret = form.helpdesk_secret.data or None
     integration = Integration(provider=provider, name=name, webhook_secret=own_secret or secrets.token_urlsafe(32),
@@ -288,8 +294,8 @@ def integrations():
     """List the helpdesk integrations; a POST creates one and shows its secret once."""
     session = get_session()
     form = IntegrationForm()
-    if form.validate_on_submit():
-        created = _create(session, form)
+    if form.is_submitted():
+        created = _create(session, form, form.validate())
         if created is not None:
             integration, token = created
             log.info("integration %s (%s) created by user %s", integration.id, integration.provider,
