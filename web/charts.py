@@ -102,12 +102,11 @@ def line_chart(labels: Sequence[str], series: Mapping[str, Sequence[float | None
     x = lambda i: _PAD_LEFT + (width - _PAD_LEFT - _PAD_RIGHT) * (i / span if len(labels) > 1 else 0.5)
     y = lambda v: bottom - (bottom - top) * (v - low) / (high - low)
     body = _y_axis(low, high, top, bottom, width)
-    every = max(1, -(-len(labels) // 6))  # at most six labels along the bottom, so they never overlap
     last = len(labels) - 1
     # The end labels are anchored inwards, so the first and last periods are not cut off at the edges.
     anchor = lambda i: "start" if i == 0 and last else "end" if i == last and last else "middle"
-    body += [f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="{anchor(i)}">{escape(text)}</text>'
-             for i, text in enumerate(labels) if i % every == 0 or i == last]
+    body += [f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="{anchor(i)}">{escape(labels[i])}</text>'
+             for i in _labelled(len(labels))]
     for index, (name, points) in enumerate(series.items()):
         colour, dash, shape = _stroke(index)
         runs, current = [], []
@@ -124,6 +123,20 @@ def line_chart(labels: Sequence[str], series: Mapping[str, Sequence[float | None
             body += [_marker(shape, px, py, colour) for px, py in run]
     return Markup('<div class="line-chart">') + _frame(width, height, label, body) + Markup(
         _legend(series) + "</div>")
+
+
+def _labelled(count: int, most: int = 6) -> list[int]:
+    """Which of ``count`` periods get a label along the bottom: at most ``most``, evenly spaced, always the
+    last (the period the page is about), and never two closer than the step, which overlapped on a phone."""
+    every = max(1, -(-count // most))
+    shown = list(range(0, count, every))
+    last = count - 1
+    if shown[-1] != last:
+        if last - shown[-1] < every and len(shown) > 1:
+            shown[-1] = last  # the last takes the place of the one just before it
+        else:
+            shown.append(last)
+    return shown
 
 
 def _round_marks(low: float, high: float, most: int = 5) -> list[float]:

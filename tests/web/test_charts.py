@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from web.charts import PALETTE, bar_chart, line_chart
+from web.charts import PALETTE, _labelled, bar_chart, line_chart
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -129,3 +129,27 @@ def test_positive_bars_still_stand_on_the_floor():
     svg = bar_chart([("a", 62.5), ("b", 37.0)], label="CSAT", reference=50)
     assert [bottom for _, bottom in _bars(svg)] == [172.0, 172.0]
     assert not [line for line in ET.fromstring(str(svg)).findall(f"{SVG}line") if line.get("class") == "zero"]
+
+
+def test_the_bottom_labels_never_crowd_the_last_period():
+    """Eight weeks labelled 0, 2, 4, 6 and 7: '9 Nov' and '16 Nov' overlapped on a phone."""
+    labels = [f"{day} Nov" for day in range(1, 9)]
+    svg = str(line_chart(labels, {"You": [float(v) for v in range(8)]}, label="trend"))
+    shown = re.findall(r'text-anchor="(?:start|middle|end)">(\d+ Nov)</text>', svg)
+    assert shown == ["1 Nov", "3 Nov", "5 Nov", "8 Nov"]
+    assert _labelled(7) == [0, 2, 4, 6] and _labelled(12) == [0, 2, 4, 6, 8, 11] and _labelled(3) == [0, 1, 2]
+
+
+def test_a_trend_of_minutes_or_ratings_starts_its_axis_at_zero():
+    """Reply times 23 to 40: the axis began at 23, and the best week lay on it as if there were none."""
+    from web.pages.report import _charts
+
+    trend = {"labels": ["2 Nov", "9 Nov"], "composite": {"you": [60.0, 70.0], "team": [65.0, 66.0], "org": [64.0, 64.0]},
+             "metrics": {"social_reply_time": {"display": "minutes", "title": "Reply time", "you": [23.0, 40.0],
+                                               "team": [30.0, None], "org": [31.0, 33.0]},
+                         "nps": {"display": "score", "title": "NPS", "you": [-20.0, 10.0], "team": [0.0, 0.0],
+                                 "org": [5.0, 5.0]}}}
+    charts = _charts({"trend": trend, "run": {"kind": "week"}})
+    marks = lambda svg: [float(m) for m in re.findall(r'text-anchor="end">(-?[\d.]+)</text>', str(svg))]
+    assert marks(charts["metrics"]["social_reply_time"])[0] == 0
+    assert marks(charts["metrics"]["nps"])[0] == -100  # a score keeps its own axis

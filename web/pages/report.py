@@ -205,6 +205,9 @@ def _charts(report, name: str | None = None) -> dict:
         "metrics": {}}
     for metric, series in trend["metrics"].items():
         low, high = _AXES.get(series["display"], (None, None))
+        points = [v for line in ("you", "team", "org") for v in series[line] if v is not None]
+        if low is None and points and min(points) >= 0:
+            low = 0  # minutes, a mean rating: from zero, or the lowest week sat on the axis and looked like none
         charts["metrics"][metric] = line_chart(
             trend["labels"], {line: series["you"], "Team mean": series["team"], "Organisation mean": series["org"]},
             label=f"{series['title']} {what}", low=low, high=high)
