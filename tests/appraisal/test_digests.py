@@ -81,7 +81,14 @@ def test_digests_reach_employees_and_the_manager_with_the_hand_numbers(worked_ex
     assert f"{PUBLIC_URL}/report/{worked_example.ids['ann']}?run={run_id}" in text
     assert [_html_figure(html, f) for f in ("composite", "team-mean", "org-mean", "rank")] == [
         "70.8", "–", "65.8", "1 of 3 (percentile 100.0)"]
-    assert re.search(r'data-metric="csat_percent">.*?75\.0%.*?<td[^>]*>4</td>.*?30\.1% to 95\.4%', html, re.DOTALL)
+    assert re.search(r'data-metric="csat_percent">.*?75\.0%<br><span[^>]*>30\.1% to 95\.4%</span>.*?<td[^>]*>4</td>', html,
+                     re.DOTALL)
+    # Fit for a phone: a viewport, five columns at most, the trend a row per period (not a column each).
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
+    for section in ("metrics", "trend"):
+        table = re.search(rf'data-section="{section}">(.*?)</table>', html, re.DOTALL)
+        if table:
+            assert max(row.count("<td") + row.count("<th") for row in table.group(1).split("</tr>")) <= 5, section
     assert not re.search(r"\b(Bob|Cat|Dan)\b", text + html)  # nothing about a colleague
 
     text, html = mail[("dan@example.com", "Your report")]
