@@ -126,6 +126,8 @@ def test_served_demo_answers_on_its_printed_url_and_every_login_signs_in(tmp_pat
             assert "Sign out" in body, email
             if email.startswith("shopper@"):  # a shopper's home is their assignments
                 assert urllib.parse.urlsplit(home.url).path == "/channels/mystery_shopper/assignments", email
+            elif email.startswith("employee@"):  # an employee's is their report
+                assert urllib.parse.urlsplit(home.url).path == "/report" and "Your items" in body, email
             else:
                 assert urllib.parse.urlsplit(home.url).path == "/", email
                 assert "Feedback received" in body, email

@@ -119,7 +119,7 @@ FORMS: Mapping[str, frozenset[str]] = {
 #: Query strings some pages need to show their content rather than a picker.
 QUERIES = {"guidelines.diff": lambda ids: {"from": 1, "to": 2}}
 #: Pages a role may open that send it on to its own work instead: (endpoint, role) -> where to.
-SENT_ON = {("pages.home", "shopper"): "/channels/mystery_shopper/assignments"}
+SENT_ON = {("pages.home", "shopper"): "/channels/mystery_shopper/assignments", ("pages.home", "employee"): "/report"}
 #: Query strings naming someone out of the role's scope, per page and role.
 FOREIGN_QUERIES = {
     "team.responses": {"manager": lambda ids: {"employee": ids["dan"]}},

@@ -81,8 +81,9 @@ def _counts(app, clients, token, org) -> dict[tuple[str, str], int]:
                 event.remove(engine, "before_cursor_execute", listener)
             if response.status_code == 403:
                 continue  # this role may not open it: the access matrix checks that
-            # a shopper's home sends them on to their assignments (the access matrix checks where)
-            expected = 302 if (route.endpoint, role) == ("pages.home", "shopper") else 200
+            # a shopper's home sends them on to their assignments, an employee's to their report (the access
+            # matrix checks where)
+            expected = 302 if (route.endpoint, role) in (("pages.home", "shopper"), ("pages.home", "employee")) else 200
             assert response.status_code == expected, (route.endpoint, role, url, response.status_code)
             counts[route.endpoint, role] = len(statements)
     return counts

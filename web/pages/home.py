@@ -26,6 +26,10 @@ def home():
     if (isinstance(scope, False_) and current_user.has_role("shopper")
             and "mystery_shopper.assignments" in current_app.view_functions):
         return redirect(url_for("mystery_shopper.assignments"))
+    # An employee who reads only their own comes for their report; the counts by channel and kind are for
+    # those who look after others' feedback (and stay one click away, in the menu).
+    if current_user.employee_id is not None and not current_user.has_role("hr", "manager", "admin"):
+        return redirect(url_for("report.mine"))
     counts = (select(Feedback.channel, Feedback.kind, Feedback.status, func.count(),
                      func.min(Feedback.occurred_at), func.max(Feedback.occurred_at))
               .group_by(Feedback.channel, Feedback.kind, Feedback.status)
