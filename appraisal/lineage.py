@@ -68,6 +68,9 @@ def metric_lineage(session: Session, run_id: int, employee_id: int, metric: str,
             "description": inspect.getdoc(type(rule)) or "",
             "kinds": list(rule.kinds),
             "params": spec["params"],
+            # What a parameter left to the rule comes to, as the rule describes it ("default 2, 3 on scales of
+            # ten or more points"): "the rule's default" alone told the reader nothing.
+            "param_defaults": _described_defaults(rule, spec["params"]),
             "points_sql": str(points.compile(dialect=dialect, compile_kwargs={"literal_binds": True})),
             "value": "mean of the items' points (SUM / COUNT over accepted items in the period)",
             "interval": ("Wilson score interval" if rule.is_proportion(spec["params"])
@@ -97,3 +100,12 @@ def metric_lineage(session: Session, run_id: int, employee_id: int, metric: str,
         "limit": limit,
         "offset": offset,
     }
+
+
+def _described_defaults(rule, params) -> dict[str, str]:
+    """For each parameter given as None (the rule's default), the rule's own words for it, where it has some."""
+    schema = rule.params_schema() if getattr(rule, "params_schema", None) else None
+    if schema is None:
+        return {}
+    return {key: schema.fields[key].metadata["description"] for key, value in (params or {}).items()
+            if value is None and key in schema.fields and schema.fields[key].metadata.get("description")}

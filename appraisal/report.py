@@ -167,8 +167,12 @@ def _case_mix(result: AppraisalResult | None, run: AppraisalRun, scoring_rules: 
     if not mix.get("categories"):
         return None
     rule = scoring_rules.get(mix["metric"])
-    return {**mix, "title": getattr(rule, "title", mix["metric"]),
-            "display": metric_display(run.guideline.document, rule)}
+    document = run.guideline.document
+    entry = next((m for m in document["metrics"] if m["rule"] == mix["metric"]), {})
+    # The metric's own minimum sample: on fewer items, a gap of 36.6 was told as a finding.
+    min_n = entry.get("min_n") or document["min_sample"]
+    return {**mix, "title": getattr(rule, "title", mix["metric"]), "display": metric_display(document, rule),
+            "min_n": min_n, "sufficient": (mix.get("n") or 0) >= min_n}
 
 
 def _recommendation(r: Recommendation, guideline_version: int) -> dict[str, Any]:

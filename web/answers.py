@@ -21,13 +21,17 @@ def minutes(value: float) -> str:
     return f"{days} d {hours} h"
 
 
+#: Kinds whose value is a time in minutes, and what the time was spent on.
+DURATIONS = {"social_reply": "to reply", "first_response_time": "to first reply", "resolution_time": "to resolve"}
+
+
 def answer(value: float | None, kind: str | None = None, scale_min: float | None = None,
            scale_max: float | None = None) -> Markup:
     """The value of an item with what it is measured on, muted: "4 of 5", "+0.62 sentiment", "12 min"."""
     if value is None:
         return Markup("–")
-    if kind == "social_reply":
-        return Markup('{} <span class="muted">to reply</span>').format(minutes(value))
+    if kind in DURATIONS:  # minutes, which a bare 397.4 did not say
+        return Markup('{} <span class="muted">{}</span>').format(minutes(value), DURATIONS[kind])
     if scale_min is not None and scale_min < 0:  # a signed scale: sentiment, -1 to 1
         return Markup('{} <span class="muted">sentiment</span>').format(f"{value:+.2f}")
     if scale_max is None:

@@ -15,8 +15,10 @@ from web.answers import answer, minutes
     (-0.5984, "social_mention", -1, 1, '-0.60 <span class="muted">sentiment</span>'),
     (78.3667, "social_reply", None, None, '1 h 18 min <span class="muted">to reply</span>'),
     (0.85, "mystery_report", 0, 1, '0.85 <span class="muted">of 1</span>'),
-    (3600.5, "first_response_time", None, None, "3,600"),
-    (12345.2, "resolution_time", None, None, "12,345"),
+    # minutes, said as such: a bare 397.4 read as nothing in particular
+    (397.4, "first_response_time", None, None, '6 h 37 min <span class="muted">to first reply</span>'),
+    (12345.2, "resolution_time", None, None, '8 d 13 h <span class="muted">to resolve</span>'),
+    (3600.5, "unknown_kind", None, None, "3,600"),
 ])
 def test_an_answer_reads_on_its_scale(value, kind, low, high, shown):
     assert str(answer(value, kind, low, high)) == shown

@@ -28,6 +28,9 @@ def test_a_number_on_the_report_opens_how_it_was_worked_out(worked_example, as_u
     points = re.findall(r'data-field="points">([^<]+)<', html)
     assert sorted(points) == ["0", "100", "100", "100"]  # mean 75: the value above
     assert "Wilson score interval at 95%" in html
+    # A parameter left to the rule says what the rule makes of it
+    assert ("<code>top_box</code> = the rule's default (how many top answers count as satisfied; default 2, 3 on "
+            "scales of ten or more points)") in html
     assert "Shrunk toward the team mean" in html and "(n × value + k × team mean) / (n + k), with k = 2" in html
     assert "Back to your report" in html
     # A manager reads it from the employee's report; a metric the run lacks, or a page past the items, is named

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from appraisal.guidelines import publish_guideline
-from appraisal.models import AppraisalRun
+from appraisal.models import AppraisalResult, AppraisalRun
 from appraisal.report import employee_report, team_report
 from core.db import transaction
 from core.models import (
@@ -112,13 +112,22 @@ def test_the_report_shows_the_case_mix_the_run_stored(worked_example, as_user):
     """Ann: Billing 5, 5 (100%) and Refunds 4, 3 (50%). The organisation: Billing 5 5 5 4 1 4 4 4 (7 of 8) and
     Refunds 4 3 4 4 2 1 1 (3 of 7), so on Ann's two and two it would score (87.5 + 42.9) / 2."""
     worked_example.run()
-    html = " ".join(as_user("ann@example.com").get("/report").get_data(as_text=True).split())
+    ann = as_user("ann@example.com")
+    html = " ".join(ann.get("/report").get_data(as_text=True).split())
     assert "Case mix: CSAT % by ticket category" in html
     expected = (7 / 8 * 100 + 3 / 7 * 100) / 2
     assert (f"the organisation scores {expected:.1f}%; you scored 75.0%, {75 - expected:.1f} better than that"
             in html)
     billing = re.search(r'<tr data-category="Billing">(.*?)</tr>', html).group(1)
     assert re.findall(r'class="num[^"]*">([^<]+)<', billing) == ["2", "100.0%", "87.5%", "+12.5"]
+
+    # On fewer items than the metric needs, the gap is not told as a finding.
+    with transaction() as session:
+        result = session.scalar(select(AppraisalResult).where(AppraisalResult.employee_id == worked_example.ids["ann"]))
+        result.case_mix = {**result.case_mix, "n": 3}
+    html = " ".join(ann.get("/report").get_data(as_text=True).split())
+    assert "you scored 75.0%. That is too few items to tell better from worse (4 are needed" in html
+    assert "better than that" not in html
 
 
 def test_the_report_says_how_sure_an_interval_is_and_over_whom_ranks_run(worked_example, as_user):
