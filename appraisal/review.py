@@ -105,6 +105,13 @@ def may_decide_for(session: Session, user, employee_id: int | None) -> bool:
     return team_id in managed_team_ids(session, user.employee_id)
 
 
+def _refusal(user, employee_id: int | None, what: str) -> str:
+    """Why ``user`` may not decide: one's own case (HR too), else not their people."""
+    if employee_id is not None and employee_id == user.employee_id:
+        return f"nobody decides their own {what}: another HR person or your manager does"
+    return f"only HR or the employee's manager decides this {what}"
+
+
 def decide_dispute(session: Session, dispute_id: int, user, *, uphold: bool, outcome: str,
                    reassign_to: int | None = None) -> Dispute:
     """Uphold a dispute (the item is excluded, or credited to ``reassign_to``) or reject it (it stands).
@@ -122,7 +129,7 @@ def decide_dispute(session: Session, dispute_id: int, user, *, uphold: bool, out
     item = session.get(Feedback, dispute.feedback_id)
     related = _lock_with_related(session, item)
     if not may_decide_for(session, user, item.employee_id):
-        raise PermissionError("only HR or the employee's manager decides this dispute")
+        raise PermissionError(_refusal(user, item.employee_id, "dispute"))
     for other in related:
         if other.employee_id != item.employee_id and not may_decide_for(session, user, other.employee_id):
             raise PermissionError(f"feedback {other.id} stands or falls with the disputed item and is credited "
@@ -183,7 +190,7 @@ def decide_recommendation(session: Session, recommendation_id: int, user, *, app
     if recommendation is None:
         raise LookupError(f"no recommendation {recommendation_id}")
     if not may_decide_for(session, user, recommendation.employee_id):
-        raise PermissionError("only HR or the employee's manager decides this recommendation")
+        raise PermissionError(_refusal(user, recommendation.employee_id, "recommendation"))
     if recommendation.status != "proposed":
         raise DecisionError(f"recommendation {recommendation_id} is already {recommendation.status}")
     recommendation.status = "approved" if approve else "rejected"

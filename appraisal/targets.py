@@ -92,6 +92,8 @@ def set_target(session: Session, user, *, metric: str, period: Period, value: fl
         raise TargetError("value", f"HR allows targets from {bounds['min']:g} to {bounds['max']:g} for "
                                    f"{getattr(rule, 'title', metric)}")
     if not may_set_target(session, user, employee, team):
+        if employee is not None and employee.id == user.employee_id:  # HR too: a target of one's own is no target
+            raise PermissionError("nobody sets their own targets: your manager or another HR person does")
         raise PermissionError("you may set targets only for the people and teams you manage")
     subject = Target.employee_id == employee.id if employee is not None else Target.team_id == team.id
     existing = session.scalar(select(Target).where(

@@ -228,7 +228,8 @@ def test_nobody_decides_for_themselves(worked_example):
         with pytest.raises(PermissionError):
             decide_flag(session, flag.id, hr, uphold=False)
         dispute = raise_dispute(session, cat_item.id, hr, "not mine")
-        with pytest.raises(PermissionError):
+        # HR's refusal says why: "only HR or the employee's manager" told an HR partner nothing
+        with pytest.raises(PermissionError, match="nobody decides their own dispute: another HR person"):
             decide_dispute(session, dispute.id, hr, uphold=True, outcome="mine to decide?")
         with pytest.raises(PermissionError):  # Mia may decide Cat's dispute, but not take the item herself
             decide_dispute(session, dispute.id, manager, uphold=True, outcome="mine now",
@@ -236,6 +237,6 @@ def test_nobody_decides_for_themselves(worked_example):
         with pytest.raises(PermissionError):  # nor pass it to a team she does not lead
             decide_dispute(session, dispute.id, manager, uphold=True, outcome="Dan's",
                            reassign_to=worked_example.ids["dan"])
-        with pytest.raises(PermissionError):
+        with pytest.raises(PermissionError, match="nobody sets their own targets"):
             set_target(session, hr, metric="csat_percent", period=month_of(WEEK.start.date()), value=50,
                        employee=session.get(Employee, worked_example.ids["cat"]))
