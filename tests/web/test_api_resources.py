@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -14,7 +15,7 @@ from appraisal.guidelines import publish_guideline
 from appraisal.models import AppraisalRun, Guideline, Recommendation
 from appraisal.results import run_rows
 from core.db import transaction
-from core.models import AuditEntry, Employee, Feedback, Team
+from core.models import AuditEntry, Employee, Feedback, Team, utcnow
 from tests.fixtures.app import row_counts
 from tests.fixtures.appraisal import WEEK
 from tests.web.api_support import (  # noqa: F401 -- client, example and token are fixtures
@@ -110,6 +111,18 @@ def test_feedback_filters(client, example, token):
     item = next(iter(cases[(("unattributed", "true"),)]))
     one = get_json(client, headers, f"/feedback/{item}")
     assert one["employee_id"] is None and one["kind"] == "csat" and one["value"] == 1.0
+
+    # What arrived since a fetch, whenever it happened: an answer about last week stored today is new.
+    with transaction() as session:
+        late = session.scalars(select(Feedback).order_by(Feedback.id).limit(2)).all()
+        for stored in late:
+            stored.received_at = utcnow() + timedelta(minutes=5)
+        late_ids = {stored.id for stored in late}
+    since = (utcnow() + timedelta(minutes=1)).isoformat()
+    assert ids(received_since=since) == late_ids
+    assert len(ids(received_since="2000-01-01T00:00:00")) > len(late_ids)  # no offset: UTC
+    refused = client.get(f"{V1}/feedback/", query_string={"received_since": "yesterday"}, headers=headers)
+    assert refused.status_code == 422 and "received_since" in refused.get_json()["errors"]["query"]
 
 
 # --- pagination and CSV ----------------------------------------------------------------------------------

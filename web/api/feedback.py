@@ -1,8 +1,11 @@
 """Feedback items over the API, filtered in SQL: by employee, team, channel, kind, status, days and score.
 
-"Every CSAT answer of agent Y below 3" is ``?employee=Y&kind=csat&max_value=2``.
+"Every CSAT answer of agent Y below 3" is ``?employee=Y&kind=csat&max_value=2``; "what arrived since my last
+fetch" is ``?received_since=...``.
 """
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -10,6 +13,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from sqlalchemy import select
 
 from core.auth import token_required
+from core.ingestion import EARLIEST
 from core.models import Feedback
 from core.models.feedback import STATUSES
 
@@ -17,6 +21,9 @@ from .access import first_or_404, require_people_reader
 from .arguments import Id, PeriodArguments, Slug, day_after, midnight
 from .listing import QueryListing, listing
 from .teams import teams_within
+
+#: As far as a time may go and still be converted to UTC whatever its offset.
+LAST_MOMENT = datetime(9998, 12, 31, tzinfo=UTC)
 
 blp = Blueprint("feedback_items", __name__, url_prefix="/api/v1/feedback",
                 description="Feedback items as stored: every channel's, attributed or not.")
@@ -50,6 +57,11 @@ class FeedbackArguments(PeriodArguments):
     unattributed = fields.Boolean(metadata={"description": "true: only items credited to nobody; false: the others"})
     min_value = fields.Float(metadata={"description": "only items scoring at least this (on the item's scale)"})
     max_value = fields.Float(metadata={"description": "only items scoring at most this"})
+    received_since = fields.AwareDateTime(
+        default_timezone=UTC, validate=validate.Range(EARLIEST, LAST_MOMENT), metadata={
+        "description": "only items Plaudit stored at or after this time (ISO 8601; UTC without an offset), "
+                       "whenever they happened: to fetch what arrived since the last fetch, give that fetch's "
+                       "time less a minute and skip the ids already seen"})
 
     @validates_schema
     def _range(self, data, **_kwargs):
@@ -88,6 +100,8 @@ class FeedbackItems(MethodView):
             query = query.where(Feedback.value >= args["min_value"])
         if "max_value" in args:
             query = query.where(Feedback.value <= args["max_value"])
+        if "received_since" in args:  # an answer arriving late about last week is new to whoever syncs
+            query = query.where(Feedback.received_at >= args["received_since"])
         return QueryListing(query.order_by(Feedback.occurred_at.desc(), Feedback.id.desc()))
 
 
