@@ -26,7 +26,7 @@ class PostTicketSurvey(Channel):
             identities[data["agent_basis"]] = IdentityRef(agent["provider"], agent["id"])
         yield FeedbackDraft(
             kind=data["kind"], external_id=data["response_id"], occurred_at=data["answered_at"],
-            value=float(data["rating"]), scale=data["scale"], comment=data.get("comment") or None,
+            value=float(data["rating"]), scale=data["scale"], comment=(data.get("comment") or "").strip() or None,
             ticket_ref=data.get("ticket_id"), respondent=data.get("respondent"), identities=identities,
             payload={k: v for k, v in data.items() if k not in ("answered_at", "respondent")}
             | {"answered_at": data["answered_at"].isoformat()},

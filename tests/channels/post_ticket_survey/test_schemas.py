@@ -53,3 +53,22 @@ def test_an_agent_is_read_as_agent_schema_reads_it(agent):
 def test_an_agent_under_an_unknown_basis_is_refused_naming_it():
     errors = _load(SurveyResponseSchema(), survey() | {"agents": {"boss": {"provider": "helpdesk", "id": "1"}}})
     assert errors == {"agents": {"boss": {"key": [f"Must be one of: {', '.join(ATTRIBUTION_BASES)}."]}}}
+
+
+def test_a_blank_id_is_refused_and_a_blank_comment_is_none(app_context):
+    """An id of spaces was stored as an id; a comment of spaces was kept, though the docs say an empty one is
+    stored as none."""
+    from core.db import transaction
+    from core.ingestion import ingest
+
+    with pytest.raises(ValidationError) as refused:
+        SurveyResponseSchema().load(survey(response_id="   "))
+    assert refused.value.messages == {"response_id": ["must not be blank"]}
+    with transaction() as session:
+        report = ingest(session, "post_ticket_survey", [survey("spaces", comment="   "),
+                                                         survey("padded", comment="  Quick, thanks \n")])
+        stored = {item.external_id: item.feedback_id for item in report.created}
+        from core.models import Feedback
+
+        comments = {ext: session.get(Feedback, fid).comment for ext, fid in stored.items()}
+    assert comments == {"spaces": None, "padded": "Quick, thanks"}
