@@ -5,7 +5,7 @@ CSRF's check reads the form, and a body past the limit read there is a bare 413 
 """
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import abort, current_app, request
 from flask_login import current_user
 
 KEY = "plaudit.request_limits"
@@ -19,8 +19,9 @@ def allow_larger(app, endpoint: str, limit: int, *roles: str) -> None:
 
 
 def init_app(app) -> None:
-    """Register the hook; call it before anything that registers hooks reading the body (CSRF)."""
+    """Register the hooks; call it before anything that registers hooks reading the body (CSRF)."""
     app.before_request(_apply)
+    app.before_request(_refuse_too_large)
 
 
 def _apply() -> None:
@@ -30,3 +31,26 @@ def _apply() -> None:
     limit, roles = allowed
     if current_user.is_authenticated and current_user.has_role(*roles):
         request.max_content_length = max(limit, current_app.config["MAX_CONTENT_LENGTH"] or 0)
+
+
+def _refuse_too_large() -> None:
+    """413 naming the limit, before anything reads the body; and for a body sent in chunks, at all.
+
+    Werkzeug stops reading a chunked body at the limit without a word, so a body over it was parsed cut short
+    and answered 400 ("not valid JSON") or 422, which a sender retries for ever. Such a body is read here (it
+    is read anyway, and kept for the view), and one that fills the limit is refused.
+    """
+    limit = request.max_content_length
+    if limit is None or request.method not in ("POST", "PUT", "PATCH"):
+        return
+    if request.content_length is not None:
+        if request.content_length > limit:
+            abort(413, description=_too_large(f"{request.content_length:,} bytes", limit))
+        return
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    if chunked and len(request.get_data(cache=True)) >= limit:
+        abort(413, description=_too_large("sent in chunks, reached the limit", limit))
+
+
+def _too_large(size: str, limit: int) -> str:
+    return f"the body ({size}) is over the {limit:,} bytes taken here (PLAUDIT_MAX_CONTENT_LENGTH)"

@@ -1,6 +1,7 @@
 """Oversized bodies: every POST entry point (API, webhooks, push, forms) refuses them with 413, unread."""
 from __future__ import annotations
 
+import io
 import json
 
 from sqlalchemy import select
@@ -14,6 +15,8 @@ from tests.fixtures.org import sign_in
 from tests.fixtures.routes import Route
 
 LIMIT = 4096
+#: What gunicorn and the development server say of a body sent in chunks: they end its stream themselves.
+SERVED = {"wsgi.input_terminated": True}
 IDS = {name: (lambda: 1) for name in ("integration_id", "assignment_id", "report_id", "template_id", "source_id",
                                       "feedback_id", "recommendation_id", "job_id")}
 VALUES = {**IDS, "token": lambda: "x" * 20, "name": lambda: "acme", "slug": lambda: "post_ticket_survey"}
@@ -64,7 +67,20 @@ def test_machines_read_the_refusal_as_json(make_app, create_user):
         response = client.post(url, data=b"{" + b" " * LIMIT + b"}", content_type="application/json",
                                headers={"Authorization": f"Bearer {plain}"})
         answer = response.get_json(silent=True) or {}
-        assert response.status_code == 413 and answer.get("code") == 413 and answer.get("message"), url
+        assert response.status_code == 413 and answer.get("code") == 413, url
+        assert answer["message"] == (f"the body ({LIMIT + 2:,} bytes) is over the {LIMIT:,} bytes taken here "
+                                     f"(PLAUDIT_MAX_CONTENT_LENGTH)"), url
+        # Sent in chunks, with no length: Werkzeug cut it at the limit without a word, and the cut body was
+        # answered 400 "not valid JSON" (or 422), which a sender retries for ever.
+        chunked = client.post(url, input_stream=io.BytesIO(b"[" + b" " * LIMIT + b"]"), environ_overrides=SERVED,
+                              headers={"Authorization": f"Bearer {plain}", "Content-Type": "application/json",
+                                       "Transfer-Encoding": "chunked"})
+        assert chunked.status_code == 413, (url, chunked.get_data(as_text=True))
+        assert "sent in chunks, reached the limit" in chunked.get_json()["message"], url
+    small = client.post("/api/v1/channels/post_ticket_survey/feedback/batch", input_stream=io.BytesIO(b"[]"),
+                        environ_overrides=SERVED, headers={"Authorization": f"Bearer {plain}", "Content-Type": "application/json",
+                                 "Transfer-Encoding": "chunked"})
+    assert small.status_code == 200, small.get_data(as_text=True)  # read whole, and kept for the view
 
 
 def test_a_body_within_the_limit_is_read(make_app):
