@@ -20,7 +20,8 @@ class MailRefused(RuntimeError):
 
 
 #: Headers folded at RFC 5322's 998, not 78: a List-Unsubscribe URL longer than a line was written as an
-#: RFC 2047 encoded word, which mail clients do not decode there, and the unsubscribe button broke.
+#: RFC 2047 encoded word, which mail clients do not decode there, and the unsubscribe button broke. Set once the
+#: bodies are in, so that their encoding is the default policy's.
 HEADER_POLICY = policy.default.clone(max_line_length=998)
 
 
@@ -33,7 +34,7 @@ def send_mail(to: str, subject: str, text: str, html: str | None = None, headers
     config = current_app.config
     if not config["MAIL_SERVER"]:
         raise MailNotConfigured("set PLAUDIT_MAIL_SERVER (and PLAUDIT_MAIL_FROM) to send e-mail")
-    message = EmailMessage(policy=HEADER_POLICY)
+    message = EmailMessage()
     message["From"] = config["MAIL_FROM"]
     message["Date"] = formatdate(usegmt=True)  # required of every message (RFC 5322); some filters mark it spam
     message["To"] = to
@@ -44,6 +45,9 @@ def send_mail(to: str, subject: str, text: str, html: str | None = None, headers
     message.set_content(text)
     if html:
         message.add_alternative(html, subtype="html")
+    # Only now: the bodies' encoding is chosen under the default policy (quoted-printable past 78 characters,
+    # as strict relays and DKIM like it); the longer lines are for the headers written out when it is sent.
+    message.policy = HEADER_POLICY
     security = config["MAIL_SECURITY"]
     smtp_class = smtplib.SMTP_SSL if security == "ssl" else smtplib.SMTP
     kwargs = {"context": ssl.create_default_context()} if security == "ssl" else {}

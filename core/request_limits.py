@@ -53,4 +53,5 @@ def _refuse_too_large() -> None:
 
 
 def _too_large(size: str, limit: int) -> str:
-    return f"the body ({size}) is over the {limit:,} bytes taken here (PLAUDIT_MAX_CONTENT_LENGTH)"
+    setting = " (PLAUDIT_MAX_CONTENT_LENGTH)" if limit == current_app.config["MAX_CONTENT_LENGTH"] else ""
+    return f"the body ({size}) is over the {limit:,} bytes taken here{setting}"

@@ -19,35 +19,45 @@ REPLACEMENT = "\ufffd"
 def unstorable_text(value: Any) -> Iterator[tuple[str, str]]:
     """(field path, problem) for each string in ``value`` (keys too) that a database cannot store."""
     # A quick look first, since nearly every payload is clean; the walk below says where only when needed.
-    return _walk(value, "") if _holds_unstorable(value) else iter(())
+    return iter(_walk(value)) if _holds_unstorable(value) else iter(())
 
 
 def _holds_unstorable(value: Any) -> bool:
-    kind = type(value)
-    if kind is str:
-        return UNSTORABLE.search(value) is not None
-    if kind is dict:
-        return any(map(_holds_unstorable, value)) or any(map(_holds_unstorable, value.values()))
-    if kind is list or kind is tuple:
-        return any(map(_holds_unstorable, value))
+    # A stack, not recursion: JSON nested a few hundred deep parses, and recursing through it was a 500.
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is str:
+            if UNSTORABLE.search(item):
+                return True
+        elif kind is dict:
+            pending.extend(item)
+            pending.extend(item.values())
+        elif kind is list or kind is tuple:
+            pending.extend(item)
     return False
 
 
-def _walk(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        found = UNSTORABLE.search(value)
-        if found:
-            yield path or "_schema", _problem(found.group())
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and UNSTORABLE.search(key):
-                yield path or "_schema", f"a field's name: {_problem(UNSTORABLE.search(key).group())}"
-            else:
-                yield from _walk(item, where)
-    elif isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            yield from _walk(item, f"{path}.{index}" if path else str(index))
+def _walk(value: Any) -> list[tuple[str, str]]:
+    """Every unstorable string with its path, in document order."""
+    found, pending = [], [("", value)]
+    while pending:
+        path, item = pending.pop()
+        if isinstance(item, str):
+            match = UNSTORABLE.search(item)
+            if match:
+                found.append((path or "_schema", _problem(match.group())))
+        elif isinstance(item, dict):
+            for key, child in reversed(list(item.items())):
+                if isinstance(key, str) and UNSTORABLE.search(key):
+                    found.append((path or "_schema", f"a field's name: {_problem(UNSTORABLE.search(key).group())}"))
+                else:
+                    pending.append((f"{path}.{key}" if path else str(key), child))
+        elif isinstance(item, list | tuple):
+            pending.extend((f"{path}.{index}" if path else str(index), child)
+                           for index, child in reversed(list(enumerate(item))))
+    return found
 
 
 def _problem(character: str) -> str:

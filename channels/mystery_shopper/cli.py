@@ -109,8 +109,11 @@ def move_photos_command():
         for report_id in reports:
             with transaction() as session:
                 report = session.get(Report, report_id, with_for_update=True)
+                # Only a photo question's answer names a photo: a text answer could name another report's file.
+                photo_questions = {q["key"] for q in report.template.document["questions"] if q["type"] == "photo"}
                 fields = {"photo_path": report.photo_path} | {
-                    key: value for key, value in (report.answers or {}).items() if kept_here(value)}
+                    key: value for key, value in (report.answers or {}).items()
+                    if key in photo_questions and kept_here(value)}
                 answers = dict(report.answers or {})
                 for field, stored in fields.items():
                     if not kept_here(stored):

@@ -223,6 +223,9 @@ def send_invitation(invitation_id: int) -> bool:
         if opted_out(session, [invitation.respondent_ref]):  # they opted out after it was made
             log.info("survey invitation %s not sent: the customer opted out", invitation.id)
             return False
+        if invitation.expires_at <= utcnow():  # closed meanwhile (an opt-out undone since, an erasure): a dead link
+            log.info("survey invitation %s not sent: its link has closed", invitation.id)
+            return False
         if hash_survey_token(invitation.token(current_app.config["SECRET_KEY"])) != invitation.token_hash:
             # The secret key changed since the invitation was made: its link could never open. Say so.
             raise RuntimeError(f"invitation {invitation.id}: the link cannot be rebuilt with this secret key; "

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from flask import current_app
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.ingestion import respondent_ref
@@ -31,9 +32,14 @@ def opt_out(session: Session, ref: str, source: str) -> bool:
 
     :return: False when they had opted out already (nothing changes).
     """
-    if session.get(OptOut, ref) is not None:
+    # ON CONFLICT, not a look first: a double click, or a mail client's one-click POST racing the page's
+    # button, sent two at once, and the second failed on the key with a 500.
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    added = session.execute(insert(OptOut).values(respondent_ref=ref, source=source, created_at=utcnow())
+                            .on_conflict_do_nothing(index_elements=["respondent_ref"])
+                            .returning(OptOut.respondent_ref)).scalar_one_or_none()
+    if added is None:  # (RETURNING, since SQLite's rowcount does not tell an ignored row)
         return False
-    session.add(OptOut(respondent_ref=ref, source=source))
     # Links already sent stop working too: the customer asked for no more surveys, not only for no more e-mail.
     now = utcnow()
     session.execute(update(Invitation).where(Invitation.respondent_ref == ref, Invitation.answered_at.is_(None),

@@ -91,7 +91,7 @@ class SurveyResponseSchema(Schema):
     response_id = fields.String(required=True, validate=[
         validate.Length(min=1, max=200),
         # An id of spaces was stored, and told apart from another only by how many spaces it had.
-        validate.Regexp(r"\S", error="must not be blank")])
+        validate.Regexp(r"[\s\S]*\S", error="must not be blank")])  # anywhere: Regexp matches from the start
     kind = fields.String(required=True, validate=validate.OneOf(sorted(SCALES)))
     rating = WholeNumber(required=True)
     scale = fields.List(fields.Integer(), validate=validate.Length(equal=2),

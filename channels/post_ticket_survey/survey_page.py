@@ -119,7 +119,7 @@ def opt_out_page(token: str):
     ref = invitation.respondent_ref
     if ref is None:  # the helpdesk handed the link on: no address of theirs is held to stop
         return _page("opted_out", state="no_address")
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD, which link checkers send: they ask, and record nothing
         return _page("opted_out", state="already" if opted_out(session, [ref]) else "ask")
     opt_out(session, ref, "customer")
     session.commit()

@@ -64,6 +64,13 @@ def test_json_nested_too_deeply_is_a_400_not_a_500(client, auth):
         response = client.post(url, data=deep, headers=auth)
         assert response.status_code == 400, url
         assert response.get_json()["message"] == "the body is not valid JSON: it is nested too deeply"
+    # Deep, but not too deep for the parser: what reads it afterwards must not recurse past Python's stack.
+    for depth in (600, 900):
+        nested = "[" * depth + "]" * depth
+        for url, body in ((BATCH, f'[{{"response_id": "deep", "comment": {nested}}}]'),
+                          ("/api/v1/guidelines/", f'{{"document": {{"title": {nested}}}}}')):
+            response = client.post(url, data=body, headers=auth)
+            assert response.status_code in (400, 422), (url, depth, response.get_data(as_text=True)[:200])
 
 
 def test_notes_and_documents_name_the_field_that_holds_half_a_character(client, auth):

@@ -67,7 +67,7 @@ def test_each_operation_names_its_scope_and_its_refusals(app, client):
     batch = paths["/api/v1/channels/{slug}/feedback/batch"]["post"]
     assert batch["responses"]["422"]["content"]["application/json"]["schema"]["oneOf"][1] == {
         "$ref": "#/components/schemas/Error"}
-    assert batch["requestBody"]["content"]["application/json"]["schema"]["maxItems"] == 1000
+    assert "PLAUDIT_INGEST_BATCH_LIMIT" in batch["requestBody"]["content"]["application/json"]["schema"]["description"]
     assert "409" in paths["/api/v1/runs/{run_id}/results"]["get"]["responses"]
 
 

@@ -84,9 +84,10 @@ _REPORT_OR_ERROR = {"oneOf": [{"$ref": "#/components/schemas/IngestReport"}, {"$
 _PAYLOAD_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
     "type": "object", "description": "one payload in the channel's own format (docs/api.md)"}}}}}
 _BATCH_DOC = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-    "type": "array", "items": {"type": "object"}, "maxItems": 1000,
-    "description": "payloads in the channel's own format; at most PLAUDIT_INGEST_BATCH_LIMIT (1000 by "
-                   "default), and 2 MiB in all"}}}}}
+    "type": "array", "items": {"type": "object"},
+    # No maxItems: the limit is a setting, and this document is the same on every server.
+    "description": "payloads in the channel's own format; at most PLAUDIT_INGEST_BATCH_LIMIT of them (1000 "
+                   "by default) and PLAUDIT_MAX_CONTENT_LENGTH bytes in all (2 MiB by default): more is a 413"}}}}}
 
 
 @blp.route("/")

@@ -18,7 +18,7 @@ RESPONSES = {
     "UNAUTHORIZED": (401, "no API token, or one unknown, revoked or expired (`WWW-Authenticate: Bearer`)"),
     "FORBIDDEN": (403, "the token lacks the scope, or its owner no longer holds the role it needs"),
     "NOT_FOUND": (404, "nothing has that id"),
-    "PAYLOAD_TOO_LARGE": (413, "the body is over 2 MiB (PLAUDIT_MAX_CONTENT_LENGTH), or the batch over its limit"),
+    "PAYLOAD_TOO_LARGE": (413, "the body is over PLAUDIT_MAX_CONTENT_LENGTH (2 MiB by default), or a batch over PLAUDIT_INGEST_BATCH_LIMIT"),
     "UNSUPPORTED_MEDIA_TYPE": (415, "the body is not sent as application/json"),
     "SERVICE_UNAVAILABLE": (503, "the database is unavailable; nothing was saved: send again after `Retry-After`"),
 }

@@ -166,7 +166,7 @@ class ReportBodySchema(Schema):
 
     @validates("answers")
     def _storable(self, answers, **_kwargs):
-        unstorable = dict(unstorable_text(answers))
+        unstorable = {path: [problem] for path, problem in unstorable_text(answers)}
         if unstorable:
             raise ValidationError(unstorable)
 

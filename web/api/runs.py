@@ -209,8 +209,9 @@ class RunResults(MethodView):
         run = get_or_404(AppraisalRun, run_id, "run")
         if run.status != "completed":
             if run.status == "failed":  # it will not complete by waiting: a failed run is retried, or re-run
-                abort(409, message=f"run {run_id} failed ({run.error or 'no reason kept'}); it is retried by the "
-                                   f"job outbox, or request the period again")
+                abort(409, message=f"run {run_id} failed ({run.error or 'no reason kept'}); it completes only if "
+                                   f"the job outbox retries it successfully: once the cause is fixed, request "
+                                   f"the period again")
             abort(409, message=f"run {run_id} is {run.status}; its results appear when it is completed")
         people = None
         if "team" in args or "employee" in args:

@@ -26,8 +26,8 @@ def home():
     if (isinstance(scope, False_) and current_user.has_role("shopper")
             and "mystery_shopper.assignments" in current_app.view_functions):
         return redirect(url_for("mystery_shopper.assignments"))
-    # An employee who reads only their own comes for their report; the counts by channel and kind are for
-    # those who look after others' feedback (and stay one click away, in the menu).
+    # An employee who reads only their own comes for their report, which lists their items; the counts by
+    # channel and kind are for those who look after others' feedback.
     if current_user.employee_id is not None and not current_user.has_role("hr", "manager", "admin"):
         return redirect(url_for("report.mine"))
     counts = (select(Feedback.channel, Feedback.kind, Feedback.status, func.count(),

@@ -216,21 +216,25 @@ def test_photos_an_earlier_version_kept_on_disk_are_served_then_moved_in(app, se
     report = save_draft(session, visits.assignments["sam"], sam, {}, proof())
     folder = Path(app.instance_path) / "mystery_photos"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "0a1b.png").write_bytes(b"\x89PNG\r\n\x1a\nold")
+    (folder / "feed.png").write_bytes(b"\x89PNG\r\n\x1a\ntext answer's")
     report.photo_path, report.photo_type = "mystery_photos/0a1b.png", "image/png"
-    report.answers = {**(report.answers or {}), "Q9": "mystery_photos/gone.png"}  # taken on another host
+    # A text answer that names a photo file is no photo: only a photo question's answer is one.
+    report.answers = {**(report.answers or {}), "Q3": "mystery_photos/feed.png"}
     session.commit()
+    runner = app.test_cli_runner()
+    missing = runner.invoke(args=["mystery", "move-photos"])  # taken on another host: not here yet
+    assert "moved 0 photo(s) into the database; 1 not found in this host's instance folder" in missing.output
+
+    (folder / "0a1b.png").write_bytes(b"\x89PNG\r\n\x1a\nold")
     with app.app_context():
         assert stored_photo(session, "mystery_photos/0a1b.png") == (folder / "0a1b.png", "image/png")
     session.rollback()
-
-    result = app.test_cli_runner().invoke(args=["mystery", "move-photos"])
-    assert result.exit_code == 0, result.output
-    assert "moved 1 photo(s) into the database; 1 not found in this host's instance folder" in result.output
+    result = runner.invoke(args=["mystery", "move-photos"])
+    assert result.exit_code == 0 and "moved 1 photo(s) into the database\n" in result.output, result.output
     session.expire_all()
     moved = session.get(type(report), report.id)
     assert moved.photo_path.startswith("photo:") and _photos(session)[moved.photo_path].endswith(b"old")
-    assert moved.answers["Q9"] == "mystery_photos/gone.png" and not (folder / "0a1b.png").exists()
+    assert not (folder / "0a1b.png").exists()
+    assert moved.answers["Q3"] == "mystery_photos/feed.png" and (folder / "feed.png").exists()
     session.rollback()
-    again = app.test_cli_runner().invoke(args=["mystery", "move-photos"])
-    assert "moved 0 photo(s)" in again.output
+    assert "moved 0 photo(s)" in runner.invoke(args=["mystery", "move-photos"]).output

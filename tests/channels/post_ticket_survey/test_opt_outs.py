@@ -47,6 +47,7 @@ def test_the_invitation_mail_offers_a_one_click_unsubscribe(mail_app, smtp_serve
 
     asked = client.get(_path(opt_out))  # a mail scanner opening the link: nothing may happen
     assert asked.status_code == 200 and "Stop these surveys" in asked.get_data(as_text=True)
+    assert client.head(_path(opt_out)).status_code == 200  # a link checker's HEAD, which Flask routes with GET
     assert session.scalars(select(OptOut)).all() == []
     session.rollback()
 
@@ -88,6 +89,9 @@ def test_opting_out_closes_open_links_and_stops_mail_not_sent_yet(client, sessio
     assert send_invitation(waiting) is False
     session.expire_all()
     assert session.get(Invitation, waiting).sent_at is None
+    # Opted in again, the customer gets no mail for a link their opt-out closed: it would open on "closed".
+    client.post(_path(second["url"]) + "/opt-in")
+    assert send_invitation(waiting) is False
 
 
 def test_survey_me_again_undoes_it(client, session):
@@ -154,3 +158,17 @@ def test_the_opt_out_outlives_the_customers_erasure(app, client, session):
     assert len(session.scalars(select(OptOut)).all()) == 1  # only the keyed hash, kept so they stay unasked
     session.rollback()
     assert _invite(client, integration, "T-2")["invitations"] == []
+
+
+def test_a_second_opt_out_at_once_changes_nothing(client, session):
+    """Two at once (a double click, the mail client's button racing the page's) failed on the key with a 500."""
+    from channels.post_ticket_survey.opt_outs import opt_out, ref_of
+
+    integration = _desk(session, resurvey_days=0)
+    [invited] = _invite(client, integration, "T-1")["invitations"]
+    assert client.post(_path(invited["url"]) + "/opt-out").status_code == 200
+    assert client.post(_path(invited["url"]) + "/opt-out").status_code == 200
+    with client.application.app_context():
+        assert opt_out(session, ref_of("customer@example.com"), "hr") is False  # on conflict: nothing
+    session.rollback()
+    assert [row.source for row in session.scalars(select(OptOut))] == ["customer"]

@@ -64,6 +64,7 @@ def test_a_blank_id_is_refused_and_a_blank_comment_is_none(app_context):
     with pytest.raises(ValidationError) as refused:
         SurveyResponseSchema().load(survey(response_id="   "))
     assert refused.value.messages == {"response_id": ["must not be blank"]}
+    assert SurveyResponseSchema().load(survey(response_id=" abc"))["response_id"] == " abc"  # only blank is
     with transaction() as session:
         report = ingest(session, "post_ticket_survey", [survey("spaces", comment="   "),
                                                          survey("padded", comment="  Quick, thanks \n")])
