@@ -239,6 +239,22 @@ def test_a_target_stored_before_periods_were_bounded_still_lists(client, login, 
     assert page.status_code == 200 and "Bob NPS custom 2026-01-01 to 2099-12-31" in _text(page)
 
 
+def test_a_target_stored_before_its_range_was_checked_says_it_would_be_refused(client, login, worked_example):
+    """An NPS of 150, stored by a version before targets were checked against the metric's range, stayed
+    listed and used as if it were any other target."""
+    from datetime import UTC, datetime
+
+    with transaction() as session:
+        session.add(Target(metric="nps", employee_id=worked_example.ids["bob"], value=150, set_by=worked_example.hr,
+                           period_start=datetime(2026, 11, 1, tzinfo=UTC), period_end=datetime(2026, 12, 1, tzinfo=UTC)))
+        session.add(Target(metric="nps", employee_id=worked_example.ids["ann"], value=40, set_by=worked_example.hr,
+                           period_start=datetime(2026, 11, 1, tzinfo=UTC), period_end=datetime(2026, 12, 1, tzinfo=UTC)))
+    login("mia@example.com")
+    text = _text(client.get("/targets?show=all"))
+    assert "would be refused today: NPS runs from -100 to 100; set it again" in text
+    assert text.count("would be refused today") == 1  # Ann's 40 is fine
+
+
 def _post_target(client, **fields):
     page = client.get("/targets").get_data(as_text=True)
     data = {"subject": "", "metric": "csat_percent", "period_kind": "month", "day": "2026-11-02", "value": "70",

@@ -432,14 +432,24 @@ def targets():
     rules = _rules()
     # A target is on the metric as the guideline in force sets it up (CES's mode decides its scale).
     document = guideline.document if (guideline := current_guideline(session)) else {"metrics": []}
+    specs = {m["rule"]: m for m in document["metrics"]}
     rows = [{"target": row.Target, "subject": row.subject, "personal": row.personal,
              "title": getattr(rules.get(row.Target.metric), "title", row.Target.metric),
              "display": metric_display(document, rules.get(row.Target.metric)),
              "period": stored_period(row.Target.period_start, row.Target.period_end),
-             "reached": reached.get(row.Target.id)} for row in found]
+             "reached": reached.get(row.Target.id),
+             "refused": _refused_now(row.Target, specs, rules)} for row in found]
     return render_template("team/targets.html", rows=rows, show=show, page=page, pages=pages, total=total,
                            form=offer, errors=errors, posted=request.form if request.method == "POST" else {},
                            attainment=ATTAINMENT_LABELS), status
+
+
+def _refused_now(target: Target, specs, rules) -> str | None:
+    """Why this target would be refused if it were set today (a reply time of -5 minutes, set before that
+    check existed), or None: it stays in force as stored, so whoever keeps it should know."""
+    spec, rule = specs.get(target.metric), rules.get(target.metric)
+    scale = metric_range(spec, rule) if spec is not None else None
+    return range_problem(target.value, scale, getattr(rule, "title", target.metric)) if scale else None
 
 
 # Responses by employee.
