@@ -37,6 +37,13 @@ def _scale(_ctx, _param, value):
     return int(low), int(high)
 
 
+def _delimiter(_ctx, _param, value: str) -> str:
+    value = {"\\t": "\t", "tab": "\t"}.get(value, value)
+    if len(value) != 1:
+        raise click.BadParameter(f"{value!r} is not one character (write '\\t' or tab for a tab)")
+    return value
+
+
 def _common(command):
     options = [
         click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
@@ -49,7 +56,8 @@ def _common(command):
                      help="Zone of timestamps that carry no offset."),
         click.option("--date-format", "date_formats", multiple=True,
                      help="strptime format tried first, e.g. '%d/%m/%Y %H:%M'."),
-        click.option("--delimiter", default=",", show_default=True),
+        click.option("--delimiter", default=",", show_default=True, callback=_delimiter,
+                     help="One character; '\\t' for tab."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -77,6 +85,16 @@ def _report(report, what: str) -> None:
     tickets = f"tickets {report.tickets}, " if what == "tickets" else ""
     click.echo(f"{tickets}answers created {report.created}, duplicates {report.duplicates}, "
                f"without a rating {report.skipped}, rejected {len(report.rejected)}")
+    if report.unattributed:
+        click.echo(f"{report.unattributed} of the answers created are credited to nobody yet: their agents match no "
+                   f"employee's identity. They wait in the unattributed queue, and mapping the identities "
+                   f"(plaudit org import) credits them.")
+    if report.differing:
+        shown = ", ".join(map(str, report.differing[:10])) + (", ..." if len(report.differing) > 10 else "")
+        click.secho(f"{len(report.differing)} duplicate(s) differ from the answer stored under the same id (lines "
+                    f"{shown}) and were not changed: a re-run stores nothing again, and another file reusing "
+                    f"these ids is not imported. Give each file's ids a prefix of their own (a response_id "
+                    f"template such as 'site2-{{Call Id}}').", fg="yellow", err=True)
     if report.rejected:
         raise SystemExit(1)
 

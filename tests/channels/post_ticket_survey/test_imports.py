@@ -123,3 +123,30 @@ def test_mapping_mistakes_name_the_option(app, shared_data, tmp_path):
     assert "unknown field 'stars'" in unknown_field.output
     no_kind = runner.invoke(args=["import", "surveys", str(path), "--map", "rating=score"])
     assert "give --kind" in no_kind.output
+
+
+def test_an_import_says_what_it_did_not_change_and_who_it_credited_to_nobody(app, create_employee, tmp_path):
+    """A re-run with a corrected rating, or a second site's file reusing the first one's ids, stored nothing and
+    said only 'duplicates'; answers whose agent matched nobody went to the queue without a word."""
+    create_employee("Ann", identities=[("name", "Ann")])
+    first, corrected = tmp_path / "site1.csv", tmp_path / "site1-fixed.tsv"
+    first.write_text("Call Id\tAgent\tDate\tScore\nC-1\tAnn\t2026-11-02 10:00\t5\nC-2\tZed\t2026-11-02 11:00\t4\n"
+                     "C-3\tAnn\t2026-11-02 12:00\t3\n", encoding="utf-8")
+    corrected.write_text(first.read_text().replace("\t3\n", "\t1\n"), encoding="utf-8")
+    runner = app.test_cli_runner()
+    common = ["--kind", "csat", "--scale", "1-5", "--delimiter", "\\t", "--map", "agent=Agent",
+              "--map", "answered_at=Date", "--map", "rating=Score"]
+    command = [*common, "--map", "response_id=Call Id"]
+    result = runner.invoke(args=["import", "surveys", str(first), *command])
+    assert result.exit_code == 0, result.output
+    assert "answers created 3" in result.output  # a tab written as \t, not a traceback
+    assert "1 of the answers created are credited to nobody yet" in result.output
+    again = runner.invoke(args=["import", "surveys", str(corrected), *command])
+    assert "duplicates 3" in again.output
+    assert "1 duplicate(s) differ from the answer stored under the same id (lines 4)" in again.output
+    prefixed = runner.invoke(args=["import", "surveys", str(corrected), *common,
+                                   "--map", "response_id=site1b-{Call Id}"])
+    assert "answers created 3" in prefixed.output  # ids of its own
+    wide = runner.invoke(args=["import", "surveys", str(first), "--kind", "csat", "--delimiter", "ab",
+                               "--map", "rating=Score"])
+    assert wide.exit_code == 2 and "'ab' is not one character" in wide.output
