@@ -57,6 +57,15 @@ def may_attribute_to(session: Session, user, employee: Employee) -> bool:
     return employee.team_id in set(session.scalars(managed_teams(user.employee_id)))
 
 
+def may_decide_proposal(session: Session, user, item: Feedback) -> bool:
+    """Whether ``user`` may decide an item a channel proposed for someone: HR always; a manager only when the
+    person proposed is in the teams they lead (an item proposed for nobody is any decider's)."""
+    if item.proposed_employee_id is None or user.has_role("hr"):
+        return True
+    proposed = session.get(Employee, item.proposed_employee_id)
+    return proposed is not None and may_attribute_to(session, user, proposed)
+
+
 def _snapshot(item: Feedback) -> dict:
     return {"employee_id": item.employee_id, "team_id": item.team_id,
             "attribution_policy": item.attribution_policy, "proposed_employee_id": item.proposed_employee_id,
@@ -100,6 +109,9 @@ def attribute_item(session: Session, feedback_id: int, user, employee_id: int, *
         raise AttributionError("employee", f"no active employee {employee_id}; choose one from the list")
     if not may_attribute_to(session, user, employee):
         raise PermissionError("you may credit feedback only to the people in the teams you lead (never yourself)")
+    if not may_decide_proposal(session, user, item):
+        # Praise a channel proposed for another team's person is not a manager's to give to their own people.
+        raise PermissionError("this item is proposed for someone outside your teams: HR decides it")
     before = _snapshot(item)
     item.employee_id, item.team_id, item.attribution_policy = employee.id, employee.team_id, MANUAL
     record_audit(session, "feedback.attributed", item, actor=user, before=before, after=_snapshot(item),

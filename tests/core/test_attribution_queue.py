@@ -201,6 +201,9 @@ def test_proposal_refusals_change_nothing(worked_example):
         for decide in (confirm_proposal, reject_proposal):
             with pytest.raises(PermissionError):
                 decide(session, item_id, mia)  # Billing is not Mia's
+        # Nor may she give Dan's proposed praise to one of her own people instead: that is HR's to decide.
+        with pytest.raises(PermissionError, match="proposed for someone outside your teams: HR decides it"):
+            attribute_item(session, item_id, mia, ids["ann"])
         _propose(session, item_id, mia.employee_id)
         for decide in (confirm_proposal, reject_proposal):
             with pytest.raises(PermissionError):
