@@ -13,6 +13,7 @@ from flask import (
     request,
     url_for,
 )
+from flask import session as cookie_session
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -73,6 +74,9 @@ def login():
         password_ok = user.check_password(form.password.data) if user else check_password_hash(
             _DUMMY_HASH, form.password.data)
         if user is not None and password_ok and user.active and user.roles:
+            # A CSRF token handed out before sign-in (to whoever planted this browser's cookie) is not carried
+            # into the signed-in session: Flask-WTF makes a new one.
+            cookie_session.pop("csrf_token", None)
             login_user(user)
             user.last_login_at = utcnow()
             clear_account(session, keys)
@@ -108,7 +112,16 @@ def _strict_transport(response):
 @bp.post("/logout")
 @authenticated
 def logout():
-    """Sign out (POST with a CSRF token, so a link elsewhere cannot sign anyone out)."""
+    """Sign out (POST with a CSRF token, so a link elsewhere cannot sign anyone out) on every device.
+
+    Sessions live in the signed cookie, so clearing this browser's left a copy of the cookie signed in: the
+    account's session epoch moves on, which every session made before checks (``User.session_fingerprint``).
+    """
+    account = get_session().get(User, current_user.id)
+    if account is not None:
+        account.session_epoch += 1
+        get_session().commit()
     logout_user()
+    cookie_session.clear()
     flash("You are signed out.")
     return redirect(url_for("auth.login"))

@@ -72,6 +72,30 @@ def test_logout_needs_a_post_with_csrf(client, login, create_user):
     assert client.get("/").status_code == 302
 
 
+def test_signing_out_ends_the_session_a_copied_cookie_holds_too(app, create_user, session_per_request):
+    """The session lives in the cookie: a copy kept from before signing out stayed signed in for 31 days."""
+    create_user("hr@example.com", roles=["hr"])
+    browser = app.test_client()
+    assert sign_in(browser, "hr@example.com").status_code == 302
+    copied = browser.get_cookie("session").value
+    home = browser.get("/").get_data(as_text=True)
+    assert browser.post("/logout", data={"csrf_token": csrf_token(home)}).status_code == 302
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/runs").status_code == 302  # sent to sign in
+    assert sign_in(app.test_client(), "hr@example.com").status_code == 302  # the account itself works
+
+
+def test_a_csrf_token_from_before_sign_in_is_not_good_after_it(app, create_user, session_per_request):
+    """A token read off the sign-in page by whoever planted the cookie worked on forms once the victim signed in."""
+    create_user("hr@example.com", roles=["hr"])
+    browser = app.test_client()
+    planted = csrf_token(browser.get("/login").get_data(as_text=True))
+    assert sign_in(browser, "hr@example.com").status_code == 302
+    refused = browser.post("/runs", data={"csrf_token": planted, "kind": "week", "day": "2026-11-02"})
+    assert refused.status_code == 400 and "CSRF" in refused.get_data(as_text=True)
+
+
 def test_every_route_declares_who_may_call_it(app):
     undeclared = [rule.endpoint for rule in app.url_map.iter_rules() if access_of(app, rule.endpoint) is None]
     assert undeclared == []
