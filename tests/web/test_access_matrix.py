@@ -319,7 +319,7 @@ def test_a_manager_cannot_act_on_someone_outside_their_teams(app, world):
         session.flush()
         waiting_id, proposal_id = waiting.id, dans_proposal.id
     client = _client(app, "manager")
-    token = csrf_token(client.get("/").get_data(as_text=True))
+    token = csrf_token(client.get("/", follow_redirects=True).get_data(as_text=True))
     attempts = {
         "/review/disputes": {"dispute_id": dans_dispute, "decision": "uphold", "outcome": "excluded"},
         "/review/recommendations": {"recommendation_id": proposal_id, "decision": "approve", "note": "ok"},

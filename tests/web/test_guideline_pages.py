@@ -132,7 +132,7 @@ def test_only_hr_opens_or_sends_the_guideline_pages(app, client, worked_example)
     for email in ("mia@example.com", "ann@example.com", "admin@example.com"):
         other = app.test_client()
         assert sign_in(other, email).status_code == 302
-        token = csrf_token(other.get("/").get_data(as_text=True))
+        token = csrf_token(other.get("/", follow_redirects=True).get_data(as_text=True))
         for page in pages:
             assert other.get(page).status_code == 403, (email, page)
         before = _rows_now(app)

@@ -79,7 +79,7 @@ def test_each_queue_opens_only_for_the_roles_that_decide_it(worked_example, app,
         assert client.get(path).status_code == (200 if role in allowed else 403), (role, path)
         # and nobody else may post a decision either, even with a valid CSRF token (from the home page)
         if role not in allowed:
-            token = csrf_token(client.get("/").get_data(as_text=True))
+            token = csrf_token(client.get("/", follow_redirects=True).get_data(as_text=True))
             assert client.post(path, data={"csrf_token": token, "flag_id": 1, "dispute_id": 1,
                                            "recommendation_id": 1, "decision": "uphold"}).status_code == 403
     assert app.test_client().get(path).status_code == 302  # signed out: to the login page

@@ -67,7 +67,7 @@ def test_logout_needs_a_post_with_csrf(client, login, create_user):
     login("ann@example.com")
     assert client.get("/logout").status_code == 405
     assert client.post("/logout").status_code == 400
-    home = client.get("/").get_data(as_text=True)
+    home = client.get("/", follow_redirects=True).get_data(as_text=True)
     assert client.post("/logout", data={"csrf_token": csrf_token(home)}).status_code == 302
     assert client.get("/").status_code == 302
 
@@ -78,7 +78,7 @@ def test_signing_out_ends_the_session_a_copied_cookie_holds_too(app, create_user
     browser = app.test_client()
     assert sign_in(browser, "hr@example.com").status_code == 302
     copied = browser.get_cookie("session").value
-    home = browser.get("/").get_data(as_text=True)
+    home = browser.get("/", follow_redirects=True).get_data(as_text=True)
     assert browser.post("/logout", data={"csrf_token": csrf_token(home)}).status_code == 302
     thief = app.test_client()
     thief.set_cookie("session", copied)
@@ -118,7 +118,7 @@ def test_account_without_roles_cannot_sign_in(client, create_user):
 def test_user_whose_roles_were_removed_can_still_sign_out(client, login, session, create_user):
     user = create_user("ann@example.com")
     login("ann@example.com")
-    html = client.get("/").get_data(as_text=True)
+    html = client.get("/", follow_redirects=True).get_data(as_text=True)
     user.roles = []
     session.commit()
     assert client.get("/").status_code == 403

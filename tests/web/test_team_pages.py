@@ -78,9 +78,9 @@ def test_employees_and_admins_are_refused_every_team_page(client, login, worked_
         for path in PAGES:
             assert client.get(path).status_code == 403, (email, path)
         assert client.post(f"/unattributed/{_waiting_item()}/organisation",
-                           data={"csrf_token": csrf_token(client.get("/").get_data(as_text=True))}
+                           data={"csrf_token": csrf_token(client.get("/", follow_redirects=True).get_data(as_text=True))}
                            ).status_code == 403
-        client.post("/logout", data={"csrf_token": csrf_token(client.get("/").get_data(as_text=True))})
+        client.post("/logout", data={"csrf_token": csrf_token(client.get("/", follow_redirects=True).get_data(as_text=True))})
     assert client.get("/team").status_code == 302  # signed out: to the sign-in page
 
 
@@ -410,6 +410,7 @@ def test_queue_refusals(client, login, worked_example):
     assert client.post(f"/unattributed/{item_id}/organisation", data={"csrf_token": hr_token}).status_code == 303
     client.post("/logout", data={"csrf_token": hr_token})
     login("mia@example.com")
+    token = csrf_token(client.get("/unattributed").get_data(as_text=True))  # a new session, a new token
     again = post(f"/unattributed/{item_id}/attribute", employee=worked_example.ids["ann"])
     assert again.status_code == 409 and "kept for the organisation only" in _text(again)
     # decided meanwhile, the item has left the list: no link to where it was

@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from flask import Response, request, stream_with_context
 from marshmallow import Schema, fields
 
+from core.spreadsheet import inert
+
 CSV_TYPE = "text/csv"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: Flush the stream every this many bytes, so a large export starts at once and never sits in memory.
 CHUNK = 64 * 1024
 
@@ -54,7 +55,7 @@ def cell(value) -> str:
     if isinstance(value, (bool, list, Mapping)):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     if isinstance(value, str):
-        return "'" + value if value.startswith(FORMULA_STARTS) else value
+        return inert(value)
     return str(value)
 
 

@@ -318,7 +318,7 @@ def integration_secret(integration_id: int):
     if request.method == "POST":
         return _replace_secret(integration_id)
     token = request.args.get(REVEAL)
-    if not token:
+    if not token or request.method == "HEAD":  # a prefetcher's HEAD must not spend the one showing
         return _secret_page(_integration_or_404(get_session(), integration_id), "gone", {})
     # Claiming writes: a session of its own that holds the row (SQLite: the write lock) from the first read.
     with transaction() as session:

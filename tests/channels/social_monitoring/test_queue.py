@@ -169,7 +169,7 @@ def test_a_manager_confirms_on_the_page_and_is_refused_outside_their_teams(app, 
                         data={"csrf_token": token}).status_code == 403
         assert row_counts(app) == before, decision
     ann = _client(app, "ann@example.com")
-    ann_token = csrf_token(ann.get("/").get_data(as_text=True))
+    ann_token = csrf_token(ann.get("/", follow_redirects=True).get_data(as_text=True))
     for decision in ("confirm", "reject"):
         before = row_counts(app)
         assert ann.post(f"/unattributed/{social['to-bob']}/{decision}",
