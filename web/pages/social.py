@@ -25,6 +25,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from channels.social_monitoring.addresses import public_url
 from channels.social_monitoring.clients import kind_titles
 from channels.social_monitoring.demo import (
     DEMO_STEP_LABEL,
@@ -148,7 +149,7 @@ def sources():
     rows = session.execute(select(SocialSource, stored_count())
                            .order_by(SocialSource.active.desc(), SocialSource.name)).all()
     return render_template("social/sources.html", rows=rows, values=values, errors=errors,
-                           kinds=kind_titles()), 422 if errors else 200
+                           kinds=kind_titles(), public_url=public_url), 422 if errors else 200
 
 
 def _source_or_404(session, source_id: int) -> SocialSource:

@@ -23,8 +23,8 @@ SOURCES = "/channels/social_monitoring/sources"
 def _signed_in(app, email: str):
     client = app.test_client()
     assert sign_in(client, email).status_code == 302
-    return client, csrf_token(client.get(SOURCES if email in ("hr@example.com", "admin@example.com") else "/")
-                              .get_data(as_text=True))
+    return client, csrf_token(client.get(SOURCES if email in ("hr@example.com", "admin@example.com") else "/",
+                                         follow_redirects=True).get_data(as_text=True))
 
 
 def _source(app, name: str) -> SocialSource | None:
@@ -60,6 +60,17 @@ def test_hr_adds_a_feed_and_sees_its_state(app, worked_example):
     start = page.index(">brand-feed</a>")
     row = page[start:page.index("</tr>", start)]
     assert row.count("<td>2</td>") == 2  # the failures, and the items stored
+
+
+def test_a_feeds_password_and_key_are_not_shown_on_the_page(app, worked_example):
+    """The list showed https://bob:hunter2pass@.../rss?api_key=... in full, where the API strips them."""
+    client, token = _signed_in(app, "hr@example.com")
+    url = "https://bob:hunter2pass@example.com/m.rss?api_key=SUPERSECRETKEY123"
+    assert client.post(SOURCES, data=_form(token, name="keyed-feed", url=url)).status_code == 303
+    page = client.get(SOURCES).get_data(as_text=True)
+    assert "https://example.com/m.rss</code> <span class=\"muted\">(credentials and query hidden)</span>" in page
+    assert "hunter2pass" not in page and "SUPERSECRETKEY123" not in page and "bob:" not in page
+    assert _source(app, "keyed-feed").url == url  # kept whole, for polling
 
 
 def test_wrong_fields_are_refused_at_the_field_and_nothing_is_written(app, worked_example):
