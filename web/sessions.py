@@ -124,4 +124,4 @@ def logout():
     logout_user()
     cookie_session.clear()
     flash("You are signed out.")
-    return redirect(url_for("auth.login"))
+    return redirect(url_for("auth.login", out=1))  # the page then forgets answers kept in this browser

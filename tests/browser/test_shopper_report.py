@@ -210,3 +210,15 @@ def test_a_saved_answer_with_a_trailing_space_is_not_offered_back(chromium, live
         assert page.locator(".flash").first.inner_text().startswith("Draft saved")
         page.reload()
         assert page.locator(".ms-kept").count() == 0
+
+
+def test_signing_out_forgets_the_answers_kept_in_the_browser(chromium, live_server, worked_example):
+    """On a shared device the next person found the shopper's typed answers kept after they signed out."""
+    with _sams_form(chromium, live_server, worked_example) as (page, _visits):
+        page.fill("#receipt_number", "R-1042")
+        kept = lambda: page.evaluate(
+            "Object.keys(window.localStorage).filter(k => k.startsWith('plaudit-report:')).length")
+        assert kept() == 1
+        _sign_out(page)
+        page.wait_for_load_state("load")
+        assert page.url.endswith("/login?out=1") and kept() == 0

@@ -13,4 +13,4 @@ def test_hr_signs_in_and_sees_the_menu_of_their_role(browser_page, worked_exampl
     assert "My report" not in menu  # HR has no report of their own
     page.shot("home")
     page.click("button:has-text('Sign out')")
-    page.wait_for_url("**/login")
+    page.wait_for_url("**/login?out=1")
