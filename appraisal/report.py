@@ -88,7 +88,9 @@ def describe_run(run: AppraisalRun) -> dict[str, Any]:
             "currency": run.guideline.document["incentives"]["budget"]["currency"],
             # Reports say over whom ranks run, and how sure an interval is, as this run's guideline set them.
             "ranking_scope": run.guideline.document.get("ranking_scope", "org"),
-            "confidence": f"{100 * run.guideline.document.get('confidence_level', 0.95):g}%"}
+            "confidence": f"{100 * run.guideline.document.get('confidence_level', 0.95):g}%",
+            # How much of the weight needs enough items for a composite: "40% had enough" told half the story.
+            "min_weight": run.guideline.document.get("composite_min_weight", 50)}
 
 
 def trend_runs(session: Session, run: AppraisalRun, periods: int = TREND_PERIODS) -> list[tuple[int, datetime]]:

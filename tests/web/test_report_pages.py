@@ -508,3 +508,11 @@ def test_ids_beyond_the_database_and_nul_characters_are_refused_not_crashed(work
                                                  "reason": "not mine"})
     assert huge.status_code == 400 and "feedback_id: choose the item" in huge.get_data(as_text=True)
     assert row_counts(app) == before
+
+
+def test_a_report_without_a_composite_says_how_much_weight_one_needs(worked_example, as_user):
+    """Cat: 0% of the weight had enough items, and nothing said how much a composite needs."""
+    run = worked_example.run()
+    mia = as_user("mia@example.com")
+    html = " ".join(mia.get(f"/report/{worked_example.ids['cat']}?run={run}").get_data(as_text=True).split())
+    assert re.search(r"% of the weight had enough items; a composite needs \d+%", html)
