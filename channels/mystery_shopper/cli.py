@@ -14,7 +14,15 @@ from core.models import User
 
 from .importers import FORMATS, TemplateImportError, read_template
 from .models import ReportTemplate
-from .template import publish_template
+from .template import publish_template, validate_template
+
+
+def validated_or_none(document):
+    """The document as it would be stored, or None when it would be refused (publishing then says why)."""
+    try:
+        return validate_template(document)
+    except ValidationError:
+        return None
 
 
 def _fail(message: str) -> None:
@@ -51,6 +59,12 @@ def import_template_command(file, file_format, slug, title, note, by):
                 raise click.BadParameter(f"no user {by!r}", param_hint="--by")
             if not actor.has_role("hr", "admin"):
                 _fail(f"{by} is not HR: only HR publishes report templates")
+        latest = session.scalar(select(ReportTemplate).where(ReportTemplate.slug == slug)
+                                .order_by(ReportTemplate.version.desc()).limit(1))
+        if latest is not None and latest.document == validated_or_none(document) and latest.title == title.strip():
+            # The editor refuses an identical draft; an import of the same file again published a twin version.
+            click.echo(f"nothing published: {file.name} is {slug} v{latest.version} already")
+            return
         try:
             template = publish_template(session, slug, title, document, actor=actor,
                                         note=note or f"imported from {file.name} ({file_format})")

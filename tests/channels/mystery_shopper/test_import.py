@@ -166,6 +166,9 @@ def test_command_publishes_versions_and_lists_them(app, session, create_user, sh
         result.output)
     refused = runner.invoke(args=[*args, "--by", "ann@example.com"])
     assert refused.exit_code == 1 and "only HR" in refused.output
+    twin = runner.invoke(args=[*args, "--by", "hr@example.com"])  # the same file again: not a twin version
+    assert twin.exit_code == 0
+    assert "is service-centre v1 already" in twin.output and "published service-centre" not in twin.output
     again = runner.invoke(args=["mystery", "import-template", str(shared_data / TWODII), "--format", "2dii",
                                 *args[5:]])
     assert again.exit_code == 0 and "v2: 6 sections, 50 questions" in again.output
