@@ -98,7 +98,8 @@ JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a numb
 
 def _normalise(channel, schema, index: int, payload: Any) -> list[FeedbackDraft] | Rejected:
     if not isinstance(payload, Mapping):
-        return Rejected(index, {"_schema": [f"expected a JSON object, got {JSON_TYPES.get(type(payload), 'not an object')}"]})
+        given = JSON_TYPES.get(type(payload), "not an object")
+        return Rejected(index, {"_schema": [f"expected a JSON object, got {given}"]})
     unstorable: dict[str, list[str]] = {}
     for field_name, problem in unstorable_text(payload):
         unstorable.setdefault(field_name, []).append(problem)

@@ -50,8 +50,8 @@ def _walk(value: Any) -> list[tuple[str, str]]:
                 found.append((path or "_schema", _problem(match.group())))
         elif isinstance(item, dict):
             for key, child in reversed(list(item.items())):
-                if isinstance(key, str) and UNSTORABLE.search(key):
-                    found.append((path or "_schema", f"a field's name: {_problem(UNSTORABLE.search(key).group())}"))
+                if isinstance(key, str) and (bad := UNSTORABLE.search(key)):
+                    found.append((path or "_schema", f"a field's name: {_problem(bad.group())}"))
                 else:
                     pending.append((f"{path}.{key}" if path else str(key), child))
         elif isinstance(item, list | tuple):

@@ -17,7 +17,7 @@ from .models import ReportTemplate
 from .template import publish_template, validate_template
 
 
-def validated_or_none(document):
+def _validated_or_none(document):
     """The document as it would be stored, or None when it would be refused (publishing then says why)."""
     try:
         return validate_template(document)
@@ -61,7 +61,7 @@ def import_template_command(file, file_format, slug, title, note, by):
                 _fail(f"{by} is not HR: only HR publishes report templates")
         latest = session.scalar(select(ReportTemplate).where(ReportTemplate.slug == slug)
                                 .order_by(ReportTemplate.version.desc()).limit(1))
-        if latest is not None and latest.document == validated_or_none(document) and latest.title == title.strip():
+        if latest is not None and latest.document == _validated_or_none(document) and latest.title == title.strip():
             # The editor refuses an identical draft; an import of the same file again published a twin version.
             click.echo(f"nothing published: {file.name} is {slug} v{latest.version} already")
             return
@@ -125,10 +125,8 @@ def move_photos_command():
                 report = session.get(Report, report_id, with_for_update=True)
                 # Only a photo question's answer names a photo: a text answer could name another report's file.
                 photo_questions = {q["key"] for q in report.template.document["questions"] if q["type"] == "photo"}
-                fields = {"photo_path": report.photo_path} | {
-                    key: value for key, value in (report.answers or {}).items()
-                    if key in photo_questions and kept_here(value)}
                 answers = dict(report.answers or {})
+                fields = {"photo_path": report.photo_path} | {key: answers.get(key) for key in photo_questions}
                 for field, stored in fields.items():
                     if not kept_here(stored):
                         continue

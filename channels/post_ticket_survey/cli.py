@@ -14,6 +14,7 @@ from core.cli.text_files import require_utf8
 from core.models import Integration
 
 from .helpdesks import HELPDESKS
+from .helpdesks.base import single_address
 from .imports import (
     SURVEY_FIELDS,
     TICKET_FIELDS,
@@ -330,8 +331,8 @@ def _addresses(given: tuple[str, ...], file) -> list[str]:
     found = list(given)
     if file is not None:
         found += [line.strip() for line in file if line.strip() and not line.lstrip().startswith("#")]
-    for address in found:
-        if "@" not in address or any(c.isspace() for c in address):
+    for address in found:  # one plain address each, as an invitation is sent to
+        if single_address(address) is None:
             raise click.BadParameter(f"{address!r} is not an e-mail address", param_hint="ADDRESS")
     if not found:
         raise click.UsageError("name at least one ADDRESS, or a --file of them")

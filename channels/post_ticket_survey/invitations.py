@@ -111,7 +111,8 @@ def invite_solved(session: Session, solves: list[Solve], settings: dict, integra
 
     One invitation per ticket, and none for a ticket that already has a survey answer (the customer rated it
     in the helpdesk, or answered another survey about it); customers surveyed within ``resurvey_days`` are not
-    asked again, and customers who opted out (:mod:`.opt_outs`) never are. Whether the ticket is solved now, and recently, is :func:`screen_solves`'s part.
+    asked again, and customers who opted out (:mod:`.opt_outs`) never are. Whether the ticket is solved now,
+    and recently, is :func:`screen_solves`'s part.
     A constant number of queries, however many solves.
 
     :param not_invited: where to note the solves left out, and why.

@@ -107,18 +107,25 @@ def answer(token: str):
     return redirect(url_for(request.endpoint, token=token, sent=outcome), 303)
 
 
+def _respondent_of(session, token: str):
+    """The respondent reference the link was sent to, or the page saying why there is none to act on."""
+    invitation = find_invitation(session, token)
+    if invitation is None:
+        return None, _not_recognised()
+    if invitation.respondent_ref is None:  # the helpdesk handed the link on: no address of theirs is held
+        return None, _page("opted_out", state="no_address")
+    return invitation.respondent_ref, None
+
+
 def opt_out_page(token: str):
     """GET asks whether to stop surveys (a mail scanner's GET records nothing); POST stops them.
 
     A mail client's unsubscribe button POSTs here too (RFC 8058), with no session: the token is the credential.
     """
     session = get_session()
-    invitation = find_invitation(session, token)
-    if invitation is None:
-        return _not_recognised()
-    ref = invitation.respondent_ref
-    if ref is None:  # the helpdesk handed the link on: no address of theirs is held to stop
-        return _page("opted_out", state="no_address")
+    ref, refusal = _respondent_of(session, token)
+    if refusal is not None:
+        return refusal
     if request.method != "POST":  # GET, and HEAD, which link checkers send: they ask, and record nothing
         return _page("opted_out", state="already" if opted_out(session, [ref]) else "ask")
     opt_out(session, ref, "customer")
@@ -129,11 +136,9 @@ def opt_out_page(token: str):
 def opt_in_page(token: str):
     """Undo an opt-out: the customer may be surveyed again."""
     session = get_session()
-    invitation = find_invitation(session, token)
-    if invitation is None:
-        return _not_recognised()
-    if invitation.respondent_ref is None:
-        return _page("opted_out", state="no_address")
-    opt_in(session, invitation.respondent_ref)
+    ref, refusal = _respondent_of(session, token)
+    if refusal is not None:
+        return refusal
+    opt_in(session, ref)
     session.commit()
     return _page("opted_out", state="undone")
