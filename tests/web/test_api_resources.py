@@ -241,6 +241,7 @@ def test_request_a_run(client, example, token):
     response = client.post(f"{V1}/runs/", json={"from": "2026-11-01", "to": "2026-11-30"}, headers=headers)
     assert response.status_code == 202, response.get_json()
     run = response.get_json()
+    assert response.headers["Location"] == f"{V1}/runs/{run['id']}"  # where to poll it
     # No Redis in the tests: the run was computed as the request committed.
     assert (run["period"], run["from"], run["to"], run["status"]) == ("month", "2026-11-01", "2026-11-30",
                                                                        "completed")

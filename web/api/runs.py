@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
@@ -155,9 +156,11 @@ class RunRequest(MethodView):
     decorators = (token_required("appraisal:write"),)
 
     @blp.arguments(RunRequestSchema)
-    @blp.response(202, RunSchema, description="requested; computed in the background unless already done")
+    @blp.response(202, RunSchema, description="requested; computed in the background unless already done",
+                  headers={"Location": {"description": "the run's address, to poll until it is completed",
+                                        "schema": {"type": "string"}}})
     def post(self, body):
-        """Request an appraisal run of a period (audited); poll the run until it is completed."""
+        """Request an appraisal run of a period (audited); poll the run (its ``Location``) until it is completed."""
         try:
             period = period_between(body["first"], body["last"], body["period"])
         except ValueError as exc:
@@ -174,7 +177,8 @@ class RunRequest(MethodView):
             session.rollback()
             abort(422, message=str(exc), errors={"json": {"guideline_version": [str(exc)]}})
         session.commit()  # without Redis the run is computed here, as the commit hands over its job
-        return _run_item(session.execute(_runs().where(AppraisalRun.id == run.id)).one())
+        return (_run_item(session.execute(_runs().where(AppraisalRun.id == run.id)).one()), 202,
+                {"Location": url_for("appraisal_runs.RunById", run_id=run.id)})
 
 
 @blp.route("/<int:run_id>")
