@@ -311,14 +311,17 @@ def create_token(email, name, scopes, days):
 @tokens.command("list")
 @with_appcontext
 def list_tokens():
-    """List API tokens by prefix, with owner, scopes, last use and state."""
+    """List API tokens by prefix, with owner, scopes, last use, state and when each live one expires (UTC)."""
     with transaction() as session:
         for token in session.scalars(select(ApiToken).order_by(ApiToken.created_at)):
             state = ("revoked" if token.revoked_at else
                      "expired" if token.expires_at and token.expires_at <= utcnow() else "active")
-            used = f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never used"
+            used = f"used {token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never used"
+            # the end shown for the live ones: a bridge about to lose its token is what an admin looks for
+            ends = (f"until {token.expires_at:%Y-%m-%d %H:%M}" if token.expires_at and state == "active"
+                    else "no expiry" if state == "active" else "")
             click.echo(f"{token.prefix}  {state:8} {token.user.email:32} {' '.join(token.scopes):30} "
-                       f"{used}  {token.name}")
+                       f"{used:21} {ends:22} {token.name}")
 
 
 @tokens.command("revoke")

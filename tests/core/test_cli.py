@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from core.models import ApiToken, Feedback, User, hash_token
+from core.models import ApiToken, Feedback, User, hash_token, utcnow
 from tests.fixtures.payloads import survey
 
 
@@ -117,12 +118,17 @@ def test_tokens_list_and_revoke(app, session, create_user):
                                 "--scope", "feedback:write"]).stdout.strip()
     listing = runner.invoke(args=["tokens", "list"]).output
     assert f"{plain[:12]}  active" in listing and "never used" in listing and plain not in listing
+    assert "no expiry" in listing
+    ending = runner.invoke(args=["tokens", "create", "bot@example.com", "--name", "pilot", "--scope",
+                                 "feedback:write", "--expires-in", "30"]).stdout.strip()
+    line = next(row for row in runner.invoke(args=["tokens", "list"]).output.splitlines() if "pilot" in row)
+    assert line.startswith(ending[:12]) and f"until {utcnow() + timedelta(days=30):%Y-%m-%d}" in line
     assert runner.invoke(args=["tokens", "revoke", plain[:10]]).exit_code == 0  # any unique prefix
     assert f"{plain[:12]}  revoked" in runner.invoke(args=["tokens", "list"]).output
     assert runner.invoke(args=["tokens", "revoke", "pld_nothing"]).exit_code == 2
     assert "at least 8" in runner.invoke(args=["tokens", "revoke", "pld_"]).output
     session.expire_all()
-    assert session.scalar(select(ApiToken)).revoked_at is not None
+    assert session.scalar(select(ApiToken).where(ApiToken.prefix == plain[:12])).revoked_at is not None
 
 
 def test_nested_field_errors_read_as_dotted_names(app, tmp_path):
