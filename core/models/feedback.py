@@ -41,7 +41,8 @@ class Feedback(Base):
     kind: Mapped[str] = mapped_column(String(50))
     external_id: Mapped[str] = mapped_column(String(255))
     occurred_at: Mapped[datetime]
-    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Indexed for the API's sync by arrival (received_since), which otherwise reads the whole table each poll.
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     value: Mapped[float | None] = mapped_column(Float)
     scale_min: Mapped[float | None] = mapped_column(Float)
     scale_max: Mapped[float | None] = mapped_column(Float)
