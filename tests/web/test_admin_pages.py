@@ -337,6 +337,10 @@ def test_an_integration_switched_off_refuses_deliveries_until_switched_on(app, c
     with app.app_context(), transaction() as session:
         integration_id = session.scalar(select(Integration.id))
     url = f"/admin/integrations/{integration_id}/active"
+    # asked first, with what it costs: a stray click refused every delivery at once
+    listing = client.get("/admin/integrations").get_data(as_text=True)
+    assert "<summary>Switch off</summary>" in listing and "is refused (404)" in listing
+    assert "Switch Desk off</button>" in listing
     assert client.post(url, data={"csrf_token": token, "active": "0"}).status_code == 303
     assert _deliver(client, integration_id, secret).status_code == 404
     assert "Switch on" in client.get("/admin/integrations").get_data(as_text=True)

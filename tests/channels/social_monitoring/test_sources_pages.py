@@ -101,6 +101,9 @@ def test_a_push_secret_is_shown_once_and_replaced_on_demand(app, worked_example)
     edit = client.get(f"{SOURCES}/{source_id}").get_data(as_text=True)
     assert secret not in edit
 
+    # asked first, saying what it costs: one click refused the sender's every push
+    listing = client.get(SOURCES).get_data(as_text=True)
+    assert "<summary>Replace secret</summary>" in listing and "refused with 401 until" in listing
     replaced = client.post(f"{SOURCES}/{source_id}/secret", data={"csrf_token": token})
     assert replaced.status_code == 200 and replaced.headers["Cache-Control"] == "no-store"
     new = _source(app, "brand-push").push_secret
@@ -122,6 +125,8 @@ def test_editing_and_switching_off_are_audited(app, worked_example):
                                                                keywords="refund"))
     assert saved.status_code == 303
     assert (_source(app, "feed").url, _source(app, "feed").keywords) == ("https://example.com/b.rss", ["refund"])
+    listing = client.get(SOURCES).get_data(as_text=True)
+    assert "<summary>Switch off</summary>" in listing and "Switch feed off</button>" in listing
     off = client.post(f"{SOURCES}/{source_id}/active", data={"csrf_token": token, "active": "0"})
     assert off.status_code == 303 and _source(app, "feed").active is False
     assert client.post(f"{SOURCES}/{source_id}/active", data={"csrf_token": token, "active": "x"}).status_code == 400
