@@ -5,6 +5,7 @@ feedback items, and touches no database: the same inputs always give the same ou
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,6 +96,16 @@ def _pool(aggregates) -> Aggregate:
     return Aggregate(total, n, squares)
 
 
+def _value_range(spec: MetricSpec) -> tuple[float, float] | None:
+    """The values a metric can take, which its interval is cut to: its rule's bounds (a rating's scale),
+    else from its floor up (a duration), else None. Not the guideline's normalising bounds, which only say
+    what counts as 0 and 100: cut to those, an interval came out back to front."""
+    bounds = spec.rule.value_bounds(spec.params)
+    if bounds:
+        return float(bounds[0]), float(bounds[1])
+    return (float(spec.rule.floor), math.inf) if spec.rule.floor is not None else None
+
+
 class Appraisal:
     """One guideline applied to one period's inputs."""
 
@@ -127,10 +138,14 @@ class Appraisal:
             members.setdefault(person.team_id, []).append(groups.get(person.id, {}))
         team = {team_id: {name: _pool(g[name] for g in mine if name in g) for name in names}
                 for team_id, mine in members.items() if team_id is not None}
+        # How many of a team have items of each metric: where only one has, the team's mean is theirs alone.
+        contributors = {team_id: {name: sum(1 for g in mine if name in g and g[name].n) for name in names}
+                        for team_id, mine in members.items() if team_id is not None}
         confidence, strength = guideline["confidence_level"], guideline["shrinkage_strength"]
         # What each metric's working-out needs, looked up once rather than once per person.
         plan = [(spec.name, self.by_name[spec.name]["weight"], self._bounds(spec), self._min_n(spec.name),
-                 spec.rule.is_proportion(spec.params), spec.rule.direction, org[spec.name].mean)
+                 spec.rule.is_proportion(spec.params), spec.rule.direction, org[spec.name].mean,
+                 _value_range(spec), spec)
                 for spec in self.specs]
         team_means = {team_id: {name: pooled.mean for name, pooled in metrics.items()}
                       for team_id, metrics in team.items()}
@@ -139,20 +154,21 @@ class Appraisal:
             mine = groups.get(person.id, {})
             teams = team_means.get(person.team_id) if person.team_id is not None else None
             metrics = {}
-            for name, weight, bounds, min_n, proportion, direction, org_mean in plan:
+            for name, weight, bounds, min_n, proportion, direction, org_mean, value_range, spec in plan:
                 aggregate = mine.get(name, EMPTY)
-                team_mean = teams[name] if teams is not None else None
                 n = aggregate.n
+                team_mean = teams[name] if teams is not None else None
+                if n and team_mean is not None and contributors[person.team_id][name] == 1:
+                    # Alone in their team with items: the team's mean is their own, which shrinking toward
+                    # would leave them where they are, and is no benchmark. The organisation's stands instead.
+                    team_mean = None
                 value = aggregate.total / n if n else None
                 sufficient = n >= min_n
                 if value is None:
                     low = high = shrunk = None
                 else:
-                    if proportion:
-                        low, high = (100 * x for x in formulas.wilson_interval(value / 100, n, confidence))
-                    else:
-                        low, high = formulas.mean_interval(value, n, aggregate.squares, confidence, bounds)
-                    # The prior is the team's mean, or the org's for someone in no team.
+                    low, high = self._interval(spec, proportion, value, aggregate, confidence, value_range)
+                    # The prior is the team's mean, or the org's for someone in no team (or alone in it).
                     prior = team_mean if team_mean is not None else org_mean
                     shrunk = formulas.shrink(value, n, prior, strength)
                 normalised = (formulas.normalise(shrunk, bounds, direction)
@@ -164,9 +180,29 @@ class Appraisal:
             ok = bool(parts) and covered >= guideline["composite_min_weight"] - 1e-9
             outcomes[person.id] = EmployeeOutcome(
                 person.id, person.team_id, metrics, "ok" if ok else "insufficient_data",
-                formulas.composite(parts) if ok else None, covered,
-                sum(m.n for m in metrics.values() if m.sufficient))
+                formulas.composite(parts) if ok else None, covered, self._items_behind(metrics))
         return outcomes
+
+    @staticmethod
+    def _interval(spec: MetricSpec, proportion: bool, value: float, aggregate: Aggregate, confidence: float,
+                  value_range) -> tuple[float | None, float | None]:
+        own = spec.rule.interval(spec.params, aggregate.n, aggregate.total, aggregate.squares, confidence)
+        if own is not None:
+            return own
+        if proportion:
+            return tuple(100 * x for x in formulas.wilson_interval(value / 100, aggregate.n, confidence))
+        return formulas.mean_interval(value, aggregate.n, aggregate.squares, confidence, value_range)
+
+    def _items_behind(self, metrics: Mapping[str, MetricOutcome]) -> int:
+        """Items behind the metrics that count: two rules reading the same answers (CSAT % and CSAT mean)
+        count them once, so a tier's ``min_n`` is not met on half the answers it asks for."""
+        by_kinds: dict[frozenset, int] = {}
+        for spec in self.specs:
+            metric = metrics[spec.name]
+            if metric.sufficient:
+                kinds = frozenset(spec.rule.kinds) or frozenset((spec.name,))
+                by_kinds[kinds] = max(by_kinds.get(kinds, 0), metric.n)
+        return sum(by_kinds.values())
 
     # --- the whole appraisal --------------------------------------------------------------------------
 

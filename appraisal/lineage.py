@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from core.models import Feedback
 from core.plugins import get_plugins
+from core.scoring import ScoringRule
 
 from .guidelines import metric_bounds
 from .models import AppraisalRun, MetricResult
@@ -73,11 +74,9 @@ def metric_lineage(session: Session, run_id: int, employee_id: int, metric: str,
             "param_defaults": _described_defaults(rule, spec["params"]),
             "points_sql": str(points.compile(dialect=dialect, compile_kwargs={"literal_binds": True})),
             "value": "mean of the items' points (SUM / COUNT over accepted items in the period)",
-            "interval": ("Wilson score interval" if rule.is_proportion(spec["params"])
-                         else "normal interval from the sum of squares")
-                        + f" at {document['confidence_level']:.0%}",
+            "interval": _interval_name(rule, spec["params"]) + f" at {document['confidence_level']:.0%}",
             "shrinkage": f"(n*value + k*prior)/(n + k), the prior being the team's mean (the organisation's for "
-                         f"someone in no team), with k = {k:g}",
+                         f"someone in no team, or with no one else in it with items), with k = {k:g}",
             "display": rule.display_for(spec["params"]),
             "min_n": spec["min_n"] or document["min_sample"],
             "bounds": list(metric_bounds(spec, rule) or ()),
@@ -109,3 +108,13 @@ def _described_defaults(rule, params) -> dict[str, str]:
         return {}
     return {key: schema.fields[key].metadata["description"] for key, value in (params or {}).items()
             if value is None and key in schema.fields and schema.fields[key].metadata.get("description")}
+
+
+def _interval_name(rule, params) -> str:
+    """How the engine works the metric's interval out (appraisal.engine.Appraisal._interval), in words."""
+    if type(rule).interval is not ScoringRule.interval:  # the rule's own: its docstring's first line names it
+        own = (type(rule).interval.__doc__ or "").strip().splitlines()
+        return own[0].rstrip(".") if own else f"{rule.title}'s own interval"
+    if rule.is_proportion(params):
+        return "Wilson score interval"
+    return "Student's t interval from the sum of squares"

@@ -44,6 +44,12 @@ class ScoringRule:
         """Return :attr:`proportion` for these parameters (override when a parameter makes the metric a share)."""
         return self.proportion
 
+    def interval(self, params: Mapping[str, Any], n: int, total: float, squares: float,
+                 confidence: float) -> tuple[float, float] | None:
+        """The metric's confidence interval from its items' count, sum of points and sum of squared points;
+        None (the default) for the appraisal's own: Wilson's for a proportion, Student's t for a mean."""
+        return None
+
     def display_for(self, params: Mapping[str, Any]) -> str:
         """Return :attr:`display` for these parameters (override when a parameter changes what the value is)."""
         return self.display

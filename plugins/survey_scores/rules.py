@@ -8,6 +8,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 from sqlalchemy import and_, case
 
+from appraisal.formulas import nps_interval
 from core.scoring import ScoringRule
 
 
@@ -81,6 +82,12 @@ class Nps(ScoringRule):
 
     def points(self, feedback, params):
         return case((feedback.value >= 9, 100.0), (feedback.value <= 6, -100.0), else_=0.0)
+
+    def interval(self, params, n, total, squares, confidence):
+        """Adjusted Wald interval for a net score (Rocks, 2016)."""
+        # Points are +100, 0 or -100: their sum and sum of squares give the promoters and detractors back.
+        net, answered = total / 100, squares / 10_000
+        return nps_interval((answered + net) / 2, (answered - net) / 2, n, confidence)
 
 
 class CesParams(Schema):

@@ -8,12 +8,13 @@ This week                 CSAT (top-2 box)        NPS (points +100/0/-100)
   Cat  (Support)          5 5 (n=2 < 4)           -
   Dan  (Billing)          4 4 4 1 1 -> 3/5 = 60   9 8 8 0  -> (1-1)/4 = 0
   nobody                  1 (org only)
-Team Support pooled: CSAT 9/12 = 75, NPS (100 + 200)/8 = 37.5; Billing = Dan.
+Team Support pooled: CSAT 9/12 = 75, NPS (100 + 200)/8 = 37.5; Billing is Dan alone, so his prior is the
+org's: CSAT 12/18 = 66.667 (with nobody's 1), NPS (100 + 200 + 0)/12 = 25.
 Shrunk: Ann CSAT (4*75 + 2*75)/6 = 75, NPS (4*25 + 2*37.5)/6 = 29.1667 -> 64.5833
         Bob CSAT (6*66.667 + 2*75)/8 = 68.75, NPS (4*50 + 2*37.5)/6 = 45.8333 -> 72.9167
-        Dan CSAT 60, NPS 0 -> 50
+        Dan CSAT (5*60 + 2*66.667)/7 = 1300/21 = 61.9048, NPS (4*0 + 2*25)/6 = 8.3333 -> 54.1667
 Composite: Ann 0.6*75 + 0.4*64.5833 = 70.8333; Bob 0.6*68.75 + 0.4*72.9167 = 70.4167;
-           Dan 0.6*60 + 0.4*50 = 56; Cat and Mia (no items): insufficient data.
+           Dan 0.6*61.9048 + 0.4*54.1667 = 1235/21 = 58.8095; Cat and Mia (no items): insufficient data.
 Last week: Ann 100 / 100, Bob 0 / -100; team CSAT 50, NPS 0 ->
            Ann (400+100)/6 = 83.333 and (400+0)/6 = 66.667 -> 83.333; Bob 16.667 and -66.667 -> 16.667.
 """
@@ -50,6 +51,10 @@ def test_metrics_intervals_and_shrinkage(worked_example):
     assert bob["metrics"]["nps"]["shrunk"] == pytest.approx(275 / 6, **APPROX)
     assert bob["metrics"]["csat_percent"]["team_mean"] == pytest.approx(75, **APPROX)
     assert dan["metrics"]["csat_percent"]["value"] == pytest.approx(60, **APPROX)
+    # alone in Billing: no team mean of his own to shrink toward, the org's instead
+    assert dan["metrics"]["csat_percent"]["team_mean"] is None
+    assert dan["metrics"]["csat_percent"]["shrunk"] == pytest.approx(1300 / 21, **APPROX)
+    assert dan["metrics"]["nps"]["shrunk"] == pytest.approx(25 / 3, **APPROX)
     # the unattributed 1 counts for the org: 3+4+2+3 satisfied of 4+6+2+5+1 = 12/18
     assert dan["metrics"]["csat_percent"]["org_mean"] == pytest.approx(200 / 3, **APPROX)
     assert (cat["metrics"]["csat_percent"]["n"], cat["metrics"]["csat_percent"]["sufficient"]) == (2, False)
@@ -61,14 +66,14 @@ def test_composite_ranks_and_benchmarks(worked_example):
     ann, bob, cat, dan, mia = (rows[n] for n in ("Ann", "Bob", "Cat", "Dan", "Mia Manager"))
     assert ann["composite"] == pytest.approx(70 + 5 / 6, **APPROX)
     assert bob["composite"] == pytest.approx(70 + 5 / 12, **APPROX)
-    assert dan["composite"] == pytest.approx(56, **APPROX)
+    assert dan["composite"] == pytest.approx(1235 / 21, **APPROX)
     assert (cat["state"], cat["composite"], cat["rank"]) == ("insufficient_data", None, None)
     assert (mia["state"], mia["rank"]) == ("insufficient_data", None)
     assert [(r["rank"], r["percentile"], r["peers"]) for r in (ann, bob, dan)] == [
         (1, 100.0, 3), (2, 50.0, 3), (3, 0.0, 3)]
     assert ann["team_mean"] == pytest.approx((70 + 5 / 6 + 70 + 5 / 12) / 2, **APPROX)
-    assert dan["team_mean"] == pytest.approx(56, **APPROX)
-    assert ann["org_mean"] == pytest.approx(65.75, **APPROX)
+    assert dan["team_mean"] == pytest.approx(1235 / 21, **APPROX)
+    assert ann["org_mean"] == pytest.approx((70 + 5 / 6 + 70 + 5 / 12 + 1235 / 21) / 3, **APPROX)
     assert ann["previous_composite"] == pytest.approx(250 / 3, **APPROX)
     assert ann["change"] == pytest.approx(70 + 5 / 6 - 250 / 3, **APPROX)
     assert bob["change"] == pytest.approx(70 + 5 / 12 - 50 / 3, **APPROX)
@@ -109,7 +114,7 @@ def test_recommendations_and_budget(worked_example):
         got = sorted((r.employee_id, r.kind, r.amount, r.requested_amount, r.status) for r in recs)
     ids = worked_example.ids
     # Gold for Ann (percentile 100, composite 70.8); Silver for Bob and Dan (streak 1, composite >= 55);
-    # coaching for Dan (56 <= 60). Cap 130, rank order: Ann 100, Bob the 30 left, Dan nothing.
+    # coaching for Dan (58.8 <= 60). Cap 130, rank order: Ann 100, Bob the 30 left, Dan nothing.
     assert got == sorted([
         (ids["ann"], "bonus", 100.0, 100.0, "proposed"),
         (ids["ann"], "recognition", None, None, "approved"),

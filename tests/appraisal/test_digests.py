@@ -71,16 +71,17 @@ def test_digests_reach_employees_and_the_manager_with_the_hand_numbers(worked_ex
 
     text, html = mail[("ann@example.com", "Your report")]
     assert [_line(text, label) for label in ("Composite", "Team mean", "Organisation mean", "Rank", "Change")] == [
-        "70.8", "–", "65.8", "1 of 3 (percentile 100.0)", "-12.5 (from 83.3)"]  # the team mean: Bob's figure
+        "70.8", "–", "66.7", "1 of 3 (percentile 100.0)", "-12.5 (from 83.3)"]  # the team mean: Bob's figure
     assert _line(text, "CSAT %") == "75.0% (n=4, 95% interval 30.1% to 95.4%) / 75.0% / 66.7%"
-    assert _line(text, "NPS") == "+25.0 (n=4, 95% interval -68.8 to +100.0) / – / +25.0"
+    # NPS 25 from 2 promoters and 1 detractor of 4: Rocks' adjusted Wald interval
+    assert _line(text, "NPS") == "+25.0 (n=4, 95% interval -44.2 to +72.7) / – / +25.0"
     assert "(A mean shown as – pools fewer than 2 colleagues besides you: it is not shown.)" in text
     assert "CSAT %: target 80.0%, you 75.0%: below target" in text
     assert "Recognition: Gold" in text and "Bonus" not in text  # the bonus still awaits approval
-    assert "2 Nov: you 70.8, team –, organisation 65.8" in text  # the trend over both weeks
+    assert "2 Nov: you 70.8, team –, organisation 66.7" in text  # the trend over both weeks
     assert f"{PUBLIC_URL}/report/{worked_example.ids['ann']}?run={run_id}" in text
     assert [_html_figure(html, f) for f in ("composite", "team-mean", "org-mean", "rank")] == [
-        "70.8", "–", "65.8", "1 of 3 (percentile 100.0)"]
+        "70.8", "–", "66.7", "1 of 3 (percentile 100.0)"]
     assert re.search(r'data-metric="csat_percent">.*?75\.0%<br><span[^>]*>30\.1% to 95\.4%</span>.*?<td[^>]*>4</td>', html,
                      re.DOTALL)
     # Fit for a phone: a viewport, five columns at most, the trend a row per period (not a column each).
@@ -93,11 +94,11 @@ def test_digests_reach_employees_and_the_manager_with_the_hand_numbers(worked_ex
     assert not re.search(r"\b(Bob|Cat|Dan)\b", text + html)  # nothing about a colleague
 
     text, html = mail[("dan@example.com", "Your report")]
-    assert [_line(text, label) for label in ("Composite", "Team mean", "Rank")] == ["56.0", "–", "3 of 3 (percentile 0.0)"]
+    assert [_line(text, label) for label in ("Composite", "Team mean", "Rank")] == ["58.8", "–", "3 of 3 (percentile 0.0)"]
     assert _line(text, "CSAT %").startswith("60.0% (n=5,")
     assert "CSAT %: target 50.0%, you 60.0%: target exceeded" in text
     assert "Refunds (ticket category)" in text  # his training need
-    assert _html_figure(html, "composite") == "56.0"
+    assert _html_figure(html, "composite") == "58.8"
 
     text, html = mail[("mia@example.com", "Team report")]
     assert "Support: 3 appraised, composite mean 70.6" in text and "Dan" not in text + html

@@ -92,7 +92,8 @@ def test_ranks_equal_values_rank_equal_and_percentiles_stay_in_0_100(values_by_k
     ranked = formulas.ranks(values_by_key)
     for key, (rank, percentile) in ranked.items():
         assert 1 <= rank <= len(values_by_key)
-        assert 0 <= percentile <= 100
+        # someone ranked alone has no percentile: compared with nobody
+        assert (percentile is None) if len(values_by_key) == 1 else 0 <= percentile <= 100
         better = sum(round(v, 9) > round(values_by_key[key], 9) for v in values_by_key.values())
         assert rank == better + 1
 
@@ -104,6 +105,34 @@ def test_values_equal_in_exact_arithmetic_rank_equal():
     assert ranked["a"] == ranked["b"] == (1, 75.0)
     assert ranked["c"] == (3, 0.0)
     assert formulas.ranks({"x": 90.0, "y": 90.0}) == {"x": (1, 50.0), "y": (1, 50.0)}
+    assert formulas.ranks({"alone": 90.0}) == {"alone": (1, None)}  # had been 100, meeting percentile tiers
+
+
+@pytest.mark.parametrize(("confidence", "df", "table"), [
+    (0.95, 1, 12.7062), (0.95, 2, 4.3027), (0.95, 3, 3.1824), (0.95, 10, 2.2281), (0.95, 30, 2.0423),
+    (0.95, 99, 1.9842), (0.95, 100, 1.9840), (0.95, 1000, 1.9623), (0.99, 1, 63.6567), (0.99, 5, 4.0321),
+    (0.5, 4, 0.7407), (0.999, 100, 3.3905)])
+def test_t_scores_match_the_tables(confidence, df, table):
+    assert formulas.t_score(confidence, df) == pytest.approx(table, abs=1e-4)
+
+
+def test_a_mean_interval_holds_its_mean_within_what_the_metric_can_take():
+    # ratings 2 3 2 3: 2.5 +- t(3) * 0.577 / 2 = 2.5 +- 0.919; with the normalising bounds 3..5 it was "3.00 to
+    # 3.07", leaving out the mean, and reply times of 200..500 minutes under bounds 0..120 ran backwards
+    low, high = formulas.mean_interval(2.5, 4, 4 + 9 + 4 + 9, 0.95, (1.0, 5.0))
+    assert (round(low, 3), round(high, 3)) == (1.581, 3.419)
+    low, high = formulas.mean_interval(350, 4, 300**2 + 400**2 + 500**2 + 200**2, 0.95, (0.0, math.inf))
+    assert low <= 350 <= high and low >= 0 and high == pytest.approx(350 + 3.1824 * 129.099 / 2, abs=0.01)
+    assert formulas.mean_interval(300, 1, 300**2, 0.95, (0.0, math.inf)) == (None, None)
+    assert formulas.mean_interval(4, 1, 16, 0.95, (1.0, 5.0)) == (1.0, 5.0)
+
+
+def test_an_nps_interval_of_answers_all_alike_is_no_point():
+    # Rocks' adjusted Wald: four promoters are not "100 to 100"
+    low, high = formulas.nps_interval(4, 0, 4)
+    assert 0 < low < 50 and high == 100
+    low, high = formulas.nps_interval(2, 1, 4)  # NPS 25
+    assert low < 25 < high and -100 <= low and high <= 100
 
 
 def _guideline(weights):

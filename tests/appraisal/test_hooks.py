@@ -40,7 +40,7 @@ def test_recommend_and_appraisal_completed(make_app, worked_example, caplog):
                                                  Recommendation.reason, Recommendation.source)
                                           .where(Recommendation.run_id == run_id,
                                                  Recommendation.source == "plugin:mentor")).all()
-    # Only Dan's composite (56) is under 60; the sanction and the negative bonus were refused and logged.
+    # Only Dan's composite (58.8) is under 60; the sanction and the negative bonus were refused and logged.
     assert from_plugin == [(worked_example.ids["dan"], "coaching", "pair with a mentor (guideline v1)",
                             "plugin:mentor")]
     assert "termination" in caplog.text and "refused" in caplog.text

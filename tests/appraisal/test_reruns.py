@@ -126,10 +126,11 @@ def test_a_new_weight_changes_composites_and_standing_but_not_the_metrics(worked
     strip = [{k: v for k, v in m.items() if k != "weight"} for m in before_metrics]
     assert [{k: v for k, v in m.items() if k != "weight"} for m in after_metrics] == strip
     composites = {row["employee"]: row["composite"] for row in after_rows}
-    # Ann 0.2*75 + 0.8*64.5833 = 66.6667; Bob 0.2*68.75 + 0.8*72.9167 = 72.0833; Dan 0.2*60 + 0.8*50 = 52
+    # Ann 0.2*75 + 0.8*64.5833 = 66.6667; Bob 0.2*68.75 + 0.8*72.9167 = 72.0833;
+    # Dan 0.2*61.9048 + 0.8*54.1667 = 1170/21 (test_by_hand)
     assert composites["Ann"] == pytest.approx(200 / 3, abs=1e-6)
     assert composites["Bob"] == pytest.approx(72 + 1 / 12, abs=1e-6)
-    assert composites["Dan"] == pytest.approx(52, abs=1e-6)
+    assert composites["Dan"] == pytest.approx(1170 / 21, abs=1e-6)
     assert [row["employee"] for row in after_rows if row["rank"]] == ["Bob", "Ann", "Dan"]
 
 

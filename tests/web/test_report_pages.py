@@ -21,7 +21,7 @@ from core.models import (
 )
 from core.plugins import get_plugins
 from tests.fixtures.app import row_counts, statements_of_page
-from tests.fixtures.appraisal import BEFORE, GUIDELINE, WEEK
+from tests.fixtures.appraisal import BEFORE, GUIDELINE, ORG_MEAN, WEEK
 from tests.fixtures.org import csrf_token
 
 APPROX = {"abs": 1e-6}
@@ -62,7 +62,7 @@ def test_the_report_holds_the_worked_examples_hand_numbers(worked_example, app):
                                  audience="manager")
     assert report["composite"] == pytest.approx(70 + 5 / 6, **APPROX)
     assert report["team_mean"] == pytest.approx((70 + 5 / 6 + 70 + 5 / 12) / 2, **APPROX)
-    assert report["org_mean"] == pytest.approx(65.75, **APPROX)
+    assert report["org_mean"] == pytest.approx(ORG_MEAN, **APPROX)
     assert (report["rank"], report["percentile"], report["peers"]) == (1, 100.0, 3)
     assert report["change"] == pytest.approx(70 + 5 / 6 - 250 / 3, **APPROX)
     csat, nps = report["metrics"]
@@ -83,7 +83,7 @@ def test_the_report_holds_the_worked_examples_hand_numbers(worked_example, app):
     # read Bob's figures. CSAT's pools Bob and Cat besides her, the organisation's everyone.
     assert (own["team_mean"], own["metrics"][1]["team_mean"], own["means_withheld"]) == (None, None, True)
     assert own["metrics"][0]["team_mean"] == pytest.approx(75, **APPROX)
-    assert own["org_mean"] == pytest.approx(65.75, **APPROX) and own["trend"]["composite"]["team"] == [None]
+    assert own["org_mean"] == pytest.approx(ORG_MEAN, **APPROX) and own["trend"]["composite"]["team"] == [None]
 
 
 def test_ann_reads_her_report_on_the_page(worked_example, as_user):
@@ -92,7 +92,7 @@ def test_ann_reads_her_report_on_the_page(worked_example, as_user):
     html = as_user("ann@example.com").get("/report").get_data(as_text=True)
     assert "Your report" in html and "Week 2 to 8 November 2026" in html
     assert [_figure(html, f) for f in ("composite", "team-mean", "org-mean", "rank", "percentile", "change")] == [
-        "70.8", "–", "65.8", "1 of 3", "percentile 100.0", "-12.5"]  # the team mean would be Bob's
+        "70.8", "–", "66.7", "1 of 3", "percentile 100.0", "-12.5"]  # the team mean would be Bob's
     assert _metric_cells(html, "csat_percent") == {"value": "75.0%", "n": "4", "interval": "30.1% to 95.4%",
                                                    "team": "75.0%", "org": "66.7%", "change": "-25.0"}
     assert _metric_cells(html, "nps")["value"] == "+25.0" and _metric_cells(html, "nps")["team"] == "–"
