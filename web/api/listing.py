@@ -11,7 +11,7 @@ from functools import wraps
 
 from sqlalchemy import Select, func, select
 
-from core.db import get_session
+from core.db import get_db, get_session
 
 from .export import CSV_TYPE, columns_of, csv_response, wants_csv
 
@@ -35,8 +35,14 @@ class QueryListing:
         return [self.item(row) for row in get_session().execute(self.statement.offset(first).limit(size))]
 
     def all(self) -> Iterator:
-        rows = get_session().execute(self.statement.execution_options(yield_per=STREAM_BATCH))
-        return (self.item(row) for row in rows)
+        return self._streamed()
+
+    def _streamed(self) -> Iterator:
+        # A session of the export's own, open while the rows stream: the request's is closed as the view returns,
+        # before the first row is read, and on PostgreSQL its server-side cursor went with it (every CSV a 500).
+        with get_db().read_sessionmaker() as session:
+            for row in session.execute(self.statement.execution_options(yield_per=STREAM_BATCH)):
+                yield self.item(row)
 
 
 class RowListing:
