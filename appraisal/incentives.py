@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_FLOOR, Decimal
+from fractions import Fraction
 from typing import Any
 
 from marshmallow import ValidationError
@@ -156,6 +157,31 @@ def allocate(requests: Sequence[tuple[Any, float]], cap: float | None, rule: str
     return granted
 
 
+def allocate_pro_rata(requests: Sequence[tuple[Any, float, float]], left: float) -> dict[Any, float]:
+    """Cut bonuses by one factor when some were paid in part on earlier runs of the period.
+
+    Each request is ``(key, whole, paid)``: the bonus the tier gives and what of it was approved before.
+    Every bonus comes to the same share f of ``whole``, or stays at what was paid if that is more; f is the
+    largest share the ``left`` of the cap can top everyone up to. Each is granted f x whole - paid, rounded
+    down to the cent. (Cutting what was still owed by one factor instead gave the person paid in part more
+    than their share, and everyone else less.)
+    """
+    asked = [(key, _cents(whole), _cents(paid)) for key, whole, paid in requests]
+    room = _cents(left)
+    if sum(max(whole - paid, 0) for _, whole, paid in asked) <= room:
+        return {key: max(whole - paid, 0) / 100 for key, whole, paid in asked}
+    # sum(max(f*whole - paid, 0)) = room, piecewise linear in f: walk the points where each starts to count.
+    ordered = sorted((Fraction(paid, whole), whole, paid) for _, whole, paid in asked if whole > 0)
+    share, wholes, paids = Fraction(0), 0, 0
+    for index, (start, whole, paid) in enumerate(ordered):
+        wholes, paids = wholes + whole, paids + paid
+        share = Fraction(room + paids, wholes)
+        if index + 1 == len(ordered) or share <= ordered[index + 1][0]:
+            break
+    share = min(max(share, Fraction(0)), Fraction(1))
+    return {key: max(math.floor(share * whole) - paid, 0) / 100 for key, whole, paid in asked}
+
+
 @dataclass(frozen=True)
 class Decision:
     """A recommendation decided on another run of the period: approved, or rejected by a person."""
@@ -199,29 +225,51 @@ def without_decided(proposals: Sequence[Proposal], decisions: Iterable[Decision]
     return result
 
 
-def approved_bonuses(decisions: Iterable[Decision]) -> dict[int, float]:
-    """Per employee, the bonuses approved on the period's other runs, added up."""
-    approved: dict[int, float] = {}
+def approved_bonuses(decisions: Iterable[Decision]) -> dict[tuple[int, str], float]:
+    """Per employee and source (``tier:Gold``), the bonuses approved on the period's other runs, added up."""
+    approved: dict[tuple[int, str], float] = {}
     for d in decisions:
         if d.approved and d.kind == "bonus":
-            approved[d.employee_id] = approved.get(d.employee_id, 0.0) + (d.amount or 0.0)
+            key = (d.employee_id, d.source)
+            approved[key] = approved.get(key, 0.0) + (d.amount or 0.0)
     return approved
 
 
-def net_of_approved(proposals: Sequence[Proposal], approved: Mapping[int, float]) -> list[Proposal]:
+def net_of_approved(proposals: Sequence[Proposal], approved: Mapping[tuple[int, str], float]) -> list[Proposal]:
     """Take the bonuses already approved for the period (on earlier runs of it) off this run's bonuses.
 
-    An employee already paid at least as much gets no new bonus; one paid less gets the difference, saying so.
+    What was approved for a source is taken off that source's bonus: an approved Gold does not shrink the
+    same person's Steady bonus, as it did when everything approved was taken off each bonus (a smaller one
+    vanished). What was approved for a source that proposes nothing now (a guideline changed the tiers) is
+    taken off the person's other bonuses, the largest first: paid is paid. A bonus paid in full is left out;
+    one paid in part asks for the difference, saying so.
     """
-    result = []
-    for proposal in proposals:
-        paid = approved.get(proposal.employee_id, 0.0)
-        if proposal.kind != "bonus" or not paid:
-            result.append(proposal)
-        elif proposal.amount > paid + 1e-9:
-            result.append(replace(proposal, amount=round(proposal.amount - paid, 2),
-                                  reason=f"{proposal.reason}; {paid:.2f} of it already approved for this period"))
-    return result
+    owed = dict(approved)
+    netted = list(proposals)
+    proposed = {(p.employee_id, p.source) for p in proposals if p.kind == "bonus"}
+    leftover: dict[int, float] = {}
+    for (employee_id, source), paid in approved.items():
+        if (employee_id, source) not in proposed:
+            leftover[employee_id] = leftover.get(employee_id, 0.0) + paid
+            owed.pop((employee_id, source))
+    order = sorted(range(len(netted)), key=lambda i: -(netted[i].amount or 0.0))  # the largest take leftovers first
+    kept = [True] * len(netted)
+    for index in order:
+        proposal = netted[index]
+        if proposal.kind != "bonus":
+            continue
+        paid = owed.pop((proposal.employee_id, proposal.source), 0.0)
+        other = min(leftover.get(proposal.employee_id, 0.0), max(proposal.amount - paid, 0.0))
+        if other:
+            leftover[proposal.employee_id] -= other
+        if not paid and not other:
+            continue
+        if proposal.amount <= paid + other + 1e-9:
+            kept[index] = False
+            continue
+        netted[index] = replace(proposal, amount=round(proposal.amount - paid - other, 2),
+                                reason=f"{proposal.reason}; {paid + other:.2f} of it already approved for this period")
+    return [proposal for proposal, keep in zip(netted, kept) if keep]
 
 
 def apply_budget(proposals: Sequence[Proposal], outcomes: Mapping[int, EmployeeOutcome],
@@ -240,13 +288,23 @@ def apply_budget(proposals: Sequence[Proposal], outcomes: Mapping[int, EmployeeO
         return rank, proposals[index].employee_id, index
 
     bonuses = sorted((i for i, p in enumerate(proposals) if p.kind == "bonus"), key=standing)
-    granted = allocate([(i, proposals[i].amount) for i in bonuses], budget["cap"], budget["allocation"])
+    if budget["allocation"] == "pro_rata" and spent and budget["cap"] is not None:
+        # What a bonus asks is what is still owed of its whole (net_of_approved): the share is of the whole.
+        granted = allocate_pro_rata([(i, _whole(proposals[i]), _whole(proposals[i]) - proposals[i].amount)
+                                     for i in bonuses], budget["cap"])
+    else:
+        granted = allocate([(i, proposals[i].amount) for i in bonuses], budget["cap"], budget["allocation"])
     result = list(proposals)
     for index, amount in granted.items():
         proposal = proposals[index]
         if abs(amount - proposal.amount) > 1e-9:
-            left = f", {spent:.2f} of it already approved" if spent else ""
+            left = f" ({spent:.2f} of the cap approved already on earlier runs of the period)" if spent else ""
             note = (f"; cut from {proposal.amount:.2f} to {amount:.2f} {budget['currency']} by the budget cap of "
-                    f"{guideline['incentives']['budget']['cap']:.2f}{left} ({budget['allocation'].replace('_', ' ')})")
+                    f"{guideline['incentives']['budget']['cap']:.2f}{left}, {budget['allocation'].replace('_', ' ')}")
             result[index] = replace(proposal, amount=amount, reason=proposal.reason + note)
     return result
+
+
+def _whole(proposal: Proposal) -> float:
+    """The bonus as its tier or plugin gives it, before anything approved earlier was taken off."""
+    return proposal.requested_amount if proposal.requested_amount is not None else proposal.amount

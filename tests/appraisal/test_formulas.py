@@ -11,7 +11,7 @@ from sqlalchemy import Float, column, create_engine, func, select, table, text
 
 from appraisal import formulas
 from appraisal.guideline_schema import GuidelineSchema
-from appraisal.incentives import allocate
+from appraisal.incentives import allocate, allocate_pro_rata
 from plugins.survey_scores.rules import Nps
 
 unit = st.floats(min_value=0, max_value=100, allow_nan=False)
@@ -185,3 +185,20 @@ def test_pro_rata_cuts_everyone_by_the_same_factor(asked, cap):
         return
     for i, amount in enumerate(asked):
         assert granted[i] == pytest.approx(amount * cap / total, abs=0.01)  # floored to the cent
+
+
+@given(st.lists(st.tuples(st.integers(1, 500_000), st.integers(0, 100)), min_size=1, max_size=20),
+       st.integers(0, 2_000_000))
+def test_pro_rata_over_payments_made_tops_everyone_up_to_one_share(wholes_and_paid_percent, room_cents):
+    """Bonuses paid in part before: each ends at the same share of its whole (or at what was paid, if more),
+    and the top-ups never pass what is left of the cap."""
+    requests = [(i, whole / 100, math.floor(whole * percent / 100) / 100)
+                for i, (whole, percent) in enumerate(wholes_and_paid_percent)]
+    granted = allocate_pro_rata(requests, room_cents / 100)
+    assert math.fsum(granted.values()) <= room_cents / 100 + 1e-9
+    assert all(amount >= 0 for amount in granted.values())
+    topped = [(whole, paid + granted[i]) for i, whole, paid in requests if granted[i] > 0]
+    if topped:  # those topped up share one factor, to the cent; nobody left out is below it
+        share = max(total / whole for whole, total in topped)
+        assert all(total >= share * whole - 0.01 - 1e-9 for whole, total in topped)
+        assert all(paid >= share * whole - 0.01 - 1e-9 for i, whole, paid in requests if not granted[i])

@@ -190,7 +190,7 @@ def test_a_rerun_never_pays_twice_nor_past_the_cap(worked_example):
     assert ann not in bonuses
     bob = bonuses[worked_example.ids["bob"]]
     assert (bob.amount, bob.requested_amount, bob.status) == (30.0, 60.0, "proposed")
-    assert "100.00 of it already approved" in bob.reason
+    assert "100.00 of the cap approved already on earlier runs of the period" in bob.reason
     assert bonuses[worked_example.ids["dan"]].amount == 0
 
 
@@ -401,3 +401,60 @@ def test_two_runs_of_one_period_computing_at_once_issue_a_recognition_once(app, 
             Recommendation.run_id.in_(run_ids), Recommendation.employee_id == worked_example.ids["ann"],
             Recommendation.kind == "recognition", Recommendation.status == "approved")).all()
     assert len(recognitions) == 1, recognitions
+
+
+def _bonuses(run_id) -> dict[tuple[str, str], tuple[float, float]]:
+    """The run's bonuses: (employee's name, source) -> (amount, requested amount)."""
+    from core.models import Employee
+
+    with transaction() as session:
+        return {(name, source): (amount, requested) for name, source, amount, requested in session.execute(
+            select(Employee.name, Recommendation.source, Recommendation.amount, Recommendation.requested_amount)
+            .join(Employee, Employee.id == Recommendation.employee_id)
+            .where(Recommendation.run_id == run_id, Recommendation.kind == "bonus"))}
+
+
+def test_an_approved_bonus_is_taken_off_its_own_source_only(worked_example):
+    """Bob qualifies for Silver (60) and, in a group of its own, Steady (20). With Silver approved, a re-run
+    took the 60 off each of his bonuses: Steady vanished without a word."""
+    def steady(document):
+        document["incentives"]["tiers"].append({"name": "Steady", "group": "streaks",
+                                                "conditions": {"min_streak": 1},
+                                                "gives": [{"kind": "bonus", "amount": 20}]})
+        document["incentives"]["budget"]["cap"] = None
+
+    _publish(steady, "a bonus for a streak")
+    first = worked_example.run()
+    assert _bonuses(first)[("Bob", "tier:Silver")] == (60.0, 60.0)
+    with transaction() as session:
+        silver = session.scalar(select(Recommendation.id).where(
+            Recommendation.run_id == first, Recommendation.employee_id == worked_example.ids["bob"],
+            Recommendation.source == "tier:Silver"))
+    _decide_id(worked_example, silver)
+    again = _bonuses(worked_example.run())
+    assert ("Bob", "tier:Silver") not in again  # paid in full
+    assert again[("Bob", "tier:Steady")] == (20.0, 20.0)  # untouched by Silver's payment
+
+
+def test_pro_rata_after_an_approval_stays_pro_rata(worked_example):
+    """100 + 60 + 60 asked of 130, pro rata: 59.09, 35.45, 35.45. With Ann's approved, a re-run of the same
+    period had cut what was still owed by one factor: Ann 18.02 more (77.11 in all), Bob and Dan 26.44."""
+    _publish(lambda d: d["incentives"]["budget"].update(allocation="pro_rata"), "share the budget")
+    first = worked_example.run()
+    assert {who: amount for (who, _), (amount, _) in _bonuses(first).items()} == {
+        "Ann": 59.09, "Bob": 35.45, "Dan": 35.45}
+    with transaction() as session:
+        ann = session.scalar(select(Recommendation.id).where(
+            Recommendation.run_id == first, Recommendation.employee_id == worked_example.ids["ann"],
+            Recommendation.kind == "bonus"))
+    _decide_id(worked_example, ann)
+    again = {who: amount for (who, _), (amount, _) in _bonuses(worked_example.run()).items()}
+    assert again == {"Bob": 35.45, "Dan": 35.45}  # everyone at 130/220 of their tier's bonus, Ann paid already
+
+
+def _decide_id(example, recommendation_id):
+    from appraisal.review import decide_recommendation
+    from core.models import User
+
+    with transaction() as session:
+        decide_recommendation(session, recommendation_id, session.get(User, example.hr), approve=True, note="ok")
