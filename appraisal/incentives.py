@@ -298,9 +298,9 @@ def apply_budget(proposals: Sequence[Proposal], outcomes: Mapping[int, EmployeeO
     for index, amount in granted.items():
         proposal = proposals[index]
         if abs(amount - proposal.amount) > 1e-9:
-            left = f" ({spent:.2f} of the cap approved already on earlier runs of the period)" if spent else ""
+            left = f", {spent:.2f} of the cap approved already on earlier runs of the period" if spent else ""
             note = (f"; cut from {proposal.amount:.2f} to {amount:.2f} {budget['currency']} by the budget cap of "
-                    f"{guideline['incentives']['budget']['cap']:.2f}{left}, {budget['allocation'].replace('_', ' ')}")
+                    f"{guideline['incentives']['budget']['cap']:.2f}{left} ({budget['allocation'].replace('_', ' ')})")
             result[index] = replace(proposal, amount=amount, reason=proposal.reason + note)
     return result
 
