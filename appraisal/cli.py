@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
+from core.accounts import user_by_email
 from core.cli.messages import flatten_errors
 from core.db import transaction
 from core.models import Dispute, Employee, Feedback, Flag, Team, User, utcnow
@@ -39,7 +40,7 @@ def _day(value) -> date:
 def _user(session, email: str | None) -> User:
     if email is None:
         raise click.UsageError("--by: give the e-mail of the user taking this action")
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    user = user_by_email(session, email)
     if user is None:
         raise click.BadParameter(f"no user {email!r}", param_hint="--by")
     return user

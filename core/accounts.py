@@ -8,6 +8,12 @@ from .models import User, UserRole, record_audit
 from .models.accounts import NO_PASSWORD
 
 
+def user_by_email(session: Session, email: str) -> User | None:
+    """The account with ``email``, in any case and without surrounding spaces: addresses are stored as typed
+    (``HR.Lead@Example.org``), and every lookup, sign-in or ``--by``, must find them however they are typed."""
+    return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
 def set_user_active(session: Session, user: User, active: bool) -> None:
     """Mark ``user`` active or inactive, audited. The caller commits.
 

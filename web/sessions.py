@@ -16,11 +16,11 @@ from flask import (
 from flask import session as cookie_session
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length, Regexp
 
+from core.accounts import user_by_email
 from core.auth import authenticated, public
 from core.db import get_session
 from core.models import User, utcnow
@@ -69,7 +69,7 @@ def login():
             form.password.errors.append(f"Too many failed sign-ins: try again in {minutes} minute"
                                         f"{'s' if minutes != 1 else ''}.")
             return render_template("login.html", form=form), 429, {"Retry-After": str(wait)}
-        user = session.scalar(select(User).where(func.lower(User.email) == form.email.data.strip().lower()))
+        user = user_by_email(session, form.email.data)
         # Hash the password whether or not the account exists, so timing does not tell which e-mails do.
         password_ok = user.check_password(form.password.data) if user else check_password_hash(
             _DUMMY_HASH, form.password.data)

@@ -8,9 +8,9 @@ from flask.cli import with_appcontext
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
+from core.accounts import user_by_email
 from core.cli.messages import flatten_errors
 from core.db import transaction
-from core.models import User
 
 from .importers import FORMATS, TemplateImportError, read_template
 from .models import ReportTemplate
@@ -54,7 +54,7 @@ def import_template_command(file, file_format, slug, title, note, by):
     with transaction() as session:
         actor = None
         if by:
-            actor = session.scalar(select(User).where(User.email == by.strip().lower()))
+            actor = user_by_email(session, by)
             if actor is None:
                 raise click.BadParameter(f"no user {by!r}", param_hint="--by")
             if not actor.has_role("hr", "admin"):

@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, or_, select
 
-from ..accounts import is_last_admin, set_user_active
+from ..accounts import is_last_admin, set_user_active, user_by_email
 from ..auth import API_SCOPES, SHOPPER_SCOPES, TOKEN_ROLES, token_scopes_of
 from ..db import transaction
 from ..models import ROLES, ApiToken, Employee, User, UserRole, record_audit, utcnow
@@ -53,7 +53,7 @@ def create_user(email, name, roles, employee_id, service, password_stdin, passwo
     else:
         password = _new_password(password_stdin)
     with transaction() as session:
-        if session.scalar(select(User).where(func.lower(User.email) == email.lower())):
+        if user_by_email(session, email):
             raise click.BadParameter(f"a user with e-mail {email} exists", param_hint="EMAIL")
         if employee_id is not None and session.get(Employee, employee_id) is None:
             raise click.BadParameter(f"no employee has id {employee_id}", param_hint="--employee-id")
@@ -223,7 +223,7 @@ def link_user(email, employee_id, unlink):
 
 
 def _user(session, email: str) -> User:
-    user = session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    user = user_by_email(session, email)
     if user is None:
         raise click.BadParameter(f"no user has e-mail {email} (plaudit users list shows them)", param_hint="EMAIL")
     return user
@@ -287,7 +287,7 @@ def tokens():
 def create_token(email, name, scopes, days):
     """Issue a token acting for the user EMAIL and print it once."""
     with transaction() as session:
-        user = session.scalar(select(User).where(func.lower(User.email) == email.lower()))
+        user = user_by_email(session, email)
         if user is None:
             raise click.BadParameter(f"no user has e-mail {email}", param_hint="EMAIL")
         allowed = token_scopes_of(user)

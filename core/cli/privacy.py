@@ -4,8 +4,8 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
 
+from ..accounts import user_by_email
 from ..db import transaction
 from ..models import User
 from ..privacy import erase_customer
@@ -26,7 +26,7 @@ def privacy():
 
 
 def _requester(session, email: str) -> User:
-    user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    user = user_by_email(session, email)
     if user is None:
         raise click.BadParameter(f"no account has the address {email}", param_hint="--by")
     if not user.roles & ERASING_ROLES:

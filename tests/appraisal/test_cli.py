@@ -133,6 +133,23 @@ def test_guideline_commands(app, worked_example, tmp_path):
     assert runner.invoke(args=["guidelines", "diff", "1", "2"]).output.strip() == "min_sample: 4 -> 5"
     history = runner.invoke(args=["guidelines", "history"]).output
     assert "hr@example.com" in history and "n>=5" in history
+
+
+def test_by_finds_an_account_whose_address_has_capitals_however_it_is_typed(app, worked_example, tmp_path):
+    """Addresses are stored as typed; `--by HR.Lead@Example.org` found nobody, even typed exactly."""
+    from core.models import User
+    from core.models.accounts import NO_PASSWORD
+
+    with transaction() as session:
+        lead = User(email="HR.Lead+tz@Example.org", name="HR lead", password_hash=NO_PASSWORD)
+        lead.roles = ["hr"]
+        session.add(lead)
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(dict(GUIDELINE, min_sample=5)))
+    runner = app.test_cli_runner()
+    for typed in ("HR.Lead+tz@Example.org", " hr.lead+TZ@example.ORG "):
+        result = runner.invoke(args=["guidelines", "publish", str(path), "--by", typed])
+        assert result.exit_code == 0, result.output
     shown = runner.invoke(args=["guidelines", "show", "--version", "1"])
     assert shown.stderr.strip() == "guideline v1"
     assert json.loads(shown.stdout)["min_sample"] == 4  # the document itself: edit it and publish it again

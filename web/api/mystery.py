@@ -22,7 +22,7 @@ from marshmallow import (
     validates,
     validates_schema,
 )
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import aliased
 from werkzeug.datastructures import FileStorage
 
@@ -47,6 +47,7 @@ from channels.mystery_shopper.reports import (
     submit_report,
 )
 from channels.mystery_shopper.template import document_for_visit, template_in_force
+from core.accounts import user_by_email
 from core.auth import token_required
 from core.db import get_session
 from core.demo import DEMO_STEPS_KEY
@@ -261,7 +262,7 @@ class NewAssignment(MethodView):
         template = template_in_force(session, body["template"])
         if template is None:
             _invalid({"template": f"no report template {body['template']!r}"})
-        shopper = session.scalar(select(User).where(func.lower(User.email) == body["shopper"].lower()))
+        shopper = user_by_email(session, body["shopper"])
         if shopper is None or not shopper.active or not shopper.has_role("shopper"):
             # One message whether or not the address has an account: a token must not tell accounts apart.
             _invalid({"shopper": f"no active shopper account has the e-mail {body['shopper']}"})
