@@ -55,7 +55,9 @@ def queue_status(app) -> QueueStatus:
         ids = queue.failed_job_registry.get_job_ids(0, RECENT_FAILURES - 1, desc=True)
         for job in filter(None, Job.fetch_many(ids, connection=queue.connection)):
             result = job.latest_result()
-            lines = [line for line in ((result and result.exc_string) or "").splitlines() if line.strip()]
+            # SQLAlchemy ends its errors with a link to its docs: the line before it says what went wrong.
+            lines = [line for line in ((result and result.exc_string) or "").splitlines()
+                     if line.strip() and not line.startswith("(Background on this error at:")]
             status.failures.append({"id": job.id, "description": job.description, "ended_at": job.ended_at,
                                     "error": lines[-1] if lines else ""})
     except RedisError as exc:

@@ -21,6 +21,7 @@ from typing import Any
 
 from flask import current_app, has_app_context
 from sqlalchemy import case, delete, event, or_, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.utils import import_string
 
@@ -148,17 +149,22 @@ def dispatch_pending(ids: list[int] | None = None, limit: int = 500) -> int:
         return 0
     if ids is None:
         lost = _lost_from_queue(app, get_db())
-        if lost:
-            query = (select(PendingJob).where(due | PendingJob.id.in_(lost)).order_by(PendingJob.id)
-                     .limit(limit))
+        if lost:  # (unless the job noted its failure meanwhile: it waits out its backoff then)
+            query = (select(PendingJob).where(due | (PendingJob.id.in_(lost) & PendingJob.failed_at.is_(None)))
+                     .order_by(PendingJob.id).limit(limit))
     return _hand_to_queue(app, get_db(), query.with_for_update(skip_locked=True))
 
 
-def _lost_from_queue(app, database) -> list[int]:
-    """Rows handed to RQ whose job Redis no longer holds: a Redis that restarted without its data lost them.
+#: RQ's states of a job that ended without succeeding.
+_ENDED_UNSUCCESSFULLY = {b"failed", b"stopped", b"canceled"}
 
-    Without this they would wait out their ``QUEUE_LEASE``. A job that ran keeps its key in Redis (as
-    finished, failed or started), so only jobs that vanished are handed over again.
+
+def _lost_from_queue(app, database) -> list[int]:
+    """Rows handed to RQ that will not run again by themselves before their ``QUEUE_LEASE`` ends.
+
+    Two ways: Redis no longer holds the job (a Redis that restarted without its data lost it); or the job ended
+    in failure without recording it on its row, which happens when the database was unreachable as it ran (it
+    could neither read its row nor note the failure). A job that failed and noted it waits out its backoff.
     """
     from redis.exceptions import RedisError
     from rq.job import Job
@@ -166,18 +172,19 @@ def _lost_from_queue(app, database) -> list[int]:
     with database.read_sessionmaker() as session:
         leased = session.execute(
             select(PendingJob.id, PendingJob.attempts)
-            .where(PendingJob.attempts > 0, PendingJob.next_attempt_at > utcnow())
+            .where(PendingJob.attempts > 0, PendingJob.next_attempt_at > utcnow(), PendingJob.failed_at.is_(None))
             .order_by(PendingJob.id).limit(LOST_CHECK_LIMIT)).all()
     if not leased:
         return []
     try:
         with redis_connection(app).pipeline(transaction=False) as pipe:
             for row_id, attempts in leased:
-                pipe.exists(Job.key_for(_job_id(row_id, attempts)))
-            present = pipe.execute()
+                pipe.hget(Job.key_for(_job_id(row_id, attempts)), "status")
+            states = pipe.execute()
     except RedisError:  # _hand_to_queue will meet the same Redis, note it and pause
         return []
-    return [row_id for (row_id, _attempts), found in zip(leased, present) if not found]
+    return [row_id for (row_id, _attempts), state in zip(leased, states)
+            if state is None or state in _ENDED_UNSUCCESSFULLY]
 
 
 def _job_id(row_id: int, attempts: int) -> str:
@@ -298,13 +305,23 @@ def run_worker(app, burst: bool = False, worker_class=None) -> bool:
     """Drain the outbox, then work the queue with jobs bound to ``app`` (until empty when ``burst``)."""
     from rq import Worker
 
+    from .db import database_unreachable
+
     global _worker_app
     connection = redis_connection(app)
     if connection is None:
         raise RuntimeError("PLAUDIT_REDIS_URL is not set: without Redis, jobs run inline and need no worker")
     _worker_app = app
     with app.app_context():
-        dispatch_pending()
+        try:
+            dispatch_pending()
+        except OperationalError as exc:
+            if not database_unreachable(exc):
+                raise
+            # Waited out, as Redis is: exiting took the whole Procfile stack down with it, and systemd into a
+            # restart loop. Jobs that meet the outage fail in RQ, and the cron sweep hands them over again.
+            log.warning("the database is unreachable (%s): the worker starts, and the outbox is drained by the "
+                        "next sweep once it answers", type(exc.orig).__name__)
     worker = (worker_class or Worker)([app.config["QUEUE_NAME"]], connection=connection)
     return worker.work(burst=burst)
 

@@ -7,7 +7,8 @@ from rq.job import Job
 from sqlalchemy import select
 
 from core import jobs
-from core.db import transaction
+from core.db import Database, transaction
+from core.job_status import queue_status
 from core.ingestion import ingest
 from core.models import PendingJob
 from tests.fixtures.payloads import survey
@@ -37,3 +38,29 @@ def test_the_sweep_hands_over_again_only_the_jobs_redis_lost(make_app, recorder,
     jobs.run_worker(app, burst=True, worker_class=SimpleWorker)
     assert sorted(ext for _id, ext in recorder.ingested) == ["r-1", "r-2"]
     assert _rows(app) == {}
+
+
+@pytest.mark.redis
+def test_a_job_that_could_not_reach_the_database_is_handed_over_at_the_next_sweep(make_app, recorder, redis_url,
+                                                                                  tmp_path):
+    """A worker that ran a job while the database was down could neither read its row nor note the failure: the
+    row kept its hour's lease, RQ held the job as failed, and nothing listed it (`jobs failing` showed none)."""
+    app = make_app(REDIS_URL=redis_url, QUEUE_NAME="test-db-down", extra_plugins={"recorder": recorder})
+    with app.app_context(), transaction() as session:
+        ingest(session, "post_ticket_survey", [survey("r-1")])
+    (row,) = _rows(app)
+    cut_off = make_app(REDIS_URL=redis_url, QUEUE_NAME="test-db-down")
+    # Its database gone: a real engine on a file no one can open, so every connection fails as an outage's do.
+    cut_off.extensions["plaudit.db"] = Database(f"sqlite:///{tmp_path / 'no such folder' / 'plaudit.db'}")
+    # A worker starting while the database is down waits for it, as for Redis (it had exited with status 1),
+    # and the job it runs meanwhile fails in RQ.
+    jobs.run_worker(cut_off, burst=True, worker_class=SimpleWorker)
+    assert Job.fetch(f"outbox-{row}-1", connection=jobs.redis_connection(app)).get_status() == "failed"
+    assert _rows(app) == {row: 1}  # nothing noted on the row
+    (failure,) = queue_status(app).failures  # what /admin/jobs shows: the error, not SQLAlchemy's link
+    assert failure["error"].startswith("sqlalchemy.exc.OperationalError: (sqlite3.OperationalError) unable to open")
+
+    with app.app_context():
+        assert jobs.dispatch_pending() == 1  # not an hour later
+    jobs.run_worker(app, burst=True, worker_class=SimpleWorker)
+    assert [ext for _id, ext in recorder.ingested] == ["r-1"] and _rows(app) == {}
