@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -82,7 +83,12 @@ def read_rows(lines: Iterable[str]) -> tuple[list[tuple[int, dict]], list[tuple[
 
 
 def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:100] or "team"
+    """The team's name folded for comparing: case and punctuation aside, letters of every script kept.
+
+    ASCII letters alone had made サポート東京, 支持北京 and الدعم القاهرة all "team", clashing with each other.
+    """
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return re.sub(r"[\W_]+", "-", folded).strip("-")[:100] or "team"
 
 
 def _conflicts(session: Session, rows: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
@@ -105,7 +111,10 @@ def _conflicts(session: Session, rows: list[tuple[int, dict]]) -> list[tuple[int
                 errors.append((line, {"identities": [
                     f"{provider}:{external_id} already belongs to {email or name}"]}))
     # Slugs are unique: "Support EMEA" and "support emea" would be one team spelt two ways.
-    spelling = {team.slug: team.name for team in session.scalars(select(Team))}
+    spelling = {}
+    for team in session.scalars(select(Team)):
+        spelling[team.slug] = team.name
+        spelling.setdefault(_slug(team.name), team.name)  # a team stored before slugs kept every script
     for line, data in rows:
         known = spelling.setdefault(_slug(data["team"]), data["team"])
         if known != data["team"]:

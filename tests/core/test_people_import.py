@@ -93,6 +93,21 @@ def test_clashes_the_database_would_refuse_are_named_by_line(app, tmp_path):
     assert row_counts(app) == before
 
 
+def test_teams_named_in_any_script_are_teams_of_their_own(app, session, tmp_path):
+    """Slugs kept ASCII letters alone: サポート東京, 支持北京 and الدعم القاهرة were all "team", and the import
+    refused the second as clashing with the first."""
+    result = _run(app, tmp_path, "name,email,team,lead,identities\n"
+                                 "Aiko,aiko@example.com,サポート東京,,\n"
+                                 "Li,li@example.com,支持北京,,\n"
+                                 "Mona,mona@example.com,الدعم القاهرة,,\n"
+                                 "Zoë,zoe@example.com,Équipe Zoë,,\n")
+    assert result.exit_code == 0, result.stderr
+    assert set(session.scalars(select(Team.slug))) == {"الدعم-القاهرة", "サポート東京", "支持北京", "équipe-zoë"}
+    session.rollback()  # (on SQLite the read would hold the import's write back)
+    clash = _run(app, tmp_path, "name,email,team,lead,identities\nZed,zed@example.com,ÉQUIPE ZOË,,\n")
+    assert clash.exit_code == 1 and "'ÉQUIPE ZOË' clashes with team 'Équipe Zoë'" in clash.stderr
+
+
 def test_org_list_shows_ids_leads_and_identities(app, tmp_path):
     _run(app, tmp_path, GOOD)
     output = app.test_cli_runner().invoke(args=["org", "list"]).output
