@@ -1,6 +1,7 @@
 """The organisation: teams (a tree), employees and the external identities that point at them."""
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select
@@ -71,8 +72,11 @@ def normalise_identity(provider: str, external_id: str) -> str:
     """Return the form an identity is stored and matched in: trimmed, and lower-case where case means nothing.
 
     E-mail addresses, social handles and agents' sign-offs (``brand/initials``) match whatever their case.
+    Every identity is in Unicode's composed form (NFC): "Zoë" typed on one system and spelt e + combining
+    diaeresis by another (as macOS may write it) are the same name, and looked the same in the queue while
+    they did not match.
     """
-    external_id = str(external_id).strip()
+    external_id = unicodedata.normalize("NFC", str(external_id).strip())
     return external_id.lower() if provider in CASELESS_PROVIDERS else external_id
 
 

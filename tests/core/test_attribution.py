@@ -50,6 +50,20 @@ def test_the_first_candidate_that_is_an_employee_wins(app, session, create_emplo
     assert not any(s.startswith("SELECT") and "employee_identities" not in s for s in statements)
 
 
+def test_a_name_matches_however_its_accents_are_encoded(app, session, create_employee):
+    """Zoë stored composed did not match "Zoe" + U+0308 from another system's export, though both looked alike
+    in the queue."""
+    composed, decomposed = "Zo\u00eb \u00c5ngstr\u00f6m", "Zoe\u0308 A\u030angstro\u0308m"
+    zoe = create_employee("Zoë", identities=[("name", decomposed)])  # stored from a decomposed file
+    assert zoe.identities[0].external_id == composed
+    plugins = app.extensions["plaudit.plugins"]
+    drafts = [FeedbackDraft(kind="csat", external_id=ext, occurred_at=NOW,
+                            identities={"assignee_at_solve": IdentityRef("name", spelt)})
+              for ext, spelt in (("a", composed), ("b", decomposed))]
+    results = attribute(session, drafts, POLICY, plugins)
+    assert [r.employee_id for r in results] == [zoe.id, zoe.id]
+
+
 class Directory:
     """A directory that knows one handle no EmployeeIdentity maps, and records what it was asked."""
 

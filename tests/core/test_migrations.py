@@ -26,7 +26,7 @@ def test_migrations_build_exactly_the_models_and_downgrade_cleanly(migration_url
     for url in migration_urls:
         upgrade(url)
         command.check(alembic_config(url))  # raises if the models and the migrated schema differ
-        assert current_revision(url) == "0020"
+        assert current_revision(url) == "0021"
         downgrade(url, "base")
         engine = make_engine(url)
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
@@ -45,12 +45,12 @@ def test_db_upgrade_command(tmp_path, monkeypatch):
     runner = app.test_cli_runner()
     assert "empty" in runner.invoke(args=["db", "current"]).output
     result = runner.invoke(args=["db", "upgrade"])
-    assert result.exit_code == 0 and "database at revision 0020" in result.output
-    assert result.output.strip().endswith(": from empty to 0020")
+    assert result.exit_code == 0 and "database at revision 0021" in result.output
+    assert result.output.strip().endswith(": from empty to 0021")
     assert runner.invoke(args=["db", "upgrade"]).output.strip().endswith(": already current")
-    assert runner.invoke(args=["db", "current"]).output.strip() == "0020"
+    assert runner.invoke(args=["db", "current"]).output.strip() == "0021"
     runner.invoke(args=["db", "downgrade", "0017", "--yes"])
-    assert runner.invoke(args=["db", "current"]).output.strip() == "0017 (this version needs 0020: run `plaudit db upgrade`)"
+    assert runner.invoke(args=["db", "current"]).output.strip() == "0017 (this version needs 0021: run `plaudit db upgrade`)"
 
 
 def test_a_database_a_newer_version_migrated_is_named_not_a_traceback(tmp_path):
@@ -71,11 +71,11 @@ def test_a_database_a_newer_version_migrated_is_named_not_a_traceback(tmp_path):
     for args in (["db", "upgrade"], ["db", "downgrade", "0017", "--yes"]):
         result = runner.invoke(args=args)
         assert result.exit_code == 1 and "Traceback" not in result.output, args
-        assert "the database is at revision 0099, newer than this version of Plaudit (which knows up to 0020)" \
+        assert "the database is at revision 0099, newer than this version of Plaudit (which knows up to 0021)" \
             in result.output
     assert runner.invoke(args=["db", "current"]).output.strip() == \
-        "0099 (newer than this version of Plaudit, which knows up to 0020)"
-    assert version_line().endswith(", database schema 0020")
+        "0099 (newer than this version of Plaudit, which knows up to 0021)"
+    assert version_line().endswith(", database schema 0021")
 
 
 def test_db_downgrade_asks_first_and_names_a_revision_it_does_not_know(tmp_path, monkeypatch):
@@ -90,7 +90,7 @@ def test_db_downgrade_asks_first_and_names_a_revision_it_does_not_know(tmp_path,
     assert unknown.exit_code == 2 and "'9999' is not a revision of this version of Plaudit" in unknown.output
     declined = runner.invoke(args=["db", "downgrade", "0016"], input="n\n")
     assert declined.exit_code == 1 and "dropped with their data" in declined.output
-    assert current_revision(url) == "0020"
+    assert current_revision(url) == "0021"
     done = runner.invoke(args=["db", "downgrade", "0016", "--yes"])
     assert done.exit_code == 0 and "database at revision 0016" in done.output
     assert current_revision(url) == "0016"
@@ -122,3 +122,27 @@ def test_upgrading_sqlite_keeps_the_rows_of_tables_a_migration_copies(tmp_path):
                 for table in ("feedback", "flags", "disputes")] == [1, 1, 1]
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1  # on again for the application
     engine.dispose()
+
+
+def test_identities_stored_decomposed_are_composed_by_0021(migration_urls):
+    """Names are matched composed from 0021 on: one stored as "Zoe" + U+0308 would never match again."""
+    from sqlalchemy import text
+
+    for url in migration_urls:
+        upgrade(url, "0020")
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO employees (id, name, email, active, created_at) "
+                              "VALUES (1, 'Zoë', 'zoe@example.com', true, '2026-11-02')"))
+            conn.execute(text("INSERT INTO employee_identities (employee_id, provider, external_id, created_at) "
+                              "VALUES (1, 'name', :spelt, '2026-11-02')"), {"spelt": "Zoe\u0308"})
+            conn.execute(text("INSERT INTO feedback (channel, kind, external_id, occurred_at, received_at, value, "
+                              "status, payload, attributed_identity) VALUES ('s', 'csat', 'a', '2026-11-02', "
+                              "'2026-11-02', 1, 'accepted', '{}', :waiting)"), {"waiting": "name:Zoe\u0308"})
+        engine.dispose()
+        upgrade(url)
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT external_id FROM employee_identities")).scalar() == "Zo\u00eb"
+            assert conn.execute(text("SELECT attributed_identity FROM feedback")).scalar() == "name:Zo\u00eb"
+        engine.dispose()
