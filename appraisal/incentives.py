@@ -50,12 +50,20 @@ def qualifies(outcome: EmployeeOutcome, conditions: Mapping[str, Any]) -> bool:
 
 
 def _describe(outcome: EmployeeOutcome) -> str:
-    parts = [f"composite {outcome.composite:.1f}" if outcome.composite is not None else "no composite"]
+    # Cut, not rounded: a composite of 59.998 that missed a tier at 60 read "composite 60.0" (and a percentile
+    # of 89.96 "percentile 90"), which looked like a wrong decision.
+    parts = [f"composite {_cut(outcome.composite, 1)}" if outcome.composite is not None else "no composite"]
     if outcome.percentile is not None:
-        parts.append(f"percentile {outcome.percentile:.0f}")
+        parts.append(f"percentile {_cut(outcome.percentile, 0)}")
     if outcome.attainment_streak:
         parts.append(f"targets met {outcome.attainment_streak} period(s) running")
     return ", ".join(parts)
+
+
+def _cut(value: float, decimals: int) -> str:
+    """``value`` with ``decimals`` decimals, cut toward minus infinity rather than rounded."""
+    scale = 10 ** decimals
+    return f"{math.floor(round(value * scale, 6)) / scale:.{decimals}f}"
 
 
 def tier_proposals(outcomes: Iterable[EmployeeOutcome], guideline: Mapping[str, Any]) -> list[Proposal]:

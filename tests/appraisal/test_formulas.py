@@ -202,3 +202,18 @@ def test_pro_rata_over_payments_made_tops_everyone_up_to_one_share(wholes_and_pa
         share = max(total / whole for whole, total in topped)
         assert all(total >= share * whole - 0.01 - 1e-9 for whole, total in topped)
         assert all(paid >= share * whole - 0.01 - 1e-9 for i, whole, paid in requests if not granted[i])
+
+
+def test_a_tier_reason_never_rounds_a_composite_up_to_the_threshold_it_missed():
+    """59.998 failed Bronze (composite 60) and took Skills (composite at most 60), whose reason read
+    "composite 60.0"; a percentile of 89.96 read 90."""
+    from appraisal.engine import EmployeeOutcome
+    from appraisal.incentives import tier_proposals
+
+    outcome = EmployeeOutcome(1, None, {}, "ok", 59.998, 100.0, 40, percentile=89.96)
+    tiers = [{"name": "Bronze", "group": "reward", "conditions": {"min_composite": 60},
+              "gives": [{"kind": "recognition", "amount": None, "note": None}]},
+             {"name": "Skills", "group": "development", "conditions": {"max_composite": 60},
+              "gives": [{"kind": "training", "amount": None, "note": None}]}]
+    (proposal,) = tier_proposals([outcome], {"incentives": {"tiers": tiers}})
+    assert proposal.reason == "Skills: composite 59.9, percentile 89"
