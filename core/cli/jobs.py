@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import click
 from flask import current_app
@@ -13,7 +14,7 @@ from sqlalchemy import func, select, update
 from .. import jobs as job_queue
 from ..cron import CronLease, lease_key
 from ..db import get_db, transaction
-from ..models import PendingJob
+from ..models import PendingJob, utcnow
 
 CRON_RETRY_SECONDS = 5
 
@@ -74,12 +75,25 @@ def jobs():
     """Inspect and hand over pending jobs."""
 
 
+#: Due jobs older than this that no sweep handed over say the scheduler's sweep is not running.
+STUCK_AFTER = timedelta(minutes=5)
+
+
 @jobs.command()
+@click.option("--check", is_flag=True,
+              help="For monitoring: exit with status 1, naming each, when Redis does not answer, no worker is "
+                   "running, no `plaudit cron` schedules, or due jobs wait undispatched.")
 @with_appcontext
-def status():
-    """Show the outbox (jobs not yet succeeded: due, queued or backing off) and the queue's length."""
+def status(check):
+    """Show the outbox (jobs not yet succeeded: due, queued or backing off), the queue, its workers and cron."""
+    from rq import Worker
+
+    problems = []
     with transaction() as session:
         count, oldest = session.execute(select(func.count(), func.min(PendingJob.created_at))).one()
+        stuck = session.scalar(select(func.count()).where(
+            PendingJob.next_attempt_at.is_(None) | (PendingJob.next_attempt_at <= utcnow() - STUCK_AFTER),
+            PendingJob.created_at <= utcnow() - STUCK_AFTER))
     click.echo(f"pending in the database: {count}" + (f" (oldest {oldest:%Y-%m-%d %H:%M:%S} UTC)" if count else ""))
     queue = job_queue.get_queue()
     if queue is None:
@@ -87,11 +101,25 @@ def status():
     else:
         try:
             click.echo(f"queue {queue.name}: {queue.count} waiting")
+            workers = Worker.all(queue=queue)
+            click.echo(f"workers: {len(workers)} ({', '.join(sorted(w.name for w in workers))})" if workers
+                       else "workers: none is running: queued jobs wait")
+            if not workers:
+                problems.append("no worker is running")
             held = CronLease(queue.connection, "", lease_key(queue.name)).current_holder()
             click.echo(f"cron: scheduling in {held[0]} (its lease lapses in {held[1]:.0f} s unless renewed)" if held
                        else "cron: no `plaudit cron` holds the lease: scheduled jobs are not being enqueued")
+            if not held:
+                problems.append("no `plaudit cron` schedules")
         except RedisError as exc:
             click.echo(f"queue {queue.name}: unreachable ({type(exc).__name__}); pending jobs wait in the database")
+            problems.append("Redis does not answer")
+        if stuck:  # the cron sweep hands due rows over every minute: these were not
+            click.echo(f"due for over {STUCK_AFTER.seconds // 60} minutes and not handed to the queue: {stuck}")
+            problems.append(f"{stuck} due job(s) wait undispatched")
+    if check and problems:
+        click.secho(f"not healthy: {'; '.join(problems)}", fg="red", err=True)
+        raise SystemExit(1)
 
 
 @jobs.command()

@@ -17,7 +17,9 @@ from rq import Queue
 from rq.utils import now
 
 from core.cron import CronLease, LeasedCronScheduler, lease_key
+from core.db import transaction
 from core.jobs import dispatch_pending_job
+from core.models import PendingJob, utcnow
 from core.plugins import BUILTIN_PLUGINS
 
 pytestmark = pytest.mark.redis
@@ -88,6 +90,41 @@ def test_jobs_status_says_which_process_schedules(make_app, redis_url):
     CronLease(Redis.from_url(redis_url), "cron-host:4242", lease_key(app.config["QUEUE_NAME"])).hold()
     assert "cron: scheduling in cron-host:4242 (its lease lapses in 150 s unless renewed)" in runner.invoke(
         args=["jobs", "status"]).output
+
+
+def test_jobs_status_check_fails_a_monitor_on_what_does_not_run(make_app, redis_url):
+    """A dead worker or scheduler showed nowhere a monitor could read: /healthz said ok and `jobs status`
+    exited 0."""
+    from rq import Worker
+
+    app = make_app(REDIS_URL=redis_url, QUEUE_NAME="test-status-check")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["jobs", "status", "--check"])
+    assert result.exit_code == 1 and "workers: none is running" in result.output
+    assert "not healthy: no worker is running; no `plaudit cron` schedules" in result.stderr
+    assert runner.invoke(args=["jobs", "status"]).exit_code == 0  # without --check it only shows
+    connection = Redis.from_url(redis_url)
+    worker = Worker(["test-status-check"], connection=connection, name="worker-host.7")
+    worker.register_birth()
+    try:
+        CronLease(connection, "cron-host:4242", lease_key("test-status-check")).hold()
+        healthy = runner.invoke(args=["jobs", "status", "--check"])
+        assert healthy.exit_code == 0 and "workers: 1 (worker-host.7)" in healthy.output
+        with app.app_context(), transaction() as session:  # due for ten minutes: no sweep handed it over
+            session.add(PendingJob(func="core.retention.purge_expired_payloads_job", args=[],
+                                   created_at=utcnow() - timedelta(minutes=10)))
+        stuck = runner.invoke(args=["jobs", "status", "--check"])
+        assert stuck.exit_code == 1 and "not healthy: 1 due job(s) wait undispatched" in stuck.stderr
+    finally:
+        worker.register_death()
+        CronLease(connection, "cron-host:4242", lease_key("test-status-check")).release()
+
+
+def test_jobs_status_check_fails_when_redis_does_not_answer(make_app):
+    from tests.fixtures.services import DEAD_REDIS_URL
+
+    result = make_app(REDIS_URL=DEAD_REDIS_URL).test_cli_runner().invoke(args=["jobs", "status", "--check"])
+    assert result.exit_code == 1 and "not healthy: Redis does not answer" in result.stderr
 
 
 def _start_cron(env: dict) -> subprocess.Popen:
