@@ -12,12 +12,13 @@ def init_app(app) -> None:
     from .demo import appraise_demo, demo_periods
     from .digests import CRON as DIGESTS_CRON
     from .guidelines import ingestion_policy_from_guideline
+    from .runs import WEEKLY_RUN_CRON
 
     app.extensions[PROVIDER_KEY] = ingestion_policy_from_guideline
     for command in COMMANDS:
         app.cli.add_command(command)
-    # Every Monday at 02:00 UTC, the week that just ended (weekly reports are built on it).
-    app.extensions.setdefault(CRON_KEY, []).append(CronEntry("appraisal.runs.appraise_last_week", cron="0 2 * * 1"))
+    # Every Monday from 02:00 UTC, the week that just ended (weekly reports are built on it).
+    app.extensions.setdefault(CRON_KEY, []).append(CronEntry("appraisal.runs.appraise_last_week", cron=WEEKLY_RUN_CRON))
     # Mondays from 07:00 UTC: each employee's report and each manager's team report of that run, by e-mail.
     app.extensions[CRON_KEY].append(CronEntry("appraisal.digests.send_weekly_digests", cron=DIGESTS_CRON))
     # ``plaudit demo`` appraises the weeks it fills, so every page has results to show.

@@ -74,6 +74,11 @@ def request_run(session: Session, period: Period, *, actor=None, guideline_versi
     return run
 
 
+#: Mondays, every hour from 02:00 to 06:00 UTC: the first asks for the week just ended, the others find it there
+#: and do nothing, unless a scheduler that was down or restarting at 02:00 missed it (it had waited a week).
+WEEKLY_RUN_CRON = "0 2-6 * * 1"
+
+
 def appraise_last_week(today: str | None = None) -> int | None:
     """Cron job: request a run of the last complete ISO week, unless one exists under the guideline in force.
 

@@ -85,7 +85,7 @@ def test_plugin_cron_entries_are_scheduled_beside_the_kernel_sweep(make_app, red
     assert [(job.func_name, job.interval, job.cron) for job in scheduler.get_jobs()] == [
         ("core.jobs.dispatch_pending_job", 60, None),
         ("core.retention.purge_expired_payloads_job", None, "30 3 * * *"),
-        ("appraisal.runs.appraise_last_week", None, "0 2 * * 1"),
+        ("appraisal.runs.appraise_last_week", None, "0 2-6 * * 1"),
         ("appraisal.digests.send_weekly_digests", None, "0 7-12 * * 1"),
         ("core.jobs.dispatch_pending_job", None, "0 2 * * *"),
         ("channels.social_monitoring.polling.poll_due_sources", 300, None)]

@@ -43,7 +43,7 @@ def test_the_jobs_page_inline(app, client, login, accounts):
     assert "Oldest: <code>core.ingestion.announce_feedback</code>" in html
     assert "ValueError: broken on purpose" in html
     assert "core.jobs.dispatch_pending_job" in html and "every 60 s" in html
-    assert "appraisal.runs.appraise_last_week" in html and "cron 0 2 * * 1" in html
+    assert "appraisal.runs.appraise_last_week" in html and "cron 0 2-6 * * 1" in html
 
     response = client.post("/admin/jobs/dispatch", data={"csrf_token": csrf_token(html)})
     assert response.status_code == 303
