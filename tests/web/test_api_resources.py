@@ -124,6 +124,8 @@ def test_feedback_filters(client, example, token):
     assert len(ids(received_since="2000-01-01T00:00:00")) > len(late_ids)  # no offset: UTC
     refused = client.get(f"{V1}/feedback/", query_string={"received_since": "yesterday"}, headers=headers)
     assert refused.status_code == 422 and "received_since" in refused.get_json()["errors"]["query"]
+    unencoded = client.get(f"{V1}/feedback/?received_since=2026-11-27T07:58:00+13:00", headers=headers)
+    assert unencoded.status_code == 422 and "write the + of an offset as %2B" in str(unencoded.get_json()["errors"])
 
 
 def test_syncing_by_arrival_reads_an_index_not_the_table(app, session):

@@ -58,7 +58,11 @@ class FeedbackArguments(PeriodArguments):
     min_value = fields.Float(metadata={"description": "only items scoring at least this (on the item's scale)"})
     max_value = fields.Float(metadata={"description": "only items scoring at most this"})
     received_since = fields.AwareDateTime(
-        default_timezone=UTC, validate=validate.Range(EARLIEST, LAST_MOMENT), metadata={
+        default_timezone=UTC, validate=validate.Range(EARLIEST, LAST_MOMENT),
+        # A "+" in a query string is a space once decoded: 2026-11-27T07:58:00+13:00 sent as it is arrives
+        # broken, and only the zones east of UTC meet it.
+        error_messages={"invalid": "Not a valid ISO 8601 time (2026-11-27T07:58:00+13:00): in a URL, write the + "
+                                   "of an offset as %2B, or give the time in UTC with Z"}, metadata={
         "description": "only items Plaudit stored at or after this time (ISO 8601; UTC without an offset), "
                        "whenever they happened: to fetch what arrived since the last fetch, give that fetch's "
                        "time less a minute and skip the ids already seen"})
