@@ -25,7 +25,7 @@ from .guidelines import (
 from .guidelines import publish_guideline as publish
 from .lineage import metric_lineage
 from .models import AppraisalRun, Recommendation
-from .periods import PERIOD_KINDS, check_started, period_between
+from .periods import PERIOD_KINDS, check_started, period_between, unfinished
 from .run_export import print_run
 from .runs import compute_run, period_of, request_run
 from .targets import TargetError, describe_targets, set_target
@@ -69,6 +69,9 @@ def appraise(first, last, kind, guideline_version, output, by):
         period = check_started(period_between(_day(first), _day(last), kind), utcnow().date())
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--from/--to") from None
+    warning = unfinished(period, utcnow().date())
+    if warning:
+        click.secho(f"note: {warning}", fg="yellow", err=True)
     try:
         with transaction() as session:
             actor = _user(session, by) if by else None

@@ -63,6 +63,15 @@ def check_started(period: Period, today: date) -> Period:
     return period
 
 
+def unfinished(period: Period, today: date) -> str | None:
+    """A warning when ``period`` has not ended by ``today`` (its numbers will still change); None once it has."""
+    last = (period.end - timedelta(days=1)).date()
+    if last < today:
+        return None
+    return (f"the {period.label} has not ended yet (its last day is {last.isoformat()}): its numbers will change as "
+            f"feedback arrives, and recommendations approved on this run stand when the period is run again")
+
+
 def week_of(day: date) -> Period:
     """The ISO week (Monday to Sunday) that holds ``day``."""
     return _week(check_day(day))

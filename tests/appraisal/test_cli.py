@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from appraisal.guidelines import publish_guideline
 from appraisal.lineage import metric_lineage
@@ -206,3 +206,17 @@ def test_lineage_leaves_out_items_the_rule_scores_null(app, worked_example):
         lineage = metric_lineage(session, run_id, worked_example.ids["bob"], "mystery_section")
     assert lineage["result"]["n"] == lineage["items_now"] == len(lineage["items"]) == 3
     assert sorted(i["points"] for i in lineage["items"]) == [60.0, 80.0, 100.0] and lineage["result"]["value"] == 80.0
+
+
+def test_appraising_a_period_not_over_yet_says_its_numbers_will_change(app, worked_example):
+    """A quarter still running was appraised, and its bonuses approved for good, without a word."""
+    from appraisal.periods import month_of
+    from core.models import utcnow
+
+    runner = app.test_cli_runner()
+    this_month = month_of(utcnow().date())
+    first, last = this_month.start.date(), (this_month.end - timedelta(days=1)).date()
+    result = runner.invoke(args=["appraise", "--from", str(first), "--to", str(last), "--by", "hr@example.com"])
+    assert result.exit_code == 0, result.output
+    assert f"note: the {this_month.label} has not ended yet (its last day is {last})" in result.stderr
+    assert "has not ended" not in runner.invoke(args=[*WEEK_ARGS, "--by", "hr@example.com"]).stderr

@@ -1,11 +1,13 @@
 """HR appraises a period from the web and sees every run; a wrong period names its field and runs nothing."""
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import func, select
 
 from appraisal.models import AppraisalResult, AppraisalRun
 from core.db import transaction
-from core.models import AuditEntry
+from core.models import AuditEntry, utcnow
 from tests.fixtures.app import row_counts
 from tests.fixtures.org import csrf_token, sign_in
 
@@ -26,6 +28,8 @@ def test_hr_appraises_a_month_and_sees_it_listed(app, worked_example, session_pe
             == worked_example.hr
     page = client.get(response.location).get_data(as_text=True)
     assert f"Run {run.id}, month 2026-11-01 to 2026-11-30: completed." in page
+    if utcnow().date() <= date(2026, 11, 30):  # (while it runs, the page says its numbers will change)
+        assert "Note: the month 2026-11-01 to 2026-11-30 has not ended yet" in page
     assert "Month 2026-11-01 to 2026-11-30" in page and f'<td class="num">{appraised}</td>' in page
     # the organisation overview of months now has something to show
     assert "No completed month appraisal yet" not in client.get("/org?kind=month").get_data(as_text=True)

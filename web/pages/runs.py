@@ -17,6 +17,7 @@ from appraisal.periods import (
     month_of,
     period_between,
     quarter_of,
+    unfinished,
     week_of,
 )
 from appraisal.runs import request_run
@@ -49,7 +50,8 @@ def index():
                 errors["kind"] = str(exc)
             else:
                 state = session.scalar(select(AppraisalRun.status).where(AppraisalRun.id == run_id))
-                flash(f"Run {run_id}, {period.label}: {state}.")
+                warning = unfinished(period, utcnow().date())
+                flash(f"Run {run_id}, {period.label}: {state}." + (f" Note: {warning}." if warning else ""))
                 return redirect(url_for(".index"), 303)
     total = session.scalar(select(func.count()).select_from(AppraisalRun))
     page, _ = page_of(total, PAGE_SIZE)  # past the last page: 400, as every other list says
