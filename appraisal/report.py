@@ -178,8 +178,9 @@ def _case_mix(result: AppraisalResult | None, run: AppraisalRun, scoring_rules: 
 
 
 def _recommendation(r: Recommendation, guideline_version: int) -> dict[str, Any]:
-    return {"id": r.id, "kind": r.kind, "amount": r.amount, "status": r.status, "reason": r.reason,
-            "source": r.source, "needs_approval": r.needs_approval, "decided_at": r.decided_at,
+    return {"id": r.id, "kind": r.kind, "amount": r.amount, "requested_amount": r.requested_amount,
+            "status": r.status, "reason": r.reason, "source": r.source, "needs_approval": r.needs_approval,
+            "decided_at": r.decided_at, "decided_by": r.decided_by,
             "decision_note": r.decision_note, "run_id": r.run_id, "guideline_version": guideline_version,
             # Rejected by no person: superseded by a later run of the period, or a bonus the cap left unfunded.
             "automatic": r.status == "rejected" and r.decided_by is None}

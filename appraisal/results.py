@@ -16,7 +16,9 @@ from .report import period_recommendations
 
 #: What a result row says of each recommendation; ``run_id`` and ``guideline_version`` name the run that
 #: made it, an earlier run of the period for what was decided before a re-run.
-RECOMMENDATION_KEYS = ("id", "kind", "amount", "status", "reason", "source", "run_id", "guideline_version")
+#: What exports give of each recommendation: enough for payroll to tell what was asked, granted and decided.
+RECOMMENDATION_KEYS = ("id", "kind", "amount", "requested_amount", "status", "reason", "source", "run_id",
+                       "guideline_version", "decided_at", "decided_by", "decision_note")
 
 
 def run_rows(session: Session, run: AppraisalRun, *, employees: Select | None = None) -> list[dict[str, Any]]:

@@ -78,12 +78,18 @@ class ResultRecommendationSchema(Schema):
     id = fields.Integer()
     kind = fields.String()
     amount = fields.Float(allow_none=True)
+    requested_amount = fields.Float(allow_none=True, metadata={
+        "description": "for a bonus, what its tier or plugin gives, before the budget cap cut it"})
     status = fields.String()
     reason = fields.String()
     source = fields.String()
     run_id = fields.Integer(metadata={"description": "the run that made it: an earlier run of the period for what "
                                                      "was decided before this run (a re-run does not issue it again)"})
     guideline_version = fields.Integer(metadata={"description": "the guideline version of that run"})
+    decided_at = fields.DateTime(allow_none=True)
+    decided_by = fields.Integer(allow_none=True, metadata={"description": "the user who decided it; null for a "
+                                                                          "decision the run made itself"})
+    decision_note = fields.String(allow_none=True)
 
 
 class ResultSchema(Schema):
