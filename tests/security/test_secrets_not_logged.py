@@ -112,3 +112,19 @@ def test_the_development_servers_request_log_hides_webhook_and_survey_tokens(mak
     assert any("/webhooks/999?token=[hidden]" in line for line in lines), lines
     assert any("/s/[hidden]/opt-out" in line for line in lines), lines
     assert WEBHOOK_SECRET not in caplog.text
+
+
+def test_a_failed_statement_does_not_carry_its_values_into_a_traceback(app):
+    """A worker's traceback printed the statement's parameters: a digest job's IntegrityError listed every
+    recipient's e-mail address."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from core.models import Employee
+
+    with pytest.raises(IntegrityError) as failure:
+        with app.app_context(), transaction() as session:
+            session.add_all([Employee(name="A", email="private-LEAKCHECK@example.com"),
+                             Employee(name="B", email="private-LEAKCHECK@example.com")])
+    assert "LEAKCHECK" not in str(failure.value).split("[SQL:")[-1]  # the statement and its parameters
+    assert "hidden due to hide_parameters" in str(failure.value)
