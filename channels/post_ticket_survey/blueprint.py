@@ -1,6 +1,8 @@
 """The channel's URLs: ``POST /channels/post_ticket_survey/webhooks/<integration>``."""
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, jsonify, request
 
 from core.auth import csrf, public
@@ -11,6 +13,7 @@ from web import JSON_ERROR_PATHS_KEY
 from .helpdesks import PayloadError
 
 bp = Blueprint("post_ticket_survey", __name__, template_folder="templates")
+log = logging.getLogger(__name__)
 
 
 @bp.record_once
@@ -44,14 +47,23 @@ def webhook(integration_id: int):
     session = get_session()
     integration = session.get(Integration, integration_id)
     if integration is None or not integration.active:
+        log.warning("helpdesk delivery to integration %s refused with 404: %s", integration_id,
+                    "no such integration" if integration is None else "it is switched off")
         return jsonify(code=404, message=f"no active integration {integration_id}"), 404
     try:
         result = receive(session, integration, request.headers, request.args, request.get_data(cache=False))
     except Unauthorised as exc:
         session.rollback()
+        # Logged, so that an operator who replaced a secret sees the helpdesk still signing with the old one
+        # (the reason names what was wrong, never a secret).
+        log.warning("helpdesk delivery to integration %s (%s) refused with 401: %s", integration.id,
+                    integration.name, exc)
         return jsonify(code=401, message=str(exc)), 401
     except PayloadError as exc:
         session.rollback()
+        # The fields only: the message may quote what the customer wrote.
+        log.warning("helpdesk delivery to integration %s (%s) refused with 422 on %s", integration.id,
+                    integration.name, ", ".join(sorted(exc.errors)))
         return jsonify(code=422, message="the delivery was refused; nothing was stored", errors=exc.errors), 422
     session.commit()
     return jsonify(result.as_dict()), 200

@@ -5,6 +5,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -227,11 +228,15 @@ def test_generic_format(deliver, session, create_employee):
 
 
 @pytest.mark.parametrize("provider", ["zendesk", "freshdesk", "chatwoot", "zammad", "helpscout", "generic"])
-def test_bad_signature_is_401_and_stores_nothing(app, deliver, provider):
+def test_bad_signature_is_401_and_stores_nothing(app, deliver, provider, caplog):
     before = row_counts(app)
     body = {"ticket": {"id": "1", "subject": "x", "status": "open", "number": "1"}}
+    caplog.set_level(logging.WARNING, logger="channels.post_ticket_survey.blueprint")
     response = deliver(provider, body, secret="not-the-secret")  # (creates the integration first)
     assert response.status_code == 401
+    # logged for the operator who replaced a secret and wonders why nothing arrives, without the secret
+    (logged,) = [r.getMessage() for r in caplog.records if "refused with 401" in r.getMessage()]
+    assert logged.startswith("helpdesk delivery to integration ") and "not-the-secret" not in logged
     after = row_counts(app)
     assert after.pop("integrations") == before.pop("integrations") + 1 and after == before
 
