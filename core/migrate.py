@@ -47,3 +47,19 @@ def revisions() -> tuple[str, tuple[str, ...]]:
 
     scripts = ScriptDirectory(str(MIGRATIONS))
     return scripts.get_current_head(), tuple(script.revision for script in scripts.walk_revisions())
+
+
+def schema_behind(database) -> str | None:
+    """What to say when ``database``'s schema is older than this code's (``plaudit db upgrade`` was not run);
+    None when it is current or newer, or cannot be read now (the caller meets that soon enough)."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        revision = database.ping()
+    except OperationalError:
+        return None
+    head, known = revisions()
+    if revision == head or (revision is not None and revision not in known):
+        return None
+    return (f"the database schema is at {revision or 'no revision'}, this code needs {head}: run "
+            f"`plaudit db upgrade`")

@@ -1,6 +1,7 @@
 """``plaudit worker``, ``plaudit cron`` and ``plaudit jobs``: background work on RQ."""
 from __future__ import annotations
 
+import logging
 import time
 from datetime import timedelta
 
@@ -14,7 +15,10 @@ from sqlalchemy import func, select, update
 from .. import jobs as job_queue
 from ..cron import CronLease, lease_key
 from ..db import get_db, transaction
+from ..migrate import schema_behind
 from ..models import PendingJob, utcnow
+
+log = logging.getLogger(__name__)
 
 CRON_RETRY_SECONDS = 5
 
@@ -25,6 +29,7 @@ CRON_RETRY_SECONDS = 5
 def worker(burst):
     """Run an RQ worker on the Plaudit queue (start as many as you need)."""
     app = current_app._get_current_object()
+    _warn_if_schema_behind()
     try:
         while True:
             try:
@@ -52,6 +57,7 @@ def cron():
     One schedules at a time: a second one stands by and takes over when the first stops (see core.cron).
     """
     job_queue.keep_cron_in_utc()
+    _warn_if_schema_behind()
     for entry in job_queue.cron_entries(current_app):
         click.echo(f"scheduling {entry.func} " + (f"every {entry.interval}s" if entry.interval else entry.cron))
     app = current_app._get_current_object()
@@ -68,6 +74,14 @@ def cron():
                 time.sleep(CRON_RETRY_SECONDS)
     except (KeyboardInterrupt, StopRequested):  # RQ's signal handlers raise StopRequested on SIGTERM
         click.echo("cron stopped", err=True)
+
+
+def _warn_if_schema_behind() -> None:
+    # Workers and the scheduler had started without a word against a database nobody migrated (only the web's
+    # /healthz said so): their jobs then fail one by one on missing columns.
+    said = schema_behind(get_db())
+    if said:
+        log.warning("%s; jobs that need the new schema fail until then", said)
 
 
 @click.group()

@@ -146,3 +146,25 @@ def test_identities_stored_decomposed_are_composed_by_0021(migration_urls):
             assert conn.execute(text("SELECT external_id FROM employee_identities")).scalar() == "Zo\u00eb"
             assert conn.execute(text("SELECT attributed_identity FROM feedback")).scalar() == "name:Zo\u00eb"
         engine.dispose()
+
+
+def test_workers_and_the_scheduler_are_told_of_a_schema_behind_them(tmp_path, caplog):
+    """Only the web's /healthz said a deploy forgot `plaudit db upgrade`; workers and cron started silently."""
+    import logging
+
+    from core.app import create_app
+    from core.db import Database
+    from core.migrate import revisions, schema_behind
+
+    url = f"sqlite:///{tmp_path / 'behind.db'}"
+    upgrade(url, "0019")
+    head = revisions()[0]
+    assert schema_behind(Database(url)) == f"the database schema is at 0019, this code needs {head}: run " \
+                                           f"`plaudit db upgrade`"
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": url, "SECRET_KEY": "k" * 32,
+                      "REDIS_URL": None})
+    caplog.set_level(logging.WARNING, logger="core.cli.jobs")
+    app.test_cli_runner().invoke(args=["worker", "--burst"])  # (stops at once: no Redis to work for)
+    assert any("this code needs" in record.getMessage() for record in caplog.records)
+    upgrade(url)
+    assert schema_behind(Database(url)) is None
