@@ -216,3 +216,19 @@ def test_plaudit_digests_send(worked_example, smtp_server, app):
             f"To e-mail run {rerun}'s numbers too: plaudit digests send --run {rerun}") in result.output
     result = runner.invoke(args=["digests", "send", "--run", str(rerun)])
     assert "6 digest(s) planned" in result.output and len(inbox.messages) == 12
+
+
+def test_someone_ranked_alone_reads_no_percentile(worked_example, smtp_server):
+    """Ranked within teams, Dan is alone in Billing: rank 1 of 1, compared with nobody (it had said 100)."""
+    import copy
+
+    from appraisal.guidelines import publish_guideline
+    from tests.fixtures.appraisal import GUIDELINE
+
+    with transaction() as session:
+        publish_guideline(session, copy.deepcopy(GUIDELINE) | {"ranking_scope": "team"})
+    inbox, _ = smtp_server
+    worked_example.run()
+    send_weekly_digests()
+    text, html = _by_recipient(inbox)[("dan@example.com", "Your report")]
+    assert _line(text, "Rank") == "1 of 1" and "percentile" not in html.split('data-figure="rank">')[1][:40]
