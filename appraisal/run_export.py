@@ -58,6 +58,8 @@ def print_run(session, run: AppraisalRun, output: str) -> None:
             cells.append(f"{text:>{widths[m]}}")
         composite = _number(row["composite"]) if row["state"] == "ok" else "too few"
         recs = ", ".join(_recommendation(r, run) for r in row["recommendations"])
+        if row["open_flags"]:  # why someone who seems to qualify got nothing: tiers want no open flags by default
+            recs += (", " if recs else "") + f"{row['open_flags']} open flag(s) hold tiers back"
         click.echo(f"{row['rank'] or '':>4}  {row['employee'][:24]:<24} {(row['team'] or '')[:16]:<16} "
                    f"{composite:>9}  " + "  ".join(cells) + f"  {recs}")
 

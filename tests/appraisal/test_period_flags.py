@@ -66,7 +66,7 @@ def test_suppressed_surveys_hold_incentives_until_hr_decides(worked_example):
         assert _bonus_of(session, third, bob) is not None
 
 
-def test_an_undecided_flag_on_an_item_holds_incentives_too(worked_example):
+def test_an_undecided_flag_on_an_item_holds_incentives_too(worked_example, app):
     dan = worked_example.ids["dan"]
     with transaction() as session:
         item = session.scalar(select(Feedback).where(Feedback.employee_id == dan, Feedback.kind == "nps",
@@ -82,3 +82,8 @@ def test_an_undecided_flag_on_an_item_holds_incentives_too(worked_example):
         # in Billing) by k = 2: (5*60 + 2*66.667)/7 = 1300/21.
         assert result.open_flags == 1 and result.composite == pytest.approx(1300 / 21, abs=1e-6)
         assert _bonus_of(session, run_id, dan) is None  # Silver wants no open flags
+    # and HR's table says why, where it had shown nothing against his name
+    with app.app_context():
+        printed = app.test_cli_runner().invoke(args=["appraisal", "show", str(run_id)]).output
+    dan_line = next(line for line in printed.splitlines() if " Dan " in line)
+    assert "1 open flag(s) hold tiers back" in dan_line
