@@ -253,31 +253,35 @@ def net_of_approved(proposals: Sequence[Proposal], approved: Mapping[tuple[int, 
     one paid in part asks for the difference, saying so.
     """
     owed = dict(approved)
-    netted = list(proposals)
-    proposed = {(p.employee_id, p.source) for p in proposals if p.kind == "bonus"}
+    bonuses = sorted((i for i, p in enumerate(proposals) if p.kind == "bonus"),
+                     key=lambda i: -(proposals[i].amount or 0.0))  # the largest are paid off first
+    paid = {i: 0.0 for i in bonuses}
+    # First what was approved for the same source, spread over that source's bonuses (a tier may give two)...
+    for i in bonuses:
+        key = (proposals[i].employee_id, proposals[i].source)
+        take = round(min(owed.get(key, 0.0), proposals[i].amount), 2)
+        if take:
+            owed[key] = round(owed[key] - take, 2)
+            paid[i] = take
+    # ...then what is left of it (a source that proposes less or nothing now) over the person's other bonuses.
     leftover: dict[int, float] = {}
-    for (employee_id, source), paid in approved.items():
-        if (employee_id, source) not in proposed:
-            leftover[employee_id] = leftover.get(employee_id, 0.0) + paid
-            owed.pop((employee_id, source))
-    order = sorted(range(len(netted)), key=lambda i: -(netted[i].amount or 0.0))  # the largest take leftovers first
-    kept = [True] * len(netted)
-    for index in order:
-        proposal = netted[index]
-        if proposal.kind != "bonus":
-            continue
-        paid = owed.pop((proposal.employee_id, proposal.source), 0.0)
-        other = min(leftover.get(proposal.employee_id, 0.0), max(proposal.amount - paid, 0.0))
-        if other:
-            leftover[proposal.employee_id] -= other
-        if not paid and not other:
-            continue
-        if proposal.amount <= paid + other + 1e-9:
-            kept[index] = False
-            continue
-        netted[index] = replace(proposal, amount=round(proposal.amount - paid - other, 2),
-                                reason=f"{proposal.reason}; {paid + other:.2f} of it already approved for this period")
-    return [proposal for proposal, keep in zip(netted, kept) if keep]
+    for (employee_id, _source), amount in owed.items():
+        leftover[employee_id] = round(leftover.get(employee_id, 0.0) + amount, 2)
+    for i in bonuses:
+        employee_id = proposals[i].employee_id
+        take = round(min(leftover.get(employee_id, 0.0), proposals[i].amount - paid[i]), 2)
+        if take > 0:
+            leftover[employee_id] = round(leftover[employee_id] - take, 2)
+            paid[i] = round(paid[i] + take, 2)
+    result = []
+    for index, proposal in enumerate(proposals):
+        done = paid.get(index, 0.0)
+        if not done:
+            result.append(proposal)
+        elif proposal.amount > done + 1e-9:
+            result.append(replace(proposal, amount=round(proposal.amount - done, 2),
+                                  reason=f"{proposal.reason}; {done:.2f} of it already approved for this period"))
+    return result
 
 
 def apply_budget(proposals: Sequence[Proposal], outcomes: Mapping[int, EmployeeOutcome],
@@ -298,7 +302,8 @@ def apply_budget(proposals: Sequence[Proposal], outcomes: Mapping[int, EmployeeO
     bonuses = sorted((i for i, p in enumerate(proposals) if p.kind == "bonus"), key=standing)
     if budget["allocation"] == "pro_rata" and spent and budget["cap"] is not None:
         # What a bonus asks is what is still owed of its whole (net_of_approved): the share is of the whole.
-        granted = allocate_pro_rata([(i, _whole(proposals[i]), _whole(proposals[i]) - proposals[i].amount)
+        # (what was paid rounded to the cent it was: 60 - 39.7 is 20.299999999999997 in floating point)
+        granted = allocate_pro_rata([(i, _whole(proposals[i]), round(_whole(proposals[i]) - proposals[i].amount, 2))
                                      for i in bonuses], budget["cap"])
     else:
         granted = allocate([(i, proposals[i].amount) for i in bonuses], budget["cap"], budget["allocation"])

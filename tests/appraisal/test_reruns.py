@@ -458,3 +458,39 @@ def _decide_id(example, recommendation_id):
 
     with transaction() as session:
         decide_recommendation(session, recommendation_id, session.get(User, example.hr), approve=True, note="ok")
+
+
+def test_a_tier_giving_two_bonuses_is_not_paid_twice_once_approved(worked_example):
+    """Approvals were summed per source and taken off its largest bonus alone: Gold's second bonus (50) was
+    proposed again in full after both were approved."""
+    def two(document):
+        document["incentives"]["tiers"][0]["gives"] = [{"kind": "bonus", "amount": 100},
+                                                       {"kind": "bonus", "amount": 50, "note": "voucher"}]
+        document["incentives"]["budget"]["cap"] = None
+
+    _publish(two, "two bonuses")
+    first = worked_example.run()
+    with transaction() as session:
+        ids = session.scalars(select(Recommendation.id).where(
+            Recommendation.run_id == first, Recommendation.employee_id == worked_example.ids["ann"],
+            Recommendation.kind == "bonus")).all()
+    assert len(ids) == 2
+    for recommendation_id in ids:
+        _decide_id(worked_example, recommendation_id)
+    assert [who for who, _ in _bonuses(worked_example.run())] == ["Bob", "Dan"]  # Ann's 150 is paid
+
+
+def test_pro_rata_after_an_approval_tops_up_to_the_cent(worked_example):
+    """60 - 39.70 is 20.299999999999997 in floating point, floored to 20.29: a re-run under a larger cap proposed
+    39.71 more, 60.01 in all, and called it a cut."""
+    _publish(lambda d: d["incentives"]["budget"].update(cap=74.44, allocation="pro_rata"), "a small cap")
+    first = worked_example.run()
+    assert _bonuses(first)[("Bob", "tier:Silver")] == (20.3, 60.0)
+    with transaction() as session:
+        bob = session.scalar(select(Recommendation.id).where(
+            Recommendation.run_id == first, Recommendation.employee_id == worked_example.ids["bob"],
+            Recommendation.kind == "bonus"))
+    _decide_id(worked_example, bob)
+    _publish(lambda d: d["incentives"]["budget"].update(cap=1000, allocation="pro_rata"), "a larger cap")
+    again = _bonuses(worked_example.run())
+    assert again[("Bob", "tier:Silver")] == (39.7, 60.0)
