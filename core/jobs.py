@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -160,11 +160,13 @@ _ENDED_UNSUCCESSFULLY = {b"failed", b"stopped", b"canceled"}
 
 
 def _lost_from_queue(app, database) -> list[int]:
-    """Rows handed to RQ that will not run again by themselves before their ``QUEUE_LEASE`` ends.
+    """Rows handed to RQ whose job will not run again by itself before its ``QUEUE_LEASE`` ends: to hand over now.
 
     Two ways: Redis no longer holds the job (a Redis that restarted without its data lost it); or the job ended
-    in failure without recording it on its row, which happens when the database was unreachable as it ran (it
-    could neither read its row nor note the failure). A job that failed and noted it waits out its backoff.
+    in failure on a database outage, which it could not note on its row (it could neither read it nor write).
+    A job that ended in failure otherwise without noting it (its process killed: out of memory, say) is noted
+    here as failed, with its backoff, as if it had noted it: handed over at once, it would be tried every
+    minute for ever, and nobody could discard it.
     """
     from redis.exceptions import RedisError
     from rq.job import Job
@@ -176,15 +178,43 @@ def _lost_from_queue(app, database) -> list[int]:
             .order_by(PendingJob.id).limit(LOST_CHECK_LIMIT)).all()
     if not leased:
         return []
+    connection = redis_connection(app)
     try:
-        with redis_connection(app).pipeline(transaction=False) as pipe:
+        with connection.pipeline(transaction=False) as pipe:
             for row_id, attempts in leased:
                 pipe.hget(Job.key_for(_job_id(row_id, attempts)), "status")
             states = pipe.execute()
+        ended = [(row_id, attempts) for (row_id, attempts), state in zip(leased, states)
+                 if state in _ENDED_UNSUCCESSFULLY]
+        errors = {row_id: _last_error(job) for (row_id, _), job in zip(ended, Job.fetch_many(
+            [_job_id(row_id, attempts) for row_id, attempts in ended], connection=connection))}
     except RedisError:  # _hand_to_queue will meet the same Redis, note it and pause
         return []
+    died = {row_id: error for row_id, error in errors.items() if "OperationalError" not in error}
+    if died:
+        _note_died(database, died)
     return [row_id for (row_id, _attempts), state in zip(leased, states)
-            if state is None or state in _ENDED_UNSUCCESSFULLY]
+            if state is None or (row_id in errors and row_id not in died)]
+
+
+def _last_error(job) -> str:
+    """The last line of a failed RQ job's traceback ("" when RQ kept none)."""
+    result = job.latest_result() if job is not None else None
+    lines = [line for line in ((result and result.exc_string) or "").splitlines()
+             if line.strip() and not line.startswith("(Background on this error at:")]
+    return lines[-1] if lines else ""
+
+
+def _note_died(database, died: Mapping[int, str]) -> None:
+    """Note as failed, with their backoff, the rows whose job ended in failure without noting it."""
+    now = utcnow()
+    with database.sessionmaker() as session, session.begin():
+        for row in session.scalars(select(PendingJob).where(PendingJob.id.in_(sorted(died)),
+                                                            PendingJob.failed_at.is_(None)).with_for_update()):
+            row.last_error = (died[row.id] or "the job's process ended without a word (killed: out of memory?)")[:2000]
+            row.failed_at, row.next_attempt_at = now, now + retry_delay(row.attempts)
+            log.warning("job %s (%s) ended in failure without noting it: retried after its backoff", row.id,
+                        row.func)
 
 
 def _job_id(row_id: int, attempts: int) -> str:

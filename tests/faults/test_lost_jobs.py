@@ -1,15 +1,18 @@
 """A job Redis lost (restarted without its data) is handed over again by the next sweep, not an hour later."""
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
-from rq import SimpleWorker
+from rq import SimpleWorker, Worker
 from rq.job import Job
 from sqlalchemy import select
 
 from core import jobs
 from core.db import Database, transaction
-from core.job_status import queue_status
 from core.ingestion import ingest
+from core.job_status import queue_status
 from core.models import PendingJob
 from tests.fixtures.payloads import survey
 
@@ -64,3 +67,24 @@ def test_a_job_that_could_not_reach_the_database_is_handed_over_at_the_next_swee
         assert jobs.dispatch_pending() == 1  # not an hour later
     jobs.run_worker(app, burst=True, worker_class=SimpleWorker)
     assert [ext for _id, ext in recorder.ingested] == ["r-1"] and _rows(app) == {}
+
+
+def die() -> None:
+    """A job whose process is killed as it runs (the out-of-memory killer, say)."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.mark.redis
+def test_a_job_whose_process_is_killed_backs_off_and_can_be_discarded(make_app, redis_url):
+    """Its row noted nothing, so the sweep that hands over lost jobs retried it every minute for ever, and
+    `jobs discard` refused it as not failed."""
+    app = make_app(REDIS_URL=redis_url, QUEUE_NAME="test-killed-job")
+    with app.app_context(), transaction() as session:
+        jobs.enqueue(session, die)
+    jobs.run_worker(app, burst=True, worker_class=Worker)  # a forking worker: its work horse is killed
+    with app.app_context():
+        assert jobs.dispatch_pending() == 0  # not handed over again at once
+    with app.app_context(), transaction() as session:
+        row = session.scalar(select(PendingJob))
+        assert row.failed_at is not None and row.next_attempt_at > row.failed_at and row.last_error
+        jobs.discard_failed(session, row.id)
