@@ -88,7 +88,10 @@ def _slug(name: str) -> str:
     ASCII letters alone had made サポート東京, 支持北京 and الدعم القاهرة all "team", clashing with each other.
     """
     folded = unicodedata.normalize("NFKC", name).casefold()
-    return re.sub(r"[\W_]+", "-", folded).strip("-")[:100] or "team"
+    # Letters, digits and combining marks (a Devanagari vowel sign, a Thai tone mark) are the name; only the
+    # rest separates: \W alone took the marks for separators, so "टीम राम" and "टीम रोम" were one team.
+    kept = "".join(c if c.isalnum() or unicodedata.category(c).startswith("M") else " " for c in folded)
+    return "-".join(kept.split())[:100] or "team"
 
 
 def _conflicts(session: Session, rows: list[tuple[int, dict]]) -> list[tuple[int, dict]]:

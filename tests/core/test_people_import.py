@@ -100,9 +100,13 @@ def test_teams_named_in_any_script_are_teams_of_their_own(app, session, tmp_path
                                  "Aiko,aiko@example.com,サポート東京,,\n"
                                  "Li,li@example.com,支持北京,,\n"
                                  "Mona,mona@example.com,الدعم القاهرة,,\n"
-                                 "Zoë,zoe@example.com,Équipe Zoë,,\n")
+                                 "Zoë,zoe@example.com,Équipe Zoë,,\n"
+                                 "Asha,asha@example.com,टीम राम,,\n"
+                                 "Ravi,ravi@example.com,टीम रोम,,\n"
+                                 "Niran,niran@example.com,ทีมข่าย,,\n")
     assert result.exit_code == 0, result.stderr
-    assert set(session.scalars(select(Team.slug))) == {"الدعم-القاهرة", "サポート東京", "支持北京", "équipe-zoë"}
+    assert set(session.scalars(select(Team.slug))) == {"الدعم-القاهرة", "サポート東京", "支持北京", "équipe-zoë", "टीम-राम",
+                                                         "टीम-रोम", "ทีมข่าย"}
     session.rollback()  # (on SQLite the read would hold the import's write back)
     clash = _run(app, tmp_path, "name,email,team,lead,identities\nZed,zed@example.com,ÉQUIPE ZOË,,\n")
     assert clash.exit_code == 1 and "'ÉQUIPE ZOË' clashes with team 'Équipe Zoë'" in clash.stderr
