@@ -57,7 +57,8 @@ def test_lineage_of_someone_in_no_team_names_the_organisation_mean_as_the_prior(
     assert shrunk == pytest.approx((5 * 60.0 + 2 * org) / 7)  # 3 of 5 satisfied, k = 2
     html = " ".join(as_user("hr@example.com").get(f"/report/{dan}/runs/{run}/csat_percent").get_data(as_text=True)
                     .split())
-    assert 'data-field="team">none: no team, or no items in the team<' in html
+    assert 'data-field="team">none: no team, or nobody else in it with items of this metric: the organisation mean ' \
+           'stands in<' in html
     assert f'data-field="org">{org:.1f}%<' in html
     assert "Shrunk toward the organisation mean" in html
     assert f"with k = 2, n = 5 and the organisation mean {org:.1f}%" in html

@@ -160,6 +160,8 @@ def test_a_team_with_teams_below_shows_all_their_people_and_pools_them(client, l
     assert "Bob" not in _text(after)
     assert f"{ORG_MEAN:.1f} {1200 / 17:.1f}% +25.0" in _row(after, "Team mean")
     assert "75.0% +37.5" in _row(client.get(f"/team?team={_team_id('support')}"), "Team mean")
+    # Dan alone in Billing: no team mean stored for him (it would be his own), but his team's figure shown
+    assert f"{1235 / 21:.1f} 60.0% +0.0" in _row(client.get(f"/team?team={_team_id('billing')}"), "Team mean")
     # a team without people still shows the organisation's figures
     night = client.get(f"/team?team={_team_id('night-shift')}")
     assert "Nobody is in Night Shift." in _text(night)

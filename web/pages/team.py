@@ -248,18 +248,16 @@ def dashboard():
 
 
 def _team_metric_means(session, run_id: int, team_id: int, subtree=None) -> dict[str, float | None]:
-    """Each metric's mean over the items of the people the run counted in the team (their team then).
+    """Each metric's mean over the items of the people the run counted in the team (their team then), or in a
+    team with teams below it (``subtree``, a SELECT of their ids): each person's mean weighted by their items,
+    the mean of every item, as the run pools a team.
 
-    For one team, the run's own team mean. For a team with teams below it (``subtree``, a SELECT of their
-    ids), all their people's items pooled: each person's mean weighted by their items, the mean of every item.
+    Not the stored team means: someone alone with items in their team is stored with none (it would be their
+    own figure, and shrinking toward it nothing), while their manager still reads the team's figure here.
     """
-    if subtree is None:
-        query = (select(MetricResult.metric, func.max(MetricResult.team_mean))
-                 .where(AppraisalResult.team_id == team_id))
-    else:
-        query = (select(MetricResult.metric,
-                        func.sum(MetricResult.value * MetricResult.n) / func.sum(MetricResult.n))
-                 .where(AppraisalResult.team_id.in_(subtree), MetricResult.value.is_not(None), MetricResult.n > 0))
+    teams = AppraisalResult.team_id == team_id if subtree is None else AppraisalResult.team_id.in_(subtree)
+    query = (select(MetricResult.metric, func.sum(MetricResult.value * MetricResult.n) / func.sum(MetricResult.n))
+             .where(teams, MetricResult.value.is_not(None), MetricResult.n > 0))
     return dict(session.execute(
         query.join(AppraisalResult, and_(AppraisalResult.run_id == MetricResult.run_id,
                                          AppraisalResult.employee_id == MetricResult.employee_id))
