@@ -89,9 +89,12 @@ def appraise_last_week(today: str | None = None) -> int | None:
         day = date.fromisoformat(today) if today else utcnow().date()
         week = week_of(day - timedelta(days=7))
         guideline = guideline_in_force(session)
+        # One under the guideline in force (HR's own, say), or one this schedule asked for already under any:
+        # tried hourly, it would otherwise run the week again after HR published a version at 04:00.
         existing = session.scalar(select(AppraisalRun.id).where(
             AppraisalRun.period_start == week.start, AppraisalRun.period_end == week.end,
-            AppraisalRun.guideline_id == guideline.id).limit(1))  # a failed one is retried by the outbox
+            (AppraisalRun.guideline_id == guideline.id) | AppraisalRun.requested_by.is_(None))
+            .limit(1))  # a failed one is retried by the outbox
         if existing is not None:
             return None
         return request_run(session, week).id

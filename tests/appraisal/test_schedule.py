@@ -16,3 +16,17 @@ def test_cron_runs_last_week_once(app, worked_example):
         run = session.get(AppraisalRun, run_id)
         assert (run.period_kind, run.period_start, run.period_end, run.status) == (
             "week", WEEK.start, WEEK.end, "completed")
+
+
+def test_a_version_published_between_the_hourly_tries_does_not_run_the_week_again(app, worked_example):
+    """Tried every hour from 02:00 to 06:00: a guideline published at 04:00 made the next try run the week
+    again, superseding the first run's proposals."""
+    import copy
+
+    from appraisal.guidelines import publish_guideline
+    from tests.fixtures.appraisal import GUIDELINE
+
+    assert appraise_last_week(today="2026-11-09") is not None  # 02:00
+    with transaction() as session:
+        publish_guideline(session, copy.deepcopy(GUIDELINE) | {"min_sample": 5})
+    assert appraise_last_week(today="2026-11-09") is None  # 05:00: the schedule's run is there
