@@ -158,3 +158,26 @@ def test_a_case_mix_metric_outside_the_guideline_holds_nobodys_incentives(worked
     rows = _rows(worked_example.run())
     assert rows["Ann"]["open_flags"] == 0
     assert rows["Dan"]["case_mix"]["metric"] == "csat_percent"  # the case mix is still there
+
+
+def test_a_tiers_min_n_counts_each_answer_once(worked_example):
+    """CSAT % and CSAT mean read the same 4 answers of Ann's; with her 4 NPS answers that is 8 items, not 12."""
+    import copy
+
+    from appraisal.guidelines import publish_guideline
+    from tests.fixtures.appraisal import GUIDELINE
+
+    document = copy.deepcopy(GUIDELINE)
+    document["metrics"] = [{"rule": "csat_percent", "weight": 50}, {"rule": "csat_mean", "weight": 30},
+                           {"rule": "nps", "weight": 20}]
+    document["incentives"] = {"tiers": [
+        {"name": "Nine", "conditions": {"min_n": 9}, "gives": [{"kind": "recognition"}]},
+        {"name": "Eight", "conditions": {"min_n": 8}, "gives": [{"kind": "recognition"}]}],
+        "budget": {"cap": None}}
+    with transaction() as session:
+        publish_guideline(session, document)
+    run_id = worked_example.run()
+    with transaction() as session:
+        reasons = session.scalars(select(Recommendation.reason).where(
+            Recommendation.run_id == run_id, Recommendation.employee_id == worked_example.ids["ann"])).all()
+    assert [reason.split(":")[0] for reason in reasons] == ["Eight"]
