@@ -426,11 +426,7 @@ def test_an_approved_bonus_is_taken_off_its_own_source_only(worked_example):
     _publish(steady, "a bonus for a streak")
     first = worked_example.run()
     assert _bonuses(first)[("Bob", "tier:Silver")] == (60.0, 60.0)
-    with transaction() as session:
-        silver = session.scalar(select(Recommendation.id).where(
-            Recommendation.run_id == first, Recommendation.employee_id == worked_example.ids["bob"],
-            Recommendation.source == "tier:Silver"))
-    _decide_id(worked_example, silver)
+    _decide(worked_example, first, "bob", "bonus", approve=True)  # his only bonus of the run: Silver
     again = _bonuses(worked_example.run())
     assert ("Bob", "tier:Silver") not in again  # paid in full
     assert again[("Bob", "tier:Steady")] == (20.0, 20.0)  # untouched by Silver's payment
@@ -443,11 +439,7 @@ def test_pro_rata_after_an_approval_stays_pro_rata(worked_example):
     first = worked_example.run()
     assert {who: amount for (who, _), (amount, _) in _bonuses(first).items()} == {
         "Ann": 59.09, "Bob": 35.45, "Dan": 35.45}
-    with transaction() as session:
-        ann = session.scalar(select(Recommendation.id).where(
-            Recommendation.run_id == first, Recommendation.employee_id == worked_example.ids["ann"],
-            Recommendation.kind == "bonus"))
-    _decide_id(worked_example, ann)
+    _decide(worked_example, first, "ann", "bonus", approve=True)
     again = {who: amount for (who, _), (amount, _) in _bonuses(worked_example.run()).items()}
     assert again == {"Bob": 35.45, "Dan": 35.45}  # everyone at 130/220 of their tier's bonus, Ann paid already
 
@@ -486,11 +478,7 @@ def test_pro_rata_after_an_approval_tops_up_to_the_cent(worked_example):
     _publish(lambda d: d["incentives"]["budget"].update(cap=74.44, allocation="pro_rata"), "a small cap")
     first = worked_example.run()
     assert _bonuses(first)[("Bob", "tier:Silver")] == (20.3, 60.0)
-    with transaction() as session:
-        bob = session.scalar(select(Recommendation.id).where(
-            Recommendation.run_id == first, Recommendation.employee_id == worked_example.ids["bob"],
-            Recommendation.kind == "bonus"))
-    _decide_id(worked_example, bob)
+    _decide(worked_example, first, "bob", "bonus", approve=True)
     _publish(lambda d: d["incentives"]["budget"].update(cap=1000, allocation="pro_rata"), "a larger cap")
     again = _bonuses(worked_example.run())
     assert again[("Bob", "tier:Silver")] == (39.7, 60.0)
