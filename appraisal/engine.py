@@ -226,7 +226,11 @@ class Appraisal:
         for employee_id, outcome in current.items():
             before = previous[employee_id]
             outcome.previous_composite = before.composite
-            if outcome.composite is not None and before.composite is not None:
+            # Only between composites of the same metrics: when one had too few answers in one of the periods,
+            # the difference of the two measured the metric coming or going (-8.0 where nothing had changed).
+            alike = ({n for n, m in outcome.metrics.items() if m.sufficient}
+                     == {n for n, m in before.metrics.items() if m.sufficient})
+            if outcome.composite is not None and before.composite is not None and alike:
                 outcome.change = outcome.composite - before.composite
             for name, metric in outcome.metrics.items():
                 earlier = before.metrics[name]

@@ -217,3 +217,24 @@ def test_a_tier_reason_never_rounds_a_composite_up_to_the_threshold_it_missed():
               "gives": [{"kind": "training", "amount": None, "note": None}]}]
     (proposal,) = tier_proposals([outcome], {"incentives": {"tiers": tiers}})
     assert proposal.reason == "Skills: composite 59.9, percentile 89"
+
+
+def test_no_composite_change_between_composites_of_different_metrics():
+    """CSAT 80 in both periods, NPS 20 now but too few answers before: the composites (80, then 72) were
+    compared, a change of -8.0 where no metric had changed."""
+    from appraisal.engine import Appraisal, EmployeeOutcome, MetricOutcome
+
+    def outcome(composite, nps_sufficient):
+        metrics = {"csat_percent": MetricOutcome("csat_percent", 60, 20, 80.0, 60.0, 90.0, True, 80.0, 80.0, None,
+                                                 None),
+                   "nps": MetricOutcome("nps", 40, 10 if nps_sufficient else 3, 20.0, -30.0, 60.0, nps_sufficient,
+                                        20.0, 60.0 if nps_sufficient else None, None, None)}
+        return {1: EmployeeOutcome(1, None, metrics, "ok", composite, 100.0, 30)}
+
+    now = outcome(72.0, True)
+    Appraisal._compare(None, now, outcome(80.0, False))
+    assert now[1].previous_composite == 80.0 and now[1].change is None
+    assert now[1].metrics["csat_percent"].change == 0.0 and now[1].metrics["nps"].change is None
+    alike = outcome(72.0, True)
+    Appraisal._compare(None, alike, outcome(70.0, True))
+    assert alike[1].change == 2.0
