@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import and_, case, func, not_, or_, select
 
-from .jobs import get_queue
+from .jobs import get_queue, last_error
 from .models import PendingJob, utcnow
 
 #: How many recent failures the page lists, from the outbox and from RQ's failed registry.
@@ -54,12 +54,8 @@ def queue_status(app) -> QueueStatus:
                            "heartbeat": w.last_heartbeat} for w in Worker.all(queue=queue)]
         ids = queue.failed_job_registry.get_job_ids(0, RECENT_FAILURES - 1, desc=True)
         for job in filter(None, Job.fetch_many(ids, connection=queue.connection)):
-            result = job.latest_result()
-            # SQLAlchemy ends its errors with a link to its docs: the line before it says what went wrong.
-            lines = [line for line in ((result and result.exc_string) or "").splitlines()
-                     if line.strip() and not line.startswith("(Background on this error at:")]
             status.failures.append({"id": job.id, "description": job.description, "ended_at": job.ended_at,
-                                    "error": lines[-1] if lines else ""})
+                                    "error": last_error(job)})
     except RedisError as exc:
         return QueueStatus(mode="unreachable", where=status.where, problem=type(exc).__name__)
     return status

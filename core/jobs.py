@@ -186,7 +186,7 @@ def _lost_from_queue(app, database) -> list[int]:
             states = pipe.execute()
         ended = [(row_id, attempts) for (row_id, attempts), state in zip(leased, states)
                  if state in _ENDED_UNSUCCESSFULLY]
-        errors = {row_id: _last_error(job) for (row_id, _), job in zip(ended, Job.fetch_many(
+        errors = {row_id: last_error(job) for (row_id, _), job in zip(ended, Job.fetch_many(
             [_job_id(row_id, attempts) for row_id, attempts in ended], connection=connection))}
     except RedisError:  # _hand_to_queue will meet the same Redis, note it and pause
         return []
@@ -197,9 +197,10 @@ def _lost_from_queue(app, database) -> list[int]:
             if state is None or (row_id in errors and row_id not in died)]
 
 
-def _last_error(job) -> str:
-    """The last line of a failed RQ job's traceback ("" when RQ kept none)."""
+def last_error(job) -> str:
+    """The last line of a failed RQ job's traceback ("" when RQ kept none): what went wrong."""
     result = job.latest_result() if job is not None else None
+    # SQLAlchemy ends its errors with a link to its docs: the line before it says what went wrong.
     lines = [line for line in ((result and result.exc_string) or "").splitlines()
              if line.strip() and not line.startswith("(Background on this error at:")]
     return lines[-1] if lines else ""
