@@ -49,17 +49,27 @@ def revisions() -> tuple[str, tuple[str, ...]]:
     return scripts.get_current_head(), tuple(script.revision for script in scripts.walk_revisions())
 
 
+def schema_state(revision: str | None) -> str:
+    """``ok``, ``behind`` (none at all, or a revision this code knows and has passed: ``plaudit db upgrade`` was
+    not run) or ``newer`` (a revision only newer code knows) for a database at ``revision``."""
+    head, known = revisions()
+    if revision == head:
+        return "ok"
+    return "behind" if revision is None or revision in known else "newer"
+
+
+def behind_message(revision: str | None) -> str:
+    return (f"the database schema is at {revision or 'no revision'}, this code needs {revisions()[0]}: run "
+            f"`plaudit db upgrade`")
+
+
 def schema_behind(database) -> str | None:
-    """What to say when ``database``'s schema is older than this code's (``plaudit db upgrade`` was not run);
-    None when it is current or newer, or cannot be read now (the caller meets that soon enough)."""
+    """What to say when ``database``'s schema is older than this code's; None when it is current or newer, or
+    cannot be read now (the caller meets that soon enough)."""
     from sqlalchemy.exc import OperationalError
 
     try:
         revision = database.ping()
     except OperationalError:
         return None
-    head, known = revisions()
-    if revision == head or (revision is not None and revision not in known):
-        return None
-    return (f"the database schema is at {revision or 'no revision'}, this code needs {head}: run "
-            f"`plaudit db upgrade`")
+    return behind_message(revision) if schema_state(revision) == "behind" else None

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.auth import public
 from core.db import get_db
 from core.jobs import redis_connection
-from core.migrate import revisions
+from core.migrate import behind_message, revisions, schema_state
 
 bp = Blueprint("health", __name__)
 
@@ -55,11 +55,10 @@ def _schema(revision: str | None) -> tuple[dict, bool, bool]:
     migration run while this node still serves, during a deploy) is only degraded: migrations add before they
     remove, so the old code goes on working until it is replaced.
     """
-    head, known = revisions()
-    if revision == head:
+    state, head = schema_state(revision), revisions()[0]
+    if state == "ok":
         return {"status": "ok", "revision": revision}, True, False
-    if revision is None or revision in known:
-        current_app.logger.error("health check: the database schema is at %s, this code needs %s: run "
-                                 "`plaudit db upgrade`", revision or "no revision", head)
+    if state == "behind":
+        current_app.logger.error("health check: %s", behind_message(revision))
         return {"status": "behind", "revision": revision, "needs": head}, False, False
     return {"status": "newer", "revision": revision, "needs": head}, True, True
