@@ -368,8 +368,7 @@ def propose(session: Session, guideline: Guideline, outcomes: Mapping[int, Emplo
     funded = apply_budget(net_of_approved(without_decided(proposals, decisions), approved), outcomes, document,
                           spent=sum(approved.values()))
     # A top-up the cap leaves at nothing is no rejection: the bonus approved before stands, and is shown.
-    paid = {(employee_id, source) for employee_id, source in approved}
-    return [p for p in funded if not (p.kind == "bonus" and not p.amount and (p.employee_id, p.source) in paid)]
+    return [p for p in funded if not (p.kind == "bonus" and not p.amount and (p.employee_id, p.source) in approved)]
 
 
 def _store(session: Session, run: AppraisalRun, guideline: Guideline, outcomes: Mapping[int, EmployeeOutcome],

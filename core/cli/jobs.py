@@ -105,9 +105,6 @@ def status(check):
     problems = []
     with transaction() as session:
         count, oldest = session.execute(select(func.count(), func.min(PendingJob.created_at))).one()
-        stuck = session.scalar(select(func.count()).where(
-            PendingJob.next_attempt_at.is_(None) | (PendingJob.next_attempt_at <= utcnow() - STUCK_AFTER),
-            PendingJob.created_at <= utcnow() - STUCK_AFTER))
     click.echo(f"pending in the database: {count}" + (f" (oldest {oldest:%Y-%m-%d %H:%M:%S} UTC)" if count else ""))
     queue = job_queue.get_queue()
     if queue is None:
@@ -128,7 +125,11 @@ def status(check):
         except RedisError as exc:
             click.echo(f"queue {queue.name}: unreachable ({type(exc).__name__}); pending jobs wait in the database")
             problems.append("Redis does not answer")
-        if stuck:  # the cron sweep hands due rows over every minute: these were not
+        with transaction() as session:  # the cron sweep hands due rows over every minute: these were not
+            stuck = session.scalar(select(func.count()).where(
+                PendingJob.next_attempt_at.is_(None) | (PendingJob.next_attempt_at <= utcnow() - STUCK_AFTER),
+                PendingJob.created_at <= utcnow() - STUCK_AFTER))
+        if stuck:
             click.echo(f"due for over {STUCK_AFTER.seconds // 60} minutes and not handed to the queue: {stuck}")
             problems.append(f"{stuck} due job(s) wait undispatched")
     if check and problems:
