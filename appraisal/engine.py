@@ -117,6 +117,8 @@ class Appraisal:
         self.specs = list(specs)
         self.by_name = {m["rule"]: m for m in guideline["metrics"]}
         self.directions = {spec.name: spec.rule.direction for spec in self.specs}
+        # The feedback each metric reads: metrics reading the same kinds read the same items.
+        self.reads = {spec.name: frozenset(spec.rule.kinds) or frozenset((spec.name,)) for spec in self.specs}
         self.total_weight = sum(m["weight"] for m in guideline["metrics"])
 
     # --- one period -----------------------------------------------------------------------------------
@@ -197,11 +199,9 @@ class Appraisal:
         """Items behind the metrics that count: two rules reading the same answers (CSAT % and CSAT mean)
         count them once, so a tier's ``min_n`` is not met on half the answers it asks for."""
         by_kinds: dict[frozenset, int] = {}
-        for spec in self.specs:
-            metric = metrics[spec.name]
-            if metric.sufficient:
-                kinds = frozenset(spec.rule.kinds) or frozenset((spec.name,))
-                by_kinds[kinds] = max(by_kinds.get(kinds, 0), metric.n)
+        for name, kinds in self.reads.items():
+            if metrics[name].sufficient:
+                by_kinds[kinds] = max(by_kinds.get(kinds, 0), metrics[name].n)
         return sum(by_kinds.values())
 
     # --- the whole appraisal --------------------------------------------------------------------------
