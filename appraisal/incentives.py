@@ -153,11 +153,9 @@ def allocate(requests: Sequence[tuple[Any, float]], cap: float | None, rule: str
     total = sum(cents for _, cents in asked)
     if total <= left:
         return {key: cents / 100 for key, cents in asked}
-    granted = {}
     if rule == "pro_rata":
-        for key, cents in asked:
-            granted[key] = (cents * left // total) / 100 if total else 0.0
-        return granted
+        return allocate_pro_rata([(key, amount, 0.0) for key, amount in requests], cap)
+    granted = {}
     for key, cents in asked:
         paid = min(cents, left)
         granted[key] = paid / 100
@@ -300,7 +298,7 @@ def apply_budget(proposals: Sequence[Proposal], outcomes: Mapping[int, EmployeeO
         return rank, proposals[index].employee_id, index
 
     bonuses = sorted((i for i, p in enumerate(proposals) if p.kind == "bonus"), key=standing)
-    if budget["allocation"] == "pro_rata" and spent and budget["cap"] is not None:
+    if budget["allocation"] == "pro_rata" and budget["cap"] is not None:
         # What a bonus asks is what is still owed of its whole (net_of_approved): the share is of the whole.
         # (what was paid rounded to the cent it was: 60 - 39.7 is 20.299999999999997 in floating point)
         granted = allocate_pro_rata([(i, _whole(proposals[i]), round(_whole(proposals[i]) - proposals[i].amount, 2))
