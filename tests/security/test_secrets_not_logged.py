@@ -122,9 +122,8 @@ def test_a_failed_statement_does_not_carry_its_values_into_a_traceback(app):
 
     from core.models import Employee
 
-    with pytest.raises(IntegrityError) as failure:
-        with app.app_context(), transaction() as session:
-            session.add_all([Employee(name="A", email="private-LEAKCHECK@example.com"),
-                             Employee(name="B", email="private-LEAKCHECK@example.com")])
+    with pytest.raises(IntegrityError) as failure, app.app_context(), transaction() as session:
+        session.add_all([Employee(name="A", email="private-LEAKCHECK@example.com"),
+                         Employee(name="B", email="private-LEAKCHECK@example.com")])
     assert "LEAKCHECK" not in str(failure.value).split("[SQL:")[-1]  # the statement and its parameters
     assert "hidden due to hide_parameters" in str(failure.value)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text, update
 
 from appraisal.guidelines import publish_guideline
 from appraisal.models import AppraisalRun, Guideline, Recommendation
+from appraisal.periods import month_of
 from appraisal.results import run_rows
 from core.db import transaction
 from core.models import AuditEntry, Employee, Feedback, Team, utcnow
@@ -275,6 +276,17 @@ def test_request_a_run(client, example, token):
         entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "appraisal.requested",
                                                         AuditEntry.entity_id == str(run["id"])))
         assert entry.actor_id == example.hr
+
+
+def test_a_run_of_a_period_not_over_yet_says_its_numbers_will_change(client, example, token):
+    """The CLI and the runs page said so; the API answered such a run as any other."""
+    this_month = month_of(utcnow().date())
+    last = (this_month.end - timedelta(days=1)).date()
+    body = {"from": this_month.start.date().isoformat(), "to": last.isoformat()}
+    run = client.post(f"{V1}/runs/", json=body, headers=token(["appraisal:write"])).get_json()
+    assert run["warning"].startswith(f"the {this_month.label} has not ended yet (its last day is {last})")
+    listed = {r["id"]: r["warning"] for r in get_json(client, token(["appraisal:read"]), "/runs/")}
+    assert listed == {run["id"]: run["warning"], example.run_id: None}  # the worked example's week is over
 
 
 @pytest.mark.parametrize(("body", "field"), [

@@ -11,7 +11,13 @@ from sqlalchemy import select
 
 from appraisal.guidelines import GuidelineError
 from appraisal.models import RUN_STATUSES, AppraisalResult, AppraisalRun, Guideline
-from appraisal.periods import PERIOD_KINDS, Period, check_started, period_between
+from appraisal.periods import (
+    PERIOD_KINDS,
+    Period,
+    check_started,
+    period_between,
+    unfinished,
+)
 from appraisal.results import run_rows
 from appraisal.runs import request_run
 from core.auth import token_required
@@ -40,6 +46,8 @@ class RunSchema(Schema):
     started_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
     error = fields.String(allow_none=True, metadata={"description": "why the run failed"})
+    warning = fields.String(allow_none=True, metadata={
+        "description": "set while the period has not ended: its numbers will change as feedback arrives"})
 
 
 class RunArguments(PeriodArguments):
@@ -134,7 +142,8 @@ def _run_item(row) -> dict:
     return {"id": row.id, "period": row.period_kind, "first": row.period_start.date(),
             "last": (row.period_end - timedelta(days=1)).date(), "label": period.label,
             "guideline_version": row.version, "status": row.status, "created_at": row.created_at,
-            "started_at": row.started_at, "finished_at": row.finished_at, "error": row.error}
+            "started_at": row.started_at, "finished_at": row.finished_at, "error": row.error,
+            "warning": unfinished(period, utcnow().date())}
 
 
 @blp.route("/")
