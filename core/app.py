@@ -14,6 +14,7 @@ from sqlalchemy.orm import configure_mappers
 from . import auth, db, plugins, request_limits
 from .access_log import hide_secrets_in_access_log
 from .config import load_config, warn_unknown_variables
+from .form_text import FormRequest
 
 ROOT = Path(__file__).resolve().parent.parent
 WEB = ROOT / "web"
@@ -44,6 +45,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, extra_plugins: dict[s
                      or default_instance_path())
     app = Flask("plaudit", root_path=str(WEB), instance_path=str(Path(instance_path).resolve()),
                 template_folder="templates", static_folder="static")
+    app.request_class = FormRequest
     # Before any blueprint adds a rule: every <int:id> in a URL stays within what the database can hold.
     from web.arguments import IdConverter
 

@@ -330,6 +330,21 @@ def test_a_colleagues_item_is_refused_and_bad_fields_are_named(worked_example, a
                                                  "reason": "on her behalf"}).status_code == 403
 
 
+def test_a_reason_at_the_limit_over_several_lines_is_taken_as_typed(worked_example, as_user):
+    """The box's maxlength counts a line break as one character and the browser sends it as two (CR LF): 2,000
+    characters over 24 lines were refused as 2,024, by the page that had just let them through."""
+    worked_example.run()
+    client = as_user("ann@example.com")
+    typed = "\n".join(["y" * 79] * 24 + ["y" * 80])
+    assert len(typed) == 2000 and typed.count("\n") == 24
+    response = client.post("/report/disputes", data={
+        "csrf_token": csrf_token(client.get("/report").get_data(as_text=True)),
+        "feedback_id": str(_own_items("ann")[0]), "reason": typed.replace("\n", "\r\n")})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with transaction() as session:
+        assert session.scalar(select(Dispute.reason)) == typed
+
+
 # --- constant queries -----------------------------------------------------------------------------------------
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from flask import Request, abort, current_app, request
+from flask import abort, current_app, request
 from flask_smorest import Api
 from flask_smorest.pagination import PaginationMetadataSchema
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from core.auth import csrf, public_endpoint
+from core.form_text import FormRequest
 
 from .error_responses import ErrorResponses
 
@@ -60,8 +61,9 @@ class PlauditApi(Api):
                 "content": {"application/json": {"schema": PaginationMetadataSchema}}}, lazy=True)
 
 
-class JsonRequest(Request):
-    """A request whose unreadable JSON body is refused saying so (Flask's own 400 names no cause)."""
+class JsonRequest(FormRequest):
+    """A request whose unreadable JSON body is refused saying so (Flask's own 400 names no cause); its form
+    text as the browser counted it (see core.form_text)."""
 
     def on_json_loading_failed(self, e: ValueError | None):
         if e is None:  # not sent as JSON at all
