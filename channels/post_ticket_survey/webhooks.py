@@ -15,12 +15,14 @@ from sqlalchemy.orm import Session
 
 from core import jobs
 from core.ingestion import announce_feedback, ingest, revise_feedback
+from core.late_attribution import credit_mapped_identities
 from core.models import (
     Employee,
     EmployeeIdentity,
     Feedback,
     Integration,
     Ticket,
+    record_audit,
     utcnow,
 )
 from core.storable_text import mended
@@ -274,7 +276,8 @@ def _said(messages) -> str:
 
 
 def _map_agents(session: Session, delivery: Delivery) -> int:
-    """Map helpdesk agent accounts to the employees with the same e-mail, once; never re-map."""
+    """Map helpdesk agent accounts to the active employees with the same e-mail, once; never re-map. Ratings
+    already waiting for such an account (they arrived before it) are credited now, as when HR maps it."""
     agents = [a for a in delivery.agents if a.email]
     if not agents:
         return 0
@@ -282,17 +285,25 @@ def _map_agents(session: Session, delivery: Delivery) -> int:
     mapped = set(session.execute(select(EmployeeIdentity.provider, EmployeeIdentity.external_id).where(
         tuple_(EmployeeIdentity.provider, EmployeeIdentity.external_id).in_(refs))).all())
     emails = sorted({a.email.lower() for a in agents})
+    # Not someone who left: an account mapped to them would credit every later rating to nobody, for good.
     owners = dict(session.execute(select(func.lower(Employee.email), Employee.id)
-                                  .where(func.lower(Employee.email).in_(emails))).all())
-    owners.update(session.execute(select(EmployeeIdentity.external_id, EmployeeIdentity.employee_id).where(
-        EmployeeIdentity.provider == "email", EmployeeIdentity.external_id.in_(emails))).all())
-    added = 0
+                                  .where(func.lower(Employee.email).in_(emails), Employee.active)).all())
+    owners.update(session.execute(
+        select(EmployeeIdentity.external_id, EmployeeIdentity.employee_id)
+        .join(Employee, Employee.id == EmployeeIdentity.employee_id)
+        .where(EmployeeIdentity.provider == "email", EmployeeIdentity.external_id.in_(emails), Employee.active)).all())
+    added = []
     for agent in agents:
         key = (agent.ref.provider, agent.ref.external_id)
         employee_id = owners.get(agent.email.lower())
         if key in mapped or employee_id is None:
             continue
         session.add(EmployeeIdentity(employee_id=employee_id, provider=key[0], external_id=key[1]))
+        record_audit(session, "employee.identity_mapped", session.get(Employee, employee_id),
+                     after={"identity": f"{key[0]}:{key[1]}", "from": "the helpdesk's agent account, by e-mail"})
         mapped.add(key)
-        added += 1
-    return added
+        added.append(key)
+    if added:
+        session.flush()
+        credit_mapped_identities(session, added)
+    return len(added)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from core.models import EmployeeIdentity, Feedback, Integration, Ticket
+from core.models import AuditEntry, EmployeeIdentity, Feedback, Integration, Ticket
 from tests.fixtures.app import row_counts
 
 from .helpdesk_webhooks import SECRET, payload, signed, stored_ticket
@@ -68,6 +68,30 @@ def test_zendesk_payloads(deliver, session, shared_data, create_employee):
                  "zenpy_spec_ticket_metric_event.json"):
         answer = deliver("zendesk", payload(shared_data, f"zendesk/{name}"))
         assert answer.status_code == 200 and answer.get_json()["ignored"], name
+
+
+def test_an_agent_account_goes_to_an_active_employee_and_takes_the_ratings_waiting_for_it(deliver, session,
+                                                                                       shared_data, create_employee):
+    """A rating that came before the helpdesk sent its agent's account stayed unattributed after the account
+    was mapped; and an account was mapped to someone who had left, whose ratings then counted for nobody."""
+    owner = create_employee("Face Toe", email="facetoe@facetoe.com.au")
+    owner.active = False
+    session.commit()
+    assert deliver("zendesk", payload(shared_data, "zendesk/zenpy_spec_user.json")).get_json()["agents_mapped"] == 0
+    assert session.scalar(select(EmployeeIdentity).where(EmployeeIdentity.external_id == "1159307768")) is None
+
+    owner.active = True  # back: the account is now theirs
+    session.commit()
+    rating = json.loads(payload(shared_data, "zendesk/zenpy_spec_satisfaction_rating.json"))
+    rating["assignee_id"] = 1159307768
+    answer = deliver("zendesk", rating)
+    assert answer.status_code == 200, answer.get_json()
+    assert _feedback(session, "zendesk:rating:35436").employee_id is None  # nobody known by that account yet
+    assert deliver("zendesk", payload(shared_data, "zendesk/zenpy_spec_user.json")).get_json()["agents_mapped"] == 1
+    assert _feedback(session, "zendesk:rating:35436").employee_id == owner.id
+    actions = session.scalars(select(AuditEntry.action).where(AuditEntry.entity_id == str(owner.id))
+                              .order_by(AuditEntry.id)).all()
+    assert actions == ["employee.identity_mapped", "feedback.credited_on_mapping"]
 
 
 def test_zendesk_export_records_offered_ratings_never_count(deliver, session, shared_data):
