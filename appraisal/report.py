@@ -65,7 +65,8 @@ def runs_of_employee(session: Session, employee_id: int, limit: int = 26) -> lis
         select(AppraisalRun.id, AppraisalRun.period_kind, AppraisalRun.period_start, AppraisalRun.period_end)
         .where(AppraisalRun.id.in_(latest))
         .order_by(AppraisalRun.period_start.desc(), AppraisalRun.id.desc()).limit(limit))
-    return [{"id": r.id, "title": period_title(r.period_kind, r.period_start, r.period_end)} for r in rows]
+    return [{"id": r.id, "title": period_title(r.period_kind, r.period_start, r.period_end),
+             "period": (r.period_kind, r.period_start, r.period_end)} for r in rows]
 
 
 def period_title(kind: str, start: datetime, end: datetime) -> str:
