@@ -155,14 +155,16 @@ def test_a_period_run_again_is_offered_once_by_its_latest_run(worked_example, as
 
 
 def test_someone_not_in_a_run_is_not_told_a_later_run_replaced_it(worked_example, as_user):
-    """A person who joined after the period's only run read that a later run had replaced it."""
-    run_id = worked_example.run()
+    """A person who joined after the period's only run read that a later run had replaced it, once a run of
+    another period held them."""
+    run_id = worked_example.run(period=BEFORE)
     with transaction() as session:
         support = session.scalar(select(Employee.team_id).where(Employee.id == worked_example.ids["ann"]))
         newcomer = Employee(name="Stewart", email="stewart@example.com", team_id=support)
         session.add(newcomer)
         session.flush()
         newcomer_id = newcomer.id
+    worked_example.run()
     html = " ".join(as_user("hr@example.com").get(f"/report/{newcomer_id}?run={run_id}").get_data(as_text=True)
                     .split())
     assert "Stewart was not appraised in this run" in html
