@@ -60,7 +60,8 @@ def colleagues(session: Session, run_ids: Sequence[int], employee_id: int) -> Co
 
 def withhold_thin_means(report: dict, known: Colleagues, run_id: int, trend_runs: Iterable[int]) -> None:
     """Blank, in an employee's ``report`` (see :func:`appraisal.report.employee_report`), the means that pool
-    too few colleagues: the composite's and each metric's, in the run and along the trend; mark the report."""
+    too few colleagues: the composite's and each metric's, in the run and along the trend, and the case mix's by
+    category; mark the report."""
     withheld = False
 
     def blank(row: dict, run: int, metric: str | None) -> None:
@@ -78,4 +79,30 @@ def withhold_thin_means(report: dict, known: Colleagues, run_id: int, trend_runs
             for index, run in enumerate(trend_runs):
                 if series[scope][index] is not None and known.thin(run, scope, metric):
                     series[scope][index], withheld = None, True
+    withheld = _withhold_thin_categories(report) or withheld
     report["means_withheld"], report["min_colleagues"] = withheld, MIN_COLLEAGUES
+
+
+def _withhold_thin_categories(report: dict) -> bool:
+    """Blank the organisation's figures of the case mix's categories that pool too few colleagues, what the
+    organisation would score on the mix, and the benchmarks of training needs in those categories."""
+    mix = report.get("case_mix")
+    if not mix:
+        return False
+    thin = set()
+    rows = []
+    for row in mix["categories"]:
+        people = row.get("org_people")
+        # Runs before org_people was stored count items: each colleague has one at least.
+        others = people - 1 if people is not None else row["org_n"] - row["n"]
+        if others < MIN_COLLEAGUES:
+            thin.add(row["category"])
+            row = {**row, "org_value": None, "gap": None}
+        rows.append(row)
+    if not thin:
+        return False
+    report["case_mix"] = {**mix, "categories": rows, "expected": None, "difference": None}
+    report["training_needs"] = [
+        {**need, "benchmark": None, "gap": None} if need["area"] == "ticket_category" and need["name"] in thin
+        else need for need in report["training_needs"]]
+    return True

@@ -283,14 +283,15 @@ class Appraisal:
             outcome.attainment_streak = inputs.previous_streaks.get(employee_id, 0) + 1 if all_met else 0
 
     @staticmethod
-    def _org_categories(categories) -> dict[str, Aggregate]:
+    def _org_categories(categories) -> dict[str, tuple[Aggregate, int]]:
+        """Per category: the org's pooled aggregate, and how many people it pools (unattributed items as one)."""
         by_category: dict[str, list[Aggregate]] = {}
         for groups in categories.values():
             for category, aggregate in groups.items():
                 by_category.setdefault(category, []).append(aggregate)
-        return {category: _pool(aggregates) for category, aggregates in by_category.items()}
+        return {category: (_pool(aggregates), len(aggregates)) for category, aggregates in by_category.items()}
 
-    def _case_mix(self, mine: Mapping[str, Aggregate], org: Mapping[str, Aggregate]) -> dict:
+    def _case_mix(self, mine: Mapping[str, Aggregate], org: Mapping[str, tuple[Aggregate, int]]) -> dict:
         """The case-mix metric by ticket category against the org, and what the org would score on this mix."""
         if not mine:
             return {}
@@ -298,9 +299,11 @@ class Appraisal:
         sign = 1 if self.case_mix_direction == "higher" else -1
         rows = []
         for category, aggregate in sorted(mine.items()):
-            value, org_value = aggregate.total / aggregate.n, org[category].mean
+            pooled, people = org[category]
+            value, org_value = aggregate.total / aggregate.n, pooled.mean
+            # org_people: so that what an employee reads can leave out a mean of one colleague's items.
             rows.append({"category": category, "n": aggregate.n, "value": value, "org_value": org_value,
-                         "org_n": org[category].n, "gap": sign * (value - org_value)})
+                         "org_n": pooled.n, "org_people": people, "gap": sign * (value - org_value)})
         n = sum(r["n"] for r in rows)
         actual = sum(r["value"] * r["n"] for r in rows) / n
         # The org's category means weighted by this employee's mix: the score to expect from this workload.
@@ -312,7 +315,8 @@ class Appraisal:
         """Weak ticket categories, metrics far below target and what plugins ``found``: the weakest first."""
         settings = self.guideline["training"]
         needs = [{"area": "ticket_category", "name": row["category"], "metric": outcome.case_mix["metric"],
-                  "value": row["value"], "benchmark": row["org_value"], "n": row["n"], "gap": row["gap"]}
+                  "value": row["value"], "benchmark": row["org_value"], "n": row["n"], "gap": row["gap"],
+                  "org_people": row["org_people"]}
                  for row in outcome.case_mix.get("categories", ())
                  if row["n"] >= settings["min_n"] and row["gap"] < -settings["gap"]]
         needs += [{"area": "metric", "name": metric.metric, "metric": metric.metric, "value": metric.value,

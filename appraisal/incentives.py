@@ -17,6 +17,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 
+from .disclosure import MIN_COLLEAGUES
 from .engine import EmployeeOutcome
 from .guideline_schema import OutcomeSchema
 
@@ -107,6 +108,10 @@ def training_reason(need: Mapping[str, Any], titles: Mapping[str, str] | None = 
     if area == "mystery_section":  # a plugin's need: the section is the metric, counted in reports
         return (f"training on {need['name']} (mystery section): {value:.1f} over {need['n']} report(s) against "
                 f"the org's mean {benchmark:.1f}")
+    if area == "ticket_category" and need.get("org_people", MIN_COLLEAGUES + 1) - 1 < MIN_COLLEAGUES:
+        # The employee reads this reason: a mean of one colleague besides them would be that colleague's score.
+        return (f"training on {need['name']}: {metric} {value:.1f} over {need['n']} item(s), below the org's mean "
+                f"(not shown: it pools fewer than {MIN_COLLEAGUES} colleagues)")
     if area == "ticket_category":
         subject, against = need["name"], "the org's mean"
     elif area == "metric":

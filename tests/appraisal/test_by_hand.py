@@ -99,6 +99,7 @@ def test_case_mix_and_training_needs(worked_example):
     dan = rows["Dan"]["case_mix"]
     assert [(c["category"], c["n"], round(c["value"], 3), round(c["org_value"], 3)) for c in dan["categories"]] \
         == [("Billing", 3, 100.0, 87.5), ("Refunds", 2, 0.0, 42.857)]
+    assert [c["org_people"] for c in dan["categories"]] == [3, 3]  # Ann, Bob and Dan in both
     assert dan["expected"] == pytest.approx((3 * 87.5 + 2 * 300 / 7) / 5, **APPROX)
     assert dan["difference"] == pytest.approx(60 - (3 * 87.5 + 2 * 300 / 7) / 5, **APPROX)
     needs = {name: [(n["area"], n["name"]) for n in rows[name]["training_needs"]] for name in rows}

@@ -73,3 +73,18 @@ def test_a_metric_need_reads_as_the_metric_s_title(worked_example, app):
             _subject, text, html = render_digest(session, run, kind, recipient)
             shown = text + re.sub(r"<[^>]+>", "", html)  # what the reader sees, not the markup's attributes
             assert "CSAT %" in shown and "csat_percent" not in shown, kind
+
+
+def test_a_training_reason_names_no_mean_of_one_colleague():
+    """The reason the employee reads gave the organisation's mean of a category where one colleague besides them
+    had items: that colleague's own score."""
+    from appraisal.incentives import training_reason
+
+    need = {"area": "ticket_category", "name": "Refunds", "metric": "CSAT %", "value": 0.0, "n": 2,
+            "benchmark": 42.857, "gap": -42.857}
+    assert training_reason({**need, "org_people": 3}) == (
+        "training on Refunds: CSAT % 0.0 over 2 item(s) against the org's mean 42.9")
+    assert training_reason({**need, "org_people": 2}) == (
+        "training on Refunds: CSAT % 0.0 over 2 item(s), below the org's mean (not shown: it pools fewer than 2 "
+        "colleagues)")
+    assert "42.9" in training_reason(need)  # a need stored before the count was kept reads as it did

@@ -129,6 +129,34 @@ def test_the_report_shows_the_case_mix_the_run_stored(worked_example, as_user):
     assert "better than that" not in html
 
 
+def test_a_category_of_one_colleague_besides_the_reader_is_not_shown_to_them(worked_example, as_user):
+    """Every other mean of fewer than two colleagues was withheld, but the case mix showed the organisation's
+    figure of a category where the reader and one colleague had items: that colleague's own score."""
+    worked_example.run()
+    with transaction() as session:
+        for name in ("ann", "dan"):  # as if one colleague besides each had answers about refunds
+            result = session.scalar(select(AppraisalResult).where(
+                AppraisalResult.employee_id == worked_example.ids[name]))
+            result.case_mix = {**result.case_mix, "categories": [
+                {**row, "org_people": 2} if row["category"] == "Refunds" else row
+                for row in result.case_mix["categories"]]}
+    html = " ".join(as_user("ann@example.com").get("/report").get_data(as_text=True).split())
+    refunds = re.search(r'<tr data-category="Refunds">(.*?)</tr>', html).group(1)
+    assert re.findall(r'class="num[^"]*">([^<]+)<', refunds) == ["2", "50.0%", "–", "–"]
+    billing = re.search(r'<tr data-category="Billing">(.*?)</tr>', html).group(1)
+    assert re.findall(r'class="num[^"]*">([^<]+)<', billing) == ["2", "100.0%", "87.5%", "+12.5"]
+    assert "What the organisation scores on this mix is not shown" in html
+    assert "with a category) the organisation scores" not in html
+    assert "42.9" not in html
+    # Dan's training need in refunds names no benchmark; his manager and HR still read every figure.
+    dan = " ".join(as_user("dan@example.com").get("/report").get_data(as_text=True).split())
+    assert ("against the organisation's mean for this category (not shown: it pools fewer than 2 colleagues)"
+            in dan) and "42.9, the organisation's mean" not in dan
+    hr = " ".join(as_user("hr@example.com").get(f"/report/{worked_example.ids['dan']}").get_data(as_text=True)
+                  .split())
+    assert "42.9, the organisation's mean for this category" in hr
+
+
 def test_the_report_says_how_sure_an_interval_is_and_over_whom_ranks_run(worked_example, as_user):
     def publish(change):
         document = GUIDELINE | change

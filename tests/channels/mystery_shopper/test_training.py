@@ -107,7 +107,7 @@ def test_the_weaker_employees_section_is_a_training_need_and_a_recommendation(wo
     assert needs[ids["ann"]] == []  # 30 points above the organisation: no need
     assert needs[ids["bob"]] == [{"area": "ticket_category", "name": "Billing", "metric": "csat_percent",
                                   "value": pytest.approx(200 / 3, **APPROX), "benchmark": 87.5, "n": 3,
-                                  "gap": pytest.approx(200 / 3 - 87.5, **APPROX)}]  # unchanged
+                                  "gap": pytest.approx(200 / 3 - 87.5, **APPROX), "org_people": 3}]  # unchanged
     assert _trainings(run_id)[ids["dan"]] == [
         ("training:ticket_category",
          "training on Refunds: CSAT % 0.0 over 2 item(s) against the org's mean 42.9", "approved"),
