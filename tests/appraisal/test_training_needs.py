@@ -23,7 +23,8 @@ def test_a_big_number_in_small_units_does_not_outrank_a_bigger_shortfall(app):
                           target=30.0, attainment="far_below")
     chloe = EmployeeOutcome(1, None, {"social_reply_time": reply}, "ok", 60.0, 100.0, 12, case_mix={
         "metric": "csat_percent", "categories": [
-            {"category": "Billing", "n": 8, "value": 50.0, "org_value": 80.0, "org_n": 90, "gap": -30.0}]})
+            {"category": "Billing", "n": 8, "value": 50.0, "org_value": 80.0, "org_n": 90, "org_people": 9,
+             "gap": -30.0}]})
     [need] = Appraisal(document, specs)._training_needs(chloe)
     assert (need["area"], need["name"], need["gap"]) == ("ticket_category", "Billing", -30.0)
 
@@ -41,7 +42,8 @@ def test_a_case_mix_metric_the_guideline_does_not_weigh_is_measured_on_its_own_s
                          target=80.0, attainment="far_below")
     dana = EmployeeOutcome(1, None, {"csat_percent": csat}, "ok", 50.0, 100.0, 20, case_mix={
         "metric": "csat_mean", "categories": [
-            {"category": "Refunds", "n": 6, "value": 2.5, "org_value": 4.0, "org_n": 60, "gap": -1.5}]})
+            {"category": "Refunds", "n": 6, "value": 2.5, "org_value": 4.0, "org_n": 60, "org_people": 9,
+             "gap": -1.5}]})
     [need] = Appraisal(document, specs, case_mix)._training_needs(dana)
     assert (need["area"], need["name"]) == ("ticket_category", "Refunds")
 
