@@ -51,11 +51,12 @@ def qualifies(outcome: EmployeeOutcome, conditions: Mapping[str, Any]) -> bool:
 
 
 def _describe(outcome: EmployeeOutcome) -> str:
-    # Cut, not rounded: a composite of 59.998 that missed a tier at 60 read "composite 60.0" (and a percentile
-    # of 89.96 "percentile 90"), which looked like a wrong decision.
-    parts = [f"composite {_cut(outcome.composite, 1)}" if outcome.composite is not None else "no composite"]
+    # Two decimals, cut, not rounded: a composite of 59.998 that missed a tier at 60 read "composite 60.0" (and a
+    # percentile of 89.96 "percentile 90"), which looked like a wrong decision. One decimal cut read 73.9 beside
+    # the 74.0 every other figure rounds 73.99 to; two read 73.99, which agrees with both.
+    parts = [f"composite {_cut(outcome.composite, 2)}" if outcome.composite is not None else "no composite"]
     if outcome.percentile is not None:
-        parts.append(f"percentile {_cut(outcome.percentile, 0)}")
+        parts.append(f"percentile {_cut(outcome.percentile, 2)}")
     if outcome.attainment_streak:
         parts.append(f"targets met {outcome.attainment_streak} period(s) running")
     return ", ".join(parts)

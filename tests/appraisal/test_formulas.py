@@ -216,7 +216,11 @@ def test_a_tier_reason_never_rounds_a_composite_up_to_the_threshold_it_missed():
              {"name": "Skills", "group": "development", "conditions": {"max_composite": 60},
               "gives": [{"kind": "training", "amount": None, "note": None}]}]
     (proposal,) = tier_proposals([outcome], {"incentives": {"tiers": tiers}})
-    assert proposal.reason == "Skills: composite 59.9, percentile 89"
+    assert proposal.reason == "Skills: composite 59.99, percentile 89.96"
+    # and agrees with the 74.0 and 92.9 that 73.99 and 92.857 read as everywhere else (one decimal cut read 73.9)
+    outcome = EmployeeOutcome(1, None, {}, "ok", 73.99, 100.0, 40, percentile=92.857)
+    (proposal,) = tier_proposals([outcome], {"incentives": {"tiers": tiers}})
+    assert proposal.reason == "Bronze: composite 73.99, percentile 92.85"
 
 
 def test_no_composite_change_between_composites_of_different_metrics():
