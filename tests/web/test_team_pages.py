@@ -118,9 +118,9 @@ def test_the_dashboard_shows_the_worked_example_run(client, login, worked_exampl
     assert "2026-11-02 to 2026-11-08" in text and "guideline v1" in text
     ann, bob, cat = (_row(page, name) for name in ("Ann", "Bob", "Cat"))
     # composite, rank of peers, percentile, CSAT% with n and Wilson interval, target and attainment, change
-    assert f"{70 + 5 / 6:.1f} 1 of 3 100 75.0% n = 4 30.1% – 95.4% target 80.0%: below" in ann
+    assert f"{70 + 5 / 6:.1f} 1 of 3 100.0 75.0% n = 4 30.1% – 95.4% target 80.0%: below" in ann
     assert "+25.0 n = 4" in ann and "not all met" in ann and f"{70 + 5 / 6 - 250 / 3:+.1f}" in ann
-    assert f"{70 + 5 / 12:.1f} 2 of 3 50 {200 / 3:.1f}% n = 6" in bob
+    assert f"{70 + 5 / 12:.1f} 2 of 3 50.0 {200 / 3:.1f}% n = 6" in bob
     assert "target 65.0%: met" in bob and "all met" in bob and f"{70 + 5 / 12 - 50 / 3:+.1f}" in bob
     assert "too few – – too few n = 2 target 65.0%: too few to judge too few n = 0" in cat
     team_mean, org_mean = _row(page, "Team mean"), _row(page, "Organisation mean")
