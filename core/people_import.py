@@ -16,7 +16,7 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from .late_attribution import credit_mapped_identities
-from .models import Employee, EmployeeIdentity, Team
+from .models import Employee, EmployeeIdentity, Team, record_audit
 from .models.org import normalise_identity
 
 COLUMNS = ("name", "email", "team", "lead", "identities")
@@ -51,6 +51,8 @@ class PeopleReport:
     teams_created: int = 0
     #: Waiting feedback items credited because an identity they named is now someone's.
     credited: int = 0
+    #: What the import changed about employees already there: ``"ann@x.io: team Support -> Billing"``.
+    changes: list[str] = field(default_factory=list)
     errors: list[tuple[int, dict]] = field(default_factory=list)
 
 
@@ -139,6 +141,8 @@ def import_people(session: Session, lines: Iterable[str], progress=None) -> Peop
         .where(func.lower(Employee.email).in_(emails)))} if emails else {}
     teams = {t.name: t for t in session.scalars(select(Team))}
     mapped: list[tuple[str, str]] = []
+    # Who was whose, and in which team, decides who is credited and paid: every change is audited.
+    audits: list[tuple[str, Employee | Team, dict | None, dict]] = []
 
     for _, data in rows:
         team = teams.get(data["team"])
@@ -146,25 +150,45 @@ def import_people(session: Session, lines: Iterable[str], progress=None) -> Peop
             team = teams[data["team"]] = Team(name=data["team"], slug=_slug(data["team"]))
             session.add(team)
             report.teams_created += 1
+            audits.append(("team.created", team, None, {"name": team.name}))
         employee = employees.get(data["email"].lower())
+        before = None
         if employee is None:
             employee = Employee(email=data["email"].lower())
             session.add(employee)
             report.created += 1
         else:
             report.updated += 1
+            before = {"name": employee.name, "team": employee.team.name if employee.team else None,
+                      "active": employee.active}
             if not employee.active:  # a leaver named again: said, since an old list would bring back many
                 report.reactivated.append(employee.email)
         employee.name, employee.team, employee.active = data["name"], team, True
         known = {(i.provider, i.external_id) for i in employee.identities}
+        added = []
         for provider, external_id in data["identities"]:
             if (provider, external_id) not in known:
                 employee.identities.append(EmployeeIdentity(provider=provider, external_id=external_id))
                 mapped.append((provider, normalise_identity(provider, external_id)))
-        if data["lead"]:
+                added.append(f"{provider}:{external_id}")
+        after = {"name": employee.name, "team": team.name, "active": True}
+        if before is None:
+            audits.append(("employee.created", employee, None, {**after, "email": employee.email,
+                                                                 "identities": added}))
+        elif before != after or added:
+            changed = {key: value for key, value in after.items() if before[key] != value}
+            audits.append(("employee.updated", employee, {key: before[key] for key in changed},
+                           {**changed, **({"identities_added": added} if added else {})}))
+            report.changes += [f"{employee.email}: {key} {before[key]} -> {value}" for key, value in changed.items()
+                               if key != "active"]
+        if data["lead"] and team.manager is not employee:
+            audits.append(("team.lead_set", team, {"lead": team.manager.email if team.manager else None},
+                           {"lead": employee.email}))
             team.manager = employee
         if progress:
             progress(1)
     session.flush()
+    for action, entity, before, after in audits:
+        record_audit(session, action, entity, before=before, after=after, note="plaudit org import")
     report.credited = len(credit_mapped_identities(session, mapped))
     return report

@@ -46,6 +46,8 @@ def import_command(file):
         raise SystemExit(1)
     click.echo(f"employees created {report.created}, updated {report.updated}; teams created "
                f"{report.teams_created}")
+    for change in report.changes:  # a team move or a new name, which the counts alone would hide
+        click.echo(f"  {change}")
     if report.reactivated:
         shown = ", ".join(report.reactivated[:10]) + (", ..." if len(report.reactivated) > 10 else "")
         click.echo(f"{len(report.reactivated)} of them had been deactivated and are active again: {shown} "

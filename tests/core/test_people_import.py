@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from core.models import Employee, EmployeeIdentity, Team
+from core.models import AuditEntry, Employee, EmployeeIdentity, Team
 from tests.fixtures.app import row_counts
 
 GOOD = """name,email,team,lead,identities
@@ -50,6 +50,29 @@ def test_reimport_changes_nothing_and_moves_people_between_teams(app, session, t
     _run(app, tmp_path, moved)
     session.expire_all()
     assert session.scalar(select(Employee).where(Employee.email == "ann@example.com")).team.name == "Billing"
+
+
+def test_what_an_import_changes_is_said_and_audited(app, session, tmp_path):
+    """An import moved people between teams, renamed them and added identities with no word but "updated 3",
+    and no audit entry: who was in which team, known by which identity, decides who is credited and paid."""
+    _run(app, tmp_path, GOOD)
+    changed = GOOD.replace("Ann Agent,ann@example.com,Support EMEA,,zendesk:362",
+                           "Ann Carter,ann@example.com,Billing,,zendesk:362; phone:214")
+    result = _run(app, tmp_path, changed)
+    assert result.exit_code == 0, result.output
+    assert "  ann@example.com: name Ann Agent -> Ann Carter\n  ann@example.com: team Support EMEA -> Billing" \
+        in result.output
+    session.expire_all()
+    ann = session.scalar(select(Employee.id).where(Employee.email == "ann@example.com"))
+    entries = session.execute(select(AuditEntry.action, AuditEntry.before, AuditEntry.after)
+                              .where(AuditEntry.entity_type == "employees", AuditEntry.entity_id == str(ann))
+                              .order_by(AuditEntry.id)).all()
+    assert [action for action, _, _ in entries] == ["employee.created", "employee.updated"]
+    assert entries[1][1:] == ({"name": "Ann Agent", "team": "Support EMEA"},
+                              {"name": "Ann Carter", "team": "Billing", "identities_added": ["phone:214"]})
+    created = session.scalars(select(AuditEntry.action).where(AuditEntry.entity_type == "teams")
+                              .order_by(AuditEntry.id)).all()
+    assert created == ["team.created", "team.lead_set", "team.created"]  # Support EMEA and its lead; Billing
 
 
 def test_any_bad_row_imports_nothing_and_every_bad_row_is_named(app, tmp_path):
