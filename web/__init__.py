@@ -26,11 +26,19 @@ def init_app(app) -> None:
     api.init_app(app)
     navigation.init_app(app)
     answers.init_app(app)
+    app.jinja_env.globals["here"] = _here
     app.before_request(refuse_nul_characters)
     app.after_request(_security_headers)
     for status in (400, 403, 404, 405, 413, 415, 500, 503):
         app.register_error_handler(status, _error_page)
     app.register_error_handler(OperationalError, _database_unavailable)
+
+
+def _here() -> str:
+    """The page's own address for a form that posts back to it (``action="{{ here() }}"``). A form without an
+    action posts to the address bar's, with its fragment: after the skip link (``#main``), the answer opened at
+    ``<main>`` and the browser's jump there took focus from the error summary."""
+    return request.full_path.removesuffix("?")
 
 
 def _security_headers(response):

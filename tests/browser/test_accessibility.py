@@ -152,7 +152,8 @@ def test_the_narrowest_phones_do_not_scroll_sideways_either(browser_page, exampl
     page.set_viewport_size(SMALL_PHONE)
     ann = example_with_history.ids["ann"]
     _sign_in_as(page, "hr@example.com")
-    wide = [found for url in ("/report/team", f"/report/{ann}", "/review/flags", "/guidelines/edit", "/org")
+    wide = [found for url in ("/report/team", f"/report/{ann}", "/review/flags", "/guidelines/edit", "/org",
+                              "/review/recommendations")  # its heading's one long word stuck out by 29 px
             if (found := _overflow(page, url))]
     _sign_in_as(page, "ann@example.com")
     wide += [found for url in ("/report",) if (found := _overflow(page, url))]
@@ -183,6 +184,24 @@ def test_a_skip_link_comes_first_and_leads_to_the_content(browser_page, example_
     assert skip.inner_text() == "Skip to content"
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
+
+
+def test_after_the_skip_link_a_refused_form_still_starts_at_its_summary(browser_page, example_with_history):
+    """Forms posted back to the address bar's address, #main and all: the answer opened at <main>, and the
+    browser's jump there took the focus from the error summary."""
+    page = browser_page
+    page.context.clear_cookies()
+    page.goto("/login")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    assert page.url.endswith("/login#main")
+    page.fill("input[name=email]", "ann@example.com")
+    page.fill("input[name=password]", "not the password")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert not page.url.endswith("#main")
+    page.wait_for_function("() => document.activeElement && document.activeElement.matches('.error-summary')",
+                           timeout=3000)
 
 
 def test_every_form_control_has_a_name(browser_page, example_with_history):

@@ -29,6 +29,10 @@ def test_mia_sets_a_csat_target_for_ann_and_sees_it_met(browser_page, worked_exa
     page.wait_for_url("**/targets")
     assert ("Target changed: CSAT % from 80 to 72 for Ann, month 2026-11-01 to 2026-11-30."
             in page.locator(".flash").inner_text())
+    # and a keyboard or screen-reader user starts there, not at the top of the page (a status region already
+    # on the page when it loads is not announced)
+    page.wait_for_function("() => document.activeElement && document.activeElement.matches('.flash')",
+                           timeout=3000)
     ann = page.locator("table.targets tr", has_text="Ann")
     assert "72.0%" in ann.inner_text() and "not appraised yet" in ann.inner_text()
 

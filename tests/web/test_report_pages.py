@@ -480,3 +480,14 @@ def test_a_report_without_a_composite_says_how_much_weight_one_needs(worked_exam
     mia = as_user("mia@example.com")
     html = " ".join(mia.get(f"/report/{worked_example.ids['cat']}?run={run}").get_data(as_text=True).split())
     assert re.search(r"% of the weight had enough items; a composite needs \d+%", html)
+
+
+def test_page_titles_tell_people_and_errors_apart(worked_example, as_user):
+    """Every colleague's report was titled 'Report', and an error page '404'."""
+    worked_example.run()
+    client = as_user("hr@example.com")
+    title = re.compile(r"<title>(.*?)</title>")
+    assert title.search(client.get(f"/report/{worked_example.ids['bob']}").get_data(as_text=True)).group(1) \
+        == "Bob&#39;s report · Plaudit"
+    assert title.search(client.get("/report/999999").get_data(as_text=True)).group(1) in (
+        "Not found (404) · Plaudit", "Not allowed (403) · Plaudit")

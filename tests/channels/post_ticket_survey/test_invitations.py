@@ -338,3 +338,24 @@ def test_an_exact_solve_time_after_an_estimate_does_not_invite_again(client, ses
     assert post(client, integration, exact).get_json()["invitations"] == []
     session.expire_all()
     assert session.scalar(select(Ticket.resolved_at)) == SOLVED - timedelta(minutes=15)
+
+
+def test_a_refused_answer_says_so_first_and_leads_to_the_question(client, session):
+    """The page refused an answer with a line under the question only: focus went to the page, no alert said
+    the answer was not sent, and the radios were not marked as at fault."""
+    integration = Integration(provider="generic", name="Desk", webhook_secret=SECRET, settings={"namespace": "ourdesk"})
+    session.add(integration)
+    session.commit()
+    [invited] = post(client, integration, solved_ticket_delivery(requester=None)).get_json()["invitations"]
+    path = invited["url"].split("127.0.0.1:5000")[1]
+    page = client.get(path).get_data(as_text=True)
+    assert f'<form method="post" action="{path}">' in page  # back to this address, never to one with a #fragment
+    refused = client.post(path, data={"comment": "x"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    summary = re.search(r'<div class="error-summary" role="alert" tabindex="-1" autofocus>(.*?)</div>', html, re.DOTALL)
+    assert summary and "Your answer was not sent" in summary.group(1)
+    targets = re.findall(r'href="#([^"]+)"', summary.group(1))
+    assert targets and all(f'id="{target}"' in html for target in targets)
+    first = re.search(rf'<input[^>]*id="{targets[0]}"[^>]*>', html, re.DOTALL).group(0)
+    assert 'aria-invalid="true"' in first and f'aria-describedby="{targets[0].rsplit("-", 1)[0]}-error"' in first
