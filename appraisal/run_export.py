@@ -65,7 +65,10 @@ def print_run(session, run: AppraisalRun, output: str) -> None:
 
 
 def _recommendation(r, run: AppraisalRun) -> str:
-    """``bonus 250.00 (rejected on run 19)``: a bonus column of the table adds up only with its status."""
+    """``bonus 250.00 (rejected on run 19)``: a bonus column of the table adds up only with its status. One
+    nobody rejected says what did: ``(superseded by run 17)``, ``(not funded: the budget cap was reached)``."""
     amount = "" if r["amount"] is None else f" {r['amount']:.2f}"
     where = "" if r["run_id"] == run.id else f" on run {r['run_id']}"
-    return f"{r['kind']}{amount} ({r['status']}{where})"
+    status = r["decision_note"] if r["status"] == "rejected" and r["decided_by"] is None and r["decision_note"] \
+        else r["status"]
+    return f"{r['kind']}{amount} ({status}{where})"

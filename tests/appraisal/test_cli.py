@@ -37,6 +37,10 @@ def test_appraise_prints_json_csv_and_a_table(app, worked_example):
     # Each recommendation with its status: a column of bonuses adds up only knowing which stand.
     assert "bonus 100.00 (proposed)" in lines[2] and "recognition (approved on run 1)" in lines[2]
     assert any("Cat" in line and "too few" in line for line in lines)
+    # An earlier run's bonus that nobody rejected says what did: it read "(rejected)", as if a person had.
+    first = report["run"]["id"]
+    earlier = runner.invoke(args=["appraisal", "show", str(first)]).output.splitlines()
+    assert f"bonus 100.00 (superseded by run {first + 1})" in earlier[2] and "(rejected" not in earlier[2]
 
 
 def test_appraise_csv_runs_no_formula_in_a_spreadsheet(app, worked_example):

@@ -57,6 +57,23 @@ def _html_figure(html: str, name: str) -> str:
     return re.sub(r"<[^>]+>", "", re.search(rf'data-figure="{name}">(.*?)</td>', html, re.DOTALL).group(1)).strip()
 
 
+def test_a_metric_without_an_interval_says_none_rather_than_dashes(worked_example, smtp_server):
+    """A mean over one item has no interval: the e-mails read "95% interval – to –"."""
+    from appraisal.models import MetricResult
+
+    inbox, _ = smtp_server
+    run_id = worked_example.run()
+    with transaction() as session:
+        session.execute(update(MetricResult).where(
+            MetricResult.run_id == run_id, MetricResult.employee_id == worked_example.ids["ann"],
+            MetricResult.metric == "csat_percent").values(ci_low=None, ci_high=None))
+    send_weekly_digests()
+    mail = _by_recipient(inbox)
+    assert _line(mail[("ann@example.com", "Your report")][0], "CSAT %") == "75.0% (n=4) / 75.0% / 66.7%"
+    assert "Ann" in mail[("mia@example.com", "Team report")][0]
+    assert "– to –" not in mail[("mia@example.com", "Team report")][0]
+
+
 def test_digests_reach_employees_and_the_manager_with_the_hand_numbers(worked_example, smtp_server):
     inbox, _ = smtp_server
     worked_example.run(period=BEFORE)
