@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import InternalServerError, ServiceUnavailable
 
+from appraisal.comments import redact
 from core.db import database_unreachable
 
 #: ``app.extensions`` key: path prefixes besides /api/ whose errors are answered as JSON (a blueprint that
@@ -27,6 +28,7 @@ def init_app(app) -> None:
     navigation.init_app(app)
     answers.init_app(app)
     app.jinja_env.globals["here"] = _here
+    app.jinja_env.filters["redact"] = redact
     app.before_request(refuse_nul_characters)
     app.after_request(_security_headers)
     for status in (400, 403, 404, 405, 413, 415, 500, 503):

@@ -392,6 +392,20 @@ def test_mia_attributes_the_waiting_item_to_ann(client, login, worked_example):
             == worked_example.manager
 
 
+def test_a_manager_reads_waiting_comments_without_the_customers_details(client, as_user, worked_example):
+    """A waiting item belongs to no team, so every manager reads it: a complaint about another team's new hire
+    showed the customer's phone number to them all."""
+    item_id = _waiting_item()
+    with transaction() as session:
+        session.get(Feedback, item_id).comment = "Nobody called back: ring me on +44 7700 900123 or jo@example.org"
+    as_user("mia@example.com")
+    html = client.get("/unattributed").get_data(as_text=True)
+    assert "Nobody called back: ring me on [number] or [e-mail]" in html
+    assert "900123" not in html and "jo@example.org" not in html
+    as_user("hr@example.com")
+    assert "ring me on +44 7700 900123 or jo@example.org" in client.get("/unattributed").get_data(as_text=True)
+
+
 def test_queue_refusals(client, login, worked_example):
     item_id = _waiting_item()
     login("mia@example.com")

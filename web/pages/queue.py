@@ -63,8 +63,11 @@ def _queue(session, errors=None, status: int = 200):
         .outerjoin(proposed, proposed.id == Feedback.proposed_employee_id)
         .where(*where).order_by(Feedback.occurred_at.desc(), Feedback.id.desc())
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    # Waiting items belong to no team, so every manager reads them: with the customer's phone number, address or
+    # links taken out, except where the item is proposed for one of their people. HR reads them as written.
     return render_template("team/unattributed.html", items=items, page=page, pages=pages, total=total, show=show,
-                           people=colleagues(session, current_user), errors=errors or {}), status
+                           people=colleagues(session, current_user), errors=errors or {},
+                           as_written=current_user.has_role("hr")), status
 
 
 @bp.get("/unattributed")
