@@ -312,6 +312,9 @@ def test_ticked_recommendations_are_decided_together_with_one_note_and_each_audi
     client = login("mia@example.com")
     page = client.get(APPROVALS).get_data(as_text=True)
     assert page.count('name="selected"') == 2 and _ticked(page) == []
+    # Each row's buttons are named for it: a screen reader's list of buttons read "Approve" on every row.
+    names = [re.sub(r"<[^>]+>", "", name) for name in re.findall(r'value="approve">(.*?)</button>', page)]
+    assert sorted(names) == ["Approve Ann's bonus", "Approve Bob's bonus", "Approve ticked"]
 
     # Ticking the whole page needs no script: the form comes back with every row ticked, the note kept.
     ticked = client.post(APPROVALS, data={"csrf_token": csrf_token(page), "select": "all", "note": "kept"})
