@@ -107,14 +107,18 @@ def _conflicts(session: Session, rows: list[tuple[int, dict]]) -> list[tuple[int
                 errors.append((line, {"identities": [f"{ident[0]}:{ident[1]} is also on line {first[0]}"]}))
     if claimed:
         owners = session.execute(
-            select(EmployeeIdentity.provider, EmployeeIdentity.external_id, Employee.email, Employee.name)
+            select(EmployeeIdentity.provider, EmployeeIdentity.external_id, Employee.email, Employee.name,
+                   Employee.active)
             .join(Employee, Employee.id == EmployeeIdentity.employee_id)
             .where(tuple_(EmployeeIdentity.provider, EmployeeIdentity.external_id).in_(sorted(claimed))))
-        for provider, external_id, email, name in owners:
+        for provider, external_id, email, name, active in owners:
             line, wanted_by = claimed[(provider, external_id)]
             if (email or "").lower() != wanted_by:
+                # Said how to pass it on: a leaver's desk phone goes to the next person at that desk.
+                identity = f"{provider}:{external_id}"
                 errors.append((line, {"identities": [
-                    f"{provider}:{external_id} already belongs to {email or name}"]}))
+                    f"{identity} already belongs to {email or name}" + ("" if active else ", who has left") +
+                    f": import this row without it, then `plaudit org move-identity {identity} --to {wanted_by}`"]}))
     # Slugs are unique: "Support EMEA" and "support emea" would be one team spelt two ways.
     spelling = {}
     for team in session.scalars(select(Team)):

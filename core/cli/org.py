@@ -8,6 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from ..accounts import set_user_active
 from ..db import transaction
+from ..identity_moves import IdentityMoveError, move_identity
 from ..models import Employee, Team, User, record_audit
 from ..people_import import COLUMNS, import_people
 from .accounts import refuse_losing_last_admin
@@ -143,6 +144,35 @@ def activate_command(employee):
     click.echo(f"activated employee {person.id} {person.name}: appraisal runs from now on include them")
     if account is not None and not account.active:
         click.echo(f"their account {account.email} is still inactive: plaudit users activate {account.email}")
+
+
+@org.command("move-identity")
+@click.argument("identity")
+@click.option("--to", "employee", required=True, help="the employee now known by it: an id or e-mail address")
+@click.option("--with-feedback", is_flag=True,
+              help="Move the items already credited through it too: they were never the holder's (a duplicate "
+                   "or wrong record). Without it they stay with the holder, whose they were at the time.")
+@with_appcontext
+def move_identity_command(identity, employee, with_feedback):
+    """Give IDENTITY (provider:id, e.g. phone:214) to another employee: a leaver's desk phone passed to a new
+    hire, or a helpdesk account mapped to a duplicate record. Audited; waiting items that named it are
+    credited to the new holder."""
+    with transaction() as session:
+        person = _employee(session, employee)
+        try:
+            move = move_identity(session, identity, person, with_feedback=with_feedback)
+        except IdentityMoveError as exc:
+            raise click.BadParameter(str(exc), param_hint="IDENTITY") from None
+        before = f"{move.before.name} ({move.before.email or move.before.id}" + (
+            ", inactive)" if not move.before.active else ")")
+    click.echo(f"{move.identity} moved from {before} to {move.after.name} ({move.after.email or move.after.id})")
+    if with_feedback:
+        click.echo(f"{len(move.moved)} item(s) credited through it moved with it")
+    if move.credited:
+        click.echo(f"{len(move.credited)} waiting item(s) that named it credited to {move.after.name}")
+    if move.moved:
+        click.echo("Runs already made keep their results: appraise those periods again to count the move.",
+                   err=True)
 
 
 def _employee(session, reference: str) -> Employee:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from core.models import AuditEntry, Employee, EmployeeIdentity, Team
+from core.db import transaction
+from core.models import AuditEntry, Employee, EmployeeIdentity, Feedback, Team, utcnow
 from tests.fixtures.app import row_counts
 
 GOOD = """name,email,team,lead,identities
@@ -151,3 +152,64 @@ def test_row_faults_and_clashes_are_named_in_one_run(app, tmp_path):
     assert "line 3: email: Not a valid email address." in result.stderr
     assert "line 4: identities: zendesk:1 is also on line 2" in result.stderr
     assert "nothing imported: 2 row(s)" in result.stderr
+
+
+def test_a_leavers_identity_passes_to_the_new_hire(app, session, tmp_path):
+    """A leaver's desk phone could never be given to the next person at that desk: the import refused it for
+    good, and nothing else could move it."""
+    _run(app, tmp_path, GOOD)
+    assert app.test_cli_runner().invoke(args=["org", "deactivate", "ann@example.com"]).exit_code == 0
+    # The next file: Ann gone from it, Nia at her desk.
+    hire = GOOD.replace("Ann Agent,ann@example.com,Support EMEA,,zendesk:362; email:ann@example.com",
+                        "Nia New,nia@example.com,Support EMEA,,zendesk:362")
+    refused = _run(app, tmp_path, hire)
+    assert refused.exit_code == 1
+    assert ("zendesk:362 already belongs to ann@example.com, who has left: import this row without it, then "
+            "`plaudit org move-identity zendesk:362 --to nia@example.com`") in refused.stderr
+    assert _run(app, tmp_path, hire.replace(",zendesk:362\n", ",\n")).exit_code == 0
+    session.rollback()
+    with transaction() as session_:
+        ann = session_.scalar(select(Employee.id).where(Employee.email == "ann@example.com"))
+        session_.add(Feedback(channel="post_ticket_survey", kind="csat", external_id="old", value=5,
+                              occurred_at=utcnow(), employee_id=ann, attributed_identity="zendesk:362",
+                              attribution_policy="agent_on_survey", offered_basis="agent_on_survey"))
+    moved = app.test_cli_runner().invoke(args=["org", "move-identity", "zendesk:362", "--to", "nia@example.com"])
+    assert moved.exit_code == 0, moved.output
+    assert "zendesk:362 moved from Ann Agent (ann@example.com, inactive) to Nia New (nia@example.com)" in moved.output
+    session.expire_all()
+    nia = session.scalar(select(Employee).where(Employee.email == "nia@example.com"))
+    assert [(i.provider, i.external_id) for i in nia.identities] == [("zendesk", "362")]
+    # Ann's item was hers at the time: it stays hers.
+    assert session.scalar(select(Feedback.employee_id).where(Feedback.external_id == "old")) == ann
+    assert session.scalar(select(AuditEntry.after).where(AuditEntry.action == "employee.identity_moved")) == {
+        "identity": "zendesk:362", "employee_id": nia.id, "with_feedback": False}
+
+
+def test_an_identity_on_a_duplicate_record_moves_with_its_items(app, session, tmp_path):
+    """A helpdesk account mapped to a duplicate record credited the person's ratings to nobody, and HR had no
+    way to give them back."""
+    _run(app, tmp_path, GOOD + "Ann Again,ann.again@example.com,Support EMEA,,zendesk:999\n")
+    with transaction() as session_:
+        duplicate = session_.scalar(select(Employee.id).where(Employee.email == "ann.again@example.com"))
+        for n in range(2):
+            session_.add(Feedback(channel="post_ticket_survey", kind="csat", external_id=f"dup{n}", value=5,
+                                  occurred_at=utcnow(), employee_id=duplicate, attributed_identity="zendesk:999",
+                                  attribution_policy="agent_on_survey", offered_basis="agent_on_survey"))
+    cli = app.test_cli_runner()
+    assert cli.invoke(args=["org", "deactivate", "ann.again@example.com"]).exit_code == 0
+    moved = cli.invoke(args=["org", "move-identity", " zendesk : 999 ", "--to", "ann@example.com", "--with-feedback"])
+    assert moved.exit_code == 0, moved.output
+    assert "2 item(s) credited through it moved with it" in moved.output
+    assert "appraise those periods again" in moved.stderr
+    session.expire_all()
+    ann = session.scalar(select(Employee).where(Employee.email == "ann@example.com"))
+    assert set(session.scalars(select(Feedback.employee_id).where(Feedback.external_id.like("dup%")))) == {ann.id}
+    assert set(session.scalars(select(Feedback.team_id).where(Feedback.external_id.like("dup%")))) == {ann.team_id}
+    session.rollback()  # (SQLite: the reads above would hold the database against the command's writes)
+    # Refused, naming why: nobody has it, she has it already, or the one asked for has left.
+    for args, said in ((["phone:1", "--to", "ann@example.com"], "nobody is known by phone:1"),
+                       (["zendesk:999", "--to", "ann@example.com"], "is Ann Agent's already"),
+                       (["zendesk:999", "--to", "ann.again@example.com"], "is inactive (left)"),
+                       (["zendesk999", "--to", "ann@example.com"], "is not provider:id")):
+        refused = cli.invoke(args=["org", "move-identity", *args])
+        assert refused.exit_code == 2 and said in refused.output, refused.output
