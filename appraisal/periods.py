@@ -72,6 +72,12 @@ def unfinished(period: Period, today: date) -> str | None:
             f"feedback arrives, and recommendations approved on this run stand when the period is run again")
 
 
+def counted(count: int, kind: str) -> str:
+    """``3 weeks``, ``1 quarter``, ``2 custom periods``: a number of periods of ``kind`` in words."""
+    noun = "custom period" if kind == "custom" else kind
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def week_of(day: date) -> Period:
     """The ISO week (Monday to Sunday) that holds ``day``."""
     return _week(check_day(day))

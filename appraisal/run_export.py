@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from datetime import timedelta
 
 import click
 
@@ -18,6 +19,11 @@ def _number(value, digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def _json_value(value) -> str:
+    """Times in ISO 8601, as the API writes them (``str`` gave ``2026-11-26 22:08:15.05+00:00``)."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 def print_run(session, run: AppraisalRun, output: str) -> None:
     """Print ``run``'s results on standard output as ``table`` (for people), ``csv`` or ``json`` (for scripts)."""
     rows = run_rows(session, run)
@@ -25,9 +31,11 @@ def print_run(session, run: AppraisalRun, output: str) -> None:
     if output == "json":
         click.echo(json.dumps({"run": {"id": run.id, "period": run.period_kind,
                                        "from": run.period_start.date().isoformat(),
+                                       # "to" as the API gives it: the last day, included
+                                       "to": (run.period_end - timedelta(days=1)).date().isoformat(),
                                        "to_exclusive": run.period_end.date().isoformat(),
                                        "guideline_version": run.guideline.version},
-                               "results": rows}, indent=2, default=str))
+                               "results": rows}, indent=2, default=_json_value))
         return
     if output == "csv":
         writer = csv.writer(sys.stdout)

@@ -9,6 +9,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import InternalServerError, ServiceUnavailable
 
 from appraisal.comments import redact
+from appraisal.periods import counted
 from core.db import database_unreachable
 
 #: ``app.extensions`` key: path prefixes besides /api/ whose errors are answered as JSON (a blueprint that
@@ -29,6 +30,7 @@ def init_app(app) -> None:
     answers.init_app(app)
     app.jinja_env.globals["here"] = _here
     app.jinja_env.filters["redact"] = redact
+    app.jinja_env.filters["periods"] = counted  # {{ 3|periods('week') }}: 3 weeks
     app.before_request(refuse_nul_characters)
     app.after_request(_security_headers)
     for status in (400, 403, 404, 405, 413, 415, 500, 503):

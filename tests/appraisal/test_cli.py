@@ -21,6 +21,11 @@ def test_appraise_prints_json_csv_and_a_table(app, worked_example):
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["run"]["period"] == "week" and report["run"]["guideline_version"] == 1
+    # The last day included, as the API gives it; times in ISO 8601, as the API writes them
+    assert (report["run"]["from"], report["run"]["to"], report["run"]["to_exclusive"]) == (
+        "2026-11-02", "2026-11-08", "2026-11-09")
+    decided = [r["decided_at"] for row in report["results"] for r in row["recommendations"] if r["decided_at"]]
+    assert decided and all("T" in when and datetime.fromisoformat(when) for when in decided)
     by_name = {row["employee"]: row for row in report["results"]}
     assert round(by_name["Ann"]["composite"], 4) == round(70 + 5 / 6, 4) and by_name["Ann"]["rank"] == 1
 

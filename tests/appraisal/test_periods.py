@@ -23,3 +23,11 @@ def test_a_period_stored_before_the_checks_reads_back_as_it_was():
     assert stored_period(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)).kind == "month"
     late = stored_period(datetime(9999, 12, 1, tzinfo=UTC), datetime(9999, 12, 31, tzinfo=UTC))
     assert late.kind == "custom"  # its month would end in year 10000: not a month, and no overflow
+
+
+def test_periods_are_counted_in_words():
+    """A trend over one quarter read "the last 1 quarters", and over custom periods "the last 2 customs"."""
+    from appraisal.periods import counted
+
+    assert [counted(1, "quarter"), counted(3, "week"), counted(2, "custom")] == [
+        "1 quarter", "3 weeks", "2 custom periods"]

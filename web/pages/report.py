@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 from appraisal.disclosure import MIN_COLLEAGUES, colleagues
 from appraisal.lineage import RuleNotLoaded, metric_lineage
 from appraisal.models import AppraisalRun
+from appraisal.periods import counted
 from appraisal.report import (
     completed_run,
     employee_report,
@@ -201,7 +202,7 @@ def _employee_page(employee_id: int, raw_run: str | None, *, errors=None, form=N
 def _charts(report, name: str | None = None) -> dict:
     """The trend charts; ``name`` is whose they are when someone else reads them (a manager, HR)."""
     trend = report["trend"]
-    what = f"over the last {len(trend['labels'])} {report['run']['kind']}s"
+    what = f"over the last {counted(len(trend['labels']), report['run']['kind'])}"
     whose, line = ("Your", "You") if name is None else (f"{name}'s", name)
     low, high = _AXES["composite"]
     charts = {"composite": line_chart(
