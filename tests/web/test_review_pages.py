@@ -13,7 +13,7 @@ from appraisal.models import AppraisalResult, Recommendation
 from appraisal.periods import month_of
 from appraisal.review import raise_dispute
 from core.db import get_session, transaction
-from core.models import AuditEntry, Dispute, Feedback, Flag, User
+from core.models import AuditEntry, Dispute, Employee, Feedback, Flag, User
 from tests.fixtures.app import statements_of_page
 from tests.fixtures.appraisal import BEFORE, WEEK
 from tests.fixtures.browser import sign_in_browser
@@ -305,6 +305,16 @@ def _ticked(html) -> list[int]:
 
 
 APPROVALS = "/review/recommendations"
+
+
+def test_a_leavers_proposal_says_they_have_left(worked_example, login):
+    """A leaver's bonus waited in the approvals like anyone's, with nothing to tell HR they had gone."""
+    _bonuses(worked_example, worked_example.run(), "ann", "bob")
+    with transaction() as session:
+        session.get(Employee, worked_example.ids["bob"]).active = False
+    page = " ".join(login("mia@example.com").get(APPROVALS).get_data(as_text=True).split())
+    assert "Bob <span class=\"muted\">(Support)</span> <span class=\"bad\">(has left)</span>" in page
+    assert "Ann <span class=\"muted\">(Support)</span> <span class=\"bad\">" not in page
 
 
 def test_ticked_recommendations_are_decided_together_with_one_note_and_each_audited(worked_example, login):

@@ -249,7 +249,8 @@ def _disputes_page(refusal: Refusal | None) -> str:
         select(Dispute.id, Dispute.reason, Dispute.created_at, raiser.name.label("raised_by"),
                Feedback.id.label("feedback_id"), Feedback.channel, Feedback.kind, Feedback.value,
                Feedback.scale_min, Feedback.scale_max, Feedback.occurred_at, Feedback.comment, Feedback.status,
-               Employee.id.label("employee_id"), Employee.name.label("employee"), Team.name.label("team"))
+               Employee.id.label("employee_id"), Employee.name.label("employee"), Team.name.label("team"),
+               Employee.active.label("employee_active"))
         .join(Feedback, Feedback.id == Dispute.feedback_id)
         .join(Employee, Employee.id == Feedback.employee_id)
         .outerjoin(Team, Team.id == Employee.team_id)
@@ -427,7 +428,8 @@ def _recommendations_page(refusals: list[Refusal] = (), *, select_all: bool = Fa
     rows = session.execute(
         select(Recommendation.id, Recommendation.run_id, Recommendation.kind, Recommendation.source,
                Recommendation.amount, Recommendation.requested_amount, Recommendation.reason,
-               Employee.id.label("employee_id"), Employee.name.label("employee"), Team.name.label("team"))
+               Employee.id.label("employee_id"), Employee.name.label("employee"), Team.name.label("team"),
+               Employee.active.label("employee_active"))
         .join(Employee, Employee.id == Recommendation.employee_id)
         .outerjoin(Team, Team.id == Employee.team_id)
         .where(*scoped, Recommendation.run_id == run_id)
