@@ -8,6 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from ..accounts import set_user_active
 from ..db import transaction
+from ..email_change import EmailChangeError, change_email
 from ..identity_moves import IdentityMoveError, move_identity
 from ..models import Employee, Team, User, record_audit
 from ..people_import import COLUMNS, import_people
@@ -144,6 +145,29 @@ def activate_command(employee):
     click.echo(f"activated employee {person.id} {person.name}: appraisal runs from now on include them")
     if account is not None and not account.active:
         click.echo(f"their account {account.email} is still inactive: plaudit users activate {account.email}")
+
+
+@org.command("set-email")
+@click.argument("employee")
+@click.argument("address")
+@with_appcontext
+def set_email_command(employee, address):
+    """Change EMPLOYEE's e-mail (an id or their current e-mail) to ADDRESS, and their account's sign-in with it.
+
+    Importing a file with the new address instead would make a second employee of them. The old address stays
+    one of their identities, so feedback that still names it finds them. Audited.
+    """
+    with transaction() as session:
+        person = _employee(session, employee)
+        try:
+            change = change_email(session, person, address)
+        except EmailChangeError as exc:
+            raise click.BadParameter(str(exc), param_hint="ADDRESS") from None
+    click.echo(f"employee {person.id} {person.name}: e-mail {change.before or '(none)'} -> {change.after}")
+    if change.account is not None:
+        click.echo(f"their account signs in as {change.after} from now on")
+    if change.kept_identity:
+        click.echo(f"email:{change.before} stays theirs as an identity: feedback naming it still finds them")
 
 
 @org.command("move-identity")

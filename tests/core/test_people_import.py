@@ -4,7 +4,15 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from core.db import transaction
-from core.models import AuditEntry, Employee, EmployeeIdentity, Feedback, Team, utcnow
+from core.models import (
+    AuditEntry,
+    Employee,
+    EmployeeIdentity,
+    Feedback,
+    Team,
+    User,
+    utcnow,
+)
 from tests.fixtures.app import row_counts
 
 GOOD = """name,email,team,lead,identities
@@ -212,4 +220,36 @@ def test_an_identity_on_a_duplicate_record_moves_with_its_items(app, session, tm
                        (["zendesk:999", "--to", "ann.again@example.com"], "is inactive (left)"),
                        (["zendesk999", "--to", "ann@example.com"], "is not provider:id")):
         refused = cli.invoke(args=["org", "move-identity", *args])
+        assert refused.exit_code == 2 and said in refused.output, refused.output
+
+
+def test_an_employees_new_email_is_changed_in_place(app, session, tmp_path, create_user):
+    """A new e-mail could not be given: the import matched by the old one and refused the row's identities, or
+    made a second employee; digests kept going to the old address and the account signed in with it."""
+    _run(app, tmp_path, GOOD)
+    ann = session.scalar(select(Employee).where(Employee.email == "ann@example.com"))
+    create_user("Ann@Example.com", employee=ann)
+    session.rollback()
+    cli = app.test_cli_runner()
+    changed = cli.invoke(args=["org", "set-email", "ann@example.com", "Ann.Carter@example.com"])
+    assert changed.exit_code == 0, changed.output
+    assert "e-mail ann@example.com -> ann.carter@example.com" in changed.output
+    assert "their account signs in as ann.carter@example.com" in changed.output
+    session.expire_all()
+    ann = session.get(Employee, ann.id)
+    assert ann.email == "ann.carter@example.com"
+    assert ("email", "ann@example.com") in {(i.provider, i.external_id) for i in ann.identities}  # already was one
+    assert session.scalar(select(User.email).where(User.employee_id == ann.id)) == "ann.carter@example.com"
+    assert [a for (a,) in session.execute(select(AuditEntry.action).where(AuditEntry.action.like("%email_changed")))
+            ] == ["employee.email_changed", "user.email_changed"]
+    session.rollback()
+    # The next import, with the new address, updates her rather than making a second Ann.
+    assert "employees created 0, updated 3" in _run(app, tmp_path, GOOD.replace("ann@example.com",
+                                                                                 "ann.carter@example.com")).output
+    bob = cli.invoke(args=["org", "set-email", "bob@example.com", "BOB.B@example.com"])
+    assert "email:bob@example.com stays theirs as an identity" in bob.output
+    for args, said in ((["bob.b@example.com", "lea@example.com"], "lea@example.com is Lea Lead's"),
+                       (["bob.b@example.com", "not an address"], "Not a valid email address"),
+                       (["bob.b@example.com", "bob.b@example.com"], "is bob.b@example.com already")):
+        refused = cli.invoke(args=["org", "set-email", *args])
         assert refused.exit_code == 2 and said in refused.output, refused.output
