@@ -94,19 +94,21 @@ def new_assignment():
     session = get_session()
     errors, posted = {}, request.form
     if request.method == "POST":
-        try:
-            fields = _assignment_fields(posted)
-            assignment = create_assignment(session, current_user, **fields)
-            session.commit()
-        except AssignmentError as exc:
-            session.rollback()
-            errors[exc.field] = exc.message
-        except PermissionError as exc:
-            session.rollback()
-            abort(403, description=str(exc))
-        else:
-            flash(f"Assignment {assignment.id} sent to the shopper.")
-            return redirect(url_for(".assignments"))
+        # Every field that cannot be read, in one round; then the checks that need them all, one at a time.
+        fields, errors = _assignment_fields(posted)
+        if not errors:
+            try:
+                assignment = create_assignment(session, current_user, **fields)
+                session.commit()
+            except AssignmentError as exc:
+                session.rollback()
+                errors = {exc.field: exc.message}
+            except PermissionError as exc:
+                session.rollback()
+                abort(403, description=str(exc))
+            else:
+                flash(f"Assignment {assignment.id} sent to the shopper.")
+                return redirect(url_for(".assignments"))
     latest = (select(ReportTemplate.slug, func.max(ReportTemplate.version).label("version"))
               .group_by(ReportTemplate.slug).subquery())
     rows = session.execute(
@@ -127,27 +129,30 @@ def new_assignment():
                            may_use_location=current_user.has_role("hr")), 400 if errors else 200
 
 
-def _assignment_fields(form) -> dict:
-    """The form's fields as :func:`create_assignment` takes them; AssignmentError naming a wrong one."""
-    fields = {}
+def _assignment_fields(form) -> tuple[dict, dict[str, str]]:
+    """The form's fields as :func:`create_assignment` takes them, and every one that cannot be read, by name."""
+    fields, errors = {}, {}
     for name in ("template_id", "shopper_id", "employee_id"):
         raw = form.get(name, "").strip()
         if not raw and name == "employee_id":
             fields[name] = None
             continue
         if not raw.isdigit() or len(raw) > 9:
-            raise AssignmentError(name, "choose one from the list")
+            errors[name] = "choose one from the list"
+            continue
         fields[name] = int(raw)
     for name, label in (("visit_from", "the start of the visit window"), ("visit_until", "its end"),
                         ("due_at", "when the report is due")):
         value = parse_moment(form.get(name, ""))
         if value is None:
-            raise AssignmentError(name, f"give {label} as a date and time")
+            errors[name] = f"give {label} as a date and time"
         fields[name] = value
     fields["location"] = form.get("location") if current_user.has_role("hr") else None
     fields["scenario"] = form.get("scenario", "")
     fields["visit_type"] = form.get("visit_type", "").strip() or None
-    return fields
+    if not fields["scenario"].strip():
+        errors["scenario"] = "describe what the shopper should do and ask"
+    return fields, errors
 
 
 # --- the shopper's form -------------------------------------------------------------------------------------

@@ -212,6 +212,12 @@ def test_hr_and_managers_assign_within_their_scope_with_errors_at_the_field(app,
     wrong = mia.post(new, data={**form, "due_at": "2026-11-11T12:00", "csrf_token": token})
     assert wrong.status_code == 400
     assert "the report cannot be due before the visit window ends" in wrong.get_data(as_text=True)
+    # An empty form is named whole, in one round, by the fields' labels (it was five rounds, "visit_from: ...")
+    empty = mia.post(new, data={"csrf_token": token}).get_data(as_text=True)
+    summary = re.search(r'<div class="errors error-summary".*?</div>', empty, re.DOTALL).group(0)
+    assert re.findall(r'<a href="#(\w+)">([^:<]+):', summary) == [
+        ("template_id", "Report template"), ("shopper_id", "Shopper"), ("visit_from", "Visit window opens"),
+        ("visit_until", "Visit window closes"), ("due_at", "Report due"), ("scenario", "Scenario")]
     before = row_counts(app)
     assert mia.post(new, data={**form, "employee_id": ids["dan"], "csrf_token": token}).status_code == 403
     assert row_counts(app) == before
