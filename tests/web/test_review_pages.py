@@ -123,7 +123,7 @@ def test_a_flag_decision_without_a_choice_is_refused_naming_the_field(worked_exa
     client = login("hr@example.com")
     response = _decide(client, "/review/flags", flag_id=flag_id, note="kept")
     html = response.get_data(as_text=True)
-    assert response.status_code == 400 and "decision: choose uphold or dismiss" in html
+    assert response.status_code == 400 and "Decision: choose uphold or dismiss" in html
     assert ">kept</textarea>" in html  # what was typed is not lost
     assert _decide(client, "/review/flags", flag_id="x", decision="uphold").status_code == 400
     assert _decide(client, "/review/flags", flag_id=99999, decision="uphold").status_code == 404
@@ -169,17 +169,22 @@ def test_managers_see_and_decide_disputes_only_in_their_teams(worked_example, lo
     refused = _decide(client, "/review/disputes", dispute_id=dan_dispute, decision="reject", outcome="stands")
     assert refused.status_code == 403 and "only HR or the employee" in refused.get_data(as_text=True)
     missing = _decide(client, "/review/disputes", dispute_id=ann_dispute, decision="uphold", outcome=" ")
-    assert missing.status_code == 400 and "outcome: write it" in missing.get_data(as_text=True)
+    assert missing.status_code == 400 and "Outcome: write it" in missing.get_data(as_text=True)
     assert 'value="uphold" required checked' in missing.get_data(as_text=True)  # the choice is kept
     for typed, problem in (("Zoe", "nobody in your scope is called 'Zoe'"),
                            ("Dan", "nobody in your scope is called 'Dan'")):  # Dan is Billing's: not Mia's
         refused_name = _decide(client, "/review/disputes", dispute_id=ann_dispute, decision="uphold",
                                outcome="Bob's", reassign_to=typed)
         assert refused_name.status_code == 400
-        assert f"reassign_to: {problem}" in unescape(refused_name.get_data(as_text=True))
+        assert f"Credit it to: {problem}" in unescape(refused_name.get_data(as_text=True))
+        # leading to the dispute, and the field at fault marked (it read "reassign_to: ..." alone)
+        refused_html = refused_name.get_data(as_text=True)
+        assert f'<a href="#dispute-{ann_dispute}">dispute {ann_dispute}</a>' in refused_html
+        assert (f'id="reassign-{ann_dispute}" name="reassign_to" aria-invalid="true" aria-describedby="refusal"'
+                in refused_html)
     muddled = _decide(client, "/review/disputes", dispute_id=ann_dispute, decision="reject", outcome="no",
                       reassign_to=worked_example.ids["bob"])
-    assert muddled.status_code == 400 and "reassign_to: only an upheld dispute" in muddled.get_data(as_text=True)
+    assert muddled.status_code == 400 and "Credit it to: only an upheld dispute" in muddled.get_data(as_text=True)
     elsewhere = _decide(client, "/review/disputes", dispute_id=ann_dispute, decision="uphold", outcome="Dan's",
                         reassign_to=worked_example.ids["dan"])
     assert elsewhere.status_code == 403 and "only to people you manage" in elsewhere.get_data(as_text=True)
@@ -187,7 +192,7 @@ def test_managers_see_and_decide_disputes_only_in_their_teams(worked_example, lo
     unchanged = _decide(client, "/review/disputes", dispute_id=ann_dispute, decision="uphold", outcome="ok",
                         reassign_to=worked_example.ids["ann"])
     assert unchanged.status_code == 400
-    assert "reassign_to: the item already counts for Ann, who disputes it" in unchanged.get_data(as_text=True)
+    assert "Credit it to: the item already counts for Ann, who disputes it" in unchanged.get_data(as_text=True)
     assert _audits("disputes") == [("dispute.raised", None, worked_example.users["ann"]),
                                    ("dispute.raised", None, worked_example.users["dan"])]
 

@@ -44,16 +44,30 @@ class FormError(ValueError):
 
     def __init__(self, field: str, message: str):
         super().__init__(f"{field}: {message}")
-        self.field = field
+        self.field, self.message = field, message
 
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a decision on ``item_id`` was not taken, shown beside the item, with the response's status."""
+    """Why a decision on ``item_id`` was not taken, shown beside the item, with the response's status; ``field``
+    is the form field at fault, when one is."""
 
     item_id: int | None
     message: str
     status: int
+    field: str | None = None
+
+
+#: The decision forms' fields as their labels name them, for a refusal that names one.
+DECISION_FIELDS = {"decision": "Decision", "outcome": "Outcome", "reassign_to": "Credit it to", "note": "Note"}
+
+
+def _field_refusal(item_id: int | None, message: str, status: int) -> Refusal:
+    """A refusal whose message starts with a decision form's field (``reassign_to: ...``), as one naming it."""
+    field, colon, rest = message.partition(": ")
+    if colon and field in DECISION_FIELDS:
+        return Refusal(item_id, rest, status, field)
+    return Refusal(item_id, message, status)
 
 
 # --- reading forms and query strings --------------------------------------------------------------------
@@ -122,7 +136,7 @@ def _decide(item_field: str, act: Callable[[int], str]) -> Refusal | None:
         session.commit()
     except FormError as exc:
         session.rollback()
-        return Refusal(item_id, str(exc), 400)
+        return Refusal(item_id, exc.message, 400, exc.field)
     except PermissionError as exc:
         session.rollback()
         return Refusal(item_id, str(exc), 403)
@@ -131,7 +145,7 @@ def _decide(item_field: str, act: Callable[[int], str]) -> Refusal | None:
         return Refusal(item_id, str(exc), 404)
     except DecisionError as exc:
         session.rollback()
-        return Refusal(item_id, str(exc), 400)
+        return _field_refusal(item_id, str(exc), 400)
     flash(message)
     return None
 
@@ -185,7 +199,7 @@ def _flags_page(refusal: Refusal | None) -> str:
     rows = session.execute(query).all()
     options = sorted(set(checks) | set(open_by_check))
     return render_template("review/flags.html", rows=rows, pager=pager, check=check, checks=checks,
-                           options=options, open_by_check=open_by_check, refusal=refusal,
+                           options=options, open_by_check=open_by_check, refusal=refusal, decision_fields=DECISION_FIELDS,
                            channels=get_plugins().channels, one_day=timedelta(days=1))
 
 
@@ -263,7 +277,7 @@ def _disputes_page(refusal: Refusal | None) -> str:
                *((Employee.id != current_user.employee_id,) if current_user.employee_id else ()))
         .order_by(Employee.name, Employee.id)).all()
     return render_template("review/disputes.html", rows=rows, pager=pager, candidates=candidates,
-                           refusal=refusal, channels=get_plugins().channels)
+                           refusal=refusal, decision_fields=DECISION_FIELDS, channels=get_plugins().channels)
 
 
 @bp.get("/disputes/decided")
