@@ -12,7 +12,7 @@ from core.plugins import get_plugins
 from core.scoring import ScoringRule
 
 from .guidelines import metric_bounds
-from .models import AppraisalRun, MetricResult
+from .models import AppraisalResult, AppraisalRun, MetricResult
 
 
 def _items_filter(run: AppraisalRun, result: MetricResult, rule):
@@ -89,7 +89,10 @@ def metric_lineage(session: Session, run_id: int, employee_id: int, metric: str,
                    "prior_of": "team" if result.team_mean is not None else "organisation",
                    "shrunk": result.shrunk,
                    "normalised": result.normalised, "weight": result.weight, "target": result.target,
-                   "attainment": result.attainment},
+                   "attainment": result.attainment,
+                   # Whether the weight counted in a composite: with too little of the weight sufficient, none.
+                   "composite": session.scalar(select(AppraisalResult.composite).where(
+                       AppraisalResult.run_id == run_id, AppraisalResult.employee_id == employee_id))},
         "shrinkage_strength": k,
         "items_now": items_now,
         "items": [{"id": r.id, "channel": r.channel, "external_id": r.external_id, "kind": r.kind,

@@ -136,3 +136,22 @@ def test_a_metric_whose_plugin_is_gone_says_so(make_app, worked_example):
     page = without.get(f"/report/{worked_example.ids['ann']}/runs/{run}/top_box")
     assert page.status_code == 404
     assert "its scoring rule is not loaded now (its plugin is blocked or uninstalled)" in page.get_data(as_text=True)
+
+
+def test_a_metric_of_someone_with_no_composite_says_it_weighs_in_none(worked_example, as_user):
+    """With too little of the weight sufficient there is no composite, but the page still read "On the
+    composite's 0 to 100: 54.1 (weight 10)" as if it counted in one."""
+    from sqlalchemy import update
+
+    from appraisal.models import AppraisalResult
+
+    run = worked_example.run()
+    bob = worked_example.ids["bob"]
+    url = f"/report/{bob}/runs/{run}/csat_percent"
+    client = as_user("hr@example.com")
+    assert "There is no composite" not in client.get(url).get_data(as_text=True)
+    with transaction() as session:  # as a run stores it when too little of the weight had enough items
+        session.execute(update(AppraisalResult).where(AppraisalResult.run_id == run, AppraisalResult.employee_id == bob)
+                        .values(composite=None, state="insufficient_data"))
+    html = " ".join(client.get(url).get_data(as_text=True).split())
+    assert "There is no composite this period, though: too little of the weight had enough items" in html
