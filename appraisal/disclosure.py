@@ -7,6 +7,7 @@ person's figures anyway, see every mean. Counted in the database, in three state
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -83,26 +84,45 @@ def withhold_thin_means(report: dict, known: Colleagues, run_id: int, trend_runs
     report["means_withheld"], report["min_colleagues"] = withheld, MIN_COLLEAGUES
 
 
+def thin_pool(people: int | None) -> bool:
+    """Whether an organisation figure pooled over ``people`` (the reader among them) has fewer than
+    :data:`MIN_COLLEAGUES` others behind it. Not known (stored before the count was kept) counts as thin."""
+    return people is None or people - 1 < MIN_COLLEAGUES
+
+
+#: Training needs measured against an organisation mean (rather than a target): those a thin pool can betray.
+POOLED_AREAS = ("ticket_category", "mystery_section")
+
+
 def _withhold_thin_categories(report: dict) -> bool:
     """Blank the organisation's figures of the case mix's categories that pool too few colleagues, what the
-    organisation would score on the mix, and the benchmarks of training needs in those categories."""
+    organisation would score on the mix, and the benchmarks of training needs measured against a thin pool."""
+    withheld = False
     mix = report.get("case_mix")
-    if not mix:
-        return False
-    thin = set()
-    rows = []
-    for row in mix["categories"]:
-        people = row.get("org_people")
-        # Runs before org_people was stored count items: each colleague has one at least.
-        others = people - 1 if people is not None else row["org_n"] - row["n"]
-        if others < MIN_COLLEAGUES:
-            thin.add(row["category"])
-            row = {**row, "org_value": None, "gap": None}
-        rows.append(row)
-    if not thin:
-        return False
-    report["case_mix"] = {**mix, "categories": rows, "expected": None, "difference": None}
-    report["training_needs"] = [
-        {**need, "benchmark": None, "gap": None} if need["area"] == "ticket_category" and need["name"] in thin
-        else need for need in report["training_needs"]]
-    return True
+    if mix:
+        rows = [{**row, "org_value": None, "gap": None} if thin_pool(row.get("org_people")) else row
+                for row in mix["categories"]]
+        if rows != mix["categories"]:
+            report["case_mix"] = {**mix, "categories": rows, "expected": None, "difference": None}
+            withheld = True
+    needs = []
+    for need in report["training_needs"]:
+        if need["area"] in POOLED_AREAS and thin_pool(need.get("org_people")):
+            need, withheld = {**need, "benchmark": None, "gap": None}, True
+            report.setdefault("withheld_needs", []).append(need["name"])
+        needs.append(need)
+    report["training_needs"] = needs
+    return withheld
+
+
+def withhold_thin_reasons(report: dict) -> None:
+    """Take the figure out of the stored reasons of training recommendations whose need's benchmark
+    :func:`withhold_thin_means` left out: written when the run was made, they name it."""
+    names = report.get("withheld_needs") or ()
+    for recommendation in report["recommendations"]:
+        reason = recommendation["reason"] or ""
+        if recommendation["kind"] == "training" and any(reason.startswith(f"training on {name}") for name in names):
+            recommendation["reason"] = _FIGURE.sub(", below the org's mean (not shown: too few colleagues)", reason)
+
+
+_FIGURE = re.compile(r" against the org's mean -?\d+(?:\.\d+)?")

@@ -284,12 +284,14 @@ class Appraisal:
 
     @staticmethod
     def _org_categories(categories) -> dict[str, tuple[Aggregate, int]]:
-        """Per category: the org's pooled aggregate, and how many people it pools (unattributed items as one)."""
+        """Per category: the org's pooled aggregate (unattributed items too), and how many people it pools."""
         by_category: dict[str, list[Aggregate]] = {}
-        for groups in categories.values():
+        people: dict[str, int] = {}
+        for employee_id, groups in categories.items():
             for category, aggregate in groups.items():
                 by_category.setdefault(category, []).append(aggregate)
-        return {category: (_pool(aggregates), len(aggregates)) for category, aggregates in by_category.items()}
+                people[category] = people.get(category, 0) + (employee_id is not None)
+        return {category: (_pool(aggregates), people[category]) for category, aggregates in by_category.items()}
 
     def _case_mix(self, mine: Mapping[str, Aggregate], org: Mapping[str, tuple[Aggregate, int]]) -> dict:
         """The case-mix metric by ticket category against the org, and what the org would score on this mix."""

@@ -17,7 +17,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from .disclosure import MIN_COLLEAGUES
+from .disclosure import MIN_COLLEAGUES, thin_pool
 from .engine import EmployeeOutcome
 from .guideline_schema import OutcomeSchema
 
@@ -106,16 +106,14 @@ def training_reason(need: Mapping[str, Any], titles: Mapping[str, str] | None = 
     area, value, benchmark = need["area"], need["value"], need["benchmark"]
     titles = titles or {}
     metric = titles.get(need.get("metric"), need.get("metric"))
+    # The employee reads this reason: an organisation mean of one colleague besides them is that colleague's score.
+    org_mean = (f", below the org's mean (not shown: it pools fewer than {MIN_COLLEAGUES} colleagues)"
+                if "org_people" in need and thin_pool(need["org_people"]) else f" against the org's mean {benchmark:.1f}")
     if area == "mystery_section":  # a plugin's need: the section is the metric, counted in reports
-        return (f"training on {need['name']} (mystery section): {value:.1f} over {need['n']} report(s) against "
-                f"the org's mean {benchmark:.1f}")
-    if area == "ticket_category" and need.get("org_people", MIN_COLLEAGUES + 1) - 1 < MIN_COLLEAGUES:
-        # The employee reads this reason: a mean of one colleague besides them would be that colleague's score.
-        return (f"training on {need['name']}: {metric} {value:.1f} over {need['n']} item(s), below the org's mean "
-                f"(not shown: it pools fewer than {MIN_COLLEAGUES} colleagues)")
+        return f"training on {need['name']} (mystery section): {value:.1f} over {need['n']} report(s){org_mean}"
     if area == "ticket_category":
-        subject, against = need["name"], "the org's mean"
-    elif area == "metric":
+        return f"training on {need['name']}: {metric} {value:.1f} over {need['n']} item(s){org_mean}"
+    if area == "metric":
         subject, against = metric, "the target"
     else:  # another plugin's area: name it, as the employee's report does
         subject, against = f"{need['name']} ({area.replace('_', ' ')})", "a benchmark of"

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, joinedload
 from core.models import Dispute, Employee, Feedback, Team, User
 
 from .comments import employee_comments, positive, shown_comment
-from .disclosure import colleagues, withhold_thin_means
+from .disclosure import colleagues, withhold_thin_means, withhold_thin_reasons
 from .guidelines import current_guideline, rule_params
 from .incentives import standing_key
 from .models import (
@@ -277,6 +277,8 @@ def employee_report(session: Session, run: AppraisalRun, employee_id: int, scori
                           "work_on": [c for c in comments if not c["positive"]]}
     report["recommendations"] = period_recommendations(session, run, [employee_id], audience=audience).get(
         employee_id, [])
+    if audience == "employee":
+        withhold_thin_reasons(report)
     if with_items:
         report["feedback_items"], report["feedback_total"] = _items(session, run, employee_id, policy)
         report["disputes"] = _disputes(session, run, employee_id, own_only=audience == "employee")

@@ -261,13 +261,19 @@ def _training_need(raw) -> dict | None:
         return None
     texts = {key: raw.get(key) for key in ("area", "name", "metric")}
     numbers = {key: raw.get(key) for key in ("value", "benchmark", "gap")}
-    n = raw.get("n")
+    n, people = raw.get("n"), raw.get("org_people")
     if (not all(isinstance(words, str) and words for words in texts.values())
             or not all(isinstance(number, int | float) and not isinstance(number, bool) and math.isfinite(number)
                        for number in numbers.values())
-            or not isinstance(n, int) or isinstance(n, bool) or n < 0):
+            or not _count(n) or (people is not None and not _count(people))):
         return None
-    return {**texts, **{key: float(number) for key, number in numbers.items()}, "n": n}
+    # org_people (optional): how many people the benchmark pools, so an employee is not shown one colleague's.
+    return {**texts, **{key: float(number) for key, number in numbers.items()}, "n": n,
+            **({"org_people": people} if people is not None else {})}
+
+
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def period_findings(session: Session, document: Mapping, period: Period, plugins) -> list[tuple[str, int, str]]:

@@ -64,9 +64,11 @@ def weak_sections(totals: Iterable[SectionTotal], employee_ids: Iterable[int], s
     """
     totals = list(totals)
     pooled: dict[str, tuple[float, int]] = {}
+    people: dict[str, int] = {}  # whose reports each section's mean pools: an employee reads none of one colleague
     for row in totals:
         total, n = pooled.get(row.section, (0.0, 0))
         pooled[row.section] = (total + row.total, n + row.n)
+        people[row.section] = people.get(row.section, 0) + (row.employee_id is not None)
     wanted = set(employee_ids)
     needs: dict[int, list[dict]] = {}
     for row in sorted(totals, key=lambda r: (r.employee_id, r.section)):
@@ -77,7 +79,7 @@ def weak_sections(totals: Iterable[SectionTotal], employee_ids: Iterable[int], s
         if value - benchmark < -settings["gap"]:
             needs.setdefault(row.employee_id, []).append(
                 {"area": AREA, "name": row.title, "metric": AREA, "value": value, "benchmark": benchmark,
-                 "n": row.n, "gap": value - benchmark})
+                 "n": row.n, "gap": value - benchmark, "org_people": people[row.section]})
     return needs
 
 

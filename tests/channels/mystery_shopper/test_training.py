@@ -40,7 +40,7 @@ VISITS = [("sam", "ann", "1", 5, True), ("sam", "ann", "1", 4, True),
           ("olga", "dan", "0", 1, False)]  # submitted, not approved: it must not count
 SERVICE_NEED = {"area": "mystery_section", "name": "Service", "metric": "mystery_section",
                 "value": pytest.approx(30, **APPROX), "benchmark": pytest.approx(60, **APPROX), "n": 2,
-                "gap": pytest.approx(-30, **APPROX)}
+                "gap": pytest.approx(-30, **APPROX), "org_people": 2}  # Ann's reports and Dan's
 
 
 def _report(session, visits, example, shopper, employee, greeted, courtesy, first):
@@ -111,8 +111,9 @@ def test_the_weaker_employees_section_is_a_training_need_and_a_recommendation(wo
     assert _trainings(run_id)[ids["dan"]] == [
         ("training:ticket_category",
          "training on Refunds: CSAT % 0.0 over 2 item(s) against the org's mean 42.9", "approved"),
-        ("training:mystery_section",
-         "training on Service (mystery section): 30.0 over 2 report(s) against the org's mean 60.0", "approved")]
+        # Only Ann's reports and Dan's make the section's mean of 60: read by Dan, it would be Ann's own 90.
+        ("training:mystery_section", ("training on Service (mystery section): 30.0 over 2 report(s), below the "
+                                      "org's mean (not shown: it pools fewer than 2 colleagues)"), "approved")]
     assert ids["ann"] not in _trainings(run_id)
 
 
@@ -126,15 +127,19 @@ def test_the_need_reads_well_on_the_report_page_and_in_the_digest(worked_example
     run_id = worked_example.run()
     assert sign_in(client, "dan@example.com").status_code == 302
     page = _words(client.get("/report").get_data(as_text=True))
-    assert "Service (mystery section): 30.0 over 2 reports against 60.0, the organisation's mean" in page
+    # The section's mean pools Ann's reports and Dan's alone: Dan is not shown it (it would be Ann's score)
+    withheld = ("Service (mystery section): 30.0 over 2 reports against the organisation's mean (not shown: it "
+                "pools fewer than 2 colleagues)")
+    assert withheld in page and "against 60.0" not in page and "mean 60.0" not in page
     assert "Refunds (ticket category): 0.0 over 2 items against 42.9, the organisation's mean for this category" \
         in page
-    assert "training on Service (mystery section): 30.0 over 2 report(s) against the org's mean 60.0" in page
+    assert ("training on Service (mystery section): 30.0 over 2 report(s), below the org's mean (not shown: it "
+            "pools fewer than 2 colleagues)") in page
     with transaction() as session:
         run = session.get(AppraisalRun, run_id)
         _, text, html = render_digest(session, run, "employee", worked_example.ids["dan"])
     for body in (text, _words(html)):
-        assert "Service (mystery section): 30.0 over 2 reports against 60.0, the organisation's mean" in body
+        assert withheld in body and "against 60.0" not in body
 
 
 def test_below_the_guidelines_min_n_a_section_is_no_need(worked_example, reports):
