@@ -47,10 +47,14 @@ def change_email(session: Session, employee: Employee, address: str, *, actor=No
     account = session.scalar(select(User).where(User.employee_id == employee.id))
     other_account = session.scalar(select(User).where(func.lower(User.email) == new,
                                                       User.id != getattr(account, "id", None)))
-    if holder is not None or identity is not None:
-        owner = holder or session.get(Employee, identity.employee_id)
-        raise EmailChangeError(f"{new} is {owner.name}'s ({owner.email or owner.id}): two records of one person "
-                               f"are put together with `plaudit org move-identity ... --with-feedback`")
+    if holder is not None:
+        raise EmailChangeError(f"{new} is {holder.name}'s address (employee {holder.id}): if that record is a "
+                               f"duplicate of this one, give it another first (`plaudit org set-email {holder.id} "
+                               f"NEW`) and move its identities here (`plaudit org move-identity ... --with-feedback`)")
+    if identity is not None:
+        owner = session.get(Employee, identity.employee_id)
+        raise EmailChangeError(f"{new} is an identity of {owner.name} (employee {owner.id}): move it here first "
+                               f"(`plaudit org move-identity email:{new} --to {employee.id}`)")
     if other_account is not None:
         raise EmailChangeError(f"{new} already signs in to another account ({other_account.email})")
     employee.email = new
@@ -58,7 +62,9 @@ def change_email(session: Session, employee: Employee, address: str, *, actor=No
                  after={"email": new})
     kept = False
     known = {(i.provider, i.external_id) for i in employee.identities}
-    if old is not None and ("email", old.lower()) not in known:
+    taken = old is not None and session.scalar(select(EmployeeIdentity.id).where(
+        EmployeeIdentity.provider == "email", EmployeeIdentity.external_id == old.lower()))
+    if old is not None and ("email", old.lower()) not in known and not taken:
         employee.identities.append(EmployeeIdentity(provider="email", external_id=old))
         kept = True
     signs_in = account is not None and old is not None and account.email.lower() == old.lower()

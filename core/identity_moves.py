@@ -16,10 +16,16 @@ from sqlalchemy.orm import Session
 from .late_attribution import credit_mapped_identities
 from .models import Employee, EmployeeIdentity, Feedback, record_audit
 from .models.org import normalise_identity
+from .plugins import get_plugins
 
 
 class IdentityMoveError(ValueError):
-    """The move is impossible as asked; the message says why."""
+    """The move is impossible as asked; the message says why, and ``about_employee`` whether the employee given
+    it is at fault rather than the identity."""
+
+    def __init__(self, message: str, *, about_employee: bool = False):
+        super().__init__(message)
+        self.about_employee = about_employee
 
 
 @dataclass
@@ -59,10 +65,15 @@ def move_identity(session: Session, text: str, employee: Employee, *, with_feedb
         raise IdentityMoveError(f"nobody is known by {name}: give it to someone with `plaudit org import` "
                                 f"(the identities column)")
     if identity.employee_id == employee.id:
-        raise IdentityMoveError(f"{name} is {employee.name}'s already")
+        raise IdentityMoveError(f"{name} is {employee.name}'s already", about_employee=True)
     if not employee.active:
-        raise IdentityMoveError(f"{employee.name} is inactive (left): `plaudit org activate` them first")
+        raise IdentityMoveError(f"{employee.name} is inactive (left): `plaudit org activate` them first",
+                                about_employee=True)
     before = session.get(Employee, identity.employee_id)
+    if provider == "email" and (before.email or "").lower() == external_id:
+        # Their digests would still go there while everything naming it was credited to someone else.
+        raise IdentityMoveError(f"{name} is {before.name}'s own address: give them another with "
+                                f"`plaudit org set-email {before.email} NEW` first")
     identity.employee_id = employee.id
     move = IdentityMove(name, before, employee)
     record_audit(session, "employee.identity_moved", employee, actor=actor,
@@ -77,6 +88,7 @@ def move_identity(session: Session, text: str, employee: Employee, *, with_feedb
             record_audit(session, "feedback.moved_with_identity", employee, actor=actor,
                          before={"employee_id": before.id},
                          after={"identity": name, "feedback_ids": sorted(move.moved)})
+            get_plugins().feedback_credited(session, sorted(move.moved))  # as any crediting tells the channels
     session.flush()
     move.credited = credit_mapped_identities(session, [(provider, external_id)], actor=actor)
     return move

@@ -181,6 +181,8 @@ def import_people(session: Session, lines: Iterable[str], progress=None) -> Peop
                                                                  "identities": added}))
         elif before != after or added:
             changed = {key: value for key, value in after.items() if before[key] != value}
+            if changed.get("active"):  # as `plaudit org activate` audits it, so a search for either finds both
+                audits.append(("employee.activated", employee, {"active": False}, {"active": True}))
             audits.append(("employee.updated", employee, {key: before[key] for key in changed},
                            {**changed, **({"identities_added": added} if added else {})}))
             report.changes += [f"{employee.email}: {key} {before[key]} -> {value}" for key, value in changed.items()

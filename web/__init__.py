@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from http import HTTPStatus
+from urllib.parse import quote
 
 from flask import current_app, g, jsonify, render_template, request
 from flask_login import current_user
@@ -42,7 +43,8 @@ def _here() -> str:
     """The page's own address for a form that posts back to it (``action="{{ here() }}"``). A form without an
     action posts to the address bar's, with its fragment: after the skip link (``#main``), the answer opened at
     ``<main>`` and the browser's jump there took focus from the error summary."""
-    return request.full_path.removesuffix("?")
+    query = request.query_string.decode("latin-1")
+    return request.script_root + quote(request.path) + (f"?{query}" if query else "")
 
 
 def _security_headers(response):

@@ -182,11 +182,11 @@ def move_identity_command(identity, employee, with_feedback):
     hire, or a helpdesk account mapped to a duplicate record. Audited; waiting items that named it are
     credited to the new holder."""
     with transaction() as session:
-        person = _employee(session, employee)
+        person = _employee(session, employee, param_hint="--to")
         try:
             move = move_identity(session, identity, person, with_feedback=with_feedback)
         except IdentityMoveError as exc:
-            raise click.BadParameter(str(exc), param_hint="IDENTITY") from None
+            raise click.BadParameter(str(exc), param_hint="--to" if exc.about_employee else "IDENTITY") from None
         before = f"{move.before.name} ({move.before.email or move.before.id}" + (
             ", inactive)" if not move.before.active else ")")
     click.echo(f"{move.identity} moved from {before} to {move.after.name} ({move.after.email or move.after.id})")
@@ -199,7 +199,7 @@ def move_identity_command(identity, employee, with_feedback):
                    err=True)
 
 
-def _employee(session, reference: str) -> Employee:
+def _employee(session, reference: str, param_hint: str = "EMPLOYEE") -> Employee:
     """The employee with the id or e-mail ``reference``."""
     if reference.isdigit():
         found, what = session.get(Employee, int(reference)), "id"
@@ -207,7 +207,7 @@ def _employee(session, reference: str) -> Employee:
         found, what = session.scalar(select(Employee).where(func.lower(Employee.email) == reference.lower())), "e-mail"
     if found is None:
         raise click.BadParameter(f"no employee has {what} {reference} (plaudit org list shows them)",
-                                 param_hint="EMPLOYEE")
+                                 param_hint=param_hint)
     return found
 
 

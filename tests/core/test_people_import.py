@@ -47,6 +47,10 @@ def test_an_import_that_names_a_leaver_again_says_it_made_them_active(app, sessi
     again = _run(app, tmp_path, GOOD)
     assert again.exit_code == 0 and "updated 3" in again.output
     assert "1 of them had been deactivated and are active again: bob@example.com" in again.output
+    # audited as `plaudit org activate` audits it
+    bob = session.scalar(select(Employee.id).where(Employee.email == "bob@example.com"))
+    assert session.scalars(select(AuditEntry.action).where(AuditEntry.entity_id == str(bob))
+                           .order_by(AuditEntry.id)).all()[-2:] == ["employee.activated", "employee.updated"]
     assert "active again" not in _run(app, tmp_path, GOOD).output
 
 
@@ -218,9 +222,14 @@ def test_an_identity_on_a_duplicate_record_moves_with_its_items(app, session, tm
     for args, said in ((["phone:1", "--to", "ann@example.com"], "nobody is known by phone:1"),
                        (["zendesk:999", "--to", "ann@example.com"], "is Ann Agent's already"),
                        (["zendesk:999", "--to", "ann.again@example.com"], "is inactive (left)"),
-                       (["zendesk999", "--to", "ann@example.com"], "is not provider:id")):
+                       (["zendesk999", "--to", "ann@example.com"], "is not provider:id"),
+                       # her own address: her digests would go there while what names it counted for Lea
+                       (["email:ann@example.com", "--to", "lea@example.com"],
+                        "email:ann@example.com is Ann Agent's own address")):
         refused = cli.invoke(args=["org", "move-identity", *args])
         assert refused.exit_code == 2 and said in refused.output, refused.output
+    # the option at fault named as it is typed
+    assert "Invalid value for --to" in cli.invoke(args=["org", "move-identity", "zendesk:999", "--to", "99999"]).output
 
 
 def test_an_employees_new_email_is_changed_in_place(app, session, tmp_path, create_user):

@@ -495,3 +495,12 @@ def test_page_titles_tell_people_and_errors_apart(worked_example, as_user):
         == "Bob&#39;s report · Plaudit"
     assert title.search(client.get("/report/999999").get_data(as_text=True)).group(1) in (
         "Not found (404) · Plaudit", "Not allowed (403) · Plaudit")
+
+
+def test_a_form_posts_back_to_its_own_address_however_it_is_spelt(app):
+    """here() is the page's address: the path as sent (a %23 stays one) under the app's mount point, and its
+    query, never a #fragment."""
+    with app.test_request_context("/report/a%23b", query_string="run=3&x=%26y", base_url="http://h/plaudit"):
+        assert app.jinja_env.globals["here"]() == "/plaudit/report/a%23b?run=3&x=%26y"
+    with app.test_request_context("/login"):
+        assert app.jinja_env.globals["here"]() == "/login"

@@ -397,13 +397,16 @@ def test_a_manager_reads_waiting_comments_without_the_customers_details(client, 
     showed the customer's phone number to them all."""
     item_id = _waiting_item()
     with transaction() as session:
-        session.get(Feedback, item_id).comment = "Nobody called back: ring me on +44 7700 900123 or jo@example.org"
+        item = session.get(Feedback, item_id)
+        item.comment = "Nobody called back: ring me on +44 7700 900123 or jo@example.org"
+        item.payload = {**(item.payload or {}), "url": "https://social.example/jo_customer/status/1"}
     as_user("mia@example.com")
     html = client.get("/unattributed").get_data(as_text=True)
     assert "Nobody called back: ring me on [number] or [e-mail]" in html
-    assert "900123" not in html and "jo@example.org" not in html
+    assert "900123" not in html and "jo@example.org" not in html and "jo_customer" not in html  # nor their post
     as_user("hr@example.com")
-    assert "ring me on +44 7700 900123 or jo@example.org" in client.get("/unattributed").get_data(as_text=True)
+    html = client.get("/unattributed").get_data(as_text=True)
+    assert "ring me on +44 7700 900123 or jo@example.org" in html and "jo_customer/status/1" in html
 
 
 def test_queue_refusals(client, login, worked_example):
