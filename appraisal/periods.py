@@ -72,6 +72,17 @@ def unfinished(period: Period, today: date) -> str | None:
             f"feedback arrives, and recommendations approved on this run stand when the period is run again")
 
 
+def made_early(period: Period, made: date, today: date) -> str | None:
+    """A warning for a run of ``period`` made on ``made``: its period has not ended (:func:`unfinished`), or
+    had not when the run was made, so feedback that came later is not in it; None for a run made after."""
+    warning = unfinished(period, today)
+    last = (period.end - timedelta(days=1)).date()
+    if warning is None and made <= last:
+        warning = (f"this run was made on {made.isoformat()}, before the {period.label} ended: feedback that came "
+                   f"later is not in it; run the period again for its final numbers")
+    return warning
+
+
 def counted(count: int, kind: str) -> str:
     """``3 weeks``, ``1 quarter``, ``2 custom periods``: a number of periods of ``kind`` in words."""
     noun = "custom period" if kind == "custom" else kind

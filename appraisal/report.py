@@ -65,8 +65,17 @@ def runs_of_employee(session: Session, employee_id: int, limit: int = 26) -> lis
         select(AppraisalRun.id, AppraisalRun.period_kind, AppraisalRun.period_start, AppraisalRun.period_end)
         .where(AppraisalRun.id.in_(latest))
         .order_by(AppraisalRun.period_start.desc(), AppraisalRun.id.desc()).limit(limit))
-    return [{"id": r.id, "title": period_title(r.period_kind, r.period_start, r.period_end),
-             "period": (r.period_kind, r.period_start, r.period_end)} for r in rows]
+    return [{"id": r.id, "title": period_title(r.period_kind, r.period_start, r.period_end)} for r in rows]
+
+
+def replaced_for(session: Session, run: AppraisalRun, employee_id: int) -> bool:
+    """Whether a later completed run of ``run``'s period holds a result for the employee: it replaced this one
+    for them (someone merely absent from ``run``, a newcomer, is not told so)."""
+    return session.scalar(
+        select(AppraisalRun.id).join(AppraisalResult, AppraisalResult.run_id == AppraisalRun.id)
+        .where(AppraisalRun.period_kind == run.period_kind, AppraisalRun.period_start == run.period_start,
+               AppraisalRun.period_end == run.period_end, AppraisalRun.id > run.id,
+               AppraisalRun.status == "completed", AppraisalResult.employee_id == employee_id).limit(1)) is not None
 
 
 def period_title(kind: str, start: datetime, end: datetime) -> str:

@@ -287,6 +287,13 @@ def test_a_run_of_a_period_not_over_yet_says_its_numbers_will_change(client, exa
     assert run["warning"].startswith(f"the {this_month.label} has not ended yet (its last day is {last})")
     listed = {r["id"]: r["warning"] for r in get_json(client, token(["appraisal:read"]), "/runs/")}
     assert listed == {run["id"]: run["warning"], example.run_id: None}  # the worked example's week is over
+    # Read after its period ended, a run made before still says so: it lacks what came later.
+    with transaction() as session:
+        session.execute(update(AppraisalRun).where(AppraisalRun.id == example.run_id)
+                        .values(started_at=WEEK.start + timedelta(days=3)))
+    assert get_json(client, token(["appraisal:read"]), f"/runs/{example.run_id}")["warning"] == (
+        "this run was made on 2026-11-05, before the week 2026-11-02 to 2026-11-08 ended: feedback that came later "
+        "is not in it; run the period again for its final numbers")
 
 
 @pytest.mark.parametrize(("body", "field"), [

@@ -15,8 +15,8 @@ from appraisal.periods import (
     PERIOD_KINDS,
     Period,
     check_started,
+    made_early,
     period_between,
-    unfinished,
 )
 from appraisal.results import run_rows
 from appraisal.runs import request_run
@@ -47,7 +47,8 @@ class RunSchema(Schema):
     finished_at = fields.DateTime(allow_none=True)
     error = fields.String(allow_none=True, metadata={"description": "why the run failed"})
     warning = fields.String(allow_none=True, metadata={
-        "description": "set while the period has not ended: its numbers will change as feedback arrives"})
+        "description": "set while the period has not ended, or for a run made before it ended: feedback that came "
+                       "later is not in it"})
 
 
 class RunArguments(PeriodArguments):
@@ -143,7 +144,7 @@ def _run_item(row) -> dict:
             "last": (row.period_end - timedelta(days=1)).date(), "label": period.label,
             "guideline_version": row.version, "status": row.status, "created_at": row.created_at,
             "started_at": row.started_at, "finished_at": row.finished_at, "error": row.error,
-            "warning": unfinished(period, utcnow().date())}
+            "warning": made_early(period, (row.started_at or row.created_at).date(), utcnow().date())}
 
 
 @blp.route("/")

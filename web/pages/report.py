@@ -19,6 +19,7 @@ from appraisal.report import (
     completed_run,
     employee_report,
     latest_completed_run,
+    replaced_for,
     runs_of_employee,
     show,
     team_report,
@@ -187,14 +188,10 @@ def _employee_page(employee_id: int, raw_run: str | None, *, errors=None, form=N
         report = employee_report(session, run, employee_id, get_plugins().scoring_rules, audience=audience,
                                  with_items=True)
         charts = _charts(report, None if audience == "employee" else report["employee"]["name"])
-    runs = runs_of_employee(session, employee_id)
-    # Replaced only by a later run of the same period with a result for them, not merely absent from this one
-    # (someone who joined after it, say).
-    replaced = run is not None and any(
-        choice["period"] == (run.period_kind, run.period_start, run.period_end) and choice["id"] > run.id
-        for choice in runs)
     return render_template("report/employee.html", report=report, run=run, audience=audience,
-                           runs=runs, replaced=replaced, employee_id=employee_id,
+                           runs=runs_of_employee(session, employee_id),
+                           replaced=run is not None and replaced_for(session, run, employee_id),
+                           employee_id=employee_id,
                            own=audience == "employee", charts=charts, errors=errors or {}, form=form or {},
                            show=show, raised=raised), status
 

@@ -364,7 +364,8 @@ def _decide_recommendations() -> list[Refusal]:
         approve = _form_choice("decision", {"approve": True, "reject": False})
         note = _form_text("note")
     except FormError as exc:
-        return [Refusal(None, str(exc), 400)]
+        label = DECISION_FIELDS.get(exc.field)  # named as the page names it; "selected" is the ticking itself
+        return [Refusal(None, f"{label}: {exc.message}" if label else exc.message, 400, exc.field)]
     labels = _recommendation_labels(session, ids)
     refusals = []
     for recommendation_id in ids:
