@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
-from appraisal.models import AppraisalResult, Recommendation
+from appraisal.models import AppraisalResult, AppraisalRun, Recommendation
 from appraisal.periods import month_of
 from appraisal.review import raise_dispute
 from core.db import get_session, transaction
@@ -320,6 +320,19 @@ def test_a_leavers_proposal_says_they_have_left(worked_example, login):
     page = " ".join(login("mia@example.com").get(APPROVALS).get_data(as_text=True).split())
     assert "Bob <span class=\"muted\">(Support)</span> <span class=\"bad\">(has left)</span>" in page
     assert "Ann <span class=\"muted\">(Support)</span> <span class=\"bad\">" not in page
+
+
+def test_approvals_say_when_a_run_was_made_before_its_period_ended(worked_example, login, session_per_request):
+    """A bonus on four days of a week still going was offered for approval, for good, without a word."""
+    run_id = worked_example.run()
+    client = login("mia@example.com")
+    assert "data-early" not in client.get(APPROVALS).get_data(as_text=True)  # made after the week it appraises
+    with transaction() as session:
+        session.execute(update(AppraisalRun).where(AppraisalRun.id == run_id)
+                        .values(started_at=datetime(2026, 11, 5, 9, tzinfo=UTC)))
+    page = " ".join(client.get(APPROVALS).get_data(as_text=True).split())
+    assert ("Note: this run was made on 2026-11-05, before the week 2026-11-02 to 2026-11-08 ended: feedback that "
+            "came later is not in it; run the period again for its final numbers.") in page
 
 
 def test_ticked_recommendations_are_decided_together_with_one_note_and_each_audited(worked_example, login):

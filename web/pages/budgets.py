@@ -34,7 +34,7 @@ def runs_and_budgets(session, run_ids: set[int]) -> tuple[dict, dict[int, Budget
     """
     runs = {run.id: run for run in session.execute(
         select(AppraisalRun.id, AppraisalRun.period_kind, AppraisalRun.period_start, AppraisalRun.period_end,
-               Guideline.version, Guideline.document)
+               AppraisalRun.started_at, AppraisalRun.created_at, Guideline.version, Guideline.document)
         .join(Guideline, Guideline.id == AppraisalRun.guideline_id).where(AppraisalRun.id.in_(run_ids)))}
     periods = {(run.period_start, run.period_end) for run in runs.values()}
     bonus = Recommendation.kind == "bonus"
