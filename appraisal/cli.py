@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from core.accounts import user_by_email
 from core.cli.messages import flatten_errors
 from core.db import transaction
-from core.models import Dispute, Employee, Feedback, Flag, Team, User, utcnow
+from core.local_time import today
+from core.models import Dispute, Employee, Feedback, Flag, Team, User
 
 from . import review
 from .guidelines import (
@@ -25,7 +26,7 @@ from .guidelines import (
 from .guidelines import publish_guideline as publish
 from .lineage import metric_lineage
 from .models import AppraisalRun, Recommendation
-from .periods import PERIOD_KINDS, check_started, period_between, unfinished
+from .periods import PERIOD_KINDS, check_started, dates_text, period_between, unfinished
 from .run_export import print_run
 from .runs import compute_run, period_of, request_run
 from .targets import TargetError, describe_targets, set_target
@@ -66,10 +67,10 @@ def _fail(message: str) -> None:
 def appraise(first, last, kind, guideline_version, output, by):
     """Run an appraisal for a period and print each employee's results."""
     try:
-        period = check_started(period_between(_day(first), _day(last), kind), utcnow().date())
+        period = check_started(period_between(_day(first), _day(last), kind), today())
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--from/--to") from None
-    warning = unfinished(period, utcnow().date())
+    warning = unfinished(period, today())
     if warning:
         click.secho(f"note: {warning}", fg="yellow", err=True)
     try:
@@ -303,9 +304,8 @@ def list_targets():
     with transaction() as session:
         for row in describe_targets(session):
             t = row["target"]
-            last = (t.period_end - timedelta(days=1)).date()
             click.echo(f"{t.id:>5}  {t.metric:<20} {t.value:>8g}  {row['kind']:<8} {row['subject']:<24} "
-                       f"{t.period_start:%Y-%m-%d} to {last:%Y-%m-%d}")
+                       f"{dates_text(t.period_start, t.period_end)}")
 
 
 # --- review ------------------------------------------------------------------------------------------------

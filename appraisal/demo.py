@@ -10,7 +10,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from core.models import Employee, Team, User, utcnow
+from core import local_time
+from core.models import Employee, Team, User
 from core.plugins import get_plugins
 
 from .guidelines import current_guideline, publish_guideline
@@ -78,21 +79,21 @@ def demo_guideline(plugins) -> dict:
 
 def demo_weeks(today=None) -> list:
     """The complete weeks the demo's answers cover, oldest first."""
-    this_week = week_of((today or utcnow()).date())
-    return [week_of((this_week.start - timedelta(weeks=n)).date()) for n in range(WEEKS, 0, -1)]
+    this_week = week_of(local_time.day_of(today) if today else local_time.today())
+    return [week_of(this_week.first - timedelta(weeks=n)) for n in range(WEEKS, 0, -1)]
 
 
 def demo_periods(today=None) -> list:
     """The weeks, then the complete months inside them, so the month views have results too."""
     weeks = demo_weeks(today)
-    months, day = [], weeks[0].start.date()
+    months, day = [], weeks[0].first
     while True:
         month = month_of(day)
         if month.end > weeks[-1].end:
             break
         if month.start >= weeks[0].start:
             months.append(month)
-        day = month.end.date()
+        day = month.last + timedelta(days=1)
     return weeks + months
 
 
@@ -103,7 +104,7 @@ def appraise_demo(session_factory, progress=None) -> int:
         if current_guideline(session) is None:
             publish_guideline(session, demo_guideline(get_plugins()), actor=hr,
                               note="demo guideline: small weekly samples")
-            month = month_of(utcnow().date())
+            month = month_of(local_time.today())
             for team in session.scalars(select(Team).where(Team.manager_id.is_not(None))):
                 set_target(session, hr, metric="csat_percent", period=month, value=75, team=team)
             first = session.scalar(select(Employee).order_by(Employee.id).limit(1))

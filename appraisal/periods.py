@@ -1,8 +1,13 @@
-"""Appraisal periods: a week, a calendar month or quarter, or custom dates; each knows the one before it."""
+"""Appraisal periods: a week, a calendar month or quarter, or custom dates; each knows the one before it.
+
+Their days are the organisation's (:mod:`core.local_time`): a period begins and ends at its midnight.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
+
+from core import local_time
 
 PERIOD_KINDS = ("week", "month", "quarter", "custom")
 #: The days a period may hold. A period's end (the day after its last) and the period before it must be dates
@@ -15,30 +20,45 @@ LONGEST_CUSTOM = timedelta(days=3653)
 @dataclass(frozen=True)
 class Period:
     kind: str
-    start: datetime  # inclusive, midnight UTC
-    end: datetime  # exclusive
+    start: datetime  # inclusive: the organisation's midnight beginning the first day, as an aware UTC time
+    end: datetime  # exclusive: its midnight after the last day
+
+    @property
+    def first(self) -> date:
+        return _day(self.start)
+
+    @property
+    def last(self) -> date:
+        return _day(self.end) - timedelta(days=1)
 
     @property
     def label(self) -> str:
-        last = (self.end - timedelta(days=1)).date()
-        return f"{self.kind} {self.start.date().isoformat()} to {last.isoformat()}"
+        return f"{self.kind} {dates_text(self.start, self.end)}"
 
     def previous(self) -> Period:
         """The period of the same kind just before this one (for custom periods: as many days)."""
         # Unchecked: the month before one that starts on FIRST_DAY is still a month to compare with.
         if self.kind == "month":
-            return _month(_day(self.start) - timedelta(days=1))
+            return _month(self.first - timedelta(days=1))
         if self.kind == "quarter":
-            return _quarter(_day(self.start) - timedelta(days=1))
-        return Period(self.kind, self.start - (self.end - self.start), self.start)
+            return _quarter(self.first - timedelta(days=1))
+        # Counted in days, not hours: across a change of daylight-saving time a week is not 168 hours.
+        days = self.last - self.first + timedelta(days=1)
+        return Period(self.kind, _midnight(self.first - days), self.start)
 
 
 def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=UTC)
+    return local_time.midnight(day)
 
 
 def _day(moment: datetime) -> date:
-    return moment.astimezone(UTC).date()
+    """The day a period bound begins: the organisation's date, or for a bound stored at midnight UTC before the
+    organisation set its time zone (which is not its midnight), the UTC date that bound was made for."""
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    local = local_time.day_of(moment)
+    if _midnight(local) != moment and moment.astimezone(UTC).time() == datetime.min.time():
+        return moment.astimezone(UTC).date()
+    return local
 
 
 def check_day(day: date) -> date:
@@ -65,7 +85,7 @@ def check_started(period: Period, today: date) -> Period:
 
 def unfinished(period: Period, today: date) -> str | None:
     """A warning when ``period`` has not ended by ``today`` (its numbers will still change); None once it has."""
-    last = (period.end - timedelta(days=1)).date()
+    last = period.last
     if last < today:
         return None
     return (f"the {period.label} has not ended yet (its last day is {last.isoformat()}): its numbers will change as "
@@ -76,7 +96,7 @@ def made_early(period: Period, made: date, today: date) -> str | None:
     """A warning for a run of ``period`` made on ``made``: its period has not ended (:func:`unfinished`), or
     had not when the run was made, so feedback that came later is not in it; None for a run made after."""
     warning = unfinished(period, today)
-    last = (period.end - timedelta(days=1)).date()
+    last = period.last
     if warning is None and made <= last:
         warning = (f"this run was made on {made.isoformat()}, before the {period.label} ended: feedback that came "
                    f"later is not in it; run the period again for its final numbers")
@@ -106,6 +126,17 @@ def stored_period(start: datetime, end: datetime) -> Period:
     """The period [start, end) as stored, its kind recognised, without the checks on what may be asked for:
     for showing what an earlier version stored (a target of twenty years, say)."""
     return _recognised(_day(start), _day(end) - timedelta(days=1), None)
+
+
+def days_of(start: datetime, end: datetime) -> tuple[date, date]:
+    """The first and last day of the stored period [start, end), both included."""
+    return _day(start), _day(end) - timedelta(days=1)
+
+
+def dates_text(start: datetime, end: datetime) -> str:
+    """``2026-11-02 to 2026-11-08``: the days of the stored period [start, end), as pages show them."""
+    first, last = days_of(start, end)
+    return f"{first.isoformat()} to {last.isoformat()}"
 
 
 def _week(day: date) -> Period:
@@ -161,5 +192,5 @@ def _recognised(first: date, last: date, kind: str | None) -> Period:
     if (candidates[kind].start, candidates[kind].end) != (custom.start, custom.end):
         expected = candidates[kind]
         raise ValueError(f"{first} to {last} is not a {kind}; the {kind} holding {first} runs "
-                         f"{expected.start.date()} to {(expected.end - timedelta(days=1)).date()}")
+                         f"{expected.first} to {expected.last}")
     return candidates[kind]

@@ -7,7 +7,7 @@ stored beside them, never a colleague's row.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -26,6 +26,7 @@ from .models import (
     MetricResult,
     Recommendation,
 )
+from .periods import days_of
 
 #: How many periods the trend covers, the report's own included.
 TREND_PERIODS = 8
@@ -80,8 +81,7 @@ def replaced_for(session: Session, run: AppraisalRun, employee_id: int) -> bool:
 
 def period_title(kind: str, start: datetime, end: datetime) -> str:
     """``week 2 to 8 November 2026``: the period's days, both included."""
-    last = (end - timedelta(days=1)).date()
-    first = start.date()
+    first, last = days_of(start, end)
     if (first.year, first.month) == (last.year, last.month):
         opening = f"{first.day}"
     elif first.year == last.year:

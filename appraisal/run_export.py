@@ -11,6 +11,7 @@ import click
 from core.spreadsheet import inert
 
 from .models import AppraisalRun
+from .periods import days_of
 from .results import run_rows
 from .runs import period_of
 
@@ -28,12 +29,13 @@ def print_run(session, run: AppraisalRun, output: str) -> None:
     """Print ``run``'s results on standard output as ``table`` (for people), ``csv`` or ``json`` (for scripts)."""
     rows = run_rows(session, run)
     metrics = [m["rule"] for m in run.guideline.document["metrics"]]
+    first, last = days_of(run.period_start, run.period_end)
     if output == "json":
         click.echo(json.dumps({"run": {"id": run.id, "period": run.period_kind,
-                                       "from": run.period_start.date().isoformat(),
+                                       "from": first.isoformat(),
                                        # "to" as the API gives it: the last day, included
-                                       "to": (run.period_end - timedelta(days=1)).date().isoformat(),
-                                       "to_exclusive": run.period_end.date().isoformat(),
+                                       "to": last.isoformat(),
+                                       "to_exclusive": (last + timedelta(days=1)).isoformat(),
                                        "guideline_version": run.guideline.version},
                                "results": rows}, indent=2, default=_json_value))
         return

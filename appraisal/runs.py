@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from sqlalchemy import and_, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from core import jobs
+from core import jobs, local_time
 from core.bulk import insert_rows
 from core.collector import collector_paused
 from core.db import transaction
@@ -86,7 +86,7 @@ def appraise_last_week(today: str | None = None) -> int | None:
     :return: the id of the run requested, or None when there was one already.
     """
     with jobs.job_app(), transaction() as session:
-        day = date.fromisoformat(today) if today else utcnow().date()
+        day = date.fromisoformat(today) if today else local_time.today()
         week = week_of(day - timedelta(days=7))
         guideline = guideline_in_force(session)
         # One under the guideline in force (HR's own, say), or one this schedule asked for already under any:

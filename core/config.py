@@ -19,6 +19,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from .attribution import ATTRIBUTION_BASES
+from .local_time import check_zone
 
 DEFAULTS: dict[str, Any] = {
     # None means "a SQLite file in the instance folder", resolved in load_config().
@@ -70,6 +71,9 @@ DEFAULTS: dict[str, Any] = {
     # Social sources may be polled at private addresses (loopback, 10.x, 169.254.x...): off, so HR's address
     # cannot make the server read its own network (channels/social_monitoring/addresses.py).
     "SOCIAL_ALLOW_PRIVATE_FEEDS": False,
+    # The organisation's time zone (an IANA name): where its days, and so its weeks, months and quarters, begin
+    # and end (core/local_time.py), and the clock of ``plaudit cron``'s schedules.
+    "TIME_ZONE": "UTC",
 }
 
 INSTANCE_FILE = "plaudit.toml"
@@ -87,6 +91,13 @@ def _sender(value: str) -> None:
         validate.Email()(address)
     except ValidationError:
         raise ValidationError(f"{address!r} is not an e-mail address") from None
+
+
+def _time_zone(value: str) -> None:
+    try:
+        check_zone(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
 
 
 class ConfigError(ValueError):
@@ -134,6 +145,7 @@ class ConfigSchema(Schema):
     ALERT_SOCIAL_BELOW = fields.Float(allow_none=True, validate=validate.Range(
         min=-1, max=0, error="must be a sentiment from -1 to 0 (or null: no social alerts)"))
     SOCIAL_ALLOW_PRIVATE_FEEDS = fields.Boolean()
+    TIME_ZONE = fields.String(validate=_time_zone)
 
     @validates_schema
     def _allow_and_block_disjoint(self, data, **kwargs):

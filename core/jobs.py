@@ -366,14 +366,15 @@ def cron_entries(app) -> list[CronEntry]:
             *app.extensions.get(CRON_KEY, ()), *get_plugins(app).cron_jobs()]
 
 
-def keep_cron_in_utc() -> None:
-    """Make this process's local time UTC, so that RQ's cron reads ``0 2 * * 1`` as 02:00 UTC, as documented.
+def keep_cron_on_org_clock(zone: str) -> None:
+    """Make this process's local time the organisation's (``PLAUDIT_TIME_ZONE``), so that RQ's cron reads
+    ``0 2 * * 1`` as 02:00 on Monday where the organisation's weeks end, as documented.
 
     RQ 3 matches cron fields against the process's local time: on a server set to Tokyo the weekly appraisal
-    was due at 17:00 UTC on Sunday, before the week had ended, so it found last week's run and did nothing.
-    Plaudit keeps every time in UTC; the cron process is given the same clock.
+    of a UTC organisation was due at 17:00 UTC on Sunday, before its week had ended, so it found last week's
+    run and did nothing. The cron process takes the clock the organisation's periods are cut by, not the server's.
     """
-    os.environ["TZ"] = "UTC"
+    os.environ["TZ"] = zone
     if hasattr(time, "tzset"):  # not on Windows, where Plaudit's cron does not run
         time.tzset()
 

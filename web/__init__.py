@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import InternalServerError, ServiceUnavailable
 
 from appraisal.comments import redact
-from appraisal.periods import counted
+from appraisal.periods import counted, dates_text
 from core.db import database_unreachable
 
 #: ``app.extensions`` key: path prefixes besides /api/ whose errors are answered as JSON (a blueprint that
@@ -32,6 +32,7 @@ def init_app(app) -> None:
     app.jinja_env.globals["here"] = _here
     app.jinja_env.filters["redact"] = redact
     app.jinja_env.filters["periods"] = counted  # {{ 3|periods('week') }}: 3 weeks
+    app.jinja_env.globals["period_days"] = dates_text  # {{ period_days(run.period_start, run.period_end) }}
     app.before_request(refuse_nul_characters)
     app.after_request(_security_headers)
     for status in (400, 403, 404, 405, 413, 415, 500, 503):

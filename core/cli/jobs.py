@@ -52,11 +52,11 @@ def worker(burst):
 @click.command()
 @with_appcontext
 def cron():
-    """Run RQ's cron scheduler for every scheduled job; times are UTC.
+    """Run RQ's cron scheduler for every scheduled job; times are the organisation's (PLAUDIT_TIME_ZONE).
 
     One schedules at a time: a second one stands by and takes over when the first stops (see core.cron).
     """
-    job_queue.keep_cron_in_utc()
+    job_queue.keep_cron_on_org_clock(current_app.config["TIME_ZONE"])
     _warn_if_schema_behind()
     for entry in job_queue.cron_entries(current_app):
         click.echo(f"scheduling {entry.func} " + (f"every {entry.interval}s" if entry.interval else entry.cron))

@@ -226,22 +226,26 @@ def test_failed_inline_job_is_retried_by_a_later_dispatch(make_app, recorder):
     assert _pending(app) == []
 
 
-def test_the_cron_process_reads_schedules_in_utc_whatever_the_servers_zone():
+def test_the_cron_process_reads_schedules_on_the_organisations_clock_whatever_the_servers_zone():
     """On a server set to Tokyo, RQ read the weekly appraisal's '0 2 * * 1' as 02:00 Tokyo: 17:00 UTC on a
-    Sunday, before the week had ended. `plaudit cron` keeps its clock in UTC."""
+    Sunday, before a UTC organisation's week had ended. `plaudit cron` keeps the organisation's clock: for an
+    organisation in Auckland, 02:00 on Monday there."""
     import subprocess
     import sys
 
-    probe = ("from datetime import datetime, timezone\n"
+    probe = ("import sys\n"
+             "from zoneinfo import ZoneInfo\n"
              "from rq.cron import CronJob\n"
-             "import core.jobs, sys\n"
-             "if sys.argv[1] == 'utc': core.jobs.keep_cron_in_utc()\n"
+             "import core.jobs\n"
+             "zone = sys.argv[1]\n"
+             "if zone != 'local': core.jobs.keep_cron_on_org_clock(zone)\n"
              "job = CronJob(func=print, queue_name='q', cron='0 2 * * 1')\n"
-             "print(job.get_next_enqueue_time().astimezone(timezone.utc).strftime('%a %H:%M'))\n")
+             "seen_in = ZoneInfo('UTC' if zone == 'local' else zone)\n"
+             "print(job.get_next_enqueue_time().astimezone(seen_in).strftime('%a %H:%M'))\n")
     env = {**os.environ, "TZ": "JST-9"}  # Tokyo, as a POSIX rule: no zone database needed
-    seen = {mode: subprocess.run([sys.executable, "-c", probe, mode], env=env, capture_output=True, text=True,
-                                 check=True).stdout.strip() for mode in ("local", "utc")}
-    assert seen == {"local": "Sun 17:00", "utc": "Mon 02:00"}
+    seen = {zone: subprocess.run([sys.executable, "-c", probe, zone], env=env, capture_output=True, text=True,
+                                 check=True).stdout.strip() for zone in ("local", "UTC", "Pacific/Auckland")}
+    assert seen == {"local": "Sun 17:00", "UTC": "Mon 02:00", "Pacific/Auckland": "Mon 02:00"}
 
 
 def test_a_worker_that_cannot_reach_redis_says_so_and_waits_for_it(make_app, monkeypatch):

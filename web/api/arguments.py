@@ -5,10 +5,11 @@ the last day of year 9999 would fail deep in a query, so it is refused up front 
 """
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from core.local_time import midnight
 from core.storable_text import unstorable_text
 from web.arguments import MAX_ID
 
@@ -50,12 +51,8 @@ def _storable(value: str) -> None:
         raise ValidationError(problem)
 
 
-def midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=UTC)
-
-
 def day_after(day: date) -> datetime:
-    """Midnight UTC ending ``day``: the exclusive bound of a period whose last day is ``day``."""
+    """The organisation's midnight ending ``day``: the exclusive bound of a period whose last day is ``day``."""
     return midnight(day + timedelta(days=1))
 
 
@@ -70,8 +67,8 @@ class ListArguments(Schema):
 class PeriodArguments(ListArguments):
     """A ``from``/``to`` range of days, both included."""
 
-    first = Day(data_key="from", metadata={"description": "first day, included (YYYY-MM-DD, UTC)"})
-    last = Day(data_key="to", metadata={"description": "last day, included (YYYY-MM-DD, UTC)"})
+    first = Day(data_key="from", metadata={"description": "first day, included (YYYY-MM-DD, in the organisation's time zone)"})
+    last = Day(data_key="to", metadata={"description": "last day, included (YYYY-MM-DD, in the organisation's time zone)"})
 
     @validates_schema
     def _ordered(self, data, **_kwargs):

@@ -14,11 +14,12 @@ from sqlalchemy import select
 
 from core.auth import token_required
 from core.ingestion import EARLIEST
+from core.local_time import midnight
 from core.models import Feedback
 from core.models.feedback import STATUSES
 
 from .access import first_or_404, require_people_reader
-from .arguments import Id, PeriodArguments, Slug, day_after, midnight
+from .arguments import Id, PeriodArguments, Slug, day_after
 from .listing import QueryListing, listing
 from .teams import teams_within
 

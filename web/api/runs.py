@@ -1,8 +1,6 @@
 """Appraisal runs over the API: list them, request one for a period, and read a run's results."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
@@ -22,10 +20,10 @@ from appraisal.results import run_rows
 from appraisal.runs import request_run
 from core.auth import token_required
 from core.db import get_session
-from core.models import utcnow
+from core.local_time import day_of, midnight, today
 
 from .access import first_or_404, get_or_404, require_people_reader, token_owner
-from .arguments import Day, Id, ListArguments, PeriodArguments, day_after, midnight
+from .arguments import Day, Id, ListArguments, PeriodArguments, day_after
 from .export import columns_of
 from .listing import QueryListing, RowListing, listing
 from .teams import teams_within
@@ -140,11 +138,10 @@ def _runs():
 
 def _run_item(row) -> dict:
     period = Period(row.period_kind, row.period_start, row.period_end)
-    return {"id": row.id, "period": row.period_kind, "first": row.period_start.date(),
-            "last": (row.period_end - timedelta(days=1)).date(), "label": period.label,
+    return {"id": row.id, "period": row.period_kind, "first": period.first, "last": period.last, "label": period.label,
             "guideline_version": row.version, "status": row.status, "created_at": row.created_at,
             "started_at": row.started_at, "finished_at": row.finished_at, "error": row.error,
-            "warning": made_early(period, (row.started_at or row.created_at).date(), utcnow().date())}
+            "warning": made_early(period, day_of(row.started_at or row.created_at), today())}
 
 
 @blp.route("/")
@@ -182,7 +179,7 @@ class RunRequest(MethodView):
         except ValueError as exc:
             abort(422, message=str(exc), errors={"json": {"period" if body["period"] else "to": [str(exc)]}})
         try:
-            check_started(period, utcnow().date())
+            check_started(period, today())
         except ValueError as exc:
             abort(422, message=str(exc), errors={"json": {"from": [str(exc)]}})
         session = get_session()

@@ -1,22 +1,21 @@
 """Targets over the API: list them, and set one within the bounds HR's guideline allows."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validates_schema
 from sqlalchemy import select
 
 from appraisal.models import Target
-from appraisal.periods import period_between
+from appraisal.periods import days_of, period_between
 from appraisal.targets import TargetError, set_target
 from core.auth import token_required
 from core.db import get_session
+from core.local_time import midnight
 from core.models import Employee, Team
 
 from .access import require_people_reader, token_owner
-from .arguments import Day, Id, PeriodArguments, Slug, day_after, midnight
+from .arguments import Day, Id, PeriodArguments, Slug, day_after
 from .listing import QueryListing, listing
 from .teams import teams_within
 
@@ -70,8 +69,8 @@ def _targets():
 
 
 def _item(row) -> dict:
-    return {**row._asdict(), "first": row.period_start.date(),
-            "last": (row.period_end - timedelta(days=1)).date()}
+    first, last = days_of(row.period_start, row.period_end)
+    return {**row._asdict(), "first": first, "last": last}
 
 
 def _invalid(field: str, message: str):

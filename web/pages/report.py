@@ -4,8 +4,6 @@ The content comes from :mod:`appraisal.report`, as the weekly digests' does, so 
 """
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -151,7 +149,7 @@ def lineage(employee_id: int, run_id: int, metric: str):
         known = colleagues(session, [run.id], employee.id)
         withheld = {scope for scope in ("team", "org") if known.thin(run.id, scope, metric)}
     return render_template("report/lineage.html", lineage=found, employee=employee, run=run, rule=rule,
-                           last_day=run.period_end - timedelta(days=1), own=own, withheld=withheld,
+                           own=own, withheld=withheld,
                            min_colleagues=MIN_COLLEAGUES, page=page, pages=pages, show=show)
 
 

@@ -23,7 +23,8 @@ from appraisal.periods import (
 from appraisal.runs import request_run
 from core.auth import roles_required
 from core.db import get_session
-from core.models import User, utcnow
+from core.local_time import today
+from core.models import User
 from web.arguments import page_of
 
 bp = Blueprint("runs", __name__)
@@ -50,7 +51,7 @@ def index():
                 errors["kind"] = str(exc)
             else:
                 state = session.scalar(select(AppraisalRun.status).where(AppraisalRun.id == run_id))
-                warning = unfinished(period, utcnow().date())
+                warning = unfinished(period, today())
                 flash(f"Run {run_id}, {period.label}: {state}." + (f" Note: {warning}." if warning else ""))
                 return redirect(url_for(".index"), 303)
     total = session.scalar(select(func.count()).select_from(AppraisalRun))
@@ -98,6 +99,6 @@ def _read_period(form) -> tuple[object, dict[str, str]]:
         except ValueError as exc:
             return None, {"last": f"last: {exc}"}
     try:
-        return check_started(period, utcnow().date()), {}
+        return check_started(period, today()), {}
     except ValueError as exc:
         return None, {"first": f"first: {exc}"}

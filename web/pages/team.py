@@ -6,7 +6,7 @@ reads with a fixed handful of queries, whatever the size of the team.
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -21,7 +21,14 @@ from appraisal.models import (
     MetricResult,
     Target,
 )
-from appraisal.periods import check_day, month_of, quarter_of, stored_period, week_of
+from appraisal.periods import (
+    check_day,
+    days_of,
+    month_of,
+    quarter_of,
+    stored_period,
+    week_of,
+)
 from appraisal.report import metric_display
 from appraisal.targets import (
     TargetError,
@@ -32,6 +39,7 @@ from appraisal.targets import (
 )
 from core.auth import roles_required
 from core.db import get_session
+from core.local_time import midnight, today
 from core.models import (
     Employee,
     Feedback,
@@ -39,7 +47,6 @@ from core.models import (
     Ticket,
     managed_teams,
     team_and_below,
-    utcnow,
 )
 from core.plugins import get_plugins
 from web.arguments import is_id, page_of, whole_number
@@ -92,14 +99,6 @@ def _date_arg(name: str) -> date | None:
         return check_day(day)
     except ValueError as exc:  # a date so far off that the days around it overflow
         _bad(name, str(exc))
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=UTC)
-
-
-def _day(moment: datetime) -> date:
-    return moment.astimezone(UTC).date() if moment.tzinfo else moment.date()
 
 
 # Scope: which teams and people the user may work with.
@@ -221,7 +220,7 @@ def dashboard():
     columns = [{"name": m["rule"], "title": getattr(rules.get(m["rule"]), "title", m["rule"]),
                 "display": metric_display(document, rules.get(m["rule"]))} for m in document["metrics"]]
     names = [column["name"] for column in columns]
-    labels = [r.period_start.strftime("%d %b") for r, _, _ in runs]
+    labels = [days_of(r.period_start, r.period_end)[0].strftime("%d %b") for r, _, _ in runs]
     rows = []
     for employee_id, name, result, team_name in results:
         trend = [history.get(employee_id, {}).get(r) for r in run_ids]
@@ -240,7 +239,6 @@ def dashboard():
                        label=f"Mean composite of {team.name} and of the organisation, last {len(runs)} {kind}s",
                        low=0, high=100)
     return render_template("team/dashboard.html", teams=teams, team=team, kind=kind, run=run, version=version,
-                           run_last=run.period_end - timedelta(days=1),
                            confidence=document.get("confidence_level", 0.95), rows=rows, columns=columns, means=means.get(run.id), team_metrics=team_metrics,
                            org_metrics=org_metrics, chart=chart, attainment=ATTAINMENT_LABELS,
                            trend_runs=len(runs), spans=spans,
@@ -297,8 +295,7 @@ def _attainments(session, target_ids: list[int]) -> dict[int, dict]:
             .where(applied.c.recency == 1)
             .group_by(applied.c.target_id, applied.c.period_kind, applied.c.period_start, applied.c.period_end,
                       applied.c.attainment)):
-        entry = found.setdefault(row.target_id, {"period": (row.period_kind, row.period_start,
-                                                            row.period_end - timedelta(days=1)),
+        entry = found.setdefault(row.target_id, {"period": (row.period_kind, row.period_start, row.period_end),
                                                  "levels": {}, "value": None})
         entry["levels"][row.attainment] = row.people
         entry["value"] = row.value
@@ -421,7 +418,7 @@ def targets():
     if scope is not None:
         listing = listing.where(scope)
     if show == "current":  # in force or still to come
-        listing = listing.where(Target.period_end > _midnight(utcnow().date()))
+        listing = listing.where(Target.period_end > midnight(today()))
     total = session.scalar(select(func.count()).select_from(listing.subquery()))
     page, pages = page_of(total, PAGE_SIZE)
     found = session.execute(listing.order_by(Target.period_start.desc(), Target.metric, subject_name, Target.id)
@@ -478,9 +475,9 @@ def responses():
     if kind:
         where.append(Feedback.kind == kind)
     if first:
-        where.append(Feedback.occurred_at >= _midnight(first))
+        where.append(Feedback.occurred_at >= midnight(first))
     if last:
-        where.append(Feedback.occurred_at < _midnight(last + timedelta(days=1)))
+        where.append(Feedback.occurred_at < midnight(last + timedelta(days=1)))
     total = session.scalar(select(func.count()).select_from(Feedback).where(*where))
     page, pages = page_of(total, PAGE_SIZE)
     items = session.execute(

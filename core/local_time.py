@@ -1,0 +1,65 @@
+"""The organisation's calendar: the time zone its days begin in (``PLAUDIT_TIME_ZONE``, UTC by default).
+
+Times are kept in UTC everywhere. Days are the organisation's: a week is Monday to Sunday where its people
+work, so an answer given at 23:30 on a Sunday in Los Angeles counts in that week, not in the next. Each day
+boundary is the organisation's midnight, held as an aware UTC time, so that a week across a change of
+daylight-saving time is 167 or 169 hours long and the next week still begins at midnight.
+"""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import current_app, has_app_context
+
+from .models.base import utcnow
+
+DEFAULT_ZONE = "UTC"
+
+
+def check_zone(name: str) -> ZoneInfo:
+    """The IANA time zone called ``name`` (``Europe/Berlin``).
+
+    :raises ValueError: naming what is wrong, when there is no such zone.
+    """
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not a time zone: give an IANA name such as Europe/London or "
+                         f"America/New_York (the list: https://en.wikipedia.org/wiki/List_of_tz_database_time_zones)"
+                         ) from None
+
+
+def zone_name() -> str:
+    """The organisation's time zone as named in its settings: ``UTC``, ``Europe/Berlin``."""
+    return (current_app.config.get("TIME_ZONE") if has_app_context() else None) or DEFAULT_ZONE
+
+
+def zone() -> tzinfo:
+    """The organisation's time zone: the app's ``TIME_ZONE``, or UTC outside an app."""
+    name = zone_name()
+    return UTC if name == DEFAULT_ZONE else ZoneInfo(name)  # ZoneInfo keeps one object per name
+
+
+def today() -> date:
+    """The organisation's date now: in Auckland it is Monday while London's clocks still show Sunday."""
+    return utcnow().astimezone(zone()).date()
+
+
+def midnight(day: date) -> datetime:
+    """The moment ``day`` begins for the organisation, as an aware UTC time."""
+    # In a zone whose clocks skip midnight (a DST change at 00:00), the day begins at the first time that exists:
+    # zoneinfo reads the skipped 00:00 with the offset before the change, which is that moment.
+    return datetime.combine(day, time(), tzinfo=zone()).astimezone(UTC)
+
+
+def in_zone(moment: datetime) -> datetime:
+    """``moment`` on the organisation's clock (a naive value is taken as UTC, as the database keeps times)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(zone())
+
+
+def day_of(moment: datetime) -> date:
+    """The organisation's date at ``moment``."""
+    return in_zone(moment).date()

@@ -1,0 +1,122 @@
+"""The organisation's time zone (PLAUDIT_TIME_ZONE): its periods begin and end at its own midnight.
+
+Periods were cut at midnight UTC for everyone: an answer given in Los Angeles at 23:30 on a Sunday counted in the
+next week, and an Auckland week ran from Monday 13:00 to Monday 12:59 local time.
+"""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from unittest.mock import patch
+
+import pytest
+from sqlalchemy import select
+
+from appraisal.guidelines import publish_guideline
+from appraisal.models import AppraisalRun, MetricResult
+from appraisal.periods import month_of, period_between, stored_period, week_of
+from appraisal.runs import appraise_last_week, request_run
+from core import local_time
+from core.config import ConfigError
+from core.db import transaction
+from core.models import Employee, Feedback
+from tests.fixtures.appraisal import GUIDELINE
+
+LOS_ANGELES, AUCKLAND = "America/Los_Angeles", "Pacific/Auckland"
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.fixture
+def in_zone(make_app):
+    """Enter an app of the organisation in ``zone``."""
+    contexts = []
+
+    def enter(zone: str):
+        context = make_app(TIME_ZONE=zone).app_context()
+        context.push()
+        contexts.append(context)
+        return context.app
+
+    yield enter
+    for context in reversed(contexts):
+        context.pop()
+
+
+def test_a_week_runs_from_the_organisations_monday_midnight_to_the_next(in_zone):
+    in_zone(AUCKLAND)  # UTC+13 in November
+    week = week_of(date(2026, 11, 2))
+    assert (week.start, week.end) == (utc(2026, 11, 1, 11), utc(2026, 11, 8, 11))
+    assert week.label == "week 2026-11-02 to 2026-11-08"  # its own days, not the UTC dates of its bounds
+    assert week.previous() == week_of(date(2026, 10, 26))
+
+
+def test_a_week_across_a_change_of_clocks_still_ends_at_midnight(in_zone):
+    in_zone(LOS_ANGELES)  # clocks went back on Sunday 1 November 2026: that week had 169 hours
+    week = week_of(date(2026, 11, 1))
+    assert (week.start, week.end) == (utc(2026, 10, 26, 7), utc(2026, 11, 2, 8))
+    after = week_of(date(2026, 11, 2))
+    assert after.previous() == week and after.start == utc(2026, 11, 2, 8)
+    month = month_of(date(2026, 11, 15))
+    assert (month.start, month.end, month.previous().start) == (utc(2026, 11, 1, 7), utc(2026, 12, 1, 8),
+                                                               utc(2026, 10, 1, 7))
+    custom = period_between(date(2026, 11, 2), date(2026, 11, 4))  # three days, before them three days
+    assert custom.previous() == period_between(date(2026, 10, 30), date(2026, 11, 1))
+    assert stored_period(week.start, week.end) == week  # recognised as the week it is
+
+
+def test_periods_stored_at_midnight_utc_before_the_zone_was_set_read_back_as_they_were(in_zone):
+    """A run of 2 to 8 November made under UTC kept its bounds; under Los Angeles they are not its midnights.
+    They must not read as '1 to 7 November, custom'."""
+    in_zone(LOS_ANGELES)
+    old = stored_period(utc(2026, 11, 2), utc(2026, 11, 9))
+    assert (old.kind, old.first, old.last) == ("week", date(2026, 11, 2), date(2026, 11, 8))
+
+
+def test_today_is_the_organisations_date():
+    """At 20:00 UTC on Sunday it is Monday in Auckland, and still Sunday in Los Angeles."""
+    sunday_evening = utc(2026, 11, 8, 20)
+    with patch("core.local_time.utcnow", return_value=sunday_evening):
+        for zone, expected in ((AUCKLAND, date(2026, 11, 9)), (LOS_ANGELES, date(2026, 11, 8)),
+                               ("UTC", date(2026, 11, 8))):
+            with patch("core.local_time.zone", return_value=local_time.check_zone(zone)):
+                assert local_time.today() == expected, zone
+
+
+def test_an_answer_on_sunday_evening_counts_in_its_own_week(in_zone):
+    """In Los Angeles, 23:30 on Sunday 8 November is 07:30 UTC on Monday 9th: it counted in the week after."""
+    in_zone(LOS_ANGELES)
+    with transaction() as session:
+        ann = Employee(name="Ann", email="ann@example.com")
+        session.add(ann)
+        session.flush()
+        for n, moment in enumerate([utc(2026, 11, 2, 9), utc(2026, 11, 5, 18), utc(2026, 11, 9, 7, 30),  # Sun 23:30
+                                    utc(2026, 11, 9, 8, 30)]):  # Monday 00:30: the next week's
+            session.add(Feedback(channel="test", kind="csat", external_id=f"f{n}", value=5.0, scale_min=1.0,
+                                 scale_max=5.0, employee_id=ann.id, occurred_at=moment))
+        publish_guideline(session, GUIDELINE)
+        ann_id = ann.id
+    with transaction() as session:
+        run = request_run(session, week_of(date(2026, 11, 2)))
+    with transaction() as session:
+        n = session.scalar(select(MetricResult.n).where(MetricResult.run_id == run.id,
+                                                        MetricResult.employee_id == ann_id,
+                                                        MetricResult.metric == "csat_percent"))
+    assert n == 3
+
+
+def test_the_weekly_schedule_asks_for_the_organisations_last_week(in_zone):
+    in_zone(AUCKLAND)
+    with transaction() as session:
+        publish_guideline(session, GUIDELINE)
+    run_id = appraise_last_week(today="2026-11-09")  # Monday in Auckland
+    with transaction() as session:
+        run = session.get(AppraisalRun, run_id)
+        assert (run.period_start, run.period_end) == (utc(2026, 11, 1, 11), utc(2026, 11, 8, 11))
+
+
+def test_a_time_zone_that_does_not_exist_is_refused_by_name(make_app):
+    with pytest.raises(ConfigError, match=r"PLAUDIT_TIME_ZONE: 'Europe/Springfield' is not a time zone: give an IANA "
+                                          r"name such as Europe/London"):
+        make_app(TIME_ZONE="Europe/Springfield")

@@ -1,0 +1,48 @@
+"""An organisation in Auckland (UTC+13 in November) reads its periods by its own days on pages and in the API.
+
+Its week of 2 to 8 November begins at 11:00 UTC on Sunday 1 November: pages printed that bound's UTC date, so
+the week read "2026-11-01 to 2026-11-07".
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from appraisal.models import AppraisalRun
+from core.db import transaction
+from core.models import ApiToken, User
+from tests.fixtures.org import csrf_token, sign_in
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app(TIME_ZONE="Pacific/Auckland")
+
+
+def test_hr_runs_a_week_and_every_surface_names_its_own_days(app, worked_example, session_per_request):
+    client = app.test_client()
+    assert sign_in(client, "hr@example.com").status_code == 302
+    token = csrf_token(client.get("/runs").get_data(as_text=True))
+    response = client.post("/runs", data={"csrf_token": token, "kind": "week", "first": "2026-11-04"})
+    assert response.status_code == 303
+    with transaction() as session:
+        run = session.scalar(select(AppraisalRun))
+        assert (run.period_start.isoformat(), run.period_end.isoformat()) == (
+            "2026-11-01T11:00:00+00:00", "2026-11-08T11:00:00+00:00")
+        hr = session.get(User, worked_example.hr)
+        api_token, plain = ApiToken.issue(hr, "test", ["appraisal:read"])
+        session.add(api_token)
+    page = client.get(response.location).get_data(as_text=True)
+    assert f"Run {run.id}, week 2026-11-02 to 2026-11-08: completed." in page
+    assert "Week 2026-11-02 to 2026-11-08" in page and "2026-11-07" not in page
+    approvals = client.get(f"/review/recommendations?run={run.id}").get_data(as_text=True)
+    assert "Week 2026-11-02 to 2026-11-08" in approvals
+    report = client.get(f"/report/{worked_example.ids['ann']}?run={run.id}").get_data(as_text=True)
+    assert "Week 2 to 8 November 2026" in report
+
+    listed = client.get("/api/v1/runs/", headers={"Authorization": f"Bearer {plain}"}).get_json()
+    assert [(r["from"], r["to"], r["label"]) for r in listed] == [
+        ("2026-11-02", "2026-11-08", "week 2026-11-02 to 2026-11-08")]
+    # the API's day filters are the organisation's days too: the run is in "from 2 November", not "from 1"
+    later = client.get("/api/v1/runs/?from=2026-11-02", headers={"Authorization": f"Bearer {plain}"}).get_json()
+    assert [r["id"] for r in later] == [run.id]
