@@ -11,6 +11,7 @@ from werkzeug.exceptions import InternalServerError, ServiceUnavailable
 
 from appraisal.comments import redact
 from appraisal.periods import counted, dates_text
+from core import local_time
 from core.db import database_unreachable
 
 #: ``app.extensions`` key: path prefixes besides /api/ whose errors are answered as JSON (a blueprint that
@@ -33,11 +34,18 @@ def init_app(app) -> None:
     app.jinja_env.filters["redact"] = redact
     app.jinja_env.filters["periods"] = counted  # {{ 3|periods('week') }}: 3 weeks
     app.jinja_env.globals["period_days"] = dates_text  # {{ period_days(run.period_start, run.period_end) }}
+    app.jinja_env.filters["local"] = _local  # {{ item.occurred_at|local('%Y-%m-%d %H:%M') }}
+    app.jinja_env.globals["zone_label"] = local_time.zone_name  # Last activity ({{ zone_label() }})
     app.before_request(refuse_nul_characters)
     app.after_request(_security_headers)
     for status in (400, 403, 404, 405, 413, 415, 500, 503):
         app.register_error_handler(status, _error_page)
     app.register_error_handler(OperationalError, _database_unavailable)
+
+
+def _local(moment, fmt: str) -> str:
+    """A stored time as the organisation's clock shows it; nothing for none."""
+    return "" if moment is None else local_time.in_zone(moment).strftime(fmt)
 
 
 def _here() -> str:

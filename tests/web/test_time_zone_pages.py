@@ -5,6 +5,8 @@ the week read "2026-11-01 to 2026-11-07".
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -46,3 +48,15 @@ def test_hr_runs_a_week_and_every_surface_names_its_own_days(app, worked_example
     # the API's day filters are the organisation's days too: the run is in "from 2 November", not "from 1"
     later = client.get("/api/v1/runs/?from=2026-11-02", headers={"Authorization": f"Bearer {plain}"}).get_json()
     assert [r["id"] for r in later] == [run.id]
+
+
+def test_times_on_pages_are_on_the_organisations_clock_and_say_whose(app, worked_example, session_per_request):
+    """Ann's Tuesday answers were given at 10:00 UTC: 23:00 on Tuesday in Auckland, and in Tuesday's filter."""
+    client = app.test_client()
+    assert sign_in(client, "mia@example.com").status_code == 302
+    tuesday = client.get(f"/team/responses?employee={worked_example.ids['ann']}&from=2026-11-03&to=2026-11-03")
+    assert re.findall(r'<td class="date">([^<]+)</td>', tuesday.get_data(as_text=True)) == [
+        "2026-11-03 23:00", "2026-11-03 23:00"]
+    hr = app.test_client()
+    assert sign_in(hr, "hr@example.com").status_code == 302
+    assert "<th>When (Pacific/Auckland)</th>" in hr.get("/guidelines").get_data(as_text=True)
