@@ -1,6 +1,7 @@
 """HR appraises a period from the web and sees every run; a wrong period names its field and runs nothing."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from sqlalchemy import func, select
@@ -59,3 +60,46 @@ def test_a_wrong_period_is_named_and_nothing_runs(app, worked_example, session_p
     assert row_counts(app) == before
     past = client.get("/runs?page=5")  # was an empty 200; every other list names the pages there are
     assert past.status_code == 400 and "page: there is 1 page" in past.get_data(as_text=True)
+
+
+def test_the_runs_show_each_periods_approved_bonuses_against_the_cap_and_say_when_a_lower_cap_is_passed(
+        app, worked_example, session_per_request):
+    """A period whose proposals were all decided showed its bonus spend on no page, and a cap lowered in a later
+    version below what was approved already said nothing."""
+    import copy
+
+    from appraisal.guidelines import publish_guideline
+    from appraisal.models import Recommendation
+    from tests.fixtures.appraisal import GUIDELINE
+    from tests.web.review_support import decide
+
+    first = worked_example.run()
+    client = app.test_client()
+    assert sign_in(client, "hr@example.com").status_code == 302
+    with transaction() as session:
+        ann = session.scalar(select(Recommendation).where(
+            Recommendation.run_id == first, Recommendation.kind == "bonus",
+            Recommendation.employee_id == worked_example.ids["ann"]))
+        ann_id, paid = ann.id, ann.amount
+    assert decide(client, "/review/recommendations", recommendation_id=ann_id, decision="approve").status_code == 303
+    listed = client.get("/runs").get_data(as_text=True)
+    assert f'<td class="num">{paid:.2f} of 130.00 EUR</td>' in listed and "data-over" not in listed
+
+    lowered = copy.deepcopy(GUIDELINE)
+    lowered["incentives"]["budget"]["cap"] = paid - 20
+    # so that the run has proposals to decide: a recognition for everyone
+    lowered["incentives"]["tiers"].append({"name": "Thanks", "group": "thanks", "conditions": {"min_composite": 0},
+                                           "gives": [{"kind": "recognition"}]})
+    lowered["approval_required"] = ["bonus", "recognition"]
+    with transaction() as session:
+        publish_guideline(session, lowered, note="a smaller budget")
+    second = worked_example.run()
+    listed = client.get("/runs").get_data(as_text=True)
+    row = re.search(rf'<td class="num">{second}</td>.*?</tr>', listed, re.DOTALL).group(0)
+    assert f"{paid:.2f} of {paid - 20:.2f} EUR" in row and "over the cap by 20.00" in row
+    with transaction() as session:  # the second run funded nothing: the cap was spent before it began
+        assert session.scalar(select(func.count()).select_from(Recommendation).where(
+            Recommendation.run_id == second, Recommendation.kind == "bonus", Recommendation.amount > 0)) == 0
+    approvals = client.get(f"/review/recommendations?run={second}").get_data(as_text=True)
+    assert "Over the cap</dt><dd class=\"bad\" data-over>20.00 EUR" in approvals
+    assert "Left under the cap" not in approvals

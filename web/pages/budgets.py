@@ -25,6 +25,14 @@ class Budget:
     def left(self) -> float | None:
         return None if self.cap is None else max(self.cap - self.approved, 0.0)
 
+    @property
+    def over(self) -> float | None:
+        """How far the period's approved bonuses pass this run's cap: a cap lowered in a later guideline version
+        than the runs whose bonuses were approved. None when within it."""
+        if self.cap is None or self.approved - self.cap < 0.005:
+            return None
+        return self.approved - self.cap
+
 
 
 def runs_and_budgets(session, run_ids: set[int]) -> tuple[dict, dict[int, Budget]]:

@@ -26,6 +26,7 @@ from core.db import get_session
 from core.local_time import today
 from core.models import User
 from web.arguments import page_of
+from web.pages.budgets import runs_and_budgets
 
 bp = Blueprint("runs", __name__)
 PAGE_SIZE = 50
@@ -63,7 +64,8 @@ def index():
         .join(Guideline, Guideline.id == AppraisalRun.guideline_id)
         .outerjoin(requester, requester.id == AppraisalRun.requested_by)
         .order_by(AppraisalRun.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    return render_template("runs/index.html", rows=rows, total=total, page=page, page_size=PAGE_SIZE,
+    _, budgets = runs_and_budgets(session, {run.id for run, *_ in rows})
+    return render_template("runs/index.html", rows=rows, total=total, page=page, page_size=PAGE_SIZE, budgets=budgets,
                            kinds=PERIOD_KINDS, errors=errors, posted=posted,
                            one_day=timedelta(days=1)), 400 if errors else 200
 
