@@ -3,7 +3,8 @@
 The import matches employees by e-mail, so a file with someone's new address would make a second employee of
 them. This changes the address in place: the employee's (the import's key, where digests go), and their
 account's when it signs in with the old one. The old address stays an ``email:`` identity of theirs, so
-feedback and helpdesk accounts that still name it find them.
+feedback and helpdesk accounts that still name it find them; items that waited in the queue for the new one
+are credited to them.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from marshmallow import ValidationError, fields
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .late_attribution import credit_mapped_identities
 from .models import Employee, EmployeeIdentity, User, record_audit
 
 
@@ -26,6 +28,7 @@ class EmailChange:
     after: str
     account: User | None  # the account whose sign-in address changed with it
     kept_identity: bool  # the old address kept as an email: identity
+    credited: list[int]  # items that waited for the new address, credited to them now
 
 
 def change_email(session: Session, employee: Employee, address: str, *, actor=None) -> EmailChange:
@@ -72,4 +75,5 @@ def change_email(session: Session, employee: Employee, address: str, *, actor=No
         record_audit(session, "user.email_changed", account, actor=actor, before={"email": account.email},
                      after={"email": new})
         account.email = new
-    return EmailChange(old, new, account if signs_in else None, kept)
+    credited = credit_mapped_identities(session, [("email", new)], actor=actor)
+    return EmailChange(old, new, account if signs_in else None, kept, credited)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from .models import Employee, EmployeeIdentity, Feedback, record_audit
@@ -21,20 +21,31 @@ from .policy import ingestion_policy
 def credit_mapped_identities(session: Session, identities: Iterable[tuple[str, str]], *, actor=None) -> list[int]:
     """Credit the waiting items that named one of ``identities`` ((provider, external_id), as stored).
 
-    One query for the items and their employees, one UPDATE; returns the ids credited. The caller commits.
+    An ``email`` identity is also the address of the employee whose e-mail it is (attribution reads it so), with
+    an identity row naming it winning. One query for the items and their employees (two with addresses), one
+    UPDATE; returns the ids credited. The caller commits.
     """
     named = sorted({f"{provider}:{external_id}" for provider, external_id in identities})
     if not named:
         return []
     bases = ingestion_policy(session).attribution
+    waiting = (Feedback.employee_id.is_(None), Feedback.attribution_policy.is_(None),
+               Feedback.offered_basis.in_(bases), Employee.active)
     identity = EmployeeIdentity.provider + ":" + EmployeeIdentity.external_id
     rows = session.execute(
         select(Feedback.id, Feedback.attributed_identity, Feedback.offered_basis, Employee.id, Employee.team_id)
         .join(EmployeeIdentity, identity == Feedback.attributed_identity)
         .join(Employee, Employee.id == EmployeeIdentity.employee_id)
-        .where(Feedback.attributed_identity.in_(named), Feedback.employee_id.is_(None),
-               Feedback.attribution_policy.is_(None), Feedback.offered_basis.in_(bases), Employee.active)
-        .order_by(Feedback.id)).all()
+        .where(Feedback.attributed_identity.in_(named), *waiting).order_by(Feedback.id)).all()
+    addresses = sorted({name.lower() for name in named if name.startswith("email:")})
+    if addresses:
+        # An address is also its employee's by their e-mail, as attribution reads it; an identity row wins.
+        found = {row[0] for row in rows}
+        rows += [row for row in session.execute(
+            select(Feedback.id, Feedback.attributed_identity, Feedback.offered_basis, Employee.id, Employee.team_id)
+            .join(Employee, "email:" + func.lower(Employee.email) == func.lower(Feedback.attributed_identity))
+            .where(func.lower(Feedback.attributed_identity).in_(addresses), *waiting)) if row[0] not in found]
+        rows.sort(key=lambda row: row[0])
     if not rows:
         return []
     session.execute(update(Feedback), [

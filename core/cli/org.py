@@ -168,6 +168,8 @@ def set_email_command(employee, address):
         click.echo(f"their account signs in as {change.after} from now on")
     if change.kept_identity:
         click.echo(f"email:{change.before} stays theirs as an identity: feedback naming it still finds them")
+    if change.credited:
+        click.echo(f"{len(change.credited)} waiting item(s) that named {change.after} credited to {person.name}")
 
 
 @org.command("move-identity")

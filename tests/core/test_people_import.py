@@ -255,7 +255,21 @@ def test_an_employees_new_email_is_changed_in_place(app, session, tmp_path, crea
     # The next import, with the new address, updates her rather than making a second Ann.
     assert "employees created 0, updated 3" in _run(app, tmp_path, GOOD.replace("ann@example.com",
                                                                                  "ann.carter@example.com")).output
+    # A rating naming Bob's new address before HR gave it to him waited in the queue: it is his now.
+    from core.ingestion import ingest
+    from tests.fixtures.payloads import survey
+
+    with transaction() as writing:
+        waiting = ingest(writing, "post_ticket_survey", [survey("r-new", agent=("email", "Bob.B@Example.com"))])
+        waiting_id = waiting.created[0].feedback_id
+    assert session.get(Feedback, waiting_id).employee_id is None
+    session.rollback()
     bob = cli.invoke(args=["org", "set-email", "bob@example.com", "BOB.B@example.com"])
+    assert "1 waiting item(s) that named bob.b@example.com credited to Bob" in bob.output, bob.output
+    session.expire_all()
+    credited = session.get(Feedback, waiting_id)
+    assert credited.employee_id == session.scalar(select(Employee.id).where(Employee.email == "bob.b@example.com"))
+    session.rollback()
     assert "email:bob@example.com stays theirs as an identity" in bob.output
     for args, said in ((["bob.b@example.com", "lea@example.com"], "lea@example.com is Lea Lead's"),
                        (["bob.b@example.com", "not an address"], "Not a valid email address"),
