@@ -27,6 +27,8 @@ CONFIRMED = "confirmed"
 #: ``Feedback.attribution_policy`` once a person decided the item is about nobody in particular (a rejected
 #: proposal too).
 ORGANISATION_ONLY = "org_only"
+#: The values a person's decision leaves: nothing automatic may undo them.
+PERSONS_DECISIONS = (MANUAL, CONFIRMED, ORGANISATION_ONLY)
 
 #: Roles that decide queued items (managers know their people; HR knows everyone).
 DECIDING_ROLES = ("hr", "manager")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from .attribution_queue import PERSONS_DECISIONS
 from .late_attribution import credit_mapped_identities
 from .models import Employee, EmployeeIdentity, Feedback, record_audit
 from .models.org import normalise_identity
@@ -81,7 +82,9 @@ def move_identity(session: Session, text: str, employee: Employee, *, with_feedb
                  after={"identity": name, "employee_id": employee.id, "with_feedback": with_feedback})
     if with_feedback:
         move.moved = list(session.scalars(
-            update(Feedback).where(Feedback.attributed_identity == name, Feedback.employee_id == before.id)
+            # Only what the identity credited: an item a person credited to them (or confirmed) stays theirs.
+            update(Feedback).where(Feedback.attributed_identity == name, Feedback.employee_id == before.id,
+                                   Feedback.attribution_policy.not_in(PERSONS_DECISIONS))
             .values(employee_id=employee.id, team_id=employee.team_id).returning(Feedback.id)
             .execution_options(synchronize_session=False)))
         if move.moved:

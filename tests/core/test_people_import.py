@@ -207,6 +207,10 @@ def test_an_identity_on_a_duplicate_record_moves_with_its_items(app, session, tm
             session_.add(Feedback(channel="post_ticket_survey", kind="csat", external_id=f"dup{n}", value=5,
                                   occurred_at=utcnow(), employee_id=duplicate, attributed_identity="zendesk:999",
                                   attribution_policy="agent_on_survey", offered_basis="agent_on_survey"))
+        # one a manager credited to the record by hand: a person's decision, which the move leaves alone
+        session_.add(Feedback(channel="post_ticket_survey", kind="csat", external_id="kept", value=4,
+                              occurred_at=utcnow(), employee_id=duplicate, attributed_identity="zendesk:999",
+                              attribution_policy="manual", offered_basis="agent_on_survey"))
     cli = app.test_cli_runner()
     assert cli.invoke(args=["org", "deactivate", "ann.again@example.com"]).exit_code == 0
     moved = cli.invoke(args=["org", "move-identity", " zendesk : 999 ", "--to", "ann@example.com", "--with-feedback"])
@@ -217,6 +221,7 @@ def test_an_identity_on_a_duplicate_record_moves_with_its_items(app, session, tm
     ann = session.scalar(select(Employee).where(Employee.email == "ann@example.com"))
     assert set(session.scalars(select(Feedback.employee_id).where(Feedback.external_id.like("dup%")))) == {ann.id}
     assert set(session.scalars(select(Feedback.team_id).where(Feedback.external_id.like("dup%")))) == {ann.team_id}
+    assert session.scalar(select(Feedback.employee_id).where(Feedback.external_id == "kept")) == duplicate
     session.rollback()  # (SQLite: the reads above would hold the database against the command's writes)
     # Refused, naming why: nobody has it, she has it already, or the one asked for has left.
     for args, said in ((["phone:1", "--to", "ann@example.com"], "nobody is known by phone:1"),
