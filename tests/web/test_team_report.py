@@ -114,3 +114,24 @@ def test_a_rerun_keeps_showing_what_was_approved_on_the_period_s_earlier_run(wor
     html = as_user("mia@example.com").get(f"/report/team?run={first}").get_data(as_text=True)
     assert _recommendations_shown(html, bob)[0] == f"bonus 30.00 EUR superseded by run {second}"
     assert ">rejected<" not in html  # only a person rejects; what a re-run replaced says so
+
+
+def test_reports_of_a_run_made_before_its_period_ended_say_so(worked_example, as_user):
+    """The approvals page and the API said a run was made before its period ended; the reports, which people
+    read as final, did not."""
+    from datetime import timedelta
+
+    from appraisal.periods import period_between
+    from appraisal.runs import request_run
+    from tests.fixtures.appraisal import WEEK
+
+    early_id = worked_example.run()  # the worked example's week, made in the tests long after it ended
+    with transaction() as session:
+        run = session.get(AppraisalRun, early_id)
+        run.started_at = run.created_at = WEEK.start + timedelta(days=3)  # Thursday of that week
+    for page in ("/report/team", f"/report/{worked_example.ids['ann']}"):
+        html = as_user("mia@example.com").get(f"{page}?run={early_id}").get_data(as_text=True)
+        assert "Note: this run was made on 2026-11-05, before the week 2026-11-02 to 2026-11-08 ended" in html, page
+    with transaction() as session:
+        later = request_run(session, period_between(WEEK.first, WEEK.last)).id
+    assert "data-early" not in as_user("mia@example.com").get(f"/report/team?run={later}").get_data(as_text=True)
