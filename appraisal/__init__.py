@@ -17,9 +17,9 @@ def init_app(app) -> None:
     app.extensions[PROVIDER_KEY] = ingestion_policy_from_guideline
     for command in COMMANDS:
         app.cli.add_command(command)
-    # Every Monday from 02:00 UTC, the week that just ended (weekly reports are built on it).
+    # Every Monday from 02:00 on the organisation's clock, the week just ended (weekly reports are built on it).
     app.extensions.setdefault(CRON_KEY, []).append(CronEntry("appraisal.runs.appraise_last_week", cron=WEEKLY_RUN_CRON))
-    # Mondays from 07:00 UTC: each employee's report and each manager's team report of that run, by e-mail.
+    # Mondays from 07:00 on its clock: each employee's report and each manager's team report of that run, by e-mail.
     app.extensions[CRON_KEY].append(CronEntry("appraisal.digests.send_weekly_digests", cron=DIGESTS_CRON))
     # ``plaudit demo`` appraises the weeks it fills, so every page has results to show.
     app.extensions.setdefault(DEMO_STEPS_KEY, []).append(("appraising the demo weeks and months", lambda: len(demo_periods()), appraise_demo))

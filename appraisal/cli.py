@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from core.accounts import user_by_email
 from core.cli.messages import flatten_errors
 from core.db import transaction
-from core.local_time import today
+from core.local_time import today, zone_name
 from core.models import Dispute, Employee, Feedback, Flag, Team, User
 
 from . import review
@@ -26,6 +26,7 @@ from .guidelines import (
 from .guidelines import publish_guideline as publish
 from .lineage import metric_lineage
 from .models import AppraisalRun, Recommendation
+from .period_zone import MisalignedPeriods, counted_rows, move_periods
 from .periods import PERIOD_KINDS, check_started, dates_text, period_between, unfinished
 from .run_export import print_run
 from .runs import compute_run, period_of, request_run
@@ -79,7 +80,7 @@ def appraise(first, last, kind, guideline_version, output, by):
             if actor is not None and not actor.has_role("hr", "admin"):
                 _fail(f"{by} is not HR: only HR runs appraisals")
             run_id = request_run(session, period, actor=actor, guideline_version_number=guideline_version).id
-    except (GuidelineError, ValidationError) as exc:
+    except (GuidelineError, ValidationError, MisalignedPeriods) as exc:
         _fail(f"cannot run: {exc}")
     # Without Redis the run was computed when the request committed; with it, compute it here rather than
     # wait for a worker (the queued job then finds it completed). A run that already failed is not tried again:
@@ -144,6 +145,24 @@ def lineage_command(run_id, email, metric, limit, offset):
                                                        offset=offset), indent=2))
         except LookupError as exc:
             _fail(str(exc))
+
+
+@appraisal_group.command("move-periods")
+@click.option("--from", "old_zone", required=True, help="the time zone the stored periods were made in (UTC, "
+                                                         "unless PLAUDIT_TIME_ZONE was set to another)")
+@with_appcontext
+def move_periods_command(old_zone):
+    """Move the runs, targets and period flags made under another time zone onto PLAUDIT_TIME_ZONE's midnights."""
+    try:
+        with transaction() as session:
+            moved = move_periods(session, old_zone).moved
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--from") from None
+    if not moved:
+        click.echo(f"nothing to move: every stored period is bounded by midnight in {zone_name()}")
+        return
+    click.echo(f"{counted_rows(moved)} moved to the same days in "
+               f"{zone_name()}; runs keep the numbers they computed: appraise a period again for its new hours")
 
 
 # --- guidelines --------------------------------------------------------------------------------------------

@@ -32,8 +32,8 @@ from .report import (
 
 log = logging.getLogger(__name__)
 
-#: Mondays at 07:00 UTC, five hours after the weekly run is requested, and each hour until noon, so a run
-#: that finished late still goes out that morning; what was planned once is not planned again.
+#: Mondays at 07:00 on the organisation's clock, five hours after the weekly run is requested, and each hour until
+#: noon, so a run that finished late still goes out that morning; what was planned once is not planned again.
 CRON = "0 7-12 * * 1"
 
 

@@ -49,6 +49,7 @@ from .models import (
     MetricResult,
     Recommendation,
 )
+from .period_zone import refuse_misaligned
 from .periods import Period, week_of
 from .run_failures import failure_reason
 from .targets import targets_in_force
@@ -61,7 +62,9 @@ def request_run(session: Session, period: Period, *, actor=None, guideline_versi
     """Record a run of ``period`` and ask for it to be computed once ``session`` commits.
 
     :param guideline_version_number: the version to apply; None for the one in force.
+    :raises MisalignedPeriods: while periods of another time zone are stored (:mod:`appraisal.period_zone`).
     """
+    refuse_misaligned(session)
     guideline = (guideline_version(session, guideline_version_number) if guideline_version_number
                  else guideline_in_force(session))
     run = AppraisalRun(period_kind=period.kind, period_start=period.start, period_end=period.end,
@@ -74,8 +77,9 @@ def request_run(session: Session, period: Period, *, actor=None, guideline_versi
     return run
 
 
-#: Mondays, every hour from 02:00 to 06:00 UTC: the first asks for the week just ended, the others find it there
-#: and do nothing, unless a scheduler that was down or restarting at 02:00 missed it (it had waited a week).
+#: Mondays, every hour from 02:00 to 06:00 on the organisation's clock: the first asks for the week just ended,
+#: the others find it there and do nothing, unless a scheduler that was down or restarting at 02:00 missed it
+#: (it had waited a week).
 WEEKLY_RUN_CRON = "0 2-6 * * 1"
 
 

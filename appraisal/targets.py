@@ -13,6 +13,7 @@ from core.plugins import get_plugins
 from .engine import Person
 from .guidelines import guideline_in_force
 from .models import Target
+from .period_zone import MisalignedPeriods, refuse_misaligned
 from .periods import Period
 
 
@@ -95,6 +96,10 @@ def set_target(session: Session, user, *, metric: str, period: Period, value: fl
         if employee is not None and employee.id == user.employee_id:  # HR too: a target of one's own is no target
             raise PermissionError("nobody sets their own targets: your manager or another HR person does")
         raise PermissionError("you may set targets only for the people and teams you manage")
+    try:
+        refuse_misaligned(session)  # the target would fit no run, and its earlier one would not be found to change
+    except MisalignedPeriods as exc:
+        raise TargetError("period", str(exc)) from None
     subject = Target.employee_id == employee.id if employee is not None else Target.team_id == team.id
     existing = session.scalar(select(Target).where(
         Target.metric == metric, Target.period_start == period.start, Target.period_end == period.end, subject))

@@ -8,7 +8,7 @@ daylight-saving time is 167 or 169 hours long and the next week still begins at 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
 
 from flask import current_app, has_app_context
 
@@ -22,12 +22,16 @@ def check_zone(name: str) -> ZoneInfo:
 
     :raises ValueError: naming what is wrong, when there is no such zone.
     """
-    try:
+    # Not the database's own files: localtime (the server's zone, whatever it is) and the posix/ and right/
+    # copies (right/ counts leap seconds, which put every midnight off by them).
+    known = {zone for zone in available_timezones() if zone != "localtime" and not zone.startswith(("posix/", "right/"))}
+    if name in known:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{name!r} is not a time zone: give an IANA name such as Europe/London or "
-                         f"America/New_York (the list: https://en.wikipedia.org/wiki/List_of_tz_database_time_zones)"
-                         ) from None
+    plain = name.strip().removeprefix("posix/").removeprefix("right/").lower()
+    meant = [zone for zone in known if zone.lower() == plain]
+    hint = f"did you mean {meant[0]}? " if meant else ""
+    raise ValueError(f"{name!r} is not a time zone: {hint}give an IANA name such as Europe/London or "
+                     f"America/New_York (the list: https://en.wikipedia.org/wiki/List_of_tz_database_time_zones)")
 
 
 def zone_name() -> str:

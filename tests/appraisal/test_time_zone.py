@@ -5,6 +5,7 @@ next week, and an Auckland week ran from Monday 13:00 to Monday 12:59 local time
 """
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from unittest.mock import patch
 
@@ -120,3 +121,45 @@ def test_a_time_zone_that_does_not_exist_is_refused_by_name(make_app):
     with pytest.raises(ConfigError, match=r"PLAUDIT_TIME_ZONE: 'Europe/Springfield' is not a time zone: give an IANA "
                                           r"name such as Europe/London"):
         make_app(TIME_ZONE="Europe/Springfield")
+
+
+def test_periods_of_another_zone_are_moved_before_anything_new_is_stored(worked_example, in_zone):
+    """With the zone changed after runs were made, the same week had other bounds: a re-run found neither what
+    the week had paid nor its targets, so it paid the week's bonuses again, and targets stopped applying."""
+    from appraisal.engine import Person
+    from appraisal.period_zone import MisalignedPeriods
+    from appraisal.targets import TargetError, set_target, targets_in_force
+    from core.models import User
+
+    first = worked_example.run()  # under UTC, as every run before the setting
+    app = in_zone(LOS_ANGELES)
+    with transaction() as session, pytest.raises(MisalignedPeriods, match=r"periods made under another time zone "
+                                                 r"are stored \(1 run, 3 targets\).*move-periods --from ZONE"):
+        request_run(session, week_of(date(2026, 11, 2)))
+    with transaction() as session, pytest.raises(TargetError, match="move-periods"):
+        set_target(session, session.get(User, worked_example.hr), metric="csat_percent",
+                   period=month_of(date(2026, 11, 1)), value=70, employee=session.get(Employee, worked_example.ids["bob"]))
+
+    cli = app.test_cli_runner()
+    wrong = cli.invoke(args=["appraisal", "move-periods", "--from", "Asia/Tokyo"])
+    assert wrong.exit_code == 2 and "is no midnight in Asia/Tokyo" in wrong.output
+    moved = cli.invoke(args=["appraisal", "move-periods", "--from", "UTC"])
+    assert moved.exit_code == 0 and "1 run, 3 targets moved to the same days in America/Los_Angeles" in moved.output
+    week = week_of(date(2026, 11, 2))
+    with transaction() as session:
+        run = session.get(AppraisalRun, first)
+        assert (run.period_start, run.period_end) == (week.start, week.end) == (utc(2026, 11, 2, 8), utc(2026, 11, 9, 8))
+        ann = worked_example.ids["ann"]
+        assert targets_in_force(session, ["csat_percent"], week, [Person(ann, None)])[ann]["csat_percent"][1] == 80
+        second = request_run(session, week)  # the same week as the first: it finds what the first decided
+        assert (second.period_start, second.period_end) == (run.period_start, run.period_end)
+    assert "nothing to move" in cli.invoke(args=["appraisal", "move-periods", "--from", "UTC"]).output
+
+
+@pytest.mark.parametrize(("name", "hint"), [("america/los_angeles", "did you mean America/Los_Angeles? "),
+                                            ("right/Europe/London", "did you mean Europe/London? "),
+                                            ("localtime", ""), ("PST", "")])
+def test_only_a_zone_of_the_database_is_taken(name, hint):
+    """'localtime' is the server's own zone, and right/ counts leap seconds: midnight came 27 seconds off."""
+    with pytest.raises(ValueError, match=re.escape(f"'{name}' is not a time zone: {hint}give an IANA name")):
+        local_time.check_zone(name)

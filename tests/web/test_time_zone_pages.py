@@ -60,3 +60,25 @@ def test_times_on_pages_are_on_the_organisations_clock_and_say_whose(app, worked
     hr = app.test_client()
     assert sign_in(hr, "hr@example.com").status_code == 302
     assert "<th>When (Pacific/Auckland)</th>" in hr.get("/guidelines").get_data(as_text=True)
+    run = worked_example.run()
+    lineage = hr.get(f"/report/{worked_example.ids['ann']}/runs/{run}/csat_percent").get_data(as_text=True)
+    assert '<td class="date">2026-11-03 23:00</td>' in lineage  # it printed the item's UTC time, 10:00
+
+
+def test_hr_is_told_to_move_periods_made_under_another_zone_before_appraising(app, worked_example,
+                                                                             session_per_request):
+    from tests.fixtures.appraisal import WEEK
+
+    worked_example.run(period=WEEK)  # made at midnight UTC, as before the organisation set its zone
+    client = app.test_client()
+    assert sign_in(client, "hr@example.com").status_code == 302
+    page = client.get("/runs").get_data(as_text=True)
+    assert "Periods made under another time zone are stored (1 run)" in page
+    assert "plaudit appraisal move-periods --from ZONE" in page
+    token = csrf_token(page)
+    refused = client.post("/runs", data={"csrf_token": token, "kind": "week", "first": "2026-11-04"})
+    assert refused.status_code == 400 and "a period appraised again would not find what it paid already" in \
+        refused.get_data(as_text=True)
+    moved = app.test_cli_runner().invoke(args=["appraisal", "move-periods", "--from", "UTC"])
+    assert "1 run moved to the same days in Pacific/Auckland" in moved.output, moved.output
+    assert "data-stale-zone" not in client.get("/runs").get_data(as_text=True)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from appraisal.guidelines import GuidelineError
 from appraisal.models import RUN_STATUSES, AppraisalResult, AppraisalRun, Guideline
+from appraisal.period_zone import MisalignedPeriods
 from appraisal.periods import (
     PERIOD_KINDS,
     Period,
@@ -172,6 +173,8 @@ class RunRequest(MethodView):
     @blp.response(202, RunSchema, description="requested; computed in the background unless already done",
                   headers={"Location": {"description": "the run's address, to poll until it is completed",
                                         "schema": {"type": "string"}}})
+    @blp.alt_response(409, description="periods made under another time zone are stored: the message says how to "
+                                       "move them (`plaudit appraisal move-periods`)")
     def post(self, body):
         """Request an appraisal run of a period (audited); poll the run (its ``Location``) until it is completed."""
         try:
@@ -189,6 +192,9 @@ class RunRequest(MethodView):
         except GuidelineError as exc:
             session.rollback()
             abort(422, message=str(exc), errors={"json": {"guideline_version": [str(exc)]}})
+        except MisalignedPeriods as exc:
+            session.rollback()
+            abort(409, message=str(exc))
         session.commit()  # without Redis the run is computed here, as the commit hands over its job
         return (_run_item(session.execute(_runs().where(AppraisalRun.id == run.id)).one()), 202,
                 {"Location": url_for("appraisal_runs.RunById", run_id=run.id)})

@@ -10,6 +10,7 @@ from sqlalchemy.orm import aliased
 
 from appraisal.guidelines import GuidelineError
 from appraisal.models import AppraisalResult, AppraisalRun, Guideline
+from appraisal.period_zone import MisalignedPeriods, counted_rows, misaligned
 from appraisal.periods import (
     PERIOD_KINDS,
     check_day,
@@ -47,7 +48,7 @@ def index():
                 run = request_run(session, period, actor=current_user)
                 run_id = run.id
                 session.commit()  # computed inline now, or by a worker once it is queued
-            except GuidelineError as exc:
+            except (GuidelineError, MisalignedPeriods) as exc:
                 session.rollback()
                 errors["kind"] = str(exc)
             else:
@@ -65,7 +66,8 @@ def index():
         .outerjoin(requester, requester.id == AppraisalRun.requested_by)
         .order_by(AppraisalRun.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     _, budgets = runs_and_budgets(session, {run.id for run, *_ in rows})
-    return render_template("runs/index.html", rows=rows, total=total, page=page, page_size=PAGE_SIZE, budgets=budgets,
+    stale = counted_rows(misaligned(session))
+    return render_template("runs/index.html", rows=rows, total=total, page=page, page_size=PAGE_SIZE, budgets=budgets, stale=stale,
                            kinds=PERIOD_KINDS, errors=errors, posted=posted,
                            one_day=timedelta(days=1)), 400 if errors else 200
 
