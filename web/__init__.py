@@ -1,6 +1,7 @@
 """The web layer: server-rendered pages, the REST API v1 and the health check."""
 from __future__ import annotations
 
+from datetime import datetime
 from http import HTTPStatus
 from urllib.parse import quote
 
@@ -44,7 +45,9 @@ def init_app(app) -> None:
 
 
 def _local(moment, fmt: str) -> str:
-    """A stored time as the organisation's clock shows it; nothing for none."""
+    """A stored time (or its ISO form, as lineage gives it) as the organisation's clock shows it; nothing for none."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
     return "" if moment is None else local_time.in_zone(moment).strftime(fmt)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from core.cli.messages import flatten_errors
 from core.cli.text_files import require_utf8
+from core.local_time import zone_name
 from core.models import Integration
 
 from .helpdesks import HELPDESKS
@@ -53,8 +54,8 @@ def _common(command):
         click.option("--scale", callback=_scale, metavar="LOW-HIGH", help="The rating scale, e.g. 1-5."),
         click.option("--agent-provider", default="name", show_default=True,
                      help="Identity namespace of the agent column (as in `plaudit org import` identities)."),
-        click.option("--timezone", "tz", default="UTC", show_default=True,
-                     help="Zone of timestamps that carry no offset."),
+        click.option("--timezone", "tz", default=None,
+                     help="Zone of timestamps that carry no offset [default: the organisation's, PLAUDIT_TIME_ZONE]."),
         click.option("--date-format", "date_formats", multiple=True,
                      help="strptime format tried first, e.g. '%d/%m/%Y %H:%M'."),
         click.option("--delimiter", default=",", show_default=True, callback=_delimiter,
@@ -154,7 +155,7 @@ def tickets(file, pairs, scale, agent_provider, tz, date_formats, delimiter, pro
 
 def _zone(name):
     try:
-        return zone(name)
+        return zone(name or zone_name())
     except MappingError as exc:
         raise click.BadParameter(str(exc), param_hint="--timezone") from None
 

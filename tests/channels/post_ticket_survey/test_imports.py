@@ -150,3 +150,25 @@ def test_an_import_says_what_it_did_not_change_and_who_it_credited_to_nobody(app
     wide = runner.invoke(args=["import", "surveys", str(first), "--kind", "csat", "--delimiter", "ab",
                                "--map", "rating=Score"])
     assert wide.exit_code == 2 and "'ab' is not one character" in wide.output
+
+
+def test_times_without_an_offset_are_the_organisations_unless_told(make_app, tmp_path):
+    """An export from a helpdesk in Los Angeles, times without offsets, was read as UTC: eight hours early."""
+    from datetime import UTC
+
+    from core.db import transaction
+
+    app = make_app(TIME_ZONE="America/Los_Angeles")
+    path = tmp_path / "la.csv"
+    path.write_text("id,when,score\nL-1,2026-11-08 22:30,5\n", encoding="utf-8")
+    runner = app.test_cli_runner()
+    common = ["--kind", "csat", "--scale", "1-5", "--map", "response_id=id", "--map", "answered_at=when",
+              "--map", "rating=score"]
+    assert runner.invoke(args=["import", "surveys", str(path), *common]).exit_code == 0
+    told = path.with_name("berlin.csv")
+    told.write_text("id,when,score\nB-1,2026-11-08 22:30,5\n", encoding="utf-8")
+    assert runner.invoke(args=["import", "surveys", str(told), *common, "--timezone", "Europe/Berlin"]).exit_code == 0
+    with app.app_context(), transaction() as session:
+        stored = dict(session.execute(select(Feedback.external_id, Feedback.occurred_at)).all())
+    assert {ext.rsplit(":", 1)[-1]: at.astimezone(UTC).isoformat() for ext, at in stored.items()} == {
+        "L-1": "2026-11-09T06:30:00+00:00", "B-1": "2026-11-08T21:30:00+00:00"}
