@@ -127,6 +127,17 @@ def test_a_mean_interval_holds_its_mean_within_what_the_metric_can_take():
     assert formulas.mean_interval(4, 1, 16, 0.95, (1.0, 5.0)) == (1.0, 5.0)
 
 
+def test_a_mean_interval_of_answers_all_alike_is_no_point():
+    """Four 5s gave "5.00 to 5.00": the t interval of no spread, as if four answers ruled out a 4 for good."""
+    low, high = formulas.mean_interval(5.0, 4, 4 * 25, 0.95, (1.0, 5.0))
+    wilson = formulas.wilson_interval(1.0, 4, 0.95)  # four 5s: the top of the scale each time
+    assert (low, high) == pytest.approx((1 + 4 * wilson[0], 5.0)) and 3 < low < 3.1
+    low, high = formulas.mean_interval(3.0, 10, 10 * 9, 0.95, (1.0, 5.0))  # ten 3s: mid-scale, narrower with n
+    assert 1.9 < low < 3 < high < 4.1 and high - 3 == pytest.approx(3 - low)
+    assert formulas.mean_interval(3.0, 40, 40 * 9, 0.95, (1.0, 5.0))[0] > 2.4
+    assert formulas.mean_interval(30.0, 4, 4 * 900, 0.95, (0.0, math.inf)) == (30.0, 30.0)  # no scale to read
+
+
 def test_an_nps_interval_of_answers_all_alike_is_no_point():
     # Rocks' adjusted Wald: four promoters are not "100 to 100"
     low, high = formulas.nps_interval(4, 0, 4)
