@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from core import local_time
 from core.models import Dispute, Employee, Feedback, Team, User
 
 from .comments import employee_comments, positive, shown_comment
@@ -27,7 +26,7 @@ from .models import (
     MetricResult,
     Recommendation,
 )
-from .periods import Period, days_of, made_early
+from .periods import days_of, run_made_early
 
 #: How many periods the trend covers, the report's own included.
 TREND_PERIODS = 8
@@ -103,8 +102,7 @@ def describe_run(run: AppraisalRun) -> dict[str, Any]:
             # How much of the weight needs enough items for a composite: "40% had enough" told half the story.
             "min_weight": run.guideline.document.get("composite_min_weight", 50),
             # As the approvals page and the API say it: a run made before its period ended misses what came later.
-            "early": made_early(Period(run.period_kind, run.period_start, run.period_end),
-                                local_time.day_of(run.started_at or run.created_at), local_time.today())}
+            "early": run_made_early(run)}
 
 
 def trend_runs(session: Session, run: AppraisalRun, periods: int = TREND_PERIODS) -> list[tuple[int, datetime]]:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import InternalServerError, ServiceUnavailable
 
 from appraisal.comments import redact
-from appraisal.periods import counted, dates_text
+from appraisal.periods import counted, dates_text, run_made_early
 from core import local_time
 from core.db import database_unreachable
 
@@ -37,6 +37,7 @@ def init_app(app) -> None:
     app.jinja_env.globals["period_days"] = dates_text  # {{ period_days(run.period_start, run.period_end) }}
     app.jinja_env.filters["local"] = _local  # {{ item.occurred_at|local('%Y-%m-%d %H:%M') }}
     app.jinja_env.globals["zone_label"] = local_time.zone_name  # Last activity ({{ zone_label() }})
+    app.jinja_env.globals["run_early"] = run_made_early  # {% set early = run_early(run) %}
     app.before_request(refuse_nul_characters)
     app.after_request(_security_headers)
     for status in (400, 403, 404, 405, 413, 415, 500, 503):

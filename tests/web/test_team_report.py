@@ -129,9 +129,11 @@ def test_reports_of_a_run_made_before_its_period_ended_say_so(worked_example, as
     with transaction() as session:
         run = session.get(AppraisalRun, early_id)
         run.started_at = run.created_at = WEEK.start + timedelta(days=3)  # Thursday of that week
-    for page in ("/report/team", f"/report/{worked_example.ids['ann']}"):
-        html = as_user("mia@example.com").get(f"{page}?run={early_id}").get_data(as_text=True)
+    for who, page in (("mia", f"/report/team?run={early_id}"), ("mia", f"/report/{worked_example.ids['ann']}?run="
+                      f"{early_id}"), ("mia", "/team"), ("hr", "/org")):  # the dashboards: the latest run
+        html = as_user(f"{who}@example.com").get(page).get_data(as_text=True)
         assert "Note: this run was made on 2026-11-05, before the week 2026-11-02 to 2026-11-08 ended" in html, page
     with transaction() as session:
         later = request_run(session, period_between(WEEK.first, WEEK.last)).id
     assert "data-early" not in as_user("mia@example.com").get(f"/report/team?run={later}").get_data(as_text=True)
+    assert "data-early" not in as_user("hr@example.com").get("/org").get_data(as_text=True)

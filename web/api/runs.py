@@ -14,14 +14,14 @@ from appraisal.periods import (
     PERIOD_KINDS,
     Period,
     check_started,
-    made_early,
     period_between,
+    run_made_early,
 )
 from appraisal.results import run_rows
 from appraisal.runs import request_run
 from core.auth import token_required
 from core.db import get_session
-from core.local_time import day_of, midnight, today
+from core.local_time import midnight, today
 
 from .access import first_or_404, get_or_404, require_people_reader, token_owner
 from .arguments import Day, Id, ListArguments, PeriodArguments, day_after
@@ -142,7 +142,7 @@ def _run_item(row) -> dict:
     return {"id": row.id, "period": row.period_kind, "first": period.first, "last": period.last, "label": period.label,
             "guideline_version": row.version, "status": row.status, "created_at": row.created_at,
             "started_at": row.started_at, "finished_at": row.finished_at, "error": row.error,
-            "warning": made_early(period, day_of(row.started_at or row.created_at), today())}
+            "warning": run_made_early(row)}
 
 
 @blp.route("/")

@@ -17,7 +17,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
 from appraisal.models import AppraisalRun, Guideline, Recommendation
-from appraisal.periods import PERIOD_KINDS, Period, made_early
+from appraisal.periods import PERIOD_KINDS, run_made_early
 from appraisal.review import (
     DecisionError,
     decide_dispute,
@@ -26,7 +26,6 @@ from appraisal.review import (
 )
 from core.auth import roles_required
 from core.db import get_session
-from core.local_time import day_of, today
 from core.models import Dispute, Employee, Feedback, Flag, Team, User
 from core.plugins import get_plugins
 from web.arguments import is_id, whole_number
@@ -460,8 +459,7 @@ def _recommendations_page(refusals: list[Refusal] = (), *, select_all: bool = Fa
         selection = set()
     run = runs.get(run_id)
     # Approving on a run of a period not over (or not over when it was made) is for good: said where it is done.
-    early = run and made_early(Period(run.period_kind, run.period_start, run.period_end),
-                               day_of(run.started_at or run.created_at), today())
+    early = run and run_made_early(run)
     return render_template("review/recommendations.html", rows=rows, run=run, early=early,
                            budget=budgets.get(run_id), run_id=run_id, listed=listed, waiting=waiting,
                            by_kind=by_kind, kinds=PERIOD_KINDS, kind=kind, passed_over=passed_over,
