@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date
 
 import click
 from flask.cli import with_appcontext
@@ -347,8 +347,7 @@ def flags_command(everything):
             query = query.where(Flag.decision.is_(None))
         for flag, channel, external_id, value in session.execute(query):
             subject = (f"feedback {flag.feedback_id} ({channel}:{external_id} = {value})" if flag.feedback_id
-                       else f"employee {flag.employee_id}, {flag.period_start:%Y-%m-%d} to "
-                            f"{(flag.period_end - timedelta(days=1)):%Y-%m-%d}")
+                       else f"employee {flag.employee_id}, {dates_text(flag.period_start, flag.period_end)}")
             click.echo(f"{flag.id:>5}  {flag.check:<26} {flag.decision or 'open':<9} {subject}: {flag.reason}")
 
 

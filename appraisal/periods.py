@@ -25,11 +25,11 @@ class Period:
 
     @property
     def first(self) -> date:
-        return _day(self.start)
+        return bound_day(self.start)
 
     @property
     def last(self) -> date:
-        return _day(self.end) - timedelta(days=1)
+        return bound_day(self.end) - timedelta(days=1)
 
     @property
     def label(self) -> str:
@@ -51,7 +51,7 @@ def _midnight(day: date) -> datetime:
     return local_time.midnight(day)
 
 
-def _day(moment: datetime) -> date:
+def bound_day(moment: datetime) -> date:
     """The day a period bound begins: the organisation's date, or for a bound stored at midnight UTC before the
     organisation set its time zone (which is not its midnight), the UTC date that bound was made for."""
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -78,7 +78,7 @@ def check_started(period: Period, today: date) -> Period:
 
     :raises ValueError: when it starts after ``today``.
     """
-    if _day(period.start) > today:
+    if bound_day(period.start) > today:
         raise ValueError(f"the {period.label} starts after today ({today.isoformat()}): it has nothing to appraise yet")
     return period
 
@@ -131,12 +131,12 @@ def quarter_of(day: date) -> Period:
 def stored_period(start: datetime, end: datetime) -> Period:
     """The period [start, end) as stored, its kind recognised, without the checks on what may be asked for:
     for showing what an earlier version stored (a target of twenty years, say)."""
-    return _recognised(_day(start), _day(end) - timedelta(days=1), None)
+    return _recognised(bound_day(start), bound_day(end) - timedelta(days=1), None)
 
 
 def days_of(start: datetime, end: datetime) -> tuple[date, date]:
     """The first and last day of the stored period [start, end), both included."""
-    return _day(start), _day(end) - timedelta(days=1)
+    return bound_day(start), bound_day(end) - timedelta(days=1)
 
 
 def dates_text(start: datetime, end: datetime) -> str:

@@ -26,7 +26,7 @@ from .models import (
     MetricResult,
     Recommendation,
 )
-from .periods import days_of, run_made_early
+from .periods import bound_day, days_of, run_made_early
 
 #: How many periods the trend covers, the report's own included.
 TREND_PERIODS = 8
@@ -120,7 +120,8 @@ def trend_runs(session: Session, run: AppraisalRun, periods: int = TREND_PERIODS
 
 
 def _trend_label(start: datetime) -> str:
-    return f"{start.day} {start:%b}"
+    first = bound_day(start)
+    return f"{first.day} {first:%b}"
 
 
 # --- metrics as the guideline names them ----------------------------------------------------------------------

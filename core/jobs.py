@@ -16,8 +16,9 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 from sqlalchemy import case, delete, event, or_, select
@@ -377,6 +378,11 @@ def keep_cron_on_org_clock(zone: str) -> None:
     os.environ["TZ"] = zone
     if hasattr(time, "tzset"):  # not on Windows, where Plaudit's cron does not run
         time.tzset()
+        # The C library reads the system's zone files, not Python's tzdata: without one it keeps UTC silently.
+        expected = datetime.now(ZoneInfo(zone)).utcoffset()
+        if time.localtime().tm_gmtoff != expected.total_seconds():
+            log.warning("this system has no time zone file for %s (PLAUDIT_TIME_ZONE): cron reads its schedules "
+                        "in UTC; install the system's time zone data (Debian: tzdata)", zone)
 
 
 def build_cron_scheduler(app):

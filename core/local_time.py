@@ -64,6 +64,11 @@ def in_zone(moment: datetime) -> datetime:
     return moment.astimezone(zone())
 
 
+def shown(moment: datetime) -> str:
+    """``2026-11-02 10:15 Europe/London``: a moment as a sentence gives it to people, naming the clock."""
+    return f"{in_zone(moment):%Y-%m-%d %H:%M} {zone_name()}"
+
+
 def day_of(moment: datetime) -> date:
     """The organisation's date at ``moment``."""
     return in_zone(moment).date()

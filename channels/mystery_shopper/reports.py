@@ -13,6 +13,7 @@ from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import Session
 
 from appraisal.review import may_decide_for
+from core import local_time
 from core.models import Employee, managed_teams, record_audit, utcnow
 
 from .answers import answer_problems, shown_answers
@@ -295,5 +296,5 @@ def parse_moment(raw: str) -> datetime | None:
 
 
 def moment(value: datetime) -> str:
-    """A date and time as shown to people: 2026-11-03 14:30 UTC."""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    """A date and time as shown to people, on the organisation's clock: 2026-11-03 14:30 UTC."""
+    return local_time.shown(value)

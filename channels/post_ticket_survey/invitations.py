@@ -13,7 +13,7 @@ from flask import current_app, render_template
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from core import jobs
+from core import jobs, local_time
 from core.channel import IdentityRef
 from core.db import transaction
 from core.ingestion import ingest, respondent_ref, revise_feedback
@@ -162,7 +162,7 @@ def invite_solved(session: Session, solves: list[Solve], settings: dict, integra
             _skip(not_invited, ticket, f"the customer was invited in the last {settings['resurvey_days']} days")
             continue
         agent = _assignee_at(ticket, ticket.resolved_at)
-        week = tuple(ticket.resolved_at.isocalendar()[:2])
+        week = _week(ticket.resolved_at)
         if settings["sampling"] == "percent" and not sampled(ticket, settings["percent"]):
             _skip(not_invited, ticket, f"not in the {settings['percent']:g}% sample")
             continue
@@ -196,13 +196,18 @@ def invite_solved(session: Session, solves: list[Solve], settings: dict, integra
 
 
 def _quota_used(session: Session, solves: list[Solve]) -> Counter:
-    """Invitations already made per (agent, ISO week), over the weeks these solves fall in."""
+    """Invitations already made per (agent, ISO week of the organisation's), over the weeks these solves fall in."""
     start = min(s.ticket.resolved_at for s in solves) - timedelta(days=7)
     used = Counter()
     for agent, solved_at in session.execute(select(Invitation.agent_identity, Invitation.solved_at)
                                             .where(Invitation.solved_at >= start)):
-        used[(agent, tuple(solved_at.isocalendar()[:2]))] += 1
+        used[(agent, _week(solved_at))] += 1
     return used
+
+
+def _week(moment: datetime) -> tuple[int, int]:
+    """(year, ISO week) of ``moment`` on the organisation's calendar, the weeks it is appraised by."""
+    return tuple(local_time.day_of(moment).isocalendar()[:2])
 
 
 def _assignee_at(ticket: Ticket, moment: datetime):

@@ -8,7 +8,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from sqlalchemy import select
 
 from appraisal.comments import redact
-from core import jobs
+from core import jobs, local_time
 from core.db import transaction
 from core.mail import send_mail
 from core.models import AuditEntry, Employee, Feedback, record_audit
@@ -65,7 +65,7 @@ def compose(item: Feedback, why: Trigger, employee: Employee | None, to: Recipie
     name = _one_line(employee.name)
     context = {
         "why": why, "employee": name, "manager": to.people[0].name, "kind": item.kind.upper(),
-        "score": f"{item.value:g}", "scale": scale, "occurred_at": item.occurred_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "score": f"{item.value:g}", "scale": scale, "occurred_at": local_time.shown(item.occurred_at),
         "channel": channel.title if channel is not None else item.channel, "ticket": item.ticket_ref,
         "comment": _comment(item),
         "url": responses_url(employee.id),
@@ -87,7 +87,7 @@ def compose_mention(item: Feedback, employee: Employee | None, to: Recipients) -
     context = {
         "why": NEGATIVE_MENTION, "employee": name, "role": to.role, "score": f"{item.value:+.2f}",
         "sentiment": payload.get("sentiment") or "negative", "source": payload.get("source") or item.channel,
-        "occurred_at": item.occurred_at.strftime("%Y-%m-%d %H:%M UTC"), "ticket": item.ticket_ref,
+        "occurred_at": local_time.shown(item.occurred_at), "ticket": item.ticket_ref,
         "text": _comment(item), "post_url": payload.get("url"),
         "url": responses_url(employee.id) if employee is not None else queue_url(),
     }

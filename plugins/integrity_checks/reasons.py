@@ -1,12 +1,14 @@
 """How a finding reads to an HR reviewer: moments, spans of time and shares in plain words."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
+
+from core import local_time
 
 
 def moment(when: datetime) -> str:
-    """``2026-11-02 10:15 UTC``: minutes are enough for a reviewer, and one zone for every reason."""
-    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    """``2026-11-02 10:15 UTC``: minutes are enough for a reviewer, on the organisation's clock, named."""
+    return local_time.shown(when)
 
 
 def span(seconds: float) -> str:

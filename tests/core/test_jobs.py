@@ -248,6 +248,19 @@ def test_the_cron_process_reads_schedules_on_the_organisations_clock_whatever_th
     assert seen == {"local": "Sun 17:00", "UTC": "Mon 02:00", "Pacific/Auckland": "Mon 02:00"}
 
 
+def test_the_cron_process_says_when_the_system_cannot_keep_the_organisations_clock(tmp_path):
+    """Python knows every zone from tzdata; the C library, whose clock RQ's cron reads, only the system's files.
+    Without them it kept UTC without a word, and the weekly run came at 02:00 UTC."""
+    import subprocess
+    import sys
+
+    probe = ("import logging, core.jobs\nlogging.basicConfig()\n"
+             "core.jobs.keep_cron_on_org_clock('America/Los_Angeles')\n")
+    said = subprocess.run([sys.executable, "-c", probe], env={**os.environ, "TZDIR": str(tmp_path)},
+                          capture_output=True, text=True, check=True).stderr
+    assert "no time zone file for America/Los_Angeles (PLAUDIT_TIME_ZONE): cron reads its schedules in UTC" in said
+
+
 def test_a_worker_that_cannot_reach_redis_says_so_and_waits_for_it(make_app, monkeypatch):
     """It died with sixty lines of traceback, naming no setting, and a supervisor restarted it in a loop."""
     import time

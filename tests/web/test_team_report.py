@@ -129,8 +129,9 @@ def test_reports_of_a_run_made_before_its_period_ended_say_so(worked_example, as
     with transaction() as session:
         run = session.get(AppraisalRun, early_id)
         run.started_at = run.created_at = WEEK.start + timedelta(days=3)  # Thursday of that week
-    for who, page in (("mia", f"/report/team?run={early_id}"), ("mia", f"/report/{worked_example.ids['ann']}?run="
-                      f"{early_id}"), ("mia", "/team"), ("hr", "/org")):  # the dashboards: the latest run
+    ann = worked_example.ids["ann"]
+    for who, page in (("mia", f"/report/team?run={early_id}"), ("mia", f"/report/{ann}?run={early_id}"),
+                      ("mia", "/team"), ("hr", "/org")):  # the dashboards: the latest run
         html = as_user(f"{who}@example.com").get(page).get_data(as_text=True)
         assert "Note: this run was made on 2026-11-05, before the week 2026-11-02 to 2026-11-08 ended" in html, page
     with transaction() as session:

@@ -56,6 +56,7 @@ from core.jobs import (
     discard_failed,
     dispatch_pending,
 )
+from core.local_time import zone_name
 from core.models import (
     AuditEntry,
     Integration,
@@ -374,7 +375,7 @@ CONTRIBUTIONS = (("register_channels", "Channels"), ("register_scoring_rules", "
 
 
 def schedule(entry: CronEntry) -> str:
-    return f"every {entry.interval} s" if entry.interval else f"cron {entry.cron}"
+    return f"every {entry.interval} s" if entry.interval else f"cron {entry.cron} ({zone_name()})"
 
 
 def contributions(plugins) -> dict[str, dict[str, list[str]]]:

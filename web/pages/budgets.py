@@ -27,8 +27,8 @@ class Budget:
 
     @property
     def over(self) -> float | None:
-        """How far the period's approved bonuses pass this run's cap: a cap lowered in a later guideline version
-        than the runs whose bonuses were approved. None when within it."""
+        """How far the period's approved bonuses pass this run's cap (a cap lowered in a later guideline version,
+        or bonuses of two runs approved together); None when within it."""
         if self.cap is None or self.approved - self.cap < 0.005:
             return None
         return self.approved - self.cap

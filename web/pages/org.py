@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from appraisal.guidelines import metric_bounds
 from appraisal.models import AppraisalResult, AppraisalRun, MetricResult
+from appraisal.periods import bound_day
 from appraisal.report import completed_run, latest_completed_run, metric_display
 from core.auth import roles_required
 from core.db import get_session
@@ -87,10 +88,11 @@ def overview():
 
 
 def _period_label(run: AppraisalRun) -> str:
-    return f"{run.period_kind} of {run.period_start:%Y-%m-%d}"
+    return f"{run.period_kind} of {bound_day(run.period_start):%Y-%m-%d}"
 
 
 def _short_label(kind: str, start: datetime) -> str:
+    start = bound_day(start)  # the organisation's first day: its midnight is the day before in UTC, east of it
     if kind == "month":
         return f"{start:%b %Y}"
     if kind == "quarter":

@@ -170,6 +170,21 @@ def test_per_agent_quota_holds_exactly(app_context, session):
     assert counts == {person.id: 7 for person in people}
 
 
+def test_the_quota_counts_the_organisations_weeks(make_app):
+    """In Los Angeles, tickets solved on Sunday evening (Monday in UTC) took the next week's quota."""
+    from core.db import transaction
+
+    with make_app(TIME_ZONE="America/Los_Angeles").app_context(), transaction() as session:
+        sunday_evening = datetime(2026, 11, 16, 5, tzinfo=UTC)  # Sunday 15 November, 21:00 in Los Angeles
+        _, solves = _solves(session, agents=1, per_agent=4, week_start=sunday_evening)
+        settings = SurveySettingsSchema().load({"sampling": "quota", "quota_per_week": 2, "delivery": "link"})
+        assert len(invite_solved(session, solves, settings)) == 2
+        monday = Solve(upsert_tickets(session, [TicketUpdate(
+            provider="desk", external_id="0-monday", opened_at=sunday_evening, assignee=_ref(0),
+            assigned_at=sunday_evening, resolved_at=datetime(2026, 11, 16, 9, tzinfo=UTC))])[("desk", "0-monday")])
+        assert len(invite_solved(session, [monday], settings)) == 1  # Monday 01:00 there: a new week's quota
+
+
 def test_census_invites_every_solve_but_not_the_same_customer_within_the_resurvey_period(app_context, session):
     _, solves = _solves(session, agents=1, per_agent=3)
     same_customer = [Solve(s.ticket, "repeat@example.com") for s in solves]
