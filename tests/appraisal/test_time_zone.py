@@ -122,6 +122,12 @@ def test_the_weekly_schedule_asks_for_the_organisations_last_week(in_zone):
     in_zone(AUCKLAND)
     with transaction() as session:
         publish_guideline(session, GUIDELINE)
+    # 20:00 UTC on Sunday 15 November: 09:00 on Monday 16th in Auckland, whose week of 9 to 15 has ended
+    with patch("core.local_time.utcnow", return_value=utc(2026, 11, 15, 20)):
+        on_its_clock = appraise_last_week()
+    with transaction() as session:
+        run = session.get(AppraisalRun, on_its_clock)
+        assert (run.period_start, run.period_end) == (utc(2026, 11, 8, 11), utc(2026, 11, 15, 11))
     run_id = appraise_last_week(today="2026-11-09")  # Monday in Auckland
     with transaction() as session:
         run = session.get(AppraisalRun, run_id)
