@@ -155,14 +155,18 @@ def move_periods_command(old_zone):
     """Move the runs, targets and period flags made under another time zone onto PLAUDIT_TIME_ZONE's midnights."""
     try:
         with transaction() as session:
-            moved = move_periods(session, old_zone).moved
+            result = move_periods(session, old_zone)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--from") from None
-    if not moved:
+    if result.moved:
+        click.echo(f"{counted_rows(result.moved)} moved to the same days in {zone_name()}; runs keep the numbers "
+                   f"they computed: appraise a period again for its new hours")
+    for what, row_id, why in result.left:
+        click.secho(f"{what} {row_id} left where it is: {why}", fg="yellow", err=True)
+    if result.left:  # made under yet another zone: moved by a second command naming it
+        _fail(f"{len(result.left)} left: run this again with the zone they were made in")
+    if not result.moved:
         click.echo(f"nothing to move: every stored period is bounded by midnight in {zone_name()}")
-        return
-    click.echo(f"{counted_rows(moved)} moved to the same days in "
-               f"{zone_name()}; runs keep the numbers they computed: appraise a period again for its new hours")
 
 
 # --- guidelines --------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 from datetime import timedelta
 
+import click
 from sqlalchemy import select
 
 from core import local_time
@@ -16,6 +17,7 @@ from core.plugins import get_plugins
 
 from .guidelines import current_guideline, publish_guideline
 from .models import AppraisalRun
+from .period_zone import MisalignedPeriods
 from .periods import month_of, week_of
 from .runs import request_run
 from .targets import set_target
@@ -116,8 +118,11 @@ def appraise_demo(session_factory, progress=None) -> int:
     for period in demo_periods():
         if (period.kind, period.start.replace(tzinfo=None)) not in done:
             # One transaction per period: each run is computed (inline in the demo) when it commits.
-            with session_factory() as session, session.begin():
-                request_run(session, period, actor=hr.id if hr else None)
+            try:
+                with session_factory() as session, session.begin():
+                    request_run(session, period, actor=hr.id if hr else None)
+            except MisalignedPeriods as exc:  # the demo's database reused under another PLAUDIT_TIME_ZONE
+                raise click.ClickException(str(exc)) from None
             requested += 1
         if progress:
             progress(1)

@@ -106,14 +106,13 @@ def mean_interval(mean: float, n: int, sum_of_squares: float, confidence: float 
     finite = bounds is not None and all(math.isfinite(b) for b in bounds)
     if n < 2:  # one item says nothing of the spread: anything the metric can take
         return tuple(bounds) if finite else (None, None)
-    variance = max((sum_of_squares - n * mean * mean) / (n - 1), 0.0)
-    if finite and variance * n < 1e-9 * (bounds[1] - bounds[0]) ** 2:
-        # Answers all alike: s = 0 makes the t interval a point ("5.00 to 5.00" from four 5s), as if four
-        # answers could rule out every other. Read the mean's place on the scale as a rate instead, with the
-        # Wilson interval, whose variance p(1 - p) is the most a variable on the scale with that mean can have.
-        span = bounds[1] - bounds[0]
-        low, high = wilson_interval((mean - bounds[0]) / span, n, confidence)
-        return bounds[0] + low * span, bounds[0] + high * span
+    spread = max(sum_of_squares - n * mean * mean, 0.0)
+    if finite:
+        # Adjusted, as NPS's interval is: half an answer at each end of the scale joins the spread (not the mean).
+        # Answers all alike had no spread, and the t interval was a point ("5.00 to 5.00" from four 5s), as if four
+        # answers ruled out a 4; the half answers weigh less as answers add up, so the interval narrows smoothly.
+        spread += ((bounds[0] - mean) ** 2 + (bounds[1] - mean) ** 2) / 2
+    variance = spread / (n if finite else n - 1)
     half = t_score(confidence, n - 1) * math.sqrt(variance / n)
     low, high = mean - half, mean + half
     if bounds is not None:

@@ -10,7 +10,7 @@ nothing new is stored while periods of another zone are (:func:`refuse_misaligne
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -65,34 +65,51 @@ def refuse_misaligned(session: Session) -> None:
             f"unless set before), or set PLAUDIT_TIME_ZONE back to it")
 
 
+#: How far from a midnight of the zone named a stored bound may lie and still be that midnight: its rules may have
+#: changed since (a new offset, an hour), or its clocks skip midnight (the day then begins at 01:00).
+SNAP = timedelta(hours=3)
+
+
 @dataclass
 class PeriodsMoved:
     moved: dict[str, int] = field(default_factory=dict)
+    #: rows left where they were: (what, id, why), for a bound far from every midnight of the zone named, or a
+    #: flag whose new bounds another flag of the same check and employee holds
+    left: list[tuple[str, int, str]] = field(default_factory=list)
 
 
 def move_periods(session: Session, old_zone: str, *, actor=None) -> PeriodsMoved:
-    """Move every stored period made under ``old_zone`` onto the same days' midnights in the organisation's zone.
+    """Move the stored periods made under ``old_zone`` onto the same days' midnights in the organisation's zone.
 
-    :raises ValueError: when a stored bound is a midnight of neither zone (``old_zone`` is not the one they were
-        made in), naming it; nothing is moved then.
+    Each bound is read as the midnight of ``old_zone`` nearest it, within SNAP. Rows that fit nowhere (made under a
+    third zone) are left and listed, to be moved with their own zone; so is a flag whose new bounds another flag
+    of the same check and employee already holds. When they were last changed stays as it was: targets are
+    chosen by it.
+
+    :raises ValueError: when ``old_zone`` is not a time zone.
     """
     old = local_time.check_zone(old_zone)
     result = PeriodsMoved()
     for name, model in STORING.items():
-        rows = session.execute(select(model.id, model.period_start, model.period_end)
-                               .where(model.period_start.is_not(None))).all()
+        rows = session.execute(select(model).where(model.period_start.is_not(None))).scalars().all()
+        taken = {_flag_key(row, row.period_start, row.period_end) for row in rows} if model is Flag else set()
         changes = []
-        for row_id, start, end in rows:
-            if _is_midnight(start) and _is_midnight(end):
+        for row in rows:
+            if _is_midnight(row.period_start) and _is_midnight(row.period_end):
                 continue  # made under this zone already
-            moved = []
-            for bound in (start, end):
-                local = bound.astimezone(old)
-                if (local.hour, local.minute, local.second, local.microsecond) != (0, 0, 0, 0):
-                    raise ValueError(f"{name} {row_id}: {bound.isoformat()} is no midnight in {old_zone}: "
-                                     f"give the zone its periods were made in")
-                moved.append(local_time.midnight(local.date()))
-            changes.append({"id": row_id, "period_start": moved[0], "period_end": moved[1]})
+            days = [_nearest_day(bound, old) for bound in (row.period_start, row.period_end)]
+            if None in days:
+                bounds = f"{row.period_start.isoformat()} to {row.period_end.isoformat()}"
+                result.left.append((name, row.id, f"{bounds} is no midnight in {old_zone}"))
+                continue
+            start, end = (local_time.midnight(day) for day in days)
+            if model is Flag and _flag_key(row, start, end) in taken:
+                result.left.append((name, row.id, "another flag of the same check and employee holds its days"))
+                continue
+            change = {"id": row.id, "period_start": start, "period_end": end}
+            if hasattr(model, "updated_at"):
+                change["updated_at"] = row.updated_at
+            changes.append(change)
         if changes:
             session.execute(update(model), changes)
             result.moved[name] = len(changes)
@@ -101,3 +118,15 @@ def move_periods(session: Session, old_zone: str, *, actor=None) -> PeriodsMoved
                                actor_id=getattr(actor, "id", actor), before={"time_zone": old_zone},
                                after={"time_zone": local_time.zone_name(), **result.moved}))
     return result
+
+
+def _nearest_day(bound: datetime, zone) -> date | None:
+    """The day whose midnight in ``zone`` is nearest ``bound``, if within SNAP of it."""
+    local = bound.astimezone(zone)
+    day = (local + timedelta(hours=12)).date()
+    midnight = datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
+    return day if abs(bound.astimezone(UTC) - midnight) <= SNAP else None
+
+
+def _flag_key(flag, start, end) -> tuple:
+    return flag.check, flag.employee_id, start.astimezone(UTC), end.astimezone(UTC)

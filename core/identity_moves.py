@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from .attribution_queue import PERSONS_DECISIONS
@@ -84,7 +84,8 @@ def move_identity(session: Session, text: str, employee: Employee, *, with_feedb
         move.moved = list(session.scalars(
             # Only what the identity credited: an item a person credited to them (or confirmed) stays theirs.
             update(Feedback).where(Feedback.attributed_identity == name, Feedback.employee_id == before.id,
-                                   Feedback.attribution_policy.not_in(PERSONS_DECISIONS))
+                                   or_(Feedback.attribution_policy.is_(None),
+                                       Feedback.attribution_policy.not_in(PERSONS_DECISIONS)))
             .values(employee_id=employee.id, team_id=employee.team_id).returning(Feedback.id)
             .execution_options(synchronize_session=False)))
         if move.moved:

@@ -379,8 +379,10 @@ def keep_cron_on_org_clock(zone: str) -> None:
     if hasattr(time, "tzset"):  # not on Windows, where Plaudit's cron does not run
         time.tzset()
         # The C library reads the system's zone files, not Python's tzdata: without one it keeps UTC silently.
-        expected = datetime.now(ZoneInfo(zone)).utcoffset()
-        if time.localtime().tm_gmtoff != expected.total_seconds():
+        # Winter and summer both: London is UTC in January, so January alone would not tell.
+        seasons = [datetime(datetime.now().year, month, 15, 12, tzinfo=ZoneInfo(zone)) for month in (1, 7)]
+        if any(time.localtime(moment.timestamp()).tm_gmtoff != moment.utcoffset().total_seconds()
+               for moment in seasons):
             log.warning("this system has no time zone file for %s (PLAUDIT_TIME_ZONE): cron reads its schedules "
                         "in UTC; install the system's time zone data (Debian: tzdata)", zone)
 

@@ -43,8 +43,8 @@ def credit_mapped_identities(session: Session, identities: Iterable[tuple[str, s
         found = {row[0] for row in rows}
         rows += [row for row in session.execute(
             select(Feedback.id, Feedback.attributed_identity, Feedback.offered_basis, Employee.id, Employee.team_id)
-            .join(Employee, "email:" + func.lower(Employee.email) == func.lower(Feedback.attributed_identity))
-            .where(func.lower(Feedback.attributed_identity).in_(addresses), *waiting)) if row[0] not in found]
+            .join(Employee, "email:" + func.lower(Employee.email) == Feedback.attributed_identity)
+            .where(Feedback.attributed_identity.in_(addresses), *waiting)) if row[0] not in found]
         rows.sort(key=lambda row: row[0])
     if not rows:
         return []

@@ -22,9 +22,10 @@ def check_zone(name: str) -> ZoneInfo:
 
     :raises ValueError: naming what is wrong, when there is no such zone.
     """
-    # Not the database's own files: localtime (the server's zone, whatever it is) and the posix/ and right/
-    # copies (right/ counts leap seconds, which put every midnight off by them).
-    known = {zone for zone in available_timezones() if zone != "localtime" and not zone.startswith(("posix/", "right/"))}
+    # Not the database's own files: localtime (the server's zone, whatever it is), Factory (no zone), and the
+    # posix/ and right/ copies (right/ counts leap seconds, which put every midnight off by them).
+    known = {zone for zone in available_timezones()
+             if zone not in ("localtime", "Factory") and not zone.startswith(("posix/", "right/"))}
     if name in known:
         return ZoneInfo(name)
     plain = name.strip().removeprefix("posix/").removeprefix("right/").lower()

@@ -117,26 +117,33 @@ def test_t_scores_match_the_tables(confidence, df, table):
 
 
 def test_a_mean_interval_holds_its_mean_within_what_the_metric_can_take():
-    # ratings 2 3 2 3: 2.5 +- t(3) * 0.577 / 2 = 2.5 +- 0.919; with the normalising bounds 3..5 it was "3.00 to
-    # 3.07", leaving out the mean, and reply times of 200..500 minutes under bounds 0..120 ran backwards
+    # ratings 2 3 2 3 on 1..5, with half an answer at 1 and at 5 in the spread: s^2 = (1 + (1.5^2 + 2.5^2) / 2) / 4,
+    # 2.5 +- t(3) * 1.146 / 2 = 2.5 +- 1.823, cut to the scale at 1; with the normalising bounds 3..5 it was
+    # "3.00 to 3.07", leaving out the mean, and reply times of 200..500 minutes under bounds 0..120 ran backwards
     low, high = formulas.mean_interval(2.5, 4, 4 + 9 + 4 + 9, 0.95, (1.0, 5.0))
-    assert (round(low, 3), round(high, 3)) == (1.581, 3.419)
+    assert (round(low, 3), round(high, 3)) == (1.0, 4.323)
     low, high = formulas.mean_interval(350, 4, 300**2 + 400**2 + 500**2 + 200**2, 0.95, (0.0, math.inf))
     assert low <= 350 <= high and low >= 0 and high == pytest.approx(350 + 3.1824 * 129.099 / 2, abs=0.01)
     assert formulas.mean_interval(300, 1, 300**2, 0.95, (0.0, math.inf)) == (None, None)
     assert formulas.mean_interval(4, 1, 16, 0.95, (1.0, 5.0)) == (1.0, 5.0)
 
 
-def test_a_mean_interval_of_answers_all_alike_is_no_point():
-    """Four 5s gave "5.00 to 5.00": the t interval of no spread, as if four answers ruled out a 4 for good."""
-    low, high = formulas.mean_interval(5.0, 4, 4 * 25, 0.95, (1.0, 5.0))
-    wilson = formulas.wilson_interval(1.0, 4, 0.95)  # four 5s: the top of the scale each time
-    assert (low, high) == pytest.approx((1 + 4 * wilson[0], 5.0)) and 3 < low < 3.1
-    low, high = formulas.mean_interval(3.0, 10, 10 * 9, 0.95, (1.0, 5.0))  # ten 3s: mid-scale, narrower with n
-    assert 1.9 < low < 3 < high < 4.1 and high - 3 == pytest.approx(3 - low)
-    assert formulas.mean_interval(3.0, 40, 40 * 9, 0.95, (1.0, 5.0))[0] > 2.4
-    assert formulas.mean_interval(30.0, 4, 4 * 900, 0.95, (0.0, math.inf)) == (30.0, 30.0)  # no scale to read
+def test_a_mean_interval_of_answers_all_alike_is_no_point_and_narrows_smoothly():
+    """Four 5s gave "5.00 to 5.00": the t interval of no spread, as if four answers ruled out a 4 for good. Half
+    an answer at each end of the scale joins the spread, so alike answers give an interval that narrows as they
+    add up, and one answer more or less alike moves it a little, not from a point to the whole scale."""
+    def interval(answers):
+        n, mean = len(answers), sum(answers) / len(answers)
+        return formulas.mean_interval(mean, n, sum(a * a for a in answers), 0.95, (1.0, 5.0))
 
+    assert interval([5, 5, 5, 5]) == pytest.approx((2.75, 5.0), abs=1e-3)  # s^2 = (16 / 2) / 4 = 2
+    ten, nine_and_a_four = interval([3] * 10), interval([3] * 9 + [4])
+    assert ten == pytest.approx((2.548, 3.452), abs=1e-3)
+    assert abs(nine_and_a_four[0] - ten[0]) < 0.06 and abs(nine_and_a_four[1] - ten[1]) < 0.16
+    widths = [high - low for low, high in (interval([3] * n) for n in (4, 10, 40, 160))]
+    assert widths == sorted(widths, reverse=True) and widths[-1] < 0.11
+    # minutes have no scale to add answers at: as before, alike minutes are a point
+    assert formulas.mean_interval(30.0, 4, 4 * 900, 0.95, (0.0, math.inf)) == (30.0, 30.0)
 
 def test_an_nps_interval_of_answers_all_alike_is_no_point():
     # Rocks' adjusted Wald: four promoters are not "100 to 100"

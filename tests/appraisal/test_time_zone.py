@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from appraisal.guidelines import publish_guideline
-from appraisal.models import AppraisalRun, MetricResult
+from appraisal.models import AppraisalRun, MetricResult, Target
 from appraisal.periods import month_of, period_between, stored_period, week_of
 from appraisal.runs import appraise_last_week, request_run
 from core import local_time
@@ -157,9 +157,12 @@ def test_periods_of_another_zone_are_moved_before_anything_new_is_stored(worked_
         set_target(session, session.get(User, worked_example.hr), metric="csat_percent",
                    period=month_of(date(2026, 11, 1)), value=70, employee=session.get(Employee, worked_example.ids["bob"]))
 
+    with transaction() as session:
+        changed = dict(session.execute(select(Target.id, Target.updated_at)).all())
     cli = app.test_cli_runner()
     wrong = cli.invoke(args=["appraisal", "move-periods", "--from", "Asia/Tokyo"])
-    assert wrong.exit_code == 2 and "is no midnight in Asia/Tokyo" in wrong.output
+    assert wrong.exit_code == 1 and "is no midnight in Asia/Tokyo" in wrong.output and "4 left" in wrong.output
+    assert "moved" not in wrong.output  # nothing fits Tokyo's midnights: every row stays for the right zone
     moved = cli.invoke(args=["appraisal", "move-periods", "--from", "UTC"])
     assert moved.exit_code == 0 and "1 run, 3 targets moved to the same days in America/Los_Angeles" in moved.output
     week = week_of(date(2026, 11, 2))
@@ -168,6 +171,8 @@ def test_periods_of_another_zone_are_moved_before_anything_new_is_stored(worked_
         assert (run.period_start, run.period_end) == (week.start, week.end) == (utc(2026, 11, 2, 8), utc(2026, 11, 9, 8))
         ann = worked_example.ids["ann"]
         assert targets_in_force(session, ["csat_percent"], week, [Person(ann, None)])[ann]["csat_percent"][1] == 80
+        # when each target was last changed stays: among equal targets the one changed last applies
+        assert dict(session.execute(select(Target.id, Target.updated_at)).all()) == changed
         second = request_run(session, week)  # the same week as the first: it finds what the first decided
         assert (second.period_start, second.period_end) == (run.period_start, run.period_end)
     assert "nothing to move" in cli.invoke(args=["appraisal", "move-periods", "--from", "UTC"]).output
@@ -180,3 +185,19 @@ def test_only_a_zone_of_the_database_is_taken(name, hint):
     """'localtime' is the server's own zone, and right/ counts leap seconds: midnight came 27 seconds off."""
     with pytest.raises(ValueError, match=re.escape(f"'{name}' is not a time zone: {hint}give an IANA name")):
         local_time.check_zone(name)
+
+
+def test_periods_of_a_zone_whose_clocks_skip_midnight_are_moved_too(in_zone):
+    """Santiago's clocks went from 00:00 to 01:00 on 6 September 2026: that day began at 01:00, which the move
+    refused as "no midnight in America/Santiago"."""
+    in_zone("America/Santiago")
+    with transaction() as session:
+        publish_guideline(session, GUIDELINE)
+        made = request_run(session, period_between(date(2026, 9, 6), date(2026, 9, 12))).id
+    with transaction() as session:
+        assert session.get(AppraisalRun, made).period_start == utc(2026, 9, 6, 4)  # 01:00 there
+    moved = in_zone("UTC").test_cli_runner().invoke(args=["appraisal", "move-periods", "--from", "America/Santiago"])
+    assert moved.exit_code == 0 and "1 run moved" in moved.output, moved.output
+    with transaction() as session:
+        run = session.get(AppraisalRun, made)
+        assert (run.period_start, run.period_end) == (utc(2026, 9, 6), utc(2026, 9, 13))
