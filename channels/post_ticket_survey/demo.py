@@ -7,6 +7,7 @@ from random import Random
 
 from sqlalchemy import select
 
+from core import local_time
 from core.channel import IdentityRef
 from core.demo import SEED
 from core.models import Feedback
@@ -32,10 +33,14 @@ COMMENTS = {
 def survey_responses(now: datetime, rng: Random, agents: Sequence[IdentityRef]) -> Iterator[dict]:
     """Yield answers in the generic format; agents differ in skill, and a few name an agent nobody knows."""
     skill = {agent: rng.uniform(-0.9, 0.6) for agent in agents}
-    start = now - timedelta(weeks=WEEKS)
+    # From the Monday the oldest of the demo's appraised weeks begins (the organisation's): begun twelve weeks
+    # before now, answers left that week nearly empty, and its first point of every trend stood on two people.
+    today = local_time.day_of(now)
+    start = local_time.midnight(today - timedelta(days=today.weekday(), weeks=WEEKS))
+    span = (now - start).total_seconds()
     for index in range(1, WEEKS * PER_WEEK + 1):
         agent = rng.choice(agents)
-        answered = start + timedelta(seconds=rng.uniform(0, WEEKS * 7 * 86400))
+        answered = start + timedelta(seconds=rng.uniform(0, span))
         kind = rng.choices(["csat", "nps", "ces"], weights=[70, 20, 10])[0]
         mood = rng.gauss(skill[agent], 1.0)
         if kind == "csat":

@@ -1,6 +1,7 @@
 """The ``plaudit`` command line: Flask's CLI group carrying Plaudit's commands and every plugin's."""
 from __future__ import annotations
 
+import os
 import re
 import sys
 
@@ -70,7 +71,11 @@ def main(argv: list[str] | None = None) -> None:
     except (OperationalError, ProgrammingError) as exc:
         said = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
         if re.search(r"no such (table|column)|(relation|column) \S+ does not exist", said):
-            hint = "the schema is missing or old: run `plaudit db upgrade`"
+            # Named, since the usual slip is the wrong database (the demo's is instance/demo.db), not an old one.
+            where = os.environ.get("PLAUDIT_DATABASE_URL", "").partition("@")[2] or os.environ.get(
+                "PLAUDIT_DATABASE_URL") or "the instance folder's plaudit.db (PLAUDIT_DATABASE_URL unset)"
+            hint = (f"the schema is missing or old in {where}: run `plaudit db upgrade`, or point "
+                    f"PLAUDIT_DATABASE_URL at the database meant")
         elif isinstance(exc, OperationalError) and database_unreachable(exc):
             hint = "is the database running, and PLAUDIT_DATABASE_URL right?"
         else:  # a fault in a statement (a plugin's SQL, say), not in the connection: say what it was

@@ -76,6 +76,11 @@ def test_demo_builds_and_then_reuses_its_own_database(app, tmp_path, smtp_server
         ranked = conn.scalar(select(func.count()).select_from(AppraisalResult).where(
             AppraisalResult.run_id == last, AppraisalResult.rank.is_not(None)))
         assert ranked >= 10
+        # and in the first: the answers begin with its Monday (they began twelve weeks before now, mid-week,
+        # which left two people with a standing in the oldest week)
+        first = conn.scalar(select(func.min(AppraisalRun.id)).where(AppraisalRun.period_kind == "week"))
+        assert conn.scalar(select(func.count()).select_from(AppraisalResult).where(
+            AppraisalResult.run_id == first, AppraisalResult.rank.is_not(None))) >= 8
         # The answers rate tickets the demo stored (once, though both runs opened them), with categories,
         # so results have a case mix and training needs by category.
         from core.models import Ticket
