@@ -20,6 +20,8 @@ DASHES = ("", "7 4", "2 3", "9 3 2 3", "14 4")
 MARKERS = ("circle", "square", "triangle", "diamond", "cross")
 # Room on the left for a mark such as "-100" at the larger text a phone gets (plaudit.css).
 _PAD_LEFT, _PAD_RIGHT, _PAD_TOP, _PAD_BOTTOM = 52, 12, 12, 28
+#: The width a bar label's character takes, in the chart's units, at the labels' size (plaudit.css .bar-label).
+_LABEL_CHAR_WIDTH = 6.5
 
 
 def _fmt(value: float) -> str:
@@ -179,7 +181,9 @@ def bar_chart(bars: Sequence[tuple[str, float]], *, label: str, reference: float
     y = lambda v: min(max(bottom - (bottom - top) * (v - low) / (high - low), top), bottom)
     zero = y(0)
     body = _y_axis(low, high, top, bottom, width, marks)
-    every = max(1, len(bars) // 10)
+    # Every bar named while the names fit under their bars: long ones ("-100 to -80") every other or third.
+    longest = max(len(name) for name, _ in bars)
+    every = max(1, len(bars) // 10, math.ceil(longest * _LABEL_CHAR_WIDTH / slot))
     for i, (name, value) in enumerate(bars):
         left = _PAD_LEFT + slot * i + slot * 0.1
         body.append(f'<rect x="{left:.1f}" y="{min(y(value), zero):.1f}" width="{slot * 0.8:.1f}" '

@@ -153,3 +153,14 @@ def test_a_trend_of_minutes_or_ratings_starts_its_axis_at_zero():
     marks = lambda svg: [float(m) for m in re.findall(r'text-anchor="end">(-?[\d.]+)</text>', str(svg))]
     assert marks(charts["metrics"]["social_reply_time"])[0] == 0
     assert marks(charts["metrics"]["nps"])[0] == -100  # a score keeps its own axis
+
+
+def test_bar_labels_too_long_for_their_bars_are_thinned_not_overlapped():
+    """NPS's ten bins read "-100 to -80-80 to -60...": every one was labelled, each wider than its bar."""
+    signed = [(f"{low} to {low + 20}", 1) for low in range(-100, 100, 20)]
+    labels = [t.text for t in ET.fromstring(str(bar_chart(signed, label="NPS"))).iter()
+              if t.get("class") == "bar-label"]
+    assert labels == ["-100 to -80", "-60 to -40", "-20 to 0", "20 to 40", "60 to 80"]
+    short = [(str(n), 1) for n in range(10)]
+    assert len([t for t in ET.fromstring(str(bar_chart(short, label="n"))).iter()
+                if t.get("class") == "bar-label"]) == 10
