@@ -12,10 +12,11 @@ def init_app(app) -> None:
     from .demo import appraise_demo, demo_periods
     from .digests import CRON as DIGESTS_CRON
     from .guidelines import ingestion_policy_from_guideline
+    from .review_cli import review_group
     from .runs import WEEKLY_RUN_CRON
 
     app.extensions[PROVIDER_KEY] = ingestion_policy_from_guideline
-    for command in COMMANDS:
+    for command in (*COMMANDS, review_group):
         app.cli.add_command(command)
     # Every Monday from 02:00 on the organisation's clock, the week just ended (weekly reports are built on it).
     app.extensions.setdefault(CRON_KEY, []).append(CronEntry("appraisal.runs.appraise_last_week", cron=WEEKLY_RUN_CRON))

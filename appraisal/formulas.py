@@ -107,12 +107,15 @@ def mean_interval(mean: float, n: int, sum_of_squares: float, confidence: float 
     if n < 2:  # one item says nothing of the spread: anything the metric can take
         return tuple(bounds) if finite else (None, None)
     spread = max(sum_of_squares - n * mean * mean, 0.0)
-    if finite:
-        # Adjusted, as NPS's interval is: half an answer at each end of the scale joins the spread (not the mean).
-        # Answers all alike had no spread, and the t interval was a point ("5.00 to 5.00" from four 5s), as if four
-        # answers ruled out a 4; the half answers weigh less as answers add up, so the interval narrows smoothly.
-        spread += ((bounds[0] - mean) ** 2 + (bounds[1] - mean) ** 2) / 2
-    variance = spread / (n if finite else n - 1)
+    if finite and spread <= 1e-9 * max(sum_of_squares, 1.0):  # (what rounding leaves of no spread at all)
+        # Answers all alike: no spread, and the t interval was a point ("5.00 to 5.00" from four 5s), as if four
+        # answers ruled out a 4. Half an answer at each end of the scale joins the spread (not the mean), as NPS's
+        # adjusted interval adds answers, so it narrows as alike answers add up. Only then: added always, it
+        # widened every interval of a wide scale (reply times capped at 600 minutes: 0 to 46 for a mean of 18).
+        spread = ((bounds[0] - mean) ** 2 + (bounds[1] - mean) ** 2) / 2
+        variance = spread / n
+    else:
+        variance = spread / (n - 1)
     half = t_score(confidence, n - 1) * math.sqrt(variance / n)
     low, high = mean - half, mean + half
     if bounds is not None:

@@ -120,4 +120,4 @@ def _interval_name(rule, params) -> str:
         return own[0].rstrip(".") if own else f"{rule.title}'s own interval"
     if rule.is_proportion(params):
         return "Wilson score interval"
-    return "Student's t interval from the sum of squares, with half an answer at each end of the scale"
+    return "Student's t interval from the sum of squares (answers all alike: half an answer at each end of the scale joins the spread)"

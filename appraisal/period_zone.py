@@ -76,15 +76,17 @@ class PeriodsMoved:
     #: rows left where they were: (what, id, why), for a bound far from every midnight of the zone named, or a
     #: flag whose new bounds another flag of the same check and employee holds
     left: list[tuple[str, int, str]] = field(default_factory=list)
+    #: period flags dropped: the same finding as another of the same check, employee and days (the decided kept)
+    dropped: list[int] = field(default_factory=list)
 
 
 def move_periods(session: Session, old_zone: str, *, actor=None) -> PeriodsMoved:
     """Move the stored periods made under ``old_zone`` onto the same days' midnights in the organisation's zone.
 
     Each bound is read as the midnight of ``old_zone`` nearest it, within SNAP. Rows that fit nowhere (made under a
-    third zone) are left and listed, to be moved with their own zone; so is a flag whose new bounds another flag
-    of the same check and employee already holds. When they were last changed stays as it was: targets are
-    chosen by it.
+    third zone) are left and listed, to be moved with their own zone. Two period flags of the same check and
+    employee on the same days are the same finding twice: one is dropped, a decided one kept. When they were last
+    changed stays as it was: targets are chosen by it.
 
     :raises ValueError: when ``old_zone`` is not a time zone.
     """
@@ -92,8 +94,10 @@ def move_periods(session: Session, old_zone: str, *, actor=None) -> PeriodsMoved
     result = PeriodsMoved()
     for name, model in STORING.items():
         rows = session.execute(select(model).where(model.period_start.is_not(None))).scalars().all()
-        taken = {_flag_key(row, row.period_start, row.period_end) for row in rows} if model is Flag else set()
-        changes = []
+        # A period flag's (check, employee, bounds) is unique: who holds each, moved here or aligned already.
+        holders = {_flag_key(row, row.period_start, row.period_end): row for row in rows
+                   if _is_midnight(row.period_start) and _is_midnight(row.period_end)} if model is Flag else {}
+        changes = {}
         for row in rows:
             if _is_midnight(row.period_start) and _is_midnight(row.period_end):
                 continue  # made under this zone already
@@ -103,20 +107,30 @@ def move_periods(session: Session, old_zone: str, *, actor=None) -> PeriodsMoved
                 result.left.append((name, row.id, f"{bounds} is no midnight in {old_zone}"))
                 continue
             start, end = (local_time.midnight(day) for day in days)
-            if model is Flag and _flag_key(row, start, end) in taken:
-                result.left.append((name, row.id, "another flag of the same check and employee holds its days"))
-                continue
-            change = {"id": row.id, "period_start": start, "period_end": end}
-            if hasattr(model, "updated_at"):
-                change["updated_at"] = row.updated_at
-            changes.append(change)
+            if model is Flag:
+                key = _flag_key(row, start, end)
+                holder = holders.get(key)
+                if holder is not None:
+                    # The same finding for the same days, twice: the decided one stays (else the one there).
+                    decided_here = row.decision is not None and holder.decision is None
+                    kept, gone = (row, holder) if decided_here else (holder, row)
+                    changes.pop(gone.id, None)
+                    session.delete(gone)
+                    result.dropped.append(gone.id)
+                    if kept is holder:
+                        continue
+                holders[key] = row
+            changes[row.id] = {"id": row.id, "period_start": start, "period_end": end,
+                               **({"updated_at": row.updated_at} if hasattr(model, "updated_at") else {})}
+        changes = list(changes.values())
         if changes:
             session.execute(update(model), changes)
             result.moved[name] = len(changes)
-    if result.moved:
+    if result.moved or result.dropped:
         session.add(AuditEntry(action="periods.moved_to_time_zone", entity_type="periods",
                                actor_id=getattr(actor, "id", actor), before={"time_zone": old_zone},
-                               after={"time_zone": local_time.zone_name(), **result.moved}))
+                               after={"time_zone": local_time.zone_name(), **result.moved,
+                                      "dropped_duplicate_flags": result.dropped}))
     return result
 
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import local_time
 from .channel import IdentityRef
 from .ingestion import ingest
 from .models import Employee, EmployeeIdentity, Team, User
@@ -54,6 +55,15 @@ class DemoAgent:
                 EmployeeIdentity(provider="social_handle", external_id=self.handle, **employee),
                 EmployeeIdentity(provider="social_signoff", external_id=f"{BRAND_HANDLE}/{self.signoff}",
                                  **employee)]
+
+
+def demo_window(now: datetime, weeks: int) -> tuple[datetime, float]:
+    """Where the demo's items begin, and how many seconds they span to ``now``: from the organisation's Monday
+    ``weeks`` weeks before this one, the oldest week the demo appraises. Begun ``weeks`` weeks before now, in
+    the middle of a week, they left that week nearly empty and the first point of every trend on two people."""
+    today = local_time.day_of(now)
+    start = local_time.midnight(today - timedelta(days=today.weekday(), weeks=weeks))
+    return start, (now - start).total_seconds()
 
 
 def demo_roster() -> dict[str, DemoAgent]:

@@ -181,9 +181,11 @@ def bar_chart(bars: Sequence[tuple[str, float]], *, label: str, reference: float
     y = lambda v: min(max(bottom - (bottom - top) * (v - low) / (high - low), top), bottom)
     zero = y(0)
     body = _y_axis(low, high, top, bottom, width, marks)
-    # Every bar named while the names fit under their bars: long ones ("-100 to -80") every other or third.
-    longest = max(len(name) for name, _ in bars)
-    every = max(1, len(bars) // 10, math.ceil(longest * _LABEL_CHAR_WIDTH / slot))
+    # Every bar named while the names fit under their bars: long ones ("-100 to -80") every other or third. One
+    # long category among short ones is cut to the room it has, not left to spill over its neighbours.
+    typical = sorted(len(name) for name, _ in bars)[len(bars) // 2]
+    every = max(1, len(bars) // 10, math.ceil(typical * _LABEL_CHAR_WIDTH / slot))
+    room = max(3, int(slot * every / _LABEL_CHAR_WIDTH))
     for i, (name, value) in enumerate(bars):
         left = _PAD_LEFT + slot * i + slot * 0.1
         body.append(f'<rect x="{left:.1f}" y="{min(y(value), zero):.1f}" width="{slot * 0.8:.1f}" '
@@ -192,7 +194,7 @@ def bar_chart(bars: Sequence[tuple[str, float]], *, label: str, reference: float
         if i % every == 0:
             # A phone hides these (they would overlap); the table beside each bar chart names its bars.
             body.append(f'<text class="bar-label" x="{left + slot * 0.4:.1f}" y="{height - 8}" '
-                        f'text-anchor="middle">{escape(name)}</text>')
+                        f'text-anchor="middle">{escape(name if len(name) <= room else name[:room - 1] + "…")}</text>')
     if low < 0:
         body.append(f'<line class="zero" x1="{_PAD_LEFT}" x2="{width - _PAD_RIGHT}" y1="{zero:.1f}" '
                     f'y2="{zero:.1f}" stroke="#475467"/>')

@@ -7,9 +7,8 @@ from random import Random
 
 from sqlalchemy import select
 
-from core import local_time
 from core.channel import IdentityRef
-from core.demo import SEED
+from core.demo import SEED, demo_window
 from core.models import Feedback
 from core.tickets import TicketUpdate, upsert_tickets
 
@@ -33,11 +32,7 @@ COMMENTS = {
 def survey_responses(now: datetime, rng: Random, agents: Sequence[IdentityRef]) -> Iterator[dict]:
     """Yield answers in the generic format; agents differ in skill, and a few name an agent nobody knows."""
     skill = {agent: rng.uniform(-0.9, 0.6) for agent in agents}
-    # From the Monday the oldest of the demo's appraised weeks begins (the organisation's): begun twelve weeks
-    # before now, answers left that week nearly empty, and its first point of every trend stood on two people.
-    today = local_time.day_of(now)
-    start = local_time.midnight(today - timedelta(days=today.weekday(), weeks=WEEKS))
-    span = (now - start).total_seconds()
+    start, span = demo_window(now, WEEKS)
     for index in range(1, WEEKS * PER_WEEK + 1):
         agent = rng.choice(agents)
         answered = start + timedelta(seconds=rng.uniform(0, span))

@@ -9,6 +9,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from core.channel import Channel, FeedbackDraft, IdentityRef
+from core.demo import demo_window
 from core.models import Ticket
 
 METRICS = ("first_response_time", "resolution_time")
@@ -44,10 +45,10 @@ class TicketMetrics(Channel):
 
     def demo_payloads(self, now, rng, agents):
         """Twelve weeks of solved demo tickets: most answered within the hour, a tail that is not."""
-        start = now - timedelta(weeks=12)
+        start, span = demo_window(now, 12)
         for index in range(1, 12 * 120 + 1):
             agent = rng.choice(agents)
-            opened = start + timedelta(seconds=rng.uniform(0, 12 * 7 * 86400 - 3 * 86400))
+            opened = start + timedelta(seconds=rng.uniform(0, span - 3 * 86400))
             first = rng.lognormvariate(3.4, 0.9)  # minutes; median about half an hour
             resolved = first + rng.lognormvariate(6.2, 1.0)
             for metric, minutes in (("first_response_time", first), ("resolution_time", resolved)):

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from random import Random
 
 from core.channel import IdentityRef
-from core.demo import BRAND_HANDLE, SEED, demo_agents, demo_roster
+from core.demo import BRAND_HANDLE, SEED, demo_agents, demo_roster, demo_window
 
 from .store import store_posts
 
@@ -58,7 +58,7 @@ def demo_posts(now: datetime, rng: Random, agents: Sequence[IdentityRef]) -> lis
     if not cast:
         return []
     skill = {agent.helpdesk_id: rng.uniform(0.2, 0.9) for agent in cast}
-    start, used = now - timedelta(weeks=WEEKS), set()
+    (start, span), used = demo_window(now, WEEKS), set()
     posts: list[dict] = []
 
     def new_id() -> str:
@@ -78,7 +78,7 @@ def demo_posts(now: datetime, rng: Random, agents: Sequence[IdentityRef]) -> lis
 
     for _ in range(WEEKS * PER_WEEK):
         customer = f"customer{rng.randint(1, 400)}"
-        at = start + timedelta(seconds=rng.uniform(0, WEEKS * 7 * 86400 - 86400))
+        at = start + timedelta(seconds=rng.uniform(0, span - 86400))
         named = rng.choice(cast) if rng.random() < 0.8 else None
         if named is None:
             mood = "nobody"

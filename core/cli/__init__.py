@@ -7,7 +7,8 @@ import sys
 
 import click
 from flask.cli import FlaskGroup
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
 
 from ..config import ConfigError
 from ..db import database_unreachable
@@ -48,6 +49,19 @@ def _show_version(ctx: click.Context, _param, value: bool) -> None:
         ctx.exit()
 
 
+def _database_named() -> str:
+    """The database a command read, as an error may name it: the usual slip is the wrong one (the demo's is
+    instance/demo.db), not an old one. No user, password or query (a password may ride there) is shown."""
+    raw = os.environ.get("PLAUDIT_DATABASE_URL")
+    if not raw:
+        return "the database configured (by default the instance folder's plaudit.db)"
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        return "the database PLAUDIT_DATABASE_URL names"
+    return url.set(username=None, password=None, query={}).render_as_string(hide_password=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``plaudit`` console script."""
     from ..app import create_app
@@ -71,10 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     except (OperationalError, ProgrammingError) as exc:
         said = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
         if re.search(r"no such (table|column)|(relation|column) \S+ does not exist", said):
-            # Named, since the usual slip is the wrong database (the demo's is instance/demo.db), not an old one.
-            where = os.environ.get("PLAUDIT_DATABASE_URL", "").partition("@")[2] or os.environ.get(
-                "PLAUDIT_DATABASE_URL") or "the instance folder's plaudit.db (PLAUDIT_DATABASE_URL unset)"
-            hint = (f"the schema is missing or old in {where}: run `plaudit db upgrade`, or point "
+            hint = (f"the schema is missing or old in {_database_named()}: run `plaudit db upgrade`, or point "
                     f"PLAUDIT_DATABASE_URL at the database meant")
         elif isinstance(exc, OperationalError) and database_unreachable(exc):
             hint = "is the database running, and PLAUDIT_DATABASE_URL right?"

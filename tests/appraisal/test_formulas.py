@@ -117,31 +117,33 @@ def test_t_scores_match_the_tables(confidence, df, table):
 
 
 def test_a_mean_interval_holds_its_mean_within_what_the_metric_can_take():
-    # ratings 2 3 2 3 on 1..5, with half an answer at 1 and at 5 in the spread: s^2 = (1 + (1.5^2 + 2.5^2) / 2) / 4,
-    # 2.5 +- t(3) * 1.146 / 2 = 2.5 +- 1.823, cut to the scale at 1; with the normalising bounds 3..5 it was
-    # "3.00 to 3.07", leaving out the mean, and reply times of 200..500 minutes under bounds 0..120 ran backwards
+    # ratings 2 3 2 3: 2.5 +- t(3) * 0.577 / 2 = 2.5 +- 0.919; with the normalising bounds 3..5 it was "3.00 to
+    # 3.07", leaving out the mean, and reply times of 200..500 minutes under bounds 0..120 ran backwards
     low, high = formulas.mean_interval(2.5, 4, 4 + 9 + 4 + 9, 0.95, (1.0, 5.0))
-    assert (round(low, 3), round(high, 3)) == (1.0, 4.323)
+    assert (round(low, 3), round(high, 3)) == (1.581, 3.419)
     low, high = formulas.mean_interval(350, 4, 300**2 + 400**2 + 500**2 + 200**2, 0.95, (0.0, math.inf))
     assert low <= 350 <= high and low >= 0 and high == pytest.approx(350 + 3.1824 * 129.099 / 2, abs=0.01)
     assert formulas.mean_interval(300, 1, 300**2, 0.95, (0.0, math.inf)) == (None, None)
     assert formulas.mean_interval(4, 1, 16, 0.95, (1.0, 5.0)) == (1.0, 5.0)
 
 
-def test_a_mean_interval_of_answers_all_alike_is_no_point_and_narrows_smoothly():
+def test_a_mean_interval_of_answers_all_alike_is_no_point():
     """Four 5s gave "5.00 to 5.00": the t interval of no spread, as if four answers ruled out a 4 for good. Half
-    an answer at each end of the scale joins the spread, so alike answers give an interval that narrows as they
-    add up, and one answer more or less alike moves it a little, not from a point to the whole scale."""
-    def interval(answers):
+    an answer at each end of the scale joins their spread, so alike answers give an interval that narrows as
+    they add up; answers that differ keep their t interval as it was."""
+    def interval(answers, scale=(1.0, 5.0)):
         n, mean = len(answers), sum(answers) / len(answers)
-        return formulas.mean_interval(mean, n, sum(a * a for a in answers), 0.95, (1.0, 5.0))
+        return formulas.mean_interval(mean, n, sum(a * a for a in answers), 0.95, scale)
 
     assert interval([5, 5, 5, 5]) == pytest.approx((2.75, 5.0), abs=1e-3)  # s^2 = (16 / 2) / 4 = 2
-    ten, nine_and_a_four = interval([3] * 10), interval([3] * 9 + [4])
-    assert ten == pytest.approx((2.548, 3.452), abs=1e-3)
-    assert abs(nine_and_a_four[0] - ten[0]) < 0.06 and abs(nine_and_a_four[1] - ten[1]) < 0.16
+    assert interval([3] * 10) == pytest.approx((2.548, 3.452), abs=1e-3)
     widths = [high - low for low, high in (interval([3] * n) for n in (4, 10, 40, 160))]
     assert widths == sorted(widths, reverse=True) and widths[-1] < 0.11
+    assert interval([3] * 9 + [4]) == pytest.approx((2.874, 3.326), abs=1e-3)  # some spread: the t interval
+    # a wide scale whose answers differ is not widened by its far end (reply times capped at 600 minutes)
+    replies = [8, 12, 30, 18, 22, 10, 25, 15, 20, 18]
+    low, high = interval(replies, (0.0, 600.0))
+    assert 10 < low < 17.8 < high < 26
     # minutes have no scale to add answers at: as before, alike minutes are a point
     assert formulas.mean_interval(30.0, 4, 4 * 900, 0.95, (0.0, math.inf)) == (30.0, 30.0)
 

@@ -6,7 +6,7 @@ next week, and an Auckland week ran from Monday 13:00 to Monday 12:59 local time
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from unittest.mock import patch
 
 import pytest
@@ -201,3 +201,31 @@ def test_periods_of_a_zone_whose_clocks_skip_midnight_are_moved_too(in_zone):
     with transaction() as session:
         run = session.get(AppraisalRun, made)
         assert (run.period_start, run.period_end) == (utc(2026, 9, 6), utc(2026, 9, 13))
+
+
+def test_a_period_flag_raised_twice_for_the_same_days_is_kept_once_the_decided_one(in_zone):
+    """Flags for one week raised under UTC and under London's summer time land on the same Tokyo week: the
+    move failed with an IntegrityError, or left a flag no command could clear, blocking every run."""
+    from core.models import Flag
+
+    in_zone("Asia/Tokyo")
+    week = week_of(date(2026, 6, 1))
+    with transaction() as session:
+        ann = Employee(name="Ann", email="ann@example.com")
+        session.add(ann)
+        session.flush()
+        flags = [Flag(employee_id=ann.id, check="suppressed_surveys", reason=why, period_start=start,
+                      period_end=start + timedelta(days=7), decision=decision)
+                 for why, start, decision in (("made under UTC", utc(2026, 6, 1), "dismissed"),
+                                              ("made under London", utc(2026, 5, 31, 23), None),
+                                              ("made under Tokyo", week.start, None))]
+        session.add_all(flags)
+        session.flush()
+        ids = [flag.id for flag in flags]
+    moved = in_zone("Asia/Tokyo").test_cli_runner().invoke(args=["appraisal", "move-periods", "--from", "UTC"])
+    assert moved.exit_code == 0, moved.output
+    assert "2 period flag(s) dropped, each the same finding as another flag of its check, employee and days" \
+        in moved.output
+    with transaction() as session:
+        kept = session.scalars(select(Flag)).all()
+        assert [(flag.id, flag.decision, flag.period_start) for flag in kept] == [(ids[0], "dismissed", week.start)]

@@ -149,12 +149,16 @@ def test_commands_before_the_schema_exists_say_what_to_do(tmp_path):
                             env=env, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1 and "run `plaudit db upgrade`" in result.stderr
     assert "Traceback" not in result.stderr
-    assert "missing or old in the instance folder's plaudit.db (PLAUDIT_DATABASE_URL unset)" in result.stderr
+    assert "missing or old in the database configured (by default the instance folder's plaudit.db)" in result.stderr
     # a command meant for the demo's database, run without naming it, is told which one it read
     named = subprocess.run([sys.executable, "-c", "from core.cli import main; main()", "users", "list"],
                            env={**env, "PLAUDIT_DATABASE_URL": f"sqlite:///{tmp_path}/other.db"},
                            capture_output=True, text=True, timeout=60, check=False)
     assert f"missing or old in sqlite:///{tmp_path}/other.db: run `plaudit db upgrade`, or point " in named.stderr
+    hidden = subprocess.run([sys.executable, "-c", "from core.cli import main; main()", "users", "list"], env={
+        **env, "PLAUDIT_DATABASE_URL": f"sqlite:///{tmp_path}/other.db?password=s3cret"},
+        capture_output=True, text=True, timeout=60, check=False)
+    assert "s3cret" not in hidden.stderr and f"sqlite:///{tmp_path}/other.db:" in hidden.stderr
 
 
 def test_jobs_status_with_redis_down_explains_where_work_waits(make_app):

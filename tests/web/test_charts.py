@@ -164,3 +164,10 @@ def test_bar_labels_too_long_for_their_bars_are_thinned_not_overlapped():
     short = [(str(n), 1) for n in range(10)]
     assert len([t for t in ET.fromstring(str(bar_chart(short, label="n"))).iter()
                 if t.get("class") == "bar-label"]) == 10
+
+
+def test_one_long_category_name_is_cut_to_its_bar_not_thinning_the_others():
+    bars = [("Account and subscription management", 3), ("Billing", 2), ("Login", 1), ("Refunds", 2), ("Other", 1)]
+    labels = [t.text for t in ET.fromstring(str(bar_chart(bars, label="CSAT"))).iter() if t.get("class") == "bar-label"]
+    assert labels[1:] == ["Billing", "Login", "Refunds", "Other"]
+    assert labels[0].endswith("…") and len(labels[0]) * 6.5 <= (560 - 52 - 12) / 5
