@@ -53,7 +53,8 @@ def _midnight(day: date) -> datetime:
 
 def bound_day(moment: datetime) -> date:
     """The day a period bound begins: the organisation's date, or for a bound stored at midnight UTC before the
-    organisation set its time zone (which is not its midnight), the UTC date that bound was made for."""
+    organisation set its time zone (which is not its midnight), the UTC date that bound was made for, until
+    ``plaudit appraisal move-periods`` moves it (:mod:`appraisal.period_zone`)."""
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     local = local_time.day_of(moment)
     if _midnight(local) != moment and moment.astimezone(UTC).time() == datetime.min.time():
