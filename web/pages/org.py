@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import Blueprint, abort, render_template, request
 from markupsafe import Markup
@@ -76,7 +76,7 @@ def overview():
         "org/overview.html", kind=kind, kinds=KINDS, run=run, trend=trend, charted=charted, chosen=run_id,
         mean_composite=session.scalar(select(func.avg(AppraisalResult.composite))
                                       .where(AppraisalResult.run_id == run.id)),
-        one_day=timedelta(days=1), max_teams=MAX_CHARTED_TEAMS,
+        max_teams=MAX_CHARTED_TEAMS,
         composites=composites, metrics=metrics, teams=teams, mix=mix,
         composite_chart=_histogram_chart(composites, f"Employees by composite, {_period_label(run)}"),
         trend_chart=line_chart(trend.labels, {"Organisation": trend.org,

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from math import ceil
 
 from flask import Blueprint, abort, flash, redirect, render_template, request
@@ -200,7 +199,7 @@ def _flags_page(refusal: Refusal | None) -> str:
     options = sorted(set(checks) | set(open_by_check))
     return render_template("review/flags.html", rows=rows, pager=pager, check=check, checks=checks,
                            options=options, open_by_check=open_by_check, refusal=refusal, decision_fields=DECISION_FIELDS,
-                           channels=get_plugins().channels, one_day=timedelta(days=1))
+                           channels=get_plugins().channels)
 
 
 # --- disputes ---------------------------------------------------------------------------------------------
@@ -464,4 +463,4 @@ def _recommendations_page(refusals: list[Refusal] = (), *, select_all: bool = Fa
                            budget=budgets.get(run_id), run_id=run_id, listed=listed, waiting=waiting,
                            by_kind=by_kind, kinds=PERIOD_KINDS, kind=kind, passed_over=passed_over,
                            pager=pager, refusals=refusals, refused={r.item_id: r for r in refusals},
-                           selection=selection, one_day=timedelta(days=1))
+                           selection=selection)

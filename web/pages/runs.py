@@ -1,7 +1,7 @@
 """HR's appraisal runs: every run with its state, and a form to appraise a period now."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -67,9 +67,9 @@ def index():
         .order_by(AppraisalRun.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     _, budgets = runs_and_budgets(session, {run.id for run, *_ in rows})
     stale = counted_rows(misaligned(session))
-    return render_template("runs/index.html", rows=rows, total=total, page=page, page_size=PAGE_SIZE, budgets=budgets, stale=stale,
-                           kinds=PERIOD_KINDS, errors=errors, posted=posted,
-                           one_day=timedelta(days=1)), 400 if errors else 200
+    return render_template("runs/index.html", rows=rows, total=total, page=page, page_size=PAGE_SIZE,
+                           budgets=budgets, stale=stale, kinds=PERIOD_KINDS, errors=errors,
+                           posted=posted), 400 if errors else 200
 
 
 def _read_period(form) -> tuple[object, dict[str, str]]:
