@@ -8,7 +8,7 @@ daylight-saving time is 167 or 169 hours long and the next week still begins at 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, tzinfo
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from flask import current_app, has_app_context
 
@@ -22,17 +22,24 @@ def check_zone(name: str) -> ZoneInfo:
 
     :raises ValueError: naming what is wrong, when there is no such zone.
     """
-    # Not the database's own files: localtime (the server's zone, whatever it is), Factory (no zone), and the
-    # posix/ and right/ copies (right/ counts leap seconds, which put every midnight off by them).
-    known = {zone for zone in available_timezones()
-             if zone not in ("localtime", "Factory") and not zone.startswith(("posix/", "right/"))}
-    if name in known:
-        return ZoneInfo(name)
+    if _a_zone(name):
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder of zones, "America"
+            pass
+    # Listing every zone takes milliseconds: only for the message, not for every app that starts.
+    known = {zone for zone in available_timezones() if _a_zone(zone)}
     plain = name.strip().removeprefix("posix/").removeprefix("right/").lower()
     meant = [zone for zone in known if zone.lower() == plain]
     hint = f"did you mean {meant[0]}? " if meant else ""
     raise ValueError(f"{name!r} is not a time zone: {hint}give an IANA name such as Europe/London or "
                      f"America/New_York (the list: https://en.wikipedia.org/wiki/List_of_tz_database_time_zones)")
+
+
+def _a_zone(name: str) -> bool:
+    # Not the database's own files: localtime (the server's zone, whatever it is), Factory (no zone), and the
+    # posix/ and right/ copies (right/ counts leap seconds, which put every midnight off by them).
+    return name not in ("localtime", "Factory") and not name.startswith(("posix/", "right/"))
 
 
 def zone_name() -> str:
