@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 from alembic.runtime.migration import MigrationContext
 from flask import current_app, g, has_request_context, request
-from sqlalchemy import create_engine, event
+from sqlalchemy import ARRAY, Integer, any_, create_engine, event, literal
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -117,6 +117,17 @@ def transaction() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def ids_among(session: Session, column, ids: list[int]):
+    """``column IN ids``; on PostgreSQL as ``= ANY`` of one array parameter.
+
+    A thousand placeholders cost more to render and for psycopg to parse (it caches no statement that long)
+    than the lookups they make.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(literal(list(ids), ARRAY(Integer)))
+    return column.in_(ids)
 
 
 def database_unreachable(error: BaseException) -> bool:

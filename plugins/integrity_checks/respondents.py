@@ -10,9 +10,10 @@ from datetime import timedelta
 
 from flask import current_app
 from marshmallow import Schema, fields, validate
-from sqlalchemy import ARRAY, Integer, Interval, and_, any_, func, literal, select
+from sqlalchemy import Interval, and_, func, literal, select
 from sqlalchemy.orm import aliased
 
+from core.db import ids_among
 from core.ingestion import respondent_ref
 from core.integrity import IntegrityCheck
 from core.models import Employee, EmployeeIdentity, Feedback
@@ -135,7 +136,7 @@ def _candidates(session, rated, window: timedelta) -> dict[int, list]:
                            answer.kind == item.kind, answer.id != item.id, answer.status != "excluded",
                            answer.occurred_at <= _window_start(session, item.occurred_at, -window),
                            answer.occurred_at >= _window_start(session, item.occurred_at, window)))
-        .where(_among(session, item.id, sorted({i.id for i in rated}))))
+        .where(ids_among(session, item.id, sorted({i.id for i in rated}))))
     candidates: dict[int, list] = defaultdict(list)
     for row in rows:
         candidates[row.item_id].append(row)
@@ -157,14 +158,6 @@ def _overtaken(candidates: dict[int, list], rated, window: timedelta) -> list:
             if held is None or (first.occurred_at, first.id) < (held[1].occurred_at, held[1].id):
                 firsts[row.id] = (row, first)
     return sorted(firsts.values(), key=lambda pair: pair[0].id)
-
-
-def _among(session, column, ids: list[int]):
-    """``column IN ids``; on PostgreSQL as ``= ANY`` of one array, since a thousand placeholders cost more to
-    render and parse than the lookups themselves."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(literal(ids, ARRAY(Integer)))
-    return column.in_(ids)
 
 
 def _window_start(session, occurred_at, window: timedelta):
