@@ -7,6 +7,7 @@ from random import Random
 
 from sqlalchemy import select
 
+from core import local_time
 from core.channel import IdentityRef
 from core.demo import SEED, demo_window
 from core.models import Feedback
@@ -21,6 +22,10 @@ DESK = "demo"
 CATEGORIES = {"How-to": (30, 10), "Billing": (25, 20), "Login": (20, 15), "Refunds": (10, 30),
               "Bug report": (15, 25)}
 TICKET_BATCH = 300
+#: The share of each kind among an agent's answers in a week.
+KINDS = {"csat": 0.7, "nps": 0.2, "ces": 0.1}
+#: How often an NPS or CES answer names an agent nobody knows, for the attribution queue to show.
+UNKNOWN_AGENT = 0.06
 COMMENTS = {
     "good": ["Quick and friendly, problem solved.", "Explained everything clearly.", "Went the extra mile!",
              "Very patient with my questions.", "Fixed it on the first reply."],
@@ -32,11 +37,7 @@ COMMENTS = {
 def survey_responses(now: datetime, rng: Random, agents: Sequence[IdentityRef]) -> Iterator[dict]:
     """Yield answers in the generic format; agents differ in skill, and a few name an agent nobody knows."""
     skill = {agent: rng.uniform(-0.9, 0.6) for agent in agents}
-    start, span = demo_window(now, WEEKS)
-    for index in range(1, WEEKS * PER_WEEK + 1):
-        agent = rng.choice(agents)
-        answered = start + timedelta(seconds=rng.uniform(0, span))
-        kind = rng.choices(["csat", "nps", "ces"], weights=[70, 20, 10])[0]
+    for index, (answered, agent, kind) in enumerate(_schedule(now, rng, agents), 1):
         mood = rng.gauss(skill[agent], 1.0)
         if kind == "csat":
             rating = max(1, min(5, round(4 + mood)))
@@ -44,7 +45,9 @@ def survey_responses(now: datetime, rng: Random, agents: Sequence[IdentityRef]) 
             rating = max(0, min(10, round(8 + 2 * mood)))
         else:
             rating = max(1, min(7, round(5.5 + mood)))
-        named = agent if rng.random() > 0.02 else IdentityRef(agent.provider, "unknown-agent")
+        # Only answers the ranking can spare name an agent nobody knows: each is one of an agent's few CSATs.
+        named = agent if kind == "csat" or rng.random() > UNKNOWN_AGENT else IdentityRef(agent.provider,
+                                                                                           "unknown-agent")
         payload = {"response_id": f"demo-{index:05d}", "kind": kind, "rating": rating,
                    "answered_at": answered.isoformat(), "ticket_id": f"{DESK}:T-{40000 + index}",
                    "respondent": f"customer{rng.randint(1, 900)}@example.com",
@@ -55,6 +58,35 @@ def survey_responses(now: datetime, rng: Random, agents: Sequence[IdentityRef]) 
         if (favourable or unfavourable) and rng.random() < 0.35:
             payload["comment"] = rng.choice(COMMENTS["good" if favourable else "bad"])
         yield payload
+
+
+def _schedule(now: datetime, rng: Random, agents: Sequence[IdentityRef]) -> list[tuple[datetime, IdentityRef, str]]:
+    """When each answer came, about whom, of which kind: ``WEEKS * PER_WEEK`` answers over the demo's weeks
+    and the days of this one, each week's shared evenly among the agents, of kinds in the mix of ``KINDS``.
+
+    Drawn at random for the whole span, an agent had a week with too few CSATs now and then (the README's
+    employee login, some days, in the latest week), and whoever showed the demo could not say why.
+    """
+    start, span = demo_window(now, WEEKS)
+    this_week = local_time.midnight(local_time.day_of(start) + timedelta(weeks=WEEKS))
+    # This week so far gets its share of the answers by its length; the complete weeks share the rest.
+    current = round(WEEKS * PER_WEEK * (now - this_week).total_seconds() / span)
+    rest = WEEKS * PER_WEEK - current
+    per_week = [rest // WEEKS + (week < rest % WEEKS) for week in range(WEEKS)] + [current]
+    schedule = []
+    for week, count in enumerate(per_week):
+        begins = local_time.midnight(local_time.day_of(start) + timedelta(weeks=week))
+        ends = min(now, local_time.midnight(local_time.day_of(begins) + timedelta(weeks=1)))
+        order = list(agents)
+        rng.shuffle(order)
+        dealt = [order[number % len(order)] for number in range(count)]
+        for agent in order:
+            answers = dealt.count(agent)
+            kinds = [kind for kind, part in KINDS.items() for _ in range(round(answers * part))]
+            kinds = (kinds + ["csat"] * answers)[:answers]
+            rng.shuffle(kinds)
+            schedule += [(begins + (ends - begins) * rng.random(), agent, kind) for kind in kinds]
+    return schedule
 
 
 def demo_ticket_steps() -> int:

@@ -66,21 +66,18 @@ def test_demo_builds_and_then_reuses_its_own_database(app, tmp_path, smtp_server
         assert replies[0] == replies[1] > 0   # every brand reply is signed by a demo agent
         assert conn.scalar(select(func.count()).select_from(Feedback).where(
             Feedback.proposed_employee_id.is_not(None), Feedback.employee_id.is_(None))) > 0  # for the queue
-        # every demo week is appraised once, and most agents have a standing in the last one
+        # every demo week is appraised once, and every agent has a standing in each: the answers begin with the
+        # oldest week's Monday and each week's are shared out among the agents (drawn at random over the span,
+        # someone, the README's employee login some days, had too few in a week)
         from appraisal.models import AppraisalResult, AppraisalRun
 
         runs = dict(conn.execute(select(AppraisalRun.period_kind, func.count()).where(
             AppraisalRun.status == "completed").group_by(AppraisalRun.period_kind)).all())
         assert runs["week"] == 12 and runs["month"] >= 1  # twelve weeks always hold a whole month
+        ranked = conn.execute(select(func.count(AppraisalResult.rank)).join(AppraisalRun).where(
+            AppraisalRun.period_kind == "week").group_by(AppraisalRun.id)).scalars().all()
+        assert ranked == [len(demo_roster())] * 12
         last = conn.scalar(select(func.max(AppraisalRun.id)).where(AppraisalRun.period_kind == "week"))
-        ranked = conn.scalar(select(func.count()).select_from(AppraisalResult).where(
-            AppraisalResult.run_id == last, AppraisalResult.rank.is_not(None)))
-        assert ranked >= 10
-        # and in the first: the answers begin with its Monday (they began twelve weeks before now, mid-week,
-        # which left two people with a standing in the oldest week)
-        first = conn.scalar(select(func.min(AppraisalRun.id)).where(AppraisalRun.period_kind == "week"))
-        assert conn.scalar(select(func.count()).select_from(AppraisalResult).where(
-            AppraisalResult.run_id == first, AppraisalResult.rank.is_not(None))) >= 8
         # The answers rate tickets the demo stored (once, though both runs opened them), with categories,
         # so results have a case mix and training needs by category.
         from core.models import Ticket
