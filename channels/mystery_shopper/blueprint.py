@@ -6,7 +6,7 @@ who may act and audit it; the views read forms and turn refusals into messages a
 """
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import (
@@ -24,6 +24,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
+from core import local_time
 from core.auth import roles_required
 from core.db import get_session
 from core.models import Employee, User, UserRole
@@ -204,25 +205,37 @@ def report_form(assignment_id: int):
         ), 400 if problems else 200
 
 
-def _as_utc_field(raw: str) -> str:
-    """A posted visit time as the field shows it: UTC without an offset (the page's script shows it locally)."""
-    moment = parse_moment(raw) if raw.strip() else None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") if moment else raw
+#: How a datetime-local field takes a date and time.
+FIELD_TIME = "%Y-%m-%dT%H:%M"
+
+
+def _visit_field(value: str | datetime | None) -> tuple[str, str]:
+    """A visit time as its field shows it, on the organisation's clock, and in UTC for the page's script, which
+    shows it on the shopper's own clock instead. What cannot be read is shown as it was typed."""
+    moment = parse_moment(value) if isinstance(value, str) and value.strip() else value
+    if not isinstance(moment, datetime):
+        return (value if isinstance(value, str) else ""), ""
+    return local_time.in_zone(moment).strftime(FIELD_TIME), moment.astimezone(UTC).strftime(FIELD_TIME + "Z")
 
 
 def _proof_shown(session, report: Report | None, form, proof: dict | None) -> dict:
     """What the proof fields show: what was just posted, else what the report keeps."""
     if proof is not None:
-        return {"visited_at": _as_utc_field(form.get("visited_at", "")), "receipt_number": form.get("receipt_number", ""),
-                "integrity": {k: form.get(f"integrity-{k}") for k in INTEGRITY_QUESTIONS},
-                "served_by": form.get("served_by", ""), "photo": report is not None and report.photo_path}
-    if report is None:
-        return {"visited_at": "", "receipt_number": "", "integrity": {}, "served_by": "", "photo": False}
-    return {"visited_at": report.visited_at.strftime("%Y-%m-%dT%H:%M") if report.visited_at else "",
-            "receipt_number": report.receipt_number or "",
-            "integrity": {k: {True: "yes", False: "no"}.get(v) for k, v in (report.integrity or {}).items()},
-            "served_by": session.get(Employee, report.served_by).name if report.served_by else "",
-            "photo": bool(report.photo_path)}
+        shown = {"receipt_number": form.get("receipt_number", ""),
+                 "integrity": {k: form.get(f"integrity-{k}") for k in INTEGRITY_QUESTIONS},
+                 "served_by": form.get("served_by", ""), "photo": report is not None and report.photo_path}
+        visited_at = form.get("visited_at", "")
+    elif report is None:
+        shown = {"receipt_number": "", "integrity": {}, "served_by": "", "photo": False}
+        visited_at = None
+    else:
+        shown = {"receipt_number": report.receipt_number or "",
+                 "integrity": {k: {True: "yes", False: "no"}.get(v) for k, v in (report.integrity or {}).items()},
+                 "served_by": session.get(Employee, report.served_by).name if report.served_by else "",
+                 "photo": bool(report.photo_path)}
+        visited_at = report.visited_at
+    shown["visited_at"], shown["visited_at_utc"] = _visit_field(visited_at)
+    return shown
 
 
 # --- review -------------------------------------------------------------------------------------------------

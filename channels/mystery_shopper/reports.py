@@ -127,7 +127,7 @@ def _check_proof(session: Session, assignment: Assignment, proof: dict, *, final
         if visited_at is None:
             problems["visited_at"] = "give the date and time of the visit, e.g. 2026-11-03 14:30"
     if isinstance(visited_at, datetime):
-        visited_at = visited_at if visited_at.tzinfo else visited_at.replace(tzinfo=UTC)
+        visited_at = visited_at if visited_at.tzinfo else visited_at.replace(tzinfo=local_time.zone())
         if visited_at > utcnow() + CLOCK_SKEW:
             problems["visited_at"] = "the visit cannot be in the future: give when it took place"
         elif not assignment.visit_from <= visited_at <= assignment.visit_until:
@@ -282,14 +282,14 @@ def reviewable_reports(user) -> Select:
 
 
 def parse_moment(raw: str) -> datetime | None:
-    """A date and time as typed or sent (ISO 8601, 'T' or a space); naive values are UTC.
+    """A date and time as typed or sent (ISO 8601, 'T' or a space); naive values are on the organisation's clock.
 
     None when it cannot be read, or lies outside :data:`EARLIEST`-:data:`LATEST` (``0001-01-01T00:00+05:00``
     is a valid ISO date whose UTC time Python cannot hold): the caller refuses it naming its field.
     """
     try:
         value = datetime.fromisoformat(raw.strip())
-        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        value = value if value.tzinfo else value.replace(tzinfo=local_time.zone())
         return value if EARLIEST <= value.astimezone(UTC) <= LATEST else None
     except (ValueError, OverflowError):
         return None

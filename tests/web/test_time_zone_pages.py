@@ -85,3 +85,47 @@ def test_hr_is_told_to_move_periods_made_under_another_zone_before_appraising(ap
     moved = app.test_cli_runner().invoke(args=["appraisal", "move-periods", "--from", "UTC"])
     assert "1 run moved to the same days in Pacific/Auckland" in moved.output, moved.output
     assert "data-stale-zone" not in client.get("/runs").get_data(as_text=True)
+
+
+def test_mystery_shopping_times_are_typed_and_shown_on_the_organisations_clock(app, worked_example,
+                                                                               session_per_request):
+    """HR in Auckland typing a visit window from 09:00 meant 09:00 UTC, 22:00 there; the shopper's form (without
+    its script) said UTC, and its window's bounds were UTC times."""
+    from channels.mystery_shopper.models import Assignment, Report
+    from tests.channels.mystery_shopper.visits import send_shoppers
+
+    visits = send_shoppers(worked_example)
+    hr = app.test_client()
+    assert sign_in(hr, "hr@example.com").status_code == 302
+    new = "/channels/mystery_shopper/assignments/new"
+    page = hr.get(new).get_data(as_text=True)
+    assert "Times are on the organisation's clock (Pacific/Auckland)." in page
+    created = hr.post(new, data={
+        "template_id": visits.template_id, "shopper_id": visits.shoppers["sam"],
+        "employee_id": worked_example.ids["bob"], "scenario": "Ask about a refund.", "visit_from": "2026-11-10T09:00",
+        "visit_until": "2026-11-12T18:00", "due_at": "2026-11-13T12:00", "csrf_token": csrf_token(page)})
+    assert created.status_code == 302
+    with transaction() as session:
+        assignment = session.scalar(select(Assignment).order_by(Assignment.id.desc()).limit(1))
+        assert assignment.visit_from.isoformat() == "2026-11-09T20:00:00+00:00"
+
+    sam = app.test_client()
+    assert sign_in(sam, "shopper@example.com").status_code == 302
+    url = f"/channels/mystery_shopper/assignments/{visits.assignments['sam']}"
+    form = sam.get(url).get_data(as_text=True)
+    assert "When did you visit? (Pacific/Auckland)" in form
+    # the window opens at 09:00 UTC on 3 November: 22:00 in Auckland, and in UTC for the script
+    assert 'min="2026-11-03T22:00"' in form and 'data-utc-min="2026-11-03T09:00Z"' in form
+    saved = sam.post(url, data={"visited_at": "2026-11-04T14:30", "receipt_number": "R-1", "action": "draft",
+                                "csrf_token": csrf_token(form)})
+    assert saved.status_code == 302
+    with transaction() as session:
+        report = session.scalar(select(Report).where(Report.assignment_id == visits.assignments["sam"]))
+        assert report.visited_at.isoformat() == "2026-11-04T01:30:00+00:00"
+    again = sam.get(url).get_data(as_text=True)
+    assert 'value="2026-11-04T14:30" data-utc="2026-11-04T01:30Z"' in again
+    # a refused form shows what was typed, on the same clock
+    refused = sam.post(url, data={"visited_at": "2026-11-08T10:00", "receipt_number": "R-1", "action": "draft",
+                                  "csrf_token": csrf_token(again)}).get_data(as_text=True)
+    assert "the visit must be between 2026-11-03 22:00 Pacific/Auckland and" in refused
+    assert 'value="2026-11-08T10:00" data-utc="2026-11-07T21:00Z"' in refused

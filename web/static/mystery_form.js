@@ -36,8 +36,9 @@
   });
 })();
 
-// The visit time: the field holds UTC (which is what the page says without this script); with it, the shopper
-// reads and types their own local time, and the form sends it with their offset, so nobody converts by hand.
+// The visit time: the field holds the organisation's clock (which is what the page says without this script);
+// with it, the shopper reads and types their own local time, and the form sends it with their offset, so nobody
+// converts by hand.
 (function () {
   "use strict";
   function pad(n) { return (n < 10 ? "0" : "") + n; }
@@ -53,14 +54,12 @@
   document.addEventListener("DOMContentLoaded", function () {
     var input = document.getElementById("visited_at");
     if (!input || !input.form) { return; }
-    if (input.value) {
-      var utc = new Date(input.value + "Z");
-      if (!isNaN(utc.getTime())) { input.value = local(utc); }
-    }
-    // The window's bounds come in UTC, as the value does: the picker compares them with local time.
-    ["min", "max"].forEach(function (bound) {
-      var at = input.getAttribute(bound) ? new Date(input.getAttribute(bound) + "Z") : null;
-      if (at && !isNaN(at.getTime())) { input.setAttribute(bound, local(at)); }
+    // The page gives the value and the window's bounds on the organisation's clock, and in UTC for this script.
+    ["", "-min", "-max"].forEach(function (which) {
+      var at = input.getAttribute("data-utc" + which) ? new Date(input.getAttribute("data-utc" + which)) : null;
+      if (at && !isNaN(at.getTime())) {
+        if (which) { input.setAttribute(which.slice(1), local(at)); } else { input.value = local(at); }
+      }
     });
     var label = document.querySelector('label[for="visited_at"]');
     // Only the words change: the required mark after them stays.
