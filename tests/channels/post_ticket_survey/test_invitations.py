@@ -7,6 +7,7 @@ import hmac
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, update
@@ -38,7 +39,7 @@ def _csat(app, session, employee_id):
 def test_solved_ticket_to_invitation_email_to_answer_and_changed_answer(make_app, smtp_server, session):
     inbox, port = smtp_server
     app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_SECURITY="none", MAIL_FROM="cs@example.com",
-                   PUBLIC_URL="http://surveys.example.com")
+                   PUBLIC_URL="http://surveys.example.com", TIME_ZONE="Pacific/Auckland")
     client = app.test_client()
     with app.app_context():
         from core.db import transaction
@@ -62,6 +63,10 @@ def test_solved_ticket_to_invitation_email_to_answer_and_changed_answer(make_app
     assert set(parts) == {"text/plain", "text/html"}
     url = re.search(r"http://surveys\.example\.com(/channels/post_ticket_survey/s/\S+)", parts["text/plain"]).group(1)
     assert url in parts["text/html"]
+    # when the link stops working, on the organisation's clock and naming it (it gave a bare UTC date)
+    expires = session.scalar(select(Invitation.expires_at)).astimezone(ZoneInfo("Pacific/Auckland"))
+    until = f"The link works until {expires:%-d %B %Y at %H:%M} (Pacific/Auckland)."
+    assert until in parts["text/plain"] and until in parts["text/html"]
 
     page = client.get(url)  # what a mail scanner does: nothing may be recorded
     assert page.status_code == 200 and "How satisfied are you" in page.get_data(as_text=True)
