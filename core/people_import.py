@@ -45,7 +45,10 @@ class PersonRowSchema(Schema):
 @dataclass
 class PeopleReport:
     created: int = 0
+    #: Employees already there whom the row changed (name, team, active again, an identity added, made lead).
     updated: int = 0
+    #: Employees already there whom the row left as they were.
+    unchanged: int = 0
     #: Of the updated, employees who had been deactivated (left) and are active again.
     reactivated: list[str] = field(default_factory=list)
     teams_created: int = 0
@@ -162,7 +165,6 @@ def import_people(session: Session, lines: Iterable[str], progress=None) -> Peop
             session.add(employee)
             report.created += 1
         else:
-            report.updated += 1
             before = {"name": employee.name, "team": employee.team.name if employee.team else None,
                       "active": employee.active}
             if not employee.active:  # a leaver named again: said, since an old list would bring back many
@@ -187,10 +189,16 @@ def import_people(session: Session, lines: Iterable[str], progress=None) -> Peop
                            {**changed, **({"identities_added": added} if added else {})}))
             report.changes += [f"{employee.email}: {key} {before[key]} -> {value}" for key, value in changed.items()
                                if key != "active"]
-        if data["lead"] and team.manager is not employee:
+        made_lead = data["lead"] and team.manager is not employee
+        if made_lead:
             audits.append(("team.lead_set", team, {"lead": team.manager.email if team.manager else None},
                            {"lead": employee.email}))
             team.manager = employee
+        if before is not None:
+            if before != after or added or made_lead:
+                report.updated += 1
+            else:
+                report.unchanged += 1
         if progress:
             progress(1)
     session.flush()

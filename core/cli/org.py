@@ -46,8 +46,8 @@ def import_command(file):
         click.echo(f"nothing imported: {len(by_line)} row(s) need fixing (columns: {', '.join(COLUMNS)})",
                    err=True)
         raise SystemExit(1)
-    click.echo(f"employees created {report.created}, updated {report.updated}; teams created "
-               f"{report.teams_created}")
+    click.echo(f"employees created {report.created}, updated {report.updated}, unchanged {report.unchanged}; "
+               f"teams created {report.teams_created}")
     for change in report.changes:  # a team move or a new name, which the counts alone would hide
         click.echo(f"  {change}")
     if report.reactivated:

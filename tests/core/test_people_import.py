@@ -31,7 +31,7 @@ def _run(app, tmp_path, text):
 def test_import_creates_teams_employees_leads_and_identities(app, session, tmp_path):
     result = _run(app, tmp_path, GOOD)
     assert result.exit_code == 0, result.output
-    assert "employees created 3, updated 0; teams created 2" in result.output
+    assert "employees created 3, updated 0, unchanged 0; teams created 2" in result.output
     emea = session.scalar(select(Team).where(Team.name == "Support EMEA"))
     assert emea.slug == "support-emea" and emea.manager.email == "lea@example.com"
     ann = session.scalar(select(Employee).where(Employee.email == "ann@example.com"))
@@ -45,7 +45,7 @@ def test_an_import_that_names_a_leaver_again_says_it_made_them_active(app, sessi
     _run(app, tmp_path, GOOD)
     assert app.test_cli_runner().invoke(args=["org", "deactivate", "bob@example.com"]).exit_code == 0
     again = _run(app, tmp_path, GOOD)
-    assert again.exit_code == 0 and "updated 3" in again.output
+    assert again.exit_code == 0 and "updated 1, unchanged 2" in again.output
     assert "1 of them had been deactivated and are active again: bob@example.com" in again.output
     # audited as `plaudit org activate` audits it
     bob = session.scalar(select(Employee.id).where(Employee.email == "bob@example.com"))
@@ -57,10 +57,11 @@ def test_an_import_that_names_a_leaver_again_says_it_made_them_active(app, sessi
 def test_reimport_changes_nothing_and_moves_people_between_teams(app, session, tmp_path):
     _run(app, tmp_path, GOOD)
     before = row_counts(app)
-    assert "updated 3" in _run(app, tmp_path, GOOD).output
+    # every employee was counted "updated" though nothing changed, and people read it as changes
+    assert "employees created 0, updated 0, unchanged 3; teams created 0" in _run(app, tmp_path, GOOD).output
     assert row_counts(app) == before
     moved = GOOD.replace("Ann Agent,ann@example.com,Support EMEA", "Ann Agent,ann@example.com,Billing")
-    _run(app, tmp_path, moved)
+    assert "updated 1, unchanged 2" in _run(app, tmp_path, moved).output
     session.expire_all()
     assert session.scalar(select(Employee).where(Employee.email == "ann@example.com")).team.name == "Billing"
 
@@ -258,7 +259,7 @@ def test_an_employees_new_email_is_changed_in_place(app, session, tmp_path, crea
             ] == ["employee.email_changed", "user.email_changed"]
     session.rollback()
     # The next import, with the new address, updates her rather than making a second Ann.
-    assert "employees created 0, updated 3" in _run(app, tmp_path, GOOD.replace("ann@example.com",
+    assert "employees created 0, updated 1, unchanged 2" in _run(app, tmp_path, GOOD.replace("ann@example.com",
                                                                                  "ann.carter@example.com")).output
     # A rating naming Bob's new address before HR gave it to him waited in the queue: it is his now.
     from core.ingestion import ingest
