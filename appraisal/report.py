@@ -17,6 +17,7 @@ from core.models import Dispute, Employee, Feedback, Team, User
 
 from .comments import employee_comments, positive, shown_comment
 from .disclosure import colleagues, withhold_thin_means, withhold_thin_reasons
+from .employment import part_worked
 from .guidelines import current_guideline, rule_params
 from .incentives import standing_key
 from .models import (
@@ -26,7 +27,7 @@ from .models import (
     MetricResult,
     Recommendation,
 )
-from .periods import bound_day, days_of, run_made_early
+from .periods import Period, bound_day, days_of, run_made_early
 
 #: How many periods the trend covers, the report's own included.
 TREND_PERIODS = 8
@@ -255,7 +256,8 @@ def employee_report(session: Session, run: AppraisalRun, employee_id: int, scori
     if audience not in AUDIENCES:
         raise ValueError(f"audience: one of {', '.join(AUDIENCES)}")
     row = session.execute(
-        select(Employee.id, Employee.name, Employee.email, Employee.active, AppraisalResult, Team.name)
+        select(Employee.id, Employee.name, Employee.email, Employee.active, Employee.started_on, Employee.left_on,
+               AppraisalResult, Team.name)
         .select_from(Employee)
         .outerjoin(AppraisalResult, and_(AppraisalResult.employee_id == Employee.id,
                                          AppraisalResult.run_id == run.id))
@@ -263,14 +265,17 @@ def employee_report(session: Session, run: AppraisalRun, employee_id: int, scori
         .where(Employee.id == employee_id)).first()
     if row is None:
         return None
-    _, name, email, active, result, team_name = row
+    _, name, email, active, started_on, left_on, result, team_name = row
     columns = metric_columns(run, scoring_rules)
     mine = {m.metric: m for m in session.scalars(
         select(MetricResult).where(MetricResult.run_id == run.id, MetricResult.employee_id == employee_id))}
     metrics = [_metric(column, mine.get(column["name"])) for column in columns]
     report = {
         "run": describe_run(run), "audience": audience,
-        "employee": {"id": employee_id, "name": name, "email": email, "active": active, "team": team_name},
+        "employee": {"id": employee_id, "name": name, "email": email, "active": active, "team": team_name,
+                     "started_on": started_on, "left_on": left_on,
+                     "part_worked": part_worked(Period(run.period_kind, run.period_start, run.period_end),
+                                                   started_on, left_on) if result else None},
         **_standing(result, scoring_rules),
         "metrics": metrics,
         "targets": [m for m in metrics if m["target"] is not None],

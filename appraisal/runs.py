@@ -29,6 +29,7 @@ from .aggregates import (
     metric_aggregates,
     period_aggregates,
 )
+from .employment import employed_in
 from .engine import Appraisal, EmployeeOutcome, Inputs, Person
 from .guidelines import guideline_in_force, guideline_version, rule_params
 from .incentives import (
@@ -209,7 +210,7 @@ def appraisal_inputs(session: Session, document: Mapping, period: Period, up_to:
     """
     specs = metric_specs(document, plugins)
     people = [Person(pid, team) for pid, team in session.execute(
-        select(Employee.id, Employee.team_id).where(Employee.active).order_by(Employee.id))]
+        select(Employee.id, Employee.team_id).where(employed_in(period)).order_by(Employee.id))]
     case_mix_spec = next((s for s in specs if s.name == document["case_mix_metric"]), None)
     if case_mix_spec is None and document["case_mix_metric"] in plugins.scoring_rules:
         rule = plugins.scoring_rules[document["case_mix_metric"]]

@@ -19,7 +19,7 @@ from .late_attribution import credit_mapped_identities
 from .models import Employee, EmployeeIdentity, Team, record_audit
 from .models.org import normalise_identity
 
-COLUMNS = ("name", "email", "team", "lead", "identities")
+COLUMNS = ("name", "email", "team", "lead", "identities", "started_on")
 _IDENTITY = re.compile(r"^\s*([a-z][a-z0-9_]*)\s*:\s*(\S.*?)\s*$")
 
 
@@ -40,6 +40,8 @@ class PersonRowSchema(Schema):
     lead = fields.Boolean(load_default=False, truthy={"yes", "y", "true", "1"},
                           falsy={"no", "n", "false", "0", ""})
     identities = fields.Function(deserialize=_identities, load_default=list)
+    #: The day they joined (YYYY-MM-DD); left empty, an employee's day stays as it was.
+    started_on = fields.Date(load_default=None)
 
 
 @dataclass
@@ -85,6 +87,10 @@ def read_rows(lines: Iterable[str]) -> tuple[list[tuple[int, dict]], list[tuple[
         seen[email] = line
         good.append((line, data))
     return good, bad
+
+
+def _day(day) -> str | None:
+    return day.isoformat() if day else None
 
 
 def _slug(name: str) -> str:
@@ -166,10 +172,14 @@ def import_people(session: Session, lines: Iterable[str], progress=None) -> Peop
             report.created += 1
         else:
             before = {"name": employee.name, "team": employee.team.name if employee.team else None,
-                      "active": employee.active}
+                      "active": employee.active, "started_on": _day(employee.started_on)}
+            left_on = _day(employee.left_on)
             if not employee.active:  # a leaver named again: said, since an old list would bring back many
                 report.reactivated.append(employee.email)
-        employee.name, employee.team, employee.active = data["name"], team, True
+        # Named again, a leaver is back: the day they left no longer holds.
+        employee.name, employee.team, employee.active, employee.left_on = data["name"], team, True, None
+        if data["started_on"] is not None:
+            employee.started_on = data["started_on"]
         known = {(i.provider, i.external_id) for i in employee.identities}
         added = []
         for provider, external_id in data["identities"]:
@@ -177,14 +187,15 @@ def import_people(session: Session, lines: Iterable[str], progress=None) -> Peop
                 employee.identities.append(EmployeeIdentity(provider=provider, external_id=external_id))
                 mapped.append((provider, normalise_identity(provider, external_id)))
                 added.append(f"{provider}:{external_id}")
-        after = {"name": employee.name, "team": team.name, "active": True}
+        after = {"name": employee.name, "team": team.name, "active": True, "started_on": _day(employee.started_on)}
         if before is None:
             audits.append(("employee.created", employee, None, {**after, "email": employee.email,
                                                                  "identities": added}))
         elif before != after or added:
             changed = {key: value for key, value in after.items() if before[key] != value}
             if changed.get("active"):  # as `plaudit org activate` audits it, so a search for either finds both
-                audits.append(("employee.activated", employee, {"active": False}, {"active": True}))
+                audits.append(("employee.activated", employee, {"active": False, "left_on": left_on},
+                               {"active": True, "left_on": None}))
             audits.append(("employee.updated", employee, {key: before[key] for key in changed},
                            {**changed, **({"identities_added": added} if added else {})}))
             report.changes += [f"{employee.email}: {key} {before[key]} -> {value}" for key, value in changed.items()

@@ -1,11 +1,14 @@
 """``plaudit org``: bring the organisation in from a CSV file."""
 from __future__ import annotations
 
+from datetime import date
+
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from .. import local_time
 from ..accounts import set_user_active
 from ..db import transaction
 from ..email_change import EmailChangeError, change_email
@@ -88,37 +91,50 @@ def list_command():
         for employee in members:
             lead = "  lead" if team and team.manager_id == employee.id else ""
             identities = ", ".join(f"{i.provider}:{i.external_id}" for i in employee.identities)
-            state = "" if employee.active else "  (inactive)"
+            state = "" if employee.active else f"  (inactive{', left ' + _day(employee.left_on) if employee.left_on else ''})"
+            state += f"  (joined {_day(employee.started_on)})" if employee.started_on else ""
             click.echo(f"  {employee.id:>6}  {employee.name:30} {employee.email or '':32} {identities}{lead}{state}")
 
 
 @org.command("deactivate")
 @click.argument("employee")
+@click.option("--left-on", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The day they left, YYYY-MM-DD (the organisation's date; today unless given). Runs of the "
+                   "periods they worked in still appraise them. Given again, it corrects the day.")
 @click.option("--keep-account", is_flag=True,
               help="Leave the employee's user account active; by default it is deactivated too.")
 @with_appcontext
-def deactivate_command(employee, keep_account):
-    """Mark an employee who left as inactive, and their user account too.
+def deactivate_command(employee, left_on, keep_account):
+    """Mark an employee who left as inactive, from the day they left, and their user account too.
 
-    EMPLOYEE is an id from `plaudit org list`, or an e-mail address. Appraisal runs from now on leave them
-    out; runs already made keep their results.
+    EMPLOYEE is an id from `plaudit org list`, or an e-mail address. Runs of periods that begin after that day
+    leave them out; runs of the periods they worked in, made from now on, still appraise them. Runs already
+    made keep their results.
     """
     with transaction() as session:
         person = _employee(session, employee)
+        day = left_on.date() if left_on else local_time.today()
+        if person.started_on is not None and day < person.started_on:
+            raise click.BadParameter(f"{day.isoformat()} is before they joined ({person.started_on.isoformat()})",
+                                     param_hint="--left-on")
         account = session.scalar(select(User).where(User.employee_id == person.id))
         close_account = account is not None and account.active and not keep_account
-        if not person.active and not close_account:
-            click.echo(f"employee {person.id} {person.name} is already inactive")
+        new_day = person.active or (left_on is not None and person.left_on != day)
+        if not new_day and not close_account:
+            left = f" (left on {person.left_on.isoformat()})" if person.left_on else ""
+            click.echo(f"employee {person.id} {person.name} is already inactive{left}")
             return
         if close_account:
             refuse_losing_last_admin(session, account, "EMPLOYEE", "deactivating their account",
                                      otherwise=", or keep the account active with --keep-account")
             set_user_active(session, account, False)
-        if person.active:
-            _set_active(session, person, False)
+        if new_day:
+            _set_active(session, person, False, left_on=day)
         leads = session.scalars(select(Team.name).where(Team.manager_id == person.id).order_by(Team.name)).all()
-    click.echo(f"deactivated employee {person.id} {person.name}: appraisal runs from now on leave them out; "
-               f"runs already made keep their results")
+    if new_day:
+        click.echo(f"deactivated employee {person.id} {person.name}, who left on {day.isoformat()}: runs of periods "
+                   f"after that day leave them out, those of the periods they worked in appraise them; runs already "
+                   f"made keep their results")
     if close_account:
         click.echo(f"deactivated their account {account.email}: it can no longer sign in or use its API tokens")
     elif account is not None and account.active:
@@ -213,7 +229,13 @@ def _employee(session, reference: str, param_hint: str = "EMPLOYEE") -> Employee
     return found
 
 
-def _set_active(session, employee: Employee, active: bool) -> None:
-    employee.active = active
+def _set_active(session, employee: Employee, active: bool, left_on: date | None = None) -> None:
+    """Activate ``employee`` (forgetting the day they left), or deactivate them from ``left_on``; audited."""
+    before = {"active": employee.active, "left_on": _day(employee.left_on)}
+    employee.active, employee.left_on = active, None if active else left_on
     record_audit(session, "employee.activated" if active else "employee.deactivated", employee,
-                 before={"active": not active}, after={"active": active})
+                 before=before, after={"active": active, "left_on": _day(employee.left_on)})
+
+
+def _day(day: date | None) -> str | None:
+    return day.isoformat() if day else None

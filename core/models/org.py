@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
@@ -39,6 +39,9 @@ class Employee(Base):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The organisation's days they joined and left, when known: a period is theirs if they worked in it.
+    started_on: Mapped[date | None]
+    left_on: Mapped[date | None]
 
     team: Mapped[Team | None] = relationship(foreign_keys=[team_id])
     identities: Mapped[list[EmployeeIdentity]] = relationship(

@@ -8,6 +8,7 @@ import pytest
 from flask.cli import ScriptInfo
 from sqlalchemy import select
 
+from core import local_time
 from core.models import AuditEntry, Employee, Team, User
 from tests.fixtures.org import sign_in
 
@@ -210,7 +211,7 @@ def test_an_employee_who_left_is_deactivated_with_their_account(cli, session, cr
     assert "they still lead Support" in result.output and "lea@example.com" in result.output
     assert not session.get(Employee, lea.id).active and not _user(session, "lea@example.com").active
     assert len(_audit(session, "employee.deactivated")) == 1 and len(_audit(session, "user.deactivated")) == 1
-    assert "(inactive)" in cli("org", "list").output
+    assert f"(inactive, left {local_time.today().isoformat()})" in cli("org", "list").output
     assert "already inactive" in cli("org", "deactivate", str(lea.id)).output
 
     back = cli("org", "activate", str(lea.id))

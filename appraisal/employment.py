@@ -1,0 +1,39 @@
+"""Who worked in a period: the days an employee joined and left (``Employee.started_on`` / ``left_on``).
+
+A run appraises the people who worked in its period, not only those active when it runs: a leaver deactivated
+in December is still appraised for the quarter they worked most of, and a new hire is not appraised for a week
+before they joined. Someone who worked part of a period is appraised on what they did, and their report says
+how much of the period was theirs, since they stand among peers who had all of it.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from core.models import Employee
+
+from .periods import Period
+
+
+def employed_in(period: Period):
+    """SQL: the employees a run of ``period`` appraises. The active ones who had joined by its last day, and
+    those who left on or after its first (one deactivated without a day is not appraised, as before days were
+    kept)."""
+    joined = Employee.started_on.is_(None) | (Employee.started_on <= period.last)
+    working = Employee.active | (Employee.left_on >= period.first)
+    return joined & working
+
+
+def part_worked(period: Period, started_on: date | None, left_on: date | None) -> str | None:
+    """What a report says of someone who worked only part of ``period``; None for all of it.
+
+    "joined on 2026-11-04: 5 of the period's 7 days"; the left day counts as worked.
+    """
+    first = max(period.first, started_on) if started_on else period.first
+    last = min(period.last, left_on) if left_on else period.last
+    if (first, last) == (period.first, period.last) or last < first:
+        return None
+    joined = f"joined on {first.isoformat()}" if first > period.first else None
+    left = f"left on {last.isoformat()}" if last < period.last else None
+    worked, days = (last - first).days + 1, (period.last - period.first).days + 1
+    return (f"{' and '.join(filter(None, (joined, left)))}: {worked} of the period's {days} days, against peers "
+            f"who may have worked all of it")

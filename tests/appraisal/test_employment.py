@@ -1,0 +1,102 @@
+"""Who a run appraises: the people who worked in its period, by the days they joined and left.
+
+A leaver was dropped from every run once deactivated, so a quarter appraised in January lost the people who
+left in December; a new hire ranked in the weeks before they joined, on what waited for them.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from appraisal.models import AppraisalResult, AppraisalRun
+from appraisal.periods import month_of, week_of
+from appraisal.report import employee_report
+from core.db import transaction
+from core.models import AuditEntry, Employee
+from core.plugins import get_plugins
+from tests.fixtures.appraisal import BEFORE
+from tests.fixtures.org import sign_in
+
+pytestmark = pytest.mark.usefixtures("session_per_request")
+
+
+def _appraised(run_id: int) -> dict[int, AppraisalResult]:
+    with transaction() as session:
+        return {r.employee_id: r for r in session.scalars(select(AppraisalResult).where(AppraisalResult.run_id == run_id))}
+
+
+def _report(run_id: int, employee_id: int) -> dict:
+    with transaction() as session:
+        return employee_report(session, session.get(AppraisalRun, run_id), employee_id, get_plugins().scoring_rules)
+
+
+def test_a_leaver_is_appraised_for_the_periods_they_worked_in_and_not_after(app, worked_example):
+    ids = worked_example.ids
+    cli = app.test_cli_runner()
+    left = cli.invoke(args=["org", "deactivate", "bob@example.com", "--left-on", "2026-11-04"])
+    assert left.exit_code == 0, left.output
+    assert "who left on 2026-11-04: runs of periods after that day leave them out" in left.output
+    week, month = worked_example.run(), worked_example.run(period=month_of(date(2026, 11, 1)))
+    assert ids["bob"] in _appraised(week) and ids["bob"] in _appraised(month)
+    assert _appraised(week)[ids["bob"]].rank is not None  # his six answers stand among his peers'
+    assert _report(week, ids["bob"])["employee"]["part_worked"] == (
+        "left on 2026-11-04: 3 of the period's 7 days, against peers who may have worked all of it")
+    assert _report(month, ids["bob"])["employee"]["part_worked"].startswith("left on 2026-11-04: 4 of the "
+                                                                              "period's 30 days")
+    assert _report(week, ids["ann"])["employee"]["part_worked"] is None
+    after = worked_example.run(period=week_of(date(2026, 11, 9)))
+    assert ids["bob"] not in _appraised(after) and ids["ann"] in _appraised(after)
+    # audited with the day; correcting it is one more deactivation, of the same inactive person
+    again = cli.invoke(args=["org", "deactivate", "bob@example.com", "--left-on", "2026-11-02"])
+    assert again.exit_code == 0 and "who left on 2026-11-02" in again.output
+    with transaction() as session:
+        assert [entry.after for entry in session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "employee.deactivated").order_by(AuditEntry.id))] == [
+            {"active": False, "left_on": "2026-11-04"}, {"active": False, "left_on": "2026-11-02"}]
+        # someone deactivated before the days were kept has none: left out of every run, as then
+        session.get(Employee, ids["cat"]).active = False
+    assert ids["cat"] not in _appraised(worked_example.run())
+
+
+def test_a_new_hire_is_appraised_from_the_week_they_joined(app, worked_example, tmp_path):
+    ids = worked_example.ids
+    people = tmp_path / "people.csv"
+    people.write_text("name,email,team,started_on\nAnn,ann@example.com,Support,2026-11-05\n")
+    imported = app.test_cli_runner().invoke(args=["org", "import", str(people)])
+    assert imported.exit_code == 0, imported.output
+    assert "ann@example.com: started_on None -> 2026-11-05" in imported.output
+    earlier, week = worked_example.run(period=BEFORE), worked_example.run()
+    assert ids["ann"] not in _appraised(earlier) and ids["bob"] in _appraised(earlier)
+    assert ids["ann"] in _appraised(week)
+    # her own report says so, in her words
+    client = app.test_client()
+    assert sign_in(client, "ann@example.com").status_code == 302
+    page = client.get(f"/report?run={week}").get_data(as_text=True)
+    assert ("Note: you joined on 2026-11-05: 4 of the period&#39;s 7 days, against peers who may have worked all "
+            "of it.") in page
+
+
+def test_wrong_days_are_refused_naming_the_field_and_nothing_changes(app, worked_example, tmp_path):
+    cli = app.test_cli_runner()
+    people = tmp_path / "people.csv"
+    people.write_text("name,email,team,started_on\nAnn,ann@example.com,Support,2026-11-05\n"
+                      "Bob,bob@example.com,Support,5 Nov\n")
+    refused = cli.invoke(args=["org", "import", str(people)])
+    assert refused.exit_code == 1 and "line 3: started_on: Not a valid date." in refused.stderr
+    people.write_text("name,email,team,started_on\nAnn,ann@example.com,Support,2026-11-05\n")
+    assert cli.invoke(args=["org", "import", str(people)]).exit_code == 0
+    before = cli.invoke(args=["org", "deactivate", "ann@example.com", "--left-on", "2026-11-04"])
+    assert before.exit_code == 2 and "Invalid value for --left-on: 2026-11-04 is before they joined (2026-11-05)" \
+        in before.output
+    assert cli.invoke(args=["org", "deactivate", "ann@example.com", "--left-on", "4 Nov"]).exit_code == 2
+    with transaction() as session:
+        ann = session.get(Employee, worked_example.ids["ann"])
+        assert ann.active and ann.left_on is None
+    # named again in the organisation's file, a leaver is back, and the day they left no longer holds
+    assert cli.invoke(args=["org", "deactivate", "ann@example.com", "--left-on", "2026-11-20"]).exit_code == 0
+    assert "1 of them had been deactivated" in cli.invoke(args=["org", "import", str(people)]).output
+    with transaction() as session:
+        ann = session.get(Employee, worked_example.ids["ann"])
+        assert ann.active and ann.left_on is None and ann.started_on == date(2026, 11, 5)
