@@ -72,6 +72,23 @@ def in_zone(moment: datetime) -> datetime:
     return moment.astimezone(zone())
 
 
+def on_clock(value: datetime) -> datetime:
+    """A date and time as typed without an offset, read on the organisation's clock, as an aware UTC time.
+
+    Converted to UTC at once: two times of one zone compare by their wall clocks, so a window typed across the
+    hour the clocks go forward passed as ordered and failed at the database.
+
+    :raises ValueError: for a time the clocks skip (they go forward over it); a time they show twice, when they
+        go back, is the first.
+    """
+    if value.tzinfo is not None:
+        return value.astimezone(UTC)
+    moment = value.replace(tzinfo=zone()).astimezone(UTC)
+    if moment.astimezone(zone()).replace(tzinfo=None) != value:
+        raise ValueError(f"{value:%Y-%m-%d %H:%M} does not exist in {zone_name()}: the clocks go forward over it")
+    return moment
+
+
 def shown(moment: datetime) -> str:
     """``2026-11-02 10:15 Europe/London``: a moment as a sentence gives it to people, naming the clock."""
     return f"{in_zone(moment):%Y-%m-%d %H:%M} {zone_name()}"

@@ -157,6 +157,9 @@ def import_people(session: Session, lines: Iterable[str], progress=None) -> Peop
     # Who was whose, and in which team, decides who is credited and paid: every change is audited.
     audits: list[tuple[str, Employee | Team, dict | None, dict]] = []
 
+    # Of several leads a file names for one team, the last wins: the others are not made lead on the way there,
+    # or every import of the file would change the lead twice and count both as updated.
+    leads = {data["team"]: data["email"].lower() for _, data in rows if data["lead"]}
     for _, data in rows:
         team = teams.get(data["team"])
         if team is None:
@@ -200,7 +203,7 @@ def import_people(session: Session, lines: Iterable[str], progress=None) -> Peop
                            {**changed, **({"identities_added": added} if added else {})}))
             report.changes += [f"{employee.email}: {key} {before[key]} -> {value}" for key, value in changed.items()
                                if key != "active"]
-        made_lead = data["lead"] and team.manager is not employee
+        made_lead = leads.get(data["team"]) == (employee.email or "").lower() and team.manager is not employee
         if made_lead:
             audits.append(("team.lead_set", team, {"lead": team.manager.email if team.manager else None},
                            {"lead": employee.email}))

@@ -144,9 +144,13 @@ def _assignment_fields(form) -> tuple[dict, dict[str, str]]:
         fields[name] = int(raw)
     for name, label in (("visit_from", "the start of the visit window"), ("visit_until", "its end"),
                         ("due_at", "when the report is due")):
-        value = parse_moment(form.get(name, ""))
-        if value is None:
-            errors[name] = f"give {label} as a date and time"
+        try:
+            value = parse_moment(form.get(name, ""))
+        except ValueError as exc:  # a time the clocks skip
+            value, errors[name] = None, str(exc)
+        else:
+            if value is None:
+                errors[name] = f"give {label} as a date and time"
         fields[name] = value
     fields["location"] = form.get("location") if current_user.has_role("hr") else None
     fields["scenario"] = form.get("scenario", "")
@@ -196,6 +200,7 @@ def report_form(assignment_id: int):
     subject = session.get(Employee, assignment.employee_id) if assignment.employee_id else None
     return render_template(
         "mystery_shopper/report_form.html", assignment=assignment, report=report, subject=subject,
+        window={"min": _visit_field(assignment.visit_from), "max": _visit_field(assignment.visit_until)},
         sections=sections_of(document), answers=answers, proof=_proof_shown(session, report, request.form, proof),
         problems=problems, integrity=INTEGRITY_QUESTIONS, moment=moment,
         editable=report is None or report.status in EDITABLE, photo_types=", ".join(PHOTO_TYPES),
@@ -212,7 +217,10 @@ FIELD_TIME = "%Y-%m-%dT%H:%M"
 def _visit_field(value: str | datetime | None) -> tuple[str, str]:
     """A visit time as its field shows it, on the organisation's clock, and in UTC for the page's script, which
     shows it on the shopper's own clock instead. What cannot be read is shown as it was typed."""
-    moment = parse_moment(value) if isinstance(value, str) and value.strip() else value
+    try:
+        moment = parse_moment(value) if isinstance(value, str) and value.strip() else value
+    except ValueError:  # a time the clocks skip, refused at its field
+        moment = None
     if not isinstance(moment, datetime):
         return (value if isinstance(value, str) else ""), ""
     return local_time.in_zone(moment).strftime(FIELD_TIME), moment.astimezone(UTC).strftime(FIELD_TIME + "Z")

@@ -122,12 +122,16 @@ def _check_proof(session: Session, assignment: Assignment, proof: dict, *, final
     """Read the proof of visit into report fields, adding a message to ``problems`` per wrong field."""
     checked: dict[str, Any] = {"question_photos": {}, "photo": None}
     visited_at = proof.get("visited_at")
-    if isinstance(visited_at, str):
-        visited_at = parse_moment(visited_at)
-        if visited_at is None:
-            problems["visited_at"] = "give the date and time of the visit, e.g. 2026-11-03 14:30"
+    try:
+        if isinstance(visited_at, str):
+            visited_at = parse_moment(visited_at)
+            if visited_at is None:
+                problems["visited_at"] = "give the date and time of the visit, e.g. 2026-11-03 14:30"
+        elif isinstance(visited_at, datetime):
+            visited_at = local_time.on_clock(visited_at)
+    except ValueError as exc:  # a time the clocks skip
+        problems["visited_at"], visited_at = str(exc), None
     if isinstance(visited_at, datetime):
-        visited_at = visited_at if visited_at.tzinfo else visited_at.replace(tzinfo=local_time.zone())
         if visited_at > utcnow() + CLOCK_SKEW:
             problems["visited_at"] = "the visit cannot be in the future: give when it took place"
         elif not assignment.visit_from <= visited_at <= assignment.visit_until:
@@ -282,17 +286,23 @@ def reviewable_reports(user) -> Select:
 
 
 def parse_moment(raw: str) -> datetime | None:
-    """A date and time as typed or sent (ISO 8601, 'T' or a space); naive values are on the organisation's clock.
+    """A date and time as typed or sent (ISO 8601, 'T' or a space), in UTC; naive values are on the
+    organisation's clock.
 
     None when it cannot be read, or lies outside :data:`EARLIEST`-:data:`LATEST` (``0001-01-01T00:00+05:00``
     is a valid ISO date whose UTC time Python cannot hold): the caller refuses it naming its field.
+
+    :raises ValueError: saying why, for a time the organisation's clocks skip.
     """
     try:
-        value = datetime.fromisoformat(raw.strip())
-        value = value if value.tzinfo else value.replace(tzinfo=local_time.zone())
-        return value if EARLIEST <= value.astimezone(UTC) <= LATEST else None
-    except (ValueError, OverflowError):
+        typed = datetime.fromisoformat(raw.strip())
+    except ValueError:
         return None
+    try:
+        value = local_time.on_clock(typed)
+    except OverflowError:
+        return None
+    return value if EARLIEST <= value <= LATEST else None
 
 
 def moment(value: datetime) -> str:

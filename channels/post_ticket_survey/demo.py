@@ -22,8 +22,12 @@ DESK = "demo"
 CATEGORIES = {"How-to": (30, 10), "Billing": (25, 20), "Login": (20, 15), "Refunds": (10, 30),
               "Bug report": (15, 25)}
 TICKET_BATCH = 300
-#: The share of each kind among an agent's answers in a week.
-KINDS = {"csat": 0.7, "nps": 0.2, "ces": 0.1}
+#: The share of each kind among an agent's answers in a week: NPS and CES too few for a week's score, enough
+#: for a month's (NPS nearly always, CES about every other month).
+KINDS = {"csat": 0.68, "nps": 0.2, "ces": 0.12}
+#: The fewest CSATs an agent has in a complete week: one more than the demo guideline's minimum, so a duplicate
+#: the integrity checks quarantine leaves them ranked.
+MIN_CSAT = 6
 #: How often an NPS or CES answer names an agent nobody knows, for the attribution queue to show.
 UNKNOWN_AGENT = 0.06
 COMMENTS = {
@@ -45,7 +49,8 @@ def survey_responses(now: datetime, rng: Random, agents: Sequence[IdentityRef]) 
             rating = max(0, min(10, round(8 + 2 * mood)))
         else:
             rating = max(1, min(7, round(5.5 + mood)))
-        # Only answers the ranking can spare name an agent nobody knows: each is one of an agent's few CSATs.
+        # Only answers the ranking can spare name an agent nobody knows: an NPS or a CES, never one of the
+        # CSATs an agent's week stands on.
         named = agent if kind == "csat" or rng.random() > UNKNOWN_AGENT else IdentityRef(agent.provider,
                                                                                            "unknown-agent")
         payload = {"response_id": f"demo-{index:05d}", "kind": kind, "rating": rating,
@@ -81,12 +86,21 @@ def _schedule(now: datetime, rng: Random, agents: Sequence[IdentityRef]) -> list
         rng.shuffle(order)
         dealt = [order[number % len(order)] for number in range(count)]
         for agent in order:
-            answers = dealt.count(agent)
-            kinds = [kind for kind, part in KINDS.items() for _ in range(round(answers * part))]
-            kinds = (kinds + ["csat"] * answers)[:answers]
-            rng.shuffle(kinds)
+            kinds = _kinds(rng, dealt.count(agent))
             schedule += [(begins + (ends - begins) * rng.random(), agent, kind) for kind in kinds]
     return schedule
+
+
+def _kinds(rng: Random, answers: int) -> list[str]:
+    """The kinds of an agent's ``answers`` in a week, in random order: NPS and CES in their shares of ``KINDS``
+    (rounded up or down at random, so a month's add up to them), the rest CSAT, at least ``MIN_CSAT``."""
+    others = {kind: int(answers * share + rng.random()) for kind, share in KINDS.items() if kind != "csat"}
+    while answers - sum(others.values()) < min(MIN_CSAT, answers) and any(others.values()):
+        others[max(others, key=others.get)] -= 1
+    kinds = [kind for kind, count in others.items() for _ in range(count)]
+    kinds += ["csat"] * (answers - len(kinds))
+    rng.shuffle(kinds)
+    return kinds
 
 
 def demo_ticket_steps() -> int:

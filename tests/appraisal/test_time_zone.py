@@ -229,3 +229,15 @@ def test_a_period_flag_raised_twice_for_the_same_days_is_kept_once_the_decided_o
     with transaction() as session:
         kept = session.scalars(select(Flag)).all()
         assert [(flag.id, flag.decision, flag.period_start) for flag in kept] == [(ids[0], "dismissed", week.start)]
+
+
+def test_a_time_typed_without_an_offset_is_read_on_the_organisations_clock(in_zone):
+    """Kept in the zone, two times compared by their wall clocks: 01:30 before 01:15 in UTC passed as ordered."""
+    from core.local_time import on_clock
+
+    in_zone("Europe/London")
+    assert on_clock(datetime(2026, 7, 1, 9, 0)) == datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
+    assert on_clock(datetime(2026, 7, 1, 9, 0, tzinfo=UTC)).tzinfo is UTC
+    with pytest.raises(ValueError, match="2026-03-29 01:30 does not exist in Europe/London"):
+        on_clock(datetime(2026, 3, 29, 1, 30))  # the clocks go from 01:00 to 02:00
+    assert on_clock(datetime(2026, 10, 25, 1, 30)) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # the first 01:30

@@ -79,6 +79,26 @@ def test_ingestion_runs_with_the_collector_paused(app, session, collector_on, mo
     assert gc.isenabled()
 
 
+def test_the_announce_job_runs_with_the_collector_paused(app, session, collector_on, monkeypatch,
+                                                         create_employee):
+    """A batch's announcement set off full collections that were a third of the worker's CPU."""
+    create_employee("Ann Agent", identities=[("helpdesk", "101")])
+    monkeypatch.setattr(core.ingestion.jobs, "enqueue", lambda *args, **kwargs: None)  # announced below
+    report = core.ingestion.ingest(session, "post_ticket_survey", [survey("r-1"), survey("r-2")])
+    session.commit()
+    seen = []
+    announce = core.ingestion._announce
+
+    def watched(*args):
+        seen.append(gc.isenabled())
+        return announce(*args)
+
+    monkeypatch.setattr(core.ingestion, "_announce", watched)
+    assert core.ingestion.announce_feedback([stored.feedback_id for stored in report.created]) == 2
+    assert seen == [False] and gc.isenabled()
+    assert core.ingestion.announce_feedback([stored.feedback_id for stored in report.created]) == 0  # once
+
+
 def test_an_appraisal_run_computes_with_the_collector_paused(worked_example, collector_on, monkeypatch):
     seen = []
     appraise = appraisal.runs.appraise_into

@@ -282,3 +282,15 @@ def test_an_employees_new_email_is_changed_in_place(app, session, tmp_path, crea
                        (["bob.b@example.com", "bob.b@example.com"], "is bob.b@example.com already")):
         refused = cli.invoke(args=["org", "set-email", *args])
         assert refused.exit_code == 2 and said in refused.output, refused.output
+
+
+def test_a_file_naming_two_leads_for_a_team_makes_the_last_one_lead_once(app, session, tmp_path):
+    """Each import of such a file made the first lead, then the second, and counted both as updated."""
+    two_leads = GOOD.replace("Ann Agent,ann@example.com,Support EMEA,,", "Ann Agent,ann@example.com,Support EMEA,yes,")
+    assert "employees created 3" in _run(app, tmp_path, two_leads).output
+    again = _run(app, tmp_path, two_leads)
+    assert "employees created 0, updated 0, unchanged 3" in again.output
+    emea = session.scalar(select(Team).where(Team.name == "Support EMEA"))
+    assert emea.manager.email == "ann@example.com"
+    assert session.scalars(select(AuditEntry.after).where(AuditEntry.action == "team.lead_set")).all() == [
+        {"lead": "ann@example.com"}]

@@ -108,6 +108,15 @@ def test_mystery_shopping_times_are_typed_and_shown_on_the_organisations_clock(a
     with transaction() as session:
         assignment = session.scalar(select(Assignment).order_by(Assignment.id.desc()).limit(1))
         assert assignment.visit_from.isoformat() == "2026-11-09T20:00:00+00:00"
+    # Auckland's clocks go from 02:00 to 03:00 on 27 September: 02:30 does not exist, and a window from it to
+    # 02:45 passed as ordered (compared on the wall clock) and failed at the database, a 500
+    skipped = hr.post(new, data={
+        "template_id": visits.template_id, "shopper_id": visits.shoppers["sam"],
+        "employee_id": worked_example.ids["bob"], "scenario": "Ask about a refund.", "visit_from": "2026-09-27T02:30",
+        "visit_until": "2026-09-27T03:15", "due_at": "2026-09-28T12:00", "csrf_token": csrf_token(page)})
+    assert skipped.status_code == 400
+    assert "2026-09-27 02:30 does not exist in Pacific/Auckland: the clocks go forward over it" in skipped.get_data(
+        as_text=True)
 
     sam = app.test_client()
     assert sign_in(sam, "shopper@example.com").status_code == 302
@@ -129,3 +138,6 @@ def test_mystery_shopping_times_are_typed_and_shown_on_the_organisations_clock(a
                                   "csrf_token": csrf_token(again)}).get_data(as_text=True)
     assert "the visit must be between 2026-11-03 22:00 Pacific/Auckland and" in refused
     assert 'value="2026-11-08T10:00" data-utc="2026-11-07T21:00Z"' in refused
+    skipped = sam.post(url, data={"visited_at": "2026-09-27T02:30", "receipt_number": "R-1", "action": "draft",
+                                  "csrf_token": csrf_token(again)}).get_data(as_text=True)
+    assert "does not exist in Pacific/Auckland" in skipped and 'value="2026-09-27T02:30" data-utc=""' in skipped

@@ -85,6 +85,9 @@ def test_solved_ticket_to_invitation_email_to_answer_and_changed_answer(make_app
     assert sent.status_code == 303 and sent.location.endswith("?sent=recorded")  # reloading sends nothing again
     thanks = client.get(sent.location).get_data(as_text=True)
     assert "Your answer has been recorded." in thanks
+    session.rollback()
+    window = session.scalar(select(Invitation.answer_window_ends_at)).astimezone(ZoneInfo("Pacific/Auckland"))
+    assert f"You can change it with the same link until {window:%-d %B %Y at %H:%M} (Pacific/Auckland)." in thanks
     assert (_csat(app, session, ann.id).value, _csat(app, session, ann.id).n) == (100.0, 1)
 
     changed = client.post(url, data={"csat": "2"}, follow_redirects=True)  # second thoughts, within the window
