@@ -100,3 +100,19 @@ def test_wrong_days_are_refused_naming_the_field_and_nothing_changes(app, worked
     with transaction() as session:
         ann = session.get(Employee, worked_example.ids["ann"])
         assert ann.active and ann.left_on is None and ann.started_on == date(2026, 11, 5)
+
+
+def test_the_team_dashboard_lists_whom_the_run_counted_in_the_team(app, worked_example):
+    """It listed the team's active members of today: a leaver of the period, and someone moved out since, were
+    missing from the table, though the team's means counted them."""
+    ids = worked_example.ids
+    assert app.test_cli_runner().invoke(args=["org", "deactivate", "bob@example.com", "--left-on",
+                                              "2026-11-04"]).exit_code == 0
+    worked_example.run()
+    with transaction() as session:
+        session.get(Employee, ids["ann"]).team_id = session.get(Employee, ids["dan"]).team_id  # to Billing
+    client = app.test_client()
+    assert sign_in(client, "mia@example.com").status_code == 302
+    page = client.get("/team?kind=week").get_data(as_text=True)
+    assert "Bob</a> <span class=\"muted\" data-left>left 2026-11-04</span>" in page
+    assert f"/report/{ids['ann']}" in page and f"/report/{ids['cat']}" in page

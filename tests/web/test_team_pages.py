@@ -153,11 +153,11 @@ def test_a_team_with_teams_below_shows_all_their_people_and_pools_them(client, l
     # NPS: 6 promoters and 3 detractors of 12 answers, as the organisation's.
     assert f"{ORG_MEAN:.1f} {1200 / 17:.1f}% +25.0" in _row(page, "Team mean")
     assert f"{ORG_MEAN:.1f} {200 / 3:.1f}% +25.0" in _row(page, "Organisation mean")
-    # the means are the run's: someone who has left since is not listed, but still counts in the run's figures
+    # the table is the run's, as its means are: someone who has left since is still listed with their result
     with transaction() as session:
         session.get(Employee, worked_example.ids["bob"]).active = False
     after = client.get(f"/team?team={_team_id('customer-service')}")
-    assert "Bob" not in _text(after)
+    assert "Bob Support 70.4" in _text(after)
     assert f"{ORG_MEAN:.1f} {1200 / 17:.1f}% +25.0" in _row(after, "Team mean")
     assert "75.0% +37.5" in _row(client.get(f"/team?team={_team_id('support')}"), "Team mean")
     # Dan alone in Billing: no team mean stored for him (it would be his own), but his team's figure shown

@@ -191,10 +191,15 @@ def dashboard():
         return render_template("team/dashboard.html", teams=teams, team=team, kind=kind, run=None, people=people)
     run, version, document = runs[-1]
     run_ids = [r.id for r, _, _ in runs]
+    # Whom the run counted in the team, as its means do (a leaver of the period, someone moved out since), and
+    # whoever is in it now.
+    members = select(Employee.id).where(or_(Employee.id.in_(members), Employee.id.in_(
+        select(AppraisalResult.employee_id).where(AppraisalResult.run_id == run.id,
+                                                  AppraisalResult.team_id.in_(subtree)))))
     results = session.execute(
-        select(Employee.id, Employee.name, AppraisalResult, Team.name)
+        select(Employee.id, Employee.name, AppraisalResult, Team.name, Employee.left_on)
         .outerjoin(AppraisalResult, and_(AppraisalResult.employee_id == Employee.id, AppraisalResult.run_id == run.id))
-        .outerjoin(Team, Team.id == Employee.team_id)
+        .outerjoin(Team, Team.id == func.coalesce(AppraisalResult.team_id, Employee.team_id))
         .where(Employee.id.in_(members))).all()
     metrics: dict[int, dict[str, MetricResult]] = {}
     for metric in session.scalars(select(MetricResult).where(MetricResult.run_id == run.id,
@@ -222,9 +227,9 @@ def dashboard():
     names = [column["name"] for column in columns]
     labels = [days_of(r.period_start, r.period_end)[0].strftime("%d %b") for r, _, _ in runs]
     rows = []
-    for employee_id, name, result, team_name in results:
+    for employee_id, name, result, team_name, left_on in results:
         trend = [history.get(employee_id, {}).get(r) for r in run_ids]
-        rows.append({"id": employee_id, "name": name, "team": team_name, "result": result,
+        rows.append({"id": employee_id, "name": name, "team": team_name, "result": result, "left_on": left_on,
                      "metrics": metrics.get(employee_id, {}),
                      "trend": sparkline(trend, label=f"{name}'s composite, last {len(trend)} {kind}s: "
                                         + ", ".join("–" if v is None else f"{v:.1f}" for v in trend))})
