@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from . import local_time
 from .models import Employee, EmployeeIdentity, Feedback, record_audit
 from .plugins import get_plugins
 from .policy import ingestion_policy
@@ -22,7 +23,7 @@ def credit_mapped_identities(session: Session, identities: Iterable[tuple[str, s
     """Credit the waiting items that named one of ``identities`` ((provider, external_id), as stored).
 
     An ``email`` identity is also the address of the employee whose e-mail it is (attribution reads it so), with
-    an identity row naming it winning. One query for the items and their employees (two with addresses), one
+    an identity row naming it winning. An item from before the day its employee joined keeps waiting. One query for the items and their employees (two with addresses), one
     UPDATE; returns the ids credited. The caller commits.
     """
     named = sorted({f"{provider}:{external_id}" for provider, external_id in identities})
@@ -32,8 +33,10 @@ def credit_mapped_identities(session: Session, identities: Iterable[tuple[str, s
     waiting = (Feedback.employee_id.is_(None), Feedback.attribution_policy.is_(None),
                Feedback.offered_basis.in_(bases), Employee.active)
     identity = EmployeeIdentity.provider + ":" + EmployeeIdentity.external_id
+    columns = (Feedback.id, Feedback.attributed_identity, Feedback.offered_basis, Employee.id, Employee.team_id,
+               Feedback.occurred_at, Employee.started_on)
     rows = session.execute(
-        select(Feedback.id, Feedback.attributed_identity, Feedback.offered_basis, Employee.id, Employee.team_id)
+        select(*columns)
         .join(EmployeeIdentity, identity == Feedback.attributed_identity)
         .join(Employee, Employee.id == EmployeeIdentity.employee_id)
         .where(Feedback.attributed_identity.in_(named), *waiting).order_by(Feedback.id)).all()
@@ -42,15 +45,17 @@ def credit_mapped_identities(session: Session, identities: Iterable[tuple[str, s
         # An address is also its employee's by their e-mail, as attribution reads it; an identity row wins.
         found = {row[0] for row in rows}
         rows += [row for row in session.execute(
-            select(Feedback.id, Feedback.attributed_identity, Feedback.offered_basis, Employee.id, Employee.team_id)
+            select(*columns)
             .join(Employee, "email:" + func.lower(Employee.email) == Feedback.attributed_identity)
             .where(Feedback.attributed_identity.in_(addresses), *waiting)) if row[0] not in found]
         rows.sort(key=lambda row: row[0])
+    # Not what happened before they joined: an identity handed on (a desk phone) named the one before them.
+    rows = [row for row in rows if row.started_on is None or row.occurred_at >= local_time.midnight(row.started_on)]
     if not rows:
         return []
     session.execute(update(Feedback), [
         {"id": item_id, "employee_id": employee_id, "team_id": team_id, "attribution_policy": basis}
-        for item_id, _, basis, employee_id, team_id in rows])
+        for item_id, _, basis, employee_id, team_id, *_ in rows])
     credited = [row[0] for row in rows]
     by_identity: dict[str, list[int]] = {}
     for item_id, name, *_ in rows:

@@ -14,7 +14,7 @@ from appraisal.models import AppraisalResult, AppraisalRun
 from appraisal.periods import month_of, week_of
 from appraisal.report import employee_report
 from core.db import transaction
-from core.models import AuditEntry, Employee
+from core.models import AuditEntry, Employee, Feedback
 from core.plugins import get_plugins
 from tests.fixtures.appraisal import BEFORE
 from tests.fixtures.org import sign_in
@@ -116,3 +116,25 @@ def test_the_team_dashboard_lists_whom_the_run_counted_in_the_team(app, worked_e
     page = client.get("/team?kind=week").get_data(as_text=True)
     assert "Bob</a> <span class=\"muted\" data-left>left 2026-11-04</span>" in page
     assert f"/report/{ids['ann']}" in page and f"/report/{ids['cat']}" in page
+
+
+def test_a_new_hire_is_credited_only_what_waited_for_them_since_they_joined(app, worked_example):
+    """A desk phone handed on named the one before them: the answers from before they joined keep waiting."""
+    from core.ingestion import ingest
+    from core.people_import import import_people
+    from tests.fixtures.payloads import survey
+
+    with transaction() as session:
+        report = ingest(session, "post_ticket_survey", [
+            survey("before", agent=("phone", "214"), answered_at="2026-11-04T23:30:00+00:00"),
+            survey("after", agent=("phone", "214"), answered_at="2026-11-05T09:00:00+00:00")])
+        assert [stored.employee_id for stored in report.created] == [None, None]
+    with transaction() as session:
+        imported = import_people(session, [
+            "name,email,team,identities,started_on", "Eve,eve@example.com,Support,phone:214,2026-11-05"])
+        assert imported.credited == 1
+    with transaction() as session:
+        eve = session.scalar(select(Employee.id).where(Employee.email == "eve@example.com"))
+        credited = dict(session.execute(select(Feedback.external_id, Feedback.employee_id).where(
+            Feedback.external_id.in_(["before", "after"]))).all())
+        assert credited == {"before": None, "after": eve}
