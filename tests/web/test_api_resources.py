@@ -45,7 +45,7 @@ def test_employees_list_get_and_team_filter(client, example, token):
                                                            ("Cat", "Support")]
     ann = get_json(client, headers, f"/employees/{example.ids['ann']}")
     assert ann == {"id": example.ids["ann"], "name": "Ann", "email": "ann@example.com", "active": True,
-                   "team_id": support, "team": "Support"}
+                   "started_on": None, "left_on": None, "team_id": support, "team": "Support"}
     assert client.get(f"{V1}/employees/999999", headers=headers).status_code == 404
     assert client.get(f"{V1}/employees/{2**40}", headers=headers).status_code == 404
 

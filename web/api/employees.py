@@ -23,6 +23,9 @@ class EmployeeSchema(Schema):
     name = fields.String()
     email = fields.String(allow_none=True)
     active = fields.Boolean()
+    started_on = fields.Date(allow_none=True, metadata={"description": "the day they joined, when known"})
+    left_on = fields.Date(allow_none=True, metadata={"description": "the day they left, for an inactive employee "
+                                                                    "deactivated with one"})
     team_id = fields.Integer(allow_none=True)
     team = fields.String(allow_none=True, metadata={"description": "the team's name"})
 
@@ -33,8 +36,8 @@ class EmployeeArguments(ListArguments):
 
 
 def _employees():
-    return (select(Employee.id, Employee.name, Employee.email, Employee.active, Employee.team_id,
-                   Team.name.label("team"))
+    return (select(Employee.id, Employee.name, Employee.email, Employee.active, Employee.started_on,
+                   Employee.left_on, Employee.team_id, Team.name.label("team"))
             .outerjoin(Team, Team.id == Employee.team_id))
 
 
