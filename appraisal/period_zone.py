@@ -36,13 +36,18 @@ def _is_midnight(moment: datetime) -> bool:
     return local_time.midnight(local_time.day_of(moment)) == moment.astimezone(UTC)
 
 
+def stored_bounds(model):
+    """SQL: each pair of period bounds ``model`` stores, with how many rows hold it (for flags, through the
+    index of the period flags: item flags, nearly the whole table, have no period)."""
+    return (select(model.period_start, model.period_end, func.count()).where(model.period_start.is_not(None))
+            .group_by(model.period_start, model.period_end))
+
+
 def misaligned(session: Session) -> dict[str, int]:
     """How many stored periods, by what stores them, are not bounded by the organisation's midnights."""
     found = {}
     for name, model in STORING.items():
-        bounds = session.execute(select(model.period_start, model.period_end, func.count())
-                                 .where(model.period_start.is_not(None))
-                                 .group_by(model.period_start, model.period_end)).all()
+        bounds = session.execute(stored_bounds(model)).all()
         off = sum(count for start, end, count in bounds if not (_is_midnight(start) and _is_midnight(end)))
         if off:
             found[name] = off

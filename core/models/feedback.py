@@ -11,6 +11,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -91,6 +92,9 @@ class Flag(Base):
     __table_args__ = (
         CheckConstraint("(feedback_id IS NULL) <> (employee_id IS NULL)", name="one_subject"),
         UniqueConstraint("check", "employee_id", "period_start", "period_end"),
+        # The period flags alone (item flags have no period): what the time-zone check reads.
+        Index("ix_flags_period", "period_start", "period_end", sqlite_where=text("period_start IS NOT NULL"),
+              postgresql_where=text("period_start IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

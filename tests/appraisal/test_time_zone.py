@@ -241,3 +241,19 @@ def test_a_time_typed_without_an_offset_is_read_on_the_organisations_clock(in_zo
     with pytest.raises(ValueError, match="2026-03-29 01:30 does not exist in Europe/London"):
         on_clock(datetime(2026, 3, 29, 1, 30))  # the clocks go from 01:00 to 02:00
     assert on_clock(datetime(2026, 10, 25, 1, 30)) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # the first 01:30
+
+
+def test_the_zone_check_reads_the_period_flags_alone(app, session):
+    """It read every flag, item flags too, at each run request and runs page: 26 ms at 220,000 flags."""
+    from sqlalchemy import text
+
+    from appraisal.period_zone import stored_bounds
+    from core.models import Flag
+
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the plan is PostgreSQL's")
+    query = stored_bounds(Flag).compile(dialect=session.get_bind().dialect)
+    session.execute(text("SET LOCAL enable_seqscan = off"))  # the test's few rows would be read whole anyway
+    plan = "\n".join(session.scalars(text(f"EXPLAIN {query}")))
+    session.rollback()
+    assert "ix_flags_period" in plan, plan
