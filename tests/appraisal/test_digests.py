@@ -249,3 +249,14 @@ def test_someone_ranked_alone_reads_no_percentile(worked_example, smtp_server):
     send_weekly_digests()
     text, html = _by_recipient(inbox)[("dan@example.com", "Your report")]
     assert _line(text, "Rank") == "1 of 1" and "percentile" not in html.split('data-figure="rank">')[1][:40]
+
+
+def test_a_new_hires_digest_says_the_period_was_only_partly_theirs(worked_example, smtp_server):
+    inbox, _ = smtp_server
+    with transaction() as session:
+        session.get(Employee, worked_example.ids["ann"]).started_on = BEFORE.first + timedelta(days=10)  # a Thursday
+    worked_example.run()
+    send_weekly_digests()
+    text, html = _by_recipient(inbox)[("ann@example.com", "Your report")]
+    note = "Note: you joined on 2026-11-05: 4 of the period's 7 days, against peers who may have worked all of it."
+    assert note in text and note.replace("'", "&#39;") in html
