@@ -165,7 +165,8 @@ def preview_guideline(session: Session, document: Mapping[str, Any], plugins) ->
         row = PreviewRow(employee_id, name, team_name, before, after)
         row.changes = _changes(row)
         rows.append(row)
-    rows.sort(key=lambda r: (r.after is None or r.after.rank is None, r.after.rank if r.after else 0,
+    # Ranked first, by rank; then the unranked and those the draft no longer appraises, by name.
+    rows.sort(key=lambda r: (r.after is None or r.after.rank is None, (r.after.rank if r.after else None) or 0,
                              r.name, r.employee_id))
     return Preview(run, period, run.guideline.version, rows)
 
@@ -192,9 +193,9 @@ def _changes(row: PreviewRow) -> list[str]:
     """What the draft changes for one employee, in words."""
     before, after = row.before, row.after
     if before is None:
-        return ["not in the run (joined since)"]
+        return ["not in the run: appraised now (joined, or given the days they worked, since)"]
     if after is None:
-        return ["no longer active"]
+        return ["no longer appraised for this period (left, or given the days they worked, since)"]
     changes = []
     if before.composite is not None and after.composite is None:
         changes.append("no longer ranked: too little of the weight has enough data")

@@ -138,3 +138,22 @@ def test_a_new_hire_is_credited_only_what_waited_for_them_since_they_joined(app,
         credited = dict(session.execute(select(Feedback.external_id, Feedback.employee_id).where(
             Feedback.external_id.in_(["before", "after"]))).all())
         assert credited == {"before": None, "after": eve}
+
+
+def test_a_preview_of_a_period_someone_no_longer_counts_in_reads_them_as_such(app, worked_example):
+    """With someone the draft no longer appraises (a left day given since) and someone unranked (Cat, too few),
+    the preview's sort compared None with a number: a 500 for HR at every quarter's end."""
+    from appraisal.guidelines import current_guideline
+    from appraisal.preview import preview_guideline
+
+    ids = worked_example.ids
+    worked_example.run()
+    assert app.test_cli_runner().invoke(args=["org", "deactivate", "bob@example.com", "--left-on",
+                                              "2026-10-30"]).exit_code == 0
+    with transaction() as session:
+        preview = preview_guideline(session, current_guideline(session).document, get_plugins())
+    rows = {row.employee_id: row for row in preview.rows}
+    assert rows[ids["bob"]].after is None and rows[ids["bob"]].changes == [
+        "no longer appraised for this period (left, or given the days they worked, since)"]
+    assert rows[ids["cat"]].after.rank is None
+    assert [row.name for row in preview.rows] == ["Ann", "Dan", "Bob", "Cat", "Mia Manager"]  # ranked, then by name
