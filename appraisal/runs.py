@@ -346,7 +346,8 @@ def result_values(outcome: EmployeeOutcome) -> dict:
 
 def propose(session: Session, guideline: Guideline, outcomes: Mapping[int, EmployeeOutcome], results, plugins,
             period: Period, run_id: int | None) -> list[Proposal]:
-    """What ``guideline`` recommends on these outcomes: its tiers, training, the plugins', under the budget.
+    """What ``guideline`` recommends on these outcomes: its tiers, training, the plugins', under the budget;
+    nothing for someone who has left.
 
     What the period's other runs had decided stands: what was approved, or rejected by a person, is not
     proposed again, and an employee already paid a bonus gets only the difference. A rejection no person
@@ -375,6 +376,11 @@ def propose(session: Session, guideline: Guideline, outcomes: Mapping[int, Emplo
                .order_by(Recommendation.id))
     decisions = [Decision(r.employee_id, r.kind, r.source, r.reason, r.amount, r.status == "approved")
                  for r in session.execute(earlier)]
+    # Someone who has left is appraised for the periods they worked in, and stands among their peers, but is
+    # offered nothing: no bonus to pay them, no coaching or training to give, and the budget goes to the others.
+    gone = set(session.scalars(select(Employee.id).where(Employee.id.in_(sorted(outcomes)),
+                                                         Employee.left_on.is_not(None))))
+    proposals = [p for p in proposals if p.employee_id not in gone]
     approved = approved_bonuses(decisions)  # paid already, and counted against the cap
     funded = apply_budget(net_of_approved(without_decided(proposals, decisions), approved), outcomes, document,
                           spent=sum(approved.values()))

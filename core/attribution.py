@@ -4,10 +4,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from . import local_time
 from .channel import FeedbackDraft, IdentityRef, candidates
 from .models import Employee, EmployeeIdentity
 
@@ -16,6 +19,20 @@ log = logging.getLogger(__name__)
 #: Who an item can be attributed to: the employee it explicitly names (a shopper's report, a kudos), the
 #: ticket's assignee when solved or when rated, the last agent who replied in public, or a post's author.
 ATTRIBUTION_BASES = ("subject", "assignee_at_solve", "assignee_at_rating", "last_public_replier", "author")
+
+
+class Known(NamedTuple):
+    """An employee an identity names, as attribution needs them."""
+
+    employee_id: int
+    team_id: int | None
+    #: The day they joined, if known: an item from before it is not theirs.
+    started_on: date | None = None
+
+    def there_at(self, moment: datetime) -> bool:
+        """Whether they had joined at ``moment``: before, an identity handed on to them (a desk phone) named
+        whoever had it then, and the item waits in the queue as for an identity nobody has."""
+        return self.started_on is None or moment >= local_time.midnight(self.started_on)
 
 
 @dataclass(frozen=True)
@@ -44,8 +61,9 @@ def chosen_identity(draft: FeedbackDraft, policy: Sequence[str]) -> tuple[str, t
     return None
 
 
-def employees_by_address(session: Session, addresses: Iterable[str]) -> dict[str, tuple[int, int | None]]:
-    """The employees whose own e-mail address these are, whatever the case: {address as given: (id, team)}.
+def employees_by_address(session: Session, addresses: Iterable[str]) -> dict[str, Known]:
+    """The employees whose own e-mail address these are, whatever the case: {address as given: (id, team, the
+    day they joined)}.
 
     An employee is known by their address, identity row or not (a helpdesk trigger names the assignee by
     {{ticket.assignee.email}}); callers let an ``email`` identity row naming the address win over it.
@@ -53,9 +71,10 @@ def employees_by_address(session: Session, addresses: Iterable[str]) -> dict[str
     wanted = {address.strip().lower(): address for address in addresses}
     if not wanted:
         return {}
-    return {wanted[address]: (employee_id, team_id) for address, employee_id, team_id in session.execute(
-        select(func.lower(Employee.email), Employee.id, Employee.team_id)
-        .where(func.lower(Employee.email).in_(sorted(wanted))))}
+    return {wanted[address]: Known(employee_id, team_id, started_on)
+            for address, employee_id, team_id, started_on in session.execute(
+                select(func.lower(Employee.email), Employee.id, Employee.team_id, Employee.started_on)
+                .where(func.lower(Employee.email).in_(sorted(wanted))))}
 
 
 def _known_by_address(session: Session, addresses: Sequence[str], known: dict) -> None:
@@ -76,16 +95,16 @@ def attribute(session: Session, drafts: Sequence[FeedbackDraft], policy: Sequenc
     for draft, choice in zip(drafts, choices, strict=True):
         for ref in choice[1] if choice else ():
             first_draft.setdefault((ref.provider, ref.external_id), draft)
-    known: dict[tuple[str, str], tuple[int, int | None]] = {}
+    known: dict[tuple[str, str], Known] = {}
     by_provider: dict[str, list[str]] = {}
     for provider, external_id in sorted(first_draft):
         by_provider.setdefault(provider, []).append(external_id)
     for provider, ids in by_provider.items():  # a plain IN per provider: PostgreSQL balks at huge tuple INs
         rows = session.execute(
-            select(EmployeeIdentity.external_id, Employee.id, Employee.team_id)
+            select(EmployeeIdentity.external_id, Employee.id, Employee.team_id, Employee.started_on)
             .join(Employee, Employee.id == EmployeeIdentity.employee_id)
             .where(EmployeeIdentity.provider == provider, EmployeeIdentity.external_id.in_(ids)))
-        known.update({(provider, ext): (emp, team) for ext, emp, team in rows})
+        known.update({(provider, ext): Known(emp, team, started) for ext, emp, team, started in rows})
     _known_by_address(session, by_provider.get("email", ()), known)
     # The hook hears of the candidates before a draft's first known one (those could still win), once each.
     unknown: dict[tuple[str, str], FeedbackDraft] = {}
@@ -105,24 +124,25 @@ def attribute(session: Session, drafts: Sequence[FeedbackDraft], policy: Sequenc
             results.append(Attribution(None, None, None, offered))
             continue
         basis, refs = choice
-        ref = next((r for r in refs if (r.provider, r.external_id) in known), None)
-        results.append(Attribution(*known[(ref.provider, ref.external_id)], basis, ref) if ref
+        ref = next((r for r in refs if (r.provider, r.external_id) in known
+                    and known[(r.provider, r.external_id)].there_at(draft.occurred_at)), None)
+        results.append(Attribution(*known[(ref.provider, ref.external_id)][:2], basis, ref) if ref
                        else Attribution(None, None, None, refs[0], basis))
     return results
 
 
 def _resolve_unknown(session: Session, plugins, unknown: dict[tuple[str, str], FeedbackDraft]
-                     ) -> dict[tuple[str, str], tuple[int, int | None]]:
+                     ) -> dict[tuple[str, str], Known]:
     """Ask the ``resolve_employee`` hook about each unknown identity once; keep answers that name employees."""
     proposed = {key: plugins.resolve_employee(session, key[0], key[1], draft)
                 for key, draft in sorted(unknown.items())}
     ids = {employee_id for employee_id in proposed.values() if employee_id is not None}
-    teams = dict(session.execute(select(Employee.id, Employee.team_id).where(Employee.id.in_(ids))).all()) \
-        if ids else {}
+    employees = {row.employee_id: row for row in (Known(*row) for row in session.execute(
+        select(Employee.id, Employee.team_id, Employee.started_on).where(Employee.id.in_(ids))))} if ids else {}
     resolved = {}
     for key, employee_id in proposed.items():
-        if employee_id in teams:
-            resolved[key] = (employee_id, teams[employee_id])
+        if employee_id in employees:
+            resolved[key] = employees[employee_id]
         elif employee_id is not None:
             log.warning("resolve_employee answered %s for %s:%s, and no employee has that id; "
                         "the item stays unattributed", employee_id, *key)

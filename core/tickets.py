@@ -132,7 +132,7 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
             select(EmployeeIdentity.external_id, EmployeeIdentity.employee_id)
             .where(EmployeeIdentity.provider == provider, EmployeeIdentity.external_id.in_(ids)))})
         if provider == "email":  # known by their own address too (core.attribution.employees_by_address)
-            for address, (employee_id, _team) in employees_by_address(
+            for address, (employee_id, *_) in employees_by_address(
                     session, [i for i in ids if (provider, i) not in employees]).items():
                 employees[(provider, address)] = employee_id
     recategorised = set()

@@ -113,15 +113,24 @@ def deactivate_command(employee, left_on, keep_account):
     """
     with transaction() as session:
         person = _employee(session, employee)
-        day = left_on.date() if left_on else local_time.today()
-        if person.started_on is not None and day < person.started_on:
-            raise click.BadParameter(f"{day.isoformat()} is before they joined ({person.started_on.isoformat()})",
+        today = local_time.today()
+        day = left_on.date() if left_on else today
+        if day > today:
+            raise click.BadParameter(f"{day.isoformat()} is still to come: deactivate them once they have left",
                                      param_hint="--left-on")
+        if person.started_on is not None and day < person.started_on:
+            if left_on is not None:
+                raise click.BadParameter(f"{day.isoformat()} is before they joined ({person.started_on.isoformat()})",
+                                         param_hint="--left-on")
+            day = None  # a hire who never started: no period of theirs to appraise
         account = session.scalar(select(User).where(User.employee_id == person.id))
-        close_account = account is not None and account.active and not keep_account
-        new_day = person.active or (left_on is not None and person.left_on != day)
+        correcting = not person.active and left_on is not None
+        # Correcting the day leaves the account as it is: one kept active the first time stays so.
+        close_account = account is not None and account.active and not keep_account and not correcting
+        new_day = person.active or (correcting and person.left_on != day)
         if not new_day and not close_account:
-            left = f" (left on {person.left_on.isoformat()})" if person.left_on else ""
+            left = (f" (left on {person.left_on.isoformat()})" if person.left_on else
+                    ", with no day they left: give it with --left-on to have the periods they worked appraise them")
             click.echo(f"employee {person.id} {person.name} is already inactive{left}")
             return
         if close_account:
@@ -131,10 +140,13 @@ def deactivate_command(employee, left_on, keep_account):
         if new_day:
             _set_active(session, person, False, left_on=day)
         leads = session.scalars(select(Team.name).where(Team.manager_id == person.id).order_by(Team.name)).all()
-    if new_day:
+    if new_day and day is None:
+        click.echo(f"deactivated employee {person.id} {person.name}, who was to join on "
+                   f"{person.started_on.isoformat()}: no run appraises them")
+    elif new_day:
         click.echo(f"deactivated employee {person.id} {person.name}, who left on {day.isoformat()}: runs of periods "
                    f"after that day leave them out, those of the periods they worked in appraise them; runs already "
-                   f"made keep their results")
+                   f"made keep their results (appraise a period after that day again to leave them out of it)")
     if close_account:
         click.echo(f"deactivated their account {account.email}: it can no longer sign in or use its API tokens")
     elif account is not None and account.active:

@@ -157,3 +157,70 @@ def test_a_preview_of_a_period_someone_no_longer_counts_in_reads_them_as_such(ap
         "no longer appraised for this period (left, or given the days they worked, since)"]
     assert rows[ids["cat"]].after.rank is None
     assert [row.name for row in preview.rows] == ["Ann", "Dan", "Bob", "Cat", "Mia Manager"]  # ranked, then by name
+
+
+def test_someone_who_has_left_is_ranked_but_offered_nothing(app, worked_example):
+    """Appraised for the week they worked, a leaver was proposed coaching, and a bonus ahead of those still
+    employed, out of the same budget."""
+    from appraisal.models import Recommendation
+
+    ids = worked_example.ids
+    assert app.test_cli_runner().invoke(args=["org", "deactivate", "bob@example.com", "--left-on",
+                                              "2026-11-04"]).exit_code == 0
+    run = worked_example.run(period=BEFORE)  # Bob's week of ones: the coaching tier's, below 60
+    bob = _appraised(run)[ids["bob"]]
+    assert bob.rank is not None and bob.composite <= 60
+    with transaction() as session:
+        offered = session.execute(select(Recommendation.employee_id, Recommendation.kind).where(
+            Recommendation.run_id == run)).all()
+    assert offered and ids["bob"] not in {employee for employee, _ in offered}
+    client = app.test_client()
+    assert sign_in(client, "hr@example.com").status_code == 302
+    page = client.get(f"/report/{ids['bob']}?run={run}").get_data(as_text=True)
+    assert "None: Bob left on 2026-11-04, and nothing is recommended for\n      someone who has left." in page
+
+
+def test_deactivating_corrects_a_day_keeps_a_kept_account_and_knows_a_hire_who_never_came(
+        app, worked_example, tmp_path):
+    cli = app.test_cli_runner()
+    future = cli.invoke(args=["org", "deactivate", "bob@example.com", "--left-on", "2999-01-01"])
+    assert future.exit_code == 2 and "2999-01-01 is still to come: deactivate them once they have left" in future.output
+    kept = cli.invoke(args=["org", "deactivate", "bob@example.com", "--left-on", "2026-11-04", "--keep-account"])
+    assert kept.exit_code == 0 and "stays active" in kept.output
+    # correcting the day closed the account kept active the first time
+    corrected = cli.invoke(args=["org", "deactivate", "bob@example.com", "--left-on", "2026-11-05"])
+    assert corrected.exit_code == 0 and "who left on 2026-11-05" in corrected.output
+    assert "deactivated their account" not in corrected.output
+    with transaction() as session:
+        from core.models import User
+
+        assert session.scalar(select(User.active).where(User.email == "bob@example.com"))
+        assert session.get(Employee, worked_example.ids["bob"]).left_on == date(2026, 11, 5)
+    # a hire who never came: "today is before they joined" named an option nobody gave
+    people = tmp_path / "people.csv"
+    people.write_text("name,email,team,started_on\nNew,new@example.com,Support,2999-01-01\n")
+    assert cli.invoke(args=["org", "import", str(people)]).exit_code == 0
+    never = cli.invoke(args=["org", "deactivate", "new@example.com"])
+    assert never.exit_code == 0 and "who was to join on 2999-01-01: no run appraises them" in never.output
+    with transaction() as session:
+        new = session.scalar(select(Employee).where(Employee.email == "new@example.com"))
+        assert not new.active and new.left_on is None
+
+
+def test_an_item_from_before_someone_joined_is_not_theirs_when_it_arrives_either(app, worked_example):
+    """The queue kept such an item waiting; one arriving after the identity was mapped went to the new hire."""
+    from core.ingestion import ingest
+    from core.people_import import import_people
+    from tests.fixtures.payloads import survey
+
+    with transaction() as session:
+        import_people(session, ["name,email,team,identities,started_on",
+                                "Eve,eve@example.com,Support,phone:214,2026-11-05"])
+    with transaction() as session:
+        report = ingest(session, "post_ticket_survey", [
+            survey("before", agent=("phone", "214"), answered_at="2026-11-04T23:30:00+00:00"),
+            survey("after", agent=("phone", "214"), answered_at="2026-11-05T09:00:00+00:00")])
+        eve = session.scalar(select(Employee.id).where(Employee.email == "eve@example.com"))
+        assert [(s.external_id, s.employee_id) for s in report.created] == [("before", None), ("after", eve)]
+        waiting = session.scalar(select(Feedback).where(Feedback.external_id == "before"))
+        assert waiting.attributed_identity == "phone:214"  # in the queue, naming whom the channel named

@@ -443,7 +443,7 @@ def _recommendations_page(refusals: list[Refusal] = (), *, select_all: bool = Fa
         select(Recommendation.id, Recommendation.run_id, Recommendation.kind, Recommendation.source,
                Recommendation.amount, Recommendation.requested_amount, Recommendation.reason,
                Employee.id.label("employee_id"), Employee.name.label("employee"), Team.name.label("team"),
-               Employee.active.label("employee_active"))
+               Employee.active.label("employee_active"), Employee.left_on)
         .join(Employee, Employee.id == Recommendation.employee_id)
         .outerjoin(Team, Team.id == Employee.team_id)
         .where(*scoped, Recommendation.run_id == run_id)
