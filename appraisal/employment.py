@@ -23,17 +23,28 @@ def employed_in(period: Period):
     return joined & working
 
 
+def days_worked(period: Period, started_on: date | None, left_on: date | None) -> int:
+    """How many of ``period``'s days the employee worked (the day they left counts as worked)."""
+    first, last = _worked(period, started_on, left_on)
+    return max((last - first).days + 1, 0)
+
+
 def part_worked(period: Period, started_on: date | None, left_on: date | None) -> str | None:
     """What a report says of someone who worked only part of ``period``; None for all of it.
 
-    "joined on 2026-11-04: 5 of the period's 7 days"; the left day counts as worked.
+    "joined on 2026-11-04 and worked 5 of the period's 7 days, ..."; the left day counts as worked.
     """
-    first = max(period.first, started_on) if started_on else period.first
-    last = min(period.last, left_on) if left_on else period.last
+    first, last = _worked(period, started_on, left_on)
     if (first, last) == (period.first, period.last) or last < first:
         return None
     joined = f"joined on {first.isoformat()}" if first > period.first else None
     left = f"left on {last.isoformat()}" if last < period.last else None
-    worked, days = (last - first).days + 1, (period.last - period.first).days + 1
-    return (f"{' and '.join(filter(None, (joined, left)))}: {worked} of the period's {days} days, against peers "
-            f"who may have worked all of it")
+    days = (period.last - period.first).days + 1
+    return (f"{', '.join(filter(None, (joined, left)))} and worked {days_worked(period, started_on, left_on)} of "
+            f"the period's {days} days, against peers who may have worked all of it")
+
+
+def _worked(period: Period, started_on: date | None, left_on: date | None) -> tuple[date, date]:
+    """The first and last day of ``period`` the employee worked (the first after the last for none)."""
+    return (max(period.first, started_on) if started_on else period.first,
+            min(period.last, left_on) if left_on else period.last)

@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session, aliased
 
 from core.models import Employee, Team
 
+from .employment import days_worked
 from .models import AppraisalResult, AppraisalRun, MetricResult
+from .periods import Period
 from .report import period_recommendations
 
 #: What a result row says of each recommendation; ``run_id`` and ``guideline_version`` name the run that
@@ -32,7 +34,7 @@ def run_rows(session: Session, run: AppraisalRun, *, employees: Select | None = 
         return query if employees is None else query.where(column.in_(employees))
 
     results = session.execute(narrowed(
-        select(AppraisalResult, Employee.name, Employee.email, team.name)
+        select(AppraisalResult, Employee.name, Employee.email, team.name, Employee.started_on, Employee.left_on)
         .join(Employee, Employee.id == AppraisalResult.employee_id)
         .outerjoin(team, team.id == AppraisalResult.team_id)
         .where(AppraisalResult.run_id == run.id), AppraisalResult.employee_id)).all()
@@ -47,11 +49,15 @@ def run_rows(session: Session, run: AppraisalRun, *, employees: Select | None = 
                          AppraisalResult.employee_id)
     recommendations = period_recommendations(session, run, appraised)
     order = [m["rule"] for m in run.guideline.document["metrics"]]
+    period = Period(run.period_kind, run.period_start, run.period_end)
     rows = []
-    for result, name, email, team_name in results:
+    for result, name, email, team_name, started_on, left_on in results:
         mine = metrics.get(result.employee_id, {})
         rows.append({
             "employee_id": result.employee_id, "employee": name, "email": email, "team": team_name,
+            # Payroll reads these: someone who joined or left in the period worked only part of it.
+            "started_on": started_on, "left_on": left_on,
+            "days_worked": days_worked(period, started_on, left_on),
             "state": result.state, "composite": result.composite, "weight_covered": result.weight_covered,
             "rank": result.rank, "percentile": result.percentile, "peers": result.peers,
             "team_mean": result.team_mean, "org_mean": result.org_mean,

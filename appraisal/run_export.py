@@ -43,7 +43,7 @@ def print_run(session, run: AppraisalRun, output: str) -> None:
         writer = csv.writer(sys.stdout)
         base = ["employee_id", "employee", "email", "team", "state", "composite", "rank", "percentile", "peers",
                 "team_mean", "org_mean", "previous_composite", "change", "targets", "attainment_streak",
-                "open_flags"]
+                "open_flags", "days_worked", "started_on", "left_on"]
         per_metric = ["", "_n", "_ci_low", "_ci_high", "_sufficient", "_target", "_attainment"]
         writer.writerow(base + [f"{m}{s}" for m in metrics for s in per_metric] + ["recommendations"])
         for row in rows:
@@ -56,6 +56,7 @@ def print_run(session, run: AppraisalRun, output: str) -> None:
             writer.writerow(["" if v is None else inert(v) if isinstance(v, str) else v for v in values])
         return
     click.echo(f"run {run.id}: {period_of(run).label}, guideline v{run.guideline.version}")
+    days = (last - first).days + 1
     widths = {m: max(len(m), 16) for m in metrics}
     header = f"{'rank':>4}  {'employee':<24} {'team':<16} {'composite':>9}  " + "  ".join(
         f"{m:>{widths[m]}}" for m in metrics) + "  recommendations"
@@ -70,6 +71,8 @@ def print_run(session, run: AppraisalRun, output: str) -> None:
         recs = ", ".join(_recommendation(r, run) for r in row["recommendations"])
         if row["open_flags"]:  # why someone who seems to qualify got nothing: tiers want no open flags by default
             recs += (", " if recs else "") + f"{row['open_flags']} open flag(s) hold tiers back"
+        if row["days_worked"] < days:  # a part of the period only, against peers who had all of it
+            recs += (", " if recs else "") + f"worked {row['days_worked']} of {days} days"
         click.echo(f"{row['rank'] or '':>4}  {row['employee'][:24]:<24} {(row['team'] or '')[:16]:<16} "
                    f"{composite:>9}  " + "  ".join(cells) + f"  {recs}")
 

@@ -178,7 +178,9 @@ def import_people(session: Session, lines: Iterable[str], progress=None) -> Peop
                       "active": employee.active, "started_on": _day(employee.started_on)}
             left_on = _day(employee.left_on)
             if not employee.active:  # a leaver named again: said, since an old list would bring back many
-                report.reactivated.append(employee.email)
+                # with the day they left, which the import forgets: to put back with `org deactivate --left-on`
+                report.reactivated.append(employee.email + (f" (left {_day(employee.left_on)})"
+                                                            if employee.left_on else ""))
         # Named again, a leaver is back: the day they left no longer holds.
         employee.name, employee.team, employee.active, employee.left_on = data["name"], team, True, None
         if data["started_on"] is not None:

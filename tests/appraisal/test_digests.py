@@ -258,5 +258,5 @@ def test_a_new_hires_digest_says_the_period_was_only_partly_theirs(worked_exampl
     worked_example.run()
     send_weekly_digests()
     text, html = _by_recipient(inbox)[("ann@example.com", "Your report")]
-    note = "Note: you joined on 2026-11-05: 4 of the period's 7 days, against peers who may have worked all of it."
+    note = "Note: you joined on 2026-11-05 and worked 4 of the period's 7 days, against peers who may have worked all of it."
     assert note in text and note.replace("'", "&#39;") in html

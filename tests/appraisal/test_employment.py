@@ -42,9 +42,9 @@ def test_a_leaver_is_appraised_for_the_periods_they_worked_in_and_not_after(app,
     assert ids["bob"] in _appraised(week) and ids["bob"] in _appraised(month)
     assert _appraised(week)[ids["bob"]].rank is not None  # his six answers stand among his peers'
     assert _report(week, ids["bob"])["employee"]["part_worked"] == (
-        "left on 2026-11-04: 3 of the period's 7 days, against peers who may have worked all of it")
-    assert _report(month, ids["bob"])["employee"]["part_worked"].startswith("left on 2026-11-04: 4 of the "
-                                                                              "period's 30 days")
+        "left on 2026-11-04 and worked 3 of the period's 7 days, against peers who may have worked all of it")
+    assert _report(month, ids["bob"])["employee"]["part_worked"].startswith(
+        "left on 2026-11-04 and worked 4 of the period's 30 days")
     assert _report(week, ids["ann"])["employee"]["part_worked"] is None
     after = worked_example.run(period=week_of(date(2026, 11, 9)))
     assert ids["bob"] not in _appraised(after) and ids["ann"] in _appraised(after)
@@ -74,7 +74,7 @@ def test_a_new_hire_is_appraised_from_the_week_they_joined(app, worked_example, 
     client = app.test_client()
     assert sign_in(client, "ann@example.com").status_code == 302
     page = client.get(f"/report?run={week}").get_data(as_text=True)
-    assert ("Note: you joined on 2026-11-05: 4 of the period&#39;s 7 days, against peers who may have worked all "
+    assert ("Note: you joined on 2026-11-05 and worked 4 of the period&#39;s 7 days, against peers who may have worked all "
             "of it.") in page
 
 
@@ -224,3 +224,22 @@ def test_an_item_from_before_someone_joined_is_not_theirs_when_it_arrives_either
         assert [(s.external_id, s.employee_id) for s in report.created] == [("before", None), ("after", eve)]
         waiting = session.scalar(select(Feedback).where(Feedback.external_id == "before"))
         assert waiting.attributed_identity == "phone:214"  # in the queue, naming whom the channel named
+
+
+def test_exports_of_a_run_say_how_much_of_the_period_each_person_worked(app, worked_example):
+    """Payroll reads the CSV and the JSON: a leaver's row looked like everyone else's."""
+    import csv
+    import io
+    import json
+
+    cli = app.test_cli_runner()
+    assert cli.invoke(args=["org", "deactivate", "bob@example.com", "--left-on", "2026-11-04"]).exit_code == 0
+    week = ["appraise", "--from", "2026-11-02", "--to", "2026-11-08", "--by", "hr@example.com"]
+    rows = {row["employee"]: row for row in csv.DictReader(io.StringIO(
+        cli.invoke(args=[*week, "--format", "csv"]).output))}
+    assert (rows["Bob"]["days_worked"], rows["Bob"]["left_on"], rows["Ann"]["days_worked"]) == ("3", "2026-11-04", "7")
+    results = {row["employee"]: row for row in json.loads(cli.invoke(args=[*week, "--format", "json"]).output)[
+        "results"]}
+    assert (results["Bob"]["days_worked"], results["Bob"]["left_on"]) == (3, "2026-11-04")
+    table = cli.invoke(args=week).output
+    assert "worked 3 of 7 days" in next(line for line in table.splitlines() if " Bob " in line)

@@ -105,6 +105,10 @@ class ResultSchema(Schema):
     employee = fields.String()
     email = fields.String(allow_none=True)
     team = fields.String(allow_none=True)
+    started_on = fields.Date(allow_none=True, metadata={"description": "the day they joined, when known"})
+    left_on = fields.Date(allow_none=True, metadata={"description": "the day they left, for someone who has"})
+    days_worked = fields.Integer(metadata={"description": "how many of the period's days they worked: fewer "
+                                                          "than it has for someone who joined or left in it"})
     state = fields.String(metadata={"description": "ok or insufficient_data"})
     composite = fields.Float(allow_none=True)
     weight_covered = fields.Float()
