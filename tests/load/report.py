@@ -192,7 +192,11 @@ request and transaction, is the ingestion path to hold to that goal. Where a bat
 ingestion: the largest share is the INSERT itself (the index and foreign-key work the raw INSERT does too, the
 rows read back as `Feedback` objects for the integrity checks), then validating each response with
 marshmallow; the checks, attribution, hashing, the commit and the answer take the rest. One request at a time
-leaves a CPU idle while PostgreSQL or Python waits on the other; concurrent clients use both.
+leaves a CPU idle while PostgreSQL or Python waits on the other; concurrent clients use both. The follow-up job
+each batch queues (`announce_feedback`, which fires `feedback_ingested` for its items) runs on a worker on the
+same CPUs meanwhile: about 34 µs of the worker's CPU per item, since it pauses the cyclic collector and marks
+its items with one array parameter (88 µs before, 2026-11-27: the batches were 4.6x and 3.7x that day before
+the change, 4.3x and 2.9x after it, on a machine whose raw INSERT was slower than above).
 """
 
 
