@@ -108,14 +108,15 @@ def test_the_team_dashboard_lists_whom_the_run_counted_in_the_team(app, worked_e
     ids = worked_example.ids
     assert app.test_cli_runner().invoke(args=["org", "deactivate", "bob@example.com", "--left-on",
                                               "2026-11-04"]).exit_code == 0
-    worked_example.run()
+    run = worked_example.run()
     with transaction() as session:
         session.get(Employee, ids["ann"]).team_id = session.get(Employee, ids["dan"]).team_id  # to Billing
     client = app.test_client()
     assert sign_in(client, "mia@example.com").status_code == 302
     page = client.get("/team?kind=week").get_data(as_text=True)
     assert "Bob</a> <span class=\"muted\" data-left>left 2026-11-04</span>" in page
-    assert f"/report/{ids['ann']}" in page and f"/report/{ids['cat']}" in page
+    # each name opens that person's report of the run shown (a month's dashboard linked to their latest week)
+    assert f"/report/{ids['ann']}?run={run}" in page and f"/report/{ids['cat']}?run={run}" in page
 
 
 def test_a_new_hire_is_credited_only_what_waited_for_them_since_they_joined(app, worked_example):
