@@ -27,9 +27,16 @@ from .guidelines import publish_guideline as publish
 from .lineage import metric_lineage
 from .models import AppraisalRun
 from .period_zone import MisalignedPeriods, counted_rows, move_periods
-from .periods import PERIOD_KINDS, check_started, dates_text, period_between, unfinished
+from .periods import (
+    PERIOD_KINDS,
+    check_started,
+    dates_text,
+    period_between,
+    period_of,
+    unfinished,
+)
 from .run_export import print_run
-from .runs import compute_run, period_of, request_run
+from .runs import compute_run, request_run
 from .targets import TargetError, describe_targets, set_target
 
 DAY = click.DateTime(formats=["%Y-%m-%d"])

@@ -30,7 +30,7 @@ def days_worked(period: Period, started_on: date | None, left_on: date | None) -
 
 
 def part_worked(period: Period, started_on: date | None, left_on: date | None) -> str | None:
-    """What a report says of someone who worked only part of ``period``; None for all of it.
+    """What a report says of someone who worked only part of ``period``; None for all of it (or none).
 
     "joined on 2026-11-04 and worked 5 of the period's 7 days, ..."; the left day counts as worked.
     """
@@ -39,9 +39,8 @@ def part_worked(period: Period, started_on: date | None, left_on: date | None) -
         return None
     joined = f"joined on {first.isoformat()}" if first > period.first else None
     left = f"left on {last.isoformat()}" if last < period.last else None
-    days = (period.last - period.first).days + 1
     return (f"{', '.join(filter(None, (joined, left)))} and worked {days_worked(period, started_on, left_on)} of "
-            f"the period's {days} days, against peers who may have worked all of it")
+            f"the period's {period.days} days, against peers who may have worked all of it")
 
 
 def _worked(period: Period, started_on: date | None, left_on: date | None) -> tuple[date, date]:

@@ -32,6 +32,11 @@ class Period:
         return bound_day(self.end) - timedelta(days=1)
 
     @property
+    def days(self) -> int:
+        """How many days it holds (a week across a change of clocks is still seven)."""
+        return (self.last - self.first).days + 1
+
+    @property
     def label(self) -> str:
         return f"{self.kind} {dates_text(self.start, self.end)}"
 
@@ -45,6 +50,11 @@ class Period:
         # Counted in days, not hours: across a change of daylight-saving time a week is not 168 hours.
         days = self.last - self.first + timedelta(days=1)
         return Period(self.kind, _midnight(self.first - days), self.start)
+
+
+def period_of(run) -> Period:
+    """The period a stored run appraised."""
+    return Period(run.period_kind, run.period_start, run.period_end)
 
 
 def _midnight(day: date) -> datetime:

@@ -21,9 +21,9 @@ from core.models import Employee, Flag, Team
 
 from .engine import Appraisal
 from .models import AppraisalResult, AppraisalRun, Guideline
-from .periods import Period
+from .periods import Period, period_of
 from .results import run_rows
-from .runs import appraisal_inputs, period_findings, period_of, propose, result_values
+from .runs import appraisal_inputs, period_findings, propose, result_values
 
 #: Composites closer than this are shown as unchanged (the page shows two decimals).
 COMPOSITE_TOLERANCE = 0.005

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from core.local_time import day_of
 from core.models import Dispute, Employee, Feedback, Team, User
 
 from .comments import employee_comments, positive, shown_comment
@@ -27,7 +28,7 @@ from .models import (
     MetricResult,
     Recommendation,
 )
-from .periods import Period, bound_day, days_of, run_made_early
+from .periods import bound_day, days_of, period_of, run_made_early
 
 #: How many periods the trend covers, the report's own included.
 TREND_PERIODS = 8
@@ -274,8 +275,9 @@ def employee_report(session: Session, run: AppraisalRun, employee_id: int, scori
         "run": describe_run(run), "audience": audience,
         "employee": {"id": employee_id, "name": name, "email": email, "active": active, "team": team_name,
                      "started_on": started_on, "left_on": left_on,
-                     "part_worked": part_worked(Period(run.period_kind, run.period_start, run.period_end),
-                                                   started_on, left_on) if result else None},
+                     "part_worked": part_worked(period_of(run), started_on, left_on) if result else None,
+                     # left before the run was made, which then offered them nothing (see runs.propose)
+                     "left_before_run": not active and left_on is not None and left_on <= day_of(run.created_at)},
         **_standing(result, scoring_rules),
         "metrics": metrics,
         "targets": [m for m in metrics if m["target"] is not None],

@@ -13,7 +13,7 @@ from core.models import Employee, Team
 
 from .employment import days_worked
 from .models import AppraisalResult, AppraisalRun, MetricResult
-from .periods import Period
+from .periods import period_of
 from .report import period_recommendations
 
 #: What a result row says of each recommendation; ``run_id`` and ``guideline_version`` name the run that
@@ -49,7 +49,7 @@ def run_rows(session: Session, run: AppraisalRun, *, employees: Select | None = 
                          AppraisalResult.employee_id)
     recommendations = period_recommendations(session, run, appraised)
     order = [m["rule"] for m in run.guideline.document["metrics"]]
-    period = Period(run.period_kind, run.period_start, run.period_end)
+    period = period_of(run)
     rows = []
     for result, name, email, team_name, started_on, left_on in results:
         mine = metrics.get(result.employee_id, {})

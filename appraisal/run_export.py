@@ -11,9 +11,8 @@ import click
 from core.spreadsheet import inert
 
 from .models import AppraisalRun
-from .periods import days_of
+from .periods import days_of, period_of
 from .results import run_rows
-from .runs import period_of
 
 
 def _number(value, digits: int = 1) -> str:
@@ -56,7 +55,7 @@ def print_run(session, run: AppraisalRun, output: str) -> None:
             writer.writerow(["" if v is None else inert(v) if isinstance(v, str) else v for v in values])
         return
     click.echo(f"run {run.id}: {period_of(run).label}, guideline v{run.guideline.version}")
-    days = (last - first).days + 1
+    days = period_of(run).days
     widths = {m: max(len(m), 16) for m in metrics}
     header = f"{'rank':>4}  {'employee':<24} {'team':<16} {'composite':>9}  " + "  ".join(
         f"{m:>{widths[m]}}" for m in metrics) + "  recommendations"

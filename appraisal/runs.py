@@ -51,7 +51,7 @@ from .models import (
     Recommendation,
 )
 from .period_zone import refuse_misaligned
-from .periods import Period, week_of
+from .periods import Period, period_of, week_of
 from .run_failures import failure_reason
 from .targets import targets_in_force
 
@@ -103,10 +103,6 @@ def appraise_last_week(today: str | None = None) -> int | None:
         if existing is not None:
             return None
         return request_run(session, week).id
-
-
-def period_of(run: AppraisalRun) -> Period:
-    return Period(run.period_kind, run.period_start, run.period_end)
 
 
 def metric_specs(guideline: Mapping, plugins) -> list[MetricSpec]:
@@ -378,8 +374,7 @@ def propose(session: Session, guideline: Guideline, outcomes: Mapping[int, Emplo
                  for r in session.execute(earlier)]
     # Someone who has left is appraised for the periods they worked in, and stands among their peers, but is
     # offered nothing: no bonus to pay them, no coaching or training to give, and the budget goes to the others.
-    gone = set(session.scalars(select(Employee.id).where(Employee.id.in_(sorted(outcomes)),
-                                                         Employee.left_on.is_not(None))))
+    gone = set(session.scalars(select(Employee.id).where(Employee.id.in_(sorted(outcomes)), ~Employee.active)))
     proposals = [p for p in proposals if p.employee_id not in gone]
     approved = approved_bonuses(decisions)  # paid already, and counted against the cap
     funded = apply_budget(net_of_approved(without_decided(proposals, decisions), approved), outcomes, document,

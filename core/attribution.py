@@ -27,7 +27,7 @@ class Known(NamedTuple):
     employee_id: int
     team_id: int | None
     #: The day they joined, if known: an item from before it is not theirs.
-    started_on: date | None = None
+    started_on: date | None
 
     def there_at(self, moment: datetime) -> bool:
         """Whether they had joined at ``moment``: before, an identity handed on to them (a desk phone) named
@@ -87,8 +87,8 @@ def attribute(session: Session, drafts: Sequence[FeedbackDraft], policy: Sequenc
               plugins) -> list[Attribution]:
     """Attribute every draft: one query per identity provider, one plugin call per unknown identity.
 
-    Of a basis's candidates the first that belongs to an employee wins; when none does, the first is kept
-    as the offered identity, so a manager can map it.
+    Of a basis's candidates the first that belongs to an employee who had joined when the item happened wins;
+    when none does, the first is kept as the offered identity, so a manager can map it.
     """
     choices = [chosen_identity(draft, policy) for draft in drafts]
     first_draft: dict[tuple[str, str], FeedbackDraft] = {}
@@ -108,11 +108,13 @@ def attribute(session: Session, drafts: Sequence[FeedbackDraft], policy: Sequenc
     _known_by_address(session, by_provider.get("email", ()), known)
     # The hook hears of the candidates before a draft's first known one (those could still win), once each.
     unknown: dict[tuple[str, str], FeedbackDraft] = {}
-    for choice in choices:
+    for draft, choice in zip(drafts, choices, strict=True):
         for ref in choice[1] if choice else ():
             key = (ref.provider, ref.external_id)
             if key in known:
-                break
+                if known[key].there_at(draft.occurred_at):
+                    break
+                continue  # someone who had not joined yet: a later candidate may still win
             unknown.setdefault(key, first_draft[key])
     known.update(_resolve_unknown(session, plugins, unknown))
 
@@ -124,10 +126,13 @@ def attribute(session: Session, drafts: Sequence[FeedbackDraft], policy: Sequenc
             results.append(Attribution(None, None, None, offered))
             continue
         basis, refs = choice
-        ref = next((r for r in refs if (r.provider, r.external_id) in known
-                    and known[(r.provider, r.external_id)].there_at(draft.occurred_at)), None)
-        results.append(Attribution(*known[(ref.provider, ref.external_id)][:2], basis, ref) if ref
-                       else Attribution(None, None, None, refs[0], basis))
+        found = next(((r, known[(r.provider, r.external_id)]) for r in refs if (r.provider, r.external_id) in known
+                      and known[(r.provider, r.external_id)].there_at(draft.occurred_at)), None)
+        if found:
+            ref, who = found
+            results.append(Attribution(who.employee_id, who.team_id, basis, ref))
+        else:
+            results.append(Attribution(None, None, None, refs[0], basis))
     return results
 
 
@@ -137,7 +142,7 @@ def _resolve_unknown(session: Session, plugins, unknown: dict[tuple[str, str], F
     proposed = {key: plugins.resolve_employee(session, key[0], key[1], draft)
                 for key, draft in sorted(unknown.items())}
     ids = {employee_id for employee_id in proposed.values() if employee_id is not None}
-    employees = {row.employee_id: row for row in (Known(*row) for row in session.execute(
+    employees = {who.employee_id: who for who in (Known(*row) for row in session.execute(
         select(Employee.id, Employee.team_id, Employee.started_on).where(Employee.id.in_(ids))))} if ids else {}
     resolved = {}
     for key, employee_id in proposed.items():

@@ -23,8 +23,9 @@ def credit_mapped_identities(session: Session, identities: Iterable[tuple[str, s
     """Credit the waiting items that named one of ``identities`` ((provider, external_id), as stored).
 
     An ``email`` identity is also the address of the employee whose e-mail it is (attribution reads it so), with
-    an identity row naming it winning. An item from before the day its employee joined keeps waiting. One query for the items and their employees (two with addresses), one
-    UPDATE; returns the ids credited. The caller commits.
+    an identity row naming it winning. An item from before the day its employee joined keeps waiting. One query
+    for the items and their employees (two with addresses), one UPDATE; returns the ids credited. The caller
+    commits.
     """
     named = sorted({f"{provider}:{external_id}" for provider, external_id in identities})
     if not named:

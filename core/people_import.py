@@ -47,7 +47,8 @@ class PersonRowSchema(Schema):
 @dataclass
 class PeopleReport:
     created: int = 0
-    #: Employees already there whom the row changed (name, team, active again, an identity added, made lead).
+    #: Employees already there whom the row changed (name, team, active again, the day they joined, an identity
+    #: added, made lead).
     updated: int = 0
     #: Employees already there whom the row left as they were.
     unchanged: int = 0
@@ -89,7 +90,8 @@ def read_rows(lines: Iterable[str]) -> tuple[list[tuple[int, dict]], list[tuple[
     return good, bad
 
 
-def _day(day) -> str | None:
+def day_text(day) -> str | None:
+    """A day as the audit and messages give it (ISO), or None."""
     return day.isoformat() if day else None
 
 
@@ -175,11 +177,11 @@ def import_people(session: Session, lines: Iterable[str], progress=None) -> Peop
             report.created += 1
         else:
             before = {"name": employee.name, "team": employee.team.name if employee.team else None,
-                      "active": employee.active, "started_on": _day(employee.started_on)}
-            left_on = _day(employee.left_on)
+                      "active": employee.active, "started_on": day_text(employee.started_on)}
+            left_on = day_text(employee.left_on)
             if not employee.active:  # a leaver named again: said, since an old list would bring back many
                 # with the day they left, which the import forgets: to put back with `org deactivate --left-on`
-                report.reactivated.append(employee.email + (f" (left {_day(employee.left_on)})"
+                report.reactivated.append(employee.email + (f" (left {day_text(employee.left_on)})"
                                                             if employee.left_on else ""))
         # Named again, a leaver is back: the day they left no longer holds.
         employee.name, employee.team, employee.active, employee.left_on = data["name"], team, True, None
@@ -192,7 +194,8 @@ def import_people(session: Session, lines: Iterable[str], progress=None) -> Peop
                 employee.identities.append(EmployeeIdentity(provider=provider, external_id=external_id))
                 mapped.append((provider, normalise_identity(provider, external_id)))
                 added.append(f"{provider}:{external_id}")
-        after = {"name": employee.name, "team": team.name, "active": True, "started_on": _day(employee.started_on)}
+        after = {"name": employee.name, "team": team.name, "active": True,
+                 "started_on": day_text(employee.started_on)}
         if before is None:
             audits.append(("employee.created", employee, None, {**after, "email": employee.email,
                                                                  "identities": added}))

@@ -14,7 +14,7 @@ from ..db import transaction
 from ..email_change import EmailChangeError, change_email
 from ..identity_moves import IdentityMoveError, move_identity
 from ..models import Employee, Team, User, record_audit
-from ..people_import import COLUMNS, import_people
+from ..people_import import COLUMNS, day_text, import_people
 from .accounts import refuse_losing_last_admin
 from .messages import flatten_errors
 
@@ -31,7 +31,8 @@ def import_command(file):
     """Create or update teams and employees from a CSV file.
 
     Columns: name, email, team, lead (yes/no: the team's manager), identities (provider:id pairs separated
-    by ';', e.g. "zendesk:361; email:ann@example.com"). Employees are matched by e-mail, so importing the
+    by ';', e.g. "zendesk:361; email:ann@example.com"), started_on (the day they joined, YYYY-MM-DD; optional).
+    Employees are matched by e-mail, so importing the
     same file again changes nothing. If any row is wrong, nothing is imported and every wrong row is listed.
     """
     lines = _text(file).splitlines()
@@ -56,7 +57,7 @@ def import_command(file):
     if report.reactivated:
         shown = ", ".join(report.reactivated[:10]) + (", ..." if len(report.reactivated) > 10 else "")
         click.echo(f"{len(report.reactivated)} of them had been deactivated and are active again: {shown} "
-                   f"(`plaudit org deactivate` if they left)", err=True)
+                   f"(`plaudit org deactivate EMPLOYEE --left-on DAY` if they left: the day it names)", err=True)
     if report.credited:
         click.echo(f"{report.credited} waiting feedback item(s) credited to the identities just mapped")
 
@@ -91,8 +92,9 @@ def list_command():
         for employee in members:
             lead = "  lead" if team and team.manager_id == employee.id else ""
             identities = ", ".join(f"{i.provider}:{i.external_id}" for i in employee.identities)
-            state = "" if employee.active else f"  (inactive{', left ' + _day(employee.left_on) if employee.left_on else ''})"
-            state += f"  (joined {_day(employee.started_on)})" if employee.started_on else ""
+            left = f", left {day_text(employee.left_on)}" if employee.left_on else ""
+            state = ("" if employee.active else f"  (inactive{left})") + (
+                f"  (joined {day_text(employee.started_on)})" if employee.started_on else "")
             click.echo(f"  {employee.id:>6}  {employee.name:30} {employee.email or '':32} {identities}{lead}{state}")
 
 
@@ -243,11 +245,9 @@ def _employee(session, reference: str, param_hint: str = "EMPLOYEE") -> Employee
 
 def _set_active(session, employee: Employee, active: bool, left_on: date | None = None) -> None:
     """Activate ``employee`` (forgetting the day they left), or deactivate them from ``left_on``; audited."""
-    before = {"active": employee.active, "left_on": _day(employee.left_on)}
+    before = {"active": employee.active, "left_on": day_text(employee.left_on)}
     employee.active, employee.left_on = active, None if active else left_on
     record_audit(session, "employee.activated" if active else "employee.deactivated", employee,
-                 before=before, after={"active": active, "left_on": _day(employee.left_on)})
+                 before=before, after={"active": active, "left_on": day_text(employee.left_on)})
 
 
-def _day(day: date | None) -> str | None:
-    return day.isoformat() if day else None

@@ -115,8 +115,11 @@ def test_the_team_dashboard_lists_whom_the_run_counted_in_the_team(app, worked_e
     assert sign_in(client, "mia@example.com").status_code == 302
     page = client.get("/team?kind=week").get_data(as_text=True)
     assert "Bob</a> <span class=\"muted\" data-left>left 2026-11-04</span>" in page
-    # each name opens that person's report of the run shown (a month's dashboard linked to their latest week)
-    assert f"/report/{ids['ann']}?run={run}" in page and f"/report/{ids['cat']}?run={run}" in page
+    # each name opens that person's report of the run shown (a month's dashboard linked to their latest week);
+    # Ann, in Billing now, is listed without a link: her report is no longer Mia's to open (the link was a 403)
+    assert f"/report/{ids['cat']}?run={run}" in page
+    assert f"/report/{ids['ann']}" not in page and '<th scope="row">Ann' in page
+    assert client.get(f"/report/{ids['ann']}?run={run}").status_code == 403
 
 
 def test_a_new_hire_is_credited_only_what_waited_for_them_since_they_joined(app, worked_example):
@@ -188,7 +191,7 @@ def test_deactivating_corrects_a_day_keeps_a_kept_account_and_knows_a_hire_who_n
     assert future.exit_code == 2 and "2999-01-01 is still to come: deactivate them once they have left" in future.output
     kept = cli.invoke(args=["org", "deactivate", "bob@example.com", "--left-on", "2026-11-04", "--keep-account"])
     assert kept.exit_code == 0 and "stays active" in kept.output
-    # correcting the day closed the account kept active the first time
+    # correcting the day leaves the account kept active the first time as it is (it closed it)
     corrected = cli.invoke(args=["org", "deactivate", "bob@example.com", "--left-on", "2026-11-05"])
     assert corrected.exit_code == 0 and "who left on 2026-11-05" in corrected.output
     assert "deactivated their account" not in corrected.output

@@ -197,7 +197,9 @@ def dashboard():
         select(AppraisalResult.employee_id).where(AppraisalResult.run_id == run.id,
                                                   AppraisalResult.team_id.in_(subtree)))))
     results = session.execute(
-        select(Employee.id, Employee.name, AppraisalResult, Team.name, Employee.left_on)
+        # reachable: whose report the viewer may open now (someone moved to another team since is not theirs)
+        select(Employee.id, Employee.name, AppraisalResult, Team.name, Employee.left_on,
+               visible_employees(current_user).label("reachable"))
         .outerjoin(AppraisalResult, and_(AppraisalResult.employee_id == Employee.id, AppraisalResult.run_id == run.id))
         .outerjoin(Team, Team.id == func.coalesce(AppraisalResult.team_id, Employee.team_id))
         .where(Employee.id.in_(members))).all()
@@ -227,9 +229,10 @@ def dashboard():
     names = [column["name"] for column in columns]
     labels = [days_of(r.period_start, r.period_end)[0].strftime("%d %b") for r, _, _ in runs]
     rows = []
-    for employee_id, name, result, team_name, left_on in results:
+    for employee_id, name, result, team_name, left_on, reachable in results:
         trend = [history.get(employee_id, {}).get(r) for r in run_ids]
         rows.append({"id": employee_id, "name": name, "team": team_name, "result": result, "left_on": left_on,
+                     "reachable": bool(reachable),
                      "metrics": metrics.get(employee_id, {}),
                      "trend": sparkline(trend, label=f"{name}'s composite, last {len(trend)} {kind}s: "
                                         + ", ".join("–" if v is None else f"{v:.1f}" for v in trend))})
