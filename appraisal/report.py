@@ -398,7 +398,8 @@ def team_report(session: Session, run: AppraisalRun, team_ids: Iterable[int] | S
     in_teams = and_(AppraisalResult.run_id == run.id,
                     or_(teamed, AppraisalResult.team_id.is_(None)) if with_no_team else teamed)
     results = session.execute(
-        select(AppraisalResult, Employee.name, Employee.email, func.coalesce(Team.name, NO_TEAM))
+        select(AppraisalResult, Employee.name, Employee.email, func.coalesce(Team.name, NO_TEAM),
+               Employee.started_on, Employee.left_on)
         .join(Employee, Employee.id == AppraisalResult.employee_id)
         .outerjoin(Team, Team.id == AppraisalResult.team_id)
         .where(in_teams)).all()
@@ -415,8 +416,11 @@ def team_report(session: Session, run: AppraisalRun, team_ids: Iterable[int] | S
             select(AppraisalResult.employee_id, AppraisalResult.run_id, AppraisalResult.composite)
             .where(AppraisalResult.run_id.in_(ids), AppraisalResult.employee_id.in_(members)))}
     rows, teams = [], {}
-    for result, name, email, team_name in results:
+    period = period_of(run)
+    for result, name, email, team_name, started_on, left_on in results:
         row = {"employee_id": result.employee_id, "employee": name, "email": email, "team": team_name,
+               # a rank of some of the period's days among peers of all of them, as the employee's report says
+               "part_worked": part_worked(period, started_on, left_on),
                **_standing(result, scoring_rules),
                "metrics": [_metric(column, metrics.get(result.employee_id, {}).get(column["name"]))
                            for column in columns],

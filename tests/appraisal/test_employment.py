@@ -247,3 +247,16 @@ def test_exports_of_a_run_say_how_much_of_the_period_each_person_worked(app, wor
     assert (results["Bob"]["days_worked"], results["Bob"]["left_on"]) == (3, "2026-11-04")
     table = cli.invoke(args=week).output
     assert "worked 3 of 7 days" in next(line for line in table.splitlines() if " Bob " in line)
+
+
+def test_the_team_report_says_who_worked_part_of_the_period(app, worked_example):
+    """The report managers rank from read a leaver of the period like anyone else."""
+    assert app.test_cli_runner().invoke(args=["org", "deactivate", "bob@example.com", "--left-on",
+                                              "2026-11-04"]).exit_code == 0
+    run = worked_example.run()
+    client = app.test_client()
+    assert sign_in(client, "mia@example.com").status_code == 302
+    page = client.get(f"/report/team?run={run}").get_data(as_text=True)
+    assert ('<span class="muted" data-part-worked>left on 2026-11-04 and worked 3 of the period&#39;s 7 days, '
+            'against peers who may have worked all of it</span>') in page
+    assert page.count("data-part-worked") == 1
