@@ -77,3 +77,33 @@ def test_home_page_issues_the_same_queries_however_much_feedback(client, login, 
                                            for n, kind in enumerate(["csat", "ces"] * 150)])
     session.commit()
     assert queries_for_home() == few
+
+
+def test_a_manager_and_hr_see_what_waits_for_them(client, login, worked_example):
+    """They landed on counts of feedback, and had to open each page to learn whether anything was theirs."""
+    from sqlalchemy import func, select
+
+    from appraisal.models import Recommendation
+    from core.db import transaction
+    from core.models import Employee
+
+    run = worked_example.run()
+    with transaction() as session:
+        support = session.scalar(select(Employee.team_id).where(Employee.id == worked_example.ids["ann"]))
+        waiting = (select(func.count()).select_from(Recommendation)
+                   .join(Employee, Employee.id == Recommendation.employee_id)
+                   .where(Recommendation.run_id == run, Recommendation.status == "proposed"))
+        proposed = {True: session.scalar(waiting.where(Employee.team_id == support)),
+                    None: session.scalar(waiting)}
+    assert 0 < proposed[True] < proposed[None]  # Dan's, in Billing, are not Mia's
+    login("mia@example.com")
+    html = client.get("/").get_data(as_text=True)
+    assert (f'<li data-waiting="review.recommendations">Recommendations to approve: <strong>{proposed[True]}'
+            f'</strong>') in html
+    assert '<li data-waiting="review.disputes">Disputes to decide: <strong>0</strong></li>' in html
+    assert "review.flags" not in html  # HR's
+    client.post("/logout", data={"csrf_token": csrf_token(html)})
+    login("hr@example.com")
+    html = client.get("/").get_data(as_text=True)
+    assert f"Recommendations to approve: <strong>{proposed[None]}</strong>" in html
+    assert '<li data-waiting="review.flags">Integrity flags to decide:' in html

@@ -6,12 +6,13 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.sql.elements import False_
 
+from appraisal.models import Recommendation
 from core.attribution_queue import awaiting_attribution
 from core.auth import signed_in
 from core.db import get_session
-from core.models import Feedback
+from core.models import Dispute, Employee, Feedback, Flag
 from core.plugins import get_plugins
-from web.scope import visible_feedback
+from web.scope import visible_employees, visible_feedback
 
 bp = Blueprint("pages", __name__)
 
@@ -43,4 +44,27 @@ def home():
         unattributed = session.scalar(select(func.count()).select_from(Feedback).where(awaiting_attribution()))
     channels = get_plugins().channels
     return render_template("home.html", rows=rows, unattributed=unattributed, channels=channels,
-                           scoped=scope is not None)
+                           scoped=scope is not None, waiting=_waiting(session))
+
+
+def _waiting(session) -> list[tuple[str, int, str]]:
+    """What waits for the user to decide, besides the queue: (what, how many, the page), one count each.
+
+    A manager or HR landing here saw only counts of feedback, and had to open each page to learn whether
+    anything was theirs to do.
+    """
+    if not current_user.has_role("hr", "manager"):
+        return []
+    # As the pages themselves: the people the user may see, never their own (someone else decides those).
+    theirs = (visible_employees(current_user), Employee.id.is_distinct_from(current_user.employee_id))
+    found = [("Recommendations to approve", session.scalar(
+                 select(func.count()).select_from(Recommendation).join(Employee, Employee.id == Recommendation.employee_id)
+                 .where(Recommendation.status == "proposed", *theirs)), "review.recommendations"),
+             ("Disputes to decide", session.scalar(
+                 select(func.count()).select_from(Dispute).join(Feedback, Feedback.id == Dispute.feedback_id)
+                 .join(Employee, Employee.id == Feedback.employee_id).where(Dispute.status == "open", *theirs)),
+              "review.disputes")]
+    if current_user.has_role("hr"):
+        found.append(("Integrity flags to decide", session.scalar(
+            select(func.count()).select_from(Flag).where(Flag.decision.is_(None))), "review.flags"))
+    return [(what, count, page) for what, count, page in found if page in current_app.view_functions]
