@@ -202,3 +202,18 @@ def bar_chart(bars: Sequence[tuple[str, float]], *, label: str, reference: float
         body.append(f'<line x1="{_PAD_LEFT}" x2="{width - _PAD_RIGHT}" y1="{y(reference):.1f}" '
                     f'y2="{y(reference):.1f}" stroke="{PALETTE[4]}" stroke-dasharray="4 3"/>')
     return _frame(width, height, label, body)
+
+
+def sparkline(values, *, label: str, width: int = 120, height: int = 28) -> Markup:
+    """A compact line of one employee's composites (0-100), its last point marked; gaps where none."""
+    points = [(i, v) for i, v in enumerate(values) if v is not None]
+    if not points:
+        return Markup("")
+    step = (width - 8) / max(len(values) - 1, 1)
+    xy = [(4 + i * step, height - 4 - (height - 8) * v / 100) for i, v in points]
+    text = escape(label)
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
+    return Markup(f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+                  f'role="img" aria-label="{text}" xmlns="http://www.w3.org/2000/svg"><title>{text}</title>'
+                  f'<polyline fill="none" stroke="{PALETTE[0]}" stroke-width="1.5" points="{line}"/>'
+                  f'<circle cx="{xy[-1][0]:.1f}" cy="{xy[-1][1]:.1f}" r="2.5" fill="{PALETTE[0]}"/></svg>')

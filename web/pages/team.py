@@ -10,7 +10,6 @@ from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from markupsafe import Markup, escape
 from sqlalchemy import and_, case, func, or_, select
 
 from appraisal.guidelines import current_guideline
@@ -50,7 +49,7 @@ from core.models import (
 )
 from core.plugins import get_plugins
 from web.arguments import is_id, page_of, whole_number
-from web.charts import PALETTE, line_chart
+from web.charts import line_chart, sparkline
 from web.scope import (
     employee_or_403,
     sees_everyone,
@@ -146,21 +145,6 @@ def _recent_runs(session, kind: str) -> list:
                            .join(Guideline, Guideline.id == AppraisalRun.guideline_id)
                            .where(AppraisalRun.id.in_(select(newest.c.id)))
                            .order_by(AppraisalRun.period_start)).all()
-
-
-def sparkline(values, *, label: str, width: int = 120, height: int = 28) -> Markup:
-    """A compact line of one employee's composites (0-100), its last point marked; gaps where none."""
-    points = [(i, v) for i, v in enumerate(values) if v is not None]
-    if not points:
-        return Markup("")
-    step = (width - 8) / max(len(values) - 1, 1)
-    xy = [(4 + i * step, height - 4 - (height - 8) * v / 100) for i, v in points]
-    text = escape(label)
-    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in xy)
-    return Markup(f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-                  f'role="img" aria-label="{text}" xmlns="http://www.w3.org/2000/svg"><title>{text}</title>'
-                  f'<polyline fill="none" stroke="{PALETTE[0]}" stroke-width="1.5" points="{line}"/>'
-                  f'<circle cx="{xy[-1][0]:.1f}" cy="{xy[-1][1]:.1f}" r="2.5" fill="{PALETTE[0]}"/></svg>')
 
 
 @bp.get("/team")
