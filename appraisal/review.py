@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.local_time import day_of
 from core.models import Dispute, Employee, Feedback, Flag, record_audit, utcnow
 from core.plugins import get_plugins
 
@@ -142,8 +143,11 @@ def decide_dispute(session: Session, dispute_id: int, user, *, uphold: bool, out
     before = [_snapshot(each) for each in group]
     if uphold and reassign_to is not None:
         employee = session.get(Employee, reassign_to)
-        if employee is None or not employee.active:
+        if employee is None or not (employee.active or employee.left_on):
             raise DecisionError(f"reassign_to: no active employee {reassign_to}")
+        why_not = employee.not_working(day_of(item.occurred_at))
+        if why_not:  # a leaver takes what came from the days they worked
+            raise DecisionError(f"reassign_to: {why_not}: credit it to someone who worked that day")
         if employee.id == item.employee_id:  # "upheld", yet it would still count for the one who disputed it
             raise DecisionError(f"reassign_to: the item already counts for {employee.name}, who disputes it; credit "
                                 f"it to the colleague it is about, or leave this empty so it counts for nobody")

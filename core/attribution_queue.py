@@ -14,6 +14,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_
 from sqlalchemy.orm import Session
 
+from . import local_time
 from .models import Employee, Feedback, managed_teams, record_audit
 from .plugins import get_plugins
 
@@ -107,8 +108,12 @@ def attribute_item(session: Session, feedback_id: int, user, employee_id: int, *
     """
     item = _waiting_item(session, feedback_id, user)
     employee = session.get(Employee, employee_id)
-    if employee is None or not employee.active:
+    if employee is None or not (employee.active or employee.left_on):
         raise AttributionError("employee", f"no active employee {employee_id}; choose one from the list")
+    # A leaver is credited what came from the days they worked: the periods they are appraised for.
+    why_not = employee.not_working(local_time.day_of(item.occurred_at))
+    if why_not:
+        raise AttributionError("employee", f"{why_not}: choose someone who worked that day")
     if not may_attribute_to(session, user, employee):
         raise PermissionError("you may credit feedback only to the people in the teams you lead (never yourself)")
     if not may_decide_proposal(session, user, item):
@@ -167,9 +172,10 @@ def confirm_proposal(session: Session, feedback_id: int, user, *, note: str | No
     """
     item = _waiting_item(session, feedback_id, user)
     employee = _proposed_employee(session, item, user, "confirm")
-    if not employee.active:
-        raise AttributionError("proposed_employee", f"{employee.name} is no longer an active employee; credit "
-                                                    "the item to someone else or reject the proposal")
+    why_not = employee.not_working(local_time.day_of(item.occurred_at))
+    if why_not:
+        raise AttributionError("proposed_employee", f"{why_not}; credit the item to someone else or reject the "
+                                                    "proposal")
     before = _snapshot(item)
     item.employee_id, item.team_id, item.attribution_policy = employee.id, employee.team_id, CONFIRMED
     record_audit(session, "feedback.proposal_confirmed", item, actor=user, before=before, after=_snapshot(item),

@@ -47,6 +47,24 @@ class Employee(Base):
     identities: Mapped[list[EmployeeIdentity]] = relationship(
         back_populates="employee", cascade="all, delete-orphan")
 
+    def worked_on(self, day: date) -> bool:
+        """Whether they worked here on ``day``: they had joined, and are active or left on or after it.
+
+        Someone deactivated without a day (before the days were kept) worked on no day one can tell.
+        """
+        joined = self.started_on is None or self.started_on <= day
+        return joined and (self.active or (self.left_on is not None and self.left_on >= day))
+
+    def not_working(self, day: date) -> str | None:
+        """Why an item of ``day`` cannot be theirs, in a sentence; None when it can."""
+        if self.worked_on(day):
+            return None
+        if self.started_on is not None and day < self.started_on:
+            return f"{self.name} joined on {self.started_on.isoformat()}, after the item ({day.isoformat()})"
+        if self.left_on is not None:
+            return f"{self.name} left on {self.left_on.isoformat()}, before the item ({day.isoformat()})"
+        return f"{self.name} is no longer an active employee"
+
     def __repr__(self) -> str:
         return f"<Employee {self.id} {self.name}>"
 

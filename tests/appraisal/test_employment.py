@@ -260,3 +260,32 @@ def test_the_team_report_says_who_worked_part_of_the_period(app, worked_example)
     assert ('<span class="muted" data-part-worked>left on 2026-11-04 and worked 3 of the period&#39;s 7 days, '
             'against peers who may have worked all of it</span>') in page
     assert page.count("data-part-worked") == 1
+
+
+def test_a_leaver_is_credited_by_hand_what_came_from_the_days_they_worked(app, worked_example):
+    """Appraised for the periods they worked, a leaver could not be given a waiting item from one of their days:
+    the queue and dispute decisions offered active employees only."""
+    from core.attribution_queue import AttributionError, attribute_item
+    from core.ingestion import ingest
+    from core.models import User
+    from tests.fixtures.payloads import survey
+
+    ids = worked_example.ids
+    assert app.test_cli_runner().invoke(args=["org", "deactivate", "bob@example.com", "--left-on",
+                                              "2026-11-04"]).exit_code == 0
+    with transaction() as session:
+        report = ingest(session, "post_ticket_survey", [
+            survey("worked", agent=("phone", "999"), answered_at="2026-11-03T10:00:00+00:00"),
+            survey("gone", agent=("phone", "999"), answered_at="2026-11-06T10:00:00+00:00")])
+        worked, gone = (stored.feedback_id for stored in report.created)
+    with transaction() as session:
+        hr = session.get(User, worked_example.hr)
+        assert attribute_item(session, worked, hr, ids["bob"]).employee_id == ids["bob"]
+        with pytest.raises(AttributionError) as refused:
+            attribute_item(session, gone, hr, ids["bob"])
+        assert refused.value.message == ("Bob left on 2026-11-04, before the item (2026-11-06): choose someone who "
+                                         "worked that day")
+    client = app.test_client()
+    assert sign_in(client, "hr@example.com").status_code == 302
+    queue = client.get("/unattributed").get_data(as_text=True)
+    assert f'<option value="{ids["bob"]}">Bob (left 2026-11-04)</option>' in queue

@@ -66,7 +66,7 @@ def _queue(session, errors=None, status: int = 200):
     # Waiting items belong to no team, so every manager reads them: with the customer's phone number, address or
     # links taken out, except where the item is proposed for one of their people. HR reads them as written.
     return render_template("team/unattributed.html", items=items, page=page, pages=pages, total=total, show=show,
-                           people=colleagues(session, current_user), errors=errors or {},
+                           people=colleagues(session, current_user, leavers=True), errors=errors or {},
                            as_written=current_user.has_role("hr")), status
 
 

@@ -237,7 +237,7 @@ def _reassignment(uphold: bool) -> int | None:
     # A name typed in full rather than picked from the list (which fills in the number) names them as well.
     # Exactly as written, else in other case: SQLite's lower() folds ASCII letters only, so "Åsa" needs the first.
     named = get_session().scalars(select(Employee.id).where(
-        visible_employees(current_user), Employee.active,
+        visible_employees(current_user), Employee.active | Employee.left_on.is_not(None),
         or_(Employee.name == raw, func.lower(Employee.name) == raw.lower())).limit(2)).all()
     if len(named) == 1:
         return named[0]
@@ -271,8 +271,8 @@ def _disputes_page(refusal: Refusal | None) -> str:
         .where(*scoped).order_by(Dispute.created_at, Dispute.id).offset(pager.offset).limit(PAGE_SIZE)).all()
     # One list for every form on the page: whom an upheld dispute may credit the item to instead.
     candidates = session.execute(
-        select(Employee.id, Employee.name, Team.name).outerjoin(Team, Team.id == Employee.team_id)
-        .where(visible_employees(current_user), Employee.active,
+        select(Employee.id, Employee.name, Team.name, Employee.left_on).outerjoin(Team, Team.id == Employee.team_id)
+        .where(visible_employees(current_user), Employee.active | Employee.left_on.is_not(None),
                *((Employee.id != current_user.employee_id,) if current_user.employee_id else ()))
         .order_by(Employee.name, Employee.id)).all()
     return render_template("review/disputes.html", rows=rows, pager=pager, candidates=candidates,

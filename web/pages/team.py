@@ -118,11 +118,15 @@ def _teams(session, user) -> list:
     return session.execute(query if scope is None else query.where(Team.id.in_(scope))).all()
 
 
-def colleagues(session, user) -> list:
-    """The active employees ``user`` may choose (set a target for, credit feedback to): never themselves."""
-    query = (select(Employee.id, Employee.name, Team.name.label("team"))
+def colleagues(session, user, *, leavers: bool = False) -> list:
+    """The active employees ``user`` may choose (set a target for, credit feedback to): never themselves.
+
+    :param leavers: those who have left too (``left_on`` given), to credit with what came from their days.
+    """
+    working = (Employee.active | Employee.left_on.is_not(None)) if leavers else Employee.active
+    query = (select(Employee.id, Employee.name, Team.name.label("team"), Employee.left_on)
              .outerjoin(Team, Team.id == Employee.team_id)
-             .where(Employee.active, visible_employees(user), Employee.id.is_distinct_from(user.employee_id))
+             .where(working, visible_employees(user), Employee.id.is_distinct_from(user.employee_id))
              .order_by(Employee.name, Employee.id))
     return session.execute(query).all()
 
