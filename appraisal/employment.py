@@ -39,8 +39,8 @@ def part_worked(period: Period, started_on: date | None, left_on: date | None) -
         return None
     joined = f"joined on {first.isoformat()}" if first > period.first else None
     left = f"left on {last.isoformat()}" if last < period.last else None
-    return (f"{', '.join(filter(None, (joined, left)))} and worked {days_worked(period, started_on, left_on)} of "
-            f"the period's {period.days} days, against peers who may have worked all of it")
+    return (f"{', '.join(filter(None, (joined, left)))} and worked {(last - first).days + 1} of the period's "
+            f"{period.days} days, against peers who may have worked all of it")
 
 
 def _worked(period: Period, started_on: date | None, left_on: date | None) -> tuple[date, date]:

@@ -116,8 +116,7 @@ def made_early(period: Period, made: date, today: date) -> str | None:
 
 def run_made_early(run) -> str | None:
     """:func:`made_early` of a run (or a row with a run's ``period_*``, ``started_at`` and ``created_at``), today."""
-    return made_early(Period(run.period_kind, run.period_start, run.period_end),
-                      local_time.day_of(run.started_at or run.created_at), local_time.today())
+    return made_early(period_of(run), local_time.day_of(run.started_at or run.created_at), local_time.today())
 
 
 def counted(count: int, kind: str) -> str:

@@ -143,7 +143,7 @@ def decide_dispute(session: Session, dispute_id: int, user, *, uphold: bool, out
     before = [_snapshot(each) for each in group]
     if uphold and reassign_to is not None:
         employee = session.get(Employee, reassign_to)
-        if employee is None or not (employee.active or employee.left_on):
+        if employee is None or not employee.creditable:
             raise DecisionError(f"reassign_to: no active employee {reassign_to}")
         why_not = employee.not_working(day_of(item.occurred_at))
         if why_not:  # a leaver takes what came from the days they worked

@@ -374,7 +374,8 @@ def propose(session: Session, guideline: Guideline, outcomes: Mapping[int, Emplo
                  for r in session.execute(earlier)]
     # Someone who has left is appraised for the periods they worked in, and stands among their peers, but is
     # offered nothing: no bonus to pay them, no coaching or training to give, and the budget goes to the others.
-    gone = set(session.scalars(select(Employee.id).where(Employee.id.in_(sorted(outcomes)), ~Employee.active)))
+    # (The few who have left, against the thousands of ids a run's outcomes would bind.)
+    gone = set(session.scalars(select(Employee.id).where(~Employee.active))) & outcomes.keys()
     proposals = [p for p in proposals if p.employee_id not in gone]
     approved = approved_bonuses(decisions)  # paid already, and counted against the cap
     funded = apply_budget(net_of_approved(without_decided(proposals, decisions), approved), outcomes, document,

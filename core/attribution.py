@@ -30,9 +30,14 @@ class Known(NamedTuple):
     started_on: date | None
 
     def there_at(self, moment: datetime) -> bool:
-        """Whether they had joined at ``moment``: before, an identity handed on to them (a desk phone) named
-        whoever had it then, and the item waits in the queue as for an identity nobody has."""
-        return self.started_on is None or moment >= local_time.midnight(self.started_on)
+        return joined_by(self.started_on, moment)
+
+
+def joined_by(started_on: date | None, moment: datetime) -> bool:
+    """Whether someone who joined on ``started_on`` (None: not known) had joined at ``moment``. Before, an identity
+    handed on to them (a desk phone) named whoever had it then, and the item waits in the queue as for an identity
+    nobody has."""
+    return started_on is None or moment >= local_time.midnight(started_on)
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ def attribute_item(session: Session, feedback_id: int, user, employee_id: int, *
     """
     item = _waiting_item(session, feedback_id, user)
     employee = session.get(Employee, employee_id)
-    if employee is None or not (employee.active or employee.left_on):
+    if employee is None or not employee.creditable:
         raise AttributionError("employee", f"no active employee {employee_id}; choose one from the list")
     # A leaver is credited what came from the days they worked: the periods they are appraised for.
     why_not = employee.not_working(local_time.day_of(item.occurred_at))

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from . import local_time
+from .attribution import joined_by
 from .models import Employee, EmployeeIdentity, Feedback, record_audit
 from .plugins import get_plugins
 from .policy import ingestion_policy
@@ -51,7 +51,7 @@ def credit_mapped_identities(session: Session, identities: Iterable[tuple[str, s
             .where(Feedback.attributed_identity.in_(addresses), *waiting)) if row[0] not in found]
         rows.sort(key=lambda row: row[0])
     # Not what happened before they joined: an identity handed on (a desk phone) named the one before them.
-    rows = [row for row in rows if row.started_on is None or row.occurred_at >= local_time.midnight(row.started_on)]
+    rows = [row for row in rows if joined_by(row.started_on, row.occurred_at)]
     if not rows:
         return []
     session.execute(update(Feedback), [

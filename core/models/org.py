@@ -5,6 +5,7 @@ import unicodedata
 from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .base import Base, utcnow
@@ -46,6 +47,17 @@ class Employee(Base):
     team: Mapped[Team | None] = relationship(foreign_keys=[team_id])
     identities: Mapped[list[EmployeeIdentity]] = relationship(
         back_populates="employee", cascade="all, delete-orphan")
+
+    @hybrid_property
+    def creditable(self) -> bool:
+        """Whether feedback may be credited to them by hand: active, or left on a known day (then only what came
+        from the days they worked, :meth:`worked_on`)."""
+        return self.active or self.left_on is not None
+
+    @creditable.inplace.expression
+    @classmethod
+    def _creditable(cls):
+        return cls.active | cls.left_on.is_not(None)
 
     def worked_on(self, day: date) -> bool:
         """Whether they worked here on ``day``: they had joined, and are active or left on or after it.

@@ -12,7 +12,8 @@ from core.auth import signed_in
 from core.db import get_session
 from core.models import Dispute, Employee, Feedback, Flag
 from core.plugins import get_plugins
-from web.scope import visible_employees, visible_feedback
+from web.pages.review import disputes_waiting, recommendations_waiting
+from web.scope import visible_feedback
 
 bp = Blueprint("pages", __name__)
 
@@ -55,14 +56,13 @@ def _waiting(session) -> list[tuple[str, int, str]]:
     """
     if not current_user.has_role("hr", "manager"):
         return []
-    # As the pages themselves: the people the user may see, never their own (someone else decides those).
-    theirs = (visible_employees(current_user), Employee.id.is_distinct_from(current_user.employee_id))
+    # Counted as the pages themselves count them.
     found = [("Recommendations to approve", session.scalar(
                  select(func.count()).select_from(Recommendation).join(Employee, Employee.id == Recommendation.employee_id)
-                 .where(Recommendation.status == "proposed", *theirs)), "review.recommendations"),
+                 .where(*recommendations_waiting(current_user))), "review.recommendations"),
              ("Disputes to decide", session.scalar(
                  select(func.count()).select_from(Dispute).join(Feedback, Feedback.id == Dispute.feedback_id)
-                 .join(Employee, Employee.id == Feedback.employee_id).where(Dispute.status == "open", *theirs)),
+                 .join(Employee, Employee.id == Feedback.employee_id).where(*disputes_waiting(current_user))),
               "review.disputes")]
     if current_user.has_role("hr"):
         found.append(("Integrity flags to decide", session.scalar(

@@ -237,7 +237,7 @@ def _reassignment(uphold: bool) -> int | None:
     # A name typed in full rather than picked from the list (which fills in the number) names them as well.
     # Exactly as written, else in other case: SQLite's lower() folds ASCII letters only, so "Åsa" needs the first.
     named = get_session().scalars(select(Employee.id).where(
-        visible_employees(current_user), Employee.active | Employee.left_on.is_not(None),
+        visible_employees(current_user), Employee.creditable,
         or_(Employee.name == raw, func.lower(Employee.name) == raw.lower())).limit(2)).all()
     if len(named) == 1:
         return named[0]
@@ -247,13 +247,26 @@ def _reassignment(uphold: bool) -> int | None:
     raise FormError("reassign_to", f"nobody in your scope is called {raw!r}: pick the person from the list")
 
 
+def disputes_waiting(user) -> tuple:
+    """WHERE clauses (on ``Dispute``, ``Feedback`` and ``Employee``): the open disputes ``user`` decides.
+
+    Not the user's own: someone else decides them, and the item's comment shows verbatim here, whatever the
+    comment policy lets them read of their own feedback on their report.
+    """
+    return (Dispute.status == "open", visible_employees(user), Feedback.employee_id.is_distinct_from(user.employee_id))
+
+
+def recommendations_waiting(user) -> tuple:
+    """WHERE clauses (on ``Recommendation`` and ``Employee``): the proposals ``user`` decides; not their own,
+    which someone else decides (a queue opening on them is a dead end)."""
+    return (Recommendation.status == "proposed", visible_employees(user),
+            Recommendation.employee_id.is_distinct_from(user.employee_id))
+
+
 def _disputes_page(refusal: Refusal | None) -> str:
     session = get_session()
     raiser = aliased(User)
-    # Not the user's own: someone else decides them, and the item's comment shows verbatim here, whatever the
-    # comment policy lets them read of their own feedback on their report.
-    scoped = (Dispute.status == "open", visible_employees(current_user),
-              Feedback.employee_id.is_distinct_from(current_user.employee_id))
+    scoped = disputes_waiting(current_user)
     total = session.scalar(select(func.count()).select_from(Dispute)
                            .join(Feedback, Feedback.id == Dispute.feedback_id)
                            .join(Employee, Employee.id == Feedback.employee_id).where(*scoped))
@@ -272,7 +285,7 @@ def _disputes_page(refusal: Refusal | None) -> str:
     # One list for every form on the page: whom an upheld dispute may credit the item to instead.
     candidates = session.execute(
         select(Employee.id, Employee.name, Team.name, Employee.left_on).outerjoin(Team, Team.id == Employee.team_id)
-        .where(visible_employees(current_user), Employee.active | Employee.left_on.is_not(None),
+        .where(visible_employees(current_user), Employee.creditable,
                *((Employee.id != current_user.employee_id,) if current_user.employee_id else ()))
         .order_by(Employee.name, Employee.id)).all()
     return render_template("review/disputes.html", rows=rows, pager=pager, candidates=candidates,
@@ -416,9 +429,7 @@ def _recommendations_page(refusals: list[Refusal] = (), *, select_all: bool = Fa
     if kind is not None and kind not in PERIOD_KINDS:
         abort(400, description=f"kind: choose a period kind, one of {', '.join(PERIOD_KINDS)}, not {kind[:40]!r}")
     asked = whole_number("run")
-    # Not the user's own: someone else decides those, and a queue opening on them is a dead end.
-    scoped = (Recommendation.status == "proposed", visible_employees(current_user),
-              Recommendation.employee_id.is_distinct_from(current_user.employee_id))
+    scoped = recommendations_waiting(current_user)
     # One row per run with something waiting for this user: the chooser, the counts and the default, at once.
     waiting = session.execute(
         select(AppraisalRun.id, AppraisalRun.period_kind, AppraisalRun.period_start, AppraisalRun.period_end,

@@ -123,7 +123,7 @@ def colleagues(session, user, *, leavers: bool = False) -> list:
 
     :param leavers: those who have left too (``left_on`` given), to credit with what came from their days.
     """
-    working = (Employee.active | Employee.left_on.is_not(None)) if leavers else Employee.active
+    working = Employee.creditable if leavers else Employee.active
     query = (select(Employee.id, Employee.name, Team.name.label("team"), Employee.left_on)
              .outerjoin(Team, Team.id == Employee.team_id)
              .where(working, visible_employees(user), Employee.id.is_distinct_from(user.employee_id))
