@@ -38,8 +38,8 @@ class Colleagues:
 
 def colleagues(session: Session, run_ids: Sequence[int], employee_id: int) -> Colleagues:
     """Count, for each of ``run_ids``, the colleagues behind every team and organisation mean ``employee_id``
-    reads: people with items in a metric (its means pool their items), people with a composite (its means
-    average those)."""
+    reads: people with items in a metric (its means pool their items), people ranked (the composite's means
+    average theirs)."""
     others = and_(AppraisalResult.run_id.in_(run_ids), AppraisalResult.employee_id != employee_id)
     metric = session.execute(
         select(MetricResult.run_id, MetricResult.metric, AppraisalResult.team_id, func.count())
@@ -47,9 +47,11 @@ def colleagues(session: Session, run_ids: Sequence[int], employee_id: int) -> Co
                                     AppraisalResult.employee_id == MetricResult.employee_id))
         .where(others, MetricResult.n > 0)
         .group_by(MetricResult.run_id, MetricResult.metric, AppraisalResult.team_id)).all()
+    # The composite's means average the ranked: someone with a composite but too little of the period to rank
+    # (the guideline's part_period) is not in them.
     composite = session.execute(
         select(AppraisalResult.run_id, None, AppraisalResult.team_id, func.count())
-        .where(others, AppraisalResult.composite.is_not(None))
+        .where(others, AppraisalResult.rank.is_not(None))
         .group_by(AppraisalResult.run_id, AppraisalResult.team_id)).all()
     counts: dict[tuple[int, str | None], dict[int | None, int]] = {}
     for run, name, team, count in [*metric, *composite]:

@@ -29,18 +29,39 @@ def days_worked(period: Period, started_on: date | None, left_on: date | None) -
     return max((last - first).days + 1, 0)
 
 
-def part_worked(period: Period, started_on: date | None, left_on: date | None) -> str | None:
+def worked(period: Period, started_on: date | None, left_on: date | None) -> tuple[int, int] | None:
+    """(days worked, days in ``period``) for someone who worked only part of it; None for all of it."""
+    days = days_worked(period, started_on, left_on)
+    return None if days >= period.days else (days, period.days)
+
+
+def part_worked(period: Period, started_on: date | None, left_on: date | None, min_share: float = 0.0
+                ) -> str | None:
     """What a report says of someone who worked only part of ``period``; None for all of it (or none).
 
     "joined on 2026-11-04 and worked 5 of the period's 7 days, ..."; the left day counts as worked.
+
+    :param min_share: the guideline's ``part_period.min_share_worked``: below it, the note says why there is no
+        rank.
     """
     first, last = _worked(period, started_on, left_on)
     if (first, last) == (period.first, period.last) or last < first:
         return None
     joined = f"joined on {first.isoformat()}" if first > period.first else None
     left = f"left on {last.isoformat()}" if last < period.last else None
-    return (f"{', '.join(filter(None, (joined, left)))} and worked {(last - first).days + 1} of the period's "
-            f"{period.days} days, against peers who may have worked all of it")
+    days = (last - first).days + 1
+    said = f"{', '.join(filter(None, (joined, left)))} and worked {days} of the period's {period.days} days"
+    if not worked_enough((days, period.days), min_share):
+        return f"{said}: too few to rank, as the guideline ranks those who worked at least {min_share:g}% of a period"
+    return f"{said}, against peers who may have worked all of it"
+
+
+def worked_enough(worked: tuple[int, int] | None, min_share: float) -> bool:
+    """Whether someone who worked ``worked`` (days, of the period's) worked ``min_share`` % of it, to rank."""
+    if worked is None:
+        return True
+    days, of = worked
+    return 100 * days >= min_share * of - 1e-9  # in days: 50% of 7 is 3.5, met by 4 and not by 3
 
 
 def _worked(period: Period, started_on: date | None, left_on: date | None) -> tuple[date, date]:

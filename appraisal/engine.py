@@ -12,6 +12,8 @@ from typing import Any
 
 from . import formulas
 from .aggregates import CURRENT, EMPTY, PREVIOUS, Aggregate, MetricSpec
+from .employment import worked_enough
+from .guideline_schema import part_period
 from .guidelines import metric_bounds
 
 
@@ -19,6 +21,8 @@ from .guidelines import metric_bounds
 class Person:
     id: int
     team_id: int | None
+    #: (days worked, days in the period) for someone who joined or left within it; None for all of it.
+    worked: tuple[int, int] | None = None
 
 
 @dataclass
@@ -64,6 +68,8 @@ class EmployeeOutcome:
     open_flags: int = 0
     case_mix: dict = field(default_factory=dict)
     training_needs: list = field(default_factory=list)
+    #: As :attr:`Person.worked`.
+    worked: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -182,7 +188,7 @@ class Appraisal:
             ok = bool(parts) and covered >= guideline["composite_min_weight"] - 1e-9
             outcomes[person.id] = EmployeeOutcome(
                 person.id, person.team_id, metrics, "ok" if ok else "insufficient_data",
-                formulas.composite(parts) if ok else None, covered, self._items_behind(metrics))
+                formulas.composite(parts) if ok else None, covered, self._items_behind(metrics), worked=person.worked)
         return outcomes
 
     @staticmethod
@@ -239,8 +245,14 @@ class Appraisal:
                     metric.change = metric.value - earlier.value
 
     def _stand(self, outcomes: Mapping[int, EmployeeOutcome]) -> None:
-        """Rank and percentile among eligible peers (org or team, per the guideline); composite means."""
-        eligible = {e: o for e, o in outcomes.items() if o.composite is not None}
+        """Rank and percentile among eligible peers (org or team, per the guideline); composite means.
+
+        Eligible: with a composite, and having worked the share of the period the guideline asks for. The means
+        are of the eligible, whom a rank is measured against.
+        """
+        min_share = part_period(self.guideline)["min_share_worked"]
+        eligible = {e: o for e, o in outcomes.items()
+                    if o.composite is not None and worked_enough(o.worked, min_share)}
         org_mean = (sum(o.composite for o in eligible.values()) / len(eligible)) if eligible else None
         by_team: dict[int | None, dict[int, float]] = {}
         for employee_id, outcome in eligible.items():
@@ -255,7 +267,7 @@ class Appraisal:
             team = by_team.get(outcome.team_id) if outcome.team_id is not None else None
             outcome.team_mean = sum(team.values()) / len(team) if team else None
             outcome.org_mean = org_mean
-            if outcome.composite is None:
+            if outcome.rank is None:
                 outcome.peers = len(eligible) if scope == "org" else len(by_team.get(outcome.team_id, {}))
 
     def _attain(self, outcomes, inputs: Inputs) -> None:

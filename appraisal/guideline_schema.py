@@ -174,6 +174,27 @@ class TrainingSchema(Schema):
                                metadata={"description": "turn each training need into a training recommendation"})
 
 
+class PartPeriodSchema(Schema):
+    """Who worked only part of a period (joined or left within it): whether they rank, and what a bonus pays."""
+
+    min_share_worked = fields.Float(
+        load_default=0.0, allow_nan=False,
+        validate=validate.Range(0, 100, error="give a share of the period's days, 0 to 100"),
+        metadata={"description": "the share of a period's days (%) someone must have worked to be ranked; "
+                                 "0 ranks everyone appraised"})
+    prorate_bonus = fields.Boolean(load_default=False, metadata={
+        "description": "pay a tier's bonus in proportion to the days of the period worked"})
+
+
+#: What a guideline published before ``part_period`` existed meant: everyone ranked, bonuses whole.
+PART_PERIOD_DEFAULT = {"min_share_worked": 0.0, "prorate_bonus": False}
+
+
+def part_period(document: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``document``'s part-period settings; the old meaning for a version published without them."""
+    return document.get("part_period") or PART_PERIOD_DEFAULT
+
+
 class CheckSettingsSchema(Schema):
     enabled = fields.Boolean(load_default=True)
     params = fields.Dict(keys=fields.String(), load_default=dict)
@@ -198,6 +219,7 @@ class GuidelineSchema(Schema):
     comment_visibility = fields.String(load_default="redacted", validate=validate.OneOf(COMMENT_POLICIES))
     attainment = fields.Nested(AttainmentSchema, load_default=lambda: AttainmentSchema().load({}))
     ranking_scope = fields.String(load_default="org", validate=validate.OneOf(PERIOD_SCOPES))
+    part_period = fields.Nested(PartPeriodSchema, load_default=lambda: PartPeriodSchema().load({}))
     case_mix_metric = fields.String(load_default="csat_percent", allow_none=True)
     training = fields.Nested(TrainingSchema, load_default=lambda: TrainingSchema().load({}))
     incentives = fields.Nested(IncentivesSchema, load_default=lambda: IncentivesSchema().load({}))

@@ -19,7 +19,7 @@ from marshmallow import ValidationError
 
 from .disclosure import MIN_COLLEAGUES, thin_pool
 from .engine import EmployeeOutcome
-from .guideline_schema import OutcomeSchema
+from .guideline_schema import OutcomeSchema, part_period
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ def _cut(value: float, decimals: int) -> str:
 def tier_proposals(outcomes: Iterable[EmployeeOutcome], guideline: Mapping[str, Any]) -> list[Proposal]:
     """What the tiers give: in each group, the first tier an employee qualifies for."""
     tiers = guideline["incentives"]["tiers"]
+    prorate = part_period(guideline)["prorate_bonus"]
     proposals = []
     for outcome in outcomes:
         taken: set[str] = set()
@@ -80,9 +81,25 @@ def tier_proposals(outcomes: Iterable[EmployeeOutcome], guideline: Mapping[str, 
             taken.add(tier["group"])
             for gift in tier["gives"]:
                 reason = f"{tier['name']}: {_describe(outcome)}" + (f" ({gift['note']})" if gift["note"] else "")
+                amount = gift["amount"]
+                if prorate and gift["kind"] == "bonus" and outcome.worked:
+                    amount, reason = prorated(amount, outcome.worked), reason + _proration(amount, outcome.worked)
+                    if not amount:  # a cent's share of a few days: nothing to pay, nor to approve
+                        continue
                 proposals.append(Proposal(outcome.employee_id, gift["kind"], f"tier:{tier['name']}", reason,
-                                          gift["amount"], gift["amount"]))
+                                          amount, amount))
     return proposals
+
+
+def prorated(amount: float, worked: tuple[int, int]) -> float:
+    """``amount`` for ``worked`` (days, of the period's), down to the cent: never more than the share."""
+    days, of = worked
+    return float((Decimal(str(amount)) * days / of).quantize(Decimal("0.01"), rounding=ROUND_FLOOR))
+
+
+def _proration(amount: float, worked: tuple[int, int]) -> str:
+    days, of = worked
+    return f" (prorated: worked {days} of the period's {of} days, of {amount:.2f})"
 
 
 def training_proposals(outcomes: Iterable[EmployeeOutcome], guideline: Mapping[str, Any],

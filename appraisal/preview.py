@@ -98,7 +98,7 @@ class Preview:
     def summary(self) -> dict[str, Any]:
         """Org-wide figures under the run's version and under the draft."""
         def figures(standings: Sequence[Standing]) -> dict[str, Any]:
-            composites = [s.composite for s in standings if s.composite is not None]
+            composites = [s.composite for s in standings if s.rank is not None]  # the means average the ranked
             offers = Counter(offer.kind for s in standings for offer in s.offers
                              if offer.kind != "bonus" or offer.amount)
             return {"ranked": len(composites),
@@ -200,11 +200,16 @@ def _changes(row: PreviewRow) -> list[str]:
     if before.composite is not None and after.composite is None:
         changes.append("no longer ranked: too little of the weight has enough data")
     elif before.composite is None and after.composite is not None:
-        changes.append(f"now ranked, composite {after.composite:.2f}")
+        changes.append(f"now ranked, composite {after.composite:.2f}" if after.rank is not None else
+                       f"composite {after.composite:.2f}, not ranked: too little of the period worked")
     elif row.composite_change is not None and abs(row.composite_change) >= COMPOSITE_TOLERANCE:
         changes.append(f"composite {before.composite:.2f} → {after.composite:.2f}")
     if before.rank != after.rank and None not in (before.rank, after.rank):
         changes.append(f"rank {before.rank} → {after.rank} of {after.peers}")
+    elif None not in (before.composite, after.composite) and (before.rank is None) != (after.rank is None):
+        # the composite stands either way: the guideline's share of the period to rank (part_period) moved
+        changes.append("no longer ranked: too little of the period worked" if after.rank is None
+                       else f"now ranked {after.rank} of {after.peers}")
     if [o.label for o in before.offers] != [o.label for o in after.offers]:
         before_labels, after_labels = Counter(o.label for o in before.offers), Counter(o.label for o in after.offers)
         changes.append("recommendations: " + ", ".join(

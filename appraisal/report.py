@@ -19,6 +19,7 @@ from core.models import Dispute, Employee, Feedback, Team, User
 from .comments import employee_comments, positive, shown_comment
 from .disclosure import colleagues, withhold_thin_means, withhold_thin_reasons
 from .employment import part_worked
+from .guideline_schema import part_period
 from .guidelines import current_guideline, rule_params
 from .incentives import standing_key
 from .models import (
@@ -145,6 +146,11 @@ def metric_columns(run: AppraisalRun, scoring_rules: Mapping[str, Any]) -> list[
                         "direction": getattr(rule, "direction", "higher"), "weight": entry["weight"],
                         "min_n": entry.get("min_n") or document["min_sample"]})
     return columns
+
+
+def _min_share(run: AppraisalRun) -> float:
+    """The share of the period the run's guideline asked of someone to rank (see ``part_period``)."""
+    return part_period(run.guideline.document)["min_share_worked"]
 
 
 def _metric(column: Mapping[str, Any], m: MetricResult | None) -> dict[str, Any]:
@@ -275,7 +281,7 @@ def employee_report(session: Session, run: AppraisalRun, employee_id: int, scori
         "run": describe_run(run), "audience": audience,
         "employee": {"id": employee_id, "name": name, "email": email, "active": active, "team": team_name,
                      "started_on": started_on, "left_on": left_on,
-                     "part_worked": part_worked(period_of(run), started_on, left_on) if result else None,
+                     "part_worked": part_worked(period_of(run), started_on, left_on, _min_share(run)) if result else None,
                      # left before the run was made, which then offered them nothing (see runs.propose)
                      "left_before_run": not active and left_on is not None and left_on <= day_of(run.created_at)},
         **_standing(result, scoring_rules),
@@ -416,11 +422,11 @@ def team_report(session: Session, run: AppraisalRun, team_ids: Iterable[int] | S
             select(AppraisalResult.employee_id, AppraisalResult.run_id, AppraisalResult.composite)
             .where(AppraisalResult.run_id.in_(ids), AppraisalResult.employee_id.in_(members)))}
     rows, teams = [], {}
-    period = period_of(run)
+    period, min_share = period_of(run), _min_share(run)
     for result, name, email, team_name, started_on, left_on in results:
         row = {"employee_id": result.employee_id, "employee": name, "email": email, "team": team_name,
                # a rank of some of the period's days among peers of all of them, as the employee's report says
-               "part_worked": part_worked(period, started_on, left_on),
+               "part_worked": part_worked(period, started_on, left_on, min_share),
                **_standing(result, scoring_rules),
                "metrics": [_metric(column, metrics.get(result.employee_id, {}).get(column["name"]))
                            for column in columns],

@@ -29,7 +29,7 @@ from .aggregates import (
     metric_aggregates,
     period_aggregates,
 )
-from .employment import employed_in
+from .employment import employed_in, worked
 from .engine import Appraisal, EmployeeOutcome, Inputs, Person
 from .guidelines import guideline_in_force, guideline_version, rule_params
 from .incentives import (
@@ -205,8 +205,10 @@ def appraisal_inputs(session: Session, document: Mapping, period: Period, up_to:
     :return: the metric specs, the inputs, and the case-mix metric, as :class:`Appraisal` takes them.
     """
     specs = metric_specs(document, plugins)
-    people = [Person(pid, team) for pid, team in session.execute(
-        select(Employee.id, Employee.team_id).where(employed_in(period)).order_by(Employee.id))]
+    people = [Person(pid, team, worked(period, started_on, left_on))
+              for pid, team, started_on, left_on in session.execute(
+                  select(Employee.id, Employee.team_id, Employee.started_on, Employee.left_on)
+                  .where(employed_in(period)).order_by(Employee.id))]
     case_mix_spec = next((s for s in specs if s.name == document["case_mix_metric"]), None)
     if case_mix_spec is None and document["case_mix_metric"] in plugins.scoring_rules:
         rule = plugins.scoring_rules[document["case_mix_metric"]]
