@@ -1,0 +1,40 @@
+"""Ann disputes an answer; Mia, her manager, upholds it and credits the item to Bob, picked from the list.
+
+The list offered Ann herself, the one person the item cannot go to, and picking her was refused on submit.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from appraisal.review import raise_dispute
+from core.db import transaction
+from core.models import Feedback, User
+from tests.fixtures.browser import sign_in_browser
+from tests.fixtures.org import PASSWORD
+
+
+def test_mia_credits_a_disputed_answer_to_a_colleague_of_ann(browser_page, worked_example):
+    ids = worked_example.ids
+    with transaction() as session:
+        item = session.scalar(select(Feedback).where(Feedback.employee_id == ids["ann"]).order_by(Feedback.id))
+        ann = session.scalar(select(User).where(User.employee_id == ids["ann"]))
+        dispute = raise_dispute(session, item.id, ann, "Bob took this call").id
+        item_id = item.id
+    page = browser_page
+    sign_in_browser(page, "mia@example.com", PASSWORD)
+    page.goto("/review/disputes")
+    field = page.locator(f"#reassign-{dispute}")
+    field.focus()
+    offered = page.eval_on_selector(f"#reassign-{dispute}",
+                                    "field => [...field.list.options].map(option => option.label)")
+    assert "Bob (Support)" in offered and "Cat (Support)" in offered
+    assert not [label for label in offered if label.startswith("Ann")]  # the one who disputes it
+    page.shot("credit-it-to")
+
+    page.check(f"#dispute-{dispute} input[value=uphold]")
+    field.fill(str(ids["bob"]))
+    page.fill(f"#outcome-{dispute}", "The recording shows Bob took this call.")
+    page.click(f"#dispute-{dispute} button[type=submit]")
+    assert f"Dispute {dispute} upheld: the item now counts for Bob." in page.locator(".flash").inner_text()
+    with transaction() as session:
+        assert session.get(Feedback, item_id).employee_id == ids["bob"]
