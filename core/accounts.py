@@ -14,7 +14,7 @@ def user_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
-def set_user_active(session: Session, user: User, active: bool) -> None:
+def set_user_active(session: Session, user: User, active: bool, *, actor=None) -> None:
     """Mark ``user`` active or inactive, audited. The caller commits.
 
     Inactive, they cannot sign in, a browser signed in is signed out at its next request (core/auth.py loads
@@ -23,7 +23,7 @@ def set_user_active(session: Session, user: User, active: bool) -> None:
     user.active = active
     if not active:  # every session ends now, and stays ended when the account is activated again
         user.session_epoch = (user.session_epoch or 0) + 1
-    record_audit(session, "user.activated" if active else "user.deactivated", user,
+    record_audit(session, "user.activated" if active else "user.deactivated", user, actor=actor,
                  before={"active": not active}, after={"active": active})
 
 

@@ -29,6 +29,7 @@ MENU = (
     Entry("mystery_shopper.templates", "Mystery templates", ("hr",)),
     Entry("review.flags", "Integrity queue", ("hr",)),
     Entry("org.overview", "Organisation", ("hr",)),
+    Entry("people.index", "People", ("hr",)),
     Entry("runs.index", "Runs", ("hr",)),
     Entry("guidelines.index", "Guidelines", ("hr",)),
     Entry("social.sources", "Social sources", ("hr", "admin")),

@@ -1,21 +1,17 @@
 """``plaudit org``: bring the organisation in from a CSV file."""
 from __future__ import annotations
 
-from datetime import date
-
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from .. import local_time
-from ..accounts import set_user_active
 from ..db import transaction
 from ..email_change import EmailChangeError, change_email
 from ..identity_moves import IdentityMoveError, move_identity
-from ..models import Employee, Team, User, record_audit
+from ..leavers import LeavingError, record_leaving, record_return
+from ..models import Employee, Team, User
 from ..people_import import COLUMNS, day_text, import_people
-from .accounts import refuse_losing_last_admin
 from .messages import flatten_errors
 
 
@@ -115,47 +111,33 @@ def deactivate_command(employee, left_on, keep_account):
     """
     with transaction() as session:
         person = _employee(session, employee)
-        today = local_time.today()
-        day = left_on.date() if left_on else today
-        if day > today:
-            raise click.BadParameter(f"{day.isoformat()} is still to come: deactivate them once they have left",
-                                     param_hint="--left-on")
-        if person.started_on is not None and day < person.started_on:
-            if left_on is not None:
-                raise click.BadParameter(f"{day.isoformat()} is before they joined ({person.started_on.isoformat()})",
-                                         param_hint="--left-on")
-            day = None  # a hire who never started: no period of theirs to appraise
-        account = session.scalar(select(User).where(User.employee_id == person.id))
-        correcting = not person.active and left_on is not None
-        # Correcting the day leaves the account as it is: one kept active the first time stays so.
-        close_account = account is not None and account.active and not keep_account and not correcting
-        new_day = person.active or (correcting and person.left_on != day)
-        if not new_day and not close_account:
-            left = (f" (left on {person.left_on.isoformat()})" if person.left_on else
-                    ", with no day they left: give it with --left-on to have the periods they worked appraise them")
-            click.echo(f"employee {person.id} {person.name} is already inactive{left}")
-            return
-        if close_account:
-            refuse_losing_last_admin(session, account, "EMPLOYEE", "deactivating their account",
-                                     otherwise=", or keep the account active with --keep-account")
-            set_user_active(session, account, False)
-        if new_day:
-            _set_active(session, person, False, left_on=day)
-        leads = session.scalars(select(Team.name).where(Team.manager_id == person.id).order_by(Team.name)).all()
-    if new_day and day is None:
+        was_active = person.active
+        try:
+            leaving = record_leaving(session, person, left_on.date() if left_on else None, keep_account=keep_account)
+        except LeavingError as exc:
+            hint = "--left-on" if exc.field == "left_on" else "EMPLOYEE"
+            raise click.BadParameter(str(exc) + (" (--keep-account)" if exc.field == "account" else ""),
+                                     param_hint=hint) from None
+        account = leaving.account
+    if not leaving.recorded and not leaving.account_closed:
+        left = (f" (left on {leaving.day.isoformat()})" if leaving.day else
+                ", with no day they left: give it with --left-on to have the periods they worked appraise them")
+        click.echo(f"employee {person.id} {person.name} is already inactive{left}")
+        return
+    if leaving.recorded and leaving.day is None and was_active:
         click.echo(f"deactivated employee {person.id} {person.name}, who was to join on "
                    f"{person.started_on.isoformat()}: no run appraises them")
-    elif new_day:
-        click.echo(f"deactivated employee {person.id} {person.name}, who left on {day.isoformat()}: runs of periods "
-                   f"after that day leave them out, those of the periods they worked in appraise them; runs already "
-                   f"made keep their results (appraise a period after that day again to leave them out of it)")
-    if close_account:
+    elif leaving.recorded:
+        click.echo(f"deactivated employee {person.id} {person.name}, who left on {leaving.day.isoformat()}: runs of "
+                   f"periods after that day leave them out, those of the periods they worked in appraise them; runs "
+                   f"already made keep their results (appraise a period after that day again to leave them out of it)")
+    if leaving.account_closed:
         click.echo(f"deactivated their account {account.email}: it can no longer sign in or use its API tokens")
     elif account is not None and account.active:
         click.echo(f"their account {account.email} stays active (plaudit users deactivate {account.email})")
-    if leads:
-        click.echo(f"warning: they still lead {', '.join(leads)}: until an import names a new lead (lead: yes), "
-                   f"nobody gets that team's alerts or team digest", err=True)
+    if leaving.leads:
+        click.echo(f"warning: they still lead {', '.join(leaving.leads)}: until an import names a new lead (lead: "
+                   f"yes), nobody gets that team's alerts or team digest", err=True)
     click.echo("Take them out of the organisation file too: importing a row for them makes them active again.",
                err=True)
 
@@ -168,10 +150,9 @@ def activate_command(employee):
     with transaction() as session:
         person = _employee(session, employee)
         account = session.scalar(select(User).where(User.employee_id == person.id))
-        if person.active:
+        if not record_return(session, person):
             click.echo(f"employee {person.id} {person.name} is already active")
             return
-        _set_active(session, person, True)
     click.echo(f"activated employee {person.id} {person.name}: appraisal runs from now on include them")
     if account is not None and not account.active:
         click.echo(f"their account {account.email} is still inactive: plaudit users activate {account.email}")
@@ -241,13 +222,3 @@ def _employee(session, reference: str, param_hint: str = "EMPLOYEE") -> Employee
         raise click.BadParameter(f"no employee has {what} {reference} (plaudit org list shows them)",
                                  param_hint=param_hint)
     return found
-
-
-def _set_active(session, employee: Employee, active: bool, left_on: date | None = None) -> None:
-    """Activate ``employee`` (forgetting the day they left), or deactivate them from ``left_on``; audited."""
-    before = {"active": employee.active, "left_on": day_text(employee.left_on)}
-    employee.active, employee.left_on = active, None if active else left_on
-    record_audit(session, "employee.activated" if active else "employee.deactivated", employee,
-                 before=before, after={"active": active, "left_on": day_text(employee.left_on)})
-
-

@@ -188,7 +188,7 @@ def test_deactivating_corrects_a_day_keeps_a_kept_account_and_knows_a_hire_who_n
         app, worked_example, tmp_path):
     cli = app.test_cli_runner()
     future = cli.invoke(args=["org", "deactivate", "bob@example.com", "--left-on", "2999-01-01"])
-    assert future.exit_code == 2 and "2999-01-01 is still to come: deactivate them once they have left" in future.output
+    assert future.exit_code == 2 and "2999-01-01 is still to come: record it once they have left" in future.output
     kept = cli.invoke(args=["org", "deactivate", "bob@example.com", "--left-on", "2026-11-04", "--keep-account"])
     assert kept.exit_code == 0 and "stays active" in kept.output
     # correcting the day leaves the account kept active the first time as it is (it closed it)

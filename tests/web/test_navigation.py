@@ -8,7 +8,7 @@ from tests.fixtures.org import sign_in
 EXPECTED = {
     "hr@example.com": ["Team", "Team report", "Targets", "Unattributed", "Disputes", "Approvals", "Mystery reports",
                        "Mystery templates", "Integrity queue",
-                       "Organisation", "Runs", "Guidelines", "Social sources"],
+                       "Organisation", "People", "Runs", "Guidelines", "Social sources"],
     # Mia manages and is appraised herself: her own report comes first
     "mia@example.com": ["My report", "Team", "Team report", "Targets", "Unattributed", "Disputes", "Approvals",
                         "Mystery reports"],

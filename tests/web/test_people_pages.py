@@ -1,0 +1,135 @@
+"""HR's people pages: who works here and who has left, and recording a leaving or a return from the browser.
+
+Before them, HR could mark a leaver only with ``plaudit org deactivate`` on the server. The pages follow the same
+rules (core/leavers.py), refuse a wrong day at its field, and leave nothing half done.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from core import local_time
+from core.db import transaction
+from core.models import AuditEntry, Employee, User
+from tests.fixtures.org import csrf_token, sign_in
+
+pytestmark = pytest.mark.usefixtures("session_per_request")
+
+
+def _hr(app):
+    client = app.test_client()
+    assert sign_in(client, "hr@example.com").status_code == 302
+    return client
+
+
+def _record(client, employee_id: int, **form):
+    page = client.get(f"/people/{employee_id}")
+    assert page.status_code == 200
+    return client.post(f"/people/{employee_id}", data={"csrf_token": csrf_token(page.get_data(as_text=True)), **form})
+
+
+def _state(employee_id: int, email: str) -> tuple:
+    with transaction() as session:
+        employee = session.get(Employee, employee_id)
+        return employee.active, employee.left_on, session.scalar(select(User.active).where(User.email == email))
+
+
+def test_hr_finds_people_by_status_team_and_name(app, worked_example):
+    client = _hr(app)
+    listed = client.get("/people").get_data(as_text=True)
+    assert all(f">{name}</a>" in listed for name in ("Ann", "Bob", "Cat", "Dan", "Mia Manager"))
+    assert "5 people." in listed
+    assert app.test_cli_runner().invoke(args=["org", "deactivate", "bob@example.com", "--left-on",
+                                              "2026-11-04"]).exit_code == 0
+    left = client.get("/people?status=left").get_data(as_text=True)
+    assert ">Bob</a>" in left and ">Ann</a>" not in left and "2026-11-04" in left and "1 person." in left
+    assert ">Bob</a>" not in client.get("/people").get_data(as_text=True)  # the employed, by default
+    with transaction() as session:
+        billing = session.get(Employee, worked_example.ids["dan"]).team_id
+    in_billing = client.get(f"/people?team={billing}").get_data(as_text=True)
+    assert ">Dan</a>" in in_billing and ">Ann</a>" not in in_billing
+    found = client.get("/people?status=all&q=MANAGER").get_data(as_text=True)
+    assert ">Mia Manager</a>" in found and "1 person." in found
+    assert "0 people." in client.get("/people?q=100%25").get_data(as_text=True)  # % is a character, not a wildcard
+    wrong = client.get("/people?status=gone")
+    assert wrong.status_code == 400 and "status" in wrong.get_data(as_text=True)
+
+
+def test_hr_records_that_someone_left_and_their_account_closes(app, worked_example):
+    bob = worked_example.ids["bob"]
+    client = _hr(app)
+    answer = _record(client, bob, left_on="2026-11-04")
+    assert answer.status_code == 303
+    assert _state(bob, "bob@example.com") == (False, date(2026, 11, 4), False)
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert ("Bob left on 2026-11-04: runs of the periods they worked in appraise them, later ones leave them out."
+            in page and "Their account bob@example.com can no longer sign in." in page)
+    with transaction() as session:
+        entries = session.execute(select(AuditEntry.action, AuditEntry.actor_id, AuditEntry.after).where(
+            AuditEntry.action.in_(["employee.deactivated", "user.deactivated"])).order_by(AuditEntry.id)).all()
+    assert [(action, actor) for action, actor, _ in entries] == [
+        ("user.deactivated", worked_example.hr), ("employee.deactivated", worked_example.hr)]
+    assert entries[1].after == {"active": False, "left_on": "2026-11-04"}
+    # the week he worked in still appraises him
+    with transaction() as session:
+        from appraisal.models import AppraisalResult
+
+        run = worked_example.run()
+        assert session.scalar(select(AppraisalResult.rank).where(AppraisalResult.run_id == run,
+                                                                 AppraisalResult.employee_id == bob)) is not None
+
+
+@pytest.mark.parametrize(("left_on", "error"), [
+    ("2999-01-01", "2999-01-01 is still to come: record it once they have left"),
+    ("4 November", "give a day as YYYY-MM-DD, such as 2026-11-20"),
+    ("2026-10-31", "2026-10-31 is before they joined (2026-11-02)"),
+])
+def test_a_wrong_day_is_refused_at_its_field_and_nothing_changes(app, worked_example, left_on, error):
+    bob = worked_example.ids["bob"]
+    with transaction() as session:
+        session.get(Employee, bob).started_on = date(2026, 11, 2)
+    answer = _record(_hr(app), bob, left_on=left_on)
+    assert answer.status_code == 400
+    page = answer.get_data(as_text=True)
+    assert f'<p class="error" id="left_on-error">{error}</p>' in page
+    assert 'aria-invalid="true"' in page and "Nothing was recorded:" in page
+    assert _state(bob, "bob@example.com") == (True, None, True)
+
+
+def test_the_last_admins_account_is_not_closed_with_them_half_way(app, session, create_employee, create_user):
+    ada = create_employee("Ada", email="ada@example.com")
+    create_user("ada@example.com", roles=["admin"], employee=ada)
+    create_user("hr@example.com", roles=["hr"])
+    answer = _record(_hr(app), ada.id)
+    assert answer.status_code == 400
+    assert "ada@example.com is the last active admin" in answer.get_data(as_text=True)
+    assert _state(ada.id, "ada@example.com") == (True, None, True)  # neither the employee nor the account
+    kept = _record(_hr(app), ada.id, keep_account="y")
+    assert kept.status_code == 303
+    active, left_on, account_active = _state(ada.id, "ada@example.com")
+    assert (active, left_on, account_active) == (False, local_time.today(), True)
+
+
+def test_hr_corrects_the_day_and_brings_someone_back(app, worked_example):
+    bob = worked_example.ids["bob"]
+    client = _hr(app)
+    assert _record(client, bob, left_on="2026-11-04", keep_account="y").status_code == 303
+    page = client.get(f"/people/{bob}").get_data(as_text=True)
+    assert 'value="2026-11-04"' in page and "Correct the day they left" in page
+    assert _record(client, bob, left_on="2026-11-06").status_code == 303
+    assert _state(bob, "bob@example.com") == (False, date(2026, 11, 6), True)  # the account kept as it was
+
+    page = client.get(f"/people/{bob}").get_data(as_text=True)
+    back = client.post(f"/people/{bob}/return", data={"csrf_token": csrf_token(page)})
+    assert back.status_code == 303
+    assert _state(bob, "bob@example.com") == (True, None, True)
+    assert "Bob is employed again" in client.get(f"/people/{bob}").get_data(as_text=True)
+    again = client.post(f"/people/{bob}/return", data={"csrf_token": csrf_token(page)}, follow_redirects=True)
+    assert "Bob is already employed: nothing changed." in again.get_data(as_text=True)
+
+
+def test_an_unknown_person_is_a_404(app, worked_example):
+    client = _hr(app)
+    assert client.get("/people/999999").status_code == 404

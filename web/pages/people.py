@@ -1,0 +1,153 @@
+"""HR's people: who works here and who has left, and recording a leaving or a return without a shell.
+
+The organisation file (``plaudit org import``) brings people in; these pages record what happens to one person
+afterwards, under the same rules as ``plaudit org deactivate`` and ``activate`` (:mod:`core.leavers`).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+from wtforms import BooleanField, DateField
+from wtforms.validators import Optional
+
+from core import local_time
+from core.auth import roles_required
+from core.db import get_session
+from core.leavers import LeavingError, record_leaving, record_return
+from core.models import Employee, Team, User
+from web.arguments import page_of, whole_number
+
+from .team import choice_arg
+
+bp = Blueprint("people", __name__)
+
+PAGE_SIZE = 50
+STATUSES = ("active", "left", "all")
+#: The longest search kept: a name or e-mail address is shorter.
+SEARCH_LIMIT = 200
+
+
+class DayField(DateField):
+    """A day typed as YYYY-MM-DD (a browser's date picker sends it so), refused in words a person reads."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("give a day as YYYY-MM-DD, such as 2026-11-20") from None
+
+
+class LeavingForm(FlaskForm):
+    # Empty is today: the organisation's date, as every day in Plaudit is.
+    left_on = DayField("The day they left (their last day of work)", validators=[Optional()],
+                       format="%Y-%m-%d", render_kw={"type": "date"})
+    keep_account = BooleanField("Keep their user account active (they stay on in another role)")
+
+
+@bp.get("/people")
+@roles_required("hr")
+def index():
+    """Everyone employed, or who has left, by name: their team, the days they joined and left, their account."""
+    session = get_session()
+    status = choice_arg("status", STATUSES, "active")
+    team_id = whole_number("team")
+    search = request.args.get("q", "").strip()[:SEARCH_LIMIT]
+    where = {"active": [Employee.active], "left": [~Employee.active], "all": []}[status]
+    if team_id is not None:
+        where.append(Employee.team_id == team_id)
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append(or_(Employee.name.ilike(pattern, escape="\\"), Employee.email.ilike(pattern, escape="\\")))
+    total = session.scalar(select(func.count()).select_from(Employee).where(*where))
+    page, pages = page_of(total, PAGE_SIZE)
+    rows = session.execute(
+        select(Employee.id, Employee.name, Employee.email, Employee.active, Employee.started_on, Employee.left_on,
+               Team.name.label("team"), User.email.label("account"), User.active.label("account_active"))
+        .outerjoin(Team, Team.id == Employee.team_id).outerjoin(User, User.employee_id == Employee.id)
+        .where(*where).order_by(func.lower(Employee.name), Employee.id)
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    teams = session.execute(select(Team.id, Team.name).order_by(Team.name)).all()
+    filters = {"status": status, **({"team": team_id} if team_id else {}), **({"q": search} if search else {})}
+    return render_template("people/index.html", rows=rows, teams=teams, status=status, statuses=STATUSES,
+                           team_id=team_id, search=search, total=total, page=page, pages=pages, filters=filters)
+
+
+@bp.route("/people/<int:employee_id>", methods=["GET", "POST"])
+@roles_required("hr")
+def person(employee_id: int):
+    """One person, and the form that records their leaving (or corrects the day): POST takes it."""
+    session = get_session()
+    employee = _employee_or_404(session, employee_id)
+    form = LeavingForm()
+    if request.method == "POST" and form.validate():
+        try:
+            leaving = record_leaving(session, employee, form.left_on.data, keep_account=form.keep_account.data,
+                                     actor=current_user.id)
+        except LeavingError as exc:
+            session.rollback()  # nothing half done: the account stays as it was too
+            field = form.left_on if exc.field == "left_on" else form.keep_account
+            field.errors = [str(exc)]
+        else:
+            session.commit()
+            flash(_said(employee, leaving))
+            return redirect(url_for(".person", employee_id=employee_id), code=303)
+    elif request.method == "GET" and not employee.active:
+        form.left_on.data = employee.left_on
+    status = 400 if form.errors else 200
+    return _person_page(session, employee, form), status
+
+
+@bp.post("/people/<int:employee_id>/return")
+@roles_required("hr")
+def returning(employee_id: int):
+    """Mark someone who had left as employed again (the day they left is forgotten); their account stays as it is."""
+    session = get_session()
+    employee = _employee_or_404(session, employee_id)
+    if record_return(session, employee, actor=current_user.id):
+        session.commit()
+        flash(f"{employee.name} is employed again: runs made from now on appraise them."
+              + (" Their account is still inactive." if _account_inactive(session, employee) else ""))
+    else:
+        flash(f"{employee.name} is already employed: nothing changed.")
+    return redirect(url_for(".person", employee_id=employee_id), code=303)
+
+
+def _employee_or_404(session, employee_id: int) -> Employee:
+    employee = session.get(Employee, employee_id, options=[selectinload(Employee.identities)])
+    if employee is None:
+        abort(404, description=f"There is no employee {employee_id}.")
+    return employee
+
+
+def _account_inactive(session, employee: Employee) -> bool:
+    return session.scalar(select(User.active).where(User.employee_id == employee.id)) is False
+
+
+def _person_page(session, employee: Employee, form: LeavingForm) -> str:
+    account = session.scalar(select(User).where(User.employee_id == employee.id))
+    leads = session.scalars(select(Team.name).where(Team.manager_id == employee.id).order_by(Team.name)).all()
+    team = session.get(Team, employee.team_id) if employee.team_id is not None else None
+    return render_template("people/person.html", employee=employee, team=team, account=account, leads=leads,
+                           form=form, today=local_time.today())
+
+
+def _said(employee: Employee, leaving) -> str:
+    """What recording a leaving did, in a sentence or three."""
+    if not leaving.recorded and not leaving.account_closed:
+        return f"{employee.name} had already left: nothing changed."
+    if leaving.day is None:
+        said = f"{employee.name} is no longer employed, and was never appraised: they were to join on " \
+               f"{employee.started_on.isoformat()}."
+    else:
+        said = (f"{employee.name} left on {leaving.day.isoformat()}: runs of the periods they worked in appraise "
+                f"them, later ones leave them out. Runs already made keep their results: appraise a later period "
+                f"again to leave them out of it.")
+    if leaving.account_closed:
+        said += f" Their account {leaving.account.email} can no longer sign in."
+    if leaving.leads:
+        said += (f" They still lead {', '.join(leaving.leads)}: name a new lead in the organisation file, or nobody "
+                 f"gets that team's alerts and digest.")
+    return said
