@@ -9,9 +9,9 @@ from sqlalchemy.orm import selectinload
 from ..db import transaction
 from ..email_change import EmailChangeError, change_email
 from ..identity_moves import IdentityMoveError, move_identity
-from ..leavers import LeavingError, record_leaving, record_return
 from ..models import Employee, Team, User
 from ..people_import import COLUMNS, day_text, import_people
+from ..tenure import TenureError, record_leaving, record_return
 from .messages import flatten_errors
 
 
@@ -114,7 +114,7 @@ def deactivate_command(employee, left_on, keep_account):
         was_active = person.active
         try:
             leaving = record_leaving(session, person, left_on.date() if left_on else None, keep_account=keep_account)
-        except LeavingError as exc:
+        except TenureError as exc:
             hint = "--left-on" if exc.field == "left_on" else "EMPLOYEE"
             raise click.BadParameter(str(exc) + (" (--keep-account)" if exc.field == "account" else ""),
                                      param_hint=hint) from None

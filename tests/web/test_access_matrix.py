@@ -105,6 +105,7 @@ FORMS: Mapping[str, frozenset[str]] = {
     "runs.index": frozenset({"hr"}),
     "people.person": frozenset({"hr"}),
     "people.returning": frozenset({"hr"}),
+    "people.joined": frozenset({"hr"}),
     "admin.integrations": frozenset({"admin"}),
     "admin.integration_secret": frozenset({"admin"}),
     "admin.integration_active": frozenset({"admin"}),

@@ -133,3 +133,45 @@ def test_hr_corrects_the_day_and_brings_someone_back(app, worked_example):
 def test_an_unknown_person_is_a_404(app, worked_example):
     client = _hr(app)
     assert client.get("/people/999999").status_code == 404
+
+
+def test_hr_sets_the_day_someone_joined_and_the_week_before_leaves_them_out(app, worked_example):
+    from appraisal.models import AppraisalResult
+    from tests.fixtures.appraisal import BEFORE
+
+    ann = worked_example.ids["ann"]
+    client = _hr(app)
+    page = client.get(f"/people/{ann}").get_data(as_text=True)
+    answer = client.post(f"/people/{ann}/joined", data={"csrf_token": csrf_token(page), "started_on": "2026-11-05"})
+    assert answer.status_code == 303
+    assert "Ann joined on 2026-11-05: runs of periods that end before it leave them out" in client.get(
+        answer.headers["Location"]).get_data(as_text=True)
+    with transaction() as session:
+        assert session.get(Employee, ann).started_on == date(2026, 11, 5)
+        assert session.execute(select(AuditEntry.actor_id, AuditEntry.before, AuditEntry.after).where(
+            AuditEntry.action == "employee.updated")).one() == (
+            worked_example.hr, {"started_on": None}, {"started_on": "2026-11-05"})
+    run = worked_example.run(period=BEFORE)
+    with transaction() as session:
+        assert ann not in set(session.scalars(select(AppraisalResult.employee_id).where(
+            AppraisalResult.run_id == run)))
+    # empty: not known, counted from the start again
+    assert client.post(f"/people/{ann}/joined", data={"csrf_token": csrf_token(page),
+                                                      "started_on": ""}).status_code == 303
+    with transaction() as session:
+        assert session.get(Employee, ann).started_on is None
+
+
+def test_a_joining_day_after_the_day_they_left_is_refused_at_its_field(app, worked_example):
+    bob = worked_example.ids["bob"]
+    client = _hr(app)
+    assert _record(client, bob, left_on="2026-11-04").status_code == 303
+    page = client.get(f"/people/{bob}").get_data(as_text=True)
+    answer = client.post(f"/people/{bob}/joined", data={"csrf_token": csrf_token(page), "started_on": "2026-11-05"})
+    assert answer.status_code == 400
+    assert ('<p class="error" id="started_on-error">2026-11-05 is after the day they left (2026-11-04)</p>'
+            in answer.get_data(as_text=True))
+    with transaction() as session:
+        assert session.get(Employee, bob).started_on is None
+    wrong = client.post(f"/people/{bob}/joined", data={"csrf_token": csrf_token(page), "started_on": "05/11/2026"})
+    assert wrong.status_code == 400 and "give a day as YYYY-MM-DD" in wrong.get_data(as_text=True)

@@ -1,7 +1,7 @@
 """HR's people: who works here and who has left, and recording a leaving or a return without a shell.
 
 The organisation file (``plaudit org import``) brings people in; these pages record what happens to one person
-afterwards, under the same rules as ``plaudit org deactivate`` and ``activate`` (:mod:`core.leavers`).
+afterwards, under the same rules as ``plaudit org deactivate`` and ``activate`` (:mod:`core.tenure`).
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from wtforms.validators import Optional
 from core import local_time
 from core.auth import roles_required
 from core.db import get_session
-from core.leavers import LeavingError, record_leaving, record_return
 from core.models import Employee, Team, User
+from core.tenure import TenureError, record_joining, record_leaving, record_return
 from web.arguments import page_of, whole_number
 
 from .team import choice_arg
@@ -45,6 +45,11 @@ class LeavingForm(FlaskForm):
     left_on = DayField("The day they left (their last day of work)", validators=[Optional()],
                        format="%Y-%m-%d", render_kw={"type": "date"})
     keep_account = BooleanField("Keep their user account active (they stay on in another role)")
+
+
+class JoiningForm(FlaskForm):
+    started_on = DayField("The day they joined (empty: not known)", validators=[Optional()], format="%Y-%m-%d",
+                          render_kw={"type": "date"})
 
 
 @bp.get("/people")
@@ -81,12 +86,12 @@ def person(employee_id: int):
     """One person, and the form that records their leaving (or corrects the day): POST takes it."""
     session = get_session()
     employee = _employee_or_404(session, employee_id)
-    form = LeavingForm()
+    form, joining = LeavingForm(), JoiningForm(formdata=None, started_on=employee.started_on)
     if request.method == "POST" and form.validate():
         try:
             leaving = record_leaving(session, employee, form.left_on.data, keep_account=form.keep_account.data,
                                      actor=current_user.id)
-        except LeavingError as exc:
+        except TenureError as exc:
             session.rollback()  # nothing half done: the account stays as it was too
             field = form.left_on if exc.field == "left_on" else form.keep_account
             field.errors = [str(exc)]
@@ -96,8 +101,31 @@ def person(employee_id: int):
             return redirect(url_for(".person", employee_id=employee_id), code=303)
     elif request.method == "GET" and not employee.active:
         form.left_on.data = employee.left_on
-    status = 400 if form.errors else 200
-    return _person_page(session, employee, form), status
+    return _person_page(session, employee, form, joining)
+
+
+@bp.post("/people/<int:employee_id>/joined")
+@roles_required("hr")
+def joined(employee_id: int):
+    """Set or correct the day someone joined: runs of periods that end before it leave them out."""
+    session = get_session()
+    employee = _employee_or_404(session, employee_id)
+    joining = JoiningForm()
+    if joining.validate():
+        try:
+            changed = record_joining(session, employee, joining.started_on.data, actor=current_user.id)
+        except TenureError as exc:
+            joining.started_on.errors = [str(exc)]
+        else:
+            session.commit()
+            day = joining.started_on.data
+            flash(f"{employee.name}: nothing changed." if not changed else
+                  f"{employee.name} joined on {day.isoformat()}: runs of periods that end before it leave them out; "
+                  f"runs already made keep their results." if day else
+                  f"{employee.name}'s joining day is not known: runs count them from the start of every period.")
+            return redirect(url_for(".person", employee_id=employee_id), code=303)
+    leaving = LeavingForm(formdata=None, left_on=None if employee.active else employee.left_on)
+    return _person_page(session, employee, leaving, joining)
 
 
 @bp.post("/people/<int:employee_id>/return")
@@ -126,12 +154,14 @@ def _account_inactive(session, employee: Employee) -> bool:
     return session.scalar(select(User.active).where(User.employee_id == employee.id)) is False
 
 
-def _person_page(session, employee: Employee, form: LeavingForm) -> str:
+def _person_page(session, employee: Employee, form: LeavingForm, joining: JoiningForm):
+    """The person's page with both forms; answered 400 when either holds a refusal."""
     account = session.scalar(select(User).where(User.employee_id == employee.id))
     leads = session.scalars(select(Team.name).where(Team.manager_id == employee.id).order_by(Team.name)).all()
     team = session.get(Team, employee.team_id) if employee.team_id is not None else None
-    return render_template("people/person.html", employee=employee, team=team, account=account, leads=leads,
-                           form=form, today=local_time.today())
+    page = render_template("people/person.html", employee=employee, team=team, account=account, leads=leads,
+                           form=form, joining=joining, today=local_time.today())
+    return page, 400 if form.errors or joining.errors else 200
 
 
 def _said(employee: Employee, leaving) -> str:

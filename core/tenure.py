@@ -1,4 +1,5 @@
-"""Someone leaving the organisation, and coming back: the rules every way of recording it follows.
+"""The days someone joined and left the organisation, and their coming back: the rules every way of recording
+them follows (``plaudit org``, HR's People pages).
 
 The day they left is the organisation's date: not one still to come, and not before they joined. A hire who
 never started is deactivated with no day, since no period is theirs to appraise. Recording it again corrects
@@ -19,8 +20,9 @@ from .models import Employee, Team, User, record_audit
 from .people_import import day_text
 
 
-class LeavingError(ValueError):
-    """A leaving that cannot be recorded so; ``field`` is the input at fault (``left_on`` or ``account``)."""
+class TenureError(ValueError):
+    """A day that cannot be recorded so; ``field`` is the input at fault (``left_on``, ``started_on``,
+    ``account``)."""
 
     def __init__(self, field: str, message: str):
         super().__init__(message)
@@ -45,15 +47,15 @@ def record_leaving(session: Session, employee: Employee, left_on: date | None = 
                    keep_account: bool = False, actor=None) -> Leaving:
     """Deactivate ``employee`` from ``left_on`` (today if None), and their account unless ``keep_account``.
 
-    :raises LeavingError: for a day still to come or before they joined, or an account that is the last admin's.
+    :raises TenureError: for a day still to come or before they joined, or an account that is the last admin's.
     """
     today = local_time.today()
     day = left_on or today
     if day > today:
-        raise LeavingError("left_on", f"{day.isoformat()} is still to come: record it once they have left")
+        raise TenureError("left_on", f"{day.isoformat()} is still to come: record it once they have left")
     if employee.started_on is not None and day < employee.started_on:
         if left_on is not None:
-            raise LeavingError("left_on", f"{day.isoformat()} is before they joined "
+            raise TenureError("left_on", f"{day.isoformat()} is before they joined "
                                           f"({employee.started_on.isoformat()})")
         day = None  # a hire who never started: no period of theirs to appraise
     account = session.scalar(select(User).where(User.employee_id == employee.id))
@@ -62,7 +64,7 @@ def record_leaving(session: Session, employee: Employee, left_on: date | None = 
     recorded = employee.active or (correcting and employee.left_on != day)
     if close_account:
         if is_last_admin(session, account):
-            raise LeavingError("account", f"{account.email} is the last active admin: deactivating their account "
+            raise TenureError("account", f"{account.email} is the last active admin: deactivating their account "
                                           f"would leave nobody to run the admin pages; first give another account "
                                           f"the role, or keep this one active")
         set_user_active(session, account, False, actor=actor)
@@ -80,6 +82,26 @@ def record_return(session: Session, employee: Employee, *, actor=None) -> bool:
     if employee.active:
         return False
     set_employment(session, employee, True, actor=actor)
+    return True
+
+
+def record_joining(session: Session, employee: Employee, started_on: date | None, *, actor=None) -> bool:
+    """Set the day ``employee`` joined (None: not known, so counted from the start); False if unchanged.
+
+    A day to come is a hire expected; their runs begin with the period they join in. Items that waited for their
+    identity before that day stay waiting (:func:`core.attribution.joined_by`).
+
+    :raises TenureError: for a day after the one they left.
+    """
+    if employee.left_on is not None and started_on is not None and started_on > employee.left_on:
+        raise TenureError("started_on", f"{started_on.isoformat()} is after the day they left "
+                                        f"({employee.left_on.isoformat()})")
+    if employee.started_on == started_on:
+        return False
+    # As the organisation file's import records a change of the day, so a search for either finds both.
+    record_audit(session, "employee.updated", employee, actor=actor,
+                 before={"started_on": day_text(employee.started_on)}, after={"started_on": day_text(started_on)})
+    employee.started_on = started_on
     return True
 
 
