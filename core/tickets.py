@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy import update as sa_update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from .attribution import employees_by_address
@@ -21,6 +22,7 @@ from .models import (
     Feedback,
     Ticket,
     TicketAssignment,
+    TicketCategory,
     utcnow,
 )
 from .storable_text import unstorable_text
@@ -135,6 +137,7 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
             for address, (employee_id, *_) in employees_by_address(
                     session, [i for i in ids if (provider, i) not in employees]).items():
                 employees[(provider, address)] = employee_id
+    spelt = category_spellings(session, [u.category for u in updates if u.category is not None])
     recategorised = set()
     for update in updates:
         key = (update.provider, update.external_id)
@@ -151,6 +154,8 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
             ticket.observed_at = observed
         for name in _FIELDS:
             value = getattr(update, name)
+            if name == "category" and value is not None:
+                value = spelt.get(category_key(value))  # None for spaces only: as good as no category given
             if value is None or (stale and name in _LATEST):
                 continue
             current = getattr(ticket, name)
@@ -158,6 +163,7 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
                 value = min(value, current)  # a ticket opens and is first answered once
             if name == "subject":
                 value = _cut(value, _SUBJECT_LIMIT)
+
             setattr(ticket, name, value)
         if update.assignee is not None:
             _assign(ticket, update, employees.get((update.assignee.provider, update.assignee.external_id)))
@@ -175,6 +181,32 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
                         .values(ticket_category=_category_of_ticket()).execution_options(synchronize_session=False))
     _link_earlier_feedback(session, tickets.values())
     return tickets
+
+
+def category_key(category: str) -> str:
+    """What one category's spellings share: "Billing", "billing " and "BILLING" are one category."""
+    return " ".join(category.split()).lower()
+
+
+def category_spellings(session: Session, categories: Sequence[str]) -> dict[str, str]:
+    """The organisation's spelling of each of ``categories``, by :func:`category_key`: the first one stored.
+
+    A category not seen before is stored as given (spaces collapsed), the first of the batch winning; when
+    another writer stored it meanwhile, theirs. Two statements whatever the number of categories.
+    """
+    given: dict[str, str] = {}
+    for category in categories:
+        name = " ".join(category.split())
+        if name:
+            given.setdefault(name.lower(), name)
+    if not given:
+        return {}
+    rows = [{"key": key, "name": name} for key, name in sorted(given.items())]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(TicketCategory).on_conflict_do_nothing(index_elements=["key"]), rows)
+    return dict(session.execute(select(TicketCategory.key, TicketCategory.name).where(
+        TicketCategory.key.in_(sorted(given)))).all())
 
 
 def solver_of(ticket: Ticket) -> int | None:

@@ -7,10 +7,10 @@ from .integration import Integration
 from .login import LoginFailure
 from .org import Employee, EmployeeIdentity, Team, managed_teams, team_and_below
 from .outbox import PendingJob
-from .ticket import Ticket, TicketAssignment
+from .ticket import Ticket, TicketAssignment, TicketCategory
 
 __all__ = [
     "ROLES", "STATUSES", "SURVEY_KINDS", "ApiToken", "AuditEntry", "Base", "Dispute", "Employee", "EmployeeIdentity",
-    "Feedback", "Flag", "Integration", "LoginFailure", "PendingJob", "Team", "Ticket", "TicketAssignment", "UTCDateTime",
+    "Feedback", "Flag", "Integration", "LoginFailure", "PendingJob", "Team", "Ticket", "TicketAssignment", "TicketCategory", "UTCDateTime",
     "User", "UserRole", "hash_token", "managed_teams", "naive_utc", "record_audit", "team_and_below", "utcnow",
 ]

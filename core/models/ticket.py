@@ -44,6 +44,17 @@ class Ticket(Base):
         back_populates="ticket", cascade="all, delete-orphan", order_by="TicketAssignment.assigned_at")
 
 
+class TicketCategory(Base):
+    """A ticket category as the organisation spells it: the first spelling stored, which every later one that
+    differs only in case or spacing takes ("billing ", "BILLING"), so the case mix does not split it in two."""
+
+    __tablename__ = "ticket_categories"
+
+    #: ``core.tickets.category_key`` of the name: spaces collapsed, lower case.
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)  # lower case may lengthen a name
+    name: Mapped[str] = mapped_column(String(200))
+
+
 class TicketAssignment(Base):
     """One period during which a ticket was assigned to someone (or to nobody we know)."""
 

@@ -1,24 +1,12 @@
 """The schema comes from the Alembic migrations, which match the models on both databases."""
 from __future__ import annotations
 
-import os
-
-import pytest
 from alembic import command
 from sqlalchemy import inspect
 
 from core.db import make_engine
 from core.migrate import alembic_config, current_revision, downgrade, upgrade
 from core.models import Base
-from tests.fixtures.app import create_postgres_database, drop_postgres_database
-
-
-@pytest.fixture
-def migration_urls(tmp_path, postgres_server_url):
-    """An empty SQLite file and an empty PostgreSQL database of this run's own (dropped afterwards)."""
-    name = f"plaudit_migrations_{os.getpid()}"
-    yield [f"sqlite:///{tmp_path / 'm.db'}", create_postgres_database(postgres_server_url, name)]
-    drop_postgres_database(postgres_server_url, name)
 
 
 def test_migrations_build_exactly_the_models_and_downgrade_cleanly(migration_urls):
@@ -26,7 +14,7 @@ def test_migrations_build_exactly_the_models_and_downgrade_cleanly(migration_url
     for url in migration_urls:
         upgrade(url)
         command.check(alembic_config(url))  # raises if the models and the migrated schema differ
-        assert current_revision(url) == "0023"
+        assert current_revision(url) == "0024"
         downgrade(url, "base")
         engine = make_engine(url)
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
@@ -45,12 +33,12 @@ def test_db_upgrade_command(tmp_path, monkeypatch):
     runner = app.test_cli_runner()
     assert "empty" in runner.invoke(args=["db", "current"]).output
     result = runner.invoke(args=["db", "upgrade"])
-    assert result.exit_code == 0 and "database at revision 0023" in result.output
-    assert result.output.strip().endswith(": from empty to 0023")
+    assert result.exit_code == 0 and "database at revision 0024" in result.output
+    assert result.output.strip().endswith(": from empty to 0024")
     assert runner.invoke(args=["db", "upgrade"]).output.strip().endswith(": already current")
-    assert runner.invoke(args=["db", "current"]).output.strip() == "0023"
+    assert runner.invoke(args=["db", "current"]).output.strip() == "0024"
     runner.invoke(args=["db", "downgrade", "0017", "--yes"])
-    assert runner.invoke(args=["db", "current"]).output.strip() == "0017 (this version needs 0023: run `plaudit db upgrade`)"
+    assert runner.invoke(args=["db", "current"]).output.strip() == "0017 (this version needs 0024: run `plaudit db upgrade`)"
 
 
 def test_a_database_a_newer_version_migrated_is_named_not_a_traceback(tmp_path):
@@ -71,11 +59,11 @@ def test_a_database_a_newer_version_migrated_is_named_not_a_traceback(tmp_path):
     for args in (["db", "upgrade"], ["db", "downgrade", "0017", "--yes"]):
         result = runner.invoke(args=args)
         assert result.exit_code == 1 and "Traceback" not in result.output, args
-        assert "the database is at revision 0099, newer than this version of Plaudit (which knows up to 0023)" \
+        assert "the database is at revision 0099, newer than this version of Plaudit (which knows up to 0024)" \
             in result.output
     assert runner.invoke(args=["db", "current"]).output.strip() == \
-        "0099 (newer than this version of Plaudit, which knows up to 0023)"
-    assert version_line().endswith(", database schema 0023")
+        "0099 (newer than this version of Plaudit, which knows up to 0024)"
+    assert version_line().endswith(", database schema 0024")
 
 
 def test_db_downgrade_asks_first_and_names_a_revision_it_does_not_know(tmp_path, monkeypatch):
@@ -90,7 +78,7 @@ def test_db_downgrade_asks_first_and_names_a_revision_it_does_not_know(tmp_path,
     assert unknown.exit_code == 2 and "'9999' is not a revision of this version of Plaudit" in unknown.output
     declined = runner.invoke(args=["db", "downgrade", "0016"], input="n\n")
     assert declined.exit_code == 1 and "dropped with their data" in declined.output
-    assert current_revision(url) == "0023"
+    assert current_revision(url) == "0024"
     done = runner.invoke(args=["db", "downgrade", "0016", "--yes"])
     assert done.exit_code == 0 and "database at revision 0016" in done.output
     assert current_revision(url) == "0016"

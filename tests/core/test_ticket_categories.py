@@ -1,0 +1,74 @@
+"""One ticket category however it is spelt: "Billing" from a helpdesk and "billing " from a CSV file were two,
+and the case mix and the training needs by category split them, each with part of the items (migration 0024).
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select, text
+
+from core.db import make_engine
+from core.migrate import upgrade
+from core.models import Feedback, Ticket, TicketCategory
+from core.tickets import TicketUpdate, upsert_tickets
+
+NINE = datetime(2026, 11, 2, 9, tzinfo=UTC)
+
+
+def _deliver(session, *categories: tuple[str, str | None]) -> None:
+    upsert_tickets(session, [TicketUpdate(provider="desk", external_id=ticket, category=category)
+                             for ticket, category in categories])
+    session.commit()
+
+
+def _stored(session) -> dict[str, str | None]:
+    return dict(session.execute(select(Ticket.external_id, Ticket.category)).all())
+
+
+def test_a_category_keeps_its_first_spelling_whatever_the_case_and_spaces_it_comes_in(session):
+    _deliver(session, ("1", "Billing"))
+    _deliver(session, ("2", "billing "), ("3", "BILLING"), ("4", "refunds"), ("5", "Refunds"), ("6", "Late  delivery"))
+    assert _stored(session) == {"1": "Billing", "2": "Billing", "3": "Billing", "4": "refunds", "5": "refunds",
+                                "6": "Late delivery"}
+    assert dict(session.execute(select(TicketCategory.key, TicketCategory.name)).all()) == {
+        "billing": "Billing", "refunds": "refunds", "late delivery": "Late delivery"}
+
+
+def test_spaces_alone_are_no_category_and_leave_the_stored_one(session):
+    _deliver(session, ("1", "Billing"))
+    _deliver(session, ("1", "   "), ("2", " "))
+    assert _stored(session) == {"1": "Billing", "2": None}
+
+
+def test_items_about_a_ticket_recategorised_in_another_spelling_carry_the_organisations(session):
+    _deliver(session, ("1", "Refunds"), ("2", "Billing"))
+    ticket = session.scalar(select(Ticket.id).where(Ticket.external_id == "2"))
+    session.add(Feedback(channel="test", kind="csat", external_id="a", value=5.0, occurred_at=NINE,
+                         ticket_id=ticket, ticket_category="Billing"))
+    session.commit()
+    _deliver(session, ("2", "REFUNDS"))
+    assert session.scalar(select(Feedback.ticket_category)) == "Refunds"
+
+
+def test_migration_0024_merges_the_spellings_into_the_most_common(migration_urls):
+    for url in migration_urls:
+        upgrade(url, "0023")
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            for number, category in enumerate(["billing ", "Billing", "Billing", "REFUNDS", "   ", "Bug"]):
+                conn.execute(text("INSERT INTO tickets (provider, external_id, category, updated_at) "
+                                  "VALUES ('desk', :n, :category, '2026-11-02')"), {"n": str(number),
+                                                                                     "category": category})
+            conn.execute(text("INSERT INTO feedback (channel, kind, external_id, occurred_at, received_at, value, "
+                              "status, payload, ticket_category) VALUES ('s', 'csat', 'a', '2026-11-02', "
+                              "'2026-11-02', 1, 'accepted', '{}', 'billing ')"))
+        engine.dispose()
+        upgrade(url)
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            assert [row[0] for row in conn.execute(text("SELECT category FROM tickets ORDER BY id"))] == [
+                "Billing", "Billing", "Billing", "REFUNDS", None, "Bug"]
+            assert conn.execute(text("SELECT ticket_category FROM feedback")).scalar() == "Billing"
+            assert dict(conn.execute(text("SELECT key, name FROM ticket_categories")).all()) == {
+                "billing": "Billing", "refunds": "REFUNDS", "bug": "Bug"}
+        engine.dispose()
