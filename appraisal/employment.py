@@ -35,24 +35,25 @@ def worked(period: Period, started_on: date | None, left_on: date | None) -> tup
     return None if days >= period.days else (days, period.days)
 
 
-def part_worked(period: Period, started_on: date | None, left_on: date | None, min_share: float = 0.0
+def part_worked(period: Period, started_on: date | None, left_on: date | None, unranked_below: float | None = None
                 ) -> str | None:
     """What a report says of someone who worked only part of ``period``; None for all of it (or none).
 
     "joined on 2026-11-04 and worked 5 of the period's 7 days, ..."; the left day counts as worked.
 
-    :param min_share: the guideline's ``part_period.min_share_worked``: below it, the note says why there is no
-        rank.
+    :param unranked_below: for someone the run did not rank for working too little of the period, the share the
+        guideline asked (its ``part_period.min_share_worked``), which the note then gives as the reason.
     """
     first, last = _worked(period, started_on, left_on)
     if (first, last) == (period.first, period.last) or last < first:
         return None
     joined = f"joined on {first.isoformat()}" if first > period.first else None
     left = f"left on {last.isoformat()}" if last < period.last else None
-    days = (last - first).days + 1
-    said = f"{', '.join(filter(None, (joined, left)))} and worked {days} of the period's {period.days} days"
-    if not worked_enough((days, period.days), min_share):
-        return f"{said}: too few to rank, as the guideline ranks those who worked at least {min_share:g}% of a period"
+    said = (f"{', '.join(filter(None, (joined, left)))} and worked {(last - first).days + 1} of the period's "
+            f"{period.days} days")
+    if unranked_below is not None:
+        return (f"{said}: too few to rank, as the guideline ranks those who worked at least {unranked_below:g}% of "
+                f"a period")
     return f"{said}, against peers who may have worked all of it"
 
 

@@ -12,7 +12,7 @@ from core.models import record_audit
 from core.plugins import get_plugins
 from core.policy import IngestionPolicy
 
-from .guideline_schema import validate_guideline
+from .guideline_schema import PART_PERIOD_DEFAULT, validate_guideline
 from .models import Guideline
 
 #: The guideline a new organisation starts with; HR is expected to publish its own.
@@ -170,9 +170,16 @@ def _flatten(value: Any, path: str = "") -> dict[str, Any]:
     return {path: value}
 
 
+def with_later_sections(document: Mapping[str, Any]) -> dict[str, Any]:
+    """``document`` with the sections added since it may have been published, as their absence meant them."""
+    return {"part_period": dict(PART_PERIOD_DEFAULT), **document}
+
+
 def guideline_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
     """What changed between two guideline documents: ``(path, before, after)``, sorted by path."""
-    before, after = _flatten(dict(old)), _flatten(dict(new))
+    # A section later versions added is not a change to a document published without it: its absence meant
+    # what its defaults say.
+    before, after = _flatten(with_later_sections(old)), _flatten(with_later_sections(new))
     changes = []
     for path in sorted(before.keys() | after.keys()):
         old_value, new_value = before.get(path), after.get(path)

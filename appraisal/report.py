@@ -148,8 +148,12 @@ def metric_columns(run: AppraisalRun, scoring_rules: Mapping[str, Any]) -> list[
     return columns
 
 
-def _min_share(run: AppraisalRun) -> float:
-    """The share of the period the run's guideline asked of someone to rank (see ``part_period``)."""
+def _unranked_below(run: AppraisalRun, result: AppraisalResult) -> float | None:
+    """For someone the run left unranked with a composite (too little of the period worked, under the guideline's
+    ``part_period``), the share of the period it asked; None for anyone else. Read from the run, not worked out
+    again: a joining day corrected since does not change what the run did."""
+    if result.composite is None or result.rank is not None:
+        return None
     return part_period(run.guideline.document)["min_share_worked"]
 
 
@@ -281,7 +285,8 @@ def employee_report(session: Session, run: AppraisalRun, employee_id: int, scori
         "run": describe_run(run), "audience": audience,
         "employee": {"id": employee_id, "name": name, "email": email, "active": active, "team": team_name,
                      "started_on": started_on, "left_on": left_on,
-                     "part_worked": part_worked(period_of(run), started_on, left_on, _min_share(run)) if result else None,
+                     "part_worked": part_worked(period_of(run), started_on, left_on, _unranked_below(run, result))
+                     if result else None,
                      # left before the run was made, which then offered them nothing (see runs.propose)
                      "left_before_run": not active and left_on is not None and left_on <= day_of(run.created_at)},
         **_standing(result, scoring_rules),
@@ -422,11 +427,11 @@ def team_report(session: Session, run: AppraisalRun, team_ids: Iterable[int] | S
             select(AppraisalResult.employee_id, AppraisalResult.run_id, AppraisalResult.composite)
             .where(AppraisalResult.run_id.in_(ids), AppraisalResult.employee_id.in_(members)))}
     rows, teams = [], {}
-    period, min_share = period_of(run), _min_share(run)
+    period = period_of(run)
     for result, name, email, team_name, started_on, left_on in results:
         row = {"employee_id": result.employee_id, "employee": name, "email": email, "team": team_name,
                # a rank of some of the period's days among peers of all of them, as the employee's report says
-               "part_worked": part_worked(period, started_on, left_on, min_share),
+               "part_worked": part_worked(period, started_on, left_on, _unranked_below(run, result)),
                **_standing(result, scoring_rules),
                "metrics": [_metric(column, metrics.get(result.employee_id, {}).get(column["name"]))
                            for column in columns],

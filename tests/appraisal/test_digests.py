@@ -260,3 +260,22 @@ def test_a_new_hires_digest_says_the_period_was_only_partly_theirs(worked_exampl
     text, html = _by_recipient(inbox)[("ann@example.com", "Your report")]
     note = "Note: you joined on 2026-11-05 and worked 4 of the period's 7 days, against peers who may have worked all of it."
     assert note in text and note.replace("'", "&#39;") in html
+
+
+def test_the_team_digest_says_who_was_not_ranked_for_part_of_the_period(worked_example, smtp_server):
+    """It read "rank None of 2" for someone with a composite that the guideline's part_period left unranked."""
+    import copy
+
+    from appraisal.guidelines import publish_guideline
+    from tests.fixtures.appraisal import GUIDELINE
+
+    inbox, _ = smtp_server
+    with transaction() as session:
+        session.get(Employee, worked_example.ids["ann"]).started_on = BEFORE.first + timedelta(days=10)
+        publish_guideline(session, copy.deepcopy(GUIDELINE) | {"part_period": {"min_share_worked": 60}})
+    worked_example.run()
+    send_weekly_digests()
+    text, _ = _by_recipient(inbox)[("mia@example.com", "Team report")]
+    ann = text.split("Ann (Support)")[1]
+    assert "too few to rank, as the guideline ranks those who worked at least 60% of a period" in ann.splitlines()[0]
+    assert "None" not in ann.splitlines()[1] and "not ranked" in ann.splitlines()[1]

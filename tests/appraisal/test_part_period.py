@@ -169,3 +169,62 @@ def test_a_preview_shows_who_a_draft_would_stop_ranking(app, worked_example):
     assert ann.changes == ["no longer ranked: too little of the period worked", "recommendations: − bonus 100.00"]
     summary = preview.summary()
     assert (summary["before"]["ranked"], summary["after"]["ranked"]) == (3, 2)
+
+
+def test_the_pages_that_average_composites_average_the_ranked(app, worked_example):
+    """The organisation overview, its trend and teams, and the dashboard of a team with teams below it averaged
+    every composite, so their means disagreed with the ones stored and shown to each person."""
+    from core.models import Team
+
+    ids = worked_example.ids
+    _ann_joined_on_thursday(worked_example)
+    _publish(worked_example, part_period={"min_share_worked": 60})
+    run = worked_example.run()
+    results = _results(run)
+    ranked_mean = results[ids["bob"]].org_mean
+    assert ranked_mean == pytest.approx((results[ids["bob"]].composite + results[ids["dan"]].composite) / 2)
+    hr = app.test_client()
+    assert sign_in(hr, "hr@example.com").status_code == 302
+    page = hr.get(f"/org?run={run}").get_data(as_text=True)
+    assert f'data-figure="mean-composite">{ranked_mean:.1f}<' in page
+    assert '<dd class="num" data-figure="ranked">2</dd>' in page
+    teams = page.split('id="teams"')[1]
+    support = teams.split("<td>Support</td>")[1].split("</tr>")[0]
+    # Bob alone ranked in Support (Ann unranked, Cat too few)
+    assert f'<td class="num">{results[ids["bob"]].composite:.1f}</td>' in support
+    assert '<td class="num">1</td>' in support
+
+    with transaction() as session:  # Support under a new parent team: its dashboard averages the subtree
+        parent = Team(name="Service", slug="service")
+        session.add(parent)
+        session.flush()
+        session.get(Team, results[ids["bob"]].team_id).parent_id = parent.id
+        parent_id = parent.id
+    dashboard = hr.get(f"/team?team={parent_id}&run={run}").get_data(as_text=True)
+    assert f"{results[ids['bob']].composite:.1f}" in dashboard
+    assert f"{(results[ids['ann']].composite + results[ids['bob']].composite) / 2:.1f}" not in dashboard
+    ann_row = next(row for row in hr.get(f"/team?team={results[ids['ann']].team_id}&run={run}").get_data(
+        as_text=True).split("<tr") if ">Ann</a>" in row)
+    assert "not ranked" in ann_row
+
+
+def test_a_report_says_what_the_run_did_not_what_a_corrected_day_would_have(app, worked_example):
+    """Ranked by a run made before her joining day was set, Ann's report said "too few to rank" beside her
+    rank: the note worked the rule out again from today's day."""
+    _publish(worked_example, part_period={"min_share_worked": 60})
+    run = worked_example.run()
+    _ann_joined_on_thursday(worked_example)
+    with transaction() as session:
+        report = employee_report(session, session.get(AppraisalRun, run), worked_example.ids["ann"],
+                                 get_plugins().scoring_rules)
+    assert report["rank"] is not None
+    assert report["employee"]["part_worked"].endswith("against peers who may have worked all of it")
+
+
+def test_publishing_after_the_upgrade_shows_no_part_period_change(app, worked_example):
+    from appraisal.guidelines import guideline_diff
+
+    old = {k: v for k, v in validate_guideline(GUIDELINE, get_plugins()).items() if k != "part_period"}
+    assert guideline_diff(old, validate_guideline(GUIDELINE, get_plugins())) == []
+    assert guideline_diff(old, validate_guideline({**GUIDELINE, "part_period": {"prorate_bonus": True}},
+                                                  get_plugins())) == [("part_period.prorate_bonus", False, True)]

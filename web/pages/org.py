@@ -74,8 +74,8 @@ def overview():
     mix = _case_mix(session, run, document)
     return render_template(
         "org/overview.html", kind=kind, kinds=KINDS, run=run, trend=trend, charted=charted, chosen=run_id,
-        mean_composite=session.scalar(select(func.avg(AppraisalResult.composite))
-                                      .where(AppraisalResult.run_id == run.id)),
+        ranked=session.execute(select(func.count(AppraisalResult.rank), func.avg(_ranked_composite()))
+                               .where(AppraisalResult.run_id == run.id)).one(),
         max_teams=MAX_CHARTED_TEAMS,
         composites=composites, metrics=metrics, teams=teams, mix=mix,
         composite_chart=_histogram_chart(composites, f"Employees by composite, {_period_label(run)}"),
@@ -85,6 +85,12 @@ def overview():
         metric_charts={m.name: _histogram_chart(m, f"Employees by {m.title}, {_period_label(run)}") for m in metrics},
         mix_chart=bar_chart([(row.category, row.value) for row in mix.categories], reference=mix.org_value,
                             label=f"{mix.title} by ticket category, with the organisation's mean") if mix else None)
+
+
+def _ranked_composite():
+    """The composite of the ranked, NULL for the others: the means people are compared with average only those
+    (someone who worked too little of the period keeps a composite but has no rank)."""
+    return case((AppraisalResult.rank.is_not(None), AppraisalResult.composite))
 
 
 def _period_label(run: AppraisalRun) -> str:
@@ -213,7 +219,7 @@ def _trend(session: Session, kind: str) -> Trend:
               .order_by(AppraisalRun.period_start.desc()).limit(TREND_PERIODS).subquery())
     rows = session.execute(
         select(AppraisalRun.id, AppraisalRun.period_start, AppraisalResult.team_id, Team.name,
-               func.sum(AppraisalResult.composite), func.count(AppraisalResult.composite))
+               func.sum(_ranked_composite()), func.count(AppraisalResult.rank))
         .join(latest, latest.c.id == AppraisalRun.id)
         .outerjoin(AppraisalResult, AppraisalResult.run_id == AppraisalRun.id)
         .outerjoin(Team, Team.id == AppraisalResult.team_id)
@@ -264,20 +270,21 @@ class TeamRow:
     name: str
     employees: int
     mean: float | None
-    eligible: int
+    ranked: int
     open_flags: int
 
 
 def _teams(session: Session, run: AppraisalRun) -> list[TeamRow]:
-    """Per team in the run: people appraised, mean composite, how many had enough data, flags still open."""
+    """Per team in the run: people appraised, the ranked's mean composite, how many were ranked, flags still
+    open."""
     results = session.execute(
-        select(AppraisalResult.team_id, Team.name, func.count(), func.avg(AppraisalResult.composite),
-               func.count(AppraisalResult.composite))
+        select(AppraisalResult.team_id, Team.name, func.count(), func.avg(_ranked_composite()),
+               func.count(AppraisalResult.rank))
         .outerjoin(Team, Team.id == AppraisalResult.team_id).where(AppraisalResult.run_id == run.id)
         .group_by(AppraisalResult.team_id, Team.name)).all()
     flags = _open_flags(session, run)
-    rows = [TeamRow(team_id, name or "No team", employees, float(mean) if mean is not None else None, eligible,
-                    flags.get(team_id, 0)) for team_id, name, employees, mean, eligible in results]
+    rows = [TeamRow(team_id, name or "No team", employees, float(mean) if mean is not None else None, ranked,
+                    flags.get(team_id, 0)) for team_id, name, employees, mean, ranked in results]
     if flags.get(None) and all(row.team_id is not None for row in rows):
         rows.append(TeamRow(None, "No team", 0, None, 0, flags[None]))
     return sorted(rows, key=lambda row: (row.team_id is None, row.name))

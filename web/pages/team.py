@@ -48,7 +48,7 @@ from core.models import (
     team_and_below,
 )
 from core.plugins import get_plugins
-from web.arguments import is_id, page_of, whole_number
+from web.arguments import choice_arg, is_id, page_of, whole_number
 from web.charts import line_chart, sparkline
 from web.scope import (
     employee_or_403,
@@ -77,13 +77,6 @@ def _bad(name: str, message: str):
 
 def _int_arg(name: str, minimum: int = 1) -> int | None:
     return whole_number(name, minimum=minimum)
-
-
-def choice_arg(name: str, choices, default: str) -> str:
-    raw = request.args.get(name, "").strip() or default
-    if raw not in choices:
-        _bad(name, f"choose from {', '.join(choices)}, not {raw[:40]!r}")
-    return raw
 
 
 def _date_arg(name: str) -> date | None:
@@ -201,8 +194,9 @@ def dashboard():
             .where(AppraisalResult.run_id.in_(run_ids), AppraisalResult.employee_id.in_(members))):
         history.setdefault(employee_id, {})[run_id] = composite
     # The team's mean composite: as the run stored it for one team; over the people of the teams below too,
-    # for a team that has some (the mean of their composites, as a team's own mean is).
-    team_mean = (func.avg(case((AppraisalResult.team_id.in_(subtree), AppraisalResult.composite))) if spans
+    # for a team that has some (the mean of the ranked's composites, as a team's own mean is).
+    team_mean = (func.avg(case((AppraisalResult.team_id.in_(subtree) & AppraisalResult.rank.is_not(None),
+                                AppraisalResult.composite))) if spans
                  else func.max(case((AppraisalResult.team_id == team.id, AppraisalResult.team_mean))))
     means = {row.run_id: row for row in session.execute(
         select(AppraisalResult.run_id, func.max(AppraisalResult.org_mean).label("org"), team_mean.label("team"))
