@@ -64,9 +64,10 @@ def record_leaving(session: Session, employee: Employee, left_on: date | None = 
     recorded = employee.active or (correcting and employee.left_on != day)
     if close_account:
         if is_last_admin(session, account):
+            # Each caller adds its own way out: a command's option, a page's box.
             raise TenureError("account", f"{account.email} is the last active admin: deactivating their account "
-                                          f"would leave nobody to run the admin pages; first give another account "
-                                          f"the role, or keep this one active")
+                                         f"would leave nobody to run the admin pages; first give another account "
+                                         f"the role")
         set_user_active(session, account, False, actor=actor)
     if recorded:
         set_employment(session, employee, False, left_on=day, actor=actor)

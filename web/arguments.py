@@ -33,6 +33,14 @@ def whole_number(name: str, raw: str | None = None, *, minimum: int = 1, maximum
     return int(raw)
 
 
+def choice_arg(name: str, choices, default: str) -> str:
+    """The query parameter ``name``, one of ``choices`` (``default`` when absent); 400 naming it otherwise."""
+    raw = request.args.get(name, "").strip() or default
+    if raw not in choices:
+        abort(400, description=f"{name}: choose from {', '.join(choices)}, not {raw[:40]!r}")
+    return raw
+
+
 def page_of(total: int, size: int) -> tuple[int, int]:
     """The ``?page=`` asked for and how many pages of ``size`` hold ``total`` rows; 400 past the last one."""
     page, pages = whole_number("page") or 1, max(1, math.ceil(total / size))

@@ -116,8 +116,9 @@ def deactivate_command(employee, left_on, keep_account):
             leaving = record_leaving(session, person, left_on.date() if left_on else None, keep_account=keep_account)
         except TenureError as exc:
             hint = "--left-on" if exc.field == "left_on" else "EMPLOYEE"
-            raise click.BadParameter(str(exc) + (" (--keep-account)" if exc.field == "account" else ""),
-                                     param_hint=hint) from None
+            way_out = (": plaudit users roles EMAIL --add admin, or keep the account active with --keep-account"
+                       if exc.field == "account" else "")
+            raise click.BadParameter(str(exc) + way_out, param_hint=hint) from None
         account = leaving.account
     if not leaving.recorded and not leaving.account_closed:
         left = (f" (left on {leaving.day.isoformat()})" if leaving.day else

@@ -226,6 +226,7 @@ def test_org_deactivate_can_keep_the_account_and_names_what_it_cannot_find(cli, 
     last_admin = cli("org", "deactivate", str(ann.id))
     assert last_admin.exit_code == 2
     assert "last active admin" in last_admin.output and "--keep-account" in last_admin.output
+    assert "plaudit users roles EMAIL --add admin" in last_admin.output
     assert session.get(Employee, ann.id).active  # nothing half done
     kept = cli("org", "deactivate", str(ann.id), "--keep-account")
     assert kept.exit_code == 0, kept.output

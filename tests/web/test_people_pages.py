@@ -65,7 +65,7 @@ def test_hr_records_that_someone_left_and_their_account_closes(app, worked_examp
     assert _state(bob, "bob@example.com") == (False, date(2026, 11, 4), False)
     page = client.get(answer.headers["Location"]).get_data(as_text=True)
     assert ("Bob left on 2026-11-04: runs of the periods they worked in appraise them, later ones leave them out."
-            in page and "Their account bob@example.com can no longer sign in." in page)
+            in page and "Their account bob@example.com can no longer sign in or use its API tokens." in page)
     with transaction() as session:
         entries = session.execute(select(AuditEntry.action, AuditEntry.actor_id, AuditEntry.after).where(
             AuditEntry.action.in_(["employee.deactivated", "user.deactivated"])).order_by(AuditEntry.id)).all()
@@ -98,13 +98,13 @@ def test_a_wrong_day_is_refused_at_its_field_and_nothing_changes(app, worked_exa
     assert _state(bob, "bob@example.com") == (True, None, True)
 
 
-def test_the_last_admins_account_is_not_closed_with_them_half_way(app, session, create_employee, create_user):
+def test_the_only_admins_account_is_not_closed_with_them_half_way(app, session, create_employee, create_user):
     ada = create_employee("Ada", email="ada@example.com")
     create_user("ada@example.com", roles=["admin"], employee=ada)
     create_user("hr@example.com", roles=["hr"])
     answer = _record(_hr(app), ada.id)
     assert answer.status_code == 400
-    assert "ada@example.com is the last active admin" in answer.get_data(as_text=True)
+    assert "ada@example.com is an admin&#39;s account" in answer.get_data(as_text=True)
     assert _state(ada.id, "ada@example.com") == (True, None, True)  # neither the employee nor the account
     kept = _record(_hr(app), ada.id, keep_account="y")
     assert kept.status_code == 303
@@ -175,3 +175,38 @@ def test_a_joining_day_after_the_day_they_left_is_refused_at_its_field(app, work
         assert session.get(Employee, bob).started_on is None
     wrong = client.post(f"/people/{bob}/joined", data={"csrf_token": csrf_token(page), "started_on": "05/11/2026"})
     assert wrong.status_code == 400 and "give a day as YYYY-MM-DD" in wrong.get_data(as_text=True)
+
+
+def test_correcting_a_leavers_day_needs_a_day_and_never_touches_their_account(app, worked_example):
+    """Sent empty, the correction closed the account still kept active, then failed with a 500 for someone with
+    no day they left."""
+    bob = worked_example.ids["bob"]
+    with transaction() as session:  # deactivated before the days were kept: no day, and his account kept
+        session.get(Employee, bob).active = False
+    client = _hr(app)
+    empty = _record(client, bob, left_on="")
+    assert empty.status_code == 400 and "give the day they left" in empty.get_data(as_text=True)
+    assert _state(bob, "bob@example.com") == (False, None, True)
+    given = _record(client, bob, left_on="2026-11-04")
+    assert given.status_code == 303
+    assert _state(bob, "bob@example.com") == (False, date(2026, 11, 4), True)
+    assert "Bob left on 2026-11-04, the day is corrected" in client.get(f"/people/{bob}").get_data(as_text=True)
+    same = _record(client, bob, left_on="2026-11-04")
+    assert "Bob had already left on 2026-11-04: nothing changed." in client.get(
+        same.headers["Location"]).get_data(as_text=True)
+
+
+def test_hr_closes_neither_their_own_account_nor_an_admins(app, session, create_employee, create_user):
+    hana, ada = create_employee("Hana", email="hana@example.com"), create_employee("Ada", email="ada@example.com")
+    create_user("hr@example.com", roles=["hr"], employee=hana)
+    create_user("ada@example.com", roles=["admin"], employee=ada)
+    create_user("root@example.com", roles=["admin"])
+    client = _hr(app)
+    own = _record(client, hana.id)
+    assert own.status_code == 400 and "this is your own account" in own.get_data(as_text=True)
+    admins = _record(client, ada.id)
+    assert admins.status_code == 400 and "ada@example.com is an admin&#39;s account" in admins.get_data(as_text=True)
+    assert _state(hana.id, "hr@example.com") == (True, None, True)
+    assert _state(ada.id, "ada@example.com") == (True, None, True)
+    kept = _record(client, ada.id, keep_account="y")  # the leaving itself is HR's to record
+    assert kept.status_code == 303 and _state(ada.id, "ada@example.com")[::2] == (False, True)

@@ -18,9 +18,7 @@ from core.auth import roles_required
 from core.db import get_session
 from core.models import Employee, Team, User
 from core.tenure import TenureError, record_joining, record_leaving, record_return
-from web.arguments import page_of, whole_number
-
-from .team import choice_arg
+from web.arguments import choice_arg, page_of, whole_number
 
 bp = Blueprint("people", __name__)
 
@@ -88,20 +86,45 @@ def person(employee_id: int):
     employee = _employee_or_404(session, employee_id)
     form, joining = LeavingForm(), JoiningForm(formdata=None, started_on=employee.started_on)
     if request.method == "POST" and form.validate():
-        try:
-            leaving = record_leaving(session, employee, form.left_on.data, keep_account=form.keep_account.data,
-                                     actor=current_user.id)
-        except TenureError as exc:
-            session.rollback()  # nothing half done: the account stays as it was too
-            field = form.left_on if exc.field == "left_on" else form.keep_account
-            field.errors = [str(exc)]
+        was_active = employee.active
+        refusal = _account_refusal(session, employee) if was_active and not form.keep_account.data else None
+        if not was_active and form.left_on.data is None:
+            form.left_on.errors = ["give the day they left"]
+        elif refusal:
+            form.keep_account.errors = [refusal]
         else:
-            session.commit()
-            flash(_said(employee, leaving))
-            return redirect(url_for(".person", employee_id=employee_id), code=303)
+            try:  # for someone who has left already, only the day: their account stays as it is
+                leaving = record_leaving(session, employee, form.left_on.data, actor=current_user.id,
+                                         keep_account=form.keep_account.data or not was_active)
+            except TenureError as exc:
+                session.rollback()  # nothing half done: the account stays as it was too
+                if exc.field == "left_on":
+                    form.left_on.errors = [str(exc)]
+                else:
+                    form.keep_account.errors = [f"{exc}, or tick the box to keep this one active"]
+            else:
+                said = _said(employee, leaving, was_active)
+                session.commit()
+                flash(said)
+                return redirect(url_for(".person", employee_id=employee_id), code=303)
     elif request.method == "GET" and not employee.active:
         form.left_on.data = employee.left_on
     return _person_page(session, employee, form, joining)
+
+
+def _account_refusal(session, employee: Employee) -> str | None:
+    """Why HR may not close ``employee``'s account from this page, if so: their own, or an admin's, which the
+    pages have no way to open again."""
+    account = session.scalar(select(User).where(User.employee_id == employee.id, User.active))
+    if account is None:
+        return None
+    if account.id == current_user.id:
+        return ("this is your own account: closing it would sign you out. Tick the box to keep it, and have an "
+                "admin close it")
+    if account.has_role("admin") and not current_user.has_role("admin"):
+        return (f"{account.email} is an admin's account, which only an admin closes (plaudit users deactivate): "
+                f"tick the box to keep it active here")
+    return None
 
 
 @bp.post("/people/<int:employee_id>/joined")
@@ -164,20 +187,23 @@ def _person_page(session, employee: Employee, form: LeavingForm, joining: Joinin
     return page, 400 if form.errors or joining.errors else 200
 
 
-def _said(employee: Employee, leaving) -> str:
+def _said(employee: Employee, leaving, was_active: bool) -> str:
     """What recording a leaving did, in a sentence or three."""
-    if not leaving.recorded and not leaving.account_closed:
-        return f"{employee.name} had already left: nothing changed."
+    if not leaving.recorded:
+        return f"{employee.name} had already left on {leaving.day.isoformat()}: nothing changed."
+    if not was_active:
+        return (f"{employee.name} left on {leaving.day.isoformat()}, the day is corrected: runs made from now on "
+                f"use it; runs already made keep their results until their periods are appraised again.")
     if leaving.day is None:
-        said = f"{employee.name} is no longer employed, and was never appraised: they were to join on " \
-               f"{employee.started_on.isoformat()}."
+        said = (f"{employee.name} is no longer employed, and was never appraised: they were to join on "
+                f"{employee.started_on.isoformat()}.")
     else:
         said = (f"{employee.name} left on {leaving.day.isoformat()}: runs of the periods they worked in appraise "
                 f"them, later ones leave them out. Runs already made keep their results: appraise a later period "
                 f"again to leave them out of it.")
     if leaving.account_closed:
-        said += f" Their account {leaving.account.email} can no longer sign in."
+        said += f" Their account {leaving.account.email} can no longer sign in or use its API tokens."
     if leaving.leads:
         said += (f" They still lead {', '.join(leaving.leads)}: name a new lead in the organisation file, or nobody "
                  f"gets that team's alerts and digest.")
-    return said
+    return said + " Take them out of the organisation file too: importing a row for them makes them employed again."

@@ -22,10 +22,10 @@ from core.attribution_queue import (
 from core.auth import roles_required
 from core.db import get_session
 from core.models import Employee, Feedback, Ticket
-from web.arguments import is_id, page_of
+from web.arguments import choice_arg, is_id, page_of
 from web.scope import visible_employee_ids
 
-from .team import PAGE_SIZE, choice_arg, colleagues
+from .team import PAGE_SIZE, colleagues
 
 bp = Blueprint("queue", __name__)
 
