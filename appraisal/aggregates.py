@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Float, Numeric, and_, case, cast, func, select
+from sqlalchemy import Float, Numeric, and_, case, cast, func, null, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter, Case, Null
 
-from core.models import Feedback
+from core import local_time
+from core.models import Employee, Feedback
 
 CURRENT, PREVIOUS = 1, 0
 
@@ -76,7 +78,8 @@ class PeriodAggregates:
 
 
 def period_aggregates(session: Session, specs: Sequence[MetricSpec], start, end, up_to: int | None = None,
-                      case_mix: MetricSpec | None = None) -> PeriodAggregates:
+                      case_mix: MetricSpec | None = None, joined: Mapping[int, datetime] | None = None
+                      ) -> PeriodAggregates:
     """Every metric per employee over [start, end), their quarantined items and, given ``case_mix``, that
     metric per employee and ticket category: all in one GROUP BY.
 
@@ -86,6 +89,8 @@ def period_aggregates(session: Session, specs: Sequence[MetricSpec], start, end,
     are counted in the same scan and score nothing.
 
     :param up_to: count only items with ids up to this one (the run's watermark: its snapshot).
+    :param joined: the moment each employee who joined after ``start`` joined (:func:`joined_after`). An item
+        credited to them from before it was not theirs: it counts for nobody, as an unattributed item does.
     """
     slots, dialect = _slots(specs), session.get_bind().dialect.name
     kinds = {kind for slot in slots for kind in slot} | set(case_mix.rule.kinds if case_mix else ())
@@ -100,7 +105,7 @@ def period_aggregates(session: Session, specs: Sequence[MetricSpec], start, end,
         columns += _measures(case((accepted, case(scored, value=Feedback.kind))), dialect,
                              all(map(_whole_constants, points.values())),
                              accepted if all(map(_never_null, points.values())) else None)
-    group = [Feedback.employee_id, Feedback.kind]
+    group = [_owner(joined), Feedback.kind]
     mix_at = None
     if case_mix is not None:
         group.append(case((Feedback.kind.in_(case_mix.rule.kinds), Feedback.ticket_category)))
@@ -138,6 +143,23 @@ def period_aggregates(session: Session, specs: Sequence[MetricSpec], start, end,
         for (employee_id, key), (total, n, squares) in sums.items():
             into.setdefault(employee_id, {})[key] = Aggregate(total, n, squares)
     return found
+
+
+def _owner(joined: Mapping[int, datetime] | None):
+    """Whom an item counts for: its employee, or nobody for one from before they joined. Plain ``employee_id``
+    when nobody joined during the period, so the usual scan groups as a hand-written GROUP BY would."""
+    if not joined:
+        return Feedback.employee_id
+    before = [(and_(Feedback.employee_id == employee_id, Feedback.occurred_at < moment), null())
+              for employee_id, moment in sorted(joined.items())]
+    return case(*before, else_=Feedback.employee_id)
+
+
+def joined_after(session: Session, first: date) -> dict[int, datetime]:
+    """The employees who joined after the day ``first``, with the moment they did (the organisation's midnight
+    of the day they joined): a handful, a period's new hires."""
+    return {employee_id: local_time.midnight(day) for employee_id, day in session.execute(
+        select(Employee.id, Employee.started_on).where(Employee.started_on > first))}
 
 
 def _measures(points, dialect: str, whole: bool = True, scored=None) -> list:
@@ -207,12 +229,13 @@ def _add(sums: dict, key, row, offset: int) -> None:
         held[2] += row[offset + 2] or 0.0
 
 
-def metric_aggregates(session: Session, specs: Sequence[MetricSpec], start, end, up_to: int | None = None
+def metric_aggregates(session: Session, specs: Sequence[MetricSpec], start, end, up_to: int | None = None,
+                      joined: Mapping[int, datetime] | None = None
                       ) -> tuple[dict[int | None, dict[str, Aggregate]], dict[int | None, int]]:
     """Every metric per employee over [start, end), and each employee's quarantined items (see
     :func:`period_aggregates`).
 
     :return: ``({employee_id (None: unattributed): {metric: Aggregate}}, {employee_id: quarantined})``.
     """
-    found = period_aggregates(session, specs, start, end, up_to)
+    found = period_aggregates(session, specs, start, end, up_to, joined=joined)
     return found.metrics, found.quarantined

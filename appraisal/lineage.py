@@ -11,14 +11,19 @@ from core.models import Feedback
 from core.plugins import get_plugins
 from core.scoring import ScoringRule
 
+from .aggregates import joined_after
 from .guidelines import metric_bounds
 from .models import AppraisalResult, AppraisalRun, MetricResult
+from .periods import bound_day
 
 
-def _items_filter(run: AppraisalRun, result: MetricResult, rule):
+def _items_filter(session: Session, run: AppraisalRun, result: MetricResult, rule):
+    # From the moment they joined, when that came after the period began: as the run counts them.
+    joined = joined_after(session, bound_day(run.period_start)).get(result.employee_id)
+    since = max(run.period_start, joined) if joined else run.period_start
     return (Feedback.employee_id == result.employee_id, Feedback.kind.in_(rule.kinds),
             Feedback.status == "accepted", Feedback.value.is_not(None),
-            Feedback.occurred_at >= run.period_start, Feedback.occurred_at < run.period_end,
+            Feedback.occurred_at >= since, Feedback.occurred_at < run.period_end,
             Feedback.id <= (run.feedback_watermark or 0))
 
 
@@ -49,7 +54,7 @@ def metric_lineage(session: Session, run_id: int, employee_id: int, metric: str,
     document = run.guideline.document
     points = rule.points(Feedback, dict(spec["params"]))
     # An item the rule scores NULL (another section's, for mystery_section) counts in no metric's n.
-    where = (*_items_filter(run, result, rule), points.is_not(None))
+    where = (*_items_filter(session, run, result, rule), points.is_not(None))
     items_now = session.scalar(select(func.count()).select_from(Feedback).where(*where))
     rows = session.execute(
         select(Feedback.id, Feedback.channel, Feedback.external_id, Feedback.kind, Feedback.occurred_at,

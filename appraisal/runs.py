@@ -26,6 +26,7 @@ from .aggregates import (
     CURRENT,
     PREVIOUS,
     MetricSpec,
+    joined_after,
     metric_aggregates,
     period_aggregates,
 )
@@ -214,12 +215,15 @@ def appraisal_inputs(session: Session, document: Mapping, period: Period, up_to:
         rule = plugins.scoring_rules[document["case_mix_metric"]]
         case_mix_spec = MetricSpec(rule.name, rule, rule_params(document, rule))
     # Every read counts items up to the watermark only: one snapshot, whatever arrives during the run.
-    current = period_aggregates(session, specs, period.start, period.end, up_to, case_mix=case_mix_spec)
+    # Items credited to someone from before they joined were not theirs: they count for nobody.
     previous = period.previous()
+    current = period_aggregates(session, specs, period.start, period.end, up_to, case_mix=case_mix_spec,
+                                joined=joined_after(session, period.first))
     inputs = Inputs(
         people=people,
         aggregates={CURRENT: current.metrics,
-                    PREVIOUS: metric_aggregates(session, specs, previous.start, previous.end, up_to)[0]},
+                    PREVIOUS: metric_aggregates(session, specs, previous.start, previous.end, up_to,
+                                                joined=joined_after(session, previous.first))[0]},
         targets=targets_in_force(session, [s.name for s in specs], period, people),
         previous_streaks=_previous_streaks(session, period),
         open_flags=_open_flags(session, period, current.quarantined),

@@ -188,7 +188,7 @@ def test_deactivating_corrects_a_day_keeps_a_kept_account_and_knows_a_hire_who_n
         app, worked_example, tmp_path):
     cli = app.test_cli_runner()
     future = cli.invoke(args=["org", "deactivate", "bob@example.com", "--left-on", "2999-01-01"])
-    assert future.exit_code == 2 and "2999-01-01 is still to come: record it once they have left" in future.output
+    assert future.exit_code == 2 and "2999-01-01 is still to come: the day they left must have passed" in future.output
     kept = cli.invoke(args=["org", "deactivate", "bob@example.com", "--left-on", "2026-11-04", "--keep-account"])
     assert kept.exit_code == 0 and "stays active" in kept.output
     # correcting the day leaves the account kept active the first time as it is (it closed it)
@@ -289,3 +289,28 @@ def test_a_leaver_is_credited_by_hand_what_came_from_the_days_they_worked(app, w
     assert sign_in(client, "hr@example.com").status_code == 302
     queue = client.get("/unattributed").get_data(as_text=True)
     assert f'<option value="{ids["bob"]}">Bob (left 2026-11-04)</option>' in queue
+
+
+def test_what_was_credited_to_a_new_hire_from_before_they_joined_counts_for_nobody(app, worked_example):
+    """Her joining day set after her answers were credited, Ann was scored on every one of them, and her change
+    measured against a week before she joined, beside a note that she had worked 4 of the week's 7 days."""
+    from appraisal.lineage import metric_lineage
+    from appraisal.models import MetricResult
+
+    ids = worked_example.ids
+    before = worked_example.run()
+    with transaction() as session:
+        session.get(Employee, ids["ann"]).started_on = date(2026, 11, 5)
+    run = worked_example.run()
+    ann = _appraised(run)[ids["ann"]]
+    with transaction() as session:
+        metrics = {(m.run_id, m.metric): m for m in session.scalars(select(MetricResult).where(
+            MetricResult.employee_id == ids["ann"], MetricResult.run_id.in_([before, run])))}
+        lineage = metric_lineage(session, run, ids["ann"], "csat_percent")
+    # her Thursday answers alone: too few for a composite, and nothing the week before to change from
+    assert (metrics[run, "csat_percent"].n, metrics[run, "nps"].n) == (1, 1)
+    assert (metrics[before, "csat_percent"].n, metrics[before, "nps"].n) == (4, 4)
+    assert ann.composite is None and ann.previous_composite is None and ann.change is None
+    assert lineage["items_now"] == 1 and [item["occurred_at"][:10] for item in lineage["items"]] == ["2026-11-05"]
+    # the others still count for the organisation, as an unattributed answer does
+    assert metrics[run, "csat_percent"].org_mean == metrics[before, "csat_percent"].org_mean

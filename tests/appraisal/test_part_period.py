@@ -22,7 +22,7 @@ from appraisal.report import employee_report
 from core.db import transaction
 from core.models import Employee
 from core.plugins import get_plugins
-from tests.fixtures.appraisal import GUIDELINE
+from tests.fixtures.appraisal import GUIDELINE, ann_joins_on_thursday
 from tests.fixtures.org import sign_in
 
 pytestmark = pytest.mark.usefixtures("session_per_request")
@@ -30,12 +30,6 @@ pytestmark = pytest.mark.usefixtures("session_per_request")
 #: Every appraised employee gets a bonus of 100, with no cap: what each is offered shows the proration alone.
 EVERYONE = {"tiers": [{"name": "Everyone", "conditions": {"no_open_flags": False},
                        "gives": [{"kind": "bonus", "amount": 100}]}], "budget": {"cap": None}}
-
-
-def _ann_joined_on_thursday(worked_example) -> None:
-    """Ann joined on Thursday 5 November: 4 of the appraised week's 7 days."""
-    with transaction() as session:
-        session.get(Employee, worked_example.ids["ann"]).started_on = date(2026, 11, 5)
 
 
 def _publish(worked_example, **changes) -> int:
@@ -72,7 +66,7 @@ def test_the_settings_are_checked_naming_the_field(app_context):
 
 def test_below_the_share_asked_someone_keeps_their_composite_but_is_not_ranked(app, worked_example):
     ids = worked_example.ids
-    _ann_joined_on_thursday(worked_example)
+    ann_joins_on_thursday(worked_example)
     before = worked_example.run()
     ranked = _results(before)
     assert ranked[ids["ann"]].rank is not None  # the guideline of the worked example ranks everyone
@@ -102,7 +96,7 @@ def test_below_the_share_asked_someone_keeps_their_composite_but_is_not_ranked(a
 
 
 def test_ann_reads_why_she_has_no_rank(app, worked_example):
-    _ann_joined_on_thursday(worked_example)
+    ann_joins_on_thursday(worked_example)
     _publish(worked_example, part_period={"min_share_worked": 60})
     run = worked_example.run()
     client = app.test_client()
@@ -132,7 +126,7 @@ def test_a_mean_of_the_ranked_is_withheld_where_it_pools_one_colleague(app, work
 
 def test_a_bonus_is_paid_for_the_days_worked_when_the_guideline_prorates(app, worked_example):
     ids = worked_example.ids
-    _ann_joined_on_thursday(worked_example)
+    ann_joins_on_thursday(worked_example)
     _publish(worked_example, incentives=EVERYONE)
     whole = _offered(worked_example.run())
     assert whole[ids["ann"]][0] == whole[ids["bob"]][0] == 100
@@ -157,7 +151,7 @@ def test_a_share_worth_less_than_a_cent_proposes_no_bonus():
 
 def test_a_preview_shows_who_a_draft_would_stop_ranking(app, worked_example):
     ids = worked_example.ids
-    _ann_joined_on_thursday(worked_example)
+    ann_joins_on_thursday(worked_example)
     worked_example.run()
     with transaction() as session:
         draft = validate_guideline({**current_guideline(session).document, "part_period": {"min_share_worked": 60}},
@@ -165,8 +159,9 @@ def test_a_preview_shows_who_a_draft_would_stop_ranking(app, worked_example):
         preview = preview_guideline(session, draft, get_plugins())
     ann = next(row for row in preview.rows if row.employee_id == ids["ann"])
     assert ann.before.rank is not None and ann.after.rank is None
-    # and so no Gold, which asks for a percentile
-    assert ann.changes == ["no longer ranked: too little of the period worked", "recommendations: − bonus 100.00"]
+    # and so no Gold, which asks for a percentile: Silver, which the cap leaves unfunded
+    assert ann.changes == ["no longer ranked: too little of the period worked",
+                           "recommendations: + bonus (not funded), − bonus 100.00"]
     summary = preview.summary()
     assert (summary["before"]["ranked"], summary["after"]["ranked"]) == (3, 2)
 
@@ -177,7 +172,7 @@ def test_the_pages_that_average_composites_average_the_ranked(app, worked_exampl
     from core.models import Team
 
     ids = worked_example.ids
-    _ann_joined_on_thursday(worked_example)
+    ann_joins_on_thursday(worked_example)
     _publish(worked_example, part_period={"min_share_worked": 60})
     run = worked_example.run()
     results = _results(run)
@@ -213,7 +208,7 @@ def test_a_report_says_what_the_run_did_not_what_a_corrected_day_would_have(app,
     rank: the note worked the rule out again from today's day."""
     _publish(worked_example, part_period={"min_share_worked": 60})
     run = worked_example.run()
-    _ann_joined_on_thursday(worked_example)
+    ann_joins_on_thursday(worked_example)
     with transaction() as session:
         report = employee_report(session, session.get(AppraisalRun, run), worked_example.ids["ann"],
                                  get_plugins().scoring_rules)
