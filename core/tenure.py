@@ -52,7 +52,7 @@ def record_leaving(session: Session, employee: Employee, left_on: date | None = 
     today = local_time.today()
     day = left_on or today
     if day > today:
-        raise TenureError("left_on", f"{day.isoformat()} is still to come: record it once they have left")
+        raise TenureError("left_on", f"{day.isoformat()} is still to come: the day they left must have passed")
     if employee.started_on is not None and day < employee.started_on:
         if left_on is not None:
             raise TenureError("left_on", f"{day.isoformat()} is before they joined "

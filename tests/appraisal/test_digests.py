@@ -118,7 +118,7 @@ def test_digests_reach_employees_and_the_manager_with_the_hand_numbers(worked_ex
     assert _html_figure(html, "composite") == "58.8"
 
     text, html = mail[("mia@example.com", "Team report")]
-    assert "Support: 3 appraised, composite mean 70.6" in text and "Dan" not in text + html
+    assert "Support: 3 appraised, 2 ranked, mean composite 70.6" in text and "Dan" not in text + html
     assert "Ann (Support)\n  Composite: 70.8, rank 1 of 3, change -12.5" in text
     assert "Bob (Support)\n  Composite: 70.4, rank 2 of 3, change +53.8" in text
     assert "Cat (Support)\n  Composite: too few items" in text
@@ -267,11 +267,11 @@ def test_the_team_digest_says_who_was_not_ranked_for_part_of_the_period(worked_e
     import copy
 
     from appraisal.guidelines import publish_guideline
-    from tests.fixtures.appraisal import GUIDELINE
+    from tests.fixtures.appraisal import GUIDELINE, ann_joins_on_thursday
 
     inbox, _ = smtp_server
+    ann_joins_on_thursday(worked_example)
     with transaction() as session:
-        session.get(Employee, worked_example.ids["ann"]).started_on = BEFORE.first + timedelta(days=10)
         publish_guideline(session, copy.deepcopy(GUIDELINE) | {"part_period": {"min_share_worked": 60}})
     worked_example.run()
     send_weekly_digests()

@@ -1,14 +1,17 @@
 """Ann disputes an answer; Mia, her manager, upholds it and credits the item to Bob, picked from the list.
 
-The list offered Ann herself, the one person the item cannot go to, and picking her was refused on submit.
+The list offered Ann herself, the one person the item cannot go to, and colleagues who had left before the
+item; picking them was refused on submit.
 """
 from __future__ import annotations
+
+from datetime import date
 
 from sqlalchemy import select
 
 from appraisal.review import raise_dispute
 from core.db import transaction
-from core.models import Feedback, User
+from core.models import Employee, Feedback, User
 from tests.fixtures.browser import sign_in_browser
 from tests.fixtures.org import PASSWORD
 
@@ -20,6 +23,8 @@ def test_mia_credits_a_disputed_answer_to_a_colleague_of_ann(browser_page, worke
         ann = session.scalar(select(User).where(User.employee_id == ids["ann"]))
         dispute = raise_dispute(session, item.id, ann, "Bob took this call").id
         item_id = item.id
+        cat = session.get(Employee, ids["cat"])  # left the day before the item: not to be credited with it
+        cat.active, cat.left_on = False, date(2026, 11, 1)
     page = browser_page
     sign_in_browser(page, "mia@example.com", PASSWORD)
     page.goto("/review/disputes")
@@ -27,8 +32,8 @@ def test_mia_credits_a_disputed_answer_to_a_colleague_of_ann(browser_page, worke
     field.focus()
     offered = page.eval_on_selector(f"#reassign-{dispute}",
                                     "field => [...field.list.options].map(option => option.label)")
-    assert "Bob (Support)" in offered and "Cat (Support)" in offered
-    assert not [label for label in offered if label.startswith("Ann")]  # the one who disputes it
+    assert "Bob (Support)" in offered
+    assert not [label for label in offered if label.startswith(("Ann", "Cat"))]  # the disputer, and a leaver
     page.shot("credit-it-to")
 
     page.check(f"#dispute-{dispute} input[value=uphold]")

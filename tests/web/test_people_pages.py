@@ -82,7 +82,7 @@ def test_hr_records_that_someone_left_and_their_account_closes(app, worked_examp
 
 
 @pytest.mark.parametrize(("left_on", "error"), [
-    ("2999-01-01", "2999-01-01 is still to come: record it once they have left"),
+    ("2999-01-01", "2999-01-01 is still to come: the day they left must have passed"),
     ("4 November", "give a day as YYYY-MM-DD, such as 2026-11-20"),
     ("2026-10-31", "2026-10-31 is before they joined (2026-11-02)"),
 ])
@@ -210,3 +210,34 @@ def test_hr_closes_neither_their_own_account_nor_an_admins(app, session, create_
     assert _state(ada.id, "ada@example.com") == (True, None, True)
     kept = _record(client, ada.id, keep_account="y")  # the leaving itself is HR's to record
     assert kept.status_code == 303 and _state(ada.id, "ada@example.com")[::2] == (False, True)
+
+
+def test_a_department_lists_everyone_in_its_teams_and_the_messages_say_what_happened(app, worked_example):
+    from core.models import Team
+
+    bob = worked_example.ids["bob"]
+    with transaction() as session:
+        service = Team(name="Service", slug="service")
+        session.add(service)
+        session.flush()
+        for team in session.scalars(select(Team).where(Team.name.in_(["Support", "Billing"]))):
+            team.parent_id = service.id
+        service_id = service.id
+    client = _hr(app)
+    listed = client.get(f"/people?team={service_id}").get_data(as_text=True)
+    assert all(f">{name}</a>" in listed for name in ("Ann", "Bob", "Cat", "Dan"))  # it had listed nobody
+
+    impossible = _record(client, bob, left_on="2026-13-01")
+    assert "2026-13-01 is not a day of the calendar" in impossible.get_data(as_text=True)
+    kept = _record(client, bob, left_on="2026-11-04", keep_account="y")
+    assert "Their account bob@example.com stays active." in client.get(kept.headers["Location"]).get_data(
+        as_text=True)
+    with transaction() as session:
+        session.scalar(select(User).where(User.email == "bob@example.com")).active = False
+    page = client.get(f"/people/{bob}").get_data(as_text=True)
+    back = client.post(f"/people/{bob}/return", data={"csrf_token": csrf_token(page)}, follow_redirects=True)
+    assert ("Their account is still inactive: an admin activates it (plaudit users activate bob@example.com)."
+            in back.get_data(as_text=True))
+    future = client.post(f"/people/{bob}/joined", data={"csrf_token": csrf_token(page), "started_on": "2999-01-04"},
+                         follow_redirects=True)
+    assert "Bob joins on 2999-01-04" in future.get_data(as_text=True)

@@ -171,7 +171,7 @@ def test_the_report_says_how_sure_an_interval_is_and_over_whom_ranks_run(worked_
     worked_example.run()
     html = " ".join(as_user("ann@example.com").get("/report").get_data(as_text=True).split())
     assert "<th>90% interval</th>" in html and "95%" not in html
-    assert "Ranks are among the people appraised in your team" in html
+    assert "Ranks are among the people ranked in your team" in html
 
 
 def test_a_period_run_again_is_offered_once_by_its_latest_run(worked_example, as_user):

@@ -112,7 +112,9 @@ class ResultSchema(Schema):
     state = fields.String(metadata={"description": "ok or insufficient_data"})
     composite = fields.Float(allow_none=True)
     weight_covered = fields.Float()
-    rank = fields.Integer(allow_none=True)
+    rank = fields.Integer(allow_none=True, metadata={
+        "description": "null when not ranked: no composite (state insufficient_data), or a composite but too "
+                       "little of the period worked under the guideline's part_period"})
     percentile = fields.Float(allow_none=True)
     peers = fields.Integer()
     team_mean = fields.Float(allow_none=True)

@@ -5,6 +5,8 @@ afterwards, under the same rules as ``plaudit org deactivate`` and ``activate`` 
 """
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -16,7 +18,7 @@ from wtforms.validators import Optional
 from core import local_time
 from core.auth import roles_required
 from core.db import get_session
-from core.models import Employee, Team, User
+from core.models import Employee, Team, User, team_and_below
 from core.tenure import TenureError, record_joining, record_leaving, record_return
 from web.arguments import choice_arg, page_of, whole_number
 
@@ -35,6 +37,9 @@ class DayField(DateField):
         try:
             super().process_formdata(valuelist)
         except ValueError:
+            raw = valuelist[0].strip() if valuelist else ""
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+                raise ValueError(f"{raw} is not a day of the calendar") from None
             raise ValueError("give a day as YYYY-MM-DD, such as 2026-11-20") from None
 
 
@@ -59,8 +64,8 @@ def index():
     team_id = whole_number("team")
     search = request.args.get("q", "").strip()[:SEARCH_LIMIT]
     where = {"active": [Employee.active], "left": [~Employee.active], "all": []}[status]
-    if team_id is not None:
-        where.append(Employee.team_id == team_id)
+    if team_id is not None:  # with the teams below it: a department lists everyone in it
+        where.append(Employee.team_id.in_(team_and_below(team_id)))
     if search:
         pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         where.append(or_(Employee.name.ilike(pattern, escape="\\"), Employee.email.ilike(pattern, escape="\\")))
@@ -142,9 +147,11 @@ def joined(employee_id: int):
         else:
             session.commit()
             day = joining.started_on.data
+            joins = "joins" if day and day > local_time.today() else "joined"
             flash(f"{employee.name}: nothing changed." if not changed else
-                  f"{employee.name} joined on {day.isoformat()}: runs of periods that end before it leave them out; "
-                  f"runs already made keep their results." if day else
+                  f"{employee.name} {joins} on {day.isoformat()}: runs of periods that end before it leave them "
+                  f"out, and what was credited to them from before it counts for nobody; runs already made keep "
+                  f"their results." if day else
                   f"{employee.name}'s joining day is not known: runs count them from the start of every period.")
             return redirect(url_for(".person", employee_id=employee_id), code=303)
     leaving = LeavingForm(formdata=None, left_on=None if employee.active else employee.left_on)
@@ -159,8 +166,10 @@ def returning(employee_id: int):
     employee = _employee_or_404(session, employee_id)
     if record_return(session, employee, actor=current_user.id):
         session.commit()
+        account = session.scalar(select(User.email).where(User.employee_id == employee.id, ~User.active))
         flash(f"{employee.name} is employed again: runs made from now on appraise them."
-              + (" Their account is still inactive." if _account_inactive(session, employee) else ""))
+              + (f" Their account is still inactive: an admin activates it (plaudit users activate {account})."
+                 if account else ""))
     else:
         flash(f"{employee.name} is already employed: nothing changed.")
     return redirect(url_for(".person", employee_id=employee_id), code=303)
@@ -171,10 +180,6 @@ def _employee_or_404(session, employee_id: int) -> Employee:
     if employee is None:
         abort(404, description=f"There is no employee {employee_id}.")
     return employee
-
-
-def _account_inactive(session, employee: Employee) -> bool:
-    return session.scalar(select(User.active).where(User.employee_id == employee.id)) is False
 
 
 def _person_page(session, employee: Employee, form: LeavingForm, joining: JoiningForm):
@@ -203,6 +208,8 @@ def _said(employee: Employee, leaving, was_active: bool) -> str:
                 f"again to leave them out of it.")
     if leaving.account_closed:
         said += f" Their account {leaving.account.email} can no longer sign in or use its API tokens."
+    elif leaving.account is not None and leaving.account.active:
+        said += f" Their account {leaving.account.email} stays active."
     if leaving.leads:
         said += (f" They still lead {', '.join(leaving.leads)}: name a new lead in the organisation file, or nobody "
                  f"gets that team's alerts and digest.")

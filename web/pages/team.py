@@ -21,6 +21,7 @@ from appraisal.models import (
     Target,
 )
 from appraisal.periods import (
+    bound_day,
     check_day,
     days_of,
     month_of,
@@ -179,7 +180,7 @@ def dashboard():
                                                   AppraisalResult.team_id.in_(subtree)))))
     results = session.execute(
         # reachable: whose report the viewer may open now (someone moved to another team since is not theirs)
-        select(Employee.id, Employee.name, AppraisalResult, Team.name, Employee.left_on,
+        select(Employee.id, Employee.name, AppraisalResult, Team.name, Employee.left_on, Employee.started_on,
                visible_employees(current_user).label("reachable"))
         .outerjoin(AppraisalResult, and_(AppraisalResult.employee_id == Employee.id, AppraisalResult.run_id == run.id))
         .outerjoin(Team, Team.id == func.coalesce(AppraisalResult.team_id, Employee.team_id))
@@ -211,9 +212,11 @@ def dashboard():
     names = [column["name"] for column in columns]
     labels = [days_of(r.period_start, r.period_end)[0].strftime("%d %b") for r, _, _ in runs]
     rows = []
-    for employee_id, name, result, team_name, left_on, reachable in results:
+    first = bound_day(run.period_start)
+    for employee_id, name, result, team_name, left_on, started_on, reachable in results:
         trend = [history.get(employee_id, {}).get(r) for r in run_ids]
         rows.append({"id": employee_id, "name": name, "team": team_name, "result": result, "left_on": left_on,
+                     "joined_on": started_on if started_on and started_on > first else None,
                      "reachable": bool(reachable),
                      "metrics": metrics.get(employee_id, {}),
                      "trend": sparkline(trend, label=f"{name}'s composite, last {len(trend)} {kind}s: "
