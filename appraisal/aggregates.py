@@ -155,11 +155,15 @@ def _owner(joined: Mapping[int, datetime] | None):
     return case(*before, else_=Feedback.employee_id)
 
 
-def joined_after(session: Session, first: date) -> dict[int, datetime]:
-    """The employees who joined after the day ``first``, with the moment they did (the organisation's midnight
-    of the day they joined): a handful, a period's new hires."""
+def joined_after(session: Session, first: date, last: date) -> dict[int, datetime]:
+    """The employees who joined after the day ``first`` and by ``last``, with the moment they did (the
+    organisation's midnight of the day they joined): a period's new hires, a handful.
+
+    A run passes its own period's days, and for the period before, that period's first day and its own last:
+    someone who joined in the run's period did not work in the one before.
+    """
     return {employee_id: local_time.midnight(day) for employee_id, day in session.execute(
-        select(Employee.id, Employee.started_on).where(Employee.started_on > first))}
+        select(Employee.id, Employee.started_on).where(Employee.started_on > first, Employee.started_on <= last))}
 
 
 def _measures(points, dialect: str, whole: bool = True, scored=None) -> list:

@@ -7,8 +7,9 @@ how much of the period was theirs, since they stand among peers who had all of i
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
+from core import local_time
 from core.models import Employee
 
 from .periods import Period
@@ -55,6 +56,12 @@ def part_worked(period: Period, started_on: date | None, left_on: date | None, u
         return (f"{said}: too few to rank, as the guideline ranks those who worked at least {unranked_below:g}% of "
                 f"a period")
     return f"{said}, against peers who may have worked all of it"
+
+
+def counted_from(start: datetime, started_on: date | None) -> datetime:
+    """When a period's items begin to count for someone: its ``start``, or the moment they joined if later
+    (what was credited to them from before counts for nobody: :func:`appraisal.aggregates.joined_after`)."""
+    return max(start, local_time.midnight(started_on)) if started_on is not None else start
 
 
 def worked_enough(worked: tuple[int, int] | None, min_share: float) -> bool:

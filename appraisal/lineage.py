@@ -7,20 +7,18 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.models import Feedback
+from core.models import Employee, Feedback
 from core.plugins import get_plugins
 from core.scoring import ScoringRule
 
-from .aggregates import joined_after
+from .employment import counted_from
 from .guidelines import metric_bounds
 from .models import AppraisalResult, AppraisalRun, MetricResult
-from .periods import bound_day
 
 
 def _items_filter(session: Session, run: AppraisalRun, result: MetricResult, rule):
     # From the moment they joined, when that came after the period began: as the run counts them.
-    joined = joined_after(session, bound_day(run.period_start)).get(result.employee_id)
-    since = max(run.period_start, joined) if joined else run.period_start
+    since = counted_from(run.period_start, session.get(Employee, result.employee_id).started_on)
     return (Feedback.employee_id == result.employee_id, Feedback.kind.in_(rule.kinds),
             Feedback.status == "accepted", Feedback.value.is_not(None),
             Feedback.occurred_at >= since, Feedback.occurred_at < run.period_end,

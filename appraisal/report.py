@@ -18,7 +18,7 @@ from core.models import Dispute, Employee, Feedback, Team, User
 
 from .comments import employee_comments, positive, shown_comment
 from .disclosure import colleagues, withhold_thin_means, withhold_thin_reasons
-from .employment import part_worked
+from .employment import counted_from, part_worked
 from .guideline_schema import part_period
 from .guidelines import current_guideline, rule_params
 from .incentives import standing_key
@@ -302,7 +302,8 @@ def employee_report(session: Session, run: AppraisalRun, employee_id: int, scori
         withhold_thin_means(report, colleagues(session, run_ids, employee_id), run.id, run_ids)
         guideline = current_guideline(session) or run.guideline
         policy = guideline.document.get("comment_visibility", "redacted")
-    comments = employee_comments(session, employee_id, run.period_start, run.period_end, policy)
+    since = counted_from(run.period_start, started_on)  # not what was credited to them before they joined
+    comments = employee_comments(session, employee_id, since, run.period_end, policy)
     report["comments"] = {"policy": policy, "praise": [c for c in comments if c["positive"]],
                           "work_on": [c for c in comments if not c["positive"]]}
     report["recommendations"] = period_recommendations(session, run, [employee_id], audience=audience).get(
@@ -310,8 +311,8 @@ def employee_report(session: Session, run: AppraisalRun, employee_id: int, scori
     if audience == "employee":
         withhold_thin_reasons(report)
     if with_items:
-        report["feedback_items"], report["feedback_total"] = _items(session, run, employee_id, policy)
-        report["disputes"] = _disputes(session, run, employee_id, own_only=audience == "employee")
+        report["feedback_items"], report["feedback_total"] = _items(session, run, employee_id, policy, since)
+        report["disputes"] = _disputes(session, run, employee_id, since, own_only=audience == "employee")
     return report
 
 
@@ -346,10 +347,11 @@ def _employee_trend(session: Session, run: AppraisalRun, employee_id: int,
     return trend
 
 
-def _items(session: Session, run: AppraisalRun, employee_id: int, policy: str
+def _items(session: Session, run: AppraisalRun, employee_id: int, policy: str, since: datetime
            ) -> tuple[list[dict[str, Any]], int]:
-    """The employee's items of the period, newest first, with their comment as the policy shows it."""
-    in_period = (Feedback.employee_id == employee_id, Feedback.occurred_at >= run.period_start,
+    """The employee's items of the period from ``since`` (:func:`counted_from`), newest first, with their comment
+    as the policy shows it."""
+    in_period = (Feedback.employee_id == employee_id, Feedback.occurred_at >= since,
                  Feedback.occurred_at < run.period_end)
     total = session.scalar(select(func.count()).select_from(Feedback).where(*in_period))
     rows = session.execute(
@@ -366,7 +368,7 @@ def _items(session: Session, run: AppraisalRun, employee_id: int, policy: str
     return items, total
 
 
-def _disputes(session: Session, run: AppraisalRun, employee_id: int, *, own_only: bool
+def _disputes(session: Session, run: AppraisalRun, employee_id: int, since: datetime, *, own_only: bool
                ) -> list[dict[str, Any]]:
     """Disputes on items of the period that the employee raised, and (``own_only`` False, for their
     managers) those on items credited to them now.
@@ -381,7 +383,7 @@ def _disputes(session: Session, run: AppraisalRun, employee_id: int, *, own_only
         select(Dispute.id, Dispute.feedback_id, Dispute.reason, Dispute.status, Dispute.outcome,
                Dispute.created_at, Dispute.decided_at)
         .join(Feedback, Feedback.id == Dispute.feedback_id)
-        .where(whose, Feedback.occurred_at >= run.period_start, Feedback.occurred_at < run.period_end)
+        .where(whose, Feedback.occurred_at >= since, Feedback.occurred_at < run.period_end)
         .order_by(Dispute.created_at.desc(), Dispute.id.desc())).all()
     return [dict(r._mapping) for r in rows]
 

@@ -218,12 +218,12 @@ def appraisal_inputs(session: Session, document: Mapping, period: Period, up_to:
     # Items credited to someone from before they joined were not theirs: they count for nobody.
     previous = period.previous()
     current = period_aggregates(session, specs, period.start, period.end, up_to, case_mix=case_mix_spec,
-                                joined=joined_after(session, period.first))
+                                joined=joined_after(session, period.first, period.last))
     inputs = Inputs(
         people=people,
         aggregates={CURRENT: current.metrics,
                     PREVIOUS: metric_aggregates(session, specs, previous.start, previous.end, up_to,
-                                                joined=joined_after(session, previous.first))[0]},
+                                                joined=joined_after(session, previous.first, period.last))[0]},
         targets=targets_in_force(session, [s.name for s in specs], period, people),
         previous_streaks=_previous_streaks(session, period),
         open_flags=_open_flags(session, period, current.quarantined),

@@ -5,6 +5,7 @@ Channels and imports hand in :class:`TicketUpdate` values; the caller owns the t
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -155,7 +156,8 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
         for name in _FIELDS:
             value = getattr(update, name)
             if name == "category" and value is not None:
-                value = spelt.get(category_key(value))  # None for spaces only: as good as no category given
+                # None for spaces alone: as good as no category given
+                value = spelt.get(category_key(value), category_name(value) or None)
             if value is None or (stale and name in _LATEST):
                 continue
             current = getattr(ticket, name)
@@ -183,9 +185,15 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
     return tickets
 
 
+def category_name(category: str) -> str:
+    """A category as stored: composed (NFC), its spaces collapsed; empty for one of spaces alone."""
+    return " ".join(unicodedata.normalize("NFC", category).split())
+
+
 def category_key(category: str) -> str:
-    """What one category's spellings share: "Billing", "billing " and "BILLING" are one category."""
-    return " ".join(category.split()).lower()
+    """What one category's spellings share: "Billing", "billing " and "BILLING" are one category, and so are
+    "Straße" and "STRASSE" (case folded, compatibility forms composed)."""
+    return unicodedata.normalize("NFKC", category_name(category)).casefold()
 
 
 def category_spellings(session: Session, categories: Sequence[str]) -> dict[str, str]:
@@ -196,9 +204,9 @@ def category_spellings(session: Session, categories: Sequence[str]) -> dict[str,
     """
     given: dict[str, str] = {}
     for category in categories:
-        name = " ".join(category.split())
+        name = category_name(category)
         if name:
-            given.setdefault(name.lower(), name)
+            given.setdefault(category_key(name), name)
     if not given:
         return {}
     rows = [{"key": key, "name": name} for key, name in sorted(given.items())]

@@ -26,7 +26,12 @@ from core.models import (
     utcnow,
 )
 from core.storable_text import mended
-from core.tickets import note_surveys, ticket_problems, upsert_tickets
+from core.tickets import (
+    category_spellings,
+    note_surveys,
+    ticket_problems,
+    upsert_tickets,
+)
 
 from .channel import PostTicketSurvey
 from .helpdesks import HELPDESKS, Delivery, PayloadError
@@ -137,6 +142,9 @@ def store(session: Session, delivery: Delivery, integration: Integration | None 
             raise PayloadError(f"rating {rating.get('response_id')}: {name}", _said(messages))
 
     result = WebhookResult(ignored=list(delivery.ignored))
+    # The delivery's categories first, before mapping agents locks waiting items: a concurrent delivery that
+    # stored one of them, and recategorises a ticket those items are about, would otherwise wait on this one.
+    category_spellings(session, [update.category for update in delivery.tickets if update.category is not None])
     result.agents_mapped = _map_agents(session, delivery)
     tickets = upsert_tickets(session, delivery.tickets) if delivery.tickets else {}
     result.tickets = len(tickets)

@@ -50,8 +50,8 @@ class TicketCategory(Base):
 
     __tablename__ = "ticket_categories"
 
-    #: ``core.tickets.category_key`` of the name: spaces collapsed, lower case.
-    key: Mapped[str] = mapped_column(String(400), primary_key=True)  # lower case may lengthen a name
+    #: ``core.tickets.category_key`` of the name: spaces collapsed, case folded (which may triple a character).
+    key: Mapped[str] = mapped_column(String(600), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
 
 

@@ -314,3 +314,9 @@ def test_what_was_credited_to_a_new_hire_from_before_they_joined_counts_for_nobo
     assert lineage["items_now"] == 1 and [item["occurred_at"][:10] for item in lineage["items"]] == ["2026-11-05"]
     # the others still count for the organisation, as an unattributed answer does
     assert metrics[run, "csat_percent"].org_mean == metrics[before, "csat_percent"].org_mean
+    # and her report lists what counted, not a colleague's customers' words from before she came
+    with transaction() as session:
+        report = employee_report(session, session.get(AppraisalRun, run), ids["ann"], get_plugins().scoring_rules,
+                                 audience="manager", with_items=True)
+    assert report["feedback_total"] == 2
+    assert {item["occurred_at"].date() for item in report["feedback_items"]} == {date(2026, 11, 5)}

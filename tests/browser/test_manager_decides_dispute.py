@@ -25,6 +25,8 @@ def test_mia_credits_a_disputed_answer_to_a_colleague_of_ann(browser_page, worke
         item_id = item.id
         cat = session.get(Employee, ids["cat"])  # left the day before the item: not to be credited with it
         cat.active, cat.left_on = False, date(2026, 11, 1)
+        session.add(Employee(name="Nia New", email="nia@example.com", team=cat.team,
+                             started_on=date(2026, 12, 1)))  # joins after the item: nor with it
     page = browser_page
     sign_in_browser(page, "mia@example.com", PASSWORD)
     page.goto("/review/disputes")
@@ -33,7 +35,7 @@ def test_mia_credits_a_disputed_answer_to_a_colleague_of_ann(browser_page, worke
     offered = page.eval_on_selector(f"#reassign-{dispute}",
                                     "field => [...field.list.options].map(option => option.label)")
     assert "Bob (Support)" in offered
-    assert not [label for label in offered if label.startswith(("Ann", "Cat"))]  # the disputer, and a leaver
+    assert not [label for label in offered if label.startswith(("Ann", "Cat", "Nia"))]  # the disputer, a leaver, a hire
     page.shot("credit-it-to")
 
     page.check(f"#dispute-{dispute} input[value=uphold]")

@@ -34,6 +34,14 @@ def test_a_category_keeps_its_first_spelling_whatever_the_case_and_spaces_it_com
         "billing": "Billing", "refunds": "refunds", "late delivery": "Late delivery"}
 
 
+def test_spellings_that_look_alike_are_one_category(session):
+    """A CSV file saved on a Mac writes "Café" decomposed (e and a combining accent): it looked the same and was
+    another category."""
+    _deliver(session, ("1", "Caf\u00e9"), ("2", "Stra\u00dfe"))
+    _deliver(session, ("3", "CAFE\u0301"), ("4", "STRASSE"), ("5", "caf\u00e9\u00a0"))
+    assert set(_stored(session).values()) == {"Caf\u00e9", "Stra\u00dfe"}
+
+
 def test_spaces_alone_are_no_category_and_leave_the_stored_one(session):
     _deliver(session, ("1", "Billing"))
     _deliver(session, ("1", "   "), ("2", " "))
@@ -59,16 +67,20 @@ def test_migration_0024_merges_the_spellings_into_the_most_common(migration_urls
                 conn.execute(text("INSERT INTO tickets (provider, external_id, category, updated_at) "
                                   "VALUES ('desk', :n, :category, '2026-11-02')"), {"n": str(number),
                                                                                      "category": category})
-            conn.execute(text("INSERT INTO feedback (channel, kind, external_id, occurred_at, received_at, value, "
-                              "status, payload, ticket_category) VALUES ('s', 'csat', 'a', '2026-11-02', "
-                              "'2026-11-02', 1, 'accepted', '{}', 'billing ')"))
+            for external_id, category in (("a", "billing "), ("b", "BUG"), ("c", "Cafe\u0301")):
+                conn.execute(text("INSERT INTO feedback (channel, kind, external_id, occurred_at, received_at, "
+                                  "value, status, payload, ticket_category) VALUES ('s', 'csat', :id, "
+                                  "'2026-11-02', '2026-11-02', 1, 'accepted', '{}', :category)"),
+                             {"id": external_id, "category": category})
         engine.dispose()
         upgrade(url)
         engine = make_engine(url)
         with engine.connect() as conn:
             assert [row[0] for row in conn.execute(text("SELECT category FROM tickets ORDER BY id"))] == [
                 "Billing", "Billing", "Billing", "REFUNDS", None, "Bug"]
-            assert conn.execute(text("SELECT ticket_category FROM feedback")).scalar() == "Billing"
+            # a spelling only items keep (their ticket gone) is merged as well, and composed
+            assert dict(conn.execute(text("SELECT external_id, ticket_category FROM feedback")).all()) == {
+                "a": "Billing", "b": "Bug", "c": "Caf\u00e9"}
             assert dict(conn.execute(text("SELECT key, name FROM ticket_categories")).all()) == {
-                "billing": "Billing", "refunds": "REFUNDS", "bug": "Bug"}
+                "billing": "Billing", "refunds": "REFUNDS", "bug": "Bug", "caf\u00e9": "Caf\u00e9"}
         engine.dispose()

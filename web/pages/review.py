@@ -284,7 +284,8 @@ def _disputes_page(refusal: Refusal | None) -> str:
         .where(*scoped).order_by(Dispute.created_at, Dispute.id).offset(pager.offset).limit(PAGE_SIZE)).all()
     # One list for every form on the page: whom an upheld dispute may credit the item to instead.
     candidates = session.execute(
-        select(Employee.id, Employee.name, Team.name, Employee.left_on).outerjoin(Team, Team.id == Employee.team_id)
+        select(Employee.id, Employee.name, Team.name, Employee.left_on, Employee.started_on)
+        .outerjoin(Team, Team.id == Employee.team_id)
         .where(visible_employees(current_user), Employee.creditable,
                *((Employee.id != current_user.employee_id,) if current_user.employee_id else ()))
         .order_by(Employee.name, Employee.id)).all()

@@ -212,11 +212,11 @@ def dashboard():
     names = [column["name"] for column in columns]
     labels = [days_of(r.period_start, r.period_end)[0].strftime("%d %b") for r, _, _ in runs]
     rows = []
-    first = bound_day(run.period_start)
+    first, last = bound_day(run.period_start), bound_day(run.period_end) - timedelta(days=1)
     for employee_id, name, result, team_name, left_on, started_on, reachable in results:
         trend = [history.get(employee_id, {}).get(r) for r in run_ids]
         rows.append({"id": employee_id, "name": name, "team": team_name, "result": result, "left_on": left_on,
-                     "joined_on": started_on if started_on and started_on > first else None,
+                     "joined_on": started_on if started_on and first < started_on <= last else None,
                      "reachable": bool(reachable),
                      "metrics": metrics.get(employee_id, {}),
                      "trend": sparkline(trend, label=f"{name}'s composite, last {len(trend)} {kind}s: "

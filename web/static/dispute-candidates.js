@@ -1,7 +1,7 @@
 // Whom an upheld dispute may credit the item to: anyone in the page's one list but the employee disputing it,
-// and but those who had left before the item came (both were offered, then refused on submit). Each field gets
-// its own copy of the list, made when it is first used: an HR page lists the whole organisation, and most
-// forms are never opened.
+// those who had left before the item's day and those who joined after it (all were offered, then refused on
+// submit). Each field gets its own copy of the list, made when it is first used: an HR page lists the whole
+// organisation, and most forms are never opened.
 document.addEventListener("focusin", (event) => {
   const field = event.target;
   const shared = document.getElementById("reassign-candidates");
@@ -12,8 +12,9 @@ document.addEventListener("focusin", (event) => {
     const list = shared.cloneNode(true);
     list.id = id;
     for (const option of [...list.options]) {
-      // ISO days compare as text: one who left before the item's day cannot be credited with it
-      if (option.value === disputer || (option.dataset.left && option.dataset.left < itemDay)) option.remove();
+      // ISO days compare as text: only someone working on the item's day can be credited with it
+      const { left, joined } = option.dataset;
+      if (option.value === disputer || (left && left < itemDay) || (joined && joined > itemDay)) option.remove();
     }
     shared.after(list);
   }
