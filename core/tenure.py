@@ -1,5 +1,6 @@
-"""The days someone joined and left the organisation, and their coming back: the rules every way of recording
-them follows (``plaudit org``, HR's People pages).
+"""The days someone joined and left the organisation, and their coming back: the rules ``plaudit org`` and HR's
+People pages follow. (The organisation file's import sets the day joined and brings leavers back in its own
+batch, audited the same way.)
 
 The day they left is the organisation's date: not one still to come, and not before they joined. A hire who
 never started is deactivated with no day, since no period is theirs to appraise. Recording it again corrects

@@ -165,7 +165,6 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
                 value = min(value, current)  # a ticket opens and is first answered once
             if name == "subject":
                 value = _cut(value, _SUBJECT_LIMIT)
-
             setattr(ticket, name, value)
         if update.assignee is not None:
             _assign(ticket, update, employees.get((update.assignee.provider, update.assignee.external_id)))
