@@ -57,7 +57,8 @@ def survey_responses(now: datetime, rng: Random, agents: Sequence[IdentityRef]) 
                    "answered_at": answered.isoformat(), "ticket_id": f"{DESK}:T-{40000 + index}",
                    "respondent": f"customer{rng.randint(1, 900)}@example.com",
                    "agent": {"provider": named.provider, "id": named.external_id}}
-        favourable = rating >= {"csat": 4, "nps": 9, "ces": 5}[kind]
+        # Favourable as the report tells praise (appraisal.comments.positive): the top of the scale.
+        favourable = rating >= {"csat": 4, "nps": 9, "ces": 6}[kind]
         unfavourable = rating <= {"csat": 2, "nps": 6, "ces": 3}[kind]
         # A comment agrees with its score, as customers' do: praise with a good one, a complaint with a bad one.
         if (favourable or unfavourable) and rng.random() < 0.35:

@@ -107,3 +107,27 @@ def test_a_manager_and_hr_see_what_waits_for_them(client, login, worked_example)
     html = client.get("/").get_data(as_text=True)
     assert f"Recommendations to approve: <strong>{proposed[None]}</strong>" in html
     assert '<li data-waiting="review.flags">Integrity flags to decide:' in html
+
+
+def test_a_manager_reads_how_many_waiting_items_are_proposed_for_their_people(
+        client, login, session, create_team, create_employee, create_user):
+    """The demo's manager read "98 waiting for you", most of them brand complaints HR keeps for the
+    organisation; how many are proposed for their people is what they act on."""
+    from sqlalchemy import select
+
+    from core.models import Employee, Feedback
+
+    _org(session, create_team, create_employee, create_user)
+    ingest(session, "post_ticket_survey", [survey("r-6", agent=None), survey("r-7", agent=None)])
+    ann = session.scalar(select(Employee.id).where(Employee.name == "Ann"))
+    session.scalar(select(Feedback).where(Feedback.external_id == "r-6")).proposed_employee_id = ann
+    session.commit()
+    login("lead@example.com")
+    html = " ".join(client.get("/").get_data(as_text=True).split())
+    assert ("Unattributed items waiting to be matched to an employee: <strong>3</strong>, <strong>1</strong> of them "
+            "proposed for your people") in html
+    assert 'href="/unattributed?show=proposed"' in html
+    client.post("/logout", data={"csrf_token": csrf_token(html)})
+    login("hr@example.com")
+    html = " ".join(client.get("/").get_data(as_text=True).split())
+    assert "<strong>3</strong> <a" in html and "proposed for your people" not in html

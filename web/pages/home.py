@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.sql.elements import False_
 
 from appraisal.models import Recommendation
@@ -12,8 +12,9 @@ from core.auth import signed_in
 from core.db import get_session
 from core.models import Dispute, Employee, Feedback, Flag
 from core.plugins import get_plugins
+from web.pages.queue import proposed_for_my_people
 from web.pages.review import disputes_waiting, recommendations_waiting
-from web.scope import visible_feedback
+from web.scope import visible_employee_ids, visible_feedback
 
 bp = Blueprint("pages", __name__)
 
@@ -40,9 +41,12 @@ def home():
         counts = counts.where(scope)
     rows = session.execute(counts).all()
     unattributed = None
-    # Those who decide the queue (HR, and managers, who know their people) see how many items wait in it.
+    # Those who decide the queue (HR, and managers, who know their people) see how many items wait in it; a
+    # manager, how many of them are proposed for their people, which most of the rest are not theirs to decide.
     if current_user.has_role("hr", "manager"):
-        unattributed = session.scalar(select(func.count()).select_from(Feedback).where(awaiting_attribution()))
+        mine = proposed_for_my_people(current_user, visible_employee_ids(current_user))
+        unattributed = session.execute(select(func.count(), func.count(case((mine, 1)))).select_from(Feedback)
+                                       .where(awaiting_attribution())).one()
     channels = get_plugins().channels
     return render_template("home.html", rows=rows, unattributed=unattributed, channels=channels,
                            scoped=scope is not None, waiting=_waiting(session))

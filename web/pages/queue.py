@@ -34,7 +34,7 @@ bp = Blueprint("queue", __name__)
 QUEUE_SHOWS = ("all", "proposed")
 
 
-def _proposed_for_my_people(user, visible):
+def proposed_for_my_people(user, visible):
     """SQL: the item's proposal names someone ``user`` may confirm or reject (never themselves).
 
     :param visible: ``visible_employee_ids(user)``, built once per query: its team tree is a named CTE.
@@ -48,7 +48,7 @@ def _queue(session, errors=None, status: int = 200):
     visible = visible_employee_ids(current_user)
     where = [awaiting_attribution()]
     if show == "proposed":
-        where.append(_proposed_for_my_people(current_user, visible))
+        where.append(proposed_for_my_people(current_user, visible))
     total = session.scalar(select(func.count()).select_from(Feedback).where(*where))
     page, pages = page_of(total, PAGE_SIZE)
     proposed = aliased(Employee)
@@ -58,7 +58,7 @@ def _queue(session, errors=None, status: int = 200):
         select(Feedback, Ticket.external_id.label("ticket"),
                case((in_scope, proposed.name)).label("proposed_name"),
                proposed.active.label("proposed_active"),
-               _proposed_for_my_people(current_user, visible).label("may_decide"))
+               proposed_for_my_people(current_user, visible).label("may_decide"))
         .outerjoin(Ticket, Ticket.id == Feedback.ticket_id)
         .outerjoin(proposed, proposed.id == Feedback.proposed_employee_id)
         .where(*where).order_by(Feedback.occurred_at.desc(), Feedback.id.desc())
