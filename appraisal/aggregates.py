@@ -105,7 +105,7 @@ def period_aggregates(session: Session, specs: Sequence[MetricSpec], start, end,
         columns += _measures(case((accepted, case(scored, value=Feedback.kind))), dialect,
                              all(map(_whole_constants, points.values())),
                              accepted if all(map(_never_null, points.values())) else None)
-    group = [_owner(joined), Feedback.kind]
+    group = [counted_for(Feedback.employee_id, Feedback.occurred_at, joined), Feedback.kind]
     mix_at = None
     if case_mix is not None:
         group.append(case((Feedback.kind.in_(case_mix.rule.kinds), Feedback.ticket_category)))
@@ -145,14 +145,17 @@ def period_aggregates(session: Session, specs: Sequence[MetricSpec], start, end,
     return found
 
 
-def _owner(joined: Mapping[int, datetime] | None):
-    """Whom an item counts for: its employee, or nobody for one from before they joined. Plain ``employee_id``
-    when nobody joined during the period, so the usual scan groups as a hand-written GROUP BY would."""
+def counted_for(employee, at, joined: Mapping[int, datetime] | None):
+    """SQL: whom a row counts for: its ``employee``, or nobody (NULL) for one from before they joined, by its time
+    ``at``. The ``employee`` column as it is when nobody joined during the period, so the usual scan groups as a
+    hand-written GROUP BY would.
+
+    :param joined: :func:`joined_after`'s moments; plugins reading their own data for a run use it too.
+    """
     if not joined:
-        return Feedback.employee_id
-    before = [(and_(Feedback.employee_id == employee_id, Feedback.occurred_at < moment), null())
-              for employee_id, moment in sorted(joined.items())]
-    return case(*before, else_=Feedback.employee_id)
+        return employee
+    before = [(and_(employee == employee_id, at < moment), null()) for employee_id, moment in sorted(joined.items())]
+    return case(*before, else_=employee)
 
 
 def joined_after(session: Session, first: date, last: date) -> dict[int, datetime]:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import String, and_, cast, func, literal, select
 from sqlalchemy.orm import Session
 
+from appraisal.aggregates import counted_for, joined_after
+from appraisal.periods import bound_day
 from core.models import Feedback
 
 from .models import Assignment, Report, SectionResult
@@ -36,9 +39,12 @@ def section_totals(session: Session, period_start, period_end, up_to: int) -> li
     """Every employee's section scores over the approved reports visited in [period_start, period_end).
 
     The employee is who served (a location's report names them), else the assignment's employee, as the
-    report's feedback says. Sections that did not apply to a report (score None) are left out.
+    report's feedback says; a visit from before they joined counts for nobody, as the run counts its item.
+    Sections that did not apply to a report (score None) are left out.
     """
-    employee = func.coalesce(Report.served_by, Assignment.employee_id)
+    first, last = bound_day(period_start), bound_day(period_end) - timedelta(days=1)
+    employee = counted_for(func.coalesce(Report.served_by, Assignment.employee_id), Report.visited_at,
+                           joined_after(session, first, last))
     # The item record_results ingested for this section of this report ("report-<id>:<section>").
     item = literal("report-") + cast(Report.id, String) + literal(":") + SectionResult.section
     query = (select(employee, SectionResult.section, func.max(SectionResult.title), func.sum(SectionResult.score),
@@ -71,7 +77,8 @@ def weak_sections(totals: Iterable[SectionTotal], employee_ids: Iterable[int], s
         people[row.section] = people.get(row.section, 0) + (row.employee_id is not None)
     wanted = set(employee_ids)
     needs: dict[int, list[dict]] = {}
-    for row in sorted(totals, key=lambda r: (r.employee_id, r.section)):
+    # Rows of nobody (a visit from before someone joined) pool in the organisation's means and come last.
+    for row in sorted(totals, key=lambda r: (r.employee_id is None, r.employee_id or 0, r.section)):
         if row.employee_id not in wanted or row.n < settings["min_n"]:
             continue
         total, n = pooled[row.section]

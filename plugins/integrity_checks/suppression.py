@@ -11,6 +11,8 @@ from datetime import timedelta
 from marshmallow import Schema, fields, validate
 from sqlalchemy import case, func, select
 
+from appraisal.aggregates import counted_for, joined_after
+from appraisal.periods import bound_day
 from core.integrity import IntegrityCheck
 from core.models import Ticket
 
@@ -45,14 +47,14 @@ class SuppressedSurveys(IntegrityCheck):
 
     def inspect_period(self, session, start, end, params):
         counts = {employee_id: (solved, surveyed)
-                  for employee_id, solved, surveyed in session.execute(_coverage_by_solver(start, end))}
+                  for employee_id, solved, surveyed in session.execute(_coverage_by_solver(session, start, end))}
         org_solved = sum(solved for solved, _ in counts.values())
         org_surveyed = sum(surveyed for _, surveyed in counts.values())
         if not org_surveyed:  # no surveys at all: nothing to compare with
             return []
         org_coverage = org_surveyed / org_solved
         findings = []
-        for employee_id, (solved, surveyed) in sorted(counts.items()):
+        for employee_id, (solved, surveyed) in sorted((e, c) for e, c in counts.items() if e is not None):
             if solved < params["min_tickets"] or surveyed / solved >= params["max_ratio"] * org_coverage:
                 continue
             reason = (f"Only {share(surveyed, solved)} of the tickets this employee solved in the period got a "
@@ -63,14 +65,17 @@ class SuppressedSurveys(IntegrityCheck):
         return findings
 
 
-def _coverage_by_solver(start, end):
+def _coverage_by_solver(session, start, end):
     """One GROUP BY over the tickets solved in [start, end): per solver, how many, and how many got a survey.
 
     Each ticket keeps who solved it and when it was last surveyed (``Ticket.solver_id``, ``survey_seen_at``,
     kept by core.tickets), so this reads tickets alone. Invitations and answers come after the solve; a
-    day's grace allows for helpdesks' clocks.
+    day's grace allows for helpdesks' clocks. A ticket solved before its solver joined counts for nobody (the
+    organisation's rate only), as the run counts feedback.
     """
     surveyed = Ticket.survey_seen_at >= start - _CLOCK_GRACE
-    return (select(Ticket.solver_id, func.count(), func.count(case((surveyed, 1))))
+    solver = counted_for(Ticket.solver_id, Ticket.resolved_at,
+                         joined_after(session, bound_day(start), bound_day(end) - timedelta(days=1)))
+    return (select(solver, func.count(), func.count(case((surveyed, 1))))
             .where(Ticket.resolved_at >= start, Ticket.resolved_at < end, Ticket.solver_id.is_not(None))
-            .group_by(Ticket.solver_id))
+            .group_by(solver))

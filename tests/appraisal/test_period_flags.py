@@ -87,3 +87,20 @@ def test_an_undecided_flag_on_an_item_holds_incentives_too(worked_example, app):
         printed = app.test_cli_runner().invoke(args=["appraisal", "show", str(run_id)]).output
     dan_line = next(line for line in printed.splitlines() if " Dan " in line)
     assert "1 open flag(s) hold tiers back" in dan_line
+
+
+def test_tickets_solved_before_someone_joined_are_not_held_against_them(worked_example):
+    """Bob's joining day given after his solves were recorded: the check read those unsurveyed solves as his,
+    and flagged his first week, holding his incentives."""
+    from datetime import date
+
+    from core.models import Employee
+
+    ann, bob = worked_example.ids["ann"], worked_example.ids["bob"]
+    with transaction() as session:
+        _solved_tickets(session, ann, 20, surveyed=True, prefix="a")
+        _solved_tickets(session, bob, 20, surveyed=False, prefix="b")  # all on Monday
+        session.get(Employee, bob).started_on = date(2026, 11, 3)
+    worked_example.run()
+    with transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Flag).where(Flag.employee_id == bob)) == 0

@@ -204,3 +204,16 @@ def test_a_malformed_need_from_a_plugin_is_refused_and_logged(worked_example, ma
                                     "value": 40.0, "benchmark": 70.0, "n": 4, "gap": -30.0}]
     assert reasons == ["training on Empathy (coaching notes): notes 40.0 over 4 item(s) against a benchmark of 70.0"]
     assert "plugin careless found the training need" in caplog.text and "'Tone'" in caplog.text
+
+
+def test_a_visit_from_before_someone_joined_is_no_training_need_of_theirs(worked_example, reports):
+    """Dan's joining day given after his visits were reported: the run counted them for nobody, and his weak
+    section of those visits was still a training need and a training recommendation."""
+    from datetime import date
+
+    from core.models import Employee
+
+    with transaction() as session:
+        session.get(Employee, worked_example.ids["dan"]).started_on = date(2026, 11, 7)  # after every visit
+    needs = _needs(worked_example.run())
+    assert "mystery_section" not in {need["area"] for need in needs[worked_example.ids["dan"]]}
