@@ -5,14 +5,12 @@ Channels and imports hand in :class:`TicketUpdate` values; the caller owns the t
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy import update as sa_update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from .attribution import employees_by_address
@@ -23,10 +21,10 @@ from .models import (
     Feedback,
     Ticket,
     TicketAssignment,
-    TicketCategory,
     utcnow,
 )
 from .storable_text import unstorable_text
+from .ticket_categories import category_key, category_name, category_spellings
 
 _TEXTS = ("provider", "external_id", "subject", "category", "contact_channel", "status")
 _FIELDS = ("subject", "category", "contact_channel", "status", "opened_at", "first_response_at", "resolved_at")
@@ -182,38 +180,6 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
                         .values(ticket_category=_category_of_ticket()).execution_options(synchronize_session=False))
     _link_earlier_feedback(session, tickets.values())
     return tickets
-
-
-def category_name(category: str) -> str:
-    """A category as stored: composed (NFC), its spaces collapsed; empty for one of spaces alone."""
-    return " ".join(unicodedata.normalize("NFC", category).split())
-
-
-def category_key(category: str) -> str:
-    """What one category's spellings share: "Billing", "billing " and "BILLING" are one category, and so are
-    "Straße" and "STRASSE" (case folded, compatibility forms composed)."""
-    return unicodedata.normalize("NFKC", category_name(category)).casefold()
-
-
-def category_spellings(session: Session, categories: Sequence[str]) -> dict[str, str]:
-    """The organisation's spelling of each of ``categories``, by :func:`category_key`: the first one stored.
-
-    A category not seen before is stored as given (spaces collapsed), the first of the batch winning; when
-    another writer stored it meanwhile, theirs. Two statements whatever the number of categories.
-    """
-    given: dict[str, str] = {}
-    for category in categories:
-        name = category_name(category)
-        if name:
-            given.setdefault(category_key(name), name)
-    if not given:
-        return {}
-    rows = [{"key": key, "name": name} for key, name in sorted(given.items())]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(TicketCategory).on_conflict_do_nothing(index_elements=["key"]), rows)
-    return dict(session.execute(select(TicketCategory.key, TicketCategory.name).where(
-        TicketCategory.key.in_(sorted(given)))).all())
 
 
 def solver_of(ticket: Ticket) -> int | None:

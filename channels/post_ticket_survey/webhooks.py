@@ -26,12 +26,8 @@ from core.models import (
     utcnow,
 )
 from core.storable_text import mended
-from core.tickets import (
-    category_spellings,
-    note_surveys,
-    ticket_problems,
-    upsert_tickets,
-)
+from core.ticket_categories import category_spellings
+from core.tickets import note_surveys, ticket_problems, upsert_tickets
 
 from .channel import PostTicketSurvey
 from .helpdesks import HELPDESKS, Delivery, PayloadError

@@ -21,10 +21,20 @@ FLASK_COMMANDS = frozenset({"run", "shell", "routes"})
 def init_app(app) -> None:
     """Add Plaudit's commands, then the plugins', to ``app.cli`` (so ``app.test_cli_runner()`` sees them)."""
     from ..plugins import get_plugins
-    from . import accounts, database, demo, feedback, jobs, org, plugins, privacy
+    from . import (
+        accounts,
+        database,
+        demo,
+        feedback,
+        jobs,
+        org,
+        plugins,
+        privacy,
+        tickets,
+    )
 
     for command in (database.db, accounts.users, accounts.tokens, plugins.plugins_command, jobs.worker,
-                    jobs.cron, jobs.jobs, feedback.ingest, org.org, demo.demo, privacy.privacy):
+                    jobs.cron, jobs.jobs, feedback.ingest, org.org, demo.demo, privacy.privacy, tickets.tickets):
         app.cli.add_command(command)
     get_plugins(app).register_commands(app.cli, reserved=FLASK_COMMANDS)
 

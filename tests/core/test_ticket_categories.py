@@ -22,7 +22,9 @@ def _deliver(session, *categories: tuple[str, str | None]) -> None:
 
 
 def _stored(session) -> dict[str, str | None]:
-    return dict(session.execute(select(Ticket.external_id, Ticket.category)).all())
+    stored = dict(session.execute(select(Ticket.external_id, Ticket.category)).all())
+    session.commit()  # SQLite: a command run next begins as a writer, which a reader open here would block
+    return stored
 
 
 def test_a_category_keeps_its_first_spelling_whatever_the_case_and_spaces_it_comes_in(session):
@@ -84,3 +86,36 @@ def test_migration_0024_merges_the_spellings_into_the_most_common(migration_urls
             assert dict(conn.execute(text("SELECT key, name FROM ticket_categories")).all()) == {
                 "billing": "Billing", "refunds": "REFUNDS", "bug": "Bug", "caf\u00e9": "Caf\u00e9"}
         engine.dispose()
+
+
+def test_hr_renames_a_category_or_merges_it_into_another(app, session):
+    """The first spelling stored stood for good: "BILLING" could never become "Billing", nor "Refund" join
+    "Refunds"."""
+    from core.models import AuditEntry
+
+    _deliver(session, ("1", "BILLING"), ("2", "billing"), ("3", "Refund"), ("4", "Refunds"))
+    ticket = session.scalar(select(Ticket.id).where(Ticket.external_id == "3"))
+    session.add(Feedback(channel="test", kind="csat", external_id="a", value=5.0, occurred_at=NINE,
+                         ticket_id=ticket, ticket_category="Refund"))
+    session.commit()
+    cli = app.test_cli_runner()
+    renamed = cli.invoke(args=["tickets", "rename-category", "billing", "Billing"])
+    assert renamed.exit_code == 0, renamed.output
+    assert "'BILLING' renamed 'Billing': 2 ticket(s) and 0 feedback item(s)" in renamed.output
+    merged = cli.invoke(args=["tickets", "rename-category", "refund", "REFUNDS"])
+    assert "'Refund' merged into 'Refunds': 1 ticket(s) and 1 feedback item(s)" in merged.output
+    session.expire_all()
+    assert _stored(session) == {"1": "Billing", "2": "Billing", "3": "Refunds", "4": "Refunds"}
+    assert session.scalar(select(Feedback.ticket_category)) == "Refunds"
+    session.commit()
+    assert cli.invoke(args=["tickets", "categories"]).output.split() == ["2", "Billing", "2", "Refunds"]
+    assert [action for (action,) in session.execute(select(AuditEntry.action).order_by(AuditEntry.id))] == [
+        "ticket_category.renamed", "ticket_category.merged"]
+    # a new ticket in any spelling of the renamed one takes its new name
+    _deliver(session, ("5", "BILLING "))
+    assert _stored(session)["5"] == "Billing"
+    unknown = cli.invoke(args=["tickets", "rename-category", "Shipping", "Delivery"])
+    assert unknown.exit_code == 2 and "no ticket category is called 'Shipping'" in unknown.output
+    assert "OLD" in unknown.output
+    empty = cli.invoke(args=["tickets", "rename-category", "Billing", "  "])
+    assert empty.exit_code == 2 and "give the category a name" in empty.output

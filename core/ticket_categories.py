@@ -1,0 +1,111 @@
+"""Ticket categories: one spelling each, whatever case, spacing or Unicode form a helpdesk or a file sends, and
+HR's renaming or merging of them (``plaudit tickets``).
+
+A ticket carries its category's name (``Ticket.category``), and every item about it a copy
+(``Feedback.ticket_category``) that the case mix groups by: both are kept to the one spelling here.
+"""
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from .models import AuditEntry, Feedback, Ticket, TicketCategory
+
+#: The longest name a category has (``Ticket.category``).
+NAME_LIMIT = Ticket.__table__.c.category.type.length
+
+
+def category_name(category: str) -> str:
+    """A category as stored: composed (NFC), its spaces collapsed; empty for one of spaces alone."""
+    return " ".join(unicodedata.normalize("NFC", category).split())
+
+
+def category_key(category: str) -> str:
+    """What one category's spellings share: "Billing", "billing " and "BILLING" are one category, and so are
+    "Straße" and "STRASSE" (case folded, compatibility forms composed)."""
+    return unicodedata.normalize("NFKC", category_name(category)).casefold()
+
+
+def category_spellings(session: Session, categories: Sequence[str]) -> dict[str, str]:
+    """The organisation's spelling of each of ``categories``, by :func:`category_key`: the first one stored.
+
+    A category not seen before is stored as given (spaces collapsed), the first of the batch winning; when
+    another writer stored it meanwhile, theirs. Two statements whatever the number of categories.
+    """
+    given: dict[str, str] = {}
+    for category in categories:
+        name = category_name(category)
+        if name:
+            given.setdefault(category_key(name), name)
+    if not given:
+        return {}
+    rows = [{"key": key, "name": name} for key, name in sorted(given.items())]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(TicketCategory).on_conflict_do_nothing(index_elements=["key"]), rows)
+    return dict(session.execute(select(TicketCategory.key, TicketCategory.name).where(
+        TicketCategory.key.in_(sorted(given)))).all())
+
+
+@dataclass(frozen=True)
+class Renaming:
+    """What renaming a category did."""
+
+    before: str
+    after: str
+    #: Whether it went into another category that already had the new name.
+    merged: bool
+    tickets: int
+    items: int
+
+
+def rename_category(session: Session, old: str, new: str, *, actor=None) -> Renaming:
+    """Give the category ``old`` (any spelling of it) the name ``new``: another spelling of the same category, or
+    another name; a category that already has that name takes ``old``'s tickets and items (a merge). Audited.
+
+    Runs already made keep their case mixes until their periods are appraised again.
+
+    :raises LookupError: when no category is spelt ``old``.
+    :raises ValueError: for an empty new name or one over the limit.
+    """
+    name = category_name(new)
+    if not name:
+        raise ValueError("NEW: give the category a name")
+    if len(name) > NAME_LIMIT:
+        raise ValueError(f"NEW: at most {NAME_LIMIT} characters; this is {len(name)}")
+    found = session.get(TicketCategory, category_key(old))
+    if found is None:
+        raise LookupError(f"OLD: no ticket category is called {old!r} (plaudit tickets categories lists them)")
+    before, target = found.name, session.get(TicketCategory, category_key(name))
+    merged = target is not None and target is not found
+    if merged:
+        name = target.name  # the one it goes into keeps its spelling
+        session.delete(found)
+    elif found.key != category_key(name):
+        session.delete(found)
+        session.flush()
+        session.add(TicketCategory(key=category_key(name), name=name))
+    else:
+        found.name = name
+    tickets = session.execute(update(Ticket).where(Ticket.category == before).values(category=name)
+                              .execution_options(synchronize_session=False)).rowcount
+    items = session.execute(update(Feedback).where(Feedback.ticket_category == before)
+                            .values(ticket_category=name).execution_options(synchronize_session=False)).rowcount
+    # Keyed by name in the details: a category has no id, and its key may outgrow the audit's entity id.
+    session.add(AuditEntry(action="ticket_category.merged" if merged else "ticket_category.renamed",
+                           entity_type="ticket_categories", entity_id=None, actor_id=getattr(actor, "id", actor),
+                           before={"name": before}, after={"name": name, "tickets": tickets, "items": items}))
+    return Renaming(before, name, merged, tickets, items)
+
+
+def category_counts(session: Session) -> list[tuple[str, int]]:
+    """Every category with how many tickets have it, by name: one GROUP BY."""
+    return [(name, count) for name, count in session.execute(
+        select(TicketCategory.name, func.count(Ticket.id)).select_from(TicketCategory)
+        .outerjoin(Ticket, Ticket.category == TicketCategory.name)
+        .group_by(TicketCategory.name).order_by(TicketCategory.name))]
