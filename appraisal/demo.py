@@ -12,13 +12,15 @@ import click
 from sqlalchemy import select
 
 from core import local_time
-from core.models import Employee, Team, User
+from core.demo import DOMAIN
+from core.models import Dispute, Employee, Feedback, Team, User
 from core.plugins import get_plugins
 
 from .guidelines import current_guideline, publish_guideline
 from .models import AppraisalRun
 from .period_zone import MisalignedPeriods
 from .periods import month_of, week_of
+from .review import raise_dispute
 from .runs import request_run
 from .targets import set_target
 
@@ -126,4 +128,19 @@ def appraise_demo(session_factory, progress=None) -> int:
             requested += 1
         if progress:
             progress(1)
+    with session_factory() as session, session.begin():
+        _dispute_one_answer(session)
     return requested
+
+
+def _dispute_one_answer(session) -> None:
+    """Once: the employee login disputes their latest poor CSAT answer, so the manager's Disputes page has one
+    to decide (a new user found it empty). Open disputes change no run until decided."""
+    if session.scalar(select(Dispute.id).limit(1)) is not None:
+        return
+    user = session.scalar(select(User).where(User.email == f"employee@{DOMAIN}"))
+    item = session.scalar(select(Feedback).where(
+        Feedback.employee_id == user.employee_id, Feedback.kind == "csat", Feedback.value <= 2,
+        Feedback.status == "accepted").order_by(Feedback.occurred_at.desc()).limit(1)) if user else None
+    if item is not None:
+        raise_dispute(session, item.id, user, "I was not on shift that afternoon: a colleague took this call.")

@@ -51,6 +51,11 @@ def test_demo_builds_and_then_reuses_its_own_database(app, tmp_path, smtp_server
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(User)) == 5
         assert conn.scalar(select(func.count()).select_from(Team)) == 4
+        # one open dispute for the manager to decide, raised once by the employee login, not again on reuse
+        from core.models import Dispute
+
+        assert conn.execute(select(Dispute.status, User.email).join(User, User.id == Dispute.raised_by)).all() == [
+            ("open", "employee@plaudit.demo")]
         survey = select(func.count(Feedback.employee_id), func.count()).where(Feedback.channel == "post_ticket_survey")
         attributed, total = conn.execute(survey).one()
         assert total == 1800 and 0 < total - attributed < 100  # a few name an unknown agent
