@@ -102,7 +102,8 @@ def demo_periods(today=None) -> list:
 
 
 def appraise_demo(session_factory, progress=None) -> int:
-    """Publish the demo guideline and targets once, and run every demo period not yet run; return how many."""
+    """Publish the demo guideline and targets once, run every demo period not yet run, and have the employee login
+    dispute one answer once; return how many runs were requested."""
     with session_factory() as session, session.begin():
         hr = session.scalar(select(User).join(User.role_rows).where(User.role_rows.any(role="hr")).limit(1))
         if current_guideline(session) is None:
@@ -139,8 +140,9 @@ def _dispute_one_answer(session) -> None:
     if session.scalar(select(Dispute.id).limit(1)) is not None:
         return
     user = session.scalar(select(User).where(User.email == f"employee@{DOMAIN}"))
-    item = session.scalar(select(Feedback).where(
+    item = session.scalar(select(Feedback).where(  # in an appraised week, so upholding it changes a report
         Feedback.employee_id == user.employee_id, Feedback.kind == "csat", Feedback.value <= 2,
-        Feedback.status == "accepted").order_by(Feedback.occurred_at.desc()).limit(1)) if user else None
+        Feedback.status == "accepted", Feedback.occurred_at < demo_weeks()[-1].end)
+        .order_by(Feedback.occurred_at.desc()).limit(1)) if user else None
     if item is not None:
         raise_dispute(session, item.id, user, "I was not on shift that afternoon: a colleague took this call.")

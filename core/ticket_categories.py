@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from .models import AuditEntry, Feedback, Ticket, TicketCategory
 
-#: The longest name a category has (``Ticket.category``).
+#: The longest name a category has (``Ticket.category``), and its key.
 NAME_LIMIT = Ticket.__table__.c.category.type.length
+KEY_LIMIT = TicketCategory.__table__.c.key.type.length
 
 
 def category_name(category: str) -> str:
@@ -28,7 +29,8 @@ def category_name(category: str) -> str:
 def category_key(category: str) -> str:
     """What one category's spellings share: "Billing", "billing " and "BILLING" are one category, and so are
     "Straße" and "STRASSE" (case folded, compatibility forms composed)."""
-    return unicodedata.normalize("NFKC", category_name(category)).casefold()
+    # Cut to its column: compatibility forms can spread one character over many (U+FDFA over 18).
+    return unicodedata.normalize("NFKC", category_name(category)).casefold()[:KEY_LIMIT]
 
 
 def category_spellings(session: Session, categories: Sequence[str]) -> dict[str, str]:
@@ -45,9 +47,7 @@ def category_spellings(session: Session, categories: Sequence[str]) -> dict[str,
     if not given:
         return {}
     rows = [{"key": key, "name": name} for key, name in sorted(given.items())]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(TicketCategory).on_conflict_do_nothing(index_elements=["key"]), rows)
+    session.execute(_insert(session).on_conflict_do_nothing(index_elements=["key"]), rows)
     return dict(session.execute(select(TicketCategory.key, TicketCategory.name).where(
         TicketCategory.key.in_(sorted(given)))).all())
 
@@ -68,10 +68,12 @@ def rename_category(session: Session, old: str, new: str, *, actor=None) -> Rena
     """Give the category ``old`` (any spelling of it) the name ``new``: another spelling of the same category, or
     another name; a category that already has that name takes ``old``'s tickets and items (a merge). Audited.
 
-    Runs already made keep their case mixes until their periods are appraised again.
+    The old key stays, spelt the new way: the helpdesk still sends its own word ("Refund"), and what it sends
+    after the rename takes the new name rather than bringing the old one back. Runs already made keep their case
+    mixes until their periods are appraised again.
 
     :raises LookupError: when no category is spelt ``old``.
-    :raises ValueError: for an empty new name or one over the limit.
+    :raises ValueError: for an empty new name, one over the limit, or the name it has already.
     """
     name = category_name(new)
     if not name:
@@ -81,17 +83,22 @@ def rename_category(session: Session, old: str, new: str, *, actor=None) -> Rena
     found = session.get(TicketCategory, category_key(old))
     if found is None:
         raise LookupError(f"OLD: no ticket category is called {old!r} (plaudit tickets categories lists them)")
-    before, target = found.name, session.get(TicketCategory, category_key(name))
-    merged = target is not None and target is not found
-    if merged:
-        name = target.name  # the one it goes into keeps its spelling
-        session.delete(found)
-    elif found.key != category_key(name):
-        session.delete(found)
-        session.flush()
-        session.add(TicketCategory(key=category_key(name), name=name))
-    else:
-        found.name = name
+    before = found.name
+    if name == before:
+        raise ValueError(f"NEW: {before!r} is its name already")
+    spelt = select(TicketCategory.name).where(TicketCategory.key == category_key(name))
+    existing = session.scalar(spelt)
+    if existing is None:  # a name not seen before: its key is stored (or a delivery's, stored meanwhile, read)
+        session.execute(_insert(session).on_conflict_do_nothing(index_elements=["key"]),
+                        {"key": category_key(name), "name": name})
+        name = session.scalar(spelt)
+    elif existing != before:  # another category's name: this one goes into it, which keeps its spelling
+        name = existing
+    # (else a key of this very category, its own or one a rename left: a new spelling of it)
+    merged = existing is not None and existing != before
+    # Every key spelt the old way (the old one, and those earlier renames left) spells it the new way.
+    session.execute(update(TicketCategory).where(TicketCategory.name == before).values(name=name)
+                    .execution_options(synchronize_session=False))
     tickets = session.execute(update(Ticket).where(Ticket.category == before).values(category=name)
                               .execution_options(synchronize_session=False)).rowcount
     items = session.execute(update(Feedback).where(Feedback.ticket_category == before)
@@ -103,9 +110,15 @@ def rename_category(session: Session, old: str, new: str, *, actor=None) -> Rena
     return Renaming(before, name, merged, tickets, items)
 
 
+def _insert(session: Session):
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(TicketCategory)
+
+
 def category_counts(session: Session) -> list[tuple[str, int]]:
-    """Every category with how many tickets have it, by name: one GROUP BY."""
+    """Every category with how many tickets have it, by name (once, whatever keys spell it so): one GROUP BY."""
+    names = select(TicketCategory.name).distinct().subquery()
     return [(name, count) for name, count in session.execute(
-        select(TicketCategory.name, func.count(Ticket.id)).select_from(TicketCategory)
-        .outerjoin(Ticket, Ticket.category == TicketCategory.name)
-        .group_by(TicketCategory.name).order_by(TicketCategory.name))]
+        select(names.c.name, func.count(Ticket.id)).select_from(names)
+        .outerjoin(Ticket, Ticket.category == names.c.name)
+        .group_by(names.c.name).order_by(func.lower(names.c.name), names.c.name))]

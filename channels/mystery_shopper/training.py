@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import String, and_, cast, func, literal, select
 from sqlalchemy.orm import Session
 
-from appraisal.aggregates import counted_for, joined_after
-from appraisal.periods import bound_day
+from appraisal.aggregates import counted_for, joined_during
 from core.models import Feedback
 
 from .models import Assignment, Report, SectionResult
@@ -42,9 +40,8 @@ def section_totals(session: Session, period_start, period_end, up_to: int) -> li
     report's feedback says; a visit from before they joined counts for nobody, as the run counts its item.
     Sections that did not apply to a report (score None) are left out.
     """
-    first, last = bound_day(period_start), bound_day(period_end) - timedelta(days=1)
     employee = counted_for(func.coalesce(Report.served_by, Assignment.employee_id), Report.visited_at,
-                           joined_after(session, first, last))
+                           joined_during(session, period_start, period_end))
     # The item record_results ingested for this section of this report ("report-<id>:<section>").
     item = literal("report-") + cast(Report.id, String) + literal(":") + SectionResult.section
     query = (select(employee, SectionResult.section, func.max(SectionResult.title), func.sum(SectionResult.score),

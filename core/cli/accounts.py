@@ -259,6 +259,20 @@ def _live_tokens(session, user: User) -> int:
         or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > utcnow())))
 
 
+#: Who may act with ``--by`` on what HR and admins answer for (erasing a customer, renaming a ticket category).
+HR_OR_ADMIN = frozenset({"hr", "admin"})
+
+
+def hr_or_admin(session, email: str, doing: str) -> User:
+    """The account ``--by EMAIL`` names, for the audit: HR's or an admin's, else refused naming the option."""
+    user = user_by_email(session, email)
+    if user is None:
+        raise click.BadParameter(f"no account has the address {email}", param_hint="--by")
+    if not user.roles & HR_OR_ADMIN:
+        raise click.BadParameter(f"{email} is not HR or an admin, who alone may {doing}", param_hint="--by")
+    return user
+
+
 def refuse_losing_last_admin(session, user: User, param_hint: str, doing: str, otherwise: str = "") -> None:
     """Refuse a change to ``user`` that would leave no active admin able to sign in to the admin pages.
 

@@ -5,9 +5,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ..accounts import user_by_email
 from ..db import transaction
-from ..models import User
 from ..privacy import erase_customer
 from ..retention import (
     BATCH_SIZE,
@@ -15,24 +13,12 @@ from ..retention import (
     purge_expired_payloads,
     retention_cutoff,
 )
-
-#: Who may have a customer erased: the people who answer data-protection requests.
-ERASING_ROLES = frozenset({"hr", "admin"})
+from .accounts import hr_or_admin
 
 
 @click.group("privacy")
 def privacy():
     """Customers' personal data: erasure on request, and payload retention (docs/privacy.md)."""
-
-
-def _requester(session, email: str) -> User:
-    user = user_by_email(session, email)
-    if user is None:
-        raise click.BadParameter(f"no account has the address {email}", param_hint="--by")
-    if not user.roles & ERASING_ROLES:
-        raise click.BadParameter(f"{email} is not HR or an admin, who alone may erase customers' data",
-                                 param_hint="--by")
-    return user
 
 
 @privacy.command("erase")
@@ -52,7 +38,7 @@ def erase(identifiers, by, note, dry_run):
     if any(not i.strip() for i in identifiers):
         raise click.BadParameter("an identifier is empty", param_hint="IDENTIFIERS")
     with transaction() as session:
-        actor = _requester(session, by)
+        actor = hr_or_admin(session, by, "erase customers' data")
         report = erase_customer(session, identifiers, actor=actor, note=note, dry_run=dry_run)
     found = report.as_dict()
     verb = "would erase" if dry_run else "erased"

@@ -6,6 +6,7 @@ from flask.cli import with_appcontext
 
 from ..db import transaction
 from ..ticket_categories import category_counts, rename_category
+from .accounts import hr_or_admin
 
 
 @click.group("tickets")
@@ -28,16 +29,18 @@ def categories_command():
 @tickets.command("rename-category")
 @click.argument("old")
 @click.argument("new")
+@click.option("--by", "by", required=True, metavar="EMAIL", help="your account (HR or admin), for the audit")
 @with_appcontext
-def rename_category_command(old, new):
+def rename_category_command(old, new, by):
     """Rename the category OLD (any spelling of it) to NEW, or merge it into NEW when that is a category already.
 
     Its tickets and the feedback about them take the new name; audited. Runs already made keep their case mixes
     until their periods are appraised again.
     """
     with transaction() as session:
+        actor = hr_or_admin(session, by, "rename ticket categories")
         try:
-            done = rename_category(session, old, new)
+            done = rename_category(session, old, new, actor=actor)
         except (LookupError, ValueError) as exc:
             message = str(exc.args[0])
             field, _, said = message.partition(": ")

@@ -45,12 +45,14 @@ class Ticket(Base):
 
 
 class TicketCategory(Base):
-    """A ticket category as the organisation spells it: the first spelling stored, which every later one that
-    differs only in case or spacing takes ("billing ", "BILLING"), so the case mix does not split it in two."""
+    """A ticket category as the organisation spells it: the first spelling stored (or the name HR gave it), which
+    every later one that differs only in case or spacing takes ("billing ", "BILLING"), so the case mix does not
+    split it in two."""
 
     __tablename__ = "ticket_categories"
 
-    #: ``core.tickets.category_key`` of the name: spaces collapsed, case folded (which may triple a character).
+    #: ``core.ticket_categories.category_key`` of a spelling: spaces collapsed, case folded, compatibility forms
+    #: composed. A key left by a rename spells the name HR gave (several keys may spell one name).
     key: Mapped[str] = mapped_column(String(600), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
 

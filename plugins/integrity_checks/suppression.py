@@ -11,8 +11,7 @@ from datetime import timedelta
 from marshmallow import Schema, fields, validate
 from sqlalchemy import case, func, select
 
-from appraisal.aggregates import counted_for, joined_after
-from appraisal.periods import bound_day
+from appraisal.aggregates import counted_for, joined_during
 from core.integrity import IntegrityCheck
 from core.models import Ticket
 
@@ -74,8 +73,7 @@ def _coverage_by_solver(session, start, end):
     organisation's rate only), as the run counts feedback.
     """
     surveyed = Ticket.survey_seen_at >= start - _CLOCK_GRACE
-    solver = counted_for(Ticket.solver_id, Ticket.resolved_at,
-                         joined_after(session, bound_day(start), bound_day(end) - timedelta(days=1)))
+    solver = counted_for(Ticket.solver_id, Ticket.resolved_at, joined_during(session, start, end))
     return (select(solver, func.count(), func.count(case((surveyed, 1))))
             .where(Ticket.resolved_at >= start, Ticket.resolved_at < end, Ticket.solver_id.is_not(None))
             .group_by(solver))

@@ -88,34 +88,46 @@ def test_migration_0024_merges_the_spellings_into_the_most_common(migration_urls
         engine.dispose()
 
 
-def test_hr_renames_a_category_or_merges_it_into_another(app, session):
+def test_hr_renames_a_category_or_merges_it_into_another(app, session, create_user):
     """The first spelling stored stood for good: "BILLING" could never become "Billing", nor "Refund" join
     "Refunds"."""
     from core.models import AuditEntry
 
-    _deliver(session, ("1", "BILLING"), ("2", "billing"), ("3", "Refund"), ("4", "Refunds"))
+    hr = create_user("hr@example.com", roles=["hr"])
+    _deliver(session, ("1", "BILLING"), ("2", "billing"), ("3", "Refund"), ("4", "Refunds"), ("5", "Late"))
     ticket = session.scalar(select(Ticket.id).where(Ticket.external_id == "3"))
     session.add(Feedback(channel="test", kind="csat", external_id="a", value=5.0, occurred_at=NINE,
                          ticket_id=ticket, ticket_category="Refund"))
     session.commit()
     cli = app.test_cli_runner()
-    renamed = cli.invoke(args=["tickets", "rename-category", "billing", "Billing"])
+
+    def rename(old, new, by="hr@example.com"):
+        return cli.invoke(args=["tickets", "rename-category", old, new, "--by", by])
+
+    renamed = rename("billing", "Billing")
     assert renamed.exit_code == 0, renamed.output
     assert "'BILLING' renamed 'Billing': 2 ticket(s) and 0 feedback item(s)" in renamed.output
-    merged = cli.invoke(args=["tickets", "rename-category", "refund", "REFUNDS"])
+    merged = rename("refund", "REFUNDS")
     assert "'Refund' merged into 'Refunds': 1 ticket(s) and 1 feedback item(s)" in merged.output
+    assert rename("Late", "Delayed delivery").exit_code == 0  # another name altogether
     session.expire_all()
-    assert _stored(session) == {"1": "Billing", "2": "Billing", "3": "Refunds", "4": "Refunds"}
+    assert _stored(session) == {"1": "Billing", "2": "Billing", "3": "Refunds", "4": "Refunds",
+                                "5": "Delayed delivery"}
     assert session.scalar(select(Feedback.ticket_category)) == "Refunds"
     session.commit()
-    assert cli.invoke(args=["tickets", "categories"]).output.split() == ["2", "Billing", "2", "Refunds"]
-    assert [action for (action,) in session.execute(select(AuditEntry.action).order_by(AuditEntry.id))] == [
-        "ticket_category.renamed", "ticket_category.merged"]
-    # a new ticket in any spelling of the renamed one takes its new name
-    _deliver(session, ("5", "BILLING "))
-    assert _stored(session)["5"] == "Billing"
-    unknown = cli.invoke(args=["tickets", "rename-category", "Shipping", "Delivery"])
+    assert cli.invoke(args=["tickets", "categories"]).output.split() == [
+        "2", "Billing", "1", "Delayed", "delivery", "2", "Refunds"]
+    assert session.execute(select(AuditEntry.action, AuditEntry.actor_id).order_by(AuditEntry.id)).all() == [
+        ("ticket_category.renamed", hr.id), ("ticket_category.merged", hr.id), ("ticket_category.renamed", hr.id)]
+    # the helpdesk goes on sending its own words: they take the names HR gave, and undo nothing
+    _deliver(session, ("1", "BILLING "), ("3", "Refund"), ("6", "refund"), ("7", "late"))
+    assert _stored(session) == {"1": "Billing", "2": "Billing", "3": "Refunds", "4": "Refunds",
+                                "5": "Delayed delivery", "6": "Refunds", "7": "Delayed delivery"}
+
+    unknown = rename("Shipping", "Delivery")
     assert unknown.exit_code == 2 and "no ticket category is called 'Shipping'" in unknown.output
     assert "OLD" in unknown.output
-    empty = cli.invoke(args=["tickets", "rename-category", "Billing", "  "])
-    assert empty.exit_code == 2 and "give the category a name" in empty.output
+    assert "give the category a name" in rename("Billing", "  ").output
+    assert "'Billing' is its name already" in rename("billing", "Billing").output
+    employee = create_user("ann@example.com", roles=["employee"])
+    assert "is not HR or an admin" in rename("Billing", "Invoices", by=employee.email).output
