@@ -370,6 +370,8 @@ def test_the_plugins_page_lists_the_builtins_with_their_hooks(client, login, acc
         assert text in survey, text
     assert "csat_percent" in section("survey_scores") and "register_scoring_rules" in section("survey_scores")
     assert "self_rating" in section("integrity_checks") and "plaudit import social" in section("social_monitoring")
+    # the import group both share lists under each plugin only its own commands
+    assert "plaudit import social" not in survey and "plaudit import tickets" in survey
     assert "<code>recommend</code>" in html  # every hook is listed, implemented or not
 
 

@@ -389,20 +389,31 @@ def contributions(plugins) -> dict[str, dict[str, list[str]]]:
     for impl in plugins.pm.hook.register_cron_jobs.get_hookimpls():
         for entry in impl.function() or ():
             found[impl.plugin_name]["Cron jobs"].append(f"{entry.func}, {schedule(entry)}")
-    for impl in plugins.pm.hook.register_commands.get_hookimpls():
+    impls = plugins.pm.hook.register_commands.get_hookimpls()
+    packages = {impl.plugin_name: _package(impl.plugin) for impl in impls}
+    for impl in impls:
         group = click.Group()  # a scratch group: what the plugin adds is all it holds
         impl.function(cli=group)
-        found[impl.plugin_name]["Commands"] += _command_paths(group, "plaudit")
+        # A group two plugins share (``import``) holds both's commands: each lists those it defines.
+        others = tuple(package for name, package in packages.items() if name != impl.plugin_name)
+        found[impl.plugin_name]["Commands"] += _command_paths(group, "plaudit", others)
     return found
 
 
-def _command_paths(group: click.Group, prefix: str) -> list[str]:
-    """The commands a group holds, as typed: a plugin's ``social`` under ``import`` is ``plaudit import social``."""
+def _package(plugin) -> str:
+    """The package a plugin's code is in: a module's own name, or its object's class's module."""
+    name = plugin.__name__ if inspect.ismodule(plugin) else type(plugin).__module__
+    return name + "."
+
+
+def _command_paths(group: click.Group, prefix: str, others: tuple[str, ...] = ()) -> list[str]:
+    """The commands a group holds, as typed (a plugin's ``social`` under ``import`` is ``plaudit import social``),
+    but those whose code is in one of the ``others`` packages."""
     paths = []
     for name, command in sorted(group.commands.items()):
         if isinstance(command, click.Group) and command.commands:
-            paths += _command_paths(command, f"{prefix} {name}")
-        else:
+            paths += _command_paths(command, f"{prefix} {name}", others)
+        elif not (command.callback and (command.callback.__module__ + ".").startswith(others)):
             paths.append(f"{prefix} {name}")
     return paths
 
