@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Float, Numeric, and_, case, cast, func, null, select
@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import BindParameter, Case, Null
 from core import local_time
 from core.models import Employee, Feedback
 
-from .periods import bound_day
+from .periods import days_of
 
 CURRENT, PREVIOUS = 1, 0
 
@@ -174,7 +174,7 @@ def joined_after(session: Session, first: date, last: date) -> dict[int, datetim
 def joined_during(session: Session, start: datetime, end: datetime) -> dict[int, datetime]:
     """:func:`joined_after` for the period [``start``, ``end``) as hooks receive it: its bounds, the organisation's
     midnights (whose UTC date is the day before, east of UTC)."""
-    return joined_after(session, bound_day(start), bound_day(end) - timedelta(days=1))
+    return joined_after(session, *days_of(start, end))
 
 
 def _measures(points, dialect: str, whole: bool = True, scored=None) -> list:

@@ -21,7 +21,6 @@ from appraisal.models import (
     Target,
 )
 from appraisal.periods import (
-    bound_day,
     check_day,
     days_of,
     month_of,
@@ -212,7 +211,7 @@ def dashboard():
     names = [column["name"] for column in columns]
     labels = [days_of(r.period_start, r.period_end)[0].strftime("%d %b") for r, _, _ in runs]
     rows = []
-    first, last = bound_day(run.period_start), bound_day(run.period_end) - timedelta(days=1)
+    first, last = days_of(run.period_start, run.period_end)
     for employee_id, name, result, team_name, left_on, started_on, reachable in results:
         trend = [history.get(employee_id, {}).get(r) for r in run_ids]
         rows.append({"id": employee_id, "name": name, "team": team_name, "result": result, "left_on": left_on,
