@@ -362,8 +362,10 @@ def _items(session: Session, run: AppraisalRun, employee_id: int, policy: str, s
     items = [{"id": r.id, "occurred_at": r.occurred_at, "channel": r.channel, "kind": r.kind, "value": r.value,
               "scale": (r.scale_min, r.scale_max), "status": r.status, "ticket_ref": r.ticket_ref,
               "positive": bool(r.positive), "comment": shown_comment(r.comment, bool(r.positive), policy),
-              # A channel may name what an item is about (a mystery report's section, say).
-              "about": (r.payload or {}).get("title") if isinstance(r.payload, dict) else None}
+              # A channel may name what an item is about (a mystery report's section, say), or say that a
+              # ticket's timing is of a ticket still open (channels/post_ticket_survey/overdue.py).
+              "about": (r.payload or {}).get("title") if isinstance(r.payload, dict) else None,
+              "still_open": bool(isinstance(r.payload, dict) and r.payload.get("open"))}
              for r in rows]
     return items, total
 

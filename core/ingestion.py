@@ -468,8 +468,10 @@ class AnnouncementFailed(RuntimeError):
 
 
 def revise_feedback(session: Session, channel_slug: str, external_id: str, *, value: float | None,
-                    comment: str | None, occurred_at: datetime, actor=None) -> Feedback:
+                    comment: str | None, occurred_at: datetime, actor=None, payload: dict | None = None) -> Feedback:
     """Replace a stored item's answer (a customer changing their rating within the allowed window), audited.
+
+    :param payload: the item's payload from now on, when given; else it keeps its own.
 
     :raises LookupError: when no such item is stored.
     """
@@ -479,6 +481,8 @@ def revise_feedback(session: Session, channel_slug: str, external_id: str, *, va
         raise LookupError(f"no feedback {channel_slug}:{external_id}")
     before = {"value": item.value, "comment": item.comment, "occurred_at": item.occurred_at.isoformat()}
     item.value, item.comment, item.occurred_at = value, comment, occurred_at
+    if payload is not None:
+        item.payload = payload
     record_audit(session, "feedback.revised", item, actor=actor, before=before,
                  after={"value": value, "comment": comment, "occurred_at": occurred_at.isoformat()})
     session.flush()

@@ -26,10 +26,16 @@ DURATIONS = {"social_reply": "to reply", "first_response_time": "to first reply"
 
 
 def answer(value: float | None, kind: str | None = None, scale_min: float | None = None,
-           scale_max: float | None = None) -> Markup:
-    """The value of an item with what it is measured on, muted: "4 of 5", "+0.62 sentiment", "12 min"."""
+           scale_max: float | None = None, *, still_open: bool = False) -> Markup:
+    """The value of an item with what it is measured on, muted: "4 of 5", "+0.62 sentiment", "12 min".
+
+    :param still_open: the item is a ticket's timing kept while the ticket is open past its target: its minutes
+        are how long it had been open at the last look, not how long it took.
+    """
     if value is None:
         return Markup("–")
+    if kind in DURATIONS and still_open:
+        return Markup('<span class="muted">still open after</span> {}').format(minutes(value))
     if kind in DURATIONS:  # minutes, which a bare 397.4 did not say
         return Markup('{} <span class="muted">{}</span>').format(minutes(value), DURATIONS[kind])
     if scale_min is not None and scale_min < 0:  # a signed scale: sentiment, -1 to 1

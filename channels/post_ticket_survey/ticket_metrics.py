@@ -22,6 +22,8 @@ class TicketMetricSchema(Schema):
     minutes = fields.Float(required=True, validate=validate.Range(min=0))
     at = fields.AwareDateTime(required=True)
     agent = fields.String(allow_none=True, metadata={"description": "provider:id of the assignee at solve"})
+    open = fields.Boolean(load_default=False, metadata={
+        "description": "the ticket is still open past its target: minutes so far, dated when the target passed"})
 
 
 class TicketMetrics(Channel):
@@ -40,7 +42,7 @@ class TicketMetrics(Channel):
             identities["assignee_at_solve"] = IdentityRef(provider, external_id)
         yield FeedbackDraft(kind=data["metric"], external_id=f"{data['ticket']}:{data['metric']}",
                             occurred_at=data["at"], value=data["minutes"], ticket_ref=data["ticket"],
-                            identities=identities)
+                            identities=identities, payload={"open": True} if data["open"] else {})
 
 
     def demo_payloads(self, now, rng, agents):
@@ -74,7 +76,11 @@ def metric_payloads(tickets: Iterable[Ticket]) -> list[dict]:
 
 def record_timings(session, tickets: Iterable[Ticket]):
     """Store the timings of solved tickets; a timing corrected since (an exact solve time arriving after an
-    estimate, say) revises the stored item, audited, so SLA attainment follows the best knowledge."""
+    estimate, say) revises the stored item, audited, so SLA attainment follows the best knowledge.
+
+    The item of a ticket that went overdue while open (``overdue.record_overdue``) takes the real minutes
+    but keeps its date, when the target passed, so the miss stays in the period it fell in.
+    """
     from sqlalchemy import select
 
     from core.ingestion import ingest, revise_feedback
@@ -84,11 +90,16 @@ def record_timings(session, tickets: Iterable[Ticket]):
     report = ingest(session, TicketMetrics.name, payloads)
     if report.duplicates:
         wanted = {f"{p['ticket']}:{p['metric']}": p for p in payloads}
-        stored = session.execute(select(Feedback.external_id, Feedback.value).where(
+        stored = session.execute(select(Feedback.external_id, Feedback.value, Feedback.occurred_at,
+                                        Feedback.payload).where(
             Feedback.id.in_([d.feedback_id for d in report.duplicates]))).all()
-        for external_id, value in stored:
+        for external_id, value, occurred_at, stored_payload in stored:
             payload = wanted[external_id]
-            if value != payload["minutes"]:
+            at = datetime.fromisoformat(payload["at"])
+            overdue = bool((stored_payload or {}).get("open"))
+            if overdue:
+                at = min(at, occurred_at)
+            if value != payload["minutes"] or overdue:
                 revise_feedback(session, TicketMetrics.name, external_id, value=payload["minutes"], comment=None,
-                                occurred_at=datetime.fromisoformat(payload["at"]))
+                                occurred_at=at, payload={} if overdue else None)
     return report

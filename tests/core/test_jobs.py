@@ -93,9 +93,11 @@ def test_cron_sweeps_work_stranded_by_an_outage(make_app, recorder, redis_url):
 
     back = make_app(REDIS_URL=redis_url, QUEUE_NAME="test-cron", extra_plugins={"recorder": recorder})
     scheduler = jobs.build_cron_scheduler(back)
-    # interval entries run at once when the scheduler starts: the sweep, and the social sources' poll
+    # interval entries run at once when the scheduler starts: the sweep, the social sources' poll and the
+    # overdue tickets' sweep
     assert [job.func_name for job in scheduler.enqueue_jobs()] == [
-        "core.jobs.dispatch_pending_job", "channels.social_monitoring.polling.poll_due_sources"]
+        "core.jobs.dispatch_pending_job", "channels.social_monitoring.polling.poll_due_sources",
+        "channels.post_ticket_survey.overdue.sweep_overdue"]
     worker = SimpleWorker(["test-cron"], connection=jobs.redis_connection(back))
     with back.app_context():
         worker.work(burst=True)  # runs the sweep, which enqueues the stranded job, which runs too

@@ -88,7 +88,8 @@ def test_plugin_cron_entries_are_scheduled_beside_the_kernel_sweep(make_app, red
         ("appraisal.runs.appraise_last_week", None, "0 2-6 * * 1"),
         ("appraisal.digests.send_weekly_digests", None, "0 7-12 * * 1"),
         ("core.jobs.dispatch_pending_job", None, "0 2 * * *"),
-        ("channels.social_monitoring.polling.poll_due_sources", 300, None)]
+        ("channels.social_monitoring.polling.poll_due_sources", 300, None),
+        ("channels.post_ticket_survey.overdue.sweep_overdue", 900, None)]
 
 
 def test_recommend_hook_answers_are_flattened(make_app):

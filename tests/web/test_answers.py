@@ -30,5 +30,10 @@ def test_minutes_read_as_people_say_them(value, shown):
     assert minutes(value) == shown
 
 
+def test_the_timing_of_a_ticket_still_open_says_so():
+    assert str(answer(49 * 60, "resolution_time", still_open=True)) == (
+        '<span class="muted">still open after</span> 2 d 1 h')
+
+
 def test_text_in_an_answer_is_escaped():
     assert "<script>" not in str(answer(1, "<script>", 1, 5))

@@ -1,0 +1,164 @@
+"""A ticket left open past its SLA target is a miss from the moment the target passes, for whoever held it then."""
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from appraisal.guidelines import DEFAULT_GUIDELINE, publish_guideline
+from appraisal.metrics import metric
+from channels.post_ticket_survey.overdue import (
+    record_overdue,
+    sla_targets,
+    sweep_overdue,
+)
+from core.channel import IdentityRef
+from core.models import AuditEntry, Feedback, utcnow
+from core.tickets import TicketUpdate, upsert_tickets
+
+ANN, BOB = ("email", "ann@example.com"), ("email", "bob@example.com")
+OPENED = "2026-11-02T09:00:00Z"
+#: Two days and an hour after OPENED: the default resolution target (a day) passed on 3 November at 09:00.
+NOW = datetime(2026, 11, 4, 10, 0, tzinfo=UTC)
+NOVEMBER_3, NOVEMBER_4 = datetime(2026, 11, 3, tzinfo=UTC), datetime(2026, 11, 4, tzinfo=UTC)
+
+
+def _ticket(deliver, ticket_id, *, status="open", opened=OPENED, first=None, resolved=None, who=ANN):
+    ticket = {"id": ticket_id, "status": status, "opened_at": opened, "first_response_at": first,
+              "resolved_at": resolved, "assignee": {"provider": who[0], "id": who[1]} if who else None}
+    response = deliver("generic", {"provider": "ourdesk", "ticket": ticket})
+    assert response.status_code == 200, response.get_data(as_text=True)
+
+
+def _timings(session) -> dict[str, tuple]:
+    session.expire_all()
+    return {f.external_id: (f.value, f.occurred_at, f.employee_id, f.payload) for f in session.scalars(
+        select(Feedback).where(Feedback.channel == "ticket_metrics"))}
+
+
+@pytest.fixture
+def people(session, create_employee):
+    ann = create_employee("Ann", identities=[ANN])
+    bob = create_employee("Bob", identities=[BOB])
+    publish_guideline(session, copy.deepcopy(DEFAULT_GUIDELINE))
+    session.commit()
+    return ann, bob
+
+
+def test_an_open_ticket_past_its_target_is_a_miss_in_the_period_the_target_passed(app, session, deliver, people):
+    ann, _ = people
+    _ticket(deliver, "T-1", first="2026-11-02T09:20:00Z")  # answered in time, never solved
+    sweep = record_overdue(session, NOW)
+    session.commit()
+
+    assert (sweep.recorded, sweep.extended) == (1, 0)
+    assert _timings(session) == {"ourdesk:T-1:resolution_time": (
+        49 * 60.0, datetime(2026, 11, 3, 9, tzinfo=UTC), ann.id, {"open": True})}
+    rule = app.extensions["plaudit.plugins"].scoring_rules["resolution_sla"]
+    missed = metric(session, rule, {}, start=NOVEMBER_3, end=NOVEMBER_4)[ann.id]
+    assert (missed.value, missed.n) == (0.0, 1)
+
+
+def test_nothing_before_the_target_nor_for_tickets_nobody_is_to_work_on(session, deliver, people):
+    _ticket(deliver, "young", opened="2026-11-03T11:00:00Z")  # 23 hours open
+    _ticket(deliver, "deleted", status="deleted")
+    _ticket(deliver, "closed", status="closed")  # the generic format's word for solved, with no time given
+    _ticket(deliver, "nobody's", who=None)
+    _ticket(deliver, "ancient", opened="2026-09-01T09:00:00Z")  # its target passed before the 30 days looked at
+    assert record_overdue(session, NOW).recorded == 0
+    assert _timings(session) == {}
+
+
+def test_a_ticket_taken_over_after_its_target_passed_stays_the_miss_of_who_held_it_then(session, deliver, people):
+    ann, _ = people
+    _ticket(deliver, "T-1")
+    # Bob takes it six hours after its target passed (the generic format has no time of assignment)
+    upsert_tickets(session, [TicketUpdate("ourdesk", "T-1", assignee=IdentityRef(*BOB),
+                                          assigned_at=datetime(2026, 11, 3, 15, tzinfo=UTC))])
+    record_overdue(session, NOW)
+    assert _timings(session)["ourdesk:T-1:resolution_time"][2] == ann.id
+
+
+def test_first_responses_are_swept_only_from_helpdesks_that_report_them(session, deliver, people):
+    _ticket(deliver, "T-1")
+    record_overdue(session, NOW)
+    assert set(_timings(session)) == {"ourdesk:T-1:resolution_time"}  # no ticket says when it was answered
+
+    _ticket(deliver, "T-2", opened="2026-11-04T08:00:00Z", first="2026-11-04T08:10:00Z")
+    _ticket(deliver, "T-3", opened="2026-11-04T08:00:00Z")  # two hours unanswered against an hour's target
+    record_overdue(session, NOW)  # now the helpdesk is known to report them, T-1's is late too
+    assert set(_timings(session)) == {"ourdesk:T-1:resolution_time", "ourdesk:T-1:first_response_time",
+                                      "ourdesk:T-3:first_response_time"}
+
+
+def test_each_sweep_brings_the_minutes_up_to_date_and_stores_nothing_twice(session, deliver, people):
+    _ticket(deliver, "T-1")
+    record_overdue(session, NOW)
+    sweep = record_overdue(session, datetime(2026, 11, 5, 9, tzinfo=UTC))
+    assert (sweep.recorded, sweep.extended) == (0, 1)
+    assert _timings(session)["ourdesk:T-1:resolution_time"][:2] == (72 * 60.0, datetime(2026, 11, 3, 9, tzinfo=UTC))
+
+
+def test_the_solve_gives_the_real_minutes_and_the_miss_stays_where_it_fell(app, session, deliver, people):
+    ann, _ = people
+    _ticket(deliver, "T-1", first="2026-11-02T09:20:00Z")
+    record_overdue(session, NOW)
+    session.commit()
+    _ticket(deliver, "T-1", status="solved", first="2026-11-02T09:20:00Z", resolved="2026-11-09T09:00:00Z")
+
+    assert _timings(session)["ourdesk:T-1:resolution_time"] == (
+        7 * 24 * 60.0, datetime(2026, 11, 3, 9, tzinfo=UTC), ann.id, {})
+    revised = session.scalars(select(AuditEntry).where(AuditEntry.action == "feedback.revised")).one()
+    assert revised.before["value"] == 49 * 60.0 and revised.after["value"] == 7 * 24 * 60.0
+    rule = app.extensions["plaudit.plugins"].scoring_rules["resolution_sla"]
+    assert metric(session, rule, {}, start=NOVEMBER_3, end=NOVEMBER_4)[ann.id].n == 1
+    assert ann.id not in metric(session, rule, {}, start=datetime(2026, 11, 9, tzinfo=UTC),
+                                end=datetime(2026, 11, 10, tzinfo=UTC))
+    # The solved ticket's item is no open one: a later sweep leaves it alone.
+    assert record_overdue(session, datetime(2026, 11, 20, tzinfo=UTC)).extended == 0
+
+
+def test_the_target_is_the_guideline_s_and_without_a_target_nothing_is_swept(session, deliver, people):
+    assert sla_targets(session) == {"first_response_time": 60.0, "resolution_time": 1440.0}
+    publish_guideline(session, {"metrics": [{"rule": "csat_percent", "weight": 50},
+                                            {"rule": "resolution_sla", "weight": 50,
+                                             "params": {"target_minutes": 3000}}]})
+    assert sla_targets(session) == {"resolution_time": 3000.0}
+    _ticket(deliver, "T-1")  # 49 hours open: within 50
+    assert record_overdue(session, NOW).recorded == 0
+
+    publish_guideline(session, {"metrics": [{"rule": "csat_percent", "weight": 100}]})
+    assert sla_targets(session) == {}
+    assert record_overdue(session, datetime(2026, 11, 20, tzinfo=UTC)).recorded == 0
+
+
+def test_the_cron_job_sweeps_in_a_transaction_of_its_own(app, session, deliver, people):
+    assert any(entry.func == "channels.post_ticket_survey.overdue.sweep_overdue"
+               for entry in app.extensions["plaudit.plugins"].cron_jobs())
+    _ticket(deliver, "T-1", opened=(utcnow() - timedelta(days=2)).isoformat())
+    session.commit()
+    with app.app_context():
+        assert sweep_overdue()["recorded"] == 1
+    assert "ourdesk:T-1:resolution_time" in _timings(session)
+
+
+def test_the_report_says_the_ticket_is_still_open(app, session, deliver, people):
+    from appraisal.models import AppraisalRun
+    from appraisal.report import employee_report
+    from appraisal.runs import request_run
+    from core.db import transaction
+    from tests.fixtures.appraisal import WEEK
+
+    ann, _ = people
+    _ticket(deliver, "T-1", first="2026-11-02T09:20:00Z")
+    record_overdue(session, NOW)
+    session.commit()
+    with app.app_context(), transaction() as work:
+        run_id = request_run(work, WEEK).id
+    session.expire_all()
+    report = employee_report(session, session.get(AppraisalRun, run_id), ann.id,
+                             app.extensions["plaudit.plugins"].scoring_rules, with_items=True)
+    late = next(item for item in report["feedback_items"] if item["kind"] == "resolution_time")
+    assert late["still_open"] and late["occurred_at"] == datetime(2026, 11, 3, 9, tzinfo=UTC)
