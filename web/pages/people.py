@@ -15,6 +15,8 @@ from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, DateField
 from wtforms.validators import Optional
 
+from appraisal.periods import days_of
+from appraisal.tenure_runs import runs_by_old_days
 from core import local_time
 from core.auth import roles_required
 from core.db import get_session
@@ -187,8 +189,9 @@ def _person_page(session, employee: Employee, form: LeavingForm, joining: Joinin
     account = session.scalar(select(User).where(User.employee_id == employee.id))
     leads = session.scalars(select(Team.name).where(Team.manager_id == employee.id).order_by(Team.name)).all()
     team = session.get(Team, employee.team_id) if employee.team_id is not None else None
+    old_days = [(run, *days_of(run.period_start, run.period_end)) for run in runs_by_old_days(session, employee)]
     page = render_template("people/person.html", employee=employee, team=team, account=account, leads=leads,
-                           form=form, joining=joining, today=local_time.today())
+                           form=form, joining=joining, today=local_time.today(), old_days=old_days)
     return page, 400 if form.errors or joining.errors else 200
 
 
