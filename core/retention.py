@@ -28,6 +28,8 @@ KEPT_PAYLOAD_KEYS = frozenset({
     "response_id", "kind", "rating", "scale", "answered_at", "ticket_id", "agent", "agent_basis", "agents",
     # ticket timings (ticket_metrics): which ticket, which timing, when, whose
     "ticket", "metric", "at", "minutes",
+    # ... and of one that went overdue while open: the solve keeps its date (post_ticket_survey/overdue.py)
+    "overdue", "open",
     # mystery shoppers: the report (disputes find it) and the section (mystery_section scores it)
     "report_id", "template", "template_version", "section", "title",
     # social posts: threading pairs a reply with its post by source and in_reply_to; the sentiment label

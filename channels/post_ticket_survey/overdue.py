@@ -1,12 +1,15 @@
 """Tickets still open past an SLA target count as misses now, not only once someone solves them.
 
-A ticket's timings became feedback only at its first response and its solve, so a ticket left open past its
-target was no miss in the period it went overdue, and an agent who held late tickets open until a period had
-closed kept a better SLA than one who solved them. :func:`record_overdue` (run by ``plaudit cron``) stores
-such a ticket's timing item as soon as the guideline's target has passed: dated when the target passed,
-credited to whoever held the ticket then, its value the minutes the ticket has been open so far, and kept up
-to date at each sweep while the ticket stays open. Once the ticket is answered or solved, ``record_timings``
-revises the item to the real minutes, and it keeps its date, so the miss stays in the period it fell in.
+A ticket's timings became feedback only at its solve, so a ticket left open past its target was no miss in the
+period it went overdue, and an agent who held late tickets open until a period had closed kept a better SLA
+than one who solved them. :func:`record_overdue` (run by ``plaudit cron``) stores such a ticket's timing item
+once the guideline's target has passed: dated when it passed, credited to whoever held the ticket then, its
+value the minutes the ticket has been open so far, brought up to date at each sweep while it stays open.
+
+The item's payload says so: ``overdue`` for good, ``open`` while the ticket is. Once the ticket is answered or
+solved, the item takes the real minutes and keeps its date, so the miss stays in the period it fell in (here
+for an answer, in ``record_timings`` for a solve; a solve with no answer recorded ends the wait for one too).
+A ticket the helpdesk then deletes, merges or marks as spam has its open items excluded.
 """
 from __future__ import annotations
 
@@ -14,12 +17,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Float, exists, literal, select, update
+from sqlalchemy import Float, and_, exists, func, literal, or_, select, update
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.sql.expression import FunctionElement
 
-from core.models import Feedback, Ticket
+from core import local_time
+from core.models import Employee, Feedback, Ticket, record_audit
 from core.models.base import utcnow
 from core.plugins import get_plugins
 
@@ -28,21 +32,27 @@ from .ticket_metrics import METRICS, TicketMetrics
 
 log = logging.getLogger(__name__)
 
-#: How far back a sweep looks for targets that passed. It catches up after a scheduler that was down for
-#: days, but a first sweep does not turn every ticket a helpdesk never reported closed into a miss.
+#: How far back a sweep looks for targets that passed, and how long an open ticket's minutes are kept up to
+#: date. It catches up after a scheduler that was down for days, but a first sweep does not turn every ticket a
+#: helpdesk never reported closed into a miss, nor does an abandoned ticket's item change forever.
 HORIZON = timedelta(days=30)
 #: Statuses of tickets nobody is to work on any more, whatever their helpdesk: they are no one's miss.
 GONE = frozenset({"deleted", "spam", "merged"})
+#: Every helpdesk's words for a solved ticket: such a ticket is no miss in the making, though no time came.
+SOLVED = frozenset(word for helpdesk in HELPDESKS.values() for word in helpdesk.solved_statuses)
 #: The ticket's time that ends each timing.
 _ENDS = {"first_response_time": Ticket.first_response_at, "resolution_time": Ticket.resolved_at}
 
 
 @dataclass
 class OverdueSweep:
-    """What a sweep did: items stored for tickets that went overdue, and open ones whose minutes grew."""
+    """What a sweep did: items stored for tickets that went overdue, open ones brought up to date, ones whose
+    ticket has been answered or solved since, and ones whose ticket the helpdesk no longer has."""
 
     recorded: int = 0
     extended: int = 0
+    ended: int = 0
+    excluded: int = 0
 
 
 class _MinutesSince(FunctionElement):
@@ -84,76 +94,126 @@ def sla_targets(session: Session, plugins=None) -> dict[str, float]:
     return targets
 
 
-def _gone(ticket: Ticket) -> bool:
-    """Whether the helpdesk says the ticket is solved or done with, though no time of it came."""
-    if ticket.status is None:
-        return False
-    # A generic integration's tickets are under its own namespace: they take the generic format's words.
-    helpdesk = HELPDESKS.get(ticket.provider, HELPDESKS["generic"])
-    word = ticket.status.strip().lower()
-    return word in GONE or helpdesk.solved_now(word)
+def _status_word():
+    return func.lower(func.trim(Ticket.status))
 
 
-def _holder_at(ticket: Ticket, at: datetime) -> str | None:
-    """Who held ``ticket`` at ``at``, as the helpdesk names them; None when nobody we know did."""
+def _holder_at(ticket: Ticket, at: datetime):
+    """The assignment that held ``ticket`` at ``at`` (on a tie in time the later one, as ``solver_of``)."""
     held = [a for a in ticket.assignments if a.assigned_at <= at]
-    return max(held, key=lambda a: a.assigned_at).external_assignee_id if held else None
+    return max(held, key=lambda a: (a.assigned_at, a.id)) if held else None
 
 
 def overdue_payloads(session: Session, now: datetime, targets: dict[str, float]) -> list[dict]:
     """Timing payloads for the open tickets whose target passed (within :data:`HORIZON`) and that have none."""
+    other = aliased(Ticket)
     # A helpdesk that never says when a ticket was first answered would otherwise have every open ticket miss.
-    answering = set(session.scalars(select(Ticket.provider).where(Ticket.first_response_at.is_not(None))
-                                    .group_by(Ticket.provider)))
-    payloads = []
+    answering = exists(select(other.id).where(other.provider == Ticket.provider, other.first_response_at.is_not(None)))
+    candidates = []
     for metric, target in sorted(targets.items()):
         due = now - timedelta(minutes=target)
         timed = (select(Feedback.id).where(Feedback.ticket_id == Ticket.id, Feedback.channel == TicketMetrics.name,
                                            Feedback.kind == metric))
         query = (select(Ticket).options(selectinload(Ticket.assignments))
                  .where(Ticket.resolved_at.is_(None), _ENDS[metric].is_(None), Ticket.opened_at < due,
-                        Ticket.opened_at >= due - HORIZON, ~exists(timed))
+                        Ticket.opened_at >= due - HORIZON, ~exists(timed),
+                        or_(Ticket.status.is_(None), _status_word().not_in(sorted(GONE | SOLVED))))
                  .order_by(Ticket.id))
         if metric == "first_response_time":
-            query = query.where(Ticket.provider.in_(sorted(answering)))
+            query = query.where(answering)
         for ticket in session.scalars(query):
             breached = ticket.opened_at + timedelta(minutes=target)
-            agent = _holder_at(ticket, breached)
-            if agent is None or _gone(ticket):
-                continue  # nobody's yet: at its solve it is the solver's, as any late ticket
-            payloads.append({"ticket": f"{ticket.provider}:{ticket.external_id}", "metric": metric,
-                             "minutes": round((now - ticket.opened_at).total_seconds() / 60, 2),
-                             "at": breached.isoformat(), "agent": agent, "open": True})
-    return payloads
+            holder = _holder_at(ticket, breached)
+            if holder is not None and holder.employee_id is not None:
+                candidates.append((metric, ticket, breached, holder))
+    employed = _employed(session, {holder.employee_id for *_, holder in candidates})
+    return [{"ticket": f"{ticket.provider}:{ticket.external_id}", "metric": metric,
+             "minutes": round((now - ticket.opened_at).total_seconds() / 60, 2), "at": breached.isoformat(),
+             "agent": holder.external_assignee_id, "open": True}
+            # Held by nobody we know, or by someone who had left: it is whoever solves it's, as any late ticket.
+            for metric, ticket, breached, holder in candidates if employed.get(holder.employee_id, _never)(breached)]
+
+
+def _never(_moment: datetime) -> bool:
+    return False
+
+
+def _employed(session: Session, employee_ids: set[int]) -> dict:
+    """For each employee, whether they worked at a moment: joined by then, and not left before its day."""
+    def check(started_on, left_on):
+        return lambda moment: ((started_on is None or moment >= local_time.midnight(started_on))
+                               and (left_on is None or local_time.day_of(moment) <= left_on))
+    if not employee_ids:
+        return {}
+    return {employee_id: check(started_on, left_on) for employee_id, started_on, left_on, active in session.execute(
+        select(Employee.id, Employee.started_on, Employee.left_on, Employee.active)
+        .where(Employee.id.in_(sorted(employee_ids)))) if active or left_on is not None}
+
+
+def _open_items(*where):
+    return (select(Feedback, Ticket).join(Ticket, Ticket.id == Feedback.ticket_id)
+            .where(Feedback.channel == TicketMetrics.name, Feedback.payload["open"].as_boolean().is_(True), *where)
+            .order_by(Feedback.external_id))
+
+
+def _end_open(session: Session) -> tuple[int, int]:
+    """Give the open items of tickets answered or solved since their real minutes (audited, keeping their date),
+    and exclude those of tickets the helpdesk has deleted, merged or marked as spam; return how many of each."""
+    from core.ingestion import revise_feedback
+
+    ended = excluded = 0
+    for item, ticket in session.execute(_open_items(or_(
+            Ticket.resolved_at.is_not(None), and_(Feedback.kind == "first_response_time",
+                                                  Ticket.first_response_at.is_not(None)),
+            _status_word().in_(sorted(GONE))))).all():
+        if ticket.resolved_at is None and ticket.status and ticket.status.strip().lower() in GONE:
+            record_audit(session, "feedback.excluded", item, before={"status": item.status},
+                         after={"status": "excluded"}, note=f"the helpdesk marked ticket {item.ticket_ref} "
+                                                             f"{ticket.status.strip().lower()} while it was overdue")
+            item.status, item.payload = "excluded", {"overdue": True}
+            excluded += 1
+            continue
+        # An answer recorded, else the solve: a ticket solved with no answer waited for one until then.
+        end = ticket.first_response_at if item.kind == "first_response_time" else None
+        end = end or ticket.resolved_at
+        revise_feedback(session, TicketMetrics.name, item.external_id, value=_minutes(ticket.opened_at, end),
+                        comment=None, occurred_at=min(item.occurred_at, end), payload={"overdue": True})
+        ended += 1
+    return ended, excluded
+
+
+def _minutes(start: datetime, end: datetime) -> float:
+    return round((end - start).total_seconds() / 60, 2)
 
 
 def _extend_open(session: Session, now: datetime) -> int:
-    """Bring the minutes of every open ticket's item up to now, in one statement per timing; return how many."""
-    extended = 0
-    for metric, end in _ENDS.items():
-        still_open = select(Ticket.id).where(Ticket.resolved_at.is_(None), end.is_(None))
-        minutes = (select(_MinutesSince(literal(now, Ticket.opened_at.type), Ticket.opened_at))
-                   .where(Ticket.id == Feedback.ticket_id).scalar_subquery())
-        result = session.execute(
-            update(Feedback).where(Feedback.channel == TicketMetrics.name, Feedback.kind == metric,
-                                   Feedback.ticket_id.in_(still_open))
-            .values(value=minutes).execution_options(synchronize_session=False))
-        extended += result.rowcount or 0
-    return extended
+    """Bring the minutes of every open item up to now, in one statement; return how many.
+
+    The item's own ``open`` is part of the condition: PostgreSQL checks it again on a row that a solve revised
+    while this statement waited for it, so a solve is never overwritten with the minutes so far.
+    """
+    minutes = (select(_MinutesSince(literal(now, Ticket.opened_at.type), Ticket.opened_at))
+               .where(Ticket.id == Feedback.ticket_id).scalar_subquery())
+    result = session.execute(
+        update(Feedback).where(Feedback.channel == TicketMetrics.name,
+                               Feedback.payload["open"].as_boolean().is_(True),
+                               Feedback.occurred_at >= now - HORIZON)
+        .values(value=func.round(minutes * 100) / 100).execution_options(synchronize_session=False))
+    return result.rowcount or 0
 
 
 def record_overdue(session: Session, now: datetime | None = None, plugins=None) -> OverdueSweep:
-    """Store a timing item for each open ticket whose SLA target has passed, and bring the minutes of those
-    stored before up to ``now``. Nothing when the guideline in force scores no timing against a target."""
+    """End the open items whose ticket has moved on, bring the others up to ``now``, and store an item for each
+    open ticket whose SLA target has passed since. Nothing new when the guideline scores no timing against a
+    target."""
     from core.ingestion import ingest
 
     now = now or utcnow()
-    targets = sla_targets(session, plugins)
     sweep = OverdueSweep()
-    if not targets:
-        return sweep
+    sweep.ended, sweep.excluded = _end_open(session)
     sweep.extended = _extend_open(session, now)
-    payloads = overdue_payloads(session, now, targets)
+    targets = sla_targets(session, plugins)
+    payloads = overdue_payloads(session, now, targets) if targets else []
     if payloads:
         report = ingest(session, TicketMetrics.name, payloads)
         for rejected in report.rejected:  # not expected: the payloads are built from stored tickets
@@ -169,5 +229,6 @@ def sweep_overdue() -> dict[str, int]:
 
     with jobs.job_app(), transaction() as session:
         sweep = record_overdue(session)
-    log.info("overdue tickets: %d new misses, %d open ones brought up to date", sweep.recorded, sweep.extended)
+    log.info("overdue tickets: %d new misses, %d brought up to date, %d ended, %d excluded",
+             sweep.recorded, sweep.extended, sweep.ended, sweep.excluded)
     return sweep.__dict__

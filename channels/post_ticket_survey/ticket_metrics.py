@@ -42,7 +42,7 @@ class TicketMetrics(Channel):
             identities["assignee_at_solve"] = IdentityRef(provider, external_id)
         yield FeedbackDraft(kind=data["metric"], external_id=f"{data['ticket']}:{data['metric']}",
                             occurred_at=data["at"], value=data["minutes"], ticket_ref=data["ticket"],
-                            identities=identities, payload={"open": True} if data["open"] else {})
+                            identities=identities, payload={"overdue": True, "open": True} if data["open"] else {})
 
 
     def demo_payloads(self, now, rng, agents):
@@ -79,7 +79,8 @@ def record_timings(session, tickets: Iterable[Ticket]):
     estimate, say) revises the stored item, audited, so SLA attainment follows the best knowledge.
 
     The item of a ticket that went overdue while open (``overdue.record_overdue``) takes the real minutes
-    but keeps its date, when the target passed, so the miss stays in the period it fell in.
+    but keeps its date, when the target passed, so the miss stays in the period it fell in, then and at every
+    later correction.
     """
     from sqlalchemy import select
 
@@ -96,10 +97,10 @@ def record_timings(session, tickets: Iterable[Ticket]):
         for external_id, value, occurred_at, stored_payload in stored:
             payload = wanted[external_id]
             at = datetime.fromisoformat(payload["at"])
-            overdue = bool((stored_payload or {}).get("open"))
-            if overdue:
+            marked = stored_payload or {}
+            if marked.get("overdue"):  # for good: a correction after the solve does not move the miss either
                 at = min(at, occurred_at)
-            if value != payload["minutes"] or overdue:
+            if value != payload["minutes"] or marked.get("open") or (marked.get("overdue") and at != occurred_at):
                 revise_feedback(session, TicketMetrics.name, external_id, value=payload["minutes"], comment=None,
-                                occurred_at=at, payload={} if overdue else None)
+                                occurred_at=at, payload={"overdue": True} if marked.get("overdue") else None)
     return report

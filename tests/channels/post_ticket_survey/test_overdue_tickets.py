@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -55,7 +55,7 @@ def test_an_open_ticket_past_its_target_is_a_miss_in_the_period_the_target_passe
 
     assert (sweep.recorded, sweep.extended) == (1, 0)
     assert _timings(session) == {"ourdesk:T-1:resolution_time": (
-        49 * 60.0, datetime(2026, 11, 3, 9, tzinfo=UTC), ann.id, {"open": True})}
+        49 * 60.0, datetime(2026, 11, 3, 9, tzinfo=UTC), ann.id, {"overdue": True, "open": True})}
     rule = app.extensions["plaudit.plugins"].scoring_rules["resolution_sla"]
     missed = metric(session, rule, {}, start=NOVEMBER_3, end=NOVEMBER_4)[ann.id]
     assert (missed.value, missed.n) == (0.0, 1)
@@ -99,6 +99,10 @@ def test_each_sweep_brings_the_minutes_up_to_date_and_stores_nothing_twice(sessi
     sweep = record_overdue(session, datetime(2026, 11, 5, 9, tzinfo=UTC))
     assert (sweep.recorded, sweep.extended) == (0, 1)
     assert _timings(session)["ourdesk:T-1:resolution_time"][:2] == (72 * 60.0, datetime(2026, 11, 3, 9, tzinfo=UTC))
+    # An abandoned ticket's item stops changing once its target passed more than the horizon ago.
+    assert record_overdue(session, datetime(2026, 12, 3, 8, tzinfo=UTC)).extended == 1  # 30 days less an hour
+    assert record_overdue(session, datetime(2026, 12, 4, 8, tzinfo=UTC)).extended == 0
+    assert _timings(session)["ourdesk:T-1:resolution_time"][0] == pytest.approx(30 * 1440 + 23 * 60)
 
 
 def test_the_solve_gives_the_real_minutes_and_the_miss_stays_where_it_fell(app, session, deliver, people):
@@ -109,7 +113,7 @@ def test_the_solve_gives_the_real_minutes_and_the_miss_stays_where_it_fell(app, 
     _ticket(deliver, "T-1", status="solved", first="2026-11-02T09:20:00Z", resolved="2026-11-09T09:00:00Z")
 
     assert _timings(session)["ourdesk:T-1:resolution_time"] == (
-        7 * 24 * 60.0, datetime(2026, 11, 3, 9, tzinfo=UTC), ann.id, {})
+        7 * 24 * 60.0, datetime(2026, 11, 3, 9, tzinfo=UTC), ann.id, {"overdue": True})
     revised = session.scalars(select(AuditEntry).where(AuditEntry.action == "feedback.revised")).one()
     assert revised.before["value"] == 49 * 60.0 and revised.after["value"] == 7 * 24 * 60.0
     rule = app.extensions["plaudit.plugins"].scoring_rules["resolution_sla"]
@@ -162,3 +166,72 @@ def test_the_report_says_the_ticket_is_still_open(app, session, deliver, people)
                              app.extensions["plaudit.plugins"].scoring_rules, with_items=True)
     late = next(item for item in report["feedback_items"] if item["kind"] == "resolution_time")
     assert late["still_open"] and late["occurred_at"] == datetime(2026, 11, 3, 9, tzinfo=UTC)
+
+
+def test_an_answer_after_the_sweep_ends_the_first_response_miss_even_before_the_solve(session, deliver, people):
+    _ticket(deliver, "T-0", first="2026-11-02T09:10:00Z", resolved="2026-11-02T10:00:00Z", status="solved")
+    _ticket(deliver, "T-1", opened="2026-11-04T07:00:00Z")
+    _ticket(deliver, "T-2", opened="2026-11-04T07:00:00Z")
+    record_overdue(session, NOW)  # three hours unanswered against an hour's target
+    _ticket(deliver, "T-1", opened="2026-11-04T07:00:00Z", first="2026-11-04T07:30:00Z")  # answered in time,
+    _ticket(deliver, "T-2", opened="2026-11-04T07:00:00Z", first="2026-11-04T09:30:00Z")  # reported late
+    sweep = record_overdue(session, NOW + timedelta(minutes=15))
+    timings = _timings(session)
+    assert sweep.ended == 2
+    assert timings["ourdesk:T-1:first_response_time"][:2] == (30.0, datetime(2026, 11, 4, 7, 30, tzinfo=UTC))
+    assert timings["ourdesk:T-2:first_response_time"][:2] == (150.0, datetime(2026, 11, 4, 8, tzinfo=UTC))
+    assert timings["ourdesk:T-2:first_response_time"][3] == {"overdue": True}
+
+
+def test_a_solve_with_no_answer_recorded_ends_the_wait_for_one_at_the_solve(session, deliver, people):
+    _ticket(deliver, "T-0", first="2026-11-02T09:10:00Z")  # this helpdesk reports first answers
+    _ticket(deliver, "T-1", opened="2026-11-04T07:00:00Z")
+    record_overdue(session, NOW)
+    _ticket(deliver, "T-1", opened="2026-11-04T07:00:00Z", resolved="2026-11-04T12:00:00Z", status="solved")
+    assert record_overdue(session, NOW + timedelta(hours=3)).ended == 1
+    first = _timings(session)["ourdesk:T-1:first_response_time"]
+    assert first[0] == 300.0 and first[3] == {"overdue": True}
+
+
+def test_a_ticket_merged_after_it_went_overdue_is_nobody_s_miss_any_more(app, session, deliver, people):
+    ann, _ = people
+    _ticket(deliver, "T-1")
+    record_overdue(session, NOW)
+    _ticket(deliver, "T-1", status="merged")
+    sweep = record_overdue(session, NOW + timedelta(days=5))
+    assert (sweep.excluded, sweep.extended) == (1, 0)
+    session.expire_all()
+    item = session.scalars(select(Feedback).where(Feedback.channel == "ticket_metrics")).one()
+    assert (item.status, item.value, item.payload) == ("excluded", 49 * 60.0, {"overdue": True})
+    assert session.scalars(select(AuditEntry.note).where(AuditEntry.action == "feedback.excluded")).one() == (
+        "the helpdesk marked ticket ourdesk:T-1 merged while it was overdue")
+    rule = app.extensions["plaudit.plugins"].scoring_rules["resolution_sla"]
+    assert ann.id not in metric(session, rule, {}, start=NOVEMBER_3, end=NOVEMBER_4)
+
+
+def test_later_corrections_and_the_payload_purge_leave_the_miss_where_it_fell(session, deliver, people):
+    from core.retention import purge_expired_payloads
+
+    _ticket(deliver, "T-1")
+    record_overdue(session, NOW)
+    session.commit()
+    assert purge_expired_payloads(datetime(2027, 1, 1, tzinfo=UTC)) >= 0  # everything is past retention
+    _ticket(deliver, "T-1", status="solved", resolved="2026-11-20T09:00:00Z")
+    _ticket(deliver, "T-1", status="solved", resolved="2026-11-19T09:00:00Z")  # the exact time, earlier
+    assert _timings(session)["ourdesk:T-1:resolution_time"][:2] == (17 * 1440.0, datetime(2026, 11, 3, 9, tzinfo=UTC))
+
+
+def test_nobody_known_or_someone_gone_is_charged_and_a_tie_goes_to_the_later_assignment(session, deliver, people,
+                                                                                       create_employee):
+    _, bob = people
+    cy = create_employee("Cy", identities=[("email", "cy@example.com")])
+    _ticket(deliver, "T-1", who=("email", "nobody@example.com"))
+    _ticket(deliver, "T-2")
+    upsert_tickets(session, [TicketUpdate("ourdesk", "T-2", assignee=IdentityRef(*BOB),
+                                          assigned_at=datetime(2026, 11, 2, 9, tzinfo=UTC))])  # the same moment
+    _ticket(deliver, "T-3", who=("email", "cy@example.com"))
+    cy.active, cy.left_on = False, date(2026, 11, 2)  # Cy left before T-3's target passed
+    session.commit()
+    record_overdue(session, NOW)
+    assert {ext: employee for ext, (_, _, employee, _) in _timings(session).items()} == {
+        "ourdesk:T-2:resolution_time": bob.id}
