@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.auth import token_required
 from core.ingestion import EARLIEST
@@ -47,6 +47,9 @@ class FeedbackSchema(Schema):
     status = fields.String(metadata={"description": ", ".join(STATUSES)})
     attribution_policy = fields.String(allow_none=True)
     attributed_identity = fields.String(allow_none=True)
+    still_open = fields.Boolean(metadata={"description": (
+        "true for a ticket's timing (first_response_time, resolution_time) stored while the ticket is still open "
+        "past its SLA target: value is the minutes it had been open at the last look, not how long it took")})
 
 
 class FeedbackArguments(PeriodArguments):
@@ -74,7 +77,8 @@ class FeedbackArguments(PeriodArguments):
             raise ValidationError("must not be below min_value", field_name="max_value")
 
 
-_COLUMNS = [getattr(Feedback, name) for name in FeedbackSchema().fields]
+_COLUMNS = [*(getattr(Feedback, name) for name in FeedbackSchema().fields if name != "still_open"),
+            func.coalesce(Feedback.payload["open"].as_boolean(), False).label("still_open")]
 
 
 @blp.route("/")

@@ -235,3 +235,20 @@ def test_nobody_known_or_someone_gone_is_charged_and_a_tie_goes_to_the_later_ass
     record_overdue(session, NOW)
     assert {ext: employee for ext, (_, _, employee, _) in _timings(session).items()} == {
         "ourdesk:T-2:resolution_time": bob.id}
+
+
+def test_the_api_says_which_timings_are_of_tickets_still_open(client, session, deliver, people, create_user):
+    from core.models import ApiToken
+
+    _ticket(deliver, "T-1", first="2026-11-02T09:20:00Z")
+    _ticket(deliver, "T-2", status="solved", opened="2026-11-03T09:00:00Z", first="2026-11-03T09:10:00Z",
+            resolved="2026-11-03T10:00:00Z")
+    record_overdue(session, NOW)
+    token, plain = ApiToken.issue(create_user("bot@example.com", roles=["hr"]), "test", ["feedback:read"])
+    session.add(token)
+    session.commit()
+    listed = client.get("/api/v1/feedback/?channel=ticket_metrics&kind=resolution_time",
+                        headers={"Authorization": f"Bearer {plain}"})
+    assert listed.status_code == 200, listed.get_data(as_text=True)
+    assert {item["external_id"]: item["still_open"] for item in listed.get_json()} == {
+        "ourdesk:T-1:resolution_time": True, "ourdesk:T-2:resolution_time": False}
