@@ -11,6 +11,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -78,6 +79,12 @@ class Feedback(Base):
 
     def __repr__(self) -> str:
         return f"<Feedback {self.channel}:{self.external_id} {self.kind}={self.value}>"
+
+
+def still_open():
+    """SQL: whether an item is a ticket's timing kept while the ticket is open past its SLA target, its value the
+    minutes so far (``"open"`` in its payload: channels/post_ticket_survey/overdue.py). False for every other."""
+    return func.coalesce(Feedback.payload["open"].as_boolean(), False)
 
 
 class Flag(Base):

@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.auth import token_required
 from core.ingestion import EARLIEST
 from core.local_time import midnight
-from core.models import Feedback
+from core.models import Feedback, still_open
 from core.models.feedback import STATUSES
 
 from .access import first_or_404, require_people_reader
@@ -78,7 +78,7 @@ class FeedbackArguments(PeriodArguments):
 
 
 _COLUMNS = [*(getattr(Feedback, name) for name in FeedbackSchema().fields if name != "still_open"),
-            func.coalesce(Feedback.payload["open"].as_boolean(), False).label("still_open")]
+            still_open().label("still_open")]
 
 
 @blp.route("/")

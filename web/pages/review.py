@@ -25,7 +25,7 @@ from appraisal.review import (
 )
 from core.auth import roles_required
 from core.db import get_session
-from core.models import Dispute, Employee, Feedback, Flag, Team, User
+from core.models import Dispute, Employee, Feedback, Flag, Team, User, still_open
 from core.plugins import get_plugins
 from web.arguments import is_id, whole_number
 from web.pages.budgets import runs_and_budgets
@@ -188,7 +188,8 @@ def _flags_page(refusal: Refusal | None) -> str:
     subject = func.coalesce(Feedback.employee_id, Flag.employee_id)
     query = (select(Flag.id, Flag.check, Flag.reason, Flag.created_at, Flag.period_start, Flag.period_end,
                     Flag.feedback_id, Feedback.channel, Feedback.kind, Feedback.value, Feedback.scale_min,
-                    Feedback.scale_max, Feedback.occurred_at, Feedback.comment, Feedback.status, subject.label("employee_id"),
+                    Feedback.scale_max, Feedback.occurred_at, Feedback.comment, Feedback.status, still_open().label("still_open"),
+                    subject.label("employee_id"),
                     Employee.name.label("employee"), Team.name.label("team"))
              .outerjoin(Feedback, Feedback.id == Flag.feedback_id)
              .outerjoin(Employee, Employee.id == subject)
@@ -275,7 +276,7 @@ def _disputes_page(refusal: Refusal | None) -> str:
         select(Dispute.id, Dispute.reason, Dispute.created_at, raiser.name.label("raised_by"),
                Feedback.id.label("feedback_id"), Feedback.channel, Feedback.kind, Feedback.value,
                Feedback.scale_min, Feedback.scale_max, Feedback.occurred_at, Feedback.comment, Feedback.status,
-               Employee.id.label("employee_id"), Employee.name.label("employee"), Team.name.label("team"),
+               still_open().label("still_open"), Employee.id.label("employee_id"), Employee.name.label("employee"), Team.name.label("team"),
                Employee.active.label("employee_active"))
         .join(Feedback, Feedback.id == Dispute.feedback_id)
         .join(Employee, Employee.id == Feedback.employee_id)
@@ -310,7 +311,8 @@ def decided_disputes():
                Dispute.decided_at, decider.name.label("decided_by"), raiser.name.label("raised_by"),
                credited.name.label("credited_to"), Feedback.id.label("feedback_id"), Feedback.channel,
                Feedback.kind, Feedback.value, Feedback.scale_min, Feedback.scale_max, Feedback.occurred_at,
-               Feedback.comment, Feedback.status, disputer.name.label("employee"), Team.name.label("team"))
+               Feedback.comment, Feedback.status, still_open().label("still_open"), disputer.name.label("employee"),
+               Team.name.label("team"))
         .join(raiser, raiser.id == Dispute.raised_by)
         .join(disputer, disputer.id == raiser.employee_id)
         .join(Feedback, Feedback.id == Dispute.feedback_id)

@@ -252,3 +252,20 @@ def test_the_api_says_which_timings_are_of_tickets_still_open(client, session, d
     assert listed.status_code == 200, listed.get_data(as_text=True)
     assert {item["external_id"]: item["still_open"] for item in listed.get_json()} == {
         "ourdesk:T-1:resolution_time": True, "ourdesk:T-2:resolution_time": False}
+
+
+def test_a_disputed_miss_reads_as_still_open_where_the_manager_decides(app, session, deliver, people, create_user):
+    from appraisal.review import raise_dispute
+    from tests.fixtures.org import sign_in
+
+    ann, _ = people
+    _ticket(deliver, "T-1", first="2026-11-02T09:20:00Z")
+    record_overdue(session, NOW)
+    item = session.scalars(select(Feedback).where(Feedback.channel == "ticket_metrics")).one()
+    raise_dispute(session, item.id, create_user("ann@example.com", employee=ann), "I was on leave that week.")
+    create_user("hr@example.com", roles=["hr"])
+    session.commit()
+    hr = app.test_client()
+    assert sign_in(hr, "hr@example.com").status_code == 302
+    page = hr.get("/review/disputes").get_data(as_text=True)
+    assert '<span class="muted">still open after</span> 2 d 1 h' in page
