@@ -39,39 +39,60 @@ def _day(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
 
-def days_changed(entry: AuditEntry) -> DaysChanged | None:
-    """The days a tenure audit entry alters, or None for an entry that changed neither day (a new team, say)."""
+def days_changed(entry: AuditEntry, started_on: date | None = None) -> DaysChanged | None:
+    """The days a tenure audit entry alters, or None for an entry that changed neither day (a new team, say).
+
+    :param started_on: the day the person joined, for a change of the day they left: days before it were never
+        theirs either way (a hire who never started, deactivated, changes no run).
+    """
     before, after = entry.before or {}, entry.after or {}
     if "started_on" in after and before.get("started_on") != after["started_on"]:
         # The days from the earlier of the two (no day: from the beginning) up to the later one, which is
         # the first day on which both say they worked.
         days = [d for d in (_day(before.get("started_on")), _day(after["started_on"])) if d]
         return DaysChanged(entry.at, None if len(days) < 2 else min(days), max(days) - timedelta(days=1))
-    if "left_on" in after and (before.get("left_on") != after["left_on"] or before.get("active") != after.get("active")):
-        # The days after the earlier of the two up to the later one (no day: still employed, to the end of time).
-        days = [_day(before.get("left_on")), _day(after["left_on"])]
-        known = [d for d in days if d]
-        if not known:  # left with no day given: runs leave them out of every period, so every period changed
-            return DaysChanged(entry.at, None, None)
-        return DaysChanged(entry.at, min(known) + timedelta(days=1), None if None in days else max(known))
-    return None
+    if "left_on" not in after:
+        return None
+    old, new = _last_day(before), _last_day(after)
+    if old == new:
+        return None
+    if _NEVER in (old, new):  # out of every period on one side: every day they were employed on the other
+        first, last = started_on, max(old, new)
+    else:  # the days after the earlier of the two last days up to the later one
+        first, last = min(old, new) + timedelta(days=1), max(old, new)
+    if started_on is not None and first is not None and first < started_on:
+        first = started_on
+    return DaysChanged(entry.at, first, None if last == date.max else last)
+
+
+#: The last day of someone inactive with no day of leaving: runs leave them out of every period.
+_NEVER = date.min
+
+
+def _last_day(state: dict) -> date:
+    """The last day a tenure state (an audit entry's before or after) counts someone employed: the day they left,
+    :data:`_NEVER` for someone inactive with no such day, ``date.max`` for someone still employed."""
+    if state.get("left_on"):
+        return date.fromisoformat(state["left_on"])
+    return date.max if state.get("active", True) else _NEVER
 
 
 def runs_by_old_days(session: Session, employee: Employee) -> list[AppraisalRun]:
     """The latest completed run of each period that was made before a change of ``employee``'s days touching
     that period, oldest period first. Two queries, whatever the number of runs or changes."""
-    changes = [change for change in map(days_changed, session.scalars(
-        select(AuditEntry).where(AuditEntry.entity_type == Employee.__tablename__,
-                                 AuditEntry.entity_id == str(employee.id),
-                                 AuditEntry.action.in_(TENURE_ACTIONS))
-        .order_by(AuditEntry.at))) if change]
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.entity_type == Employee.__tablename__,
+                                                       AuditEntry.entity_id == str(employee.id),
+                                                       AuditEntry.action.in_(TENURE_ACTIONS))
+                              .order_by(AuditEntry.at))
+    changes = [change for entry in entries if (change := days_changed(entry, employee.started_on))]
     if not changes:
         return []
     latest = (select(func.max(AppraisalRun.id)).where(AppraisalRun.status == "completed")
               .group_by(AppraisalRun.period_start, AppraisalRun.period_end))
-    runs = session.scalars(select(AppraisalRun).where(AppraisalRun.id.in_(latest),
-                                                      AppraisalRun.finished_at < changes[-1].at)
+    # A run read the employees when it started: one queued before a change and finished after it used the old days.
+    made = func.coalesce(AppraisalRun.started_at, AppraisalRun.finished_at)
+    runs = session.scalars(select(AppraisalRun).where(AppraisalRun.id.in_(latest), made < changes[-1].at)
                            .order_by(AppraisalRun.period_start, AppraisalRun.period_end)).all()
     return [run for run in runs
-            if any(change.at > run.finished_at and change.touches(*days_of(run.period_start, run.period_end))
-                   for change in changes)]
+            if any(change.at > (run.started_at or run.finished_at)
+                   and change.touches(*days_of(run.period_start, run.period_end)) for change in changes)]
