@@ -204,7 +204,7 @@ def bar_chart(bars: Sequence[tuple[str, float]], *, label: str, reference: float
     return _frame(width, height, label, body)
 
 
-def sparkline(values, *, label: str, width: int = 120, height: int = 28) -> Markup:
+def sparkline(values, *, label: str, width: int = 96, height: int = 28) -> Markup:
     """A compact line of one employee's composites (0-100), its last point marked; gaps where none."""
     points = [(i, v) for i, v in enumerate(values) if v is not None]
     if not points:
