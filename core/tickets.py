@@ -122,12 +122,12 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
     A constant number of queries per call, however many updates. Check :func:`ticket_problems` first.
     """
     tickets = {}
-    for provider, ids in _by_provider((u.provider, u.external_id) for u in updates).items():
+    for provider, ids in by_provider((u.provider, u.external_id) for u in updates).items():
         tickets.update({(t.provider, t.external_id): t for t in session.scalars(
             select(Ticket).options(selectinload(Ticket.assignments))
             .where(Ticket.provider == provider, Ticket.external_id.in_(ids)))})
     employees = {}
-    for provider, ids in _by_provider((u.assignee.provider, u.assignee.external_id)
+    for provider, ids in by_provider((u.assignee.provider, u.assignee.external_id)
                                       for u in updates if u.assignee).items():
         employees.update({(provider, e): emp for e, emp in session.execute(
             select(EmployeeIdentity.external_id, EmployeeIdentity.employee_id)
@@ -242,7 +242,7 @@ def note_surveys(session: Session, seen: Mapping[int, datetime]) -> None:
         [{"ticket": ticket_id, "seen": when} for ticket_id, when in sorted(seen.items())])
 
 
-def _by_provider(keys) -> dict[str, list[str]]:
+def by_provider(keys) -> dict[str, list[str]]:
     """Group (provider, id) pairs: one plain IN list per provider, as a tuple IN of thousands of pairs is
     more than PostgreSQL's parser will take."""
     grouped: dict[str, set[str]] = {}

@@ -23,9 +23,12 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.sql.expression import FunctionElement
 
 from core import local_time
-from core.models import Employee, Feedback, Ticket, record_audit
+from core.attribution import employees_by_address
+from core.models import Employee, EmployeeIdentity, Feedback, Ticket, record_audit
 from core.models.base import utcnow
+from core.models.org import normalise_identity
 from core.plugins import get_plugins
+from core.tickets import by_provider
 
 from .helpdesks import HELPDESKS
 from .ticket_metrics import METRICS, TicketMetrics
@@ -37,7 +40,7 @@ log = logging.getLogger(__name__)
 #: helpdesk never reported closed into a miss, nor does an abandoned ticket's item change forever.
 HORIZON = timedelta(days=30)
 #: Statuses of tickets nobody is to work on any more, whatever their helpdesk: they are no one's miss.
-GONE = frozenset({"deleted", "spam", "merged"})
+GONE = frozenset({"deleted", "spam", "merged", "removed"})
 #: Every helpdesk's words for a solved ticket: such a ticket is no miss in the making, though no time came.
 SOLVED = frozenset(word for helpdesk in HELPDESKS.values() for word in helpdesk.solved_statuses)
 #: The ticket's time that ends each timing.
@@ -124,14 +127,35 @@ def overdue_payloads(session: Session, now: datetime, targets: dict[str, float])
         for ticket in session.scalars(query):
             breached = ticket.opened_at + timedelta(minutes=target)
             holder = _holder_at(ticket, breached)
-            if holder is not None and holder.employee_id is not None:
-                candidates.append((metric, ticket, breached, holder))
-    employed = _employed(session, {holder.employee_id for *_, holder in candidates})
+            if holder is not None and holder.external_assignee_id:
+                candidates.append((metric, ticket, breached, holder.external_assignee_id))
+    # Who each holder is now: an identity mapped since the ticket was assigned names its employee too.
+    whose = _employees_of(session, {agent for *_, agent in candidates})
+    employed = _employed(session, set(whose.values()))
     return [{"ticket": f"{ticket.provider}:{ticket.external_id}", "metric": metric,
              "minutes": round((now - ticket.opened_at).total_seconds() / 60, 2), "at": breached.isoformat(),
-             "agent": holder.external_assignee_id, "open": True}
+             "agent": agent, "open": True}
             # Held by nobody we know, or by someone who had left: it is whoever solves it's, as any late ticket.
-            for metric, ticket, breached, holder in candidates if employed.get(holder.employee_id, _never)(breached)]
+            for metric, ticket, breached, agent in candidates
+            if agent in whose and employed.get(whose[agent], _never)(breached)]
+
+
+def _employees_of(session: Session, agents: set[str]) -> dict[str, int]:
+    """The employee each helpdesk name (``provider:id``) is an identity of, as ingestion would credit it."""
+    refs = {}
+    for agent in agents:
+        provider, _, external_id = agent.partition(":")
+        refs[agent] = (provider, normalise_identity(provider, external_id))
+    found: dict[tuple[str, str], int] = {}
+    for provider, ids in by_provider(refs.values()).items():
+        found.update({(provider, e): emp for e, emp in session.execute(
+            select(EmployeeIdentity.external_id, EmployeeIdentity.employee_id)
+            .where(EmployeeIdentity.provider == provider, EmployeeIdentity.external_id.in_(ids)))})
+        if provider == "email":  # known by their own address too, as ingestion knows them
+            for address, (employee_id, *_) in employees_by_address(
+                    session, [i for i in ids if (provider, i) not in found]).items():
+                found[(provider, address)] = employee_id
+    return {agent: found[ref] for agent, ref in refs.items() if ref in found}
 
 
 def _never(_moment: datetime) -> bool:
@@ -161,18 +185,23 @@ def _end_open(session: Session) -> tuple[int, int]:
     and exclude those of tickets the helpdesk has deleted, merged or marked as spam; return how many of each."""
     from core.ingestion import revise_feedback
 
-    ended = excluded = 0
+    excluded = 0
+    # Whether still open or ended already (a helpdesk may give a merged ticket a solve time: Zammad does).
+    for item, ticket in session.execute(
+            select(Feedback, Ticket).join(Ticket, Ticket.id == Feedback.ticket_id)
+            .where(Feedback.channel == TicketMetrics.name, Feedback.payload["overdue"].as_boolean().is_(True),
+                   Feedback.status == "accepted", _status_word().in_(sorted(GONE)))
+            .order_by(Feedback.external_id)).all():
+        record_audit(session, "feedback.excluded", item, before={"status": item.status},
+                     after={"status": "excluded"}, note=f"the helpdesk marked ticket {item.ticket_ref} "
+                                                         f"{ticket.status.strip().lower()} after it went overdue")
+        item.status, item.payload = "excluded", {"overdue": True}
+        excluded += 1
+    session.flush()
+    ended = 0
     for item, ticket in session.execute(_open_items(or_(
             Ticket.resolved_at.is_not(None), and_(Feedback.kind == "first_response_time",
-                                                  Ticket.first_response_at.is_not(None)),
-            _status_word().in_(sorted(GONE))))).all():
-        if ticket.resolved_at is None and ticket.status and ticket.status.strip().lower() in GONE:
-            record_audit(session, "feedback.excluded", item, before={"status": item.status},
-                         after={"status": "excluded"}, note=f"the helpdesk marked ticket {item.ticket_ref} "
-                                                             f"{ticket.status.strip().lower()} while it was overdue")
-            item.status, item.payload = "excluded", {"overdue": True}
-            excluded += 1
-            continue
+                                                  Ticket.first_response_at.is_not(None))))).all():
         # An answer recorded, else the solve: a ticket solved with no answer waited for one until then.
         end = ticket.first_response_at if item.kind == "first_response_time" else None
         end = end or ticket.resolved_at

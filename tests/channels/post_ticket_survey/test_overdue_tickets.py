@@ -204,7 +204,7 @@ def test_a_ticket_merged_after_it_went_overdue_is_nobody_s_miss_any_more(app, se
     item = session.scalars(select(Feedback).where(Feedback.channel == "ticket_metrics")).one()
     assert (item.status, item.value, item.payload) == ("excluded", 49 * 60.0, {"overdue": True})
     assert session.scalars(select(AuditEntry.note).where(AuditEntry.action == "feedback.excluded")).one() == (
-        "the helpdesk marked ticket ourdesk:T-1 merged while it was overdue")
+        "the helpdesk marked ticket ourdesk:T-1 merged after it went overdue")
     rule = app.extensions["plaudit.plugins"].scoring_rules["resolution_sla"]
     assert ann.id not in metric(session, rule, {}, start=NOVEMBER_3, end=NOVEMBER_4)
 
@@ -269,3 +269,22 @@ def test_a_disputed_miss_reads_as_still_open_where_the_manager_decides(app, sess
     assert sign_in(hr, "hr@example.com").status_code == 302
     page = hr.get("/review/disputes").get_data(as_text=True)
     assert '<span class="muted">still open after</span> 2 d 1 h' in page
+
+
+def test_a_merged_ticket_given_a_solve_time_is_excluded_too(session, deliver, people):
+    _ticket(deliver, "T-1")
+    record_overdue(session, NOW)
+    # Zammad closes a merged ticket: its solve ends the item first, then the sweep sees the word
+    _ticket(deliver, "T-1", status="merged", resolved="2026-11-05T09:00:00Z")
+    assert record_overdue(session, NOW + timedelta(days=1)).excluded == 1
+    _, occurred_at, _, payload = _timings(session)["ourdesk:T-1:resolution_time"]
+    assert (occurred_at, payload) == (datetime(2026, 11, 3, 9, tzinfo=UTC), {"overdue": True})
+    assert session.scalar(select(Feedback.status).where(Feedback.channel == "ticket_metrics")) == "excluded"
+
+
+def test_an_agent_whose_identity_was_mapped_after_the_assignment_is_charged(session, deliver, people,
+                                                                              create_employee):
+    _ticket(deliver, "T-1", who=("email", "dee@example.com"))  # nobody's address yet
+    dee = create_employee("Dee", identities=[("email", "dee@example.com")])
+    record_overdue(session, NOW)
+    assert _timings(session)["ourdesk:T-1:resolution_time"][2] == dee.id
