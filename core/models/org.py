@@ -4,7 +4,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, select
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -33,6 +33,11 @@ class Team(Base):
 
 class Employee(Base):
     __tablename__ = "employees"
+    __table_args__ = (
+        # Someone employed has no day of leaving, and nobody leaves before joining (core.tenure keeps both too).
+        CheckConstraint("NOT active OR left_on IS NULL", name="left_only_when_inactive"),
+        CheckConstraint("started_on IS NULL OR left_on IS NULL OR started_on <= left_on", name="joined_before_left"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
