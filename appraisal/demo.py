@@ -15,6 +15,7 @@ from core import local_time
 from core.demo import DOMAIN
 from core.models import Dispute, Employee, Feedback, Team, User
 from core.plugins import get_plugins
+from core.tenure import record_leaving
 
 from .guidelines import current_guideline, publish_guideline
 from .models import AppraisalRun
@@ -25,6 +26,8 @@ from .runs import request_run
 from .targets import set_target
 
 WEEKS = 12
+#: The demo employee who has left (the local part of their address).
+LEAVER = "noah.brown"
 GUIDELINE = {
     "metrics": [{"rule": "csat_percent", "weight": 60, "target_bounds": {"min": 50, "max": 100}},
                 {"rule": "nps", "weight": 25, "target_bounds": {"min": -20, "max": 100}},
@@ -115,6 +118,7 @@ def appraise_demo(session_factory, progress=None) -> int:
             first = session.scalar(select(Employee).order_by(Employee.id).limit(1))
             if first is not None:
                 set_target(session, hr, metric="csat_percent", period=month, value=85, employee=first)
+            _record_a_leaver(session, hr)
         done = {(kind, start.replace(tzinfo=None)) for kind, start in session.execute(
             select(AppraisalRun.period_kind, AppraisalRun.period_start))}
     requested = 0
@@ -132,6 +136,15 @@ def appraise_demo(session_factory, progress=None) -> int:
     with session_factory() as session, session.begin():
         _dispute_one_answer(session)
     return requested
+
+
+def _record_a_leaver(session, hr) -> None:
+    """Once, before the first runs: the last Billing agent left on the Wednesday of the latest demo week, so HR's
+    People pages have someone who left, and that week's report notes the days they worked (a new user found
+    nobody to look at)."""
+    leaver = session.scalar(select(Employee).where(Employee.email == f"{LEAVER}@{DOMAIN}", Employee.active))
+    if leaver is not None:
+        record_leaving(session, leaver, demo_weeks()[-1].first + timedelta(days=2), actor=hr, keep_account=True)
 
 
 def _dispute_one_answer(session) -> None:
