@@ -128,17 +128,12 @@ def line_chart(labels: Sequence[str], series: Mapping[str, Sequence[float | None
 
 
 def _labelled(count: int, most: int = 6) -> list[int]:
-    """Which of ``count`` periods get a label along the bottom: at most ``most``, evenly spaced, always the
-    last (the period the page is about), and never two closer than the step, which overlapped on a phone."""
+    """Which of ``count`` periods get a label along the bottom: at most ``most``, evenly spaced, counted back
+    from the last (the period the page is about). Counted from the first, the last broke the spacing: eight
+    weeks read 0, 2, 4, 7, the gap before the latest a week wider than the others; before that, 0, 2, 4, 6
+    and 7 overlapped on a phone."""
     every = max(1, -(-count // most))
-    shown = list(range(0, count, every))
-    last = count - 1
-    if shown[-1] != last:
-        if last - shown[-1] < every and len(shown) > 1:
-            shown[-1] = last  # the last takes the place of the one just before it
-        else:
-            shown.append(last)
-    return shown
+    return list(range(count - 1, -1, -every))[::-1]
 
 
 def _round_marks(low: float, high: float, most: int = 5) -> list[float]:

@@ -131,13 +131,15 @@ def test_positive_bars_still_stand_on_the_floor():
     assert not [line for line in ET.fromstring(str(svg)).findall(f"{SVG}line") if line.get("class") == "zero"]
 
 
-def test_the_bottom_labels_never_crowd_the_last_period():
-    """Eight weeks labelled 0, 2, 4, 6 and 7: '9 Nov' and '16 Nov' overlapped on a phone."""
+def test_the_bottom_labels_are_evenly_spaced_back_from_the_last_period():
+    """Eight weeks labelled 0, 2, 4, 6 and 7: '9 Nov' and '16 Nov' overlapped on a phone. Then 0, 2, 4 and 7: the
+    gap before the latest week was wider than the others."""
     labels = [f"{day} Nov" for day in range(1, 9)]
     svg = str(line_chart(labels, {"You": [float(v) for v in range(8)]}, label="trend"))
     shown = re.findall(r'text-anchor="(?:start|middle|end)">(\d+ Nov)</text>', svg)
-    assert shown == ["1 Nov", "3 Nov", "5 Nov", "8 Nov"]
-    assert _labelled(7) == [0, 2, 4, 6] and _labelled(12) == [0, 2, 4, 6, 8, 11] and _labelled(3) == [0, 1, 2]
+    assert shown == ["2 Nov", "4 Nov", "6 Nov", "8 Nov"]
+    assert _labelled(7) == [0, 2, 4, 6] and _labelled(12) == [1, 3, 5, 7, 9, 11] and _labelled(3) == [0, 1, 2]
+    assert _labelled(1) == [0] and _labelled(13) == [0, 3, 6, 9, 12]
 
 
 def test_a_trend_of_minutes_or_ratings_starts_its_axis_at_zero():
