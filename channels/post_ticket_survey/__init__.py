@@ -13,10 +13,23 @@ def register_channels():
 
 @hookimpl
 def register_commands(cli):
-    from .cli import import_group, integrations_group, surveys_group
+    import click
+
+    from .cli import (
+        import_group,
+        integrations_group,
+        surveys_group,
+        sweep_overdue_command,
+    )
 
     for group in (import_group, integrations_group, surveys_group):
         cli.add_command(group)
+    # Beside the kernel's ticket commands (`plaudit tickets categories`), in a group of its own where there is none.
+    tickets = cli.commands.get("tickets")
+    if not isinstance(tickets, click.Group):
+        tickets = click.Group("tickets", help="Helpdesk tickets.")
+        cli.add_command(tickets)
+    tickets.add_command(sweep_overdue_command)
 
 
 @hookimpl

@@ -363,3 +363,24 @@ def opt_out_command(addresses, file, undo):
     unchanged = "had not opted out" if undo else "had opted out already"
     click.echo(f"{changed} {'customer' if changed == 1 else 'customers'} {done}"
                + (f"; {len(refs) - changed} {unchanged}" if len(refs) > changed else ""))
+
+
+@click.command("sweep-overdue")
+@with_appcontext
+def sweep_overdue_command():
+    """Store now a miss for each open ticket past its SLA target, as `plaudit cron` does every 15 minutes.
+
+    For a deployment without the scheduler (jobs run inline), or to see what a sweep does.
+    """
+    from core.db import transaction
+
+    from .overdue import record_overdue, sla_targets
+
+    with transaction() as session:
+        targets = sla_targets(session)
+        sweep = record_overdue(session)
+    if not targets:
+        click.echo("the guideline in force scores no ticket timing against a target: no new misses")
+    click.echo(f"{sweep.recorded} new miss(es) of open tickets past their target; {sweep.extended} open one(s) "
+               f"brought up to date; {sweep.ended} ended by an answer or a solve; {sweep.excluded} excluded (ticket "
+               f"deleted, merged or spam)")

@@ -288,3 +288,12 @@ def test_an_agent_whose_identity_was_mapped_after_the_assignment_is_charged(sess
     dee = create_employee("Dee", identities=[("email", "dee@example.com")])
     record_overdue(session, NOW)
     assert _timings(session)["ourdesk:T-1:resolution_time"][2] == dee.id
+
+
+def test_plaudit_tickets_sweep_overdue_sweeps_now(app, session, deliver, people):
+    _ticket(deliver, "T-1", opened=(utcnow() - timedelta(days=2)).isoformat())
+    session.commit()
+    swept = app.test_cli_runner().invoke(args=["tickets", "sweep-overdue"])
+    assert swept.exit_code == 0, swept.output
+    assert "1 new miss(es) of open tickets past their target" in swept.output
+    assert "ourdesk:T-1:resolution_time" in _timings(session)
