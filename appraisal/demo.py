@@ -139,12 +139,12 @@ def appraise_demo(session_factory, progress=None) -> int:
 
 
 def _record_a_leaver(session, hr) -> None:
-    """Once, before the first runs: the last Billing agent left on the Wednesday of the latest demo week, so HR's
-    People pages have someone who left, and that week's report notes the days they worked (a new user found
-    nobody to look at)."""
+    """Once: the last Billing agent leaves today, so HR's People pages have someone who left (a new user found nobody
+    to look at). Today, as the demo's own data goes up to now: a day in the past left them answering tickets and
+    signing social replies after it, their report's note of the days they worked beside it."""
     leaver = session.scalar(select(Employee).where(Employee.email == f"{LEAVER}@{DOMAIN}", Employee.active))
     if leaver is not None:
-        record_leaving(session, leaver, demo_weeks()[-1].first + timedelta(days=2), actor=hr, keep_account=True)
+        record_leaving(session, leaver, local_time.today(), actor=hr, keep_account=True)
 
 
 def _dispute_one_answer(session) -> None:
@@ -158,4 +158,4 @@ def _dispute_one_answer(session) -> None:
         Feedback.status == "accepted", Feedback.occurred_at < demo_weeks()[-1].end)
         .order_by(Feedback.occurred_at.desc()).limit(1)) if user else None
     if item is not None:
-        raise_dispute(session, item.id, user, "I was not on shift that afternoon: a colleague took this call.")
+        raise_dispute(session, item.id, user, "I was not on shift when this came in: a colleague took this call.")

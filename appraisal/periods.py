@@ -52,6 +52,17 @@ class Period:
         return Period(self.kind, _midnight(self.first - days), self.start)
 
 
+def short_label(kind: str, start: datetime) -> str:
+    """A period as a chart's axis names it: "Sep 2026", "Q3 2026", else its first day ("5 Oct"); a month read
+    "01 Sep", as if it were a day."""
+    first = bound_day(start)
+    if kind == "month":
+        return f"{first:%b %Y}"
+    if kind == "quarter":
+        return f"Q{(first.month - 1) // 3 + 1} {first:%Y}"
+    return f"{first.day} {first:%b}"
+
+
 def period_of(run) -> Period:
     """The period a stored run appraised."""
     return Period(run.period_kind, run.period_start, run.period_end)

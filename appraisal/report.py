@@ -29,7 +29,7 @@ from .models import (
     MetricResult,
     Recommendation,
 )
-from .periods import bound_day, days_of, period_of, run_made_early
+from .periods import days_of, period_of, run_made_early, short_label
 
 #: How many periods the trend covers, the report's own included.
 TREND_PERIODS = 8
@@ -122,9 +122,6 @@ def trend_runs(session: Session, run: AppraisalRun, periods: int = TREND_PERIODS
     return [(run_id, start) for run_id, start in reversed(earlier)] + [(run.id, run.period_start)]
 
 
-def _trend_label(start: datetime) -> str:
-    first = bound_day(start)
-    return f"{first.day} {first:%b}"
 
 
 # --- metrics as the guideline names them ----------------------------------------------------------------------
@@ -332,7 +329,7 @@ def _employee_trend(session: Session, run: AppraisalRun, employee_id: int,
     def series(source, attribute, keys):
         return [getattr(source[key], attribute) if key in source else None for key in keys]
 
-    trend = {"labels": [_trend_label(start) for _, start in periods], "run_ids": ids,
+    trend = {"labels": [short_label(run.period_kind, start) for _, start in periods], "run_ids": ids,
              "composite": {"you": series(composites, "composite", ids), "team": series(composites, "team_mean", ids),
                            "org": series(composites, "org_mean", ids)},
              "metrics": {}}
@@ -450,7 +447,7 @@ def team_report(session: Session, run: AppraisalRun, team_ids: Iterable[int] | S
     org_mean = next((r["org_mean"] for r in rows if r["org_mean"] is not None), None)
     return {"run": describe_run(run), "metrics": columns, "rows": rows,
             "teams": sorted(teams.values(), key=lambda t: t["name"]), "org_mean": org_mean,
-            "trend_labels": [_trend_label(start) for _, start in periods],
+            "trend_labels": [short_label(run.period_kind, start) for _, start in periods],
             "awaiting_decision": sum(r["status"] == "proposed" for row in rows if row["employee_id"] != reader
                                      for r in row["recommendations"])}
 

@@ -56,3 +56,4 @@ def test_a_hire_who_never_started_alters_no_day_before_they_were_to_join():
 
 def test_other_changes_of_a_person_alter_no_day():
     assert _change("employee.updated", {"team": "Support"}, {"team": "Billing"}) is None
+

@@ -82,14 +82,12 @@ def test_demo_builds_and_then_reuses_its_own_database(app, tmp_path, smtp_server
         ranked = conn.execute(select(func.count(AppraisalResult.rank)).join(AppraisalRun).where(
             AppraisalRun.period_kind == "week").group_by(AppraisalRun.id)).scalars().all()
         assert ranked == [len(demo_roster())] * 12
-        # someone has left, on the Wednesday of the latest week: appraised for it, for the days they worked
-        from datetime import timedelta
-
-        from appraisal.demo import demo_weeks
+        # someone has left, today: every week appraised was theirs
+        from core import local_time
         from core.models import Employee
 
         assert conn.execute(select(Employee.active, Employee.left_on).where(
-            Employee.email == "noah.brown@plaudit.demo")).one() == (False, demo_weeks()[-1].first + timedelta(days=2))
+            Employee.email == "noah.brown@plaudit.demo")).one() == (False, local_time.today())
         last = conn.scalar(select(func.max(AppraisalRun.id)).where(AppraisalRun.period_kind == "week"))
         # The answers rate tickets the demo stored (once, though both runs opened them), with categories,
         # so results have a case mix and training needs by category.

@@ -91,7 +91,7 @@ def test_the_trend_and_teams_equal_the_stored_runs(worked_example, login):
         stored = {run_id: session.execute(select(AppraisalResult).where(AppraisalResult.run_id == run_id))
                   .scalars().all() for run_id in (earlier, latest)}
     trend = {row[0]: row[1:] for row in _table(html, "trend")}
-    assert trend[""] == ["26 Oct", "02 Nov"]
+    assert trend[""] == ["26 Oct", "2 Nov"]
     org_means = [next(r.org_mean for r in stored[run_id]) for run_id in (earlier, latest)]
     assert trend["Organisation"] == [f"{mean:.1f}" for mean in org_means]
     support = [next(r.team_mean for r in stored[run_id] if r.employee_id == worked_example.ids["ann"])

@@ -42,7 +42,8 @@ def test_a_leaving_day_in_the_past_names_the_run_to_make_again_and_the_new_run_c
     form = re.search(r'<form method="post" action="/runs">(.*?)</form>', page, re.DOTALL).group(1)
     fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form))
     assert (fields["kind"], fields["first"], fields["last"]) == ("week", "2026-11-02", "2026-11-08")
-    assert client.post("/runs", data=fields).status_code == 303
+    again = client.post("/runs", data=fields)
+    assert again.status_code == 303 and again.location.endswith(f"/people/{bob}")  # back to Bob, not the runs
     with transaction() as session:
         again = session.scalars(select(AppraisalRun).where(AppraisalRun.id > run_id)).one()
         assert (again.period_kind, again.status) == ("week", "completed")
@@ -66,3 +67,12 @@ def test_a_joining_day_inside_the_period_names_its_run(app, worked_example):
     client = _hr(app)
     _post(client, cat, "/joined", started_on="2026-11-05")
     assert WEEK_RUN in client.get(f"/people/{cat}").get_data(as_text=True)
+
+
+def test_the_runs_form_comes_back_only_to_a_page_of_this_site(app, worked_example):
+    client = _hr(app)
+    page = client.get("/runs").get_data(as_text=True)
+    for elsewhere in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"):
+        answer = client.post("/runs", data={"csrf_token": csrf_token(page), "kind": "week", "first": "2026-11-02",
+                                            "next": elsewhere})
+        assert answer.status_code == 303 and answer.location.endswith("/runs"), (elsewhere, answer.location)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from appraisal.guidelines import metric_bounds
 from appraisal.models import AppraisalResult, AppraisalRun, MetricResult
-from appraisal.periods import bound_day
+from appraisal.periods import bound_day, short_label
 from appraisal.report import completed_run, latest_completed_run, metric_display
 from core.auth import roles_required
 from core.db import get_session
@@ -97,13 +97,6 @@ def _period_label(run: AppraisalRun) -> str:
     return f"{run.period_kind} of {bound_day(run.period_start):%Y-%m-%d}"
 
 
-def _short_label(kind: str, start: datetime) -> str:
-    start = bound_day(start)  # the organisation's first day: its midnight is the day before in UTC, east of it
-    if kind == "month":
-        return f"{start:%b %Y}"
-    if kind == "quarter":
-        return f"Q{(start.month - 1) // 3 + 1} {start:%Y}"
-    return f"{start:%d %b}"
 
 
 # --- histograms -------------------------------------------------------------------------------------------
@@ -228,7 +221,7 @@ def _trend(session: Session, kind: str) -> Trend:
     starts = sorted({(start, run_id) for run_id, start, *_ in rows})
     trend.runs = [run_id for _, run_id in starts]
     trend.starts = [start for start, _ in starts]
-    trend.labels = [_short_label(kind, start) for start in trend.starts]
+    trend.labels = [short_label(kind, start) for start in trend.starts]
     position = {run_id: i for i, run_id in enumerate(trend.runs)}
     totals = [[0.0, 0] for _ in trend.runs]
     for run_id, _, team_id, team_name, total, count in rows:

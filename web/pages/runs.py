@@ -55,7 +55,7 @@ def index():
                 state = session.scalar(select(AppraisalRun.status).where(AppraisalRun.id == run_id))
                 warning = unfinished(period, today())
                 flash(f"Run {run_id}, {period.label}: {state}." + (f" Note: {warning}." if warning else ""))
-                return redirect(url_for(".index"), 303)
+                return redirect(_back_to(request.form.get("next")) or url_for(".index"), 303)
     total = session.scalar(select(func.count()).select_from(AppraisalRun))
     page, _ = page_of(total, PAGE_SIZE)  # past the last page: 400, as every other list says
     requester, appraised = aliased(User), (select(func.count()).where(AppraisalResult.run_id == AppraisalRun.id)
@@ -70,6 +70,14 @@ def index():
     return render_template("runs/index.html", rows=rows, total=total, page=page, page_size=PAGE_SIZE,
                            budgets=budgets, stale=stale, kinds=PERIOD_KINDS, errors=errors,
                            posted=posted), 400 if errors else 200
+
+
+def _back_to(path: str | None) -> str | None:
+    """Where a form asked to come back to (a person's page runs a period again from there): a path of this site
+    only, never another one (``//host``, a scheme)."""
+    if path and path.startswith("/") and not path.startswith(("//", "/\\")) and ":" not in path.split("?")[0]:
+        return path
+    return None
 
 
 def _read_period(form) -> tuple[object, dict[str, str]]:

@@ -25,6 +25,7 @@ from appraisal.periods import (
     days_of,
     month_of,
     quarter_of,
+    short_label,
     stored_period,
     week_of,
 )
@@ -209,7 +210,7 @@ def dashboard():
     columns = [{"name": m["rule"], "title": getattr(rules.get(m["rule"]), "title", m["rule"]),
                 "display": metric_display(document, rules.get(m["rule"]))} for m in document["metrics"]]
     names = [column["name"] for column in columns]
-    labels = [days_of(r.period_start, r.period_end)[0].strftime("%d %b") for r, _, _ in runs]
+    labels = [short_label(kind, r.period_start) for r, _, _ in runs]
     rows = []
     first, last = days_of(run.period_start, run.period_end)
     for employee_id, name, result, team_name, left_on, started_on, reachable in results:
