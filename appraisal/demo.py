@@ -140,8 +140,8 @@ def appraise_demo(session_factory, progress=None) -> int:
 
 def _record_a_leaver(session, hr) -> None:
     """Once: the last Billing agent leaves today, so HR's People pages have someone who left (a new user found nobody
-    to look at). Today, as the demo's own data goes up to now: a day in the past left them answering tickets and
-    signing social replies after it, their report's note of the days they worked beside it."""
+    to look at). Today, since the demo's data runs up to now: with a day in the past they went on answering
+    tickets and signing replies after it."""
     leaver = session.scalar(select(Employee).where(Employee.email == f"{LEAVER}@{DOMAIN}", Employee.active))
     if leaver is not None:
         record_leaving(session, leaver, local_time.today(), actor=hr, keep_account=True)

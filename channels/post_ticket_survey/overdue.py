@@ -9,7 +9,7 @@ value the minutes the ticket has been open so far, brought up to date at each sw
 The item's payload says so: ``overdue`` for good, ``open`` while the ticket is. Once the ticket is answered or
 solved, the item takes the real minutes and keeps its date, so the miss stays in the period it fell in (here
 for an answer, in ``record_timings`` for a solve; a solve with no answer recorded ends the wait for one too).
-A ticket the helpdesk then deletes, merges or marks as spam has its open items excluded.
+A ticket the helpdesk then deletes, merges, removes or marks as spam has its overdue items excluded.
 """
 from __future__ import annotations
 
@@ -181,8 +181,9 @@ def _open_items(*where):
 
 
 def _end_open(session: Session) -> tuple[int, int]:
-    """Give the open items of tickets answered or solved since their real minutes (audited, keeping their date),
-    and exclude those of tickets the helpdesk has deleted, merged or marked as spam; return how many of each."""
+    """Exclude the overdue items of tickets the helpdesk has deleted, merged, removed or marked as spam, and give
+    the open items of tickets answered or solved since their real minutes (audited, keeping their date); return
+    how many were ended and how many excluded."""
     from core.ingestion import revise_feedback
 
     excluded = 0
