@@ -10,6 +10,7 @@ from appraisal.models import AppraisalResult, AppraisalRun
 from core.db import transaction
 from core.models import AuditEntry, utcnow
 from tests.fixtures.app import row_counts
+from tests.fixtures.appraisal import BEFORE
 from tests.fixtures.org import csrf_token, sign_in
 
 
@@ -103,3 +104,16 @@ def test_the_runs_show_each_periods_approved_bonuses_against_the_cap_and_say_whe
     approvals = client.get(f"/review/recommendations?run={second}").get_data(as_text=True)
     assert "Over the cap</dt><dd class=\"bad\" data-over>20.00 EUR" in approvals
     assert "Left under the cap" not in approvals
+
+
+def test_a_run_made_again_marks_the_one_before_it_superseded(app, worked_example, session_per_request):
+    """A new user saw two completed runs of one week on the list, with nothing to tell which the pages read."""
+    first, again = worked_example.run(), worked_example.run()
+    other = worked_example.run(period=BEFORE)
+    client = app.test_client()
+    assert sign_in(client, "hr@example.com").status_code == 302
+    page = client.get("/runs").get_data(as_text=True)
+    assert page.count("data-superseded") == 1 and f"superseded by run {again}" in page
+    row = re.search(rf'<td class="num">{first}</td>.*?</tr>', page, re.DOTALL).group(0)
+    assert f"superseded by run {again}" in row
+    assert "superseded" not in re.search(rf'<td class="num">{other}</td>.*?</tr>', page, re.DOTALL).group(0)

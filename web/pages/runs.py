@@ -67,8 +67,16 @@ def index():
         .order_by(AppraisalRun.id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
     _, budgets = runs_and_budgets(session, {run.id for run, *_ in rows})
     stale = counted_rows(misaligned(session))
+    # The run of record of each period on the page (the latest completed): the pages read that one.
+    of_record = {(start, end): run_id for start, end, run_id in session.execute(
+        select(AppraisalRun.period_start, AppraisalRun.period_end, func.max(AppraisalRun.id))
+        .where(AppraisalRun.status == "completed",
+               AppraisalRun.period_start.in_(sorted({run.period_start for run, *_ in rows})))
+        .group_by(AppraisalRun.period_start, AppraisalRun.period_end))}
+    superseded = {run.id: of_record[(run.period_start, run.period_end)] for run, *_ in rows
+                  if run.status == "completed" and of_record.get((run.period_start, run.period_end), run.id) > run.id}
     return render_template("runs/index.html", rows=rows, total=total, page=page, page_size=PAGE_SIZE,
-                           budgets=budgets, stale=stale, kinds=PERIOD_KINDS, errors=errors,
+                           budgets=budgets, stale=stale, superseded=superseded, kinds=PERIOD_KINDS, errors=errors,
                            posted=posted), 400 if errors else 200
 
 
