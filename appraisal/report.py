@@ -122,8 +122,6 @@ def trend_runs(session: Session, run: AppraisalRun, periods: int = TREND_PERIODS
     return [(run_id, start) for run_id, start in reversed(earlier)] + [(run.id, run.period_start)]
 
 
-
-
 # --- metrics as the guideline names them ----------------------------------------------------------------------
 
 

@@ -20,7 +20,8 @@ from .periods import days_of
 
 #: The audit actions that change someone's days (core.tenure): the day they joined, left, or came back.
 TENURE_ACTIONS = ("employee.updated", "employee.activated", "employee.deactivated")
-_DAYS = ("started_on", "left_on")
+#: The last day of someone inactive with no day of leaving: runs leave them out of every period.
+_NEVER = date.min
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,6 @@ def days_changed(entry: AuditEntry, started_on: date | None = None) -> DaysChang
     if started_on is not None and first is not None and first < started_on:
         first = started_on
     return DaysChanged(entry.at, first, None if last == date.max else last)
-
-
-#: The last day of someone inactive with no day of leaving: runs leave them out of every period.
-_NEVER = date.min
 
 
 def _last_day(state: dict) -> date:

@@ -97,8 +97,6 @@ def _period_label(run: AppraisalRun) -> str:
     return f"{run.period_kind} of {bound_day(run.period_start):%Y-%m-%d}"
 
 
-
-
 # --- histograms -------------------------------------------------------------------------------------------
 
 
