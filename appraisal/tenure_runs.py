@@ -77,19 +77,48 @@ def _last_day(state: dict) -> date:
 def runs_by_old_days(session: Session, employee: Employee) -> list[AppraisalRun]:
     """The latest completed run of each period that was made before a change of ``employee``'s days touching
     that period, oldest period first. Two queries, whatever the number of runs or changes."""
-    entries = session.scalars(select(AuditEntry).where(AuditEntry.entity_type == Employee.__tablename__,
-                                                       AuditEntry.entity_id == str(employee.id),
-                                                       AuditEntry.action.in_(TENURE_ACTIONS))
-                              .order_by(AuditEntry.at))
+    entries = session.scalars(_tenure_entries().where(AuditEntry.entity_id == str(employee.id)))
     changes = [change for entry in entries if (change := days_changed(entry, employee.started_on))]
-    if not changes:
+    return _made_before(changes, session.scalars(_runs_of_record(changes)).all()) if changes else []
+
+
+def people_by_old_days(session: Session) -> list[tuple[int, str, int]]:
+    """Everyone some runs still appraise by their old days, as (employee id, name, how many runs), by name: what
+    HR has to run again. Three queries, whatever the number of people, changes or runs."""
+    by_person: dict[str, list[AuditEntry]] = {}
+    for entry in session.scalars(_tenure_entries()):
+        by_person.setdefault(entry.entity_id, []).append(entry)
+    if not by_person:
         return []
+    people = session.execute(select(Employee.id, Employee.name, Employee.started_on)
+                             .where(Employee.id.in_(sorted(int(i) for i in by_person)))).all()
+    changes = {employee_id: [change for entry in by_person[str(employee_id)]
+                             if (change := days_changed(entry, started_on))]
+               for employee_id, _, started_on in people}
+    everyone = [change for found in changes.values() for change in found]
+    runs = session.scalars(_runs_of_record(everyone)).all() if everyone else []
+    found = [(employee_id, name, len(_made_before(changes[employee_id], runs))) for employee_id, name, _ in people]
+    return sorted(((i, name, n) for i, name, n in found if n), key=lambda person: (person[1].lower(), person[0]))
+
+
+def _tenure_entries():
+    return (select(AuditEntry).where(AuditEntry.entity_type == Employee.__tablename__,
+                                     AuditEntry.action.in_(TENURE_ACTIONS))
+            .order_by(AuditEntry.at, AuditEntry.id))
+
+
+def _runs_of_record(changes: list[DaysChanged]):
+    """The latest completed run of each period, made before the latest of ``changes``, oldest period first."""
     latest = (select(func.max(AppraisalRun.id)).where(AppraisalRun.status == "completed")
               .group_by(AppraisalRun.period_start, AppraisalRun.period_end))
     # A run read the employees when it started: one queued before a change and finished after it used the old days.
     made = func.coalesce(AppraisalRun.started_at, AppraisalRun.finished_at)
-    runs = session.scalars(select(AppraisalRun).where(AppraisalRun.id.in_(latest), made < changes[-1].at)
-                           .order_by(AppraisalRun.period_start, AppraisalRun.period_end)).all()
+    return (select(AppraisalRun).where(AppraisalRun.id.in_(latest), made < max(change.at for change in changes))
+            .order_by(AppraisalRun.period_start, AppraisalRun.period_end))
+
+
+def _made_before(changes: list[DaysChanged], runs) -> list[AppraisalRun]:
+    """The runs made before a change that touches their period."""
     return [run for run in runs
             if any(change.at > (run.started_at or run.finished_at)
                    and change.touches(*days_of(run.period_start, run.period_end)) for change in changes)]

@@ -38,6 +38,8 @@ def test_a_leaving_day_in_the_past_names_the_run_to_make_again_and_the_new_run_c
     page = client.get(f"/people/{bob}").get_data(as_text=True)
     assert "Runs that appraise them by their old days" in page and WEEK_RUN in page
     assert f'run={run_id}">{run_id}</a>' in page
+    home = client.get("/").get_data(as_text=True)  # HR learns of it without opening each person
+    assert re.search(rf'data-waiting="people.old_days">.*?<a href="/people/{bob}">Bob</a> \(1\)', home, re.DOTALL)
 
     form = re.search(r'<form method="post" action="/runs">(.*?)</form>', page, re.DOTALL).group(1)
     fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form))
@@ -49,6 +51,7 @@ def test_a_leaving_day_in_the_past_names_the_run_to_make_again_and_the_new_run_c
         assert (again.period_kind, again.status) == ("week", "completed")
         assert (again.period_start, again.period_end) == (WEEK.start, WEEK.end)
     assert WEEK_RUN not in client.get(f"/people/{bob}").get_data(as_text=True)  # made after the change
+    assert "people.old_days" not in client.get("/").get_data(as_text=True)
 
 
 def test_changes_that_touch_no_period_appraised_name_no_run(app, worked_example):

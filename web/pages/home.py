@@ -7,6 +7,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.sql.elements import False_
 
 from appraisal.models import Recommendation
+from appraisal.tenure_runs import people_by_old_days
 from core.attribution_queue import awaiting_attribution
 from core.auth import signed_in
 from core.db import get_session
@@ -48,8 +49,10 @@ def home():
         unattributed = session.execute(select(func.count(), func.count(case((mine, 1)))).select_from(Feedback)
                                        .where(awaiting_attribution())).one()
     channels = get_plugins().channels
+    # HR's, who run periods again: the people whose joining or leaving day changed after runs that count them.
+    old_days = people_by_old_days(session) if current_user.has_role("hr") else []
     return render_template("home.html", rows=rows, unattributed=unattributed, channels=channels,
-                           scoped=scope is not None, waiting=_waiting(session))
+                           scoped=scope is not None, waiting=_waiting(session), old_days=old_days)
 
 
 def _waiting(session) -> list[tuple[str, int, str]]:
