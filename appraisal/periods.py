@@ -53,8 +53,7 @@ class Period:
 
 
 def short_label(kind: str, start: datetime) -> str:
-    """A period as a chart's axis names it: "Sep 2026", "Q3 2026", else its first day ("5 Oct"); a month read
-    "01 Sep", as if it were a day."""
+    """A period as a chart's axis names it: "Sep 2026", "Q3 2026", else its first day ("5 Oct")."""
     first = bound_day(start)
     if kind == "month":
         return f"{first:%b %Y}"

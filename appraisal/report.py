@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from core.local_time import day_of
 from core.models import Dispute, Employee, Feedback, Team, User
+from core.models.feedback import TICKET_TIMINGS
 
 from .comments import employee_comments, positive, shown_comment
 from .disclosure import colleagues, withhold_thin_means, withhold_thin_reasons
@@ -360,7 +361,8 @@ def _items(session: Session, run: AppraisalRun, employee_id: int, policy: str, s
               # A channel may name what an item is about (a mystery report's section, say), or say that a
               # ticket's timing is of a ticket still open (channels/post_ticket_survey/overdue.py).
               "about": (r.payload or {}).get("title") if isinstance(r.payload, dict) else None,
-              "still_open": bool(isinstance(r.payload, dict) and r.payload.get("open"))}
+              "still_open": (r.channel == TICKET_TIMINGS and isinstance(r.payload, dict)
+                             and r.payload.get("open") is True)}
              for r in rows]
     return items, total
 

@@ -129,9 +129,7 @@ def line_chart(labels: Sequence[str], series: Mapping[str, Sequence[float | None
 
 def _labelled(count: int, most: int = 6) -> list[int]:
     """Which of ``count`` periods get a label along the bottom: at most ``most``, evenly spaced, counted back
-    from the last (the period the page is about). Counted from the first, the last broke the spacing: eight
-    weeks read 0, 2, 4, 7, the gap before the latest a week wider than the others; before that, 0, 2, 4, 6
-    and 7 overlapped on a phone."""
+    from the last (the period the page is about), so the step before it is no wider than the others."""
     every = max(1, -(-count // most))
     return list(range(count - 1, -1, -every))[::-1]
 

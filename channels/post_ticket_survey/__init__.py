@@ -24,7 +24,8 @@ def register_commands(cli):
 
     for group in (import_group, integrations_group, surveys_group):
         cli.add_command(group)
-    # Beside the kernel's ticket commands (`plaudit tickets categories`), in a group of its own where there is none.
+    # Beside the kernel's ticket commands (`plaudit tickets categories`); in a group of its own where there is none
+    # (the plugins page asks each plugin for its commands with an empty group).
     tickets = cli.commands.get("tickets")
     if not isinstance(tickets, click.Group):
         tickets = click.Group("tickets", help="Helpdesk tickets.")

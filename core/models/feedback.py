@@ -11,6 +11,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    case,
     func,
     text,
 )
@@ -81,10 +82,17 @@ class Feedback(Base):
         return f"<Feedback {self.channel}:{self.external_id} {self.kind}={self.value}>"
 
 
+#: The channel whose items are ticket timings (channels/post_ticket_survey/ticket_metrics.py).
+TICKET_TIMINGS = "ticket_metrics"
+
+
 def still_open():
     """SQL: whether an item is a ticket's timing kept while the ticket is open past its SLA target, its value the
     minutes so far (``"open"`` in its payload: channels/post_ticket_survey/overdue.py). False for every other."""
-    return func.coalesce(Feedback.payload["open"].as_boolean(), False)
+    # Only that channel's "open" is read: another channel's payload may hold the key with any value, which
+    # PostgreSQL would refuse to read as a boolean.
+    return case((Feedback.channel == TICKET_TIMINGS, func.coalesce(Feedback.payload["open"].as_boolean(), False)),
+                else_=False)
 
 
 class Flag(Base):

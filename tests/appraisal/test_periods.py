@@ -5,7 +5,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from appraisal.periods import month_of, period_between, quarter_of, stored_period
+from appraisal.periods import (
+    month_of,
+    period_between,
+    quarter_of,
+    short_label,
+    stored_period,
+    week_of,
+)
 
 
 def test_the_period_before_the_first_month_or_quarter_allowed_is_still_worked_out():
@@ -34,8 +41,6 @@ def test_periods_are_counted_in_words():
 
 
 def test_a_chart_names_a_month_as_a_month_and_a_week_by_its_first_day():
-    from appraisal.periods import month_of, quarter_of, short_label, week_of
-
     assert short_label("month", month_of(date(2026, 9, 10)).start) == "Sep 2026"  # it read "01 Sep", as a day
     assert short_label("quarter", quarter_of(date(2026, 8, 1)).start) == "Q3 2026"
     assert short_label("week", week_of(date(2026, 10, 7)).start) == "5 Oct"  # as the reports write it, not "05 Oct"

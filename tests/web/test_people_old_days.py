@@ -75,7 +75,8 @@ def test_a_joining_day_inside_the_period_names_its_run(app, worked_example):
 def test_the_runs_form_comes_back_only_to_a_page_of_this_site(app, worked_example):
     client = _hr(app)
     page = client.get("/runs").get_data(as_text=True)
-    for elsewhere in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"):
+    for elsewhere in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)",
+                      "/\t/evil.example", "/\n/x", "/people/1?next=//evil.example"):
         answer = client.post("/runs", data={"csrf_token": csrf_token(page), "kind": "week", "first": "2026-11-02",
                                             "next": elsewhere})
         assert answer.status_code == 303 and answer.location.endswith("/runs"), (elsewhere, answer.location)

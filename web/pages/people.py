@@ -201,15 +201,15 @@ def _said(employee: Employee, leaving, was_active: bool) -> str:
         return f"{employee.name} had already left on {leaving.day.isoformat()}: nothing changed."
     if not was_active:
         return (f"{employee.name} left on {leaving.day.isoformat()}, the day is corrected: runs made from now on "
-                f"use it; runs already made keep their results (any this changes are listed on this page, to run "
-                f"again).")
+                f"use it; runs already made keep their results (any runs this changes are listed on this page, to "
+                f"run again).")
     if leaving.day is None:
         said = (f"{employee.name} is no longer employed, and was never appraised: they were to join on "
                 f"{employee.started_on.isoformat()}.")
     else:
         said = (f"{employee.name} left on {leaving.day.isoformat()}: runs of the periods they worked in appraise "
-                f"them, later ones leave them out. Runs already made keep their results: any this changes are "
-                f"listed on this page, to run again.")
+                f"them, later ones leave them out. Runs already made keep their results: any runs this changes "
+                f"are listed on this page, to run again.")
     if leaving.account_closed:
         said += f" Their account {leaving.account.email} can no longer sign in or use its API tokens."
     elif leaving.account is not None and leaving.account.active:

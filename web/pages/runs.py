@@ -1,6 +1,7 @@
 """HR's appraisal runs: every run with its state, and a form to appraise a period now."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -81,11 +82,13 @@ def index():
 
 
 def _back_to(path: str | None) -> str | None:
-    """Where a form asked to come back to (a person's page runs a period again from there): a path of this site
-    only, never another one (``//host``, a scheme)."""
-    if path and path.startswith("/") and not path.startswith(("//", "/\\")) and ":" not in path.split("?")[0]:
-        return path
-    return None
+    """Where a form asked to come back to (a person's page runs a period again from there): a plain path of this
+    site only. Nothing else passes: a browser reads ``//host``, ``/\\host`` or a tab inside the slashes as
+    another site."""
+    return path if path and _PLAIN_PATH.fullmatch(path) else None
+
+
+_PLAIN_PATH = re.compile(r"/(?:[A-Za-z0-9_.-]+(?:/[A-Za-z0-9_.-]+)*/?)?")
 
 
 def _read_period(form) -> tuple[object, dict[str, str]]:

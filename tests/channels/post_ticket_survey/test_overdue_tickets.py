@@ -252,6 +252,12 @@ def test_the_api_says_which_timings_are_of_tickets_still_open(client, session, d
     assert listed.status_code == 200, listed.get_data(as_text=True)
     assert {item["external_id"]: item["still_open"] for item in listed.get_json()} == {
         "ourdesk:T-1:resolution_time": True, "ourdesk:T-2:resolution_time": False}
+    # Another channel's "open", whatever its value, says nothing (PostgreSQL refused to read a text as a boolean)
+    session.add(Feedback(channel="post_ticket_survey", kind="csat", external_id="r-1", value=5.0,
+                         occurred_at=NOW, payload={"open": "2026-11-02"}))
+    session.commit()
+    answers = client.get("/api/v1/feedback/?channel=post_ticket_survey", headers={"Authorization": f"Bearer {plain}"})
+    assert answers.status_code == 200 and [item["still_open"] for item in answers.get_json()] == [False]
 
 
 def test_a_disputed_miss_reads_as_still_open_where_the_manager_decides(app, session, deliver, people, create_user):
