@@ -55,13 +55,12 @@ def test_a_week_runs_from_the_organisations_monday_midnight_to_the_next(in_zone)
 
 def test_trend_labels_name_a_period_by_its_own_first_day(in_zone):
     """East of UTC a week's bound is the day before in UTC: trends labelled the week of 2 November "1 Nov"."""
-    from appraisal.report import _trend_label
-    from web.pages.org import _short_label
+    from appraisal.periods import short_label
 
     in_zone(AUCKLAND)
     week, month = week_of(date(2026, 11, 2)), month_of(date(2026, 11, 2))
-    assert (_trend_label(week.start), _short_label("week", week.start), _short_label("month", month.start),
-            _short_label("quarter", month.start)) == ("2 Nov", "02 Nov", "Nov 2026", "Q4 2026")
+    assert (short_label("week", week.start), short_label("month", month.start),
+            short_label("quarter", month.start)) == ("2 Nov", "Nov 2026", "Q4 2026")
 
 
 def test_a_week_across_a_change_of_clocks_still_ends_at_midnight(in_zone):
