@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.sql.expression import FunctionElement
 
 from core import local_time
-from core.attribution import employees_by_address
+from core.attribution import employees_by_address, joined_by
 from core.models import Employee, EmployeeIdentity, Feedback, Ticket, record_audit
 from core.models.base import utcnow
 from core.models.org import normalise_identity
@@ -165,7 +165,7 @@ def _never(_moment: datetime) -> bool:
 def _employed(session: Session, employee_ids: set[int]) -> dict:
     """For each employee, whether they worked at a moment: joined by then, and not left before its day."""
     def check(started_on, left_on):
-        return lambda moment: ((started_on is None or moment >= local_time.midnight(started_on))
+        return lambda moment: (joined_by(started_on, moment)
                                and (left_on is None or local_time.day_of(moment) <= left_on))
     if not employee_ids:
         return {}
