@@ -14,8 +14,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from core.local_time import day_of
-from core.models import Dispute, Employee, Feedback, Team, User
-from core.models.feedback import TICKET_TIMINGS
+from core.models import Dispute, Employee, Feedback, Team, User, still_open
 
 from .comments import employee_comments, positive, shown_comment
 from .disclosure import colleagues, withhold_thin_means, withhold_thin_reasons
@@ -353,7 +352,7 @@ def _items(session: Session, run: AppraisalRun, employee_id: int, policy: str, s
     rows = session.execute(
         select(Feedback.id, Feedback.occurred_at, Feedback.channel, Feedback.kind, Feedback.value,
                Feedback.scale_min, Feedback.scale_max, Feedback.status, Feedback.comment, Feedback.ticket_ref,
-               Feedback.payload, positive().label("positive"))
+               Feedback.payload, positive().label("positive"), still_open().label("still_open"))
         .where(*in_period).order_by(Feedback.occurred_at.desc(), Feedback.id.desc()).limit(ITEM_LIMIT)).all()
     items = [{"id": r.id, "occurred_at": r.occurred_at, "channel": r.channel, "kind": r.kind, "value": r.value,
               "scale": (r.scale_min, r.scale_max), "status": r.status, "ticket_ref": r.ticket_ref,
@@ -361,8 +360,7 @@ def _items(session: Session, run: AppraisalRun, employee_id: int, policy: str, s
               # A channel may name what an item is about (a mystery report's section, say), or say that a
               # ticket's timing is of a ticket still open (channels/post_ticket_survey/overdue.py).
               "about": (r.payload or {}).get("title") if isinstance(r.payload, dict) else None,
-              "still_open": (r.channel == TICKET_TIMINGS and isinstance(r.payload, dict)
-                             and r.payload.get("open") is True)}
+              "still_open": bool(r.still_open)}
              for r in rows]
     return items, total
 
