@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from .attribution_queue import PERSONS_DECISIONS
 from .late_attribution import credit_mapped_identities
-from .models import Employee, EmployeeIdentity, Feedback, record_audit
+from .models import Employee, EmployeeIdentity, Feedback, record_audit, utcnow
 from .models.org import normalise_identity
 from .plugins import get_plugins
 
@@ -86,7 +86,7 @@ def move_identity(session: Session, text: str, employee: Employee, *, with_feedb
             update(Feedback).where(Feedback.attributed_identity == name, Feedback.employee_id == before.id,
                                    or_(Feedback.attribution_policy.is_(None),
                                        Feedback.attribution_policy.not_in(PERSONS_DECISIONS)))
-            .values(employee_id=employee.id, team_id=employee.team_id).returning(Feedback.id)
+            .values(employee_id=employee.id, team_id=employee.team_id, changed_at=utcnow()).returning(Feedback.id)
             .execution_options(synchronize_session=False)))
         if move.moved:
             record_audit(session, "feedback.moved_with_identity", employee, actor=actor,

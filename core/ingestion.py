@@ -32,6 +32,7 @@ from .models import (
     Feedback,
     Flag,
     Ticket,
+    late_mark,
     naive_utc,
     record_audit,
     utcnow,
@@ -254,15 +255,17 @@ def ingest(session: Session, channel_slug: str, payloads: Iterable[Any], *,
             continue
         first_index[draft.external_id] = index
         low, high = draft.scale if draft.scale else (None, None)
+        received = utcnow()
         rows.append({
             "channel": channel_slug, "kind": draft.kind, "external_id": draft.external_id,
-            "occurred_at": draft.occurred_at, "received_at": utcnow(), "value": draft.value,
+            "occurred_at": draft.occurred_at, "received_at": received, "value": draft.value,
             "scale_min": low, "scale_max": high, "comment": draft.comment, "ticket_ref": draft.ticket_ref,
             "respondent_ref": respondent_ref(draft.respondent, salt),
             "employee_id": who.employee_id, "team_id": who.team_id, "attribution_policy": who.policy,
             "attributed_identity": str(who.identity) if who.identity else None,
             "offered_basis": who.offered_basis,
             "status": "accepted", "payload": dict(draft.payload),
+            "changed_at": late_mark(draft.occurred_at, received),  # the ORM's before_insert, for this bulk path
         })
 
     link_tickets(session, rows)
@@ -402,7 +405,8 @@ def _inspect(session: Session, items: Sequence[Feedback], open_flags: set[tuple[
     if flagged:
         # "fetch" refreshes just the items it changed; "evaluate" would test every object in the session.
         session.execute(update(Feedback).where(Feedback.id.in_(flagged), Feedback.status == "accepted")
-                        .values(status="quarantined").execution_options(synchronize_session="fetch"))
+                        .values(status="quarantined", changed_at=utcnow())
+                        .execution_options(synchronize_session="fetch"))
         session.add_all(raised)
         session.flush()
         for flag in raised:  # an exclusion is a decision about the numbers too, if an automatic one

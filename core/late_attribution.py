@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from .attribution import joined_by
-from .models import Employee, EmployeeIdentity, Feedback, record_audit
+from .models import Employee, EmployeeIdentity, Feedback, record_audit, utcnow
 from .plugins import get_plugins
 from .policy import ingestion_policy
 
@@ -55,8 +55,8 @@ def credit_mapped_identities(session: Session, identities: Iterable[tuple[str, s
     if not rows:
         return []
     session.execute(update(Feedback), [
-        {"id": item_id, "employee_id": employee_id, "team_id": team_id, "attribution_policy": basis}
-        for item_id, _, basis, employee_id, team_id, *_ in rows])
+        {"id": item_id, "employee_id": employee_id, "team_id": team_id, "attribution_policy": basis,
+         "changed_at": utcnow()} for item_id, _, basis, employee_id, team_id, *_ in rows])
     credited = [row[0] for row in rows]
     by_identity: dict[str, list[int]] = {}
     for item_id, name, *_ in rows:

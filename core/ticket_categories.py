@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from .models import AuditEntry, Feedback, Ticket, TicketCategory
+from .models import AuditEntry, Feedback, Ticket, TicketCategory, utcnow
 
 #: The longest name a category has (``Ticket.category``), and its key.
 NAME_LIMIT = Ticket.__table__.c.category.type.length
@@ -102,7 +102,8 @@ def rename_category(session: Session, old: str, new: str, *, actor=None) -> Rena
     tickets = session.execute(update(Ticket).where(Ticket.category == before).values(category=name)
                               .execution_options(synchronize_session=False)).rowcount
     items = session.execute(update(Feedback).where(Feedback.ticket_category == before)
-                            .values(ticket_category=name).execution_options(synchronize_session=False)).rowcount
+                            .values(ticket_category=name, changed_at=utcnow())
+                            .execution_options(synchronize_session=False)).rowcount
     # Keyed by name in the details: a category has no id, and its key may outgrow the audit's entity id.
     session.add(AuditEntry(action="ticket_category.merged" if merged else "ticket_category.renamed",
                            entity_type="ticket_categories", entity_id=None, actor_id=getattr(actor, "id", actor),

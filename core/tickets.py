@@ -21,6 +21,7 @@ from .models import (
     Feedback,
     Ticket,
     TicketAssignment,
+    changed_if,
     utcnow,
 )
 from .storable_text import unstorable_text
@@ -177,7 +178,9 @@ def upsert_tickets(session: Session, updates: Sequence[TicketUpdate]) -> dict[tu
     session.flush()
     if recategorised:  # the items about them carry the category (Feedback.ticket_category)
         session.execute(sa_update(Feedback).where(Feedback.ticket_id.in_(sorted(recategorised)))
-                        .values(ticket_category=_category_of_ticket()).execution_options(synchronize_session=False))
+                        .values(ticket_category=_category_of_ticket(),
+                                changed_at=changed_if(Feedback.ticket_category, _category_of_ticket()))
+                        .execution_options(synchronize_session=False))
     _link_earlier_feedback(session, tickets.values())
     return tickets
 
@@ -213,7 +216,9 @@ def _link_earlier_feedback(session: Session, tickets) -> None:
         return
     ids = sorted(t.id for t in tickets)
     session.execute(sa_update(Feedback).where(Feedback.ticket_id.in_(ids), Feedback.ticket_ref.in_(refs))
-                    .values(ticket_category=_category_of_ticket()).execution_options(synchronize_session=False))
+                    .values(ticket_category=_category_of_ticket(),
+                                changed_at=changed_if(Feedback.ticket_category, _category_of_ticket()))
+                        .execution_options(synchronize_session=False))
     note_surveys(session, dict(session.execute(
         select(Feedback.ticket_id, func.max(Feedback.occurred_at))
         .where(Feedback.ticket_id.in_(ids), Feedback.kind.in_(SURVEY_KINDS)).group_by(Feedback.ticket_id)).all()))

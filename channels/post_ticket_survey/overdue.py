@@ -220,7 +220,10 @@ def _extend_open(session: Session, now: datetime) -> int:
     """Bring the minutes of every open item up to now, in one statement; return how many.
 
     The item's own ``open`` is part of the condition: PostgreSQL checks it again on a row that a solve revised
-    while this statement waited for it, so a solve is never overwritten with the minutes so far.
+    while this statement waited for it, so a solve is never overwritten with the minutes so far. It leaves
+    ``changed_at`` alone: the minutes of a miss grow every sweep by design, and a run that counted the miss
+    would otherwise be called out of date every quarter of an hour (appraisal/outdated.py). The solve that
+    ends the item changes it.
     """
     minutes = (select(_MinutesSince(literal(now, Ticket.opened_at.type), Ticket.opened_at))
                .where(Ticket.id == Feedback.ticket_id).scalar_subquery())

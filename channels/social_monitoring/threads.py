@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from core.models import Employee, Feedback, TicketAssignment
+from core.models import Employee, Feedback, TicketAssignment, utcnow
 from core.policy import ingestion_policy
 
 from .channel import MENTION, REPLY
@@ -92,7 +92,7 @@ def thread_posts(session: Session, feedback_ids: Sequence[int]) -> None:
                             "time is not counted", post["external_id"], -waited, answered_post["external_id"])
                 continue
             # Clocks of one source may disagree by a second or so; within that, no time.
-            minutes.append({"id": post["id"], "value": max(waited, 0.0)})
+            minutes.append({"id": post["id"], "value": max(waited, 0.0), "changed_at": utcnow()})
         elif (post["kind"] == MENTION and answered_post["kind"] == REPLY and _awaiting(post)
               and post["proposed_employee_id"] is None and answered_post["employee_id"] is not None):
             # Credited by its sign-off, or by a person from the queue: either way that agent answered.
@@ -124,9 +124,11 @@ def _credit_ticket_assignees(session: Session, rows: list[dict[str, Any]]) -> No
                                         later.id > TicketAssignment.id))))).all()
     if not held:
         return
+    now = utcnow()
     session.execute(update(Feedback), [
         {"id": feedback_id, "employee_id": employee_id, "team_id": team_id, "attribution_policy": TICKET_BASIS,
-         "attributed_identity": assignee} for feedback_id, employee_id, team_id, assignee in sorted(held)])
+         "attributed_identity": assignee, "changed_at": now}
+        for feedback_id, employee_id, team_id, assignee in sorted(held)])
     credited = {feedback_id: employee_id for feedback_id, employee_id, _, _ in held}
     for row in rows:
         if row["id"] in credited:

@@ -1,7 +1,7 @@
 """Feedback items, the normalised unit every channel produces, with their flags and disputes."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import (
     CheckConstraint,
@@ -12,7 +12,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     case,
+    event,
     func,
+    inspect,
+    literal,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -37,6 +40,9 @@ class Feedback(Base):
         # Mapping an identity looks up the waiting items that named it.
         Index("ix_feedback_attributed_identity", "attributed_identity"),
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="known_status"),
+        # Only the few items changed after they arrived: what appraisal.outdated reads.
+        Index("ix_feedback_changed_at", "changed_at", sqlite_where=text("changed_at IS NOT NULL"),
+              postgresql_where=text("changed_at IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,6 +79,10 @@ class Feedback(Base):
     payload: Mapped[dict] = mapped_column(default=dict)
     # Set when feedback_ingested has fired, so a re-run job announces nothing twice.
     announced_at: Mapped[datetime | None]
+    #: When the item last changed in a way a run counts (COUNTED_COLUMNS), or arrived late (:func:`late_mark`):
+    #: runs of its period made before then do not show it as it is (appraisal/outdated.py). None for most items,
+    #: which arrive when they happen and never change, so its index stays small.
+    changed_at: Mapped[datetime | None]
 
     flags: Mapped[list[Flag]] = relationship(back_populates="feedback", cascade="all, delete-orphan")
     employee = relationship("Employee", foreign_keys=[employee_id])
@@ -80,6 +90,48 @@ class Feedback(Base):
 
     def __repr__(self) -> str:
         return f"<Feedback {self.channel}:{self.external_id} {self.kind}={self.value}>"
+
+
+#: What a run reads of an item. Changing one of them after a run (a flag or dispute decided, a re-credit, a
+#: revised value, a new ticket category) sets ``changed_at``: by the ORM on its own (below), and by each bulk
+#: UPDATE of them, which passes ``changed_at`` itself (bulk UPDATEs fire no mapper events).
+COUNTED_COLUMNS = ("status", "value", "kind", "occurred_at", "scale_min", "scale_max", "employee_id", "team_id",
+                   "ticket_category")
+
+
+#: An item stored longer than this after its time arrived late: a run of its period may have been made meanwhile.
+#: Webhooks and survey answers arrive within seconds; imports, retried deliveries and mystery reports do not.
+LATE = timedelta(minutes=10)
+
+
+def late_mark(occurred_at: datetime, received_at: datetime) -> datetime | None:
+    """The ``changed_at`` of an item arriving at ``received_at``: that time if it arrived late, else None."""
+    return received_at if occurred_at < received_at - LATE else None
+
+
+def changed_if(column, new_value):
+    """SQL for a bulk UPDATE's ``changed_at`` as it sets ``column`` to ``new_value``: now where the value
+    changes, as it was where it does not."""
+    return case((column.is_distinct_from(new_value), literal(utcnow(), Feedback.changed_at.type)),
+                else_=Feedback.changed_at)
+
+
+@event.listens_for(Feedback, "before_insert")
+def _note_late_arrival(mapper, connection, item: Feedback) -> None:
+    if item.changed_at is None and item.occurred_at is not None:
+        item.received_at = item.received_at or utcnow()
+        item.changed_at = late_mark(item.occurred_at, item.received_at)
+
+
+@event.listens_for(Feedback, "before_update")
+def _note_counted_change(mapper, connection, item: Feedback) -> None:
+    state = inspect(item)
+    for name in COUNTED_COLUMNS:
+        history = state.attrs[name].history
+        # No old value is known when the attribute was expired before it was set: count that as a change.
+        if history.added and (not history.deleted or history.added[0] != history.deleted[0]):
+            item.changed_at = utcnow()
+            return
 
 
 #: The channel whose items are ticket timings (channels/post_ticket_survey/ticket_metrics.py).
