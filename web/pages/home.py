@@ -7,11 +7,12 @@ from sqlalchemy import case, func, select
 from sqlalchemy.sql.elements import False_
 
 from appraisal.models import Recommendation
+from appraisal.outdated import outdated_runs
 from appraisal.tenure_runs import people_by_old_days
 from core.attribution_queue import awaiting_attribution
 from core.auth import signed_in
 from core.db import get_session
-from core.models import Dispute, Employee, Feedback, Flag
+from core.models import Dispute, Employee, Feedback, Flag, utcnow
 from core.plugins import get_plugins
 from web.pages.queue import proposed_for_my_people
 from web.pages.review import disputes_waiting, recommendations_waiting
@@ -51,8 +52,11 @@ def home():
     channels = get_plugins().channels
     # HR's, who run periods again: the people whose joining or leaving day changed after runs that count them.
     old_days = people_by_old_days(session) if current_user.has_role("hr") else []
+    # And the recent periods whose feedback arrived or changed after their run.
+    outdated = outdated_runs(session, utcnow()) if current_user.has_role("hr") else []
     return render_template("home.html", rows=rows, unattributed=unattributed, channels=channels,
-                           scoped=scope is not None, waiting=_waiting(session), old_days=old_days)
+                           scoped=scope is not None, waiting=_waiting(session), old_days=old_days,
+                           outdated=outdated)
 
 
 def _waiting(session) -> list[tuple[str, int, str]]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 from appraisal.disclosure import MIN_COLLEAGUES, colleagues
 from appraisal.lineage import RuleNotLoaded, metric_lineage
 from appraisal.models import AppraisalRun
+from appraisal.outdated import changes_since
 from appraisal.periods import counted
 from appraisal.report import (
     completed_run,
@@ -25,7 +26,7 @@ from appraisal.report import (
 from appraisal.review import DecisionError, raise_dispute
 from core.auth import roles_required, signed_in
 from core.db import get_session
-from core.models import Team, managed_teams, team_and_below
+from core.models import Employee, Team, managed_teams, team_and_below
 from core.plugins import get_plugins
 from web.arguments import is_id, page_of, whole_number
 from web.charts import line_chart
@@ -115,10 +116,16 @@ def team():
     # A team with teams below it (a department) holds their people too, as its dashboard does.
     scope = team_and_below(chosen) if chosen is not None else (visible if visible is not None else [])
     # HR's report of every team takes in the people of none too, as the organisation overview does.
+    everyone = chosen is None and sees_everyone(current_user)
     report = (team_report(session, run, scope, get_plugins().scoring_rules, reader=current_user.employee_id,
-                          with_no_team=chosen is None and sees_everyone(current_user))
+                          with_no_team=everyone)
               if run is not None else None)
-    return render_template("report/team.html", report=report, teams=teams, chosen=chosen, show=show)
+    outdated = None  # what arrived or changed after the run, about the people shown
+    if report is not None and report["rows"]:
+        people = None if everyone else select(Employee.id).where(Employee.team_id.in_(scope))
+        outdated = changes_since(session, [run], people).get(run.id)
+    return render_template("report/team.html", report=report, teams=teams, chosen=chosen, show=show,
+                           outdated=outdated)
 
 
 @bp.get("/report/<int:employee_id>/runs/<int:run_id>/<string:metric>")
@@ -181,17 +188,19 @@ def _employee_page(employee_id: int, raw_run: str | None, *, errors=None, form=N
     session = get_session()
     run = _chosen_run(session, raw_run)
     audience = "employee" if employee_id == current_user.employee_id else "manager"
-    report = charts = None
+    report = charts = outdated = None
     if run is not None:
         report = employee_report(session, run, employee_id, get_plugins().scoring_rules, audience=audience,
                                  with_items=True)
         charts = _charts(report, None if audience == "employee" else report["employee"]["name"])
+        # Their own items only: a dispute of theirs decided after the run, say, not a colleague's.
+        outdated = changes_since(session, [run], [employee_id]).get(run.id)
     return render_template("report/employee.html", report=report, run=run, audience=audience,
                            runs=runs_of_employee(session, employee_id),
                            replaced=run is not None and replaced_for(session, run, employee_id),
                            employee_id=employee_id,
                            own=audience == "employee", charts=charts, errors=errors or {}, form=form or {},
-                           show=show, raised=raised), status
+                           show=show, raised=raised, outdated=outdated), status
 
 
 def _charts(report, name: str | None = None) -> dict:

@@ -11,11 +11,13 @@ from sqlalchemy.orm import aliased
 
 from appraisal.guidelines import GuidelineError
 from appraisal.models import AppraisalResult, AppraisalRun, Guideline
+from appraisal.outdated import changes_since
 from appraisal.period_zone import MisalignedPeriods, counted_rows, misaligned
 from appraisal.periods import (
     PERIOD_KINDS,
     check_day,
     check_started,
+    days_of,
     month_of,
     period_between,
     quarter_of,
@@ -76,9 +78,12 @@ def index():
         .group_by(AppraisalRun.period_start, AppraisalRun.period_end))}
     superseded = {run.id: of_record[(run.period_start, run.period_end)] for run, *_ in rows
                   if run.status == "completed" and of_record.get((run.period_start, run.period_end), run.id) > run.id}
+    # Only a run of record is worth running again: a superseded one is no longer read.
+    outdated = changes_since(session, [run for run, *_ in rows if run.id not in superseded])
+    days = {run.id: days_of(run.period_start, run.period_end) for run, *_ in rows if run.id in outdated}
     return render_template("runs/index.html", rows=rows, total=total, page=page, page_size=PAGE_SIZE,
-                           budgets=budgets, stale=stale, superseded=superseded, kinds=PERIOD_KINDS, errors=errors,
-                           posted=posted), 400 if errors else 200
+                           budgets=budgets, stale=stale, superseded=superseded, outdated=outdated, days=days,
+                           kinds=PERIOD_KINDS, errors=errors, posted=posted), 400 if errors else 200
 
 
 def _back_to(path: str | None) -> str | None:

@@ -1,0 +1,87 @@
+"""Runs that no longer show their period as it is: its feedback arrived or changed after they were made.
+
+A run is a snapshot (runs.py): the items up to its watermark, as they stood when it computed, and its results
+stay as they were. Feedback dated in its period may still arrive afterwards (a helpdesk delivering late, a
+mystery report approved after the week, a ticket's SLA miss found by the sweep), and items it counted may
+change in a way it counted (a flag or dispute decided, an item credited to someone else, a revised value, a new
+ticket category: ``Feedback.changed_at``). :func:`changes_since` counts both for runs of record, so HR knows
+which periods to run again and why.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from core.models import Feedback
+
+from .models import AppraisalRun
+
+#: How far back HR's home page looks for periods to run again: a quarter, by the day the period ended.
+RECENT = timedelta(days=92)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What happened to a run's period after the run: items that arrived, and items it counted that changed."""
+
+    arrived: int
+    changed: int
+
+    @property
+    def total(self) -> int:
+        return self.arrived + self.changed
+
+    def __str__(self) -> str:
+        parts = [f"{count} {'item' if count == 1 else 'items'} {what}" for count, what in
+                 ((self.arrived, "arrived"), (self.changed, "changed")) if count]
+        return " and ".join(parts) + " since"
+
+
+def changes_since(session: Session, runs: Iterable[AppraisalRun], about=None) -> dict[int, Changes]:
+    """For each completed run given, what arrived or changed in its period after it was made; runs with nothing
+    are left out. One statement, whatever the number of runs.
+
+    :param about: the employee ids (a list, or a SELECT of them) whose items alone count, for a report of some
+        people; None for the whole organisation.
+
+    Both read ``Feedback.changed_at`` after the run started, through its index of the few items that have one.
+    An item arrived when its id is past the run's watermark and it counts (accepted, with a value): it came more
+    than ``core.models.feedback.LATE`` after its time, since one on time is dated after any run of a period
+    already over. One still in quarantine counts once it is let through, which changes it. An item changed when
+    it was there for the run, whatever the change did.
+    """
+    ids = sorted(run.id for run in runs if run.status == "completed")
+    if not ids:
+        return {}
+    watermark = func.coalesce(AppraisalRun.feedback_watermark, 0)
+    arrived = and_(Feedback.id > watermark, Feedback.status == "accepted", Feedback.value.is_not(None))
+    changed = Feedback.id <= watermark
+    rows = session.execute(
+        select(AppraisalRun.id, func.sum(case((arrived, 1), else_=0)), func.sum(case((changed, 1), else_=0)))
+        .join(Feedback, and_(Feedback.changed_at > AppraisalRun.started_at,
+                             Feedback.occurred_at >= AppraisalRun.period_start,
+                             Feedback.occurred_at < AppraisalRun.period_end, or_(arrived, changed)))
+        .where(AppraisalRun.id.in_(ids), *([] if about is None else [Feedback.employee_id.in_(about)]))
+        .group_by(AppraisalRun.id))
+    return {run_id: Changes(int(came), int(moved)) for run_id, came, moved in rows if came or moved}
+
+
+def runs_of_record(session: Session, ended_after: datetime) -> list[AppraisalRun]:
+    """The latest completed run of each period that ended after ``ended_after``, the latest period first."""
+    latest = (select(func.max(AppraisalRun.id)).where(AppraisalRun.status == "completed",
+                                                      AppraisalRun.period_end > ended_after)
+              .group_by(AppraisalRun.period_start, AppraisalRun.period_end))
+    return list(session.scalars(select(AppraisalRun).where(AppraisalRun.id.in_(latest))
+                                .order_by(AppraisalRun.period_end.desc(), AppraisalRun.period_start.desc())))
+
+
+def outdated_runs(session: Session, now: datetime) -> list[tuple[AppraisalRun, Changes]]:
+    """The runs of record of the periods that ended within :data:`RECENT` whose feedback arrived or changed
+    after them, the latest period first: what HR's home page asks to run again. Two queries."""
+    runs = runs_of_record(session, now - RECENT)
+    found = changes_since(session, runs)
+    return [(run, found[run.id]) for run in runs if run.id in found]

@@ -1,0 +1,179 @@
+"""Which runs no longer show their period as it is: its feedback arrived, or changed in a way the run counted,
+after the run was made (appraisal/outdated.py, Feedback.changed_at)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from flask import current_app
+from sqlalchemy import select
+
+from appraisal.models import AppraisalRun
+from appraisal.outdated import Changes, changes_since, outdated_runs
+from appraisal.review import decide_dispute, raise_dispute
+from core.db import transaction
+from core.ingestion import ingest, revise_feedback
+from core.models import Feedback, Ticket, TicketCategory, User, utcnow
+from core.models.feedback import LATE
+from core.privacy import erase_customer, identifier_refs
+from core.ticket_categories import category_key, rename_category
+from core.tickets import TicketUpdate, upsert_tickets
+from tests.fixtures.appraisal import BEFORE, WEEK, utc
+from tests.fixtures.payloads import survey
+
+
+def _changes(run_id: int) -> Changes | None:
+    with transaction() as session:
+        return changes_since(session, [session.get(AppraisalRun, run_id)]).get(run_id)
+
+
+def _add(session, external_id: str, occurred_at, employee_id, status="accepted", value=5.0, **extra) -> Feedback:
+    item = Feedback(channel="test", kind="csat", external_id=external_id, value=value, scale_min=1.0,
+                    scale_max=5.0, employee_id=employee_id, occurred_at=occurred_at, status=status, **extra)
+    session.add(item)
+    session.flush()
+    return item
+
+
+def _first_item(session, who_id: int) -> Feedback:
+    return session.scalars(select(Feedback).where(Feedback.employee_id == who_id,
+                                                  Feedback.occurred_at >= WEEK.start).order_by(Feedback.id)).first()
+
+
+def test_a_run_just_made_is_up_to_date(worked_example):
+    assert _changes(worked_example.run()) is None
+
+
+def test_an_item_of_the_period_arriving_later_makes_its_run_out_of_date(worked_example):
+    run_id = worked_example.run()
+    ann = worked_example.ids["ann"]
+    with transaction() as session:
+        _add(session, "late", utc(2026, 11, 6, 9), ann)
+        _add(session, "next-week", utc(2026, 11, 9, 9), ann)  # another period
+        _add(session, "held", utc(2026, 11, 6, 9), ann, status="quarantined")  # counts only once let through
+        _add(session, "no-value", utc(2026, 11, 6, 9), ann, value=None)  # nothing to count
+    changes = _changes(run_id)
+    assert changes == Changes(arrived=1, changed=0) and str(changes) == "1 item arrived since"
+
+
+def test_a_dispute_upheld_after_the_run_makes_it_out_of_date_and_raising_one_does_not(worked_example):
+    run_id = worked_example.run()
+    with transaction() as session:
+        item = _first_item(session, worked_example.ids["ann"])
+        dispute = raise_dispute(session, item.id, session.get(User, worked_example.users["ann"]), "not my ticket")
+        dispute_id = dispute.id
+    assert _changes(run_id) is None  # the item keeps counting while the dispute is open
+    with transaction() as session:
+        decide_dispute(session, dispute_id, session.get(User, worked_example.hr), uphold=True, outcome="agreed")
+    assert _changes(run_id) == Changes(arrived=0, changed=1)
+
+
+def test_a_revised_answer_changes_the_run_and_an_identical_one_does_not(worked_example):
+    run_id = worked_example.run()
+    with transaction() as session:
+        item = _first_item(session, worked_example.ids["bob"])
+        ext, value, occurred = item.external_id, item.value, item.occurred_at
+        revise_feedback(session, "test", ext, value=value, comment=None, occurred_at=occurred)
+    assert _changes(run_id) is None
+    with transaction() as session:
+        revise_feedback(session, "test", ext, value=1.0, comment="changed my mind", occurred_at=occurred)
+    assert _changes(run_id) == Changes(arrived=0, changed=1)
+
+
+def test_bulk_updates_of_what_a_run_counts_mark_the_items_changed(worked_example):
+    run_id = worked_example.run()
+    with transaction() as session:
+        counted = session.scalar(select(Feedback.id).where(Feedback.ticket_category == "Refunds").limit(1))
+        session.add(TicketCategory(key=category_key("Refunds"), name="Refunds"))  # as a helpdesk's tickets add it
+        rename_category(session, "Refunds", "Refunds and returns")
+    changes = _changes(run_id)
+    with transaction() as session:
+        renamed = session.scalars(select(Feedback).where(Feedback.ticket_category == "Refunds and returns")).all()
+    assert counted in {item.id for item in renamed}
+    assert changes == Changes(arrived=0, changed=len(renamed)) and all(item.changed_at for item in renamed)
+
+
+def test_a_ticket_delivered_again_changes_its_items_only_when_its_category_changes(worked_example):
+    with transaction() as session:
+        ticket = Ticket(provider="desk", external_id="77", category="Billing")
+        session.add(ticket)
+        session.flush()
+        _add(session, "about-77", utc(2026, 11, 4, 9), worked_example.ids["dan"], ticket_ref="desk:77",
+             ticket_id=ticket.id, ticket_category="Billing")
+    run_id = worked_example.run()  # made after the item arrived: it counts it
+    update = {"provider": "desk", "external_id": "77", "status": "open", "opened_at": utc(2026, 11, 4, 8),
+              "observed_at": utc(2026, 11, 4, 10)}
+    with transaction() as session:
+        upsert_tickets(session, [TicketUpdate(**update, category="Billing")])
+    assert _changes(run_id) is None
+    with transaction() as session:
+        upsert_tickets(session, [TicketUpdate(**{**update, "observed_at": utc(2026, 11, 4, 11)},
+                                              category="Refunds")])
+    assert _changes(run_id) == Changes(arrived=0, changed=1)
+
+
+def test_erasing_a_customers_data_changes_no_run(worked_example):
+    run_id = worked_example.run()
+    with transaction() as session:
+        item = _first_item(session, worked_example.ids["ann"])
+        item.respondent_ref = identifier_refs(["someone@example.com"], current_app.config["RESPONDENT_SALT"])[0]
+        item.comment = "call me on 555"
+        before = item.changed_at  # when the example's items were stored, weeks after their days: late
+    with transaction() as session:
+        assert erase_customer(session, ["someone@example.com"], note="request 1").comments == 1
+    with transaction() as session:
+        assert session.scalar(select(Feedback.changed_at).where(Feedback.id == item.id)) == before
+    assert _changes(run_id) is None
+
+
+def test_only_completed_runs_are_asked_about_and_each_run_for_its_own_period(worked_example):
+    this_week, last_week = worked_example.run(), worked_example.run(period=BEFORE)
+    with transaction() as session:
+        _add(session, "late-last-week", utc(2026, 10, 28, 9), worked_example.ids["bob"])
+        queued = AppraisalRun(period_kind="week", period_start=WEEK.start, period_end=WEEK.end,
+                              guideline_id=session.get(AppraisalRun, this_week).guideline_id, status="queued")
+        session.add(queued)
+        session.flush()
+        found = changes_since(session, session.scalars(select(AppraisalRun)).all())
+    assert found == {last_week: Changes(arrived=1, changed=0)}
+
+
+@pytest.mark.parametrize("ended_days_ago, listed", [(10, True), (91, True), (93, False)])
+def test_the_home_page_looks_back_a_quarter(worked_example, ended_days_ago, listed):
+    run_id = worked_example.run()
+    with transaction() as session:
+        _add(session, "late", utc(2026, 11, 6, 9), worked_example.ids["ann"])
+        now = WEEK.end + timedelta(days=ended_days_ago)
+        found = [(run.id, changes) for run, changes in outdated_runs(session, now)]
+    assert found == ([(run_id, Changes(arrived=1, changed=0))] if listed else [])
+
+
+def test_the_next_run_of_the_period_is_up_to_date_again(worked_example):
+    first = worked_example.run()
+    with transaction() as session:
+        _add(session, "late", utc(2026, 11, 6, 9), worked_example.ids["ann"])
+    second = worked_example.run()
+    with transaction() as session:
+        assert outdated_runs(session, WEEK.end + timedelta(days=1)) == []  # the latest run of record is read
+        assert changes_since(session, [session.get(AppraisalRun, first)]) == {first: Changes(1, 0)}
+        assert changes_since(session, [session.get(AppraisalRun, second)]) == {}
+
+
+def test_an_item_stored_on_time_is_not_late_and_one_stored_later_is(app_context):
+    now = utcnow()
+    with transaction() as session:
+        on_time = _add(session, "on-time", now - LATE + timedelta(minutes=1), None)
+        late = _add(session, "late", now - LATE - timedelta(minutes=1), None)
+        assert on_time.changed_at is None and late.changed_at == late.received_at
+
+
+@pytest.mark.usefixtures("app_context")
+def test_the_bulk_ingestion_path_marks_late_arrivals_too(create_employee):
+    create_employee("Ann Agent", identities=[("helpdesk", "101")])
+    answered = (utcnow() - timedelta(minutes=2)).isoformat()
+    with transaction() as session:
+        ingest(session, "post_ticket_survey", [survey("r-now", answered_at=answered), survey("r-old")])
+    with transaction() as session:
+        marks = dict(session.execute(select(Feedback.external_id, Feedback.changed_at)
+                                     .where(Feedback.received_at.is_not(None))).all())
+    assert marks["r-now"] is None and marks["r-old"] is not None  # r-old answered on 2 November

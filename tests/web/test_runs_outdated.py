@@ -1,0 +1,107 @@
+"""HR sees which runs their period's feedback has outgrown (late arrivals, decisions made after the run), on the
+runs page and at home, and runs those periods again from there."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from appraisal.models import AppraisalRun
+from core.db import transaction
+from core.models import Feedback
+from tests.fixtures.appraisal import WEEK, utc
+from tests.fixtures.org import sign_in
+
+pytestmark = pytest.mark.usefixtures("session_per_request")
+
+
+def _signed_in(app, email: str):
+    client = app.test_client()
+    assert sign_in(client, email).status_code == 302
+    return client
+
+
+def _late_item(worked_example, external_id: str = "late", who: str = "bob") -> None:
+    with transaction() as session:
+        session.add(Feedback(channel="test", kind="csat", external_id=external_id, value=1.0, scale_min=1.0,
+                             scale_max=5.0, employee_id=worked_example.ids[who], occurred_at=utc(2026, 11, 5, 9)))
+
+
+def _row(page: str, run_id: int) -> str:
+    return re.search(rf'<tr id="run-{run_id}">(.*?)</tr>', page, re.DOTALL).group(1)
+
+
+def test_a_run_whose_period_had_late_feedback_is_marked_and_run_again_from_the_list(app, worked_example):
+    run_id = worked_example.run()
+    client = _signed_in(app, "hr@example.com")
+    assert "data-outdated" not in client.get("/runs").get_data(as_text=True)
+
+    _late_item(worked_example)
+    row = _row(client.get("/runs").get_data(as_text=True), run_id)
+    assert "out of date: 1 item arrived since" in row
+    form = re.search(r'<form method="post" action="/runs">(.*?)</form>', row, re.DOTALL).group(1)
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form))
+    assert (fields["kind"], fields["first"], fields["last"], fields["next"]) == (
+        "week", "2026-11-02", "2026-11-08", "/runs")
+    assert "Run week 2026-11-02 again" in form
+
+    answer = client.post("/runs", data=fields)
+    assert answer.status_code == 303 and answer.location.endswith("/runs")
+    with transaction() as session:
+        again = session.scalars(select(AppraisalRun).where(AppraisalRun.id > run_id)).one()
+        assert again.status == "completed"
+    page = client.get("/runs").get_data(as_text=True)
+    assert "data-outdated" not in page  # the new run counts the item; the old one is superseded, not listed as such
+    assert f"superseded by run {again.id}" in _row(page, run_id)
+
+
+def test_home_lists_recent_periods_to_run_again_for_hr_only(app, worked_example, monkeypatch):
+    run_id = worked_example.run()
+    monkeypatch.setattr("web.pages.home.utcnow", lambda: WEEK.end + timedelta(days=3))
+    hr = _signed_in(app, "hr@example.com")
+    assert "runs.outdated" not in hr.get("/").get_data(as_text=True)
+
+    _late_item(worked_example)
+    home = hr.get("/").get_data(as_text=True)
+    assert re.search(rf'data-waiting="runs.outdated">.*?<a href="/runs#run-{run_id}">Week 2026-11-02 to '
+                     r'2026-11-08</a> \(1 item arrived since\)', home, re.DOTALL)
+    # A manager reads the runs HR makes; running periods again is not theirs to do.
+    assert "runs.outdated" not in _signed_in(app, "mia@example.com").get("/").get_data(as_text=True)
+
+    monkeypatch.setattr("web.pages.home.utcnow", lambda: WEEK.end + timedelta(days=120))
+    assert "runs.outdated" not in hr.get("/").get_data(as_text=True)  # older than a quarter: the runs page says
+
+
+def test_reports_of_an_out_of_date_run_say_so_for_the_people_they_show(app, worked_example):
+    run_id = worked_example.run()
+    manager, hr = _signed_in(app, "mia@example.com"), _signed_in(app, "hr@example.com")
+    _late_item(worked_example, "about-dan", who="dan")  # Billing: not one of Mia's people
+    assert "data-outdated" not in manager.get("/report/team").get_data(as_text=True)
+    overview = hr.get(f"/org?run={run_id}").get_data(as_text=True)
+    assert "Out of date: 1 item arrived since this run" in overview and f"/runs#run-{run_id}" in overview
+
+    _late_item(worked_example, "about-bob")
+    report = manager.get("/report/team").get_data(as_text=True)
+    assert re.search(r"data-outdated>Feedback about these people\s+changed after this run \(1 item arrived since",
+                     report)
+    assert "which HR does" in report and "/runs#run" not in report  # a manager does not run periods
+    everyone = hr.get("/report/team").get_data(as_text=True)
+    assert re.search(r"the organisation\s+changed after this run \(2 items arrived since", everyone)
+
+
+def test_an_employee_is_told_when_a_decision_on_their_feedback_came_after_their_report(app, worked_example):
+    worked_example.run()
+    bob = _signed_in(app, "bob@example.com")
+    _late_item(worked_example, "about-dan", who="dan")  # a colleague's: not Bob's business
+    assert "data-outdated" not in bob.get("/report").get_data(as_text=True)
+
+    with transaction() as session:  # HR excludes one of Bob's answers after the run, as deciding a flag does
+        item = session.scalars(select(Feedback).where(Feedback.employee_id == worked_example.ids["bob"],
+                                                      Feedback.occurred_at >= WEEK.start)).first()
+        item.status = "excluded"
+    report = bob.get("/report").get_data(as_text=True)
+    assert re.search(r"data-outdated>Feedback about you changed after this report was made\s+\(1 item changed "
+                     r"since", report)
+    assert "/runs#run" not in report  # running it again is HR's
