@@ -41,8 +41,8 @@ class Changes:
         return " and ".join(parts) + " since"
 
 
-def changes_since(session: Session, runs: Iterable[AppraisalRun], about=None) -> dict[int, Changes]:
-    """For each completed run given, what arrived or changed in its period after it was made; runs with nothing
+def changes_since(session: Session, run_ids: Iterable[int], about=None) -> dict[int, Changes]:
+    """For each completed run of ``run_ids``, what arrived or changed in its period after it was made; runs with nothing
     are left out. One statement, whatever the number of runs.
 
     :param about: the employee ids (a list, or a SELECT of them) whose items alone count, for a report of some
@@ -54,7 +54,7 @@ def changes_since(session: Session, runs: Iterable[AppraisalRun], about=None) ->
     already over. One still in quarantine counts once it is let through, which changes it. An item changed when
     it was there for the run, whatever the change did.
     """
-    ids = sorted(run.id for run in runs if run.status == "completed")
+    ids = sorted(set(run_ids))
     if not ids:
         return {}
     watermark = func.coalesce(AppraisalRun.feedback_watermark, 0)
@@ -65,7 +65,7 @@ def changes_since(session: Session, runs: Iterable[AppraisalRun], about=None) ->
         .join(Feedback, and_(Feedback.changed_at > AppraisalRun.started_at,
                              Feedback.occurred_at >= AppraisalRun.period_start,
                              Feedback.occurred_at < AppraisalRun.period_end, or_(arrived, changed)))
-        .where(AppraisalRun.id.in_(ids), *([] if about is None else [Feedback.employee_id.in_(about)]))
+        .where(AppraisalRun.id.in_(ids), AppraisalRun.status == "completed", *([] if about is None else [Feedback.employee_id.in_(about)]))
         .group_by(AppraisalRun.id))
     return {run_id: Changes(int(came), int(moved)) for run_id, came, moved in rows if came or moved}
 
@@ -83,5 +83,5 @@ def outdated_runs(session: Session, now: datetime) -> list[tuple[AppraisalRun, C
     """The runs of record of the periods that ended within :data:`RECENT` whose feedback arrived or changed
     after them, the latest period first: what HR's home page asks to run again. Two queries."""
     runs = runs_of_record(session, now - RECENT)
-    found = changes_since(session, runs)
+    found = changes_since(session, [run.id for run in runs])
     return [(run, found[run.id]) for run in runs if run.id in found]

@@ -24,7 +24,7 @@ from tests.fixtures.payloads import survey
 
 def _changes(run_id: int) -> Changes | None:
     with transaction() as session:
-        return changes_since(session, [session.get(AppraisalRun, run_id)]).get(run_id)
+        return changes_since(session, [run_id]).get(run_id)
 
 
 def _add(session, external_id: str, occurred_at, employee_id, status="accepted", value=5.0, **extra) -> Feedback:
@@ -130,11 +130,12 @@ def test_only_completed_runs_are_asked_about_and_each_run_for_its_own_period(wor
     this_week, last_week = worked_example.run(), worked_example.run(period=BEFORE)
     with transaction() as session:
         _add(session, "late-last-week", utc(2026, 10, 28, 9), worked_example.ids["bob"])
-        queued = AppraisalRun(period_kind="week", period_start=WEEK.start, period_end=WEEK.end,
-                              guideline_id=session.get(AppraisalRun, this_week).guideline_id, status="queued")
-        session.add(queued)
+        running = AppraisalRun(period_kind="week", period_start=WEEK.start, period_end=WEEK.end, status="running",
+                               guideline_id=session.get(AppraisalRun, this_week).guideline_id,
+                               started_at=utc(2026, 11, 9), feedback_watermark=1)
+        session.add(running)
         session.flush()
-        found = changes_since(session, session.scalars(select(AppraisalRun)).all())
+        found = changes_since(session, [this_week, last_week, running.id])
     assert found == {last_week: Changes(arrived=1, changed=0)}
 
 
@@ -155,8 +156,8 @@ def test_the_next_run_of_the_period_is_up_to_date_again(worked_example):
     second = worked_example.run()
     with transaction() as session:
         assert outdated_runs(session, WEEK.end + timedelta(days=1)) == []  # the latest run of record is read
-        assert changes_since(session, [session.get(AppraisalRun, first)]) == {first: Changes(1, 0)}
-        assert changes_since(session, [session.get(AppraisalRun, second)]) == {}
+        assert changes_since(session, [first]) == {first: Changes(1, 0)}
+        assert changes_since(session, [second]) == {}
 
 
 def test_an_item_stored_on_time_is_not_late_and_one_stored_later_is(app_context):

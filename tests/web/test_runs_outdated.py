@@ -105,3 +105,15 @@ def test_an_employee_is_told_when_a_decision_on_their_feedback_came_after_their_
     assert re.search(r"data-outdated>Feedback about you changed after this report was made\s+\(1 item changed "
                      r"since", report)
     assert "/runs#run" not in report  # running it again is HR's
+
+
+def test_approvals_on_an_out_of_date_run_are_warned_before_they_are_given(app, worked_example):
+    worked_example.run()  # proposes bonuses, which the example's guideline has approved by a person
+    hr, manager = _signed_in(app, "hr@example.com"), _signed_in(app, "mia@example.com")
+    assert "data-outdated" not in hr.get("/review/recommendations").get_data(as_text=True)
+
+    _late_item(worked_example)
+    page = hr.get("/review/recommendations").get_data(as_text=True)
+    assert re.search(r"data-outdated>Out of date: 1 item arrived since this run", page) and "run it again" in page
+    page = manager.get("/review/recommendations").get_data(as_text=True)
+    assert "data-outdated>Out of date" in page and "run it again" not in page

@@ -77,7 +77,7 @@ def overview():
         "org/overview.html", kind=kind, kinds=KINDS, run=run, trend=trend, charted=charted, chosen=run_id,
         ranked=session.execute(select(func.count(AppraisalResult.rank), func.avg(_ranked_composite()))
                                .where(AppraisalResult.run_id == run.id)).one(),
-        max_teams=MAX_CHARTED_TEAMS, outdated=changes_since(session, [run]).get(run.id),
+        max_teams=MAX_CHARTED_TEAMS, outdated=changes_since(session, [run.id]).get(run.id),
         composites=composites, metrics=metrics, teams=teams, mix=mix,
         composite_chart=_histogram_chart(composites, f"Employees by composite, {_period_label(run)}"),
         trend_chart=line_chart(trend.labels, {"Organisation": trend.org,

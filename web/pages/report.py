@@ -123,7 +123,7 @@ def team():
     outdated = None  # what arrived or changed after the run, about the people shown
     if report is not None and report["rows"]:
         people = None if everyone else select(Employee.id).where(Employee.team_id.in_(scope))
-        outdated = changes_since(session, [run], people).get(run.id)
+        outdated = changes_since(session, [run.id], people).get(run.id)
     return render_template("report/team.html", report=report, teams=teams, chosen=chosen, show=show,
                            outdated=outdated)
 
@@ -194,7 +194,7 @@ def _employee_page(employee_id: int, raw_run: str | None, *, errors=None, form=N
                                  with_items=True)
         charts = _charts(report, None if audience == "employee" else report["employee"]["name"])
         # Their own items only: a dispute of theirs decided after the run, say, not a colleague's.
-        outdated = changes_since(session, [run], [employee_id]).get(run.id)
+        outdated = changes_since(session, [run.id], [employee_id]).get(run.id)
     return render_template("report/employee.html", report=report, run=run, audience=audience,
                            runs=runs_of_employee(session, employee_id),
                            replaced=run is not None and replaced_for(session, run, employee_id),

@@ -16,6 +16,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased
 
 from appraisal.models import AppraisalRun, Guideline, Recommendation
+from appraisal.outdated import changes_since
 from appraisal.periods import PERIOD_KINDS, run_made_early
 from appraisal.review import (
     DecisionError,
@@ -473,7 +474,9 @@ def _recommendations_page(refusals: list[Refusal] = (), *, select_all: bool = Fa
     run = runs.get(run_id)
     # Approving on a run of a period not over (or not over when it was made) is for good: said where it is done.
     early = run and run_made_early(run)
-    return render_template("review/recommendations.html", rows=rows, run=run, early=early,
+    # And on a run whose period's feedback moved on since: its proposals may not be what a new run proposes.
+    outdated = changes_since(session, [run_id]).get(run_id) if run else None
+    return render_template("review/recommendations.html", rows=rows, run=run, early=early, outdated=outdated,
                            budget=budgets.get(run_id), run_id=run_id, listed=listed, waiting=waiting,
                            by_kind=by_kind, kinds=PERIOD_KINDS, kind=kind, passed_over=passed_over,
                            pager=pager, refusals=refusals, refused={r.item_id: r for r in refusals},

@@ -79,7 +79,7 @@ def index():
     superseded = {run.id: of_record[(run.period_start, run.period_end)] for run, *_ in rows
                   if run.status == "completed" and of_record.get((run.period_start, run.period_end), run.id) > run.id}
     # Only a run of record is worth running again: a superseded one is no longer read.
-    outdated = changes_since(session, [run for run, *_ in rows if run.id not in superseded])
+    outdated = changes_since(session, [run.id for run, *_ in rows if run.id not in superseded])
     days = {run.id: days_of(run.period_start, run.period_end) for run, *_ in rows if run.id in outdated}
     return render_template("runs/index.html", rows=rows, total=total, page=page, page_size=PAGE_SIZE,
                            budgets=budgets, stale=stale, superseded=superseded, outdated=outdated, days=days,
