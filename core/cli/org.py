@@ -110,7 +110,7 @@ def deactivate_command(employee, left_on, keep_account):
     made keep their results.
     """
     with transaction() as session:
-        person = _employee(session, employee)
+        person = _employee(session, employee, lock=True)
         was_active = person.active
         try:
             leaving = record_leaving(session, person, left_on.date() if left_on else None, keep_account=keep_account)
@@ -149,7 +149,7 @@ def deactivate_command(employee, left_on, keep_account):
 def activate_command(employee):
     """Mark an inactive employee active again (EMPLOYEE: an id or e-mail); their account stays as it is."""
     with transaction() as session:
-        person = _employee(session, employee)
+        person = _employee(session, employee, lock=True)
         account = session.scalar(select(User).where(User.employee_id == person.id))
         if not record_return(session, person):
             click.echo(f"employee {person.id} {person.name} is already active")
@@ -213,12 +213,14 @@ def move_identity_command(identity, employee, with_feedback):
                    err=True)
 
 
-def _employee(session, reference: str, param_hint: str = "EMPLOYEE") -> Employee:
-    """The employee with the id or e-mail ``reference``."""
+def _employee(session, reference: str, param_hint: str = "EMPLOYEE", *, lock: bool = False) -> Employee:
+    """The employee with the id or e-mail ``reference``; with ``lock``, their row held until the transaction ends
+    (a change of their days: one made meanwhile from a page is read, not overwritten)."""
     if reference.isdigit():
-        found, what = session.get(Employee, int(reference)), "id"
+        found, what = session.get(Employee, int(reference), with_for_update=lock), "id"
     else:
-        found, what = session.scalar(select(Employee).where(func.lower(Employee.email) == reference.lower())), "e-mail"
+        query = select(Employee).where(func.lower(Employee.email) == reference.lower())
+        found, what = session.scalar(query.with_for_update() if lock else query), "e-mail"
     if found is None:
         raise click.BadParameter(f"no employee has {what} {reference} (plaudit org list shows them)",
                                  param_hint=param_hint)
