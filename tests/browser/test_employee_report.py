@@ -26,3 +26,24 @@ def test_ann_reads_her_report_and_is_refused_bobs(browser_page, worked_example):
     assert page.locator("h1").first.inner_text() == "Not allowed"
     assert "Bob" not in page.content()
     page.shot("colleagues-report-refused")
+
+
+def test_on_a_phone_each_item_is_a_card_with_its_answer_and_dispute_in_view(browser_page, worked_example):
+    """Seven columns scrolled sideways inside their box: the answer and the Dispute button were off the screen."""
+    worked_example.run()
+    page = browser_page
+    page.set_viewport_size({"width": 375, "height": 800})
+    sign_in_browser(page, "ann@example.com", PASSWORD)
+    page.goto("/report#items")
+    rows = page.locator("table.items tbody tr")
+    assert rows.count() == 8  # Ann's four CSAT and four NPS answers of the week
+    for index in range(rows.count()):
+        row = rows.nth(index)
+        for part in (row.locator("td[data-label=Answer]"), row.locator("summary:has-text('Dispute')")):
+            box = part.bounding_box()  # where it is on the page: nothing scrolled sideways to reach it
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 375, (index, box)
+    assert page.locator("table.items thead").bounding_box()["height"] <= 1  # the labels name each line instead
+    # Still a table to a screen reader, its cells under their column headers.
+    assert page.get_by_role("table", name="Your items this period").get_by_role("columnheader").count() == 7
+    assert page.get_by_role("row").filter(has_text="5 of 5").first.get_by_role("cell").count() == 7
+    page.shot("own-items-on-a-phone")
