@@ -48,11 +48,13 @@ def changes_since(session: Session, run_ids: Iterable[int], about=None) -> dict[
     :param about: the employee ids (a list, or a SELECT of them) whose items alone count, for a report of some
         people; None for the whole organisation.
 
-    Both read ``Feedback.changed_at`` after the run started, through its index of the few items that have one.
-    An item arrived when its id is past the run's watermark and it counts (accepted, with a value): it came more
-    than ``core.models.feedback.LATE`` after its time, since one on time is dated after any run of a period
-    already over. One still in quarantine counts once it is let through, which changes it. An item changed when
-    it was there for the run, whatever the change did.
+    Both read ``Feedback.changed_at`` after the run started (took its watermark), through the index of the items
+    that have one by their day. An item arrived when its id is past the run's watermark and it counts (accepted,
+    with a value): it came more than ``core.models.feedback.LATE`` after its time, since one on time is dated after
+    any run of a period already over. One still in quarantine counts once it is let through, which changes it.
+    An item changed when it was there for the run, whatever the change did; one the change moved out of the
+    period, or away from the people of ``about``, counts where it was (``previous_occurred_at``,
+    ``previous_employee_id``).
     """
     ids = sorted(set(run_ids))
     if not ids:
@@ -60,14 +62,28 @@ def changes_since(session: Session, run_ids: Iterable[int], about=None) -> dict[
     watermark = func.coalesce(AppraisalRun.feedback_watermark, 0)
     arrived = and_(Feedback.id > watermark, Feedback.status == "accepted", Feedback.value.is_not(None))
     changed = Feedback.id <= watermark
+    people = [] if about is None else [or_(Feedback.employee_id.in_(about), Feedback.previous_employee_id.in_(about))]
     rows = session.execute(
         select(AppraisalRun.id, func.sum(case((arrived, 1), else_=0)), func.sum(case((changed, 1), else_=0)))
         .join(Feedback, and_(Feedback.changed_at > AppraisalRun.started_at,
-                             Feedback.occurred_at >= AppraisalRun.period_start,
-                             Feedback.occurred_at < AppraisalRun.period_end, or_(arrived, changed)))
-        .where(AppraisalRun.id.in_(ids), AppraisalRun.status == "completed", *([] if about is None else [Feedback.employee_id.in_(about)]))
+                             or_(_within(Feedback.occurred_at), and_(changed, _within(Feedback.previous_occurred_at))),
+                             or_(arrived, changed)))
+        .where(AppraisalRun.id.in_(ids), AppraisalRun.status == "completed", *people)
         .group_by(AppraisalRun.id))
     return {run_id: Changes(int(came), int(moved)) for run_id, came, moved in rows if came or moved}
+
+
+def _within(moment):
+    return and_(moment >= AppraisalRun.period_start, moment < AppraisalRun.period_end)
+
+
+def outdated_run(session: Session, run: AppraisalRun, about=None) -> Changes | None:
+    """What arrived or changed in ``run``'s period after it (see :func:`changes_since`), if it is still the
+    period's run of record: a later run counted it already. For a page about one run. Two queries."""
+    later = session.scalar(select(AppraisalRun.id).where(
+        AppraisalRun.period_start == run.period_start, AppraisalRun.period_end == run.period_end,
+        AppraisalRun.status == "completed", AppraisalRun.id > run.id).limit(1))
+    return None if later is not None else changes_since(session, [run.id], about).get(run.id)
 
 
 def runs_of_record(session: Session, ended_after: datetime) -> list[AppraisalRun]:

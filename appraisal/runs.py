@@ -182,6 +182,9 @@ def appraise_into(session: Session, run: AppraisalRun) -> dict[int, EmployeeOutc
     session.execute(delete(Recommendation).where(Recommendation.run_id == run.id))
     session.execute(delete(MetricResult).where(MetricResult.run_id == run.id))
     session.execute(delete(AppraisalResult).where(AppraisalResult.run_id == run.id))
+    # When the run reads the organisation: what changes after this it does not show (appraisal/outdated.py). The
+    # first transaction's time came before waiting for another run of the period.
+    run.started_at = utcnow()
     run.feedback_watermark = session.scalar(select(func.max(Feedback.id)))
 
     raise_period_flags(session, document, period, plugins)

@@ -86,7 +86,8 @@ def move_identity(session: Session, text: str, employee: Employee, *, with_feedb
             update(Feedback).where(Feedback.attributed_identity == name, Feedback.employee_id == before.id,
                                    or_(Feedback.attribution_policy.is_(None),
                                        Feedback.attribution_policy.not_in(PERSONS_DECISIONS)))
-            .values(employee_id=employee.id, team_id=employee.team_id, changed_at=utcnow()).returning(Feedback.id)
+            .values(employee_id=employee.id, team_id=employee.team_id, changed_at=utcnow(),
+                    previous_employee_id=Feedback.employee_id).returning(Feedback.id)
             .execution_options(synchronize_session=False)))
         if move.moved:
             record_audit(session, "feedback.moved_with_identity", employee, actor=actor,

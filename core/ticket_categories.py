@@ -102,7 +102,9 @@ def rename_category(session: Session, old: str, new: str, *, actor=None) -> Rena
     tickets = session.execute(update(Ticket).where(Ticket.category == before).values(category=name)
                               .execution_options(synchronize_session=False)).rowcount
     items = session.execute(update(Feedback).where(Feedback.ticket_category == before)
-                            .values(ticket_category=name, changed_at=utcnow())
+                            # A merge regroups the case mix; a new name alone changes no number, and runs made
+                            # again would issue training of the old need under the new name (appraisal/outdated.py).
+                            .values(ticket_category=name, **({"changed_at": utcnow()} if merged else {}))
                             .execution_options(synchronize_session=False)).rowcount
     # Keyed by name in the details: a category has no id, and its key may outgrow the audit's entity id.
     session.add(AuditEntry(action="ticket_category.merged" if merged else "ticket_category.renamed",

@@ -29,7 +29,7 @@ TICKET_BASIS = "assignee_at_rating"
 
 _COLUMNS = (Feedback.id, Feedback.external_id, Feedback.kind, Feedback.occurred_at, Feedback.payload,
             Feedback.employee_id, Feedback.attribution_policy, Feedback.proposed_employee_id,
-            Feedback.ticket_id, Feedback.value)
+            Feedback.ticket_id, Feedback.value, Feedback.changed_at)
 
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,10 @@ def thread_posts(session: Session, feedback_ids: Sequence[int]) -> None:
                             "time is not counted", post["external_id"], -waited, answered_post["external_id"])
                 continue
             # Clocks of one source may disagree by a second or so; within that, no time.
-            minutes.append({"id": post["id"], "value": max(waited, 0.0), "changed_at": utcnow()})
+            # A stored reply measured only now has changed (appraisal/outdated.py); one of this batch has just
+            # arrived, and keeps the mark it arrived with.
+            minutes.append({"id": post["id"], "value": max(waited, 0.0),
+                            "changed_at": post["changed_at"] if post["id"] in batch else utcnow()})
         elif (post["kind"] == MENTION and answered_post["kind"] == REPLY and _awaiting(post)
               and post["proposed_employee_id"] is None and answered_post["employee_id"] is not None):
             # Credited by its sign-off, or by a person from the queue: either way that agent answered.

@@ -40,9 +40,13 @@ class Feedback(Base):
         # Mapping an identity looks up the waiting items that named it.
         Index("ix_feedback_attributed_identity", "attributed_identity"),
         CheckConstraint(f"status IN ({', '.join(repr(s) for s in STATUSES)})", name="known_status"),
-        # Only the few items changed after they arrived: what appraisal.outdated reads.
-        Index("ix_feedback_changed_at", "changed_at", sqlite_where=text("changed_at IS NOT NULL"),
+        # Only the items changed or late, by their day: what appraisal.outdated reads of a run's period. (By
+        # changed_at alone, each run read every mark made since it, of any period: 160 ms for one run at 150,000.)
+        Index("ix_feedback_changed", "occurred_at", "changed_at", sqlite_where=text("changed_at IS NOT NULL"),
               postgresql_where=text("changed_at IS NOT NULL")),
+        Index("ix_feedback_previous_occurred", "previous_occurred_at",
+              sqlite_where=text("previous_occurred_at IS NOT NULL"),
+              postgresql_where=text("previous_occurred_at IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -83,6 +87,10 @@ class Feedback(Base):
     #: runs of its period made before then do not show it as it is (appraisal/outdated.py). None for most items,
     #: which arrive when they happen and never change, so its index stays small.
     changed_at: Mapped[datetime | None]
+    #: Whom it was credited to, and its time, before the change that last moved either: a run made before the
+    #: change counted it there (a dispute upheld for a colleague, an answer revised into the next week).
+    previous_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id", ondelete="SET NULL"))
+    previous_occurred_at: Mapped[datetime | None]
 
     flags: Mapped[list[Flag]] = relationship(back_populates="feedback", cascade="all, delete-orphan")
     employee = relationship("Employee", foreign_keys=[employee_id])
@@ -123,15 +131,24 @@ def _note_late_arrival(mapper, connection, item: Feedback) -> None:
         item.changed_at = late_mark(item.occurred_at, item.received_at)
 
 
+#: The columns whose value before a change is kept (``previous_*``), for the runs that counted it there.
+_KEPT_BEFORE = {"employee_id": "previous_employee_id", "occurred_at": "previous_occurred_at"}
+
+
 @event.listens_for(Feedback, "before_update")
 def _note_counted_change(mapper, connection, item: Feedback) -> None:
     state = inspect(item)
+    changed = False
     for name in COUNTED_COLUMNS:
         history = state.attrs[name].history
-        # No old value is known when the attribute was expired before it was set: count that as a change.
+        # No old value is known when the attribute was expired before it was set: count that as a change (a
+        # run told to look again for nothing, rather than one never told).
         if history.added and (not history.deleted or history.added[0] != history.deleted[0]):
-            item.changed_at = utcnow()
-            return
+            changed = True
+            if name in _KEPT_BEFORE and history.deleted:
+                setattr(item, _KEPT_BEFORE[name], history.deleted[0])
+    if changed:
+        item.changed_at = utcnow()
 
 
 #: The channel whose items are ticket timings (channels/post_ticket_survey/ticket_metrics.py).

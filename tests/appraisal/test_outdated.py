@@ -9,11 +9,11 @@ from flask import current_app
 from sqlalchemy import select
 
 from appraisal.models import AppraisalRun
-from appraisal.outdated import Changes, changes_since, outdated_runs
-from appraisal.review import decide_dispute, raise_dispute
+from appraisal.outdated import Changes, changes_since, outdated_run, outdated_runs
+from appraisal.review import decide_dispute, decide_flag, raise_dispute
 from core.db import transaction
 from core.ingestion import ingest, revise_feedback
-from core.models import Feedback, Ticket, TicketCategory, User, utcnow
+from core.models import Employee, Feedback, Ticket, TicketCategory, User, utcnow
 from core.models.feedback import LATE
 from core.privacy import erase_customer, identifier_refs
 from core.ticket_categories import category_key, rename_category
@@ -80,17 +80,20 @@ def test_a_revised_answer_changes_the_run_and_an_identical_one_does_not(worked_e
     assert _changes(run_id) == Changes(arrived=0, changed=1)
 
 
-def test_bulk_updates_of_what_a_run_counts_mark_the_items_changed(worked_example):
+def test_merging_two_categories_changes_their_items_and_a_new_name_alone_does_not(worked_example):
     run_id = worked_example.run()
     with transaction() as session:
-        counted = session.scalar(select(Feedback.id).where(Feedback.ticket_category == "Refunds").limit(1))
-        session.add(TicketCategory(key=category_key("Refunds"), name="Refunds"))  # as a helpdesk's tickets add it
+        refunds = set(session.scalars(select(Feedback.id).where(Feedback.ticket_category == "Refunds")))
+        session.add_all([TicketCategory(key=category_key(name), name=name) for name in ("Refunds", "Billing")])
         rename_category(session, "Refunds", "Refunds and returns")
-    changes = _changes(run_id)
+    assert _changes(run_id) is None  # the same items in the same group: no number moves
     with transaction() as session:
-        renamed = session.scalars(select(Feedback).where(Feedback.ticket_category == "Refunds and returns")).all()
-    assert counted in {item.id for item in renamed}
-    assert changes == Changes(arrived=0, changed=len(renamed)) and all(item.changed_at for item in renamed)
+        rename_category(session, "Refunds and returns", "Billing")  # a bulk UPDATE: no ORM event to set it
+    with transaction() as session:
+        marked = set(session.scalars(select(Feedback.id).where(Feedback.changed_at > session.get(
+            AppraisalRun, run_id).started_at)))
+    assert refunds and marked == refunds
+    assert _changes(run_id) == Changes(arrived=0, changed=len(refunds))
 
 
 def test_a_ticket_delivered_again_changes_its_items_only_when_its_category_changes(worked_example):
@@ -178,3 +181,60 @@ def test_the_bulk_ingestion_path_marks_late_arrivals_too(create_employee):
         marks = dict(session.execute(select(Feedback.external_id, Feedback.changed_at)
                                      .where(Feedback.received_at.is_not(None))).all())
     assert marks["r-now"] is None and marks["r-old"] is not None  # r-old answered on 2 November
+
+
+def test_an_item_credited_to_a_colleague_changes_both_their_reports(worked_example):
+    run_id = worked_example.run()
+    ann, bob = worked_example.ids["ann"], worked_example.ids["bob"]
+    with transaction() as session:
+        item = _first_item(session, ann)
+        dispute = raise_dispute(session, item.id, session.get(User, worked_example.users["ann"]), "Bob's ticket")
+        decide_dispute(session, dispute.id, session.get(User, worked_example.hr), uphold=True, outcome="yes",
+                       reassign_to=bob)
+        outdated = {who: outdated_run(session, session.get(AppraisalRun, run_id), [worked_example.ids[who]])
+                    for who in ("ann", "bob", "dan")}
+    # Ann's run counted it for her: her report is the one that moved most.
+    assert outdated == {"ann": Changes(0, 1), "bob": Changes(0, 1), "dan": None}
+
+
+def test_an_answer_revised_into_the_next_week_changes_the_run_that_counted_it(worked_example):
+    run_id = worked_example.run()
+    with transaction() as session:
+        item = _first_item(session, worked_example.ids["cat"])
+        revise_feedback(session, "test", item.external_id, value=1.0, comment=None, occurred_at=utc(2026, 11, 9, 9))
+        assert item.previous_occurred_at == utc(2026, 11, 2, 10)
+    assert _changes(run_id) == Changes(arrived=0, changed=1)
+
+
+def test_a_flag_decided_and_an_identity_moved_with_its_feedback_are_changes(worked_example):
+    from core.identity_moves import move_identity
+    from core.models import EmployeeIdentity, Flag
+
+    run_id = worked_example.run()
+    ann, dan = worked_example.ids["ann"], worked_example.ids["dan"]
+    with transaction() as session:
+        item = _first_item(session, dan)
+        flag = Flag(feedback_id=item.id, check="self_rating", reason="test")
+        session.add(flag)
+        session.flush()
+        decide_flag(session, flag.id, session.get(User, worked_example.hr), uphold=True)
+    assert _changes(run_id) == Changes(0, 1)
+    with transaction() as session:
+        session.add(EmployeeIdentity(employee_id=ann, provider="phone", external_id="201"))
+        moved = _add(session, "by-phone", utc(2026, 11, 3, 9), ann, attributed_identity="phone:201")
+    run_id = worked_example.run()  # counts the item for Ann
+    with transaction() as session:
+        move_identity(session, "phone:201", session.get(Employee, dan), with_feedback=True)
+    with transaction() as session:
+        item = session.get(Feedback, moved.id)
+        assert (item.employee_id, item.previous_employee_id) == (dan, ann)
+        assert outdated_run(session, session.get(AppraisalRun, run_id), [ann]) == Changes(0, 1)
+
+
+def test_a_page_about_a_superseded_run_is_not_told_to_run_it_again(worked_example):
+    first = worked_example.run()
+    with transaction() as session:
+        _add(session, "late", utc(2026, 11, 6, 9), worked_example.ids["ann"])
+    worked_example.run()
+    with transaction() as session:
+        assert outdated_run(session, session.get(AppraisalRun, first)) is None  # the later run counted it

@@ -346,7 +346,7 @@ def test_an_employee_disputes_their_own_item_and_it_is_audited(worked_example, a
                           html, re.DOTALL).group(1)
     assert "Bob&#39;s ticket: I only added a note" in confirmed and "Your dispute is recorded." in confirmed
     assert "Your dispute is recorded." not in client.get(f"/report?run={run_id}").get_data(as_text=True)
-    assert re.search(rf'id="item-{item}">.*?disputed', html, re.DOTALL)
+    assert re.search(rf'id="item-{item}"[^>]*>.*?disputed', html, re.DOTALL)
     # Once at a time per item: the second attempt names the field.
     response = client.post("/report/disputes", data={"csrf_token": csrf_token(html), "feedback_id": str(item),
                                                      "reason": "again"})

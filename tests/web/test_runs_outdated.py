@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from appraisal.models import AppraisalRun
 from core.db import transaction
-from core.models import Feedback
+from core.models import Employee, Feedback
 from tests.fixtures.appraisal import WEEK, utc
 from tests.fixtures.org import sign_in
 
@@ -80,15 +80,15 @@ def test_reports_of_an_out_of_date_run_say_so_for_the_people_they_show(app, work
     _late_item(worked_example, "about-dan", who="dan")  # Billing: not one of Mia's people
     assert "data-outdated" not in manager.get("/report/team").get_data(as_text=True)
     overview = hr.get(f"/org?run={run_id}").get_data(as_text=True)
-    assert "Out of date: 1 item arrived since this run" in overview and f"/runs#run-{run_id}" in overview
+    assert re.search(r"changed after the run,\s+1 item arrived since", overview) and f"/runs#run-{run_id}" in overview
 
     _late_item(worked_example, "about-bob")
     report = manager.get("/report/team").get_data(as_text=True)
-    assert re.search(r"data-outdated>Feedback about these people\s+changed after this run \(1 item arrived since",
+    assert re.search(r"data-outdated>Feedback about these people\s+changed after this run: 1 item arrived since \(late",
                      report)
     assert "which HR does" in report and "/runs#run" not in report  # a manager does not run periods
     everyone = hr.get("/report/team").get_data(as_text=True)
-    assert re.search(r"the organisation\s+changed after this run \(2 items arrived since", everyone)
+    assert re.search(r"the organisation\s+changed after this run: 2 items arrived since", everyone)
 
 
 def test_an_employee_is_told_when_a_decision_on_their_feedback_came_after_their_report(app, worked_example):
@@ -102,8 +102,8 @@ def test_an_employee_is_told_when_a_decision_on_their_feedback_came_after_their_
                                                       Feedback.occurred_at >= WEEK.start)).first()
         item.status = "excluded"
     report = bob.get("/report").get_data(as_text=True)
-    assert re.search(r"data-outdated>Feedback about you changed after this report was made\s+\(1 item changed "
-                     r"since", report)
+    assert re.search(r"data-outdated>Your feedback changed after this report was\s+made: 1 item changed since "
+                     r"\(a late answer", report)
     assert "/runs#run" not in report  # running it again is HR's
 
 
@@ -112,8 +112,23 @@ def test_approvals_on_an_out_of_date_run_are_warned_before_they_are_given(app, w
     hr, manager = _signed_in(app, "hr@example.com"), _signed_in(app, "mia@example.com")
     assert "data-outdated" not in hr.get("/review/recommendations").get_data(as_text=True)
 
+    _late_item(worked_example, "about-dan", who="dan")  # Billing: HR is told, Mia is not
+    assert "data-outdated" in hr.get("/review/recommendations").get_data(as_text=True)
+    assert "data-outdated" not in manager.get("/review/recommendations").get_data(as_text=True)
     _late_item(worked_example)
     page = hr.get("/review/recommendations").get_data(as_text=True)
-    assert re.search(r"data-outdated>Out of date: 1 item arrived since this run", page) and "run it again" in page
+    assert re.search(r"data-outdated>Out of date: feedback of this period changed after the run,\s+2 items arrived since", page) and "run it again" in page
     page = manager.get("/review/recommendations").get_data(as_text=True)
     assert "data-outdated>Out of date" in page and "run it again" not in page
+
+
+def test_a_team_report_counts_the_people_it_shows_as_the_run_made_them(app, worked_example):
+    """Bob was in Support when the run was made, and the report shows him there: a late item of his is Mia's to
+    know of, wherever he works now."""
+    worked_example.run()
+    with transaction() as session:
+        bob = session.get(Employee, worked_example.ids["bob"])
+        bob.team_id = session.get(Employee, worked_example.ids["dan"]).team_id  # moved to Billing after the run
+    _late_item(worked_example)
+    report = _signed_in(app, "mia@example.com").get("/report/team").get_data(as_text=True)
+    assert "Bob" in report and "data-outdated>Feedback about these people" in report

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from appraisal.guidelines import metric_bounds
 from appraisal.models import AppraisalResult, AppraisalRun, MetricResult
-from appraisal.outdated import changes_since
+from appraisal.outdated import outdated_run
 from appraisal.periods import bound_day, short_label
 from appraisal.report import completed_run, latest_completed_run, metric_display
 from core.auth import roles_required
@@ -77,7 +77,7 @@ def overview():
         "org/overview.html", kind=kind, kinds=KINDS, run=run, trend=trend, charted=charted, chosen=run_id,
         ranked=session.execute(select(func.count(AppraisalResult.rank), func.avg(_ranked_composite()))
                                .where(AppraisalResult.run_id == run.id)).one(),
-        max_teams=MAX_CHARTED_TEAMS, outdated=changes_since(session, [run.id]).get(run.id),
+        max_teams=MAX_CHARTED_TEAMS, outdated=outdated_run(session, run),
         composites=composites, metrics=metrics, teams=teams, mix=mix,
         composite_chart=_histogram_chart(composites, f"Employees by composite, {_period_label(run)}"),
         trend_chart=line_chart(trend.labels, {"Organisation": trend.org,

@@ -11,8 +11,8 @@ from sqlalchemy.orm import joinedload
 
 from appraisal.disclosure import MIN_COLLEAGUES, colleagues
 from appraisal.lineage import RuleNotLoaded, metric_lineage
-from appraisal.models import AppraisalRun
-from appraisal.outdated import changes_since
+from appraisal.models import AppraisalResult, AppraisalRun
+from appraisal.outdated import outdated_run
 from appraisal.periods import counted
 from appraisal.report import (
     completed_run,
@@ -26,7 +26,7 @@ from appraisal.report import (
 from appraisal.review import DecisionError, raise_dispute
 from core.auth import roles_required, signed_in
 from core.db import get_session
-from core.models import Employee, Team, managed_teams, team_and_below
+from core.models import Team, managed_teams, team_and_below
 from core.plugins import get_plugins
 from web.arguments import is_id, page_of, whole_number
 from web.charts import line_chart
@@ -122,8 +122,10 @@ def team():
               if run is not None else None)
     outdated = None  # what arrived or changed after the run, about the people shown
     if report is not None and report["rows"]:
-        people = None if everyone else select(Employee.id).where(Employee.team_id.in_(scope))
-        outdated = changes_since(session, [run.id], people).get(run.id)
+        # The people it shows: those of these teams when the run was made, where it counted their items.
+        people = None if everyone else select(AppraisalResult.employee_id).where(
+            AppraisalResult.run_id == run.id, AppraisalResult.team_id.in_(scope))
+        outdated = outdated_run(session, run, people)
     return render_template("report/team.html", report=report, teams=teams, chosen=chosen, show=show,
                            outdated=outdated)
 
@@ -194,7 +196,7 @@ def _employee_page(employee_id: int, raw_run: str | None, *, errors=None, form=N
                                  with_items=True)
         charts = _charts(report, None if audience == "employee" else report["employee"]["name"])
         # Their own items only: a dispute of theirs decided after the run, say, not a colleague's.
-        outdated = changes_since(session, [run.id], [employee_id]).get(run.id)
+        outdated = outdated_run(session, run, [employee_id])
     return render_template("report/employee.html", report=report, run=run, audience=audience,
                            runs=runs_of_employee(session, employee_id),
                            replaced=run is not None and replaced_for(session, run, employee_id),

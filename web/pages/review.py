@@ -30,7 +30,7 @@ from core.models import Dispute, Employee, Feedback, Flag, Team, User, still_ope
 from core.plugins import get_plugins
 from web.arguments import is_id, whole_number
 from web.pages.budgets import runs_and_budgets
-from web.scope import visible_employees
+from web.scope import visible_employee_ids, visible_employees
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -475,7 +475,9 @@ def _recommendations_page(refusals: list[Refusal] = (), *, select_all: bool = Fa
     # Approving on a run of a period not over (or not over when it was made) is for good: said where it is done.
     early = run and run_made_early(run)
     # And on a run whose period's feedback moved on since: its proposals may not be what a new run proposes.
-    outdated = changes_since(session, [run_id]).get(run_id) if run else None
+    # Counted over the people this user decides for: a manager is not told of other teams' items.
+    outdated = changes_since(session, [run_id], None if current_user.has_role("hr") else
+                             visible_employee_ids(current_user)).get(run_id) if run else None
     return render_template("review/recommendations.html", rows=rows, run=run, early=early, outdated=outdated,
                            budget=budgets.get(run_id), run_id=run_id, listed=listed, waiting=waiting,
                            by_kind=by_kind, kinds=PERIOD_KINDS, kind=kind, passed_over=passed_over,
