@@ -132,3 +132,16 @@ def test_a_team_report_counts_the_people_it_shows_as_the_run_made_them(app, work
     _late_item(worked_example)
     report = _signed_in(app, "mia@example.com").get("/report/team").get_data(as_text=True)
     assert "Bob" in report and "data-outdated>Feedback about these people" in report
+
+
+def test_a_period_already_being_run_again_offers_no_second_button(app, worked_example):
+    run_id = worked_example.run()
+    _late_item(worked_example)
+    with transaction() as session:  # a run requested meanwhile, still waiting for a worker
+        earlier = session.get(AppraisalRun, run_id)
+        session.add(AppraisalRun(period_kind="week", period_start=earlier.period_start, status="queued",
+                                 period_end=earlier.period_end, guideline_id=earlier.guideline_id))
+        session.flush()
+        queued = session.scalar(select(AppraisalRun.id).where(AppraisalRun.status == "queued"))
+    row = _row(_signed_in(app, "hr@example.com").get("/runs").get_data(as_text=True), run_id)
+    assert "out of date" in row and f"being run again: run {queued}" in row and "<form" not in row

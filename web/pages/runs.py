@@ -81,8 +81,16 @@ def index():
     # Only a run of record is worth running again: a superseded one is no longer read.
     outdated = changes_since(session, [run.id for run, *_ in rows if run.id not in superseded])
     days = {run.id: days_of(run.period_start, run.period_end) for run, *_ in rows if run.id in outdated}
+    # A period already being run again gets no second button: the run under way counts the changes.
+    again = {(start, end): run_id for start, end, run_id in session.execute(
+        select(AppraisalRun.period_start, AppraisalRun.period_end, func.max(AppraisalRun.id))
+        .where(AppraisalRun.status.in_(("queued", "running")))
+        .group_by(AppraisalRun.period_start, AppraisalRun.period_end))} if outdated else {}
+    under_way = {run.id: again[(run.period_start, run.period_end)] for run, *_ in rows
+                 if run.id in outdated and again.get((run.period_start, run.period_end), 0) > run.id}
     return render_template("runs/index.html", rows=rows, total=total, page=page, page_size=PAGE_SIZE,
                            budgets=budgets, stale=stale, superseded=superseded, outdated=outdated, days=days,
+                           under_way=under_way,
                            kinds=PERIOD_KINDS, errors=errors, posted=posted), 400 if errors else 200
 
 
