@@ -1,7 +1,7 @@
 """Targets within HR's bounds and the manager's teams; flags, disputes and recommendations decided and audited."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -240,3 +240,21 @@ def test_nobody_decides_for_themselves(worked_example):
         with pytest.raises(PermissionError, match="nobody sets their own targets"):
             set_target(session, hr, metric="csat_percent", period=month_of(WEEK.start.date()), value=50,
                        employee=session.get(Employee, worked_example.ids["cat"]))
+
+
+def test_a_months_target_judges_the_weeks_inside_it_and_not_one_across_two_months(worked_example):
+    """What the targets page tells a manager who sets one for a month."""
+    from appraisal.engine import Person
+    from appraisal.periods import week_of
+    from appraisal.targets import targets_in_force
+
+    with transaction() as session:
+        ann = session.get(Employee, worked_example.ids["ann"])
+        people = [Person(ann.id, ann.team_id)]
+        in_force = {week: targets_in_force(session, ["csat_percent"], week_of(week), people)
+                    for week in (date(2026, 11, 2), date(2026, 11, 23), date(2026, 11, 30))}
+        month = targets_in_force(session, ["csat_percent"], month_of(date(2026, 11, 1)), people)
+    assert in_force[date(2026, 11, 2)][ann.id]["csat_percent"][1] == 80  # the example's November target of hers
+    assert in_force[date(2026, 11, 23)][ann.id]["csat_percent"][1] == 80
+    assert in_force[date(2026, 11, 30)] == {}  # 30 November to 6 December: neither month's
+    assert month[ann.id]["csat_percent"][1] == 80
