@@ -47,6 +47,10 @@ class Feedback(Base):
         Index("ix_feedback_previous_occurred", "previous_occurred_at",
               sqlite_where=text("previous_occurred_at IS NOT NULL"),
               postgresql_where=text("previous_occurred_at IS NOT NULL")),
+        # A report of some people reads the items moved away from them; deleting an employee clears theirs.
+        Index("ix_feedback_previous_employee", "previous_employee_id",
+              sqlite_where=text("previous_employee_id IS NOT NULL"),
+              postgresql_where=text("previous_employee_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

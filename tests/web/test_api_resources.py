@@ -252,6 +252,15 @@ def test_runs_list_get_and_results(client, example, token):
     assert client.get(f"{V1}/runs/999999/results", headers=headers).status_code == 404
 
 
+def test_a_run_says_when_its_period_had_feedback_arrive_after_it(client, example, token):
+    headers = token(["appraisal:read"])
+    assert get_json(client, headers, f"/runs/{example.run_id}")["out_of_date"] is None
+    with transaction() as session:  # an answer of the week, imported days later
+        session.add(Feedback(channel="test", kind="csat", external_id="late", value=5.0, scale_min=1.0, scale_max=5.0,
+                             employee_id=example.ids["ann"], occurred_at=WEEK.start + timedelta(days=2)))
+    assert get_json(client, headers, f"/runs/{example.run_id}")["out_of_date"] == {"arrived": 1, "changed": 0}
+
+
 def test_results_of_an_unfinished_run_are_refused(client, example, token):
     with transaction() as session:
         queued = AppraisalRun(period_kind="week", period_start=WEEK.start, period_end=WEEK.end,

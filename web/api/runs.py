@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from appraisal.guidelines import GuidelineError
 from appraisal.models import RUN_STATUSES, AppraisalResult, AppraisalRun, Guideline
+from appraisal.outdated import outdated_run
 from appraisal.period_zone import MisalignedPeriods
 from appraisal.periods import (
     PERIOD_KINDS,
@@ -48,6 +49,18 @@ class RunSchema(Schema):
     warning = fields.String(allow_none=True, metadata={
         "description": "set while the period has not ended, or for a run made before it ended: feedback that came "
                        "later is not in it"})
+
+
+class OutOfDateSchema(Schema):
+    arrived = fields.Integer(metadata={"description": "items of the period stored late, after the run"})
+    changed = fields.Integer(metadata={"description": "items the run counted that changed since (a flag or "
+                                                      "dispute decided, re-credited, revised)"})
+
+
+class RunDetailSchema(RunSchema):
+    out_of_date = fields.Nested(OutOfDateSchema, allow_none=True, metadata={
+        "description": "set when the period's feedback arrived or changed after this run, while it is the latest "
+                       "completed run of its period: run the period again to count it"})
 
 
 class RunArguments(PeriodArguments):
@@ -210,10 +223,13 @@ class RunRequest(MethodView):
 class RunById(MethodView):
     decorators = (token_required("appraisal:read"),)
 
-    @blp.response(200, RunSchema)
+    @blp.response(200, RunDetailSchema)
     def get(self, run_id):
-        """Get one run: its period, guideline version and status."""
-        return _run_item(first_or_404(_runs().where(AppraisalRun.id == run_id), run_id, "run"))
+        """Get one run: its period, guideline version and status, and whether it is out of date."""
+        item = _run_item(first_or_404(_runs().where(AppraisalRun.id == run_id), run_id, "run"))
+        session = get_session()
+        changes = outdated_run(session, session.get(AppraisalRun, run_id)) if item["status"] == "completed" else None
+        return {**item, "out_of_date": changes and {"arrived": changes.arrived, "changed": changes.changed}}
 
 
 def _result_columns(run_id: int) -> list[str]:

@@ -34,9 +34,13 @@ def upgrade() -> None:
     op.create_index('ix_feedback_previous_occurred', 'feedback', ['previous_occurred_at'],
                     sqlite_where=sa.text("previous_occurred_at IS NOT NULL"),
                     postgresql_where=sa.text("previous_occurred_at IS NOT NULL"))
+    op.create_index('ix_feedback_previous_employee', 'feedback', ['previous_employee_id'],
+                    sqlite_where=sa.text("previous_employee_id IS NOT NULL"),
+                    postgresql_where=sa.text("previous_employee_id IS NOT NULL"))
 
 
 def downgrade() -> None:
+    op.drop_index('ix_feedback_previous_employee', table_name='feedback')
     op.drop_index('ix_feedback_previous_occurred', table_name='feedback')
     op.drop_index('ix_feedback_changed', table_name='feedback')
     with op.batch_alter_table('feedback') as batch:
