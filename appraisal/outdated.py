@@ -31,10 +31,6 @@ class Changes:
     arrived: int
     changed: int
 
-    @property
-    def total(self) -> int:
-        return self.arrived + self.changed
-
     def __str__(self) -> str:
         parts = [f"{count} {'item' if count == 1 else 'items'} {what}" for count, what in
                  ((self.arrived, "arrived"), (self.changed, "changed")) if count]
@@ -42,8 +38,8 @@ class Changes:
 
 
 def changes_since(session: Session, run_ids: Iterable[int], about=None) -> dict[int, Changes]:
-    """For each completed run of ``run_ids``, what arrived or changed in its period after it was made; runs with nothing
-    are left out. One statement, whatever the number of runs.
+    """For each completed run of ``run_ids``, what arrived or changed in its period after it was made; runs with
+    nothing are left out. One statement, whatever the number of runs.
 
     :param about: the employee ids (a list, or a SELECT of them) whose items alone count, for a report of some
         people; None for the whole organisation.

@@ -117,7 +117,8 @@ def test_approvals_on_an_out_of_date_run_are_warned_before_they_are_given(app, w
     assert "data-outdated" not in manager.get("/review/recommendations").get_data(as_text=True)
     _late_item(worked_example)
     page = hr.get("/review/recommendations").get_data(as_text=True)
-    assert re.search(r"data-outdated>Out of date: feedback of this period changed after the run,\s+2 items arrived since", page) and "run it again" in page
+    assert re.search(r"data-outdated>Out of date: feedback of this period changed after the run,\s+2 items arrived "
+                     r"since", page) and "run it again" in page
     page = manager.get("/review/recommendations").get_data(as_text=True)
     assert "data-outdated>Out of date" in page and "run it again" not in page
 
