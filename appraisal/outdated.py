@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from core.models import Feedback
+from core.models import Feedback, Flag
 
 from .models import AppraisalRun
 
@@ -30,11 +30,15 @@ class Changes:
 
     arrived: int
     changed: int
+    #: flags about someone's whole period (surveys suppressed on their tickets) decided since: an open one held
+    #: their incentives, an upheld one may hold them still
+    flags_decided: int = 0
 
     def __str__(self) -> str:
-        parts = [f"{count} {'item' if count == 1 else 'items'} {what}" for count, what in
-                 ((self.arrived, "arrived"), (self.changed, "changed")) if count]
-        return " and ".join(parts) + " since"
+        parts = [f"{count} {noun if count == 1 else noun + 's'} {what}" for count, noun, what in
+                 ((self.arrived, "item", "arrived"), (self.changed, "item", "changed"),
+                  (self.flags_decided, "period flag", "decided")) if count]
+        return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] + " since"
 
 
 def changes_since(session: Session, run_ids: Iterable[int], about=None) -> dict[int, Changes]:
@@ -59,14 +63,21 @@ def changes_since(session: Session, run_ids: Iterable[int], about=None) -> dict[
     arrived = and_(Feedback.id > watermark, Feedback.status == "accepted", Feedback.value.is_not(None))
     changed = Feedback.id <= watermark
     people = [] if about is None else [or_(Feedback.employee_id.in_(about), Feedback.previous_employee_id.in_(about))]
-    rows = session.execute(
-        select(AppraisalRun.id, func.sum(case((arrived, 1), else_=0)), func.sum(case((changed, 1), else_=0)))
-        .join(Feedback, and_(Feedback.changed_at > AppraisalRun.started_at,
-                             or_(_within(Feedback.occurred_at), and_(changed, _within(Feedback.previous_occurred_at))),
-                             or_(arrived, changed)))
-        .where(AppraisalRun.id.in_(ids), AppraisalRun.status == "completed", *people)
-        .group_by(AppraisalRun.id))
-    return {run_id: Changes(int(came), int(moved)) for run_id, came, moved in rows if came or moved}
+    since = Feedback.changed_at > AppraisalRun.started_at
+    # A correlated count per run (SQLite has no LATERAL): each reads the marked items of the run's days.
+    counts = [select(func.count()).select_from(Feedback).where(since, which, place, *people).correlate(AppraisalRun)
+              .scalar_subquery() for which, place in (
+                  (arrived, _within(Feedback.occurred_at)),
+                  (changed, or_(_within(Feedback.occurred_at), _within(Feedback.previous_occurred_at))))]
+    flags = (select(func.count()).select_from(Flag)
+             .where(Flag.feedback_id.is_(None), Flag.decided_at > AppraisalRun.started_at,
+                    Flag.period_start < AppraisalRun.period_end, Flag.period_end > AppraisalRun.period_start,
+                    *([] if about is None else [Flag.employee_id.in_(about)]))
+             .correlate(AppraisalRun).scalar_subquery())
+    rows = session.execute(select(AppraisalRun.id, *counts, flags)
+                           .where(AppraisalRun.id.in_(ids), AppraisalRun.status == "completed"))
+    return {run_id: Changes(came, moved, decided) for run_id, came, moved, decided in rows
+            if came or moved or decided}
 
 
 def _within(moment):

@@ -238,3 +238,22 @@ def test_a_page_about_a_superseded_run_is_not_told_to_run_it_again(worked_exampl
     worked_example.run()
     with transaction() as session:
         assert outdated_run(session, session.get(AppraisalRun, first)) is None  # the later run counted it
+
+
+def test_a_flag_on_someones_whole_period_decided_after_the_run_is_a_change_of_theirs(worked_example):
+    """Such a flag holds a person's incentives while it is open, and touches no item."""
+    from core.models import Flag
+
+    run_id = worked_example.run()
+    ann = worked_example.ids["ann"]
+    with transaction() as session:
+        flag = Flag(employee_id=ann, period_start=WEEK.start, period_end=WEEK.end, check="suppressed_surveys",
+                    reason="surveys held back")
+        session.add(flag)
+        session.flush()
+        assert changes_since(session, [run_id]) == {}  # raised, not decided
+        decide_flag(session, flag.id, session.get(User, worked_example.hr), uphold=False)
+        found = {who: changes_since(session, [run_id], [worked_example.ids[who]]) for who in ("ann", "bob")}
+        assert changes_since(session, [run_id]) == {run_id: Changes(0, 0, 1)}
+    assert found == {"ann": {run_id: Changes(0, 0, 1)}, "bob": {}}
+    assert str(Changes(2, 1, 1)) == "2 items arrived, 1 item changed and 1 period flag decided since"

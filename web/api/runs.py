@@ -55,6 +55,7 @@ class OutOfDateSchema(Schema):
     arrived = fields.Integer(metadata={"description": "items of the period stored late, after the run"})
     changed = fields.Integer(metadata={"description": "items the run counted that changed since (a flag or "
                                                       "dispute decided, re-credited, revised)"})
+    flags_decided = fields.Integer(metadata={"description": "flags about someone's whole period decided since"})
 
 
 class RunDetailSchema(RunSchema):
@@ -229,7 +230,8 @@ class RunById(MethodView):
         item = _run_item(first_or_404(_runs().where(AppraisalRun.id == run_id), run_id, "run"))
         session = get_session()
         changes = outdated_run(session, session.get(AppraisalRun, run_id)) if item["status"] == "completed" else None
-        return {**item, "out_of_date": changes and {"arrived": changes.arrived, "changed": changes.changed}}
+        return {**item, "out_of_date": changes and {"arrived": changes.arrived, "changed": changes.changed,
+                                                    "flags_decided": changes.flags_decided}}
 
 
 def _result_columns(run_id: int) -> list[str]:
