@@ -76,6 +76,8 @@ def raise_dispute(session: Session, feedback_id: int, user, reason: str) -> Disp
         raise PermissionError("you can dispute only feedback credited to you")
     if not reason or not reason.strip():
         raise DecisionError("reason: say why the item is wrong")
+    if item.status == "excluded":  # a dispute upheld, or a flag: there is nothing left to dispute
+        raise DecisionError(f"feedback {feedback_id} no longer counts already: it was excluded")
     group = [feedback_id, *(other.id for other in related)]
     disputed = session.scalar(select(Dispute.feedback_id).where(Dispute.feedback_id.in_(group),
                                                                 Dispute.status == "open").limit(1))

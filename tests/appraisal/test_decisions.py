@@ -258,3 +258,15 @@ def test_a_months_target_judges_the_weeks_inside_it_and_not_one_across_two_month
     assert in_force[date(2026, 11, 23)][ann.id]["csat_percent"][1] == 80
     assert in_force[date(2026, 11, 30)] == {}  # 30 November to 6 December: neither month's
     assert month[ann.id]["csat_percent"][1] == 80
+
+
+def test_an_item_a_dispute_took_out_of_the_numbers_is_not_disputed_again(worked_example):
+    """A new user disputed an excluded item a second time, and was told it "keeps counting until decided"."""
+    with transaction() as session:
+        hr, _ = _users(session, worked_example)
+        ann = _employee_user(session, worked_example.ids["ann"], "ann-user@example.com")
+        item = _item_of(session, worked_example.ids["ann"])
+        dispute = raise_dispute(session, item.id, ann, "not a customer of ours")
+        decide_dispute(session, dispute.id, hr, uphold=True, outcome="Agreed: spam")
+        with pytest.raises(DecisionError, match="no longer counts already"):
+            raise_dispute(session, item.id, ann, "and again")

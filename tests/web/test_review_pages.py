@@ -173,7 +173,7 @@ def test_managers_see_and_decide_disputes_only_in_their_teams(worked_example, lo
     done = decide(client, "/review/disputes", dispute_id=ann_dispute, decision="uphold",  # typed, not picked
                    outcome="Moved to Bob: he answered that ticket", reassign_to=" bob ")
     assert done.status_code == 303
-    assert "upheld: the item now counts for Bob." in client.get(done.location).get_data(as_text=True)
+    assert "upheld: the item now counts for Bob in the next run of its period" in client.get(done.location).get_data(as_text=True)
     assert "No open disputes" in client.get("/review/disputes").get_data(as_text=True)
     with own_session() as session:
         dispute = session.get(Dispute, ann_dispute)

@@ -105,6 +105,8 @@ def test_an_employee_is_told_when_a_decision_on_their_feedback_came_after_their_
     assert re.search(r"data-outdated>Your feedback changed after this report was\s+made: 1 item changed since "
                      r"\(a late answer", report)
     assert "/runs#run" not in report  # running it again is HR's
+    row = re.search(rf'<tr id="item-{item.id}".*?</tr>', report, re.DOTALL).group(0)
+    assert "no longer counts" in row and "Raise dispute" not in row  # nothing left to dispute
 
 
 def test_approvals_on_an_out_of_date_run_are_warned_before_they_are_given(app, worked_example):

@@ -220,10 +220,12 @@ def disputes():
                            reassign_to=reassign_to)
             if not uphold:
                 return f"Dispute {dispute_id} rejected: the item stands."
+            # Runs already made keep their numbers (appraisal/outdated.py): said, so nobody looks for it there.
+            later = " in the next run of its period, which HR makes: reports made before keep their numbers"
             if reassign_to is None:
-                return f"Dispute {dispute_id} upheld: the item no longer counts."
+                return f"Dispute {dispute_id} upheld: the item no longer counts{later}."
             return (f"Dispute {dispute_id} upheld: the item now counts for "
-                    f"{get_session().get(Employee, reassign_to).name}.")
+                    f"{get_session().get(Employee, reassign_to).name}{later}.")
         return _after(_decide("dispute_id", act), _disputes_page)
     return _disputes_page(None)
 
