@@ -30,14 +30,14 @@ class Changes:
 
     arrived: int
     changed: int
-    #: flags about someone's whole period (surveys suppressed on their tickets) decided since: an open one held
-    #: their incentives, an upheld one may hold them still
-    flags_decided: int = 0
+    #: flags about someone's whole period (surveys suppressed on their tickets) that hold their incentives now and
+    #: did not for the run (raised since), or held them for the run and no longer do (dismissed since)
+    period_flags: int = 0
 
     def __str__(self) -> str:
         parts = [f"{count} {noun if count == 1 else noun + 's'} {what}" for count, noun, what in
                  ((self.arrived, "item", "arrived"), (self.changed, "item", "changed"),
-                  (self.flags_decided, "period flag", "decided")) if count]
+                  (self.period_flags, "period flag", "changed")) if count]
         return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] + " since"
 
 
@@ -48,7 +48,8 @@ def changes_since(session: Session, run_ids: Iterable[int], about=None) -> dict[
     :param about: the employee ids (a list, or a SELECT of them) whose items alone count, for a report of some
         people; None for the whole organisation.
 
-    Both read ``Feedback.changed_at`` after the run started (took its watermark), through the index of the items
+    Flags about someone's whole period count when they hold the person's incentives now and did not for the run,
+    or the other way round. The items read ``Feedback.changed_at`` after the run started (took its watermark), through the index of the items
     that have one by their day. An item arrived when its id is past the run's watermark and it counts (accepted,
     with a value): it came more than ``core.models.feedback.LATE`` after its time, since one on time is dated after
     any run of a period already over. One still in quarantine counts once it is let through, which changes it.
@@ -69,9 +70,15 @@ def changes_since(session: Session, run_ids: Iterable[int], about=None) -> dict[
               .scalar_subquery() for which, place in (
                   (arrived, _within(Feedback.occurred_at)),
                   (changed, or_(_within(Feedback.occurred_at), _within(Feedback.previous_occurred_at))))]
+    # As runs.py's _open_flags reads them: an open or upheld flag on a period overlapping the run's holds the
+    # person. The run read them as it finished, its own flags raised by then.
+    holds = Flag.decision.is_distinct_from("dismissed")
     flags = (select(func.count()).select_from(Flag)
-             .where(Flag.feedback_id.is_(None), Flag.decided_at > AppraisalRun.started_at,
+             .where(Flag.feedback_id.is_(None),
                     Flag.period_start < AppraisalRun.period_end, Flag.period_end > AppraisalRun.period_start,
+                    or_(and_(holds, Flag.created_at > AppraisalRun.finished_at),
+                        and_(~holds, Flag.decided_at > AppraisalRun.started_at,
+                             Flag.created_at <= AppraisalRun.finished_at)),
                     *([] if about is None else [Flag.employee_id.in_(about)]))
              .correlate(AppraisalRun).scalar_subquery())
     rows = session.execute(select(AppraisalRun.id, *counts, flags)
@@ -102,9 +109,25 @@ def runs_of_record(session: Session, ended_after: datetime) -> list[AppraisalRun
                                 .order_by(AppraisalRun.period_end.desc(), AppraisalRun.period_start.desc())))
 
 
+def being_run_again(session: Session, runs: Iterable[AppraisalRun]) -> dict[int, int]:
+    """For each of ``runs`` whose period a later run, queued or running, is making again: that run's id. The
+    changes are that run's to count: nobody is asked to run the period once more. One query."""
+    runs = list(runs)
+    if not runs:
+        return {}
+    under_way = {(start, end): run_id for start, end, run_id in session.execute(
+        select(AppraisalRun.period_start, AppraisalRun.period_end, func.max(AppraisalRun.id))
+        .where(AppraisalRun.status.in_(("queued", "running")))
+        .group_by(AppraisalRun.period_start, AppraisalRun.period_end))}
+    return {run.id: under_way[(run.period_start, run.period_end)] for run in runs
+            if under_way.get((run.period_start, run.period_end), 0) > run.id}
+
+
 def outdated_runs(session: Session, now: datetime) -> list[tuple[AppraisalRun, Changes]]:
     """The runs of record of the periods that ended within :data:`RECENT` whose feedback arrived or changed
-    after them, the latest period first: what HR's home page asks to run again. Two queries."""
+    after them, and that nobody is running again, the latest period first: what HR's home page asks to run
+    again. Three queries."""
     runs = runs_of_record(session, now - RECENT)
     found = changes_since(session, [run.id for run in runs])
-    return [(run, found[run.id]) for run in runs if run.id in found]
+    again = being_run_again(session, [run for run in runs if run.id in found])
+    return [(run, found[run.id]) for run in runs if run.id in found and run.id not in again]

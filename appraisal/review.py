@@ -74,10 +74,10 @@ def raise_dispute(session: Session, feedback_id: int, user, reason: str) -> Disp
     related = _lock_with_related(session, item) if item is not None else []
     if item is None or user.employee_id is None or item.employee_id != user.employee_id:
         raise PermissionError("you can dispute only feedback credited to you")
+    if item.status == "excluded":  # a dispute upheld, a flag, a ticket deleted: nothing is left to dispute
+        raise DecisionError(f"feedback {feedback_id} no longer counts (it was excluded): there is nothing to dispute")
     if not reason or not reason.strip():
         raise DecisionError("reason: say why the item is wrong")
-    if item.status == "excluded":  # a dispute upheld, or a flag: there is nothing left to dispute
-        raise DecisionError(f"feedback {feedback_id} no longer counts already: it was excluded")
     group = [feedback_id, *(other.id for other in related)]
     disputed = session.scalar(select(Dispute.feedback_id).where(Dispute.feedback_id.in_(group),
                                                                 Dispute.status == "open").limit(1))

@@ -240,20 +240,56 @@ def test_a_page_about_a_superseded_run_is_not_told_to_run_it_again(worked_exampl
         assert outdated_run(session, session.get(AppraisalRun, first)) is None  # the later run counted it
 
 
-def test_a_flag_on_someones_whole_period_decided_after_the_run_is_a_change_of_theirs(worked_example):
-    """Such a flag holds a person's incentives while it is open, and touches no item."""
+def test_a_flag_on_someones_whole_period_changes_their_run_when_it_holds_them_otherwise(worked_example):
+    """Such a flag holds a person's incentives while it is open or upheld (runs.py's _open_flags), touching no
+    item: one the run saw, dismissed since, no longer holds them; one raised since holds them now."""
     from core.models import Flag
 
-    run_id = worked_example.run()
-    ann = worked_example.ids["ann"]
-    with transaction() as session:
-        flag = Flag(employee_id=ann, period_start=WEEK.start, period_end=WEEK.end, check="suppressed_surveys",
-                    reason="surveys held back")
-        session.add(flag)
+    ann, bob = worked_example.ids["ann"], worked_example.ids["bob"]
+    hr = worked_example.hr
+
+    def flag(session, who):
+        found = Flag(employee_id=who, period_start=WEEK.start, period_end=WEEK.end, check="suppressed_surveys",
+                     reason="surveys held back")
+        session.add(found)
         session.flush()
-        assert changes_since(session, [run_id]) == {}  # raised, not decided
-        decide_flag(session, flag.id, session.get(User, worked_example.hr), uphold=False)
-        found = {who: changes_since(session, [run_id], [worked_example.ids[who]]) for who in ("ann", "bob")}
+        return found.id
+
+    with transaction() as session:
+        seen = flag(session, ann)  # open when the run reads the flags
+    run_id = worked_example.run()
+    with transaction() as session:
+        decide_flag(session, seen, session.get(User, hr), uphold=True)  # held, and holds still
+        assert changes_since(session, [run_id]) == {}
+    with transaction() as session:
+        raised = flag(session, bob)  # after the run: holds Bob now
         assert changes_since(session, [run_id]) == {run_id: Changes(0, 0, 1)}
-    assert found == {"ann": {run_id: Changes(0, 0, 1)}, "bob": {}}
-    assert str(Changes(2, 1, 1)) == "2 items arrived, 1 item changed and 1 period flag decided since"
+        assert changes_since(session, [run_id], [ann]) == {}
+        decide_flag(session, raised, session.get(User, hr), uphold=False)  # raised and dismissed since: as before
+        assert changes_since(session, [run_id]) == {}
+    assert str(Changes(2, 1, 1)) == "2 items arrived, 1 item changed and 1 period flag changed since"
+
+
+def test_a_period_flag_the_run_saw_dismissed_since_is_a_change(worked_example):
+    from core.models import Flag
+
+    with transaction() as session:
+        session.add(Flag(employee_id=worked_example.ids["ann"], period_start=WEEK.start, period_end=WEEK.end,
+                         check="suppressed_surveys", reason="surveys held back"))
+    run_id = worked_example.run()
+    with transaction() as session:
+        flag_id = session.scalar(select(Flag.id))
+        decide_flag(session, flag_id, session.get(User, worked_example.hr), uphold=False)
+        assert changes_since(session, [run_id], [worked_example.ids["ann"]]) == {run_id: Changes(0, 0, 1)}
+
+
+def test_home_does_not_ask_again_for_a_period_already_being_run_again(worked_example):
+    run_id = worked_example.run()
+    with transaction() as session:
+        _add(session, "late", utc(2026, 11, 6, 9), worked_example.ids["ann"])
+        assert [run.id for run, _ in outdated_runs(session, WEEK.end + timedelta(days=1))] == [run_id]
+        earlier = session.get(AppraisalRun, run_id)
+        session.add(AppraisalRun(period_kind="week", period_start=earlier.period_start, period_end=earlier.period_end,
+                                 guideline_id=earlier.guideline_id, status="running"))
+        session.flush()
+        assert outdated_runs(session, WEEK.end + timedelta(days=1)) == []

@@ -259,7 +259,7 @@ def test_a_run_says_when_its_period_had_feedback_arrive_after_it(client, example
         session.add(Feedback(channel="test", kind="csat", external_id="late", value=5.0, scale_min=1.0, scale_max=5.0,
                              employee_id=example.ids["ann"], occurred_at=WEEK.start + timedelta(days=2)))
     assert get_json(client, headers, f"/runs/{example.run_id}")["out_of_date"] == {
-        "arrived": 1, "changed": 0, "flags_decided": 0}
+        "arrived": 1, "changed": 0, "period_flags": 0}
 
 
 def test_results_of_an_unfinished_run_are_refused(client, example, token):

@@ -55,7 +55,9 @@ class OutOfDateSchema(Schema):
     arrived = fields.Integer(metadata={"description": "items of the period stored late, after the run"})
     changed = fields.Integer(metadata={"description": "items the run counted that changed since (a flag or "
                                                       "dispute decided, re-credited, revised)"})
-    flags_decided = fields.Integer(metadata={"description": "flags about someone's whole period decided since"})
+    period_flags = fields.Integer(metadata={"description": "flags about someone's whole period that hold their "
+                                                           "incentives and did not for the run (raised since), or the "
+                                                           "other way round (dismissed since)"})
 
 
 class RunDetailSchema(RunSchema):
@@ -231,7 +233,7 @@ class RunById(MethodView):
         session = get_session()
         changes = outdated_run(session, session.get(AppraisalRun, run_id)) if item["status"] == "completed" else None
         return {**item, "out_of_date": changes and {"arrived": changes.arrived, "changed": changes.changed,
-                                                    "flags_decided": changes.flags_decided}}
+                                                    "period_flags": changes.period_flags}}
 
 
 def _result_columns(run_id: int) -> list[str]:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import aliased
 
 from appraisal.guidelines import GuidelineError
 from appraisal.models import AppraisalResult, AppraisalRun, Guideline
-from appraisal.outdated import changes_since
+from appraisal.outdated import being_run_again, changes_since
 from appraisal.period_zone import MisalignedPeriods, counted_rows, misaligned
 from appraisal.periods import (
     PERIOD_KINDS,
@@ -82,12 +82,7 @@ def index():
     outdated = changes_since(session, [run.id for run, *_ in rows if run.id not in superseded])
     days = {run.id: days_of(run.period_start, run.period_end) for run, *_ in rows if run.id in outdated}
     # A period already being run again gets no second button: the run under way counts the changes.
-    again = {(start, end): run_id for start, end, run_id in session.execute(
-        select(AppraisalRun.period_start, AppraisalRun.period_end, func.max(AppraisalRun.id))
-        .where(AppraisalRun.status.in_(("queued", "running")))
-        .group_by(AppraisalRun.period_start, AppraisalRun.period_end))} if outdated else {}
-    under_way = {run.id: again[(run.period_start, run.period_end)] for run, *_ in rows
-                 if run.id in outdated and again.get((run.period_start, run.period_end), 0) > run.id}
+    under_way = being_run_again(session, [run for run, *_ in rows if run.id in outdated])
     return render_template("runs/index.html", rows=rows, total=total, page=page, page_size=PAGE_SIZE,
                            budgets=budgets, stale=stale, superseded=superseded, outdated=outdated, days=days,
                            under_way=under_way,
