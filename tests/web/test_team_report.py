@@ -86,7 +86,7 @@ def _approve(example, run_id, name):
 def _recommendations_shown(html: str, employee_id: int | None = None) -> list[str]:
     """The recommendations listed (of one row of the team report), as text."""
     if employee_id is not None:
-        html = re.search(rf'<tr data-employee="{employee_id}">(.*?)</tr>', html, re.DOTALL).group(1)
+        html = re.search(rf'<tr data-employee="{employee_id}"[^>]*>(.*?)</tr>', html, re.DOTALL).group(1)
     return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", text)).strip()
             for text in re.findall(r'<(?:li|span) data-recommendation="\w+" data-run="\d+">(.*?)</(?:li|span)>\s*(?=,|<li|</ul|</td)',
                                    html, re.DOTALL)]

@@ -1,0 +1,24 @@
+"""A manager reads the team report on a phone: each person a card, what to act on in view."""
+from __future__ import annotations
+
+from tests.fixtures.browser import sign_in_browser
+from tests.fixtures.org import PASSWORD
+
+
+def test_on_a_phone_each_person_is_a_card_with_their_recommendations_in_view(browser_page, worked_example):
+    """A dozen columns scrolled sideways inside their box: the recommendations a manager acts on were off screen."""
+    worked_example.run()
+    page = browser_page
+    page.set_viewport_size({"width": 375, "height": 800})
+    sign_in_browser(page, "mia@example.com", PASSWORD)
+    page.goto("/report/team")
+    rows = page.locator("table.team-report tbody tr")
+    assert rows.count() == 3  # Ann, Bob and Cat of Support
+    for index in range(rows.count()):
+        box = rows.nth(index).locator("td[data-label=Recommendations]").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375, (index, box)
+    # Still a table to a screen reader: a header per column, each person's row named by its header cell.
+    table = page.get_by_role("table", name="Team report")
+    assert table.get_by_role("columnheader").count() == 8  # no Team column: one team
+    assert table.get_by_role("rowheader").count() == 3
+    page.shot("team-report-on-a-phone")
