@@ -63,12 +63,21 @@ def request_run(session: Session, period: Period, *, actor=None, guideline_versi
                 ) -> AppraisalRun:
     """Record a run of ``period`` and ask for it to be computed once ``session`` commits.
 
+    A run of the same period under the same version that is still queued is returned instead: it has not
+    yet read the feedback, so it will see all that a second one would (a running one may have read it).
+
     :param guideline_version_number: the version to apply; None for the one in force.
     :raises MisalignedPeriods: while periods of another time zone are stored (:mod:`appraisal.period_zone`).
     """
     refuse_misaligned(session)
     guideline = (guideline_version(session, guideline_version_number) if guideline_version_number
                  else guideline_in_force(session))
+    pending = session.scalar(select(AppraisalRun).where(
+        AppraisalRun.period_start == period.start, AppraisalRun.period_end == period.end,
+        AppraisalRun.guideline_id == guideline.id, AppraisalRun.status == "queued")
+        .order_by(AppraisalRun.id).limit(1))
+    if pending is not None:
+        return pending
     run = AppraisalRun(period_kind=period.kind, period_start=period.start, period_end=period.end,
                        guideline_id=guideline.id, status="queued", requested_by=getattr(actor, "id", actor))
     session.add(run)
