@@ -32,7 +32,7 @@ def test_hr_appraises_a_month_and_sees_it_listed(app, worked_example, session_pe
     assert f"Run {run.id}, month 2026-11-01 to 2026-11-30: completed." in page
     if utcnow().date() <= date(2026, 11, 30):  # (while it runs, the page says its numbers will change)
         assert "Note: the month 2026-11-01 to 2026-11-30 has not ended yet" in page
-    assert "Month 2026-11-01 to 2026-11-30" in page and f'<td class="num">{appraised}</td>' in page
+    assert "Month 2026-11-01 to 2026-11-30" in page and f'<td class="num" role="cell" data-label="People">{appraised}</td>' in page
     # the organisation overview of months now has something to show
     assert "No completed month appraisal yet" not in client.get("/org?kind=month").get_data(as_text=True)
 
@@ -84,7 +84,7 @@ def test_the_runs_show_each_periods_approved_bonuses_against_the_cap_and_say_whe
         ann_id, paid = ann.id, ann.amount
     assert decide(client, "/review/recommendations", recommendation_id=ann_id, decision="approve").status_code == 303
     listed = client.get("/runs").get_data(as_text=True)
-    assert f'<td class="num">{paid:.2f} of 130.00 EUR</td>' in listed and "data-over" not in listed
+    assert f'data-label="Bonuses">{paid:.2f} of 130.00 EUR</td>' in listed and "data-over" not in listed
 
     lowered = copy.deepcopy(GUIDELINE)
     lowered["incentives"]["budget"]["cap"] = paid - 20
@@ -96,7 +96,7 @@ def test_the_runs_show_each_periods_approved_bonuses_against_the_cap_and_say_whe
         publish_guideline(session, lowered, note="a smaller budget")
     second = worked_example.run()
     listed = client.get("/runs").get_data(as_text=True)
-    row = re.search(rf'<td class="num">{second}</td>.*?</tr>', listed, re.DOTALL).group(0)
+    row = re.search(rf'<tr id="run-{second}".*?</tr>', listed, re.DOTALL).group(0)
     assert f"{paid:.2f} of {paid - 20:.2f} EUR" in row and "over the cap by 20.00" in row
     with transaction() as session:  # the second run funded nothing: the cap was spent before it began
         assert session.scalar(select(func.count()).select_from(Recommendation).where(
@@ -114,6 +114,6 @@ def test_a_run_made_again_marks_the_one_before_it_superseded(app, worked_example
     assert sign_in(client, "hr@example.com").status_code == 302
     page = client.get("/runs").get_data(as_text=True)
     assert page.count("data-superseded") == 1 and f"superseded by run {again}" in page
-    row = re.search(rf'<td class="num">{first}</td>.*?</tr>', page, re.DOTALL).group(0)
+    row = re.search(rf'<tr id="run-{first}".*?</tr>', page, re.DOTALL).group(0)
     assert f"superseded by run {again}" in row
-    assert "superseded" not in re.search(rf'<td class="num">{other}</td>.*?</tr>', page, re.DOTALL).group(0)
+    assert "superseded" not in re.search(rf'<tr id="run-{other}".*?</tr>', page, re.DOTALL).group(0)

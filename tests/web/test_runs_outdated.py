@@ -11,7 +11,7 @@ from sqlalchemy import select
 from appraisal.models import AppraisalRun
 from core.db import transaction
 from core.models import Employee, Feedback
-from tests.fixtures.appraisal import WEEK, utc
+from tests.fixtures.appraisal import BEFORE, WEEK, utc
 from tests.fixtures.org import sign_in
 
 pytestmark = pytest.mark.usefixtures("session_per_request")
@@ -30,7 +30,7 @@ def _late_item(worked_example, external_id: str = "late", who: str = "bob") -> N
 
 
 def _row(page: str, run_id: int) -> str:
-    return re.search(rf'<tr id="run-{run_id}">(.*?)</tr>', page, re.DOTALL).group(1)
+    return re.search(rf'<tr id="run-{run_id}" role="row">(.*?)</tr>', page, re.DOTALL).group(1)
 
 
 def test_a_run_whose_period_had_late_feedback_is_marked_and_run_again_from_the_list(app, worked_example):
@@ -69,6 +69,13 @@ def test_home_lists_recent_periods_to_run_again_for_hr_only(app, worked_example,
                      r'2026-11-08</a> \(1 item arrived since\)', home, re.DOTALL)
     # A manager reads the runs HR makes; running periods again is not theirs to do.
     assert "runs.outdated" not in _signed_in(app, "mia@example.com").get("/").get_data(as_text=True)
+
+    later = worked_example.run(period=BEFORE)  # a run made since pushes it to the runs list's next page
+    monkeypatch.setattr("web.pages.runs.PAGE_SIZE", 1)
+    link = re.search(rf'<a href="([^"]*)#run-{run_id}">', hr.get("/").get_data(as_text=True)).group(1)
+    assert link == "/runs?page=2"
+    listed = hr.get(link).get_data(as_text=True)
+    assert f'id="run-{run_id}"' in listed and f'id="run-{later}"' not in listed
 
     monkeypatch.setattr("web.pages.home.utcnow", lambda: WEEK.end + timedelta(days=120))
     assert "runs.outdated" not in hr.get("/").get_data(as_text=True)  # older than a quarter: the runs page says

@@ -16,9 +16,11 @@ from core.models import Dispute, Employee, Feedback, Flag, utcnow
 from core.plugins import get_plugins
 from web.pages.queue import proposed_for_my_people
 from web.pages.review import disputes_waiting, recommendations_waiting
+from web.pages.runs import pages_holding
 from web.scope import visible_employee_ids, visible_feedback
 
 bp = Blueprint("pages", __name__)
+OUTDATED_LINKS = 5  # out-of-date periods named on HR's home page; the runs page has the rest
 
 
 @bp.get("/")
@@ -54,9 +56,11 @@ def home():
     old_days = people_by_old_days(session) if current_user.has_role("hr") else []
     # And the recent periods whose feedback arrived or changed after their run.
     outdated = outdated_runs(session, utcnow()) if current_user.has_role("hr") else []
+    # Each linked on the page of the runs list that shows it: runs made since may have pushed it off the first.
+    pages = pages_holding(session, [run.id for run, _ in outdated[:OUTDATED_LINKS]])
     return render_template("home.html", rows=rows, unattributed=unattributed, channels=channels,
                            scoped=scope is not None, waiting=_waiting(session), old_days=old_days,
-                           outdated=outdated)
+                           outdated=outdated, outdated_pages=pages, outdated_links=OUTDATED_LINKS)
 
 
 def _waiting(session) -> list[tuple[str, int, str]]:

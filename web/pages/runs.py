@@ -37,6 +37,16 @@ PAGE_SIZE = 50
 _OF_KIND = {"week": week_of, "month": month_of, "quarter": quarter_of}
 
 
+def pages_holding(session, run_ids) -> dict[int, int]:
+    """The page of the runs list (newest first) that shows each of ``run_ids``, in one query."""
+    if not run_ids:
+        return {}
+    newer = aliased(AppraisalRun)
+    before = select(func.count()).where(newer.id > AppraisalRun.id).scalar_subquery()
+    return {run_id: count // PAGE_SIZE + 1 for run_id, count in session.execute(
+        select(AppraisalRun.id, before).where(AppraisalRun.id.in_(run_ids)))}
+
+
 @bp.route("/runs", methods=["GET", "POST"])
 @roles_required("hr")
 def index():
