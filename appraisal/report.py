@@ -437,10 +437,11 @@ def team_report(session: Session, run: AppraisalRun, team_ids: Iterable[int] | S
                "recommendations": recommendations.get(result.employee_id, []),
                "trend": [history.get((result.employee_id, run_id)) for run_id in ids]}
         rows.append(row)
-        teams.setdefault(team_name, {"name": team_name, "composite_mean": result.team_mean, "members": 0,
-                                     "ranked": 0})
-        teams[team_name]["members"] += 1
-        teams[team_name]["ranked"] += result.rank is not None  # the team mean is theirs
+        # By id: two teams may share a name, and each has its own mean.
+        team = teams.setdefault(result.team_id, {"name": team_name, "composite_mean": result.team_mean,
+                                                 "members": 0, "ranked": 0})
+        team["members"] += 1
+        team["ranked"] += result.rank is not None  # the team mean is theirs
     rows.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["employee"], r["employee_id"]))
     org_mean = next((r["org_mean"] for r in rows if r["org_mean"] is not None), None)
     return {"run": describe_run(run), "metrics": columns, "rows": rows,

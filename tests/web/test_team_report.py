@@ -70,6 +70,19 @@ def test_the_team_report_holds_the_teams_the_manager_leads(worked_example, as_us
     assert all(name in html for name in ("Ann", "Bob", "Cat", "Dan")) and "Nobody in this team" not in html
 
 
+def test_two_teams_of_one_name_keep_their_own_means_and_the_team_column(worked_example, as_user):
+    with transaction() as session:  # Billing renamed as Support: two teams now share a name, not an id
+        session.scalar(select(Team).where(Team.slug == "billing")).name = "Support"
+    run_id = worked_example.run()
+    with transaction() as session:
+        run = session.get(AppraisalRun, run_id)
+        report = team_report(session, run, select(Team.id), get_plugins().scoring_rules)
+    supports = [team for team in report["teams"] if team["name"] == "Support"]
+    assert sorted(team["members"] for team in supports) == [1, 3]  # Dan alone; Ann, Bob and Cat
+    html = as_user("hr@example.com").get("/report/team").get_data(as_text=True)
+    assert '<th role="columnheader">Team</th>' in html  # both are "Support", yet the column tells who is where
+
+
 # --- a period run again ---------------------------------------------------------------------------------------
 
 
