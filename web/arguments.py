@@ -6,6 +6,7 @@ A wrong value is a 400 that names the parameter (or a 404 for an id in the path 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from flask import abort, request
@@ -68,10 +69,23 @@ def is_id(raw: str) -> bool:
     return raw.isdigit() and 1 <= int(raw) <= MAX_ID
 
 
+#: A number written with a decimal comma, as most of Europe does and its phones' number pads offer: "80,5".
+DECIMAL_COMMA = re.compile(r"\s*[-+]?\d+,\d+\s*")
+
+
+def decimal_mark(raw: str) -> str:
+    """``raw`` with a decimal comma made a point ("80,5" is 80.5); anything else as it was.
+
+    Only one comma between digits and no point: "1,000" is then a thousand nowhere and one in some places, so it
+    is read as 1.0 rather than guessed; a number past a thousand has no place in a target or a weight.
+    """
+    return raw.replace(",", ".") if DECIMAL_COMMA.fullmatch(raw) else raw
+
+
 def finite_number(raw: str) -> float | None:
-    """A form value as a finite number, or None when it is not one (text, NaN, infinity)."""
+    """A form value as a finite number, or None when it is not one (text, NaN, infinity); "80,5" is 80.5."""
     try:
-        number = float(raw)
+        number = float(decimal_mark(raw))
     except ValueError:
         return None
     return number if math.isfinite(number) else None

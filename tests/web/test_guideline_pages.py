@@ -303,6 +303,16 @@ def test_publishing_makes_version_2_audited_and_shows_it(hr, worked_example):
         assert session.scalar(select(func.max(Guideline.version))) == 2
 
 
+def test_numbers_written_with_a_decimal_comma_are_read_as_decimals(hr, worked_example):
+    data = _draft(hr, weight_csat_percent="52,5", weight_nps="47,5", shrinkage_strength="2,5",
+                  budget_cap="1500,50", note="comma", action="publish")
+    assert hr.post("/guidelines/edit", data=data).status_code == 302
+    with _db() as session:
+        document = session.scalar(select(Guideline).order_by(Guideline.version.desc()).limit(1)).document
+    assert [m["weight"] for m in document["metrics"]] == [52.5, 47.5]
+    assert (document["shrinkage_strength"], document["incentives"]["budget"]["cap"]) == (2.5, 1500.5)
+
+
 def test_rules_are_added_and_removed_and_settings_kept(hr):
     data = _draft(hr, weight_csat_percent="70", weight_nps="", weight_csat_mean="30",
                   settings_csat_percent='{"min_n": 6, "target_bounds": {"min": 40, "max": 100}}',

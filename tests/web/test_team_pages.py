@@ -274,7 +274,8 @@ def _targets_and_audits() -> tuple[list, int]:
 @pytest.mark.parametrize("fields, field, message", [
     ({"value": "lots"}, "value", "give a number"),
     ({"value": "150"}, "value", "CSAT % runs from 0 to 100"),
-    ({"value": "nan"}, "value", "finite"),
+    ({"value": "nan"}, "value", "give a number"),
+    ({"value": "1.000,5"}, "value", "give a number"),  # a thousands mark is not guessed at
     ({"metric": "csat_pct"}, "metric", "'csat_pct' is not in the guideline in force"),
     ({"day": "2 November"}, "day", "YYYY-MM-DD"),
     ({"day": "9999-12-31"}, "day", "outside the days a period may hold"),  # was a 500
@@ -321,7 +322,7 @@ def test_a_manager_may_not_target_others_people(client, login, worked_example):
 def test_a_manager_sets_a_target_and_it_is_audited(client, login, worked_example):
     login("mia@example.com")
     response = _post_target(client, subject=f"employee:{worked_example.ids['bob']}", period_kind="week",
-                            value="72.5")
+                            value="72,5")  # a decimal comma, as a European phone's number pad offers
     assert response.status_code == 303 and response.headers["Location"].endswith("/targets")
     page = client.get("/targets")
     assert "Target set: CSAT % 72.5 for Bob, week 2026-11-02 to 2026-11-08." in _text(page)

@@ -37,7 +37,7 @@ from core.db import get_db, get_session
 from core.messages import field_messages
 from core.models import User
 from core.plugins import get_plugins
-from web.arguments import finite_number, plain, whole_number
+from web.arguments import decimal_mark, finite_number, plain, whole_number
 
 bp = Blueprint("guidelines", __name__)
 
@@ -273,7 +273,7 @@ def read_form(form: MultiDict, plugins) -> tuple[dict[str, Any], dict[str, Any] 
         for key in ("rule", "weight"):
             if key in settings:
                 errors.setdefault(f"settings-{slug}", []).append(f"set the {key} in its own field, not here")
-        metrics.append({**settings, "rule": slug, "weight": row["weight"]})
+        metrics.append({**settings, "rule": slug, "weight": decimal_mark(row["weight"])})
         order.append(slug)
     posted = {row["rule"] for row in rows}
     rows += [_rule_row(slug, plugins, "", "") for slug in sorted(plugins.scoring_rules) if slug not in posted]
@@ -297,10 +297,10 @@ def read_form(form: MultiDict, plugins) -> tuple[dict[str, Any], dict[str, Any] 
         **advanced,
         "metrics": metrics,
         "min_sample": values["min_sample"],
-        "shrinkage_strength": values["shrinkage_strength"],
+        "shrinkage_strength": decimal_mark(values["shrinkage_strength"]),
         "comment_visibility": values["comment_visibility"],
-        "attainment": {"far_below": values["far_below"], "exceeded": values["exceeded"]},
-        "incentives": {**incentives, "budget": {"cap": values["budget_cap"] or None,
+        "attainment": {"far_below": decimal_mark(values["far_below"]), "exceeded": decimal_mark(values["exceeded"])},
+        "incentives": {**incentives, "budget": {"cap": decimal_mark(values["budget_cap"]) or None,
                                                 "allocation": values["budget_allocation"],
                                                 "currency": values["budget_currency"]}},
         "approval_required": values["approval_required"],

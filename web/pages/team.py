@@ -5,7 +5,6 @@ reads with a fixed handful of queries, whatever the size of the team.
 """
 from __future__ import annotations
 
-import math
 from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -49,7 +48,7 @@ from core.models import (
     team_and_below,
 )
 from core.plugins import get_plugins
-from web.arguments import choice_arg, is_id, page_of, whole_number
+from web.arguments import choice_arg, finite_number, is_id, page_of, whole_number
 from web.charts import line_chart, sparkline
 from web.scope import (
     employee_or_403,
@@ -335,17 +334,15 @@ def _read_target(session, form, specs) -> tuple[dict, dict]:
                 values["period"] = PERIODS[form["period_kind"]](day)
             except ValueError as exc:
                 errors["day"] = str(exc)
-    try:
-        values["value"] = float(form.get("value", "").strip())
-    except ValueError:
-        errors["value"] = "give a number, such as 80"
+    value = finite_number(form.get("value", "").strip())
+    if value is None:
+        errors["value"] = "give a number, such as 80 or 80.5"
     else:
+        values["value"] = value
         rule = _rules().get(values["metric"])
         # Said here too, so every wrong field shows at once; HR's narrower bounds are set_target's to check.
         bounds = metric_range(specs[values["metric"]], rule) if values["metric"] in specs else None
-        if not math.isfinite(values["value"]):
-            errors["value"] = "give a finite number"
-        elif bounds and (problem := range_problem(values["value"], bounds, rule.title)):
+        if bounds and (problem := range_problem(values["value"], bounds, rule.title)):
             errors["value"] = problem
     return values, errors
 
