@@ -33,13 +33,13 @@ def test_mia_credits_a_disputed_answer_to_a_colleague_of_ann(browser_page, worke
     field = page.locator(f"#reassign-{dispute}")
     field.focus()
     offered = page.eval_on_selector(f"#reassign-{dispute}",
-                                    "field => [...field.list.options].map(option => option.label)")
+                                    "field => [...field.list.options].map(option => option.value)")
     assert "Bob (Support)" in offered
-    assert not [label for label in offered if label.startswith(("Ann", "Cat", "Nia"))]  # the disputer, a leaver, a hire
+    assert not [value for value in offered if value.startswith(("Ann", "Cat", "Nia"))]  # the disputer, a leaver, a hire
     page.shot("credit-it-to")
 
     page.check(f"#dispute-{dispute} input[value=uphold]")
-    field.fill(str(ids["bob"]))
+    field.fill("Bob (Support)")  # what picking him fills in: his name and team, as the manager reads it
     page.fill(f"#outcome-{dispute}", "The recording shows Bob took this call.")
     page.click(f"#dispute-{dispute} button[type=submit]")
     assert f"Dispute {dispute} upheld: the item now counts for Bob in the next run" in page.locator(".flash").inner_text()

@@ -138,7 +138,8 @@ def test_managers_see_and_decide_disputes_only_in_their_teams(worked_example, lo
     assert f'id="dispute-{ann_dispute}"' in html and f'id="dispute-{dan_dispute}"' not in html
     assert "this customer was Bob&#39;s" in html
     # The people Mia may credit an item to: her team, never herself, never Billing.
-    assert re.findall(r'<option value="\d+" label="(\w+)', html) == ["Ann", "Bob", "Cat"]
+    # A pick fills in the name and team, which the manager reads back in the field (it filled in an id).
+    assert re.findall(r'<option value="(\w+) \(Support\)" data-id="\d+"', html) == ["Ann", "Bob", "Cat"]
 
     refused = decide(client, "/review/disputes", dispute_id=dan_dispute, decision="reject", outcome="stands")
     assert refused.status_code == 403 and "only HR or the employee" in refused.get_data(as_text=True)
@@ -146,7 +147,9 @@ def test_managers_see_and_decide_disputes_only_in_their_teams(worked_example, lo
     assert missing.status_code == 400 and "Outcome: write it" in missing.get_data(as_text=True)
     assert 'value="uphold" required checked' in missing.get_data(as_text=True)  # the choice is kept
     for typed, problem in (("Zoe", "nobody in your scope is called 'Zoe'"),
-                           ("Dan", "nobody in your scope is called 'Dan'")):  # Dan is Billing's: not Mia's
+                           ("Dan", "nobody in your scope is called 'Dan'"),  # Dan is Billing's: not Mia's
+                           ("bo", "nobody in your scope is called 'bo' in full: did you mean Bob?"),
+                           ("Bob (Billing)", "nobody in your scope is called 'Bob (Billing)'")):
         refused_name = decide(client, "/review/disputes", dispute_id=ann_dispute, decision="uphold",
                                outcome="Bob's", reassign_to=typed)
         assert refused_name.status_code == 400
@@ -172,6 +175,13 @@ def test_managers_see_and_decide_disputes_only_in_their_teams(worked_example, lo
 
     done = decide(client, "/review/disputes", dispute_id=ann_dispute, decision="uphold",  # typed, not picked
                    outcome="Moved to Bob: he answered that ticket", reassign_to=" bob ")
+    assert done.status_code == 303
+    with own_session() as session:  # undone, to be decided again as picked from the list
+        dispute = session.get(Dispute, ann_dispute)
+        session.get(Feedback, dispute.feedback_id).employee_id = worked_example.ids["ann"]
+        dispute.status, dispute.decided_by, dispute.decided_at, dispute.reassigned_to = "open", None, None, None
+    done = decide(client, "/review/disputes", dispute_id=ann_dispute, decision="uphold",
+                   outcome="Moved to Bob: he answered that ticket", reassign_to="Bob (Support)")
     assert done.status_code == 303
     assert "upheld: the item now counts for Bob in the next run of its period" in client.get(done.location).get_data(as_text=True)
     assert "No open disputes" in client.get("/review/disputes").get_data(as_text=True)

@@ -12,7 +12,7 @@ from math import ceil
 
 from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from appraisal.models import AppraisalRun, Guideline, Recommendation
@@ -30,6 +30,7 @@ from core.models import Dispute, Employee, Feedback, Flag, Team, User, still_ope
 from core.plugins import get_plugins
 from web.arguments import is_id, whole_number
 from web.pages.budgets import runs_and_budgets
+from web.pages.credit_to import credited_employee
 from web.scope import visible_employee_ids, visible_employees
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -236,19 +237,10 @@ def _reassignment(uphold: bool) -> int | None:
         return None
     if not uphold:
         raise FormError("reassign_to", "only an upheld dispute moves the item; leave it empty to reject")
-    if is_id(raw):
-        return int(raw)
-    # A name typed in full rather than picked from the list (which fills in the number) names them as well.
-    # Exactly as written, else in other case: SQLite's lower() folds ASCII letters only, so "Åsa" needs the first.
-    named = get_session().scalars(select(Employee.id).where(
-        visible_employees(current_user), Employee.creditable,
-        or_(Employee.name == raw, func.lower(Employee.name) == raw.lower())).limit(2)).all()
-    if len(named) == 1:
-        return named[0]
-    if named:
-        raise FormError("reassign_to", f"more than one person in your scope is called {raw!r}: pick the one you "
-                                       f"mean from the list")
-    raise FormError("reassign_to", f"nobody in your scope is called {raw!r}: pick the person from the list")
+    try:
+        return credited_employee(raw, current_user)
+    except LookupError as exc:
+        raise FormError("reassign_to", str(exc)) from None
 
 
 def disputes_waiting(user) -> tuple:

@@ -14,7 +14,7 @@ document.addEventListener("focusin", (event) => {
     for (const option of [...list.options]) {
       // ISO days compare as text: only someone working on the item's day can be credited with it
       const { left, joined } = option.dataset;
-      if (option.value === disputer || (left && left < itemDay) || (joined && joined > itemDay)) option.remove();
+      if (option.dataset.id === disputer || (left && left < itemDay) || (joined && joined > itemDay)) option.remove();
     }
     shared.after(list);
   }
