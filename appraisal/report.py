@@ -378,11 +378,13 @@ def _disputes(session: Session, run: AppraisalRun, employee_id: int, since: date
         whose = or_(whose, Feedback.employee_id == employee_id)
     rows = session.execute(
         select(Dispute.id, Dispute.feedback_id, Dispute.reason, Dispute.status, Dispute.outcome,
-               Dispute.created_at, Dispute.decided_at)
+               Dispute.created_at, Dispute.decided_at, Feedback.kind, Feedback.occurred_at, Feedback.value,
+               Feedback.scale_min, Feedback.scale_max, still_open().label("still_open"))
         .join(Feedback, Feedback.id == Dispute.feedback_id)
         .where(whose, Feedback.occurred_at >= since, Feedback.occurred_at < run.period_end)
         .order_by(Dispute.created_at.desc(), Dispute.id.desc())).all()
-    return [dict(r._mapping) for r in rows]
+    # The item as the list of items shows it (its kind, day and answer): a bare id told nobody which it was.
+    return [{**r._mapping, "scale": (r.scale_min, r.scale_max), "still_open": bool(r.still_open)} for r in rows]
 
 
 # --- a manager's team report ----------------------------------------------------------------------------------

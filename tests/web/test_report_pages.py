@@ -345,13 +345,15 @@ def test_an_employee_disputes_their_own_item_and_it_is_audited(worked_example, a
     confirmed = re.search(rf'<li data-dispute="{dispute.id}" id="dispute-{dispute.id}" tabindex="-1">(.*?)</li>',
                           html, re.DOTALL).group(1)
     assert "Bob&#39;s ticket: I only added a note" in confirmed and "Your dispute is recorded." in confirmed
+    # Which item: its kind, time and answer, as the list of items shows it, and a link to it there.
+    assert re.match(rf'<a href="#item-{item}">Item {item}</a>,\s+(csat|nps) of \w{{3}} \d\d Nov \d\d:\d\d, \S', confirmed)
     assert "Your dispute is recorded." not in client.get(f"/report?run={run_id}").get_data(as_text=True)
     assert re.search(rf'id="item-{item}"[^>]*>.*?disputed', html, re.DOTALL)
     # Once at a time per item: the second attempt names the field.
     response = client.post("/report/disputes", data={"csrf_token": csrf_token(html), "feedback_id": str(item),
                                                      "reason": "again"})
     assert response.status_code == 400
-    assert f"feedback {item} already has an open dispute" in response.get_data(as_text=True)
+    assert f"Item: feedback {item} already has an open dispute" in response.get_data(as_text=True)
 
 
 def test_a_colleagues_item_is_refused_and_bad_fields_are_named(worked_example, as_user, app):
@@ -363,12 +365,12 @@ def test_a_colleagues_item_is_refused_and_bad_fields_are_named(worked_example, a
                                                  "reason": "not mine"}).status_code == 403
     response = client.post("/report/disputes", data={"csrf_token": token, "feedback_id": str(_own_items("ann")[0]),
                                                      "reason": "   "})
-    assert response.status_code == 400 and "reason: say why the item is wrong" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "Reason: say why the item is wrong" in response.get_data(as_text=True)
     response = client.post("/report/disputes", data={"csrf_token": token, "feedback_id": "first", "reason": "x"})
-    assert response.status_code == 400 and "feedback_id: choose the item" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "Item: choose the item" in response.get_data(as_text=True)
     response = client.post("/report/disputes", data={"csrf_token": token, "feedback_id": str(_own_items("ann")[0]),
                                                      "reason": "x" * 2001})
-    assert response.status_code == 400 and "reason: at most 2,000 characters" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "Reason: at most 2,000 characters" in response.get_data(as_text=True)
     with transaction() as session:  # nothing half-written
         assert session.scalar(select(Dispute)) is None
         assert session.scalar(select(AuditEntry).where(AuditEntry.action == "dispute.raised")) is None
@@ -474,7 +476,7 @@ def test_ids_beyond_the_database_and_nul_characters_are_refused_not_crashed(work
     assert nul.status_code == 400 and "reason: must not contain NUL characters" in nul.get_data(as_text=True)
     huge = client.post("/report/disputes", data={"csrf_token": token, "feedback_id": "99999999999999999999",
                                                  "reason": "not mine"})
-    assert huge.status_code == 400 and "feedback_id: choose the item" in huge.get_data(as_text=True)
+    assert huge.status_code == 400 and "Item: choose the item" in huge.get_data(as_text=True)
     assert row_counts(app) == before
 
 

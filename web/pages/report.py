@@ -60,6 +60,10 @@ def employee(employee_id: int):
     return _employee_page(employee_id, request.args.get("run"))
 
 
+#: The dispute form's fields as the page names them.
+FIELD_NAMES = {"reason": "Reason", "feedback_id": "Item"}
+
+
 @bp.post("/report/disputes")
 @signed_in
 def dispute():
@@ -88,6 +92,8 @@ def dispute():
             return redirect(url_for("report.mine", run=run if is_id(run) else None, raised=raised.id)
                             + f"#dispute-{raised.id}")
     session.rollback()
+    # Named as the page names the field ("reason: ..." read as the form's inner workings).
+    errors = {field: f"{FIELD_NAMES[field]}: {message.removeprefix(f'{field}: ')}" for field, message in errors.items()}
     if current_user.employee_id is None:  # a bad form from someone with no items at all
         abort(400, "; ".join(errors.values()))
     form = {"feedback_id": raw_id, "reason": reason}
