@@ -379,12 +379,17 @@ def test_mia_attributes_the_waiting_item_to_ann(client, login, worked_example):
     login("mia@example.com")
     queue = client.get("/unattributed")
     assert "1 waiting" in _text(queue) and f'id="item-{item_id}"' in queue.get_data(as_text=True)
-    response = client.post(f"/unattributed/{item_id}/attribute",
-                           data={"employee": worked_example.ids["ann"],
-                                 "csrf_token": csrf_token(queue.get_data(as_text=True))})
+    token = csrf_token(queue.get_data(as_text=True))
+    refused = client.post(f"/unattributed/{item_id}/attribute", data={"employee": "Dan", "csrf_token": token})
+    assert refused.status_code == 400  # Billing's: not Mia's to name
+    assert "employee: nobody in your scope is called &#39;Dan&#39;" in refused.get_data(as_text=True)
+    # What a pick from the long list fills in: the name and team (it filled in an id)
+    response = client.post(f"/unattributed/{item_id}/attribute", data={"employee": "Ann (Support)",
+                                                                        "csrf_token": token})
     assert response.status_code == 303
     after = client.get("/unattributed")
-    assert "was attributed to Ann" in _text(after) and "0 waiting" in _text(after)
+    assert re.search(r"The csat item of 2026-11-\d\d \d\d:\d\d UTC now counts for Ann, from the next run of its "
+                     r"period\.", _text(after)) and "0 waiting" in _text(after)
     with transaction() as session:
         item = session.get(Feedback, item_id)
         assert (item.employee_id, item.attribution_policy) == (worked_example.ids["ann"], "manual")

@@ -21,8 +21,10 @@ from core.attribution_queue import (
 )
 from core.auth import roles_required
 from core.db import get_session
+from core.local_time import shown
 from core.models import Employee, Feedback, Ticket
-from web.arguments import choice_arg, is_id, page_of
+from web.arguments import choice_arg, page_of
+from web.pages.credit_to import credited_employee
 from web.scope import visible_employee_ids
 
 from .team import PAGE_SIZE, colleagues
@@ -93,7 +95,8 @@ def _decide(feedback_id: int, decision, done) -> object:
         return _queue(session, {feedback_id: f"{exc.field}: {exc.message}"},
                       409 if exc.field == "feedback" else 400)
     session.commit()
-    flash(f"Feedback {item.external_id} ({item.channel}){done(item)}")
+    # Named as the queue shows it (its kind and time): the source's id and channel key told a manager nothing.
+    flash(f"The {item.kind.replace('_', ' ')} item of {shown(item.occurred_at)}{done(item)}")
     return redirect(url_for(".unattributed", page=request.args.get("page") or None,
                             show=request.args.get("show") or None), 303)
 
@@ -103,10 +106,14 @@ def _decide(feedback_id: int, decision, done) -> object:
 def attribute(feedback_id: int):
     """Credit a queued item to an employee the user may choose."""
     raw = request.form.get("employee", "").strip()
-    if not is_id(raw):
+    if not raw:
         return _queue(get_session(), {feedback_id: "employee: choose an employee to credit"}, 400)
-    return _decide(feedback_id, lambda session: attribute_item(session, feedback_id, current_user, int(raw)),
-                   lambda item: f" was attributed to {item.employee.name}.")
+    try:  # chosen from the list (an id), picked from the long list (name and team), or typed in full
+        employee_id = credited_employee(raw, current_user)
+    except LookupError as exc:
+        return _queue(get_session(), {feedback_id: f"employee: {exc}"}, 400)
+    return _decide(feedback_id, lambda session: attribute_item(session, feedback_id, current_user, employee_id),
+                   lambda item: f" now counts for {item.employee.name}, from the next run of its period.")
 
 
 @bp.post("/unattributed/<int:feedback_id>/confirm")
@@ -114,7 +121,8 @@ def attribute(feedback_id: int):
 def confirm(feedback_id: int):
     """Confirm the channel's proposal: the item is credited to the proposed employee."""
     return _decide(feedback_id, lambda session: confirm_proposal(session, feedback_id, current_user),
-                   lambda item: f": you confirmed it is about {item.employee.name}; it counts for them.")
+                   lambda item: f": you confirmed it is about {item.employee.name}; it counts for them from the "
+                                "next run of its period.")
 
 
 @bp.post("/unattributed/<int:feedback_id>/reject")
@@ -123,7 +131,7 @@ def reject(feedback_id: int):
     """Reject the channel's proposal: the item counts for the organisation only."""
     return _decide(feedback_id, lambda session: reject_proposal(session, feedback_id, current_user),
                    lambda item: f": you rejected the proposal of {item.proposed_employee.name}; it counts for "
-                                "the organisation only.")
+                                "the organisation only, from the next run of its period.")
 
 
 @bp.post("/unattributed/<int:feedback_id>/organisation")
