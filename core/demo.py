@@ -41,9 +41,14 @@ class DemoAgent:
     name: str
 
     @property
+    def email(self) -> str:
+        """Their work address, the demo's ``email`` identity: ``amira.haddad@plaudit.demo``."""
+        return _email(self.name)
+
+    @property
     def handle(self) -> str:
         """Their own account, which customers name: ``@amira_haddad``."""
-        return _email(self.name).partition("@")[0].replace(".", "_")
+        return self.email.partition("@")[0].replace(".", "_")
 
     @property
     def signoff(self) -> str:
@@ -105,7 +110,7 @@ def build_organisation(session: Session) -> bool:
         session.add(team)
         for name in names:
             agent = next(roster)
-            employee = Employee(name=name, email=_email(name), team=team)
+            employee = Employee(name=agent.name, email=agent.email, team=team)
             employee.identities = [EmployeeIdentity(provider="email", external_id=employee.email),
                                    *agent.identities()]
             session.add(employee)

@@ -11,6 +11,7 @@ from marshmallow import (
 )
 
 from core.attribution import ATTRIBUTION_BASES
+from core.fields import WholeNumber
 
 #: The scales each kind accepts, the first being the default.
 SCALES: dict[str, tuple[tuple[int, int], ...]] = {
@@ -19,23 +20,6 @@ SCALES: dict[str, tuple[tuple[int, int], ...]] = {
     "nps": ((0, 10),),
     "ces": ((1, 7), (1, 5)),
 }
-
-
-class WholeNumber(fields.Integer):
-    """An integer that may arrive as 4, 4.0 or "4", but never silently truncated from 4.5."""
-
-    default_error_messages = {"fraction": "must be a whole number"}  # noqa: RUF012 -- marshmallow merges it
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, float | str) and not isinstance(value, bool):
-            try:
-                number = float(value)
-            except ValueError:
-                raise self.make_error("invalid") from None
-            if not number.is_integer():
-                raise self.make_error("fraction")
-            value = int(number)
-        return super()._deserialize(value, attr, data, **kwargs)
 
 
 #: The longest identity namespace and identity an agent may be named by.

@@ -51,6 +51,11 @@ def test_demo_builds_and_then_reuses_its_own_database(app, tmp_path, smtp_server
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(User)) == 5
         assert conn.scalar(select(func.count()).select_from(Team)) == 4
+        # A channel's demo names people by the roster's addresses: each is the employee's e-mail identity
+        from core.models import EmployeeIdentity
+
+        assert set(conn.scalars(select(EmployeeIdentity.external_id).where(EmployeeIdentity.provider == "email"))) \
+            == {agent.email for agent in demo_roster().values()}
         # one open dispute for the manager to decide, raised once by the employee login, not again on reuse
         from core.models import Dispute
 
