@@ -206,8 +206,14 @@ def _collect(pm: pluggy.PluginManager, hook_name: str, what: str, base: type | N
                 raise PluginError(f"plugin {impl.plugin_name!r}: {what} {cls!r} needs a snake_case `name` slug")
             missing = [attribute for attribute, valid in required.items() if not valid(getattr(cls, attribute, None))]
             if missing:
+                # `schema = PayloadSchema()`: an instance where the class was wanted, an easy slip to name.
+                instances = [f"; `{attribute}` is an instance of {type(value).__name__}: give the class itself"
+                             for attribute in missing
+                             if not isinstance(value := getattr(cls, attribute, None), type) and value is not None
+                             and required[attribute](type(value))]
                 raise PluginError(f"plugin {impl.plugin_name!r}: {what} {slug!r} lacks a valid "
-                                  f"{', '.join(f'`{attribute}`' for attribute in missing)} (docs/plugins.md)")
+                                  f"{', '.join(f'`{attribute}`' for attribute in missing)} (docs/plugins.md)"
+                                  + "".join(instances))
             if slug in found:
                 first, second = sorted([owners[slug], impl.plugin_name])
                 raise PluginError(f"duplicate {what} slug {slug!r}: registered by plugin {first!r} "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from pathlib import Path
 
 import click
@@ -60,7 +61,8 @@ def demo(host, port, database_url, serve):
     if serve:
         click.secho(f"Plaudit demo: http://{host}:{port}/", bold=True)
     else:  # nothing listens: say how to serve what was filled
-        click.secho("Plaudit demo filled; nothing is served (--no-serve). Serve it with `plaudit demo`, which "
+        again = "plaudit demo" + (f" --database-url {shlex.quote(database_url)}" if database_url else "")
+        click.secho(f"Plaudit demo filled; nothing is served (--no-serve). Serve it with `{again}`, which "
                     "reuses the database.", bold=True)
     click.echo(f"Sign in with any of these (password: {demo_data.PASSWORD}):")
     for login in demo_data.demo_logins():

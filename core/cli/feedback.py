@@ -42,7 +42,7 @@ def ingest(channel, file):
      "agent": {"provider": "email", "id": "ann@example.com"}, "comment": "Quick and kind"}
     """
     if channel not in get_plugins().channels:
-        raise click.BadParameter(f"loaded channels: {', '.join(sorted(get_plugins().channels))}",
+        raise click.BadParameter(f"unknown channel {channel!r}; loaded: {', '.join(sorted(get_plugins().channels))}",
                                  param_hint="CHANNEL")
     payloads = _read_payloads(file)
     created = duplicates = 0

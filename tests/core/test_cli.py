@@ -92,7 +92,8 @@ def test_ingest_refuses_unknown_channel_and_broken_json(app, tmp_path):
     path.write_text('[{"response_id": "a",}]')
     runner = app.test_cli_runner()
     unknown = runner.invoke(args=["ingest", "pigeon", str(path)])
-    assert unknown.exit_code == 2 and "loaded channels: mystery_shopper, post_ticket_survey, social_monitoring, ticket_metrics" in unknown.output
+    assert unknown.exit_code == 2 and ("unknown channel 'pigeon'; loaded: mystery_shopper, post_ticket_survey, social_monitoring, ticket_metrics"
+                                         in unknown.output)
     broken = runner.invoke(args=["ingest", "post_ticket_survey", str(path)])
     assert broken.exit_code == 2 and "line 1, column" in broken.output
 

@@ -35,6 +35,7 @@ def test_demo_builds_and_then_reuses_its_own_database(app, tmp_path, smtp_server
     assert first.exit_code == 0, first.output
     assert "created the demo organisation" in first.output and inbox.messages == []
     assert "nothing is served (--no-serve)" in first.output and "Plaudit demo: http" not in first.output
+    assert f"Serve it with `plaudit demo --database-url {url}`" in first.output  # this database, not the default
     assert "post_ticket_survey: 1800 new item(s), 0 already there" in first.output
     assert "ticket_metrics: 2880 new item(s), 0 already there" in first.output
     for role in ("admin", "hr", "manager", "employee", "shopper"):

@@ -215,6 +215,10 @@ def _faulty_answers():
     class NoSchema(Channel):
         name, title, kinds = "no_schema", "No schema", ("kudos",)
 
+    class SchemaInstance(Kudos):  # the schema made, where its class was wanted
+        name = "schema_instance"
+        schema = Kudos.schema()
+
     class Untitled(Kudos):
         name, title = "untitled", ""
 
@@ -238,6 +242,8 @@ def _faulty_answers():
         ("register_channels", [Kudos()], "returned <Channel kudos>", "not one of the channel classes"),
         ("register_channels", [NotAChannel], "NotAChannel", "subclasses of core.channel.Channel"),
         ("register_channels", [NoSchema], "channel 'no_schema'", "lacks a valid `schema`"),
+        ("register_channels", [SchemaInstance], "lacks a valid `schema`",
+         "`schema` is an instance of " + type(SchemaInstance.schema).__name__ + ": give the class itself"),
         ("register_channels", [Untitled], "channel 'untitled'", "lacks a valid `title`"),
         ("register_scoring_rules", [NoKinds], "scoring rule 'no_kinds'", "lacks a valid `kinds`"),
         ("register_channels", [Kindless], "channel 'kindless'", "lacks a valid `kinds`"),
