@@ -323,8 +323,10 @@ def test_a_manager_sets_a_target_and_it_is_audited(client, login, worked_example
     login("mia@example.com")
     response = _post_target(client, subject=f"employee:{worked_example.ids['bob']}", period_kind="week",
                             value="72,5")  # a decimal comma, as a European phone's number pad offers
-    assert response.status_code == 303 and response.headers["Location"].endswith("/targets")
-    page = client.get("/targets")
+    # The week has ended: to the list with the ended targets, which holds it (the current list did not)
+    assert response.status_code == 303 and response.headers["Location"].endswith("/targets?show=all")
+    page = client.get(response.headers["Location"])
+    assert re.search(r'<tr[^>]*>\s*<td[^>]*>.*?Bob.*?72\.5', page.get_data(as_text=True), re.DOTALL)
     assert "Target set: CSAT % 72.5 for Bob, week 2026-11-02 to 2026-11-08." in _text(page)
     with transaction() as session:
         target = session.scalar(select(Target).where(Target.employee_id == worked_example.ids["bob"]))

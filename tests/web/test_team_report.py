@@ -42,6 +42,7 @@ def test_the_team_report_holds_the_teams_the_manager_leads(worked_example, as_us
     assert mine["awaiting_decision"] == 1
     html = as_user("mia@example.com").get("/report/team").get_data(as_text=True)
     assert all(name in html for name in ("Ann", "Bob", "Cat")) and "Dan" not in html
+    assert '<a href="/review/recommendations">2 recommendations await a decision</a>' in html  # where to decide
     assert as_user("ann@example.com").get("/report/team").status_code == 403
     client = as_user("mia@example.com")
     with transaction() as session:

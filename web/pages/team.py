@@ -397,7 +397,9 @@ def targets():
                 what = (f"Target set: {title} {target.value:g}" if before is None else
                         f"Target changed: {title} from {before:g} to {target.value:g}")
                 flash(f"{what} for {subject.name}, {values['period'].label}.{_appraised_already(session, values)}")
-                return redirect(url_for(".targets"), 303)
+                # A target of a period that has ended is listed with the ended ones: the list said nothing of it.
+                ended = values["period"].end <= midnight(today())
+                return redirect(url_for(".targets", show="all" if ended else None), 303)
         session.rollback()
         status = 400
     show = choice_arg("show", TARGET_SHOWS, "current")
