@@ -7,7 +7,8 @@ and Ann's report shows the score of Sam's visit.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, timedelta
+from zoneinfo import ZoneInfo
 
 from appraisal.guidelines import publish_guideline
 from core.db import transaction
@@ -113,6 +114,14 @@ def test_a_shopper_types_the_visit_time_in_their_own_time_zone(chromium, live_se
         sign_in_browser(page, "shopper@example.com", PASSWORD)
         page.goto(f"/channels/mystery_shopper/assignments/{visits.assignments['sam']}")
         assert page.locator("label[for=visited_at]").inner_text() == "When did you visit? (your local time) *"
+        # The window above it is on the same clock: Dubai's, not Auckland's
+        window = page.locator("time[data-local-time]")
+        with transaction() as session:
+            from channels.mystery_shopper.models import Assignment
+
+            opens = session.get(Assignment, visits.assignments["sam"]).visit_from
+        dubai = opens.replace(tzinfo=UTC).astimezone(ZoneInfo("Asia/Dubai"))
+        assert window.first.inner_text() == f"{dubai:%Y-%m-%d %H:%M} your time"
         page.fill("#visited_at", "2026-11-04T13:30")
         page.click("button:has-text('Save draft')")
         assert page.locator(".flash").inner_text().startswith("Draft saved")

@@ -61,6 +61,12 @@
         if (which) { input.setAttribute(which.slice(1), local(at)); } else { input.value = local(at); }
       }
     });
+    // The visit window above the form, on the same clock as the field: one read in UTC, the other typed in
+    // Dubai time, left the shopper to work out an hour's difference at the window's edge.
+    document.querySelectorAll("time[data-local-time]").forEach(function (time) {
+      var at = new Date(time.getAttribute("datetime"));
+      if (!isNaN(at.getTime())) { time.textContent = local(at).replace("T", " ") + " your time"; }
+    });
     var label = document.querySelector('label[for="visited_at"]');
     // Only the words change: the required mark after them stays.
     if (label && label.firstChild) { label.firstChild.nodeValue = "When did you visit? (your local time)"; }
