@@ -118,7 +118,10 @@ def test_the_form_names_each_missing_answer_and_keeps_a_draft_without_them(app, 
 def test_skipped_questions_are_not_applicable_without_any_script(app, visits):
     sam = _client(app, "shopper@example.com")
     url = f"{BASE}/assignments/{visits.assignments['sam']}"
-    # Q5 is asked only when Q4 is "poor"; a browser without the script sends what was typed anyway.
+    # Q5 is asked only when Q4 is "poor"; the form says so in the answer's words, as the shopper reads them
+    form = sam.get(url).get_data(as_text=True)
+    assert "Only if your answer to Q4 is “Poorly”. Otherwise it is not applicable." in form  # not "one of: poor"
+    # A browser without the script sends what was typed anyway.
     assert _post(sam, url, {**FORM, "q-Q5": "the fees", "action": "submit"}).status_code == 302
     report = _report(app, visits.assignments["sam"])
     assert report.status == "submitted" and "Q5" not in report.answers
