@@ -153,6 +153,8 @@ def test_a_photo_is_checked_kept_in_the_database_and_shown_to_reviewers_only(app
         assert session.get(ProofPhoto, report.photo_path.removeprefix("photo:")).data == PNG
 
     photo = f"{BASE}/reviews/{report.id}/photo"
+    review = _client(app, "mia@example.com").get(f"{BASE}/reviews/{report.id}").get_data(as_text=True)
+    assert f'<img class="ms-photo" src="{photo}"' in review  # shown where the reviewer checks the visit
     response = _client(app, "mia@example.com").get(photo)
     assert response.status_code == 200 and response.data == PNG and response.mimetype == "image/png"
     assert "no-store" in response.headers["Cache-Control"]
