@@ -22,3 +22,24 @@ def test_on_a_phone_each_person_is_a_card_with_their_recommendations_in_view(bro
     assert table.get_by_role("columnheader").count() == 8  # no Team column: one team
     assert table.get_by_role("rowheader").count() == 3
     page.shot("team-report-on-a-phone")
+
+
+def test_on_a_phone_the_team_dashboard_is_a_card_per_person_with_every_metric_in_view(browser_page,
+                                                                                     worked_example):
+    """Only Employee, Composite, Rank and Percentile fitted; the metrics, targets and change scrolled off."""
+    worked_example.run()
+    page = browser_page
+    page.set_viewport_size({"width": 375, "height": 800})
+    sign_in_browser(page, "mia@example.com", PASSWORD)
+    page.goto("/team")
+    cells = page.locator("table.team-results tbody td[data-label]")
+    assert cells.count() > 0
+    for index in range(cells.count()):
+        box = cells.nth(index).bounding_box()
+        assert box is not None, (cells.nth(index).get_attribute("data-label"), cells.nth(index).inner_html())
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375, (cells.nth(index).get_attribute("data-label"), box)
+    labels = set(cells.evaluate_all("cells => cells.map(cell => cell.dataset.label)"))
+    assert {"Composite", "Rank", "Targets", "Change", "CSAT %", "NPS"} <= labels
+    table = page.get_by_role("table", name="Results of Support")
+    assert table.get_by_role("rowheader").count() == 5  # Ann, Bob and Cat, the team mean and the organisation's
+    page.shot("team-dashboard-on-a-phone")
