@@ -8,7 +8,7 @@ from urllib.parse import quote
 from flask import current_app, g, jsonify, render_template, request
 from flask_login import current_user
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from appraisal.comments import redact
 from appraisal.periods import counted, dates_text, run_made_early
@@ -77,12 +77,16 @@ def _security_headers(response):
 def _error_page(error):
     status = getattr(error, "code", 500) or 500
     description = getattr(error, "description", None) if status != 500 else None
+    # What the error says beside its body: Allow on a 405, Retry-After, WWW-Authenticate (its own body's type
+    # aside). A 405 without Allow left a client to guess the methods.
+    headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"] \
+        if isinstance(error, HTTPException) else []
     if request.path.startswith(("/api/", *current_app.extensions.get(JSON_ERROR_PATHS_KEY, ()))):
         # flask-smorest's abort(..., message=...) keeps the message in ``data``; webargs' its ``messages``.
         data = getattr(error, "data", None) or {}
         message = data.get("message") or _said(data.get("messages")) or description or "internal error"
-        return jsonify(code=status, status=HTTPStatus(status).phrase, message=message), status
-    return render_template("error.html", status=status, description=description), status
+        return jsonify(code=status, status=HTTPStatus(status).phrase, message=message), status, headers
+    return render_template("error.html", status=status, description=description), status, headers
 
 
 def _said(messages) -> str | None:

@@ -62,13 +62,31 @@ def test_each_operation_names_its_scope_and_its_refusals(app, client):
             assert [f"token:{scope}" for scope in operation["x-scopes"]] == list(access), where
             assert f"`{operation['x-scopes'][0]}` scope" in operation["description"], where
             assert {"401", "403", "503"} <= set(operation["responses"]), where
-            assert ("404" in operation["responses"]) == bool(rule.arguments), where
+            assert "404" in operation["responses"] or not rule.arguments, where
+            for parameter in operation.get("parameters", []):  # ids run from 1, in paths as in queries
+                if parameter["in"] == "path" and parameter["schema"]["type"] == "integer":
+                    assert parameter["schema"]["minimum"] == 1, where
             assert ({"400", "413", "415"} <= set(operation["responses"])) == ("requestBody" in operation), where
     batch = paths["/api/v1/channels/{slug}/feedback/batch"]["post"]
     assert batch["responses"]["422"]["content"]["application/json"]["schema"]["oneOf"][1] == {
         "$ref": "#/components/schemas/Error"}
     assert "PLAUDIT_INGEST_BATCH_LIMIT" in batch["requestBody"]["content"]["application/json"]["schema"]["description"]
     assert "409" in paths["/api/v1/runs/{run_id}/results"]["get"]["responses"]
+    # Refusals the docs describe, each an Error: a repeated external_ref, no guideline yet, misaligned periods
+    assert paths["/api/v1/mystery/assignments/"]["post"]["responses"]["409"] == {"$ref": "#/components/responses/CONFLICT"}
+    assert "404" in paths["/api/v1/guidelines/current"]["get"]["responses"]
+    assert paths["/api/v1/runs/"]["post"]["responses"]["409"] == {"$ref": "#/components/responses/CONFLICT"}
+    # A run's days are bounded as periods are: the schema said 9999-12-30, which the server refused
+    run_days = client.get(DOCUMENT).get_json()["components"]["schemas"]["RunRequest"]["properties"]
+    assert run_days["to"]["x-maximum"] == run_days["from"]["x-maximum"] == "9998-12-31"
+
+
+def test_a_method_a_path_does_not_take_is_405_naming_those_it_does(client):
+    answer = client.delete("/api/v1/employees/1")
+    assert answer.status_code == 405 and set(answer.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    assert answer.get_json()["code"] == 405
+    page = client.put("/login")  # a page too
+    assert page.status_code == 405 and "POST" in page.headers["Allow"]
 
 
 def client_operations(app) -> set[str]:

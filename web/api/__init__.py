@@ -11,6 +11,7 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from core.auth import csrf, public_endpoint
 from core.form_text import FormRequest
+from web.arguments import MAX_ID, IdConverter
 
 from .error_responses import ErrorResponses
 
@@ -28,6 +29,8 @@ def init_app(app) -> Api:
                                 "`Authorization: Bearer <token>` (create one with `plaudit tokens create`)."},
     })
     api = PlauditApi(app, spec_kwargs={"extra_plugins": [ErrorResponses(app)]})
+    # Ids in paths run from 1, as in queries and bodies: the converter's own schema said from 0.
+    api.register_converter(IdConverter, lambda _converter: {"type": "integer", "minimum": 1, "maximum": MAX_ID})
     for blueprint in blueprints():
         api.register_blueprint(blueprint)
         # Token-authenticated: no browser session, so no CSRF token to check.

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from appraisal import periods
 from core.local_time import midnight
 from core.storable_text import unstorable_text
 from web.arguments import MAX_ID
@@ -24,6 +25,13 @@ def Id(**kwargs) -> fields.Integer:
 
 def Day(**kwargs) -> fields.Date:
     return fields.Date(validate=validate.Range(FIRST_DAY, LAST_DAY), **kwargs)
+
+
+def PeriodDay(**kwargs) -> fields.Date:
+    """A day of a period (a run's, a target's): bounded as periods are, so the schema says what is refused."""
+    return fields.Date(validate=validate.Range(periods.FIRST_DAY, periods.LAST_DAY,
+                                               error=f"give a day from {periods.FIRST_DAY} to {periods.LAST_DAY}"),
+                       **kwargs)
 
 
 class Flag(fields.Boolean):

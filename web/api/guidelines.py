@@ -113,6 +113,7 @@ class Current(MethodView):
     decorators = (token_required("appraisal:read"),)
 
     @blp.response(200, GuidelineSchema)
+    @blp.alt_response(404, response="REFUSED_NOT_FOUND", description="no guideline is published yet")
     def get(self):
         """Get the guideline in force: the latest version."""
         return _with_changes(None)

@@ -256,6 +256,7 @@ class NewAssignment(MethodView):
 
     @blp.arguments(NewAssignmentSchema)
     @blp.response(201, AssignmentDetailSchema, description="created (audited)")
+    @blp.alt_response(409, response="CONFLICT", description="you already have an assignment with that external_ref")
     def post(self, body):
         """Create an assignment: a shopper, the employee or location visited, the scenario and visit window."""
         session, owner = get_session(), token_owner()

@@ -25,7 +25,7 @@ from core.db import get_session
 from core.local_time import midnight, today
 
 from .access import first_or_404, get_or_404, require_people_reader, token_owner
-from .arguments import Day, Id, ListArguments, PeriodArguments, day_after
+from .arguments import Id, ListArguments, PeriodArguments, PeriodDay, day_after
 from .export import columns_of
 from .listing import QueryListing, RowListing, listing
 from .teams import teams_within
@@ -72,8 +72,8 @@ class RunArguments(PeriodArguments):
 
 
 class RunRequestSchema(Schema):
-    first = Day(data_key="from", required=True, metadata={"description": "first day of the period"})
-    last = Day(data_key="to", required=True, metadata={"description": "last day of the period, included"})
+    first = PeriodDay(data_key="from", required=True, metadata={"description": "first day of the period"})
+    last = PeriodDay(data_key="to", required=True, metadata={"description": "last day of the period, included"})
     period = fields.String(validate=validate.OneOf(PERIOD_KINDS), load_default=None, metadata={
         "description": "week, month, quarter or custom; recognised from the dates when left out"})
     guideline_version = Id(load_default=None, metadata={"description": "default: the guideline in force"})
@@ -195,8 +195,9 @@ class RunRequest(MethodView):
     @blp.response(202, RunSchema, description="requested; computed in the background unless already done",
                   headers={"Location": {"description": "the run's address, to poll until it is completed",
                                         "schema": {"type": "string"}}})
-    @blp.alt_response(409, description="periods made under another time zone are stored: the message says how to "
-                                       "move them (`plaudit appraisal move-periods`)")
+    @blp.alt_response(409, response="CONFLICT",
+                      description="periods made under another time zone are stored: the message says how to "
+                                  "move them (`plaudit appraisal move-periods`)")
     def post(self, body):
         """Request an appraisal run of a period (audited); poll the run (its ``Location``) until it is completed."""
         try:

@@ -15,7 +15,7 @@ from core.local_time import midnight
 from core.models import Employee, Team
 
 from .access import require_people_reader, token_owner
-from .arguments import Day, Id, PeriodArguments, Slug, day_after
+from .arguments import Id, PeriodArguments, PeriodDay, Slug, day_after
 from .listing import QueryListing, listing
 from .teams import teams_within
 
@@ -46,8 +46,8 @@ class TargetArguments(PeriodArguments):
 class SetTargetSchema(Schema):
     metric = Slug(required=True)
     value = fields.Float(required=True)
-    first = Day(data_key="from", required=True, metadata={"description": "first day it applies"})
-    last = Day(data_key="to", required=True, metadata={"description": "last day it applies, included"})
+    first = PeriodDay(data_key="from", required=True, metadata={"description": "first day it applies"})
+    last = PeriodDay(data_key="to", required=True, metadata={"description": "last day it applies, included"})
     # null is the same as leaving it out, as a target read back has the other one null
     employee = Id(allow_none=True, metadata={"description": "the employee it is for (give this or team)"})
     team = Id(allow_none=True, metadata={"description": "the team it is for (give this or employee)"})
