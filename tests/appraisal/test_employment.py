@@ -118,7 +118,7 @@ def test_the_team_dashboard_lists_whom_the_run_counted_in_the_team(app, worked_e
     # each name opens that person's report of the run shown (a month's dashboard linked to their latest week);
     # Ann, in Billing now, is listed without a link: her report is no longer Mia's to open (the link was a 403)
     assert f"/report/{ids['cat']}?run={run}" in page
-    assert f"/report/{ids['ann']}" not in page and '<th scope="row">Ann' in page
+    assert f"/report/{ids['ann']}" not in page and '<th scope="row" role="rowheader">Ann' in page
     assert client.get(f"/report/{ids['ann']}?run={run}").status_code == 403
 
 
