@@ -96,3 +96,24 @@ def test_hr_swaps_a_rule_and_sees_a_refused_preview_in_place(browser_page, worke
     with transaction() as session:
         document = session.scalar(select(Guideline.document).where(Guideline.version == 2))
     assert [(m["rule"], m["weight"]) for m in document["metrics"]] == [("csat_percent", 60), ("csat_mean", 40)]
+
+
+def test_a_refused_publish_is_cleared_by_a_preview_that_goes_through(browser_page, worked_example):
+    """The refused publish's summary and field messages stayed up over a draft that now previewed."""
+    worked_example.run()
+    page = browser_page
+    sign_in_browser(page, "hr@example.com", PASSWORD)
+    page.goto("/guidelines/edit")
+    page.fill("#budget_cap", "-5")
+    page.fill("#settings-nps", '{"target_bounds": {"min": -20, "max": 100}')  # a brace short
+    page.click("#publish-button")
+    summary = page.locator("#errors")
+    summary.wait_for()
+    assert "nps: its settings are not valid JSON" in summary.inner_text()  # which rule's, named
+    assert page.locator("#budget_cap").get_attribute("aria-invalid") == "true"
+    page.fill("#budget_cap", "130")
+    page.fill("#settings-nps", "{}")
+    page.click("#preview-button")
+    page.locator("#preview-result #preview").wait_for()
+    assert page.locator("#errors").count() == 0 and page.locator("main .error").count() == 0
+    assert page.locator("[aria-invalid]").count() == 0

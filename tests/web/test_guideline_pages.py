@@ -248,7 +248,7 @@ def test_invalid_draft_is_refused_at_each_field_and_nothing_is_published(app, hr
     assert "metrics: weights must sum to 100; these sum to 90" in _error(html, "weights")
     assert "Weights sum to 90 - must be 100" in html
     assert "incentives.budget.cap: give an amount from 0 to 1,000,000,000" in _error(html, "budget_cap")
-    assert "the rule's settings is not valid JSON" in _error(html, "settings-csat_percent")
+    assert "csat_percent: its settings are not valid JSON" in _error(html, "settings-csat_percent")
     assert "incentives.tiers.2.gives.0.kind: 'termination' is a sanction" in _error(html, "advanced")
     assert 'id="budget_cap" name="budget_cap" value="-5" inputmode="decimal" aria-invalid="true"' in html
     # HR's input is kept as typed

@@ -269,7 +269,9 @@ def read_form(form: MultiDict, plugins) -> tuple[dict[str, Any], dict[str, Any] 
         rows.append(row)
         if row["weight"] == "":  # a rule without a weight is left out
             continue
-        settings = _json_object(row["settings"], f"settings-{slug}", errors, "the rule's settings") or {}
+        # Named by its rule: the summary above the form lists every field's message, and "the rule's" said which
+        # of several only through its link.
+        settings = _json_object(row["settings"], f"settings-{slug}", errors, f"{slug}: its settings", "are") or {}
         for key in ("rule", "weight"):
             if key in settings:
                 errors.setdefault(f"settings-{slug}", []).append(f"set the {key} in its own field, not here")
@@ -340,13 +342,13 @@ def _summary(errors: dict[str, list[str]]) -> list[tuple[str, str]]:
     return [(field, message) for field, messages in errors.items() for message in messages]
 
 
-def _json_object(raw: str, field: str, errors: dict[str, list[str]], what: str) -> dict | None:
+def _json_object(raw: str, field: str, errors: dict[str, list[str]], what: str, verb: str = "is") -> dict | None:
     if not raw.strip():
         return None
     try:
         value = json.loads(raw)
     except ValueError as exc:
-        errors.setdefault(field, []).append(f"{what} is not valid JSON: {exc}")
+        errors.setdefault(field, []).append(f"{what} {verb} not valid JSON: {exc}")
         return None
     if not isinstance(value, dict):
         errors.setdefault(field, []).append(f"{what} must be a JSON object ({{...}})")

@@ -82,13 +82,18 @@
     row.querySelector("input.weight").focus();
   }
 
-  // A refused preview marks its fields as a refused publish does: invalid, with the message beside them.
+  // A refused preview marks its fields as a refused publish does: invalid, with the message beside them. Each
+  // preview clears the marks before it, the server's too: a refused publish's summary and messages stayed up
+  // over a draft that now previewed without complaint.
   function clearMarks() {
-    form.querySelectorAll(".js-field-error").forEach(function (message) { message.remove(); });
-    form.querySelectorAll("[data-js-invalid]").forEach(function (field) {
+    form.querySelectorAll(".js-field-error, .error[id$='-error']").forEach(function (message) { message.remove(); });
+    form.querySelectorAll("[aria-invalid]").forEach(function (field) {
       field.removeAttribute("aria-invalid");
       field.removeAttribute("aria-describedby");
       field.removeAttribute("data-js-invalid");
+    });
+    document.querySelectorAll("#errors").forEach(function (summary) {
+      if (!result.contains(summary)) { summary.remove(); }
     });
   }
 
