@@ -88,6 +88,9 @@ def _legend(names) -> str:
     return '<ul class="chart-legend">' + "".join(items) + "</ul>"
 
 
+WIDE_ONLY = ' class="wide-only"'
+
+
 def line_chart(labels: Sequence[str], series: Mapping[str, Sequence[float | None]], *, label: str,
                low: float | None = None, high: float | None = None, width: int = 560, height: int = 200
                ) -> Markup:
@@ -107,8 +110,12 @@ def line_chart(labels: Sequence[str], series: Mapping[str, Sequence[float | None
     last = len(labels) - 1
     # The end labels are anchored inwards, so the first and last periods are not cut off at the edges.
     anchor = lambda i: "start" if i == 0 and last else "end" if i == last and last else "middle"
-    body += [f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="{anchor(i)}">{escape(labels[i])}</text>'
-             for i in _labelled(len(labels))]
+    labelled = _labelled(len(labels))
+    # A phone draws the text twice as large (plaudit.css): every other label, back from the last, so two do
+    # not run into each other ("2 Nod6 Nov").
+    on_phone = set(labelled[::-1][::2])
+    body += [f'<text{"" if i in on_phone else WIDE_ONLY} x="{x(i):.1f}" y="{height - 8}" text-anchor="{anchor(i)}">'
+             f'{escape(labels[i])}</text>' for i in labelled]
     for index, (name, points) in enumerate(series.items()):
         colour, dash, shape = _stroke(index)
         runs, current = [], []

@@ -142,6 +142,16 @@ def test_the_bottom_labels_are_evenly_spaced_back_from_the_last_period():
     assert _labelled(1) == [0] and _labelled(13) == [0, 3, 6, 9, 12]
 
 
+def test_on_a_phone_every_other_label_is_left_out_back_from_the_last():
+    """Drawn twice as large on a phone, neighbouring labels ran into each other ("2 Nod6 Nov")."""
+    labels = [f"{day} Nov" for day in range(1, 13)]
+    svg = str(line_chart(labels, {"Team": [float(v) for v in range(12)]}, label="trend"))
+    shown = re.findall(r'text-anchor="(?:start|middle|end)">(\d+ Nov)</text>', svg)
+    assert shown == ["2 Nov", "4 Nov", "6 Nov", "8 Nov", "10 Nov", "12 Nov"]
+    wide_only = re.findall(r'<text class="wide-only"[^>]*>(\d+ Nov)</text>', svg)
+    assert wide_only == ["2 Nov", "6 Nov", "10 Nov"]  # a phone keeps 4, 8 and 12 Nov: the last and every other
+
+
 def test_a_trend_of_minutes_or_ratings_starts_its_axis_at_zero():
     """Reply times 23 to 40: the axis began at 23, and the best week lay on it as if there were none."""
     from web.pages.report import _charts
