@@ -43,3 +43,20 @@ def test_on_a_phone_the_team_dashboard_is_a_card_per_person_with_every_metric_in
     table = page.get_by_role("table", name="Results of Support")
     assert table.get_by_role("rowheader").count() == 5  # Ann, Bob and Cat, the team mean and the organisation's
     page.shot("team-dashboard-on-a-phone")
+
+
+def test_on_a_phone_each_recommendation_to_approve_is_a_card_with_its_buttons_in_view(browser_page, worked_example):
+    """The Why column and the Approve and Reject buttons were off to the right of a table scrolled sideways."""
+    worked_example.run()
+    page = browser_page
+    page.set_viewport_size({"width": 375, "height": 800})
+    sign_in_browser(page, "mia@example.com", PASSWORD)
+    page.goto("/review/recommendations")
+    rows = page.locator("table.approvals tbody tr")
+    assert rows.count() == 2  # Ann's and Bob's bonuses
+    for index in range(rows.count()):
+        for part in (rows.nth(index).locator("td[data-label=Why]"), rows.nth(index).get_by_role("button").first,
+                     rows.nth(index).get_by_role("button").last):
+            box = part.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 375, (index, box)
+    page.shot("approvals-on-a-phone")
