@@ -205,6 +205,7 @@ def test_managers_see_and_decide_disputes_only_in_their_teams(worked_example, lo
     decided = " ".join(hr.get("/review/disputes/decided").get_data(as_text=True).split())
     assert decided.index(f'id="dispute-{dan_dispute}"') < decided.index(f'id="dispute-{ann_dispute}"')  # newest first
     assert "Upheld</strong>: credited to Bob · Mia" in decided and "Moved to Bob: he answered that ticket" in decided
+    assert "<dt>Counted for, when disputed</dt> <dd>Ann" in decided  # not "Employee: Ann" beside "credited to Bob"
     assert "Rejected: the item stands</strong> · Hana HR" in decided and "The rota shows you on shift" in decided
     mine = client.get("/review/disputes/decided").get_data(as_text=True)  # Mia: her team's only, Ann's though
     assert f'id="dispute-{ann_dispute}"' in mine and f'id="dispute-{dan_dispute}"' not in mine  # the item is Bob's now
