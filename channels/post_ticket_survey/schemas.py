@@ -143,21 +143,27 @@ class SurveyTemplateSchema(Schema):
             raise ValidationError("each question needs its own key", "questions")
 
 
+def _from(low: int, high: int, unit: str = "") -> validate.Range:
+    """A range said as HR's other fields say theirs ("give a share from 0 to 100"), not marshmallow's own
+    ("Must be greater than or equal to 0 and less than or equal to 100.")."""
+    return validate.Range(low, high, error=f"give {unit or 'a number'} from {low:,} to {high:,}")
+
+
 class SurveySettingsSchema(Schema):
     """How an integration surveys solved tickets (``Integration.settings["survey"]``)."""
 
     enabled = fields.Boolean(load_default=True)
     template = fields.String(load_default="default")
     sampling = fields.String(load_default="census", validate=validate.OneOf(["census", "percent", "quota"]))
-    percent = fields.Float(load_default=100.0, validate=validate.Range(min=0, max=100))
-    quota_per_week = fields.Integer(load_default=5, validate=validate.Range(min=1, max=10_000),
+    percent = fields.Float(load_default=100.0, allow_nan=False, validate=_from(0, 100, "a share (%)"))
+    quota_per_week = fields.Integer(load_default=5, validate=_from(1, 10_000, "a number of invitations"),
                                     metadata={"description": "invitations per agent per ISO week"})
     delivery = fields.String(load_default="email", validate=validate.OneOf(["email", "link"]))
-    expiry_days = fields.Integer(load_default=14, validate=validate.Range(min=1, max=365))
-    change_window_hours = fields.Integer(load_default=72, validate=validate.Range(min=0, max=24 * 90),
+    expiry_days = fields.Integer(load_default=14, validate=_from(1, 365, "a number of days"))
+    change_window_hours = fields.Integer(load_default=72, validate=_from(0, 24 * 90, "a number of hours"),
                                          metadata={"description": "how long an answer may still be changed"})
-    resurvey_days = fields.Integer(load_default=30, validate=validate.Range(min=0, max=3650),
+    resurvey_days = fields.Integer(load_default=30, validate=_from(0, 3650, "a number of days"),
                                    metadata={"description": "don't invite the same customer again sooner"})
-    max_age_days = fields.Integer(load_default=14, validate=validate.Range(min=1, max=365),
+    max_age_days = fields.Integer(load_default=14, validate=_from(1, 365, "a number of days"),
                                   metadata={"description": "invite only for tickets solved at most this many days "
                                                            "ago"})

@@ -304,7 +304,7 @@ def test_bad_input_names_the_field_and_writes_nothing(app, client, login, accoun
         ({"name": "G", "namespace": "Not Snake"}, "snake_case"),
         ({"name": "G", "namespace": "zendesk"}, "snake_case"),
         ({"provider": "telex", "name": "T"}, "Not a valid choice"),
-        ({"name": "P", "sampling": "percent", "percent": "140"}, "less than or equal to 100"),
+        ({"name": "P", "sampling": "percent", "percent": "140"}, "give a share (%) from 0 to 100"),
         ({"name": "Q", "sampling": "quota", "quota_per_week": "lots"}, "Not a valid integer value"),
         ({"name": "S", "helpdesk_secret": "short"}, "16 to 255 characters"),
     ]
@@ -319,7 +319,7 @@ def test_bad_input_names_the_field_and_writes_nothing(app, client, login, accoun
         **base, "provider": "freshdesk", "name": "Fresh", "namespace": "ourdesk", "helpdesk_secret": "short", "sampling": "quota",
         "quota_per_week": "abc", "max_age_days": "0"}).get_data(as_text=True)
     for message in ("Only a generic integration takes a namespace", "16 to 255 characters",
-                    "Not a valid integer value", "Must be greater than or equal to 1"):
+                    "Not a valid integer value", "give a number of days from 1 to 365"):
         assert message in everything, message
     assert everything.count('aria-invalid="true"') == 4
     with app.app_context(), transaction() as session:

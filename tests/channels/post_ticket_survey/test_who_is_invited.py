@@ -87,7 +87,7 @@ def test_the_maximum_age_is_set_from_the_command_line(app, session):
     assert session.scalar(select(Integration)).settings["survey"]["max_age_days"] == 7
     session.rollback()
     bad = runner.invoke(args=["integrations", "configure", integration_id, "--max-age-days", "0"])
-    assert bad.exit_code == 2 and "--max-age-days: Must be greater than or equal to 1" in bad.output
+    assert bad.exit_code == 2 and "--max-age-days: give a number of days from 1 to 365" in bad.output
     assert "max_age_days: 3" in runner.invoke(args=["integrations", "configure", integration_id,
                                                     "--max-age-days", "3"]).output
     assert SurveySettingsSchema().load({})["max_age_days"] == 14
