@@ -51,6 +51,10 @@ def test_the_jobs_page_inline(app, client, login, accounts):
     assert [row.func for row in _pending(app)] == ["tests.web.test_admin_jobs_page.broken_job"]  # not due yet
     [entry] = audited(app, "jobs.dispatched")
     assert (entry.actor_id, entry.after) == (accounts["admin"], {"dispatched": 1})
+    # Nothing due now: without Redis that is the only reason, and the page gives no other
+    html = client.get("/admin/jobs").get_data(as_text=True)
+    client.post("/admin/jobs/dispatch", data={"csrf_token": csrf_token(html)})
+    assert "No job was dispatched: none is due." in client.get("/admin/jobs").get_data(as_text=True)
 
 
 def test_a_failed_job_that_never_can_succeed_is_discarded_on_the_page_and_by_the_cli(app, client, login, accounts):
@@ -131,7 +135,8 @@ def test_the_jobs_page_when_redis_is_unreachable(make_app, accounts):
     assert response.status_code == 200 and "Redis unreachable at 127.0.0.1:1/0" in html
 
     assert client.post("/admin/jobs/dispatch", data={"csrf_token": csrf_token(html)}).status_code == 303
-    assert "No job was dispatched" in client.get("/admin/jobs").get_data(as_text=True)
+    assert "No job was dispatched: none is due, or Redis cannot be reached" in client.get("/admin/jobs").get_data(
+        as_text=True)
     [waiting] = _pending(app)
     assert "queue unreachable" in waiting.last_error  # kept for when Redis is back
     # Not an attempt, and no failure of the job's: its backoff starts afresh when it first fails, and nobody

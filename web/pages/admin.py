@@ -471,9 +471,11 @@ def dispatch_jobs():
     session.add(AuditEntry(action="jobs.dispatched", entity_type=PendingJob.__tablename__, actor_id=actor,
                            after={"dispatched": dispatched}))
     session.commit()
-    mode = "handed to the queue" if current_app.config["REDIS_URL"] else "run here"
-    flash(f"{dispatched} waiting job(s) {mode}." if dispatched else
-          "No job was dispatched: none is due, or Redis cannot be reached (see below).")
+    queued = bool(current_app.config["REDIS_URL"])
+    mode = "handed to the queue" if queued else "run here"
+    # Without Redis nothing is handed anywhere: only "none is due" can be why (it named Redis regardless).
+    why = "none is due, or Redis cannot be reached (see below)" if queued else "none is due"
+    flash(f"{dispatched} waiting job(s) {mode}." if dispatched else f"No job was dispatched: {why}.")
     return redirect(url_for(".jobs")), 303
 
 
