@@ -117,3 +117,23 @@ def test_a_refused_publish_is_cleared_by_a_preview_that_goes_through(browser_pag
     page.locator("#preview-result #preview").wait_for()
     assert page.locator("#errors").count() == 0 and page.locator("main .error").count() == 0
     assert page.locator("[aria-invalid]").count() == 0
+
+
+def test_on_a_phone_each_rule_of_the_editor_is_a_card_with_its_settings_and_remove_in_view(browser_page,
+                                                                                          worked_example):
+    """The settings, the Remove buttons and the total were cut off at the right of the weights table."""
+    page = browser_page
+    page.set_viewport_size({"width": 375, "height": 800})
+    sign_in_browser(page, "hr@example.com", PASSWORD)
+    page.goto("/guidelines/edit")
+    rows = page.locator("#used-rules tr[data-rule]")
+    assert rows.count() == 2  # CSAT % and NPS
+    assert page.locator("#unused-rules").is_hidden()  # offered through "Add a rule", as on a wide screen
+    for index in range(rows.count()):
+        row = rows.nth(index)
+        for part in (row.locator("input.weight"), row.locator("input.settings"), row.locator("button.remove-rule")):
+            box = part.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 375, (index, box)
+    total = page.locator("#weight-total").bounding_box()
+    assert total["x"] + total["width"] <= 375
+    page.shot("editor-on-a-phone")
