@@ -108,7 +108,17 @@ def test_an_admin_token_changes_no_one_s_targets_or_bonuses(app, client, example
     ("/targets/", {"to": "10000-01-01"}, "to"),
 ])
 def test_bad_arguments_are_refused_naming_the_field(client, example, token, path, query, field):
-    assert field in field_errors(client.get(V1 + path, query_string=query, headers=token()))
+    response = client.get(V1 + path, query_string=query, headers=token())
+    assert field in field_errors(response)
+    # and on the one line every refusal carries, as the errors the schema found say it
+    assert response.get_json()["message"].startswith(f"{field}: "), response.get_json()
+
+
+def test_a_body_the_schema_refuses_says_every_field_in_its_message(client, example, token):
+    answer = client.post(V1 + "/runs/", json={"from": "2026-11-02", "guideline_version": 0}, headers=token())
+    assert answer.status_code == 422
+    said = answer.get_json()["message"]
+    assert "to: Missing data for required field." in said and "guideline_version: " in said
 
 
 # --- a constant number of queries ------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from core.auth import csrf, public_endpoint
 from core.form_text import FormRequest
+from core.messages import field_messages
 from web.arguments import MAX_ID, IdConverter
 
 from .error_responses import ErrorResponses
@@ -52,7 +53,19 @@ def _nested_too_deeply(error: RecursionError):
 
 
 class PlauditApi(Api):
-    """flask-smorest's Api, with the ``X-Pagination`` header described as the JSON it is."""
+    """flask-smorest's Api, with the ``X-Pagination`` header described as the JSON it is, and a ``message`` on
+    every refusal."""
+
+    def handle_http_exception(self, error):
+        payload, status, headers = super().handle_http_exception(error)
+        # A body or query the schema refused carried its errors without the one line every other refusal has:
+        # a client logging ``message`` logged nothing for the commonest mistake.
+        if "message" not in payload and isinstance(payload.get("errors"), dict):
+            said = [f"{path}: {message}" if path else message
+                    for where in payload["errors"].values() for path, message in field_messages(where)]
+            if said:
+                payload["message"] = "; ".join(said)
+        return payload, status, headers
 
     def _register_pagination_header(self):
         # flask-smorest gives the header an object schema, which OpenAPI 3 reads in its "simple" header style
