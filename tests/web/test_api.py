@@ -77,9 +77,13 @@ def test_non_json_and_wrong_shapes_are_clear(client, issue_token):
     assert form.status_code == 415 and "Content-Type: application/json" in form.get_json()["message"]
     broken = client.post(URL, data='{"rating"', headers=_auth(token) | {"Content-Type": "application/json"})
     assert broken.status_code == 400 and "not valid JSON: Expecting ':' delimiter" in broken.get_json()["message"]
-    runs = client.post("/api/v1/runs/", data="{", headers=_auth(issue_token(scopes=("appraisal:write",)))
-                       | {"Content-Type": "application/json"})  # read by webargs, not by the view
-    assert runs.status_code == 400 and runs.get_json()["message"] == "json: Invalid JSON body."
+    # An endpoint whose body webargs reads says the same, where the JSON breaks (it said "json: Invalid JSON body.")
+    runner = _auth(issue_token(scopes=("appraisal:write",))) | {"Content-Type": "application/json"}
+    runs = client.post("/api/v1/runs/", data="{", headers=runner)
+    assert runs.status_code == 400 and "not valid JSON: Expecting property name" in runs.get_json()["message"]
+    for url in ("/api/v1/runs/", URL):  # JSON null: 400 on both (the run's was a 422 naming no field)
+        null = client.post(url, data="null", headers=runner | _auth(token) if url == URL else runner)
+        assert null.status_code == 400 and null.get_json()["message"] == "the body is JSON null: send a payload"
     assert client.post(URL, json=[survey()], headers=_auth(token)).status_code == 422
     assert client.post(URL + "/batch", json=survey(), headers=_auth(token)).status_code == 422
     unknown = client.post("/api/v1/channels/carrier_pigeon/feedback", json={}, headers=_auth(token))

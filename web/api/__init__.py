@@ -88,13 +88,21 @@ class JsonRequest(FormRequest):
 
 
 def _json_bodies_only():
-    """Refuse an API body that is not JSON with 415: read as no body, it was 'missing' every field instead."""
+    """Refuse an API body that is not JSON with 415: read as no body, it was 'missing' every field instead.
+
+    A body that is not JSON that can be read, or is JSON null, is a 400 saying so on every endpoint alike: the
+    schema's endpoints answered "json: Invalid JSON body." (saying not where) and a 422 for null.
+    """
     # Only on a route there is (else 404), and a body sent in chunks has no Content-Length but is a body.
     sent = request.content_length or "chunked" in request.headers.get("Transfer-Encoding", "")
-    if (request.path.startswith("/api/") and request.url_rule is not None
-            and request.method in ("POST", "PUT", "PATCH") and sent and not request.is_json):
+    if not (request.path.startswith("/api/") and request.url_rule is not None
+            and request.method in ("POST", "PUT", "PATCH") and sent):
+        return
+    if not request.is_json:
         abort(415, description=f"send the body as JSON with Content-Type: application/json, not "
                                f"{request.mimetype or 'no type'}")
+    if request.get_json() is None:  # parsed once here and kept for the view; unreadable JSON raises 400
+        abort(400, description="the body is JSON null: send a payload")
 
 
 def blueprints():
