@@ -36,7 +36,7 @@ class SocialSourceSchema(Schema):
     stored = fields.Integer(metadata={"description": "items this source has stored"})
 
 
-@blp.route("/sources")
+@blp.route("/sources/")  # a list: its path ends in / as every list's does (without it, a 308)
 class Sources(MethodView):
     # Sources describe no one: any token holding the scope reads them, so an address's key is never shown.
     decorators = (token_required("org:read"),)

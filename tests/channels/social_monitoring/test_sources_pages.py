@@ -173,7 +173,7 @@ def test_the_api_lists_sources_with_their_state_and_never_a_secret(app, worked_e
         secret = push.push_secret
         row, token = ApiToken.issue(hr, "sources", ["org:read"])
         session.add(row)
-    response = app.test_client().get("/api/v1/social/sources", headers={"Authorization": f"Bearer {token}"})
+    response = app.test_client().get("/api/v1/social/sources/", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     body = response.get_json()
     assert secret not in response.get_data(as_text=True)
@@ -182,6 +182,9 @@ def test_the_api_lists_sources_with_their_state_and_never_a_secret(app, worked_e
     assert (items["a_feed"]["failures"], items["a_feed"]["last_error"], items["a_feed"]["stored"]) == (1, "HTTP 500", 1)
     assert items["a_feed"]["keywords"] == ["refund"] and items["brand-push"]["stored"] == 1
     assert "push_secret" not in items["brand-push"]
+    # A list's path ends in /, as every list's does: without it, the redirect there
+    moved = app.test_client().get("/api/v1/social/sources", headers={"Authorization": f"Bearer {token}"})
+    assert moved.status_code == 308 and moved.location.endswith("/api/v1/social/sources/")
 
 
 def test_a_source_with_stored_posts_keeps_its_name(app, worked_example):
@@ -236,7 +239,7 @@ def test_the_api_shows_no_key_an_address_carries(app, worked_example):
         feed.failures, feed.last_error = 1, f"HTTP 403 Forbidden from {url}"
         row, token = ApiToken.issue(hr, "sources", ["org:read"])
         session.add(row)
-    response = app.test_client().get("/api/v1/social/sources", headers={"Authorization": f"Bearer {token}"})
+    response = app.test_client().get("/api/v1/social/sources/", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     text = response.get_data(as_text=True)
     assert "k3y-123" not in text and "s3cret-pass" not in text and "reader" not in text
