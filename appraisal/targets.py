@@ -67,6 +67,13 @@ def range_problem(value: float, scale: tuple[float, float], title: str) -> str |
     return f"{title} runs from {scale[0]:g} to {scale[1]:g}"
 
 
+def target_for(session: Session, metric: str, period: Period, *, employee=None, team=None) -> Target | None:
+    """The target of ``employee`` (or ``team``) for ``metric`` over exactly ``period``, if one is set."""
+    subject = Target.employee_id == employee.id if employee is not None else Target.team_id == team.id
+    return session.scalar(select(Target).where(
+        Target.metric == metric, Target.period_start == period.start, Target.period_end == period.end, subject))
+
+
 def set_target(session: Session, user, *, metric: str, period: Period, value: float,
                employee: Employee | None = None, team: Team | None = None) -> Target:
     """Set (or change) the target of ``metric`` for ``period``, audited.
@@ -100,9 +107,7 @@ def set_target(session: Session, user, *, metric: str, period: Period, value: fl
         refuse_misaligned(session)  # the target would fit no run, and its earlier one would not be found to change
     except MisalignedPeriods as exc:
         raise TargetError("period", str(exc)) from None
-    subject = Target.employee_id == employee.id if employee is not None else Target.team_id == team.id
-    existing = session.scalar(select(Target).where(
-        Target.metric == metric, Target.period_start == period.start, Target.period_end == period.end, subject))
+    existing = target_for(session, metric, period, employee=employee, team=team)
     before = None
     if existing is None:
         existing = Target(metric=metric, period_start=period.start, period_end=period.end,

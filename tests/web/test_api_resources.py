@@ -397,7 +397,9 @@ def test_set_a_target(client, example, token):
     assert response.status_code == 201, response.get_json()
     target = response.get_json()
     assert (target["employee"], target["value"], target["set_by"]) == ("Bob", 70.0, example.hr)
-    changed = client.post(f"{V1}/targets/", json={**body, "value": 75, "team": None}, headers=headers).get_json()
+    again = client.post(f"{V1}/targets/", json={**body, "value": 75, "team": None}, headers=headers)
+    assert again.status_code == 200  # changed, not created
+    changed = again.get_json()
     assert changed["id"] == target["id"] and changed["value"] == 75.0  # team null, as read back: left out
     with transaction() as session:
         assert session.scalar(select(func.count()).select_from(AuditEntry).where(

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from appraisal.models import Target
 from appraisal.periods import days_of, period_between
-from appraisal.targets import TargetError, set_target
+from appraisal.targets import TargetError, set_target, target_for
 from core.auth import token_required
 from core.db import get_session
 from core.local_time import midnight
@@ -105,8 +105,9 @@ class SetTarget(MethodView):
     decorators = (token_required("targets:write"),)
 
     @blp.arguments(SetTargetSchema)
-    @blp.response(201, TargetSchema, description="set: a new target, or the one for the same subject, metric "
-                                                 "and period changed")
+    @blp.response(201, TargetSchema, description="a new target set")
+    @blp.alt_response(200, schema=TargetSchema, description="the target for the same subject, metric and period "
+                                                            "changed")
     def post(self, body):
         """Set a target for an employee or a team (audited); 422 names the field HR's bounds refuse."""
         require_people_reader()  # before any lookup, so a refused token learns nothing of who exists
@@ -124,6 +125,8 @@ class SetTarget(MethodView):
             period = period_between(body["first"], body["last"])
         except ValueError as exc:
             _invalid("to", str(exc))
+        # A change of the one already set is a 200, not a 201: nothing was created.
+        changed = target_for(session, body["metric"], period, employee=employee, team=team) is not None
         try:
             target = set_target(session, token_owner(), metric=body["metric"], period=period, value=body["value"],
                                 employee=employee, team=team)
@@ -134,4 +137,4 @@ class SetTarget(MethodView):
             session.rollback()
             abort(403, message=str(exc))
         session.commit()
-        return _item(session.execute(_targets().where(Target.id == target.id)).one())
+        return _item(session.execute(_targets().where(Target.id == target.id)).one()), 200 if changed else 201

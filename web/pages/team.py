@@ -35,6 +35,7 @@ from appraisal.targets import (
     metric_range,
     range_problem,
     set_target,
+    target_for,
 )
 from core.auth import roles_required
 from core.db import get_session
@@ -349,11 +350,9 @@ def _read_target(session, form, specs) -> tuple[dict, dict]:
 
 def _target_value(session, values: dict) -> float | None:
     """The value of the target the form would change, before it does; None when it sets a new one."""
-    subject = (Target.employee_id == values["employee"].id if values.get("employee") is not None
-               else Target.team_id == values["team"].id)
-    return session.scalar(select(Target.value).where(
-        Target.metric == values["metric"], Target.period_start == values["period"].start,
-        Target.period_end == values["period"].end, subject))
+    target = target_for(session, values["metric"], values["period"], employee=values.get("employee"),
+                        team=values.get("team"))
+    return target.value if target is not None else None
 
 
 def _appraised_already(session, values: dict) -> str:
