@@ -61,6 +61,7 @@ def _create(client, example, **changes) -> dict:
     response = client.post(f"{V1}/assignments/", json=_assignment(**changes),
                            headers=hr)
     assert response.status_code == 201, response.get_json()
+    assert response.headers["Location"] == f"{V1}/assignments/{response.get_json()['id']}"  # where to read it
     return response.get_json()
 
 

@@ -115,7 +115,8 @@ class ChannelFeedback(MethodView):
         channel = _accepting_channel(slug)
         payload = _body()
         if not isinstance(payload, dict):
-            abort(422, message="send one JSON object here; arrays go to /feedback/batch")
+            abort(422, message="send one JSON object here" + ("; arrays go to /feedback/batch"
+                                                               if isinstance(payload, list) else ""))
         return _ingest(channel, [payload])
 
 

@@ -12,6 +12,7 @@ import binascii
 import io
 from datetime import UTC
 
+from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import (
@@ -255,7 +256,8 @@ class NewAssignment(MethodView):
     decorators = (token_required("mystery:assign"),)
 
     @blp.arguments(NewAssignmentSchema)
-    @blp.response(201, AssignmentDetailSchema, description="created (audited)")
+    @blp.response(201, AssignmentDetailSchema, description="created (audited)",
+                  headers={"Location": {"description": "the assignment's address", "schema": {"type": "string"}}})
     @blp.alt_response(409, response="CONFLICT", description="you already have an assignment with that external_ref")
     def post(self, body):
         """Create an assignment: a shopper, the employee or location visited, the scenario and visit window."""
@@ -284,7 +286,8 @@ class NewAssignment(MethodView):
             session.rollback()
             abort(403, message=str(exc))
         session.commit()
-        return _readable_assignment(assignment.id)
+        return (_readable_assignment(assignment.id), 201,
+                {"Location": url_for("mystery.OneAssignment", assignment_id=assignment.id)})
 
 
 @blp.route("/assignments/<int:assignment_id>")
