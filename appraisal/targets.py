@@ -74,6 +74,27 @@ def target_for(session: Session, metric: str, period: Period, *, employee=None, 
         Target.metric == metric, Target.period_start == period.start, Target.period_end == period.end, subject))
 
 
+def value_problems(session: Session, metric: str, value: float) -> dict[str, str]:
+    """What is wrong with a target of ``value`` for ``metric`` under the guideline in force, by field ("metric" or
+    "value"); empty when nothing is. For callers that name every field at fault at once."""
+    guideline = guideline_in_force(session)
+    specs = {m["rule"]: m for m in guideline.document["metrics"]}
+    if metric not in specs:
+        return {"metric": f"{metric!r} is not in guideline v{guideline.version}; choose from {', '.join(sorted(specs))}"}
+    if not math.isfinite(value):
+        return {"value": "give a finite number"}
+    rule = get_plugins().scoring_rules.get(metric)
+    scale = metric_range(specs[metric], rule)
+    problem = range_problem(value, scale, getattr(rule, "title", metric)) if scale else None
+    if problem:  # a target the metric can never take is a typo (-1 minutes, a CES of 99 on a 1-7 scale)
+        return {"value": problem}
+    bounds = specs[metric]["target_bounds"]
+    if bounds and not bounds["min"] <= value <= bounds["max"]:
+        return {"value": f"HR allows targets from {bounds['min']:g} to {bounds['max']:g} for "
+                         f"{getattr(rule, 'title', metric)}"}
+    return {}
+
+
 def set_target(session: Session, user, *, metric: str, period: Period, value: float,
                employee: Employee | None = None, team: Team | None = None) -> Target:
     """Set (or change) the target of ``metric`` for ``period``, audited.
@@ -83,22 +104,8 @@ def set_target(session: Session, user, *, metric: str, period: Period, value: fl
     """
     if (employee is None) == (team is None):
         raise TargetError("subject", "give either an employee or a team")
-    guideline = guideline_in_force(session)
-    specs = {m["rule"]: m for m in guideline.document["metrics"]}
-    if metric not in specs:
-        raise TargetError("metric", f"{metric!r} is not in guideline v{guideline.version}; "
-                                    f"choose from {', '.join(sorted(specs))}")
-    if not math.isfinite(value):
-        raise TargetError("value", "give a finite number")
-    rule = get_plugins().scoring_rules.get(metric)
-    scale = metric_range(specs[metric], rule)
-    problem = range_problem(value, scale, getattr(rule, "title", metric)) if scale else None
-    if problem:  # a target the metric can never take is a typo (-1 minutes, a CES of 99 on a 1-7 scale)
-        raise TargetError("value", problem)
-    bounds = specs[metric]["target_bounds"]
-    if bounds and not bounds["min"] <= value <= bounds["max"]:
-        raise TargetError("value", f"HR allows targets from {bounds['min']:g} to {bounds['max']:g} for "
-                                   f"{getattr(rule, 'title', metric)}")
+    for field, message in value_problems(session, metric, value).items():
+        raise TargetError(field, message)
     if not may_set_target(session, user, employee, team):
         if employee is not None and employee.id == user.employee_id:  # HR too: a target of one's own is no target
             raise PermissionError("nobody sets their own targets: your manager or another HR person does")

@@ -22,10 +22,11 @@ REF_LIMIT = 100
 
 
 class AssignmentError(ValueError):
-    """An assignment's field is missing or wrong: ``field`` names it."""
+    """An assignment's fields are missing or wrong: ``problems`` names each (``field``, ``message``: the first)."""
 
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
+    def __init__(self, field: str, message: str, problems: dict[str, str] | None = None):
+        self.problems = problems or {field: message}
+        super().__init__("; ".join(f"{name}: {text}" for name, text in self.problems.items()))
         self.field = field
         self.message = message
 
@@ -40,49 +41,54 @@ def create_assignment(session: Session, actor, *, template_id: int, shopper_id: 
     asked, and scored on, only the questions of that type and those naming none. None asks every question.
 
     :raises PermissionError: unless ``actor`` is HR, or a manager assigning someone in their teams.
-    :raises AssignmentError: naming the first wrong field.
+    :raises AssignmentError: naming every wrong field.
     """
     if not actor.has_role("hr", "manager"):
         raise PermissionError("only HR or a manager assigns mystery shoppers")
+    # Every field at fault at once, as the form and the API show them: they were told one per round.
+    problems: dict[str, str] = {}
     template = session.get(ReportTemplate, template_id)
-    if template is None:
-        raise AssignmentError("template_id", f"no report template {template_id}")
     visit_type = (visit_type or "").strip() or None
-    if visit_type is not None:
+    if template is None:
+        problems["template_id"] = f"no report template {template_id}"
+    elif visit_type is not None:
         known = visit_types_of(template.document)
         if visit_type not in known:
-            raise AssignmentError("visit_type", f"choose one of the template's visit types: {', '.join(known)}"
-                                  if known else "this template's questions name no visit types: leave it empty")
+            problems["visit_type"] = (f"choose one of the template's visit types: {', '.join(known)}" if known
+                                      else "this template's questions name no visit types: leave it empty")
     shopper = session.get(User, shopper_id)
     if shopper is None or not shopper.active or not shopper.has_role("shopper"):
-        raise AssignmentError("shopper_id", f"no active shopper account {shopper_id}")
+        problems["shopper_id"] = f"no active shopper account {shopper_id}"
     location = (location or "").strip() or None
     if employee_id is None and location is None:
-        raise AssignmentError("employee_id", "name the employee to visit, or a location")
-    if employee_id is not None and location is not None:  # the report would not know whom it is about
-        raise AssignmentError("location", "name the employee to visit or a location, not both")
-    if location is not None and len(location) > LOCATION_LIMIT:
-        raise AssignmentError("location", f"keep it under {LOCATION_LIMIT} characters")
-    if employee_id is not None:
+        problems["employee_id"] = "name the employee to visit, or a location"
+    elif employee_id is not None and location is not None:  # the report would not know whom it is about
+        problems["location"] = "name the employee to visit or a location, not both"
+    elif location is not None and len(location) > LOCATION_LIMIT:
+        problems["location"] = f"keep it under {LOCATION_LIMIT} characters"
+    if employee_id is not None and "location" not in problems:
         employee = session.get(Employee, employee_id)
         if employee is None or not employee.active:
-            raise AssignmentError("employee_id", f"no active employee {employee_id}")
-        if not may_assign_to(session, actor, employee):
+            problems["employee_id"] = f"no active employee {employee_id}"
+        elif not may_assign_to(session, actor, employee):
             raise PermissionError("you may assign shoppers only to people in the teams you lead")
-    elif not actor.has_role("hr"):
+    elif location is not None and not actor.has_role("hr"):
         raise PermissionError("only HR assigns a shopper to a location: anyone there may serve them")
     scenario = (scenario or "").strip()
     if not scenario:
-        raise AssignmentError("scenario", "describe what the shopper should do and ask")
-    if len(scenario) > SCENARIO_LIMIT:
-        raise AssignmentError("scenario", f"keep it under {SCENARIO_LIMIT:,} characters")
+        problems["scenario"] = "describe what the shopper should do and ask"
+    elif len(scenario) > SCENARIO_LIMIT:
+        problems["scenario"] = f"keep it under {SCENARIO_LIMIT:,} characters"
     if not visit_from < visit_until:
-        raise AssignmentError("visit_until", "the visit window must end after it starts")
-    if due_at < visit_until:
-        raise AssignmentError("due_at", "the report cannot be due before the visit window ends")
+        problems["visit_until"] = "the visit window must end after it starts"
+    elif due_at < visit_until:
+        problems["due_at"] = "the report cannot be due before the visit window ends"
     external_ref = (external_ref or "").strip() or None
     if external_ref is not None and len(external_ref) > REF_LIMIT:
-        raise AssignmentError("external_ref", f"keep it under {REF_LIMIT} characters")
+        problems["external_ref"] = f"keep it under {REF_LIMIT} characters"
+    if problems:
+        field, message = next(iter(problems.items()))
+        raise AssignmentError(field, message, problems)
     assignment = Assignment(template_id=template_id, shopper_id=shopper_id, employee_id=employee_id,
                             location=location, visit_type=visit_type, scenario=scenario, due_at=due_at,
                             visit_from=visit_from, visit_until=visit_until, external_ref=external_ref,

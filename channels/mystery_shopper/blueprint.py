@@ -95,7 +95,7 @@ def new_assignment():
     session = get_session()
     errors, posted = {}, request.form
     if request.method == "POST":
-        # Every field that cannot be read, in one round; then the checks that need them all, one at a time.
+        # Every field that cannot be read, in one round; then the checks that need them all, in a second.
         fields, errors = _assignment_fields(posted)
         if not errors:
             try:
@@ -103,7 +103,7 @@ def new_assignment():
                 session.commit()
             except AssignmentError as exc:
                 session.rollback()
-                errors = {exc.field: exc.message}
+                errors = exc.problems
             except PermissionError as exc:
                 session.rollback()
                 abort(403, description=str(exc))

@@ -80,6 +80,15 @@ def test_hr_token_creates_an_assignment_audited(client, agency):
     assert again.status_code == 409 and "external_ref" in again.get_json()["message"]
 
 
+def test_an_assignment_at_fault_in_several_fields_names_them_all_at_once(client, agency):
+    """A client took four round trips to learn of four mistakes."""
+    body = _assignment(template="nope", shopper="hr@example.com", employee=999999, scenario=" ")
+    answer = client.post(f"{V1}/assignments/", json=body, headers=agency.token("hr@example.com", ["mystery:assign"]))
+    assert answer.status_code == 422
+    assert set(answer.get_json()["errors"]["json"]) == {"template", "shopper", "employee", "scenario"}
+    assert "template: no report template 'nope'" in answer.get_json()["message"]
+
+
 def test_the_shopper_submits_a_report_that_waits_for_review(client, agency):
     assignment = _create(client, agency)
     sam = agency.token("sam@agency.test", ["mystery:read", "mystery:submit"])
@@ -145,7 +154,7 @@ def test_bad_bodies_are_refused_naming_every_field(app, client, agency):
     missing = errors(f"{V1}/assignments/", {}, hr)
     assert {"template", "shopper", "scenario", "due_at", "visit_from", "visit_until"} <= set(missing)
     assert "visit_until" in errors(f"{V1}/assignments/", _assignment(visit_until=VISIT.isoformat()), hr)
-    assert errors(f"{V1}/assignments/", _assignment(template="no_such"), hr) == {
+    assert errors(f"{V1}/assignments/", _assignment(template="no_such", employee=agency.ids["bob"]), hr) == {
         "template": ["no report template 'no_such'"]}
     # An account that is no shopper and no account at all read alike: a token cannot tell accounts apart
     not_a_shopper = errors(f"{V1}/assignments/", _assignment(shopper="ann@example.com", employee=agency.ids["bob"]), hr)

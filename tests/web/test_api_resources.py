@@ -389,6 +389,16 @@ def test_targets_list_and_filters(client, example, token):
     assert get_json(client, headers, "/targets/", metric="nps") == []
 
 
+def test_a_target_or_a_run_at_fault_in_several_fields_names_them_all_at_once(client, example, token):
+    target = client.post(f"{V1}/targets/", headers=token(["targets:write"]), json={
+        "metric": "nope", "value": 70, "from": "2026-11-01", "to": "2026-11-30", "employee": 999999})
+    assert set(field_errors(target)) == {"metric", "employee"}
+    run = client.post(f"{V1}/runs/", headers=token(["appraisal:write"]), json={
+        "from": "2026-11-02", "to": "2026-11-09", "period": "week", "guideline_version": 9})
+    assert set(field_errors(run)) == {"period", "guideline_version"}
+    assert run.get_json()["message"].startswith("period: 2026-11-02 to 2026-11-09 is not a week")
+
+
 def test_set_a_target(client, example, token):
     headers = token(["targets:write"])
     body = {"metric": "csat_percent", "value": 70, "from": "2026-11-01", "to": "2026-11-30",

@@ -262,29 +262,34 @@ class NewAssignment(MethodView):
     def post(self, body):
         """Create an assignment: a shopper, the employee or location visited, the scenario and visit window."""
         session, owner = get_session(), token_owner()
-        template = template_in_force(session, body["template"])
-        if template is None:
-            _invalid({"template": f"no report template {body['template']!r}"})
-        shopper = user_by_email(session, body["shopper"])
-        if shopper is None or not shopper.active or not shopper.has_role("shopper"):
-            # One message whether or not the address has an account: a token must not tell accounts apart.
-            _invalid({"shopper": f"no active shopper account has the e-mail {body['shopper']}"})
         if body["external_ref"] and session.scalar(select(Assignment.id).where(
                 Assignment.created_by == owner.id, Assignment.external_ref == body["external_ref"].strip())):
             abort(409, message=f"external_ref: you already have an assignment {body['external_ref']!r}; "
                                f"find it with ?external_ref=")
+        # Named here by slug and e-mail, as the body names them; every other field by the domain, all at once.
+        found: dict[str, str] = {}
+        template = template_in_force(session, body["template"])
+        if template is None:
+            found["template"] = f"no report template {body['template']!r}"
+        shopper = user_by_email(session, body["shopper"])
+        if shopper is None or not shopper.active or not shopper.has_role("shopper"):
+            # One message whether or not the address has an account: a token must not tell accounts apart.
+            found["shopper"] = f"no active shopper account has the e-mail {body['shopper']}"
         try:
             assignment = create_assignment(
-                session, owner, template_id=template.id, shopper_id=shopper.id, employee_id=body["employee"],
-                location=body["location"], visit_type=body["visit_type"], scenario=body["scenario"],
-                due_at=body["due_at"], visit_from=body["visit_from"], visit_until=body["visit_until"],
-                external_ref=body["external_ref"])
+                session, owner, template_id=template.id if template else 0, shopper_id=shopper.id if shopper else 0,
+                employee_id=body["employee"], location=body["location"], visit_type=body["visit_type"],
+                scenario=body["scenario"], due_at=body["due_at"], visit_from=body["visit_from"],
+                visit_until=body["visit_until"], external_ref=body["external_ref"])
         except AssignmentError as exc:
             session.rollback()
-            _invalid({BODY_FIELDS.get(exc.field, exc.field): exc.message})
+            _invalid({**{BODY_FIELDS.get(field, field): text for field, text in exc.problems.items()}, **found})
         except PermissionError as exc:
             session.rollback()
             abort(403, message=str(exc))
+        if found:  # (cannot be: the domain found no template 0 nor shopper 0)
+            session.rollback()
+            _invalid(found)
         session.commit()
         return (_readable_assignment(assignment.id), 201,
                 {"Location": url_for("mystery.OneAssignment", assignment_id=assignment.id)})

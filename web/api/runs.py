@@ -7,7 +7,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
-from appraisal.guidelines import GuidelineError
+from appraisal.guidelines import GuidelineError, guideline_version
 from appraisal.models import RUN_STATUSES, AppraisalResult, AppraisalRun, Guideline
 from appraisal.outdated import outdated_run
 from appraisal.period_zone import MisalignedPeriods
@@ -200,15 +200,26 @@ class RunRequest(MethodView):
                                   "move them (`plaudit appraisal move-periods`)")
     def post(self, body):
         """Request an appraisal run of a period (audited); poll the run (its ``Location``) until it is completed."""
+        # Every field at fault at once: the period, and the version (a client fixed one to be told the other).
+        problems: dict[str, str] = {}
         try:
             period = period_between(body["first"], body["last"], body["period"])
         except ValueError as exc:
-            abort(422, message=str(exc), errors={"json": {"period" if body["period"] else "to": [str(exc)]}})
-        try:
-            check_started(period, today())
-        except ValueError as exc:
-            abort(422, message=str(exc), errors={"json": {"from": [str(exc)]}})
+            problems["period" if body["period"] else "to"] = str(exc)
+        else:
+            try:
+                check_started(period, today())
+            except ValueError as exc:
+                problems["from"] = str(exc)
         session = get_session()
+        if body["guideline_version"]:
+            try:
+                guideline_version(session, body["guideline_version"])
+            except GuidelineError as exc:
+                problems["guideline_version"] = str(exc)
+        if problems:
+            abort(422, message="; ".join(f"{field}: {text}" for field, text in problems.items()),
+                  errors={"json": {field: [text] for field, text in problems.items()}})
         try:
             run = request_run(session, period, actor=token_owner(),
                               guideline_version_number=body["guideline_version"])

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from appraisal.models import Target
 from appraisal.periods import days_of, period_between
-from appraisal.targets import TargetError, set_target, target_for
+from appraisal.targets import TargetError, set_target, target_for, value_problems
 from core.auth import token_required
 from core.db import get_session
 from core.local_time import midnight
@@ -112,19 +112,25 @@ class SetTarget(MethodView):
         """Set a target for an employee or a team (audited); 422 names the field HR's bounds refuse."""
         require_people_reader()  # before any lookup, so a refused token learns nothing of who exists
         session = get_session()
+        # Every field at fault at once: the subject, the period, the metric and the value.
         employee = team = None
+        problems: dict[str, str] = {}
         if body.get("employee") is not None:
             employee = session.get(Employee, body["employee"])
             if employee is None:
-                _invalid("employee", f"no employee {body['employee']}")
+                problems["employee"] = f"no employee {body['employee']}"
         else:
             team = session.get(Team, body["team"])
             if team is None:
-                _invalid("team", f"no team {body['team']}")
+                problems["team"] = f"no team {body['team']}"
         try:
             period = period_between(body["first"], body["last"])
         except ValueError as exc:
-            _invalid("to", str(exc))
+            problems["to"] = str(exc)
+        problems.update(value_problems(session, body["metric"], body["value"]))
+        if problems:
+            abort(422, message="; ".join(f"{field}: {text}" for field, text in problems.items()),
+                  errors={"json": {field: [text] for field, text in problems.items()}})
         # A change of the one already set is a 200, not a 201: nothing was created.
         changed = target_for(session, body["metric"], period, employee=employee, team=team) is not None
         try:
