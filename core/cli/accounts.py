@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import timedelta
 
 import click
 from flask import current_app
@@ -10,7 +9,8 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, or_, select
 
 from ..accounts import is_last_admin, set_user_active, user_by_email
-from ..auth import API_SCOPES, SHOPPER_SCOPES, TOKEN_ROLES, token_scopes_of
+from ..api_tokens import TokenError, issue_token, revoke_token, token_state
+from ..auth import API_SCOPES
 from ..db import transaction
 from ..models import ROLES, ApiToken, Employee, User, UserRole, record_audit, utcnow
 from ..models.accounts import NO_PASSWORD
@@ -300,26 +300,19 @@ def tokens():
 @with_appcontext
 def create_token(email, name, scopes, days):
     """Issue a token acting for the user EMAIL and print it once."""
-    with transaction() as session:
-        user = user_by_email(session, email)
-        if user is None:
-            raise click.BadParameter(f"no user has e-mail {email}", param_hint="EMAIL")
-        allowed = token_scopes_of(user)
-        if not allowed:
-            raise click.BadParameter(f"{email} holds no role allowed API tokens ({', '.join(TOKEN_ROLES)}); "
-                                     f"create a service account: plaudit users create bot@... --name Bot "
-                                     f"--role hr --service", param_hint="EMAIL")
-        beyond = sorted(set(scopes) - set(allowed))
-        if beyond:
-            raise click.BadParameter(f"{email} is a shopper: their token may hold only "
-                                     f"{' and '.join(SHOPPER_SCOPES)}, not {', '.join(beyond)}", param_hint="--scope")
-        token, plain = ApiToken.issue(user, name, list(scopes))
-        if days is not None:
-            token.expires_at = utcnow() + timedelta(days=days)
-        session.add(token)
-        expiry = f" It stops working on {token.expires_at:%Y-%m-%d %H:%M} UTC." if days is not None else ""
+    try:
+        with transaction() as session:
+            token, plain = issue_token(session, email, name, scopes, days)
+            expiry = f" It stops working on {token.expires_at:%Y-%m-%d %H:%M} UTC." if days is not None else ""
+    except TokenError as exc:
+        field, message = next(iter(exc.problems.items()))
+        raise click.BadParameter(message, param_hint=TOKEN_OPTIONS[field]) from None
     click.echo(plain)
     click.echo(f"Store it now: Plaudit keeps only its hash and cannot show it again.{expiry}", err=True)
+
+
+#: What each of issue_token's fields is called on the command line.
+TOKEN_OPTIONS = {"owner": "EMAIL", "name": "--name", "scopes": "--scope", "days": "--expires-in"}
 
 
 @tokens.command("list")
@@ -328,8 +321,7 @@ def list_tokens():
     """List API tokens by prefix, with owner, scopes, last use, state and when each live one expires (UTC)."""
     with transaction() as session:
         for token in session.scalars(select(ApiToken).order_by(ApiToken.created_at)):
-            state = ("revoked" if token.revoked_at else
-                     "expired" if token.expires_at and token.expires_at <= utcnow() else "active")
+            state = token_state(token)
             used = f"used {token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never used"
             # the end shown for the live ones: a bridge about to lose its token is what an admin looks for
             ends = (f"until {token.expires_at:%Y-%m-%d %H:%M}" if token.expires_at and state == "active"
@@ -341,7 +333,7 @@ def list_tokens():
 @tokens.command("revoke")
 @click.argument("prefix")
 @with_appcontext
-def revoke_token(prefix):
+def revoke_by_prefix(prefix):
     """Revoke the token that starts with PREFIX (as `plaudit tokens list` shows it; 8 characters or more)."""
     if len(prefix) < 8:
         raise click.BadParameter("give at least 8 characters of the token", param_hint="PREFIX")
@@ -351,7 +343,5 @@ def revoke_token(prefix):
         if len(matches) != 1:
             raise click.BadParameter(f"{len(matches) or 'no'} tokens start with {prefix}", param_hint="PREFIX")
         token = matches[0]
-        if token.revoked_at is None:
-            token.revoked_at = utcnow()
-            record_audit(session, "api_token.revoked", token, after={"prefix": token.prefix})
+        revoke_token(session, token)
     click.echo(f"revoked {token.prefix} ({token.name})")
