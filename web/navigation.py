@@ -37,6 +37,7 @@ MENU = (
     Entry("admin.integrations", "Integrations", ("admin",)),
     Entry("admin.plugins", "Plugins", ("admin",)),
     Entry("admin.jobs", "Jobs", ("admin",)),
+    Entry("tokens.index", "API tokens", ("admin",)),
 )
 
 

@@ -75,6 +75,7 @@ PAGES: Mapping[str, frozenset[str]] = {
     "admin.integration_secret": frozenset({"admin"}),
     "admin.plugins": frozenset({"admin"}),
     "admin.jobs": frozenset({"admin"}),
+    "tokens.index": frozenset({"admin"}),
     "mystery_shopper.assignments": frozenset({"shopper", "hr", "manager"}),
     "mystery_shopper.new_assignment": PEOPLE,
     "mystery_shopper.report_form": frozenset({"shopper"}),  # their own only: tests/channels/mystery_shopper
@@ -111,6 +112,8 @@ FORMS: Mapping[str, frozenset[str]] = {
     "admin.integration_active": frozenset({"admin"}),
     "admin.dispatch_jobs": frozenset({"admin"}),
     "admin.discard_job": frozenset({"admin"}),
+    "tokens.index": frozenset({"admin"}),
+    "tokens.revoke": frozenset({"admin"}),
     "mystery_shopper.new_assignment": PEOPLE,
     "mystery_shopper.report_form": frozenset({"shopper"}),
     "mystery_shopper.review": PEOPLE,
@@ -160,6 +163,7 @@ def world(app, worked_example):
         session.add(Dispute(feedback_id=items["ann"], raised_by=worked_example.users["ann"], reason="not mine"))
         session.add(Dispute(feedback_id=items["dan"], raised_by=worked_example.users["dan"], reason="not mine"))
         session.add(Integration(provider="zendesk", name="Zendesk", webhook_secret="s" * 32))
+        session.add(ApiToken.issue(hr, "a bridge", ["org:read"])[0])  # for the admin's page to list and revoke
         # A queued item a channel proposes for Billing's Dan: Mia's queue must not name him.
         session.add(Feedback(channel="test", kind="csat", external_id="proposed-dan", value=2.0, scale_min=1.0,
                              scale_max=5.0, occurred_at=WEEK.start, payload={},
