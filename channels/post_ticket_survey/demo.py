@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from core import local_time
 from core.channel import IdentityRef
-from core.demo import SEED, demo_window
+from core.demo import SEED, demo_roster, demo_window
 from core.models import Feedback
 from core.tickets import TicketUpdate, upsert_tickets
 
@@ -28,6 +28,8 @@ KINDS = {"csat": 0.68, "nps": 0.2, "ces": 0.12}
 #: The fewest CSATs an agent has in a complete week: one more than the demo guideline's minimum, so a duplicate
 #: the integrity checks quarantine leaves them ranked.
 MIN_CSAT = 6
+#: Answers for the integrity checks to quarantine, besides the weeks' (:func:`_suspicious`).
+SUSPICIOUS = 2
 #: How often an NPS or CES answer names an agent nobody knows, for the attribution queue to show.
 UNKNOWN_AGENT = 0.06
 COMMENTS = {
@@ -39,7 +41,30 @@ COMMENTS = {
 
 
 def survey_responses(now: datetime, rng: Random, agents: Sequence[IdentityRef]) -> Iterator[dict]:
-    """Yield answers in the generic format; agents differ in skill, and a few name an agent nobody knows."""
+    """Yield answers in the generic format; agents differ in skill, a few name an agent nobody knows, and two
+    are for the integrity checks to quarantine (:func:`_suspicious`)."""
+    answers = list(_answers(now, rng, agents))
+    yield from answers
+    yield from _suspicious(answers, agents)
+
+
+def _suspicious(answers: list[dict], agents: Sequence[IdentityRef]) -> Iterator[dict]:
+    """A customer answering a second time about the same agent within the hour, and an agent rating themself
+    from their own address: the integrity queue was empty in the demo, and HR had nothing to try it on."""
+    roster = demo_roster()
+    known = {agent.external_id for agent in agents}
+    middle = next(answer for answer in answers[len(answers) // 2:]
+                  if answer["kind"] == "csat" and answer["agent"]["id"] in known)
+    answered = datetime.fromisoformat(middle["answered_at"])
+    again = {key: value for key, value in middle.items() if key != "comment"}  # a complaint would not fit a 5
+    yield {**again, "response_id": "demo-again", "ticket_id": f"{DESK}:T-39998", "rating": 5,
+           "answered_at": (answered + timedelta(minutes=40)).isoformat()}
+    yield {"response_id": "demo-self", "kind": "csat", "rating": 5, "ticket_id": f"{DESK}:T-39999",
+           "answered_at": (answered + timedelta(minutes=50)).isoformat(),
+           "respondent": roster[middle["agent"]["id"]].email, "agent": middle["agent"]}
+
+
+def _answers(now: datetime, rng: Random, agents: Sequence[IdentityRef]) -> Iterator[dict]:
     skill = {agent: rng.uniform(-0.9, 0.6) for agent in agents}
     for index, (answered, agent, kind) in enumerate(_schedule(now, rng, agents), 1):
         mood = rng.gauss(skill[agent], 1.0)
@@ -105,7 +130,7 @@ def _kinds(rng: Random, answers: int) -> list[str]:
 
 
 def demo_ticket_steps() -> int:
-    return WEEKS * PER_WEEK
+    return WEEKS * PER_WEEK + SUSPICIOUS
 
 
 def open_demo_tickets(session_factory, progress=None) -> int:

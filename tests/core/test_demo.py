@@ -36,14 +36,14 @@ def test_demo_builds_and_then_reuses_its_own_database(app, tmp_path, smtp_server
     assert "created the demo organisation" in first.output and inbox.messages == []
     assert "nothing is served (--no-serve)" in first.output and "Plaudit demo: http" not in first.output
     assert f"Serve it with `plaudit demo --database-url {url}`" in first.output  # this database, not the default
-    assert "post_ticket_survey: 1800 new item(s), 0 already there" in first.output
+    assert "post_ticket_survey: 1802 new item(s), 0 already there" in first.output
     assert "ticket_metrics: 2880 new item(s), 0 already there" in first.output
     for role in ("admin", "hr", "manager", "employee", "shopper"):
         assert f"{role}@plaudit.demo" in first.output
 
     again = runner.invoke(args=["demo", "--no-serve", "--database-url", url])
     assert "reusing the demo organisation" in again.output
-    assert "post_ticket_survey: 0 new item(s), 1800 already there" in again.output
+    assert "post_ticket_survey: 0 new item(s), 1802 already there" in again.output
     assert DEMO_STEP_LABEL in first.output and DEMO_STEP_LABEL in again.output
     assert "appraising the demo weeks and months" in again.output
     assert first.output.index("opening the tickets") < first.output.index("appraising the demo")
@@ -64,7 +64,12 @@ def test_demo_builds_and_then_reuses_its_own_database(app, tmp_path, smtp_server
             ("open", "employee@plaudit.demo")]
         survey = select(func.count(Feedback.employee_id), func.count()).where(Feedback.channel == "post_ticket_survey")
         attributed, total = conn.execute(survey).one()
-        assert total == 1800 and 0 < total - attributed < 100  # a few name an unknown agent
+        assert total == 1802 and 0 < total - attributed < 100  # a few name an unknown agent
+        # Two for HR's integrity queue: a customer answering twice within the hour, an agent rating themself
+        from core.models import Flag
+
+        assert sorted(conn.execute(select(Flag.check).where(Flag.decision.is_(None))).scalars()) == [
+            "duplicate_respondent", "self_rating"]
         posts = select(Feedback.kind, func.count(Feedback.employee_id), func.count()).where(
             Feedback.channel == "social_monitoring").group_by(Feedback.kind)
         by_kind = {kind: (attributed, total) for kind, attributed, total in conn.execute(posts)}
@@ -99,9 +104,9 @@ def test_demo_builds_and_then_reuses_its_own_database(app, tmp_path, smtp_server
         # so results have a case mix and training needs by category.
         from core.models import Ticket
 
-        assert conn.scalar(select(func.count()).select_from(Ticket)) == 1800
+        assert conn.scalar(select(func.count()).select_from(Ticket)) == 1802
         assert conn.scalar(select(func.count()).select_from(Feedback).where(
-            Feedback.channel == "post_ticket_survey", Feedback.ticket_category.is_not(None))) == 1800
+            Feedback.channel == "post_ticket_survey", Feedback.ticket_category.is_not(None))) == 1802
         mixes = conn.execute(select(AppraisalResult.case_mix).where(AppraisalResult.run_id == last)).scalars()
         assert sum(bool(mix) for mix in mixes) >= 10
     engine.dispose()
