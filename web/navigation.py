@@ -33,6 +33,7 @@ MENU = (
     Entry("runs.index", "Runs", ("hr",)),
     Entry("guidelines.index", "Guidelines", ("hr",)),
     Entry("social.sources", "Social sources", ("hr", "admin")),
+    Entry("privacy.erase", "Privacy", ("hr", "admin")),
     Entry("mystery_shopper.assignments", "Assignments", ("shopper",)),
     Entry("admin.integrations", "Integrations", ("admin",)),
     Entry("admin.plugins", "Plugins", ("admin",)),

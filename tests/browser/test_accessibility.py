@@ -124,7 +124,7 @@ def _pages(example) -> dict[str, list[str]]:
         ],
         "ann@example.com": ["/report", f"/report/{ann}/runs/{run}/nps"],
         "mia@example.com": [f"/team?team={example.support}", "/review/recommendations", "/review/disputes", "/targets"],
-        "admin@example.com": ["/admin/plugins", "/admin/integrations", "/admin/jobs", "/admin/tokens",
+        "admin@example.com": ["/admin/plugins", "/admin/integrations", "/admin/jobs", "/admin/tokens", "/privacy",
                               "/channels/social_monitoring/sources",
                               f"/channels/social_monitoring/sources/{example.source}"],
         "shopper@example.com": [f"/channels/mystery_shopper/assignments/{visit}"],
@@ -285,6 +285,7 @@ REFUSALS = {
     "attribution": _refuse_attribution,
     "integration": _refused_form("admin@example.com", "/admin/integrations", "Create the integration"),
     "api_token": _refused_form("admin@example.com", "/admin/tokens", "Issue the token"),
+    "erasure": _refused_form("hr@example.com", "/privacy", "Check what would be erased"),
     "source": _refused_form("admin@example.com", "/channels/social_monitoring/sources", "Add the source",
                             (("#source-name", "Not A Name!"),)),
 }

@@ -76,6 +76,7 @@ PAGES: Mapping[str, frozenset[str]] = {
     "admin.plugins": frozenset({"admin"}),
     "admin.jobs": frozenset({"admin"}),
     "tokens.index": frozenset({"admin"}),
+    "privacy.erase": frozenset({"hr", "admin"}),
     "mystery_shopper.assignments": frozenset({"shopper", "hr", "manager"}),
     "mystery_shopper.new_assignment": PEOPLE,
     "mystery_shopper.report_form": frozenset({"shopper"}),  # their own only: tests/channels/mystery_shopper
@@ -114,6 +115,7 @@ FORMS: Mapping[str, frozenset[str]] = {
     "admin.discard_job": frozenset({"admin"}),
     "tokens.index": frozenset({"admin"}),
     "tokens.revoke": frozenset({"admin"}),
+    "privacy.erase": frozenset({"hr", "admin"}),
     "mystery_shopper.new_assignment": PEOPLE,
     "mystery_shopper.report_form": frozenset({"shopper"}),
     "mystery_shopper.review": PEOPLE,

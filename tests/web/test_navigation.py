@@ -8,12 +8,12 @@ from tests.fixtures.org import sign_in
 EXPECTED = {
     "hr@example.com": ["Team", "Team report", "Targets", "Unattributed", "Disputes", "Approvals", "Mystery reports",
                        "Mystery templates", "Integrity queue",
-                       "Organisation", "People", "Runs", "Guidelines", "Social sources"],
+                       "Organisation", "People", "Runs", "Guidelines", "Social sources", "Privacy"],
     # Mia manages and is appraised herself: her own report comes first
     "mia@example.com": ["My report", "Team", "Team report", "Targets", "Unattributed", "Disputes", "Approvals",
                         "Mystery reports"],
     "ann@example.com": ["My report"],
-    "admin@example.com": ["Social sources", "Integrations", "Plugins", "Jobs", "API tokens"],
+    "admin@example.com": ["Social sources", "Privacy", "Integrations", "Plugins", "Jobs", "API tokens"],
 }
 
 

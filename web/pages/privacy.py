@@ -1,0 +1,52 @@
+"""HR's and admins' erasure page: what is stored about a customer, checked first, then erased on request."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from core.auth import roles_required
+from core.db import get_session
+from core.privacy import erase_customer
+
+bp = Blueprint("privacy", __name__)
+#: The most identifiers one request names, and the longest note (the request's reference).
+MOST_IDENTIFIERS, NOTE_LIMIT = 20, 500
+
+
+@bp.route("/privacy", methods=["GET", "POST"])
+@roles_required("hr", "admin")
+def erase():
+    """GET the form; POST ``check`` says what would be erased (nothing is written), POST ``erase`` erases it.
+
+    The identifiers are never put in a URL, a flash, a log or the audit trail: the page answered holds them,
+    and the audit keeps the request's hash (core/privacy.py).
+    """
+    session = get_session()
+    form, errors, report = request.form, {}, None
+    identifiers = [line.strip() for line in form.get("identifiers", "").splitlines() if line.strip()]
+    note = form.get("note", "").strip()
+    if request.method == "POST":
+        if not identifiers:
+            errors["identifiers"] = "give the customer's e-mail address, social handle or helpdesk requester id"
+        elif len(identifiers) > MOST_IDENTIFIERS:
+            errors["identifiers"] = f"at most {MOST_IDENTIFIERS} identifiers, one customer's ({len(identifiers)} given)"
+        if len(note) > NOTE_LIMIT:
+            errors["note"] = f"at most {NOTE_LIMIT} characters ({len(note)} given)"
+        erasing = form.get("action") == "erase"
+        if erasing and not form.get("confirmed"):
+            errors["confirmed"] = "tick it once you have checked what will be erased: nothing can bring it back"
+        if not errors:
+            report = erase_customer(session, identifiers, actor=current_user, note=note or None,
+                                    dry_run=not erasing)
+            if erasing:
+                session.commit()
+                found = report.as_dict()
+                flash(f"Erased {found['items']} feedback item(s), {found['comments']} comment(s), "
+                      f"{found['replies']} brand reply(ies), {found['invitations']} survey invitation(s) and "
+                      f"{found['tickets']} ticket subject(s); audited as request {report.request_ref[:12]}. "
+                      f"Appraisals keep their numbers.")
+                return redirect(url_for(".erase"), 303)
+            session.rollback()  # a check reads only
+    return render_template("privacy/erase.html", identifiers="\n".join(identifiers), note=note, errors=errors,
+                           report=report and report.as_dict(), mentions=report.mentions if report else [],
+                           note_limit=NOTE_LIMIT), (400 if errors else 200)
