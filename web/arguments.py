@@ -71,15 +71,14 @@ def is_id(raw: str) -> bool:
 
 #: A number written with a decimal comma, as most of Europe does and its phones' number pads offer: "80,5".
 DECIMAL_COMMA = re.compile(r"\s*[-+]?\d+,\d+\s*")
+#: ... but not three digits after a comma that could be a thousands mark: "5,000" is five thousand in English
+#: and five in German, so it is left as typed, to be refused as no number, rather than guessed.
+THOUSANDS = re.compile(r"\s*[-+]?\d{1,3},\d{3}\s*")
 
 
 def decimal_mark(raw: str) -> str:
-    """``raw`` with a decimal comma made a point ("80,5" is 80.5); anything else as it was.
-
-    Only one comma between digits and no point: "1,000" is then a thousand nowhere and one in some places, so it
-    is read as 1.0 rather than guessed; a number past a thousand has no place in a target or a weight.
-    """
-    return raw.replace(",", ".") if DECIMAL_COMMA.fullmatch(raw) else raw
+    """``raw`` with a decimal comma made a point ("80,5" is 80.5, "1500,50" is 1500.5); anything else as it was."""
+    return raw.replace(",", ".") if DECIMAL_COMMA.fullmatch(raw) and not THOUSANDS.fullmatch(raw) else raw
 
 
 def finite_number(raw: str) -> float | None:

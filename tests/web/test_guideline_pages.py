@@ -311,6 +311,10 @@ def test_numbers_written_with_a_decimal_comma_are_read_as_decimals(hr, worked_ex
         document = session.scalar(select(Guideline).order_by(Guideline.version.desc()).limit(1)).document
     assert [m["weight"] for m in document["metrics"]] == [52.5, 47.5]
     assert (document["shrinkage_strength"], document["incentives"]["budget"]["cap"]) == (2.5, 1500.5)
+    # A cap of "5,000": five thousand, or five? Refused at its field rather than published as 5.0
+    refused = hr.post("/guidelines/edit", data={**data, "budget_cap": ["5,000"], "base_version": ["2"]})
+    assert refused.status_code == 400 and 'id="budget_cap" ' in refused.get_data(as_text=True)
+    assert 'aria-invalid="true"' in refused.get_data(as_text=True).split('id="budget_cap"')[1][:300]
 
 
 def test_rules_are_added_and_removed_and_settings_kept(hr):

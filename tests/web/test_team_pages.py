@@ -276,6 +276,7 @@ def _targets_and_audits() -> tuple[list, int]:
     ({"value": "150"}, "value", "CSAT % runs from 0 to 100"),
     ({"value": "nan"}, "value", "give a number"),
     ({"value": "1.000,5"}, "value", "give a number"),  # a thousands mark is not guessed at
+    ({"value": "1,000"}, "value", "give a number"),  # a thousand, or one? Not guessed either
     ({"metric": "csat_pct"}, "metric", "'csat_pct' is not in the guideline in force"),
     ({"day": "2 November"}, "day", "YYYY-MM-DD"),
     ({"day": "9999-12-31"}, "day", "outside the days a period may hold"),  # was a 500
