@@ -45,13 +45,19 @@ def test_hr_checks_then_erases_a_customer_and_the_numbers_stay(app, client, logi
     html = " ".join(checked.get_data(as_text=True).split())
     assert checked.status_code == 200 and "2 feedback item(s): test csat 2, 2 with a comment" in html
     assert _stored(janes_answers) == before  # a check writes nothing
+    checked_ref = re.search(r'name="checked_ref" value="([0-9a-f]{64})"', html).group(1)  # a hash, not Jane
     # Erasing asks for the confirmation first, and keeps what was typed
     unconfirmed = client.post("/privacy", data={"csrf_token": csrf_token(html), "identifiers": JANE,
-                                                "note": "DSR-7", "action": "erase"})
+                                                "note": "DSR-7", "action": "erase", "checked_ref": checked_ref})
     assert unconfirmed.status_code == 400 and 'href="#confirmed"' in unconfirmed.get_data(as_text=True)
+    # Identifiers edited after the check are checked again, not erased
+    edited = client.post("/privacy", data={"csrf_token": csrf_token(html), "identifiers": f"{JANE}\n@janedoe",
+                                           "action": "erase", "confirmed": "yes", "checked_ref": checked_ref})
+    assert edited.status_code == 400 and "they changed since the check" in edited.get_data(as_text=True)
+    assert "What would be erased" in edited.get_data(as_text=True)
     assert _stored(janes_answers) == before
     erased = client.post("/privacy", data={"csrf_token": csrf_token(html), "identifiers": JANE, "note": "DSR-7",
-                                           "action": "erase", "confirmed": "yes"})
+                                           "action": "erase", "confirmed": "yes", "checked_ref": checked_ref})
     assert erased.status_code == 303 and erased.location.endswith("/privacy")
     after = client.get("/privacy").get_data(as_text=True)
     assert re.search(r"Erased 2 feedback item\(s\), 2 comment\(s\).*audited as request [0-9a-f]{12}", after)

@@ -32,21 +32,27 @@ def erase():
             errors["identifiers"] = f"at most {MOST_IDENTIFIERS} identifiers, one customer's ({len(identifiers)} given)"
         if len(note) > NOTE_LIMIT:
             errors["note"] = f"at most {NOTE_LIMIT} characters ({len(note)} given)"
-        erasing = form.get("action") == "erase"
-        if erasing and not form.get("confirmed"):
-            errors["confirmed"] = "tick it once you have checked what will be erased: nothing can bring it back"
         if not errors:
-            report = erase_customer(session, identifiers, actor=current_user, note=note or None,
-                                    dry_run=not erasing)
-            if erasing:
-                session.commit()
-                found = report.as_dict()
-                flash(f"Erased {found['items']} feedback item(s), {found['comments']} comment(s), "
-                      f"{found['replies']} brand reply(ies), {found['invitations']} survey invitation(s) and "
-                      f"{found['tickets']} ticket subject(s); audited as request {report.request_ref[:12]}. "
-                      f"Appraisals keep their numbers.")
-                return redirect(url_for(".erase"), 303)
-            session.rollback()  # a check reads only
+            # Always checked first, whatever was pressed: the page shows what these identifiers hold.
+            report = erase_customer(session, identifiers, actor=current_user, dry_run=True)
+            if form.get("action") == "erase":
+                # Erased only as checked: identifiers edited after the check (its request_ref is the page's,
+                # a hash of the salted identifiers, never one of them) are checked again, not erased.
+                if form.get("checked_ref") != report.request_ref:
+                    errors["identifiers"] = ("they changed since the check: see what these would erase below, "
+                                             "then confirm again")
+                elif not form.get("confirmed"):
+                    errors["confirmed"] = ("tick it once you have checked what will be erased: nothing can bring "
+                                           "it back")
+        if report is not None and not errors and form.get("action") == "erase":
+            erased = erase_customer(session, identifiers, actor=current_user, note=note or None).as_dict()
+            session.commit()
+            flash(f"Erased {erased['items']} feedback item(s), {erased['comments']} comment(s), "
+                  f"{erased['replies']} brand reply(ies), {erased['invitations']} survey invitation(s) and "
+                  f"{erased['tickets']} ticket subject(s); audited as request {report.request_ref[:12]}. "
+                  f"Appraisals keep their numbers.")
+            return redirect(url_for(".erase"), 303)
+        session.rollback()  # a check reads only
     return render_template("privacy/erase.html", identifiers="\n".join(identifiers), note=note, errors=errors,
-                           report=report and report.as_dict(), mentions=report.mentions if report else [],
-                           note_limit=NOTE_LIMIT), (400 if errors else 200)
+                           report=report and report.as_dict(), checked_ref=report and report.request_ref,
+                           mentions=report.mentions if report else [], note_limit=NOTE_LIMIT), (400 if errors else 200)
