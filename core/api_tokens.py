@@ -4,11 +4,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .accounts import user_by_email
 from .auth import API_SCOPES, SHOPPER_SCOPES, TOKEN_ROLES, token_scopes_of
-from .models import ApiToken, record_audit, utcnow
+from .models import ApiToken, AuditEntry, record_audit, utcnow
 
 NAME_LIMIT = 200
 #: The longest a token may be issued for, in days: ten years.
@@ -24,13 +25,19 @@ class TokenError(ValueError):
 
 
 def issue_token(session: Session, owner_email: str, name: str, scopes: Iterable[str], days: int | None, *,
-                actor=None) -> tuple[ApiToken, str]:
+                actor=None, form: str | None = None) -> tuple[ApiToken, str]:
     """Issue a token acting for the account ``owner_email``; return the row and the token, shown once.
 
     :param days: until it stops working; None for a token that works until it is revoked.
+    :param form: the id of the web form asking (kept in the audit): a form sent again issues nothing more.
     :raises TokenError: naming every field at fault.
     """
     problems: dict[str, str] = {}
+    if form and session.scalar(select(AuditEntry.id).where(
+            AuditEntry.action == "api_token.created", AuditEntry.after["form"].as_string() == form).limit(1)):
+        # A reload of the page that showed it: a second token nobody ever saw would stay live.
+        raise TokenError({"form": "this form issued its token already (the page was sent again): nothing more "
+                                  "was issued; the token is in the list below"})
     owner = user_by_email(session, owner_email) if owner_email.strip() else None
     allowed: tuple[str, ...] = ()
     if not owner_email.strip():
@@ -68,7 +75,7 @@ def issue_token(session: Session, owner_email: str, name: str, scopes: Iterable[
     session.flush()
     record_audit(session, "api_token.created", token, actor=actor, after={
         "prefix": token.prefix, "name": name, "owner": owner.email, "scopes": scopes,
-        "expires_at": token.expires_at.isoformat() if token.expires_at else None})
+        "expires_at": token.expires_at.isoformat() if token.expires_at else None, **({"form": form} if form else {})})
     return token, plain
 
 

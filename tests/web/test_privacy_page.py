@@ -71,6 +71,14 @@ def test_hr_checks_then_erases_a_customer_and_the_numbers_stay(app, client, logi
     assert all(JANE not in cookie.value.lower() for cookie in client._cookies.values())
 
 
+def test_a_customer_with_nothing_stored_is_told_so_and_offered_no_erasure(client, login, janes_answers):
+    login("hr@example.com")
+    checked = client.post("/privacy", data={"csrf_token": csrf_token(client.get("/privacy").get_data(as_text=True)),
+                                            "identifiers": "nobody@nowhere.test", "action": "check"})
+    html = checked.get_data(as_text=True)
+    assert "Nothing is stored under these identifiers" in html and 'value="erase"' not in html
+
+
 def test_a_request_at_fault_names_its_fields_and_erases_nothing(client, login, janes_answers):
     login("hr@example.com")
     before = _stored(janes_answers)

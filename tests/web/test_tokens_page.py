@@ -62,8 +62,27 @@ def test_an_admin_issues_a_token_seen_once_that_works_and_revokes_it(app, client
     assert client.post("/admin/tokens/999999/revoke", data={"csrf_token": csrf_token(after)}).status_code == 404
 
 
+def test_the_page_sent_again_by_a_reload_issues_no_second_token(app, client, login, accounts):
+    """The answer to the POST shows the token, so a reload sends the form again: it issued a second live token
+    that nobody ever saw."""
+    login("admin@example.com")
+    page = _page(client)
+    form = {"csrf_token": csrf_token(page), "form_id": re.search(r'name="form_id" value="([\w-]+)"', page).group(1),
+            "owner": "hr@example.com", "name": "bridge", "scopes": ["org:read"]}
+    assert client.post(PAGE, data=form).status_code == 200
+    again = client.post(PAGE, data=form)
+    assert again.status_code == 400 and "this form issued its token already" in again.get_data(as_text=True)
+    assert _tokens(app) == 1
+    fresh = re.search(r'name="form_id" value="([\w-]+)"', again.get_data(as_text=True)).group(1)
+    assert fresh != form["form_id"] and client.post(PAGE, data={**form, "form_id": fresh}).status_code == 200
+    assert _tokens(app) == 2  # a second one asked for on a fresh form
+
+
 def test_a_token_asked_for_wrongly_names_every_field_and_issues_nothing(app, client, login, accounts):
     login("admin@example.com")
+    superscript = client.post(PAGE, data={"csrf_token": csrf_token(_page(client)), "owner": "hr@example.com",
+                                          "name": "x", "scopes": ["org:read"], "days": "²"})
+    assert superscript.status_code == 400 and 'href="#days"' in superscript.get_data(as_text=True)  # was a 500
     refused = client.post(PAGE, data={"csrf_token": csrf_token(_page(client)), "owner": "", "name": " ",
                                       "days": "soon"})
     assert refused.status_code == 400

@@ -1,6 +1,8 @@
 """Admins' API tokens page: every token with its state, a form to issue one (shown once), and revoking."""
 from __future__ import annotations
 
+import secrets
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -30,10 +32,14 @@ def index():
         posted = request.form
         raw_days = posted.get("days", "").strip()
         # Empty: no expiry. Anything but a day count goes through as one out of range, to be named with the rest.
-        days = None if not raw_days else int(raw_days) if raw_days.isdigit() and len(raw_days) <= 6 else -1
+        try:
+            days = int(raw_days) if raw_days and len(raw_days) <= 6 else None if not raw_days else -1
+        except ValueError:  # "soon", "²" (a digit to isdigit, not to int)
+            days = -1
         try:
             token, plain = issue_token(session, posted.get("owner", ""), posted.get("name", ""),
-                                       posted.getlist("scopes"), days, actor=current_user)
+                                       posted.getlist("scopes"), days, actor=current_user,
+                                       form=posted.get("form_id", "")[:64] or None)
         except TokenError as exc:
             session.rollback()
             errors = exc.problems
@@ -52,7 +58,10 @@ def index():
         .distinct().order_by(User.email)).all()
     now = utcnow()
     rows = [{"token": token, "owner": email, "state": token_state(token, now)} for token, email in tokens]
+    # Each form its own id: the page answering a POST is not redirected (it shows the token once), so a reload
+    # sends the form again, and its id tells that apart from a second token asked for.
     return render_template("admin/tokens.html", rows=rows, owners=owners, scopes=API_SCOPES,
+                           form_id=secrets.token_urlsafe(16),
                            shopper_scopes=SHOPPER_SCOPES, errors=errors, posted=posted, issued=issued,
                            name_limit=NAME_LIMIT, longest_days=LONGEST_DAYS), (400 if errors else 200)
 
