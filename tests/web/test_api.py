@@ -84,6 +84,9 @@ def test_non_json_and_wrong_shapes_are_clear(client, issue_token):
     for url in ("/api/v1/runs/", URL):  # JSON null: 400 on both (the run's was a 422 naming no field)
         null = client.post(url, data="null", headers=runner | _auth(token) if url == URL else runner)
         assert null.status_code == 400 and null.get_json()["message"] == "the body is JSON null: send a payload"
+        # ... once the token is checked: without one, the body is not read
+        anonymous = client.post(url, data="{", headers={"Content-Type": "application/json"})
+        assert anonymous.status_code == 401
     assert client.post(URL, json=[survey()], headers=_auth(token)).status_code == 422
     assert client.post(URL + "/batch", json=survey(), headers=_auth(token)).status_code == 422
     unknown = client.post("/api/v1/channels/carrier_pigeon/feedback", json={}, headers=_auth(token))

@@ -5,8 +5,10 @@ import importlib
 import pkgutil
 
 from flask import abort, current_app, request
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint
 from flask_smorest.pagination import PaginationMetadataSchema
+from marshmallow import missing
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from core.auth import csrf, public_endpoint
@@ -88,21 +90,31 @@ class JsonRequest(FormRequest):
 
 
 def _json_bodies_only():
-    """Refuse an API body that is not JSON with 415: read as no body, it was 'missing' every field instead.
-
-    A body that is not JSON that can be read, or is JSON null, is a 400 saying so on every endpoint alike: the
-    schema's endpoints answered "json: Invalid JSON body." (saying not where) and a 422 for null.
-    """
+    """Refuse an API body that is not JSON with 415: read as no body, it was 'missing' every field instead."""
     # Only on a route there is (else 404), and a body sent in chunks has no Content-Length but is a body.
     sent = request.content_length or "chunked" in request.headers.get("Transfer-Encoding", "")
-    if not (request.path.startswith("/api/") and request.url_rule is not None
-            and request.method in ("POST", "PUT", "PATCH") and sent):
-        return
-    if not request.is_json:
+    if (request.path.startswith("/api/") and request.url_rule is not None
+            and request.method in ("POST", "PUT", "PATCH") and sent and not request.is_json):
         abort(415, description=f"send the body as JSON with Content-Type: application/json, not "
                                f"{request.mimetype or 'no type'}")
-    if request.get_json() is None:  # parsed once here and kept for the view; unreadable JSON raises 400
-        abort(400, description="the body is JSON null: send a payload")
+
+
+class BodyParser(FlaskParser):
+    """webargs' parser, reading a body as the channels' endpoints do (web/api/channels.py), once the token is
+    checked: unreadable JSON says where it breaks (it said "json: Invalid JSON body."), and JSON null is a 400
+    (it was a 422 naming no field)."""
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req) or not req.get_data(cache=True):
+            return missing  # no body: each required field is named missing
+        data = req.get_json()  # unreadable: 400 saying why (JsonRequest)
+        if data is None:
+            abort(400, description="the body is JSON null: send a payload")
+        return data
+
+
+# Set before the resources' modules are imported: each @blp.arguments takes the parser when it decorates.
+Blueprint.ARGUMENTS_PARSER = BodyParser()
 
 
 def blueprints():
