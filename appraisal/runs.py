@@ -59,12 +59,18 @@ from .targets import targets_in_force
 log = logging.getLogger(__name__)
 
 
+#: How long a queued run is taken to be still on its way to a worker, for a second request to wait for it.
+STILL_WAITING = timedelta(minutes=30)
+
+
 def request_run(session: Session, period: Period, *, actor=None, guideline_version_number: int | None = None
                 ) -> AppraisalRun:
     """Record a run of ``period`` and ask for it to be computed once ``session`` commits.
 
     A run of the same period under the same version that is still queued is returned instead: it has not
-    yet read the feedback, so it will see all that a second one would (a running one may have read it).
+    yet read the feedback, so it will see all that a second one would (a running one may have read it). Not
+    one queued longer than :data:`STILL_WAITING`: its job may be lost (discarded after failing, say), and
+    asking again is how HR gets the period run.
 
     :param guideline_version_number: the version to apply; None for the one in force.
     :raises MisalignedPeriods: while periods of another time zone are stored (:mod:`appraisal.period_zone`).
@@ -73,8 +79,9 @@ def request_run(session: Session, period: Period, *, actor=None, guideline_versi
     guideline = (guideline_version(session, guideline_version_number) if guideline_version_number
                  else guideline_in_force(session))
     pending = session.scalar(select(AppraisalRun).where(
-        AppraisalRun.period_start == period.start, AppraisalRun.period_end == period.end,
-        AppraisalRun.guideline_id == guideline.id, AppraisalRun.status == "queued")
+        AppraisalRun.period_kind == period.kind, AppraisalRun.period_start == period.start,
+        AppraisalRun.period_end == period.end, AppraisalRun.guideline_id == guideline.id,
+        AppraisalRun.status == "queued", AppraisalRun.created_at >= utcnow() - STILL_WAITING)
         .order_by(AppraisalRun.id).limit(1))
     if pending is not None:
         return pending

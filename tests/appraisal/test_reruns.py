@@ -489,7 +489,7 @@ def test_a_period_asked_for_again_while_its_run_waits_for_a_worker_gets_that_run
                                                                               redis_url):
     from rq import Queue
 
-    from appraisal.runs import compute_run, request_run
+    from appraisal.runs import STILL_WAITING, compute_run, request_run
     from core import jobs
     from core.models import AuditEntry
 
@@ -507,7 +507,12 @@ def test_a_period_asked_for_again_while_its_run_waits_for_a_worker_gets_that_run
                 AuditEntry.action == "appraisal.requested")).all()
             assert sorted(map(int, requested)) == [first, other_version]
         assert Queue("test-again", connection=jobs.redis_connection(queued)).count == 2
+        with transaction() as session:  # one waiting longer than a job takes may have lost its job
+            session.get(AppraisalRun, other_version).created_at -= STILL_WAITING + timedelta(minutes=1)
+        with transaction() as session:
+            anew = request_run(session, WEEK, guideline_version_number=version - 1).id
+        assert anew != other_version
         assert compute_run(first) == "completed"
         with transaction() as session:
             again = request_run(session, WEEK).id
-        assert again not in (first, other_version)  # the one it had has read the feedback: a new run
+        assert again not in (first, other_version, anew)  # the one it had has read the feedback: a new run

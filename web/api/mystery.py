@@ -287,9 +287,6 @@ class NewAssignment(MethodView):
         except PermissionError as exc:
             session.rollback()
             abort(403, message=str(exc))
-        if found:  # (cannot be: the domain found no template 0 nor shopper 0)
-            session.rollback()
-            _invalid(found)
         session.commit()
         return (_readable_assignment(assignment.id), 201,
                 {"Location": url_for("mystery.OneAssignment", assignment_id=assignment.id)})

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validates_schema
 from sqlalchemy import select
 
+from appraisal.guidelines import GuidelineError
 from appraisal.models import Target
 from appraisal.periods import days_of, period_between
 from appraisal.targets import TargetError, set_target, target_for, value_problems
@@ -127,7 +128,10 @@ class SetTarget(MethodView):
             period = period_between(body["first"], body["last"])
         except ValueError as exc:
             problems["to"] = str(exc)
-        problems.update(value_problems(session, body["metric"], body["value"]))
+        try:
+            problems.update(value_problems(session, body["metric"], body["value"]))
+        except GuidelineError as exc:  # no guideline, and none to start from: no loaded scoring rule
+            problems["metric"] = str(exc)
         if problems:
             abort(422, message="; ".join(f"{field}: {text}" for field, text in problems.items()),
                   errors={"json": {field: [text] for field, text in problems.items()}})

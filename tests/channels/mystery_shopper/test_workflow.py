@@ -78,6 +78,12 @@ def test_assignments_name_the_wrong_field_and_keep_managers_to_their_teams(sessi
         _assign(session, mia, visits, employee_id=ids["dan"])  # Billing is not Mia's
     with pytest.raises(PermissionError):
         _assign(session, mia, visits, location="Riverside branch")  # anyone there may serve: HR's call
+    with pytest.raises(AssignmentError) as both:  # a field at fault, not a refusal of Mia
+        _assign(session, mia, visits, employee_id=ids["bob"], location="Riverside branch")
+    assert both.value.field == "location"
+    with pytest.raises(AssignmentError) as several:  # every field at fault at once
+        _assign(session, hr, visits, template_id=999, scenario=" ", visit_until=VISIT_FROM)
+    assert set(several.value.problems) == {"template_id", "employee_id", "scenario", "visit_until"}
     assignment = _assign(session, mia, visits, employee_id=ids["bob"])
     session.commit()
     audit = session.scalar(select(AuditEntry).where(AuditEntry.action == "mystery_assignment.created",
