@@ -11,7 +11,7 @@ from sqlalchemy import func, insert, select
 from appraisal.models import AppraisalResult, Recommendation
 from appraisal.review import raise_dispute
 from core.db import get_session
-from core.models import Dispute, Feedback, Flag, User
+from core.models import Dispute, Employee, Feedback, Flag, User
 from tests.fixtures.app import statements_of_page
 from tests.fixtures.org import csrf_token, sign_in
 from tests.fixtures.scale import sized_org
@@ -209,6 +209,29 @@ def test_managers_see_and_decide_disputes_only_in_their_teams(worked_example, lo
     assert "Rejected: the item stands</strong> · Hana HR" in decided and "The rota shows you on shift" in decided
     mine = client.get("/review/disputes/decided").get_data(as_text=True)  # Mia: her team's only, Ann's though
     assert f'id="dispute-{ann_dispute}"' in mine and f'id="dispute-{dan_dispute}"' not in mine  # the item is Bob's now
+
+
+def test_two_people_alike_in_the_list_are_told_apart_by_their_id(worked_example, login):
+    """A leaver hired again as a new record read "Bob (Support)" twice: either pick was refused as ambiguous."""
+    with own_session() as session:
+        bob = session.get(Employee, worked_example.ids["bob"])
+        again = Employee(name="Bob", email="bob.again@example.com", team_id=bob.team_id)
+        session.add(again)
+        session.flush()
+        again_id = again.id
+        item = session.scalar(select(Feedback.id).where(Feedback.employee_id == worked_example.ids["ann"]).limit(1))
+        ann = session.scalar(select(User).where(User.employee_id == worked_example.ids["ann"]))
+        dispute = raise_dispute(session, item, ann, "Bob's call").id
+    client = login("mia@example.com")
+    html = client.get("/review/disputes").get_data(as_text=True)
+    offered = re.findall(r'<option value="(Bob[^"]*)" data-id="(\d+)"', html)
+    assert sorted(offered) == sorted([(f"Bob (Support) #{worked_example.ids['bob']}", str(worked_example.ids["bob"])),
+                                      (f"Bob (Support) #{again_id}", str(again_id))])
+    done = decide(client, "/review/disputes", dispute_id=dispute, decision="uphold", outcome="the new Bob's",
+                  reassign_to=f"Bob (Support) #{again_id}")
+    assert done.status_code == 303
+    with own_session() as session:
+        assert session.get(Feedback, item).employee_id == again_id
 
 
 def test_nobody_decides_a_dispute_about_their_own_feedback(worked_example, login):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from sqlalchemy import func, or_, select
 
@@ -10,9 +11,18 @@ from core.models import Employee, Team
 from web.arguments import is_id
 from web.scope import visible_employees
 
-#: What a pick from the list fills in: "Name (Team)".
+#: What a pick from the list fills in: "Name (Team)", and "Name (Team) #12" where two would read alike.
 NAME_AND_TEAM = re.compile(r"(?P<name>.+?) \((?P<team>[^()]+)\)")
+NUMBERED = re.compile(r".+ #(?P<id>\d{1,10})")
 SUGGESTED = 5
+
+
+def pick_labels(people) -> dict[int, str]:
+    """What picking each of ``people`` (rows with ``id``, ``name``, ``team``) fills in: "Name (Team)", with the
+    id after it for two that would read alike (a leaver hired again, two teams of one name)."""
+    shown = {person.id: f"{person.name} ({person.team})" if person.team else person.name for person in people}
+    alike = Counter(shown.values())
+    return {id_: label if alike[label] == 1 else f"{label} #{id_}" for id_, label in shown.items()}
 
 
 def credited_employee(raw: str, user) -> int:
@@ -23,6 +33,8 @@ def credited_employee(raw: str, user) -> int:
     """
     if is_id(raw):
         return int(raw)
+    if (numbered := NUMBERED.fullmatch(raw)) and is_id(numbered["id"]):  # one of two alike, by its id
+        return int(numbered["id"])
     session = get_session()
 
     def called(name: str, *where) -> list[int]:

@@ -24,7 +24,7 @@ from core.db import get_session
 from core.local_time import shown
 from core.models import Employee, Feedback, Ticket
 from web.arguments import choice_arg, page_of
-from web.pages.credit_to import credited_employee
+from web.pages.credit_to import credited_employee, pick_labels
 from web.scope import visible_employee_ids
 
 from .team import PAGE_SIZE, colleagues
@@ -65,10 +65,11 @@ def _queue(session, errors=None, status: int = 200):
         .outerjoin(proposed, proposed.id == Feedback.proposed_employee_id)
         .where(*where).order_by(Feedback.occurred_at.desc(), Feedback.id.desc())
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    people = colleagues(session, current_user, leavers=True)
     # Waiting items belong to no team, so every manager reads them: with the customer's phone number, address or
     # links taken out, except where the item is proposed for one of their people. HR reads them as written.
     return render_template("team/unattributed.html", items=items, page=page, pages=pages, total=total, show=show,
-                           people=colleagues(session, current_user, leavers=True), errors=errors or {},
+                           people=people, picks=pick_labels(people), errors=errors or {},
                            as_written=current_user.has_role("hr")), status
 
 

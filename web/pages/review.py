@@ -30,7 +30,7 @@ from core.models import Dispute, Employee, Feedback, Flag, Team, User, still_ope
 from core.plugins import get_plugins
 from web.arguments import is_id, whole_number
 from web.pages.budgets import runs_and_budgets
-from web.pages.credit_to import credited_employee
+from web.pages.credit_to import credited_employee, pick_labels
 from web.scope import visible_employee_ids, visible_employees
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -280,12 +280,13 @@ def _disputes_page(refusal: Refusal | None) -> str:
         .where(*scoped).order_by(Dispute.created_at, Dispute.id).offset(pager.offset).limit(PAGE_SIZE)).all()
     # One list for every form on the page: whom an upheld dispute may credit the item to instead.
     candidates = session.execute(
-        select(Employee.id, Employee.name, Team.name, Employee.left_on, Employee.started_on)
+        select(Employee.id, Employee.name, Team.name.label("team"), Employee.left_on, Employee.started_on)
         .outerjoin(Team, Team.id == Employee.team_id)
         .where(visible_employees(current_user), Employee.creditable,
                *((Employee.id != current_user.employee_id,) if current_user.employee_id else ()))
         .order_by(Employee.name, Employee.id)).all()
     return render_template("review/disputes.html", rows=rows, pager=pager, candidates=candidates,
+                           picks=pick_labels(candidates),
                            refusal=refusal, decision_fields=DECISION_FIELDS, channels=get_plugins().channels)
 
 
