@@ -32,12 +32,12 @@ def issue_token(session: Session, owner_email: str, name: str, scopes: Iterable[
     :param form: the id of the web form asking (kept in the audit): a form sent again issues nothing more.
     :raises TokenError: naming every field at fault.
     """
-    problems: dict[str, str] = {}
     if form and session.scalar(select(AuditEntry.id).where(
             AuditEntry.action == "api_token.created", AuditEntry.after["form"].as_string() == form).limit(1)):
         # A reload of the page that showed it: a second token nobody ever saw would stay live.
         raise TokenError({"form": "this form issued its token already (the page was sent again): nothing more "
                                   "was issued; the token is in the list below"})
+    problems: dict[str, str] = {}
     owner = user_by_email(session, owner_email) if owner_email.strip() else None
     allowed: tuple[str, ...] = ()
     if not owner_email.strip():

@@ -32,10 +32,12 @@ def index():
         posted = request.form
         raw_days = posted.get("days", "").strip()
         # Empty: no expiry. Anything but a day count goes through as one out of range, to be named with the rest.
-        try:
-            days = int(raw_days) if raw_days and len(raw_days) <= 6 else None if not raw_days else -1
-        except ValueError:  # "soon", "²" (a digit to isdigit, not to int)
-            days = -1
+        days = None
+        if raw_days:
+            try:
+                days = int(raw_days) if len(raw_days) <= 6 else -1
+            except ValueError:  # "soon", "²" (a digit to isdigit, not to int)
+                days = -1
         try:
             token, plain = issue_token(session, posted.get("owner", ""), posted.get("name", ""),
                                        posted.getlist("scopes"), days, actor=current_user,
