@@ -65,6 +65,14 @@ class PeopleReport:
 def read_rows(lines: Iterable[str]) -> tuple[list[tuple[int, dict]], list[tuple[int, dict]]]:
     """Parse and validate CSV lines; return (line number, row) for the good rows and the errors."""
     reader = csv.DictReader(lines)
+    try:
+        return _checked_rows(reader)
+    except csv.Error as exc:  # a field past the csv module's limit, a NUL: the file's fault, said with its line
+        # line_num counts the lines read whole: the fault is in the next.
+        return [], [(reader.line_num + 1, {"file": [f"not readable as CSV from this line: {exc}"]})]
+
+
+def _checked_rows(reader: csv.DictReader) -> tuple[list[tuple[int, dict]], list[tuple[int, dict]]]:
     missing = [c for c in ("name", "email", "team") if c not in (reader.fieldnames or ())]
     if missing:
         return [], [(1, {"header": [f"missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}"]})]
@@ -107,29 +115,37 @@ def _slug(name: str) -> str:
     return "-".join(kept.split())[:100] or "team"
 
 
+def _person_key(data: dict) -> tuple:
+    """Whom a row is about: the employee an edit names (who may have no e-mail), or else the e-mail."""
+    employee = data.get("employee")
+    return ("id", employee.id) if employee is not None else ("email", data["email"].lower())
+
+
 def _conflicts(session: Session, rows: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
     """Find what the database would refuse: identities claimed twice, team names that collide."""
     errors: list[tuple[int, dict]] = []
-    claimed: dict[tuple[str, str], tuple[int, str]] = {}
+    claimed: dict[tuple[str, str], tuple[int, tuple, dict]] = {}
     for line, data in rows:
         for ident in data["identities"]:
-            first = claimed.setdefault(ident, (line, data["email"].lower()))
-            if first[1] != data["email"].lower():
+            first = claimed.setdefault(ident, (line, _person_key(data), data))
+            if first[1] != _person_key(data):
                 errors.append((line, {"identities": [f"{ident[0]}:{ident[1]} is also on line {first[0]}"]}))
     if claimed:
         owners = session.execute(
-            select(EmployeeIdentity.provider, EmployeeIdentity.external_id, Employee.email, Employee.name,
-                   Employee.active)
+            select(EmployeeIdentity.provider, EmployeeIdentity.external_id, Employee.id, Employee.email,
+                   Employee.name, Employee.active)
             .join(Employee, Employee.id == EmployeeIdentity.employee_id)
             .where(tuple_(EmployeeIdentity.provider, EmployeeIdentity.external_id).in_(sorted(claimed))))
-        for provider, external_id, email, name, active in owners:
-            line, wanted_by = claimed[(provider, external_id)]
-            if (email or "").lower() != wanted_by:
+        for provider, external_id, owner_id, email, name, active in owners:
+            line, wanted_by, data = claimed[(provider, external_id)]
+            if wanted_by not in (("id", owner_id), ("email", (email or "").lower())):
                 # Said how to pass it on: a leaver's desk phone goes to the next person at that desk.
                 identity = f"{provider}:{external_id}"
                 errors.append((line, {"identities": [
                     f"{identity} already belongs to {email or name}" + ("" if active else ", who has left") +
-                    f": import this row without it, then `plaudit org move-identity {identity} --to {wanted_by}`"]}))
+                    ": " + (data.get("move_hint") or
+                            f"import this row without it, then `plaudit org move-identity {identity} --to "
+                            f"{data['email']}`").format(identity=identity)]}))
     # Slugs are unique: "Support EMEA" and "support emea" would be one team spelt two ways.
     spelling = {}
     for team in session.scalars(select(Team)):
@@ -142,15 +158,28 @@ def _conflicts(session: Session, rows: list[tuple[int, dict]]) -> list[tuple[int
     return sorted(errors, key=lambda error: error[0])
 
 
-def import_people(session: Session, lines: Iterable[str], progress=None) -> PeopleReport:
+def import_people(session: Session, lines: Iterable[str], progress=None, *, actor=None,
+                  note: str = "plaudit org import") -> PeopleReport:
     """Validate every row, then create or update teams, employees, leads and identities in ``session``."""
-    report = PeopleReport()
     rows, errors = read_rows(lines)
+    return import_rows(session, rows, errors, progress, actor=actor, note=note)
+
+
+def import_rows(session: Session, rows: list[tuple[int, dict]], errors: list[tuple[int, dict]] = (),
+                progress=None, *, actor=None, note: str) -> PeopleReport:
+    """Create or update the people of ``rows`` (:class:`PersonRowSchema`'s data, by line), unless a row or a clash
+    with what is stored is at fault: then nothing, and ``errors`` holds every fault.
+
+    A row's data may name the ``employee`` it updates (the people page's edit, for someone who may have no e-mail);
+    otherwise employees are matched by e-mail. A row's ``move_hint`` says how to pass on an identity someone else
+    holds, where the command line's advice does not fit.
+    """
+    report = PeopleReport()
     # Clashes are looked for among the rows that are fine on their own, so one run names every fault.
-    report.errors = sorted(errors + _conflicts(session, rows), key=lambda error: error[0])
+    report.errors = sorted([*errors, *_conflicts(session, rows)], key=lambda error: error[0])
     if report.errors:
         return report
-    emails = [data["email"].lower() for _, data in rows]
+    emails = [data["email"].lower() for _, data in rows if data.get("employee") is None]
     employees = {e.email.lower(): e for e in session.scalars(
         select(Employee).options(selectinload(Employee.identities))
         .where(func.lower(Employee.email).in_(emails)))} if emails else {}
@@ -161,7 +190,7 @@ def import_people(session: Session, lines: Iterable[str], progress=None) -> Peop
 
     # Of several leads a file names for one team, the last wins: the others are not made lead on the way there,
     # or every import of the file would change the lead twice and count both as updated.
-    leads = {data["team"]: data["email"].lower() for _, data in rows if data["lead"]}
+    leads = {data["team"]: _person_key(data) for _, data in rows if data["lead"]}
     for _, data in rows:
         team = teams.get(data["team"])
         if team is None:
@@ -169,7 +198,7 @@ def import_people(session: Session, lines: Iterable[str], progress=None) -> Peop
             session.add(team)
             report.teams_created += 1
             audits.append(("team.created", team, None, {"name": team.name}))
-        employee = employees.get(data["email"].lower())
+        employee = data.get("employee") or employees.get(data["email"].lower())
         before = None
         if employee is None:
             employee = Employee(email=data["email"].lower())
@@ -179,12 +208,14 @@ def import_people(session: Session, lines: Iterable[str], progress=None) -> Peop
             before = {"name": employee.name, "team": employee.team.name if employee.team else None,
                       "active": employee.active, "started_on": day_text(employee.started_on)}
             left_on = day_text(employee.left_on)
-            if not employee.active:  # a leaver named again: said, since an old list would bring back many
+            # A leaver named again in the file: said, since an old list would bring back many
+            if not employee.active and "employee" not in data:
                 # with the day they left, which the import forgets: to put back with `org deactivate --left-on`
                 report.reactivated.append(employee.email + (f" (left {day_text(employee.left_on)})"
                                                             if employee.left_on else ""))
-        # Named again, a leaver is back: the day they left no longer holds.
-        employee.name, employee.team, employee.active, employee.left_on = data["name"], team, True, None
+        if "employee" not in data:  # named again in the file, a leaver is back: the day they left no longer holds
+            employee.active, employee.left_on = True, None
+        employee.name, employee.team = data["name"], team
         if data["started_on"] is not None:
             employee.started_on = data["started_on"]
         known = {(i.provider, i.external_id) for i in employee.identities}
@@ -194,7 +225,7 @@ def import_people(session: Session, lines: Iterable[str], progress=None) -> Peop
                 employee.identities.append(EmployeeIdentity(provider=provider, external_id=external_id))
                 mapped.append((provider, normalise_identity(provider, external_id)))
                 added.append(f"{provider}:{external_id}")
-        after = {"name": employee.name, "team": team.name, "active": True,
+        after = {"name": employee.name, "team": team.name, "active": employee.active,
                  "started_on": day_text(employee.started_on)}
         if before is None:
             audits.append(("employee.created", employee, None, {**after, "email": employee.email,
@@ -208,7 +239,7 @@ def import_people(session: Session, lines: Iterable[str], progress=None) -> Peop
                            {**changed, **({"identities_added": added} if added else {})}))
             report.changes += [f"{employee.email}: {key} {before[key]} -> {value}" for key, value in changed.items()
                                if key != "active"]
-        made_lead = leads.get(data["team"]) == (employee.email or "").lower() and team.manager is not employee
+        made_lead = leads.get(data["team"]) == _person_key(data) and team.manager is not employee
         if made_lead:
             audits.append(("team.lead_set", team, {"lead": team.manager.email if team.manager else None},
                            {"lead": employee.email}))
@@ -222,6 +253,6 @@ def import_people(session: Session, lines: Iterable[str], progress=None) -> Peop
             progress(1)
     session.flush()
     for action, entity, before, after in audits:
-        record_audit(session, action, entity, before=before, after=after, note="plaudit org import")
-    report.credited = len(credit_mapped_identities(session, mapped))
+        record_audit(session, action, entity, actor=actor, before=before, after=after, note=note)
+    report.credited = len(credit_mapped_identities(session, mapped, actor=actor))
     return report

@@ -102,6 +102,14 @@ def test_any_bad_row_imports_nothing_and_every_bad_row_is_named(app, tmp_path):
     assert row_counts(app) == before
 
 
+def test_a_field_past_what_csv_reads_is_named_by_its_line_not_a_traceback(app, tmp_path):
+    before = row_counts(app)
+    result = _run(app, tmp_path, GOOD + f"Eve,eve@example.com,Billing,,{'x' * 200_000}\n")
+    assert result.exit_code == 1
+    assert "line 5: file: not readable as CSV from this line: field larger than field limit" in result.stderr
+    assert row_counts(app) == before
+
+
 def test_missing_columns_and_stolen_identities_are_refused(app, session, tmp_path, create_employee):
     assert "missing column(s) team" in _run(app, tmp_path, "name,email\nA,a@example.com\n").stderr
     create_employee("Zed", email="zed@example.com", identities=[("zendesk", "361")])
