@@ -1,0 +1,106 @@
+"""HR imports the organisation file from the browser: checked whole first, every faulty row named by line."""
+from __future__ import annotations
+
+import html
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from core.db import transaction
+from core.models import AuditEntry, Employee, Team
+from tests.fixtures.org import csrf_token, sign_in
+
+pytestmark = pytest.mark.usefixtures("session_per_request")
+
+GOOD = ("name,email,team,lead,identities,started_on\n"
+        "Eve,eve@example.com,Returns,yes,zendesk:501,2026-11-02\n"
+        "Dan Ortiz,dan@example.com,Returns,no,,\n")
+
+
+def _upload(client, content: bytes, **form):
+    token = csrf_token(client.get("/people/import").get_data(as_text=True))
+    return client.post("/people/import", content_type="multipart/form-data",
+                       data={"csrf_token": token, "file": (io.BytesIO(content), "people.csv"), **form})
+
+
+def _people() -> dict[str, tuple]:
+    with transaction() as session:
+        return {email: (name, team) for email, name, team in session.execute(
+            select(Employee.email, Employee.name, Team.name).join(Team, Team.id == Employee.team_id))}
+
+
+@pytest.fixture
+def hr(app, worked_example):
+    client = app.test_client()
+    assert sign_in(client, "hr@example.com").status_code == 302
+    return client
+
+
+def test_a_file_checked_first_changes_nothing_then_imports_as_the_command_does(hr, worked_example):
+    before = _people()
+    answer = _upload(hr, GOOD.encode(), check_only="y")
+    page = html.unescape(answer.get_data(as_text=True))
+    assert answer.status_code == 200 and 'data-outcome="checked"' in page
+    assert 'data-count="created">1<' in page and 'data-count="updated">1<' in page and 'data-count="teams">1<' in page
+    assert "dan@example.com: name Dan -> Dan Ortiz" in page and "dan@example.com: team Billing -> Returns" in page
+    assert _people() == before
+
+    answer = _upload(hr, GOOD.encode())
+    page = html.unescape(answer.get_data(as_text=True))
+    assert answer.status_code == 200 and 'data-outcome="imported"' in page and "Imported 2 rows" in page
+    after = _people()
+    assert after["eve@example.com"] == ("Eve", "Returns") and after["dan@example.com"] == ("Dan Ortiz", "Returns")
+    with transaction() as session:
+        assert session.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "employee.created", AuditEntry.actor_id == worked_example.hr,
+            AuditEntry.note == "people page import")) == 1
+    again = html.unescape(_upload(hr, GOOD.encode()).get_data(as_text=True))
+    assert 'data-count="unchanged">2<' in again  # the same file again changes nothing
+
+
+def test_every_faulty_row_is_named_by_line_and_nothing_is_imported(hr):
+    before = _people()
+    faulty = (GOOD + "Zed,not-an-address,Returns,,,\n"
+              "Ann,ann@example.com,SUPPORT,,,\n"
+              "Eve again,eve@example.com,Returns,,,\n").encode()
+    answer = _upload(hr, faulty)
+    page = html.unescape(answer.get_data(as_text=True))
+    assert answer.status_code == 400 and "Nothing was imported: 3 row(s) to fix" in page
+    rows = {line: page.split(f'<tr data-line="{line}">')[1].split("</tr>")[0] for line in (4, 5, 6)}
+    assert "email" in rows[4] and "Not a valid email address." in rows[4]
+    assert "team" in rows[5] and "'SUPPORT' clashes with team 'Support'" in rows[5]
+    assert "already on line 2" in rows[6]
+    assert _people() == before
+
+
+@pytest.mark.parametrize(("content", "error"), [
+    (b"", "choose the organisation file"),
+    ("name,email,team\nZo\u00eb,zoe@example.com,Support\n".encode("latin-1"), "line 2 is not UTF-8 text"),
+])
+def test_an_empty_or_unreadable_file_is_refused_at_the_field(hr, content, error):
+    before = _people()
+    answer = _upload(hr, content)
+    assert answer.status_code == 400 and error in answer.get_data(as_text=True)
+    assert _people() == before
+
+
+def test_a_file_without_the_needed_columns_says_which(hr):
+    page = html.unescape(_upload(hr, b"full name,mail\nAnn,ann@example.com\n").get_data(as_text=True))
+    assert "missing column(s) name, email, team" in page
+
+
+def test_a_file_larger_than_a_form_takes_is_read_for_hr(hr, app):
+    notes = "x" * 100_000  # under the csv module's field limit; 30 rows are over the app's limit for a form
+    rows = "".join(f"P{n},p{n}@example.com,Support,{notes}\n" for n in range(30))
+    content = f"name,email,team,notes\n{rows}".encode()
+    assert len(content) > app.config["MAX_CONTENT_LENGTH"]
+    answer = _upload(hr, content)
+    assert answer.status_code == 200 and 'data-count="created">30<' in answer.get_data(as_text=True)
+
+
+def test_a_field_longer_than_csv_reads_is_named_by_its_line(hr):
+    answer = _upload(hr, f"name,email,team,notes\nEve,eve@example.com,Support,{'x' * 200_000}\n".encode())
+    page = html.unescape(answer.get_data(as_text=True))
+    assert answer.status_code == 400 and '<tr data-line="2">' in page
+    assert "not readable as CSV from this line: field larger than field limit (131072)" in page

@@ -1,0 +1,242 @@
+"""HR adds a person, corrects their name, team, identities or e-mail, and imports the organisation file, on the web.
+
+Each goes through what ``plaudit org import`` and ``plaudit org set-email`` do (:mod:`core.people_import`,
+:mod:`core.email_change`), so a page and the command line keep one set of rules: the same checks, the same audit
+entries and the same crediting of feedback that waited for a newly mapped identity.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from marshmallow import ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+from wtforms import BooleanField, StringField
+from wtforms.validators import InputRequired, Length
+
+from core.auth import roles_required
+from core.db import get_session
+from core.email_change import EmailChangeError, change_email
+from core.models import Employee, Team
+from core.people_import import COLUMNS, PersonRowSchema, import_people, import_rows
+from core.request_limits import allow_larger
+from web.pages.people import DayField
+
+bp = Blueprint("person_details", __name__)
+
+#: The largest organisation file taken: 20 MB is some 200,000 people.
+IMPORT_LIMIT = 20 * 1024 * 1024
+bp.record_once(lambda state: allow_larger(state.app, "person_details.import_file", IMPORT_LIMIT, "hr"))
+
+IDENTITIES_HINT = ("The accounts feedback names them by, as provider:id separated by ';', such as "
+                   "zendesk:361; phone:214. Feedback waiting for one of them is credited to them.")
+#: What an identity someone else holds is answered with here (the command line names its own command).
+MOVE_HINT = ("leave it out here, and move it on that person's page if it is this person's now "
+             "(plaudit org move-identity {identity} --to EMPLOYEE)")
+
+
+class PersonForm(FlaskForm):
+    name = StringField("Name", validators=[InputRequired("give their name"), Length(max=200)])
+    email = StringField("E-mail", validators=[InputRequired("give their e-mail address"), Length(max=320)],
+                        render_kw={"type": "email", "spellcheck": "false"})
+    team = StringField("Team", validators=[InputRequired("give their team"), Length(max=200)],
+                       render_kw={"list": "teams"})
+    lead = BooleanField("They lead this team (its manager: alerts and the team's digest go to them)")
+    identities = StringField("Identities", validators=[Length(max=2000)], render_kw={"spellcheck": "false"})
+    started_on = DayField("The day they joined (empty: not known)", format="%Y-%m-%d", render_kw={"type": "date"},
+                          validators=[])
+
+
+class DetailsForm(PersonForm):
+    """The same, for someone already here: their e-mail changes on its own form, identities are added."""
+    email = None
+    started_on = None
+    identities = StringField("Identities to add", validators=[Length(max=2000)], render_kw={"spellcheck": "false"})
+
+
+class EmailForm(FlaskForm):
+    address = StringField("New e-mail", validators=[InputRequired("give the new address"), Length(max=320)],
+                          render_kw={"type": "email", "spellcheck": "false"})
+
+
+class ImportForm(FlaskForm):
+    file = FileField("The organisation file (CSV, UTF-8)")
+    check_only = BooleanField("Only check it: import nothing")
+
+
+@bp.route("/people/new", methods=["GET", "POST"])
+@roles_required("hr")
+def new():
+    """Add someone who joined: POST creates them (and their team, if it is new)."""
+    session = get_session()
+    form = PersonForm()
+    if form.validate_on_submit():
+        data = _row(form, {"email": form.email.data})
+        holder = data and session.scalar(select(Employee).where(func.lower(Employee.email) == data["email"].lower()))
+        if holder is not None:
+            form.email.errors = [(f"{holder.name} has this address already (employee {holder.id}): open their page "
+                                 f"to change their team or name, or give this person another address")]
+        elif data:
+            report = import_rows(session, [(1, data)], actor=current_user.id, note="people page")
+            if _refused(form, report):
+                session.rollback()
+            else:
+                employee = session.scalar(select(Employee).where(func.lower(Employee.email) == data["email"].lower()))
+                session.commit()
+                flash(f"{employee.name} is added to {data['team']}"
+                      + (" (a new team)" if report.teams_created else "") + _credited(report.credited))
+                return redirect(url_for("people.person", employee_id=employee.id), code=303)
+    return _form_page("people/new.html", form, session)
+
+
+@bp.route("/people/<int:employee_id>/edit", methods=["GET", "POST"])
+@roles_required("hr")
+def edit(employee_id: int):
+    """Correct someone's name or team, make them their team's lead, add identities: POST saves."""
+    session = get_session()
+    employee = _employee_or_404(session, employee_id)
+    team = session.get(Team, employee.team_id) if employee.team_id is not None else None
+    form, email = DetailsForm(data={"name": employee.name, "team": team.name if team else ""}), EmailForm(formdata=None)
+    if form.validate_on_submit():
+        data = _row(form, {"email": employee.email or "", "employee": employee, "started_on": None})
+        if data and not employee.active:  # a leaver leads nobody, and feedback is not credited to them now
+            if data["lead"]:
+                form.lead.errors = ["they have left: bring them back first (on their page) to make them lead"]
+            if data["identities"]:
+                form.identities.errors = [("they have left: feedback from now on is not theirs; bring them back "
+                                          "first (on their page) to add an identity")]
+        if data and not form.errors:
+            known = {(i.provider, i.external_id) for i in employee.identities}
+            led = team.id if team is not None and team.manager_id == employee.id else None
+            report = import_rows(session, [(1, data)], actor=current_user.id, note="people page")
+            if _refused(form, report):
+                session.rollback()
+            else:
+                said = [change.split(": ", 1)[1] for change in report.changes]
+                said += [f"identity {p}:{e} added" for p, e in data["identities"] if (p, e) not in known]
+                if data["lead"] and employee.team.manager is employee and employee.team_id != led:
+                    said.append(f"leads {employee.team.name}")
+                session.commit()
+                flash(f"{employee.name}: {'; '.join(said) or 'nothing changed'}{_credited(report.credited)}.")
+                return redirect(url_for("people.person", employee_id=employee.id), code=303)
+    return _edit_page(session, employee, form, email)
+
+
+@bp.post("/people/<int:employee_id>/email")
+@roles_required("hr")
+def email(employee_id: int):
+    """Give someone a new e-mail address (a new name, a new domain): their old one stays theirs as an identity."""
+    session = get_session()
+    employee = _employee_or_404(session, employee_id)
+    form = EmailForm()
+    if form.validate():
+        try:
+            change = change_email(session, employee, form.address.data, actor=current_user.id)
+        except EmailChangeError as exc:
+            session.rollback()
+            form.address.errors = [str(exc)]
+        else:
+            session.commit()
+            flash(f"{employee.name}'s e-mail is now {change.after}"
+                  + (", and their account signs in with it" if change.account else "")
+                  + (f"; {change.before} stays theirs as an identity" if change.kept_identity else "")
+                  + _credited(len(change.credited)) + ".")
+            return redirect(url_for("people.person", employee_id=employee.id), code=303)
+    team = session.get(Team, employee.team_id) if employee.team_id is not None else None
+    details = DetailsForm(formdata=None, data={"name": employee.name, "team": team.name if team else ""})
+    return _edit_page(session, employee, details, form)
+
+
+def _employee_or_404(session, employee_id: int) -> Employee:
+    """The employee, locked for a change (two HR people saving one person at once: the second reads the first's)."""
+    lock = request.method == "POST"
+    employee = session.get(Employee, employee_id, options=[selectinload(Employee.identities)], with_for_update=lock,
+                           populate_existing=lock)
+    if employee is None:
+        abort(404, description=f"There is no employee {employee_id}.")
+    return employee
+
+
+@bp.route("/people/import", methods=["GET", "POST"])
+@roles_required("hr")
+def import_file():
+    """Import the organisation file: every row checked before anything is written, each fault named by line."""
+    session = get_session()
+    form = ImportForm()
+    report = lines_read = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        text = _text(form, upload.read() if upload else b"")
+        if text is not None:
+            lines = text.splitlines()
+            lines_read = max(len(lines) - 1, 0)
+            report = import_people(session, lines, actor=current_user.id, note="people page import")
+            if report.errors or form.check_only.data:
+                session.rollback()
+            else:
+                session.commit()
+    status = 400 if form.errors or (report and report.errors) else 200
+    return render_template("people/import.html", form=form, report=report, columns=COLUMNS, rows=lines_read,
+                           limit=IMPORT_LIMIT), status
+
+
+def _row(form: PersonForm, given: dict) -> dict | None:
+    """The form as an organisation file's row, checked by its schema; None, with the fields marked, if refused."""
+    raw = {"name": form.name.data.strip(), "team": form.team.data.strip(), "lead": "yes" if form.lead.data else "no",
+           "identities": form.identities.data or ""}
+    email = given.pop("email").strip()
+    if email:  # someone already here may have none; they are found by their id
+        raw["email"] = email
+    if getattr(form, "started_on", None) is not None and form.started_on.data is not None:
+        raw["started_on"] = form.started_on.data.isoformat()
+    try:
+        data = PersonRowSchema().load(raw, partial=("email",) if "employee" in given else ())
+    except ValidationError as exc:
+        _mark(form, exc.messages)
+        return None
+    data["move_hint"] = MOVE_HINT
+    return {**data, **given}
+
+
+def _refused(form, report) -> bool:
+    """Mark the fields a refused import names; whether it was refused."""
+    for _, messages in report.errors:
+        _mark(form, messages)
+    return bool(report.errors)
+
+
+def _mark(form, messages: dict) -> None:
+    for name, problems in messages.items():
+        field = getattr(form, name, None) or form.name
+        field.errors = [*field.errors, *(problems if isinstance(problems, list) else [str(problems)])]
+
+
+def _credited(count: int) -> str:
+    return (f"; {count} feedback item{'s' if count != 1 else ''} waiting for their identities "
+            f"{'are' if count != 1 else 'is'} credited to them") if count else ""
+
+
+def _text(form: ImportForm, data: bytes) -> str | None:
+    """The file's text, or None with the field marked: empty, or not UTF-8 (naming the line)."""
+    if not data.strip():
+        form.file.errors = ["choose the organisation file (a CSV file with a header line)"]
+        return None
+    try:
+        return data.decode("utf-8-sig")  # the BOM some spreadsheets write is not part of the first name
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        form.file.errors = [f"line {line} is not UTF-8 text: save the file as CSV UTF-8 and choose it again"]
+        return None
+
+
+def _form_page(template: str, form, session, **context):
+    teams = session.scalars(select(Team.name).order_by(Team.name)).all()
+    return render_template(template, form=form, teams=teams, identities_hint=IDENTITIES_HINT,
+                           **context), 400 if form.errors else 200
+
+
+def _edit_page(session, employee: Employee, form: DetailsForm, email: EmailForm):
+    page, status = _form_page("people/edit.html", form, session, employee=employee, email=email)
+    return page, 400 if form.errors or email.errors else status
