@@ -121,6 +121,7 @@ def _pages(example) -> dict[str, list[str]]:
             "/channels/mystery_shopper/templates", "/channels/mystery_shopper/templates/import",
             f"/channels/mystery_shopper/templates/{template}", f"/channels/mystery_shopper/templates/{template}/edit",
             f"/channels/mystery_shopper/reviews/{example.report}",
+            "/people/new", "/people/import", f"/people/{ann}/edit",
         ],
         "ann@example.com": ["/report", f"/report/{ann}/runs/{run}/nps"],
         "mia@example.com": [f"/team?team={example.support}", "/review/recommendations", "/review/disputes", "/targets"],
@@ -286,6 +287,8 @@ REFUSALS = {
     "integration": _refused_form("admin@example.com", "/admin/integrations", "Create the integration"),
     "api_token": _refused_form("admin@example.com", "/admin/tokens", "Issue the token"),
     "erasure": _refused_form("hr@example.com", "/privacy", "Check what would be erased"),
+    "person": _refused_form("hr@example.com", "/people/new", "Add them"),
+    "org_file": _refused_form("hr@example.com", "/people/import", "Import"),
     "source": _refused_form("admin@example.com", "/channels/social_monitoring/sources", "Add the source",
                             (("#source-name", "Not A Name!"),)),
 }
