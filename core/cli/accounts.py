@@ -8,17 +8,22 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, or_, select
 
-from ..accounts import is_last_admin, set_user_active, user_by_email
+from ..accounts import (
+    AccountError,
+    change_roles,
+    create_account,
+    last_admin_refusal,
+    link_account,
+    password_problem,
+    set_user_active,
+    user_by_email,
+)
 from ..api_tokens import TokenError, issue_token, revoke_token, token_state
 from ..auth import API_SCOPES
 from ..db import transaction
-from ..models import ROLES, ApiToken, Employee, User, UserRole, record_audit, utcnow
+from ..models import ROLES, ApiToken, User, record_audit, utcnow
 from ..models.accounts import NO_PASSWORD
 from ..throttle import attempt_keys, clear_account
-
-#: The shortest and longest password taken. The sign-in form takes at most 200 characters (web/sessions.py):
-#: a longer password could never be typed in.
-PASSWORD_LENGTH = (8, 200)
 
 
 @click.group()
@@ -53,24 +58,11 @@ def create_user(email, name, roles, employee_id, service, password_stdin, passwo
     else:
         password = _new_password(password_stdin)
     with transaction() as session:
-        if user_by_email(session, email):
-            raise click.BadParameter(f"a user with e-mail {email} exists", param_hint="EMAIL")
-        if employee_id is not None and session.get(Employee, employee_id) is None:
-            raise click.BadParameter(f"no employee has id {employee_id}", param_hint="--employee-id")
-        linked = employee_id is not None and session.scalar(select(User.email).where(User.employee_id == employee_id))
-        if linked:  # one account per employee: their report, disputes and targets are theirs alone
-            raise click.BadParameter(f"employee {employee_id} already has the account {linked}",
-                                     param_hint="--employee-id")
-        user = User(email=email, name=name, employee_id=employee_id)
-        user.roles = roles
-        if service:
-            user.password_hash = NO_PASSWORD
-        else:
-            user.set_password(password)
-        session.add(user)
-        session.flush()
-        record_audit(session, "user.created", user, after={"email": email, "roles": sorted(set(roles)),
-                                                          "employee_id": employee_id, "service": service})
+        try:
+            create_account(session, email=email, name=name, roles=roles, employee_id=employee_id,
+                           password=None if service else password)
+        except AccountError as exc:
+            raise click.BadParameter(str(exc), param_hint={"email": "EMAIL"}.get(exc.field, "--employee-id")) from None
     click.echo(f"created {email} ({', '.join(sorted(roles))}){' as a service account' if service else ''}")
     if employee_id is None and set(roles) & {"employee", "manager"}:
         click.echo(f"warning: {email} is linked to no employee, so it has no report and leads no team: "
@@ -162,7 +154,7 @@ def activate_user(email):
 @click.option("--remove", "removed", multiple=True, type=click.Choice(ROLES),
               help="A role to take away; repeat for several.")
 @with_appcontext
-def change_roles(email, added, removed):
+def roles_command(email, added, removed):
     """Add or remove roles of the user EMAIL; with neither option, show their roles."""
     both = sorted(set(added) & set(removed))
     if both:
@@ -170,15 +162,11 @@ def change_roles(email, added, removed):
                                  param_hint="--remove")
     with transaction() as session:
         user = _user(session, email)
-        before = user.roles
-        after = (before | set(added)) - set(removed)
-        if "admin" in before - after:
-            refuse_losing_last_admin(session, user, "--remove", "taking its admin role away")
-        if after != before:
-            user.role_rows = ([row for row in user.role_rows if row.role in after]
-                              + [UserRole(role=role) for role in sorted(after - before)])
-            record_audit(session, "user.roles_changed", user, before={"roles": sorted(before)},
-                         after={"roles": sorted(after)})
+        after = (user.roles | set(added)) - set(removed)
+        try:
+            before = change_roles(session, user, after)
+        except AccountError as exc:
+            raise click.BadParameter(f"{exc}: plaudit users roles EMAIL --add admin", param_hint="--remove") from None
     roles = ", ".join(sorted(after)) or "no role"
     if not added and not removed:
         click.echo(f"{user.email}: {roles}")
@@ -205,19 +193,10 @@ def link_user(email, employee_id, unlink):
         raise click.BadParameter("give an EMPLOYEE_ID to link to, or --unlink, not both", param_hint="EMPLOYEE_ID")
     with transaction() as session:
         user = _user(session, email)
-        before = user.employee_id
-        if employee_id is not None:
-            employee = session.get(Employee, employee_id)
-            if employee is None:
-                raise click.BadParameter(f"no employee has id {employee_id}", param_hint="EMPLOYEE_ID")
-            linked = session.scalar(select(User.email).where(User.employee_id == employee_id, User.id != user.id))
-            if linked:  # one account per employee: their report, disputes and targets are theirs alone
-                raise click.BadParameter(f"employee {employee_id} already has the account {linked}",
-                                         param_hint="EMPLOYEE_ID")
-        user.employee_id = employee_id
-        if before != employee_id:
-            record_audit(session, "user.linked" if employee_id else "user.unlinked", user,
-                         before={"employee_id": before}, after={"employee_id": employee_id})
+        try:
+            link_account(session, user, employee_id)
+        except AccountError as exc:
+            raise click.BadParameter(str(exc), param_hint="EMPLOYEE_ID") from None
     click.echo(f"{user.email} is linked to employee {employee_id}" if employee_id is not None
                else f"{user.email} is linked to no employee")
 
@@ -245,12 +224,9 @@ def _new_password(from_stdin: bool) -> str:
 
 
 def _check_password(password: str, hint: str) -> None:
-    shortest, longest = PASSWORD_LENGTH
-    if len(password) < shortest:
-        raise click.BadParameter(f"use at least {shortest} characters", param_hint=hint)
-    if len(password) > longest:
-        raise click.BadParameter(f"use at most {longest} characters (the sign-in form takes no more)",
-                                 param_hint=hint)
+    problem = password_problem(password)
+    if problem:
+        raise click.BadParameter(problem, param_hint=hint)
 
 
 def _live_tokens(session, user: User) -> int:
@@ -279,10 +255,9 @@ def refuse_losing_last_admin(session, user: User, param_hint: str, doing: str, o
     :param otherwise: another way out, added to the message.
     :raises click.BadParameter: naming ``param_hint``, when ``user`` is that last admin.
     """
-    if is_last_admin(session, user):
-        raise click.BadParameter(f"{user.email} is the last active admin: {doing} would leave nobody to run the "
-                                 f"admin pages; first give another account the role: plaudit users roles EMAIL "
-                                 f"--add admin{otherwise}", param_hint=param_hint)
+    refusal = last_admin_refusal(session, user, doing)
+    if refusal:
+        raise click.BadParameter(f"{refusal}: plaudit users roles EMAIL --add admin{otherwise}", param_hint=param_hint)
 
 
 @click.group()
