@@ -24,12 +24,19 @@ _IDENTITY = re.compile(r"^\s*([a-z][a-z0-9_]*)\s*:\s*(\S.*?)\s*$")
 
 
 def _identities(text: str) -> list[tuple[str, str]]:
-    found = []
+    found, problems = [], []
     for part in filter(str.strip, (text or "").split(";")):
         match = _IDENTITY.match(part)
         if not match:
-            raise ValidationError(f"{part.strip()!r} is not provider:id (e.g. zendesk:361; email:ann@x.io)")
-        found.append((match.group(1), normalise_identity(match.group(1), match.group(2))))
+            problems.append(f"{part.strip()!r} is not provider:id (e.g. zendesk:361; email:ann@x.io)")
+        elif len(match.group(1)) > 50 or len(match.group(2)) > 255:
+            problems.append(f"{part.strip()[:60]!r}...: a provider takes at most 50 characters, an id 255")
+        else:
+            identity = (match.group(1), normalise_identity(match.group(1), match.group(2)))
+            if identity not in found:  # named twice (or in two cases of one address): one identity
+                found.append(identity)
+    if problems:
+        raise ValidationError(problems)
     return found
 
 
@@ -73,13 +80,20 @@ def read_rows(lines: Iterable[str]) -> tuple[list[tuple[int, dict]], list[tuple[
 
 
 def _checked_rows(reader: csv.DictReader) -> tuple[list[tuple[int, dict]], list[tuple[int, dict]]]:
+    if reader.fieldnames:  # "Name", " Email ": a spreadsheet's headings, as the columns they are
+        reader.fieldnames = [(name or "").strip().lower() for name in reader.fieldnames]
     missing = [c for c in ("name", "email", "team") if c not in (reader.fieldnames or ())]
     if missing:
-        return [], [(1, {"header": [f"missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}"]})]
+        semicolons = len(reader.fieldnames or ()) == 1 and ";" in reader.fieldnames[0]
+        return [], [(1, {"header": [
+            f"missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}" + (
+                " (the columns are separated by ';': save the file as CSV with commas)" if semicolons else "")]})]
     schema = PersonRowSchema()
     good, bad, seen = [], [], {}
     for row in reader:
         line = reader.line_num
+        if not any((value or "").strip() for key, value in row.items() if isinstance(value, str)):
+            continue  # the empty rows spreadsheets leave at the end (",,,,,")
         raw = {k: (v or "").strip() for k, v in row.items() if k in COLUMNS}
         raw = {k: v for k, v in raw.items() if v != "" or k in ("name", "email", "team")}
         if "lead" in raw:

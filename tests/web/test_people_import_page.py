@@ -48,7 +48,7 @@ def test_a_file_checked_first_changes_nothing_then_imports_as_the_command_does(h
 
     answer = _upload(hr, GOOD.encode())
     page = html.unescape(answer.get_data(as_text=True))
-    assert answer.status_code == 200 and 'data-outcome="imported"' in page and "Imported 2 rows" in page
+    assert answer.status_code == 200 and 'data-outcome="imported"' in page and "Imported 2 people" in page
     after = _people()
     assert after["eve@example.com"] == ("Eve", "Returns") and after["dan@example.com"] == ("Dan Ortiz", "Returns")
     with transaction() as session:
@@ -104,3 +104,14 @@ def test_a_field_longer_than_csv_reads_is_named_by_its_line(hr):
     page = html.unescape(answer.get_data(as_text=True))
     assert answer.status_code == 400 and '<tr data-line="2">' in page
     assert "not readable as CSV from this line: field larger than field limit (131072)" in page
+
+
+def test_spreadsheet_headings_and_trailing_empty_rows_are_read(hr):
+    content = "Name, Email ,TEAM,Lead,Identities,Started_On\nEve,eve@example.com,Returns,,,\n,,,,,\n,,,,,\n"
+    answer = _upload(hr, content.encode())
+    assert answer.status_code == 200 and "Imported 1 person" in answer.get_data(as_text=True)
+
+
+def test_a_file_separated_by_semicolons_is_told_so(hr):
+    page = html.unescape(_upload(hr, b"name;email;team\nEve;eve@example.com;Returns\n").get_data(as_text=True))
+    assert "(the columns are separated by ';': save the file as CSV with commas)" in page

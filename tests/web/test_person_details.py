@@ -92,8 +92,8 @@ def test_an_identity_someone_else_holds_is_refused_saying_how_to_pass_it_on(app,
     before = _counts()
     page = html.unescape(_post(client, "/people/new", {"name": "X", "email": "x@example.com", "team": "Support",
                                                        "identities": "phone:214"}).get_data(as_text=True))
-    assert ("phone:214 already belongs to ann@example.com: leave it out here, and move it on that person's page if "
-            "it is this person's now (plaudit org move-identity phone:214 --to EMPLOYEE)") in page
+    assert ("phone:214 already belongs to ann@example.com: leave it out here; if it is this person's now, move it "
+            "on the server with plaudit org move-identity phone:214 --to EMPLOYEE") in page
     assert _counts() == before
 
 
@@ -116,6 +116,7 @@ def test_hr_renames_moves_and_makes_someone_lead_and_the_audit_says_who(app, wor
         assert (updated.actor_id, updated.before, updated.after) == (
             worked_example.hr, {"name": "Dan", "team": "Billing"},
             {"name": "Daniel Ortiz", "team": "Support", "identities_added": ["zendesk:88"]})
+    assert 'checked id="lead"' in client.get(f"/people/{dan}/edit").get_data(as_text=True)  # he leads it now
     # saved again as it is: nothing changes, nothing is audited
     before = _counts()
     again = _post(client, f"/people/{dan}/edit", {"name": "Daniel Ortiz", "team": "Support"})
@@ -167,3 +168,27 @@ def test_someone_without_an_address_is_edited_by_their_id(app, worked_example):
     assert answer.status_code == 303
     with transaction() as session:
         assert session.get(Employee, pat).team.name == "Billing" and session.get(Employee, pat).email is None
+
+
+def test_no_joining_day_and_an_identity_named_twice_are_taken(app, worked_example):
+    client = _hr(app)
+    answer = _post(client, "/people/new", {"name": "Eve", "email": "eve@example.com", "team": "Support",
+                                           "identities": "zendesk:77; zendesk:77; email:Eve.B@example.com; "
+                                                         "email:eve.b@EXAMPLE.com", "started_on": ""})
+    assert answer.status_code == 303
+    with transaction() as session:
+        eve = session.scalar(select(Employee).where(Employee.email == "eve@example.com"))
+        assert eve.started_on is None
+        assert sorted((i.provider, i.external_id) for i in eve.identities) == [
+            ("email", "eve.b@example.com"), ("zendesk", "77")]
+
+
+def test_a_lead_moved_to_another_team_is_told_they_still_lead_the_old_one(app, worked_example):
+    with transaction() as session:
+        mia = session.scalar(select(Employee.id).where(Employee.email == "mia@example.com"))
+    client = _hr(app)
+    assert 'checked id="lead"' not in client.get(f"/people/{mia}/edit").get_data(
+        as_text=True)  # not their team's lead: Mia leads Support and is in no team
+    answer = _post(client, f"/people/{mia}/edit", {"name": "Mia Manager", "team": "Billing"})
+    page = html.unescape(client.get(answer.headers["Location"]).get_data(as_text=True))
+    assert "Mia Manager: team None -> Billing. They still lead Support: make one of its members its lead" in page

@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, StringField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import InputRequired, Length, Optional
 
 from core.auth import roles_required
 from core.db import get_session
@@ -33,8 +33,8 @@ bp.record_once(lambda state: allow_larger(state.app, "person_details.import_file
 IDENTITIES_HINT = ("The accounts feedback names them by, as provider:id separated by ';', such as "
                    "zendesk:361; phone:214. Feedback waiting for one of them is credited to them.")
 #: What an identity someone else holds is answered with here (the command line names its own command).
-MOVE_HINT = ("leave it out here, and move it on that person's page if it is this person's now "
-             "(plaudit org move-identity {identity} --to EMPLOYEE)")
+MOVE_HINT = ("leave it out here; if it is this person's now, move it on the server with "
+             "plaudit org move-identity {identity} --to EMPLOYEE")
 
 
 class PersonForm(FlaskForm):
@@ -46,7 +46,7 @@ class PersonForm(FlaskForm):
     lead = BooleanField("They lead this team (its manager: alerts and the team's digest go to them)")
     identities = StringField("Identities", validators=[Length(max=2000)], render_kw={"spellcheck": "false"})
     started_on = DayField("The day they joined (empty: not known)", format="%Y-%m-%d", render_kw={"type": "date"},
-                          validators=[])
+                          validators=[Optional()])
 
 
 class DetailsForm(PersonForm):
@@ -98,7 +98,9 @@ def edit(employee_id: int):
     session = get_session()
     employee = _employee_or_404(session, employee_id)
     team = session.get(Team, employee.team_id) if employee.team_id is not None else None
-    form, email = DetailsForm(data={"name": employee.name, "team": team.name if team else ""}), EmailForm(formdata=None)
+    leads = team is not None and team.manager_id == employee.id
+    form = DetailsForm(data={"name": employee.name, "team": team.name if team else "", "lead": leads})
+    email = EmailForm(formdata=None)
     if form.validate_on_submit():
         data = _row(form, {"email": employee.email or "", "employee": employee, "started_on": None})
         if data and not employee.active:  # a leaver leads nobody, and feedback is not credited to them now
@@ -118,8 +120,12 @@ def edit(employee_id: int):
                 said += [f"identity {p}:{e} added" for p, e in data["identities"] if (p, e) not in known]
                 if data["lead"] and employee.team.manager is employee and employee.team_id != led:
                     said.append(f"leads {employee.team.name}")
+                still = session.scalars(select(Team.name).where(Team.manager_id == employee.id,
+                                                                Team.id != employee.team_id).order_by(Team.name)).all()
                 session.commit()
-                flash(f"{employee.name}: {'; '.join(said) or 'nothing changed'}{_credited(report.credited)}.")
+                flash(f"{employee.name}: {'; '.join(said) or 'nothing changed'}{_credited(report.credited)}."
+                      + (f" They still lead {', '.join(still)}: make one of its members its lead on their page, or "
+                         f"its alerts and digest go to someone outside it." if still else ""))
                 return redirect(url_for("people.person", employee_id=employee.id), code=303)
     return _edit_page(session, employee, form, email)
 
@@ -170,9 +176,8 @@ def import_file():
         upload = form.file.data
         text = _text(form, upload.read() if upload else b"")
         if text is not None:
-            lines = text.splitlines()
-            lines_read = max(len(lines) - 1, 0)
-            report = import_people(session, lines, actor=current_user.id, note="people page import")
+            report = import_people(session, text.splitlines(), actor=current_user.id, note="people page import")
+            lines_read = report.created + report.updated + report.unchanged
             if report.errors or form.check_only.data:
                 session.rollback()
             else:
@@ -220,8 +225,11 @@ def _credited(count: int) -> str:
 
 def _text(form: ImportForm, data: bytes) -> str | None:
     """The file's text, or None with the field marked: empty, or not UTF-8 (naming the line)."""
-    if not data.strip():
+    if not data:
         form.file.errors = ["choose the organisation file (a CSV file with a header line)"]
+        return None
+    if not data.strip():
+        form.file.errors = ["the file is empty: it needs a header line and a row for each person"]
         return None
     try:
         return data.decode("utf-8-sig")  # the BOM some spreadsheets write is not part of the first name
