@@ -38,6 +38,7 @@ MENU = (
     Entry("admin.integrations", "Integrations", ("admin",)),
     Entry("admin.plugins", "Plugins", ("admin",)),
     Entry("admin.jobs", "Jobs", ("admin",)),
+    Entry("accounts.index", "Accounts", ("admin",)),
     Entry("tokens.index", "API tokens", ("admin",)),
 )
 

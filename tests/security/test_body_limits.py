@@ -18,7 +18,8 @@ LIMIT = 4096
 #: What gunicorn and the development server say of a body sent in chunks: they end its stream themselves.
 SERVED = {"wsgi.input_terminated": True}
 IDS = {name: (lambda: 1) for name in ("integration_id", "assignment_id", "report_id", "template_id", "source_id",
-                                      "feedback_id", "recommendation_id", "job_id", "employee_id", "token_id")}
+                                      "feedback_id", "recommendation_id", "job_id", "employee_id", "token_id",
+                                      "user_id")}
 VALUES = {**IDS, "token": lambda: "x" * 20, "name": lambda: "acme", "slug": lambda: "post_ticket_survey"}
 
 

@@ -34,7 +34,8 @@ def test_every_form_post_without_a_token_is_refused_and_writes_nothing(app, clie
     for route in posts:
         url = route.url({**ANY_VALUE, **{name: (lambda: 1) for name in ("integration_id", "assignment_id",
                                                                         "report_id", "template_id", "source_id",
-                                                                        "feedback_id", "job_id", "employee_id", "token_id")}})
+                                                                        "feedback_id", "job_id", "employee_id", "token_id",
+                                                                        "user_id")}})
         response = client.post(url, data={"comment": "<script>alert(1)</script>", "name": "x"})
         if response.status_code == 400 and "CSRF token is missing" in response.get_data(as_text=True):
             refused.append(route.endpoint)

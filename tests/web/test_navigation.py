@@ -13,7 +13,7 @@ EXPECTED = {
     "mia@example.com": ["My report", "Team", "Team report", "Targets", "Unattributed", "Disputes", "Approvals",
                         "Mystery reports"],
     "ann@example.com": ["My report"],
-    "admin@example.com": ["Social sources", "Privacy", "Integrations", "Plugins", "Jobs", "API tokens"],
+    "admin@example.com": ["Social sources", "Privacy", "Integrations", "Plugins", "Jobs", "Accounts", "API tokens"],
 }
 
 
