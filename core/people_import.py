@@ -45,10 +45,11 @@ class PersonRowSchema(Schema):
     email = fields.Email(required=True)
     team = fields.String(required=True, validate=validate.Length(min=1, max=200))
     lead = fields.Boolean(load_default=False, truthy={"yes", "y", "true", "1"},
-                          falsy={"no", "n", "false", "0", ""})
+                          falsy={"no", "n", "false", "0", ""},
+                          error_messages={"invalid": "give yes or no (or y/n, true/false, 1/0, or leave it empty)"})
     identities = fields.Function(deserialize=_identities, load_default=list)
     #: The day they joined (YYYY-MM-DD); left empty, an employee's day stays as it was.
-    started_on = fields.Date(load_default=None)
+    started_on = fields.Date(load_default=None, error_messages={"invalid": "give a day as YYYY-MM-DD"})
 
 
 @dataclass

@@ -14,6 +14,8 @@ class Entry:
     roles: tuple[str, ...]
     #: Offered to anyone with an employee record (a manager is appraised too), whatever their roles.
     for_employees: bool = False
+    #: The pages under this entry's, which mark it as where one is too (someone's page under People).
+    under: tuple[str, ...] = ()
 
 
 #: In menu order. A page module that is not loaded (a channel switched off) simply drops out.
@@ -29,7 +31,9 @@ MENU = (
     Entry("mystery_shopper.templates", "Mystery templates", ("hr",)),
     Entry("review.flags", "Integrity queue", ("hr",)),
     Entry("org.overview", "Organisation", ("hr",)),
-    Entry("people.index", "People", ("hr",)),
+    Entry("people.index", "People", ("hr",), under=(
+        "people.person", "person_details.new", "person_details.edit", "person_details.email",
+        "person_details.import_file")),
     Entry("runs.index", "Runs", ("hr",)),
     Entry("guidelines.index", "Guidelines", ("hr",)),
     Entry("social.sources", "Social sources", ("hr", "admin")),
@@ -38,7 +42,7 @@ MENU = (
     Entry("admin.integrations", "Integrations", ("admin",)),
     Entry("admin.plugins", "Plugins", ("admin",)),
     Entry("admin.jobs", "Jobs", ("admin",)),
-    Entry("accounts.index", "Accounts", ("admin",)),
+    Entry("accounts.index", "Accounts", ("admin",), under=("accounts.account",)),
     Entry("tokens.index", "API tokens", ("admin",)),
 )
 

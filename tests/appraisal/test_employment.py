@@ -84,7 +84,7 @@ def test_wrong_days_are_refused_naming_the_field_and_nothing_changes(app, worked
     people.write_text("name,email,team,started_on\nAnn,ann@example.com,Support,2026-11-05\n"
                       "Bob,bob@example.com,Support,5 Nov\n")
     refused = cli.invoke(args=["org", "import", str(people)])
-    assert refused.exit_code == 1 and "line 3: started_on: Not a valid date." in refused.stderr
+    assert refused.exit_code == 1 and "line 3: started_on: give a day as YYYY-MM-DD" in refused.stderr
     people.write_text("name,email,team,started_on\nAnn,ann@example.com,Support,2026-11-05\n")
     assert cli.invoke(args=["org", "import", str(people)]).exit_code == 0
     before = cli.invoke(args=["org", "deactivate", "ann@example.com", "--left-on", "2026-11-04"])

@@ -95,7 +95,7 @@ def test_any_bad_row_imports_nothing_and_every_bad_row_is_named(app, tmp_path):
                                         "Ann Again,ann@example.com,Billing,,\n")
     assert result.exit_code == 1
     assert "line 5: email: Not a valid email address." in result.stderr
-    assert "line 6: lead: Not a valid boolean." in result.stderr
+    assert "line 6: lead: give yes or no" in result.stderr
     assert "'zendesk' is not provider:id" in result.stderr
     assert "line 7: email: already on line 3" in result.stderr
     assert "nothing imported: 3 row(s)" in result.stderr

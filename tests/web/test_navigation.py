@@ -27,3 +27,11 @@ def test_each_user_is_offered_the_pages_they_may_open(app, worked_example, sessi
         assert [label for _, label in links] == expected, email
         for url, label in links:  # every entry opens for the user it is offered to
             assert client.get(url).status_code == 200, (email, label)
+
+
+def test_a_page_under_an_entry_marks_it_as_where_one_is(app, worked_example, session_per_request):
+    client = app.test_client()
+    assert sign_in(client, "hr@example.com").status_code == 302
+    for url in ("/people", "/people/new", "/people/import", f"/people/{worked_example.ids['ann']}/edit"):
+        menu = re.search(r'<nav class="menu".*?</nav>', client.get(url).get_data(as_text=True), re.DOTALL).group(0)
+        assert re.findall(r'aria-current="(?:page|true)">([^<]+)</a>', menu) == ["People"], url

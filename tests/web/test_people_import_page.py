@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 
 import pytest
 from sqlalchemy import func, select
@@ -115,3 +116,22 @@ def test_spreadsheet_headings_and_trailing_empty_rows_are_read(hr):
 def test_a_file_separated_by_semicolons_is_told_so(hr):
     page = html.unescape(_upload(hr, b"name;email;team\nEve;eve@example.com;Returns\n").get_data(as_text=True))
     assert "(the columns are separated by ';': save the file as CSV with commas)" in page
+
+
+def test_a_reload_of_the_page_an_import_answered_imports_nothing_again(hr, app):
+    page = hr.get("/people/import").get_data(as_text=True)
+    form = {"csrf_token": csrf_token(page), "sending": re.search(r'name="sending" type="hidden" value="([^"]+)"',
+                                                                 page).group(1)}
+    sent = lambda: hr.post("/people/import", content_type="multipart/form-data",
+                           data={**form, "file": (io.BytesIO(GOOD.encode()), "people.csv")})
+    assert 'data-outcome="imported"' in sent().get_data(as_text=True)
+    assert app.test_cli_runner().invoke(args=["org", "deactivate", "eve@example.com"]).exit_code == 0
+    again = sent()  # the browser sends the same form again
+    assert again.status_code == 200 and "data-sent-again" in again.get_data(as_text=True)
+    with transaction() as session:
+        assert session.scalar(select(Employee.active).where(Employee.email == "eve@example.com")) is False
+
+
+def test_after_a_check_the_next_sending_imports(hr):
+    page = _upload(hr, GOOD.encode(), check_only="y").get_data(as_text=True)
+    assert 'data-outcome="checked"' in page and 'checked id="check_only"' not in page

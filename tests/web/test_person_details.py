@@ -48,8 +48,8 @@ def test_hr_adds_someone_to_a_new_team_and_what_waited_for_their_sign_off_is_the
                                            "started_on": "2026-11-02"})
     assert answer.status_code == 303
     page = html.unescape(client.get(answer.headers["Location"]).get_data(as_text=True))
-    assert ("Mike Lee is added to Returns (a new team); 1 feedback item waiting for their identities is credited "
-            "to them") in page
+    assert ("Mike Lee is added to Returns (a new team) and leads it; 1 feedback item waiting for their identities "
+            "is credited to them.") in page
     with transaction() as session:
         mike = session.scalar(select(Employee).where(Employee.email == "mike.lee@example.com"))
         assert (mike.name, mike.team.name, mike.team.manager_id, str(mike.started_on)) == (
@@ -192,3 +192,10 @@ def test_a_lead_moved_to_another_team_is_told_they_still_lead_the_old_one(app, w
     answer = _post(client, f"/people/{mia}/edit", {"name": "Mia Manager", "team": "Billing"})
     page = html.unescape(client.get(answer.headers["Location"]).get_data(as_text=True))
     assert "Mia Manager: team None -> Billing. They still lead Support: make one of its members its lead" in page
+
+
+def test_a_new_lead_is_said_to_take_the_place_of_the_old_one(app, worked_example):
+    client = _hr(app)
+    answer = _post(client, "/people/new", {"name": "Zoe", "email": "zoe@example.com", "team": "Support", "lead": "y"})
+    page = html.unescape(client.get(answer.headers["Location"]).get_data(as_text=True))
+    assert "Zoe is added to Support and leads it in place of Mia Manager." in page

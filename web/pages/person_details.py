@@ -6,15 +6,18 @@ entries and the same crediting of feedback that waited for a newly mapped identi
 """
 from __future__ import annotations
 
+import secrets
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import session as browser
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
-from wtforms import BooleanField, StringField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms import BooleanField, HiddenField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from core.auth import roles_required
 from core.db import get_session
@@ -38,10 +41,10 @@ MOVE_HINT = ("leave it out here; if it is this person's now, move it on the serv
 
 
 class PersonForm(FlaskForm):
-    name = StringField("Name", validators=[InputRequired("give their name"), Length(max=200)])
-    email = StringField("E-mail", validators=[InputRequired("give their e-mail address"), Length(max=320)],
+    name = StringField("Name", validators=[DataRequired("give their name"), Length(max=200)])
+    email = StringField("E-mail", validators=[DataRequired("give their e-mail address"), Length(max=320)],
                         render_kw={"type": "email", "spellcheck": "false"})
-    team = StringField("Team", validators=[InputRequired("give their team"), Length(max=200)],
+    team = StringField("Team", validators=[DataRequired("give their team"), Length(max=200)],
                        render_kw={"list": "teams"})
     lead = BooleanField("They lead this team (its manager: alerts and the team's digest go to them)")
     identities = StringField("Identities", validators=[Length(max=2000)], render_kw={"spellcheck": "false"})
@@ -64,6 +67,12 @@ class EmailForm(FlaskForm):
 class ImportForm(FlaskForm):
     file = FileField("The organisation file (CSV, UTF-8)")
     check_only = BooleanField("Only check it: import nothing")
+    #: A new one on every page: a reload of the page an import answered sends the same one again.
+    sending = HiddenField()
+
+
+#: How many imports' page ids a browser's session remembers, for a reload to be known.
+REMEMBERED_IMPORTS = 5
 
 
 @bp.route("/people/new", methods=["GET", "POST"])
@@ -79,6 +88,8 @@ def new():
             form.email.errors = [(f"{holder.name} has this address already (employee {holder.id}): open their page "
                                  f"to change their team or name, or give this person another address")]
         elif data:
+            lead_before = session.scalar(select(Employee.name).join(Team, Team.manager_id == Employee.id)
+                                         .where(Team.name == data["team"]))
             report = import_rows(session, [(1, data)], actor=current_user.id, note="people page")
             if _refused(form, report):
                 session.rollback()
@@ -86,7 +97,9 @@ def new():
                 employee = session.scalar(select(Employee).where(func.lower(Employee.email) == data["email"].lower()))
                 session.commit()
                 flash(f"{employee.name} is added to {data['team']}"
-                      + (" (a new team)" if report.teams_created else "") + _credited(report.credited))
+                      + (" (a new team)" if report.teams_created else "")
+                      + ((" and leads it" + (f" in place of {lead_before}" if lead_before else "")) if data["lead"]
+                         else "") + _credited(report.credited) + ".")
                 return redirect(url_for("people.person", employee_id=employee.id), code=303)
     return _form_page("people/new.html", form, session)
 
@@ -172,7 +185,9 @@ def import_file():
     session = get_session()
     form = ImportForm()
     report = lines_read = None
-    if form.validate_on_submit():
+    sent_again = form.is_submitted() and bool(form.sending.data) and form.sending.data in browser.get(
+        "imports_sent", [])
+    if not sent_again and form.validate_on_submit():
         upload = form.file.data
         text = _text(form, upload.read() if upload else b"")
         if text is not None:
@@ -182,9 +197,16 @@ def import_file():
                 session.rollback()
             else:
                 session.commit()
+                # An import again would bring back a leaver recorded since: a reload must not send it again.
+                if form.sending.data:
+                    browser["imports_sent"] = [*browser.get("imports_sent", [])[-REMEMBERED_IMPORTS + 1:],
+                                               form.sending.data[:32]]
+    checked = report is not None and not report.errors and form.check_only.data
+    form.check_only.data = False if checked else form.check_only.data  # checked: the next sending imports
+    form.sending.data = secrets.token_urlsafe(12)
     status = 400 if form.errors or (report and report.errors) else 200
     return render_template("people/import.html", form=form, report=report, columns=COLUMNS, rows=lines_read,
-                           limit=IMPORT_LIMIT), status
+                           limit=IMPORT_LIMIT, sent_again=sent_again, checked=checked), status
 
 
 def _row(form: PersonForm, given: dict) -> dict | None:
