@@ -15,7 +15,7 @@ from channels.social_monitoring.store import store_posts
 from core.db import transaction
 from core.models import AuditEntry, Employee, EmployeeIdentity, Feedback, Team, User
 from tests.core.test_late_attribution import BRAND, _thread
-from tests.fixtures.org import csrf_token, sign_in
+from tests.fixtures.org import post_form, sign_in
 
 pytestmark = pytest.mark.usefixtures("session_per_request")
 
@@ -24,11 +24,6 @@ def _hr(app):
     client = app.test_client()
     assert sign_in(client, "hr@example.com").status_code == 302
     return client
-
-
-def _post(client, path: str, form: dict, page: str | None = None):
-    token = csrf_token(client.get(page or path).get_data(as_text=True))
-    return client.post(path, data={"csrf_token": token, **form})
 
 
 def _counts() -> tuple[int, int, int]:
@@ -43,7 +38,7 @@ def test_hr_adds_someone_to_a_new_team_and_what_waited_for_their_sign_off_is_the
         store_posts(session, _thread("1", "MI"))
     client = _hr(app)
     assert "Add a person" in client.get("/people").get_data(as_text=True)
-    answer = _post(client, "/people/new", {"name": "Mike Lee", "email": "Mike.Lee@example.com", "team": "Returns",
+    answer = post_form(client, "/people/new", {"name": "Mike Lee", "email": "Mike.Lee@example.com", "team": "Returns",
                                            "lead": "y", "identities": f"social_signoff:{BRAND}/MI; phone:214",
                                            "started_on": "2026-11-02"})
     assert answer.status_code == 303
@@ -78,7 +73,7 @@ def test_hr_adds_someone_to_a_new_team_and_what_waited_for_their_sign_off_is_the
 def test_a_wrong_field_is_refused_where_it_is_typed_and_nobody_is_added(app, worked_example, form, field, error):
     client = _hr(app)
     before = _counts()
-    answer = _post(client, "/people/new", form)
+    answer = post_form(client, "/people/new", form)
     page = html.unescape(answer.get_data(as_text=True))
     assert answer.status_code == 400 and "Nobody was added:" in page
     assert f'id="{field}-error">' in page and error in page.split(f'id="{field}-error">')[1].split("</p>")[0]
@@ -90,7 +85,7 @@ def test_an_identity_someone_else_holds_is_refused_saying_how_to_pass_it_on(app,
         session.add(EmployeeIdentity(employee_id=worked_example.ids["ann"], provider="phone", external_id="214"))
     client = _hr(app)
     before = _counts()
-    page = html.unescape(_post(client, "/people/new", {"name": "X", "email": "x@example.com", "team": "Support",
+    page = html.unescape(post_form(client, "/people/new", {"name": "X", "email": "x@example.com", "team": "Support",
                                                        "identities": "phone:214"}).get_data(as_text=True))
     assert ("phone:214 already belongs to ann@example.com: leave it out here; if it is this person's now, move it "
             "on the server with plaudit org move-identity phone:214 --to EMPLOYEE") in page
@@ -102,7 +97,7 @@ def test_hr_renames_moves_and_makes_someone_lead_and_the_audit_says_who(app, wor
     client = _hr(app)
     edit = client.get(f"/people/{dan}/edit").get_data(as_text=True)
     assert 'value="Dan"' in edit and 'value="Billing"' in edit and '<option value="Support">' in edit
-    answer = _post(client, f"/people/{dan}/edit", {"name": "Daniel Ortiz", "team": "Support", "lead": "y",
+    answer = post_form(client, f"/people/{dan}/edit", {"name": "Daniel Ortiz", "team": "Support", "lead": "y",
                                                    "identities": "zendesk:88"})
     assert answer.status_code == 303
     page = html.unescape(client.get(answer.headers["Location"]).get_data(as_text=True))
@@ -119,7 +114,7 @@ def test_hr_renames_moves_and_makes_someone_lead_and_the_audit_says_who(app, wor
     assert 'checked id="lead"' in client.get(f"/people/{dan}/edit").get_data(as_text=True)  # he leads it now
     # saved again as it is: nothing changes, nothing is audited
     before = _counts()
-    again = _post(client, f"/people/{dan}/edit", {"name": "Daniel Ortiz", "team": "Support"})
+    again = post_form(client, f"/people/{dan}/edit", {"name": "Daniel Ortiz", "team": "Support"})
     assert "Daniel Ortiz: nothing changed." in client.get(again.headers["Location"]).get_data(as_text=True)
     assert _counts() == before
 
@@ -129,9 +124,9 @@ def test_a_leaver_corrected_stays_a_leaver_and_is_made_lead_of_nothing(app, work
     assert app.test_cli_runner().invoke(args=["org", "deactivate", "bob@example.com", "--left-on",
                                               "2026-11-04"]).exit_code == 0
     client = _hr(app)
-    refused = _post(client, f"/people/{bob}/edit", {"name": "Bob", "team": "Support", "lead": "y"})
+    refused = post_form(client, f"/people/{bob}/edit", {"name": "Bob", "team": "Support", "lead": "y"})
     assert refused.status_code == 400 and "bring them back first" in refused.get_data(as_text=True)
-    answer = _post(client, f"/people/{bob}/edit", {"name": "Robert", "team": "Support"})
+    answer = post_form(client, f"/people/{bob}/edit", {"name": "Robert", "team": "Support"})
     assert answer.status_code == 303
     with transaction() as session:
         robert = session.get(Employee, bob)
@@ -143,10 +138,10 @@ def test_a_leaver_corrected_stays_a_leaver_and_is_made_lead_of_nothing(app, work
 def test_hr_gives_someone_a_new_address_and_their_sign_in_follows(app, worked_example):
     ann = worked_example.ids["ann"]
     client = _hr(app)
-    taken = _post(client, f"/people/{ann}/email", {"address": "bob@example.com"}, page=f"/people/{ann}/edit")
+    taken = post_form(client, f"/people/{ann}/email", {"address": "bob@example.com"}, page=f"/people/{ann}/edit")
     assert taken.status_code == 400 and "bob@example.com is Bob's address" in html.unescape(
         taken.get_data(as_text=True))
-    answer = _post(client, f"/people/{ann}/email", {"address": "ann.lee@example.com"}, page=f"/people/{ann}/edit")
+    answer = post_form(client, f"/people/{ann}/email", {"address": "ann.lee@example.com"}, page=f"/people/{ann}/edit")
     assert answer.status_code == 303
     page = html.unescape(client.get(answer.headers["Location"]).get_data(as_text=True))
     assert ("Ann's e-mail is now ann.lee@example.com, and their account signs in with it; ann@example.com stays "
@@ -164,7 +159,7 @@ def test_someone_without_an_address_is_edited_by_their_id(app, worked_example):
         session.flush()
         pat = nobody.id
     client = _hr(app)
-    answer = _post(client, f"/people/{pat}/edit", {"name": "Pat Doe", "team": "Billing"})
+    answer = post_form(client, f"/people/{pat}/edit", {"name": "Pat Doe", "team": "Billing"})
     assert answer.status_code == 303
     with transaction() as session:
         assert session.get(Employee, pat).team.name == "Billing" and session.get(Employee, pat).email is None
@@ -172,7 +167,7 @@ def test_someone_without_an_address_is_edited_by_their_id(app, worked_example):
 
 def test_no_joining_day_and_an_identity_named_twice_are_taken(app, worked_example):
     client = _hr(app)
-    answer = _post(client, "/people/new", {"name": "Eve", "email": "eve@example.com", "team": "Support",
+    answer = post_form(client, "/people/new", {"name": "Eve", "email": "eve@example.com", "team": "Support",
                                            "identities": "zendesk:77; zendesk:77; email:Eve.B@example.com; "
                                                          "email:eve.b@EXAMPLE.com", "started_on": ""})
     assert answer.status_code == 303
@@ -189,13 +184,14 @@ def test_a_lead_moved_to_another_team_is_told_they_still_lead_the_old_one(app, w
     client = _hr(app)
     assert 'checked id="lead"' not in client.get(f"/people/{mia}/edit").get_data(
         as_text=True)  # not their team's lead: Mia leads Support and is in no team
-    answer = _post(client, f"/people/{mia}/edit", {"name": "Mia Manager", "team": "Billing"})
+    answer = post_form(client, f"/people/{mia}/edit", {"name": "Mia Manager", "team": "Billing"})
     page = html.unescape(client.get(answer.headers["Location"]).get_data(as_text=True))
     assert "Mia Manager: team None -> Billing. They still lead Support: make one of its members its lead" in page
 
 
 def test_a_new_lead_is_said_to_take_the_place_of_the_old_one(app, worked_example):
     client = _hr(app)
-    answer = _post(client, "/people/new", {"name": "Zoe", "email": "zoe@example.com", "team": "Support", "lead": "y"})
+    answer = post_form(client, "/people/new",
+                       {"name": "Zoe", "email": "zoe@example.com", "team": "Support", "lead": "y"})
     page = html.unescape(client.get(answer.headers["Location"]).get_data(as_text=True))
     assert "Zoe is added to Support and leads it in place of Mia Manager." in page
