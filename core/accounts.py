@@ -136,8 +136,16 @@ def link_account(session: Session, user: User, employee_id: int | None, *, actor
 
 
 def _link_refusal(session: Session, employee_id: int, user_id: int | None) -> str | None:
-    if session.get(Employee, employee_id) is None:
+    employee = session.get(Employee, employee_id)
+    if employee is None:
         return f"no employee has id {employee_id}"
     # One account per employee: their report, disputes and targets are theirs alone.
     linked = session.scalar(select(User.email).where(User.employee_id == employee_id, User.id != user_id))
-    return f"employee {employee_id} already has the account {linked}" if linked else None
+    return f"{employee.name} (employee {employee_id}) already has the account {linked}" if linked else None
+
+
+def hold_admins(session: Session) -> None:
+    """Lock every admin's account row, in one order, before a change the last-admin rule guards: two admins
+    shutting each other out at once otherwise both pass the check, each on what the other had not yet changed."""
+    session.scalars(select(User.id).join(UserRole).where(UserRole.role == "admin").order_by(User.id)
+                    .with_for_update(of=User)).all()

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from core.db import transaction
 from core.models import AuditEntry, User
 from core.models.accounts import NO_PASSWORD
-from tests.fixtures.org import post_form, sign_in
+from tests.fixtures.org import csrf_token, post_form, sign_in
 
 pytestmark = pytest.mark.usefixtures("session_per_request")
 
@@ -80,7 +80,8 @@ def test_a_service_account_has_no_password_and_cannot_sign_in(app, admin):
                                               "password": "", "again": "", "service": "y"})
     assert answer.status_code == 303
     assert _account("bridge@example.com").password_hash == NO_PASSWORD
-    assert "A new password" not in admin.get(answer.headers["Location"]).get_data(as_text=True)
+    page = admin.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "A new password" not in page and "issue its API tokens on API tokens" in page and "/admin/tokens" in page
 
 
 def test_roles_and_employee_change_and_the_last_admin_keeps_the_role(admin, worked_example):
@@ -134,3 +135,59 @@ def test_a_new_password_works_and_is_never_shown_or_audited(app, admin, worked_e
         assert session.scalar(select(AuditEntry.actor_id).where(AuditEntry.action == "user.password_set")) == (
             worked_example.users["admin"])
     assert "fresh secret" not in caplog.text
+
+
+def test_every_field_at_fault_is_named_at_once(admin):
+    answer = post_form(admin, "/admin/accounts", {**NEW, "name": "   ", "roles": [], "employee": "nobody@example.com",
+                                                  "password": "short", "again": "other"})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 400
+    assert "give their name" in _error(page, "name") and "tick at least one role" in _error(page, "roles")
+    assert "no employee has the address" in _error(page, "employee")
+    assert "use at least 8 characters" in _error(page, "password") and "differ" in _error(page, "again")
+
+
+def test_a_new_link_to_someone_who_left_is_refused_and_an_unlinked_employee_account_is_warned(app, admin):
+    assert app.test_cli_runner().invoke(args=["org", "deactivate", "cat@example.com"]).exit_code == 0
+    refused = post_form(admin, "/admin/accounts", NEW)
+    assert refused.status_code == 400 and "CAT@example.com has left" in _error(refused.get_data(as_text=True),
+                                                                               "employee")
+    answer = post_form(admin, "/admin/accounts", {**NEW, "employee": ""})
+    told = html.unescape(admin.get(answer.headers["Location"]).get_data(as_text=True))
+    assert "It is no employee, so it has no report and leads no team" in told
+
+
+def test_an_account_of_someone_who_left_keeps_its_link_when_its_roles_change(app, admin, worked_example):
+    assert app.test_cli_runner().invoke(args=["org", "deactivate", "dan@example.com", "--keep-account"]).exit_code == 0
+    dan = worked_example.users["dan"]
+    answer = post_form(admin, f"/admin/accounts/{dan}", {"roles": ["shopper"], "employee": "dan@example.com"})
+    assert answer.status_code == 303 and _account("dan@example.com").roles == {"shopper"}
+
+
+def test_two_admins_shutting_each_other_out_at_once_leave_one_admin(app, admin, worked_example):
+    """The second waits for the first's change and then finds the last admin (PostgreSQL: writers overlap)."""
+    import threading
+    import time
+
+    from core.accounts import set_user_active
+
+    with transaction() as session:
+        hr = session.get(User, worked_example.hr)
+        hr.roles = ["hr", "admin"]
+    me = worked_example.users["admin"]
+    token = csrf_token(admin.get(f"/admin/accounts/{worked_example.hr}").get_data(as_text=True))
+    answers = []
+    with transaction() as other_admin:  # HR, an admin too, deactivates the admin signed in here
+        if other_admin.get_bind().dialect.name != "postgresql":
+            pytest.skip("SQLite has one writer at a time: the two cannot overlap")
+        # Its target alone locked: the page must wait for it all the same, or both pass the last-admin check.
+        set_user_active(other_admin, other_admin.get(User, me, with_for_update=True), False)
+        other_admin.flush()  # written, not committed: the page's request starts meanwhile
+        shutting = threading.Thread(target=lambda: answers.append(admin.post(
+            f"/admin/accounts/{worked_example.hr}/active", data={"csrf_token": token, "active": "no"})))
+        shutting.start()
+        time.sleep(0.5)
+    shutting.join(30)
+    with transaction() as session:
+        admins = session.scalars(select(User.email).where(User.active, User.id.in_([me, worked_example.hr]))).all()
+    assert admins == ["hr@example.com"], answers

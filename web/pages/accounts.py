@@ -28,12 +28,19 @@ from wtforms import (
     StringField,
     widgets,
 )
-from wtforms.validators import EqualTo, InputRequired, Length, StopValidation
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    StopValidation,
+)
 
 from core.accounts import (
     AccountError,
     change_roles,
     create_account,
+    hold_admins,
     last_admin_refusal,
     link_account,
     password_problem,
@@ -80,7 +87,7 @@ class NewAccountForm(AccountFields):
     email = StringField("E-mail (they sign in with it)", validators=[
         InputRequired("give the address they sign in with"), Length(max=320), _an_address],
         render_kw={"type": "email", "spellcheck": "false"})
-    name = StringField("Name", validators=[InputRequired("give their name"), Length(max=200)])
+    name = StringField("Name", validators=[DataRequired("give their name"), Length(max=200)])
     service = BooleanField("A service account: API tokens only, no password, never signs in")
     password = PasswordField("Password", render_kw={"autocomplete": "new-password"})
     again = PasswordField("The password again", validators=[EqualTo("password", "the two passwords differ")],
@@ -100,13 +107,14 @@ def index():
     """Every account; POST creates one."""
     session = get_session()
     form = NewAccountForm()
-    if form.validate_on_submit():
+    if form.is_submitted():
+        form.validate()  # then the checks below, so that every field at fault is named at once
         employee_id = _employee_id(session, form)
         password = None if form.service.data else form.password.data
         if form.service.data and form.password.data:
-            form.password.errors = ["a service account has no password: leave it empty"]
+            form.password.errors = [*form.password.errors, "a service account has no password: leave it empty"]
         elif not form.service.data and password_problem(password):
-            form.password.errors = [password_problem(password)]
+            form.password.errors = [*form.password.errors, password_problem(password)]
         if not form.roles.data:
             form.roles.errors = ["tick at least one role: an account without one cannot sign in"]
         if not form.errors:
@@ -119,8 +127,9 @@ def index():
                 getattr(form, exc.field).errors = [str(exc)]
             else:
                 session.commit()
-                flash(f"{user.email} can sign in now with the password you gave: pass it on to them by a safe way."
-                      if password else f"{user.email} is a service account: issue its API tokens below.")
+                flash((f"{user.email} can sign in now with the password you gave: pass it on to them by a safe way."
+                       if password else f"{user.email} is a service account: issue its API tokens on API tokens.")
+                      + _unlinked_warning(user, employee_id))
                 return redirect(url_for(".account", user_id=user.id), code=303)
     rows = session.execute(
         select(User, Employee.name.label("employee"))
@@ -134,11 +143,13 @@ def index():
 def account(user_id: int):
     """One account; POST saves its roles and the employee it is."""
     session = get_session()
+    if request.method == "POST":
+        hold_admins(session)
     user = _user_or_404(session, user_id)
     linked = session.get(Employee, user.employee_id) if user.employee_id else None
     form = AccountFields(data={"roles": sorted(user.roles), "employee": linked.email if linked else ""})
     if form.validate_on_submit():
-        employee_id = _employee_id(session, form)
+        employee_id = _employee_id(session, form, user.employee_id)
         if not form.roles.data:
             form.roles.errors = ["tick at least one role: to shut the account out, deactivate it"]
         elif user.id == current_user.id and "admin" not in form.roles.data:
@@ -158,7 +169,7 @@ def account(user_id: int):
                                 f"{', '.join(sorted(before)) or 'none'})")
                 if relinked:
                     said.append(f"is {form.employee.data.strip()}" if employee_id else "is no employee now")
-                flash(f"{user.email}: {'; '.join(said) or 'nothing changed'}.")
+                flash(f"{user.email}: {'; '.join(said) or 'nothing changed'}." + _unlinked_warning(user, employee_id))
                 return redirect(url_for(".account", user_id=user.id), code=303)
     return _account_page(session, user, form, PasswordForm(formdata=None))
 
@@ -168,6 +179,7 @@ def account(user_id: int):
 def active(user_id: int):
     """Shut the account out (signed out at its next page, its API tokens refused), or let it in again."""
     session = get_session()
+    hold_admins(session)
     user = _user_or_404(session, user_id)
     wanted = request.form.get("active") == "yes"
     refusal = None if wanted else (
@@ -178,8 +190,9 @@ def active(user_id: int):
     elif user.active != wanted:
         set_user_active(session, user, wanted, actor=current_user.id)
         session.commit()
-        flash(f"{user.email} can sign in again." if wanted else
-              f"{user.email} can no longer sign in, and its API tokens are refused.")
+        service = user.password_hash == NO_PASSWORD
+        flash((f"{user.email}'s API tokens work again." if service else f"{user.email} can sign in again.")
+              if wanted else f"{user.email} can no longer sign in, and its API tokens are refused.")
     return redirect(url_for(".account", user_id=user.id), code=303)
 
 
@@ -209,15 +222,27 @@ def password(user_id: int):
     return _account_page(session, user, fields, form)
 
 
-def _employee_id(session, form: AccountFields) -> int | None:
-    """The employee the form names by e-mail, or None; the field marked when nobody has that address."""
+def _unlinked_warning(user: User, employee_id: int | None) -> str:
+    """What an employee's or a manager's account without an employee lacks, said when it is saved so."""
+    if employee_id is not None or not user.roles & {"employee", "manager"}:
+        return ""
+    return " It is no employee, so it has no report and leads no team: give the employee's e-mail to link it."
+
+
+def _employee_id(session, form: AccountFields, linked: int | None = None) -> int | None:
+    """The employee the form names by e-mail, or None; the field marked when nobody has that address, or when it
+    is someone who has left (other than ``linked``, whom the account is already)."""
     address = (form.employee.data or "").strip()
     if not address:
         return None
-    found = session.scalar(select(Employee.id).where(func.lower(Employee.email) == address.lower()))
+    found = session.execute(select(Employee.id, Employee.active).where(
+        func.lower(Employee.email) == address.lower())).first()
     if found is None:
         form.employee.errors = [f"no employee has the address {address} (People lists them)"]
-    return found
+        return None
+    if not found.active and found.id != linked:  # a new link to someone no longer here
+        form.employee.errors = [f"{address} has left: bring them back on People first"]
+    return found.id
 
 
 def _user_or_404(session, user_id: int) -> User:
