@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from alembic.runtime.migration import MigrationContext
@@ -128,6 +128,17 @@ def ids_among(session: Session, column, ids: list[int]):
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(literal(list(ids), ARRAY(Integer)))
     return column.in_(ids)
+
+
+#: Values per IN list: a statement takes at most 65,535 parameters on PostgreSQL (32,766 on SQLite), and an
+#: organisation file may name more people and identities than that.
+IN_LIST_LIMIT = 10_000
+
+
+def slices(values: Sequence, size: int = IN_LIST_LIMIT) -> Iterator[Sequence]:
+    """``values`` in runs of at most ``size``, one IN list each."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def database_unreachable(error: BaseException) -> bool:

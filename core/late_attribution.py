@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from .attribution import joined_by
+from .db import slices
 from .models import Employee, EmployeeIdentity, Feedback, record_audit, utcnow
 from .plugins import get_plugins
 from .policy import ingestion_policy
@@ -36,19 +37,20 @@ def credit_mapped_identities(session: Session, identities: Iterable[tuple[str, s
     identity = EmployeeIdentity.provider + ":" + EmployeeIdentity.external_id
     columns = (Feedback.id, Feedback.attributed_identity, Feedback.offered_basis, Employee.id, Employee.team_id,
                Feedback.occurred_at, Employee.started_on)
-    rows = session.execute(
+    rows = [row for part in slices(named) for row in session.execute(
         select(*columns)
         .join(EmployeeIdentity, identity == Feedback.attributed_identity)
         .join(Employee, Employee.id == EmployeeIdentity.employee_id)
-        .where(Feedback.attributed_identity.in_(named), *waiting).order_by(Feedback.id)).all()
+        .where(Feedback.attributed_identity.in_(part), *waiting))]
+    rows.sort(key=lambda row: row[0])
     addresses = sorted({name.lower() for name in named if name.startswith("email:")})
     if addresses:
         # An address is also its employee's by their e-mail, as attribution reads it; an identity row wins.
         found = {row[0] for row in rows}
-        rows += [row for row in session.execute(
+        rows += [row for part in slices(addresses) for row in session.execute(
             select(*columns)
             .join(Employee, "email:" + func.lower(Employee.email) == Feedback.attributed_identity)
-            .where(Feedback.attributed_identity.in_(addresses), *waiting)) if row[0] not in found]
+            .where(Feedback.attributed_identity.in_(part), *waiting)) if row[0] not in found]
         rows.sort(key=lambda row: row[0])
     # Not what happened before they joined: an identity handed on (a desk phone) named the one before them.
     rows = [row for row in rows if joined_by(row.started_on, row.occurred_at)]

@@ -12,9 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from marshmallow import Schema, ValidationError, fields, validate
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from .db import slices
 from .late_attribution import credit_mapped_identities
 from .models import Employee, EmployeeIdentity, Team, record_audit
 from .models.org import normalise_identity
@@ -29,11 +30,11 @@ def _identities(text: str) -> list[tuple[str, str]]:
         match = _IDENTITY.match(part)
         if not match:
             problems.append(f"{part.strip()!r} is not provider:id (e.g. zendesk:361; email:ann@x.io)")
-        elif len(match.group(1)) > 50 or len(match.group(2)) > 255:
-            problems.append(f"{part.strip()[:60]!r}...: a provider takes at most 50 characters, an id 255")
         else:
             identity = (match.group(1), normalise_identity(match.group(1), match.group(2)))
-            if identity not in found:  # named twice (or in two cases of one address): one identity
+            if len(identity[0]) > 50 or len(identity[1]) > 255:  # as stored: normalising may lengthen it
+                problems.append(f"{part.strip()[:60]!r}...: a provider takes at most 50 characters, an id 255")
+            elif identity not in found:  # named twice (or in two cases of one address): one identity
                 found.append(identity)
     if problems:
         raise ValidationError(problems)
@@ -113,6 +114,14 @@ def _checked_rows(reader: csv.DictReader) -> tuple[list[tuple[int, dict]], list[
     return good, bad
 
 
+def _said(value) -> str:
+    return "none" if value is None else str(value)
+
+
+def _who(employee: Employee | None) -> str | None:
+    return (employee.email or employee.name) if employee is not None else None
+
+
 def day_text(day) -> str | None:
     """A day as the audit and messages give it (ISO), or None."""
     return day.isoformat() if day else None
@@ -145,12 +154,15 @@ def _conflicts(session: Session, rows: list[tuple[int, dict]]) -> list[tuple[int
             first = claimed.setdefault(ident, (line, _person_key(data), data))
             if first[1] != _person_key(data):
                 errors.append((line, {"identities": [f"{ident[0]}:{ident[1]} is also on line {first[0]}"]}))
-    if claimed:
-        owners = session.execute(
-            select(EmployeeIdentity.provider, EmployeeIdentity.external_id, Employee.id, Employee.email,
-                   Employee.name, Employee.active)
-            .join(Employee, Employee.id == EmployeeIdentity.employee_id)
-            .where(tuple_(EmployeeIdentity.provider, EmployeeIdentity.external_id).in_(sorted(claimed))))
+    # By id, then by provider here: a list of (provider, id) pairs this long is too deep for PostgreSQL to parse.
+    owners = [owner for part in slices(sorted({external_id for _, external_id in claimed}))
+              for owner in session.execute(
+                  select(EmployeeIdentity.provider, EmployeeIdentity.external_id, Employee.id, Employee.email,
+                         Employee.name, Employee.active)
+                  .join(Employee, Employee.id == EmployeeIdentity.employee_id)
+                  .where(EmployeeIdentity.external_id.in_(part)))
+              if (owner.provider, owner.external_id) in claimed]
+    if owners:
         for provider, external_id, owner_id, email, name, active in owners:
             line, wanted_by, data = claimed[(provider, external_id)]
             if wanted_by not in (("id", owner_id), ("email", (email or "").lower())):
@@ -159,8 +171,19 @@ def _conflicts(session: Session, rows: list[tuple[int, dict]]) -> list[tuple[int
                 errors.append((line, {"identities": [
                     f"{identity} already belongs to {email or name}" + ("" if active else ", who has left") +
                     ": " + (data.get("move_hint") or
-                            f"import this row without it, then `plaudit org move-identity {identity} --to "
-                            f"{data['email']}`").format(identity=identity)]}))
+                            "import this row without it, then `plaudit org move-identity {identity} --to "
+                            f"{data['email']}`").replace("{identity}", identity)]}))
+    # An address is one person's: as their e-mail, or as an identity of theirs (an old address kept on a change).
+    addressed = {data["email"].lower(): (line, data) for line, data in rows if data.get("employee") is None}
+    for part in slices(sorted(addressed)):
+        for address, owner_email, name in session.execute(
+                select(EmployeeIdentity.external_id, Employee.email, Employee.name)
+                .join(Employee, Employee.id == EmployeeIdentity.employee_id)
+                .where(EmployeeIdentity.provider == "email", EmployeeIdentity.external_id.in_(part))):
+            line, data = addressed[address]
+            if (owner_email or "").lower() != address:
+                errors.append((line, {"email": [(f"{address} is an identity of {owner_email or name}: give this "
+                                                f"person another address")]}))
     # Slugs are unique: "Support EMEA" and "support emea" would be one team spelt two ways.
     spelling = {}
     for team in session.scalars(select(Team)):
@@ -195,9 +218,8 @@ def import_rows(session: Session, rows: list[tuple[int, dict]], errors: list[tup
     if report.errors:
         return report
     emails = [data["email"].lower() for _, data in rows if data.get("employee") is None]
-    employees = {e.email.lower(): e for e in session.scalars(
-        select(Employee).options(selectinload(Employee.identities))
-        .where(func.lower(Employee.email).in_(emails)))} if emails else {}
+    employees = {e.email.lower(): e for part in slices(emails) for e in session.scalars(
+        select(Employee).options(selectinload(Employee.identities)).where(func.lower(Employee.email).in_(part)))}
     teams = {t.name: t for t in session.scalars(select(Team))}
     mapped: list[tuple[str, str]] = []
     # Who was whose, and in which team, decides who is credited and paid: every change is audited.
@@ -224,11 +246,11 @@ def import_rows(session: Session, rows: list[tuple[int, dict]], errors: list[tup
                       "active": employee.active, "started_on": day_text(employee.started_on)}
             left_on = day_text(employee.left_on)
             # A leaver named again in the file: said, since an old list would bring back many
-            if not employee.active and "employee" not in data:
+            if not employee.active and data.get("employee") is None:
                 # with the day they left, which the import forgets: to put back with `org deactivate --left-on`
                 report.reactivated.append(employee.email + (f" (left {day_text(employee.left_on)})"
                                                             if employee.left_on else ""))
-        if "employee" not in data:  # named again in the file, a leaver is back: the day they left no longer holds
+        if data.get("employee") is None:  # named again in the file, a leaver is back: the day they left no longer holds
             employee.active, employee.left_on = True, None
         employee.name, employee.team = data["name"], team
         if data["started_on"] is not None:
@@ -252,12 +274,12 @@ def import_rows(session: Session, rows: list[tuple[int, dict]], errors: list[tup
                                {"active": True, "left_on": None}))
             audits.append(("employee.updated", employee, {key: before[key] for key in changed},
                            {**changed, **({"identities_added": added} if added else {})}))
-            report.changes += [f"{employee.email}: {key} {before[key]} -> {value}" for key, value in changed.items()
-                               if key != "active"]
+            report.changes += [f"{employee.email}: {key} {_said(before[key])} -> {_said(value)}"
+                               for key, value in changed.items() if key != "active"]
         made_lead = leads.get(data["team"]) == _person_key(data) and team.manager is not employee
         if made_lead:
-            audits.append(("team.lead_set", team, {"lead": team.manager.email if team.manager else None},
-                           {"lead": employee.email}))
+            # By name where there is no address (someone edited on the people page): None reads as "no lead".
+            audits.append(("team.lead_set", team, {"lead": _who(team.manager)}, {"lead": _who(employee)}))
             team.manager = employee
         if before is not None:
             if before != after or added or made_lead:

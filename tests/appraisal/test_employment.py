@@ -66,7 +66,7 @@ def test_a_new_hire_is_appraised_from_the_week_they_joined(app, worked_example, 
     people.write_text("name,email,team,started_on\nAnn,ann@example.com,Support,2026-11-05\n")
     imported = app.test_cli_runner().invoke(args=["org", "import", str(people)])
     assert imported.exit_code == 0, imported.output
-    assert "ann@example.com: started_on None -> 2026-11-05" in imported.output
+    assert "ann@example.com: started_on none -> 2026-11-05" in imported.output
     earlier, week = worked_example.run(period=BEFORE), worked_example.run()
     assert ids["ann"] not in _appraised(earlier) and ids["bob"] in _appraised(earlier)
     assert ids["ann"] in _appraised(week)

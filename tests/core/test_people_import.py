@@ -138,6 +138,17 @@ def test_clashes_the_database_would_refuse_are_named_by_line(app, tmp_path):
     assert row_counts(app) == before
 
 
+def test_a_file_naming_more_identities_than_a_statement_takes_parameters_imports(app, session, tmp_path):
+    # 17,000 people with two identities each: 68,000 values as (provider, id) pairs, past PostgreSQL's 65,535
+    # parameters (and SQLite's 32,766) in one statement; the file was refused with a database error.
+    rows = "".join(f"P{n},p{n}@example.com,Team {n % 50},zendesk:{n}; phone:{n}\n" for n in range(17_000))
+    result = _run(app, tmp_path, "name,email,team,identities\n" + rows)
+    assert result.exit_code == 0, result.output
+    assert "employees created 17000" in result.output
+    again = _run(app, tmp_path, "name,email,team,identities\nQ,q@example.com,Team 1,phone:16999\n")
+    assert again.exit_code == 1 and "phone:16999 already belongs to p16999@example.com" in again.stderr
+
+
 def test_teams_named_in_any_script_are_teams_of_their_own(app, session, tmp_path):
     """Slugs kept ASCII letters alone: サポート東京, 支持北京 and الدعم القاهرة were all "team", and the import
     refused the second as clashing with the first."""

@@ -36,10 +36,9 @@ def test_every_post_refuses_a_body_over_the_limit(make_app, create_user):
     with app.app_context(), transaction() as session:
         row, plain = ApiToken.issue(session.scalar(select(User)), "limits", list(API_SCOPES))
         session.add(row)
-    # The views allowed more (a mystery report's camera photos, the organisation file) are held to their own
-    # limit, made small here.
+    # The views allowed more (a mystery report's camera photos) are held to their own limit, made small here.
     larger = app.extensions[request_limits.KEY]
-    assert set(larger) == {"mystery_shopper.report_form", "person_details.import_file"}
+    assert set(larger) == {"mystery_shopper.report_form"}
     larger.update({endpoint: (2 * LIMIT, roles) for endpoint, (_limit, roles) in larger.items()})
     before = row_counts(app)
     answers = {}

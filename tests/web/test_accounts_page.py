@@ -191,3 +191,11 @@ def test_two_admins_shutting_each_other_out_at_once_leave_one_admin(app, admin, 
     with transaction() as session:
         admins = session.scalars(select(User.email).where(User.active, User.id.in_([me, worked_example.hr]))).all()
     assert admins == ["hr@example.com"], answers
+
+
+def test_an_admin_setting_their_own_password_stays_signed_in(app, admin, worked_example):
+    me = worked_example.users["admin"]
+    answer = post_form(admin, f"/admin/accounts/{me}/password", {"password": "my new secret", "again": "my new secret"},
+                       page=f"/admin/accounts/{me}")
+    assert answer.status_code == 303
+    assert "has a new password" in html.unescape(admin.get(answer.headers["Location"]).get_data(as_text=True))

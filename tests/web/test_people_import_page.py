@@ -91,13 +91,14 @@ def test_a_file_without_the_needed_columns_says_which(hr):
     assert "missing column(s) name, email, team" in page
 
 
-def test_a_file_larger_than_a_form_takes_is_read_for_hr(hr, app):
-    notes = "x" * 100_000  # under the csv module's field limit; 30 rows are over the app's limit for a form
-    rows = "".join(f"P{n},p{n}@example.com,Support,{notes}\n" for n in range(30))
-    content = f"name,email,team,notes\n{rows}".encode()
-    assert len(content) > app.config["MAX_CONTENT_LENGTH"]
-    answer = _upload(hr, content)
-    assert answer.status_code == 200 and 'data-count="created">30<' in answer.get_data(as_text=True)
+def test_a_file_over_what_a_page_imports_is_sent_to_the_command(hr, app):
+    notes = "x" * 100_000  # under the csv module's field limit; 11 rows are over the page's megabyte
+    rows = "".join(f"P{n},p{n}@example.com,Support,{notes}\n" for n in range(11))
+    before = _people()
+    answer = _upload(hr, f"name,email,team,notes\n{rows}".encode())
+    assert answer.status_code == 400 and "over the 1 MB a page imports: import it on the server with plaudit org " \
+                                         "import FILE" in answer.get_data(as_text=True)
+    assert _people() == before
 
 
 def test_a_field_longer_than_csv_reads_is_named_by_its_line(hr):

@@ -186,7 +186,7 @@ def test_a_lead_moved_to_another_team_is_told_they_still_lead_the_old_one(app, w
         as_text=True)  # not their team's lead: Mia leads Support and is in no team
     answer = post_form(client, f"/people/{mia}/edit", {"name": "Mia Manager", "team": "Billing"})
     page = html.unescape(client.get(answer.headers["Location"]).get_data(as_text=True))
-    assert "Mia Manager: team None -> Billing. They still lead Support: make one of its members its lead" in page
+    assert "Mia Manager: team none -> Billing. They still lead Support: make one of its members its lead" in page
 
 
 def test_a_new_lead_is_said_to_take_the_place_of_the_old_one(app, worked_example):
@@ -195,3 +195,24 @@ def test_a_new_lead_is_said_to_take_the_place_of_the_old_one(app, worked_example
                        {"name": "Zoe", "email": "zoe@example.com", "team": "Support", "lead": "y"})
     page = html.unescape(client.get(answer.headers["Location"]).get_data(as_text=True))
     assert "Zoe is added to Support and leads it in place of Mia Manager." in page
+
+
+def test_an_address_that_is_someones_identity_is_not_given_to_a_new_person(app, worked_example):
+    client = _hr(app)
+    ann = worked_example.ids["ann"]
+    assert post_form(client, f"/people/{ann}/email", {"address": "ann.lee@example.com"},
+                     page=f"/people/{ann}/edit").status_code == 303  # ann@example.com stays hers as an identity
+    answer = post_form(client, "/people/new", {"name": "Another Ann", "email": "ann@example.com", "team": "Support"})
+    assert answer.status_code == 400
+    assert "ann@example.com is an identity of ann.lee@example.com: give this person another address" in \
+        html.unescape(answer.get_data(as_text=True))
+
+
+def test_a_leaver_who_still_leads_their_team_is_renamed_without_unticking_anything(app, worked_example):
+    dan = worked_example.ids["dan"]
+    client = _hr(app)
+    assert post_form(client, f"/people/{dan}/edit", {"name": "Dan", "team": "Billing", "lead": "y"}).status_code == 303
+    assert app.test_cli_runner().invoke(args=["org", "deactivate", "dan@example.com"]).exit_code == 0
+    assert 'checked id="lead"' in client.get(f"/people/{dan}/edit").get_data(as_text=True)
+    answer = post_form(client, f"/people/{dan}/edit", {"name": "Daniel", "team": "Billing", "lead": "y"})
+    assert answer.status_code == 303

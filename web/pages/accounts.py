@@ -16,7 +16,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user
+from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
 from marshmallow import ValidationError
 from marshmallow.validate import Email
@@ -214,6 +214,8 @@ def password(user_id: int):
             clear_account(session, attempt_keys(current_app.config["SECRET_KEY"], user.email, None))
             record_audit(session, "user.password_set", user, actor=current_user.id)
             session.commit()
+            if user.id == current_user.id:  # this browser stays signed in, the others are signed out
+                login_user(user)
             flash(f"{user.email} has a new password: pass it on to them by a safe way.")
             return redirect(url_for(".account", user_id=user.id), code=303)
     linked = session.get(Employee, user.employee_id) if user.employee_id else None
