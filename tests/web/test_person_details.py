@@ -216,3 +216,5 @@ def test_a_leaver_who_still_leads_their_team_is_renamed_without_unticking_anythi
     assert 'checked id="lead"' in client.get(f"/people/{dan}/edit").get_data(as_text=True)
     answer = post_form(client, f"/people/{dan}/edit", {"name": "Daniel", "team": "Billing", "lead": "y"})
     assert answer.status_code == 303
+    moved = post_form(client, f"/people/{dan}/edit", {"name": "Daniel", "team": "Support", "lead": "y"})
+    assert moved.status_code == 400 and "bring them back first" in moved.get_data(as_text=True)

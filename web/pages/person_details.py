@@ -117,19 +117,19 @@ def edit(employee_id: int):
     employee = _employee_or_404(session, employee_id)
     team = session.get(Team, employee.team_id) if employee.team_id is not None else None
     leads = team is not None and team.manager_id == employee.id
-    form = DetailsForm(data={"name": employee.name, "team": team.name if team else "", "lead": leads})
-    email = EmailForm(formdata=None)
+    form, email = _details(employee, team), EmailForm(formdata=None)
     if form.validate_on_submit():
         data = _row(form, {"email": employee.email or "", "employee": employee, "started_on": None})
         if data and not employee.active:  # a leaver leads nobody, and feedback is not credited to them now
-            if data["lead"] and not leads:  # one who still leads their team keeps the box ticked: no change
+            # One who still leads their team keeps the box ticked: no change, unless they move
+            if data["lead"] and not (leads and data["team"] == team.name):
                 form.lead.errors = ["they have left: bring them back first (on their page) to make them lead"]
             if data["identities"]:
                 form.identities.errors = [("they have left: feedback from now on is not theirs; bring them back "
                                           "first (on their page) to add an identity")]
         if data and not form.errors:
             known = {(i.provider, i.external_id) for i in employee.identities}
-            led = team.id if team is not None and team.manager_id == employee.id else None
+            led = team.id if leads else None
             report = import_rows(session, [(1, data)], actor=current_user.id, note="people page")
             if _refused(form, report):
                 session.rollback()
@@ -169,9 +169,13 @@ def email(employee_id: int):
                   + _credited(len(change.credited)) + ".")
             return redirect(url_for("people.person", employee_id=employee.id), code=303)
     team = session.get(Team, employee.team_id) if employee.team_id is not None else None
-    details = DetailsForm(formdata=None, data={"name": employee.name, "team": team.name if team else "",
-                                               "lead": team is not None and team.manager_id == employee.id})
-    return _edit_page(session, employee, details, form)
+    return _edit_page(session, employee, _details(employee, team, formdata=None), form)
+
+
+def _details(employee: Employee, team: Team | None, **formdata) -> DetailsForm:
+    """The details form, filled in with what is stored (and ``formdata=None``: with that alone)."""
+    return DetailsForm(**formdata, data={"name": employee.name, "team": team.name if team else "",
+                                         "lead": team is not None and team.manager_id == employee.id})
 
 
 def _employee_or_404(session, employee_id: int) -> Employee:
