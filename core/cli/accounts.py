@@ -279,9 +279,11 @@ def create_token(email, name, scopes, days):
         with transaction() as session:
             token, plain = issue_token(session, email, name, scopes, days)
             expiry = f" It stops working on {token.expires_at:%Y-%m-%d %H:%M} UTC." if days is not None else ""
-    except TokenError as exc:
-        field, message = next(iter(exc.problems.items()))
-        raise click.BadParameter(message, param_hint=TOKEN_OPTIONS[field]) from None
+    except TokenError as exc:  # every option at fault at once, as the tokens page names every field
+        hints = [TOKEN_OPTIONS[field] for field in exc.problems]
+        message = "; ".join(exc.problems.values()) if len(hints) == 1 else "; ".join(
+            f"{TOKEN_OPTIONS[field]}: {problem}" for field, problem in exc.problems.items())
+        raise click.BadParameter(message, param_hint=hints) from None
     click.echo(plain)
     click.echo(f"Store it now: Plaudit keeps only its hash and cannot show it again.{expiry}", err=True)
 

@@ -200,3 +200,12 @@ def test_jobs_dispatch_now_retries_jobs_that_are_backing_off(app, session):
     runner = app.test_cli_runner()
     assert "dispatched 0 job(s)" in runner.invoke(args=["jobs", "dispatch"]).output
     assert "dispatched 1 job(s)" in runner.invoke(args=["jobs", "dispatch", "--now"]).output
+
+
+def test_a_token_refused_for_several_reasons_names_every_option(app, create_user):
+    create_user("ann@example.com", roles=["employee"])
+    refused = app.test_cli_runner().invoke(args=["tokens", "create", "ann@example.com", "--name", " ",
+                                                 "--scope", "feedback:read"])
+    assert refused.exit_code == 2
+    assert "'EMAIL' / '--name'" in refused.output and "EMAIL: ann@example.com holds no role allowed API tokens" in \
+        refused.output and "--name: say what the token is for" in refused.output
