@@ -89,3 +89,13 @@ def test_a_request_at_fault_names_its_fields_and_erases_nothing(client, login, j
     assert refused.status_code == 400 and 'href="#identifiers"' in html and 'href="#note"' in html
     assert "at most 500 characters (501 given)" in html
     assert _stored(janes_answers) == before
+
+
+def test_the_check_names_channels_by_their_titles(app, client, login, janes_answers):
+    with transaction() as session:
+        session.get(Feedback, janes_answers[0]).channel = "post_ticket_survey"
+    login("hr@example.com")
+    page = client.get("/privacy").get_data(as_text=True)
+    checked = client.post("/privacy", data={"csrf_token": csrf_token(page), "identifiers": JANE, "action": "check"})
+    html = " ".join(checked.get_data(as_text=True).split())
+    assert "2 feedback item(s): Post-ticket surveys csat 1, test csat 1," in html

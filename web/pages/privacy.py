@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from core.auth import roles_required
 from core.db import get_session
+from core.plugins import get_plugins
 from core.privacy import erase_customer
 
 bp = Blueprint("privacy", __name__)
@@ -53,6 +54,8 @@ def erase():
                   f"Appraisals keep their numbers.")
             return redirect(url_for(".erase"), 303)
         session.rollback()  # a check reads only
+    titles = {slug: channel.title for slug, channel in get_plugins().channels.items()}
     return render_template("privacy/erase.html", identifiers="\n".join(identifiers), note=note, errors=errors,
+                           channel_titles=titles,
                            report=report and report.as_dict(), checked_ref=report and report.request_ref,
                            mentions=report.mentions if report else [], note_limit=NOTE_LIMIT), (400 if errors else 200)
