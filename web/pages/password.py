@@ -1,4 +1,5 @@
-"""Anyone signed in changes their own password; every other browser signed in with the old one is signed out."""
+"""Passwords: anyone signed in changes their own (every other browser signed in with the old one is signed out),
+and someone who forgot theirs sets a new one through a link sent to their address (:mod:`core.password_reset`)."""
 from __future__ import annotations
 
 import logging
@@ -14,14 +15,21 @@ from flask import (
 )
 from flask_login import current_user, login_user
 from flask_wtf import FlaskForm
-from wtforms import PasswordField
-from wtforms.validators import EqualTo, InputRequired, Length
+from wtforms import EmailField, HiddenField, PasswordField
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Regexp
 
 from core.accounts import password_problem
-from core.auth import authenticated
+from core.auth import authenticated, public
 from core.db import get_session
 from core.models import User, record_audit
-from core.throttle import LoginLimits, attempt_keys, record_failure, seconds_locked
+from core.password_reset import LINK_LIFETIME, ask_for_link, user_for_token
+from core.throttle import (
+    LoginLimits,
+    attempt_keys,
+    clear_account,
+    record_failure,
+    seconds_locked,
+)
 
 bp = Blueprint("password", __name__)
 log = logging.getLogger(__name__)
@@ -67,3 +75,56 @@ def change():
             flash("Your password is changed. Browsers signed in with the old one are signed out.")
             return redirect(url_for("pages.home"), code=303)
     return render_template("password.html", form=form), 400 if form.errors else 200
+
+
+class ForgottenForm(FlaskForm):
+    email = EmailField("Your e-mail", validators=[
+        DataRequired("give the address you sign in with"), Length(max=320),
+        Regexp(r"^[^@\s]+@[^@\s]+$", message="give an e-mail address")], render_kw={"autocomplete": "email"})
+
+
+class NewPasswordForm(FlaskForm):
+    token = HiddenField()
+    password = PasswordField("New password", validators=[InputRequired("give the new password")],
+                             render_kw={"autocomplete": "new-password"})
+    again = PasswordField("The new password again", validators=[EqualTo("password", "the two passwords differ")],
+                          render_kw={"autocomplete": "new-password"})
+
+
+@bp.route("/password/forgotten", methods=["GET", "POST"])
+@public
+def forgotten():
+    """Ask for a link to set a new password; the answer is the same whether the address has an account or not."""
+    form = ForgottenForm()
+    mails = bool(current_app.config["MAIL_SERVER"])
+    if mails and form.validate_on_submit():
+        session = get_session()
+        ask_for_link(session, form.email.data)
+        session.commit()
+        flash(f"If {form.email.data.strip()} signs in to Plaudit, a link to set a new password is on its way to it: "
+              f"it works once, within {LINK_LIFETIME // 60} minutes.")
+        return redirect(url_for("auth.login"), code=303)
+    return render_template("password_forgotten.html", form=form, mails=mails), 400 if form.errors else 200
+
+
+@bp.route("/password/reset", methods=["GET", "POST"])
+@public
+def reset():
+    """The link's page: a new password, typed twice. The token comes in the query (kept out of the access log)."""
+    session = get_session()
+    form = NewPasswordForm(token=request.args.get("token", ""))
+    user = user_for_token(session, form.token.data or "")
+    if user is None:
+        return render_template("password_reset.html", form=None), 400
+    if form.validate_on_submit():
+        if problem := password_problem(form.password.data):
+            form.password.errors = [problem]
+        else:
+            user.set_password(form.password.data)
+            # The count of failed sign-ins was against the forgotten password.
+            clear_account(session, attempt_keys(current_app.config["SECRET_KEY"], user.email, None))
+            record_audit(session, "user.password_reset", user, actor=user.id)
+            session.commit()
+            flash("Your new password is set: sign in with it.")
+            return redirect(url_for("auth.login"), code=303)
+    return render_template("password_reset.html", form=form), 400 if form.errors else 200
