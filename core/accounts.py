@@ -1,11 +1,13 @@
 """Changes to accounts, made by ``plaudit users`` and the admin's Accounts page alike: each audited, none committed."""
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .models import Employee, User, UserRole, record_audit
 from .models.accounts import NO_PASSWORD
+from .throttle import attempt_keys, clear_account
 
 
 def user_by_email(session: Session, email: str) -> User | None:
@@ -64,6 +66,16 @@ def password_problem(password: str) -> str | None:
     if len(password) > longest:
         return f"use at most {longest} characters (the sign-in form takes no more)"
     return None
+
+
+def set_account_password(session: Session, user: User, password: str, *, action: str = "user.password_set",
+                         actor=None) -> None:
+    """Give ``user`` a new password, audited as ``action``; the caller commits. Every browser signed in with the
+    old one is signed out (the session fingerprint holds the hash), and the account's failed sign-ins, counted
+    against the old one, are forgotten: the address keeps its count, as after a good sign-in (core/throttle.py)."""
+    user.set_password(password)
+    clear_account(session, attempt_keys(current_app.config["SECRET_KEY"], user.email, None))
+    record_audit(session, action, user, actor=actor)
 
 
 def last_admin_refusal(session: Session, user: User, doing: str) -> str | None:

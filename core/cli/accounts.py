@@ -4,7 +4,6 @@ from __future__ import annotations
 import sys
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, or_, select
 
@@ -12,18 +11,19 @@ from ..accounts import (
     AccountError,
     change_roles,
     create_account,
+    hold_admins,
     last_admin_refusal,
     link_account,
     password_problem,
+    set_account_password,
     set_user_active,
     user_by_email,
 )
 from ..api_tokens import TokenError, issue_token, revoke_token, token_state
 from ..auth import API_SCOPES
 from ..db import transaction
-from ..models import ROLES, ApiToken, User, record_audit, utcnow
+from ..models import ROLES, ApiToken, User, utcnow
 from ..models.accounts import NO_PASSWORD
-from ..throttle import attempt_keys, clear_account
 
 
 @click.group()
@@ -99,11 +99,7 @@ def set_password(email, password_stdin):
     password = _new_password(password_stdin)
     with transaction() as session:
         user = _user(session, email)
-        user.set_password(password)
-        # The failures counted against the old password. Only the account's: the address keeps its count, as
-        # after a good sign-in (core/throttle.py).
-        clear_account(session, attempt_keys(current_app.config["SECRET_KEY"], user.email, None))
-        record_audit(session, "user.password_set", user)
+        set_account_password(session, user, password)
     click.echo(f"new password set for {user.email}; its failed sign-ins are forgotten, so it may sign in now")
     if not user.active:
         click.echo(f"warning: {user.email} is inactive and cannot sign in: plaudit users activate {user.email}",
@@ -119,6 +115,7 @@ def deactivate_user(email):
     They cannot sign in, a browser signed in is signed out at its next page, and their API tokens are refused.
     """
     with transaction() as session:
+        hold_admins(session)
         user = _user(session, email)
         if not user.active:
             click.echo(f"{user.email} is already inactive")
@@ -161,6 +158,7 @@ def roles_command(email, added, removed):
         raise click.BadParameter(f"{', '.join(both)}: both added and removed; give each role once",
                                  param_hint="--remove")
     with transaction() as session:
+        hold_admins(session)
         user = _user(session, email)
         after = (user.roles | set(added)) - set(removed)
         try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -44,13 +43,13 @@ from core.accounts import (
     last_admin_refusal,
     link_account,
     password_problem,
+    set_account_password,
     set_user_active,
 )
 from core.auth import roles_required
 from core.db import get_session
-from core.models import ROLES, Employee, User, record_audit
+from core.models import ROLES, Employee, User
 from core.models.accounts import NO_PASSWORD
-from core.throttle import attempt_keys, clear_account
 
 bp = Blueprint("accounts", __name__, url_prefix="/admin")
 
@@ -210,9 +209,7 @@ def password(user_id: int):
         if problem:
             form.password.errors = [problem]
         else:
-            user.set_password(form.password.data)
-            clear_account(session, attempt_keys(current_app.config["SECRET_KEY"], user.email, None))
-            record_audit(session, "user.password_set", user, actor=current_user.id)
+            set_account_password(session, user, form.password.data, actor=current_user.id)
             session.commit()
             if user.id == current_user.id:  # this browser stays signed in, the others are signed out
                 login_user(user)

@@ -18,15 +18,14 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Regexp
 
-from core.accounts import password_problem
+from core.accounts import password_problem, set_account_password
 from core.auth import authenticated, public
 from core.db import get_session
-from core.models import User, record_audit
+from core.models import User
 from core.password_reset import LINK_LIFETIME, ask_for_link, user_for_token
 from core.throttle import (
     LoginLimits,
     attempt_keys,
-    clear_account,
     record_failure,
     seconds_locked,
 )
@@ -68,8 +67,7 @@ def change():
         elif form.password.data == form.current.data:
             form.password.errors = ["choose a password other than the one you have"]
         else:
-            user.set_password(form.password.data)
-            record_audit(session, "user.password_changed", user, actor=user.id)
+            set_account_password(session, user, form.password.data, action="user.password_changed", actor=user.id)
             session.commit()
             login_user(user)  # this browser stays signed in; the others, with the old password's fingerprint, do not
             flash("Your password is changed. Browsers signed in with the old one are signed out.")
@@ -120,10 +118,7 @@ def reset():
         if problem := password_problem(form.password.data):
             form.password.errors = [problem]
         else:
-            user.set_password(form.password.data)
-            # The count of failed sign-ins was against the forgotten password.
-            clear_account(session, attempt_keys(current_app.config["SECRET_KEY"], user.email, None))
-            record_audit(session, "user.password_reset", user, actor=user.id)
+            set_account_password(session, user, form.password.data, action="user.password_reset", actor=user.id)
             session.commit()
             flash("Your new password is set: sign in with it.")
             return redirect(url_for("auth.login"), code=303)
