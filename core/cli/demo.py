@@ -34,6 +34,8 @@ def demo(host, port, database_url, serve):
     # about them as the demo filled.
     settings = {"DATABASE_URL": url, "INSTANCE_PATH": current_app.instance_path, "REDIS_URL": None,
                 "SECRET_KEY": current_app.config["SECRET_KEY"], "MAIL_SERVER": None}
+    if current_app.config["MAIL_SERVER"]:
+        click.echo("demo: e-mail is off (PLAUDIT_MAIL_SERVER is ignored: the demo's people are made up)")
     if "PLAUDIT_PUBLIC_URL" not in os.environ:
         # Webhook addresses and survey links name the address the demo is served on.
         settings["PUBLIC_URL"] = f"http://{host}:{port}"

@@ -61,4 +61,23 @@ def test_guessing_the_present_password_meets_the_sign_in_lock(make_app, create_u
         assert "this is not your password now" in _error(
             _change(client, current="guess", password="a new long one", again="a new long one"), "current")
     locked = _change(client, current=PASSWORD, password="a new long one", again="a new long one")
-    assert "too many wrong passwords" in _error(locked, "current")
+    assert "too many wrong passwords: try again in 15 minutes" in _error(locked, "current")
+
+
+def test_every_fault_is_named_at_once(app, worked_example):
+    client = app.test_client()
+    assert sign_in(client, "ann@example.com").status_code == 302
+    answer = _change(client, current="not it", password="short", again="shorter")
+    assert answer.status_code == 400
+    assert "this is not your password now" in _error(answer, "current")
+    assert "use at least 8 characters" in _error(answer, "password") and "differ" in _error(answer, "again")
+
+
+def test_a_change_sent_from_elsewhere_counts_no_guess(make_app, create_user):
+    app = make_app(LOGIN_MAX_FAILURES=1, WTF_CSRF_ENABLED=True)
+    create_user("eve@example.com", roles=["employee"])
+    client = app.test_client()
+    assert sign_in(client, "eve@example.com").status_code == 302
+    forged = client.post("/password", data={"current": "guess", "password": "a new long one", "again": "a new long one"})
+    assert forged.status_code == 400 and "this is not your password now" not in forged.get_data(as_text=True)
+    assert sign_in(app.test_client(), "eve@example.com").status_code == 302  # not locked

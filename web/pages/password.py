@@ -51,22 +51,27 @@ def change():
     session = get_session()
     user = session.get(User, current_user.id, with_for_update=request.method == "POST")
     form = PasswordChangeForm()
-    if form.validate_on_submit():
+    # Every field at fault named at once: the checks below run whatever the form's own found, but never on a
+    # form sent from elsewhere (no CSRF token), which could otherwise lock the account by guessing for it.
+    if form.is_submitted() and (form.validate() or not form.csrf_token.errors):
         limits = LoginLimits.from_config(current_app.config)
         # The sign-in's own count: a browser left signed in is no way round its lock on guessing the password.
         keys = attempt_keys(current_app.config["SECRET_KEY"], user.email, None)
-        if seconds_locked(session, keys, limits):
-            form.current.errors = ["too many wrong passwords: try again later"]
-        elif not user.check_password(form.current.data):
+        wait = seconds_locked(session, keys, limits)
+        if wait:
+            minutes = -(-wait // 60)
+            form.current.errors = [(f"too many wrong passwords: try again in {minutes} minute"
+                                   f"{'s' if minutes != 1 else ''}")]
+        elif form.current.data and not user.check_password(form.current.data):
             record_failure(session, keys, limits)
             session.commit()
             log.warning("password change refused for user %s: wrong present password", user.id)
             form.current.errors = ["this is not your password now"]
-        elif problem := password_problem(form.password.data):
-            form.password.errors = [problem]
-        elif form.password.data == form.current.data:
-            form.password.errors = ["choose a password other than the one you have"]
-        else:
+        if form.password.data and (problem := password_problem(form.password.data)):
+            form.password.errors = [*form.password.errors, problem]
+        elif form.password.data and form.password.data == form.current.data:
+            form.password.errors = [*form.password.errors, "choose a password other than the one you have"]
+        if not form.errors:
             set_account_password(session, user, form.password.data, action="user.password_changed", actor=user.id)
             session.commit()
             login_user(user)  # this browser stays signed in; the others, with the old password's fingerprint, do not
