@@ -108,6 +108,7 @@ def test_deactivating_shuts_the_account_out_and_activating_lets_it_back(app, adm
     ann = worked_example.users["ann"]
     signed_in = app.test_client()
     assert sign_in(signed_in, "ann@example.com").status_code == 302
+    assert "<details><summary>Deactivate…</summary>" in admin.get(f"/admin/accounts/{ann}").get_data(as_text=True)
     answer = post_form(admin, f"/admin/accounts/{ann}/active", {"active": "no"}, page=f"/admin/accounts/{ann}")
     assert answer.status_code == 303
     assert "can no longer sign in" in html.unescape(admin.get(answer.headers["Location"]).get_data(as_text=True))

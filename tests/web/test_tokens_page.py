@@ -49,6 +49,8 @@ def test_an_admin_issues_a_token_seen_once_that_works_and_revokes_it(app, client
     bearer = {"Authorization": f"Bearer {plain}"}
     assert client.get("/api/v1/teams/", headers=bearer).status_code == 200
 
+    # Revoking asks twice: the button is inside a disclosure, opened first
+    assert re.search(rf'<details><summary>Revoke…<span class="sr-only"> {plain[:12]}…', listed)
     revoked = client.post(f"/admin/tokens/{token_id}/revoke", data={"csrf_token": csrf_token(listed)})
     assert revoked.status_code == 303
     after = _page(client)
