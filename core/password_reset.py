@@ -37,18 +37,23 @@ def _signer() -> URLSafeTimedSerializer:
 
 def reset_token(user: User) -> str:
     """A token that sets ``user``'s password once, within :data:`LINK_LIFETIME`."""
-    return _signer().dumps({"user": user.id, "state": user.session_fingerprint()})
+    return _signer().dumps({"user": user.id, "state": user.session_fingerprint(), "to": user.email.lower()})
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    """The account ``token`` sets a password for; None when it is forged, expired or already used."""
+def user_for_token(session: Session, token: str, *, lock: bool = False) -> User | None:
+    """The account ``token`` sets a password for; None when it is forged, expired or already used, or when the
+    account's address changed since it was sent (the link went to the old mailbox).
+
+    :param lock: hold the account's row until the caller commits, for setting the password.
+    """
     try:
         data = _signer().loads(token, max_age=LINK_LIFETIME)
     except BadData:
         return None
     user_id = data.get("user") if isinstance(data, dict) else None
-    user = session.get(User, user_id) if isinstance(user_id, int) else None
-    if user is None or not signs_in(user):
+    user = session.get(User, user_id, with_for_update=lock, populate_existing=lock) if isinstance(
+        user_id, int) else None
+    if user is None or not signs_in(user) or user.email.lower() != data.get("to"):
         return None
     # Used (a new password since), or the account's sessions were ended: the fingerprint moved on.
     return user if hmac.compare_digest(user.session_fingerprint(), str(data.get("state"))) else None
@@ -64,6 +69,7 @@ def ask_for_link(session: Session, email: str) -> None:
     user = user_by_email(session, email)
     if user is None or not signs_in(user):
         return
+    session.refresh(user, with_for_update=True)  # asks at once are counted one after the other
     asked = session.scalar(select(func.count()).select_from(AuditEntry).where(
         AuditEntry.entity_type == "users", AuditEntry.entity_id == str(user.id),
         AuditEntry.action == "user.password_link_asked", AuditEntry.at >= utcnow() - timedelta(hours=1)))

@@ -174,7 +174,16 @@ def _conflicts(session: Session, rows: list[tuple[int, dict]]) -> list[tuple[int
                             "import this row without it, then `plaudit org move-identity {identity} --to "
                             f"{data['email']}`").replace("{identity}", identity)]}))
     # An address is one person's: as their e-mail, or as an identity of theirs (an old address kept on a change).
+    # Only for someone new: an employee matched by their address is theirs already.
     addressed = {data["email"].lower(): (line, data) for line, data in rows if data.get("employee") is None}
+    for part in slices(sorted(addressed)):
+        for (known,) in session.execute(select(func.lower(Employee.email)).where(func.lower(Employee.email).in_(part))):
+            addressed.pop(known, None)
+    for line, data in rows:  # and not one row's address as another row's identity
+        for provider, external_id in data["identities"]:
+            other = addressed.get(external_id) if provider == "email" else None
+            if other is not None and other[0] != line:
+                errors.append((line, {"identities": [f"email:{external_id} is the address of line {other[0]}"]}))
     for part in slices(sorted(addressed)):
         for address, owner_email, name in session.execute(
                 select(EmployeeIdentity.external_id, Employee.email, Employee.name)

@@ -149,6 +149,19 @@ def test_a_file_naming_more_identities_than_a_statement_takes_parameters_imports
     assert again.exit_code == 1 and "phone:16999 already belongs to p16999@example.com" in again.stderr
 
 
+def test_an_address_given_as_another_rows_identity_is_refused_and_old_overlaps_import_again(app, session, tmp_path,
+                                                                                            create_employee):
+    both = "name,email,team,identities\nAnn,ann@example.com,T,\nBob,bob@example.com,T,email:ann@example.com\n"
+    refused = _run(app, tmp_path, both)
+    assert refused.exit_code == 1 and "line 3: identities: email:ann@example.com is the address of line 2" in \
+        refused.stderr
+    # Stored so before the check: a file naming them as they are imports again, changing nothing.
+    create_employee("Ann", email="ann@example.com")
+    create_employee("Bob", email="bob@example.com", identities=[("email", "ann@example.com")])
+    again = _run(app, tmp_path, both.replace("email:ann@example.com", ""))
+    assert again.exit_code == 0, again.output
+
+
 def test_teams_named_in_any_script_are_teams_of_their_own(app, session, tmp_path):
     """Slugs kept ASCII letters alone: サポート東京, 支持北京 and الدعم القاهرة were all "team", and the import
     refused the second as clashing with the first."""

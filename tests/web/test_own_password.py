@@ -81,3 +81,18 @@ def test_a_change_sent_from_elsewhere_counts_no_guess(make_app, create_user):
     forged = client.post("/password", data={"current": "guess", "password": "a new long one", "again": "a new long one"})
     assert forged.status_code == 400 and "this is not your password now" not in forged.get_data(as_text=True)
     assert sign_in(app.test_client(), "eve@example.com").status_code == 302  # not locked
+
+
+def test_guesses_from_one_person_block_nobody_elses_change(make_app, create_user):
+    app = make_app(LOGIN_MAX_FAILURES_PER_ADDRESS=2)
+    create_user("eve@example.com", roles=["employee"])
+    create_user("bob@example.com", roles=["employee"])
+    eve, bob = app.test_client(), app.test_client()
+    assert sign_in(eve, "eve@example.com").status_code == 302 and sign_in(bob, "bob@example.com").status_code == 302
+    for _ in range(2):
+        _change(eve, current="guess", password="a new long one", again="a new long one")
+    other_address = {"REMOTE_ADDR": "10.0.0.2"}
+    page = bob.get("/password", environ_overrides=other_address).get_data(as_text=True)
+    answer = bob.post("/password", environ_overrides=other_address, data={
+        "csrf_token": csrf_token(page), "current": PASSWORD, "password": "a new long one", "again": "a new long one"})
+    assert answer.status_code == 303

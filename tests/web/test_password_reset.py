@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from core import password_reset
 from core.db import transaction
-from core.models import AuditEntry
+from core.models import AuditEntry, User
 from tests.fixtures.org import PASSWORD, csrf_token, post_form, sign_in
 
 pytestmark = pytest.mark.usefixtures("session_per_request")
@@ -90,3 +90,20 @@ def test_an_expired_or_forged_link_does_not_work(mailed, monkeypatch):
 def test_without_mail_the_page_says_to_ask_an_admin(app):
     page = app.test_client().get("/password/forgotten").get_data(as_text=True)
     assert "ask an admin to give you a new password" in page and 'name="email"' not in page
+
+
+def test_the_links_page_sends_no_referer_and_is_not_cached(mailed):
+    app, inbox = mailed
+    client = app.test_client()
+    post_form(client, "/password/forgotten", {"email": "eve@example.com"})
+    page = client.get(_link(inbox))
+    assert page.headers["Referrer-Policy"] == "no-referrer" and page.headers["Cache-Control"] == "no-store"
+
+
+def test_a_link_sent_before_the_address_changed_does_not_work(mailed):
+    app, inbox = mailed
+    client = app.test_client()
+    post_form(client, "/password/forgotten", {"email": "eve@example.com"})
+    with app.app_context(), transaction() as session:
+        session.scalar(select(User).where(User.email == "eve@example.com")).email = "eve.new@example.com"
+    assert client.get(_link(inbox)).status_code == 400

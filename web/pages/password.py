@@ -56,7 +56,7 @@ def change():
     if form.is_submitted() and (form.validate() or not form.csrf_token.errors):
         limits = LoginLimits.from_config(current_app.config)
         # The sign-in's own count: a browser left signed in is no way round its lock on guessing the password.
-        keys = attempt_keys(current_app.config["SECRET_KEY"], user.email, None)
+        keys = attempt_keys(current_app.config["SECRET_KEY"], user.email, request.remote_addr)
         wait = seconds_locked(session, keys, limits)
         if wait:
             minutes = -(-wait // 60)
@@ -116,9 +116,10 @@ def reset():
     """The link's page: a new password, typed twice. The token comes in the query (kept out of the access log)."""
     session = get_session()
     form = NewPasswordForm(token=request.args.get("token", ""))
-    user = user_for_token(session, form.token.data or "")
+    # Locked on POST: a link sent twice at once sets one password, the second finds the link used.
+    user = user_for_token(session, form.token.data or "", lock=request.method == "POST")
     if user is None:
-        return render_template("password_reset.html", form=None), 400
+        return _private(render_template("password_reset.html", form=None), 400)
     if form.validate_on_submit():
         if problem := password_problem(form.password.data):
             form.password.errors = [problem]
@@ -127,4 +128,10 @@ def reset():
             session.commit()
             flash("Your new password is set: sign in with it.")
             return redirect(url_for("auth.login"), code=303)
-    return render_template("password_reset.html", form=form), 400 if form.errors else 200
+    return _private(render_template("password_reset.html", form=form), 400 if form.errors else 200)
+
+
+def _private(page: str, status: int):
+    """The link's page: its address holds the token, so no Referer carries it to the page's styles and links
+    (and on into access logs), and no cache keeps it."""
+    return page, status, {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
