@@ -50,6 +50,7 @@ from core.auth import roles_required
 from core.db import get_session
 from core.models import ROLES, Employee, User
 from core.models.accounts import NO_PASSWORD
+from web.pages.password import NewPasswordForm
 
 bp = Blueprint("accounts", __name__, url_prefix="/admin")
 
@@ -89,13 +90,6 @@ class NewAccountForm(AccountFields):
     name = StringField("Name", validators=[DataRequired("give their name"), Length(max=200)])
     service = BooleanField("A service account: API tokens only, no password, never signs in")
     password = PasswordField("Password", render_kw={"autocomplete": "new-password"})
-    again = PasswordField("The password again", validators=[EqualTo("password", "the two passwords differ")],
-                          render_kw={"autocomplete": "new-password"})
-
-
-class PasswordForm(FlaskForm):
-    password = PasswordField("New password", validators=[InputRequired("give the new password")],
-                             render_kw={"autocomplete": "new-password"})
     again = PasswordField("The password again", validators=[EqualTo("password", "the two passwords differ")],
                           render_kw={"autocomplete": "new-password"})
 
@@ -170,7 +164,7 @@ def account(user_id: int):
                     said.append(f"is {form.employee.data.strip()}" if employee_id else "is no employee now")
                 flash(f"{user.email}: {'; '.join(said) or 'nothing changed'}." + _unlinked_warning(user, employee_id))
                 return redirect(url_for(".account", user_id=user.id), code=303)
-    return _account_page(session, user, form, PasswordForm(formdata=None))
+    return _account_page(session, user, form, NewPasswordForm(formdata=None))
 
 
 @bp.post("/accounts/<int:user_id>/active")
@@ -201,7 +195,7 @@ def password(user_id: int):
     """Give the account a new password (one forgotten); its failed sign-ins are forgotten with the old one."""
     session = get_session()
     user = _user_or_404(session, user_id)
-    form = PasswordForm()
+    form = NewPasswordForm()
     if user.password_hash == NO_PASSWORD:
         form.password.errors = ["a service account has no password and never signs in"]
     elif form.validate():
@@ -251,7 +245,7 @@ def _user_or_404(session, user_id: int) -> User:
     return user
 
 
-def _account_page(session, user: User, form: AccountFields, password_form: PasswordForm):
+def _account_page(session, user: User, form: AccountFields, password_form: NewPasswordForm):
     linked = session.get(Employee, user.employee_id) if user.employee_id else None
     page = render_template("admin/account.html", user=user, linked=linked, form=form, password_form=password_form,
                            role_text=ROLE_TEXT, service=user.password_hash == NO_PASSWORD)

@@ -34,14 +34,18 @@ bp = Blueprint("password", __name__)
 log = logging.getLogger(__name__)
 
 
-class PasswordChangeForm(FlaskForm):
-    current = PasswordField("Your password now", validators=[InputRequired("give your password now"),
-                                                             Length(max=200)],
-                            render_kw={"autocomplete": "current-password"})
+class NewPasswordForm(FlaskForm):
+    """A new password, typed twice; the accounts page's form for an admin to give one too."""
     password = PasswordField("New password", validators=[InputRequired("give the new password")],
                              render_kw={"autocomplete": "new-password"})
     again = PasswordField("The new password again", validators=[EqualTo("password", "the two passwords differ")],
                           render_kw={"autocomplete": "new-password"})
+
+
+class PasswordChangeForm(NewPasswordForm):
+    current = PasswordField("Your password now", validators=[InputRequired("give your password now"),
+                                                             Length(max=200)],
+                            render_kw={"autocomplete": "current-password"})
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -86,12 +90,8 @@ class ForgottenForm(FlaskForm):
         Regexp(r"^[^@\s]+@[^@\s]+$", message="give an e-mail address")], render_kw={"autocomplete": "email"})
 
 
-class NewPasswordForm(FlaskForm):
+class ResetForm(NewPasswordForm):
     token = HiddenField()
-    password = PasswordField("New password", validators=[InputRequired("give the new password")],
-                             render_kw={"autocomplete": "new-password"})
-    again = PasswordField("The new password again", validators=[EqualTo("password", "the two passwords differ")],
-                          render_kw={"autocomplete": "new-password"})
 
 
 @bp.route("/password/forgotten", methods=["GET", "POST"])
@@ -115,7 +115,7 @@ def forgotten():
 def reset():
     """The link's page: a new password, typed twice. The token comes in the query (kept out of the access log)."""
     session = get_session()
-    form = NewPasswordForm(token=request.args.get("token", ""))
+    form = ResetForm(token=request.args.get("token", ""))
     # Locked on POST: a link sent twice at once sets one password, the second finds the link used.
     user = user_for_token(session, form.token.data or "", lock=request.method == "POST")
     if user is None:
