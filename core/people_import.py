@@ -146,7 +146,8 @@ def _person_key(data: dict) -> tuple:
 
 
 def _conflicts(session: Session, rows: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
-    """Find what the database would refuse: identities claimed twice, team names that collide."""
+    """Find what the database would refuse, or what would make one address two people's: identities claimed
+    twice, team names that collide."""
     errors: list[tuple[int, dict]] = []
     claimed: dict[tuple[str, str], tuple[int, tuple, dict]] = {}
     for line, data in rows:
@@ -162,37 +163,17 @@ def _conflicts(session: Session, rows: list[tuple[int, dict]]) -> list[tuple[int
                   .join(Employee, Employee.id == EmployeeIdentity.employee_id)
                   .where(EmployeeIdentity.external_id.in_(part)))
               if (owner.provider, owner.external_id) in claimed]
-    if owners:
-        for provider, external_id, owner_id, email, name, active in owners:
-            line, wanted_by, data = claimed[(provider, external_id)]
-            if wanted_by not in (("id", owner_id), ("email", (email or "").lower())):
-                # Said how to pass it on: a leaver's desk phone goes to the next person at that desk.
-                identity = f"{provider}:{external_id}"
-                errors.append((line, {"identities": [
-                    f"{identity} already belongs to {email or name}" + ("" if active else ", who has left") +
-                    ": " + (data.get("move_hint") or
-                            "import this row without it, then `plaudit org move-identity {identity} --to "
-                            f"{data['email']}`").replace("{identity}", identity)]}))
-    # An address is one person's: as their e-mail, or as an identity of theirs (an old address kept on a change).
-    # Only for someone new: an employee matched by their address is theirs already.
-    addressed = {data["email"].lower(): (line, data) for line, data in rows if data.get("employee") is None}
-    for part in slices(sorted(addressed)):
-        for (known,) in session.execute(select(func.lower(Employee.email)).where(func.lower(Employee.email).in_(part))):
-            addressed.pop(known, None)
-    for line, data in rows:  # and not one row's address as another row's identity
-        for provider, external_id in data["identities"]:
-            other = addressed.get(external_id) if provider == "email" else None
-            if other is not None and other[0] != line:
-                errors.append((line, {"identities": [f"email:{external_id} is the address of line {other[0]}"]}))
-    for part in slices(sorted(addressed)):
-        for address, owner_email, name in session.execute(
-                select(EmployeeIdentity.external_id, Employee.email, Employee.name)
-                .join(Employee, Employee.id == EmployeeIdentity.employee_id)
-                .where(EmployeeIdentity.provider == "email", EmployeeIdentity.external_id.in_(part))):
-            line, data = addressed[address]
-            if (owner_email or "").lower() != address:
-                errors.append((line, {"email": [(f"{address} is an identity of {owner_email or name}: give this "
-                                                f"person another address")]}))
+    for provider, external_id, owner_id, email, name, active in owners:
+        line, wanted_by, data = claimed[(provider, external_id)]
+        if wanted_by not in (("id", owner_id), ("email", (email or "").lower())):
+            # Said how to pass it on: a leaver's desk phone goes to the next person at that desk.
+            identity = f"{provider}:{external_id}"
+            errors.append((line, {"identities": [
+                f"{identity} already belongs to {email or name}" + ("" if active else ", who has left") +
+                ": " + (data.get("move_hint") or
+                        "import this row without it, then `plaudit org move-identity {identity} --to "
+                        f"{data['email']}`").replace("{identity}", identity)]}))
+    errors += _address_conflicts(session, rows)
     # Slugs are unique: "Support EMEA" and "support emea" would be one team spelt two ways.
     spelling = {}
     for team in session.scalars(select(Team)):
@@ -203,6 +184,32 @@ def _conflicts(session: Session, rows: list[tuple[int, dict]]) -> list[tuple[int
         if known != data["team"]:
             errors.append((line, {"team": [f"{data['team']!r} clashes with team {known!r}: spell it the same"]}))
     return sorted(errors, key=lambda error: error[0])
+
+
+def _address_conflicts(session: Session, rows: list[tuple[int, dict]]) -> list[tuple[int, dict]]:
+    """An address is one person's, as their e-mail or as an identity of theirs (an old address kept on a change):
+    a new person's address may be neither another row's identity nor someone's stored one. An employee matched by
+    their address is theirs already."""
+    errors: list[tuple[int, dict]] = []
+    addressed = {data["email"].lower(): (line, data) for line, data in rows if data.get("employee") is None}
+    for part in slices(sorted(addressed)):
+        for (known,) in session.execute(select(func.lower(Employee.email)).where(func.lower(Employee.email).in_(part))):
+            addressed.pop(known, None)
+    for line, data in rows:
+        for provider, external_id in data["identities"]:
+            other = addressed.get(external_id) if provider == "email" else None
+            if other is not None and other[0] != line:
+                errors.append((line, {"identities": [f"email:{external_id} is the address of line {other[0]}"]}))
+    for part in slices(sorted(addressed)):
+        for address, owner_email, name in session.execute(
+                select(EmployeeIdentity.external_id, Employee.email, Employee.name)
+                .join(Employee, Employee.id == EmployeeIdentity.employee_id)
+                .where(EmployeeIdentity.provider == "email", EmployeeIdentity.external_id.in_(part))):
+            line, _data = addressed[address]
+            if (owner_email or "").lower() != address:
+                errors.append((line, {"email": [(f"{address} is an identity of {owner_email or name}: give this "
+                                                f"person another address")]}))
+    return errors
 
 
 def import_people(session: Session, lines: Iterable[str], progress=None, *, actor=None,
