@@ -19,7 +19,7 @@ from core import jobs, local_time
 from core.bulk import insert_rows
 from core.collector import collector_paused
 from core.db import transaction
-from core.models import Employee, Feedback, Flag, record_audit, utcnow
+from core.models import Employee, Feedback, Flag, record_audit, team_on, utcnow
 from core.plugins import get_plugins
 
 from .aggregates import (
@@ -225,9 +225,10 @@ def appraisal_inputs(session: Session, document: Mapping, period: Period, up_to:
     :return: the metric specs, the inputs, and the case-mix metric, as :class:`Appraisal` takes them.
     """
     specs = metric_specs(document, plugins)
+    # Each in the team they were in on the period's last day: one moved since is not counted in their new team.
     people = [Person(pid, team, worked(period, started_on, left_on))
               for pid, team, started_on, left_on in session.execute(
-                  select(Employee.id, Employee.team_id, Employee.started_on, Employee.left_on)
+                  select(Employee.id, team_on(period.last), Employee.started_on, Employee.left_on)
                   .where(employed_in(period)).order_by(Employee.id))]
     case_mix_spec = next((s for s in specs if s.name == document["case_mix_metric"]), None)
     if case_mix_spec is None and document["case_mix_metric"] in plugins.scoring_rules:

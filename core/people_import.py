@@ -10,14 +10,16 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from . import local_time
 from .db import slices
 from .late_attribution import credit_mapped_identities
-from .models import Employee, EmployeeIdentity, Team, record_audit
+from .models import Employee, EmployeeIdentity, FormerTeam, Team, record_audit
 from .models.org import normalise_identity
 
 COLUMNS = ("name", "email", "team", "lead", "identities", "started_on")
@@ -212,6 +214,16 @@ def _address_conflicts(session: Session, rows: list[tuple[int, dict]]) -> list[t
     return errors
 
 
+def _keep_former_team(session: Session, employee: Employee, moved_on) -> None:
+    """Keep the team ``employee`` leaves today, as theirs up to yesterday; moved twice in a day, the team of the
+    day before stays the one kept (the other was theirs for no whole day)."""
+    until = moved_on - timedelta(days=1)
+    kept = session.scalar(select(FormerTeam.id).where(FormerTeam.employee_id == employee.id,
+                                                      FormerTeam.until == until))
+    if kept is None:
+        session.add(FormerTeam(employee_id=employee.id, team_id=employee.team_id, until=until))
+
+
 def import_people(session: Session, lines: Iterable[str], progress=None, *, actor=None,
                   note: str = "plaudit org import") -> PeopleReport:
     """Validate every row, then create or update teams, employees, leads and identities in ``session``."""
@@ -244,6 +256,7 @@ def import_rows(session: Session, rows: list[tuple[int, dict]], errors: list[tup
     # Of several leads a file names for one team, the last wins: the others are not made lead on the way there,
     # or every import of the file would change the lead twice and count both as updated.
     leads = {data["team"]: _person_key(data) for _, data in rows if data["lead"]}
+    moved_on = local_time.today()  # a move counts from today: periods that end before it keep the team left
     for _, data in rows:
         team = teams.get(data["team"])
         if team is None:
@@ -268,6 +281,8 @@ def import_rows(session: Session, rows: list[tuple[int, dict]], errors: list[tup
                                                             if employee.left_on else ""))
         if data.get("employee") is None:  # named again in the file, a leaver is back: the day they left no longer holds
             employee.active, employee.left_on = True, None
+        if before is not None and employee.team is not team:
+            _keep_former_team(session, employee, moved_on)
         employee.name, employee.team = data["name"], team
         if data["started_on"] is not None:
             employee.started_on = data["started_on"]

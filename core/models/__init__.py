@@ -14,12 +14,20 @@ from .feedback import (
 )
 from .integration import Integration
 from .login import LoginFailure
-from .org import Employee, EmployeeIdentity, Team, managed_teams, team_and_below
+from .org import (
+    Employee,
+    EmployeeIdentity,
+    FormerTeam,
+    Team,
+    managed_teams,
+    team_and_below,
+    team_on,
+)
 from .outbox import PendingJob
 from .ticket import Ticket, TicketAssignment, TicketCategory
 
 __all__ = [
     "ROLES", "STATUSES", "SURVEY_KINDS", "ApiToken", "AuditEntry", "Base", "Dispute", "Employee", "EmployeeIdentity",
-    "Feedback", "Flag", "Integration", "LoginFailure", "PendingJob", "Team", "Ticket", "TicketAssignment", "TicketCategory", "UTCDateTime",
-    "User", "UserRole", "changed_if", "hash_token", "late_mark", "managed_teams", "naive_utc", "record_audit", "still_open", "team_and_below", "utcnow",
+    "Feedback", "Flag", "FormerTeam", "Integration", "LoginFailure", "PendingJob", "Team", "Ticket", "TicketAssignment", "TicketCategory", "UTCDateTime",
+    "User", "UserRole", "changed_if", "hash_token", "late_mark", "managed_teams", "naive_utc", "record_audit", "still_open", "team_and_below", "team_on", "utcnow",
 ]

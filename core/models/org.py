@@ -4,7 +4,14 @@ from __future__ import annotations
 import unicodedata
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    String,
+    UniqueConstraint,
+    case,
+    select,
+)
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
@@ -141,3 +148,30 @@ class EmployeeIdentity(Base):
     @validates("external_id")
     def _normalise(self, _key, external_id):
         return normalise_identity(self.provider or "", external_id)
+
+
+class FormerTeam(Base):
+    """A team someone was in until a day, before a move: runs of periods that end by then count them in it.
+
+    Only past teams are kept; the team someone is in now is ``Employee.team_id``. Someone never moved has none.
+    """
+
+    __tablename__ = "former_teams"
+    __table_args__ = (UniqueConstraint("employee_id", "until"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id", ondelete="CASCADE"))
+    #: None: they were in no team then.
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"))
+    #: The last day (the organisation's) they were in it.
+    until: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def team_on(day: date):
+    """SQL for each employee's team on ``day``: the earliest former team held up to a day on or after it, or the
+    team they are in now (for a query over ``employees``)."""
+    former = (select(FormerTeam.team_id).where(FormerTeam.employee_id == Employee.id, FormerTeam.until >= day)
+              .order_by(FormerTeam.until).limit(1))
+    has_former = select(FormerTeam.id).where(FormerTeam.employee_id == Employee.id, FormerTeam.until >= day).exists()
+    return case((has_former, former.scalar_subquery()), else_=Employee.team_id)

@@ -14,7 +14,7 @@ def test_migrations_build_exactly_the_models_and_downgrade_cleanly(migration_url
     for url in migration_urls:
         upgrade(url)
         command.check(alembic_config(url))  # raises if the models and the migrated schema differ
-        assert current_revision(url) == "0026"
+        assert current_revision(url) == "0027"
         downgrade(url, "base")
         engine = make_engine(url)
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
@@ -33,12 +33,12 @@ def test_db_upgrade_command(tmp_path, monkeypatch):
     runner = app.test_cli_runner()
     assert "empty" in runner.invoke(args=["db", "current"]).output
     result = runner.invoke(args=["db", "upgrade"])
-    assert result.exit_code == 0 and "database at revision 0026" in result.output
-    assert result.output.strip().endswith(": from empty to 0026")
+    assert result.exit_code == 0 and "database at revision 0027" in result.output
+    assert result.output.strip().endswith(": from empty to 0027")
     assert runner.invoke(args=["db", "upgrade"]).output.strip().endswith(": already current")
-    assert runner.invoke(args=["db", "current"]).output.strip() == "0026"
+    assert runner.invoke(args=["db", "current"]).output.strip() == "0027"
     runner.invoke(args=["db", "downgrade", "0017", "--yes"])
-    assert runner.invoke(args=["db", "current"]).output.strip() == "0017 (this version needs 0026: run `plaudit db upgrade`)"
+    assert runner.invoke(args=["db", "current"]).output.strip() == "0017 (this version needs 0027: run `plaudit db upgrade`)"
 
 
 def test_a_database_a_newer_version_migrated_is_named_not_a_traceback(tmp_path):
@@ -59,11 +59,11 @@ def test_a_database_a_newer_version_migrated_is_named_not_a_traceback(tmp_path):
     for args in (["db", "upgrade"], ["db", "downgrade", "0017", "--yes"]):
         result = runner.invoke(args=args)
         assert result.exit_code == 1 and "Traceback" not in result.output, args
-        assert "the database is at revision 0099, newer than this version of Plaudit (which knows up to 0026)" \
+        assert "the database is at revision 0099, newer than this version of Plaudit (which knows up to 0027)" \
             in result.output
     assert runner.invoke(args=["db", "current"]).output.strip() == \
-        "0099 (newer than this version of Plaudit, which knows up to 0026)"
-    assert version_line().endswith(", database schema 0026")
+        "0099 (newer than this version of Plaudit, which knows up to 0027)"
+    assert version_line().endswith(", database schema 0027")
 
 
 def test_db_downgrade_asks_first_and_names_a_revision_it_does_not_know(tmp_path, monkeypatch):
@@ -78,7 +78,7 @@ def test_db_downgrade_asks_first_and_names_a_revision_it_does_not_know(tmp_path,
     assert unknown.exit_code == 2 and "'9999' is not a revision of this version of Plaudit" in unknown.output
     declined = runner.invoke(args=["db", "downgrade", "0016"], input="n\n")
     assert declined.exit_code == 1 and "dropped with their data" in declined.output
-    assert current_revision(url) == "0026"
+    assert current_revision(url) == "0027"
     done = runner.invoke(args=["db", "downgrade", "0016", "--yes"])
     assert done.exit_code == 0 and "database at revision 0016" in done.output
     assert current_revision(url) == "0016"
