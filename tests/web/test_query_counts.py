@@ -34,7 +34,7 @@ from tests.fixtures.scale import sized_org
 VIEWERS = {"hr": "hr@example.com", "manager": "mia@example.com", "employee": "ann@example.com",
            "admin": "admin@example.com", "shopper": "shopper@example.com"}
 #: Pages that read no organisation data.
-UNMEASURED = {"health.healthz", "auth.login", "api-docs.openapi_json"}
+UNMEASURED = {"health.healthz", "auth.login", "api-docs.openapi_json", "password.forgotten", "password.reset"}
 #: Query strings that make a page show a list rather than a picker.
 QUERIES = {"team.responses": lambda org: {"employee": org.ann}}
 
