@@ -90,7 +90,7 @@ def index():
 def person(employee_id: int):
     """One person, and the form that records their leaving (or corrects the day): POST takes it."""
     session = get_session()
-    employee = _employee_or_404(session, employee_id, lock=request.method == "POST")
+    employee = employee_or_404(session, employee_id, lock=request.method == "POST")
     form, joining = LeavingForm(), JoiningForm(formdata=None, started_on=employee.started_on)
     if request.method == "POST" and form.validate():
         was_active = employee.active
@@ -139,7 +139,7 @@ def _account_refusal(session, employee: Employee) -> str | None:
 def joined(employee_id: int):
     """Set or correct the day someone joined: runs of periods that end before it leave them out."""
     session = get_session()
-    employee = _employee_or_404(session, employee_id, lock=True)
+    employee = employee_or_404(session, employee_id, lock=True)
     joining = JoiningForm()
     if joining.validate():
         try:
@@ -165,7 +165,7 @@ def joined(employee_id: int):
 def returning(employee_id: int):
     """Mark someone who had left as employed again (the day they left is forgotten); their account stays as it is."""
     session = get_session()
-    employee = _employee_or_404(session, employee_id, lock=True)
+    employee = employee_or_404(session, employee_id, lock=True)
     if record_return(session, employee, actor=current_user.id):
         session.commit()
         account = session.scalar(select(User.email).where(User.employee_id == employee.id, ~User.active))
@@ -177,7 +177,7 @@ def returning(employee_id: int):
     return redirect(url_for(".person", employee_id=employee_id), code=303)
 
 
-def _employee_or_404(session, employee_id: int, *, lock: bool = False) -> Employee:
+def employee_or_404(session, employee_id: int, *, lock: bool = False) -> Employee:
     """:param lock: for a change of their days: hold the row until the change commits, reading it as the last
         change left it. Two HR people changing one person at once otherwise both passed the checks on what they
         had read, and the second broke a rule the database keeps (migration 0025): a bare 500."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask import session as browser
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -16,7 +16,6 @@ from flask_wtf.file import FileField
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, HiddenField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -25,7 +24,7 @@ from core.db import get_session
 from core.email_change import EmailChangeError, change_email
 from core.models import Employee, Team
 from core.people_import import COLUMNS, PersonRowSchema, import_people, import_rows
-from web.pages.people import DayField
+from web.pages.people import DayField, employee_or_404
 
 bp = Blueprint("person_details", __name__)
 
@@ -114,7 +113,7 @@ def new():
 def edit(employee_id: int):
     """Correct someone's name or team, make them their team's lead, add identities: POST saves."""
     session = get_session()
-    employee = _employee_or_404(session, employee_id)
+    employee = employee_or_404(session, employee_id, lock=request.method == "POST")
     team = session.get(Team, employee.team_id) if employee.team_id is not None else None
     leads = team is not None and team.manager_id == employee.id
     form, email = _details(employee, team), EmailForm(formdata=None)
@@ -153,7 +152,7 @@ def edit(employee_id: int):
 def email(employee_id: int):
     """Give someone a new e-mail address (a new name, a new domain): their old one stays theirs as an identity."""
     session = get_session()
-    employee = _employee_or_404(session, employee_id)
+    employee = employee_or_404(session, employee_id, lock=request.method == "POST")
     form = EmailForm()
     if form.validate():
         try:
@@ -176,16 +175,6 @@ def _details(employee: Employee, team: Team | None, **formdata) -> DetailsForm:
     """The details form, filled in with what is stored (and ``formdata=None``: with that alone)."""
     return DetailsForm(**formdata, data={"name": employee.name, "team": team.name if team else "",
                                          "lead": team is not None and team.manager_id == employee.id})
-
-
-def _employee_or_404(session, employee_id: int) -> Employee:
-    """The employee, locked for a change (two HR people saving one person at once: the second reads the first's)."""
-    lock = request.method == "POST"
-    employee = session.get(Employee, employee_id, options=[selectinload(Employee.identities)], with_for_update=lock,
-                           populate_existing=lock)
-    if employee is None:
-        abort(404, description=f"There is no employee {employee_id}.")
-    return employee
 
 
 @bp.route("/people/import", methods=["GET", "POST"])
